@@ -1,0 +1,112 @@
+"""Interview cases: the prompt read out, the fact sheet clarify answers come from, and notes
+on strong answers (for the judge and coach mode; never shown during an interview)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agent.datafile import DataFileError, load_model
+from agent.paths import data_dir
+from agent.signals import compile_pattern
+from agent.steps import STEPS
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+CASE_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
+
+
+class Fact(BaseModel):
+    """One thing the interviewer knows and tells only when asked about it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    topic: NonEmpty
+    keywords: Annotated[list[NonEmpty], Field(min_length=1)]
+    """Patterns (see agent/signals.py) a question must use to be asking about this fact."""
+    answer: NonEmpty
+
+    @field_validator("keywords")
+    @classmethod
+    def _patterns_compile(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                compile_pattern(p)
+            except re.error as e:
+                raise ValueError(f"keyword pattern {p!r} is not valid: {e}") from None
+        return v
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=CASE_ID)]
+    title: NonEmpty
+    difficulty: Literal["easy", "medium", "hard"]
+    themes: list[NonEmpty] = []
+    prompt: NonEmpty
+    facts: Annotated[list[Fact], Field(min_length=6)]
+    strong_answer: dict[str, Annotated[list[NonEmpty], Field(min_length=1)]]
+    max_clarify_turns: Annotated[int, Field(ge=1, le=30)] = 8
+
+    @model_validator(mode="after")
+    def _check(self) -> Case:
+        ids = [f.id for f in self.facts]
+        dup = next((i for i in ids if ids.count(i) > 1), None)
+        if dup:
+            raise ValueError(f"duplicate fact id {dup!r}")
+        missing = [s for s in STEPS if s not in self.strong_answer]
+        if missing:
+            raise ValueError(f"strong_answer has no notes for step {missing[0]!r}")
+        extra = [s for s in self.strong_answer if s not in STEPS]
+        if extra:
+            raise ValueError(f"strong_answer names unknown step {extra[0]!r}")
+        return self
+
+    def fact(self, fid: str) -> Fact:
+        for f in self.facts:
+            if f.id == fid:
+                return f
+        raise KeyError(fid)
+
+
+def load_case(path: Path) -> Case:
+    case = load_model(path, Case, item_key="facts")
+    if case.id != path.stem:
+        raise DataFileError(f"{path}: field 'id' is {case.id!r} but the file is {path.stem}.yaml")
+    return case
+
+
+def load_cases(directory: Path | None = None) -> dict[str, Case]:
+    """Every case in the directory, sorted by id. Raises DataFileError on the first bad file."""
+    directory = directory or data_dir("cases")
+    cases = {}
+    for path in sorted(directory.glob("*.yaml")):
+        case = load_case(path)
+        cases[case.id] = case
+    if not cases:
+        raise DataFileError(f"{directory}: no case files (*.yaml)")
+    return cases
+
+
+@cache
+def default_cases() -> dict[str, Case]:
+    return load_cases()
+
+
+class UnknownCase(LookupError):
+    pass
+
+
+def get_case(case_id: str) -> Case:
+    cases = default_cases()
+    if case_id not in cases:
+        raise UnknownCase(
+            f"unknown case {case_id!r}; run 'interviewer cases' to list them "
+            f"({', '.join(sorted(cases))})"
+        )
+    return cases[case_id]

@@ -1,0 +1,178 @@
+"""The ``interviewer`` command line.
+
+Kept light: ``--help``, ``cases`` and ``sessions`` import neither LangGraph nor the OpenAI SDK;
+each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+EPILOG = """\
+environment:
+  INTERVIEWER_BASE_URL   an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1
+  INTERVIEWER_API_KEY    its API key (or --api-key-file; keys are never written anywhere)
+  INTERVIEWER_MODEL      the model name
+  INTERVIEWER_HOME       where sessions and logs live (default: the platform data directory)
+Flags override the environment, which overrides $INTERVIEWER_HOME/config.toml.
+With no endpoint configured the interview runs offline: authored probes and rubric-signal
+scoring, no model and no key needed.
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line and name the command's --help."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        sys.exit(2)
+
+
+def _endpoint_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model endpoint (omit all for offline mode)")
+    g.add_argument("--provider", choices=["openai", "fireworks", "ollama"],
+                   help="a preset endpoint; reads OPENAI_API_KEY / FIREWORKS_API_KEY")
+    g.add_argument("--base-url", metavar="URL", help="any OpenAI-compatible endpoint")
+    g.add_argument("--model", metavar="NAME", help="model name at the endpoint")
+    g.add_argument("--fallback-model", metavar="NAME",
+                   help="model to use when the main one keeps failing")
+    g.add_argument("--api-key-file", metavar="PATH",
+                   help="read the API key from a file readable only by you (chmod 600)")
+    g.add_argument("--offline", action="store_true",
+                   help="force offline mode even when an endpoint is configured")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="interviewer",
+        description="A mock product-design interviewer for AI-infrastructure roles: a six-step "
+                    "interview in the terminal, then rubric feedback with evidence.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    chat = sub.add_parser("chat", help="hold an interview (or resume one with --session)",
+                          description="Hold a six-step interview. Answers end with a blank "
+                          "line. When stdin is not a terminal, answers are read from it as "
+                          "blank-line-separated blocks; end of input saves the session.",
+                          epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    chat.add_argument("--case", metavar="ID", help="case to interview on (default: random; "
+                      "see 'interviewer cases')")
+    chat.add_argument("--mode", choices=["exam", "coach"], default="exam",
+                      help="exam: feedback at the end (default); coach: after each step, "
+                      "with /hint")
+    chat.add_argument("--session", metavar="ID", help="resume a saved session")
+    chat.add_argument("--max-followups", type=int, default=2, metavar="N",
+                      help="follow-up questions per step (default 2)")
+    _endpoint_flags(chat)
+
+    cases = sub.add_parser("cases", help="list the interview cases")
+    cases.add_argument("--json", action="store_true", help="JSON output")
+
+    sessions = sub.add_parser("sessions", help="list saved sessions, newest first")
+    sessions.add_argument("--json", action="store_true", help="JSON output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(COMMANDS[args.command](args) or 0)
+    except KeyboardInterrupt:
+        sys.stderr.write("interviewer: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # one clear line, never a traceback, unless asked for
+        if os.environ.get("INTERVIEWER_DEBUG"):
+            raise
+        sys.stderr.write(f"interviewer: {_describe(e)}\n")
+        return 1
+
+
+def _describe(e: BaseException) -> str:
+    from agent.datafile import DataFileError
+
+    known = (DataFileError, ValueError, LookupError, RuntimeError, OSError)
+    if isinstance(e, known) and str(e):
+        return str(e).strip("'\"") if isinstance(e, KeyError) else str(e)
+    return f"internal error ({type(e).__name__}: {e}); set INTERVIEWER_DEBUG=1 for details"
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from agent.cases import default_cases
+
+    cases = default_cases()
+    if args.json:
+        print(json.dumps([
+            {"id": c.id, "title": c.title, "difficulty": c.difficulty, "themes": c.themes}
+            for c in cases.values()], indent=2))
+        return 0
+    width = max(len(c) for c in cases)
+    for c in cases.values():
+        print(f"{c.id:<{width}}  {c.difficulty:<6}  {c.title}")
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from agent.store import Store
+
+    store = Store()
+    try:
+        rows = store.list_sessions()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([{
+            "id": r.id, "case": r.case_id, "mode": r.mode, "engine": r.engine,
+            "status": r.status, "step": r.step, "answered": r.answered,
+            "created": datetime.fromtimestamp(r.created).isoformat(timespec="seconds"),
+            "updated": datetime.fromtimestamp(r.updated).isoformat(timespec="seconds"),
+        } for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no sessions yet; start one with 'interviewer chat'")
+        return 0
+    print(f"{'id':<10} {'case':<30} {'mode':<6} {'engine':<18} {'status':<12} {'step':<11} "
+          f"{'answers':>7}  started")
+    for r in rows:
+        started = datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
+        print(f"{r.id:<10} {r.case_id:<30} {r.mode:<6} {r.engine[:18]:<18} {r.status:<12} "
+              f"{r.step:<11} {r.answered:>7}  {started}")
+    return 0
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    from agent.config import resolve
+
+    return resolve(provider=args.provider, base_url=args.base_url, model=args.model,
+                   fallback_model=args.fallback_model, api_key_file=args.api_key_file,
+                   offline=args.offline)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from agent.chat import ChatOptions, run_chat
+
+    if args.max_followups < 0 or args.max_followups > 5:
+        raise ValueError("--max-followups: must be between 0 and 5")
+    opts = ChatOptions(case_id=args.case, session_id=args.session, mode=args.mode,
+                       max_followups=args.max_followups, settings=settings_from(args))
+    return run_chat(opts)
+
+
+COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""Loading the project's YAML data files with errors that name the file, item and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Data files are hand-written prose; anything bigger is a mistake, not a rubric.
+MAX_DATA_FILE_BYTES = 2 * 1024 * 1024
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be used. ``str()`` is one line naming the file and the problem."""
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse ``path`` as YAML, refusing oversized, binary or malformed files."""
+    import yaml
+
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise DataFileError(f"{path}: cannot read ({e.strerror})") from None
+    if size > MAX_DATA_FILE_BYTES:
+        raise DataFileError(
+            f"{path}: file is {size / 1e6:.1f} MB, over the {MAX_DATA_FILE_BYTES // 2**20} MB "
+            "limit for data files"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataFileError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise DataFileError(f"{path}: cannot read ({e.strerror})") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # a safe loader (C or pure)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise DataFileError(f"{path}:{where} invalid YAML: {problem}") from None
+
+
+def describe_error(data: Any, err: ValidationError, item_key: str = "criteria") -> str:
+    """Render the first pydantic error as "<item 'id'>: field 'x.y': message"."""
+    first = err.errors()[0]
+    loc = list(first["loc"])
+    prefix = ""
+    # Name list items by their id rather than their index where we can.
+    if len(loc) >= 2 and loc[0] == item_key and isinstance(loc[1], int):
+        items = data.get(item_key) if isinstance(data, dict) else None
+        ident = None
+        if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+            ident = items[loc[1]].get("id")
+        singular = item_key.rstrip("s") if item_key != "criteria" else "criterion"
+        prefix = f"{singular} {ident!r}: " if ident else f"{singular} #{loc[1] + 1}: "
+        loc = loc[2:]
+    field = ".".join(str(p) for p in loc)
+    msg = first["msg"]
+    if first["type"] == "missing":
+        return f"{prefix}missing field {field!r}"
+    if first["type"] == "extra_forbidden":
+        return f"{prefix}unknown field {field!r}"
+    return f"{prefix}field {field!r}: {msg}" if field else f"{prefix}{msg}"
+
+
+def load_model(path: Path, model: type[M], item_key: str = "criteria") -> M:
+    """Read and validate one data file as ``model``; errors name the file."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: expected a mapping at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise DataFileError(f"{path}: {describe_error(data, e, item_key)}") from None

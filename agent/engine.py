@@ -1,0 +1,228 @@
+"""Running interviews: the database, the checkpointer, the graph and the model, wired together.
+
+The terminal chat, the benchmark and the eval harness all drive sessions through this module.
+An answer is written to a journal before the graph sees it, so a process killed at any moment
+loses no answered turn: on the next open, a journaled answer the checkpoint does not hold yet is
+submitted again.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from agent.cases import Case, get_case
+from agent.config import Settings
+from agent.graph import Context, build_graph
+from agent.llm import ModelClient
+from agent.offline import OfflineInterviewer
+from agent.policy import Interviewer
+from agent.rubrics import default_rubrics
+from agent.state import InterviewState, Turn, answered_count, last_question
+from agent.store import SessionLock, Store, StoreError, connect
+
+Event = dict[str, Any]
+OnEvent = Callable[[Event], None]
+SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{3,40}$")
+
+
+class SessionError(RuntimeError):
+    """A session that cannot be opened; ``str()`` is one line."""
+
+
+def make_interviewer(settings: Settings | None, client: ModelClient | None = None,
+                     session_id: str | None = None) -> Interviewer:
+    """The offline interviewer, or a model-backed one when an endpoint is configured."""
+    if client is None:
+        if settings is None or settings.offline:
+            return OfflineInterviewer()
+        client = ModelClient(settings)
+    from agent.llm_policy import LLMInterviewer
+
+    return LLMInterviewer(client, session_id)
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(4)
+
+
+class Engine:
+    """One database and one model endpoint (or none: offline)."""
+
+    def __init__(self, settings: Settings, *, db: Path | None = None,
+                 http_client: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.store = Store(db)
+        self.home = self.store.path.parent
+        try:
+            self._conn = connect(self.store.path)
+            self.saver = SqliteSaver(self._conn)
+            self.saver.setup()
+        except sqlite3.Error as e:
+            raise StoreError(f"database {self.store.path}: {e}") from None
+        self.client: ModelClient | None = None
+        if not settings.offline:
+            self.client = ModelClient(settings, recorder=self.store.log_call,
+                                      http_client=http_client)
+        self.graph = build_graph(checkpointer=self.saver)
+        self.rubrics = default_rubrics()
+
+    @property
+    def engine_label(self) -> str:
+        return "offline" if self.client is None else f"llm:{self.settings.model}"
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self._conn.close()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self, case: Case, *, mode: str = "exam", max_followups: int = 2,
+              session_id: str | None = None) -> Session:
+        sid = session_id or new_session_id()
+        info = {"model": self.settings.model, "base_url": self.settings.base_url,
+                "max_followups": max_followups}
+        self.store.create_session(sid, case.id, mode, self.engine_label, info)
+        session = Session(self, sid, case)
+        session.lock()
+        initial: InterviewState = {
+            "case_id": case.id, "mode": mode, "max_followups": max_followups,  # type: ignore[typeddict-item]
+            "step": "clarify", "status": "in_progress",
+            "turns": [Turn(role="interviewer", step="clarify", kind="prompt",
+                           text=case.prompt.strip())],
+            "followups": {}, "probed": {},
+        }
+        session.run(initial)
+        return session
+
+    def open(self, sid: str) -> Session:
+        if not SESSION_ID.match(sid):
+            raise SessionError(
+                f"--session: {sid!r} is not a session id (see 'interviewer sessions')")
+        row = self.store.get_session(sid)
+        if row is None:
+            raise SessionError(f"--session: no session {sid!r} in {self.store.path} "
+                               "(see 'interviewer sessions')")
+        session = Session(self, sid, get_case(row.case_id))
+        session.lock()
+        if row.engine != self.engine_label:
+            self.store.update_session(sid, engine=self.engine_label)
+        return session
+
+
+class Session:
+    """One interview, locked to this process while open."""
+
+    def __init__(self, engine: Engine, sid: str, case: Case) -> None:
+        self.engine = engine
+        self.id = sid
+        self.case = case
+        self.config: dict[str, Any] = {"configurable": {"thread_id": sid}}
+        self._lock = SessionLock(engine.home, sid)
+        self.interviewer = make_interviewer(engine.settings, engine.client, sid)
+        self.context = Context(interviewer=self.interviewer, rubrics=engine.rubrics)
+
+    def lock(self) -> None:
+        if not self._lock.acquire():
+            raise SessionError(
+                f"session {self.id} is open in another interviewer process; close that one "
+                "first (two processes must not write one session)"
+            )
+
+    def close(self) -> None:
+        self._lock.release()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def snapshot(self) -> Any:
+        return self.engine.graph.get_state(self.config)
+
+    def state(self) -> InterviewState:
+        values: InterviewState = self.snapshot().values
+        return values
+
+    def waiting(self) -> bool:
+        """True when the interview is waiting for the candidate."""
+        return bool(self.snapshot().interrupts)
+
+    def finished(self) -> bool:
+        snap = self.snapshot()
+        return not snap.next and snap.values.get("status") == "completed"
+
+    def question(self) -> str:
+        return last_question(self.state())
+
+    def step(self) -> str:
+        return str(self.state().get("step", "clarify"))
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, value: Any, on_event: OnEvent | None = None) -> None:
+        """Advance the graph with ``value`` until it waits for the candidate or ends."""
+        for mode, chunk in self.engine.graph.stream(
+            value, self.config, context=self.context, stream_mode=["custom"],
+            durability="sync",
+        ):
+            if mode == "custom" and on_event is not None:
+                on_event(chunk)
+        self._sync_row()
+
+    def _candidate_turns(self) -> int:
+        return sum(1 for t in self.state().get("turns", []) if t["role"] == "candidate")
+
+    def submit(self, value: dict[str, str], on_event: OnEvent | None = None) -> None:
+        """Send an answer ({"answer": text}) or a command ({"command": name})."""
+        seq = self._candidate_turns()
+        self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"])
+        self.run(Command(resume=value), on_event)
+        self.engine.store.clear_journal(self.id)
+
+    def answer(self, text: str, on_event: OnEvent | None = None) -> None:
+        self.submit({"answer": text}, on_event)
+
+    def command(self, name: str, on_event: OnEvent | None = None) -> None:
+        self.submit({"command": name}, on_event)
+
+    def recover(self, on_event: OnEvent | None = None) -> bool:
+        """Finish whatever a killed process left undone. True if anything was replayed."""
+        replayed = False
+        journaled = self.engine.store.journaled(self.id)
+        snap = self.snapshot()
+        if snap.next and not snap.interrupts:
+            # Killed after a checkpoint, before the next node finished: carry on.
+            self.run(None, on_event)
+            replayed = True
+        if journaled is not None:
+            seq, text = journaled
+            if seq == self._candidate_turns() and self.waiting():
+                value = ({"command": text[1:]} if text.startswith("/") and text[1:] in
+                         ("skip", "next", "hint") else {"answer": text})
+                self.submit(value, on_event)
+                replayed = True
+            else:
+                self.engine.store.clear_journal(self.id)
+        self._sync_row()
+        return replayed
+
+    def _sync_row(self) -> None:
+        state = self.state()
+        status = "completed" if state.get("status") == "completed" else "in_progress"
+        self.engine.store.update_session(
+            self.id, status=status, step=str(state.get("step", "clarify")),
+            answered=answered_count(state),
+        )
+

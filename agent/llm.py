@@ -1,0 +1,420 @@
+"""The model client: the only module that talks to the network.
+
+Every call goes through the ``openai`` SDK to an OpenAI-compatible endpoint. We always hand the
+SDK an ``httpx.Client`` of our own (openai>=3 defaults to ``httpx2``): that keeps one HTTP stack,
+lets tests intercept at the wire with respx, and lets us count the SDK's retries with an event
+hook. Retries with backoff on 429/5xx/timeouts (honouring ``Retry-After``) are the SDK's own.
+
+Structured outputs ask for ``json_schema``; an endpoint that rejects it is switched to JSON mode
+with the schema in the prompt, and every reply is validated by pydantic with a bounded number of
+attempts. Each logical call is recorded (time, purpose, model, prompt hash, tokens, latency,
+retries, outcome) through a callback; keys never reach a record or an error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeVar
+
+import httpx
+import openai
+from pydantic import BaseModel, ValidationError
+
+from agent import tokens
+from agent.config import Settings
+
+T = TypeVar("T", bound=BaseModel)
+Message = dict[str, str]
+Purpose = Literal["interviewer", "assessment", "judge", "coach", "simulation"]
+
+
+@dataclass
+class CallRecord:
+    """One logical model call, as stored in the call log."""
+
+    purpose: str
+    model: str
+    prompt_hash: str
+    session_id: str | None = None
+    ts: float = field(default_factory=time.time)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    retries: int = 0
+    outcome: str = "ok"
+    error: str | None = None
+    cached: bool = False
+
+
+Recorder = Callable[[CallRecord], None]
+
+
+class CallCache(Protocol):
+    """A model-call cache (see agent/cache.py)."""
+
+    def lookup(self, key: str, describe: str) -> str | None: ...
+
+    def store(self, key: str, value: str) -> None: ...
+
+
+class ModelError(RuntimeError):
+    """A model call that failed; the message is redacted and fit to show the user."""
+
+
+class ModelUnavailable(ModelError):
+    """The endpoint could not be reached or kept failing after retries (and any fallback)."""
+
+
+class StructuredOutputError(ModelError):
+    """The model's replies never validated against the schema within the attempt budget."""
+
+
+class Restart:
+    """Yielded by :meth:`ModelClient.stream` when a stream broke and is being retried:
+    the consumer should discard the text it has shown for this utterance."""
+
+
+_SECRETISH = re.compile(
+    r"(?i)(authorization|api[-_]?key|x-api-key)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+"
+    r"|\bsk-[A-Za-z0-9_\-]{8,}|\bfw_[A-Za-z0-9]{8,}|\bBearer\s+[A-Za-z0-9_\-.]{8,}"
+)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove keys and header values from text that may be shown or stored."""
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "[redacted]")
+    return _SECRETISH.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}[redacted]" if m.group(1) else "[redacted]", text
+    )
+
+
+def cache_key(model: str, params: dict[str, Any], messages: Sequence[Message]) -> str:
+    """Key = model + every generation parameter + messages + response schema."""
+    blob = json.dumps(
+        {"model": model, "params": params, "messages": list(messages)},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ModelClient:
+    """Chat completions against one OpenAI-compatible endpoint."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        recorder: Recorder | None = None,
+        cache: CallCache | None = None,
+        http_client: httpx.Client | None = None,
+        temperature: float = 0.3,
+        seed: int | None = None,
+    ) -> None:
+        if settings.base_url is None or settings.model is None:
+            raise ValueError("ModelClient needs an endpoint; offline mode uses no client")
+        self.settings = settings
+        self.model: str = settings.model
+        self.recorder = recorder
+        self.cache = cache
+        self.temperature = temperature
+        self.seed = seed
+        self._attempts = threading.local()
+        self._json_schema_ok = True
+        self._http = http_client or httpx.Client(
+            timeout=httpx.Timeout(settings.timeout_s, connect=min(10.0, settings.timeout_s))
+        )
+        self._http.event_hooks.setdefault("request", []).append(self._count_attempt)
+        self._sdk = openai.OpenAI(
+            base_url=settings.base_url,
+            api_key=settings.api_key or "not-needed",
+            http_client=self._http,  # type: ignore[arg-type]  # httpx.Client, see module doc
+            max_retries=settings.max_retries,
+            timeout=settings.timeout_s,
+        )
+        # Typed loosely: we forward generation parameters as keyword arguments, which the
+        # SDK's per-literal overloads cannot express.
+        self._create: Any = self._sdk.chat.completions.create
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _count_attempt(self, request: httpx.Request) -> None:
+        self._attempts.n = getattr(self._attempts, "n", 0) + 1
+
+    def _start(self) -> None:
+        self._attempts.n = 0
+
+    def _record(self, rec: CallRecord) -> None:
+        rec.retries = max(0, getattr(self._attempts, "n", 0) - 1) + rec.retries
+        if self.recorder is not None:
+            self.recorder(rec)
+
+    def _redact(self, err: BaseException) -> str:
+        name = type(err).__name__
+        return redact(f"{name}: {err}", self.settings.api_key)[:500]
+
+    def _fit(self, messages: Sequence[Message]) -> list[Message]:
+        """Trim the longest message until the prompt fits the token budget."""
+        out = [dict(m) for m in messages]
+        budget = self.settings.max_prompt_tokens
+        while tokens.count_messages(out) > budget:
+            longest = max(out, key=lambda m: len(m["content"]))
+            over = tokens.count_messages(out) - budget
+            keep = max(0, tokens.count(longest["content"]) - over - 16)
+            if keep == 0:
+                break
+            longest["content"] = tokens.truncate(longest["content"], keep) + " [...trimmed]"
+        return out
+
+    # -- plain text -----------------------------------------------------------------------------
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        purpose: Purpose,
+        prompt_hash: str,
+        session_id: str | None = None,
+        max_tokens: int | None = None,
+        max_restarts: int = 2,
+    ) -> Iterator[str | Restart]:
+        """Stream the reply's text. A stream that breaks part-way is retried from the start
+        (yielding :class:`Restart` first) up to ``max_restarts`` times."""
+        msgs = self._fit(messages)
+        params = {"temperature": self.temperature, "max_tokens": max_tokens, "seed": self.seed}
+        rec = CallRecord(purpose, self.model, prompt_hash, session_id)
+        rec.prompt_tokens = tokens.count_messages(msgs)
+        key = cache_key(self.model, {**params, "stream": True}, msgs)
+        if self.cache is not None:
+            hit = self.cache.lookup(key, f"{purpose} call to {self.model} ({prompt_hash})")
+            if hit is not None:
+                rec.cached, rec.outcome = True, "cached"
+                rec.completion_tokens = tokens.count(hit)
+                self._record(rec)
+                yield hit
+                return
+        started = time.perf_counter()
+        self._start()
+        parts: list[str] = []
+        restarts = 0
+        model = self.model
+        while True:
+            try:
+                for chunk in self._stream_once(msgs, model, params, rec):
+                    parts.append(chunk)
+                    yield chunk
+                break
+            except (openai.APIConnectionError, httpx.HTTPError, openai.APIStatusError) as e:
+                mid_stream = bool(parts)
+                if mid_stream and restarts < max_restarts:
+                    restarts += 1
+                    rec.retries += 1
+                    parts.clear()
+                    yield Restart()
+                    continue
+                if not mid_stream and self._can_fall_back(model, e):
+                    model = self.settings.fallback_model or model
+                    rec.outcome = "fallback"
+                    continue
+                rec.outcome, rec.error = "error", self._redact(e)
+                rec.latency_ms = (time.perf_counter() - started) * 1000
+                self._record(rec)
+                raise self._unavailable(e) from None
+        text = "".join(parts)
+        rec.latency_ms = (time.perf_counter() - started) * 1000
+        rec.model = model
+        if not rec.completion_tokens:
+            rec.completion_tokens = tokens.count(text)
+        if not text.strip():
+            rec.outcome = "empty"
+        self._record(rec)
+        if self.cache is not None and text.strip():
+            self.cache.store(key, text)
+
+    def _stream_once(
+        self, msgs: list[Message], model: str, params: dict[str, Any], rec: CallRecord
+    ) -> Iterator[str]:
+        stream = self._create(
+            model=model,
+            messages=msgs,
+            stream=True,
+            stream_options={"include_usage": True},
+            **{k: v for k, v in params.items() if v is not None},
+        )
+        with stream:
+            for chunk in stream:
+                if chunk.usage is not None:
+                    rec.prompt_tokens = chunk.usage.prompt_tokens or rec.prompt_tokens
+                    rec.completion_tokens = chunk.usage.completion_tokens or 0
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+
+    def text(self, messages: Sequence[Message], **kw: Any) -> str:
+        """The whole reply as one string (a stream, gathered)."""
+        out: list[str] = []
+        for piece in self.stream(messages, **kw):
+            if isinstance(piece, Restart):
+                out.clear()
+            else:
+                out.append(piece)
+        return "".join(out)
+
+    # -- structured -----------------------------------------------------------------------------
+
+    def structured(
+        self,
+        messages: Sequence[Message],
+        schema: type[T],
+        *,
+        purpose: Purpose,
+        prompt_hash: str,
+        session_id: str | None = None,
+        check: Callable[[T], str | None] | None = None,
+        attempts: int = 3,
+        max_tokens: int | None = None,
+    ) -> T:
+        """A reply validated as ``schema`` (and by ``check``, which returns a problem or None).
+
+        Invalid replies are retried, telling the model what was wrong, up to ``attempts`` times;
+        then :class:`StructuredOutputError`. Unreachable endpoints raise ModelUnavailable."""
+        msgs = self._fit(messages)
+        name = schema.__name__
+        json_schema = schema.model_json_schema()
+        rec = CallRecord(purpose, self.model, prompt_hash, session_id)
+        started = time.perf_counter()
+        self._start()
+        problem = ""
+        model = self.model
+        convo = list(msgs)
+        for attempt in range(attempts):
+            use_schema = self._json_schema_ok
+            request_msgs = convo if use_schema else self._json_mode_messages(convo, json_schema)
+            params: dict[str, Any] = {
+                "temperature": self.temperature if attempt == 0 else 0.0,
+                "max_tokens": max_tokens or self.settings.max_completion_tokens,
+                "seed": self.seed,
+                "response_format": (
+                    {"type": "json_schema", "json_schema": {"name": name, "schema": json_schema}}
+                    if use_schema
+                    else {"type": "json_object"}
+                ),
+            }
+            rec.prompt_tokens += tokens.count_messages(request_msgs)
+            key = cache_key(model, params, request_msgs)
+            raw = self.cache.lookup(key, f"{purpose} call to {model} ({prompt_hash})") if (
+                self.cache is not None
+            ) else None
+            if raw is not None:
+                rec.cached = True
+            else:
+                try:
+                    resp = self._create(
+                        model=model,
+                        messages=request_msgs,
+                        **{k: v for k, v in params.items() if v is not None},
+                    )
+                except openai.BadRequestError as e:
+                    if use_schema and re.search(r"response_format|json_schema", str(e), re.I):
+                        self._json_schema_ok = False  # this endpoint: JSON mode from now on
+                        continue
+                    self._fail(rec, started, e)
+                    raise ModelError(self._redact(e)) from None
+                except (openai.APIConnectionError, openai.APIStatusError, httpx.HTTPError) as e:
+                    if self._can_fall_back(model, e):
+                        model = self.settings.fallback_model or model
+                        rec.outcome = "fallback"
+                        continue
+                    self._fail(rec, started, e)
+                    raise self._unavailable(e) from None
+                raw = (resp.choices[0].message.content or "") if resp.choices else ""
+                if resp.usage is not None:
+                    rec.completion_tokens += resp.usage.completion_tokens or 0
+                else:
+                    rec.completion_tokens += tokens.count(raw)
+            try:
+                value = schema.model_validate_json(raw)
+                problem = (check(value) if check else None) or ""
+            except ValidationError as e:
+                problem = _describe_validation(e, raw)
+            if not problem:
+                if self.cache is not None and not rec.cached:
+                    self.cache.store(key, raw)
+                rec.model = model
+                rec.latency_ms = (time.perf_counter() - started) * 1000
+                rec.retries += attempt
+                if rec.outcome != "fallback":
+                    rec.outcome = "cached" if rec.cached else "ok"
+                self._record(rec)
+                return value
+            convo = [
+                *msgs,
+                {"role": "assistant", "content": raw[:2000]},
+                {"role": "user", "content": f"That reply was invalid: {problem}. Reply again "
+                 "with JSON that follows the schema exactly."},
+            ]
+        rec.outcome, rec.error = "invalid", problem[:500]
+        rec.retries += attempts - 1
+        rec.latency_ms = (time.perf_counter() - started) * 1000
+        self._record(rec)
+        raise StructuredOutputError(f"{name}: no valid reply in {attempts} attempts ({problem})")
+
+    @staticmethod
+    def _json_mode_messages(msgs: list[Message], json_schema: dict[str, Any]) -> list[Message]:
+        note = (
+            "Reply with a single JSON object and nothing else. It must validate against this "
+            f"JSON schema:\n<json_schema>\n{json.dumps(json_schema)}\n</json_schema>"
+        )
+        if msgs and msgs[0]["role"] == "system":
+            return [{"role": "system", "content": msgs[0]["content"] + "\n\n" + note}, *msgs[1:]]
+        return [{"role": "system", "content": note}, *msgs]
+
+    # -- failures -------------------------------------------------------------------------------
+
+    def _can_fall_back(self, model: str, err: BaseException) -> bool:
+        fb = self.settings.fallback_model
+        if not fb or fb == model:
+            return False
+        if isinstance(err, openai.APIStatusError):
+            return err.status_code >= 500 or err.status_code in (404, 429)
+        return True
+
+    def _fail(self, rec: CallRecord, started: float, err: BaseException) -> None:
+        rec.outcome, rec.error = "error", self._redact(err)
+        rec.latency_ms = (time.perf_counter() - started) * 1000
+        self._record(rec)
+
+    def _unavailable(self, err: BaseException) -> ModelUnavailable:
+        where = self.settings.base_url
+        if isinstance(err, openai.APIStatusError):
+            what = f"HTTP {err.status_code}"
+        elif isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
+            what = "timed out"
+        else:
+            what = "could not connect" if isinstance(err, openai.APIConnectionError) else (
+                type(err).__name__
+            )
+        return ModelUnavailable(
+            redact(f"the model endpoint {where} is not responding ({what}, after retries)",
+                   self.settings.api_key)
+        )
+
+
+def _describe_validation(err: ValidationError, raw: str) -> str:
+    if not raw.strip():
+        return "the reply was empty"
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "json_invalid":
+        return "the reply was not valid JSON"
+    return f"field {loc!r}: {first['msg']}" if loc else first["msg"]

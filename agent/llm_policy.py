@@ -1,0 +1,148 @@
+"""Interviewing with a model. What the model sees is chosen so it cannot leak what it must not:
+
+- clarify: a first structured call sees only fact *topics* and picks the ones the question asks
+  about; the spoken answer is then written from those facts alone.
+- follow-ups: the model rephrases an authored, non-leading probe; it never sees the rubric.
+- assessment (deciding on a follow-up) sees the rubric, but its output is never shown.
+Candidate text is always fenced in <candidate> tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.cases import Case
+from agent.llm import Message, ModelClient, Restart, StructuredOutputError
+from agent.offline import OfflineInterviewer
+from agent.policy import Assessment, ClarifyReply, Speaker
+from agent.prompts import fence, load_prompt, script
+from agent.rubrics import Criterion, Rubric
+from agent.state import Turn
+
+
+class FactSelection(BaseModel):
+    """Which fact-sheet topics the candidate's message asks about."""
+
+    topic_ids: list[str] = Field(
+        description="ids of the topics the message directly asks about; empty if none"
+    )
+    states_assumptions: bool = Field(
+        description="true if the message states assumptions or summarises to end clarifying"
+    )
+
+
+class CriterionStatus(BaseModel):
+    id: str = Field(description="the criterion id, exactly as given")
+    status: Literal["met", "partial", "unmet"]
+
+
+class AssessmentOut(BaseModel):
+    """Per-criterion status of the candidate's answers in this step."""
+
+    criteria: Annotated[list[CriterionStatus], Field(min_length=1)]
+
+
+def _versions(*names: str) -> str:
+    return "+".join(f"{n}:{load_prompt(n).version}" for n in names)
+
+
+class LLMInterviewer:
+    engine = "llm"
+
+    def __init__(self, client: ModelClient, session_id: str | None = None) -> None:
+        self.client = client
+        self.session_id = session_id
+        self._offline = OfflineInterviewer()
+
+    def _say(self, messages: list[Message], prompt_hash: str, speak: Speaker) -> str:
+        parts: list[str] = []
+        for piece in self.client.stream(messages, purpose="interviewer", prompt_hash=prompt_hash,
+                                        session_id=self.session_id):
+            if isinstance(piece, Restart):
+                parts.clear()
+                speak.restart()
+            else:
+                parts.append(piece)
+                speak(piece)
+        return "".join(parts).strip()
+
+    def clarify(self, case: Case, question: str, history: Sequence[Turn],
+                speak: Speaker) -> ClarifyReply:
+        topics = "\n".join(f"- {f.id}: {f.topic}" for f in case.facts)
+        select = load_prompt("clarify_select")
+        known = {f.id for f in case.facts}
+
+        def check(sel: FactSelection) -> str | None:
+            bad = [t for t in sel.topic_ids if t not in known]
+            return f"unknown topic id {bad[0]!r}" if bad else None
+
+        try:
+            sel = self.client.structured(
+                [{"role": "user", "content": select.render(
+                    case_prompt=case.prompt.strip(), topics=topics, question=fence(question))}],
+                FactSelection, purpose="interviewer", prompt_hash=_versions("clarify_select"),
+                session_id=self.session_id, check=check,
+            )
+        except StructuredOutputError:
+            # The model could not say which facts were asked about: match keywords instead,
+            # which still reveals only facts the question names.
+            return self._offline.clarify(case, question, history, speak)
+        facts = [case.fact(t) for t in dict.fromkeys(sel.topic_ids)]
+        if not facts:
+            text = "" if sel.states_assumptions else str(script()["no_fact"])
+            if text:
+                speak(text)
+            return ClarifyReply(text, [], sel.states_assumptions)
+        reply = load_prompt("clarify_reply").render(
+            question=fence(question),
+            facts="\n".join(f"- {f.topic}: {f.answer.strip()}" for f in facts),
+        )
+        text = self._say(
+            [{"role": "system", "content": load_prompt("persona").text},
+             {"role": "user", "content": reply}],
+            _versions("persona", "clarify_reply"), speak,
+        )
+        return ClarifyReply(text, [f.id for f in facts], sel.states_assumptions)
+
+    def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:
+        criteria = "\n".join(f"- {c.id}: {c.looks_for}" for c in rubric.criteria)
+        ids = {c.id for c in rubric.criteria}
+
+        def check(out: AssessmentOut) -> str | None:
+            got = {c.id for c in out.criteria}
+            if got - ids:
+                return f"unknown criterion id {sorted(got - ids)[0]!r}"
+            if ids - got:
+                return f"criterion {sorted(ids - got)[0]!r} is missing"
+            return None
+
+        prompt = load_prompt("assess").render(
+            step_title=rubric.title, criteria=criteria,
+            answers=fence("\n\n".join(answers)),
+        )
+        try:
+            out = self.client.structured(
+                [{"role": "user", "content": prompt}], AssessmentOut, purpose="assessment",
+                prompt_hash=_versions("assess"), session_id=self.session_id, check=check,
+            )
+        except StructuredOutputError as e:
+            fallback = self._offline.assess(case, rubric, answers)
+            fallback.notes.append(f"model assessment invalid, used rubric signals: {e}")
+            return fallback
+        return Assessment({c.id: c.status for c in out.criteria}, engine="llm")
+
+    def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
+                 answers: Sequence[str], speak: Speaker) -> str:
+        prompt = load_prompt("followup").render(
+            step_question=step_question, answers=fence("\n\n".join(answers)),
+            probe=criterion.probe,
+        )
+        text = self._say(
+            [{"role": "system", "content": load_prompt("persona").text},
+             {"role": "user", "content": prompt}],
+            _versions("persona", "followup"), speak,
+        )
+        return text or criterion.probe

@@ -1,0 +1,37 @@
+"""Where the project's data files and the user's database live.
+
+Data files (prompts, rubrics, cases) are read from the source checkout when running from
+one, and from ``agent/_data`` inside an installed wheel (see ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent
+
+
+@cache
+def data_dir(name: str) -> Path:
+    """The directory holding the project's ``name`` data files (prompts, rubrics, cases)."""
+    for candidate in (_PKG / "_data" / name, _PKG.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"the project's {name}/ directory is missing (looked beside {_PKG})")
+
+
+def home() -> Path:
+    """INTERVIEWER_HOME, or the platform's user data directory. Not created here."""
+    env = os.environ.get("INTERVIEWER_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("interviewer", appauthor=False))
+
+
+def db_path() -> Path:
+    """The one SQLite database: checkpoints, sessions, scores and the model-call log."""
+    return home() / "interviewer.db"

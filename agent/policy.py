@@ -1,0 +1,77 @@
+"""The interviewer's decisions behind one interface, with two implementations: a model
+(agent/llm_policy.py) and authored probes with rubric-signal coverage (agent/offline.py).
+The graph is the same either way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from agent.cases import Case
+from agent.rubrics import Criterion, Rubric
+from agent.state import Turn
+
+Status = Literal["met", "partial", "unmet"]
+
+
+class Speaker(Protocol):
+    """Where interviewer speech goes as it is produced (the terminal, via the graph stream)."""
+
+    def __call__(self, piece: str) -> None: ...
+
+    def restart(self) -> None:
+        """Discard what was said so far in this utterance (a broken stream is being retried)."""
+
+
+@dataclass
+class ClarifyReply:
+    text: str
+    fact_ids: list[str]
+    ends_step: bool = False
+
+
+@dataclass
+class Assessment:
+    statuses: dict[str, Status]
+    engine: str = "offline"
+    notes: list[str] = field(default_factory=list)
+
+    def target(self, rubric: Rubric, exclude: Sequence[str]) -> Criterion | None:
+        """The most important unmet criterion not already probed, if any."""
+        unmet = [
+            c for c in rubric.criteria
+            if c.important and self.statuses.get(c.id) == "unmet" and c.id not in exclude
+        ]
+        return max(unmet, key=lambda c: c.weight) if unmet else None
+
+
+class Interviewer(Protocol):
+    engine: str
+    """"offline" or "llm"."""
+
+    def clarify(self, case: Case, question: str, history: Sequence[Turn],
+                speak: Speaker) -> ClarifyReply:
+        """Answer a clarifying question from only the facts it asks about."""
+
+    def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:
+        """Which criteria the step's answers meet, to decide on a follow-up."""
+
+    def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
+                 answers: Sequence[str], speak: Speaker) -> str:
+        """One targeted, non-leading follow-up question."""
+
+
+class PrintSpeaker:
+    """A Speaker that collects text (and forwards pieces to a callback, if any)."""
+
+    def __init__(self, sink: Callable[[dict[str, object]], None] | None = None) -> None:
+        self.sink = sink
+
+    def __call__(self, piece: str) -> None:
+        if self.sink:
+            self.sink({"say": piece})
+
+    def restart(self) -> None:
+        if self.sink:
+            self.sink({"restart": True})

@@ -1,0 +1,73 @@
+"""Prompt templates as data files: loaded once, versioned by the hash of their text, rendered
+with candidate text fenced so it can never read as an instruction."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from agent.datafile import DataFileError, read_yaml
+from agent.paths import data_dir
+
+#: Longest candidate text placed in one prompt slot; the interview refuses longer answers,
+#: and transcripts are trimmed to the token budget before they get here.
+MAX_FENCED_CHARS = 20_000
+
+_TAG = re.compile(r"<(/?)\s*([A-Za-z_][\w\-]*)([^<>]*)>")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    text: str
+
+    @property
+    def version(self) -> str:
+        """The prompt's version: the first 12 hex digits of the SHA-256 of its text."""
+        return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+
+    def render(self, **values: str) -> str:
+        """Fill ``{placeholders}``; every one must be given, and nothing else is substituted."""
+        names = set(_PLACEHOLDER.findall(self.text))
+        missing = names - values.keys()
+        if missing:
+            raise KeyError(f"prompt {self.name!r} needs {sorted(missing)}")
+        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.text)
+
+
+def fence(text: str, limit: int = MAX_FENCED_CHARS) -> str:
+    """Make untrusted text safe to place between tags: bound its size and defuse anything that
+    looks like a tag, so it cannot close the fence (``</candidate>``) or open a new section."""
+    if len(text) > limit:
+        text = text[:limit] + " [...truncated]"
+    return _TAG.sub(lambda m: "\u2039" + m.group(0)[1:-1] + "\u203a", text)
+
+
+@cache
+def load_prompt(name: str) -> Prompt:
+    """``prompts/<name>.md``."""
+    path = data_dir("prompts") / f"{name}.md"
+    try:
+        return Prompt(name, path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DataFileError(f"{path}: cannot read prompt ({e.strerror})") from None
+
+
+@cache
+def script() -> dict[str, Any]:
+    """``prompts/script.yaml``: the lines the interviewer speaks from the script."""
+    path = data_dir("prompts") / "script.yaml"
+    data = read_yaml(path)
+    for key in ("openers", "transitions", "no_fact", "closing", "offline_banner"):
+        if not isinstance(data, dict) or key not in data:
+            raise DataFileError(f"{path}: missing field {key!r}")
+    return data  # type: ignore[no-any-return]
+
+
+def script_version() -> str:
+    path = data_dir("prompts") / "script.yaml"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

@@ -1,0 +1,117 @@
+"""Deterministic text matching shared by offline assessment, the offline scorer and clarify.
+
+A *pattern* is written in data files as one of:
+  ``cold start``   a phrase: case-insensitive, whole words, spaces also match hyphens and an
+                   optional plural ``s``/``es`` on the last word;
+  ``autoscal*``    a phrase ending in ``*``: the last word is a prefix;
+  ``re:p\\d{2}``    a Python regular expression (case-insensitive).
+A *signal group* is a list of patterns naming one idea; it is covered when any of them matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+_WS = re.compile(r"\s+")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case and collapse whitespace; the form quotes and patterns are compared in."""
+    return _WS.sub(" ", text).strip().lower()
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile one data-file pattern (see module docstring). Raises ``re.error`` if invalid."""
+    if pattern.startswith("re:"):
+        return re.compile(pattern[3:], re.IGNORECASE)
+    prefix = pattern.endswith("*")
+    words = pattern.rstrip("*").strip().lower().split()
+    if not words:
+        raise re.error(f"empty pattern {pattern!r}")
+    body = r"[\s\-/]+".join(re.escape(w) for w in words)
+    tail = r"\w*" if prefix else r"(?:s|es)?\b"
+    return re.compile(r"(?<![\w])" + body + tail, re.IGNORECASE)
+
+
+def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
+    """The earliest match of any pattern in ``text``."""
+    best: re.Match[str] | None = None
+    for p in patterns:
+        m = compile_pattern(p).search(text)
+        if m and (best is None or m.start() < best.start()):
+            best = m
+    return best
+
+
+def sentences(text: str) -> list[str]:
+    """Split into sentences, keeping each one verbatim (used as evidence quotes)."""
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+
+
+# Sentences that talk to the grader rather than about the case. The offline scorer ignores
+# them so that an answer can never raise its own score by asking (see README, "Scoring").
+_META = re.compile(
+    r"\b(rubric|grader|grading|evaluator|judge|scorer|assessor)s?\b"
+    r"|\bignore (all|any|the|your|previous|prior|above)\b"
+    r"|\b(system|developer) (prompt|message|instruction)s?\b"
+    r"|\b(give|award|assign|mark|rate|score)\b[^.]{0,40}"
+    r"\b(4|four|full marks|top|maximum|max|highest|excellent)\b"
+    r"|\blevels?\s*[:=]?\s*[1-4]\b"
+    r"|\bscores?\s*[:=]\s*\d"
+    r"|\bfact sheet\b|\bstrong[- ]answer notes?\b"
+    r"|</?\s*(candidate|answer|transcript|system|instructions?)\s*>"
+    r"|[{\[]\s*\"?(level|score|criteria|verdict)\"?\s*:"
+    r"|^\s*(system|assistant)\s*:",
+    re.IGNORECASE,
+)
+
+
+def is_meta(sentence: str) -> bool:
+    """True when a sentence addresses the grader (an injection attempt), not the case."""
+    return bool(_META.search(sentence))
+
+
+def substantive_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that may count as evidence (meta/injection ones removed)."""
+    return [s for s in sentences(text) if not is_meta(s)]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which signal groups a text covers, with the sentence that covered each one."""
+
+    matched: tuple[int, ...]
+    quotes: tuple[str, ...]
+    phrases: tuple[str, ...]
+
+
+def coverage(groups: Sequence[Sequence[str]], texts: Iterable[str]) -> Coverage:
+    """Match each signal group against the substantive sentences of ``texts``."""
+    sents = [s for t in texts for s in substantive_sentences(t)]
+    matched: list[int] = []
+    quotes: list[str] = []
+    phrases: list[str] = []
+    for gi, group in enumerate(groups):
+        for s in sents:
+            m = first_match(group, s)
+            if m:
+                matched.append(gi)
+                phrases.append(m.group(0))
+                if s not in quotes:
+                    quotes.append(s)
+                break
+    return Coverage(tuple(matched), tuple(quotes), tuple(phrases))
+
+
+def level_for(n_matched: int, thresholds: Sequence[int]) -> int:
+    """Map a number of covered groups to a level 1-4 using ascending thresholds for 2, 3, 4."""
+    level = 1
+    for i, t in enumerate(thresholds):
+        if n_matched >= t:
+            level = i + 2
+    return level

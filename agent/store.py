@@ -1,0 +1,317 @@
+"""The SQLite database under INTERVIEWER_HOME: sessions, the model-call log, scores, and the
+answer journal. (LangGraph's checkpoint tables live in the same file; see agent/runner.py.)
+
+Schema changes are small numbered migrations, applied in order on open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.paths import db_path
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used; ``str()`` is one line saying what to do."""
+
+
+MIGRATIONS: list[str] = [
+    # 1: sessions and the answer journal
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        status TEXT NOT NULL,
+        step TEXT NOT NULL,
+        answered INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        info TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX sessions_created ON sessions(created);
+    CREATE TABLE inbox (
+        session_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        answer TEXT NOT NULL,
+        ts REAL NOT NULL
+    );
+    """,
+    # 2: the model-call log
+    """
+    CREATE TABLE calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT,
+        ts REAL NOT NULL,
+        purpose TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_hash TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        retries INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        cached INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX calls_session ON calls(session_id, ts);
+    """,
+    # 3: per-step scores, written by background scoring
+    """
+    CREATE TABLE scores (
+        session_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        scorer TEXT NOT NULL,
+        version TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (session_id, step, scorer, version)
+    );
+    """,
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the database, translating failures into one-line errors."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(
+            f"cannot create INTERVIEWER_HOME {path.parent} ({e.strerror}); "
+            "set INTERVIEWER_HOME to a writable directory"
+        ) from None
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL survives a killed process (not a power cut) and keeps commits cheap.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+    except sqlite3.DatabaseError as e:
+        raise _translate(e, path) from None
+    return conn
+
+
+def _translate(e: sqlite3.Error, path: Path) -> StoreError:
+    msg = str(e)
+    if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+        return StoreError(
+            f"the database {path} is corrupt or not an interviewer database ({msg}); move it "
+            "aside or point INTERVIEWER_HOME at another directory"
+        )
+    if "readonly" in msg or "read-only" in msg or "unable to open" in msg:
+        return StoreError(
+            f"cannot write the database {path} ({msg}); check the directory's permissions or "
+            "set INTERVIEWER_HOME to a writable directory"
+        )
+    return StoreError(f"database {path}: {msg}")
+
+
+@dataclass
+class SessionRow:
+    id: str
+    case_id: str
+    mode: str
+    engine: str
+    status: str
+    step: str
+    answered: int
+    created: float
+    updated: float
+    info: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Store:
+    """Our tables in the project database. Thread-safe (one connection, one lock)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or db_path()
+        self.conn = connect(self.path)
+        self._lock = threading.RLock()
+        try:
+            self._migrate()
+        except sqlite3.Error as e:
+            self.conn.close()
+            raise _translate(e, self.path) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise _translate(e, self.path) from None
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS interviewer_meta (key TEXT PRIMARY KEY, value TEXT)"
+            )
+            row = self.conn.execute(
+                "SELECT value FROM interviewer_meta WHERE key='schema_version'"
+            ).fetchone()
+            version = int(row[0]) if row else 0
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the database {self.path} was written by a newer interviewer (schema "
+                    f"{version}); upgrade interviewer or use another INTERVIEWER_HOME"
+                )
+            for i in range(version, len(MIGRATIONS)):
+                self.conn.executescript(
+                    "BEGIN;" + MIGRATIONS[i] + "INSERT OR REPLACE INTO interviewer_meta "
+                    f"VALUES ('schema_version', '{i + 1}'); COMMIT;"
+                )
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def create_session(self, sid: str, case_id: str, mode: str, engine: str,
+                       info: dict[str, Any]) -> None:
+        now = time.time()
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (sid, case_id, mode, engine, "in_progress", "clarify", 0, now, now,
+                 json.dumps(info)),
+            )
+
+    def update_session(self, sid: str, **fields: Any) -> None:
+        allowed = {"status", "step", "answered", "engine", "info"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"cannot update {sorted(bad)}")
+        if "info" in fields:
+            fields["info"] = json.dumps(fields["info"])
+        cols = ", ".join(f"{k}=?" for k in fields)
+        with self._tx() as c:
+            c.execute(f"UPDATE sessions SET {cols}, updated=? WHERE id=?",
+                      (*fields.values(), time.time(), sid))
+
+    def get_session(self, sid: str) -> SessionRow | None:
+        with self._lock:
+            row = self.conn.execute("SELECT * FROM sessions WHERE id=?", (sid,)).fetchone()
+        return _session(row) if row else None
+
+    def list_sessions(self) -> list[SessionRow]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT * FROM sessions ORDER BY created DESC, rowid DESC"
+            ).fetchall()
+        return [_session(r) for r in rows]
+
+    # -- the answer journal: an answer is saved before the graph sees it ---------------------
+
+    def journal(self, sid: str, seq: int, answer: str) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO inbox VALUES (?,?,?,?)",
+                      (sid, seq, answer, time.time()))
+
+    def journaled(self, sid: str) -> tuple[int, str] | None:
+        with self._lock:
+            row = self.conn.execute("SELECT seq, answer FROM inbox WHERE session_id=?",
+                                    (sid,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def clear_journal(self, sid: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM inbox WHERE session_id=?", (sid,))
+
+    # -- model-call log -------------------------------------------------------------------------
+
+    def log_call(self, rec: Any) -> None:
+        """Append a :class:`agent.llm.CallRecord`."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO calls (session_id, ts, purpose, model, prompt_hash, prompt_tokens, "
+                "completion_tokens, latency_ms, retries, outcome, error, cached) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (rec.session_id, rec.ts, rec.purpose, rec.model, rec.prompt_hash,
+                 rec.prompt_tokens, rec.completion_tokens, rec.latency_ms, rec.retries,
+                 rec.outcome, rec.error, int(rec.cached)),
+            )
+
+    def calls(self, sid: str) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.conn.execute(
+                "SELECT * FROM calls WHERE session_id=? ORDER BY ts, id", (sid,)
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    # -- scores ---------------------------------------------------------------------------------
+
+    def put_score(self, sid: str, step: str, scorer: str, version: str,
+                  result: dict[str, Any]) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?)",
+                      (sid, step, scorer, version, json.dumps(result), time.time()))
+
+    def get_score(self, sid: str, step: str, scorer: str, version: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT result FROM scores WHERE session_id=? AND step=? AND scorer=? AND "
+                "version=?", (sid, step, scorer, version)).fetchone()
+        if not row:
+            return None
+        result: dict[str, Any] = json.loads(row[0])
+        return result
+
+
+def _session(row: tuple[Any, ...]) -> SessionRow:
+    sid, case_id, mode, engine, status, step, answered, created, updated, info = row
+    return SessionRow(sid, case_id, mode, engine, status, step, int(answered), created, updated,
+                      json.loads(info))
+
+
+class SessionLock:
+    """An exclusive, process-wide lock on one session (released by the OS if we are killed)."""
+
+    def __init__(self, directory: Path, sid: str) -> None:
+        self.path = directory / "locks" / f"{sid}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
