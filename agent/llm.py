@@ -156,7 +156,9 @@ class ModelClient:
         self._attempts.n = 0
 
     def _record(self, rec: CallRecord) -> None:
-        rec.retries = max(0, getattr(self._attempts, "n", 0) - 1) + rec.retries
+        # Every HTTP request after the first, whatever caused it: SDK retries, restarted
+        # streams, re-asks after invalid output, the JSON-mode switch, the fallback model.
+        rec.retries = max(0, getattr(self._attempts, "n", 0) - 1)
         if self.recorder is not None:
             self.recorder(rec)
 
@@ -219,7 +221,6 @@ class ModelClient:
                 mid_stream = bool(parts)
                 if mid_stream and restarts < max_restarts:
                     restarts += 1
-                    rec.retries += 1
                     parts.clear()
                     yield Restart()
                     continue
@@ -352,7 +353,6 @@ class ModelClient:
                     self.cache.store(key, raw)
                 rec.model = model
                 rec.latency_ms = (time.perf_counter() - started) * 1000
-                rec.retries += attempt
                 if rec.outcome != "fallback":
                     rec.outcome = "cached" if rec.cached else "ok"
                 self._record(rec)
@@ -364,7 +364,6 @@ class ModelClient:
                  "with JSON that follows the schema exactly."},
             ]
         rec.outcome, rec.error = "invalid", problem[:500]
-        rec.retries += attempts - 1
         rec.latency_ms = (time.perf_counter() - started) * 1000
         self._record(rec)
         raise StructuredOutputError(f"{name}: no valid reply in {attempts} attempts ({problem})")

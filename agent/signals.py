@@ -55,18 +55,32 @@ def sentences(text: str) -> list[str]:
 
 # Sentences that talk to the grader rather than about the case. The offline scorer ignores
 # them so that an answer can never raise its own score by asking (see README, "Scoring").
+# Kept narrow on purpose: ordinary interview talk ("the system prompt is cached", "give it four
+# weeks on canary", "error rate under 4% at max load", "an LLM judge checks the JSON") must pass.
+_GRADER = r"(llm[- ])?(judge|grader|evaluator|assessor|scorer|marker)"
 _META = re.compile(
-    r"\b(rubric|grader|grading|evaluator|judge|scorer|assessor)s?\b"
-    r"|\bignore (all|any|the|your|previous|prior|above)\b"
-    r"|\b(system|developer) (prompt|message|instruction)s?\b"
-    r"|\b(give|award|assign|mark|rate|score)\b[^.]{0,40}"
-    r"\b(4|four|full marks|top|maximum|max|highest|excellent)\b"
-    r"|\blevels?\s*[:=]?\s*[1-4]\b"
-    r"|\bscores?\s*[:=]\s*\d"
-    r"|\bfact sheet\b|\bstrong[- ]answer notes?\b"
-    r"|</?\s*(candidate|answer|transcript|system|instructions?)\s*>"
-    r"|[{\[]\s*\"?(level|score|criteria|verdict)\"?\s*:"
-    r"|^\s*(system|assistant)\s*:",
+    r"\b(rubric|grading)s?\b"
+    r"|\b(dear|hey|hi|attention|note (to|for)( the)?|message (to|for)( the)?|to the|"
+    r"instructions? (to|for)( the)?|you are( now)?( the| an| a)?|as the|acting as( the)?) "
+    + _GRADER + r"\b"
+    r"|\bthe " + _GRADER + r"\b[^.]{0,30}\b(should|must|will|needs? to|has to|is to)\b"
+    r"|\b(ignore|disregard|forget|override)\b[^.]{0,30}\b(instructions?|rules?|criteri(a|on)|"
+    r"guidelines?|prompts?|above|previous|prior)\b"
+    r"|\b(reveal|show|print|repeat|output|leak|share|list)\b[^.]{0,30}\b((system|developer) "
+    r"(prompt|message|instructions?)|fact sheet|hidden|your instructions|strong[- ]answer)"
+    r"|\byour (system |hidden )?(prompt|instructions)\b"
+    r"|\b(give|award|assign|rate|score|grade|mark)\b[^.]{0,40}\b(full marks|top marks|"
+    r"perfect score|maximum score|highest score|max score|top score|"
+    r"(4|four)\s*(/\s*4|out of (4|four)|on every|everywhere|across|for (every|each|all))|"
+    r"(levels?|scores?|grades?|ratings?)\s*(of\s*)?(4|four))\b"
+    r"|\blevels?\s*[:=]\s*[1-4]\b"
+    r"|\b(level|score)\s*(4|four)\b[^.]{0,25}\b(every|each|all|across)\b"
+    r"|\b(meets?|met|covered|covers|satisf(y|ies|ied)|address(es|ed)?|hits?)\b[^.]{0,15}"
+    r"\b(all|every|each)\b[^.]{0,10}\b(criteri(a|on)|requirements? of the)\b"
+    r"|</?\s*(candidate|answer|transcript|system|instructions?|rubric|criteria|judge)\b[^>]*>"
+    r"|[{\[,]\s*\"?(level|score|criteria|verdict|rationale|quotes|evidence)\"?\s*:"
+    r"|^\s*\[?(system|assistant|developer)\]?\s*[:>]"
+    r"|<\|(im_start|im_end|system)",
     re.IGNORECASE,
 )
 

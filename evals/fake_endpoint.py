@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from evals.fake_responder import interviewer_responder
+
 ALL_FAULTS = ("500", "429", "timeout", "drop", "malformed", "out_of_range", "empty")
 MODEL_ID = "fake-model"
 Responder = Callable[[dict[str, Any]], str | dict[str, Any] | None]
@@ -511,6 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--retry-after-s", type=float, default=0, help="Retry-After of 429 faults")
     p.add_argument("--timeout-sleep-s", type=float, default=3.0,
                    help="how long a 'timeout' fault stalls before answering")
+    p.add_argument("--scripted", action="store_true", help="answer interviewer's own prompts "
+                   "like an interview model (evals/fake_responder.py) instead of echoing")
     args = p.parse_args(argv)
 
     def split(value: str) -> list[str]:
@@ -522,7 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency_ms=args.latency_ms, faults=split(args.faults), fault_rate=args.fault_rate,
             fault_kinds=split(args.fault_kinds), seed=args.seed,
             supports_json_schema=not args.no_json_schema, retry_after_s=args.retry_after_s,
-            timeout_sleep_s=args.timeout_sleep_s, host=args.host, port=args.port)
+            timeout_sleep_s=args.timeout_sleep_s, host=args.host, port=args.port,
+            responder=interviewer_responder if args.scripted else None)
     except ValueError as exc:
         p.error(str(exc))
     for sig in (signal.SIGINT, signal.SIGTERM):
