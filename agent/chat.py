@@ -228,5 +228,22 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
 
 
 def _finish(session: Session, p: Printer) -> None:
-    p.out(f"Session {session.id} completed. Feedback: interviewer report {session.id}",
-          style="bold")
+    """Show the feedback report; only scores not finished in the background are waited for."""
+    import time
+
+    from agent.report import to_markdown
+
+    started = time.perf_counter()
+    with p.console.status("Scoring the interview…", spinner="dots"):
+        report = session.report()
+    took = time.perf_counter() - started
+    p.out("")
+    if p.console.is_terminal:
+        from rich.markdown import Markdown
+
+        p.console.print(Markdown(to_markdown(report)))
+    else:
+        p.out(to_markdown(report))
+    p.out(f"Feedback ready {took:.2f} s after your last answer. Session {session.id} completed; "
+          f"see it again with: interviewer report {session.id} [--format html --output "
+          "report.html]", style="bold")

@@ -77,6 +77,29 @@ def build_parser() -> Parser:
 
     sessions = sub.add_parser("sessions", help="list saved sessions, newest first")
     sessions.add_argument("--json", action="store_true", help="JSON output")
+
+    report = sub.add_parser(
+        "report", help="the feedback report of a session (completed or in progress)",
+        description="Scores per step and criterion with your own words as evidence, what you "
+        "missed, a recommendation band and what to practise next. Scored by the model when one "
+        "is configured, otherwise by the offline rubric-signal scorer; scores computed during "
+        "the interview are reused.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("session", metavar="SESSION", help="session id ('interviewer sessions')")
+    report.add_argument("--format", choices=["md", "html", "json"], default="md",
+                        help="md (default), standalone html, or json (schema: "
+                        "docs/report.schema.json)")
+    report.add_argument("--output", metavar="PATH", help="write to a file instead of stdout")
+    _endpoint_flags(report)
+
+    trace = sub.add_parser("trace", help="the model calls of a session",
+                           description="Each model call: time, purpose, model, prompt hash, "
+                           "tokens, latency, retries, outcome; then latency percentiles, token "
+                           "totals and a cost estimate.")
+    trace.add_argument("session", metavar="SESSION", help="session id")
+    trace.add_argument("--json", action="store_true", help="JSON output")
+    trace.add_argument("--prices", metavar="FILE", help="TOML price table (USD per million "
+                       "tokens) overriding the built-in one; see agent/prices.py")
     return parser
 
 
@@ -172,7 +195,63 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return run_chat(opts)
 
 
-COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions}
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.engine import Engine
+    from agent.report import to_json, to_markdown
+    from agent.report_html import to_html
+
+    with Engine(settings_from(args)) as engine:
+        session = engine.open(args.session, lock=False)
+        try:
+            report = session.report()
+        finally:
+            session.scoring.close()
+    text = {"md": to_markdown, "json": to_json, "html": to_html}[args.format](report)
+    if args.output:
+        out = Path(args.output)
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise ValueError(f"--output: cannot write {out} ({e.strerror})") from None
+        print(f"wrote {out} ({args.format}, overall {report.overall}, {report.band})")
+    elif args.format == "md" and sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.prices import load_prices
+    from agent.store import Store
+    from agent.trace import render_text, rows, summarise
+
+    prices = load_prices(Path(args.prices) if args.prices else None)
+    store = Store()
+    try:
+        if store.get_session(args.session) is None:
+            raise ValueError(f"no session {args.session!r} (see 'interviewer sessions')")
+        calls = store.calls(args.session)
+    finally:
+        store.close()
+    table, summary = rows(calls, prices), summarise(calls, prices)
+    if args.json:
+        print(json.dumps({"session": args.session, "calls": table, "summary": summary},
+                         indent=2))
+    else:
+        sys.stdout.write(render_text(args.session, table, summary))
+    return 0
+
+
+COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
+            "report": cmd_report, "trace": cmd_trace}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -21,10 +21,12 @@ from langgraph.types import Command
 
 from agent.cases import Case, get_case
 from agent.config import Settings
+from agent.feedback import SessionScoring, make_scorer
 from agent.graph import Context, build_graph
 from agent.llm import ModelClient
 from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
+from agent.report import Report, ScorerInfo, build_report
 from agent.rubrics import default_rubrics
 from agent.state import InterviewState, Turn, answered_count, last_question
 from agent.store import SessionLock, Store, StoreError, connect
@@ -109,7 +111,7 @@ class Engine:
         session.run(initial)
         return session
 
-    def open(self, sid: str) -> Session:
+    def open(self, sid: str, *, lock: bool = True) -> Session:
         if not SESSION_ID.match(sid):
             raise SessionError(
                 f"--session: {sid!r} is not a session id (see 'interviewer sessions')")
@@ -118,6 +120,8 @@ class Engine:
             raise SessionError(f"--session: no session {sid!r} in {self.store.path} "
                                "(see 'interviewer sessions')")
         session = Session(self, sid, get_case(row.case_id))
+        if not lock:
+            return session  # read-only use (reports): no lock, no row changes
         session.lock()
         if row.engine != self.engine_label:
             self.store.update_session(sid, engine=self.engine_label)
@@ -134,7 +138,11 @@ class Session:
         self.config: dict[str, Any] = {"configurable": {"thread_id": sid}}
         self._lock = SessionLock(engine.home, sid)
         self.interviewer = make_interviewer(engine.settings, engine.client, sid)
-        self.context = Context(interviewer=self.interviewer, rubrics=engine.rubrics)
+        self.scoring = SessionScoring(
+            engine.store, make_scorer(engine.client, engine.rubrics, sid), case, sid,
+            engine.rubrics)
+        self.context = Context(interviewer=self.interviewer, rubrics=engine.rubrics,
+                               coach=self.scoring.coach, hint=self.scoring.hint)
 
     def lock(self) -> None:
         if not self._lock.acquire():
@@ -144,6 +152,7 @@ class Session:
             )
 
     def close(self) -> None:
+        self.scoring.close()
         self._lock.release()
 
     # -- reading ------------------------------------------------------------------------------
@@ -190,6 +199,8 @@ class Session:
         self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"])
         self.run(Command(resume=value), on_event)
         self.engine.store.clear_journal(self.id)
+        # Score finished steps in the background while the next question is on screen.
+        self.scoring.submit(self.state())
 
     def answer(self, text: str, on_event: OnEvent | None = None) -> None:
         self.submit({"answer": text}, on_event)
@@ -217,6 +228,25 @@ class Session:
                 self.engine.store.clear_journal(self.id)
         self._sync_row()
         return replayed
+
+    def report(self, progress: Callable[[str], None] | None = None) -> Report:
+        """The feedback report; waits only for scores not finished in the background."""
+        state = self.state()
+        scorer = self.scoring.scorer
+        if scorer.name == "llm":
+            from agent.judge import judge_prompt_version
+
+            info = ScorerInfo(type="llm", model=self.engine.settings.model,
+                              prompts=judge_prompt_version(), rubrics=self.engine.rubrics.version)
+        else:
+            info = ScorerInfo(type="offline", rubrics=self.engine.rubrics.version)
+        row = self.engine.store.get_session(self.id)
+        return build_report(
+            session=self.id, case=self.case.id, case_title=self.case.title,
+            mode=row.mode if row else str(state.get("mode", "exam")),
+            completed=state.get("status") == "completed", scorer=info,
+            steps=self.scoring.all_results(state, progress),
+        )
 
     def _sync_row(self) -> None:
         state = self.state()

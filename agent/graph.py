@@ -128,7 +128,9 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
                     new.append(voice.line("Hints are only available in coach mode.", "notice",
                                           step))
                 return Command(goto=step, update={"turns": new})
-            return _transition(state, ctx, step, new, voice, skipped=text == "skip")
+            # /skip after answering keeps the answers: it moves on like /next.
+            skipped = text == "skip" and not answers_in(state, step)
+            return _transition(state, ctx, step, new, voice, skipped=skipped)
 
         answers = [*answers_in(state, step), text]
         if step == "clarify":

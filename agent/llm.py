@@ -298,7 +298,8 @@ class ModelClient:
         problem = ""
         model = self.model
         convo = list(msgs)
-        for attempt in range(attempts):
+        attempt = 0
+        while attempt < attempts:
             use_schema = self._json_schema_ok
             request_msgs = convo if use_schema else self._json_mode_messages(convo, json_schema)
             params: dict[str, Any] = {
@@ -311,7 +312,6 @@ class ModelClient:
                     else {"type": "json_object"}
                 ),
             }
-            rec.prompt_tokens += tokens.count_messages(request_msgs)
             key = cache_key(model, params, request_msgs)
             raw = self.cache.lookup(key, f"{purpose} call to {model} ({prompt_hash})") if (
                 self.cache is not None
@@ -338,6 +338,7 @@ class ModelClient:
                         continue
                     self._fail(rec, started, e)
                     raise self._unavailable(e) from None
+                rec.prompt_tokens += tokens.count_messages(request_msgs)
                 raw = (resp.choices[0].message.content or "") if resp.choices else ""
                 if resp.usage is not None:
                     rec.completion_tokens += resp.usage.completion_tokens or 0
@@ -348,6 +349,7 @@ class ModelClient:
                 problem = (check(value) if check else None) or ""
             except ValidationError as e:
                 problem = _describe_validation(e, raw)
+            attempt += 1
             if not problem:
                 if self.cache is not None and not rec.cached:
                     self.cache.store(key, raw)

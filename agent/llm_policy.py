@@ -105,6 +105,8 @@ class LLMInterviewer:
              {"role": "user", "content": reply}],
             _versions("persona", "clarify_reply"), speak,
         )
+        # An empty reply (a model hiccup) falls back to the fact sheet's own words.
+        text = text or " ".join(f.answer.strip() for f in facts)
         return ClarifyReply(text, [f.id for f in facts], sel.states_assumptions)
 
     def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:

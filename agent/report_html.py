@@ -1,0 +1,99 @@
+"""A standalone HTML report: one file, inline CSS and SVG, nothing fetched from the network."""
+
+from __future__ import annotations
+
+from html import escape
+
+from agent.report import Report
+from agent.scores import BANDS
+from agent.steps import TITLES
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:56rem;margin:2rem auto;
+padding:0 1rem;color:#1d2330}h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:1px solid #dde}
+.meta{color:#667}.overall{font-size:1.3rem;font-weight:600}.crit{margin:1rem 0;padding:.5rem 1rem;
+border-left:4px solid #99a}.crit.l1{border-color:#c0392b}.crit.l2{border-color:#e67e22}
+.crit.l3{border-color:#27ae60}.crit.l4{border-color:#1e8449}.crit.none{border-color:#888}
+blockquote{margin:.3rem 0;padding:.2rem .8rem;background:#f4f6fa;border-radius:4px}
+.flag{color:#b9770e;font-weight:600}.miss{color:#445}svg text{font:12px system-ui,sans-serif}
+"""
+
+
+def _chart(report: Report) -> str:
+    rows = report.steps
+    width, bar_h, gap, label_w = 560, 22, 8, 190
+    height = len(rows) * (bar_h + gap) + 24
+    parts = [f'<svg role="img" aria-label="Score per step" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg">']
+    scale = (width - label_w - 50) / 4
+    for i, s in enumerate(rows):
+        y = i * (bar_h + gap)
+        w = (s.score or 0) * scale
+        colour = "#bbb" if s.score is None else (
+            "#c0392b" if s.score < 2 else "#e67e22" if s.score < 2.75 else "#27ae60")
+        parts.append(f'<text x="0" y="{y + 15}">{escape(TITLES[s.step])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{4 * scale:.0f}" height="{bar_h}" '
+                     'fill="#eef0f4"/>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.0f}" height="{bar_h}" '
+                     f'fill="{colour}"/>')
+        text = "—" if s.score is None else f"{s.score:.2f}"
+        parts.append(f'<text x="{label_w + 4 * scale + 6:.0f}" y="{y + 15}">{text}</text>')
+    for lv in range(1, 5):
+        x = label_w + lv * scale
+        parts.append(f'<line x1="{x:.0f}" y1="0" x2="{x:.0f}" y2="{height - 20}" '
+                     'stroke="#ccd" stroke-dasharray="2,3"/>')
+        parts.append(f'<text x="{x - 3:.0f}" y="{height - 4}">{lv}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def to_html(report: Report) -> str:
+    r = report
+    e = escape
+    sc = r.scorer
+    scorer = (f"LLM judge ({sc.model}; prompts {sc.prompts})" if sc.type == "llm"
+              else "offline rubric-signal scoring")
+    out = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>Interview feedback — {e(r.case_title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Interview feedback — {e(r.case_title)}</h1>",
+        f"<p class='meta'>Session {e(r.session)} · case {e(r.case)} · {e(r.mode)} mode · "
+        f"{e(r.status.replace('_', ' '))} · scored by {e(scorer)} · rubrics {e(sc.rubrics)}</p>",
+        f"<p class='overall'>Overall {'—' if r.overall is None else f'{r.overall:.2f}'} / 4 — "
+        f"{e(r.band or 'not enough answers to band')}</p>",
+        _chart(r),
+        "<h2>What to practise next</h2><ol>",
+        *[f"<li>{e(p)}</li>" for p in r.practice],
+        "</ol>",
+    ]
+    if r.unscored_criteria or r.flagged_criteria:
+        out.append(f"<p class='flag'>{r.unscored_criteria} unscored criteria; "
+                   f"{r.flagged_criteria} levels above 1 without a verified quote; "
+                   f"{r.unverified_quotes} unverified quotes dropped.</p>")
+    for s in r.steps:
+        score = "—" if s.score is None else f"{s.score:.2f}"
+        out.append(f"<h2>{e(TITLES[s.step])} — {score}</h2>")
+        if s.status == "not_reached":
+            out.append("<p>Not reached in this session.</p>")
+            continue
+        if s.status == "skipped":
+            out.append("<p>Skipped.</p>")
+        for c in s.criteria:
+            cls = "none" if c.level is None else f"l{c.level}"
+            level = "unscored" if c.level is None else f"{c.level}/4"
+            flag = " <span class='flag'>⚠ no verified quote</span>" if c.flagged else ""
+            out.append(f"<div class='crit {cls}'><strong>{e(c.name)}</strong> — {level}{flag}"
+                       f"<p>{e(c.rationale)}</p>")
+            out += [f"<blockquote>“{e(q)}”</blockquote>" for q in c.evidence]
+            if c.missed:
+                out.append(f"<p class='miss'><em>To go further:</em> {e(c.missed)}</p>")
+            out.append("</div>")
+        if s.strong_answer:
+            out.append("<p><em>A strong answer would have covered:</em></p><ul>")
+            out += [f"<li>{e(n)}</li>" for n in s.strong_answer]
+            out.append("</ul>")
+    out.append("<p class='meta'>Bands: " + ", ".join(
+        f"{e(name)} ≥ {floor}" for name, floor in BANDS) + f". Generated {e(r.generated_at)}.</p>")
+    out.append("</body></html>\n")
+    return "\n".join(out)

@@ -1,0 +1,84 @@
+"""Scorers: turn one step's transcript into a StepScore.
+
+Two implementations behind one interface: the offline scorer (deterministic signal coverage)
+and the LLM judge (agent/judge.py). Both see the same input: the step's turns, in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+from agent.cases import Case
+from agent.evidence import check_quotes
+from agent.rubrics import RubricSet, default_rubrics
+from agent.scores import CriterionScore, StepScore, missed_text, step_mean
+from agent.signals import coverage, level_for
+from agent.steps import CROSS_CUTTING
+
+#: (role, text) pairs: "interviewer" or "candidate".
+Turns = Sequence[tuple[str, str]]
+
+
+def candidate_texts(turns: Turns) -> list[str]:
+    return [text for role, text in turns if role == "candidate" and not text.startswith("/")]
+
+
+def transcript_hash(turns: Turns) -> str:
+    h = hashlib.sha256("\x1e".join(f"{r}\x1f{t}" for r, t in turns).encode())
+    return h.hexdigest()[:12]
+
+
+class Scorer(Protocol):
+    name: str
+    """"offline" or "llm"."""
+
+    def version(self, step: str) -> str:
+        """The versions of everything that shapes this scorer's output for a step."""
+
+    def score_step(self, case: Case, step: str, turns: Turns) -> StepScore: ...
+
+
+def strong_notes(case: Case, step: str) -> list[str]:
+    return list(case.strong_answer.get(step, [])) if step != CROSS_CUTTING else []
+
+
+class OfflineScorer:
+    """Deterministic coverage of each criterion's signals; the matched sentences are evidence.
+
+    Sentences that address the grader (see agent/signals.py) never count, so an answer cannot
+    raise its own score by asking."""
+
+    name = "offline"
+
+    def __init__(self, rubrics: RubricSet | None = None) -> None:
+        self.rubrics = rubrics or default_rubrics()
+
+    def version(self, step: str) -> str:
+        return f"offline:rubric={self.rubrics.hashes[step]}"
+
+    def score_step(self, case: Case, step: str, turns: Turns) -> StepScore:
+        rubric = self.rubrics[step]
+        said = candidate_texts(turns)
+        criteria = []
+        for c in rubric.criteria:
+            cov = coverage(c.signals, said)
+            level = level_for(len(cov.matched), c.thresholds)
+            checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
+            if cov.matched:
+                phrases = ", ".join(f"'{p}'" for p in dict.fromkeys(cov.phrases))
+                why = (f"Covered {len(cov.matched)} of {len(c.signals)} things this criterion "
+                       f"looks for ({phrases}).")
+            else:
+                why = "Nothing in the answer addressed this."
+            criteria.append(CriterionScore(
+                id=c.id, name=c.name, weight=c.weight, level=level, rationale=why,
+                evidence=checked.verified[:3], unverified_quotes=checked.dropped,
+                flagged=level > 1 and not checked.verified,
+                missed=missed_text(self.rubrics, step, c.id, level),
+            ))
+        return StepScore(step=step, score=step_mean(criteria), weight=rubric.weight,
+                         scorer=self.name,
+                         version=f"{self.version(step)}:transcript={transcript_hash(turns)}",
+                         criteria=criteria, strong_answer=strong_notes(case, step))

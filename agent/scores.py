@@ -1,0 +1,83 @@
+"""Scores: per criterion, per step, overall, and the recommendation band.
+
+Levels are 1 (missing), 2 (partial), 3 (solid), 4 (excellent). A criterion the scorer could not
+score is ``level=None`` and says why; it is left out of its step's mean, never defaulted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agent.rubrics import RubricSet
+
+#: Recommendation bands by overall score (a weighted mean of 1-4 levels), highest first.
+BANDS: tuple[tuple[str, float], ...] = (
+    ("strong hire", 3.25),
+    ("hire", 2.75),
+    ("lean no hire", 2.0),
+    ("no hire", 1.0),
+)
+
+
+class CriterionScore(BaseModel):
+    id: str = Field(description="criterion id from rubrics/")
+    name: str
+    weight: float
+    level: int | None = Field(description="1-4, or null when the criterion is unscored")
+    rationale: str
+    evidence: list[str] = Field(description="quotes verified against the candidate's words")
+    unverified_quotes: int = Field(description="quotes dropped: not the candidate's words")
+    flagged: bool = Field(description="level above 1 with no verified quote")
+    missed: str | None = Field(default=None, description="what the next level up looks for")
+
+
+class StepScore(BaseModel):
+    step: str
+    score: float | None = Field(description="weighted mean of the scored criteria, 1-4")
+    weight: float
+    status: Literal["scored", "in_progress", "skipped", "not_reached"] = "scored"
+    scorer: str
+    version: str = Field(description="prompt/rubric/transcript versions that made this score")
+    criteria: list[CriterionScore]
+    strong_answer: list[str] = Field(default_factory=list,
+                                     description="what a strong answer would have covered")
+
+    @property
+    def unscored(self) -> int:
+        return sum(1 for c in self.criteria if c.level is None)
+
+
+def step_mean(criteria: Sequence[CriterionScore]) -> float | None:
+    scored = [(c.level, c.weight) for c in criteria if c.level is not None]
+    if not scored:
+        return None
+    total = sum(w for _, w in scored)
+    return round(sum(lv * w for lv, w in scored) / total, 2)
+
+
+def overall(steps: Sequence[StepScore]) -> float | None:
+    """Weighted mean of step scores (steps not reached or fully unscored are left out)."""
+    scored = [(s.score, s.weight) for s in steps if s.score is not None]
+    if not scored:
+        return None
+    total = sum(w for _, w in scored)
+    return round(sum(sc * w for sc, w in scored) / total, 2)
+
+
+def band(score: float | None) -> str | None:
+    if score is None:
+        return None
+    for name, floor in BANDS:
+        if score >= floor:
+            return name
+    return BANDS[-1][0]
+
+
+def missed_text(rubrics: RubricSet, step: str, cid: str, level: int | None) -> str | None:
+    """What the next level up looks for: the actionable gap for the report."""
+    if level is None or level >= 4:
+        return None
+    return rubrics[step].criterion(cid).levels[level + 1]

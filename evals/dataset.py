@@ -1,0 +1,142 @@
+"""Recorded interviews with human labels (JSONL; the format is documented in evals/README.md).
+
+Loading validates every line and fails on the first bad one with the file, the line number and
+what is wrong. A dataset's hash (of its bytes) is recorded with every result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent.cases import default_cases
+from agent.rubrics import RubricSet, default_rubrics
+from agent.steps import CROSS_CUTTING, STEPS
+
+Level = Annotated[int, Field(ge=1, le=4)]
+MAX_DATASET_BYTES = 20 * 1024 * 1024
+SCORED = (*STEPS, CROSS_CUTTING)
+
+
+class DatasetError(ValueError):
+    """``str()`` is one line: file, line number and the problem."""
+
+
+class RecordedTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["interviewer", "candidate"]
+    step: Literal["clarify", "diagnose", "goals", "prioritize", "solutions", "validate",
+                  "wrap_up"]
+    text: str
+
+
+class Labels(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rater: Annotated[str, Field(min_length=1)]
+    steps: dict[str, Level] = {}
+    criteria: dict[str, Level] = {}
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = [k for k in v if k not in SCORED]
+        if bad:
+            raise ValueError(f"unknown step {bad[0]!r}")
+        return v
+
+
+class Interview(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(min_length=1)]
+    case: str
+    turns: Annotated[list[RecordedTurn], Field(min_length=1)]
+    labels: list[Labels] = []
+    meta: dict[str, Any] = {}
+
+    def answers(self, step: str) -> list[str]:
+        """The candidate's words in one step ('cross_cutting': the whole interview)."""
+        return [t.text for t in self.turns if t.role == "candidate"
+                and (step == CROSS_CUTTING or t.step == step)]
+
+    def raters(self) -> list[str]:
+        return [lab.rater for lab in self.labels]
+
+
+class Dataset(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    sha256: str
+    interviews: list[Interview]
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem
+
+
+def _problem(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "missing":
+        return f"missing field {loc!r}"
+    if first["type"] == "extra_forbidden":
+        return f"unknown field {loc!r}"
+    return f"field {loc!r}: {first['msg']}" if loc else first["msg"]
+
+
+def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
+    """Load and validate a dataset; raise DatasetError naming the first bad line."""
+    rubrics = rubrics or default_rubrics()
+    cases = default_cases()
+    criteria = {c.id for r in rubrics.rubrics.values() for c in r.criteria}
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
+    if size > MAX_DATASET_BYTES:
+        raise DatasetError(f"{path}: {size / 1e6:.0f} MB is over the "
+                           f"{MAX_DATASET_BYTES // 2**20} MB dataset limit; split the file")
+    raw = path.read_bytes()
+    interviews: list[Interview] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            data = json.loads(line)
+        except UnicodeDecodeError:
+            raise DatasetError(f"{where}: not UTF-8 text") from None
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(data, dict):
+            raise DatasetError(f"{where}: expected a JSON object per line")
+        try:
+            item = Interview.model_validate(data)
+        except ValidationError as e:
+            raise DatasetError(f"{where}: {_problem(e)}") from None
+        if item.id in seen:
+            raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")
+        seen[item.id] = n
+        if item.case not in cases:
+            raise DatasetError(f"{where}: unknown case {item.case!r}")
+        for lab in item.labels:
+            unknown = [c for c in lab.criteria if c not in criteria]
+            if unknown:
+                raise DatasetError(f"{where}: rater {lab.rater!r} labels unknown criterion "
+                                   f"{unknown[0]!r}")
+        raters = item.raters()
+        if len(set(raters)) != len(raters):
+            raise DatasetError(f"{where}: rater listed twice in labels")
+        interviews.append(item)
+    if not interviews:
+        raise DatasetError(f"{path}: no interviews")
+    return Dataset(path=str(path), sha256=hashlib.sha256(raw).hexdigest(),
+                   interviews=interviews)
