@@ -76,12 +76,16 @@ class Engine:
                                       http_client=http_client)
         self.graph = build_graph(checkpointer=self.saver)
         self.rubrics = default_rubrics()
+        self._sessions: list[Session] = []
 
     @property
     def engine_label(self) -> str:
         return "offline" if self.client is None else f"llm:{self.settings.model}"
 
     def close(self) -> None:
+        # Sessions first: their background scoring must finish before connections close.
+        for session in list(self._sessions):
+            session.close()
         if self.client is not None:
             self.client.close()
         self._conn.close()
@@ -143,6 +147,7 @@ class Session:
             engine.rubrics)
         self.context = Context(interviewer=self.interviewer, rubrics=engine.rubrics,
                                coach=self.scoring.coach, hint=self.scoring.hint)
+        engine._sessions.append(self)
 
     def lock(self) -> None:
         if not self._lock.acquire():
@@ -154,6 +159,8 @@ class Session:
     def close(self) -> None:
         self.scoring.close()
         self._lock.release()
+        if self in self.engine._sessions:
+            self.engine._sessions.remove(self)
 
     # -- reading ------------------------------------------------------------------------------
 

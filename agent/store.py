@@ -148,7 +148,8 @@ class Store:
             raise _translate(e, self.path) from None
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            self.conn.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
