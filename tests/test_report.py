@@ -1,0 +1,139 @@
+"""Reports for completed, in-progress and partly unscored sessions, in all three formats."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import jsonschema
+import respx
+
+from agent.cases import get_case
+from agent.config import Settings
+from agent.engine import Engine
+from agent.report import Report, json_schema, to_json, to_markdown
+from agent.report_html import to_html
+from agent.steps import STEPS
+from tests.conftest import ROOT, run_cli
+from tests.wire import URL, FakeModel
+
+CASE = get_case("fintech-p99-spikes")
+SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text())
+
+
+def check_all_formats(report: Report) -> None:
+    data = json.loads(to_json(report))
+    jsonschema.validate(data, SCHEMA)
+    for s in data["steps"]:
+        assert {"step", "score", "criteria"} <= set(s)
+        for c in s["criteria"]:
+            assert {"id", "level", "rationale", "evidence", "unverified_quotes"} <= set(c)
+    assert {"overall", "band", "scorer", "case", "mode", "session"} <= set(data)
+    md = to_markdown(report)
+    assert md.startswith("# Interview feedback") and report.session in md
+    html = to_html(report)
+    assert html.startswith("<!doctype html>") and "<svg" in html
+    # Standalone: nothing to fetch.
+    assert not re.search(r"<(script|link|img|iframe)\b", html)
+    assert not re.search(r"(src|href)\s*=|url\(|@import", html)
+
+
+def test_the_shipped_schema_matches_the_report_model() -> None:
+    assert json_schema() == SCHEMA
+
+
+def test_completed_offline_session(home: Path) -> None:
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE)
+        session.answer("What's the QPS and the latency target?")
+        session.answer("I'll assume real-time inference with a 500 ms p99 target at peak.")
+        while not session.finished():
+            session.answer("Autoscaling lags the traffic peaks; I'd add a warm pool this week "
+                           "and an SLA-aware autoscaler next quarter, then A/B test it.")
+        report = session.report()
+    assert report.status == "completed" and report.scorer.type == "offline"
+    assert [s.step for s in report.steps] == [*STEPS, "cross_cutting"]
+    assert all(s.status == "scored" for s in report.steps)
+    assert report.overall is not None and report.band is not None
+    check_all_formats(report)
+    # Every quote shown is the candidate's own words.
+    quotes = [q for s in report.steps for c in s.criteria for q in c.evidence]
+    assert quotes and all(q in "\n".join([
+        "What's the QPS and the latency target?",
+        "I'll assume real-time inference with a 500 ms p99 target at peak.",
+        "Autoscaling lags the traffic peaks; I'd add a warm pool this week and an SLA-aware "
+        "autoscaler next quarter, then A/B test it."]) for q in quotes)
+
+
+def test_in_progress_session_reports_what_exists(home: Path) -> None:
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE)
+        session.answer("Who is the customer?")
+        session.command("next")
+        session.answer("Cold starts when autoscaling adds replicas.")
+        report = session.report()
+    statuses = {s.step: s.status for s in report.steps}
+    assert statuses["clarify"] == "scored" and statuses["diagnose"] == "in_progress"
+    assert statuses["validate"] == "not_reached" and report.status == "in_progress"
+    check_all_formats(report)
+    assert "Not reached in this session." in to_markdown(report)
+
+
+@respx.mock
+def test_unscored_criteria_are_reported_as_unscored(home: Path) -> None:
+    fake = FakeModel(judge=lambda body: "this is not JSON")
+    respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+    with Engine(Settings(base_url=URL, api_key="k", model="m", max_retries=0),
+                http_client=httpx.Client()) as engine:
+        session = engine.start(CASE)
+        session.answer("What is the QPS?")
+        session.command("next")
+        report = session.report()
+    clarify = report.steps[0]
+    assert clarify.score is None and clarify.unscored == len(clarify.criteria)
+    assert report.unscored_criteria >= len(clarify.criteria)
+    assert report.scorer.type == "llm" and report.scorer.model == "m"
+    check_all_formats(report)
+    assert "unscored" in to_markdown(report)
+    assert len(fake.judge_bodies()) >= 3  # retried before giving up
+
+
+def test_report_command_writes_each_format(home: Path, tmp_path: Path) -> None:
+    out = run_cli(home, "chat", "--case", CASE.id, stdin="What is the QPS?\n\n/next\n\n"
+                  "Cold starts and autoscaling lag.\n")
+    sid = re.search(r"--session (\w+)", out.stdout).group(1)  # type: ignore[union-attr]
+    for fmt in ("md", "html", "json"):
+        target = tmp_path / f"r.{fmt}"
+        res = run_cli(home, "report", sid, "--format", fmt, "--output", str(target))
+        assert res.returncode == 0, res.stderr
+        assert target.stat().st_size > 500
+    data = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["session"] == sid and data["scorer"]["type"] == "offline"
+    res = run_cli(home, "report", "nope1234")
+    assert res.returncode == 1 and "no session 'nope1234'" in res.stderr
+    res = run_cli(home, "report", sid, "--output", str(tmp_path / "missing" / "dir" / "r.md"))
+    assert res.returncode == 1 and "--output: cannot write" in res.stderr
+
+
+def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path) -> None:
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE, mode="coach")
+        session.command("hint")
+        hint = session.state()["turns"][-1]
+        assert hint["kind"] == "hint" and hint["text"].startswith("Hint:")
+        for note in CASE.strong_answer["clarify"]:
+            assert note not in hint["text"]             # a nudge, not the answer
+        session.answer("I'll assume real-time inference at 1,500 QPS peak, 500 ms p99.")
+        coach = [t for t in session.state()["turns"] if t["kind"] == "coach"]
+        assert len(coach) == 1 and coach[0]["step"] == "clarify"
+        assert "/ 4" in coach[0]["text"] and "strong answer" in coach[0]["text"]
+        # The score shown in coach mode is stored, and the final report reuses it.
+        rows = engine.store.conn.execute(
+            "SELECT step FROM scores WHERE session_id=?", (session.id,)).fetchall()
+        assert rows == [("clarify",)]
+        report = session.report()
+        assert report.steps[0].score is not None
+        assert f"{report.steps[0].score:.1f} / 4" in coach[0]["text"]
