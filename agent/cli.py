@@ -100,6 +100,54 @@ def build_parser() -> Parser:
     trace.add_argument("--json", action="store_true", help="JSON output")
     trace.add_argument("--prices", metavar="FILE", help="TOML price table (USD per million "
                        "tokens) overriding the built-in one; see agent/prices.py")
+
+    ev = sub.add_parser("eval", help="evaluate scoring against human labels; compare runs",
+                        description="Run a scorer over recorded interviews and measure "
+                        "agreement with human graders, or compare two runs.")
+    evsub = ev.add_subparsers(dest="eval_command", metavar="EVAL_COMMAND", parser_class=Parser)
+    run = evsub.add_parser(
+        "run", help="score a dataset and report agreement",
+        description="Score every interview in a dataset (JSONL; see evals/README.md) and "
+        "report agreement with the human labels (QWK, Spearman, exact/adjacent agreement, "
+        "Krippendorff's alpha, MAE) per step, per criterion and overall, with bootstrap 95% "
+        "intervals. Writes RESULTS.json plus .md, .html and .junit.xml beside it. An "
+        "interrupted run resumes from RESULTS.json.partial.jsonl.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("dataset", metavar="DATASET", help="a .jsonl dataset, e.g. "
+                     "evals/datasets/dev.jsonl")
+    run.add_argument("--output", required=True, metavar="RESULTS.json", help="results file")
+    run.add_argument("--scorer", choices=["llm", "offline"], default="offline",
+                     help="the LLM judge or the offline rubric-signal scorer (default)")
+    run.add_argument("--cache", choices=["live", "record", "replay", "off"], default="live",
+                     help="model-call cache (llm scorer): live = use and fill it (default); "
+                     "record = always call and store; replay = cache only, never the network; "
+                     "off")
+    run.add_argument("--cache-file", metavar="PATH", help="cache database (default: "
+                     "$INTERVIEWER_HOME/eval-cache.sqlite)")
+    run.add_argument("--concurrency", type=int, default=4, metavar="N",
+                     help="model calls in flight at once (default 4)")
+    run.add_argument("--rpm", type=float, metavar="N", help="at most N calls started a minute")
+    run.add_argument("--repeats", type=int, default=1, metavar="K",
+                     help="score everything K times (reports test-retest agreement)")
+    run.add_argument("--seed", type=int, default=0, help="seed for the judge and bootstrap")
+    run.add_argument("--temperature", type=float, default=0.0, help="judge temperature")
+    run.add_argument("--limit", type=int, metavar="N", help="only the first N interviews")
+    run.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                     help="bootstrap resamples for the intervals (default 1000; 0 = none)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _endpoint_flags(run)
+
+    cmp = evsub.add_parser(
+        "compare", help="what changed between two runs over the same dataset",
+        description="Pair two results files item by item: per-metric deltas with "
+        "paired-bootstrap 95%% intervals and the items whose levels changed, worst first.")
+    cmp.add_argument("base", metavar="BASE.json")
+    cmp.add_argument("new", metavar="NEW.json")
+    cmp.add_argument("--fail-on-regression", action="store_true",
+                     help="exit 1 when QWK or exact agreement drops with the interval below 0")
+    cmp.add_argument("--output", metavar="PATH", help="also write the comparison as JSON")
+    cmp.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                     help="bootstrap resamples (default 1000)")
     return parser
 
 
@@ -250,8 +298,60 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    if args.eval_command is None:
+        raise ValueError("eval: say 'run' or 'compare' (see 'interviewer eval --help')")
+    return int(EVAL_COMMANDS[args.eval_command](args))
+
+
+def cmd_eval_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evals.outputs import headline
+    from evals.runner import EvalConfig, run_eval
+
+    settings = settings_from(args)
+    if args.scorer == "llm" and args.cache == "replay" and settings.offline and args.model:
+        from agent.config import Settings
+
+        settings = Settings(model=args.model)
+    cfg = EvalConfig(
+        dataset=Path(args.dataset), output=Path(args.output), scorer=args.scorer,
+        settings=settings, cache_mode=args.cache,
+        cache_file=Path(args.cache_file) if args.cache_file else None,
+        concurrency=args.concurrency, rpm=args.rpm, repeats=args.repeats, seed=args.seed,
+        temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
+    )
+    results, _ = run_eval(cfg, progress=not args.quiet and sys.stderr.isatty())
+    m = results["metrics"]
+    for line in headline(results):
+        print(line)
+    for level in ("steps", "criteria"):
+        block = m["overall"][level]
+        print(f"{level:<9} n={block['n']:<5} QWK {block['qwk']}  exact {block['exact']}  "
+              f"adjacent {block['adjacent']}  spearman {block['spearman']}  alpha "
+              f"{block['alpha']}  MAE {block['mae']}")
+    print(f"wrote {args.output} (+ .md, .html, .junit.xml)")
+    return 1 if results["failures"]["items"] else 0
+
+
+def cmd_eval_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evals.compare import compare, load_results, to_markdown
+
+    cmp = compare(load_results(Path(args.base)), load_results(Path(args.new)),
+                  n_boot=args.bootstrap)
+    sys.stdout.write(to_markdown(cmp))
+    if args.output:
+        Path(args.output).write_text(json.dumps(cmp, indent=1) + "\n", encoding="utf-8")
+    return 1 if args.fail_on_regression and cmp["regressions"] else 0
+
+
+EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare}
+
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
-            "report": cmd_report, "trace": cmd_trace}
+            "report": cmd_report, "trace": cmd_trace, "eval": cmd_eval}
 
 if __name__ == "__main__":
     raise SystemExit(main())

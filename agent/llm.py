@@ -44,7 +44,10 @@ class CallRecord:
     session_id: str | None = None
     ts: float = field(default_factory=time.time)
     prompt_tokens: int = 0
+    """As reported by the endpoint when it reports usage, else our tiktoken count."""
     completion_tokens: int = 0
+    counted_prompt_tokens: int = 0
+    """Our own tiktoken count of what was sent (for budgets, and to check reported usage)."""
     latency_ms: float = 0.0
     retries: int = 0
     outcome: str = "ok"
@@ -60,7 +63,7 @@ class CallCache(Protocol):
 
     def lookup(self, key: str, describe: str) -> str | None: ...
 
-    def store(self, key: str, value: str) -> None: ...
+    def store(self, key: str, value: str, describe: str = "") -> None: ...
 
 
 class ModelError(RuntimeError):
@@ -196,10 +199,10 @@ class ModelClient:
         msgs = self._fit(messages)
         params = {"temperature": self.temperature, "max_tokens": max_tokens, "seed": self.seed}
         rec = CallRecord(purpose, self.model, prompt_hash, session_id)
-        rec.prompt_tokens = tokens.count_messages(msgs)
+        rec.prompt_tokens = rec.counted_prompt_tokens = tokens.count_messages(msgs)
         key = cache_key(self.model, {**params, "stream": True}, msgs)
         if self.cache is not None:
-            hit = self.cache.lookup(key, f"{purpose} call to {self.model} ({prompt_hash})")
+            hit = self.cache.lookup(key, _describe(purpose, self.model, prompt_hash, session_id))
             if hit is not None:
                 rec.cached, rec.outcome = True, "cached"
                 rec.completion_tokens = tokens.count(hit)
@@ -241,7 +244,7 @@ class ModelClient:
             rec.outcome = "empty"
         self._record(rec)
         if self.cache is not None and text.strip():
-            self.cache.store(key, text)
+            self.cache.store(key, text, _describe(purpose, model, prompt_hash, session_id))
 
     def _stream_once(
         self, msgs: list[Message], model: str, params: dict[str, Any], rec: CallRecord
@@ -313,11 +316,15 @@ class ModelClient:
                 ),
             }
             key = cache_key(model, params, request_msgs)
-            raw = self.cache.lookup(key, f"{purpose} call to {model} ({prompt_hash})") if (
+            counted = tokens.count_messages(request_msgs)
+            raw = self.cache.lookup(key, _describe(purpose, model, prompt_hash, session_id)) if (
                 self.cache is not None
             ) else None
             if raw is not None:
                 rec.cached = True
+                rec.counted_prompt_tokens += counted
+                rec.prompt_tokens += counted
+                rec.completion_tokens += tokens.count(raw)
             else:
                 try:
                     resp = self._create(
@@ -338,11 +345,13 @@ class ModelClient:
                         continue
                     self._fail(rec, started, e)
                     raise self._unavailable(e) from None
-                rec.prompt_tokens += tokens.count_messages(request_msgs)
+                rec.counted_prompt_tokens += counted
                 raw = (resp.choices[0].message.content or "") if resp.choices else ""
                 if resp.usage is not None:
+                    rec.prompt_tokens += resp.usage.prompt_tokens or counted
                     rec.completion_tokens += resp.usage.completion_tokens or 0
                 else:
+                    rec.prompt_tokens += counted
                     rec.completion_tokens += tokens.count(raw)
             try:
                 value = schema.model_validate_json(raw)
@@ -352,7 +361,7 @@ class ModelClient:
             attempt += 1
             if not problem:
                 if self.cache is not None and not rec.cached:
-                    self.cache.store(key, raw)
+                    self.cache.store(key, raw, _describe(purpose, model, prompt_hash, session_id))
                 rec.model = model
                 rec.latency_ms = (time.perf_counter() - started) * 1000
                 if rec.outcome != "fallback":
@@ -409,6 +418,11 @@ class ModelClient:
             redact(f"the model endpoint {where} is not responding ({what}, after retries)",
                    self.settings.api_key)
         )
+
+
+def _describe(purpose: str, model: str, prompt_hash: str, context: str | None) -> str:
+    where = f"; {context}" if context else ""
+    return f"{purpose} call to {model} (prompts {prompt_hash}{where})"
 
 
 def _describe_validation(err: ValidationError, raw: str) -> str:

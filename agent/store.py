@@ -79,6 +79,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (session_id, step, scorer, version)
     );
     """,
+    # 4: our own token count beside the endpoint's reported usage
+    """
+    ALTER TABLE calls ADD COLUMN counted_prompt_tokens INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -247,11 +251,11 @@ class Store:
         with self._tx() as c:
             c.execute(
                 "INSERT INTO calls (session_id, ts, purpose, model, prompt_hash, prompt_tokens, "
-                "completion_tokens, latency_ms, retries, outcome, error, cached) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "completion_tokens, latency_ms, retries, outcome, error, cached, "
+                "counted_prompt_tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (rec.session_id, rec.ts, rec.purpose, rec.model, rec.prompt_hash,
                  rec.prompt_tokens, rec.completion_tokens, rec.latency_ms, rec.retries,
-                 rec.outcome, rec.error, int(rec.cached)),
+                 rec.outcome, rec.error, int(rec.cached), rec.counted_prompt_tokens),
             )
 
     def calls(self, sid: str) -> list[dict[str, Any]]:

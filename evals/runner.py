@@ -1,0 +1,373 @@
+"""``interviewer eval run``: score every recorded interview, then measure agreement.
+
+Scoring runs on asyncio with a concurrency limit and a requests-per-minute limit; each finished
+(item, step, repeat) is appended to ``<output>.partial.jsonl`` so an interrupted run resumes where
+it stopped. Every knob that shapes the result is recorded with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.cache import CacheMiss, CacheMode, CallCache
+from agent.cases import default_cases
+from agent.config import Settings
+from agent.llm import CallRecord, ModelClient, ModelError
+from agent.prices import cost, load_prices
+from agent.rubrics import default_rubrics
+from agent.scorers import OfflineScorer, Scorer
+from evals.dataset import SCORED, Dataset, Interview, load_dataset
+
+RESULTS_SCHEMA_VERSION = 1
+Task = tuple[str, str, int]  # item id, step, repeat
+
+
+@dataclass(kw_only=True)
+class EvalConfig:
+    dataset: Path
+    output: Path
+    scorer: str = "offline"
+    settings: Settings = field(default_factory=Settings)
+    cache_mode: CacheMode = "live"
+    cache_file: Path | None = None
+    concurrency: int = 4
+    rpm: float | None = None
+    repeats: int = 1
+    seed: int = 0
+    temperature: float = 0.0
+    limit: int | None = None
+    n_boot: int = 1000
+
+
+class EvalError(RuntimeError):
+    """The run cannot go on (bad settings, a replay miss); ``str()`` is one line."""
+
+
+class RateLimiter:
+    """Spaces call starts at least 60/rpm seconds apart (no bursts)."""
+
+    def __init__(self, rpm: float | None) -> None:
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def step_turns(item: Interview, step: str) -> list[tuple[str, str]]:
+    return [(t.role, t.text) for t in item.turns
+            if t.step == step or (step == "cross_cutting" and t.step != "wrap_up")]
+
+
+class Run:
+    """One evaluation run: the scorers, the cache, the call log, the partial file."""
+
+    def __init__(self, cfg: EvalConfig) -> None:
+        if cfg.scorer not in ("llm", "offline"):
+            raise EvalError(f"--scorer: unknown scorer {cfg.scorer!r} (llm or offline)")
+        if cfg.concurrency < 1 or cfg.repeats < 1:
+            raise EvalError("--concurrency and --repeats must be at least 1")
+        self.cfg = cfg
+        try:
+            self.dataset = load_dataset(cfg.dataset)
+        except ValueError as e:
+            raise EvalError(str(e)) from None
+        self.items = self.dataset.interviews[: cfg.limit] if cfg.limit else (
+            self.dataset.interviews)
+        self.rubrics = default_rubrics()
+        self.cases = default_cases()
+        self.calls: list[CallRecord] = []
+        self.cache: CallCache | None = None
+        self.scorers: list[Scorer] = []
+        self.clients: list[ModelClient] = []
+        if cfg.scorer == "offline":
+            self.scorers = [OfflineScorer(self.rubrics)] * cfg.repeats
+        else:
+            self._llm_scorers()
+
+    def _llm_scorers(self) -> None:
+        from agent.judge import LLMJudge
+        from agent.paths import home
+
+        cfg = self.cfg
+        settings = cfg.settings
+        if cfg.cache_mode == "replay" and settings.offline:
+            # Replay never touches the network; the model name must match the recording.
+            settings = Settings(base_url="http://replay.invalid/v1", api_key="replay",
+                                model=settings.model or "fake-model")
+        if settings.offline:
+            raise EvalError("--scorer llm needs a model endpoint (--base-url/--provider or "
+                            "INTERVIEWER_BASE_URL), or --cache replay with a recording")
+        if cfg.cache_mode != "off":
+            path = cfg.cache_file or home() / "eval-cache.sqlite"
+            self.cache = CallCache(path, cfg.cache_mode)
+        for r in range(cfg.repeats):
+            client = ModelClient(settings, recorder=self.calls.append, cache=self.cache,
+                                 temperature=cfg.temperature, seed=cfg.seed + r)
+            self.clients.append(client)
+            self.scorers.append(LLMJudge(client, self.rubrics))
+
+    def close(self) -> None:
+        for c in self.clients:
+            c.close()
+        if self.cache is not None:
+            self.cache.close()
+
+    # -- knobs and resume ---------------------------------------------------------------------
+
+    def knobs(self) -> dict[str, Any]:
+        from agent.judge import judge_prompt_version
+
+        cfg = self.cfg
+        llm = cfg.scorer == "llm"
+        return {
+            "scorer": cfg.scorer,
+            "model": self.clients[0].model if llm else None,
+            "base_url": cfg.settings.base_url if llm else None,
+            "temperature": cfg.temperature if llm else None,
+            "prompt_hashes": judge_prompt_version() if llm else None,
+            "rubric_hashes": dict(self.rubrics.hashes),
+            "rubric_version": self.rubrics.version,
+            "dataset": {"path": str(cfg.dataset), "name": self.dataset.name,
+                        "sha256": self.dataset.sha256, "items": len(self.items)},
+            "repeats": cfg.repeats, "seed": cfg.seed, "concurrency": cfg.concurrency,
+            "rpm": cfg.rpm, "cache": cfg.cache_mode if llm else None, "limit": cfg.limit,
+            "bootstrap_resamples": cfg.n_boot,
+        }
+
+    def fingerprint(self) -> str:
+        k = {key: v for key, v in self.knobs().items()
+             if key not in ("concurrency", "rpm", "cache", "bootstrap_resamples")}
+        return hashlib.sha256(json.dumps(k, sort_keys=True).encode()).hexdigest()[:16]
+
+    def partial_path(self) -> Path:
+        return self.cfg.output.with_name(self.cfg.output.name + ".partial.jsonl")
+
+    def load_partial(self) -> dict[Task, dict[str, Any]]:
+        path = self.partial_path()
+        if not path.is_file():
+            return {}
+        lines = path.read_text(encoding="utf-8").splitlines()
+        try:
+            header = json.loads(lines[0]) if lines else {}
+        except ValueError:
+            header = {}
+        if header.get("fingerprint") != self.fingerprint():
+            raise EvalError(f"{path} is a partial run with different settings; delete it or "
+                            "rerun with the same settings to resume")
+        done: dict[Task, dict[str, Any]] = {}
+        for line in lines[1:]:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a kill: that task runs again
+            if "result" in row:
+                done[(row["item"], row["step"], row["repeat"])] = row["result"]
+        return done
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def tasks(self) -> list[Task]:
+        return [(item.id, step, r) for item in self.items for step in SCORED
+                for r in range(self.cfg.repeats)]
+
+    def _score(self, task: Task) -> dict[str, Any]:
+        item_id, step, r = task
+        item = next(i for i in self.items if i.id == item_id)
+        scorer = self.scorers[r]
+        if hasattr(scorer, "session_id"):
+            scorer.session_id = f"{item_id}/{step}"  # names the call in logs and replay misses
+        result = scorer.score_step(self.cases[item.case], step, step_turns(item, step))
+        return result.model_dump()
+
+    async def _run_tasks(self, todo: list[Task], done: dict[Task, dict[str, Any]],
+                         failed: dict[Task, str], sink: Any,
+                         advance: Callable[[], None]) -> None:
+        sem = asyncio.Semaphore(self.cfg.concurrency)
+        limiter = RateLimiter(self.cfg.rpm)
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix="eval")
+
+        async def one(task: Task) -> None:
+            async with sem:
+                await limiter.wait()
+                try:
+                    result = await loop.run_in_executor(pool, self._score, task)
+                except CacheMiss:
+                    raise
+                except (ModelError, OSError) as e:
+                    failed[task] = str(e)
+                    sink.write(json.dumps({"item": task[0], "step": task[1], "repeat": task[2],
+                                           "error": str(e)}) + "\n")
+                else:
+                    done[task] = result
+                    sink.write(json.dumps({"item": task[0], "step": task[1], "repeat": task[2],
+                                           "result": result}) + "\n")
+                sink.flush()
+                advance()
+
+        try:
+            await asyncio.gather(*(one(t) for t in todo))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def execute(self, progress: bool = True) -> dict[str, Any]:
+        """Score everything not already in the partial file, then build the results."""
+        from evals.analysis import analyse
+
+        started = time.perf_counter()
+        done = self.load_partial()
+        todo = [t for t in self.tasks() if t not in done]
+        failed: dict[Task, str] = {}
+        path = self.partial_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.is_file()
+        with path.open("a", encoding="utf-8") as sink:
+            if fresh:
+                sink.write(json.dumps({"fingerprint": self.fingerprint()}) + "\n")
+            with _progress(progress, len(self.tasks()), len(self.tasks()) - len(todo),
+                           self.cfg.scorer) as advance:
+                try:
+                    asyncio.run(self._run_tasks(todo, done, failed, sink, advance))
+                except CacheMiss as e:
+                    raise EvalError(str(e)) from None
+        elapsed = time.perf_counter() - started
+        results = self.assemble(done, failed)
+        results["metrics"] = analyse(results, n_boot=self.cfg.n_boot, seed=self.cfg.seed)
+        results["timing"] = {"seconds": round(elapsed, 3), "tasks": len(self.tasks()),
+                             "resumed": len(self.tasks()) - len(todo)}
+        return results
+
+    def assemble(self, done: dict[Task, dict[str, Any]], failed: dict[Task, str]
+                 ) -> dict[str, Any]:
+        repeats = self.cfg.repeats
+        items = []
+        for item in self.items:
+            errors = [f"{s}: {failed[(item.id, s, r)]}" for s in SCORED for r in range(repeats)
+                      if (item.id, s, r) in failed]
+            gold_steps = {lab.rater: lab.steps for lab in item.labels}
+            gold_crit = {lab.rater: lab.criteria for lab in item.labels}
+            steps: dict[str, Any] = {}
+            criteria: dict[str, Any] = {}
+            for step in SCORED:
+                runs = [done.get((item.id, step, r)) for r in range(repeats)]
+                scores = [run["score"] if run else None for run in runs]
+                steps[step] = {
+                    "gold": {r: g[step] for r, g in gold_steps.items() if step in g},
+                    "predicted": [None if s is None else math.floor(s + 0.5)
+                                  for s in scores],
+                    "score": scores,
+                }
+                for c in self.rubrics[step].criteria:
+                    levels = []
+                    for run in runs:
+                        found = next((x for x in run["criteria"] if x["id"] == c.id),
+                                     None) if run else None
+                        levels.append(found["level"] if found else None)
+                    criteria[c.id] = {
+                        "gold": {r: g[c.id] for r, g in gold_crit.items() if c.id in g},
+                        "predicted": levels,
+                    }
+            items.append({"id": item.id, "case": item.case, "failed": bool(errors),
+                          "errors": errors, "tags": item.meta.get("tags", []),
+                          "steps": steps, "criteria": criteria})
+        n_failed = sum(1 for i in items if i["failed"])
+        return {
+            "schema_version": RESULTS_SCHEMA_VERSION,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "knobs": self.knobs(),
+            "gold_rater": "the first rater listed in each interview's labels",
+            "items": items,
+            "failures": {"items": n_failed, "of": len(items),
+                         "ids": [i["id"] for i in items if i["failed"]]},
+            "usage": self.usage(),
+        }
+
+    def usage(self) -> dict[str, Any]:
+        prices = load_prices()
+        calls = self.calls
+        total_cost = [cost(prices, c.model, c.prompt_tokens, c.completion_tokens) for c in calls
+                      if not c.cached]
+        return {
+            "calls": len(calls),
+            "cached_calls": sum(1 for c in calls if c.cached),
+            "failed_calls": sum(1 for c in calls if c.outcome in ("error", "invalid")),
+            "retries": sum(c.retries for c in calls),
+            "prompt_tokens_reported": sum(c.prompt_tokens for c in calls),
+            "prompt_tokens_tiktoken": sum(c.counted_prompt_tokens for c in calls),
+            "completion_tokens": sum(c.completion_tokens for c in calls),
+            "cost_usd": None if any(x is None for x in total_cost) else round(
+                sum(x for x in total_cost if x is not None), 6),
+            "cache": self.cache.stats() if self.cache else None,
+        }
+
+
+class _progress:
+    """A rich progress bar on stderr (silent when not wanted)."""
+
+    def __init__(self, show: bool, total: int, completed: int, label: str) -> None:
+        self.show, self.total, self.completed, self.label = show, total, completed, label
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if not self.show:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self._bar = Progress("[progress.description]{task.description}", BarColumn(),
+                             MofNCompleteColumn(), TimeElapsedColumn(),
+                             console=Console(stderr=True), transient=False)
+        self._bar.start()
+        task = self._bar.add_task(f"scoring ({self.label})", total=self.total,
+                                  completed=self.completed)
+        return lambda: self._bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def write_results(results: dict[str, Any], output: Path) -> list[Path]:
+    """results JSON plus Markdown, HTML and JUnit XML beside it; returns the paths written."""
+    from evals.outputs import to_html, to_junit, to_markdown
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, text in ((output, json.dumps(results, indent=1, ensure_ascii=False) + "\n"),
+                       (output.with_suffix(".md"), to_markdown(results)),
+                       (output.with_suffix(".html"), to_html(results)),
+                       (output.with_suffix(".junit.xml"), to_junit(results))):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def run_eval(cfg: EvalConfig, progress: bool = True) -> tuple[dict[str, Any], Dataset]:
+    run = Run(cfg)
+    try:
+        results = run.execute(progress)
+    finally:
+        run.close()
+    write_results(results, cfg.output)
+    run.partial_path().unlink(missing_ok=True)
+    return results, run.dataset

@@ -1,0 +1,229 @@
+"""evals/metrics.py: hand-computed cases, cross-checks against the reference libraries,
+degenerate input, and the bootstrap's determinism, coverage and cluster handling.
+
+The module is imported as a whole (not ``from ... import test_retest``) so pytest does not
+collect the library function ``test_retest`` as a test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from sklearn.metrics import cohen_kappa_score
+
+from evals import metrics as m
+
+
+def _noisy(gold: np.ndarray, rng: np.random.Generator, p_err: float) -> np.ndarray:
+    """Copy of gold where a fraction p_err of items is moved one level up or down."""
+    step = rng.choice([-1, 1], size=gold.size) * (rng.random(gold.size) < p_err)
+    out: np.ndarray = np.clip(gold + step, 1, 4)
+    return out
+
+
+def test_perfect_agreement() -> None:
+    r = m.agreement([1, 2, 3, 4], [1, 2, 3, 4])
+    assert r == {"n": 4, "qwk": 1.0, "spearman": 1.0, "exact": 1.0, "adjacent": 1.0,
+                 "alpha": 1.0, "mae": 0.0}
+
+
+def test_off_by_one_hand_computed() -> None:
+    gold, pred = [1, 2, 3, 4], [2, 3, 4, 4]
+    # QWK = 1 - D_obs / D_exp with weights w(i, j) = (i - j)^2 (the usual 1/(k-1)^2 scale
+    # cancels in the ratio).
+    # Observed: squared diffs per item 1, 1, 1, 0 -> D_obs = 3 / 4 = 0.75.
+    # Expected (independent marginals): gold is 1/4 on each level; pred is 2: 1/4, 3: 1/4, 4: 1/2.
+    #   pred=2: sum over gold levels of (g-2)^2 = 1+0+1+4 = 6,  * 1/4 * 1/4 = 6/16
+    #   pred=3: (g-3)^2 = 4+1+0+1 = 6,                          * 1/4 * 1/4 = 6/16
+    #   pred=4: (g-4)^2 = 9+4+1+0 = 14,                         * 1/4 * 1/2 = 28/16
+    #   D_exp = 40/16 = 2.5
+    # QWK = 1 - 0.75 / 2.5 = 0.7
+    d_obs = 3 / 4
+    d_exp = (6 + 6) / 16 + 14 / 8
+    r = m.agreement(gold, pred)
+    assert r["qwk"] == pytest.approx(1 - d_obs / d_exp) == 0.7
+    assert r["exact"] == 0.25
+    assert r["adjacent"] == 1.0
+    assert r["mae"] == 0.75
+
+
+def test_krippendorff_ordinal_alpha_hand_computed() -> None:
+    # Units (gold, pred): (1,1), (2,3), (3,3). Pairable values n = 6: n1=2, n2=1, n3=3.
+    # Coincidences: o11 = 2, o23 = o32 = 1, o33 = 2.
+    # Ordinal distance d(c,k) = (sum_{g=c..k} n_g - (n_c + n_k)/2)^2:
+    #   d12 = (2+1 - 1.5)^2 = 2.25, d23 = (1+3 - 2)^2 = 4, d13 = (2+1+3 - 2.5)^2 = 12.25
+    # alpha = 1 - (n-1) * sum o_ck d_ck / sum n_c n_k d_ck
+    #       = 1 - 5 * (2 * 4) / (2 * (2*1*2.25 + 1*3*4 + 2*3*12.25)) = 1 - 40/180 = 7/9
+    # (the interval metric would give 1 - 10/58 = 0.8276, so this checks the ordinal choice).
+    num = 5 * (2 * 1 * 4)
+    den = 2 * (2 * 1 * 2.25 + 1 * 3 * 4 + 2 * 3 * 12.25)
+    assert m.agreement([1, 2, 3], [1, 3, 3])["alpha"] == round(1 - num / den, 4) == 0.7778
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_matches_reference_libraries(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 301))
+    gold = rng.integers(1, 5, size=n)
+    pred = _noisy(gold, rng, 0.5) if seed % 2 else rng.integers(1, 5, size=n)
+    r = m.agreement(gold.tolist(), pred.tolist())
+    qwk = cohen_kappa_score(gold, pred, weights="quadratic", labels=[1, 2, 3, 4])
+    assert r["qwk"] == pytest.approx(qwk, abs=1e-4)
+    assert r["spearman"] == pytest.approx(spearmanr(gold, pred).statistic, abs=1e-4)
+    assert r["exact"] == pytest.approx(np.mean(gold == pred), abs=1e-4)
+    assert r["mae"] == pytest.approx(np.mean(np.abs(gold - pred)), abs=1e-4)
+    assert m.metric_value("qwk", gold.tolist(), pred.tolist()) == pytest.approx(qwk, abs=1e-12)
+
+
+def test_degenerate_inputs_give_none_not_nan() -> None:
+    same = m.agreement([2, 2, 2], [2, 2, 2])
+    assert same["qwk"] is None and same["spearman"] is None and same["alpha"] is None
+    assert same["exact"] == 1.0 and same["mae"] == 0.0
+    const_pred = m.agreement([1, 2, 3], [2, 2, 2])
+    assert const_pred["spearman"] is None
+    assert const_pred["qwk"] == 0.0  # defined: chance-level
+    empty = m.agreement([], [])
+    assert empty["n"] == 0 and all(empty[k] is None for k in m.METRICS)
+    for r in (same, const_pred, empty):
+        assert not any(isinstance(v, float) and math.isnan(v) for v in r.values())
+
+
+def test_invalid_input_rejected() -> None:
+    with pytest.raises(ValueError, match="length"):
+        m.agreement([1, 2], [1])
+    with pytest.raises(ValueError, match="levels"):
+        m.agreement([0, 5], [1, 2])
+    with pytest.raises(ValueError, match="unknown metric"):
+        m.metric_value("f1", [1], [1])
+
+
+def _sample(n: int, seed: int) -> tuple[list[int], list[int]]:
+    rng = np.random.default_rng(seed)
+    gold = rng.integers(1, 5, size=n)
+    return gold.tolist(), _noisy(gold, rng, 0.4).tolist()
+
+
+def test_bootstrap_deterministic_and_covers_estimate() -> None:
+    gold, pred = _sample(2000, 7)
+    a = m.bootstrap_ci(gold, pred, "qwk", n_boot=300, seed=3)
+    assert a == m.bootstrap_ci(gold, pred, "qwk", n_boot=300, seed=3)
+    assert a != m.bootstrap_ci(gold, pred, "qwk", n_boot=300, seed=4)
+    lo, hi = a
+    point = m.metric_value("qwk", gold, pred)
+    assert lo is not None and hi is not None and point is not None
+    assert lo < point < hi
+
+
+def test_bootstrap_narrower_for_more_data() -> None:
+    widths = []
+    for n in (100, 2000):
+        gold, pred = _sample(n, 11)
+        lo, hi = m.bootstrap_ci(gold, pred, "exact", n_boot=400)
+        assert lo is not None and hi is not None
+        widths.append(hi - lo)
+    assert widths[1] < widths[0] / 2
+
+
+def test_bootstrap_cluster_resampling_widens_interval() -> None:
+    # 20 interviews x 20 criteria; every criterion of an interview shares that interview's
+    # outcome, so the effective sample size is 20, not 400.
+    rng = np.random.default_rng(5)
+    correct = rng.random(20) < 0.6
+    gold = [2] * 400
+    pred = [2 if correct[i // 20] else 3 for i in range(400)]
+    clusters = [f"iv{i // 20}" for i in range(400)]
+    lo_i, hi_i = m.bootstrap_ci(gold, pred, "exact", n_boot=500)
+    lo_c, hi_c = m.bootstrap_ci(gold, pred, "exact", clusters=clusters, n_boot=500)
+    assert lo_i is not None and hi_i is not None and lo_c is not None and hi_c is not None
+    assert (hi_c - lo_c) > 2 * (hi_i - lo_i)
+    with pytest.raises(ValueError, match="clusters"):
+        m.bootstrap_ci(gold, pred, "exact", clusters=clusters[:-1])
+
+
+def test_bootstrap_resamples_whole_clusters_tiny() -> None:
+    # Interview "a": 10 criteria all right; "b": 10 all wrong. Drawing 2 whole interviews gives
+    # exact = 1 (a,a) w.p. 1/4, 0.5 w.p. 1/2, 0 (b,b) w.p. 1/4, so the 95% interval is (0, 1).
+    # Item resampling of the same 20 items is Binomial(20, 0.5) / 20 and never reaches 0 or 1.
+    gold = [1] * 20
+    pred = [1] * 10 + [4] * 10
+    clusters = ["a"] * 10 + ["b"] * 10
+    assert m.bootstrap_ci(gold, pred, "exact", clusters=clusters, n_boot=400) == (0.0, 1.0)
+    lo, hi = m.bootstrap_ci(gold, pred, "exact", n_boot=400)
+    assert lo is not None and hi is not None and 0.0 < lo < 0.5 < hi < 1.0
+
+
+def test_bootstrap_undefined_majority_gives_none() -> None:
+    # Spearman on a constant gold array is undefined in every resample.
+    assert m.bootstrap_ci([3] * 30, [1, 2, 3] * 10, "spearman", n_boot=50) == (None, None)
+    assert m.bootstrap_ci([], [], "qwk") == (None, None)
+
+
+def test_paired_delta_identical_predictions() -> None:
+    gold, pred = _sample(300, 2)
+    r = m.paired_bootstrap_delta(gold, pred, pred, "qwk", n_boot=200)
+    assert r["delta"] == 0.0 and r["lo"] == 0.0 and r["hi"] == 0.0
+    assert r["base"] == r["new"] == round(m.metric_value("qwk", gold, pred) or 0, 4)
+
+
+def test_paired_delta_detects_better_predictor() -> None:
+    rng = np.random.default_rng(9)
+    gold = rng.integers(1, 5, size=500)
+    base = _noisy(gold, rng, 0.8).tolist()
+    new = _noisy(gold, rng, 0.2).tolist()
+    clusters = [f"iv{i // 5}" for i in range(500)]
+    for name in ("qwk", "exact"):
+        r = m.paired_bootstrap_delta(gold.tolist(), base, new, name, clusters=clusters,
+                                     n_boot=300)
+        assert r["lo"] is not None and r["lo"] > 0
+        assert r["delta"] is not None and r["hi"] is not None
+        assert r["lo"] <= r["delta"] <= r["hi"]
+    mae = m.paired_bootstrap_delta(gold.tolist(), base, new, "mae", n_boot=300)
+    assert mae["delta"] is not None and mae["delta"] < 0  # new - base, lower is better
+    assert mae["hi"] is not None and mae["hi"] < 0
+
+
+def test_level_distribution() -> None:
+    assert m.level_distribution([1, 1, 4, None, 4, 4]) == {
+        "1": 2, "2": 0, "3": 0, "4": 3, "unscored": 1, "levels_used": 2,
+    }
+    assert m.level_distribution([])["levels_used"] == 0
+    with pytest.raises(ValueError):
+        m.level_distribution([5])
+
+
+def test_test_retest() -> None:
+    run = [1, 2, 3, 4, 2, 3]
+    same = m.test_retest([run, run, run])
+    assert same == {"k": 3, "n": 6, "exact": 1.0, "qwk": 1.0, "alpha": 1.0}
+    # Pairs: (a,b) exact 5/6, (a,c) 1, (b,c) 5/6 -> mean 8/9.
+    other = [1, 2, 3, 4, 2, 4]
+    r = m.test_retest([run, other, run])
+    assert r["exact"] == round(8 / 9, 4)
+    assert r["qwk"] is not None and 0 < r["qwk"] < 1
+    assert r["alpha"] is not None and 0 < r["alpha"] < 1
+    single = m.test_retest([run])
+    assert single == {"k": 1, "n": 6, "exact": None, "qwk": None, "alpha": None}
+    with pytest.raises(ValueError, match="same items"):
+        m.test_retest([run, run[:-1]])
+
+
+def test_resample_qwk_equals_sklearn() -> None:
+    """The bootstrap's QWK shortcut is the same number as scikit-learn's."""
+    import warnings
+
+    rng = np.random.default_rng(7)
+    for size in (5, 40, 300):
+        for _ in range(20):
+            g = rng.integers(1, 5, size)
+            p = np.clip(g + rng.integers(-1, 2, size), 1, 4)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # degenerate tiny samples: both give NaN
+                want = cohen_kappa_score(g, p, weights="quadratic", labels=[1, 2, 3, 4])
+            got = m._qwk_resample(g, p)
+            assert (math.isnan(got) and math.isnan(want)) or abs(got - want) < 1e-12
+    same = [2, 2, 2]
+    assert m.agreement(same, same)["qwk"] is None
+    assert m.bootstrap_ci(same * 5, same * 5, "qwk", n_boot=50) == (None, None)
