@@ -19,6 +19,7 @@ environment:
   INTERVIEWER_API_KEY    its API key (or --api-key-file; keys are never written anywhere)
   INTERVIEWER_MODEL      the model name
   INTERVIEWER_HOME       where sessions and logs live (default: the platform data directory)
+  INTERVIEWER_TIMEOUT    seconds to wait for a model reply before retrying (default 60)
 Flags override the environment, which overrides $INTERVIEWER_HOME/config.toml.
 With no endpoint configured the interview runs offline: authored probes and rubric-signal
 scoring, no model and no key needed.

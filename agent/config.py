@@ -155,7 +155,13 @@ def resolve(
         raise ConfigError(
             "--model: no model named for the endpoint; pass --model or set INTERVIEWER_MODEL"
         )
-    timeout = config.get("timeout_s", 60.0)
+    timeout = env.get("INTERVIEWER_TIMEOUT") or config.get("timeout_s", 60.0)
+    try:
+        timeout = float(timeout)
+    except ValueError:
+        raise ConfigError(f"INTERVIEWER_TIMEOUT: {timeout!r} is not a number of seconds") from None
+    if not 0 < timeout <= 600:
+        raise ConfigError("INTERVIEWER_TIMEOUT: must be between 0 and 600 seconds")
     return Settings(
         provider=provider,
         base_url=url.rstrip("/"),

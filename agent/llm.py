@@ -109,6 +109,36 @@ def cache_key(model: str, params: dict[str, Any], messages: Sequence[Message]) -
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+class _TracingTransport(httpx.BaseTransport):
+    """Wraps the HTTP transport to note every failed attempt (status or exception), including
+    the ones the SDK retries by itself, so the call log shows what was survived."""
+
+    def __init__(self, inner: httpx.BaseTransport, failures: threading.local) -> None:
+        self.inner = inner
+        self.failures = failures
+
+    def _note(self, what: str) -> None:
+        if not hasattr(self.failures, "list"):
+            self.failures.list = []
+        self.failures.list.append(what)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = self.inner.handle_request(request)
+        except httpx.TimeoutException:
+            self._note("timeout")
+            raise
+        except httpx.TransportError as e:
+            self._note(f"connection error ({type(e).__name__})")
+            raise
+        if response.status_code >= 400:
+            self._note(f"HTTP {response.status_code}")
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class ModelClient:
     """Chat completions against one OpenAI-compatible endpoint."""
 
@@ -136,6 +166,10 @@ class ModelClient:
             timeout=httpx.Timeout(settings.timeout_s, connect=min(10.0, settings.timeout_s))
         )
         self._http.event_hooks.setdefault("request", []).append(self._count_attempt)
+        self._failures = threading.local()
+        transport = getattr(self._http, "_transport", None)
+        if isinstance(transport, httpx.BaseTransport):
+            self._http._transport = _TracingTransport(transport, self._failures)
         self._sdk = openai.OpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key or "not-needed",
@@ -157,11 +191,21 @@ class ModelClient:
 
     def _start(self) -> None:
         self._attempts.n = 0
+        self._failures.list = []
+
+    def _note(self, what: str) -> None:
+        if not hasattr(self._failures, "list"):
+            self._failures.list = []
+        self._failures.list.append(what)
 
     def _record(self, rec: CallRecord) -> None:
         # Every HTTP request after the first, whatever caused it: SDK retries, restarted
         # streams, re-asks after invalid output, the JSON-mode switch, the fallback model.
         rec.retries = max(0, getattr(self._attempts, "n", 0) - 1)
+        survived = getattr(self._failures, "list", [])
+        if survived and rec.outcome not in ("error", "invalid"):
+            # Faults that retries or a fallback got past, in the order they happened.
+            rec.error = "recovered from: " + ", ".join(survived)
         if self.recorder is not None:
             self.recorder(rec)
 
@@ -224,6 +268,7 @@ class ModelClient:
                 mid_stream = bool(parts)
                 if mid_stream and restarts < max_restarts:
                     restarts += 1
+                    self._note("stream broke mid-reply")
                     parts.clear()
                     yield Restart()
                     continue
@@ -242,6 +287,7 @@ class ModelClient:
             rec.completion_tokens = tokens.count(text)
         if not text.strip():
             rec.outcome = "empty"
+            self._note("empty reply")
         self._record(rec)
         if self.cache is not None and text.strip():
             self.cache.store(key, text, _describe(purpose, model, prompt_hash, session_id))
@@ -359,6 +405,8 @@ class ModelClient:
             except ValidationError as e:
                 problem = _describe_validation(e, raw)
             attempt += 1
+            if problem:
+                self._note(f"invalid reply ({problem[:60]})")
             if not problem:
                 if self.cache is not None and not rec.cached:
                     self.cache.store(key, raw, _describe(purpose, model, prompt_hash, session_id))

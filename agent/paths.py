@@ -15,7 +15,16 @@ _PKG = Path(__file__).resolve().parent
 
 @cache
 def data_dir(name: str) -> Path:
-    """The directory holding the project's ``name`` data files (prompts, rubrics, cases)."""
+    """The directory holding the project's ``name`` data files (prompts, rubrics, cases).
+
+    ``INTERVIEWER_CASES`` / ``INTERVIEWER_RUBRICS`` / ``INTERVIEWER_PROMPTS`` point at another
+    directory, e.g. a designer's draft rubrics."""
+    override = os.environ.get(f"INTERVIEWER_{name.upper()}")
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"INTERVIEWER_{name.upper()}={override}: not a directory")
+        return path
     for candidate in (_PKG / "_data" / name, _PKG.parent / name):
         if candidate.is_dir():
             return candidate
