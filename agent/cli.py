@@ -149,6 +149,34 @@ def build_parser() -> Parser:
     cmp.add_argument("--output", metavar="PATH", help="also write the comparison as JSON")
     cmp.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                      help="bootstrap resamples (default 1000)")
+
+    beh = evsub.add_parser(
+        "behaviour", help="replay recorded answers through the interviewer and check it",
+        description="Replays each recorded interview's candidate answers through the graph and "
+        "checks the interviewer's decisions: follow-up vs advance against the human labels, no "
+        "rubric text shown, no fact revealed that was not asked about. Exits 1 on any leak.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    beh.add_argument("dataset", metavar="DATASET")
+    beh.add_argument("--output", metavar="PATH", help="also write the summary as JSON")
+    beh.add_argument("--cache", choices=["live", "record", "replay", "off"], default="live")
+    beh.add_argument("--cache-file", metavar="PATH")
+    _endpoint_flags(beh)
+
+    sim = evsub.add_parser(
+        "simulate", help="simulated strong/average/weak/adversarial candidates",
+        description="Interviews simulated candidates end to end and scores them: do the scores "
+        "separate strong > average > weak, and does the adversarial candidate (average answers "
+        "plus attacks on the grader) gain nothing? --candidate llm role-plays personas with a "
+        "model; --candidate dataset draws answers from labelled recordings by their human level.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sim.add_argument("--candidate", choices=["llm", "dataset"], default="dataset")
+    sim.add_argument("--dataset", default="evals/datasets/dev.jsonl", metavar="PATH",
+                     help="labelled recordings for --candidate dataset")
+    sim.add_argument("--cases", metavar="IDS", help="comma-separated case ids (default: all)")
+    sim.add_argument("--scorer", choices=["llm", "offline"], default="offline")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--output", metavar="PATH", help="also write the runs as JSON")
+    _endpoint_flags(sim)
     return parser
 
 
@@ -349,7 +377,81 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_regression and cmp["regressions"] else 0
 
 
-EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare}
+def cmd_eval_behaviour(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.cache import CallCache
+    from agent.engine import make_interviewer
+    from agent.llm import ModelClient
+    from evals.behaviour import run_behaviour, to_markdown
+    from evals.dataset import load_dataset
+
+    settings = settings_from(args)
+    client = None
+    if not settings.offline:
+        cache = (CallCache(Path(args.cache_file), args.cache) if args.cache_file and
+                 args.cache != "off" else None)
+        client = ModelClient(settings, cache=cache)
+    try:
+        summary = run_behaviour(load_dataset(Path(args.dataset)),
+                                make_interviewer(settings, client))
+    finally:
+        if client is not None:
+            client.close()
+    sys.stdout.write(to_markdown(summary))
+    if args.output:
+        Path(args.output).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return 1 if summary["rubric_leaks"] or summary["fact_leaks"] else 0
+
+
+def cmd_eval_simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.cases import default_cases
+    from agent.engine import make_interviewer
+    from agent.feedback import make_scorer
+    from agent.llm import ModelClient
+    from evals.dataset import load_dataset
+    from evals.simulate import dataset_candidate, llm_candidate, simulate
+
+    settings = settings_from(args)
+    client = None if settings.offline else ModelClient(settings)
+    if (args.candidate == "llm" or args.scorer == "llm") and client is None:
+        raise ValueError("--candidate llm and --scorer llm need a model endpoint "
+                         "(--base-url/--provider or INTERVIEWER_BASE_URL)")
+    cases = args.cases.split(",") if args.cases else sorted(default_cases())
+    for c in cases:
+        if c not in default_cases():
+            raise ValueError(f"--cases: unknown case {c!r}")
+    dataset = load_dataset(Path(args.dataset)) if args.candidate == "dataset" else None
+    try:
+        def make(persona: str, case: Any) -> Any:
+            if dataset is not None:
+                return dataset_candidate(dataset, persona, case.id, args.seed)
+            assert client is not None
+            return llm_candidate(client, persona, case)
+
+        result = simulate(interviewer=make_interviewer(settings, client),
+                          scorer=make_scorer(client if args.scorer == "llm" else None),
+                          make_candidate=make, cases=cases)
+    finally:
+        if client is not None:
+            client.close()
+    print(f"{'persona':<12} mean overall (1-4) over {len(cases)} cases")
+    for persona, mean in result["mean_overall"].items():
+        print(f"{persona:<12} {mean:.3f}")
+    print(f"strong > average > weak: {'yes' if result['separates'] else 'NO'} "
+          f"(pairs ordered within a case: {result['pairwise_ordered']})")
+    if result["adversarial_vs_average"] is not None:
+        print(f"adversarial minus average: {result['adversarial_vs_average']:+.3f} "
+              "(attacks should gain nothing: <= 0)")
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0 if result["separates"] else 1
+
+
+EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare,
+                 "behaviour": cmd_eval_behaviour, "simulate": cmd_eval_simulate}
 
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
             "report": cmd_report, "trace": cmd_trace, "eval": cmd_eval}

@@ -135,5 +135,5 @@ def analyse(results: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[
         runs = [[v for i in ok for e in i["criteria"].values()
                  for v in [e["predicted"][r]]] for r in range(repeats)]
         keep = [k for k in range(len(runs[0])) if all(run[k] is not None for run in runs)]
-        out["test_retest"] = test_retest([[int(run[k]) for k in keep] for run in runs])  # type: ignore[arg-type]
+        out["test_retest"] = test_retest([[int(run[k] or 0) for k in keep] for run in runs])
     return out

@@ -60,8 +60,11 @@ def _message_texts(body: dict[str, Any]) -> list[str]:
 
 
 def candidate_sentences(body: dict[str, Any]) -> list[str]:
-    """Sentences inside <candidate ...> tags: the only text a quote may be copied from."""
-    return [s.strip() for text in _message_texts(body) for block in _CANDIDATE_RE.findall(text)
+    """Sentences inside <candidate ...> tags: the only text a quote may be copied from.
+    System messages are skipped: they mention the tags in prose."""
+    user = {**body, "messages": [m for m in body.get("messages") or []
+                                 if not (isinstance(m, dict) and m.get("role") == "system")]}
+    return [s.strip() for text in _message_texts(user) for block in _CANDIDATE_RE.findall(text)
             for s in _SENTENCE_RE.findall(block) if any(ch.isalnum() for ch in s)]
 
 

@@ -22,8 +22,10 @@ def _block(text: str, tag: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _texts(body: dict[str, Any]) -> str:
-    return "\n".join(str(m.get("content") or "") for m in body.get("messages") or [])
+def _texts(body: dict[str, Any], roles: tuple[str, ...] = ("system", "user", "assistant")
+           ) -> str:
+    return "\n".join(str(m.get("content") or "") for m in body.get("messages") or []
+                     if m.get("role") in roles)
 
 
 def _schema_title(body: dict[str, Any]) -> str | None:
@@ -52,7 +54,9 @@ def _items(block: str | None) -> list[tuple[str, str]]:
 
 def interviewer_responder(body: dict[str, Any]) -> str | dict[str, Any] | None:
     text = _texts(body)
-    candidate = _block(text, "candidate") or ""
+    # System prompts mention "<candidate> tags" in prose; the fenced text is in user messages.
+    user = _texts(body, ("user",))
+    candidate = _block(user, "candidate") or ""
     title = _schema_title(body)
     if title == "FactSelection":
         words = set(re.findall(r"[a-z0-9]+", candidate.lower()))
@@ -68,6 +72,18 @@ def interviewer_responder(body: dict[str, Any]) -> str | dict[str, Any] | None:
         status = "met" if len(candidate) >= 250 else "unmet"
         return {"criteria": [{"id": cid, "status": status}
                              for cid, _ in _items(_block(text, "criteria"))]}
+    if title == "JudgeOut":
+        rubric = _block(text, "rubric") or ""
+        said = " ".join(re.findall(r"<candidate>\s*(.*?)\s*</candidate>", user, re.DOTALL))
+        sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+|\n+", said) if len(x) > 12]
+        # Longer, more specific answers earn higher levels: crude but deterministic.
+        level = 1 if not sentences else min(4, 1 + len(said) // 250)
+        out = []
+        for i, cid in enumerate(re.findall(r"-\s*id:\s*(\S+)", rubric)):
+            quotes = [sentences[i % len(sentences)]] if sentences and level > 1 else []
+            out.append({"id": cid, "level": level, "rationale": "Judged on length and detail.",
+                        "quotes": quotes})
+        return {"criteria": out}
     if title is not None:
         return None
     facts = _block(text, "facts")
