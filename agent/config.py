@@ -50,7 +50,7 @@ class Settings:
     fallback_model: str | None = None
     timeout_s: float = 60.0
     max_retries: int = 3
-    max_prompt_tokens: int = 12_000
+    max_prompt_tokens: int = 16_000
     max_completion_tokens: int = 700
 
     @property

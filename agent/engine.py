@@ -140,6 +140,7 @@ class Session:
         self.id = sid
         self.case = case
         self.config: dict[str, Any] = {"configurable": {"thread_id": sid}}
+        self._snap: Any = None
         self._lock = SessionLock(engine.home, sid)
         self.interviewer = make_interviewer(engine.settings, engine.client, sid)
         self.scoring = SessionScoring(
@@ -165,7 +166,10 @@ class Session:
     # -- reading ------------------------------------------------------------------------------
 
     def snapshot(self) -> Any:
-        return self.engine.graph.get_state(self.config)
+        """The graph's state; read once after each run and kept until the next one."""
+        if self._snap is None:
+            self._snap = self.engine.graph.get_state(self.config)
+        return self._snap
 
     def state(self) -> InterviewState:
         values: InterviewState = self.snapshot().values
@@ -187,15 +191,17 @@ class Session:
 
     # -- running ------------------------------------------------------------------------------
 
-    def run(self, value: Any, on_event: OnEvent | None = None) -> None:
+    def run(self, value: Any, on_event: OnEvent | None = None, journaled: bool = False) -> None:
         """Advance the graph with ``value`` until it waits for the candidate or ends."""
+        self._snap = None
         for mode, chunk in self.engine.graph.stream(
             value, self.config, context=self.context, stream_mode=["custom"],
             durability="sync",
         ):
             if mode == "custom" and on_event is not None:
                 on_event(chunk)
-        self._sync_row()
+        self._snap = None
+        self._sync_row(clear_journal=journaled)
 
     def _candidate_turns(self) -> int:
         return sum(1 for t in self.state().get("turns", []) if t["role"] == "candidate")
@@ -204,8 +210,7 @@ class Session:
         """Send an answer ({"answer": text}) or a command ({"command": name})."""
         seq = self._candidate_turns()
         self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"])
-        self.run(Command(resume=value), on_event)
-        self.engine.store.clear_journal(self.id)
+        self.run(Command(resume=value), on_event, journaled=True)
         # Score finished steps in the background while the next question is on screen.
         self.scoring.submit(self.state())
 
@@ -255,11 +260,13 @@ class Session:
             steps=self.scoring.all_results(state, progress),
         )
 
-    def _sync_row(self) -> None:
+    def _sync_row(self, clear_journal: bool = False) -> None:
+        """Refresh the sessions row (and clear the journal: the answer is checkpointed now),
+        in one transaction."""
         state = self.state()
         status = "completed" if state.get("status") == "completed" else "in_progress"
         self.engine.store.update_session(
             self.id, status=status, step=str(state.get("step", "clarify")),
-            answered=answered_count(state),
+            answered=answered_count(state), clear_journal=clear_journal,
         )
 

@@ -217,6 +217,11 @@ class ModelClient:
         """Trim the longest message until the prompt fits the token budget."""
         out = [dict(m) for m in messages]
         budget = self.settings.max_prompt_tokens
+        # A token is at least one byte, so a prompt with fewer bytes than the budget fits
+        # without being counted (the common case; counting a judge prompt costs ~1 ms).
+        size = sum(len(m["content"].encode()) + tokens.MESSAGE_OVERHEAD for m in out) + 3
+        if size <= budget:
+            return out
         while tokens.count_messages(out) > budget:
             longest = max(out, key=lambda m: len(m["content"]))
             over = tokens.count_messages(out) - budget
@@ -225,6 +230,26 @@ class ModelClient:
                 break
             longest["content"] = tokens.truncate(longest["content"], keep) + " [...trimmed]"
         return out
+
+    # -- the cache: replies are stored with their token counts, so a replay counts nothing --
+
+    def _cache_get(self, key: str, describe: str) -> tuple[str, dict[str, int]] | None:
+        if self.cache is None:
+            return None
+        raw = self.cache.lookup(key, describe)
+        if raw is None:
+            return None
+        try:
+            entry = json.loads(raw)
+            return str(entry["content"]), {k: int(v) for k, v in entry["usage"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return raw, {}
+
+    def _cache_put(self, key: str, content: str, rec: CallRecord, describe: str) -> None:
+        if self.cache is not None:
+            usage = {"prompt": rec.prompt_tokens, "counted": rec.counted_prompt_tokens,
+                     "completion": rec.completion_tokens}
+            self.cache.store(key, json.dumps({"content": content, "usage": usage}), describe)
 
     # -- plain text -----------------------------------------------------------------------------
 
@@ -243,16 +268,17 @@ class ModelClient:
         msgs = self._fit(messages)
         params = {"temperature": self.temperature, "max_tokens": max_tokens, "seed": self.seed}
         rec = CallRecord(purpose, self.model, prompt_hash, session_id)
-        rec.prompt_tokens = rec.counted_prompt_tokens = tokens.count_messages(msgs)
         key = cache_key(self.model, {**params, "stream": True}, msgs)
-        if self.cache is not None:
-            hit = self.cache.lookup(key, _describe(purpose, self.model, prompt_hash, session_id))
-            if hit is not None:
-                rec.cached, rec.outcome = True, "cached"
-                rec.completion_tokens = tokens.count(hit)
-                self._record(rec)
-                yield hit
-                return
+        hit = self._cache_get(key, _describe(purpose, self.model, prompt_hash, session_id))
+        if hit is not None:
+            rec.cached, rec.outcome = True, "cached"
+            rec.prompt_tokens = hit[1].get("prompt", 0)
+            rec.counted_prompt_tokens = hit[1].get("counted", 0)
+            rec.completion_tokens = hit[1].get("completion", 0)
+            self._record(rec)
+            yield hit[0]
+            return
+        rec.prompt_tokens = rec.counted_prompt_tokens = tokens.count_messages(msgs)
         started = time.perf_counter()
         self._start()
         parts: list[str] = []
@@ -289,8 +315,8 @@ class ModelClient:
             rec.outcome = "empty"
             self._note("empty reply")
         self._record(rec)
-        if self.cache is not None and text.strip():
-            self.cache.store(key, text, _describe(purpose, model, prompt_hash, session_id))
+        if text.strip():
+            self._cache_put(key, text, rec, _describe(purpose, model, prompt_hash, session_id))
 
     def _stream_once(
         self, msgs: list[Message], model: str, params: dict[str, Any], rec: CallRecord
@@ -362,16 +388,15 @@ class ModelClient:
                 ),
             }
             key = cache_key(model, params, request_msgs)
-            counted = tokens.count_messages(request_msgs)
-            raw = self.cache.lookup(key, _describe(purpose, model, prompt_hash, session_id)) if (
-                self.cache is not None
-            ) else None
-            if raw is not None:
+            hit = self._cache_get(key, _describe(purpose, model, prompt_hash, session_id))
+            if hit is not None:
+                raw, usage = hit
                 rec.cached = True
-                rec.counted_prompt_tokens += counted
-                rec.prompt_tokens += counted
-                rec.completion_tokens += tokens.count(raw)
+                rec.counted_prompt_tokens += usage.get("counted", 0)
+                rec.prompt_tokens += usage.get("prompt", 0)
+                rec.completion_tokens += usage.get("completion", 0)
             else:
+                counted = tokens.count_messages(request_msgs)
                 try:
                     resp = self._create(
                         model=model,
@@ -408,8 +433,9 @@ class ModelClient:
             if problem:
                 self._note(f"invalid reply ({problem[:60]})")
             if not problem:
-                if self.cache is not None and not rec.cached:
-                    self.cache.store(key, raw, _describe(purpose, model, prompt_hash, session_id))
+                if not rec.cached:
+                    self._cache_put(key, raw, rec,
+                                    _describe(purpose, model, prompt_hash, session_id))
                 rec.model = model
                 rec.latency_ms = (time.perf_counter() - started) * 1000
                 if rec.outcome != "fallback":

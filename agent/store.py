@@ -203,7 +203,7 @@ class Store:
                  json.dumps(info)),
             )
 
-    def update_session(self, sid: str, **fields: Any) -> None:
+    def update_session(self, sid: str, *, clear_journal: bool = False, **fields: Any) -> None:
         allowed = {"status", "step", "answered", "engine", "info"}
         bad = set(fields) - allowed
         if bad:
@@ -214,6 +214,8 @@ class Store:
         with self._tx() as c:
             c.execute(f"UPDATE sessions SET {cols}, updated=? WHERE id=?",
                       (*fields.values(), time.time(), sid))
+            if clear_journal:
+                c.execute("DELETE FROM inbox WHERE session_id=?", (sid,))
 
     def get_session(self, sid: str) -> SessionRow | None:
         with self._lock:

@@ -318,8 +318,8 @@ def kind_of(step: str, text: str) -> str:
 
 
 def _is_turn_thread(name: str) -> bool:
-    """Threads that serve the turn: the main thread and LangGraph's executor (checkpoint writes);
-    not background scoring, not the fake endpoint's server threads."""
+    """Threads that serve the turn: the main thread and LangGraph's executor (the step node,
+    checkpoint writes); not background scoring, not the fake endpoint's server threads."""
     return not name.startswith(("scoring", "fake-endpoint"))
 
 
