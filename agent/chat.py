@@ -7,6 +7,7 @@ session and exits 0 with the resume command.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,9 +160,13 @@ def run_chat(opts: ChatOptions) -> int:
                 p.out(_resume_hint(session.id, offline_hint=True), style="red")
                 return 3
             except KeyboardInterrupt:
+                # Everything answered is already saved (checkpointed or journaled). Leave now:
+                # unwinding would wait for the model call the graph is still running.
                 p.out("")
-                p.out("Interrupted. " + _resume_hint(session.id), style="yellow")
-                return 130
+                p.out("Interrupted; your answers are saved. " + _resume_hint(session.id),
+                      style="yellow")
+                sys.stdout.flush()
+                os._exit(130)
         finally:
             session.close()
 

@@ -89,12 +89,12 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
+    if "api_key" in data:
+        raise ConfigError(f"{path}: keys do not belong in config files; use api_key_file")
     allowed = {"provider", "base_url", "model", "fallback_model", "api_key_file", "timeout_s"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {sorted(allowed)})")
-    if "api_key" in data:
-        raise ConfigError(f"{path}: keys do not belong in config files; use api_key_file")
     return data
 
 

@@ -221,14 +221,18 @@ class Session:
         self.submit({"command": name}, on_event)
 
     def recover(self, on_event: OnEvent | None = None) -> bool:
-        """Finish whatever a killed process left undone. True if anything was replayed."""
+        """Finish whatever a killed or interrupted process left undone. True if anything ran.
+
+        Two things can be left: a run that stopped between checkpoints (the graph is neither
+        waiting for the candidate nor finished; LangGraph may even hold the interrupted node's
+        finished writes, which continuing applies), and an answer journaled but never recorded.
+        """
         replayed = False
-        journaled = self.engine.store.journaled(self.id)
         snap = self.snapshot()
-        if snap.next and not snap.interrupts:
-            # Killed after a checkpoint, before the next node finished: carry on.
+        if not snap.interrupts and snap.values.get("status") != "completed":
             self.run(None, on_event)
             replayed = True
+        journaled = self.engine.store.journaled(self.id)
         if journaled is not None:
             seq, text = journaled
             if seq == self._candidate_turns() and self.waiting():

@@ -50,6 +50,7 @@ def render_transcript(turns: Turns) -> str:
         if role == "candidate":
             parts.append(f"<candidate>\n{fence(text)}\n</candidate>")
         else:
+            # Interviewer lines can be model speech that quotes the candidate: fenced too.
             parts.append(f"<interviewer>{fence(text)}</interviewer>")
     return "\n".join(parts)
 
@@ -94,20 +95,31 @@ class LLMJudge:
         msgs = list(base)
         got: dict[str, JudgedCriterion] = {}
         problems: dict[str, str] = {}
+        def check(out: JudgeOut) -> str | None:
+            """Every criterion once, levels 1-4: anything else is logged as an invalid reply."""
+            seen = {c.id: c.level for c in out.criteria}
+            bad = [f"{cid} level {lv} is outside 1-4" for cid, lv in seen.items()
+                   if cid in ids and not 1 <= lv <= 4]
+            bad += [f"unknown criterion {cid}" for cid in seen if cid not in ids]
+            bad += [f"{cid} missing" for cid in ids if cid not in seen and cid not in got]
+            return "; ".join(bad[:4]) or None
+
         for _ in range(self.attempts):
             try:
                 out = self.client.structured(
                     msgs, JudgeOut, purpose="judge", prompt_hash=judge_prompt_version(),
-                    session_id=self.session_id, attempts=1,
+                    session_id=self.session_id, attempts=1, check=check,
                     max_tokens=250 * len(ids) + 200,
                 )
             except StructuredOutputError as e:
-                for cid in ids:
-                    if cid not in got:
-                        problems[cid] = str(e).split("(", 1)[-1].rstrip(")")
-                msgs = [*base, {"role": "user", "content": "Your last reply was not valid "
-                                "JSON for the schema. Reply again with every criterion."}]
-                continue
+                if e.value is None:  # not even parseable
+                    for cid in ids:
+                        if cid not in got:
+                            problems[cid] = str(e).split("(", 1)[-1].rstrip(")")
+                    msgs = [*base, {"role": "user", "content": "Your last reply was not valid "
+                                    "JSON for the schema. Reply again with every criterion."}]
+                    continue
+                out = e.value  # parsed, but some criteria are invalid: keep the valid ones
             for item in out.criteria:
                 if item.id not in ids or item.id in got:
                     continue

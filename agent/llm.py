@@ -75,7 +75,13 @@ class ModelUnavailable(ModelError):
 
 
 class StructuredOutputError(ModelError):
-    """The model's replies never validated against the schema within the attempt budget."""
+    """The model's replies never validated against the schema within the attempt budget.
+    ``value`` holds the last reply that parsed but failed the caller's check, if any, so a
+    caller can keep its valid parts."""
+
+    def __init__(self, message: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 class Restart:
@@ -374,6 +380,7 @@ class ModelClient:
         model = self.model
         convo = list(msgs)
         attempt = 0
+        parsed: T | None = None
         while attempt < attempts:
             use_schema = self._json_schema_ok
             request_msgs = convo if use_schema else self._json_mode_messages(convo, json_schema)
@@ -426,6 +433,7 @@ class ModelClient:
                     rec.completion_tokens += tokens.count(raw)
             try:
                 value = schema.model_validate_json(raw)
+                parsed = value
                 problem = (check(value) if check else None) or ""
             except ValidationError as e:
                 problem = _describe_validation(e, raw)
@@ -451,7 +459,8 @@ class ModelClient:
         rec.outcome, rec.error = "invalid", problem[:500]
         rec.latency_ms = (time.perf_counter() - started) * 1000
         self._record(rec)
-        raise StructuredOutputError(f"{name}: no valid reply in {attempts} attempts ({problem})")
+        raise StructuredOutputError(f"{name}: no valid reply in {attempts} attempts ({problem})",
+                                    parsed)
 
     @staticmethod
     def _json_mode_messages(msgs: list[Message], json_schema: dict[str, Any]) -> list[Message]:

@@ -16,7 +16,7 @@ from agent.paths import data_dir
 #: and transcripts are trimmed to the token budget before they get here.
 MAX_FENCED_CHARS = 20_000
 
-_TAG = re.compile(r"<(/?)\s*([A-Za-z_][\w\-]*)([^<>]*)>")
+_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z_!][\w\-]*)([^<>]*)>")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 

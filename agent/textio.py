@@ -14,9 +14,16 @@ from typing import BinaryIO
 #: refused with a message and the question stays open, so nothing is silently cut.
 MAX_ANSWER_CHARS = 20_000
 
-_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+# Terminal control sequences, 7-bit (ESC ...) and 8-bit (C1 CSI/OSC/DCS/...): CSI with its
+# parameters, OSC/DCS/APC/PM/SOS strings up to their terminator, and two-byte ESC sequences.
+_ANSI = re.compile(
+    r"(\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-COMMAND = re.compile(r"^/([a-z]+)$")
+#: A lone slash word is a command (unknown ones are refused, never sent as an answer).
+COMMAND = re.compile(r"^/(\S*)$")
 COMMANDS = {
     "help": "show these commands",
     "repeat": "repeat the interviewer's last question",
@@ -58,7 +65,7 @@ def blocks(stream: BinaryIO) -> Iterator[str]:
                 yield "\n".join(buf)
                 buf = []
             continue
-        if not buf and command_of(line):
+        if not buf and command_of(line) is not None:
             yield line.strip()
             continue
         buf.append(line)
@@ -73,7 +80,7 @@ def interactive_blocks(read_line: Callable[[str], str], prompt: str,
         lines: list[str] = []
         while True:
             line = read_line(prompt if not lines else more)
-            if not lines and command_of(line):
+            if not lines and command_of(line) is not None:
                 yield line.strip()
                 break
             if not line.strip():

@@ -28,9 +28,34 @@ def load_results(path: Path) -> dict[str, Any]:
         raise CompareError(f"{path}: cannot read ({e.strerror})") from None
     except ValueError as e:
         raise CompareError(f"{path}: not a results file (invalid JSON: {e})") from None
-    if not isinstance(data, dict) or "knobs" not in data or "items" not in data:
-        raise CompareError(f"{path}: not an 'interviewer eval run' results file")
-    return data
+    problem = _shape_problem(data)
+    if problem:
+        raise CompareError(f"{path}: not an 'interviewer eval run' results file ({problem})")
+    return data  # type: ignore[no-any-return]
+
+
+def _shape_problem(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return "expected a JSON object"
+    knobs = data.get("knobs")
+    if not isinstance(knobs, dict) or not isinstance(knobs.get("dataset"), dict) or not (
+            isinstance(knobs["dataset"].get("sha256"), str)):
+        return "missing knobs.dataset.sha256"
+    for key in ("scorer", "rubric_version"):
+        if key not in knobs:
+            return f"missing knobs.{key}"
+    items = data.get("items")
+    if not isinstance(items, list):
+        return "missing items"
+    for n, item in enumerate(items):
+        if not isinstance(item, dict) or not {"id", "failed", "steps", "criteria"} <= set(item):
+            return f"items[{n}] lacks id, failed, steps or criteria"
+        for kind in ("steps", "criteria"):
+            for key, entry in item[kind].items():
+                if not isinstance(entry, dict) or not isinstance(entry.get("predicted"), list) \
+                        or not isinstance(entry.get("gold"), dict):
+                    return f"items[{n}].{kind}.{key} lacks gold or predicted"
+    return None
 
 
 def _aligned(base: dict[str, Any], new: dict[str, Any], kind: str, keys: set[str] | None = None

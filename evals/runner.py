@@ -84,6 +84,12 @@ class Run:
             raise EvalError(f"--scorer: unknown scorer {cfg.scorer!r} (llm or offline)")
         if cfg.concurrency < 1 or cfg.repeats < 1:
             raise EvalError("--concurrency and --repeats must be at least 1")
+        if cfg.limit is not None and cfg.limit < 1:
+            raise EvalError(f"--limit: {cfg.limit} is not a number of interviews (at least 1)")
+        if cfg.rpm is not None and cfg.rpm <= 0:
+            raise EvalError("--rpm: must be a positive number of calls a minute")
+        if cfg.n_boot < 0:
+            raise EvalError("--bootstrap: must be 0 or more")
         self.cfg = cfg
         try:
             self.dataset = load_dataset(cfg.dataset)
@@ -262,6 +268,12 @@ class Run:
         for item in self.items:
             errors = [f"{s}: {failed[(item.id, s, r)]}" for s in SCORED for r in range(repeats)
                       if (item.id, s, r) in failed]
+            # A step the scorer could not score at all (every criterion unscored after the
+            # judge's retries) fails the item: it is counted and left out, never half-used.
+            errors += [f"{s}: no valid level for any criterion ({run['criteria'][0]['rationale']})"
+                       for s in SCORED for r in range(repeats)
+                       if (run := done.get((item.id, s, r))) and run["criteria"]
+                       and all(c["level"] is None for c in run["criteria"])]
             gold_steps = {lab.rater: lab.steps for lab in item.labels}
             gold_crit = {lab.rater: lab.criteria for lab in item.labels}
             steps: dict[str, Any] = {}
