@@ -136,7 +136,7 @@ def run_chat(opts: ChatOptions) -> int:
         p.say(case.prompt.strip())
 
     from agent.engine import Engine
-    from agent.llm import ModelUnavailable
+    from agent.llm import ModelError, ModelUnavailable
 
     with Engine(opts.settings) as engine:
         if resumed_row is None:
@@ -157,6 +157,12 @@ def run_chat(opts: ChatOptions) -> int:
                 p.out("")
                 p.out(f"interviewer: {e}. Your session is saved (your last answer too).",
                       style="red")
+                p.out(_resume_hint(session.id, offline_hint=True), style="red")
+                return 3
+            except ModelError as e:
+                p.out("")
+                p.out(f"interviewer: the model endpoint refused the request ({e}). Your session "
+                      "is saved (your last answer too).", style="red")
                 p.out(_resume_hint(session.id, offline_hint=True), style="red")
                 return 3
             except KeyboardInterrupt:

@@ -100,6 +100,8 @@ def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
         size = path.stat().st_size
     except OSError as e:
         raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
+    if not path.is_file():
+        raise DatasetError(f"{path}: not a file (a dataset is one .jsonl file)")
     if size > MAX_DATASET_BYTES:
         raise DatasetError(f"{path}: {size / 1e6:.0f} MB is over the "
                            f"{MAX_DATASET_BYTES // 2**20} MB dataset limit; split the file")

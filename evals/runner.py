@@ -91,6 +91,9 @@ class Run:
         if cfg.n_boot < 0:
             raise EvalError("--bootstrap: must be 0 or more")
         self.cfg = cfg
+        out = cfg.output
+        if out.is_dir() or not out.parent.is_dir() or out.suffix != ".json":
+            raise EvalError(f"--output: {out} must be a .json file in an existing directory")
         try:
             self.dataset = load_dataset(cfg.dataset)
         except ValueError as e:

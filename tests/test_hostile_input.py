@@ -218,14 +218,8 @@ CORPUS: list[Any] = [
     Bad("answer-nul-bytes", CHAT, 0, r"Please type an answer", stdin=b"\x00\x00\x00\x00\n"),
     Bad("answer-only-escape-sequences", CHAT, 0, r"Please type an answer",
         stdin=b"\x1b[2J\x1b[H\x1b[3J\x1b[?1049h\x1b]0;pwned-title\x07\x1b]2;pwned\x1b\\\n"),
-    pytest.param(
-        Bad("answer-only-reset-escapes", CHAT, 0, r"Please type an answer",
-            stdin=b"\x1bc\x1b7\x1b8\xc2\x9b2J\xc2\x9d0;c1-title\xc2\x9c\n"),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "BUG: agent/textio.py clean() strips ESC/C1 bytes but not the rest of sequences "
-            "_ANSI does not know (ESC c reset, ESC 7/8, C1 CSI/OSC): an input of nothing but "
-            "escape sequences is saved and counted as the answer 'c782J0;c1-title'")),
-        id="answer-only-reset-escapes"),
+    Bad("answer-only-reset-escapes", CHAT, 0, r"Please type an answer",
+        stdin=b"\x1bc\x1b7\x1b8\xc2\x9b2J\xc2\x9d0;c1-title\xc2\x9c\n"),
     Bad("answer-1mb", CHAT, 0, r"That answer is [\d,]+ characters; the limit is 20,000",
         stdin=b"latency " * (1024 * 1024 // 8) + b"\n"),
     Bad("answer-extremely-long-single-line", CHAT, 0, r"the limit is 20,000",
@@ -233,14 +227,9 @@ CORPUS: list[Any] = [
     Bad("answer-1mb-of-nul", CHAT, 0, r"Please type an answer", stdin=b"\x00" * 2**20 + b"\n"),
     Bad("answer-unknown-slash-command", CHAT, 0, r"Unknown command /dance\. Commands: /help",
         stdin=b"/dance\n"),
-    pytest.param(
-        Bad("answer-lone-slash", CHAT, 0, r"Unknown command|not a command|Please type",
-            stdin=b"/\n"),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "BUG: agent/textio.py command_of() only matches /[a-z]+, so a lone '/' is "
-            "submitted as an answer: counted in 'answered', answered by the interviewer, "
-            "yet dropped by the scorers (candidate_texts skips '/...')")),
-        id="answer-lone-slash"),
+    Bad("answer-lone-slash", CHAT, 0, r"Unknown command /\. Commands: /help", stdin=b"/\n"),
+    Bad("answer-capitalised-command", CHAT, 0, r"Unknown command /Skip\. Commands: /help",
+        stdin=b"/Skip\n"),
     # Hostile but legitimate answers: accepted, stored cleaned, never echoed raw.
     Bad("answer-ansi-and-osc-inside-text", CHAT, 0, r"You: What is the QPS\?",
         stdin=b"What is the \x1b[31mQPS\x1b[0m?\x1b]0;owned-title\x07\x1b]2;t2\x1b\\ "
@@ -291,15 +280,13 @@ CORPUS: list[Any] = [
                                    "{work}/results.json", "--concurrency", "0"), 1,
         r"--concurrency and --repeats must be at least 1",
         setup=write_file("results.json", b"{}\n"), keep=KEEP_RESULTS),
-    pytest.param(
-        Bad("eval-run-negative-limit", ("eval", "run", "evals/datasets/heldout.jsonl",
-                                        "--output", "{work}/out.json", "--limit", "-1",
-                                        "--bootstrap", "0", "--quiet"), (1, 2), r"--limit"),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "BUG: evals/runner.py Run.__init__ slices interviews[:cfg.limit], so "
-            "'--limit -1' is accepted and silently scores all but the last interview "
-            "(and --limit 0 scores all of them)")),
-        id="eval-run-negative-limit"),
+    Bad("eval-run-negative-limit", ("eval", "run", "evals/datasets/heldout.jsonl",
+                                    "--output", "{work}/out.json", "--limit", "-1",
+                                    "--bootstrap", "0", "--quiet"), 1,
+        r"--limit: -1 is not a number of interviews \(at least 1\)"),
+    Bad("eval-run-limit-0", ("eval", "run", "evals/datasets/heldout.jsonl", "--output",
+                             "{work}/out.json", "--limit", "0", "--bootstrap", "0", "--quiet"),
+        1, r"--limit: 0 is not a number of interviews"),
     Bad("eval-compare-not-a-results-file", ("eval", "compare", "{work}/x.json",
                                             "{work}/x.json"), 1,
         r"{work}/x\.json: not an 'interviewer eval run' results file",
@@ -310,16 +297,10 @@ CORPUS: list[Any] = [
     Bad("eval-compare-missing-file", ("eval", "compare", "{work}/missing.json",
                                       "{work}/missing.json"), 1,
         r"{work}/missing\.json: cannot read \(No such file or directory\)"),
-    pytest.param(
-        Bad("eval-compare-results-shaped-json", ("eval", "compare", "{work}/y.json",
-                                                 "{work}/y.json"), 1,
-            r"{work}/y\.json: .*results",
-            setup=write_file("y.json", b'{"knobs": {}, "items": []}\n')),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "BUG: evals/compare.py load_results() only checks for top-level 'knobs' and "
-            "'items'; a JSON file with those keys but no knobs.dataset fails later with a "
-            "bare KeyError shown as 'interviewer: dataset' (no file, no problem named)")),
-        id="eval-compare-results-shaped-json"),
+    Bad("eval-compare-results-shaped-json", ("eval", "compare", "{work}/y.json",
+                                             "{work}/y.json"), 1,
+        r"{work}/y\.json: not an 'interviewer eval run' results file \(missing knobs\.",
+        setup=write_file("y.json", b'{"knobs": {}, "items": []}\n')),
     # -- config file and environment ----------------------------------------------------------
     Bad("config-toml-invalid", CHAT, 1, r"{home}/config\.toml: invalid TOML",
         stdin=b"Who is the user?\n", setup=config_toml(b"base_url = [\n")),
@@ -511,7 +492,7 @@ def test_bad_input(bad: Bad, seeded: tuple[Path, str], home: Path, tmp_path: Pat
         assert "pwned" not in text and "owned-title" not in text
 
 
-def test_an_accepted_hostile_answer_is_fenced_not_obeyed_offline(home: Path) -> None:
+def test_a_fake_closing_tag_is_not_obeyed_offline(home: Path) -> None:
     """The fake closing tag reaches the transcript as text; the interviewer answers only the
     fact actually asked about (scale), not the fact sheet the tag-wrapped text demands."""
     from agent.cases import get_case

@@ -279,13 +279,10 @@ def test_a_key_in_the_config_file_is_refused_without_echoing_it(home: Path) -> N
     assert_clean(out)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: agent/config.py load_config_file() rejects unknown settings before its api_key "
-    "check, so a key in config.toml gets \"unknown setting 'api_key'\" and the intended "
-    "'keys do not belong in config files; use api_key_file' message is unreachable"))
 def test_a_key_in_the_config_file_says_where_keys_belong(home: Path) -> None:
     home.mkdir(parents=True)
-    (home / "config.toml").write_text(f'api_key = "{KEY}"\n')
+    (home / "config.toml").write_text(f'api_key = "{KEY}"\ncolour = "blue"\n')
     out = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
     assert out.returncode == 1
-    assert "keys do not belong in config files" in out.stderr
+    assert "keys do not belong in config files; use api_key_file" in out.stderr
+    assert_clean(out)
