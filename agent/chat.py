@@ -7,7 +7,9 @@ session and exits 0 with the resume command.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,6 +70,13 @@ class Printer:
             if self.open:
                 self.out("\n")
             self.open = False
+
+    def err(self, text: str) -> None:
+        """An error line: on stderr, where errors go, so piped transcripts stay clean."""
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            text, style="red", markup=False, highlight=False, soft_wrap=True)
 
     def say(self, text: str, label: str = "Interviewer: ") -> None:
         self.out(label, style="bold cyan", end="")
@@ -146,6 +155,7 @@ def run_chat(opts: ChatOptions) -> int:
             session = engine.open(resumed_row.id)
             p.out(f"Resuming session {session.id} at {TITLES.get(session.step(), session.step())}"
                   f" ({resumed_row.answered} answers so far).", style="dim")
+        _exit_on_ctrl_c(session.id)
         try:
             try:
                 session.recover(p)
@@ -155,26 +165,33 @@ def run_chat(opts: ChatOptions) -> int:
                 return _loop(session, p, answers(interactive, console), interactive)
             except ModelUnavailable as e:
                 p.out("")
-                p.out(f"interviewer: {e}. Your session is saved (your last answer too).",
-                      style="red")
-                p.out(_resume_hint(session.id, offline_hint=True), style="red")
+                p.err(f"interviewer: {e}. Your session is saved (your last answer too).")
+                p.err(_resume_hint(session.id, offline_hint=True))
                 return 3
             except ModelError as e:
                 p.out("")
-                p.out(f"interviewer: the model endpoint refused the request ({e}). Your session "
-                      "is saved (your last answer too).", style="red")
-                p.out(_resume_hint(session.id, offline_hint=True), style="red")
+                p.err(f"interviewer: the model endpoint refused the request ({e}). Your session "
+                      "is saved (your last answer too).")
+                p.err(_resume_hint(session.id, offline_hint=True))
                 return 3
-            except KeyboardInterrupt:
-                # Everything answered is already saved (checkpointed or journaled). Leave now:
-                # unwinding would wait for the model call the graph is still running.
-                p.out("")
-                p.out("Interrupted; your answers are saved. " + _resume_hint(session.id),
-                      style="yellow")
-                sys.stdout.flush()
-                os._exit(130)
         finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             session.close()
+
+
+def _exit_on_ctrl_c(sid: str) -> None:
+    """Ctrl-C leaves at once: every answer is already checkpointed or journaled, and unwinding
+    normally would first wait for whatever model call the graph is running in its worker
+    thread (retries included). A signal handler runs in the main thread even while it waits."""
+
+    def handler(signum: int, frame: object) -> None:
+        message = f"\nInterrupted; your answers are saved. {_resume_hint(sid)}\n"
+        with contextlib.suppress(Exception):  # a half-written line must not stop us leaving
+            sys.stdout.flush()
+        os.write(sys.stdout.fileno(), message.encode())
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, handler)
 
 
 def _resume_hint(sid: str, offline_hint: bool = False) -> str:

@@ -52,6 +52,17 @@ def make_interviewer(settings: Settings | None, client: ModelClient | None = Non
     return LLMInterviewer(client, session_id)
 
 
+def initial_state(case: Case, mode: str, max_followups: int) -> InterviewState:
+    """A new interview: the case prompt read out, clarify waiting for the first question."""
+    return {
+        "case_id": case.id, "mode": mode, "max_followups": max_followups,  # type: ignore[typeddict-item]
+        "step": "clarify", "status": "in_progress",
+        "turns": [Turn(role="interviewer", step="clarify", kind="prompt",
+                       text=case.prompt.strip())],
+        "followups": {}, "probed": {},
+    }
+
+
 def new_session_id() -> str:
     return secrets.token_hex(4)
 
@@ -105,14 +116,7 @@ class Engine:
         self.store.create_session(sid, case.id, mode, self.engine_label, info)
         session = Session(self, sid, case)
         session.lock()
-        initial: InterviewState = {
-            "case_id": case.id, "mode": mode, "max_followups": max_followups,  # type: ignore[typeddict-item]
-            "step": "clarify", "status": "in_progress",
-            "turns": [Turn(role="interviewer", step="clarify", kind="prompt",
-                           text=case.prompt.strip())],
-            "followups": {}, "probed": {},
-        }
-        session.run(initial)
+        session.run(initial_state(case, mode, max_followups))
         return session
 
     def open(self, sid: str, *, lock: bool = True) -> Session:
@@ -129,6 +133,10 @@ class Engine:
         session.lock()
         if row.engine != self.engine_label:
             self.store.update_session(sid, engine=self.engine_label)
+        if not session.snapshot().values:
+            # Killed between creating the session and its first checkpoint: start it again.
+            session.run(initial_state(session.case, row.mode,
+                                      int(row.info.get("max_followups", 2))))
         return session
 
 

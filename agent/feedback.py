@@ -57,7 +57,8 @@ class SessionScoring:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Stop: scores not started yet are dropped (a later report computes them)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _key(self, step: str, turns: Turns) -> str:
         return f"{self.scorer.version(step)}:transcript={transcript_hash(turns)}"

@@ -168,6 +168,9 @@ class ModelClient:
         self.seed = seed
         self._attempts = threading.local()
         self._json_schema_ok = True
+        # After the main model failed and the fallback answered, go straight to the fallback
+        # for a while instead of paying the main model's retries on every call.
+        self._fallback_until = 0.0
         self._http = http_client or httpx.Client(
             timeout=httpx.Timeout(settings.timeout_s, connect=min(10.0, settings.timeout_s))
         )
@@ -289,7 +292,9 @@ class ModelClient:
         self._start()
         parts: list[str] = []
         restarts = 0
-        model = self.model
+        model = self._first_model()
+        if model != self.model:
+            rec.outcome = "fallback"
         while True:
             try:
                 for chunk in self._stream_once(msgs, model, params, rec):
@@ -377,7 +382,9 @@ class ModelClient:
         started = time.perf_counter()
         self._start()
         problem = ""
-        model = self.model
+        model = self._first_model()
+        if model != self.model:
+            rec.outcome = "fallback"
         convo = list(msgs)
         attempt = 0
         parsed: T | None = None
@@ -474,12 +481,19 @@ class ModelClient:
 
     # -- failures -------------------------------------------------------------------------------
 
+    def _first_model(self) -> str:
+        if self.settings.fallback_model and time.monotonic() < self._fallback_until:
+            return self.settings.fallback_model
+        return self.model
+
     def _can_fall_back(self, model: str, err: BaseException) -> bool:
         fb = self.settings.fallback_model
         if not fb or fb == model:
             return False
-        if isinstance(err, openai.APIStatusError):
-            return err.status_code >= 500 or err.status_code in (404, 429)
+        if isinstance(err, openai.APIStatusError) and not (
+                err.status_code >= 500 or err.status_code in (404, 429)):
+            return False
+        self._fallback_until = time.monotonic() + 300
         return True
 
     def _fail(self, rec: CallRecord, started: float, err: BaseException) -> None:
