@@ -172,17 +172,25 @@ def wait_until(what: str, cond: Callable[[], bool], timeout: float = 30) -> None
 # -- 4. kill -9 at random moments ---------------------------------------------------------------
 
 
-def session_row_id(db: Path) -> str | None:
-    """The first session id in the database, read-only (None while there is none)."""
+def session_row_id(db: Path, settle: bool = False) -> str | None:
+    """The newest session id in the database (None while there is none).
+
+    While a chat runs we only peek (read-only, no waiting). After a kill (``settle``) the read
+    must be definitive: a killed writer can leave a hot WAL that a read-only connection cannot
+    recover, and reading "no session" there would start a second interview in the same home."""
     if not db.exists():
         return None
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.01)
+        conn = (sqlite3.connect(db, timeout=5) if settle else
+                sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.01))
         try:
-            row = conn.execute("SELECT id FROM sessions").fetchone()
+            row = conn.execute(
+                "SELECT id FROM sessions ORDER BY created DESC, rowid DESC").fetchone()
         finally:
             conn.close()
     except sqlite3.Error:  # not created yet, or mid-migration
+        if settle:
+            raise
         return None
     return str(row[0]) if row else None
 
@@ -264,7 +272,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_reports_the_same(home: Path)
                         "test_a_kill_just_after_the_session_is_created_leaves_it_resumable)"
                         if "case_id" in chat.stderr() else "")
                 if sid is None:
-                    sid = session_row_id(run_home / "interviewer.db")
+                    sid = session_row_id(run_home / "interviewer.db", settle=True)
                 if sid is not None:
                     sent, journal, snap = saved(run_home, sid)
                     # Whatever was saved is the piped blocks, in order, nothing lost or doubled,
@@ -287,8 +295,9 @@ def test_kill_9_at_random_moments_loses_nothing_and_reports_the_same(home: Path)
             else:
                 raise AssertionError("the interview never completed")
             assert sid is not None
-            row = next(r for r in sessions(run_home) if r["id"] == sid)
-            assert row["status"] == "completed"
+            rows = sessions(run_home)
+            assert len(rows) == 1, rows  # one interview per home: no restart from scratch
+            assert rows[0]["id"] == sid and rows[0]["status"] == "completed"
             sent, journal, _ = saved(run_home, sid)
             assert sent == CRASH_BLOCKS  # every answer exactly once, in order
             assert journal is None
