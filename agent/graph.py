@@ -28,24 +28,26 @@ from agent.steps import STEPS, next_step
 GRAPH_COMMANDS = ("skip", "next", "hint")
 
 
+def _interviewer_from_environment() -> Interviewer:
+    """Offline, or the endpoint in INTERVIEWER_BASE_URL & co. (``langgraph dev`` builds the
+    context from defaults, so every field needs one)."""
+    from agent.config import resolve
+    from agent.engine import make_interviewer
+
+    return make_interviewer(resolve())
+
+
 @dataclass(kw_only=True)
 class Context:
     """Run-time dependencies of the graph (not checkpointed)."""
 
-    interviewer: Interviewer
+    interviewer: Interviewer = field(default_factory=_interviewer_from_environment)
     rubrics: RubricSet = field(default_factory=default_rubrics)
     case_loader: Callable[[str], Case] = get_case
     coach: Callable[[InterviewState, str], str] | None = None
     """Coach mode: brief feedback on a finished step (set by agent/feedback.py)."""
     hint: Callable[[InterviewState, str], str] | None = None
     """Coach mode: a nudge for the current step that does not give the answer away."""
-
-
-def default_context() -> Context:
-    """Used when the graph runs without a context (e.g. under ``langgraph dev``)."""
-    from agent.engine import make_interviewer
-
-    return Context(interviewer=make_interviewer(None))
 
 
 class Voice:
@@ -100,7 +102,7 @@ def parse_resume(value: Any) -> tuple[str, str]:
 
 
 def _ctx(runtime: Runtime[Context]) -> Context:
-    return runtime.context if runtime.context is not None else default_context()
+    return runtime.context if runtime.context is not None else Context()
 
 
 def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Command[str]]:
