@@ -9,28 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, cli_env, run_cli
+from tests.helpers import CASE, INTERVIEW_BLOCKS, sessions, stdin_of
 
-CASE = "fintech-p99-spikes"
-FULL_INTERVIEW = "\n\n".join([
-    "Is this training or inference? What's the QPS and the latency target?",
-    "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
-    "Autoscaling lags the traffic spikes and new replicas take minutes to load weights.",
-    "/next",
-    "Goal: p99 under 500 ms at peak, error rate under 0.1%, GPU cost per request flat.",
-    "/next",
-    "Latency matters more than cost for this customer, so I'd pay for a warm pool.",
-    "/next",
-    "This week: a dedicated warm pool. Next quarter: an SLA-aware autoscaler.",
-    "/next",
-    "A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back on breach.",
-    "/next",
-]) + "\n"
-
-
-def sessions(home: Path) -> list[dict[str, object]]:
-    out = run_cli(home, "sessions", "--json")
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+FULL_INTERVIEW = stdin_of(INTERVIEW_BLOCKS)
 
 
 def test_a_piped_offline_interview_completes_and_says_offline(home: Path) -> None:

@@ -23,6 +23,7 @@ import pytest
 from evals.fake_endpoint import FakeEndpoint
 from evals.fake_responder import interviewer_responder
 from tests.conftest import ROOT, cli_env, run_cli
+from tests.helpers import INTERVIEW_BLOCKS, only_session, sessions, stdin_of
 
 CASE = "fintech-p99-spikes"
 
@@ -52,26 +53,11 @@ CRASH_BLOCKS = [
 ]
 LATENCY_MS = 60
 
-# Offline answers: the offline interviewer follows up the first four steps' answers, so no
-# "/next" skips a step (the validate answer ends the interview, leaving the last one unread).
-OFFLINE_BLOCKS = [
-    "Is this training or inference? What's the QPS and the latency target?",
-    "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
-    "Autoscaling lags the traffic spikes and new replicas take minutes to load weights.",
-    "/next",
-    "Goal: p99 under 500 ms at peak, error rate under 0.1%, GPU cost per request flat.",
-    "/next",
-    "Latency matters more than cost for this customer, so I'd pay for a warm pool.",
-    "/next",
-    "This week: a dedicated warm pool. Next quarter: an SLA-aware autoscaler.",
-    "/next",
-    "A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back on breach.",
-    "/next",
-]
+OFFLINE_BLOCKS = INTERVIEW_BLOCKS
 
 
-def stdin_of(blocks: list[str]) -> bytes:
-    return ("\n\n".join(blocks) + "\n").encode() if blocks else b""
+def stdin_bytes(blocks: list[str]) -> bytes:
+    return stdin_of(blocks).encode()
 
 
 def chat_argv(*args: str) -> list[str]:
@@ -80,18 +66,6 @@ def chat_argv(*args: str) -> list[str]:
 
 def endpoint_args(ep: FakeEndpoint) -> list[str]:
     return ["--base-url", ep.url, "--model", "fake-model"]
-
-
-def sessions(home: Path) -> list[dict[str, Any]]:
-    out = run_cli(home, "sessions", "--json")
-    assert out.returncode == 0, out.stderr
-    rows: list[dict[str, Any]] = json.loads(out.stdout)
-    return rows
-
-
-def only_session(home: Path) -> dict[str, Any]:
-    [row] = sessions(home)
-    return row
 
 
 def saved(home: Path, sid: str) -> tuple[list[str], tuple[int, str] | None, Any]:
@@ -136,7 +110,7 @@ class Chat:
         return self.proc.stdin
 
     def send(self, blocks: list[str], close: bool = False) -> None:
-        self.stdin.write(stdin_of(blocks) + (b"" if close else b"\n"))
+        self.stdin.write(stdin_bytes(blocks) + (b"" if close else b"\n"))
         self.stdin.flush()
         if close:
             self.stdin.close()

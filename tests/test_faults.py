@@ -22,6 +22,7 @@ import pytest
 from evals.fake_endpoint import ALL_FAULTS, FakeEndpoint
 from evals.fake_responder import interviewer_responder
 from tests.conftest import ROOT, run_cli
+from tests.helpers import INTERVIEW_BLOCKS, only_session, stdin_of
 
 CASE = "fintech-p99-spikes"
 DEV = ROOT / "evals" / "datasets" / "dev.jsonl"
@@ -57,22 +58,6 @@ ANSWERS = [b for b in FLAKY_BLOCKS if not b.startswith("/")]
 # draws and every run makes well over 20 requests, so all kinds are injected whatever order the
 # interviewer's and the background scorer's requests reach the endpoint in.
 FAULT_RATE, FAULT_SEED = 0.33, 1060
-
-
-def stdin_of(blocks: list[str]) -> str:
-    return "\n\n".join(blocks) + "\n"
-
-
-def sessions(home: Path) -> list[dict[str, Any]]:
-    out = run_cli(home, "sessions", "--json")
-    assert out.returncode == 0, out.stderr
-    rows: list[dict[str, Any]] = json.loads(out.stdout)
-    return rows
-
-
-def only_session(home: Path) -> dict[str, Any]:
-    [row] = sessions(home)
-    return row
 
 
 def trace_calls(home: Path, sid: str) -> list[dict[str, Any]]:
@@ -311,20 +296,7 @@ def test_an_out_of_range_judge_reply_shows_in_the_trace(home: Path) -> None:
 # Offline-friendly answers: the offline interviewer follows up the first four steps' answers, so
 # no "/next" skips a step (the validate answer ends the interview, leaving the last one unread).
 # The goals answer is the one in flight when the endpoint dies.
-DOWN_BLOCKS = [
-    "Is this training or inference? What's the QPS and the latency target?",
-    "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
-    "Autoscaling lags the traffic spikes and new replicas take minutes to load weights.",
-    "/next",
-    "Goal: p99 under 500 ms at peak, error rate under 0.1%, GPU cost per request flat. GOALS-7",
-    "/next",
-    "Latency matters more than cost for this customer, so I'd pay for a warm pool.",
-    "/next",
-    "This week: a dedicated warm pool. Next quarter: an SLA-aware autoscaler.",
-    "/next",
-    "A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back on breach.",
-    "/next",
-]
+DOWN_BLOCKS = [b + " GOALS-7" if b.startswith("Goal:") else b for b in INTERVIEW_BLOCKS]
 DIES_AT = 4  # index of the block whose first model request takes the endpoint down
 
 

@@ -22,26 +22,14 @@ import pytest
 from evals.fake_endpoint import FakeEndpoint
 from evals.fake_responder import interviewer_responder
 from tests.conftest import run_cli
+from tests.helpers import INTERVIEW_BLOCKS, stdin_of
 
 KEY = "sk-test-CANARY-7f3a9c1e5b2d4f60a8c3e9d7b1f2a4c6"
 #: The key's distinctive middle: caught even if something trims a prefix or a suffix.
 MIDDLE = "CANARY-7f3a9c1e5b2d"
 NEEDLES = (KEY.encode(), MIDDLE.encode(), MIDDLE.encode("utf-16-le"))
 CASE = "fintech-p99-spikes"
-INTERVIEW = "\n\n".join([
-    "Is this training or inference? What's the QPS and the latency target?",
-    "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
-    "Autoscaling lags the traffic spikes and new replicas take minutes to load weights.",
-    "/next",
-    "Goal: p99 under 500 ms at peak, error rate under 0.1%, GPU cost per request flat.",
-    "/next",
-    "Latency matters more than cost for this customer, so I'd pay for a warm pool.",
-    "/next",
-    "This week: a dedicated warm pool. Next quarter: an SLA-aware autoscaler.",
-    "/next",
-    "A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back on breach.",
-    "/next",
-]) + "\n"
+INTERVIEW = stdin_of(INTERVIEW_BLOCKS)
 
 
 def responder(body: dict[str, Any]) -> str | dict[str, Any] | None:
