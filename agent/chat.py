@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from agent.prompts import script
 from agent.steps import STEPS, TITLES
-from agent.textio import COMMANDS, MAX_ANSWER_CHARS, blocks, clean, command_of, interactive_blocks
+from agent.textio import (
+    COMMANDS,
+    GRAPH_COMMANDS,
+    MAX_ANSWER_CHARS,
+    blocks,
+    clean,
+    command_of,
+    interactive_blocks,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -232,7 +240,7 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
             if cmd == "quit":
                 p.out("Saved. " + _resume_hint(session.id))
                 return 0
-            if cmd in ("skip", "next", "hint"):
+            if cmd in GRAPH_COMMANDS:
                 session.command(cmd, p)
             else:
                 p.out(f"Unknown command /{cmd}. Commands: " +

@@ -22,7 +22,7 @@ from langgraph.types import Command
 from agent.cases import Case, get_case
 from agent.config import Settings
 from agent.feedback import SessionScoring, make_scorer
-from agent.graph import Context, build_graph
+from agent.graph import Context, build_graph, parse_resume
 from agent.llm import ModelClient
 from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
@@ -244,8 +244,8 @@ class Session:
         if journaled is not None:
             seq, text = journaled
             if seq == self._candidate_turns() and self.waiting():
-                value = ({"command": text[1:]} if text.startswith("/") and text[1:] in
-                         ("skip", "next", "hint") else {"answer": text})
+                kind, said = parse_resume(text)
+                value = {kind: said}
                 self.submit(value, on_event)
                 replayed = True
             else:

@@ -23,9 +23,7 @@ from agent.prompts import script
 from agent.rubrics import RubricSet, default_rubrics
 from agent.state import InterviewState, Turn, answers_in, last_question
 from agent.steps import STEPS, next_step
-
-#: Candidate commands the graph acts on (the terminal handles /help, /repeat, /quit itself).
-GRAPH_COMMANDS = ("skip", "next", "hint")
+from agent.textio import GRAPH_COMMANDS
 
 
 def _interviewer_from_environment() -> Interviewer:

@@ -4,7 +4,7 @@ The graph is the same either way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -60,18 +60,3 @@ class Interviewer(Protocol):
     def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
                  answers: Sequence[str], speak: Speaker) -> str:
         """One targeted, non-leading follow-up question."""
-
-
-class PrintSpeaker:
-    """A Speaker that collects text (and forwards pieces to a callback, if any)."""
-
-    def __init__(self, sink: Callable[[dict[str, object]], None] | None = None) -> None:
-        self.sink = sink
-
-    def __call__(self, piece: str) -> None:
-        if self.sink:
-            self.sink({"say": piece})
-
-    def restart(self) -> None:
-        if self.sink:
-            self.sink({"restart": True})

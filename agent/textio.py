@@ -24,6 +24,8 @@ _ANSI = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: A lone slash word is a command (unknown ones are refused, never sent as an answer).
 COMMAND = re.compile(r"^/(\S*)$")
+#: Commands the interview graph acts on; the terminal handles the others (/help /repeat /quit).
+GRAPH_COMMANDS = ("skip", "next", "hint")
 COMMANDS = {
     "help": "show these commands",
     "repeat": "repeat the interviewer's last question",
