@@ -77,7 +77,8 @@ def band(score: float | None) -> str | None:
 
 
 def missed_text(rubrics: RubricSet, step: str, cid: str, level: int | None) -> str | None:
-    """What the next level up looks for: the actionable gap for the report."""
+    """The actionable gap for the report: what a solid answer (level 3) does, or for a solid
+    one what an excellent answer (level 4) adds."""
     if level is None or level >= 4:
         return None
-    return rubrics[step].criterion(cid).levels[level + 1]
+    return rubrics[step].criterion(cid).levels[max(level + 1, 3)]

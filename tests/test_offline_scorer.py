@@ -85,3 +85,16 @@ def test_ordinary_interview_talk_is_not_mistaken_for_an_attack() -> None:
                      "An LLM judge could check that the JSON matches the schema.",
                      "We judge success by p99 under 500 ms."]:
         assert not is_meta(sentence), sentence
+
+
+def test_what_was_missed_points_at_a_solid_answer() -> None:
+    from agent.rubrics import default_rubrics
+
+    rubric = default_rubrics()["diagnose"]
+    result = OfflineScorer().score_step(CASE, "diagnose", [("candidate", DIAGNOSE["weak"])])
+    for c in result.criteria:
+        assert c.level == 1 and c.missed == rubric.criterion(c.id).levels[3]
+    strong = OfflineScorer().score_step(CASE, "diagnose", [("candidate", DIAGNOSE["strong"])])
+    for c in strong.criteria:
+        want = None if c.level == 4 else rubric.criterion(c.id).levels[4 if c.level == 3 else 3]
+        assert c.missed == want
