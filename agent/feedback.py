@@ -14,7 +14,7 @@ from agent.offline import status_for
 from agent.rubrics import RubricSet, default_rubrics
 from agent.scorers import OfflineScorer, Scorer, Turns, strong_notes, transcript_hash
 from agent.scores import CriterionScore, StepScore
-from agent.state import InterviewState
+from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
 from agent.store import Store
 
@@ -172,8 +172,7 @@ class SessionScoring:
         if step not in STEPS:
             return "No hint here."
         rubric = self.rubrics[step]
-        said = [t["text"] for t in state.get("turns", [])
-                if t["role"] == "candidate" and t["kind"] == "answer" and t["step"] == step]
+        said = answers_in(state, step)
         gaps = [c for c in rubric.criteria if status_for(c, said)[1] != "met"]
         if not gaps:
             return "Hint: you've covered the main ground; tighten it into a clear summary."

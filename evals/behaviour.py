@@ -20,6 +20,7 @@ from agent.offline import question_parts
 from agent.policy import Interviewer
 from agent.rubrics import RubricSet, default_rubrics
 from agent.signals import normalise
+from agent.steps import STEPS
 from evals.dataset import Dataset, Interview
 from evals.drive import drive
 
@@ -44,14 +45,6 @@ def fact_shingles(case: Case) -> dict[str, set[str]]:
     return {f.id: shingles(f.answer) for f in case.facts}
 
 
-def recorded_answers(item: Interview) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for t in item.turns:
-        if t.role == "candidate":
-            out.setdefault(t.step, []).append(t.text)
-    return out
-
-
 def expected_decision(item: Interview, step: str) -> str | None:
     if not item.labels or step not in item.labels[0].steps:
         return None
@@ -60,7 +53,7 @@ def expected_decision(item: Interview, step: str) -> str | None:
 
 def replay(item: Interview, case: Case, interviewer: Interviewer,
            rubric_text: set[str]) -> dict[str, Any]:
-    answers = recorded_answers(item)
+    answers: dict[str, list[str]] = {step: item.answers(step) for step in STEPS}
 
     def candidate(step: str, question: str, n: int) -> str | None:
         given = answers.get(step, [])

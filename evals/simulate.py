@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.cases import Case, default_cases
 from agent.datafile import read_yaml
+from agent.feedback import step_turns
 from agent.llm import ModelClient
 from agent.paths import data_dir
 from agent.policy import Interviewer
@@ -101,9 +102,7 @@ def simulate(*, interviewer: Interviewer, scorer: Scorer, make_candidate:
             turns = driven.state.get("turns", [])
             steps = []
             for step in (*STEPS, CROSS_CUTTING):
-                st = [(t["role"], t["text"]) for t in turns if t["kind"] != "command"
-                      and (t["step"] == step or (step == CROSS_CUTTING and t["step"] in STEPS))]
-                steps.append(scorer.score_step(case, step, st))
+                steps.append(scorer.score_step(case, step, step_turns(driven.state, step)))
             runs.append({"case": case_id, "persona": persona, "overall": overall(steps),
                          "answers": sum(1 for t in turns if t["role"] == "candidate")})
     means = {p: statistics.fmean([r["overall"] for r in runs if r["persona"] == p
