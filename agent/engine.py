@@ -21,13 +21,14 @@ from langgraph.types import Command
 
 from agent.cases import Case, get_case
 from agent.config import Settings
-from agent.feedback import SessionScoring, make_scorer
+from agent.feedback import SessionScoring, judge_model, make_scorer
 from agent.graph import Context, build_graph, parse_resume
 from agent.llm import ModelClient
 from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
 from agent.report import Report, ScorerInfo, build_report
 from agent.rubrics import default_rubrics
+from agent.scores import StepScore
 from agent.state import InterviewState, Turn, answered_count, last_question
 from agent.store import SessionLock, Store, StoreError, connect
 
@@ -253,24 +254,72 @@ class Session:
         self._sync_row()
         return replayed
 
-    def report(self, progress: Callable[[str], None] | None = None) -> Report:
-        """The feedback report; waits only for scores not finished in the background."""
-        state = self.state()
-        scorer = self.scoring.scorer
-        if scorer.name == "llm":
-            from agent.judge import judge_prompt_version
+    def report(self, progress: Callable[[str], None] | None = None, *,
+               rescore: bool = False) -> Report:
+        """The feedback report; waits only for scores not finished in the background.
 
-            info = ScorerInfo(type="llm", model=self.engine.settings.model,
-                              prompts=judge_prompt_version(), rubrics=self.engine.rubrics.version)
-        else:
-            info = ScorerInfo(type="offline", rubrics=self.engine.rubrics.version)
+        Scores stored for the session are used (see SessionScoring.stored): a session judged by
+        a model keeps its judge's scores even when no endpoint is configured now. Only steps
+        with no stored score are scored now, by the current scorer. ``rescore`` scores every
+        step again with the current scorer (the configured endpoint, or offline)."""
+        state = self.state()
+        scoring = self.scoring
+        steps = scoring.all_results(state, progress, rescore=rescore)
         row = self.engine.store.get_session(self.id)
         return build_report(
             session=self.id, case=self.case.id, case_title=self.case.title,
             mode=row.mode if row else str(state.get("mode", "exam")),
-            completed=state.get("status") == "completed", scorer=info,
-            steps=self.scoring.all_results(state, progress),
+            completed=state.get("status") == "completed",
+            scorer=self._scorer_info(steps, rescore), steps=steps,
         )
+
+    def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
+        """What scored the report, and a note for the reader whenever that is not simply the
+        current scorer scoring everything now."""
+        from agent.judge import judge_prompt_version
+
+        scoring, current = self.scoring, self.scoring.scorer.name
+        rubrics = self.engine.rubrics.version
+        judged = [s for s in steps if scoring.source.get(s.step) in ("stored", "scored")]
+        kinds = {s.scorer for s in judged} or {current}
+        kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        models: dict[str, None] = {}
+        prompts: dict[str, None] = {}
+        for s in judged:
+            model, prompt = judge_model(s.version)
+            if model is not None and prompt is not None:
+                models[model] = None
+                prompts[prompt] = None
+        if current == "llm" and not models:
+            models[str(self.engine.settings.model)] = None
+            prompts[judge_prompt_version()] = None
+        notes: list[str] = []
+        stored_llm = [s for s in judged if s.scorer == "llm"
+                      and scoring.source.get(s.step) == "stored"]
+        offline_now = [s for s in judged if s.scorer == "offline"
+                       and scoring.source.get(s.step) == "scored"]
+        stored_models = ", ".join(dict.fromkeys(
+            m for m in (judge_model(s.version)[0] for s in stored_llm) if m))
+        if rescore:
+            notes.append("Re-scored now with the "
+                         + ("LLM judge (" + str(self.engine.settings.model) + ")."
+                            if current == "llm" else "offline scorer."))
+        elif current == "offline" and stored_llm:
+            notes.append(f"Judge scores stored during the session ({stored_models}) are shown; "
+                         "no model endpoint is configured now, so they were not re-scored.")
+            if offline_now:
+                names = ", ".join(s.step for s in offline_now)
+                notes.append(f"No judge score was stored for {names}: scored offline now. To "
+                             f"judge them with the model: interviewer report {self.id} "
+                             "--base-url URL --model NAME")
+        elif current == "llm" and stored_llm and stored_models != self.engine.settings.model:
+            notes.append(f"Scores judged earlier by {stored_models} are reused; re-score with "
+                         f"--rescore to judge every step with {self.engine.settings.model}.")
+        llm = kind != "offline"
+        return ScorerInfo(type=kind,  # type: ignore[arg-type]
+                          model=(", ".join(models) or None) if llm else None,
+                          prompts=(", ".join(prompts) or None) if llm else None,
+                          rubrics=rubrics, notes=notes)
 
     def _sync_row(self, clear_journal: bool = False) -> None:
         """Refresh the sessions row (and clear the journal: the answer is checkpointed now),

@@ -1,8 +1,11 @@
 """Checking quotes against the candidate's own words.
 
-A quote counts as evidence only if, after normalising case and whitespace (and trimming the
-quotation marks and ellipses models wrap quotes in), it appears in what the candidate said in
-that step. Everything else is dropped and counted.
+A quote counts as evidence only if, after normalising case, whitespace and quotation marks (and
+trimming the quotation marks and ellipses models wrap quotes in), it appears on word boundaries
+in one of the candidate's answers in that step. A quote stitched together with ellipses
+("we ... need a warm pool") counts only if every fragment is at least three words long and the
+fragments appear in that order, without overlapping, within one answer; stitching can otherwise
+flip the meaning ("we do not need a warm pool"). Everything else is dropped and counted.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from agent.signals import normalise
 
 _TRIM = " \t\n\"'“”‘’`.…,;:-–—()[]"
 _MIN_CHARS = 4
+#: Each fragment of an ellipsis-stitched quote needs this many words.
+MIN_FRAGMENT_WORDS = 3
+_ELLIPSIS = re.compile(r"\.\s*\.\s*\.|…")
+_QUOTE_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "`": "'"})
 
 
 @dataclass(frozen=True)
@@ -23,21 +30,68 @@ class Checked:
     dropped: int
 
 
-def _parts(q: str) -> list[str]:
-    """A quote stitched with ellipses must match piece by piece."""
-    return [normalise(p.strip(_TRIM)) for p in re.split(r"\.\.\.|…", q) if p.strip(_TRIM)]
+def _norm(text: str) -> str:
+    return normalise(text.translate(_QUOTE_MARKS))
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _find(fragment: str, text: str, start: int) -> int:
+    """The first occurrence of ``fragment`` in ``text`` at or after ``start`` that does not
+    begin or end inside a word, or -1."""
+    i = text.find(fragment, start)
+    while i != -1:
+        end = i + len(fragment)
+        before_ok = not _word(fragment[0]) or i == 0 or not _word(text[i - 1])
+        after_ok = not _word(fragment[-1]) or end == len(text) or not _word(text[end])
+        if before_ok and after_ok:
+            return i
+        i = text.find(fragment, i + 1)
+    return -1
+
+
+def _in_order(fragments: Sequence[str], text: str) -> bool:
+    """Every fragment found in ``text``, in order, none overlapping the one before.
+    (Taking the earliest match each time finds an ordering whenever one exists.)"""
+    pos = 0
+    for f in fragments:
+        i = _find(f, text, pos)
+        if i == -1:
+            return False
+        pos = i + len(f)
+    return True
+
+
+def _fragments(quote: str) -> list[str]:
+    return [_norm(p.strip(_TRIM)) for p in _ELLIPSIS.split(quote) if p.strip(_TRIM)]
+
+
+def is_verified(quote: str, answers: Sequence[str]) -> bool:
+    """True when ``quote`` is the candidate's own words (see the module docstring)."""
+    whole = _norm(quote.strip(_TRIM))
+    if len(whole) < _MIN_CHARS:
+        return False
+    texts = [_norm(a) for a in answers]
+    if any(_find(whole, t, 0) != -1 for t in texts):
+        return True  # verbatim, even if it contains an ellipsis the candidate typed
+    parts = _fragments(quote)
+    if len(parts) < 2 or any(len(p.split()) < MIN_FRAGMENT_WORDS for p in parts):
+        return False
+    return any(_in_order(parts, t) for t in texts)
 
 
 def check_quotes(quotes: Iterable[str], candidate_texts: Sequence[str]) -> Checked:
-    """Split quotes into verified ones (the candidate's words) and a count of the rest."""
-    haystack = normalise(" \n ".join(candidate_texts))
+    """Split quotes into verified ones (the candidate's words) and a count of the rest.
+    ``candidate_texts`` are the candidate's answers, one per item: a quote never spans two."""
     verified: list[str] = []
     dropped = 0
     for q in quotes:
-        parts = _parts(q)
-        if parts and sum(map(len, parts)) >= _MIN_CHARS and all(p in haystack for p in parts):
-            if q.strip(_TRIM) not in verified:
-                verified.append(q.strip(_TRIM))
+        if is_verified(q, candidate_texts):
+            shown = q.strip(_TRIM)
+            if shown not in verified:
+                verified.append(shown)
         else:
             dropped += 1
     return Checked(verified, dropped)

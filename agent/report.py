@@ -17,56 +17,99 @@ SCHEMA_VERSION = 1
 
 
 class ScorerInfo(BaseModel):
-    type: Literal["llm", "offline"]
-    model: str | None = None
+    type: Literal["llm", "offline", "mixed"] = Field(
+        description="what scored the steps: the LLM judge, the offline rubric-signal scorer, "
+        "or both (some steps each; see each step's scorer)")
+    model: str | None = Field(default=None, description="the judge model(s), when any")
     prompts: str | None = Field(default=None, description="judge prompt hashes")
     rubrics: str = Field(description="hash over every rubric file")
+    notes: list[str] = Field(default_factory=list,
+                             description="where the scores came from, when not all scored now "
+                             "by the current scorer (e.g. judge scores stored in the session)")
 
 
 class Report(BaseModel):
     """A session's feedback report (the JSON output of ``interviewer report --format json``)."""
 
-    schema_version: int = SCHEMA_VERSION
-    session: str
-    case: str
-    case_title: str
-    mode: str
-    status: Literal["completed", "in_progress"]
-    scorer: ScorerInfo
-    overall: float | None = Field(description="weighted mean of step scores, 1-4")
+    schema_version: int = Field(default=SCHEMA_VERSION, description="this format's version")
+    session: str = Field(description="session id")
+    case: str = Field(description="case id (cases/<id>.yaml)")
+    case_title: str = Field(description="the case's title")
+    mode: str = Field(description="exam or coach")
+    status: Literal["completed", "in_progress"] = Field(description="the interview's status")
+    scorer: ScorerInfo = Field(description="what scored the session")
+    overall: float | None = Field(description="weighted mean of step scores, 1-4; skipped steps "
+                                  "count as 1, steps not reached or unscored are left out; null "
+                                  "when none of the answered steps could be scored")
     band: str | None = Field(description="recommendation band from the overall score")
+    provisional: bool = Field(default=False, description="true while the interview is in "
+                              "progress: the overall score and band can still change")
     bands: dict[str, float] = Field(description="band name -> lowest overall score for it")
-    steps: list[StepScore]
+    steps: list[StepScore] = Field(description="the six steps in order, then cross_cutting")
     practice: list[str] = Field(description="what to practise next, most useful first")
-    unscored_criteria: int
+    unscored_criteria: int = Field(description="criteria the scorer could not score")
     flagged_criteria: int = Field(description="levels above 1 without a verified quote")
-    unverified_quotes: int
-    generated_at: str
+    unverified_quotes: int = Field(description="quotes dropped: not the candidate's words")
+    generated_at: str = Field(description="when the report was made (ISO 8601)")
 
 
-def practice_next(steps: Sequence[StepScore], limit: int = 3) -> list[str]:
+def _answered(steps: Sequence[StepScore]) -> list[StepScore]:
+    return [s for s in steps if s.status in ("scored", "in_progress")]
+
+
+def fully_unscored(steps: Sequence[StepScore]) -> list[StepScore]:
+    """Answered steps where no criterion could be scored (e.g. the endpoint was down)."""
+    return [s for s in _answered(steps) if s.criteria and s.unscored == len(s.criteria)]
+
+
+def unscored_reason(step: StepScore) -> str:
+    for c in step.criteria:
+        if c.level is None:
+            return c.rationale.removeprefix("Unscored: ").strip()
+    return ""
+
+
+def rescore_hint(session: str) -> str:
+    return (f"re-run `interviewer report {session} --offline` for offline scores, or run it "
+            "again once the model endpoint is reachable")
+
+
+def practice_next(steps: Sequence[StepScore], limit: int = 3, session: str = "ID") -> list[str]:
     out: list[str] = []
-    for s in steps:
-        if s.status == "skipped":
-            out.append(f"The {TITLES[s.step].lower()} step: you skipped it; practise giving at "
-                       "least a structured first answer.")
+    skipped = [s for s in steps if s.status == "skipped" and s.step != CROSS_CUTTING]
+    if skipped:
+        names = ", ".join(TITLES[s.step].lower() for s in skipped)
+        which = "this step" if len(skipped) == 1 else "these steps"
+        out.append(f"Answer every step: you gave no answer to {names}, so {which} scored 1 / 4. "
+                   "Practise giving at least a structured first answer.")
     gaps = [(c.level or 0, -c.weight, s.step, c) for s in steps if s.status != "skipped"
             for c in s.criteria if c.level is not None and c.level <= 2]
     for _, _, step, c in sorted(gaps, key=lambda g: (g[0], g[1])):
         if len(out) >= limit:
             break
         out.append(f"{c.name} ({TITLES[step].lower()}): {c.missed or c.rationale}")
-    return out[:limit] if out else ["Keep practising full interviews on harder cases."]
+    if fully_unscored(steps) and len(out) < limit:
+        out.append(f"Some answers could not be scored, so there is no advice on them yet: "
+                   f"{rescore_hint(session)}.")
+    if out:
+        return out[:limit]
+    if not any(c.level is not None for s in steps for c in s.criteria):
+        return ["Answer a few steps first: there is nothing to give advice on yet."]
+    return ["Keep practising full interviews on harder cases."]
 
 
 def build_report(*, session: str, case: str, case_title: str, mode: str, completed: bool,
                  scorer: ScorerInfo, steps: Sequence[StepScore]) -> Report:
     ov = overall(steps)
+    answered = _answered(steps)
+    if answered and all(s.score is None for s in answered):
+        ov = None  # an overall made of skipped steps alone would misrepresent the answers
     crit = [c for s in steps for c in s.criteria]
     return Report(
         session=session, case=case, case_title=case_title, mode=mode,
         status="completed" if completed else "in_progress", scorer=scorer, overall=ov,
-        band=band(ov), bands=dict(BANDS), steps=list(steps), practice=practice_next(steps),
+        band=band(ov), provisional=not completed and ov is not None, bands=dict(BANDS),
+        steps=list(steps), practice=practice_next(steps, session=session),
         unscored_criteria=sum(1 for c in crit if c.level is None),
         flagged_criteria=sum(1 for c in crit if c.flagged),
         unverified_quotes=sum(c.unverified_quotes for c in crit),
@@ -86,55 +129,105 @@ def _fmt(score: float | None) -> str:
     return "—" if score is None else f"{score:.2f}"
 
 
+def scorer_text(sc: ScorerInfo, short: bool = False) -> str:
+    offline = ("offline rubric-signal scoring" if short
+               else "offline rubric-signal scoring (deterministic keyword coverage)")
+    judge = f"LLM judge ({sc.model}; prompts {sc.prompts})"
+    return {"llm": judge, "offline": offline,
+            "mixed": f"{judge} and {offline.split(' (')[0]}, per step"}[sc.type]
+
+
+def band_text(r: Report) -> str:
+    if r.band is None:
+        return ("nothing could be scored" if fully_unscored(r.steps)
+                else "not enough answers to band")
+    caveats = ["provisional: the interview is not finished"] if r.provisional else []
+    dead = len(fully_unscored(r.steps))
+    if dead:
+        caveats.append(f"incomplete: {dead} answered step{'s' if dead > 1 else ''} could not "
+                       "be scored")
+    return r.band + "".join(f" ({c})" for c in caveats)
+
+
+def status_note(s: StepScore) -> str:
+    if s.status == "scored" and s.criteria and s.unscored == len(s.criteria):
+        return "unscored"
+    return {"skipped": "no answer", "not_reached": "not reached",
+            "in_progress": "in progress"}.get(s.status, "")
+
+
+def scoring_notes(r: Report) -> list[str]:
+    """Plain-text notes on how far to trust the scores (shared by Markdown and HTML)."""
+    notes = list(r.scorer.notes)
+    dead = fully_unscored(r.steps)
+    if dead:
+        reasons = list(dict.fromkeys(unscored_reason(s) for s in dead))
+        what = "Nothing" if len(dead) == len(_answered(r.steps)) else f"{len(dead)} steps"
+        notes.append(f"{what} could be scored ({reasons[0]}{'; …' if len(reasons) > 1 else ''})"
+                     f": {rescore_hint(r.session)}.")
+    partly = r.unscored_criteria - sum(len(s.criteria) for s in dead)
+    if partly:
+        notes.append(f"{partly} criteria are unscored (see below); they are left out of the "
+                     "step scores, not counted as zero.")
+    if r.flagged_criteria:
+        notes.append(f"{r.flagged_criteria} criteria scored above 1 have no verified quote from "
+                     "you; treat those levels with caution.")
+    if r.unverified_quotes:
+        notes.append(f"{r.unverified_quotes} quotes offered by the scorer were not your words "
+                     "and were dropped.")
+    return notes
+
+
 def to_markdown(report: Report) -> str:
     r = report
     sc = r.scorer
-    scorer = (f"LLM judge ({sc.model}; prompts {sc.prompts})" if sc.type == "llm"
-              else "offline rubric-signal scoring (deterministic keyword coverage)")
     lines = [
         f"# Interview feedback — {r.case_title}",
         "",
         f"Session `{r.session}` · case `{r.case}` · {r.mode} mode · {r.status.replace('_', ' ')}",
-        f"Scored by: {scorer} · rubrics {sc.rubrics}",
         "",
-        f"**Overall: {_fmt(r.overall)} / 4 — {r.band or 'not enough answers to band'}**",
+        f"Scored by: {scorer_text(sc)} · rubrics {sc.rubrics}",
+        "",
+        f"**Overall: {_fmt(r.overall)} / 4 — {band_text(r)}**",
         "",
         "| Step | Score | |",
         "|---|---:|---|",
     ]
     for s in r.steps:
         bar = "█" * round((s.score or 0) * 4) + "░" * (16 - round((s.score or 0) * 4))
-        note = {"skipped": " (skipped)", "not_reached": " (not reached)",
-                "in_progress": " (in progress)"}.get(s.status, "")
+        note = f" ({status_note(s)})" if status_note(s) else ""
         lines.append(f"| {TITLES[s.step]}{note} | {_fmt(s.score)} | `{bar}` |")
     lines += ["", "## What to practise next", ""]
     lines += [f"{i}. {p}" for i, p in enumerate(r.practice, 1)]
-    if r.unscored_criteria or r.flagged_criteria or r.unverified_quotes:
+    notes = scoring_notes(r)
+    if notes:
         lines += ["", "## Scoring notes", ""]
-        if r.unscored_criteria:
-            lines.append(f"- {r.unscored_criteria} criteria are **unscored** (see below); they "
-                         "are left out of the step scores, not counted as zero.")
-        if r.flagged_criteria:
-            lines.append(f"- {r.flagged_criteria} criteria scored above 1 have **no verified "
-                         "quote** from you; treat those levels with caution.")
-        if r.unverified_quotes:
-            lines.append(f"- {r.unverified_quotes} quotes offered by the scorer were not your "
-                         "words and were dropped.")
+        lines += [f"- {n}" for n in notes]
+    dead = {s.step for s in fully_unscored(r.steps)}
     for s in r.steps:
-        lines += ["", f"## {TITLES[s.step]} — {_fmt(s.score)}"]
+        note = " (no answer)" if s.status == "skipped" else ""
+        lines += ["", f"## {TITLES[s.step]} — {_fmt(s.score)}{note}"]
         if s.status == "not_reached":
             lines += ["", "Not reached in this session."]
             continue
-        for c in s.criteria:
-            level = "unscored" if c.level is None else f"{c.level}/4"
-            flag = " ⚠ no verified quote" if c.flagged else ""
-            lines += ["", f"**{c.name}** — {level}{flag}", "", c.rationale]
-            for q in c.evidence:
-                lines.append(f"> “{q}”")
-            if c.missed:
-                lines.append(f"- *To go further:* {c.missed}")
+        if s.step in dead:
+            lines += ["", f"Unscored: {unscored_reason(s)}"]
+            continue
+        if s.status == "skipped":
+            lines += ["", s.criteria[0].rationale if s.criteria else "No answer.", ""]
+            lines += [f"- **{c.name}** — 1/4" + (f". *To reach solid:* {c.missed}"
+                                                  if c.missed else "") for c in s.criteria]
+        else:
+            for c in s.criteria:
+                level = "unscored" if c.level is None else f"{c.level}/4"
+                flag = " ⚠ no verified quote" if c.flagged else ""
+                lines += ["", f"**{c.name}** — {level}{flag}", "", c.rationale]
+                for q in c.evidence:
+                    lines += ["", f"> “{q}”"]
+                if c.missed:
+                    lines += ["", f"- *To go further:* {c.missed}"]
         if s.strong_answer and s.step != CROSS_CUTTING:
-            lines += ["", "*A strong answer would have covered:*"]
+            lines += ["", "*What a strong answer would have added:*", ""]
             lines += [f"- {n}" for n in s.strong_answer]
     lines += ["", "Bands: " + ", ".join(f"{name} ≥ {floor}" for name, floor in BANDS), ""]
     return "\n".join(lines)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from html import escape
 
-from agent.report import Report
+from agent.report import (
+    Report,
+    band_text,
+    fully_unscored,
+    scorer_text,
+    scoring_notes,
+    unscored_reason,
+)
 from agent.scores import BANDS
-from agent.steps import TITLES
+from agent.steps import CROSS_CUTTING, TITLES
 
 _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:56rem;margin:2rem auto;
@@ -51,46 +58,57 @@ def to_html(report: Report) -> str:
     r = report
     e = escape
     sc = r.scorer
-    scorer = (f"LLM judge ({sc.model}; prompts {sc.prompts})" if sc.type == "llm"
-              else "offline rubric-signal scoring")
     out = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>Interview feedback — {e(r.case_title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>Interview feedback — {e(r.case_title)}</h1>",
         f"<p class='meta'>Session {e(r.session)} · case {e(r.case)} · {e(r.mode)} mode · "
-        f"{e(r.status.replace('_', ' '))} · scored by {e(scorer)} · rubrics {e(sc.rubrics)}</p>",
+        f"{e(r.status.replace('_', ' '))}</p>",
+        f"<p class='meta'>Scored by {e(scorer_text(sc, short=True))} · rubrics "
+        f"{e(sc.rubrics)}</p>",
         f"<p class='overall'>Overall {'—' if r.overall is None else f'{r.overall:.2f}'} / 4 — "
-        f"{e(r.band or 'not enough answers to band')}</p>",
+        f"{e(band_text(r))}</p>",
         _chart(r),
         "<h2>What to practise next</h2><ol>",
         *[f"<li>{e(p)}</li>" for p in r.practice],
         "</ol>",
     ]
-    if r.unscored_criteria or r.flagged_criteria:
-        out.append(f"<p class='flag'>{r.unscored_criteria} unscored criteria; "
-                   f"{r.flagged_criteria} levels above 1 without a verified quote; "
-                   f"{r.unverified_quotes} unverified quotes dropped.</p>")
+    notes = scoring_notes(r)
+    if notes:
+        out.append("<h2>Scoring notes</h2><ul class='flag'>")
+        out += [f"<li>{e(n)}</li>" for n in notes]
+        out.append("</ul>")
+    dead = {s.step for s in fully_unscored(r.steps)}
     for s in r.steps:
         score = "—" if s.score is None else f"{s.score:.2f}"
-        out.append(f"<h2>{e(TITLES[s.step])} — {score}</h2>")
+        note = " (no answer)" if s.status == "skipped" else ""
+        out.append(f"<h2>{e(TITLES[s.step])} — {score}{note}</h2>")
         if s.status == "not_reached":
             out.append("<p>Not reached in this session.</p>")
             continue
+        if s.step in dead:
+            out.append(f"<p class='flag'>Unscored: {e(unscored_reason(s))}</p>")
+            continue
         if s.status == "skipped":
-            out.append("<p>Skipped.</p>")
-        for c in s.criteria:
-            cls = "none" if c.level is None else f"l{c.level}"
-            level = "unscored" if c.level is None else f"{c.level}/4"
-            flag = " <span class='flag'>⚠ no verified quote</span>" if c.flagged else ""
-            out.append(f"<div class='crit {cls}'><strong>{e(c.name)}</strong> — {level}{flag}"
-                       f"<p>{e(c.rationale)}</p>")
-            out += [f"<blockquote>“{e(q)}”</blockquote>" for q in c.evidence]
-            if c.missed:
-                out.append(f"<p class='miss'><em>To go further:</em> {e(c.missed)}</p>")
-            out.append("</div>")
-        if s.strong_answer:
-            out.append("<p><em>A strong answer would have covered:</em></p><ul>")
+            out.append(f"<p>{e(s.criteria[0].rationale if s.criteria else 'No answer.')}</p><ul>")
+            out += [f"<li><strong>{e(c.name)}</strong> — 1/4"
+                    + (f". <em>To reach solid:</em> {e(c.missed)}" if c.missed else "")
+                    + "</li>" for c in s.criteria]
+            out.append("</ul>")
+        else:
+            for c in s.criteria:
+                cls = "none" if c.level is None else f"l{c.level}"
+                level = "unscored" if c.level is None else f"{c.level}/4"
+                flag = " <span class='flag'>⚠ no verified quote</span>" if c.flagged else ""
+                out.append(f"<div class='crit {cls}'><strong>{e(c.name)}</strong> — "
+                           f"{level}{flag}<p>{e(c.rationale)}</p>")
+                out += [f"<blockquote>“{e(q)}”</blockquote>" for q in c.evidence]
+                if c.missed:
+                    out.append(f"<p class='miss'><em>To go further:</em> {e(c.missed)}</p>")
+                out.append("</div>")
+        if s.strong_answer and s.step != CROSS_CUTTING:
+            out.append("<p><em>What a strong answer would have added:</em></p><ul>")
             out += [f"<li>{e(n)}</li>" for n in s.strong_answer]
             out.append("</ul>")
     out.append("<p class='meta'>Bands: " + ", ".join(

@@ -68,8 +68,11 @@ class OfflineScorer:
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
             if cov.matched:
                 phrases = ", ".join(f"'{p}'" for p in dict.fromkeys(cov.phrases))
-                why = (f"Covered {len(cov.matched)} of {len(c.signals)} things this criterion "
-                       f"looks for ({phrases}).")
+                covered = (f"{len(cov.matched)} of {len(c.signals)} things this criterion "
+                           f"looks for")
+                why = (f"Covered {covered} ({phrases})." if level > 1 else
+                       f"Only touched on this ({phrases}): {covered}, and a partial answer "
+                       f"needs {c.thresholds[0]}.")
             else:
                 why = "Nothing in the answer addressed this."
             criteria.append(CriterionScore(

@@ -24,26 +24,32 @@ BANDS: tuple[tuple[str, float], ...] = (
 
 class CriterionScore(BaseModel):
     id: str = Field(description="criterion id from rubrics/")
-    name: str
-    weight: float
-    level: int | None = Field(description="1-4, or null when the criterion is unscored")
-    rationale: str
+    name: str = Field(description="the criterion's name, as shown in the report")
+    weight: float = Field(description="the criterion's weight within its step")
+    level: int | None = Field(ge=1, le=4, description="1 missing, 2 partial, 3 solid, "
+                              "4 excellent; null when the criterion is unscored")
+    rationale: str = Field(description="why this level (or, when unscored, why not)")
     evidence: list[str] = Field(description="quotes verified against the candidate's words")
-    unverified_quotes: int = Field(description="quotes dropped: not the candidate's words")
+    unverified_quotes: int = Field(ge=0, description="quotes dropped: not the candidate's words")
     flagged: bool = Field(description="level above 1 with no verified quote")
     missed: str | None = Field(default=None, description="what the next level up looks for")
 
 
 class StepScore(BaseModel):
-    step: str
-    score: float | None = Field(description="weighted mean of the scored criteria, 1-4")
-    weight: float
-    status: Literal["scored", "in_progress", "skipped", "not_reached"] = "scored"
-    scorer: str
+    step: str = Field(description="a framework step id, or cross_cutting (the whole interview)")
+    score: float | None = Field(description="weighted mean of the scored criteria, 1-4; null "
+                                "when not reached or nothing could be scored")
+    weight: float = Field(description="the step's weight in the overall score")
+    status: Literal["scored", "in_progress", "skipped", "not_reached"] = Field(
+        default="scored",
+        description="scored; in_progress (the step being interviewed); skipped (moved past "
+        "with no answer: every criterion is level 1); not_reached (not started yet)")
+    scorer: str = Field(description="what scored the step: llm or offline")
     version: str = Field(description="prompt/rubric/transcript versions that made this score")
-    criteria: list[CriterionScore]
+    criteria: list[CriterionScore] = Field(description="one entry per rubric criterion")
     strong_answer: list[str] = Field(default_factory=list,
-                                     description="what a strong answer would have covered")
+                                     description="what a strong answer would have added: the "
+                                     "case's notes for this step that the answers missed")
 
     @property
     def unscored(self) -> int:
@@ -59,7 +65,8 @@ def step_mean(criteria: Sequence[CriterionScore]) -> float | None:
 
 
 def overall(steps: Sequence[StepScore]) -> float | None:
-    """Weighted mean of step scores (steps not reached or fully unscored are left out)."""
+    """Weighted mean of step scores. Skipped steps count (at 1); steps not reached yet or
+    with nothing scored are left out."""
     scored = [(s.score, s.weight) for s in steps if s.score is not None]
     if not scored:
         return None

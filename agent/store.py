@@ -286,6 +286,14 @@ class Store:
         result: dict[str, Any] = json.loads(row[0])
         return result
 
+    def scores_for(self, sid: str, step: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every stored score of one step, newest first: (scorer, version, result)."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT scorer, version, result FROM scores WHERE session_id=? AND step=? "
+                "ORDER BY created DESC, rowid DESC", (sid, step)).fetchall()
+        return [(str(r[0]), str(r[1]), json.loads(r[2])) for r in rows]
+
 
 def _session(row: tuple[Any, ...]) -> SessionRow:
     sid, case_id, mode, engine, status, step, answered, created, updated, info = row

@@ -53,12 +53,14 @@ def rows(calls: list[dict[str, Any]], prices: dict[str, tuple[float, float]]
 def render_text(sid: str, table: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     if not table:
         return (f"session {sid}: no model calls (offline sessions make none)\n")
-    lines = [f"{'time':<19} {'purpose':<11} {'model':<22} {'prompt hash':<28} {'in':>6} "
+    # Prompt hashes are shown whole ("judge_system:…+judge:…" is longer than the others).
+    hw = max(len("prompt hash"), *(len(r["prompt_hash"]) for r in table))
+    lines = [f"{'time':<19} {'purpose':<11} {'model':<22} {'prompt hash':<{hw}} {'in':>6} "
              f"{'out':>5} {'ms':>8} {'retry':>5}  outcome"]
     for r in table:
         lines.append(
             f"{r['time']:<19} {r['purpose']:<11} {r['model'][-22:]:<22} "
-            f"{r['prompt_hash'][:28]:<28} {r['prompt_tokens']:>6} {r['completion_tokens']:>5} "
+            f"{r['prompt_hash']:<{hw}} {r['prompt_tokens']:>6} {r['completion_tokens']:>5} "
             f"{r['latency_ms']:>8.1f} {r['retries']:>5}  {r['outcome']}"
             + (f" ({r['error'][:60]})" if r["error"] else ""))
     lat = summary["latency_ms"]

@@ -70,6 +70,16 @@ def test_quotes_the_candidate_never_said_are_dropped_and_counted() -> None:
 
 
 @respx.mock
+def test_stitched_quotes_must_keep_the_candidates_order_and_words() -> None:
+    levels = dict.fromkeys(IDS, 3)
+    stitched = "Autoscaling lags the traffic spikes ... take minutes to load the weights"
+    score, _ = judge_with([verdict(levels, [stitched, "queues build ... autoscaling lags the "
+                                             "traffic", "lags ... weights", "Auto ... scaling"])])
+    for c in score.criteria:
+        assert c.evidence == [stitched] and c.unverified_quotes == 3
+
+
+@respx.mock
 def test_out_of_range_levels_are_retried_then_left_unscored() -> None:
     bad = dict.fromkeys(IDS, 2)
     bad[IDS[0]] = 7

@@ -15,6 +15,7 @@ from agent.config import Settings
 from agent.engine import Engine
 from agent.report import Report, json_schema, to_json, to_markdown
 from agent.report_html import to_html
+from agent.rubrics import default_rubrics
 from agent.steps import STEPS
 from tests.conftest import ROOT, run_cli
 from tests.wire import URL, FakeModel
@@ -77,6 +78,7 @@ def test_in_progress_session_reports_what_exists(home: Path) -> None:
     statuses = {s.step: s.status for s in report.steps}
     assert statuses["clarify"] == "scored" and statuses["diagnose"] == "in_progress"
     assert statuses["validate"] == "not_reached" and report.status == "in_progress"
+    assert report.provisional and "provisional" in to_markdown(report)
     check_all_formats(report)
     assert "Not reached in this session." in to_markdown(report)
 
@@ -126,6 +128,8 @@ def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path) -> None
         assert hint["kind"] == "hint" and hint["text"].startswith("Hint:")
         for note in CASE.strong_answer["clarify"]:
             assert note not in hint["text"]             # a nudge, not the answer
+        for c in default_rubrics()["clarify"].criteria:
+            assert c.name.lower() not in hint["text"].lower()  # nor the rubric's words
         session.answer("I'll assume real-time inference at 1,500 QPS peak, 500 ms p99.")
         coach = [t for t in session.state()["turns"] if t["kind"] == "coach"]
         assert len(coach) == 1 and coach[0]["step"] == "clarify"

@@ -1,0 +1,317 @@
+"""Feedback and report behaviour: skipped steps, the evidence check, stored judge scores, coach
+mode's hints and notes, and the report's rendering. Model endpoints are faked at the wire."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from agent.cases import get_case
+from agent.config import Settings
+from agent.engine import Engine
+from agent.evidence import check_quotes
+from agent.feedback import note_said
+from agent.report import Report, json_schema, to_json, to_markdown
+from agent.report_html import to_html
+from agent.rubrics import default_rubrics
+from agent.scores import overall
+from agent.steps import STEPS
+from agent.trace import render_text
+from tests.conftest import run_cli
+from tests.helpers import stdin_of
+from tests.wire import URL, FakeModel
+
+CASE = get_case("fintech-p99-spikes")
+LLM = Settings(base_url=URL, api_key="k", model="m", max_retries=0)
+SAID = "I'd keep a warm pool because autoscaling lags the spikes."
+
+
+def levels_with_quote(body: dict[str, Any], level: int = 2) -> str:
+    """A judge verdict: every criterion at ``level``, quoting the candidate's last sentence."""
+    ids = re.findall(r"- id: (\S+)", body["messages"][1]["content"])
+    quote = "What is the QPS" if ids[0].startswith("clarify") else "keep a warm pool"
+    return json.dumps({"criteria": [{"id": i, "level": level, "rationale": "r",
+                                     "quotes": [quote]} for i in ids]})
+
+
+# -- 1. a step passed with /next and no answer is penalised, not dropped ---------------------
+
+def test_next_without_answering_scores_the_step_as_skipped(home: Path) -> None:
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE)
+        session.answer("What is the QPS?")
+        session.answer("I'll assume real-time inference with a 500 ms p99 target.")
+        for _ in range(8):
+            if session.finished():
+                break
+            session.command("next")
+        assert session.finished()
+        report = session.report()
+    by = {s.step: s for s in report.steps}
+    assert report.status == "completed" and not report.provisional
+    assert all(s.status != "not_reached" for s in report.steps)
+    for step in STEPS[1:]:
+        assert by[step].status == "skipped" and by[step].score == 1.0
+        assert all(c.level == 1 and c.rationale.startswith("No answer") for c in by[step].criteria)
+    # The skipped steps pull the overall down: it is the weighted mean over all seven.
+    assert report.overall == overall(report.steps)
+    scored_only = overall([by["clarify"], by["cross_cutting"]])
+    assert report.overall is not None and scored_only is not None
+    assert report.overall < scored_only
+    assert "no answer to diagnose root causes" in report.practice[0]
+    md = to_markdown(report)
+    assert "Diagnose root causes (no answer)" in md and "not reached" not in md.lower()
+
+
+def test_in_progress_session_keeps_not_reached_for_steps_ahead(home: Path) -> None:
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE)
+        session.answer("Who is the customer?")
+        session.command("next")                 # clarify done
+        session.command("next")                 # diagnose passed without an answer
+        assert session.step() == "goals"
+        report = session.report()
+    status = {s.step: s.status for s in report.steps}
+    assert status["clarify"] == "scored" and status["diagnose"] == "skipped"
+    assert status["goals"] == "not_reached" and status["validate"] == "not_reached"
+    assert report.provisional and report.band is not None
+    assert "provisional" in to_markdown(report) and "provisional" in to_html(report)
+
+
+# -- 2. the evidence check -------------------------------------------------------------------
+
+SAYS = ["Honestly, we do not need a warm pool. Autoscaling is fine for now.",
+        "The bottleneck is the tokenizer, not the GPUs at all."]
+
+
+@pytest.mark.parametrize("quote", [
+    "we ... need a warm pool",                      # stitched quote that flips the meaning
+    "a...u...t...o",                                # letters stitched together
+    "autoscaling is fine for now ... the bottleneck is the tokenizer",   # spans two answers
+    "autoscaling is fine for now ... we do not need",                    # out of order
+    "we do not need a ... need a warm pool",        # fragments overlap
+    "do not need a warm pool ... pool. Autoscaling",  # short fragment after the ellipsis
+    "arm pool",                                     # inside a word
+    "e do not need",                                # starts mid-word
+    "Autoscaling is fine for now. The bottleneck",  # runs from one answer into the next
+])
+def test_quotes_that_are_not_the_candidates_words_are_dropped(quote: str) -> None:
+    checked = check_quotes([quote], SAYS)
+    assert checked.verified == [] and checked.dropped == 1
+
+
+@pytest.mark.parametrize("quote", [
+    "“We do NOT need   a warm pool.”",              # case, spacing, quotation marks
+    "Honestly, we do not need ... autoscaling is fine for now",   # in order, one answer
+    "the bottleneck is the tokenizer",
+    "we don’t need",
+])
+def test_the_candidates_own_words_are_kept(quote: str) -> None:
+    says = [*SAYS, "Well, we don't need more."]
+    assert check_quotes([quote], says).verified, quote
+
+
+def test_a_quote_with_an_ellipsis_the_candidate_typed_is_verbatim() -> None:
+    said = ["Hmm... I'd add a warm pool."]
+    assert check_quotes(["Hmm... I'd add a warm pool"], said).verified
+
+
+# -- 3. `interviewer report` reuses the session's stored judge scores ------------------------
+
+def llm_session(home: Path) -> tuple[str, Report, FakeModel]:
+    fake = FakeModel(judge=levels_with_quote)
+    with respx.mock:
+        respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+        with Engine(LLM, http_client=httpx.Client()) as engine:
+            session = engine.start(CASE)
+            session.answer("What is the QPS?")
+            session.command("next")
+            session.answer(SAID * 5)
+            report = session.report()
+            return session.id, report, fake
+
+
+def test_a_report_without_an_endpoint_uses_the_stored_judge_scores(home: Path) -> None:
+    sid, first, fake = llm_session(home)
+    assert first.scorer.type == "llm" and fake.judge_bodies()
+    with Engine(Settings()) as engine:                     # no endpoint configured now
+        again = engine.open(sid, lock=False).report()
+    assert again.scorer.type == "llm" and again.scorer.model == "m"
+    assert [s.score for s in again.steps] == [s.score for s in first.steps]
+    assert again.steps[0].criteria[0].evidence == ["What is the QPS"]
+    assert any("stored" in n and "not re-scored" in n for n in again.scorer.notes)
+    assert "not re-scored" in to_markdown(again)
+    # Asked to, it re-scores offline.
+    with Engine(Settings()) as engine:
+        fresh = engine.open(sid, lock=False).report(rescore=True)
+    assert fresh.scorer.type == "offline" and fresh.steps[0].scorer == "offline"
+    assert any("Re-scored" in n for n in fresh.scorer.notes)
+
+
+def test_only_steps_without_a_stored_judge_score_are_scored_again(home: Path) -> None:
+    sid, first, _ = llm_session(home)
+    with Engine(Settings()) as engine:
+        engine.store.conn.execute("DELETE FROM scores WHERE session_id=? AND step='clarify'",
+                                  (sid,))
+        mixed = engine.open(sid, lock=False).report()
+    assert mixed.scorer.type == "mixed"
+    assert mixed.steps[0].scorer == "offline" and mixed.steps[1].scorer == "llm"
+    assert any("clarify" in n and "scored offline" in n for n in mixed.scorer.notes)
+    # With the endpoint, stored verdicts are reused and only the missing step is judged.
+    fake = FakeModel(judge=levels_with_quote)
+    with respx.mock:
+        respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+        with Engine(LLM, http_client=httpx.Client()) as engine:
+            engine.store.conn.execute("DELETE FROM scores WHERE session_id=? AND step='clarify'",
+                                      (sid,))
+            report = engine.open(sid, lock=False).report()
+    judged = [re.findall(r"- id: (\S+)", b["messages"][1]["content"])[0]
+              for b in fake.judge_bodies()]
+    assert len(judged) == 1 and judged[0].startswith("clarify")
+    assert report.scorer.type == "llm" and report.steps[0].score == first.steps[0].score
+
+
+# -- 4. /hint gives a nudge, never the rubric, and moves on ----------------------------------
+
+def test_hints_name_no_rubric_content_and_move_on(home: Path) -> None:
+    rubric = default_rubrics()["diagnose"]
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE, mode="coach")
+        session.answer("I'll assume real-time inference at 1,500 QPS peak, 500 ms p99.")
+        assert session.step() == "diagnose"
+        hints = []
+        for _ in range(len(rubric.criteria) + 1):
+            session.command("hint")
+            hints.append(session.state()["turns"][-1]["text"])
+    probes = [c.probe for c in rubric.criteria]
+    gaps = len(rubric.criteria)
+    assert len(set(hints[:gaps])) == gaps                  # a new nudge each time
+    for h in hints[:gaps]:
+        assert h.removeprefix("Hint: ") in probes
+        for c in rubric.criteria:
+            assert c.name.lower() not in h.lower()          # e.g. "capacity, scheduling and..."
+            assert c.levels[3] not in h
+    assert hints[0] == f"Hint: {max(rubric.criteria, key=lambda c: c.weight).probe}"
+    assert "last hint" in hints[-1]
+
+
+# -- 5. strong-answer notes only for what was missed -----------------------------------------
+
+def test_notes_the_candidate_already_covered_are_not_shown(home: Path) -> None:
+    note = CASE.strong_answer["diagnose"][0]
+    assert note_said(note, [note]) and not note_said(note, ["Maybe the servers are slow."])
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE, mode="coach")
+        session.answer("I'll assume real-time inference at 1,500 QPS peak, 500 ms p99.")
+        session.answer(note + ".")
+        session.command("next")
+        coach = [t["text"] for t in session.state()["turns"] if t["kind"] == "coach"][-1]
+        report = session.report()
+    diagnose = report.steps[1]
+    assert note not in diagnose.strong_answer and note not in coach
+    assert diagnose.strong_answer                          # the rest of the notes still show
+    assert "What a strong answer would have added" in to_markdown(report)
+
+
+def test_no_notes_when_every_criterion_is_solid() -> None:
+    from agent.feedback import relevant_notes
+    from agent.scorers import OfflineScorer
+
+    score = OfflineScorer().score_step(CASE, "diagnose", [("candidate", "x")])
+    solid = score.model_copy(update={"criteria": [
+        c.model_copy(update={"level": 3}) for c in score.criteria]})
+    assert relevant_notes(score, ["x"]) == CASE.strong_answer["diagnose"]
+    assert relevant_notes(solid, ["x"]) == []
+
+
+# -- 6. rendering ----------------------------------------------------------------------------
+
+def completed_offline() -> Report:
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE)
+        session.answer("What's the QPS and the latency target?")
+        session.answer("I'll assume real-time inference with a 500 ms p99 target at peak.")
+        while not session.finished():
+            session.answer("Autoscaling lags the traffic peaks; I'd add a warm pool this week. "
+                           "Then an SLA-aware autoscaler next quarter, and A/B test it.")
+        return session.report()
+
+
+def test_markdown_keeps_quotes_and_header_lines_apart(home: Path) -> None:
+    md = to_markdown(completed_offline())
+    assert not re.search(r"^> .*\n> ", md, re.MULTILINE)       # no two quote lines in a row
+    assert re.search(r"^> .*\n\n> ", md, re.MULTILINE)         # several quotes, each its own
+    assert re.search(r"^Session `.*\n\nScored by: ", md, re.MULTILINE)
+
+
+def test_html_notes_unverified_quotes_on_their_own(home: Path) -> None:
+    report = completed_offline()
+    steps = [report.steps[0].model_copy(update={"criteria": [
+        report.steps[0].criteria[0].model_copy(update={"unverified_quotes": 2})]}),
+        *report.steps[1:]]
+    dropped = report.model_copy(update={"steps": steps, "unverified_quotes": 2,
+                                        "unscored_criteria": 0, "flagged_criteria": 0})
+    assert "2 quotes offered by the scorer were not your words" in to_html(dropped)
+    assert "2 quotes offered by the scorer were not your words" in to_markdown(dropped)
+
+
+@respx.mock
+def test_nothing_scored_collapses_to_one_line_per_step(home: Path) -> None:
+    respx.post(f"{URL}/chat/completions").mock(side_effect=FakeModel(judge=lambda b: "nope"))
+    with Engine(LLM, http_client=httpx.Client()) as engine:
+        session = engine.start(CASE, mode="coach")
+        session.answer("What is the QPS?")
+        session.command("next")
+        coach = [t["text"] for t in session.state()["turns"] if t["kind"] == "coach"][-1]
+        session.answer(SAID)
+        session.command("next")
+        report = session.report()
+    assert "not available" not in coach and "(not_reached)" not in coach
+    assert "could not be scored right now" in coach
+    md = to_markdown(report)
+    reason = "the judge gave no valid level"
+    answered = [s for s in report.steps if s.status in ("scored", "in_progress")]
+    assert md.count(reason) <= len(answered) + 1           # not once per criterion
+    assert report.overall is None and "nothing could be scored" in md
+    assert f"interviewer report {report.session} --offline" in md
+    assert any("--offline" in p for p in report.practice)
+    assert not any(p.startswith("Keep practising") for p in report.practice)
+
+
+def test_trace_text_shows_whole_prompt_hashes() -> None:
+    h = "judge_system:1663dfe83430+judge:f0d404a3102f"
+    row = {"time": "2026-01-01T00:00:00", "purpose": "judge", "model": "m", "prompt_hash": h,
+           "prompt_tokens": 1, "completion_tokens": 1, "latency_ms": 1.0, "retries": 0,
+           "outcome": "ok", "error": None}
+    summary = {"calls": 1, "by_purpose": {"judge": 1}, "failed": 0, "retries": 0,
+               "latency_ms": {"p50": 1.0, "p95": 1.0, "p99": 1.0}, "prompt_tokens": 1,
+               "completion_tokens": 1, "cost_usd": 0.0, "cost_note": None}
+    assert h + " " in render_text("s", [row], summary)
+
+
+def test_schema_bounds_levels_and_describes_fields() -> None:
+    crit = json_schema()["$defs"]["CriterionScore"]["properties"]
+    [number] = [a for a in crit["level"]["anyOf"] if a.get("type") == "integer"]
+    assert number["minimum"] == 1 and number["maximum"] == 4
+    for name, model in json_schema()["$defs"].items():
+        for field, spec in model["properties"].items():
+            assert spec.get("description"), f"{name}.{field}"
+
+
+def test_piped_next_only_interview_is_penalised_end_to_end(home: Path, tmp_path: Path) -> None:
+    blocks = ["What is the QPS?", "I'll assume real-time inference at 500 ms p99.", *["/next"] * 8]
+    out = run_cli(home, "chat", "--case", CASE.id, stdin=stdin_of(blocks))
+    assert out.returncode == 0, out.stderr
+    assert "(not reached)" not in out.stdout and "(no answer)" in out.stdout
+    sid = re.search(r"interviewer report (\w+)", out.stdout).group(1)  # type: ignore[union-attr]
+    res = run_cli(home, "report", sid, "--format", "json")
+    data = json.loads(res.stdout)
+    assert [s["status"] for s in data["steps"]][1:6] == ["skipped"] * 5
+    assert data["overall"] < 2.0 and data["band"] == "no hire"
+    assert json.loads(to_json(Report.model_validate(data)))["overall"] == data["overall"]
