@@ -1,8 +1,16 @@
 """``interviewer eval compare``: what changed between two runs over the same dataset.
 
 Items are paired by id. Each metric's change comes with a paired-bootstrap interval (both runs
-resampled on the same interviews). A regression is QWK or exact agreement dropping with the
-whole interval below zero.
+resampled on the same interviews). The gate (``regressions``, what --fail-on-regression fails
+on) lists:
+
+- QWK or exact agreement dropping with the whole interval below zero;
+- the runs not covering the same interviews (e.g. a ``--limit`` run against a full one): the
+  metrics then rest only on the shared interviews, so "no regression" would mean little;
+- interviews that failed to score in the new run but not in the base (they drop out of every
+  metric, so a run that fails on its hard items can look better).
+
+Runs over different datasets (different sha256) are refused with ``DatasetMismatch``.
 """
 
 from __future__ import annotations
@@ -12,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from evals.analysis import gold_of
-from evals.metrics import METRICS, paired_bootstrap_delta
+from evals.metrics import METRICS, metric_value, paired_bootstrap_delta
 
 GATED = ("qwk", "exact")
 
 
 class CompareError(ValueError):
     pass
+
+
+class DatasetMismatch(CompareError):
+    """The two runs scored different datasets: nothing to pair (the CLI exits 2 on it)."""
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -84,20 +96,37 @@ def _aligned(base: dict[str, Any], new: dict[str, Any], kind: str, keys: set[str
     return g, b, n, clusters
 
 
+def _delta(g: list[int], b: list[int], n: list[int], name: str, clusters: list[str],
+           n_boot: int, seed: int) -> dict[str, float | None]:
+    """paired_bootstrap_delta, or the point change with no interval when n_boot is 0."""
+    if n_boot >= 1:
+        return paired_bootstrap_delta(g, b, n, name, clusters=clusters, n_boot=n_boot,
+                                      seed=seed)
+    vb, vn = metric_value(name, g, b), metric_value(name, g, n)
+    delta = None if vb is None or vn is None else vn - vb
+    return {k: None if v is None else round(v, 4)
+            for k, v in (("base", vb), ("new", vn), ("delta", delta), ("lo", None),
+                         ("hi", None))}
+
+
 def compare(base: dict[str, Any], new: dict[str, Any], *, n_boot: int = 1000,
             seed: int = 0) -> dict[str, Any]:
+    if n_boot < 0:
+        raise CompareError("--bootstrap: must be 0 or more (0 = no intervals)")
     db, dn = base["knobs"]["dataset"], new["knobs"]["dataset"]
     if db["sha256"] != dn["sha256"]:
-        raise CompareError(
+        raise DatasetMismatch(
             f"refusing to compare runs over different datasets: base is {db['name']} "
             f"(sha256 {db['sha256'][:12]}), new is {dn['name']} (sha256 {dn['sha256'][:12]})")
     out: dict[str, Any] = {"dataset": db, "base": base["knobs"], "new": new["knobs"],
-                           "overall": {}, "per_step": {}, "changed": [], "regressions": []}
+                           "overall": {}, "per_step": {}, "changed": [], "regressions": [],
+                           "bootstrap_resamples": n_boot}
+    out["coverage"] = cov = coverage(base, new)
+    out["unpaired_items"] = sorted(cov["only_in_base"] + cov["only_in_new"])
     for kind in ("steps", "criteria"):
         g, b, n, c = _aligned(base, new, kind)
         out["overall"][kind] = {"n": len(g), **{
-            m: paired_bootstrap_delta(g, b, n, m, clusters=c, n_boot=n_boot, seed=seed)
-            for m in METRICS}}
+            m: _delta(g, b, n, m, c, n_boot, seed) for m in METRICS}}
         for m in GATED:
             d = out["overall"][kind][m]
             if d["hi"] is not None and d["hi"] < 0:
@@ -111,8 +140,7 @@ def compare(base: dict[str, Any], new: dict[str, Any], *, n_boot: int = 1000,
         for kind, keys in (("holistic", {step}), ("criteria", crit)):
             g, b, n, c = _aligned(base, new, "steps" if kind == "holistic" else "criteria",
                                   keys)
-            row[kind] = {m: paired_bootstrap_delta(g, b, n, m, clusters=c,
-                                                   n_boot=n_boot // 4, seed=seed)
+            row[kind] = {m: _delta(g, b, n, m, c, max(n_boot // 4, min(n_boot, 1)), seed)
                          for m in GATED}
         out["per_step"][step] = row
     new_items = {i["id"]: i for i in new["items"]}
@@ -133,9 +161,55 @@ def compare(base: dict[str, Any], new: dict[str, Any], *, n_boot: int = 1000,
                                        "gold": gold, "base": pb, "new": pn, "worse_by": worse})
     out["changed"].sort(key=lambda c: (-(c["worse_by"] if c["worse_by"] is not None else 99),
                                        c["item"], c["key"]))
-    missing = sorted({i["id"] for i in base["items"]} ^ set(new_items))
-    out["unpaired_items"] = missing
+    out["coverage_problems"] = coverage_problems(cov)
+    out["regressions"] += out["coverage_problems"]  # the gate fails on either kind
     return out
+
+
+def _limit(knobs: dict[str, Any]) -> str:
+    lim = knobs.get("limit")
+    return f"a --limit {lim} run" if lim else "a full run"
+
+
+def coverage(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Which interviews each run scored, and which failed where."""
+    b = {i["id"]: bool(i["failed"]) for i in base["items"]}
+    n = {i["id"]: bool(i["failed"]) for i in new["items"]}
+    both = [i for i in b if i in n]
+    return {
+        "base_items": len(b), "new_items": len(n), "paired": len(both),
+        "base_limit": base["knobs"].get("limit"), "new_limit": new["knobs"].get("limit"),
+        "only_in_base": [i for i in b if i not in n],
+        "only_in_new": [i for i in n if i not in b],
+        "newly_failed": [i for i in both if n[i] and not b[i]],
+        "newly_scored": [i for i in both if b[i] and not n[i]],
+        "failed_in_both": [i for i in both if b[i] and n[i]],
+        "compared": sum(1 for i in both if not b[i] and not n[i]),
+    }
+
+
+def _ids(ids: list[str], limit: int = 12) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f", … ({len(ids) - limit} more)" if len(ids) > limit else "")
+
+
+def coverage_problems(cov: dict[str, Any]) -> list[str]:
+    """The gate lines for interviews not compared on both sides."""
+    problems = []
+    unpaired = len(cov["only_in_base"]) + len(cov["only_in_new"])
+    if unpaired:
+        lim = ""
+        if cov["base_limit"] != cov["new_limit"]:
+            lim = (f"; base is {_limit({'limit': cov['base_limit']})}, new is "
+                   f"{_limit({'limit': cov['new_limit']})}")
+        problems.append(
+            f"the runs cover different interviews: {unpaired} unpaired (base "
+            f"{cov['base_items']}, new {cov['new_items']}, shared {cov['paired']}{lim}); the "
+            "metrics rest only on the shared ones")
+    if cov["newly_failed"]:
+        problems.append(f"{len(cov['newly_failed'])} interviews failed to score in new only, "
+                        f"so they are missing from its metrics: {_ids(cov['newly_failed'])}")
+    return problems
 
 
 def to_markdown(cmp: dict[str, Any], limit: int = 30) -> str:
@@ -151,8 +225,9 @@ def to_markdown(cmp: dict[str, Any], limit: int = 30) -> str:
              f"- base: {b['scorer']} {b.get('model') or ''} prompts {b.get('prompt_hashes')} "
              f"rubrics {b['rubric_version']}",
              f"- new:  {n['scorer']} {n.get('model') or ''} prompts {n.get('prompt_hashes')} "
-             f"rubrics {n['rubric_version']}", "",
-             "| metric | steps (holistic) | criteria (pooled) |", "|---|---|---|"]
+             f"rubrics {n['rubric_version']}", ""]
+    lines += _coverage_lines(cmp)
+    lines += ["| metric | steps (holistic) | criteria (pooled) |", "|---|---|---|"]
     for m in METRICS:
         lines.append(f"| {m} | {fmt(cmp['overall']['steps'][m])} | "
                      f"{fmt(cmp['overall']['criteria'][m])} |")
@@ -162,7 +237,11 @@ def to_markdown(cmp: dict[str, Any], limit: int = 30) -> str:
         lines.append(f"| {step} | {fmt(row['holistic']['qwk'])} | {fmt(row['criteria']['qwk'])} |")
     changed = cmp["changed"]
     lines += ["", f"## Changed levels ({len(changed)}), worst first", ""]
-    if not changed:
+    cov = cmp.get("coverage") or {}
+    if not changed and (cov.get("only_in_base") or cov.get("only_in_new")):
+        lines.append(f"No item's level changed among the {cov['paired']} interviews both runs "
+                     "share (the unpaired ones are listed above).")
+    elif not changed:
         lines.append("No item's level changed.")
     else:
         lines += ["| item | what | gold | base | new |", "|---|---|---:|---:|---:|"]
@@ -171,6 +250,40 @@ def to_markdown(cmp: dict[str, Any], limit: int = 30) -> str:
         if len(changed) > limit:
             lines.append(f"| … | {len(changed) - limit} more in the JSON output | | | |")
     lines += ["", "## Verdict", ""]
-    lines += ([f"- REGRESSION: {r}" for r in cmp["regressions"]] or
-              ["No regression: QWK and exact agreement did not drop beyond their intervals."])
+    cov_problems = cmp.get("coverage_problems", [])
+    lines += ([f"- {'NOT COMPARABLE' if r in cov_problems else 'REGRESSION'}: {r}"
+               for r in cmp["regressions"]] or
+              ["No regression: QWK and exact agreement did not drop beyond their intervals, "
+               "and both runs scored the same interviews."])
+    if cmp.get("bootstrap_resamples") == 0:
+        lines.append("- (--bootstrap 0: no intervals, so no metric can count as a regression.)")
     return "\n".join(lines) + "\n"
+
+
+def _coverage_lines(cmp: dict[str, Any]) -> list[str]:
+    cov = cmp.get("coverage")
+    if not cov:
+        return []
+    lines = ["## Interviews compared", ""]
+    problems = coverage_problems(cov)
+    for p in problems:
+        lines.append(f"**WARNING: {p}.**")
+        lines.append("")
+    if cov["base_limit"] != cov["new_limit"]:
+        lines += [f"**Base is {_limit({'limit': cov['base_limit']})} and new is "
+                  f"{_limit({'limit': cov['new_limit']})}: compare runs made with the same "
+                  "--limit.**", ""]
+    rows = [("only in base (missing from new)", cov["only_in_base"]),
+            ("only in new (missing from base)", cov["only_in_new"]),
+            ("failed to score in new only", cov["newly_failed"]),
+            ("failed to score in base only", cov["newly_scored"]),
+            ("failed to score in both", cov["failed_in_both"])]
+    lines.append(f"{cov['compared']} interviews scored in both runs are compared "
+                 f"(base has {cov['base_items']}, new {cov['new_items']}).")
+    lines.append("")
+    for label, ids in rows:
+        if ids:
+            lines.append(f"- {label} ({len(ids)}): {_ids(ids)}")
+    if lines[-1] != "":
+        lines.append("")
+    return lines

@@ -1,7 +1,11 @@
 """Recorded interviews with human labels (JSONL; the format is documented in evals/README.md).
 
 Loading validates every line and fails on the first bad one with the file, the line number and
-what is wrong. A dataset's hash (of its bytes) is recorded with every result.
+what is wrong. Strict on purpose: a level must be a JSON integer 1-4 (not "3", 3.0 or true,
+which would otherwise be coerced -- true silently became 1), every turn's text must be non-empty,
+an interview needs at least one candidate turn (else there is nothing to score) and at least one
+rater's labels (else there is nothing to agree with), and a rater must label something.
+A dataset's hash (of its bytes) is recorded with every result.
 """
 
 from __future__ import annotations
@@ -11,13 +15,13 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from agent.cases import default_cases
 from agent.rubrics import RubricSet, default_rubrics
 from agent.steps import CROSS_CUTTING, STEPS
 
-Level = Annotated[int, Field(ge=1, le=4)]
+Level = Annotated[StrictInt, Field(ge=1, le=4)]  # strict: no "3", 3.0 or true
 MAX_DATASET_BYTES = 20 * 1024 * 1024
 SCORED = (*STEPS, CROSS_CUTTING)
 
@@ -91,6 +95,22 @@ def _problem(err: ValidationError) -> str:
     return f"field {loc!r}: {first['msg']}" if loc else first["msg"]
 
 
+def _content_problem(item: Interview) -> str | None:
+    """What the schema cannot say: empty text, nothing to score, nothing to agree with."""
+    for k, turn in enumerate(item.turns):
+        if not turn.text.strip():
+            return f"field 'turns.{k}.text': empty {turn.role} text"
+    if not any(t.role == "candidate" for t in item.turns):
+        return "field 'turns': no candidate turn (nothing to score)"
+    if not item.labels:
+        return ("field 'labels': no rater's labels (an unlabelled interview has nothing to "
+                "agree with; leave it out of the dataset)")
+    for k, lab in enumerate(item.labels):
+        if not lab.steps and not lab.criteria:
+            return f"field 'labels.{k}': rater {lab.rater!r} labels no step and no criterion"
+    return None
+
+
 def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
     """Load and validate a dataset; raise DatasetError naming the first bad line."""
     rubrics = rubrics or default_rubrics()
@@ -137,6 +157,9 @@ def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
         raters = item.raters()
         if len(set(raters)) != len(raters):
             raise DatasetError(f"{where}: rater listed twice in labels")
+        problem = _content_problem(item)
+        if problem:
+            raise DatasetError(f"{where}: {problem}")
         interviews.append(item)
     if not interviews:
         raise DatasetError(f"{path}: no interviews")

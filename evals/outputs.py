@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -45,81 +46,202 @@ def headline(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def to_markdown(results: dict[str, Any]) -> str:
+@dataclass
+class Section:
+    """One titled block of the summary: notes, then a table (first column a label)."""
+
+    title: str
+    notes: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+def _cells(block: dict[str, Any], names: tuple[str, ...] = SHOWN) -> list[str]:
+    return [f"{_v(block.get(m))}{_ci(block, m)}" for m in names]
+
+
+def _metric_rows(rows: list[tuple[str, dict[str, Any]]]) -> list[list[str]]:
+    return [[label, str(block.get("n", 0)), *_cells(block)] for label, block in rows]
+
+
+def _signed(x: Any) -> str:
+    return "—" if x is None else f"{x:+.3f}"
+
+
+def _ceiling_section(hh: dict[str, Any], title: str) -> Section:
+    sec = Section(title, header=["", "n", *SHOWN])
+    sec.notes.append(
+        f"First vs second rater ({' vs '.join(hh['raters'])}) on the {hh['items']} "
+        f"double-rated interviews of {hh['of']}: {', '.join(hh.get('ids', []))}. With so few "
+        "interviews the intervals are wide; per-step rows have intervals on qwk and exact only. "
+        "To pool several datasets (e.g. dev and held-out): python -m evals.analysis "
+        "DATASET.jsonl DATASET.jsonl.")
+    sec.rows = _metric_rows([("steps (holistic)", hh["steps"]),
+                             ("criteria (pooled)", hh["criteria"])])
+    for step, row in hh.get("per_step", {}).items():
+        for kind in ("holistic", "criteria"):
+            block = row[kind]
+            if block.get("n"):
+                sec.rows.append([f"{step} · {kind}", str(block["n"]), *_cells(block)])
+    return sec
+
+
+def sections(results: dict[str, Any]) -> list[Section]:
+    """Every table of the summary, shared by the Markdown and the HTML (so neither omits one)."""
     m = results["metrics"]
-    head = "| | n | " + " | ".join(SHOWN) + " |"
-    sep = "|---|---:|" + "---:|" * len(SHOWN)
-    lines = ["# Eval results", "", *headline(results), "",
-             "95% bootstrap intervals (resampling interviews) in brackets. Gold = first rater.",
-             "", "## Overall", "", head, sep,
-             _row("steps (holistic)", m["overall"]["steps"]),
-             _row("criteria (pooled)", m["overall"]["criteria"]),
-             "", "## Per step", "", head, sep]
+    head = ["", "n", *SHOWN]
+    out = [Section("Overall", header=head, rows=_metric_rows([
+        ("steps (holistic)", m["overall"]["steps"]),
+        ("criteria (pooled)", m["overall"]["criteria"])]))]
+    per_step = Section("Per step", header=head)
     for step, block in m["per_step"].items():
-        lines.append(_row(f"{step} · holistic", block["holistic"]))
-        lines.append(_row(f"{step} · criteria", block["criteria"]))
+        per_step.rows += _metric_rows([(f"{step} · holistic", block["holistic"]),
+                                       (f"{step} · criteria", block["criteria"])])
+    out.append(per_step)
+
+    tags = m.get("by_tag")
+    if tags:
+        sec = Section("Agreement by answer tag", header=[
+            "tag", "holistic n", "exact", "mean signed error", "MAE",
+            "criteria n", "exact", "mean signed error", "MAE"])
+        sec.notes.append("Tag = the intended quality of a step's answers (the dataset's "
+                         "meta.profile). Mean signed error = predicted − gold: positive means "
+                         "the scorer over-scores answers with that tag.")
+        for tag, row in tags.items():
+            h, c = row["holistic"], row["criteria"]
+            sec.rows.append([tag, str(h["n"]), _v(h["exact"]), _signed(h["mean_signed_error"]),
+                             _v(h["mae"]), str(c["n"]), _v(c["exact"]),
+                             _signed(c["mean_signed_error"]), _v(c["mae"])])
+        out.append(sec)
+
     hh = m.get("human_human")
     if hh:
-        lines += ["", f"## Human–human ceiling ({' vs '.join(hh['raters'])}, "
-                  f"{hh['items']} interviews)", "", head, sep,
-                  _row("steps", hh["steps"]), _row("criteria", hh["criteria"])]
-    dist = m["level_distribution"]
-    lines += ["", "## Scale use (criterion levels)", "", "| | 1 | 2 | 3 | 4 | unscored | used |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
-    for who in ("predicted", "gold"):
-        d = dist[who]
-        lines.append(f"| {who} | {d['1']} | {d['2']} | {d['3']} | {d['4']} | "
-                     f"{d.get('unscored', 0)} | {d['levels_used']} |")
-    if m.get("test_retest"):
-        t = m["test_retest"]
-        lines += ["", f"## Test–retest ({t['k']} repeats, {t['n']} criterion scores)", "",
-                  f"exact {_v(t['exact'])} · QWK {_v(t['qwk'])} · alpha {_v(t['alpha'])}"]
-    lines += ["", "## Per criterion", "", "| criterion | n | qwk | exact |", "|---|---:|---:|---:|"]
-    for cid, block in m["per_criterion"].items():
-        lines.append(f"| {cid} | {block['n']} | {_v(block['qwk'])}{_ci(block, 'qwk')} | "
-                     f"{_v(block['exact'])}{_ci(block, 'exact')} |")
+        out.append(_ceiling_section(hh, "Human–human ceiling"))
+    else:
+        out.append(Section("Human–human ceiling", notes=[
+            "No interview in this run has a second rater: no ceiling to compare against."]))
+
+    scale = Section("Scale use", header=["", "1", "2", "3", "4", "unscored", "levels used"])
+    for kind, dist in (("criterion", m["level_distribution"]),
+                       ("step (holistic)", m.get("level_distribution_steps"))):
+        if not dist:
+            continue
+        for who in ("predicted", "gold"):
+            d = dist[who]
+            scale.rows.append([f"{kind} · {who}", *(str(d[k]) for k in "1234"),
+                               str(d.get("unscored", 0)), str(d["levels_used"])])
+    out.append(scale)
+
+    retest = Section("Test–retest", header=["levels", "repeats", "n", "exact", "qwk", "alpha"])
+    for kind, t in (("criterion", m.get("test_retest")), ("step (holistic)",
+                                                          m.get("test_retest_steps"))):
+        if t:
+            retest.rows.append([kind, str(t["k"]), str(t["n"]), _v(t["exact"]), _v(t["qwk"]),
+                                _v(t["alpha"])])
+    if not retest.rows:
+        retest.notes.append("Not measured: one repeat (use --repeats K to score everything K "
+                            "times and see how much the scorer disagrees with itself).")
+    out.append(retest)
+
+    ci_on = m.get("per_criterion_ci_metrics", ["qwk", "exact"])
+    crit = Section("Per criterion", header=["criterion", "n", *SHOWN], notes=[
+        f"95% intervals on {' and '.join(ci_on)} only (fewer resamples); the other metrics "
+        "are point estimates."])
+    crit.rows = _metric_rows(list(m["per_criterion"].items()))
+    out.append(crit)
+
     u = results["usage"]
     if u["calls"]:
-        cost = "unknown" if u["cost_usd"] is None else f"${u['cost_usd']:.4f}"
-        lines += ["", "## Usage", "",
-                  f"{u['calls']} model calls ({u['cached_calls']} from cache, "
-                  f"{u['failed_calls']} failed, {u['retries']} retries); prompt tokens "
-                  f"{u['prompt_tokens_reported']:,} reported / {u['prompt_tokens_tiktoken']:,} "
-                  f"by tiktoken; completion tokens {u['completion_tokens']:,}; cost {cost}"]
+        cost = "unknown (a model with no price)" if u["cost_usd"] is None else (
+            f"${u['cost_usd']:.4f}")
+        sec = Section("Usage", header=["", "value"], rows=[
+            ["model calls", f"{u['calls']:,}"], ["from cache", f"{u['cached_calls']:,}"],
+            ["failed", f"{u['failed_calls']:,}"], ["retries", f"{u['retries']:,}"],
+            ["prompt tokens (reported)", f"{u['prompt_tokens_reported']:,}"],
+            ["prompt tokens (tiktoken)", f"{u['prompt_tokens_tiktoken']:,}"],
+            ["completion tokens", f"{u['completion_tokens']:,}"], ["cost", cost]])
+        earlier = u.get("earlier")
+        if earlier:
+            sec.notes.append(f"Includes {earlier['calls']:,} calls made before the run was "
+                             "resumed (from the partial file); cache hits/misses are this "
+                             "process's only.")
+        if u.get("earlier_tasks_without_usage"):
+            sec.notes.append(f"{u['earlier_tasks_without_usage']} resumed tasks were saved "
+                             "without usage (an older partial file): their calls are missing.")
+        out.append(sec)
+    return out
+
+
+def _timing(results: dict[str, Any]) -> str | None:
     t = results.get("timing", {})
-    if t:
-        lines += ["", f"Scored {t['tasks']} step transcripts in {t['seconds']:.1f} s "
-                  f"({t['resumed']} resumed from an earlier partial run)."]
+    if not t:
+        return None
+    return (f"Scored {t['tasks']} step transcripts in {t['seconds']:.1f} s "
+            f"({t['resumed']} resumed from an earlier partial run).")
+
+
+def _md_table(sec: Section) -> list[str]:
+    if not sec.header or not sec.rows:
+        return []
+    lines = ["| " + " | ".join(sec.header) + " |",
+             "|---|" + "---:|" * (len(sec.header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in sec.rows]
+    return lines
+
+
+def to_markdown(results: dict[str, Any]) -> str:
+    lines = ["# Eval results", "", *headline(results), "",
+             "95% bootstrap intervals (resampling interviews) in brackets. Gold = first rater."]
+    for sec in sections(results):
+        lines += ["", f"## {sec.title}", ""]
+        for note in sec.notes:
+            lines += [note, ""]
+        lines += _md_table(sec)
+        if lines[-1] == "":
+            lines.pop()
+    timing = _timing(results)
+    if timing:
+        lines += ["", timing]
     return "\n".join(lines) + "\n"
 
 
+def ceiling_markdown(hh: dict[str, Any] | None) -> str:
+    """The pooled human-human ceiling over several datasets (``evals.analysis.ceiling``)."""
+    if hh is None:
+        return "# Human–human ceiling\n\nNo interview has a second rater.\n"
+    sec = _ceiling_section(hh, "Human–human ceiling")
+    lines = ["# Human–human ceiling", "", f"Datasets: {', '.join(hh.get('datasets', []))}", ""]
+    for note in sec.notes:
+        lines += [note, ""]
+    return "\n".join(lines + _md_table(sec)) + "\n"
+
+
+def _html_table(sec: Section) -> str:
+    if not sec.header or not sec.rows:
+        return ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in sec.header)
+    body = "".join("<tr>" + "".join(
+        f"<th>{escape(c)}</th>" if k == 0 else f"<td>{escape(c)}</td>" for k, c in
+        enumerate(row)) + "</tr>" for row in sec.rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def to_html(results: dict[str, Any]) -> str:
-    """The Markdown summary's tables as a standalone page (no network needed)."""
-    m = results["metrics"]
-    rows = [("steps (holistic)", m["overall"]["steps"]),
-            ("criteria (pooled)", m["overall"]["criteria"])]
-    for step, block in m["per_step"].items():
-        rows += [(f"{step} · holistic", block["holistic"]), (f"{step} · criteria",
-                                                             block["criteria"])]
-    if m.get("human_human"):
-        rows += [("human–human steps", m["human_human"]["steps"]),
-                 ("human–human criteria", m["human_human"]["criteria"])]
-
-    def cell(block: dict[str, Any], name: str) -> str:
-        v = block.get(name)
-        return f"<td>{escape(_v(v))}<small>{escape(_ci(block, name))}</small></td>"
-
-    body = "".join(
-        f"<tr><th>{escape(label)}</th><td>{block.get('n', 0)}</td>"
-        + "".join(cell(block, n) for n in SHOWN) + "</tr>" for label, block in rows)
-    head = "".join(f"<th>{n}</th>" for n in SHOWN)
+    """Every section of the Markdown summary as a standalone page (no network needed)."""
     notes = "".join(f"<p>{escape(line)}</p>" for line in headline(results))
+    parts = [f"<h1>Eval results</h1>{notes}<p>95% bootstrap intervals (resampling interviews) "
+             "in brackets. Gold = first rater.</p>"]
+    for sec in sections(results):
+        parts.append(f"<h2>{escape(sec.title)}</h2>"
+                     + "".join(f"<p>{escape(n)}</p>" for n in sec.notes) + _html_table(sec))
+    timing = _timing(results)
+    if timing:
+        parts.append(f"<p>{escape(timing)}</p>")
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Eval results"
             "</title><style>body{font:14px system-ui,sans-serif;margin:2rem}table{border-"
-            "collapse:collapse}td,th{border:1px solid #ccd;padding:.3rem .6rem;text-align:right}"
-            "th:first-child{text-align:left}small{color:#667}</style></head><body>"
-            f"<h1>Eval results</h1>{notes}<table><tr><th></th><th>n</th>{head}</tr>{body}"
-            "</table></body></html>\n")
+            "collapse:collapse;margin-bottom:1rem}td,th{border:1px solid #ccd;padding:.3rem "
+            ".6rem;text-align:right}tr>th:first-child{text-align:left}</style></head><body>"
+            + "".join(parts) + "</body></html>\n")
 
 
 def to_junit(results: dict[str, Any]) -> str:

@@ -2,7 +2,9 @@
 
 Scoring runs on asyncio with a concurrency limit and a requests-per-minute limit; each finished
 (item, step, repeat) is appended to ``<output>.partial.jsonl`` so an interrupted run resumes where
-it stopped. Every knob that shapes the result is recorded with it.
+it stopped (rerun the same command). Each row carries the model usage of its task (calls,
+tokens, cost), so a resumed run's usage is the earlier rows' sum plus this process's calls, not
+only what this process spent. Every knob that shapes the result is recorded with it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import asyncio
 import hashlib
 import json
 import math
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +33,37 @@ from evals.dataset import SCORED, Dataset, Interview, load_dataset
 
 RESULTS_SCHEMA_VERSION = 1
 Task = tuple[str, str, int]  # item id, step, repeat
+USAGE_SUMS = ("calls", "cached_calls", "failed_calls", "retries", "prompt_tokens_reported",
+              "prompt_tokens_tiktoken", "completion_tokens")
+
+
+def usage_of(calls: list[CallRecord]) -> dict[str, Any]:
+    """Sums over call records; cost_usd None when an uncached call's model has no price."""
+    prices = load_prices()
+    costs = [cost(prices, c.model, c.prompt_tokens, c.completion_tokens) for c in calls
+             if not c.cached]
+    return {
+        "calls": len(calls),
+        "cached_calls": sum(1 for c in calls if c.cached),
+        "failed_calls": sum(1 for c in calls if c.outcome in ("error", "invalid")),
+        "retries": sum(c.retries for c in calls),
+        "prompt_tokens_reported": sum(c.prompt_tokens for c in calls),
+        "prompt_tokens_tiktoken": sum(c.counted_prompt_tokens for c in calls),
+        "completion_tokens": sum(c.completion_tokens for c in calls),
+        "cost_usd": None if any(x is None for x in costs) else round(
+            sum(x for x in costs if x is not None), 6),
+    }
+
+
+def add_usage(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """a + b for usage_of() dicts (cost unknown if either is)."""
+    out: dict[str, Any] = {k: int(a.get(k, 0)) + int(b.get(k, 0)) for k in USAGE_SUMS}
+    ca, cb = a.get("cost_usd"), b.get("cost_usd")
+    out["cost_usd"] = None if ca is None or cb is None else round(float(ca) + float(cb), 6)
+    return out
+
+
+ZERO_USAGE: dict[str, Any] = {**dict.fromkeys(USAGE_SUMS, 0), "cost_usd": 0.0}
 
 
 @dataclass(kw_only=True)
@@ -103,6 +138,11 @@ class Run:
         self.rubrics = default_rubrics()
         self.cases = default_cases()
         self.calls: list[CallRecord] = []
+        # Each scoring task runs wholly on one worker thread, so a thread-local list collects
+        # exactly that task's calls (the scorers are shared between concurrent tasks).
+        self._task_calls = threading.local()
+        self.earlier_usage: dict[str, Any] | None = None  # from the partial file, on resume
+        self.earlier_rows_without_usage = 0
         self.cache: CallCache | None = None
         self.scorers: list[Scorer] = []
         self.clients: list[ModelClient] = []
@@ -118,9 +158,13 @@ class Run:
         cfg = self.cfg
         settings = cfg.settings
         if cfg.cache_mode == "replay" and settings.offline:
-            # Replay never touches the network; the model name must match the recording.
+            # Replay never touches the network; the model name must match the recording, and
+            # is recorded in the results, so it is required rather than guessed.
+            if not settings.model:
+                raise EvalError("--cache replay without an endpoint needs --model NAME (or "
+                                "INTERVIEWER_MODEL): the model the recording was made with")
             settings = Settings(base_url="http://replay.invalid/v1", api_key="replay",
-                                model=settings.model or "fake-model")
+                                model=settings.model)
         if settings.offline:
             raise EvalError("--scorer llm needs a model endpoint (--base-url/--provider or "
                             "INTERVIEWER_BASE_URL), or --cache replay with a recording")
@@ -128,10 +172,16 @@ class Run:
             path = cfg.cache_file or home() / "eval-cache.sqlite"
             self.cache = CallCache(path, cfg.cache_mode)
         for r in range(cfg.repeats):
-            client = ModelClient(settings, recorder=self.calls.append, cache=self.cache,
+            client = ModelClient(settings, recorder=self._record, cache=self.cache,
                                  temperature=cfg.temperature, seed=cfg.seed + r)
             self.clients.append(client)
             self.scorers.append(LLMJudge(client, self.rubrics))
+
+    def _record(self, rec: CallRecord) -> None:
+        self.calls.append(rec)
+        mine = getattr(self._task_calls, "calls", None)
+        if mine is not None:
+            mine.append(rec)
 
     def close(self) -> None:
         for c in self.clients:
@@ -182,13 +232,24 @@ class Run:
             raise EvalError(f"{path} is a partial run with different settings; delete it or "
                             "rerun with the same settings to resume")
         done: dict[Task, dict[str, Any]] = {}
+        earlier = dict(ZERO_USAGE)
+        without = 0
         for line in lines[1:]:
             try:
                 row = json.loads(line)
             except ValueError:
                 continue  # a line cut short by a kill: that task runs again
+            if not isinstance(row, dict):
+                continue
+            # Failed tasks run again, but their calls were made (and paid for): count them too.
+            if isinstance(row.get("usage"), dict):
+                earlier = add_usage(earlier, row["usage"])
+            else:
+                without += 1
             if "result" in row:
                 done[(row["item"], row["step"], row["repeat"])] = row["result"]
+        self.earlier_usage = earlier
+        self.earlier_rows_without_usage = without
         return done
 
     # -- scoring ------------------------------------------------------------------------------
@@ -206,6 +267,20 @@ class Run:
         result = scorer.score_step(self.cases[item.case], step, step_turns(item, step))
         return result.model_dump()
 
+    def _score_counted(self, task: Task) -> tuple[dict[str, Any] | None, str | None,
+                                                  dict[str, Any]]:
+        """(result, error, usage) of one task, on the worker thread; CacheMiss propagates."""
+        mine: list[CallRecord] = []
+        self._task_calls.calls = mine
+        try:
+            return self._score(task), None, usage_of(mine)
+        except CacheMiss:
+            raise
+        except (ModelError, OSError) as e:
+            return None, str(e), usage_of(mine)
+        finally:
+            self._task_calls.calls = None
+
     async def _run_tasks(self, todo: list[Task], done: dict[Task, dict[str, Any]],
                          failed: dict[Task, str], sink: Any,
                          advance: Callable[[], None]) -> None:
@@ -217,18 +292,15 @@ class Run:
         async def one(task: Task) -> None:
             async with sem:
                 await limiter.wait()
-                try:
-                    result = await loop.run_in_executor(pool, self._score, task)
-                except CacheMiss:
-                    raise
-                except (ModelError, OSError) as e:
-                    failed[task] = str(e)
-                    sink.write(json.dumps({"item": task[0], "step": task[1], "repeat": task[2],
-                                           "error": str(e)}) + "\n")
+                result, error, usage = await loop.run_in_executor(pool, self._score_counted,
+                                                                  task)
+                row: dict[str, Any] = {"item": task[0], "step": task[1], "repeat": task[2]}
+                if result is None:
+                    failed[task] = row["error"] = error or "failed"
                 else:
-                    done[task] = result
-                    sink.write(json.dumps({"item": task[0], "step": task[1], "repeat": task[2],
-                                           "result": result}) + "\n")
+                    done[task] = row["result"] = result
+                row["usage"] = usage
+                sink.write(json.dumps(row) + "\n")
                 sink.flush()
                 advance()
 
@@ -257,6 +329,12 @@ class Run:
                     asyncio.run(self._run_tasks(todo, done, failed, sink, advance))
                 except CacheMiss as e:
                     raise EvalError(str(e)) from None
+                except KeyboardInterrupt:
+                    sys.stderr.write(
+                        f"eval run: stopped with {len(done)} of {len(self.tasks())} scoring "
+                        f"tasks saved in {path}; rerun the same command to resume from there "
+                        "(delete that file to start over)\n")
+                    raise
         elapsed = time.perf_counter() - started
         results = self.assemble(done, failed)
         results["metrics"] = analyse(results, n_boot=self.cfg.n_boot, seed=self.cfg.seed)
@@ -300,8 +378,12 @@ class Run:
                         "gold": {r: g[c.id] for r, g in gold_crit.items() if c.id in g},
                         "predicted": levels,
                     }
+            profile = item.meta.get("profile")
             items.append({"id": item.id, "case": item.case, "failed": bool(errors),
                           "errors": errors, "tags": item.meta.get("tags", []),
+                          # per-step answer tags (strong, long-empty, injection, ...)
+                          "profile": {k: v for k, v in profile.items() if isinstance(v, str)}
+                          if isinstance(profile, dict) else {},
                           "steps": steps, "criteria": criteria})
         n_failed = sum(1 for i in items if i["failed"])
         return {
@@ -316,22 +398,15 @@ class Run:
         }
 
     def usage(self) -> dict[str, Any]:
-        prices = load_prices()
-        calls = self.calls
-        total_cost = [cost(prices, c.model, c.prompt_tokens, c.completion_tokens) for c in calls
-                      if not c.cached]
-        return {
-            "calls": len(calls),
-            "cached_calls": sum(1 for c in calls if c.cached),
-            "failed_calls": sum(1 for c in calls if c.outcome in ("error", "invalid")),
-            "retries": sum(c.retries for c in calls),
-            "prompt_tokens_reported": sum(c.prompt_tokens for c in calls),
-            "prompt_tokens_tiktoken": sum(c.counted_prompt_tokens for c in calls),
-            "completion_tokens": sum(c.completion_tokens for c in calls),
-            "cost_usd": None if any(x is None for x in total_cost) else round(
-                sum(x for x in total_cost if x is not None), 6),
-            "cache": self.cache.stats() if self.cache else None,
-        }
+        """Totals over the whole run: earlier (resumed) partial rows plus this process's calls.
+        ``earlier`` is the resumed part alone; ``cache`` counts this process's lookups only."""
+        here = usage_of(self.calls)
+        earlier = self.earlier_usage
+        total = add_usage(earlier, here) if earlier else here
+        return {**total,
+                "earlier": earlier if earlier and earlier["calls"] else None,
+                "earlier_tasks_without_usage": self.earlier_rows_without_usage,
+                "cache": self.cache.stats() if self.cache else None}
 
 
 class _progress:

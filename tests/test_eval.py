@@ -73,6 +73,53 @@ def test_bad_dataset_lines_name_file_and_line(tmp_path: Path, line: str, message
     assert str(info.value).startswith(f"{path}:3: ") and message in str(info.value)
 
 
+def _mutated_first_line(change: Any) -> str:
+    data = json.loads(DEV.read_text().splitlines()[0])
+    change(data)
+    return json.dumps(data)
+
+
+def _set_level(value: Any) -> Any:
+    return lambda d: d["labels"][0]["steps"].__setitem__("clarify", value)
+
+
+def _first_candidate(d: dict[str, Any]) -> int:
+    return next(k for k, t in enumerate(d["turns"]) if t["role"] == "candidate")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (_set_level("3"), "field 'labels.0.steps.clarify': Input should be a valid integer"),
+    (_set_level(3.0), "field 'labels.0.steps.clarify': Input should be a valid integer"),
+    (_set_level(True), "field 'labels.0.steps.clarify': Input should be a valid integer"),
+    (lambda d: d["labels"][0]["criteria"].__setitem__("clarify.scale", False),
+     "field 'labels.0.criteria.clarify.scale': Input should be a valid integer"),
+    (lambda d: d["turns"][_first_candidate(d)].__setitem__("text", ""),
+     "empty candidate text"),
+    (lambda d: d["turns"][_first_candidate(d)].__setitem__("text", " \n\t "),
+     "empty candidate text"),
+    (lambda d: d.__setitem__("turns", [t for t in d["turns"] if t["role"] != "candidate"]),
+     "field 'turns': no candidate turn"),
+    (lambda d: d.__setitem__("labels", []), "field 'labels': no rater's labels"),
+    (lambda d: d.pop("labels"), "field 'labels': no rater's labels"),
+    (lambda d: d["labels"].append({"rater": "r9"}),
+     "rater 'r9' labels no step and no criterion"),
+], ids=["level-string", "level-float", "level-true", "criterion-false", "empty-text",
+        "blank-text", "no-candidate-turn", "labels-empty", "labels-missing", "rater-empty"])
+def test_dataset_values_are_strict(tmp_path: Path, change: Any, message: str) -> None:
+    path = tmp_path / "strict.jsonl"
+    good = DEV.read_text().splitlines()[0]
+    path.write_text(good + "\n" + _mutated_first_line(change).replace('"dev-', '"x-', 1) + "\n")
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path)
+    assert str(info.value).startswith(f"{path}:2: ") and message in str(info.value), info.value
+
+
+def test_strict_levels_still_accept_plain_integers(tmp_path: Path) -> None:
+    path = tmp_path / "ok.jsonl"
+    path.write_text(_mutated_first_line(_set_level(1)) + "\n")
+    assert load_dataset(path).interviews[0].labels[0].steps["clarify"] == 1
+
+
 def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "dup.jsonl"
     good = DEV.read_text().splitlines()[0]
@@ -99,8 +146,11 @@ def test_offline_run_writes_results_summaries_and_junit(home: Path, tmp_path: Pa
     assert set(m["per_step"]) == {"clarify", "diagnose", "goals", "prioritize", "solutions",
                                   "validate", "cross_cutting"}
     assert m["level_distribution"]["predicted"]["levels_used"] >= 2
-    assert out.with_suffix(".md").read_text().startswith("# Eval results")
-    assert "<table>" in out.with_suffix(".html").read_text()
+    md = out.with_suffix(".md").read_text()
+    assert md.startswith("# Eval results") and "## Agreement by answer tag" in md
+    assert item["profile"]["clarify"] in md.split("## Agreement by answer tag")[1]
+    page = out.with_suffix(".html").read_text()
+    assert "<table>" in page and "<h2>Per criterion</h2>" in page
     junit = out.with_suffix(".junit.xml").read_text()
     assert '<testsuite name="eval small (offline)" tests="6"' in junit
     assert not out.with_name(out.name + ".partial.jsonl").exists()
@@ -143,7 +193,8 @@ def test_compare_flags_regressions_and_refuses_other_datasets(home: Path,
     other["knobs"]["dataset"]["sha256"] = "0" * 64
     (tmp_path / "other.json").write_text(json.dumps(other))
     res = run_cli(home, "eval", "compare", str(base), str(tmp_path / "other.json"))
-    assert res.returncode == 1 and "refusing to compare runs over different datasets" in (
+    # 2, not 1: "these runs cannot be compared" is not "the new run regressed".
+    assert res.returncode == 2 and "refusing to compare runs over different datasets" in (
         res.stderr)
 
 
@@ -205,12 +256,16 @@ def test_an_interrupted_run_resumes(home: Path, tmp_path: Path) -> None:
         assert res.returncode == 0, res.stderr
         resumed = results_of(out)
         assert resumed["timing"]["resumed"] >= done_before - 1
+        assert resumed["usage"]["earlier"]["calls"] >= done_before - 1
         full = tmp_path / "full.json"
         res = subprocess.run([*args[:7], str(full), *args[8:], "--base-url", ep.url],
                              env=cli_env(home), cwd=ROOT, capture_output=True, text=True,
                              check=False)
         assert res.returncode == 0, res.stderr
     assert predictions(resumed) == predictions(results_of(full))
+    # Usage covers the whole run, not only the part after the resume (the call cut off by the
+    # kill is lost with its process; at most one per worker).
+    assert 0 <= results_of(full)["usage"]["calls"] - resumed["usage"]["calls"] <= 1
 
 
 def test_behaviour_eval_finds_no_leaks_offline(home: Path) -> None:
@@ -226,3 +281,238 @@ def test_simulated_candidates_separate(home: Path) -> None:
     assert "strong > average > weak: yes" in res.stdout
     adv = float(res.stdout.split("adversarial minus average:")[1].split()[0])
     assert adv <= 0.0
+
+
+# -- compare: coverage ------------------------------------------------------------------------
+
+
+def test_compare_fails_when_the_runs_cover_different_interviews(home: Path,
+                                                                tmp_path: Path) -> None:
+    data = first_lines(6, tmp_path)
+    full, lim = tmp_path / "full.json", tmp_path / "lim.json"
+    for out, extra in ((full, []), (lim, ["--limit", "2"])):
+        res = run_cli(home, "eval", "run", str(data), "--output", str(out), "--bootstrap", "0",
+                      *extra)
+        assert res.returncode == 0, res.stderr
+    res = run_cli(home, "eval", "compare", str(full), str(lim), "--fail-on-regression",
+                  "--bootstrap", "50", "--output", str(tmp_path / "cmp.json"))
+    assert res.returncode == 1, res.stdout
+    out = res.stdout
+    # Flagged before the metrics table, and again in the verdict.
+    warning = out.index("**WARNING: the runs cover different interviews: 4 unpaired (base 6, "
+                        "new 2, shared 2; base is a full run, new is a --limit 2 run)")
+    assert warning < out.index("| metric |")
+    assert "Base is a full run and new is a --limit 2 run" in out
+    missing = [i["id"] for i in results_of(full)["items"]][2:]
+    assert f"- only in base (missing from new) (4): {', '.join(missing)}" in out
+    assert "- NOT COMPARABLE: the runs cover different interviews" in out.split("## Verdict")[1]
+    assert "No regression" not in out
+    cmp = results_of(tmp_path / "cmp.json")
+    assert cmp["coverage"]["only_in_base"] == missing and cmp["unpaired_items"] == missing
+    # Without the gate it reports but exits 0; the other way round it is flagged the same.
+    assert run_cli(home, "eval", "compare", str(full), str(lim), "--bootstrap", "0"
+                   ).returncode == 0
+    res = run_cli(home, "eval", "compare", str(lim), str(full), "--fail-on-regression",
+                  "--bootstrap", "0")
+    assert res.returncode == 1 and "- only in new (missing from base) (4)" in res.stdout
+
+
+def test_compare_fails_on_interviews_that_newly_failed(home: Path, tmp_path: Path) -> None:
+    data = first_lines(4, tmp_path)
+    base = tmp_path / "base.json"
+    assert run_cli(home, "eval", "run", str(data), "--output", str(base),
+                   "--bootstrap", "0").returncode == 0
+    new = results_of(base)
+    broken = new["items"][1]
+    broken["failed"], broken["errors"] = True, ["clarify: HTTP 500"]
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    res = run_cli(home, "eval", "compare", str(base), str(tmp_path / "new.json"),
+                  "--fail-on-regression", "--bootstrap", "50")
+    assert res.returncode == 1, res.stdout
+    assert (f"1 interviews failed to score in new only, so they are missing from its metrics: "
+            f"{broken['id']}") in res.stdout
+    assert f"- failed to score in new only (1): {broken['id']}" in res.stdout
+    # The same failure in both runs is reported, not gated (nothing got worse).
+    res = run_cli(home, "eval", "compare", str(tmp_path / "new.json"), str(tmp_path / "new.json"),
+                  "--fail-on-regression", "--bootstrap", "50")
+    assert res.returncode == 0, res.stdout
+    assert f"- failed to score in both (1): {broken['id']}" in res.stdout
+    # Fixed in the new run: reported, not a failure.
+    res = run_cli(home, "eval", "compare", str(tmp_path / "new.json"), str(base),
+                  "--fail-on-regression", "--bootstrap", "50")
+    assert f"- failed to score in base only (1): {broken['id']}" in res.stdout
+
+
+# -- usage across a resume --------------------------------------------------------------------
+
+
+def test_a_resumed_run_reports_the_usage_of_the_whole_run(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from agent.config import Settings
+    from evals.runner import EvalConfig, Run, run_eval
+
+    data = first_lines(2, tmp_path)
+    with FakeEndpoint(responder=interviewer_responder) as ep:
+        settings = Settings(base_url=ep.url, api_key="test", model="fake-model")
+
+        def cfg(out: Path) -> EvalConfig:
+            return EvalConfig(dataset=data, output=out, scorer="llm", settings=settings,
+                              cache_mode="off", concurrency=2, n_boot=0)
+
+        full, _ = run_eval(cfg(tmp_path / "full.json"), progress=False)
+        # The first half of the tasks, as if the run had been stopped there ...
+        out = tmp_path / "resumed.json"
+        first = Run(cfg(out))
+        half = first.tasks()[:7]
+        monkeypatch.setattr(first, "tasks", lambda: half)
+        try:
+            first.execute(progress=False)
+        finally:
+            first.close()
+        partial = out.with_name(out.name + ".partial.jsonl")
+        rows = [json.loads(line) for line in partial.read_text().splitlines()[1:]]
+        assert len(rows) == 7 and all(r["usage"]["calls"] >= 1 for r in rows)
+        # ... then resumed by the same command.
+        resumed, _ = run_eval(cfg(out), progress=False)
+    assert resumed["timing"]["resumed"] == 7
+    u, f = resumed["usage"], full["usage"]
+    assert f["calls"] == 2 * 7 and f["earlier"] is None
+    for key in ("calls", "prompt_tokens_reported", "prompt_tokens_tiktoken", "completion_tokens",
+                "cost_usd"):
+        assert u[key] == f[key], key
+    assert u["completion_tokens"] > 0
+    assert u["earlier"]["calls"] == sum(r["usage"]["calls"] for r in rows) == 7
+    md = out.with_suffix(".md").read_text()
+    assert "Includes 7 calls made before the run was resumed" in md
+
+
+def test_replay_without_an_endpoint_needs_the_model_name(home: Path, tmp_path: Path) -> None:
+    res = run_cli(home, "eval", "run", str(first_lines(1, tmp_path)), "--output",
+                  str(tmp_path / "r.json"), "--scorer", "llm", "--cache", "replay",
+                  "--cache-file", str(tmp_path / "c.sqlite"))
+    assert res.returncode == 1
+    assert "--cache replay without an endpoint needs --model NAME" in res.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume(home: Path, tmp_path: Path) -> None:
+    data = first_lines(3, tmp_path)
+    out = tmp_path / "run.json"
+    with FakeEndpoint(latency_ms=80, responder=interviewer_responder) as ep:
+        args = [sys.executable, "-m", "agent", "eval", "run", str(data), "--output", str(out),
+                "--scorer", "llm", "--cache", "off", "--model", "fake-model",
+                "--concurrency", "1", "--bootstrap", "0", "--quiet", "--base-url", ep.url]
+        proc = subprocess.Popen(args, env=cli_env(home), cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        partial = out.with_name(out.name + ".partial.jsonl")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if partial.exists() and len(partial.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert f"tasks saved in {partial}; rerun the same command to resume" in err
+        assert "interviewer: interrupted" in err and "Traceback" not in err
+        res = subprocess.run(args, env=cli_env(home), cwd=ROOT, capture_output=True,
+                             text=True, check=False)
+        assert res.returncode == 0, res.stderr
+    assert results_of(out)["timing"]["resumed"] >= 2
+
+
+# -- analysis and summaries on a hand-made results file ------------------------------------------
+
+
+def _entry(gold: dict[str, int], predicted: list[int]) -> dict[str, Any]:
+    return {"gold": gold, "predicted": predicted}
+
+
+def _hand_results() -> dict[str, Any]:
+    items = [
+        {"id": "a", "failed": False, "errors": [],
+         "profile": {"clarify": "long-empty", "diagnose": "strong"},
+         "steps": {"clarify": _entry({"r1": 1, "r2": 2}, [3, 3]),
+                   "diagnose": _entry({"r1": 4, "r2": 4}, [3, 4])},
+         "criteria": {"clarify.scale": _entry({"r1": 1, "r2": 1}, [2, 2]),
+                      "diagnose.ranked_hypotheses": _entry({"r1": 4}, [4, 4])}},
+        {"id": "b", "failed": False, "errors": [], "profile": {"clarify": "long-empty"},
+         "steps": {"clarify": _entry({"r1": 2}, [2, 2])},
+         "criteria": {"clarify.scale": _entry({"r1": 2}, [3, 3])}},
+        # Failed: left out of agreement and by-tag (its levels would change every number).
+        {"id": "c", "failed": True, "errors": ["clarify: boom"], "profile": {"clarify": "weak"},
+         "steps": {"clarify": _entry({"r1": 1}, [4, 4])},
+         "criteria": {"clarify.scale": _entry({"r1": 1}, [4, 4])}},
+    ]
+    knobs = {"scorer": "llm", "model": "m", "prompt_hashes": "p", "rubric_version": "v",
+             "repeats": 2, "seed": 0,
+             "dataset": {"name": "hand", "items": 3, "sha256": "f" * 64}}
+    usage = {"calls": 12, "cached_calls": 2, "failed_calls": 1, "retries": 3,
+             "prompt_tokens_reported": 1000, "prompt_tokens_tiktoken": 990,
+             "completion_tokens": 200, "cost_usd": 0.0123,
+             "earlier": {"calls": 5}, "earlier_tasks_without_usage": 0, "cache": None}
+    return {"knobs": knobs, "items": items, "usage": usage,
+            "failures": {"items": 1, "of": 3, "ids": ["c"]}}
+
+
+def test_analysis_by_tag_ceiling_per_step_and_step_levels_hand_computed() -> None:
+    from evals.analysis import analyse
+
+    m = analyse(_hand_results(), n_boot=0)
+    tags = m["by_tag"]
+    assert list(tags) == ["strong", "long-empty"]  # strong/medium/weak first; "c" failed
+    # long-empty holistic (gold -> predicted): 1 -> 3, 2 -> 2: exact 1/2, signed (+2 + 0) / 2.
+    assert tags["long-empty"]["holistic"] == {"n": 2, "exact": 0.5, "mean_signed_error": 1.0,
+                                              "mae": 1.0}
+    # long-empty criteria: 1 -> 2, 2 -> 3: never exact, always one level too high.
+    assert tags["long-empty"]["criteria"] == {"n": 2, "exact": 0.0, "mean_signed_error": 1.0,
+                                              "mae": 1.0}
+    assert tags["strong"]["holistic"]["mean_signed_error"] == -1.0  # 4 -> 3
+    assert tags["strong"]["criteria"]["exact"] == 1.0
+    hh = m["human_human"]
+    assert hh["items"] == 1 and hh["of"] == 3 and hh["ids"] == ["a"]
+    assert hh["per_step"]["clarify"]["holistic"]["n"] == 1
+    assert hh["per_step"]["clarify"]["holistic"]["exact"] == 0.0   # r1 1 vs r2 2
+    assert hh["per_step"]["diagnose"]["holistic"]["exact"] == 1.0  # 4 vs 4
+    assert hh["per_step"]["diagnose"]["criteria"]["n"] == 0        # one rater only
+    # Step levels: predicted (first repeat, scored items) 3, 3, 2; gold 1, 4, 2.
+    steps = m["level_distribution_steps"]
+    assert (steps["predicted"]["2"], steps["predicted"]["3"]) == (1, 2)
+    assert [steps["gold"][k] for k in "1234"] == [1, 1, 0, 1]
+    # Test-retest: steps (3,3) (3,4) (2,2) -> exact 2/3; criteria all repeat exactly.
+    assert m["test_retest_steps"]["exact"] == round(2 / 3, 4)
+    assert m["test_retest_steps"]["n"] == 3 and m["test_retest"]["exact"] == 1.0
+
+
+def test_html_and_markdown_show_every_section() -> None:
+    from evals.analysis import analyse
+    from evals.outputs import to_html, to_markdown
+
+    results = _hand_results()
+    results["metrics"] = analyse(results, n_boot=0)
+    md, page = to_markdown(results), to_html(results)
+    for title in ("Overall", "Per step", "Agreement by answer tag", "Human–human ceiling",
+                  "Scale use", "Test–retest", "Per criterion", "Usage"):
+        assert f"## {title}" in md, title
+        assert f"<h2>{title}</h2>" in page, title
+    for text in ("long-empty", "+1.000", "clarify.scale", "step (holistic) · predicted",
+                 "12", "$0.0123", "Includes 5 calls made before the run was resumed"):
+        assert text in md and text in page, text
+    assert "| long-empty | 2 | 0.500 | +1.000 | 1.000 | 2 | 0.000 | +1.000 | 1.000 |" in md
+    assert "http" not in page.lower().replace("http-equiv", "")  # standalone: nothing fetched
+
+
+def test_the_ceiling_pools_double_rated_interviews_over_datasets() -> None:
+    from evals.analysis import ceiling
+
+    per = [sum(1 for i in load_dataset(p).interviews if len(i.labels) >= 2)
+           for p in (DEV, HELDOUT)]
+    both = ceiling([DEV, HELDOUT], n_boot=0)
+    assert both is not None and both["items"] == sum(per) and both["of"] == sum(
+        len(load_dataset(p).interviews) for p in (DEV, HELDOUT))
+    assert both["steps"]["n"] > 0 and set(both["per_step"]) >= {"clarify", "cross_cutting"}
+    res = subprocess.run([sys.executable, "-m", "evals.analysis", str(DEV), str(HELDOUT)],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert res.returncode == 0, res.stderr
+    assert f"on the {sum(per)} double-rated interviews of" in res.stdout

@@ -227,3 +227,45 @@ def test_resample_qwk_equals_sklearn() -> None:
     same = [2, 2, 2]
     assert m.agreement(same, same)["qwk"] is None
     assert m.bootstrap_ci(same * 5, same * 5, "qwk", n_boot=50) == (None, None)
+
+
+def test_point_metrics_are_the_sklearn_ones() -> None:
+    """exact and MAE come from sklearn.metrics (accuracy_score, mean_absolute_error)."""
+    from sklearn.metrics import accuracy_score, mean_absolute_error
+
+    rng = np.random.default_rng(3)
+    gold = rng.integers(1, 5, size=137)
+    pred = _noisy(gold, rng, 0.6)
+    r = m.agreement(gold.tolist(), pred.tolist())
+    assert r["exact"] == round(float(accuracy_score(gold, pred)), 4)
+    assert r["mae"] == round(float(mean_absolute_error(gold, pred)), 4)
+    # Hand-computed: pairs (1,2) (2,2) (3,1) (4,4) -> exact 2/4, adjacent 3/4, MAE (1+0+2+0)/4.
+    small = m.agreement([1, 2, 3, 4], [2, 2, 1, 4])
+    assert (small["exact"], small["adjacent"], small["mae"]) == (0.5, 0.75, 0.75)
+
+
+def test_bootstrap_fast_paths_equal_the_reference_implementations() -> None:
+    """Inside bootstrap loops qwk/exact/adjacent/mae use numpy fast paths (_FAST); each must be
+    the same number as the library implementation used for point estimates (_IMPL)."""
+    import warnings
+
+    assert set(m._FAST) == {"qwk", "exact", "adjacent", "mae"}
+    rng = np.random.default_rng(11)
+    for size in (1, 5, 40, 300):
+        for _ in range(10):
+            g = rng.integers(1, 5, size).astype(np.int64)
+            p = np.clip(g + rng.integers(-2, 3, size), 1, 4).astype(np.int64)
+            for name, fast in m._FAST.items():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    want, got = m._IMPL[name](g, p), fast(g, p)
+                assert (math.isnan(got) and math.isnan(want)) or abs(got - want) < 1e-12, name
+
+
+def test_mean_signed_error_hand_computed() -> None:
+    # pred - gold: +1, 0, -2, +3 -> mean 0.5; positive = over-scoring.
+    assert m.mean_signed_error([1, 2, 3, 1], [2, 2, 1, 4]) == 0.5
+    assert m.mean_signed_error([4, 4], [1, 1]) == -3.0
+    assert m.mean_signed_error([], []) is None
+    with pytest.raises(ValueError, match="levels"):
+        m.mean_signed_error([1], [5])
