@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 class ChatOptions:
     case_id: str | None
     session_id: str | None
-    mode: str
-    max_followups: int
+    mode: str | None
+    """None: not given (exam for a new session; a resumed one keeps its own)."""
+    max_followups: int | None
+    """None: not given (2 for a new session; a resumed one keeps its own)."""
     settings: Settings
 
 
@@ -97,17 +99,38 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | None) -> None:
+def offline_banner(settings: Settings) -> str:
+    """Why the interview is offline and how to switch to a model."""
+    text = str(script()["offline_banner"])
+    if settings.forced_offline:
+        reason = "no model is configured"
+        text = (text.replace(reason, "forced by --offline") if reason in text
+                else "Offline (forced by --offline). " + text)
+    if "--model" not in text:
+        text += (" A --base-url (or INTERVIEWER_BASE_URL) also needs --model NAME (or "
+                 "INTERVIEWER_MODEL).")
+    return text
+
+
+def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | None,
+           notice: str = "") -> None:
     from rich.panel import Panel
 
-    engine = "offline mode" if settings.offline else settings.describe()
-    body = f"{case.title}\n{case.difficulty} · {mode} mode · {engine}"
-    if sid:
-        body += f" · session {sid}"
-    p.console.print(Panel(body, title="interviewer", title_align="left", border_style="cyan",
-                          expand=False), markup=False)
     if settings.offline:
-        p.out(str(script()["offline_banner"]), style="yellow")
+        engine = "offline (forced by --offline)" if settings.forced_offline else "offline mode"
+        note = offline_banner(settings)
+    else:
+        engine, note = settings.describe(), ""
+    # The session id has a line of its own, so a long endpoint can never push it out of view;
+    # long lines wrap inside the panel rather than being cut.
+    body = case.title + (f"\nsession {sid}" if sid else "") + \
+        f"\n{case.difficulty} · {mode} mode · {engine}"
+    p.console.print(Panel(body, title="interviewer", title_align="left", border_style="cyan",
+                          expand=False), markup=False, soft_wrap=False)
+    if note:
+        p.out(note, style="yellow")
+    if notice:
+        p.out(notice, style="yellow")
     p.out("Commands: " + " ".join("/" + c for c in COMMANDS) +
           "  ·  end each answer with a blank line", style="dim")
     p.out("")
@@ -129,25 +152,44 @@ def answers(interactive: bool, console: Console) -> Iterator[str]:
 def run_chat(opts: ChatOptions) -> int:
     """Hold an interview; returns the process exit code."""
     from agent.cases import get_case
-    from agent.store import Store
+    from agent.paths import db_path
+    from agent.rubrics import default_rubrics
+    from agent.store import SessionLock, Store
 
     console = _console()
     p = Printer(console)
     interactive = sys.stdin.isatty()
-    mode = opts.mode
+    mode = opts.mode or "exam"
     resumed_row = None
-    if opts.session_id:
-        store = Store()
-        resumed_row = store.get_session(opts.session_id)
+    ignored = ""
+    # Everything that can refuse to start is checked before the banner: the database, the
+    # session (and whether another process holds it), the case, the rubrics and the script.
+    if opts.session_id and not db_path().exists():  # resuming never creates INTERVIEWER_HOME
+        raise SystemExit(f"interviewer: --session: no session {opts.session_id!r} "
+                         f"({db_path()} does not exist yet; see 'interviewer sessions')")
+    store = Store()
+    try:
+        if opts.session_id:
+            resumed_row = store.get_session(opts.session_id)
+            if resumed_row is None:
+                raise SystemExit(f"interviewer: --session: no session {opts.session_id!r} "
+                                 "(see 'interviewer sessions')")
+            lock = SessionLock(store.path.parent, resumed_row.id)
+            if not lock.acquire():
+                raise SystemExit(
+                    f"interviewer: session {resumed_row.id} is open in another interviewer "
+                    "process; close that one first (two processes must not write one session)")
+            lock.release()  # taken for good when the engine opens the session
+            case = get_case(resumed_row.case_id)
+            mode = resumed_row.mode
+            ignored = _ignored_flags(opts, resumed_row)
+        else:
+            case = get_case(opts.case_id) if opts.case_id else _random_case()
+    finally:
         store.close()
-        if resumed_row is None:
-            raise SystemExit(f"interviewer: --session: no session {opts.session_id!r} "
-                             "(see 'interviewer sessions')")
-        case = get_case(resumed_row.case_id)
-        mode = resumed_row.mode
-    else:
-        case = get_case(opts.case_id) if opts.case_id else _random_case()
-    banner(p, case, mode, opts.settings, opts.session_id)
+    default_rubrics()
+    script()
+    banner(p, case, mode, opts.settings, opts.session_id, ignored)
     if resumed_row is None:
         # The case is on screen before anything slow (LangGraph, the SDK) is imported.
         p.say(case.prompt.strip())
@@ -157,19 +199,21 @@ def run_chat(opts: ChatOptions) -> int:
 
     with Engine(opts.settings) as engine:
         if resumed_row is None:
-            session = engine.start(case, mode=mode, max_followups=opts.max_followups)
+            session = engine.start(case, mode=mode, max_followups=(
+                2 if opts.max_followups is None else opts.max_followups))
             p.out(f"(session {session.id})", style="dim")
         else:
             session = engine.open(resumed_row.id)
+            n = resumed_row.answered
             p.out(f"Resuming session {session.id} at {TITLES.get(session.step(), session.step())}"
-                  f" ({resumed_row.answered} answers so far).", style="dim")
+                  f" ({n} {'answer' if n == 1 else 'answers'} so far).", style="dim")
         _exit_on_ctrl_c(session.id)
         try:
             try:
-                session.recover(p)
-                if resumed_row is not None and not session.finished():
+                replayed = _recover(session, p)
+                if resumed_row is not None and not replayed and not session.finished():
                     p.step_rule(session.step())
-                    p.say(session.question())
+                    p.say(current_question(session))
                 return _loop(session, p, answers(interactive, console), interactive)
             except ModelUnavailable as e:
                 p.out("")
@@ -185,6 +229,52 @@ def run_chat(opts: ChatOptions) -> int:
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             session.close()
+
+
+def _ignored_flags(opts: ChatOptions, row: Any) -> str:
+    """A note naming the flags a resumed session overrides, or "" when none was given."""
+    saved_followups = int(row.info.get("max_followups", 2))
+    given = []
+    if opts.case_id is not None and opts.case_id != row.case_id:
+        given.append(f"--case {opts.case_id}")
+    if opts.mode is not None and opts.mode != row.mode:
+        given.append(f"--mode {opts.mode}")
+    if opts.max_followups is not None and opts.max_followups != saved_followups:
+        given.append(f"--max-followups {opts.max_followups}")
+    if not given:
+        return ""
+    return (f"Note: ignoring {', '.join(given)}: a resumed session keeps its own case, mode and "
+            f"follow-ups ({row.case_id}, {row.mode} mode, {saved_followups} follow-ups).")
+
+
+def _recover(session: Session, p: Printer) -> bool:
+    """Finish what a killed process left undone (see Session.recover). When that replays a
+    saved answer, say so before the interviewer's reply is shown; True when anything was shown
+    (the reply ends with the interviewer's next question, so it need not be asked again)."""
+    pending = session.engine.store.journaled(session.id)
+    shown = False
+
+    def on_event(event: dict[str, Any]) -> None:
+        nonlocal shown
+        if not shown and pending is not None:
+            said = " ".join(pending[1].split())
+            preview = said if len(said) <= 80 else said[:80] + "…"
+            what = "command" if command_of(said) is not None else "answer"
+            p.out(f"(replaying your saved {what}: {preview})", style="dim")
+        shown = True
+        p(event)
+
+    session.recover(on_event)
+    return shown
+
+
+def current_question(session: Session) -> str:
+    """What the candidate is answering: the step's question or the latest follow-up. A clarify
+    fact, a hint, a coach note or a notice is not a question: /repeat never repeats those."""
+    for t in reversed(session.state().get("turns", [])):
+        if t["role"] == "interviewer" and t["kind"] in ("prompt", "opener", "followup"):
+            return t["text"]
+    return session.question()
 
 
 def _exit_on_ctrl_c(sid: str) -> None:
@@ -235,7 +325,7 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
                 p.out(help_text())
                 continue
             if cmd == "repeat":
-                p.say(session.question())
+                p.say(current_question(session))
                 continue
             if cmd == "quit":
                 p.out("Saved. " + _resume_hint(session.id))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 EPILOG = """\
@@ -18,7 +20,8 @@ environment:
   INTERVIEWER_BASE_URL   an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1
   INTERVIEWER_API_KEY    its API key (or --api-key-file; keys are never written anywhere)
   INTERVIEWER_MODEL      the model name
-  INTERVIEWER_HOME       where sessions and logs live (default: the platform data directory)
+  INTERVIEWER_HOME       where sessions and logs live (default, also when it is set but empty:
+                         the platform data directory)
   INTERVIEWER_TIMEOUT    seconds to wait for a model reply before retrying (default 60)
 Flags override the environment, which overrides $INTERVIEWER_HOME/config.toml.
 With no endpoint configured the interview runs offline: authored probes and rubric-signal
@@ -45,7 +48,8 @@ def _endpoint_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--api-key-file", metavar="PATH",
                    help="read the API key from a file readable only by you (chmod 600)")
     g.add_argument("--offline", action="store_true",
-                   help="force offline mode even when an endpoint is configured")
+                   help="force offline mode even when an endpoint is configured (reads no "
+                   "config file, endpoint or key)")
 
 
 def build_parser() -> Parser:
@@ -60,16 +64,19 @@ def build_parser() -> Parser:
 
     chat = sub.add_parser("chat", help="hold an interview (or resume one with --session)",
                           description="Hold a six-step interview. Answers end with a blank "
-                          "line. When stdin is not a terminal, answers are read from it as "
-                          "blank-line-separated blocks; end of input saves the session.",
+                          "line; a line that is just a command (/next, /quit...) sends the lines "
+                          "typed before it, then runs. When stdin is not a terminal, answers are "
+                          "read from it as blank-line-separated blocks; end of input (or Ctrl-D "
+                          "at the prompt) saves the session.",
                           epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     chat.add_argument("--case", metavar="ID", help="case to interview on (default: random; "
                       "see 'interviewer cases')")
-    chat.add_argument("--mode", choices=["exam", "coach"], default="exam",
+    chat.add_argument("--mode", choices=["exam", "coach"],
                       help="exam: feedback at the end (default); coach: after each step, "
                       "with /hint")
-    chat.add_argument("--session", metavar="ID", help="resume a saved session")
-    chat.add_argument("--max-followups", type=int, default=2, metavar="N",
+    chat.add_argument("--session", metavar="ID", help="resume a saved session (it keeps its "
+                      "own case, mode and follow-ups)")
+    chat.add_argument("--max-followups", type=int, metavar="N",
                       help="follow-up questions per step (default 2)")
     _endpoint_flags(chat)
 
@@ -82,15 +89,19 @@ def build_parser() -> Parser:
     report = sub.add_parser(
         "report", help="the feedback report of a session (completed or in progress)",
         description="Scores per step and criterion with your own words as evidence, what you "
-        "missed, a recommendation band and what to practise next. Scored by the model when one "
-        "is configured, otherwise by the offline rubric-signal scorer; scores computed during "
-        "the interview are reused.", epilog=EPILOG,
+        "missed, a recommendation band and what to practise next. Scores stored for the "
+        "session are reused (a model-judged session keeps its judge's scores even with no "
+        "endpoint configured); steps without one are scored by the configured model, or "
+        "offline. --rescore scores every step again.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     report.add_argument("session", metavar="SESSION", help="session id ('interviewer sessions')")
     report.add_argument("--format", choices=["md", "html", "json"], default="md",
                         help="md (default), standalone html, or json (schema: "
                         "docs/report.schema.json)")
     report.add_argument("--output", metavar="PATH", help="write to a file instead of stdout")
+    report.add_argument("--rescore", action="store_true",
+                        help="score every step again with the current scorer (the configured "
+                        "endpoint, or offline) instead of reusing the session's stored scores")
     _endpoint_flags(report)
 
     trace = sub.add_parser("trace", help="the model calls of a session",
@@ -141,14 +152,17 @@ def build_parser() -> Parser:
     cmp = evsub.add_parser(
         "compare", help="what changed between two runs over the same dataset",
         description="Pair two results files item by item: per-metric deltas with "
-        "paired-bootstrap 95%% intervals and the items whose levels changed, worst first.")
+        "paired-bootstrap 95% intervals and the items whose levels changed, worst first.")
     cmp.add_argument("base", metavar="BASE.json")
     cmp.add_argument("new", metavar="NEW.json")
     cmp.add_argument("--fail-on-regression", action="store_true",
-                     help="exit 1 when QWK or exact agreement drops with the interval below 0")
+                     help="exit 1 when QWK or exact agreement drops with the interval below 0, "
+                     "when the runs did not score the same interviews (e.g. a --limit run "
+                     "against a full one), or when an interview failed to score in NEW only; "
+                     "runs over different datasets are refused with exit 2")
     cmp.add_argument("--output", metavar="PATH", help="also write the comparison as JSON")
     cmp.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                     help="bootstrap resamples (default 1000)")
+                     help="bootstrap resamples (default 1000; 0 = no intervals)")
 
     beh = evsub.add_parser(
         "behaviour", help="replay recorded answers through the interviewer and check it",
@@ -200,13 +214,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+#: Variables that may hold an API key: their values never appear in a message.
+_KEY_VARIABLES = ("INTERVIEWER_API_KEY", "OPENAI_API_KEY", "FIREWORKS_API_KEY")
+
+
 def _describe(e: BaseException) -> str:
+    """One line for the user, with anything that looks like a key redacted (the last line of
+    defence: messages are meant to be key-free already)."""
     from agent.datafile import DataFileError
+    from agent.redact import redact
 
     known = (DataFileError, ValueError, LookupError, RuntimeError, OSError)
     if isinstance(e, known) and str(e):
-        return str(e).strip("'\"") if isinstance(e, KeyError) else str(e)
-    return f"internal error ({type(e).__name__}: {e}); set INTERVIEWER_DEBUG=1 for details"
+        text = str(e).strip("'\"") if isinstance(e, KeyError) else str(e)
+    else:
+        text = f"internal error ({type(e).__name__}: {e}); set INTERVIEWER_DEBUG=1 for details"
+    text = " ".join(text.splitlines())
+    return redact(text, *(os.environ.get(name, "").strip() for name in _KEY_VARIABLES))
+
+
+#: The shape of a session id (agent.engine.SESSION_ID): checked before the database is touched.
+SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{3,40}$")
+
+
+def session_arg(value: str, flag: str) -> str:
+    if not SESSION_ID.match(value):
+        from agent.config import quoted
+
+        raise ValueError(f"{flag}: {quoted(value, 60)} is not a session id (ids look like "
+                         "1f3a9c2e; see 'interviewer sessions')")
+    return value
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def refuse_overwrite(flag: str, outputs: Sequence[Path], inputs: Sequence[Path] = ()) -> None:
+    """Refuse output paths that are the database (or SQLite's files beside it), the config
+    file, or one of the command's own input files: writing there would destroy saved data."""
+    from agent.paths import db_files, home
+
+    protected = [(p, "the interviewer database") for p in db_files()]
+    protected.append((home() / "config.toml", "the interviewer config file"))
+    protected += [(p, "an input of this command") for p in inputs]
+    for out in outputs:
+        for path, what in protected:
+            if _same_file(out, path):
+                also = "" if str(out) == str(path) else f" ({path})"
+                raise ValueError(f"{flag}: {out} is {what}{also}; refusing to overwrite it, "
+                                 "choose another path")
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
@@ -227,13 +289,16 @@ def cmd_cases(args: argparse.Namespace) -> int:
 def cmd_sessions(args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from agent.paths import db_path
     from agent.store import Store
 
-    store = Store()
-    try:
-        rows = store.list_sessions()
-    finally:
-        store.close()
+    rows = []
+    if db_path().exists():  # listing never creates INTERVIEWER_HOME or the database
+        store = Store()
+        try:
+            rows = store.list_sessions()
+        finally:
+            store.close()
     if args.json:
         print(json.dumps([{
             "id": r.id, "case": r.case_id, "mode": r.mode, "engine": r.engine,
@@ -265,29 +330,45 @@ def settings_from(args: argparse.Namespace) -> Any:
 def cmd_chat(args: argparse.Namespace) -> int:
     from agent.chat import ChatOptions, run_chat
 
-    if args.max_followups < 0 or args.max_followups > 5:
+    if args.max_followups is not None and not 0 <= args.max_followups <= 5:
         raise ValueError("--max-followups: must be between 0 and 5")
+    if args.session is not None:
+        session_arg(args.session, "--session")
     opts = ChatOptions(case_id=args.case, session_id=args.session, mode=args.mode,
                        max_followups=args.max_followups, settings=settings_from(args))
     return run_chat(opts)
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _require_database(sid: str) -> None:
+    """A command that reads one session: with no database there is no session (and reading
+    must not create one)."""
+    from agent.paths import db_path
 
+    if not db_path().exists():
+        raise ValueError(f"no session {sid!r}: {db_path()} does not exist yet (see "
+                         "'interviewer sessions')")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
     from agent.engine import Engine
     from agent.report import to_json, to_markdown
     from agent.report_html import to_html
 
-    with Engine(settings_from(args)) as engine:
+    session_arg(args.session, "SESSION")
+    if args.output:
+        refuse_overwrite("--output", [Path(args.output)])
+    settings = settings_from(args)
+    _require_database(args.session)
+    with Engine(settings) as engine:
         session = engine.open(args.session, lock=False)
         try:
-            report = session.report()
+            report = session.report(rescore=args.rescore)
         finally:
             session.scoring.close()
     text = {"md": to_markdown, "json": to_json, "html": to_html}[args.format](report)
     if args.output:
         out = Path(args.output)
+        refuse_overwrite("--output", [out])
         try:
             out.write_text(text, encoding="utf-8")
         except OSError as e:
@@ -304,13 +385,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from agent.prices import load_prices
     from agent.store import Store
     from agent.trace import render_text, rows, summarise
 
+    session_arg(args.session, "SESSION")
     prices = load_prices(Path(args.prices) if args.prices else None)
+    _require_database(args.session)
     store = Store()
     try:
         if store.get_session(args.session) is None:
@@ -334,11 +415,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from agent.paths import home
     from evals.outputs import headline
     from evals.runner import EvalConfig, run_eval
 
+    out = Path(args.output)
+    cache_file = Path(args.cache_file) if args.cache_file else home() / "eval-cache.sqlite"
+    # The results file and everything written beside it (see evals/runner.py).
+    written = [out, out.with_suffix(".md"), out.with_suffix(".html"),
+               out.with_suffix(".junit.xml"), out.with_name(out.name + ".partial.jsonl")]
+    refuse_overwrite("--output", written, [Path(args.dataset), cache_file])
     settings = settings_from(args)
     if args.scorer == "llm" and args.cache == "replay" and settings.offline and args.model:
         from agent.config import Settings
@@ -365,12 +451,17 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_compare(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from evals.compare import DatasetMismatch, compare, load_results, to_markdown
 
-    from evals.compare import compare, load_results, to_markdown
+    if args.output:
+        refuse_overwrite("--output", [Path(args.output)], [Path(args.base), Path(args.new)])
 
-    cmp = compare(load_results(Path(args.base)), load_results(Path(args.new)),
-                  n_boot=args.bootstrap)
+    try:
+        cmp = compare(load_results(Path(args.base)), load_results(Path(args.new)),
+                      n_boot=args.bootstrap)
+    except DatasetMismatch as e:  # not comparable: exit 2, distinct from a regression's 1
+        sys.stderr.write(f"interviewer: {_describe(e)}\n")
+        return 2
     sys.stdout.write(to_markdown(cmp))
     if args.output:
         Path(args.output).write_text(json.dumps(cmp, indent=1) + "\n", encoding="utf-8")
@@ -378,14 +469,15 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_behaviour(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from agent.cache import CallCache
     from agent.engine import make_interviewer
     from agent.llm import ModelClient
     from evals.behaviour import run_behaviour, to_markdown
     from evals.dataset import load_dataset
 
+    if args.output:
+        refuse_overwrite("--output", [Path(args.output)], [
+            Path(args.dataset), *([Path(args.cache_file)] if args.cache_file else [])])
     settings = settings_from(args)
     client = None
     if not settings.offline:
@@ -405,8 +497,6 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_simulate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from agent.cases import default_cases
     from agent.engine import make_interviewer
     from agent.feedback import make_scorer
@@ -414,6 +504,8 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
     from evals.dataset import load_dataset
     from evals.simulate import dataset_candidate, llm_candidate, simulate
 
+    if args.output:
+        refuse_overwrite("--output", [Path(args.output)], [Path(args.dataset)])
     settings = settings_from(args)
     client = None if settings.offline else ModelClient(settings)
     if (args.candidate == "llm" or args.scorer == "llm") and client is None:

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent.paths import home
 
@@ -52,6 +53,8 @@ class Settings:
     max_retries: int = 3
     max_prompt_tokens: int = 16_000
     max_completion_tokens: int = 700
+    forced_offline: bool = False
+    """Offline because of ``--offline`` (not because no endpoint is configured)."""
 
     @property
     def offline(self) -> bool:
@@ -60,25 +63,114 @@ class Settings:
     def describe(self) -> str:
         """Where the model lives, for banners and errors (never the key)."""
         if self.offline:
-            return "offline"
+            return "offline (forced by --offline)" if self.forced_offline else "offline"
         return f"{self.model} at {self.base_url}"
+
+
+
+#: Longest key file read: keys are tens of bytes; anything this big is the wrong file.
+MAX_KEY_FILE_BYTES = 64 * 1024
+
+#: config.toml settings and the TOML types each accepts.
+CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "provider": (str,), "base_url": (str,), "model": (str,), "fallback_model": (str,),
+    "api_key_file": (str,), "timeout_s": (int, float),
+}
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """``value`` in quotes for a message: bytes that were not UTF-8 (command-line arguments
+    keep them as surrogates) shown as ``\\xff``, unprintable characters escaped, long values
+    cut."""
+    try:
+        text = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        text = value.encode("utf-8", "backslashreplace").decode("ascii")
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+    return "'" + (text if len(text) <= limit else text[:limit] + "…") + "'"
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
+             list: "an array", dict: "a table"}
+    return names.get(type(value), f"a {type(value).__name__} value")
+
+
+def check_key(key: str, where: str) -> str:
+    """An API key with ordinary surrounding whitespace removed; refused (without echoing it)
+    when it holds anything an HTTP header cannot carry as typed: inner whitespace, invisible,
+    control or non-ASCII characters (a zero-width space pasted along with it, say)."""
+    key = key.strip()
+    for i, ch in enumerate(key):
+        if not "\x21" <= ch <= "\x7e":
+            what = "a space" if ch.isspace() else (
+                "a non-ASCII or invisible character" if ord(ch) > 0x7F else "a control character")
+            raise ConfigError(
+                f"the API key from {where} contains {what} (character {i + 1} of {len(key)}), "
+                "which no API key has; copy the key again without it (the key is not shown)")
+    return key
 
 
 def read_key_file(path: Path) -> str:
     """A key file must be readable only by its owner: group/other permissions are refused."""
+    where = f"api key file {path}"
     try:
         st = path.stat()
     except OSError as e:
-        raise ConfigError(f"api key file {path}: cannot read ({e.strerror})") from None
+        raise ConfigError(f"{where}: cannot read ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise ConfigError(f"{where}: is {kind}; pass the file that holds the key")
     if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"api key file {path}: permissions {stat.filemode(st.st_mode)} let others read it; "
+            f"{where}: permissions {stat.filemode(st.st_mode)} let others read it; "
             f"run 'chmod 600 {path}'"
         )
-    key = path.read_text(encoding="utf-8").strip()
+    if st.st_size > MAX_KEY_FILE_BYTES:
+        raise ConfigError(f"{where}: is {st.st_size:,} bytes, too big to be a key file")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{where}: is not UTF-8 text (a key file holds the key as text)") from None
+    key = check_key(text, where)
     if not key:
-        raise ConfigError(f"api key file {path}: is empty")
+        raise ConfigError(f"{where}: is empty")
     return key
+
+
+def check_base_url(url: str, where: str) -> str:
+    """An http(s) URL with a host; ``where`` names the flag, variable or file it came from."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {quoted(url)} is not a valid URL ({e})") from None
+    if parts.scheme.lower() not in ("http", "https") or not url.lower().startswith(
+            ("http://", "https://")):
+        raise ConfigError(f"{where}: {quoted(url)} is not an http(s) URL")
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise ConfigError(f"{where}: {quoted(url)} is not a valid URL (it contains spaces or "
+                          "unprintable characters)")
+    host = parts.hostname
+    if not host:
+        raise ConfigError(f"{where}: {quoted(url)} has no host (e.g. http://localhost:11434/v1)")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError(f"{where}: {quoted(url)} has an invalid port") from None
+    if not host.isascii():
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            raise ConfigError(f"{where}: {quoted(url)} has an invalid host name") from None
+    elif not all(ch.isalnum() or ch in ".-_:%" for ch in host):
+        raise ConfigError(f"{where}: {quoted(url)} has an invalid host name")
+    return url
 
 
 def load_config_file(path: Path | None = None) -> dict[str, Any]:
@@ -89,12 +181,19 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
     if "api_key" in data:
         raise ConfigError(f"{path}: keys do not belong in config files; use api_key_file")
-    allowed = {"provider", "base_url", "model", "fallback_model", "api_key_file", "timeout_s"}
+    allowed = set(CONFIG_TYPES)
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {sorted(allowed)})")
+    for name, value in data.items():
+        types = CONFIG_TYPES[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            want = "a number of seconds" if float in types else "a string"
+            raise ConfigError(f"{path}: setting {name!r} must be {want}, not {_toml_type(value)}")
     return data
 
 
@@ -109,64 +208,83 @@ def resolve(
     env: dict[str, str] | None = None,
     config: dict[str, Any] | None = None,
 ) -> Settings:
-    """Combine flags (the arguments), environment and config file into Settings."""
-    env = dict(os.environ) if env is None else env
-    config = load_config_file() if config is None else config
+    """Combine flags (the arguments), environment and config file into Settings.
+
+    ``offline`` wins over everything, and reads nothing: a broken config file, endpoint or key
+    never stops an offline interview."""
     if offline:
-        return Settings()
+        return Settings(forced_offline=True)
+    env = dict(os.environ) if env is None else env
+    if config is None:
+        config_name = str(home() / "config.toml")
+        config = load_config_file()
+    else:
+        config_name = "config.toml"
 
-    def pick(flag: str | None, env_name: str | None, key: str) -> str | None:
+    def pick(flag: str | None, flag_name: str, env_name: str | None,
+             key: str) -> tuple[str | None, str]:
+        """The value and where it came from (for error messages)."""
         if flag:
-            return flag
+            return flag, flag_name
         if env_name and env.get(env_name):
-            return env[env_name]
+            return env[env_name], env_name
         value = config.get(key)
-        return str(value) if value else None
+        return (str(value), f"{config_name}: {key}") if value else (None, "")
 
-    provider = pick(provider, "INTERVIEWER_PROVIDER", "provider")
+    provider, provider_from = pick(provider, "--provider", "INTERVIEWER_PROVIDER", "provider")
     preset = None
     if provider:
         if provider not in PRESETS:
             raise ConfigError(
-                f"--provider: unknown provider {provider!r} (choose from {', '.join(PRESETS)}, "
-                "or pass --base-url for any OpenAI-compatible endpoint)"
+                f"{provider_from}: unknown provider {provider!r} (choose from "
+                f"{', '.join(PRESETS)}, or pass --base-url for any OpenAI-compatible endpoint)"
             )
         preset = PRESETS[provider]
-    url = pick(base_url, "INTERVIEWER_BASE_URL", "base_url") or (preset and preset.base_url)
+    url, url_from = pick(base_url, "--base-url", "INTERVIEWER_BASE_URL", "base_url")
+    url = url.strip() if url else url
+    if not url and preset:
+        url, url_from = preset.base_url, f"--provider {provider}"
     if not url:
         return Settings()
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"--base-url: {url!r} is not an http(s) URL")
+    check_base_url(url, url_from)
 
     key_file = api_key_file or env.get("INTERVIEWER_API_KEY_FILE") or config.get("api_key_file")
     key = None
     if key_file:
         key = read_key_file(Path(str(key_file)).expanduser())
-    key = key or env.get("INTERVIEWER_API_KEY")
+    if not key and env.get("INTERVIEWER_API_KEY", "").strip():
+        key = check_key(env["INTERVIEWER_API_KEY"], "INTERVIEWER_API_KEY")
     if not key and preset and preset.key_env:
-        key = env.get(preset.key_env)
+        if env.get(preset.key_env, "").strip():
+            key = check_key(env[preset.key_env], preset.key_env)
         if not key and not base_url:
             raise ConfigError(
                 f"--provider {provider}: set {preset.key_env} (or INTERVIEWER_API_KEY) to its API "
                 "key, or run with --offline"
             )
-    chosen_model = pick(model, "INTERVIEWER_MODEL", "model") or (preset and preset.model)
+    chosen_model = pick(model, "--model", "INTERVIEWER_MODEL", "model")[0] or (
+        preset and preset.model)
     if not chosen_model:
         raise ConfigError(
             "--model: no model named for the endpoint; pass --model or set INTERVIEWER_MODEL"
         )
-    timeout = env.get("INTERVIEWER_TIMEOUT") or config.get("timeout_s", 60.0)
+    if env.get("INTERVIEWER_TIMEOUT"):
+        timeout: Any = env["INTERVIEWER_TIMEOUT"]
+        timeout_from = "INTERVIEWER_TIMEOUT"
+    else:
+        timeout, timeout_from = config.get("timeout_s", 60.0), f"{config_name}: timeout_s"
     try:
-        timeout = float(timeout)
-    except ValueError:
-        raise ConfigError(f"INTERVIEWER_TIMEOUT: {timeout!r} is not a number of seconds") from None
-    if not 0 < timeout <= 600:
-        raise ConfigError("INTERVIEWER_TIMEOUT: must be between 0 and 600 seconds")
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{timeout_from}: {timeout!r} is not a number of seconds") from None
+    if not 0 < seconds <= 600:
+        raise ConfigError(f"{timeout_from}: must be between 0 and 600 seconds")
     return Settings(
         provider=provider,
         base_url=url.rstrip("/"),
         api_key=key or "not-needed",
         model=chosen_model,
-        fallback_model=pick(fallback_model, "INTERVIEWER_FALLBACK_MODEL", "fallback_model"),
-        timeout_s=float(timeout),
+        fallback_model=pick(fallback_model, "--fallback-model", "INTERVIEWER_FALLBACK_MODEL",
+                            "fallback_model")[0],
+        timeout_s=seconds,
     )

@@ -32,9 +32,11 @@ def data_dir(name: str) -> Path:
 
 
 def home() -> Path:
-    """INTERVIEWER_HOME, or the platform's user data directory. Not created here."""
-    env = os.environ.get("INTERVIEWER_HOME")
-    if env:
+    """INTERVIEWER_HOME, or the platform's user data directory. Not created here.
+
+    An empty (or blank) INTERVIEWER_HOME counts as unset, as ``interviewer --help`` says."""
+    env = os.environ.get("INTERVIEWER_HOME", "")
+    if env.strip():
         return Path(env).expanduser()
     from platformdirs import user_data_dir
 
@@ -44,3 +46,10 @@ def home() -> Path:
 def db_path() -> Path:
     """The one SQLite database: checkpoints, sessions, scores and the model-call log."""
     return home() / "interviewer.db"
+
+
+def db_files() -> list[Path]:
+    """The database and the files SQLite keeps beside it (write-ahead log, shared memory,
+    rollback journal): none may ever be overwritten by an output file."""
+    db = db_path()
+    return [db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]

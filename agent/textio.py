@@ -1,12 +1,19 @@
 """Reading candidate answers: blocks of lines ended by a blank line, cleaned and bounded.
 
 Candidate text is untrusted. Terminal escape sequences, NUL and other control bytes are removed
-(they could repaint the screen or corrupt a transcript); invalid UTF-8 becomes U+FFFD.
+(they could repaint the screen or corrupt a transcript), and so are bidirectional overrides and
+isolates (U+202A-U+202E, U+2066-U+2069), which make text display in an order other than the one
+it is stored and scored in; invalid UTF-8 becomes U+FFFD. An answer of nothing but invisible
+characters (zero-width spaces, BOMs, direction marks) counts as empty, like a blank one.
+
+A line that is exactly a known command (``/next``, ``/quit``...) ends the answer being typed: the
+lines before it are sent as the answer, then the command runs.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -22,6 +29,11 @@ _ANSI = re.compile(
     r"|\x1b[ -/]*[0-~]"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Bidirectional embeddings, overrides and isolates, and the byte-order mark: removed.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\ufeff]")
+#: Characters that draw nothing but are not format (Cf) characters: Hangul fillers, the braille
+#: blank, the Mongolian vowel separator.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
 #: A lone slash word is a command (unknown ones are refused, never sent as an answer).
 COMMAND = re.compile(r"^/(\S*)$")
 #: Commands the interview graph acts on; the terminal handles the others (/help /repeat /quit).
@@ -37,17 +49,34 @@ COMMANDS = {
 
 
 def clean(text: str) -> str:
-    """Remove escape sequences and control characters; normalise newlines; trim."""
+    """Remove escape sequences, control characters and bidi overrides; normalise newlines;
+    trim. Text that would show nothing at all (only invisible characters) becomes ""."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ANSI.sub("", text)
     text = _CONTROL.sub("", text)
-    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+    text = _BIDI.sub("", text)
+    text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
+    return text if any(visible(ch) for ch in text) else ""
+
+
+def visible(ch: str) -> bool:
+    """False for whitespace and for characters that draw nothing (format characters such as
+    zero-width spaces and direction marks, and a few blank letters)."""
+    return not (ch.isspace() or unicodedata.category(ch) == "Cf" or ch in _INVISIBLE)
 
 
 def command_of(text: str) -> str | None:
     """The command name if the whole answer is one slash word (``/skip``), else None."""
     m = COMMAND.match(text.strip())
     return m.group(1) if m else None
+
+
+def _ends_block(line: str, started: bool) -> bool:
+    """Whether ``line`` is a command of its own: any slash word at the start of an answer (an
+    unknown one is refused, never sent), and only a known command in the middle of one (a path
+    such as ``/etc/hosts`` on a line of its own stays part of the answer)."""
+    cmd = command_of(line)
+    return cmd is not None and (not started or cmd in COMMANDS)
 
 
 def decode(raw: bytes) -> str:
@@ -57,8 +86,9 @@ def decode(raw: bytes) -> str:
 def blocks(stream: BinaryIO) -> Iterator[str]:
     """Answers from a non-interactive stream: blocks of lines separated by blank lines.
 
-    A line that is a lone ``/command`` is a block of its own. Lines are read one at a time so a
-    huge paste never has to fit in memory twice."""
+    A line that is a lone ``/command`` is a block of its own; inside a block, a known command
+    first ends the block. Lines are read one at a time so a huge paste never has to fit in
+    memory twice."""
     buf: list[str] = []
     for raw in stream:
         line = decode(raw).rstrip("\r\n")
@@ -67,7 +97,10 @@ def blocks(stream: BinaryIO) -> Iterator[str]:
                 yield "\n".join(buf)
                 buf = []
             continue
-        if not buf and command_of(line) is not None:
+        if _ends_block(line, bool(buf)):
+            if buf:
+                yield "\n".join(buf)
+                buf = []
             yield line.strip()
             continue
         buf.append(line)
@@ -77,12 +110,21 @@ def blocks(stream: BinaryIO) -> Iterator[str]:
 
 def interactive_blocks(read_line: Callable[[str], str], prompt: str,
                        more: str) -> Iterator[str]:
-    """Answers typed at a terminal: lines until a blank one; a lone /command sends at once."""
+    """Answers typed at a terminal: lines until a blank one; a lone /command sends at once (after
+    the lines typed before it, if any). End of input (Ctrl-D) ends the answers the way the end
+    of a piped stream does: the lines typed so far are sent, then the iteration stops."""
     while True:
         lines: list[str] = []
         while True:
-            line = read_line(prompt if not lines else more)
-            if not lines and command_of(line) is not None:
+            try:
+                line = read_line(prompt if not lines else more)
+            except EOFError:
+                if lines:
+                    yield "\n".join(lines)
+                return
+            if _ends_block(line, bool(lines)):
+                if lines:
+                    yield "\n".join(lines)
                 yield line.strip()
                 break
             if not line.strip():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, cli_env, run_cli
-from tests.helpers import CASE, INTERVIEW_BLOCKS, sessions, stdin_of
+from tests.helpers import CASE, INTERVIEW_BLOCKS, only_session, sessions, stdin_of
 
 FULL_INTERVIEW = stdin_of(INTERVIEW_BLOCKS)
 
@@ -132,3 +133,277 @@ def test_a_corrupt_home_database_is_a_clear_error(home: Path, content: bytes) ->
         assert "corrupt or not an interviewer database" in out.stderr
         assert "INTERVIEWER_HOME" in out.stderr
     assert (home / "interviewer.db").read_bytes() == content  # left for the user to inspect
+
+
+# -- the terminal: Ctrl-D, resuming, commands, the banner -------------------------------------
+
+def _pty_chat(home: Path, *args: str, typed: list[bytes]) -> tuple[int, str]:
+    """Run ``interviewer`` on a pseudo-terminal (so stdin is a TTY and answers are read at the
+    prompt), typing each of ``typed`` once the prompt is waiting for it. Returns (exit code,
+    everything the terminal showed)."""
+    import os
+    import select
+    import subprocess
+    import time
+
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "agent", *args], stdin=slave, stdout=slave,
+                            stderr=slave, env=cli_env(home), cwd=ROOT, close_fds=True)
+    os.close(slave)
+    shown = b""
+
+    def read_until(done: Callable[[bytes], bool], timeout: float = 30) -> None:
+        nonlocal shown
+        deadline = time.monotonic() + timeout
+        while not done(shown) and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    return
+                if not data:
+                    return
+                shown += data
+
+    try:
+        for keys in typed:
+            prompts = shown.count(b"You: ")
+            read_until(lambda out, n=prompts: out.count(b"You: ") > n)  # type: ignore[misc]
+            os.write(master, keys)
+        read_until(lambda out: proc.poll() is not None and b"Resume with" in out)
+        code = proc.wait(timeout=30)
+        read_until(lambda out: False, timeout=0.5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return code, shown.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_ctrl_d_at_the_prompt_saves_and_prints_the_resume_command(home: Path) -> None:
+    code, shown = _pty_chat(home, "chat", "--case", CASE,
+                            typed=[b"What is the QPS?\n\n", b"\x04"])
+    assert code == 0, shown
+    assert "internal error" not in shown and "EOFError" not in shown
+    row = only_session(home)
+    assert row["answered"] == 1
+    assert f"End of input. Session {row['id']} saved." in shown
+    assert f"Resume with: interviewer chat --session {row['id']}" in shown
+
+
+def test_ctrl_d_after_typing_sends_the_typed_lines_like_a_pipe(home: Path) -> None:
+    code, shown = _pty_chat(home, "chat", "--case", CASE, typed=[b"Who is the user?\n", b"\x04"])
+    assert code == 0, shown
+    assert only_session(home)["answered"] == 1 and "Resume with" in shown
+
+
+def _journal_an_answer(home: Path, text: str) -> str:
+    """A session with one answer recorded and a second journaled but never run: the state a
+    process killed mid-turn leaves behind."""
+    from agent.cases import get_case
+    from agent.config import Settings
+    from agent.engine import Engine
+
+    with Engine(Settings(), db=home / "interviewer.db") as engine:
+        session = engine.start(get_case(CASE))
+        session.answer("Who is the customer?")
+        seq = sum(1 for t in session.state()["turns"] if t["role"] == "candidate")
+        engine.store.journal(session.id, seq, text)
+        return session.id
+
+
+def test_resuming_replays_a_journaled_answer_once_and_shows_it(home: Path) -> None:
+    asked = "What is the QPS at peak, and what is the latency target? " * 3
+    sid = _journal_an_answer(home, asked.strip())
+    out = run_cli(home, "chat", "--session", sid)
+    assert out.returncode == 0, out.stderr
+    assert "(1 answer so far)" in out.stdout  # and not "1 answers"
+    preview = " ".join(asked.split())[:80]
+    assert f"(replaying your saved answer: {preview}…)" in out.stdout
+    reply = out.stdout.split("(replaying your saved answer:")[1]
+    assert reply.count("Interviewer: ") == 1, out.stdout  # the reply once, no re-ask
+    assert "300 requests per second" in reply
+    assert out.stdout.count("300 requests per second") == 1
+    assert only_session(home)["answered"] == 2
+
+
+def test_resuming_without_a_journaled_answer_asks_the_question_again(home: Path) -> None:
+    out = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n\nWho is the user?\n")
+    sid = str(only_session(home)["id"])
+    out = run_cli(home, "chat", "--session", sid)
+    assert out.returncode == 0 and "(2 answers so far)" in out.stdout
+    assert "replaying" not in out.stdout
+    assert out.stdout.count("What would you like to clarify") == 1
+
+
+def test_repeat_repeats_the_question_not_the_last_fact(home: Path) -> None:
+    out = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n\n/repeat\n")
+    after = out.stdout.split("You: /repeat")[1]
+    assert "What would you like to clarify" in after and "requests per second" not in after
+    # In a later step it is the follow-up being answered.
+    blocks = ["What is the QPS?", "/next", "Autoscaling lags the spikes.", "/repeat"]
+    out = run_cli(home, "chat", "--case", CASE, stdin=stdin_of(blocks))
+    before, after = out.stdout.rsplit("You: /repeat", 1)
+    last_question = before.rstrip().rsplit("Interviewer: ", 1)[1].strip()
+    assert after.split("Interviewer: ", 1)[1].strip().startswith(last_question)
+
+
+def test_a_command_line_inside_an_answer_sends_the_answer_then_runs(home: Path) -> None:
+    out = run_cli(home, "chat", "--case", CASE,
+                  stdin="What is the QPS?\nAnd the latency target?\n/next\nLogs in\n/var/log\n")
+    assert out.returncode == 0, out.stderr
+    assert "You: What is the QPS?\nAnd the latency target?\n" in out.stdout
+    assert "Step 2 of 6" in out.stdout  # /next ran after the answer
+    # A slash word that is not a command stays part of the answer it is in.
+    assert "You: Logs in\n/var/log" in out.stdout and "Unknown command" not in out.stdout
+    assert only_session(home)["answered"] == 2
+
+
+def test_the_banner_never_cuts_the_session_id(home: Path) -> None:
+    run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
+    sid = str(only_session(home)["id"])
+    url = "http://127.0.0.1:9/" + "very-long-path/" * 12 + "v1"
+    out = run_cli(home, "chat", "--session", sid, "--base-url", url, "--model", "m" * 40)
+    assert out.returncode == 0, out.stderr
+    panel = out.stdout.split("Commands:")[0]
+    assert f"session {sid}" in panel
+    assert "very-long-path/v1" in panel.replace("│", "").replace("\n", "").replace(" ", "")
+
+
+def test_resume_notes_the_flags_the_saved_session_fixes(home: Path) -> None:
+    run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
+    sid = str(only_session(home)["id"])
+    out = run_cli(home, "chat", "--session", sid, "--mode", "coach", "--case", CASE)
+    assert out.returncode == 0, out.stderr
+    assert "Note: ignoring --mode coach: a resumed session keeps its own" in out.stdout
+    assert "--case" not in out.stdout.split("Note:")[1].splitlines()[0].split(":")[0]
+    out = run_cli(home, "chat", "--session", sid, "--mode", "exam", "--max-followups", "2")
+    assert "Note:" not in out.stdout  # the same values are not "ignored"
+
+
+def test_a_second_process_is_refused_before_the_banner(home: Path) -> None:
+    from agent.store import SessionLock
+
+    run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
+    sid = str(only_session(home)["id"])
+    lock = SessionLock(home, sid)
+    assert lock.acquire()
+    try:
+        out = run_cli(home, "chat", "--session", sid)
+    finally:
+        lock.release()
+    assert out.returncode == 1
+    assert f"session {sid} is open in another interviewer process" in out.stderr
+    assert out.stdout == ""  # nothing printed before the refusal
+
+
+def test_a_broken_data_file_is_reported_before_the_banner(home: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from agent.paths import data_dir
+
+    rubrics = tmp_path / "rubrics"
+    shutil.copytree(data_dir("rubrics"), rubrics)
+    (rubrics / "goals.yaml").write_text("criteria: [\n", encoding="utf-8")
+    out = run_cli(home, "chat", "--case", CASE, INTERVIEWER_RUBRICS=str(rubrics))
+    assert out.returncode == 1 and "goals.yaml" in out.stderr
+    assert out.stdout == ""
+
+
+# -- offline, home, listings ----------------------------------------------------------------
+
+def test_offline_needs_no_config_and_says_it_was_forced(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("bogus = 1\n")
+    out = run_cli(home, "chat", "--case", CASE)
+    assert out.returncode == 1 and "unknown setting 'bogus'" in out.stderr
+    out = run_cli(home, "chat", "--case", CASE, "--offline",
+                  INTERVIEWER_BASE_URL="http://127.0.0.1:9/v1")
+    assert out.returncode == 0, out.stderr
+    assert "offline (forced by --offline)" in out.stdout
+    assert "no model is configured" not in out.stdout
+    (home / "config.toml").unlink()
+    out = run_cli(home, "chat", "--case", CASE)
+    assert "no model is configured" in out.stdout
+    assert "--model" in out.stdout.split("OFFLINE MODE")[1].split("Commands:")[0]
+
+
+def test_listing_sessions_does_not_create_the_home(home: Path) -> None:
+    out = run_cli(home, "sessions")
+    assert out.returncode == 0 and "no sessions yet" in out.stdout
+    assert json.loads(run_cli(home, "sessions", "--json").stdout) == []
+    out = run_cli(home, "trace", "deadbeef")
+    assert out.returncode == 1 and "no session 'deadbeef'" in out.stderr
+    out = run_cli(home, "report", "deadbeef")
+    assert out.returncode == 1 and "no session 'deadbeef'" in out.stderr
+    out = run_cli(home, "chat", "--session", "deadbeef")
+    assert out.returncode == 1 and "no session 'deadbeef'" in out.stderr
+    assert not home.exists()
+
+
+def test_an_empty_interviewer_home_is_the_documented_default(home: Path,
+                                                             tmp_path: Path) -> None:
+    assert "also when it is set but empty" in run_cli(home, "--help").stdout
+    xdg = tmp_path / "xdg"
+    out = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n",
+                  INTERVIEWER_HOME="", XDG_DATA_HOME=str(xdg))
+    assert out.returncode == 0, out.stderr
+    assert (xdg / "interviewer" / "interviewer.db").exists() and not home.exists()
+
+
+def test_output_never_overwrites_the_database_or_an_input(home: Path, tmp_path: Path) -> None:
+    run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
+    sid = str(only_session(home)["id"])
+    db = (home / "interviewer.db").read_bytes()
+    for target in ("interviewer.db", "interviewer.db-wal", "interviewer.db-shm"):
+        out = run_cli(home, "report", sid, "--output", str(home / target))
+        assert out.returncode == 1 and "is the interviewer database" in out.stderr, target
+        assert "refusing to overwrite it" in out.stderr
+    link = tmp_path / "link.db"
+    link.symlink_to(home / "interviewer.db")
+    out = run_cli(home, "report", sid, "--output", str(link))
+    assert out.returncode == 1 and "is the interviewer database" in out.stderr
+    assert (home / "interviewer.db").read_bytes() == db
+    assert only_session(home)["answered"] == 1
+
+    dataset = tmp_path / "same.json"
+    dataset.write_bytes((ROOT / "evals" / "datasets" / "dev.jsonl").read_bytes())
+    before = dataset.read_bytes()
+    out = run_cli(home, "eval", "run", str(dataset), "--output", str(dataset), "--bootstrap",
+                  "0", "--quiet")
+    assert out.returncode == 1 and "is an input of this command" in out.stderr
+    assert dataset.read_bytes() == before
+
+
+# -- errors: clear, one line, redacted, and light --------------------------------------------
+
+def test_bad_session_ids_are_refused_before_the_store(home: Path) -> None:
+    for args in (["chat", "--session", "\udcff"], ["trace", "\udcff"], ["report", "\udcff"]):
+        out = run_cli(home, *args)
+        assert out.returncode == 1, args
+        assert "'\\xff' is not a session id" in out.stderr and "codec" not in out.stderr
+    assert not home.exists()
+
+
+def test_error_messages_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.cli import _describe
+
+    monkeypatch.setenv("INTERVIEWER_API_KEY", "plain-key-without-a-prefix")
+    for e in (ValueError("header Authorization: Bearer sk-abcdefghijklmnop"),
+              TypeError("bad api_key=sk-abcdefghijklmnop in request"),
+              OSError("endpoint said plain-key-without-a-prefix is wrong")):
+        text = _describe(e)
+        assert "abcdefghijklmnop" not in text and "plain-key-without" not in text, text
+        assert "[redacted]" in text and "\n" not in text
+
+
+def test_error_paths_do_not_import_the_sdk(home: Path) -> None:
+    import subprocess
+
+    for args in (["sessions"], ["chat", "--session", "BAD!"], ["trace", "deadbeef"]):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "agent", *args],
+                              capture_output=True, text=True, env=cli_env(home), cwd=ROOT)
+        assert "openai" not in proc.stderr and "langgraph" not in proc.stderr, args
