@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent import tokens
 from agent.config import Settings
+from agent.redact import redact
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
@@ -87,22 +88,6 @@ class StructuredOutputError(ModelError):
 class Restart:
     """Yielded by :meth:`ModelClient.stream` when a stream broke and is being retried:
     the consumer should discard the text it has shown for this utterance."""
-
-
-_SECRETISH = re.compile(
-    r"(?i)(authorization|api[-_]?key|x-api-key)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+"
-    r"|\bsk-[A-Za-z0-9_\-]{8,}|\bfw_[A-Za-z0-9]{8,}|\bBearer\s+[A-Za-z0-9_\-.]{8,}"
-)
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Remove keys and header values from text that may be shown or stored."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "[redacted]")
-    return _SECRETISH.sub(
-        lambda m: f"{m.group(1)}{m.group(2)}[redacted]" if m.group(1) else "[redacted]", text
-    )
 
 
 def cache_key(model: str, params: dict[str, Any], messages: Sequence[Message]) -> str:
@@ -301,13 +286,17 @@ class ModelClient:
                     parts.append(chunk)
                     yield chunk
                 break
-            except (openai.APIConnectionError, httpx.HTTPError, openai.APIStatusError) as e:
+            except Exception as e:
+                if _fatal(e):
+                    self._fail(rec, started, e)
+                    raise ModelError(self._fatal_message(e)) from None
                 mid_stream = bool(parts)
-                if mid_stream and restarts < max_restarts:
+                if (mid_stream or _malformed(e)) and restarts < max_restarts:
                     restarts += 1
-                    self._note("stream broke mid-reply")
-                    parts.clear()
-                    yield Restart()
+                    self._note("stream broke mid-reply" if mid_stream else "malformed response")
+                    if mid_stream:
+                        parts.clear()
+                        yield Restart()
                     continue
                 if not mid_stream and self._can_fall_back(model, e):
                     model = self.settings.fallback_model or model
@@ -423,13 +412,26 @@ class ModelClient:
                         continue
                     self._fail(rec, started, e)
                     raise ModelError(self._redact(e)) from None
-                except (openai.APIConnectionError, openai.APIStatusError, httpx.HTTPError) as e:
-                    if self._can_fall_back(model, e):
-                        model = self.settings.fallback_model or model
-                        rec.outcome = "fallback"
-                        continue
-                    self._fail(rec, started, e)
-                    raise self._unavailable(e) from None
+                except Exception as e:
+                    if _fatal(e):
+                        self._fail(rec, started, e)
+                        raise ModelError(self._fatal_message(e)) from None
+                    if not _malformed(e):
+                        if self._can_fall_back(model, e):
+                            model = self.settings.fallback_model or model
+                            rec.outcome = "fallback"
+                            continue
+                        self._fail(rec, started, e)
+                        raise self._unavailable(e) from None
+                    resp = None
+                if not isinstance(getattr(resp, "choices", None), list):
+                    # A body that is not the API's JSON (a proxy's HTML page, say): an invalid
+                    # attempt like any other, re-asked within the same bound.
+                    attempt += 1
+                    problem = "the endpoint's response was not valid API JSON"
+                    self._note("malformed response")
+                    continue
+                assert resp is not None
                 rec.counted_prompt_tokens += counted
                 raw = (resp.choices[0].message.content or "") if resp.choices else ""
                 if resp.usage is not None:
@@ -501,20 +503,42 @@ class ModelClient:
         rec.latency_ms = (time.perf_counter() - started) * 1000
         self._record(rec)
 
+    def _fatal_message(self, err: BaseException) -> str:
+        if isinstance(err, UnicodeError):
+            return ("the API key or another request header holds a character that cannot be "
+                    "sent; check the key for stray characters")
+        return self._redact(err)
+
     def _unavailable(self, err: BaseException) -> ModelUnavailable:
         where = self.settings.base_url
         if isinstance(err, openai.APIStatusError):
             what = f"HTTP {err.status_code}"
         elif isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
             what = "timed out"
+        elif isinstance(err, openai.APIConnectionError):
+            what = "could not connect"
         else:
-            what = "could not connect" if isinstance(err, openai.APIConnectionError) else (
-                type(err).__name__
-            )
+            what = "malformed responses" if _malformed(err) else type(err).__name__
         return ModelUnavailable(
             redact(f"the model endpoint {where} is not responding ({what}, after retries)",
                    self.settings.api_key)
         )
+
+
+_TRANSIENT = (openai.APIConnectionError, openai.APIStatusError, httpx.HTTPError)
+
+
+def _malformed(err: BaseException) -> bool:
+    """A response that arrived but was not the API's JSON: a non-JSON body, a broken SSE
+    event, an error event in the middle of a stream. Worth another attempt."""
+    return (isinstance(err, ValueError | openai.APIError) and not isinstance(err, UnicodeError)
+            and not isinstance(err, _TRANSIENT))
+
+
+def _fatal(err: BaseException) -> bool:
+    """Not worth retrying: a header that cannot be encoded, or anything unexpected. Still
+    recorded and shown redacted, never raw (an exception's text can hold request headers)."""
+    return not (isinstance(err, _TRANSIENT) or _malformed(err))
 
 
 def _describe(purpose: str, model: str, prompt_hash: str, context: str | None) -> str:

@@ -2,7 +2,8 @@
 
 No model endpoint is reachable from this machine, so anything speaking the OpenAI chat API talks to
 this instead. Replies are deterministic, every chat request is logged (never header values), and
-faults (5xx, 429, timeouts, drops, bad/empty content) come from a fixed schedule or a seeded rate.
+faults (5xx, 429, timeouts, drops, bad/empty content, non-JSON bodies, broken streams) come from
+a fixed schedule or a seeded rate.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from typing import Any
 
 from evals.fake_responder import interviewer_responder
 
-ALL_FAULTS = ("500", "429", "timeout", "drop", "malformed", "out_of_range", "empty")
+ALL_FAULTS = ("500", "429", "timeout", "drop", "malformed", "out_of_range", "empty", "garbage",
+              "bad_sse", "sse_error")
+"""Fault kinds. `malformed` corrupts the reply's content inside a valid envelope; `garbage` is an
+HTTP 200 whose body is not the API's JSON (a proxy's HTML page); `bad_sse` breaks a stream with
+an event that is not JSON; `sse_error` sends an error event mid-stream that echoes the request's
+Authorization header back, as some proxies do (the client must never show or store it)."""
 MODEL_ID = "fake-model"
 Responder = Callable[[dict[str, Any]], str | dict[str, Any] | None]
 
@@ -308,6 +314,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def send_text(self, status: int, text: str, content_type: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def send_error_json(self, status: int, message: str, kind: str, code: str,
                         headers: dict[str, str] | None = None) -> None:
         """Errors in OpenAI's shape, so the SDK raises its typed exceptions."""
@@ -442,6 +456,9 @@ class FakeEndpoint:
         stream = bool(body.get("stream"))
         if fault == "drop" and not stream:
             return h.drop()
+        if fault == "garbage" or (fault in ("bad_sse", "sse_error") and not stream):
+            return h.send_text(200, "<html><body><h1>502 Bad Gateway</h1></body></html>",
+                               "text/html")
         try:
             content = self._content(body, fault, kind is not None)
         except Exception as exc:  # a broken test responder should fail loudly, not hang
@@ -454,8 +471,13 @@ class FakeEndpoint:
                 "model": str(body.get("model") or MODEL_ID), "system_fingerprint": "fake"}
         if stream:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            breaks = {"drop": "drop", "bad_sse": "{this is not json",
+                      "sse_error": json.dumps({"error": {
+                          "message": "upstream failed; request had Authorization: "
+                                     + h.headers.get("Authorization", ""),
+                          "type": "server_error", "code": "upstream"}})}
             return self._stream(h, base, content, usage if include_usage else None,
-                                fault == "drop")
+                                breaks.get(fault or ""))
         message = {"role": "assistant", "content": content, "refusal": None}
         choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
         h.send_json(200, {**base, "object": "chat.completion", "choices": [choice],
@@ -473,8 +495,9 @@ class FakeEndpoint:
         return _malformed(content) if fault == "malformed" else content
 
     def _stream(self, h: _Handler, base: dict[str, Any], content: str,
-                usage: dict[str, int] | None, drop: bool) -> None:
-        """SSE, one chunk per word; `drop` cuts the connection after two chunks."""
+                usage: dict[str, int] | None, breaks: str | None) -> None:
+        """SSE, one chunk per word. ``breaks`` interrupts it after two chunks: "drop" cuts the
+        connection, anything else is sent as the next event's data."""
         h.send_response(200)
         for key, value in (("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
                            ("Transfer-Encoding", "chunked")):
@@ -492,8 +515,11 @@ class FakeEndpoint:
             events.append(json.dumps({**base, "object": "chat.completion.chunk", "choices": [],
                                       "usage": usage}))
         for i, event in enumerate([*events, "[DONE]"]):
-            if drop and i == 2:
+            if breaks == "drop" and i == 2:
                 return h.drop()
+            if breaks and i == 2:
+                h.send_event(breaks)
+                break
             h.send_event(event)
         h.wfile.write(b"0\r\n\r\n")
 

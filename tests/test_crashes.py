@@ -183,12 +183,20 @@ def where(requests: list[dict[str, Any]], since: int, killed_at: float) -> str:
     busy = []
     for r in mine:
         if killed_at - r["time"] < LATENCY_MS / 1000 + 0.02:  # not answered yet
-            body = r["body"]
-            fmt = (body.get("response_format") or {}).get("json_schema") or {}
-            busy.append("reply streaming" if body.get("stream") else
-                        {"JudgeOut": "background scoring", "AssessmentOut": "assessment",
-                         "FactSelection": "fact selection"}.get(fmt.get("name"), "other call"))
+            busy.append(busy_with(r["body"]))
     return " + ".join(sorted(set(busy))) if busy else "between model calls"
+
+
+def busy_with(body: dict[str, Any]) -> str:
+    """What a model request is for."""
+    fmt = (body.get("response_format") or {}).get("json_schema") or {}
+    return "reply streaming" if body.get("stream") else {
+        "JudgeOut": "background scoring", "AssessmentOut": "assessment",
+        "FactSelection": "fact selection"}.get(fmt.get("name"), "other call")
+
+
+#: Kill points aimed at a phase, by the kill's index modulo 5; the others are random.
+AIMED = {1: "reply streaming", 3: "background scoring"}
 
 
 @pytest.mark.slow
@@ -232,6 +240,15 @@ def test_kill_9_at_random_moments_loses_nothing_and_reports_the_same(home: Path)
                     rc = chat.wait(60)
                 elif rng.random() < 0.15:  # while it starts up (or replays what it recovered)
                     rc = chat.wait(rng.uniform(0.3, 1.3))
+                elif (aim := AIMED.get(len(kills) % 5)) is not None:
+                    # Aimed at a phase the issue names: the moment a reply starts streaming, or
+                    # a background judge call is in flight, so every run hits both.
+                    aim_until = time.time() + 30
+                    while chat.proc.poll() is None and not any(
+                            busy_with(r["body"]) == aim for r in ep.requests[since:]):
+                        assert time.time() < aim_until, f"no {aim} call came"
+                        time.sleep(0.002)
+                    rc = chat.proc.poll()
                 else:  # during the interview: timed from this process's first model call
                     delay = rng.uniform(0.0, 1.0)
                     first_call(ep, since, chat)
@@ -285,6 +302,8 @@ def test_kill_9_at_random_moments_loses_nothing_and_reports_the_same(home: Path)
     assert len(kills) >= 20
     idle = ("startup (no model call yet)", "between model calls")
     assert any(landed not in idle for _, landed, _ in kills)  # some hit a call in flight
+    for phase in AIMED.values():  # and the aimed ones hit what they aimed at
+        assert any(phase in landed for _, landed, _ in kills), (phase, kinds)
 
 
 def test_a_kill_just_after_the_session_is_created_leaves_it_resumable(home: Path) -> None:

@@ -273,3 +273,46 @@ def test_a_key_in_the_config_file_says_where_keys_belong(home: Path) -> None:
     assert out.returncode == 1
     assert "keys do not belong in config files; use api_key_file" in out.stderr
     assert_clean(out)
+
+
+def test_a_stream_error_event_that_echoes_the_key_is_redacted(home: Path) -> None:
+    """Every stream breaks with an error event quoting the request's Authorization header, and
+    every plain request gets an HTML page: the chat gives up with one message, and neither the
+    message nor anything saved holds the key."""
+    with FakeEndpoint(fault_rate=1.0, fault_kinds=["sse_error"], responder=responder) as ep:
+        chat = run_cli(home, "chat", "--case", CASE, stdin=stdin_of(INTERVIEW_BLOCKS[:5]),
+                       **endpoint_env(ep.url))
+        assert ep.requests and {r["fault"] for r in ep.requests} == {"sse_error"}
+        assert any(r["body"].get("stream") for r in ep.requests)  # a stream broke, too
+    assert_clean(chat)
+    # The interviewer carries on from the fact sheet where it can, or stops with one message.
+    assert chat.returncode in (0, 3), chat.stdout + chat.stderr
+    if chat.returncode == 3:
+        assert "malformed responses" in chat.stderr and "Your session is saved" in chat.stderr
+    sid = json.loads(run_cli(home, "sessions", "--json").stdout)[0]["id"]
+    trace = run_cli(home, "trace", sid, "--json")
+    assert_clean(trace)
+    errors = [c["error"] or "" for c in json.loads(trace.stdout)["calls"]]
+    assert any("not valid API JSON" in e for e in errors), errors  # the HTML pages
+    # The error event itself, kept in the trace with its echoed header redacted.
+    assert any("Authorization: [redacted]" in e for e in errors), errors
+    for p in home.rglob("*"):
+        if p.is_file():
+            assert not hits(p.read_bytes()), p
+
+
+@pytest.mark.parametrize("stray", ["\u200b", "\u043a", " x"])
+def test_a_key_with_stray_characters_is_refused_and_never_saved(home: Path,
+                                                                stray: str) -> None:
+    """A key pasted with an invisible or non-ASCII character cannot go into an HTTP header;
+    the error says so without echoing the key, and nothing written holds it."""
+    with FakeEndpoint(responder=responder) as ep:
+        env = {**endpoint_env(ep.url), "INTERVIEWER_API_KEY": KEY + stray}
+        chat = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n", **env)
+    assert chat.returncode != 0, chat.stdout + chat.stderr
+    assert_clean(chat)
+    assert "key" in chat.stderr.lower(), chat.stderr
+    if home.exists():
+        for p in home.rglob("*"):
+            if p.is_file():
+                assert not hits(p.read_bytes()), p
