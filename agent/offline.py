@@ -15,42 +15,191 @@ from agent.rubrics import Criterion, Rubric
 from agent.signals import coverage, first_match, level_for, sentences
 from agent.state import Turn
 
+# Phrases that state assumptions, play the problem back or say the candidate is ready to move
+# on. Matched per sentence; a sentence that is itself a question never counts (see below).
 _ASSUMES = re.compile(
-    r"\b(i'?ll assume|i will assume|i'?m assuming|i am assuming|let me assume|assuming that|"
-    r"my assumptions?|our assumptions?|i'?d assume|working assumption|to summari[sz]e|"
-    r"in summary|let me summari[sz]e|let me restate|so to recap|to recap|let me recap)\b",
+    r"\b(?:"
+    # I assume / we'll assume / I'm going to assume / let's assume / we can assume
+    r"(?:i|we)(?:'ll|'d|'m|'re| will| would| am| are| can| could| shall)?"
+    r"(?: going to| gonna| just| simply| also| probably| then)?\s+assume"
+    r"|(?:i|we)(?:'m|'re| am| are)(?: just| also)? assuming"
+    r"|let(?:'s| us| me)(?: just)? assume"
+    r"|assuming\b(?! (?:you|we|i) (?:mean|meant)\b)"
+    r"|assume (?:that|it'?s|this|they|we|the|a|an)\b"
+    r"|(?:my|our|working|key|main|the|with these|those|these|some|few) assumptions?"
+    r"|assumptions?\s*[:\-—–]"
+    r"|working (?:picture|frame|hypothesis|understanding|model)"
+    r"|(?:to|in|let me|let's|lets|i'll|i will|so to|quickly) (?:summari[sz]e|sum up|recap|restate)"
+    r"|in summary|in short|to be clear on scope"
+    r"|(?:summary|recap|playback|play-?back)\s*(?:[:\-—–]|before|so|then|of what)"
+    r"|(?:play|read|say)(?:ing)? (?:it|that|this|everything)(?: all)? back"
+    r"|(?:here's|here is|so) (?:my|the) (?:frame|picture|summary|understanding|read|playback)"
+    r"|my (?:frame|picture|understanding|read) (?:is|then)"
+    r"|(?:i'?ll|i will|i'?m going to|i am going to|let me|let's|lets) (?:take|treat|go with|"
+    r"work with|proceed with|run with|work from|frame) (?:it|this|that|the|as)\b"
+    r"|(?:let me|let's|lets|i'?ll|i will|we can|ready to|i'?m ready to|happy to) "
+    r"(?:move on|dig in|dive in|get into it|get going|get started|proceed|start (?:the|on the) "
+    r"diagnos\w*|jump in)"
+    r"|(?:let's|lets|let us) (?:go|start|begin|do it|do this)\s*[.!]*\s*$"
+    r"|(?:that's|that is|this is|i have|i've got|i got|i think i have|i think that's|that "
+    r"should be|should be) enough\b"
+    r"|i think i (?:get it|have it|have what i need|understand|'ve got it)"
+    r"|(?:i'?ve|i have) got (?:it|what i need)"
+    r")",
+    re.IGNORECASE,
+)
+# A playback that opens with "So:", "OK, so ..." or "Goal: ..." and asks nothing.
+_PLAYBACK = re.compile(
+    r"^\s*(?:ok(?:ay)?|alright|all right|right|got it|cool|great)[,.]?\s+so\b(?! that\b| far\b)"
+    r"|^\s*so\s*[:—–]"
+    r"|^\s*(?:goals?|targets?|constraints?|north star|success|scope|framing|problem|"
+    r"problem statement|bottom line|the ask|priorit(?:y|ies))\s*[:—–]",
+    re.IGNORECASE)
+# "So cost is the goal." plays back too, but "So, latency target" is still a bare question.
+_SO = re.compile(r"^\s*so\b(?! that\b| far\b)", re.IGNORECASE)
+# A check-in after a playback ("Is that right?", "Anything I'm missing?", "Correct me if any of
+# that is off."): it asks for confirmation, not for a fact.
+_TAG = re.compile(
+    r"^\s*(?:(?:and|so|ok(?:ay)?)[,\s]+)?(?:"
+    r"(?:is|does|do|did|would|has)\s+(?:that|this|all (?:of )?that|everything)\s+(?:all\s+)?"
+    r"(?:sound\s+)?(?:right|correct|accurate|fair|match\w*|hold|make sense|line up|land|"
+    r"capture it|square|track|seem right|look right|about right)\b(?!\s+to\b)"
+    r"|(?:am i|have i|did i|do i|are we)\s+(?:missing|missed|off|wrong|right|on track|"
+    r"getting|got)\b"
+    r"|anything\s+(?:else\s+|important\s+|big\s+)?(?:i'?m|i'?ve|i have|i am|we'?re|i)\s+"
+    r"(?:\w+\s+)?(?:missing|missed|got wrong|wrong|overlooking|overlooked|forgetting)\b"
+    r"|(?:sounds?|looks?|seems?)\s+(?:right|good|fair|ok(?:ay)?|about right|reasonable)"
+    r"|(?:fair|right|correct|agreed|ok(?:ay)?|make sense|reasonable|accurate)\s*\??\s*$"
+    r"|(?:correct|stop|tell|push back on|let)\s+me\b[^?]{0,15}\bif\b|push back if|shout if"
+    r")",
     re.IGNORECASE,
 )
 
-
-def states_assumptions(text: str) -> bool:
-    """A message that states assumptions (rather than asking) closes the clarify step."""
-    return bool(_ASSUMES.search(text)) and not text.rstrip().endswith("?")
-
-
+# Lead-ins that may precede a question word: "And what...", "OK, so how...", "Last one: who...".
+_LEAD = (r"^\s*(?:(?:and|also|so|ok(?:ay)?|um+|uh+|right|then|next|alright|well|first(?:ly)?|"
+         r"second(?:ly)?|finally|lastly|last one|one more|two more|but|oh|now|great|thanks|"
+         r"cool|got it|quick (?:one|question)|sorry)\b[\s,:;.—–-]*)*")
 _ASKS = re.compile(
-    r"^\s*(what|what's|whats|who|who's|how|is|are|was|were|do|does|did|can|could|would|will|"
-    r"should|which|where|when|why|any|tell me|i'?d like to know|i want to know|i'?m curious|"
-    r"could you|can you|do we|do they|have|has)\b",
+    _LEAD + r"(?:what|what's|whats|who|who's|whos|how|how's|is|isn't|are|aren't|was|were|do|"
+    r"does|did|don't|doesn't|can|could|would|will|should|which|where|where's|when|why|any|"
+    r"tell me|i'?d like to know|i want to know|i'?m curious|i'?m wondering|could you|can you|"
+    r"do we|do they|have|has|describe|explain|walk me through|give me|share|help me "
+    r"understand|let me know|please (?:tell|share|describe|explain|clarify|confirm)|"
+    r"clarify|confirm|curious)\b",
     re.IGNORECASE,
 )
 _ASKS_ANYWHERE = re.compile(
-    r"\b(like to (know|understand|clarify|confirm|check)|want to (know|understand|clarify|"
-    r"confirm|check)|wondering|curious|tell me|clarify|confirm whether|understand whether|"
-    r"need to know)\b",
+    r"\b(?:(?:like|want|need|hoping|trying) to (?:know|understand|clarify|confirm|check|"
+    r"learn|hear)|wondering|curious (?:about|whether|if|how|what|why)|tell me|"
+    r"(?:can|could) (?:you|we) (?:clarify|confirm|share|explain|describe)|"
+    r"clarify (?:whether|if|what|how|who|which|the)|confirm (?:whether|if|what|how|which|the)|"
+    r"understand (?:whether|if|what|how|who|which)|need to know|not sure (?:whether|if|what|"
+    r"how|who|which))\b",
+    re.IGNORECASE,
+)
+# A question embedded in a list after a separator: "QPS at peak, and what p99 looks like".
+_EMBEDDED = re.compile(r"(?:[,;:—–]\s*|\s-\s)(?:and |or |plus |also )?(?:what|how|whether)\b",
+                       re.IGNORECASE)
+# A sentence with its own subject and verb ("that's helpful", "the target is 500 ms", "we
+# should cache it") is a statement; a bare fragment ("QPS and latency target") is not.
+_CLAUSE = re.compile(
+    r"\b(?:i|we|you|they|he|she)\b"
+    r"|\blet(?:'s| me| us)\b"
+    r"|\b(?:it|that|this|there|these|those|which)(?:'s|'re|'ve|'ll|'d|s| is| are| was| were|"
+    r" has| have| had| will| would| can| could| should| seems?| looks?| sounds?| makes?)\b"
+    r"|\b(?:is|are|was|were|am|isn't|aren't|wasn't|weren't|has|hasn't|have|haven't|had|"
+    r"will|won't|would|wouldn't|can|can't|cannot|should|shouldn't|must|"
+    r"seems?|sounds?|looks?|makes?|helps|helped)\b",
+    re.IGNORECASE,
+)
+# Acknowledgements that carry no question on their own ("Thanks.", "Got it, makes sense.").
+_ACK = re.compile(
+    r"^\s*(?:(?:thanks|thank you|thx|ok(?:ay)?|k|cool|great|good|nice|perfect|right|alright|"
+    r"all right|got it|gotcha|understood|noted|sure|yes|yeah|yep|no|nope|fine|fair enough|"
+    r"interesting|awesome|excellent|helpful|super helpful|that helps|makes sense|"
+    r"sounds good|clear|i see|ah|oh|hmm+|um+|uh+|wow|and|so|very|really|much|a lot|lots|"
+    r"appreciate it)\b[\s,;:.!—–-]*)+$",
+    re.IGNORECASE,
+)
+# A quantity stated as a value ("500 ms", "1,500 QPS", "$2M", "3x"): a fragment carrying one
+# is an assertion ("Real-time, 500 ms p99."), not a question.
+_QUANTITY = re.compile(
+    r"(?:\$\s?\d|\b\d[\d,.]*\s*(?:ms|s|sec|secs|seconds?|minutes?|hours?|qps|rps|%|percent|"
+    r"x|gb|tb|tokens?|gpus?|nodes?|requests?|users?|dollars?|million|billion|"
+    r"thousand)(?!\w))",
     re.IGNORECASE,
 )
 
 
+def _is_tag(sentence: str) -> bool:
+    return bool(_TAG.match(sentence))
+
+
+def _is_ask(sentence: str) -> bool:
+    if _is_tag(sentence):
+        return False
+    if "?" in sentence or _ASKS.match(sentence) or _ASKS_ANYWHERE.search(sentence):
+        return True
+    return bool(_EMBEDDED.search(sentence)) and not _states(sentence)
+
+
+def _states(sentence: str) -> bool:
+    return bool(_ASSUMES.search(sentence) or _PLAYBACK.match(sentence)
+                or (_SO.match(sentence) and _CLAUSE.search(sentence)))
+
+
+def _is_fragment_question(sentence: str) -> bool:
+    """A short verbless fragment naming something to ask about ("QPS and latency target")."""
+    text = sentence.strip().rstrip(".!").strip()
+    if not text or _ACK.match(text) or _CLAUSE.search(text) or _QUANTITY.search(text):
+        return False
+    return not _states(text) and len(text.split()) <= 10 and len(text) <= 120
+
+
+def _stated(parts: Sequence[str]) -> bool:
+    return any(_states(s) and not _is_ask(s) for s in parts)
+
+
+def states_assumptions(text: str) -> bool:
+    """A message that states assumptions or plays the problem back (rather than asking)
+    closes the clarify step: "I assume...", "Assumptions: ...", "Summary: ...", "OK, so ...",
+    "Assuming X, let me move on", or a playback ending "Is that right?". A message whose last
+    sentence asks something ("Should I assume X?") does not."""
+    parts = sentences(text)
+    if not parts or _is_ask(parts[-1]):
+        return False
+    if _stated(parts):
+        return True
+    # Statements followed by a check-in ("..., 500 ms p99. Is that right?") play back too.
+    return _is_tag(parts[-1]) and any(
+        not _is_ask(s) and not _ACK.match(s) for s in parts[:-1])
+
+
+def _asked_clause(sentence: str) -> str:
+    """The part of a question that asks: "Assuming it's real-time, what's the QPS?" asks only
+    about QPS. An assumption with nothing after it ("Should I assume real-time?") is the
+    question itself."""
+    m = _ASSUMES.search(sentence)
+    if not m:
+        return sentence
+    rest = re.split(r"[,;:—–]|\s-\s", sentence[m.end():], maxsplit=1)
+    return rest[1] if len(rest) == 2 and rest[1].strip(" ?.") else sentence
+
+
 def question_parts(message: str) -> list[str]:
-    """The parts of a message that ask something. Statements (such as assumptions) are left
-    out, so stating "I'll assume a 500 ms target" reveals nothing the candidate did not ask."""
-    parts = [s for s in sentences(message)
-             if "?" in s or _ASKS.match(s) or _ASKS_ANYWHERE.search(s)]
-    if parts:
-        return parts
-    # A bare fragment ("QPS and latency target") is a question; a statement is not.
-    return [] if states_assumptions(message) or len(message) > 160 else [message]
+    """The parts of a message that ask something. Statements (assumptions, playbacks,
+    acknowledgements, check-ins like "Is that right?") are left out, so stating "I'll assume a
+    500 ms target" reveals nothing the candidate did not ask. A short bare fragment ("QPS and
+    latency target") still asks, unless the message is stating its assumptions."""
+    parts = sentences(message)
+    stated = _stated(parts)
+    out = []
+    for s in parts:
+        if _is_ask(s):
+            out.append(_asked_clause(s))
+        elif not stated and not _is_tag(s) and _is_fragment_question(s):
+            out.append(s)
+    return out
 
 
 def matching_facts(case: Case, question: str) -> list[Fact]:
@@ -72,14 +221,19 @@ class OfflineInterviewer:
 
     def clarify(self, case: Case, question: str, history: Sequence[Turn],
                 speak: Speaker) -> ClarifyReply:
-        facts = matching_facts(case, question)
         ends = states_assumptions(question)
+        asked = bool(question_parts(question))
+        facts = matching_facts(case, question)
         if facts:
             text = " ".join(f.answer.strip() for f in facts)
         elif ends:
             text = ""
-        else:
+        elif asked:
             text = str(script()["no_fact"])
+        else:
+            # Nothing asked and nothing assumed ("Thanks, that's helpful."): invite the next
+            # question rather than refusing one that was never asked.
+            text = str(script()["no_question"])
         if text:
             speak(text)
         return ClarifyReply(text=text, fact_ids=[f.id for f in facts], ends_step=ends)
