@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent.datafile import DataFileError, load_model
+from agent.datafile import DataFileError, load_model, needs_compiling
 from agent.paths import data_dir
 from agent.signals import compile_pattern
 from agent.steps import STEPS
@@ -34,6 +34,8 @@ class Fact(BaseModel):
     @classmethod
     def _patterns_compile(cls, v: list[str]) -> list[str]:
         for p in v:
+            if not needs_compiling(p):
+                continue
             try:
                 compile_pattern(p)
             except re.error as e:

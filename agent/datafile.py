@@ -78,3 +78,10 @@ def load_model(path: Path, model: type[M], item_key: str = "criteria") -> M:
         return model.model_validate(data)
     except ValidationError as e:
         raise DataFileError(f"{path}: {describe_error(data, e, item_key)}") from None
+
+
+def needs_compiling(pattern: str) -> bool:
+    """Whether checking a data-file pattern (agent/signals.py syntax) needs compiling it: a
+    ``re:`` pattern can be invalid; a phrase of one or more words (escaped when compiled) can
+    only be invalid when it is empty. Loading skips the rest, so listing cases stays fast."""
+    return pattern.startswith("re:") or not pattern.rstrip("*").strip()

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent.datafile import DataFileError, load_model
+from agent.datafile import DataFileError, load_model, needs_compiling
 from agent.paths import data_dir
 from agent.signals import compile_pattern
 from agent.steps import CROSS_CUTTING, STEPS
@@ -59,6 +59,8 @@ class Criterion(BaseModel):
     def _patterns_compile(cls, v: list[list[str]]) -> list[list[str]]:
         for group in v:
             for p in group:
+                if not needs_compiling(p):
+                    continue
                 try:
                     compile_pattern(p)
                 except re.error as e:
