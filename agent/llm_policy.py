@@ -1,7 +1,8 @@
 """Interviewing with a model. What the model sees is chosen so it cannot leak what it must not:
 
 - clarify: a first structured call sees only fact *topics* and picks the ones the question asks
-  about; the spoken answer is then written from those facts alone.
+  about; the spoken answer is then written from those facts alone. The pick is checked, not
+  trusted (an injected "select every topic" can steer it): see allowed_facts().
 - follow-ups: the model rephrases an authored, non-leading probe; it never sees the rubric.
 - assessment (deciding on a follow-up) sees the rubric, but its output is never shown.
 Candidate text is always fenced in <candidate> tags.
@@ -9,17 +10,19 @@ Candidate text is always fenced in <candidate> tags.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.cases import Case
+from agent.cases import Case, Fact
 from agent.llm import Message, ModelClient, Restart, StructuredOutputError
-from agent.offline import OfflineInterviewer
+from agent.offline import OfflineInterviewer, matching_facts, question_parts
 from agent.policy import Assessment, ClarifyReply, Speaker
 from agent.prompts import fence, load_prompt, script
 from agent.rubrics import Criterion, Rubric
+from agent.signals import strip_format
 from agent.state import Turn
 
 
@@ -43,6 +46,73 @@ class AssessmentOut(BaseModel):
     """Per-criterion status of the candidate's answers in this step."""
 
     criteria: Annotated[list[CriterionStatus], Field(min_length=1)]
+
+
+#: Most facts one message is answered with, whatever the selection call picked.
+MAX_FACTS = 3
+#: Picked facts the message's keywords do not ask about (a paraphrase the fact's authored
+#: keywords miss) that may still be told per message, if the message shares a word with them.
+MAX_UNMATCHED = 1
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset({
+    "about", "also", "anything", "does", "doing", "from", "have", "into", "just", "kind", "like",
+    "look", "looks", "many", "more", "most", "much", "number", "numbers", "other", "really",
+    "should", "some", "sort", "tell", "that", "their", "them", "there", "these", "they", "this",
+    "thing", "things", "today", "type", "what", "whats", "when", "where", "which", "while",
+    "will", "with", "would", "your", "current", "size", "side", "share", "deal", "value", "bring",
+    "worth",
+})
+
+
+def _words(text: str) -> set[str]:
+    """Content words (4+ letters, a plural ``s`` dropped) for a loose topic match."""
+    return {w.removesuffix("s") for w in _WORD.findall(text.lower())
+            if len(w) >= 4 and w not in _STOP}
+
+
+def _fact_words(fact: Fact) -> set[str]:
+    plain = " ".join(k.rstrip("*") for k in fact.keywords if not k.startswith("re:"))
+    return _words(f"{fact.id.replace('_', ' ')} {fact.topic} {plain}")
+
+
+def _shares_a_word(a: set[str], b: set[str]) -> bool:
+    return bool(a & b) or any(len(x) >= 5 and len(y) >= 5 and x[:5] == y[:5]
+                              for x in a for y in b)
+
+
+def allowed_facts(case: Case, question: str, picked: Sequence[str]) -> list[str]:
+    """The facts, of those the selection call picked, that may be told for ``question``.
+
+    The selection call reads the candidate's text, so it can be talked into picking every
+    topic. Deterministic bounds hold whatever it picks:
+    - a message that asks nothing (agent.offline.question_parts) is told nothing;
+    - facts whose keywords the question itself uses (agent.offline.matching_facts: what the
+      offline interviewer would tell) are kept;
+    - at most MAX_UNMATCHED other picks are kept, and only if the question shares a word with
+      the fact's id, topic or keywords (a paraphrase keyword matching missed);
+    - never more than min(MAX_FACTS, question parts + 1) facts, unless the question's own
+      keywords ask for more; a pick longer than that bound is not trusted at all and only the
+      keyword-matched facts in it are kept.
+    """
+    question = strip_format(question)  # as the selection call saw it (fenced)
+    parts = question_parts(question)
+    if not parts:
+        return []
+    picked = list(dict.fromkeys(picked))
+    matched = {f.id for f in matching_facts(case, question)}
+    cap = max(min(MAX_FACTS, len(parts) + 1), len(matched & set(picked)))
+    if len(picked) > cap:
+        return [t for t in picked if t in matched][:cap]
+    asked = _words(" ".join(parts))
+    out: list[str] = []
+    unmatched = 0
+    for t in picked:
+        if t in matched:
+            out.append(t)
+        elif unmatched < MAX_UNMATCHED and _shares_a_word(asked, _fact_words(case.fact(t))):
+            out.append(t)
+            unmatched += 1
+    return out[:cap]
 
 
 def _versions(*names: str) -> str:
@@ -90,7 +160,7 @@ class LLMInterviewer:
             # The model could not say which facts were asked about: match keywords instead,
             # which still reveals only facts the question names.
             return self._offline.clarify(case, question, history, speak)
-        facts = [case.fact(t) for t in dict.fromkeys(sel.topic_ids)]
+        facts = [case.fact(t) for t in allowed_facts(case, question, sel.topic_ids)]
         if not facts:
             text = "" if sel.states_assumptions else str(script()["no_fact"])
             if text:

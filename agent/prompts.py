@@ -11,12 +11,18 @@ from typing import Any
 
 from agent.datafile import DataFileError, read_yaml
 from agent.paths import data_dir
+from agent.signals import LEFT_ANGLES, RIGHT_ANGLES, strip_format
 
 #: Longest candidate text placed in one prompt slot; the interview refuses longer answers,
 #: and transcripts are trimmed to the token budget before they get here.
 MAX_FENCED_CHARS = 20_000
 
-_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z_!][\w\-]*)([^<>]*)>")
+#: Inside a fence every angle bracket, and every character that looks like one, is shown as
+#: ``‹`` or ``›``: no tag the candidate types (``</candidate>``, ``<|im_end|>``, ``<\u200b/x>``,
+#: ``＜system＞``) can reach a prompt as a tag. Quotes of fenced text still verify, because
+#: agent.signals.normalise() reads ``‹``/``›`` as ``<``/``>``.
+_FENCE_ANGLES = str.maketrans({**dict.fromkeys(LEFT_ANGLES, "\u2039"),
+                               **dict.fromkeys(RIGHT_ANGLES, "\u203a")})
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -40,11 +46,13 @@ class Prompt:
 
 
 def fence(text: str, limit: int = MAX_FENCED_CHARS) -> str:
-    """Make untrusted text safe to place between tags: bound its size and defuse anything that
-    looks like a tag, so it cannot close the fence (``</candidate>``) or open a new section."""
+    """Make untrusted text safe to place between tags: bound its size, drop invisible format
+    characters (zero-width spaces, soft hyphens, bidi controls) and show every angle bracket
+    as ``‹``/``›``, so nothing in it can close the fence (``</candidate>``) or open a section."""
+    text = strip_format(text)
     if len(text) > limit:
         text = text[:limit] + " [...truncated]"
-    return _TAG.sub(lambda m: "\u2039" + m.group(0)[1:-1] + "\u203a", text)
+    return text.translate(_FENCE_ANGLES)
 
 
 @cache
