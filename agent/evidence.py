@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from agent.signals import normalise
 
@@ -30,7 +31,9 @@ class Checked:
     dropped: int
 
 
+@lru_cache(maxsize=4096)
 def _norm(text: str) -> str:
+    """Cached: every quote of a step is checked against the same answers."""
     return normalise(text.translate(_QUOTE_MARKS))
 
 

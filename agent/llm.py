@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
@@ -366,7 +367,7 @@ class ModelClient:
         then :class:`StructuredOutputError`. Unreachable endpoints raise ModelUnavailable."""
         msgs = self._fit(messages)
         name = schema.__name__
-        json_schema = schema.model_json_schema()
+        json_schema = _json_schema(schema)
         rec = CallRecord(purpose, self.model, prompt_hash, session_id)
         started = time.perf_counter()
         self._start()
@@ -523,6 +524,12 @@ class ModelClient:
             redact(f"the model endpoint {where} is not responding ({what}, after retries)",
                    self.settings.api_key)
         )
+
+
+@lru_cache(maxsize=64)
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """A response model's JSON schema, built once per model (pydantic rebuilds it per call)."""
+    return schema.model_json_schema()
 
 
 _TRANSIENT = (openai.APIConnectionError, openai.APIStatusError, httpx.HTTPError)
