@@ -37,9 +37,9 @@ USAGE_SUMS = ("calls", "cached_calls", "failed_calls", "retries", "prompt_tokens
               "prompt_tokens_tiktoken", "completion_tokens")
 
 
-def usage_of(calls: list[CallRecord]) -> dict[str, Any]:
+def usage_of(calls: list[CallRecord], prices: dict[str, tuple[float, float]]
+             ) -> dict[str, Any]:
     """Sums over call records; cost_usd None when an uncached call's model has no price."""
-    prices = load_prices()
     costs = [cost(prices, c.model, c.prompt_tokens, c.completion_tokens) for c in calls
              if not c.cached]
     return {
@@ -138,6 +138,7 @@ class Run:
         self.rubrics = default_rubrics()
         self.cases = default_cases()
         self.calls: list[CallRecord] = []
+        self.prices = load_prices()  # once: every task's usage is priced with it
         # Each scoring task runs wholly on one worker thread, so a thread-local list collects
         # exactly that task's calls (the scorers are shared between concurrent tasks).
         self._task_calls = threading.local()
@@ -273,11 +274,11 @@ class Run:
         mine: list[CallRecord] = []
         self._task_calls.calls = mine
         try:
-            return self._score(task), None, usage_of(mine)
+            return self._score(task), None, usage_of(mine, self.prices)
         except CacheMiss:
             raise
         except (ModelError, OSError) as e:
-            return None, str(e), usage_of(mine)
+            return None, str(e), usage_of(mine, self.prices)
         finally:
             self._task_calls.calls = None
 
@@ -400,7 +401,7 @@ class Run:
     def usage(self) -> dict[str, Any]:
         """Totals over the whole run: earlier (resumed) partial rows plus this process's calls.
         ``earlier`` is the resumed part alone; ``cache`` counts this process's lookups only."""
-        here = usage_of(self.calls)
+        here = usage_of(self.calls, self.prices)
         earlier = self.earlier_usage
         total = add_usage(earlier, here) if earlier else here
         return {**total,
