@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from agent.cases import Case, Fact
 from agent.llm import Message, ModelClient, Restart, StructuredOutputError
-from agent.offline import OfflineInterviewer, matching_facts, question_parts
+from agent.offline import OfflineInterviewer, facts_asked, question_parts
 from agent.policy import Assessment, ClarifyReply, Speaker
 from agent.prompts import fence, load_prompt, script
 from agent.rubrics import Criterion, Rubric
@@ -86,7 +86,7 @@ def allowed_facts(case: Case, question: str, picked: Sequence[str]) -> list[str]
     The selection call reads the candidate's text, so it can be talked into picking every
     topic. Deterministic bounds hold whatever it picks:
     - a message that asks nothing (agent.offline.question_parts) is told nothing;
-    - facts whose keywords the question itself uses (agent.offline.matching_facts: what the
+    - facts whose keywords the question itself uses (agent.offline.facts_asked: what the
       offline interviewer would tell) are kept;
     - at most MAX_UNMATCHED other picks are kept, and only if the question shares a word with
       the fact's id, topic or keywords (a paraphrase keyword matching missed);
@@ -99,7 +99,7 @@ def allowed_facts(case: Case, question: str, picked: Sequence[str]) -> list[str]
     if not parts:
         return []
     picked = list(dict.fromkeys(picked))
-    matched = {f.id for f in matching_facts(case, question)}
+    matched = {f.id for f in facts_asked(case, parts)}
     cap = max(min(MAX_FACTS, len(parts) + 1), len(matched & set(picked)))
     if len(picked) > cap:
         return [t for t in picked if t in matched][:cap]

@@ -205,7 +205,11 @@ def question_parts(message: str) -> list[str]:
 def matching_facts(case: Case, question: str) -> list[Fact]:
     """The facts a message asks about, judged by each fact's keyword patterns against only the
     parts of the message that ask something."""
-    parts = question_parts(question)
+    return facts_asked(case, question_parts(question))
+
+
+def facts_asked(case: Case, parts: Sequence[str]) -> list[Fact]:
+    """The facts whose keyword patterns the given question parts use (see question_parts)."""
     return [f for f in case.facts if any(first_match(f.keywords, p) for p in parts)]
 
 
@@ -222,13 +226,13 @@ class OfflineInterviewer:
     def clarify(self, case: Case, question: str, history: Sequence[Turn],
                 speak: Speaker) -> ClarifyReply:
         ends = states_assumptions(question)
-        asked = bool(question_parts(question))
-        facts = matching_facts(case, question)
+        parts = question_parts(question)
+        facts = facts_asked(case, parts)
         if facts:
             text = " ".join(f.answer.strip() for f in facts)
         elif ends:
             text = ""
-        elif asked:
+        elif parts:
             text = str(script()["no_fact"])
         else:
             # Nothing asked and nothing assumed ("Thanks, that's helpful."): invite the next
