@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -233,11 +232,10 @@ def _describe(e: BaseException) -> str:
     return redact(text, *(os.environ.get(name, "").strip() for name in _KEY_VARIABLES))
 
 
-#: The shape of a session id (agent.engine.SESSION_ID): checked before the database is touched.
-SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{3,40}$")
-
-
 def session_arg(value: str, flag: str) -> str:
+    """``value`` if it has the shape of a session id; checked before the database is touched."""
+    from agent.store import SESSION_ID
+
     if not SESSION_ID.match(value):
         from agent.config import quoted
 
@@ -368,7 +366,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     text = {"md": to_markdown, "json": to_json, "html": to_html}[args.format](report)
     if args.output:
         out = Path(args.output)
-        refuse_overwrite("--output", [out])
         try:
             out.write_text(text, encoding="utf-8")
         except OSError as e:

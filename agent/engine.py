@@ -8,7 +8,6 @@ submitted again.
 
 from __future__ import annotations
 
-import re
 import secrets
 import sqlite3
 from collections.abc import Callable
@@ -30,11 +29,10 @@ from agent.report import Report, ScorerInfo, build_report
 from agent.rubrics import default_rubrics
 from agent.scores import StepScore
 from agent.state import InterviewState, Turn, answered_count, last_question
-from agent.store import SessionLock, Store, StoreError, connect
+from agent.store import SESSION_ID, SessionLock, Store, StoreError, connect
 
 Event = dict[str, Any]
 OnEvent = Callable[[Event], None]
-SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{3,40}$")
 
 
 class SessionError(RuntimeError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -19,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.paths import db_path
+
+#: The shape of a session id (the engine makes them with secrets.token_hex); commands check an id
+#: against it before they touch the database.
+SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{3,40}$")
 
 
 class StoreError(RuntimeError):
