@@ -101,15 +101,8 @@ def _console() -> Console:
 
 def offline_banner(settings: Settings) -> str:
     """Why the interview is offline and how to switch to a model."""
-    text = str(script()["offline_banner"])
-    if settings.forced_offline:
-        reason = "no model is configured"
-        text = (text.replace(reason, "forced by --offline") if reason in text
-                else "Offline (forced by --offline). " + text)
-    if "--model" not in text:
-        text += (" A --base-url (or INTERVIEWER_BASE_URL) also needs --model NAME (or "
-                 "INTERVIEWER_MODEL).")
-    return text
+    reason = "forced by --offline" if settings.forced_offline else "no model is configured"
+    return str(script()["offline_banner"]).replace("{reason}", reason)
 
 
 def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | None,
