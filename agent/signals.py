@@ -273,8 +273,10 @@ _SELF = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def is_meta(sentence: str) -> bool:
-    """True when a sentence addresses the grader (an injection attempt), not the case."""
+    """True when a sentence addresses the grader (an injection attempt), not the case.
+    Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
     return bool(_META.search(text) or _ROLE_LABEL.search(text) or _ROLE_TAG.search(text)
                 or _SCORE_LABEL.search(text) or _ARTEFACT.search(text)
