@@ -109,21 +109,6 @@ SCRIPT: dict[str, list[str]] = {
     ],
 }
 
-#: The same kind of interview, as the terminal reads it from a pipe (blank-line separated).
-PIPED_INTERVIEW = "\n\n".join([
-    "Is this training or inference? What's the QPS and the latency target?",
-    "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
-    "Autoscaling lags the traffic spikes and new replicas take minutes to load weights.",
-    "/next",
-    "Goal: p99 under 500 ms at peak, error rate under 0.1%, GPU cost per request flat.",
-    "/next",
-    "Latency matters more than cost for this customer, so I'd pay for a warm pool.",
-    "/next",
-    "This week: a dedicated warm pool. Next quarter: an SLA-aware autoscaler.",
-    "/next",
-    "A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back on breach.",
-    "/next",
-]) + "\n"
 
 # -- instrumentation ----------------------------------------------------------------------------
 
@@ -614,6 +599,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
 
     if args.cli_repeats:
+        # The piped interview the test suite runs (tests/helpers.py), as a terminal reads it.
+        from tests.helpers import INTERVIEW_BLOCKS, stdin_of
+
+        piped = stdin_of(INTERVIEW_BLOCKS)
         with tempfile.TemporaryDirectory(prefix="bench-engine-cli-") as tmp:
             home = Path(tmp)
             cmd = interviewer_cmd()
@@ -624,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (" ".join([Path(cmd[0]).name, *cmd[1:], "cases"]),
                  time_cli([*cmd, "cases"], home, args.cli_repeats)),
                 ("python -m agent chat --case " + PIPED_CASE + " < piped offline interview",
-                 time_cli(chat, home, args.cli_repeats, PIPED_INTERVIEW,
+                 time_cli(chat, home, args.cli_repeats, piped,
                           expect="end of the interview")),
             ]
         print(f"Command-line wall time, s (subprocess; best and median of {args.cli_repeats})")

@@ -82,30 +82,28 @@ def _write_big(path: Path) -> None:
             f.write(line)
 
 
-def bad_case(change: Callable[[Any], None] | None = None, *, big: bool = False) -> Setup:
+def _bad_data_file(kind: str, name: str, change: Callable[[Any], None] | None,
+                   big: bool) -> Setup:
+    """A copy of the data directory ``kind`` with ``name`` edited (or made 50 MB), pointed to
+    by INTERVIEWER_<KIND>."""
     def setup(home: Path, work: Path) -> dict[str, str]:
-        d = _copy_data(work, "cases")
-        path = d / f"{CASE}.yaml"
+        d = _copy_data(work, kind)
+        path = d / name
         if big:
             _write_big(path)
         else:
             assert change is not None
             _edit_yaml(path, change)
-        return {"INTERVIEWER_CASES": str(d)}
+        return {f"INTERVIEWER_{kind.upper()}": str(d)}
     return setup
+
+
+def bad_case(change: Callable[[Any], None] | None = None, *, big: bool = False) -> Setup:
+    return _bad_data_file("cases", f"{CASE}.yaml", change, big)
 
 
 def bad_rubric(change: Callable[[Any], None] | None = None, *, big: bool = False) -> Setup:
-    def setup(home: Path, work: Path) -> dict[str, str]:
-        d = _copy_data(work, "rubrics")
-        path = d / "goals.yaml"
-        if big:
-            _write_big(path)
-        else:
-            assert change is not None
-            _edit_yaml(path, change)
-        return {"INTERVIEWER_RUBRICS": str(d)}
-    return setup
+    return _bad_data_file("rubrics", "goals.yaml", change, big)
 
 
 def _dataset_lines() -> list[dict[str, Any]]:

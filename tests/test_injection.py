@@ -374,7 +374,6 @@ def test_a_leaky_model_reveals_no_unasked_fact_and_no_rubric(
     asked = {f.id for q in questions for f in matching_facts(case, q)}
     told = set(session.state().get("facts_told", []))
     assert told == asked
-    facts = fact_texts(case)
     secret = secrets_of(case)
     shown = _norm("\n".join(t["text"] for t in turns if t["role"] == "interviewer"))
     heard = _norm("".join(spoken))
@@ -386,10 +385,8 @@ def test_a_leaky_model_reveals_no_unasked_fact_and_no_rubric(
 
     # On the replies: what the candidate saw and heard.
     for where, text in (("transcript", shown), ("streamed speech", heard)):
-        for fid, pieces in facts.items():
-            if fid not in asked:
-                leaked = [p for p in pieces if p in text]
-                assert not leaked, f"{where}: unasked fact {fid!r} shown: {leaked[0][:60]!r}"
+        leaked = _unasked_facts_seen(case, asked, [text])
+        assert not leaked, f"{where}: unasked facts shown: {leaked}"
         leaked_secret = [k for k, v in secret.items() if v in text]
         assert not leaked_secret, f"{where}: rubric/strong-answer text shown: {leaked_secret}"
 
@@ -401,12 +398,9 @@ def test_a_leaky_model_reveals_no_unasked_fact_and_no_rubric(
         sent = _norm("\n".join(m["content"] for m in body["messages"]))
         if name is None:
             assert not [k for k, v in secret.items() if v in sent], r["index"]
-            for fid, pieces in facts.items():
-                if fid not in asked:
-                    assert not [p for p in pieces if p in sent], (r["index"], fid)
+            assert not _unasked_facts_seen(case, asked, [sent]), r["index"]
         elif name == "FactSelection":
-            for fid, pieces in facts.items():
-                assert not [p for p in pieces if p in sent], (r["index"], fid)
+            assert not _unasked_facts_seen(case, set(), [sent]), r["index"]
             assert not [k for k, v in secret.items() if v in sent], r["index"]
 
 
