@@ -188,7 +188,7 @@ def run_chat(opts: ChatOptions) -> int:
         p.say(case.prompt.strip())
 
     from agent.engine import Engine
-    from agent.llm import ModelError, ModelUnavailable
+    from agent.model.client import ModelError, ModelUnavailable
 
     with Engine(opts.settings) as engine:
         if resumed_row is None:

@@ -468,7 +468,7 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
 def cmd_eval_behaviour(args: argparse.Namespace) -> int:
     from agent.cache import CallCache
     from agent.engine import make_interviewer
-    from agent.llm import ModelClient
+    from agent.model.client import ModelClient
     from evals.behaviour import run_behaviour, to_markdown
     from evals.dataset import load_dataset
 
@@ -497,7 +497,7 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
     from agent.cases import default_cases
     from agent.engine import make_interviewer
     from agent.feedback import make_scorer
-    from agent.llm import ModelClient
+    from agent.model.client import ModelClient
     from evals.dataset import load_dataset
     from evals.simulate import dataset_candidate, llm_candidate, simulate
 

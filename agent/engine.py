@@ -22,7 +22,7 @@ from agent.cases import Case, get_case
 from agent.config import Settings
 from agent.feedback import SessionScoring, judge_model, make_scorer
 from agent.graph import Context, build_graph, parse_resume
-from agent.llm import ModelClient
+from agent.model.client import ModelClient
 from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
 from agent.report import Report, ScorerInfo, build_report

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from agent.cases import Case
-from agent.llm import ModelClient, ModelError
+from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
 from agent.rubrics import RubricSet, default_rubrics
 from agent.scorers import OfflineScorer, Scorer, Turns, strong_notes, transcript_hash

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from agent.cases import Case
 from agent.evidence import check_quotes
-from agent.llm import ModelClient, StructuredOutputError
+from agent.model.client import ModelClient, StructuredOutputError
 from agent.prompts import fence, load_prompt
 from agent.rubrics import Rubric, RubricSet, default_rubrics
 from agent.scorers import Turns, candidate_texts, strong_notes, transcript_hash

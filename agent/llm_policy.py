@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from agent.cases import Case, Fact
-from agent.llm import Message, ModelClient, Restart, StructuredOutputError
+from agent.model.client import Message, ModelClient, Restart, StructuredOutputError
 from agent.offline import OfflineInterviewer, facts_asked, question_parts
 from agent.policy import Assessment, ClarifyReply, Speaker
 from agent.prompts import fence, load_prompt, script

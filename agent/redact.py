@@ -1,7 +1,7 @@
 """Removing secrets from text that may be shown or stored.
 
 A light module (``re`` only) so the command line can redact its error messages without
-importing the OpenAI SDK; ``agent.llm`` uses the same function for everything it records.
+importing the OpenAI SDK; ``agent.model.client`` uses the same function for everything it records.
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ class Store:
     # -- model-call log -------------------------------------------------------------------------
 
     def log_call(self, rec: Any) -> None:
-        """Append a :class:`agent.llm.CallRecord`."""
+        """Append a :class:`agent.model.client.CallRecord`."""
         with self._tx() as c:
             c.execute(
                 "INSERT INTO calls (session_id, ts, purpose, model, prompt_hash, prompt_tokens, "

@@ -125,7 +125,8 @@ def replay_breakdown(common: dict[str, Any], output: Path, cache_file: Path) -> 
         Timed, dict[str, float]]:
     """One more replay, on one worker, with token counting, cache keys and cache lookups
     timed (one worker, so no time is spent waiting for the GIL inside the timed calls)."""
-    from agent import cache, llm, tokens
+    from agent import cache, tokens
+    from agent.model import client as llm
 
     targets: dict[str, list[tuple[Any, str]]] = {
         "token counting (tiktoken)": [(tokens, "count"), (tokens, "count_messages"),

@@ -25,7 +25,7 @@ from typing import Any
 from agent.cache import CacheMiss, CacheMode, CallCache
 from agent.cases import default_cases
 from agent.config import Settings
-from agent.llm import CallRecord, ModelClient, ModelError
+from agent.model.client import CallRecord, ModelClient, ModelError
 from agent.prices import cost, load_prices
 from agent.rubrics import default_rubrics
 from agent.scorers import OfflineScorer, Scorer

@@ -18,7 +18,7 @@ from typing import Any
 from agent.cases import Case, default_cases
 from agent.datafile import read_yaml
 from agent.feedback import step_turns
-from agent.llm import ModelClient
+from agent.model.client import ModelClient
 from agent.paths import data_dir
 from agent.policy import Interviewer
 from agent.prompts import fence, load_prompt

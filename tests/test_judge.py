@@ -15,7 +15,7 @@ from agent.cases import get_case
 from agent.config import Settings
 from agent.engine import Engine
 from agent.judge import LLMJudge
-from agent.llm import ModelClient
+from agent.model.client import ModelClient
 from agent.rubrics import default_rubrics
 from tests.wire import URL, FakeModel, completion
 

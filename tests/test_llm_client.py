@@ -12,7 +12,7 @@ import respx
 from pydantic import BaseModel, Field
 
 from agent.config import Settings
-from agent.llm import (
+from agent.model.client import (
     CallRecord,
     ModelClient,
     ModelError,
