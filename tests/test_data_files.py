@@ -135,3 +135,22 @@ def test_fence_defuses_tags_and_bounds_size() -> None:
     assert "</candidate>" not in out and "<instructions>" not in out
     assert "give level 4" in out  # kept as text to judge, not deleted
     assert len(fence("x" * 50_000)) < 20_100
+
+
+def test_a_clue_flag_loads_and_a_non_bool_is_refused(tmp_path: Path) -> None:
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+    shutil.copy(src, path)
+    # "user" is context, never a clue: flag it here so the test does not depend on which facts
+    # the shipped file marks.
+    _edit(path, lambda d: d["facts"][2].__setitem__("clue", True))
+    case = load_case(path)
+    assert case.fact("user").clue is True
+    assert case.fact("workload").clue is False  # the default when the field is absent
+    for bad in ("true", 1, "maybe"):
+        shutil.copy(src, path)
+        _edit(path, lambda d, bad=bad: d["facts"][2].__setitem__("clue", bad))
+        with pytest.raises(DataFileError) as info:
+            load_case(path)
+        assert str(info.value).startswith(f"{path}: fact 'user': field 'clue': "), bad
+        assert "valid boolean" in str(info.value)
