@@ -37,6 +37,19 @@ def test_every_case_has_the_framework_clarify_facts() -> None:
             assert f.answer.strip()[:40] not in case.prompt
 
 
+def test_clues_are_marked_and_context_facts_never_are() -> None:
+    # A clue gives away a root cause to find in diagnose; the framework's context facts are what
+    # a PM is meant to get by asking, so hiding them behind "ask directly" would be wrong.
+    context = {"product_area", "workload", "user", "scale", "latency", "optimize_for",
+               "customer_type", "stage", "models", "pain_point"}
+    for case in load_cases().values():
+        clues = {f.id for f in case.facts if f.clue}
+        assert clues, f"{case.id} marks no clue fact"
+        assert not clues & context, (case.id, clues & context)
+    batch = load_cases()["batch-inference-cost"]
+    assert {"prompt_shape", "caching"} <= {f.id for f in batch.facts if f.clue}
+
+
 def test_probes_do_not_reveal_the_rubric() -> None:
     for rubric in load_rubrics().rubrics.values():
         for c in rubric.criteria:
