@@ -203,3 +203,35 @@ def load_splits(paths: dict[str, Path] | None = None,
                                    f"in the {split} split")
             texts[words] = (q.id, name)
     return banks
+
+
+def summary(banks: dict[str, ClarifyBank]) -> str:
+    """Counts per split, per case and per kind, as a plain-text table."""
+    names = list(banks)
+    total = sum(len(b.questions) for b in banks.values())
+    width = max(len(c) for b in banks.values() for c in b.by_case()) + 2
+
+    def row(label: str, counts: list[int]) -> str:
+        return f"{label:<{width}}" + "".join(f"{n:>9}" for n in counts) + f"{sum(counts):>9}"
+
+    head = f"{'':<{width}}" + "".join(f"{n:>9}" for n in names) + f"{'all':>9}"
+    lines = [head, "per case:"]
+    cases = sorted({q.case for b in banks.values() for q in b.questions})
+    for case in cases:
+        lines.append(row(case, [sum(q.case == case for q in banks[n].questions) for n in names]))
+    lines.append("per kind:")
+    for kind in KINDS:
+        lines.append(row(kind, [sum(q.kind == kind for q in banks[n].questions) for n in names]))
+    lines.append(row("questions", [len(banks[n].questions) for n in names]))
+    lines.append("share: " + ", ".join(f"{n} {len(banks[n].questions) / total:.0%}"
+                                       for n in names))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m evals.clarify_bank: validate the shipped splits, count
+    import sys
+
+    try:
+        print(summary(load_splits()))
+    except DatasetError as e:
+        sys.exit(f"error: {e}")

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from agent.cases import default_cases
-from evals.clarify_bank import KINDS, SPLITS, load_bank, load_splits
+from evals.clarify_bank import KINDS, SPLITS, load_bank, load_splits, summary
 from evals.dataset import DatasetError
+from tests.conftest import ROOT
 
 
 def test_the_shipped_splits_load_and_meet_the_brief() -> None:
@@ -158,3 +159,26 @@ def test_splits_share_no_id_and_no_question(tmp_path: Path, change: dict[str, An
         load_splits({"dev": SPLITS["dev"], "heldout": held})
     assert str(info.value).startswith(f"{held}: ")
     assert "cq-batch-001" in str(info.value) and "dev split" in str(info.value)
+
+
+def test_the_summary_counts_every_split_case_and_kind() -> None:
+    banks = load_splits()
+    lines = summary(banks).splitlines()
+    dev, held = len(banks["dev"].questions), len(banks["heldout"].questions)
+    assert lines[-2].split() == ["questions", str(dev), str(held), str(dev + held)]
+    batch = next(line for line in lines if line.startswith("batch-inference-cost"))
+    n_dev = sum(q.case == "batch-inference-cost" for q in banks["dev"].questions)
+    assert batch.split()[1] == str(n_dev)
+    assert [line.split()[0] for line in lines if line.split()[0] in KINDS] == list(KINDS)
+    assert lines[-1] == f"share: dev {dev / (dev + held):.0%}, heldout {held / (dev + held):.0%}"
+
+
+def test_the_readmes_bank_figures_are_true() -> None:
+    banks = load_splits()
+    dev, held = len(banks["dev"].questions), len(banks["heldout"].questions)
+    clues = sum(f.clue for c in default_cases().values() for f in c.facts)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"bank: {dev + held} questions" in readme and f"({dev} dev, {held} held out)" in readme
+    assert f"`clue: true` in a case file ({clues} over the ten cases)" in readme
+    evals_readme = " ".join((ROOT / "evals" / "README.md").read_text(encoding="utf-8").split())
+    assert f"{dev} dev and {held} held-out questions ({held / (dev + held):.0%})" in evals_readme
