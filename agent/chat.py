@@ -271,31 +271,33 @@ def run_chat(opts: ChatOptions) -> int:
     from agent.engine import Engine
 
     reader = answers(interactive, p)
-    with Engine(opts.settings) as engine:
-        if resumed_row is None:
-            session = engine.start(case, mode=mode, max_followups=(
-                2 if opts.max_followups is None else opts.max_followups))
-            p.out(f"(session {session.id})", style="dim")
-        else:
-            session = engine.open(resumed_row.id)
-            n = resumed_row.answered
-            p.out(f"Resuming session {session.id} at {TITLES.get(session.step(), session.step())}"
-                  f" ({n} {'answer' if n == 1 else 'answers'} so far).", style="dim")
-        _exit_on_ctrl_c(session.id)
-        try:
-            def resume_and_answer() -> int:
-                replayed = _recover(session, p)
-                if resumed_row is not None and not replayed and not session.finished():
-                    p.step_rule(session.step())
-                    p.say(current_question(session))
-                _offer_draft(session, p, reader, interactive)
-                return _loop(session, p, reader, interactive)
+    try:
+        with Engine(opts.settings) as engine:
+            if resumed_row is None:
+                session = engine.start(case, mode=mode, max_followups=(
+                    2 if opts.max_followups is None else opts.max_followups))
+                p.out(f"(session {session.id})", style="dim")
+            else:
+                session = engine.open(resumed_row.id)
+                n, at = resumed_row.answered, TITLES.get(session.step(), session.step())
+                p.out(f"Resuming session {session.id} at {at}"
+                      f" ({n} {'answer' if n == 1 else 'answers'} so far).", style="dim")
+            _exit_on_ctrl_c(session.id)
+            try:
+                def resume_and_answer() -> int:
+                    replayed = _recover(session, p)
+                    if resumed_row is not None and not replayed and not session.finished():
+                        p.step_rule(session.step())
+                        p.say(current_question(session))
+                    _offer_draft(session, p, reader, interactive)
+                    return _loop(session, p, reader, interactive)
 
-            return _guarded(session, p, resume_and_answer)
-        finally:
-            reader.close()
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            session.close()
+                return _guarded(session, p, resume_and_answer)
+            finally:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                session.close()
+    finally:
+        reader.close()  # the terminal back as it was, whatever happened
 
 
 def _guarded(session: Session, p: Printer, body: Callable[[], int]) -> int:

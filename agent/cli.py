@@ -62,11 +62,14 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     chat = sub.add_parser("chat", help="hold an interview (or resume one with --session)",
-                          description="Hold a six-step interview. Answers end with a blank "
-                          "line; a line that is just a command (/next, /quit...) sends the lines "
-                          "typed before it, then runs. When stdin is not a terminal, answers are "
-                          "read from it as blank-line-separated blocks; end of input (or Ctrl-D "
-                          "at the prompt) saves the session.",
+                          description="Hold a six-step interview. At a terminal, Enter starts "
+                          "a new line and a blank line (or Alt-Enter) sends the answer; pasted "
+                          "text stays in the answer, blank lines included; a line that is just a "
+                          "command (/next, /quit...) sends the lines typed before it, then runs; "
+                          "Ctrl-C saves and keeps what you were typing as a draft for the next "
+                          "resume. When stdin is not a terminal, answers are read from it as "
+                          "blank-line-separated blocks; end of input (or Ctrl-D at the prompt) "
+                          "saves the session.",
                           epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     chat.add_argument("--case", metavar="ID", help="case to interview on (default: random; "
                       "see 'interviewer cases')")

@@ -233,16 +233,20 @@ class Session:
 
     # -- active time and drafts ---------------------------------------------------------------
 
-    def _clock_out(self) -> None:
-        """Add the time since the open question was shown to its step. Only time with the
-        session open counts: the gap between a quit and a resume never does, nor the time the
-        interviewer (a model) takes to reply."""
+    def _spent(self) -> tuple[str, float] | None:
+        """(step, seconds) since the open question was shown, and the clock stopped. Only time
+        with the session open counts: the gap between a quit and a resume never does, nor the
+        time the interviewer (a model) takes to reply."""
         if self._shown is None:
-            return
+            return None
         took, self._shown = time.monotonic() - self._shown, None
         step = self.step()
-        if step in STEPS and not self.finished():
-            self.engine.store.add_time(self.id, step, took)
+        return (step, took) if step in STEPS and not self.finished() else None
+
+    def _clock_out(self) -> None:
+        spent = self._spent()
+        if spent is not None:
+            self.engine.store.add_time(self.id, *spent)
 
     def times(self) -> dict[str, float]:
         """Active seconds per step so far."""
@@ -275,8 +279,8 @@ class Session:
     def submit(self, value: dict[str, str], on_event: OnEvent | None = None) -> None:
         """Send an answer ({"answer": text}) or a command ({"command": name})."""
         seq = self._candidate_turns()
-        self._clock_out()
-        self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"])
+        self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"],
+                                  self._spent())
         self.run(Command(resume=value), on_event, journaled=True)
         # Score finished steps in the background while the next question is on screen.
         self.scoring.submit(self.state())

@@ -280,10 +280,15 @@ class Store:
 
     # -- the answer journal: an answer is saved before the graph sees it ---------------------
 
-    def journal(self, sid: str, seq: int, answer: str) -> None:
+    def journal(self, sid: str, seq: int, answer: str,
+                spent: tuple[str, float] | None = None) -> None:
+        """Save an answer before the graph sees it; ``spent`` (step, seconds) adds the active
+        time that led to it, in the same transaction."""
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO inbox VALUES (?,?,?,?)",
                       (sid, seq, answer, time.time()))
+            if spent is not None:
+                self._add_time(c, sid, *spent)
 
     def pending_answers(self) -> dict[str, str]:
         """Every journaled answer or command not yet recorded, by session."""
@@ -321,9 +326,13 @@ class Store:
 
     def add_time(self, sid: str, step: str, seconds: float) -> None:
         with self._tx() as c:
-            c.execute("INSERT INTO step_time VALUES (?,?,?) ON CONFLICT(session_id, step) "
-                      "DO UPDATE SET seconds = seconds + excluded.seconds",
-                      (sid, step, max(0.0, seconds)))
+            self._add_time(c, sid, step, seconds)
+
+    @staticmethod
+    def _add_time(c: sqlite3.Connection, sid: str, step: str, seconds: float) -> None:
+        c.execute("INSERT INTO step_time VALUES (?,?,?) ON CONFLICT(session_id, step) "
+                  "DO UPDATE SET seconds = seconds + excluded.seconds",
+                  (sid, step, max(0.0, seconds)))
 
     def times(self, sid: str) -> dict[str, float]:
         with self._lock:

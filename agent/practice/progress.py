@@ -144,15 +144,17 @@ def exercises(case: Case, criterion_id: str, rubrics: RubricSet) -> int:
 
 def recommend(weakest: Sequence[CriterionTrend], rubrics: RubricSet,
               cases: Mapping[str, Case], practised: Sequence[str]) -> Recommendation:
-    """A case whose strong answers exercise the weakest criteria most (fewest sessions on it
-    first among equals), and a drill of the step most of them belong to."""
+    """A case whose strong answers exercise the weakest criteria most, less one for each
+    session already held on it (a case not practised yet teaches more), and a drill of the
+    step most of them belong to."""
     rec = Recommendation()
     if not weakest:
         return rec
     times = {c: practised.count(c) for c in cases}
 
     def fit(cid: str) -> tuple[int, int, str]:
-        return (sum(exercises(cases[cid], w.id, rubrics) for w in weakest), -times[cid], cid)
+        covered = sum(exercises(cases[cid], w.id, rubrics) for w in weakest)
+        return (covered - times[cid], -times[cid], cid)
 
     best = max(cases, key=fit)
     rec.case, rec.case_title = best, cases[best].title
@@ -221,5 +223,6 @@ def to_text(p: Progress) -> str:
 
 
 def _plain(trace: str) -> str:
-    """A framework line without its Markdown emphasis."""
-    return " ".join(trace.replace("**", "").replace("__", "").split())
+    """A framework line without its Markdown emphasis or its own quotation marks."""
+    text = " ".join(trace.replace("**", "").replace("__", "").split())
+    return text.strip("\"“”'‘’ ")
