@@ -258,14 +258,12 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
                     lines += ["", f"> “{q}”"]
                 if c.missed:
                     lines += ["", f"- *To go further:* {c.missed}"]
-        model = model_answer(r, s.step)
-        if model:
-            lines += ["", MODEL_ANSWER_INTRO, ""]
-            lines += [f"- {n}" + (f" — *{NOT_IN_YOURS}*" if n in s.strong_answer else "")
-                      for n in model]
-        elif s.strong_answer and s.step != CROSS_CUTTING:
+        if s.strong_answer and s.step != CROSS_CUTTING:
             lines += ["", "*What a strong answer would have added:*", ""]
             lines += [f"- {n}" for n in s.strong_answer]
+        model = model_answer(r, s.step)
+        if model:
+            lines += ["", f"{MODEL_ANSWER_INTRO} {model_answer_text(model)}"]
     lines += time_markdown(r)
     if transcript:
         lines += transcript_markdown(r)
@@ -273,8 +271,16 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
     return "\n".join(lines)
 
 
-MODEL_ANSWER_INTRO = "*A model answer, from the case's notes on strong answers:*"
-NOT_IN_YOURS = "not in your answer"
+MODEL_ANSWER_INTRO = "*A model answer, assembled from the case's notes on strong answers:*"
+
+
+def model_answer_text(points: Sequence[str]) -> str:
+    """The notes as one paragraph: each a sentence, in the case's order."""
+    out = []
+    for p in points:
+        p = " ".join(p.split())
+        out.append(p if p.endswith((".", "!", "?")) else p + ".")
+    return " ".join(out)
 
 
 def model_answer(r: Report, step: str) -> list[str]:

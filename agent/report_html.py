@@ -6,12 +6,12 @@ from html import escape
 
 from agent.practice.timebox import clock
 from agent.report import (
-    NOT_IN_YOURS,
     SPEAKER,
     Report,
     band_text,
     fully_unscored,
     model_answer,
+    model_answer_text,
     scorer_text,
     scoring_notes,
     unscored_reason,
@@ -143,17 +143,14 @@ def to_html(report: Report) -> str:
                 if c.missed:
                     out.append(f"<p class='miss'><em>To go further:</em> {e(c.missed)}</p>")
                 out.append("</div>")
-        model = model_answer(r, s.step)
-        if model:
-            out.append("<p><em>A model answer, from the case's notes on strong answers:</em></p>"
-                       "<ul>")
-            out += [f"<li>{e(n)}" + (f" — <em class='miss'>{NOT_IN_YOURS}</em>"
-                                     if n in s.strong_answer else "") + "</li>" for n in model]
-            out.append("</ul>")
-        elif s.strong_answer and s.step != CROSS_CUTTING:
+        if s.strong_answer and s.step != CROSS_CUTTING:
             out.append("<p><em>What a strong answer would have added:</em></p><ul>")
             out += [f"<li>{e(n)}</li>" for n in s.strong_answer]
             out.append("</ul>")
+        model = model_answer(r, s.step)
+        if model:
+            out.append("<p class='model'><em>A model answer, assembled from the case's notes on "
+                       f"strong answers:</em> {e(model_answer_text(model))}</p>")
     out += _time(r)
     out += _transcript(r)
     out.append("<p class='meta'>Bands: " + ", ".join(

@@ -103,8 +103,8 @@ def test_the_report_has_the_transcript_model_answers_and_time(home: Path) -> Non
 
     md = run_cli(home, "report", sid).stdout
     assert "## Transcript" in md and "> \\# Not a heading" in md and "> \\- and not" in md
-    assert "A model answer, from the case's notes on strong answers" in md
-    assert case.strong_answer["validate"][0] in md and "## Time" in md
+    assert "A model answer, assembled from the case's notes on strong answers:" in md
+    assert " ".join(case.strong_answer["validate"][0].split()) in md and "## Time" in md
     html = run_cli(home, "report", sid, "--format", "html").stdout
     assert "&lt;b&gt;bold?&lt;/b&gt;" in html and "<b>bold?" not in html
     assert "<h2>Transcript</h2>" in html and "<h2>Time</h2>" in html
