@@ -7,6 +7,7 @@ each command imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -335,11 +336,14 @@ def _summaries(store: Any, rows: Sequence[Any]) -> dict[str, dict[str, Any]]:
 
         with Engine(Settings(), db=store.path) as engine:
             for sid in missing:
-                session = engine.open(sid, lock=False)
-                try:
-                    session.report()
-                finally:
-                    session.scoring.close()
+                # A listing never fails over one summary: a session whose case file is gone,
+                # or a database that cannot be written, shows no score instead.
+                with contextlib.suppress(LookupError, ValueError, RuntimeError, OSError):
+                    session = engine.open(sid, lock=False)
+                    try:
+                        session.report()
+                    finally:
+                        session.scoring.close()
         results = store.results()
     return results
 
