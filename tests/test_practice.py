@@ -151,6 +151,17 @@ def test_a_drill_runs_one_step_per_case_then_summarises(home: Path) -> None:
     assert data["overall"] == data["steps"][0]["score"]
 
 
+def test_a_drill_briefing_leaves_out_clue_facts() -> None:
+    from agent.cases import default_cases
+    from agent.practice.drill import briefing
+
+    for case in default_cases().values():
+        text = briefing(case)
+        for f in case.facts:
+            said = " ".join(f.answer.split())
+            assert (said in text) != f.clue, (case.id, f.id)
+
+
 def test_a_drill_stopped_early_can_be_resumed(home: Path) -> None:
     out = run_cli(home, "drill", "validate", "--count", "2", stdin="An A/B test on traffic.\n")
     assert out.returncode == 0, out.stderr

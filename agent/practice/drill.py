@@ -24,8 +24,10 @@ MAX_COUNT = 10
 
 
 def briefing(case: Case) -> str:
-    """What the candidate would have learnt by clarifying: every fact on the case's sheet."""
-    facts = "\n".join(f"- {f.topic}: {' '.join(f.answer.split())}" for f in case.facts)
+    """What the candidate would have learnt by clarifying: the case's fact sheet, less the clue
+    facts (those that give away a root cause the candidate is meant to find by asking)."""
+    facts = "\n".join(f"- {f.topic}: {' '.join(f.answer.split())}" for f in case.facts
+                       if not f.clue)
     return f"{script().get('drill_briefing', 'What clarifying questions would have told you:')}" \
            f"\n{facts}"
 
