@@ -12,9 +12,11 @@ from typing import Protocol
 
 from agent.cases import Case
 from agent.evidence import check_quotes
-from agent.rubrics import RubricSet, default_rubrics
+from agent.rubrics import Criterion, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
-from agent.signals import coverage, level_for
+from agent.semantic.claims import StepBudget, cover
+from agent.semantic.reading import Sentence, read_answer
+from agent.signals import level_for
 from agent.steps import CROSS_CUTTING
 
 #: (role, text) pairs: "interviewer" or "candidate".
@@ -23,6 +25,11 @@ Turns = Sequence[tuple[str, str]]
 
 def candidate_texts(turns: Turns) -> list[str]:
     return [text for role, text in turns if role == "candidate" and not text.startswith("/")]
+
+
+def read_answers(answers: Sequence[str]) -> list[Sentence]:
+    """Every substantive sentence of the answers, read for meaning (agent/semantic)."""
+    return [s for a in answers for s in read_answer(a)]
 
 
 def transcript_hash(turns: Turns) -> str:
@@ -61,9 +68,11 @@ class OfflineScorer:
     def score_step(self, case: Case, step: str, turns: Turns) -> StepScore:
         rubric = self.rubrics[step]
         said = candidate_texts(turns)
+        sents = read_answers(said)
+        budget = StepBudget()
         criteria = []
         for c in rubric.criteria:
-            cov = coverage(c.signals, said)
+            cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
             level = level_for(len(cov.matched), c.thresholds)
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
             if cov.matched:
@@ -85,3 +94,10 @@ class OfflineScorer:
                          scorer=self.name,
                          version=f"{self.version(step)}:transcript={transcript_hash(turns)}",
                          criteria=criteria, strong_answer=strong_notes(case, step))
+
+
+def criterion_level(criterion: Criterion, answers: Sequence[str]) -> int:
+    """One criterion's offline level for a step's answers (follow-ups and hints use it)."""
+    cov = cover(criterion.signals, read_answers(answers),
+                reasoned_rejections=criterion.reasoned_rejections)
+    return level_for(len(cov.matched), criterion.thresholds)
