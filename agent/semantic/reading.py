@@ -92,12 +92,68 @@ _WORD = re.compile(r"[a-z][a-z']*")
 _PRONOUN = frozenset({"i", "we", "you", "they", "he", "she", "it"})
 
 
+_AUX_FORMS = frozenset(_AUX.split())
+#: What may follow a verb used as a verb: "cut the", "roll back", "add 2", "move them to".
+_OBJECT_WORDS = ("a an the this that these those our their its my your his her some any more "
+                 "less all every each both up down back out off on over in into to for with "
+                 "from by at them it us him me what how why where when behind across per than "
+                 "as so because if")
+_OBJECT = frozenset(_OBJECT_WORDS.split())
+#: Before a verb used as a verb: "to cap", "we'd cap", "then cap", "and cap".
+_SUBJECT_WORDS = ("to let's lets i we you they he she it then and or also just first simply "
+                  "probably would should could will can must that this which there who what")
+_SUBJECT = frozenset(_SUBJECT_WORDS.split())
+#: Buzzwords: two in a sentence (or one of the marked ones) make it filler, not a claim.
+_BUZZ = re.compile(
+    r"\b(?:(synerg\w*|leverag\w*|holistic\w*|double[- ]click\w*|ladders? up|move the needle|"
+    r"paradigm\w*|best[- ]in[- ]class|world[- ]class|game[- ]chang\w*|value unlock|unlock value|"
+    r"north[- ]star alignment|operationali[sz]\w*|thought leadership|low[- ]hanging fruit|"
+    r"circle back|boil the ocean|table stakes)|north[- ]star|align(?:ment)?|optimi[sz]\w*|"
+    r"guardrails?|posture|framework|workstreams?|stakeholders?|readiness|maturity|levers?|"
+    r"strategy|strategic)\b", re.IGNORECASE)
+#: A bullet marker, a Markdown heading or a "Label:" that opens a line.
+_BULLET = re.compile(r"^\s*(?:[-*•·+>]|\d+[.)]|#+)\s*")
+_LABEL_VALUE = re.compile(r"^([^:]{1,40}):\s*(.*)$")
+_HEADING = re.compile(r"^\s*#+\s")
+
+
+def filler(text: str) -> bool:
+    """Buzzwords glued together: a marked one ("synergy", "leverage", "holistically") or
+    three of any ("north star alignment of the guardrail framework")."""
+    hits = list(_BUZZ.finditer(text))
+    return any(m.group(1) for m in hits) or len(hits) >= 3
+
+
 @lru_cache(maxsize=16384)
 def has_verb(text: str) -> bool:
-    """Does this text assert something: a verb from the lexicon (any form), an auxiliary, or a
-    subject pronoun? Nouns strung together ("KV cache, p99, north star, guardrails") do not."""
-    words = _WORD.findall(text.lower().replace("\u2019", "'"))
-    return any(w in _VERB_FORMS or w in _PRONOUN for w in words)
+    """Does this text assert something? An auxiliary or a subject pronoun says so; a verb of
+    the lexicon does when it is used as one (after "to", a pronoun or a modal, or before an
+    object or particle: "cut the", "roll back"). Nouns strung together ("KV cache, p99, north
+    star, guardrails", "canary coverage", "stakeholder confirm") do not, nor do headings."""
+    if _HEADING.match(text):
+        return False
+    line = _BULLET.sub("", text)
+    lv = _LABEL_VALUE.match(line)
+    if lv and len(lv.group(1).split()) <= 4:  # "root cause: to confirm", "pick: more GPUs"
+        value = lv.group(2)
+        if len(value.split()) <= 3 and not re.search(r"(?<![a-z])\d", value, re.IGNORECASE):
+            return False
+    items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*",
+                                 lv.group(2) if lv else line) if x.strip(" .")]
+    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+        return False  # a list of short items: "p99, trade-offs, root cause, confirm"
+    words = _WORD.findall(line.lower().replace("\u2019", "'"))
+    long = len(words) >= 5
+    for i, w in enumerate(words):
+        if w in _AUX_FORMS or w in _PRONOUN:
+            return True
+        if w not in _VERB_FORMS:
+            continue
+        before = words[i - 1] if i else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if long or before in _SUBJECT or after in _OBJECT or (w.endswith("ed") and i > 0):
+            return True
+    return False
 
 
 # -- negation ------------------------------------------------------------------------------------
@@ -308,7 +364,11 @@ class Sentence:
     """its affirmed clauses (and the whole affirmed sentence), for matching by meaning"""
 
 
-_QUANTITY = re.compile(r"\d|[<>≤≥]")
+#: A number that is a quantity: not part of a name ("p99", "H100", "Llama 3.1") or a label
+#: ("phase 1", "hypothesis 2").
+_QUANTITY = re.compile(
+    r"[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
+    r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d", re.IGNORECASE)
 _REASON = re.compile(
     r"\b(?:because|since|given|so (?:that|we|it|the|they)|rather|instead|in fav(?:ou)?r of|"
     r"until|for now|first|later|next (?:quarter|month)|after|before|which means|otherwise|"
@@ -332,7 +392,8 @@ def read_sentence(text: str) -> Sentence:
         parts.append(whole)
     full = words_to_numbers(text)
     full = text if full == text else f"{text} | {full}"
-    return Sentence(text=text, read=read, full=full, claim=has_verb(text),
+    return Sentence(text=text, read=read, full=full,
+                    claim=has_verb(text) and not filler(text),
                     quantity=bool(_QUANTITY.search(read)), negated=affirmed != text,
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
 
