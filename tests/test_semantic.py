@@ -119,6 +119,12 @@ def test_numbers_in_words(text: str, expected: str) -> None:
     ("There's no per-step trace, so nobody can find the slow call.", [], ["per-step trace"]),
     ("If cancellations don't free batch slots, we waste capacity.", [], ["batch slots"]),
     ("We'll track p99 and not the average.", ["average"], ["p99"]),
+    ("Error rate isn't worth a dashboard.", ["Error rate"], []),
+    ("Batch versus real-time is an overrated question here.", ["Batch", "real-time"], []),
+    ("I've never bothered with which model a customer runs.", ["model"], []),
+    ("No point asking about cost either.", ["cost"], []),
+    ("Prefix caching, raising concurrency: none of it is worth doing.",
+     ["Prefix caching", "concurrency"], []),
     ("Is there no prompt caching today?", [], ["prompt caching"]),
 ])
 def test_negation_scope(sentence: str, gone: list[str], kept: list[str]) -> None:

@@ -171,11 +171,15 @@ _NEG_BEFORE = re.compile(
 #: Cues that dismiss what came before them in the clause.
 _NEG_AFTER = re.compile(
     r"\b(?:(?:is|are|was|were|seems?|looks?|feels?)\s+(?:just\s+|totally\s+|really\s+|"
-    r"kind of\s+|a bit\s+)?(?:overrated|overkill|unnecessary|pointless|irrelevant|useless|"
+    r"kind of\s+|a bit\s+)?(?:an?\s+)?(?:overrated|overkill|unnecessary|pointless|irrelevant|"
+    r"useless|fine|good enough|beside the point|a rabbit hole|an? \w+ detail|"
     r"a waste(?: of time)?|a distraction|a red herring|noise|not (?:needed|necessary|required|"
     r"worth it|worth|important|relevant|useful|the (?:issue|problem|point))|"
     r"(?:n't|n’t) (?:needed|necessary|required|worth it|worth|important|relevant|useful|"
     r"the (?:issue|problem|point)))|"
+    r"(?:is|are|was|were)(?:n't|n’t| not) (?:\w+ )?(?:needed|necessary|required|worth|"
+    r"important|relevant|useful|the (?:issue|problem|point))|"
+    r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
     r"(?:does|do|did|will|would)(?:n't|n’t| not) (?:matter|help|apply|work|fix it|"
     r"fix anything|tell us (?:anything|much))|not worth (?:it|the (?:effort|cost|time))|"
     r"can wait|is off the table|are off the table)\b",
@@ -239,8 +243,9 @@ _NEED = re.compile(r"^\s*(?:any\s+)?(?:need|point|reason|value|benefit|use)\b|^\
 #: Uncertainty, not negation: "I'm not sure cost matters to them".
 _UNSURE = re.compile(r"^\s*(?:sure|certain|clear|convinced yet)\b", re.IGNORECASE)
 #: Cues whose scope is the noun phrase after them ("no version history", "without chunking").
-_NP_CUES = frozenset({"no", "without", "rather than", "instead of", "as opposed to", "none",
-                      "nothing"})
+_NP_CUES = frozenset({"no", "without", "rather than", "instead of", "as opposed to"})
+#: "no point asking about cost", "no need for a canary": the whole rest of the clause.
+_NO_POINT = re.compile(r"^\s*(?:real\s+)?(?:point|need|reason|way|use|value)\b", re.IGNORECASE)
 _NP_END = re.compile(r"\b(?:i|we|you|they|he|she|it|that|which|who|so|but|because|then)\b",
                      re.IGNORECASE)
 
@@ -251,8 +256,7 @@ def _np_end(clause: str, start: int) -> int:
     pos = start
     for i, m in enumerate(re.finditer(r"\S+", clause[start:])):
         word = m.group(0).strip(".,;:!?").lower()
-        if i >= 6 or (i > 0 and (_NP_END.fullmatch(word) or (
-                word in _VERB_FORMS and not word.endswith("ing")))):
+        if i >= 6 or (i > 0 and (_NP_END.fullmatch(word) or word in _AUX_FORMS)):
             return pos
         pos = start + m.end()
     return len(clause)
@@ -278,7 +282,8 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
                 spans[-1] = (spans[-1][0], m.start())
             active = False
             continue
-        end = _np_end(clause, m.end()) if cue in _NP_CUES else len(clause)
+        np = cue in _NP_CUES and not _NO_POINT.match(rest)
+        end = _np_end(clause, m.end()) if np else len(clause)
         spans.append((m.start(), end))
         active = end >= len(clause)
     for m in _NEG_AFTER.finditer(clause):
@@ -286,11 +291,26 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: A clause that dismisses the list before it: "none of it is worth doing", "all of that is
+#: overkill", "those aren't needed".
+_DISMISS_ALL = re.compile(
+    r"^\s*(?:and\s+|but\s+)?(?:none of (?:it|them|these|those|this|that)\b|"
+    r"(?:all of )?(?:it|that|this|these|those|they)(?:'s|’s|'re|’re| is| are)?\s+(?:all\s+)?"
+    r"(?:not worth|overkill|unnecessary|not needed|pointless|a waste|overrated|(?:is|are)?n['’]t "
+    r"(?:needed|necessary|worth)))", re.IGNORECASE)
 #: "no canary, rollback or A/B test is needed": the list after a negated clause is still negated.
 _STILL_NEGATED = re.compile(r"\b(?:is|are)\s+(?:needed|required|necessary|planned|worth it)\b"
                             r"|\bneeded\b", re.IGNORECASE)
 #: "instead of X, priced lower": what follows the alternative is affirmed again.
 _ALTERNATIVE = re.compile(r"(?:rather than|instead of|as opposed to|without)\b", re.IGNORECASE)
+
+
+def _continues(text: str) -> bool:
+    """A clause after a negated one that carries its negation: a verbless list, or "... is
+    needed"; not one that starts a new assertion ("but", "we", "which")."""
+    return bool((not has_verb(text) or _STILL_NEGATED.search(text)) and not re.match(
+        r"\s*(?:and\s+)?(?:but|however|instead|so|then|yet|i|we|you|they|it|this|that|which|"
+        r"who|because|since|if|when)\b", text, re.IGNORECASE))
 
 
 @lru_cache(maxsize=8192)
@@ -306,18 +326,21 @@ def clauses(sentence: str) -> tuple[Clause, ...]:
     if pos < len(sentence):
         pieces.append((pos, sentence[pos:]))
     carry = False  # the previous clause was negated to its end: a verbless list continues it
+    dangling = False  # ... and it ended mid-phrase ("never bothered with", "skip the")
     for start, text in pieces:
         if not text.strip():
             continue
         spans = _negated_spans(text)
-        if carry and not spans and (not has_verb(text) or _STILL_NEGATED.search(text)) \
-                and not re.match(r"\s*(?:and\s+)?(?:but|however|instead|so|then|yet|i|we|you|"
-                                 r"they|it|this|that|which|who|because|since|if|when)\b", text,
-                                 re.IGNORECASE):
+        if carry and not spans and (dangling or _continues(text)):
             spans = [(0, len(text))]
+        if _DISMISS_ALL.match(text):  # "Prefix caching, more concurrency: none of it is worth it"
+            out = [Clause(c.text, c.start, ((0, len(c.text)),)) for c in out]
+            spans = spans or [(0, len(text))]
         out.append(Clause(text, start, tuple(spans)))
         carry = bool(spans) and spans[-1][1] >= len(text) and not _ALTERNATIVE.match(
             text[spans[-1][0]:])
+        dangling = bool(re.search(r"\b(?:with|about|for|on|of|to|the|a|an|into|in)\s*$", text,
+                                  re.IGNORECASE))
     return tuple(out)
 
 
