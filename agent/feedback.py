@@ -21,7 +21,15 @@ from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
 from agent.rubrics import RubricSet, default_rubrics
-from agent.scorers import OfflineScorer, Scorer, Turns, strong_notes, transcript_hash
+from agent.scorers import (
+    OfflineScorer,
+    Scorer,
+    Turns,
+    applicable,
+    case_notes,
+    strong_notes,
+    transcript_hash,
+)
 from agent.scores import CriterionScore, StepScore
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
@@ -134,12 +142,13 @@ class SessionScoring:
                    else "the interview moved on before any answer"
                    if step != CROSS_CUTTING else "no question was answered")
             criteria = [CriterionScore(
-                id=c.id, name=c.name, weight=c.weight, level=1,
+                id=c.id, name=c.name, weight=w, level=1,
                 rationale=f"No answer: {how}, so this scores 1 (missing).",
                 evidence=[], unverified_quotes=0, flagged=False, missed=c.levels[3])
-                for c in rubric.criteria]
+                for c, w in applicable(self.case, rubric)]
             return StepScore(step=step, score=1.0, weight=rubric.weight, status="skipped",
                              scorer=self.scorer.name, version="skipped", criteria=criteria,
+                             notes=case_notes(self.case, rubric),
                              strong_answer=strong_notes(self.case, step))
         if not said:
             return StepScore(step=step, score=None, weight=rubric.weight, status="not_reached",
@@ -212,10 +221,10 @@ class SessionScoring:
 
     def _unscored(self, step: str, key: str, why: str) -> StepScore:
         rubric = self.rubrics[step]
-        criteria = [CriterionScore(id=c.id, name=c.name, weight=c.weight, level=None,
+        criteria = [CriterionScore(id=c.id, name=c.name, weight=w, level=None,
                                    rationale=f"Unscored: {why}", evidence=[],
                                    unverified_quotes=0, flagged=False)
-                    for c in rubric.criteria]
+                    for c, w in applicable(self.case, rubric)]
         return StepScore(step=step, score=None, weight=rubric.weight, scorer=self.scorer.name,
                          version=key, criteria=criteria,
                          strong_answer=strong_notes(self.case, step))
@@ -267,7 +276,8 @@ class SessionScoring:
             return "No hint here."
         rubric = self.rubrics[step]
         said = answers_in(state, step)
-        gaps = sorted((c for c in rubric.criteria if status_for(c, said)[1] != "met"),
+        gaps = sorted((c for c, _ in applicable(self.case, rubric)
+                       if status_for(c, said)[1] != "met"),
                       key=lambda c: -c.weight)
         if not gaps:
             return "Hint: you've covered the main ground; tighten it into a clear summary."

@@ -246,7 +246,9 @@ class OfflineInterviewer:
         return ClarifyReply(text=text, fact_ids=[f.id for f in facts], ends_step=ends)
 
     def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:
-        return Assessment({c.id: status_for(c, answers)[1] for c in rubric.criteria})
+        from agent.scorers import applicable  # criteria the case leaves out are never probed
+
+        return Assessment({c.id: status_for(c, answers)[1] for c, _ in applicable(case, rubric)})
 
     def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
                  answers: Sequence[str], speak: Speaker) -> str:

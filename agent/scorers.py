@@ -12,7 +12,7 @@ from typing import Protocol
 
 from agent.cases import Case
 from agent.evidence import check_quotes
-from agent.rubrics import Criterion, RubricSet, default_rubrics
+from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
 from agent.semantic.claims import StepBudget, cover
 from agent.semantic.reading import Sentence, read_answer
@@ -47,6 +47,34 @@ class Scorer(Protocol):
     def score_step(self, case: Case, step: str, turns: Turns) -> StepScore: ...
 
 
+def applicable(case: Case, rubric: Rubric) -> list[tuple[Criterion, float]]:
+    """The rubric's criteria that apply to this case, each with its weight for the case."""
+    out = []
+    for c in rubric.criteria:
+        use = case.criteria.get(c.id)
+        if use is None:
+            out.append((c, c.weight))
+        elif use.applies:
+            out.append((c, use.weight if use.weight is not None else c.weight))
+    return out
+
+
+def case_notes(case: Case, rubric: Rubric) -> list[str]:
+    """What the case leaves out of this step's score, or reweights, and why."""
+    notes = []
+    for c in rubric.criteria:
+        use = case.criteria.get(c.id)
+        if use is None:
+            continue
+        why = f" ({use.why})" if use.why else ""
+        if not use.applies:
+            notes.append(f"{c.name} does not apply to this case and is not scored{why}.")
+        elif use.weight is not None:
+            notes.append(f"{c.name} weighs {use.weight:g} in this case instead of "
+                         f"{c.weight:g}{why}.")
+    return notes
+
+
 def strong_notes(case: Case, step: str) -> list[str]:
     return list(case.strong_answer.get(step, [])) if step != CROSS_CUTTING else []
 
@@ -71,7 +99,7 @@ class OfflineScorer:
         sents = read_answers(said)
         budget = StepBudget()
         criteria = []
-        for c in rubric.criteria:
+        for c, weight in applicable(case, rubric):
             cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
             level = level_for(len(cov.matched), c.thresholds)
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
@@ -85,7 +113,7 @@ class OfflineScorer:
             else:
                 why = "Nothing in the answer addressed this."
             criteria.append(CriterionScore(
-                id=c.id, name=c.name, weight=c.weight, level=level, rationale=why,
+                id=c.id, name=c.name, weight=weight, level=level, rationale=why,
                 evidence=checked.verified[:3], unverified_quotes=checked.dropped,
                 flagged=level > 1 and not checked.verified,
                 missed=missed_text(self.rubrics, step, c.id, level),
@@ -93,7 +121,8 @@ class OfflineScorer:
         return StepScore(step=step, score=step_mean(criteria), weight=rubric.weight,
                          scorer=self.name,
                          version=f"{self.version(step)}:transcript={transcript_hash(turns)}",
-                         criteria=criteria, strong_answer=strong_notes(case, step))
+                         criteria=criteria, notes=case_notes(case, rubric),
+                         strong_answer=strong_notes(case, step))
 
 
 def criterion_level(criterion: Criterion, answers: Sequence[str]) -> int:

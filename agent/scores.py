@@ -47,6 +47,10 @@ class StepScore(BaseModel):
     scorer: str = Field(description="what scored the step: llm or offline")
     version: str = Field(description="prompt/rubric/transcript versions that made this score")
     criteria: list[CriterionScore] = Field(description="one entry per rubric criterion")
+    notes: list[str] = Field(default_factory=list,
+                             description="what the scorer noticed beyond the levels: claims "
+                             "that contradict the case's facts, facts never revealed in "
+                             "clarify, invented numbers, criteria left out for this case")
     strong_answer: list[str] = Field(default_factory=list,
                                      description="what a strong answer would have added: the "
                                      "case's notes for this step that the answers missed")

@@ -370,6 +370,10 @@ class Run:
                     "score": scores,
                 }
                 for c in self.rubrics[step].criteria:
+                    if runs and all(run is not None and all(x["id"] != c.id
+                                                            for x in run["criteria"])
+                                    for run in runs):
+                        continue  # the case leaves it out (criteria: {id: {applies: false}})
                     levels = []
                     for run in runs:
                         found = next((x for x in run["criteria"] if x["id"] == c.id),

@@ -27,7 +27,7 @@ from agent.semantic.reading import Sentence, negation_cue
 from agent.signals import first_match
 
 #: Similarity at which a clause counts as saying what an exemplar says.
-EXEMPLAR_MATCH = 0.62
+EXEMPLAR_MATCH = 0.6
 
 
 @dataclass
