@@ -31,6 +31,7 @@ from agent.scorers import (
     transcript_hash,
 )
 from agent.scores import CriterionScore, StepScore
+from agent.semantic.facts import Told, told_from
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
 from agent.store import Store
@@ -127,8 +128,18 @@ class SessionScoring:
         """Stop: scores not started yet are dropped (a later report computes them)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _key(self, step: str, turns: Turns) -> str:
-        return f"{self.scorer.version(step)}:transcript={transcript_hash(turns)}"
+    def _key(self, step: str, turns: Turns, told: Told | None = None) -> str:
+        return f"{self.scorer.version(step)}:transcript={transcript_hash(turns, told)}"
+
+    def _told(self, state: InterviewState, step: str) -> Told | None:
+        """What the candidate had been told before ``step`` (facts revealed in clarify, every
+        earlier line): the scorers check claims against it."""
+        if step not in STEPS or step == STEPS[0]:
+            return None
+        earlier = STEPS[:STEPS.index(step)]
+        turns = [(t["role"], t["text"]) for t in state.get("turns", [])
+                 if t["kind"] not in ("command", "coach") and t["step"] in earlier]
+        return told_from(self.case, turns, state.get("facts_told", []))
 
     def _special(self, state: InterviewState, step: str,
                  finishing: bool = False) -> StepScore | None:
@@ -156,20 +167,21 @@ class SessionScoring:
                              strong_answer=strong_notes(self.case, step))
         return None
 
-    def _score(self, step: str, turns: Turns, key: str) -> StepScore:
-        result = self.scorer.score_step(self.case, step, turns)
+    def _score(self, step: str, turns: Turns, key: str, told: Told | None = None) -> StepScore:
+        result = self.scorer.score_step(self.case, step, turns, told)
         if result.unscored < len(result.criteria):
             self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
         return result
 
-    def stored(self, step: str, turns: Turns) -> StepScore | None:
+    def stored(self, step: str, turns: Turns, told: Told | None = None) -> StepScore | None:
         """A stored score for exactly this transcript and rubric: the current scorer's own,
         else the newest LLM judge's (whichever model judged it)."""
-        key = self._key(step, turns)
+        key = self._key(step, turns, told)
         own = self.store.get_score(self.sid, step, self.scorer.name, key)
         if own is not None:
             return StepScore.model_validate(own)
-        tail = f":rubric={self.rubrics.hashes[step]}:transcript={transcript_hash(turns)}"
+        tail = (f":rubric={self.rubrics.hashes[step]}:transcript="
+                f"{transcript_hash(turns, told)}")
         for scorer, version, result in self.store.scores_for(self.sid, step):
             if scorer == "llm" and version.endswith(tail):
                 return StepScore.model_validate(result)
@@ -181,13 +193,15 @@ class SessionScoring:
             if self._special(state, step) is not None:
                 continue
             turns = step_turns(state, step)
-            key = self._key(step, turns)
+            told = self._told(state, step)
+            key = self._key(step, turns, told)
             with self._lock:
                 if (step, key) in self._futures:
                     continue
-                if self.stored(step, turns) is not None:
+                if self.stored(step, turns, told) is not None:
                     continue
-                self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key)
+                self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key,
+                                                               told)
 
     def result(self, state: InterviewState, step: str, *, rescore: bool = False,
                finishing: bool = False) -> StepScore:
@@ -200,17 +214,18 @@ class SessionScoring:
                 "strong_answer": relevant_notes(special, [])})
         turns = step_turns(state, step)
         said = [text for role, text in turns if role == "candidate"]
-        key = self._key(step, turns)
+        told = self._told(state, step)
+        key = self._key(step, turns, told)
         with self._lock:
             future = None if rescore else self._futures.get((step, key))
-        stored = None if rescore or future is not None else self.stored(step, turns)
+        stored = None if rescore or future is not None else self.stored(step, turns, told)
         try:
             if future is not None:
                 score, self.source[step] = future.result(), "scored"
             elif stored is not None:
                 score, self.source[step] = stored, "stored"
             else:
-                score, self.source[step] = self._score(step, turns, key), "scored"
+                score, self.source[step] = self._score(step, turns, key, told), "scored"
         except ModelError as e:
             self.source[step] = "scored"
             score = self._unscored(step, key, str(e))

@@ -16,6 +16,7 @@ from agent.prompts import fence, load_prompt
 from agent.rubrics import Rubric, RubricSet, default_rubrics
 from agent.scorers import Turns, candidate_texts, strong_notes, transcript_hash
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
+from agent.semantic.facts import Told
 from agent.steps import TITLES
 
 
@@ -88,7 +89,8 @@ class LLMJudge:
         return [{"role": "system", "content": load_prompt("judge_system").text},
                 {"role": "user", "content": user}]
 
-    def score_step(self, case: Case, step: str, turns: Turns) -> StepScore:
+    def score_step(self, case: Case, step: str, turns: Turns,
+                   told: Told | None = None) -> StepScore:
         rubric = self.rubrics[step]
         ids = [c.id for c in rubric.criteria]
         base = self.messages(case, step, turns)
@@ -157,6 +159,7 @@ class LLMJudge:
             ))
         return StepScore(step=step, score=step_mean(criteria), weight=rubric.weight,
                          scorer=self.name,
-                         version=f"{self.version(step)}:transcript={transcript_hash(turns)}",
+                         version=f"{self.version(step)}:transcript="
+                                 f"{transcript_hash(turns, told)}",
                          criteria=criteria, strong_answer=strong_notes(case, step))
 

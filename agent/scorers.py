@@ -15,9 +15,11 @@ from agent.evidence import check_quotes
 from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
 from agent.semantic.claims import StepBudget, cover
+from agent.semantic.facts import Told
+from agent.semantic.facts import check as check_facts
 from agent.semantic.reading import Sentence, read_answer
 from agent.signals import level_for
-from agent.steps import CROSS_CUTTING
+from agent.steps import CROSS_CUTTING, STEPS
 
 #: (role, text) pairs: "interviewer" or "candidate".
 Turns = Sequence[tuple[str, str]]
@@ -32,9 +34,12 @@ def read_answers(answers: Sequence[str]) -> list[Sentence]:
     return [s for a in answers for s in read_answer(a)]
 
 
-def transcript_hash(turns: Turns) -> str:
-    h = hashlib.sha256("\x1e".join(f"{r}\x1f{t}" for r, t in turns).encode())
-    return h.hexdigest()[:12]
+def transcript_hash(turns: Turns, told: Told | None = None) -> str:
+    """The step's turns (and what had been told before it, which fact checks depend on)."""
+    text = "\x1e".join(f"{r}\x1f{t}" for r, t in turns)
+    if told is not None:
+        text += "\x1d" + ",".join(sorted(told.facts)) + "\x1d" + "\x1e".join(told.heard)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class Scorer(Protocol):
@@ -44,7 +49,11 @@ class Scorer(Protocol):
     def version(self, step: str) -> str:
         """The versions of everything that shapes this scorer's output for a step."""
 
-    def score_step(self, case: Case, step: str, turns: Turns) -> StepScore: ...
+    def score_step(self, case: Case, step: str, turns: Turns,
+                   told: Told | None = None) -> StepScore:
+        """Score one step. ``told``: what the candidate had been told before it (facts revealed
+        in clarify, earlier lines), for checking claims against the fact sheet; None skips
+        those checks."""
 
 
 def applicable(case: Case, rubric: Rubric) -> list[tuple[Criterion, float]]:
@@ -93,10 +102,16 @@ class OfflineScorer:
     def version(self, step: str) -> str:
         return f"offline:rubric={self.rubrics.hashes[step]}"
 
-    def score_step(self, case: Case, step: str, turns: Turns) -> StepScore:
+    def score_step(self, case: Case, step: str, turns: Turns,
+                   told: Told | None = None) -> StepScore:
         rubric = self.rubrics[step]
         said = candidate_texts(turns)
         sents = read_answers(said)
+        notes = case_notes(case, rubric)
+        if told is not None and step in STEPS and step != "clarify":
+            found = check_facts(case, told, sents, step)
+            sents = [s for s in sents if s.text not in found.discredited]
+            notes += found.notes
         budget = StepBudget()
         criteria = []
         for c, weight in applicable(case, rubric):
@@ -120,8 +135,9 @@ class OfflineScorer:
             ))
         return StepScore(step=step, score=step_mean(criteria), weight=rubric.weight,
                          scorer=self.name,
-                         version=f"{self.version(step)}:transcript={transcript_hash(turns)}",
-                         criteria=criteria, notes=case_notes(case, rubric),
+                         version=f"{self.version(step)}:transcript="
+                                 f"{transcript_hash(turns, told)}",
+                         criteria=criteria, notes=notes,
                          strong_answer=strong_notes(case, step))
 
 

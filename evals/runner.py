@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.cache import CacheMiss, CacheMode, CallCache
-from agent.cases import default_cases
+from agent.cases import Case, default_cases
 from agent.config import Settings
 from agent.model.client import CallRecord, ModelClient, ModelError
 from agent.prices import cost, load_prices
 from agent.rubrics import default_rubrics
 from agent.scorers import OfflineScorer, Scorer
+from agent.semantic.facts import Told, told_from
+from agent.steps import STEPS
 from evals.dataset import SCORED, Dataset, Interview, load_dataset
 
 RESULTS_SCHEMA_VERSION = 1
@@ -104,6 +106,15 @@ class RateLimiter:
             self._next = max(now, self._next) + self.interval
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+def told_before(item: Interview, step: str, case: Case) -> Told | None:
+    """What the candidate had heard and said before ``step`` (facts revealed in clarify are
+    read from the interviewer's lines); None for clarify and cross_cutting."""
+    if step not in STEPS or step == STEPS[0]:
+        return None
+    earlier = STEPS[:STEPS.index(step)]
+    return told_from(case, [(t.role, t.text) for t in item.turns if t.step in earlier])
 
 
 def step_turns(item: Interview, step: str) -> list[tuple[str, str]]:
@@ -265,7 +276,9 @@ class Run:
         scorer = self.scorers[r]
         if hasattr(scorer, "session_id"):
             scorer.session_id = f"{item_id}/{step}"  # names the call in logs and replay misses
-        result = scorer.score_step(self.cases[item.case], step, step_turns(item, step))
+        case = self.cases[item.case]
+        result = scorer.score_step(case, step, step_turns(item, step),
+                                   told_before(item, step, case))
         return result.model_dump()
 
     def _score_counted(self, task: Task) -> tuple[dict[str, Any] | None, str | None,

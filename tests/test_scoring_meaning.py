@@ -117,3 +117,52 @@ def test_a_case_cannot_leave_a_step_with_nothing_to_score(tmp_path: Path) -> Non
            "goals.customer_outcomes", "goals.business_metrics", "goals.concrete_targets"]
     with pytest.raises(DataFileError, match="no criterion of step 'goals'"):
         load_case(_write_case(tmp_path, {i: {"applies": False} for i in ids}))
+
+
+# -- claims against the fact sheet ------------------------------------------------------------
+
+def test_revealed_facts_are_read_from_the_interviewers_clarify_answers() -> None:
+    from agent.semantic.facts import revealed
+
+    lines = ["About 300 requests per second on average, peaking around 1,500.",
+             "That isn't something I can tell you. Make a reasonable assumption and state it."]
+    assert revealed(FINTECH, lines) == {"scale"}
+    assert revealed(FINTECH, []) == frozenset()
+
+
+def test_a_figure_from_a_fact_never_revealed_earns_nothing_and_is_noted() -> None:
+    from agent.semantic.facts import Told
+
+    answer = ("Today they spend about 75 thousand dollars a month with us, so I'd get the bill "
+              "under 38 thousand dollars with cost per document as the unit metric.")
+    turns = [("interviewer", "Goals?"), ("candidate", answer)]
+    blind = OfflineScorer().score_step(BATCH, "goals", turns, Told(facts=frozenset()))
+    told = OfflineScorer().score_step(BATCH, "goals", turns, Told(facts=frozenset({"budget"})))
+    assert any("never gave" in n and "38 thousand" in n for n in blind.notes), blind.notes
+    assert not any("never gave" in n for n in told.notes)
+    assert (level(blind, "goals.cost_efficiency") or 0) < (level(told, "goals.cost_efficiency")
+                                                           or 0)
+    assert not any(answer in q for c in blind.criteria for q in c.evidence)
+
+
+def test_a_figure_contradicting_a_fact_given_is_noted() -> None:
+    from agent.semantic.facts import Told
+
+    told = Told(facts=frozenset({"latency_now"}),
+                heard=("Off-peak we're at about 120 ms p50 and 350 ms p99; at peak, p99 climbs "
+                       "to 1.5 to 2 seconds.",))
+    wrong = "At peak their p99 latency climbs to only 600 ms, so off-peak tuning matters most."
+    right = "At peak their p99 latency climbs to 2 seconds, so the peak is what matters."
+    noted = OfflineScorer().score_step(FINTECH, "diagnose", [("candidate", wrong)], told).notes
+    fine = OfflineScorer().score_step(FINTECH, "diagnose", [("candidate", right)], told).notes
+    assert any("Contradicts" in n for n in noted), noted
+    assert not any("Contradicts" in n for n in fine), fine
+
+
+def test_targets_are_the_candidates_choice_not_a_contradiction() -> None:
+    from agent.semantic.facts import Told
+
+    told = Told(facts=frozenset({"latency_now"}), heard=())
+    result = OfflineScorer().score_step(
+        FINTECH, "diagnose", [("candidate", "We should get p99 at peak under 400 ms.")], told)
+    assert not any("Contradicts" in n for n in result.notes)
