@@ -14,6 +14,7 @@ from agent.cases import Case
 from agent.evidence import check_quotes
 from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
+from agent.semantic.calls import bad_call
 from agent.semantic.claims import StepBudget, cover
 from agent.semantic.facts import Told
 from agent.semantic.facts import check as check_facts
@@ -112,6 +113,11 @@ class OfflineScorer:
             found = check_facts(case, told, sents, step)
             sents = [s for s in sents if s.text not in found.discredited]
             notes += found.notes
+        if step in STEPS and step != "clarify":
+            bad = [(s, why) for s in sents if (why := bad_call(s.text))]
+            sents = [s for s in sents if not any(s is b for b, _ in bad)]
+            notes += [f"A bad call, stated as a plan ({why}): “{s.text}” — no credit for it."
+                      for s, why in bad[:3]]
         budget = StepBudget()
         criteria = []
         for c, weight in applicable(case, rubric):

@@ -166,3 +166,25 @@ def test_targets_are_the_candidates_choice_not_a_contradiction() -> None:
     result = OfflineScorer().score_step(
         FINTECH, "diagnose", [("candidate", "We should get p99 at peak under 400 ms.")], told)
     assert not any("Contradicts" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("sentence", [
+    "On reliability, I'd accept a timeout rate of up to 10% at peak during the transition.",
+    "I'm comfortable with cost per request rising by 60% if it buys us the average.",
+    "Quality I'd allow to drop by up to ten points on their eval.",
+    "Success is average end-to-end response time, which I'd bring from nine seconds to four.",
+    "p99 is dominated by pathological requests and only creates noise.",
+])
+def test_a_confident_bad_call_earns_nothing_and_is_named(sentence: str) -> None:
+    result = score(sentence, "goals")
+    assert any("bad call" in n for n in result.notes), result.notes
+    assert all((c.level or 1) == 1 for c in result.criteria)
+
+
+@pytest.mark.parametrize("sentence", [
+    "I'd accept a few percent more cost per token for the warm pool, since the SLA matters more.",
+    "Error and timeout rate under 0.1%, cost per request within 10% of today.",
+    "Accuracy must not drop by more than one point on their eval.",
+])
+def test_a_bounded_trade_off_is_not_a_bad_call(sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, "goals").notes)

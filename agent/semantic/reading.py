@@ -182,7 +182,10 @@ _NEG_AFTER = re.compile(
     r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
     r"(?:does|do|did|will|would)(?:n't|n’t| not) (?:matter|help|apply|work|fix it|"
     r"fix anything|tell us (?:anything|much))|not worth (?:it|the (?:effort|cost|time))|"
-    r"can wait|is off the table|are off the table)\b",
+    r"can wait|is off the table|are off the table|(?:is|are|was)(?:n't|n’t| not) a factor|"
+    r"(?:is|are) (?:just |pure )?noise|(?:won't|wo n't|doesn't|does not|can't|will not|cannot) "
+    r"help|(?:is|are)(?:n't|n’t| not) (?:the|a) (?:story|cause|bottleneck)|(?:is|are) unlikely "
+    r"to be (?:the|a) (?:story|issue|cause|problem|bottleneck))\b",
     re.IGNORECASE)
 #: What a guardrail negates, right after the cue: "no more than", "no extra GPUs", "not only".
 _GUARD_NEAR = re.compile(
