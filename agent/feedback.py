@@ -27,11 +27,13 @@ from agent.scorers import (
     Turns,
     applicable,
     case_notes,
+    read_answers,
     strong_notes,
     transcript_hash,
 )
 from agent.scores import CriterionScore, StepScore
 from agent.semantic.facts import Told, told_from
+from agent.semantic.matcher import index
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
 from agent.store import Store
@@ -63,7 +65,7 @@ def finished_steps(state: InterviewState) -> list[str]:
     return list(STEPS[: STEPS.index(current)]) if current in STEPS else []
 
 
-#: Words that say nothing about an answer's content, left out when matching a note's key words.
+#: Words that say nothing about an answer, left out when matching a note's key words.
 _STOP_WORDS = """
 about above across after again against also among and any are around asks because been before
 being between both but can could does doing down during each either else even every first for
@@ -74,8 +76,12 @@ way were what when where whether which while who why will with within without wo
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[a-z0-9]+")
-#: A strong-answer note counts as already said when this share of its key words was said.
-NOTE_COVERED = 0.6
+#: A part of a note counts as said when this share of its key words was said (affirmed)...
+NOTE_COVERED = 0.5
+#: ... or when one of the candidate's affirmed clauses means the same (embedding similarity).
+NOTE_MATCH = 0.5
+#: Where a note splits into separately checkable points.
+_NOTE_PARTS = re.compile(r"\s*(?:[;:()]|,\s+(?:and\s+)?|\s+and\s+(?=\w+s?\b)|\s+-\s+)\s*")
 
 
 def _key_words(text: str) -> list[str]:
@@ -84,19 +90,42 @@ def _key_words(text: str) -> list[str]:
                               and (len(w) >= 4 or any(ch.isdigit() for ch in w))))
 
 
+def note_parts(note: str) -> list[str]:
+    """The points of a strong-answer note ("Confirms batch with a deadline window; asks the
+    volume" is two), each at least three words long."""
+    parts = [p.strip(" .") for p in _NOTE_PARTS.split(note) if p and p.strip(" .")]
+    merged: list[str] = []
+    for p in parts:
+        if merged and len(p.split()) < 3:
+            merged[-1] += " " + p
+        else:
+            merged.append(p)
+    return merged or [note]
+
+
 def note_said(note: str, answers: list[str]) -> bool:
-    """True when most of a strong-answer note's key words appear in the answers (a word
-    matches on its first five letters, so "replica" matches "replicas")."""
-    keys = _key_words(note)
-    if not keys:
-        return False
-    said = {w[:5] for w in _WORD.findall(" ".join(answers).lower())}
-    return sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
+    """True when the answers already make most of a strong-answer note's points, in any words:
+    a point counts when most of its key words were said in affirmed text (a word matches on its
+    first five letters, so "replica" matches "replicas"), or when one of the candidate's
+    affirmed clauses means the same. A point made only to reject it ("we wouldn't canary it")
+    was not made."""
+    sents = read_answers(answers)
+    said = {w[:5] for s in sents for w in _WORD.findall(s.read.lower())}
+    clauses = [p for s in sents if s.claim or s.quantity for p in s.parts]
+    parts = note_parts(note)
+    hits = 0
+    sims = index(tuple(parts)).scores(clauses) if clauses else None
+    for i, part in enumerate(parts):
+        keys = _key_words(part)
+        covered = bool(keys) and sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
+        if covered or (sims is not None and float(sims[:, i].max()) >= NOTE_MATCH):
+            hits += 1
+    return hits * 2 > len(parts) or (len(parts) == 2 and hits == 2)
 
 
 def relevant_notes(score: StepScore, answers: list[str]) -> list[str]:
     """The case's strong-answer notes worth showing: none when every criterion is solid
-    (level 3+); otherwise the notes whose key words the candidate has not already said."""
+    (level 3+); otherwise the notes whose points the candidate has not already made."""
     if score.criteria and all((c.level or 0) >= 3 for c in score.criteria):
         return []
     return [n for n in score.strong_answer if not note_said(n, answers)]

@@ -33,6 +33,9 @@ class CriterionScore(BaseModel):
     unverified_quotes: int = Field(ge=0, description="quotes dropped: not the candidate's words")
     flagged: bool = Field(description="level above 1 with no verified quote")
     missed: str | None = Field(default=None, description="what the next level up looks for")
+    samples: list[int] | None = Field(default=None, description="every level the LLM judge "
+                                      "gave when asked for several samples (the level is "
+                                      "their median)")
 
 
 class StepScore(BaseModel):

@@ -83,6 +83,7 @@ class EvalConfig:
     temperature: float = 0.0
     limit: int | None = None
     n_boot: int = 1000
+    judge_samples: int = 1
 
 
 class EvalError(RuntimeError):
@@ -136,6 +137,10 @@ class Run:
             raise EvalError("--rpm: must be a positive number of calls a minute")
         if cfg.n_boot < 0:
             raise EvalError("--bootstrap: must be 0 or more")
+        if cfg.judge_samples < 1:
+            raise EvalError("--judge-samples: must be at least 1")
+        if cfg.judge_samples > 1 and cfg.scorer != "llm":
+            raise EvalError("--judge-samples: only the LLM judge (--scorer llm) takes samples")
         self.cfg = cfg
         out = cfg.output
         if out.is_dir() or not out.parent.is_dir() or out.suffix != ".json":
@@ -187,7 +192,7 @@ class Run:
             client = ModelClient(settings, recorder=self._record, cache=self.cache,
                                  temperature=cfg.temperature, seed=cfg.seed + r)
             self.clients.append(client)
-            self.scorers.append(LLMJudge(client, self.rubrics))
+            self.scorers.append(LLMJudge(client, self.rubrics, samples=cfg.judge_samples))
 
     def _record(self, rec: CallRecord) -> None:
         self.calls.append(rec)
@@ -220,6 +225,7 @@ class Run:
                         "sha256": self.dataset.sha256, "items": len(self.items)},
             "repeats": cfg.repeats, "seed": cfg.seed, "concurrency": cfg.concurrency,
             "rpm": cfg.rpm, "cache": cfg.cache_mode if llm else None, "limit": cfg.limit,
+            "judge_samples": cfg.judge_samples if llm else None,
             "bootstrap_resamples": cfg.n_boot,
         }
 
@@ -396,6 +402,11 @@ class Run:
                         "gold": {r: g[c.id] for r, g in gold_crit.items() if c.id in g},
                         "predicted": levels,
                     }
+                    samples = [next((x.get("samples") for x in run["criteria"]
+                                     if x["id"] == c.id), None) if run else None
+                               for run in runs]
+                    if any(samples):
+                        criteria[c.id]["samples"] = samples
             profile = item.meta.get("profile")
             items.append({"id": item.id, "case": item.case, "failed": bool(errors),
                           "errors": errors, "tags": item.meta.get("tags", []),
