@@ -148,6 +148,10 @@ class SessionScoring:
         self.store, self.scorer, self.case, self.sid = store, scorer, case, session_id
         self.rubrics = rubrics or default_rubrics()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
+        if scorer.name == "offline":  # the embedding model loads while the candidate types
+            from agent.semantic.model import warm
+
+            warm()
         self._futures: dict[tuple[str, str], Future[StepScore]] = {}
         self._lock = threading.Lock()
         #: How each step's last result was obtained: "stored", "scored" (now) or "special".

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from agent.semantic.matcher import index
+from agent.semantic.matcher import embed, index
 from agent.semantic.reading import Sentence, negation_cue
 from agent.signals import first_match
 
@@ -32,10 +32,14 @@ EXEMPLAR_MATCH = 0.6
 
 @dataclass
 class StepBudget:
-    """What bare noun strings have already been credited with in this step."""
+    """Per-step state shared by the step's criteria: what bare noun strings have already been
+    credited with, and the step's affirmed clauses embedded once (for every criterion)."""
 
     noun_strings_used: int = 0
     limit: int = 1
+    parts: list[tuple[int, str]] | None = None
+    """(sentence index, clause) of every claim"""
+    vectors: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,8 @@ class _Meaning:
     best: dict[tuple[int, int], tuple[float, str]] = field(default_factory=dict)
 
 
-def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence]) -> _Meaning:
+def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
+             budget: StepBudget) -> _Meaning:
     out = _Meaning()
     owners: list[int] = []
     texts: list[str] = []
@@ -87,20 +92,15 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence]) -> _M
             texts.append(ex)
     if not texts:
         return out
-    ref = index(tuple(texts))
-    queries: list[str] = []
-    which: list[int] = []
-    for si, s in enumerate(sents):
-        if s.claim:
-            for p in s.parts:
-                queries.append(p)
-                which.append(si)
-    if not queries:
+    if budget.parts is None:
+        budget.parts = [(si, p) for si, s in enumerate(sents) if s.claim for p in s.parts]
+        budget.vectors = embed([p for _, p in budget.parts]) if budget.parts else None
+    if not budget.parts or budget.vectors is None:
         return out
-    sims = ref.scores(queries)
-    hits = np.argwhere(sims >= EXEMPLAR_MATCH)
-    for qi, ti in hits:
-        key = (which[int(qi)], owners[int(ti)])
+    ref = index(tuple(texts))
+    sims = budget.vectors @ ref.vectors.T
+    for qi, ti in np.argwhere(sims >= EXEMPLAR_MATCH):
+        key = (budget.parts[int(qi)][0], owners[int(ti)])
         sim = float(sims[qi, ti])
         if sim > out.best.get(key, (0.0, ""))[0]:
             out.best[key] = (sim, texts[int(ti)])
@@ -115,7 +115,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     feature first")."""
     budget = budget if budget is not None else StepBudget()
     tgroups = [tuple(g) for g in groups]
-    meaning = _meaning(tgroups, sents)
+    meaning = _meaning(tgroups, sents, budget)
     matched: list[int] = []
     quotes: list[str] = []
     phrases: list[str] = []

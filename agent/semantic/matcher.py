@@ -51,7 +51,7 @@ def embed(texts: Sequence[str]) -> Vectors:
             elif k and k not in todo:
                 todo.append(k)
     if todo:
-        vecs = np.asarray(model().embed(todo, norm=False), dtype=np.float32)
+        vecs = _pooled(todo)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         vecs = vecs / np.maximum(norms, 1e-12)
         fresh = dict(zip(todo, vecs, strict=True))
@@ -63,6 +63,24 @@ def embed(texts: Sequence[str]) -> Vectors:
         for i, k in enumerate(keys):
             if k in fresh:
                 out[i] = fresh[k]
+    return out
+
+
+def _pooled(texts: list[str]) -> Vectors:
+    """Mean-pooled token embeddings, one row per text: what WordLlama's ``embed`` computes,
+    done text by text (no padding to the longest text of a batch; several times faster on
+    the short sentences of an answer)."""
+    m = model()
+    table = getattr(m, "embedding", None)
+    tokenizer = getattr(m, "tokenizer", None)
+    if table is None or tokenizer is None:
+        return np.asarray(m.embed(texts, norm=False), dtype=np.float32)
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    last = table.shape[0] - 1
+    for i, text in enumerate(texts):
+        ids = tokenizer.encode(text, add_special_tokens=False).ids
+        if ids:
+            out[i] = table[np.clip(ids, 0, last)].mean(axis=0)
     return out
 
 

@@ -117,6 +117,30 @@ _LABEL_VALUE = re.compile(r"^([^:]{1,40}):\s*(.*)$")
 _HEADING = re.compile(r"^\s*#+\s")
 
 
+_FUNCTION_WORDS = ("a an the of in on at for with from by to per each every any some their our "
+                   "its this that these those than across over under into within")
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
+
+
+@lru_cache(maxsize=16384)
+def described(text: str) -> bool:
+    """A verbless sentence that still describes something ("Plus interviews with a few teams
+    from each cohort."): six words or more, held together by function words, not a heading, a
+    short "Label: value" or a list of short items."""
+    if _HEADING.match(text):
+        return False
+    line = _BULLET.sub("", text)
+    lv = _LABEL_VALUE.match(line)
+    body = lv.group(2) if lv and len(lv.group(1).split()) <= 4 else line
+    words = _WORD.findall(body.lower())
+    if len(words) < 6:
+        return False
+    items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*", body) if x.strip(" .")]
+    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+        return False
+    return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
+
+
 def filler(text: str) -> bool:
     """Buzzwords glued together: a marked one ("synergy", "leverage", "holistically") or
     three of any ("north star alignment of the guardrail framework")."""
@@ -241,7 +265,9 @@ _CONDITIONAL = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:if|when|whenever|unle
 _EXISTENTIAL = re.compile(r"(?:there(?:'s|’s| is| are| was| were)|we have|they have|it has|"
                           r"has|have|had|with|lack of|lacks?)\s*$", re.IGNORECASE)
 _HAVE_NOT = re.compile(r"^(?:do|does|did|have|has)n['’]t$|^have not$", re.IGNORECASE)
-_NEED = re.compile(r"^\s*(?:any\s+)?(?:need|point|reason|value|benefit|use)\b|^\s+to\b",
+_NEED = re.compile(r"^\s*(?:any\s+|real\s+|big\s+)?(?:need|point|reason|value|benefit|use|catch|"
+                   r"downsides?|risks?|trade-?offs?|issues?|problems?|concerns?|difference)\b|"
+                   r"^\s+to\b",
                    re.IGNORECASE)
 #: Uncertainty, not negation: "I'm not sure cost matters to them".
 _UNSURE = re.compile(r"^\s*(?:sure|certain|clear|convinced yet)\b", re.IGNORECASE)
@@ -413,13 +439,13 @@ def read_sentence(text: str) -> Sentence:
     parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip()
              for c in clauses(text)]
     whole = re.sub(r"\s+", " ", digits).strip()
-    parts = [p for p in parts if len(p.split()) >= 2]
+    parts = [p for p in parts if len(p.split()) >= 3]
     if whole and whole not in parts:
         parts.append(whole)
     full = words_to_numbers(text)
     full = text if full == text else f"{text} | {full}"
     return Sentence(text=text, read=read, full=full,
-                    claim=has_verb(text) and not filler(text),
+                    claim=(has_verb(text) or described(text)) and not filler(text),
                     quantity=bool(_QUANTITY.search(read)), negated=affirmed != text,
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
 
