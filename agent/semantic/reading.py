@@ -206,7 +206,10 @@ _NEG_AFTER = re.compile(
     r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
     r"(?:does|do|did|will|would)(?:n't|n’t| not) (?:matter|help|apply|work|fix it|"
     r"fix anything|tell us (?:anything|much))|not worth (?:it|the (?:effort|cost|time))|"
-    r"can wait|is off the table|are off the table|(?:is|are|was)(?:n't|n’t| not) a factor|"
+    r"can wait|is off the table|are off the table|(?:is|are|would be) (?:just )?theat(?:re|er)|"
+    r"(?:is|are|would be) (?:just |only )?(?:a |an )?(?:sales|vanity|ops|engineering) (?:number|"
+    r"metric|detail|concern)|(?:is|are) whatever|(?:do|does)(?:n't|n’t| not) think (?:\w+ )?"
+    r"(?:are |is )?worth|(?:is|are|was)(?:n't|n’t| not) a factor|"
     r"(?:is|are) (?:just |pure )?noise|(?:won't|wo n't|doesn't|does not|can't|will not|cannot) "
     r"help|(?:is|are)(?:n't|n’t| not) (?:the|a) (?:story|cause|bottleneck)|(?:is|are) unlikely "
     r"to be (?:the|a) (?:story|issue|cause|problem|bottleneck))\b",
@@ -327,6 +330,11 @@ _DISMISS_ALL = re.compile(
     r"(?:all of )?(?:it|that|this|these|those|they)(?:'s|’s|'re|’re| is| are)?\s+(?:all\s+)?"
     r"(?:not worth|overkill|unnecessary|not needed|pointless|a waste|overrated|(?:is|are)?n['’]t "
     r"(?:needed|necessary|worth)))", re.IGNORECASE)
+#: A clause that is only a dismissal, of the clause before it: "latency metrics, not worth it".
+_DISMISS_PREVIOUS = re.compile(
+    r"^\s*(?:and\s+|but\s+)?(?:not worth (?:it|the \w+)|not needed|overkill|unnecessary|pointless|"
+    r"irrelevant|no need|not necessary|not relevant|not required|waste of time|a waste)"
+    r"(?:\s+(?:for|here|either|now|at all)\b.*)?\s*[.!]?\s*$", re.IGNORECASE)
 #: "no canary, rollback or A/B test is needed": the list after a negated clause is still negated.
 _STILL_NEGATED = re.compile(r"\b(?:is|are)\s+(?:needed|required|necessary|planned|worth it)\b"
                             r"|\bneeded\b", re.IGNORECASE)
@@ -362,6 +370,10 @@ def clauses(sentence: str) -> tuple[Clause, ...]:
         spans = _negated_spans(text)
         if carry and not spans and (dangling or _continues(text)):
             spans = [(0, len(text))]
+        if out and _DISMISS_PREVIOUS.match(text):  # "latency and cost metrics, not worth it"
+            last = out[-1]
+            out[-1] = Clause(last.text, last.start, ((0, len(last.text)),))
+            spans = spans or [(0, len(text))]
         if _DISMISS_ALL.match(text):  # "Prefix caching, more concurrency: none of it is worth it"
             out = [Clause(c.text, c.start, ((0, len(c.text)),)) for c in out]
             spans = spans or [(0, len(text))]
@@ -422,11 +434,11 @@ _QUANTITY = re.compile(
     r"[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
     r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d", re.IGNORECASE)
 _REASON = re.compile(
-    r"\b(?:because|since|given|so (?:that|we|it|the|they)|rather|instead|in fav(?:ou)?r of|"
+    r"\b(?:because|since|given|so (?:that|we|it|the|they)|instead|in fav(?:ou)?r of|"
     r"until|for now|first|later|next (?:quarter|month)|after|before|which means|otherwise|"
     r"unless|too (?:slow|expensive|risky|costly|much|little|early|late)|only (?:if|when|after)|"
-    r"the (?:highest|lowest|biggest) (?:effort|cost|risk)|ruled? out|rules? out|as long as|"
-    r"while|whereas|but)\b", re.IGNORECASE)
+    r"the (?:highest|lowest|biggest) (?:effort|cost|risk)|ruled? out|rules? out|as long as)\b",
+    re.IGNORECASE)
 
 
 @lru_cache(maxsize=16384)
