@@ -410,6 +410,8 @@ class Run:
             profile = item.meta.get("profile")
             items.append({"id": item.id, "case": item.case, "failed": bool(errors),
                           "errors": errors, "tags": item.meta.get("tags", []),
+                          # several adversarial tags step by step: left out of tag rows
+                          "mixed": item.meta.get("mixed") is True,
                           # per-step answer tags (strong, long-empty, injection, ...)
                           "profile": {k: v for k, v in profile.items() if isinstance(v, str)}
                           if isinstance(profile, dict) else {},
