@@ -29,6 +29,8 @@ class Agreement(BaseModel):
     steps_qwk: float | None = Field(description="quadratic weighted kappa, holistic step levels")
     steps_exact: float | None = Field(description="exact agreement, holistic step levels")
     criteria_qwk: float | None = Field(description="quadratic weighted kappa, criterion levels")
+    genuine_steps_qwk: float | None = Field(default=None, description="step QWK on the genuine "
+                                            "answers only (no adversarial tag)")
     rubrics: str = Field(description="the rubric hash the figure was measured with")
     measured_at: str = Field(description="when (ISO 8601)")
 
@@ -56,6 +58,9 @@ def describe(a: Agreement | None, rubrics: str | None = None) -> str:
     qwk = "n/a" if a.steps_qwk is None else f"{a.steps_qwk:.2f}"
     text = (f"agreement with human graders on the {a.split} split: step QWK {qwk} over "
             f"{a.interviews} interviews")
+    if a.genuine_steps_qwk is not None:
+        text += (f" (adversarial answers included; {a.genuine_steps_qwk:.2f} on genuine ones "
+                 "alone)")
     if rubrics is not None and rubrics != a.rubrics:
         text += f" (measured with rubrics {a.rubrics}; these rubrics are {rubrics})"
     return text

@@ -31,6 +31,8 @@ def entry(results: dict[str, Any]) -> tuple[str, Agreement]:
         interviews=int(results["metrics"]["items_scored"]),
         steps_qwk=overall["steps"]["qwk"], steps_exact=overall["steps"]["exact"],
         criteria_qwk=overall["criteria"]["qwk"], rubrics=knobs["rubric_version"],
+        genuine_steps_qwk=((results["metrics"].get("by_interview_tag") or {}).get("interview", {})
+                           .get("genuine", {}).get("steps_qwk")),
         measured_at=str(results.get("created_at") or time.strftime("%Y-%m-%dT%H:%M:%S%z")))
 
 

@@ -7,8 +7,9 @@ within-one agreement, step and criterion QWK (steps include cross_cutting, as in
 figures), and for interview tags how many interviews the scorer bands *no hire* and their mean
 predicted score over the six steps. ``genuine`` gathers the interviews
 with no adversarial tag (the answers the datasets held before issue 9); ``all`` pools
-everything. An interview marked ``meta.mixed`` (a different adversarial tag each step) is left out
-of the interview-tag rows (it counts in ``all`` and in the per-step rows). Also the LLM judge's
+everything. An interview marked ``meta.mixed``, or listing several adversarial tags (a
+different one each step), is left out of the interview-tag rows (it counts in ``all`` and in the
+per-step rows). Also the LLM judge's
 sample-to-sample agreement when ``--judge-samples`` > 1.
 """
 
@@ -97,8 +98,8 @@ def by_tag(items: Iterable[dict[str, Any]], weights: dict[str, float] | None = N
         tags = [t for t in item.get("tags") or [] if isinstance(t, str)]
         if not any(t in ADVERSARIAL for t in tags):
             interview_tags.setdefault(GENUINE, []).append(item)
-        if item.get("mixed"):  # a different adversarial tag each step: see the step rows
-            continue
+        if item.get("mixed") or sum(1 for t in set(tags) if t in ADVERSARIAL) > 1:
+            continue  # a different adversarial tag each step: see the per-step rows
         for t in tags:
             interview_tags.setdefault(t, []).append(item)
     interview: dict[str, Any] = {ALL: _block(ok, all_steps)}

@@ -88,3 +88,12 @@ def test_a_gate_not_enforced_is_printed_but_does_not_fail(tmp_path: Path) -> Non
     assert status == 0 and "KNOWN FAILING (not enforced): salad" in text
     config.write_text(config.read_text().replace("enforce = false", "enforce = true"))
     assert run(path, config)[0] == 1
+
+
+def test_an_interview_mixing_adversarial_tags_is_left_out_of_the_tag_rows() -> None:
+    mixed = item("m", ["keyword_salad", "plain_words_strong"], 3, [3.0] * 6)
+    flagged = {**item("f", ["negated"], 3, [3.0] * 6), "mixed": True}
+    table = by_tag([SALAD_LOW, mixed, flagged, *GENUINE])
+    assert table["interview"]["keyword_salad"]["interviews"] == 1
+    assert "negated" not in table["interview"] and "plain_words_strong" not in table["interview"]
+    assert table["interview"]["all"]["interviews"] == 9
