@@ -11,21 +11,25 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.prompts import script
-from agent.steps import STEPS, TITLES
-from agent.textio import (
-    COMMANDS,
-    GRAPH_COMMANDS,
-    MAX_ANSWER_CHARS,
-    blocks,
+from agent.commands import (
+    Answer,
+    Command,
+    Refused,
     clean,
+    command_list,
     command_of,
-    interactive_blocks,
+    read_input,
+    reply,
 )
+from agent.prompts import script
+from agent.state import current_question
+from agent.steps import STEPS, TITLES
+from agent.textio import blocks, interactive_blocks
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -52,6 +56,8 @@ class Printer:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.open = False
+        self.scoring: Any = None
+        """The spinner shown from the closing line until the report is ready."""
 
     def out(self, text: str, style: str | None = None, end: str = "\n") -> None:
         self.console.print(text, style=style, end=end, markup=False, highlight=False,
@@ -80,6 +86,9 @@ class Printer:
             if self.open:
                 self.out("\n")
             self.open = False
+            if event["end"] == "closing":  # the graph now waits for the last scores
+                self.scoring = self.console.status("Scoring the interview…", spinner="dots")
+                self.scoring.start()
 
     def err(self, text: str) -> None:
         """An error line: on stderr, where errors go, so piped transcripts stay clean."""
@@ -124,13 +133,8 @@ def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | Non
         p.out(note, style="yellow")
     if notice:
         p.out(notice, style="yellow")
-    p.out("Commands: " + " ".join("/" + c for c in COMMANDS) +
-          "  ·  end each answer with a blank line", style="dim")
+    p.out("Commands: " + command_list() + "  ·  end each answer with a blank line", style="dim")
     p.out("")
-
-
-def help_text() -> str:
-    return "\n".join(f"  /{name:<7} {what}" for name, what in COMMANDS.items())
 
 
 def answers(interactive: bool, console: Console) -> Iterator[str]:
@@ -206,7 +210,7 @@ def run_chat(opts: ChatOptions) -> int:
                 replayed = _recover(session, p)
                 if resumed_row is not None and not replayed and not session.finished():
                     p.step_rule(session.step())
-                    p.say(current_question(session))
+                    p.say(current_question(session.state()))
                 return _loop(session, p, answers(interactive, console), interactive)
             except ModelUnavailable as e:
                 p.out("")
@@ -261,15 +265,6 @@ def _recover(session: Session, p: Printer) -> bool:
     return shown
 
 
-def current_question(session: Session) -> str:
-    """What the candidate is answering: the step's question or the latest follow-up. A clarify
-    fact, a hint, a coach note or a notice is not a question: /repeat never repeats those."""
-    for t in reversed(session.state().get("turns", [])):
-        if t["role"] == "interviewer" and t["kind"] in ("prompt", "opener", "followup"):
-            return t["text"]
-    return session.question()
-
-
 def _exit_on_ctrl_c(sid: str) -> None:
     """Ctrl-C leaves at once: every answer is already checkpointed or journaled, and unwinding
     normally would first wait for whatever model call the graph is running in its worker
@@ -312,48 +307,40 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
             p.out("You: " + (text if len(text) < 2000 else text[:2000] + " [...]"),
                   style="green")
             p.out("")
-        cmd = command_of(text)
-        if cmd is not None:
-            if cmd == "help":
-                p.out(help_text())
-                continue
-            if cmd == "repeat":
-                p.say(current_question(session))
-                continue
-            if cmd == "quit":
-                p.out("Saved. " + _resume_hint(session.id))
-                return 0
-            if cmd in GRAPH_COMMANDS:
-                session.command(cmd, p)
+        # The rules every driver shares (agent/commands.py): what is refused, or only answered,
+        # never reaches the session.
+        given = read_input(raw)
+        if isinstance(given, Command) and given.name == "quit":
+            p.out("Saved. " + _resume_hint(session.id))
+            return 0
+        notice = reply(session.state(), given)
+        if notice is not None:
+            if notice["kind"] == "repeat":
+                p.say(notice["text"])
             else:
-                p.out(f"Unknown command /{cmd}. Commands: " +
-                      " ".join("/" + c for c in COMMANDS), style="yellow")
-                continue
-        elif not text:
-            p.out("Please type an answer (or /help for commands).", style="yellow")
+                p.out(notice["text"], style=None if notice["kind"] == "help" else "yellow")
             continue
-        elif len(text) > MAX_ANSWER_CHARS:
-            p.out(f"That answer is {len(text):,} characters; the limit is "
-                  f"{MAX_ANSWER_CHARS:,}. Please shorten it and send it again.", style="yellow")
-            continue
-        else:
-            session.answer(text, p)
+        assert not isinstance(given, Refused)  # reply() answers every refusal
+        sent = time.perf_counter()
+        session.submit({"answer": given.text} if isinstance(given, Answer)
+                       else {"command": given.name}, p)
         if session.finished():
-            _finish(session, p)
+            _finish(session, p, sent)
             return 0
     p.out("")
     p.out(f"End of input. Session {session.id} saved. " + _resume_hint(session.id))
     return 0
 
 
-def _finish(session: Session, p: Printer) -> None:
-    """Show the feedback report; only scores not finished in the background are waited for."""
-    import time
-
+def _finish(session: Session, p: Printer, since: float | None = None) -> None:
+    """Show the feedback report; only scores not finished in the background are waited for
+    (the graph's wrap_up waited for them already). ``since``: when the last answer was sent."""
     from agent.report import to_markdown
 
-    started = time.perf_counter()
-    with p.console.status("Scoring the interview…", spinner="dots"):
+    started = time.perf_counter() if since is None else since
+    spinner = p.scoring or p.console.status("Scoring the interview…", spinner="dots")
+    p.scoring = None
+    with spinner:  # (re-entering a started spinner keeps it going)
         report = session.report()
     took = time.perf_counter() - started
     p.out("")
