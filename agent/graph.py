@@ -182,6 +182,14 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
     def node(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
         ctx = _ctx(runtime)
         case = _case(ctx, state)
+        turns = state.get("turns", [])
+        if turns and turns[-1]["kind"] == "opener" and turns[-1]["step"] == step:
+            # The step has just begun: score the finished ones in the background while its
+            # question is on screen (at the end of the run, so scoring never competes with the
+            # turn's own work; submitting again on resume is a no-op).
+            scoring = _scoring(ctx, case)
+            if scoring is not None:
+                scoring.submit(state)
         resumed = interrupt(waiting(state, step, case, ctx.engine))
 
         given = commands.read_input(resumed)
@@ -254,8 +262,8 @@ def _opening_question(state: InterviewState, step: str) -> str:
 def _transition(state: InterviewState, ctx: Context, case: Case, step: str, new: list[Turn],
                 voice: Voice, *, skipped: bool = False,
                 extra: dict[str, Any] | None = None) -> Command[str]:
-    """Leave ``step``: coach feedback in coach mode, the next step's opener (or wrap_up), and
-    the step just finished handed to background scoring."""
+    """Leave ``step``: coach feedback in coach mode, then the next step's opener (or wrap_up).
+    The next step's node hands the finished step to background scoring."""
     lines = script()
     update: dict[str, Any] = dict(extra or {})
     scoring = _scoring(ctx, case)
@@ -270,10 +278,6 @@ def _transition(state: InterviewState, ctx: Context, case: Case, step: str, new:
         opener = f"{lead} {lines['openers'][following]}".strip()
         new.append(voice.line(opener, "opener", following))
     goto = following or "wrap_up"
-    if scoring is not None:
-        # Score what is finished while the next question is on screen.
-        scoring.submit({**state, "turns": [*state.get("turns", []), *new], "step": goto,
-                        "skipped": [*state.get("skipped", []), *update.get("skipped", [])]})
     return Command(goto=goto, update={"turns": new, "step": goto, **update})
 
 
