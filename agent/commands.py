@@ -60,7 +60,7 @@ COMMANDS = {
     "next": "finish this step and move on to the next",
     "skip": "skip this step without answering (it scores as not attempted)",
     "hint": "a nudge for the current step (coach mode only)",
-    "quit": "stop here; the interview resumes from this question",
+    "quit": "save and stop here; resuming goes on from this question",
 }
 #: Commands that change the interview (the graph acts on them). The others change nothing and
 #: are not stored: /help and /repeat are answered, /quit stops the client where it is.
