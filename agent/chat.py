@@ -188,7 +188,7 @@ def run_chat(opts: ChatOptions) -> int:
         p.say(case.prompt.strip())
 
     from agent.engine import Engine
-    from agent.model.client import ModelError, ModelUnavailable
+    from agent.model.client import ModelError
 
     with Engine(opts.settings) as engine:
         if resumed_row is None:
@@ -208,15 +208,12 @@ def run_chat(opts: ChatOptions) -> int:
                     p.step_rule(session.step())
                     p.say(current_question(session))
                 return _loop(session, p, answers(interactive, console), interactive)
-            except ModelUnavailable as e:
+            except ModelError as e:
+                # Unreachable ("not responding"), refusing ("rejected the request (HTTP 4xx:
+                # ...)") or failing ("kept failing after retries (...)"): the message says
+                # which, with what the endpoint answered.
                 p.out("")
                 p.err(f"interviewer: {e}. Your session is saved (your last answer too).")
-                p.err(_resume_hint(session.id, offline_hint=True))
-                return 3
-            except ModelError as e:
-                p.out("")
-                p.err(f"interviewer: the model endpoint refused the request ({e}). Your session "
-                      "is saved (your last answer too).")
                 p.err(_resume_hint(session.id, offline_hint=True))
                 return 3
         finally:

@@ -22,10 +22,21 @@ environment:
   INTERVIEWER_HOME       where sessions and logs live (default, also when it is set but empty:
                          the platform data directory)
   INTERVIEWER_TIMEOUT    seconds to wait for a model reply before retrying (default 60)
+  INTERVIEWER_FIRST_TOKEN_S / INTERVIEWER_REPLY_S
+                         the interviewer's time budget per line: its first word (default 20)
+                         and all of it (default 45); past it the standard text is used
+  INTERVIEWER_CONTEXT_TOKENS
+                         the model's context window (default per provider; 16384)
+  INTERVIEWER_MAX_CONCURRENCY
+                         background judge calls at once (1 for local servers, else 4)
 Flags override the environment, which overrides $INTERVIEWER_HOME/config.toml.
 With no endpoint configured the interview runs offline: authored probes and rubric-signal
 scoring, no model and no key needed.
 """
+
+
+#: The --provider presets (agent/config.py PRESETS; listed here so --help imports nothing).
+PROVIDERS = ("openai", "fireworks", "ollama", "llamacpp", "vllm", "lmstudio")
 
 
 class Parser(argparse.ArgumentParser):
@@ -38,8 +49,10 @@ class Parser(argparse.ArgumentParser):
 
 def _endpoint_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model endpoint (omit all for offline mode)")
-    g.add_argument("--provider", choices=["openai", "fireworks", "ollama"],
-                   help="a preset endpoint; reads OPENAI_API_KEY / FIREWORKS_API_KEY")
+    g.add_argument("--provider", choices=list(PROVIDERS),
+                   help="a preset endpoint; openai and fireworks read OPENAI_API_KEY / "
+                   "FIREWORKS_API_KEY; ollama, llamacpp, vllm and lmstudio are local servers "
+                   "on their usual ports")
     g.add_argument("--base-url", metavar="URL", help="any OpenAI-compatible endpoint")
     g.add_argument("--model", metavar="NAME", help="model name at the endpoint")
     g.add_argument("--fallback-model", metavar="NAME",

@@ -83,7 +83,7 @@ class Engine:
         self.client: ModelClient | None = None
         if not settings.offline:
             self.client = ModelClient(settings, recorder=self.store.log_call,
-                                      http_client=http_client)
+                                      http_client=http_client, capabilities=self.store)
         self.graph = build_graph(checkpointer=self.saver)
         self.rubrics = default_rubrics()
         self._sessions: list[Session] = []
