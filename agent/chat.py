@@ -74,8 +74,15 @@ class Printer:
             self.out(str(event["say"]), end="")
         elif "restart" in event:
             self.out("")
-            self.out("(the model's reply broke off; asking again)", style="yellow")
+            why = event.get("reason") or "the model's reply broke off; asking again"
+            self.out(f"({why})", style="yellow")
             self.out("Interviewer: ", style="bold cyan", end="")
+        elif "notice" in event:
+            if self.open:
+                self.out("")
+            self.out(f"({event['notice']})", style="yellow")
+            if self.open:
+                self.out("Interviewer: ", style="bold cyan", end="")
         elif "end" in event:
             if self.open:
                 self.out("\n")
@@ -191,6 +198,8 @@ def run_chat(opts: ChatOptions) -> int:
     from agent.model.client import ModelError
 
     with Engine(opts.settings) as engine:
+        if engine.client is not None and not _preflight(engine, p, case, resumed_row):
+            return 3
         if resumed_row is None:
             session = engine.start(case, mode=mode, max_followups=(
                 2 if opts.max_followups is None else opts.max_followups))
@@ -200,14 +209,14 @@ def run_chat(opts: ChatOptions) -> int:
             n = resumed_row.answered
             p.out(f"Resuming session {session.id} at {TITLES.get(session.step(), session.step())}"
                   f" ({n} {'answer' if n == 1 else 'answers'} so far).", style="dim")
-        _exit_on_ctrl_c(session.id)
+        ending = _exit_on_ctrl_c(session.id)
         try:
             try:
                 replayed = _recover(session, p)
                 if resumed_row is not None and not replayed and not session.finished():
                     p.step_rule(session.step())
                     p.say(current_question(session))
-                return _loop(session, p, answers(interactive, console), interactive)
+                return _loop(session, p, answers(interactive, console), interactive, ending)
             except ModelError as e:
                 # Unreachable ("not responding"), refusing ("rejected the request (HTTP 4xx:
                 # ...)") or failing ("kept failing after retries (...)"): the message says
@@ -219,6 +228,33 @@ def run_chat(opts: ChatOptions) -> int:
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             session.close()
+
+
+def _preflight(engine: Any, p: Printer, case: Case, resumed: Any) -> bool:
+    """The cheap part of ``interviewer doctor`` before the interview starts: is the endpoint
+    reachable, does it take the key? False (after saying why and what to do) when not."""
+    from agent.model.doctor import preflight
+
+    report = preflight(engine.client)
+    if not report.usable:
+        failed = next(c for c in report.checks if c.status == "fail")
+        p.out("")
+        p.err(f"interviewer: {failed.detail}")
+        if resumed is not None:
+            p.err(f"Your session is saved. {_resume_hint(resumed.id, offline_hint=True)}")
+        else:
+            p.err("Nothing was saved yet. Check it with 'interviewer doctor', or interview "
+                  f"offline: interviewer chat --case {case.id} --offline")
+        return False
+    reach = next(c for c in report.checks if c.name == "reachable")
+    took = f" in {reach.seconds * 1000:.0f} ms" if reach.seconds is not None else ""
+    known = next((c.detail for c in report.checks if c.name == "remembered"), "")
+    p.out(f"(model endpoint reachable{took}" + (f"; {known}" if known else "") + ")",
+          style="dim")
+    for c in report.checks:
+        if c.status == "warn":
+            p.out(f"(note: {c.detail})", style="yellow")
+    return True
 
 
 def _ignored_flags(opts: ChatOptions, row: Any) -> str:
@@ -267,19 +303,35 @@ def current_question(session: Session) -> str:
     return session.question()
 
 
-def _exit_on_ctrl_c(sid: str) -> None:
+def _exit_on_ctrl_c(sid: str) -> dict[str, bool]:
     """Ctrl-C leaves at once: every answer is already checkpointed or journaled, and unwinding
     normally would first wait for whatever model call the graph is running in its worker
-    thread (retries included). A signal handler runs in the main thread even while it waits."""
+    thread (retries included). A signal handler runs in the main thread even while it waits.
+
+    Returns a flag the chat sets once the interview is complete: Ctrl-C while the report is
+    being prepared then says so, and how to finish the report, instead of how to resume."""
+    ending = {"report": False}
 
     def handler(signum: int, frame: object) -> None:
-        message = f"\nInterrupted; your answers are saved. {_resume_hint(sid)}\n"
+        if ending["report"]:
+            message = "\n" + report_pending(sid) + "\n"
+        else:
+            message = f"\nInterrupted; your answers are saved. {_resume_hint(sid)}\n"
         with contextlib.suppress(Exception):  # a half-written line must not stop us leaving
             sys.stdout.flush()
         os.write(sys.stdout.fileno(), message.encode())
         os._exit(130)
 
     signal.signal(signal.SIGINT, handler)
+    return ending
+
+
+def report_pending(sid: str) -> str:
+    """What to say when the wait for a completed session's report is interrupted."""
+    return (f"Interrupted while the report was being prepared. Session {sid} is complete and "
+            "saved; its report is pending (the scores finished so far are kept). Finish it "
+            f"with: interviewer report {sid}   (or, if the model is what is slow: interviewer "
+            f"report {sid} --offline)")
 
 
 def _resume_hint(sid: str, offline_hint: bool = False) -> str:
@@ -298,9 +350,12 @@ def _random_case() -> Case:
     return cases[random.choice(sorted(cases))]
 
 
-def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bool) -> int:
+def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bool,
+          ending: dict[str, bool] | None = None) -> int:
+    ending = ending if ending is not None else {}
     if session.finished():
         p.out(f"Session {session.id} is already complete.")
+        ending["report"] = True
         _finish(session, p)
         return 0
     for raw in incoming:
@@ -336,6 +391,7 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
         else:
             session.answer(text, p)
         if session.finished():
+            ending["report"] = True
             _finish(session, p)
             return 0
     p.out("")
@@ -350,8 +406,12 @@ def _finish(session: Session, p: Printer) -> None:
     from agent.report import to_markdown
 
     started = time.perf_counter()
-    with p.console.status("Scoring the interview…", spinner="dots"):
-        report = session.report()
+    if p.console.is_terminal:
+        with p.console.status("Scoring the interview…", spinner="dots") as status:
+            report = session.report(lambda line: status.update(f"Scoring the interview: "
+                                                               f"{line}…"))
+    else:  # piped: one line per step that has to be waited for
+        report = session.report(lambda line: p.out(f"({line}…)", style="dim"))
     took = time.perf_counter() - started
     p.out("")
     if p.console.is_terminal:

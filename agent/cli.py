@@ -125,6 +125,18 @@ def build_parser() -> Parser:
     trace.add_argument("--prices", metavar="FILE", help="TOML price table (USD per million "
                        "tokens) overriding the built-in one; see agent/prices.py")
 
+    doctor = sub.add_parser(
+        "doctor", help="check the configured model endpoint: a verdict and advice",
+        description="One short round of checks against the model endpoint: reachable, key "
+        "accepted, which structured-output mode it takes (remembered for later), whether a "
+        "sample follow-up passes the checks on spoken text, and latency against the time "
+        "budgets. Ends with a verdict (ready / usable, with fallbacks / not usable) and "
+        "advice. Exit status 0 ready, 1 usable with fallbacks, 2 not usable or no endpoint. "
+        "'chat' runs the cheap part (reachable, key) before each interview.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--json", action="store_true", help="JSON output")
+    _endpoint_flags(doctor)
+
     ev = sub.add_parser("eval", help="evaluate scoring against human labels; compare runs",
                         description="Run a scorer over recorded interviews and measure "
                         "agreement with human graders, or compare two runs.")
@@ -148,8 +160,9 @@ def build_parser() -> Parser:
                      "off")
     run.add_argument("--cache-file", metavar="PATH", help="cache database (default: "
                      "$INTERVIEWER_HOME/eval-cache.sqlite)")
-    run.add_argument("--concurrency", type=int, default=4, metavar="N",
-                     help="model calls in flight at once (default 4)")
+    run.add_argument("--concurrency", type=int, metavar="N",
+                     help="model calls in flight at once (default: the endpoint's "
+                     "max_concurrency, 1 for a server on this machine, else 4)")
     run.add_argument("--rpm", type=float, metavar="N", help="at most N calls started a minute")
     run.add_argument("--repeats", type=int, default=1, metavar="K",
                      help="score everything K times (reports test-retest agreement)")
@@ -373,7 +386,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     with Engine(settings) as engine:
         session = engine.open(args.session, lock=False)
         try:
-            report = session.report(rescore=args.rescore)
+            # Progress goes to stderr (stdout may be the report itself), terminal or not.
+            def progress(line: str) -> None:
+                sys.stderr.write(f"interviewer: {line}…\n")
+                sys.stderr.flush()
+
+            report = session.report(progress, rescore=args.rescore)
+        except KeyboardInterrupt:
+            from agent.chat import report_pending
+
+            sys.stderr.write("\n" + report_pending(args.session) + "\n")
+            sys.stderr.flush()
+            # Leave now: a judge call in flight is not waited for (what finished is stored).
+            os._exit(130)
         finally:
             session.scoring.close()
     text = {"md": to_markdown, "json": to_json, "html": to_html}[args.format](report)
@@ -404,18 +429,49 @@ def cmd_trace(args: argparse.Namespace) -> int:
     _require_database(args.session)
     store = Store()
     try:
-        if store.get_session(args.session) is None:
+        row = store.get_session(args.session)
+        if row is None:
             raise ValueError(f"no session {args.session!r} (see 'interviewer sessions')")
         calls = store.calls(args.session)
+        # What was learned about the session's endpoint (structured-output mode, usage).
+        url, model = row.info.get("base_url"), row.info.get("model")
+        caps = store.load_capabilities(url, model) if url and model else None
     finally:
         store.close()
     table, summary = rows(calls, prices), summarise(calls, prices)
+    endpoint = None
+    if caps is not None:
+        from agent.model.capabilities import Capabilities
+
+        endpoint = f"{model} at {url}: {Capabilities.from_json(caps).describe()}"
     if args.json:
-        print(json.dumps({"session": args.session, "calls": table, "summary": summary},
-                         indent=2))
+        print(json.dumps({"session": args.session, "calls": table, "summary": summary,
+                          "endpoint": {"base_url": url, "model": model, **caps}
+                          if caps is not None else None}, indent=2))
     else:
-        sys.stdout.write(render_text(args.session, table, summary))
+        sys.stdout.write(render_text(args.session, table, summary, endpoint))
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from agent.model import doctor
+    from agent.store import Store
+
+    settings = settings_from(args)
+    if settings.offline:
+        why = "forced by --offline" if settings.forced_offline else "no model is configured"
+        raise SystemExit(f"interviewer doctor: nothing to check ({why}); pass --provider, or "
+                         "--base-url URL --model NAME, or set INTERVIEWER_BASE_URL")
+    store = Store()
+    try:
+        report = doctor.run(settings, store=store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        sys.stdout.write(report.render())
+    return {"ready": 0, "degraded": 1}.get(report.verdict, 2)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -444,7 +500,8 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         dataset=Path(args.dataset), output=Path(args.output), scorer=args.scorer,
         settings=settings, cache_mode=args.cache,
         cache_file=Path(args.cache_file) if args.cache_file else None,
-        concurrency=args.concurrency, rpm=args.rpm, repeats=args.repeats, seed=args.seed,
+        concurrency=args.concurrency or (4 if settings.offline else settings.max_concurrency),
+        rpm=args.rpm, repeats=args.repeats, seed=args.seed,
         temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
     )
     results, _ = run_eval(cfg, progress=not args.quiet and sys.stderr.isatty())
@@ -556,7 +613,7 @@ EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare,
                  "behaviour": cmd_eval_behaviour, "simulate": cmd_eval_simulate}
 
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
-            "report": cmd_report, "trace": cmd_trace, "eval": cmd_eval}
+            "report": cmd_report, "trace": cmd_trace, "doctor": cmd_doctor, "eval": cmd_eval}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -201,12 +202,15 @@ class Session:
     def run(self, value: Any, on_event: OnEvent | None = None, journaled: bool = False) -> None:
         """Advance the graph with ``value`` until it waits for the candidate or ends."""
         self._snap = None
-        for mode, chunk in self.engine.graph.stream(
-            value, self.config, context=self.context, stream_mode=["custom"],
-            durability="sync",
-        ):
-            if mode == "custom" and on_event is not None:
-                on_event(chunk)
+        client = self.engine.client
+        # A candidate turn: background judging waits until it is served (scheduler.py).
+        with client.scheduler.foreground() if client is not None else nullcontext():
+            for mode, chunk in self.engine.graph.stream(
+                value, self.config, context=self.context, stream_mode=["custom"],
+                durability="sync",
+            ):
+                if mode == "custom" and on_event is not None:
+                    on_event(chunk)
         self._snap = None
         self._sync_row(clear_journal=journaled)
 
@@ -269,7 +273,15 @@ class Session:
             mode=row.mode if row else str(state.get("mode", "exam")),
             completed=state.get("status") == "completed",
             scorer=self._scorer_info(steps, rescore), steps=steps,
+            interviewer_fallbacks=self.interviewer_fallbacks(),
         )
+
+    def interviewer_fallbacks(self) -> int:
+        """Interviewer lines where the model's words were replaced by the standard text (the
+        call log's "fallback ...: <reason>" entries)."""
+        return sum(1 for c in self.engine.store.calls(self.id)
+                   if c["purpose"] == "interviewer" and (c["error"] or "").startswith(
+                       "fallback"))
 
     def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
         """What scored the report, and a note for the reader whenever that is not simply the

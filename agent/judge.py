@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from agent import tokens
 from agent.cases import Case
 from agent.evidence import check_quotes
+from agent.model import budgets
 from agent.model.client import ModelClient, StructuredOutputError
 from agent.prompts import fence, load_prompt
 from agent.rubrics import Rubric, RubricSet, default_rubrics
@@ -75,18 +77,32 @@ class LLMJudge:
                 f"rubric={self.rubrics.hashes[step]}")
 
     def messages(self, case: Case, step: str, turns: Turns) -> list[dict[str, str]]:
+        """The judge's prompt. When it would not leave room for the reply within the model's
+        context, the transcript's longest turns are clipped (their middle left out, marked);
+        the instructions, rubric and facts are kept whole."""
         rubric = self.rubrics[step]
         notes = strong_notes(case, step) or ["(scored over the whole interview)"]
-        user = load_prompt("judge").render(
-            case_prompt=case.prompt.strip(),
-            facts="\n".join(f"- {f.topic}: {f.answer.strip()}" for f in case.facts),
-            strong_answer="\n".join(f"- {n}" for n in notes),
-            step_title=TITLES.get(step, step),
-            rubric=render_rubric(rubric),
-            transcript=render_transcript(turns),
-        )
-        return [{"role": "system", "content": load_prompt("judge_system").text},
-                {"role": "user", "content": user}]
+
+        def render(said: Turns) -> list[dict[str, str]]:
+            user = load_prompt("judge").render(
+                case_prompt=case.prompt.strip(),
+                facts="\n".join(f"- {f.topic}: {f.answer.strip()}" for f in case.facts),
+                strong_answer="\n".join(f"- {n}" for n in notes),
+                step_title=TITLES.get(step, step),
+                rubric=render_rubric(rubric),
+                transcript=render_transcript(said),
+            )
+            return [{"role": "system", "content": load_prompt("judge_system").text},
+                    {"role": "user", "content": user}]
+
+        msgs = render(turns)
+        budget = self.client.prompt_budget(budgets.judge_tokens(len(rubric.criteria)))
+        if sum(len(m["content"].encode()) for m in msgs) > budget and \
+                tokens.count_messages(msgs) > budget:
+            room = budget - tokens.count_messages(render([(r, "") for r, _ in turns])) - 16
+            texts = budgets.fit_texts([t for _, t in turns], max(room, 64))
+            msgs = render([(r, t) for (r, _), t in zip(turns, texts, strict=True)])
+        return msgs
 
     def score_step(self, case: Case, step: str, turns: Turns) -> StepScore:
         rubric = self.rubrics[step]
@@ -109,7 +125,7 @@ class LLMJudge:
                 out = self.client.structured(
                     msgs, JudgeOut, purpose="judge", prompt_hash=judge_prompt_version(),
                     session_id=self.session_id, attempts=1, check=check,
-                    max_tokens=250 * len(ids) + 200,
+                    max_tokens=budgets.judge_tokens(len(ids)),
                 )
             except StructuredOutputError as e:
                 if e.value is None:  # not even parseable

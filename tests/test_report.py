@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jsonschema
@@ -84,9 +85,48 @@ def test_in_progress_session_reports_what_exists(home: Path) -> None:
 
 
 @respx.mock
-def test_unscored_criteria_are_reported_as_unscored(home: Path) -> None:
+def test_a_step_the_judge_cannot_score_is_scored_offline_and_marked(home: Path) -> None:
+    """Issue 15.3: after the judge's retries, an unscorable step is scored offline and marked
+    so in every format, never silently mixed; the failure is recorded, so a later report does
+    not ask again unless told to (--rescore)."""
     fake = FakeModel(judge=lambda body: "this is not JSON")
     respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+    llm = Settings(base_url=URL, api_key="k", model="m", max_retries=0)
+    with Engine(llm, http_client=httpx.Client()) as engine:
+        session = engine.start(CASE)
+        session.answer("What is the QPS?")
+        session.command("next")
+        report = session.report()
+        sid = session.id
+    asked = len(fake.judge_bodies())
+    assert asked >= 3  # retried before giving up
+    clarify = report.steps[0]
+    mark = "scored offline: the model's replies were invalid"
+    assert clarify.scorer == "offline" and clarify.fallback == mark
+    assert clarify.score is not None and clarify.unscored == 0
+    check_all_formats(report)
+    data = json.loads(to_json(report))
+    assert data["steps"][0]["fallback"] == mark
+    for text in (to_markdown(report), to_html(report).replace("&#x27;", "'")):
+        assert f"({mark})" in text and "--rescore" in text
+    # Another process: the failure is on record, so the judge is not asked again ...
+    with Engine(llm, http_client=httpx.Client()) as engine:
+        again = engine.open(sid, lock=False).report()
+    assert len(fake.judge_bodies()) == asked and again.steps[0].fallback == mark
+    # ... unless a re-score is asked for.
+    with Engine(llm, http_client=httpx.Client()) as engine:
+        engine.open(sid, lock=False).report(rescore=True)
+    assert len(fake.judge_bodies()) > asked
+
+
+@respx.mock
+def test_criteria_the_judge_leaves_unscored_are_reported_as_unscored(home: Path) -> None:
+    def first_only(body: dict[str, Any]) -> str:
+        ids = re.findall(r"- id: (\S+)", body["messages"][1]["content"])
+        return json.dumps({"criteria": [{"id": ids[0], "level": 2, "rationale": "r",
+                                         "quotes": ["What is the QPS"]}]})
+
+    respx.post(f"{URL}/chat/completions").mock(side_effect=FakeModel(judge=first_only))
     with Engine(Settings(base_url=URL, api_key="k", model="m", max_retries=0),
                 http_client=httpx.Client()) as engine:
         session = engine.start(CASE)
@@ -94,12 +134,11 @@ def test_unscored_criteria_are_reported_as_unscored(home: Path) -> None:
         session.command("next")
         report = session.report()
     clarify = report.steps[0]
-    assert clarify.score is None and clarify.unscored == len(clarify.criteria)
-    assert report.unscored_criteria >= len(clarify.criteria)
-    assert report.scorer.type == "llm" and report.scorer.model == "m"
+    assert clarify.scorer == "llm" and clarify.fallback is None
+    assert clarify.unscored == len(clarify.criteria) - 1 and clarify.score == 2.0
+    assert report.unscored_criteria >= len(clarify.criteria) - 1
     check_all_formats(report)
     assert "unscored" in to_markdown(report)
-    assert len(fake.judge_bodies()) >= 3  # retried before giving up
 
 
 def test_report_command_writes_each_format(home: Path, tmp_path: Path) -> None:

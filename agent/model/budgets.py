@@ -99,6 +99,19 @@ def clip_turns(texts: Sequence[str], excess: int, floor: int = 80) -> list[str]:
     return [clip_text(t, cap) if c > cap else t for t, c in zip(out, counts, strict=True)]
 
 
+def fit_texts(texts: Sequence[str], room: int) -> list[str]:
+    """``texts`` (the candidate's turns, a transcript's lines) clipped so that together they
+    take at most about ``room`` tokens; untouched when they fit (checked by size first: a
+    token is at least one byte, so small texts are never counted)."""
+    out = list(texts)
+    if sum(len(t.encode()) for t in out) <= room:
+        return out
+    total = sum(tokens.count(t) for t in out)
+    if total <= room:
+        return out
+    return clip_turns(out, total - room + 16)
+
+
 @dataclass
 class Deadline:
     """The time budget of one utterance: its first word by ``first_word``, all of it by

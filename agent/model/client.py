@@ -103,6 +103,8 @@ class CallRecord:
     budget), truncated (the stream kept ending mid-reply), abandoned (the caller stopped)."""
     error: str | None = None
     cached: bool = False
+    first_token_ms: float | None = None
+    """Streams: time to the first word (not stored in the call log; doctor reads it)."""
 
 
 Recorder = Callable[[CallRecord], None]
@@ -384,6 +386,23 @@ class ModelClient:
             self.cache.store(key, json.dumps({"content": content, "usage": usage}),
                              describe_call)
 
+    # -- the cheapest call ------------------------------------------------------------------------
+
+    def list_models(self, timeout: float = 10.0) -> list[str]:
+        """The model ids the endpoint lists (GET /models): the cheapest request that shows
+        it is reachable and takes the key. Raises ModelUnavailable or ModelRejected."""
+        self._start()
+        try:
+            sdk = self._sdk.with_options(timeout=min(timeout, self.settings.timeout_s),
+                                         max_retries=0)
+            return [str(m.id) for m in sdk.models.list().data]
+        except openai.APIStatusError as e:
+            raise self._failure(e, retried=False) from None
+        except Exception as e:
+            if _fatal(e):
+                raise ModelError(self._fatal_message(e)) from None
+            raise self._failure(e, retried=False) from None
+
     # -- plain text -----------------------------------------------------------------------------
 
     def stream(
@@ -408,9 +427,9 @@ class ModelClient:
           end; a reason it returns stops the stream there (the connection is closed) and raises
           :class:`ReplyRejected`.
         - ``deadline``: past it, the request is cancelled and :class:`ModelSlow` raised.
-        - ``fail_note`` ("retrying" or "fallback"): what the caller does with a reply it cannot
-          use, written before the reason in the call log. A late reply is always replaced, so
-          it is logged as "fallback"."""
+        - ``fail_note`` (e.g. "retrying", "fallback to the standard question"): what the caller
+          does with a reply its check refuses, written before the reason in the call log. A
+          late or truncated reply is always replaced, so it is logged as "fallback"."""
         max_tokens = max_tokens or budgets.max_tokens(purpose)
         msgs = self._fit(messages, max_tokens)
         params = {"temperature": self.temperature, "max_tokens": max_tokens, "seed": self.seed}
@@ -471,6 +490,8 @@ class ModelClient:
                             finish_reason = choice.finish_reason or finish_reason
                             piece = choice.delta.content if choice.delta else None
                             if piece:
+                                if rec.first_token_ms is None:
+                                    rec.first_token_ms = (time.perf_counter() - started) * 1000
                                 parts.append(piece)
                                 self._wire.spoken = True
                                 reason = check("".join(parts), False) if check else None
@@ -506,7 +527,7 @@ class ModelClient:
                         yield Restart()
                     continue
                 why = "the stream kept ending mid-reply (no finish reason, no [DONE])"
-                finish("truncated", _noted(fail_note, why))
+                finish("truncated", _noted("fallback" if fail_note else None, why))
                 raise TruncatedReply(f"the model endpoint {self.base_url}: {why}") from None
             except GeneratorExit:
                 finish("abandoned", None)
@@ -694,6 +715,8 @@ class ModelClient:
             if problem:
                 self._note(f"invalid reply ({clip(problem, 60)})")
             if not problem:
+                if not caps.updated:  # the first reply in this mode: remember what works
+                    self._learned(model, caps)
                 rec.model = model
                 rec.latency_ms = (time.perf_counter() - started) * 1000
                 if rec.outcome != "fallback":
@@ -773,20 +796,22 @@ class ModelClient:
         return redact(f"the model endpoint {self.base_url} rejected the request "
                       f"({describe(err)})", self.settings.api_key)
 
-    def _failure(self, err: BaseException) -> ModelError:
-        """The error for a call that failed after retries: a refusal (4xx) is "rejected", a
+    def _failure(self, err: BaseException, retried: bool = True) -> ModelError:
+        """The error for a call that failed (after retries): a refusal (4xx) is "rejected", a
         server that kept answering 5xx/429 "kept failing" with what it said, and only an
         endpoint that could not be reached or never answered "not responding"."""
         where = self.settings.base_url
+        after = ", after retries" if retried and self.settings.max_retries else ""
         if isinstance(err, openai.APIStatusError):
             if err.status_code < 500 and err.status_code not in (408, 409, 429):
                 return ModelRejected(self._rejected(err))
-            what = f"kept failing after retries ({describe(err)})"
+            what = (f"kept failing{after.replace(',', '')} ({describe(err)})" if after
+                    else f"failed ({describe(err)})")
         elif isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
-            what = (f"is not responding (no answer within {self.settings.timeout_s:g} s, "
-                    "after retries)")
+            what = (f"is not responding (no answer within {self.settings.timeout_s:g} s"
+                    f"{after})")
         elif isinstance(err, openai.APIConnectionError | httpx.TransportError):
-            what = "is not responding (could not connect, after retries)"
+            what = f"is not responding (could not connect{after})"
         else:
             what = ("kept sending malformed responses" if _malformed(err)
                     else f"failed ({describe(err)})")
