@@ -460,8 +460,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if settings.offline:
         why = "forced by --offline" if settings.forced_offline else "no model is configured"
-        raise SystemExit(f"interviewer doctor: nothing to check ({why}); pass --provider, or "
-                         "--base-url URL --model NAME, or set INTERVIEWER_BASE_URL")
+        sys.stderr.write(f"interviewer doctor: nothing to check ({why}); pass --provider, "
+                         "or --base-url URL --model NAME, or set INTERVIEWER_BASE_URL\n")
+        return 2
     store = Store()
     try:
         report = doctor.run(settings, store=store)

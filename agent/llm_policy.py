@@ -41,7 +41,7 @@ from agent.model.guards import Context, Guard, Holdback, Kind, instruction_text,
 from agent.offline import OfflineInterviewer, facts_asked, question_parts
 from agent.policy import Assessment, ClarifyReply, Speaker
 from agent.prompts import fence, load_prompt, script
-from agent.rubrics import Criterion, Rubric, default_rubrics
+from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.signals import strip_format
 from agent.state import Turn
 
@@ -146,9 +146,20 @@ def _instructions(*names: str) -> str:
 
 def _rubric_runs() -> frozenset[tuple[str, ...]]:
     """Runs of words from every rubric's criteria and level descriptors (a reply that copies
-    one is refused)."""
+    one is refused); built once per rubric version."""
+    rubrics = default_rubrics()
+    cached = _RUNS.get(id(rubrics))
+    if cached is None or cached[0] is not rubrics:
+        cached = _RUNS[id(rubrics)] = (rubrics, _runs_of(rubrics))
+    return cached[1]
+
+
+_RUNS: dict[int, tuple[RubricSet, frozenset[tuple[str, ...]]]] = {}
+
+
+def _runs_of(rubrics: RubricSet) -> frozenset[tuple[str, ...]]:
     texts: list[str] = []
-    for rubric in default_rubrics().rubrics.values():
+    for rubric in rubrics.rubrics.values():
         for c in rubric.criteria:
             texts += [c.looks_for, *c.levels.values()]
     return rubric_shingles(tuple(texts))

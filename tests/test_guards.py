@@ -48,7 +48,8 @@ BAD_FOLLOWUPS = [
     ("Good point. Say more.", "asks nothing"),
     ("What would you measure first? And what would you cut?", "more than one question"),
     ("", "the reply was empty"),
-    (" ".join(["Could you walk me through"] + ["the tail latency"] * 25) + "?", "longer than 60"),
+    ("Could you walk me through " + " ".join(f"part{i}" for i in range(70)) + "?",
+     "longer than 60"),
 ]
 
 
@@ -69,7 +70,7 @@ def test_rubric_text_is_refused_unless_the_probe_says_it_too() -> None:
 
 def test_a_looping_stream_is_stopped_long_before_the_word_limit() -> None:
     guard = followup_guard()
-    loop = "Thanks for sharing that detail. That is a common topic for this role. " * 20
+    loop = "That is a good point to raise here. We can keep going from there. " * 20
     text, stopped_at = "", None
     for i, word in enumerate(loop.split(" ")):
         text += word + " "
@@ -90,7 +91,8 @@ def test_a_clarify_reply_must_answer_from_its_facts() -> None:
     assert guard.check("That's a great question about the platform.", True) is not None
     why = guard.check("The customers mostly care about cost and the team is small.", True)
     assert why == "it does not answer from the facts"
-    assert guard.check(" ".join(["word"] * 81), False) == "it is longer than 80 words"
+    many = " ".join(f"word{i}" for i in range(81))
+    assert fact_guard().check(many, False) == "it is longer than 80 words"
 
 
 def test_what_the_interviewer_should_say_passes() -> None:
@@ -175,3 +177,80 @@ def test_chatter_in_a_clarify_reply_never_reaches_the_screen() -> None:
     grounded = Holdback("fact", screen, guard)
     grounded.feed(fact + " ")
     assert screen.events and screen.events[0][0] == "say"
+
+
+# -- end to end, in process: what the candidate is told -----------------------------------------
+
+
+def run_turns(responder: Any, answers: list[str], **settings: Any) -> tuple[list[Any], Any]:
+    """Answer through a real engine against the loopback endpoint; (events, call log)."""
+    from agent.config import Settings
+    from agent.engine import Engine
+    from evals.fake_endpoint import FakeEndpoint
+
+    events: list[Any] = []
+    with FakeEndpoint(responder=responder) as ep, Engine(Settings(
+            base_url=ep.url, api_key="k", model="fake-model", max_retries=0,
+            **settings)) as engine:
+        session = engine.start(CASE)
+        for a in answers:
+            session.answer(a, events.append)
+        calls = engine.store.calls(session.id)
+        session.close()
+    return events, calls
+
+
+def test_an_unusable_fact_selection_is_answered_by_keyword_and_said_once() -> None:
+    """Issue 17.6: the model's selection never validates, so the fact-sheet matcher answers;
+    the candidate is told once (not per question) and the trace says it for each."""
+    from evals.fake_responder import interviewer_responder
+
+    def no_selection(body: dict[str, Any]) -> Any:
+        fmt = body.get("response_format") or {}
+        if (fmt.get("json_schema") or {}).get("name") == "FactSelection":
+            return "topics: traffic"  # never the schema
+        return interviewer_responder(body)
+
+    events, calls = run_turns(no_selection, ["What's the QPS at peak?",
+                                             "Who is the customer?"])
+    notes = [e["notice"] for e in events if "notice" in e]
+    assert notes == ["the model could not tell which facts you asked about; answering from "
+                     "the case notes by keyword"]
+    from agent.offline import matching_facts
+
+    said = "".join(e.get("say", "") for e in events)
+    asked = [f for q in ("What's the QPS at peak?", "Who is the customer?")
+             for f in matching_facts(CASE, q)]
+    assert len(asked) >= 2 and all(f.answer.strip() in said for f in asked)
+    fell = [c["error"] for c in calls if c["outcome"] == "invalid"]
+    assert len(fell) == 2 and all(e.startswith("fallback to the fact-sheet matcher: ")
+                                  for e in fell)
+
+
+def test_a_slow_model_is_noted_once_and_the_standard_question_asked() -> None:
+    """Issue 15.2: past the time budget the authored text is said at once and the candidate
+    is told once, however many lines the model is late for."""
+    import time as _time
+
+    from evals.fake_responder import interviewer_responder
+
+    def slow(body: dict[str, Any]) -> Any:
+        if body.get("stream"):
+            _time.sleep(1.0)
+        return interviewer_responder(body)
+
+    began = _time.monotonic()
+    events, calls = run_turns(slow, [
+        "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
+        "Autoscaling lags the traffic spikes.", "Cold starts, mostly."],
+        first_token_s=0.3, reply_s=2.0)
+    took = _time.monotonic() - began
+    notes = [e["notice"] for e in events if "notice" in e]
+    assert notes == ["the model is slow; using the standard question"]
+    probes = {c.probe for c in default_rubrics()["diagnose"].criteria}
+    followups = [e["say"] for e in events if e.get("say") in probes]
+    assert len(followups) == 2
+    slow_calls = [c for c in calls if c["outcome"] == "slow"]
+    assert len(slow_calls) == 2 and all(c["error"].startswith("fallback: no first word "
+                                                              "within 0.3 s") for c in slow_calls)
+    assert took < 15

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -128,3 +129,80 @@ def test_clipping_keeps_whole_words_from_both_ends() -> None:
     assert clipped[0] == short and tokens.count(clipped[1]) < tokens.count(long) - 3500
     assert fit_texts([short], 10_000) == [short]
     assert prompt_budget(8_192, 1_950, 16_000) == 8_192 - 1_950 - 819
+
+
+# -- waiting for the report: progress, and Ctrl-C (17.4, 19.2) ----------------------------------
+
+
+def slow_judge(seconds: float) -> Any:
+    """The scripted model, with every judge call taking ``seconds``."""
+    def respond(body: dict[str, Any]) -> Any:
+        fmt = body.get("response_format") or {}
+        if (fmt.get("json_schema") or {}).get("name") == "JudgeOut":
+            time.sleep(seconds)
+        return interviewer_responder(body)
+    return respond
+
+
+def interrupt_when(proc: Any, stream: Any, marker: str, limit: float = 60) -> list[str]:
+    """Read ``stream`` line by line until ``marker`` shows, then send Ctrl-C (SIGINT)."""
+    import signal
+
+    lines: list[str] = []
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        line = stream.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            proc.send_signal(signal.SIGINT)
+            return lines
+    raise AssertionError(f"{marker!r} never appeared: {''.join(lines)[-2000:]}")
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_report_waits_leaves_the_session_completed_and_says_how_to_finish(
+        home: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, cli_env
+    from tests.helpers import only_session, stdin_of
+
+    blocks = ["What's the QPS at peak?",
+              "I'll assume real-time inference for a payments customer, 500 ms p99.",
+              "/next", "/next", "/next", "/next", "/next"]
+    with FakeEndpoint(responder=slow_judge(8)) as ep:
+        args = [sys.executable, "-m", "agent", "chat", "--case", "fintech-p99-spikes",
+                "--base-url", ep.url, "--model", "fake-model"]
+        with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=cli_env(home),
+                              cwd=ROOT) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(stdin_of(blocks))
+            proc.stdin.close()
+            seen = interrupt_when(proc, proc.stdout, "(judging step")  # piped progress
+            rest = proc.stdout.read()
+            code = proc.wait(timeout=20)
+        row = only_session(home)
+        sid = row["id"]
+        assert code == 130 and row["status"] == "completed"
+        said = "".join(seen) + rest
+        assert "judging step 1 of 2 (clarify the problem and context)" in said
+        assert "Resume with: interviewer chat" not in said
+        assert "report is pending" in said and f"interviewer report {sid}" in said
+        assert f"interviewer report {sid} --offline" in said
+
+        # The report command: progress on stderr, then Ctrl-C again while it waits.
+        args = [sys.executable, "-m", "agent", "report", sid, "--base-url", ep.url,
+                "--model", "fake-model"]
+        with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=cli_env(home), cwd=ROOT) as proc:
+            assert proc.stderr is not None
+            interrupt_when(proc, proc.stderr, "interviewer: judging step")
+            began = time.monotonic()
+            err = proc.stderr.read()
+            code = proc.wait(timeout=20)
+        assert code == 130 and time.monotonic() - began < 5  # not held up by the judge call
+        assert "report is pending" in err and f"interviewer report {sid} --offline" in err

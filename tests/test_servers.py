@@ -155,3 +155,37 @@ def test_each_server_holds_a_whole_interview_and_an_llm_eval(
         assert 1 <= len(refused) <= 3 and caps["stream_usage"] is False
         assert "json_schema rejected (HTTP 500" in text
     print(f"\n[{quirks}] {len(requests)} requests; {text.splitlines()[-1]}")
+
+
+@pytest.mark.slow
+def test_an_eval_against_a_model_that_never_follows_the_schema_replays_and_counts(
+        home: Path, tmp_path: Path) -> None:
+    """Issue 17.5: every judge reply invalid. The run counts every criterion unscored (failed
+    items included), and its invalid replies are cached as they came, so --cache replay with
+    the endpoint gone gives the same results instead of "prompt or model changed"."""
+    def never_json(body: dict[str, Any]) -> Any:
+        if "JudgeOut" in json.dumps(body.get("response_format") or {}):
+            return "I think the candidate did fine overall."
+        return interviewer_responder(body)
+
+    cache = tmp_path / "cache.sqlite"
+    common = [str(DEV), "--scorer", "llm", "--model", "fake-model", "--limit", "2",
+              "--bootstrap", "0", "--quiet", "--cache-file", str(cache)]
+    with FakeEndpoint(responder=never_json, quirks="llamacpp") as ep:
+        live = run_cli(home, "eval", "run", *common, "--cache", "record", "--base-url", ep.url,
+                       "--output", str(tmp_path / "live.json"), timeout=600)
+        calls = len(ep.requests)
+    replay = run_cli(home, "eval", "run", *common, "--cache", "replay",
+                     "--output", str(tmp_path / "replay.json"), timeout=600)
+    assert live.returncode == replay.returncode == 1, live.stdout + live.stderr + replay.stderr
+    first = json.loads((tmp_path / "live.json").read_text())
+    again = json.loads((tmp_path / "replay.json").read_text())
+    assert first["failures"] == again["failures"] == {
+        "items": 2, "of": 2, "ids": first["failures"]["ids"]}
+    criteria = sum(len(i["criteria"]) for i in first["items"])
+    assert first["metrics"]["unscored_criteria"] == criteria == again["metrics"][
+        "unscored_criteria"]
+    assert [i["errors"] for i in first["items"]] == [i["errors"] for i in again["items"]]
+    assert "no valid level" in first["items"][0]["errors"][0]
+    assert again["usage"]["cache"]["hits"] > 0 and calls > 0
+    assert f"{criteria} criterion scores were unscored" in (tmp_path / "live.md").read_text()

@@ -41,6 +41,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from agent import tokens
+from agent.cache import CacheMiss
 from agent.config import Settings
 from agent.model import budgets
 from agent.model.budgets import Deadline
@@ -627,7 +628,18 @@ class ModelClient:
             }
             key = cache_key(model, params, request_msgs)
             where = _describe(purpose, model, prompt_hash, session_id)
-            hit = self._cache_get(key, where)
+            try:
+                hit = self._cache_get(key, where)
+            except CacheMiss:
+                # Replay: the recording may have learned in another task (or process) that
+                # this mode is refused, and asked in a later one: try those before giving up.
+                following = next_mode(mode)
+                if attempt or following is None:
+                    raise
+                with self._caps_lock:
+                    if caps.structured == mode:
+                        caps.structured = following
+                continue
             if hit is not None and "rejected" in hit:
                 if self._leave_mode(model, caps, mode, hit["rejected"]):
                     continue

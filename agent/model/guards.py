@@ -84,6 +84,14 @@ _OFF_ROLE = re.compile(
     r"|\bcertainly[,!]"
     r"|\bas your interviewer\b|\bi(?:'d| would) be happy\b|\bno problem\b",
     re.IGNORECASE)
+#: Cheap first looks: a pattern above can only match text holding one of these.
+_MARKUP_HINTS = ("<", "`", "~", "[", "\u2039", "\u203a", ":")
+_META_HINTS = ("candidate", "interviewee", "rubric", "criteri", "grad", "scor", "level",
+               " ai", "language model", "system prompt", "instructions", "fact sheet", "probe",
+               "rephras", "here")
+_OFF_ROLE_HINTS = ("glad", "happy", "excited", "delighted", "help", "be here", "feel free",
+                   "let me know", "good luck", "hope", "great question", "thank", "sure",
+                   "certainly", "your interviewer", "no problem")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|you're|you'd|you've|you'll)\b", re.IGNORECASE)
 #: A question put to the listener: a question word anywhere, or one that opens with a verb
 #: ("Is it...", "Could ...", "Walk me through ...").
@@ -143,9 +151,23 @@ class Context:
     rubric: frozenset[tuple[str, ...]] = frozenset()
 
 
+@lru_cache(maxsize=16)
+def _instruction_runs(instructions: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(shingles(instructions))
+
+
+#: Characters of already-checked text re-scanned with new text, so a pattern split across
+#: pieces ("</follow" + "up>") is still found; longer than any pattern's match.
+_OVERLAP = 64
+_BOUNDARY = re.compile(r"[^\w']")
+
+
 class Guard:
     """One reply's check; call it with the text so far and whether the reply is finished.
-    Pure in the text: a restarted stream can be checked again from its start."""
+
+    Incremental: each call looks only at what is new since the last one (plus a short overlap),
+    so checking a reply piece by piece costs about as much as checking it once. A text that
+    does not extend the last one (a restarted stream) is checked from its start."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -153,58 +175,92 @@ class Guard:
         material = ctx.material.lower()
         self._material = material
         self._allowed = shingles(material)
-        self._echo = shingles(ctx.instructions) - self._allowed
-        self._rubric = ctx.rubric - self._allowed
+        self._echo = _instruction_runs(ctx.instructions)
+        self._rubric = ctx.rubric
         self._facts = content_words(ctx.material) if self.rules.grounded else set()
+        self._reset("")
+
+    def _reset(self, text: str) -> None:
+        self._text = text
+        self._scanned = 0        # characters the patterns have looked at
+        self._final = 0          # characters whose words are all final (end at a space)
+        self._words: list[str] = []
+        self._runs: set[tuple[str, ...]] = set()
+        self._sentence_end = 0   # characters of complete sentences checked for repeats
+        self._sentences: set[str] = set()
+        self._reason: str | None = None
 
     def __call__(self, text: str, finished: bool) -> str | None:
         return self.check(text, finished)
 
     def check(self, text: str, finished: bool) -> str | None:
-        w = words(text)
-        if len(w) > self.rules.words:
-            return f"it is longer than {self.rules.words} words"
-        m = _MARKUP.search(text)
+        if not text.startswith(self._text) or self._reason:
+            self._reset("")
+        self._text = text
+        self._reason = (self._patterns(text, finished) or self._new_words(text, finished)
+                        or self._new_sentences(text, finished))
+        if self._reason:
+            return self._reason
+        return self._whole(text, self._words) if finished else None
+
+    def _patterns(self, text: str, finished: bool) -> str | None:
+        # Every pattern ends at a word boundary: look again only once new text has one.
+        if not finished and not _BOUNDARY.search(text, self._scanned):
+            return None
+        window = text[max(0, self._scanned - _OVERLAP):]
+        self._scanned = len(text)
+        low = window.lower()
+        m = _MARKUP.search(window) if any(h in low for h in _MARKUP_HINTS) else None
         if m:
             return f"it contains prompt markup ({m.group(0).strip()!r})"
-        for m in _META.finditer(text):
-            if m.group(0).lower() not in self._material:
-                return f"it talks about the interview itself ({m.group(0)!r})"
-        m = _OFF_ROLE.search(text)
+        if any(h in low for h in _META_HINTS):
+            for m in _META.finditer(window):
+                if m.group(0).lower() not in self._material:
+                    return f"it talks about the interview itself ({m.group(0)!r})"
+        m = _OFF_ROLE.search(window) if any(h in low for h in _OFF_ROLE_HINTS) else None
         if m:
             return f"it is chatter, not the interviewer's line ({m.group(0)!r})"
-        reason = self._copied(w)
-        if reason:
-            return reason
-        reason = self._repeats(text, w)
-        if reason:
-            return reason
-        return self._whole(text, w) if finished else None
-
-    def _copied(self, w: list[str]) -> str | None:
-        for i in range(len(w) - SHINGLE + 1):
-            run = tuple(w[i:i + SHINGLE])
-            if run in self._rubric:
-                return f"it repeats the rubric (\"{' '.join(run)}\")"
-            if run in self._echo:
-                return f"it echoes the prompt (\"{' '.join(run)}\")"
         return None
 
-    @staticmethod
-    def _repeats(text: str, w: list[str]) -> str | None:
-        seen: set[str] = set()
-        for s in complete_sentences(text):
+    def _new_words(self, text: str, finished: bool) -> str | None:
+        """Words that are final now (followed by a space, or the reply is finished): the word
+        limit, and runs copied from the rubric or prompt, or said twice."""
+        end = len(text) if finished or text[-1:].isspace() else max(
+            text.rfind(" "), text.rfind("\n"), self._final)
+        fresh = words(text[self._final:end]) if end > self._final else []
+        self._final = max(self._final, end)
+        partial = 0 if end == len(text) else len(words(text[end:]))
+        for w in fresh:
+            self._words.append(w)
+            n = len(self._words)
+            if n >= SHINGLE:
+                run = tuple(self._words[n - SHINGLE:])
+                if run not in self._allowed:
+                    if run in self._rubric:
+                        return f"it repeats the rubric (\"{' '.join(run)}\")"
+                    if run in self._echo:
+                        return f"it echoes the prompt (\"{' '.join(run)}\")"
+            if n >= REPEAT:
+                run = tuple(self._words[n - REPEAT:])
+                if run in self._runs:
+                    return "it repeats itself"
+                self._runs.add(run)
+        if len(self._words) + partial > self.rules.words:
+            return f"it is longer than {self.rules.words} words"
+        return None
+
+    def _new_sentences(self, text: str, finished: bool) -> str | None:
+        end = len(text) if finished else last_sentence_end(text, self._sentence_end)
+        if end <= self._sentence_end:
+            return None
+        fresh = sentences(text[self._sentence_end:end])
+        self._sentence_end = end
+        for s in fresh:
             key = " ".join(words(s))
             if len(key.split()) >= 3:
-                if key in seen:
+                if key in self._sentences:
                     return "it repeats itself"
-                seen.add(key)
-        runs: set[tuple[str, ...]] = set()
-        for i in range(len(w) - REPEAT + 1):
-            run = tuple(w[i:i + REPEAT])
-            if run in runs:
-                return "it repeats itself"
-            runs.add(run)
+                self._sentences.add(key)
         return None
 
     def _whole(self, text: str, w: list[str]) -> str | None:
@@ -247,9 +303,11 @@ def complete_sentences(text: str) -> list[str]:
     return sentences(text[:end]) if end else []
 
 
-def last_sentence_end(text: str) -> int:
-    end = 0
-    for m in _SENTENCE_END.finditer(text):
+def last_sentence_end(text: str, start: int = 0) -> int:
+    """Where the last complete sentence of ``text`` ends (looking from ``start``; ``start``
+    when none ends after it)."""
+    end = start
+    for m in _SENTENCE_END.finditer(text, start):
         if m.end() < len(text) or text[-1:].isspace():
             end = m.end()
     return end
@@ -272,7 +330,7 @@ class Holdback:
     def feed(self, piece: str) -> None:
         self.text += piece
         if self.kind == "fact" and not self.whole:
-            end = last_sentence_end(self.text)
+            end = last_sentence_end(self.text, self.shown)
             if end > self.shown and (self.guard is None or self.guard.grounded(
                     self.text[:end])):
                 self.speak(self.text[self.shown:end])
