@@ -233,9 +233,12 @@ def run_chat(opts: ChatOptions) -> int:
 def _preflight(engine: Any, p: Printer, case: Case, resumed: Any) -> bool:
     """The cheap part of ``interviewer doctor`` before the interview starts: is the endpoint
     reachable, does it take the key? False (after saying why and what to do) when not."""
+    from agent import tokens
     from agent.model.doctor import preflight
 
     report = preflight(engine.client)
+    # Load the tokenizer now, not inside the first answer's time budget (~1 s, once).
+    tokens.count("warm up")
     if not report.usable:
         failed = next(c for c in report.checks if c.status == "fail")
         p.out("")

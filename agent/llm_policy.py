@@ -188,10 +188,11 @@ class LLMInterviewer:
         s = self.client.settings
         return Deadline.start(s.first_token_s, s.reply_s)
 
-    def _tell_once(self, key: str, speak: Speaker) -> None:
+    def _tell_once(self, key: str, speak: Speaker, note: str | None = None) -> None:
+        """Say ``model_notes[note or key]`` the first time ``key`` happens in this session."""
         if key not in self._told:
             self._told.add(key)
-            speak.notice(str(script()["model_notes"][key]))
+            speak.notice(str(script()["model_notes"][note or key]))
 
     def _speak(self, kind: Kind, messages: list[Message], prompt_names: tuple[str, ...],
                speak: Speaker, *, fallback: str, material: str, deadline: Deadline) -> str:
@@ -209,7 +210,8 @@ class LLMInterviewer:
                         msgs, purpose="interviewer", prompt_hash=_versions(*prompt_names),
                         session_id=self.session_id, max_tokens=budgets.max_tokens(kind),
                         check=guard, deadline=deadline,
-                        fail_note=FALLBACK[kind] if last else "retrying"):
+                        fail_note=FALLBACK[kind] if last else "retrying",
+                        late_note=FALLBACK[kind]):
                     if isinstance(piece, Restart):
                         hold.restart()
                     else:
@@ -224,8 +226,8 @@ class LLMInterviewer:
                 hold.withdraw(str(notes["withdrawn_question" if kind == "followup"
                                        else "withdrawn_fact"]))
                 if isinstance(e, ModelSlow):
-                    self._tell_once("slow_question" if kind == "followup" else "slow_fact",
-                                    speak)
+                    self._tell_once("slow", speak,
+                                    "slow_question" if kind == "followup" else "slow_fact")
                 break
         speak(fallback)
         return fallback
@@ -258,7 +260,7 @@ class LLMInterviewer:
             self._tell_once("selection_unusable", speak)
             return self._offline.clarify(case, question, history, speak)
         except ModelSlow:
-            self._tell_once("slow_fact", speak)
+            self._tell_once("slow", speak, "slow_fact")
             return self._offline.clarify(case, question, history, speak)
         facts = [case.fact(t) for t in allowed_facts(case, question, sel.topic_ids)]
         if not facts:

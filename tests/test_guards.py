@@ -232,18 +232,20 @@ def test_a_slow_model_is_noted_once_and_the_standard_question_asked() -> None:
     is told once, however many lines the model is late for."""
     import time as _time
 
+    from agent import tokens
     from evals.fake_responder import interviewer_responder
 
     def slow(body: dict[str, Any]) -> Any:
         if body.get("stream"):
-            _time.sleep(1.0)
+            _time.sleep(3.0)
         return interviewer_responder(body)
 
+    tokens.count("warm up")  # the tokenizer's first load is not the model's slowness
     began = _time.monotonic()
     events, calls = run_turns(slow, [
         "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
         "Autoscaling lags the traffic spikes.", "Cold starts, mostly."],
-        first_token_s=0.3, reply_s=2.0)
+        first_token_s=1.5, reply_s=4.0)
     took = _time.monotonic() - began
     notes = [e["notice"] for e in events if "notice" in e]
     assert notes == ["the model is slow; using the standard question"]
@@ -251,6 +253,6 @@ def test_a_slow_model_is_noted_once_and_the_standard_question_asked() -> None:
     followups = [e["say"] for e in events if e.get("say") in probes]
     assert len(followups) == 2
     slow_calls = [c for c in calls if c["outcome"] == "slow"]
-    assert len(slow_calls) == 2 and all(c["error"].startswith("fallback: no first word "
-                                                              "within 0.3 s") for c in slow_calls)
-    assert took < 15
+    assert len(slow_calls) == 2 and all(c["error"].startswith(
+        "fallback to the standard question: no first word within 1.5 s") for c in slow_calls)
+    assert took < 25

@@ -180,3 +180,37 @@ def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path) -> None
         report = session.report()
         assert report.steps[0].score is not None
         assert f"{report.steps[0].score:.1f} / 4" in coach[0]["text"]
+
+
+def test_a_step_without_a_single_valid_level_is_unscored_not_scored() -> None:
+    """Issue 17.5: a judged step whose every level is null says "unscored" (in reports and in
+    eval results), whatever made it."""
+    from agent.scores import CriterionScore, StepScore
+
+    def crit(level: int | None) -> CriterionScore:
+        return CriterionScore(id="clarify.scale", name="Scale", weight=1.0, level=level,
+                              rationale="r", evidence=[], unverified_quotes=0, flagged=False)
+
+    none = StepScore(step="clarify", score=None, weight=1.0, scorer="llm", version="v",
+                     criteria=[crit(None), crit(None)])
+    assert none.status == "unscored"
+    assert StepScore.model_validate(none.model_dump()).status == "unscored"
+    some = StepScore(step="clarify", score=2.0, weight=1.0, scorer="llm", version="v",
+                     criteria=[crit(2), crit(None)])
+    assert some.status == "scored"
+
+
+def test_the_trace_shows_an_error_whole_on_its_own_line() -> None:
+    from agent.trace import render_text
+
+    error = ("rejected the request (HTTP 502: bad gateway: [Errno 1] Operation not permitted "
+             "while connecting to upstream http://10.0.0.7:8000/v1)")
+    row = {"time": "2026-01-01T00:00:00", "purpose": "judge", "model": "m", "prompt_hash": "h",
+           "prompt_tokens": 1, "completion_tokens": 1, "latency_ms": 1.0, "retries": 0,
+           "outcome": "error", "error": error}
+    summary = {"calls": 1, "by_purpose": {"judge": 1}, "failed": 1, "retries": 0,
+               "latency_ms": {"p50": 1.0, "p95": 1.0, "p99": 1.0}, "prompt_tokens": 1,
+               "completion_tokens": 1, "cost_usd": 0.0, "cost_note": None, "fallbacks": 0}
+    text = render_text("s", [row], summary, "m at http://x/v1: structured output: json_schema")
+    assert f"↳ {error}\n" in text
+    assert "endpoint: m at http://x/v1: structured output: json_schema" in text

@@ -235,7 +235,8 @@ def test_sdk_errors_that_echo_the_key_are_redacted(home: Path, status: int) -> N
         assert_clean(out)
     errors = [c["error"] for c in json.loads(trace.stdout)["calls"] if c["outcome"] == "error"]
     assert errors and all("[redacted]" in e for e in errors), errors
-    assert "error (" in text.stdout  # the text trace lists the failed call (cut to 60 chars)
+    # The text trace lists the failed call, its reason whole on the line below it.
+    assert re.search(r"  error\n +↳ .*\[redacted\]", text.stdout), text.stdout
     for p in home.rglob("*"):
         if p.is_file():
             assert not hits(p.read_bytes()), p

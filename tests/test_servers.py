@@ -58,7 +58,7 @@ def interviewer_lines(stdout: str) -> list[str]:
 @pytest.mark.parametrize("mode", list(LEAKS))
 def test_a_misbehaving_model_yields_a_clean_interview_and_an_honest_trace(
         home: Path, mode: str) -> None:
-    env = {"INTERVIEWER_FIRST_TOKEN_S": "1", "INTERVIEWER_REPLY_S": "5"} \
+    env = {"INTERVIEWER_FIRST_TOKEN_S": "4", "INTERVIEWER_REPLY_S": "8"} \
         if mode == "slow_first_token" else {}
     with FakeEndpoint(responder=interviewer_responder, misbehave=mode, slow_s=30) as ep:
         began = time.monotonic()
@@ -80,12 +80,14 @@ def test_a_misbehaving_model_yields_a_clean_interview_and_an_honest_trace(
     calls, text = trace(home, sid)
     speech = [c for c in calls if c["purpose"] == "interviewer" and "clarify_select" not in
               c["prompt_hash"]]
-    fell = [c for c in speech if (c["error"] or "").startswith("fallback")]
-    assert len(fell) == 2, [(c["outcome"], c["error"]) for c in speech]  # fact + follow-up
+    # The fact reply and the follow-up each fell back once (a fact selection that was itself
+    # too slow on a busy machine falls back before any speech is asked for: it counts too).
+    fell = [c for c in calls if c["purpose"] == "interviewer" and (c["error"] or "").startswith(
+        "fallback")]
+    assert len(fell) == 2, [(c["outcome"], c["error"]) for c in calls]
     assert all(c["outcome"] in ("rejected", "slow", "truncated") for c in speech)
     if mode == "slow_first_token":
-        assert took < 60 and out.stdout.count("(the model is slow;") <= 2
-        assert "(the model is slow; using the standard question)" in out.stdout
+        assert took < 60 and out.stdout.count("(the model is slow;") == 1  # said once
         assert all(c["outcome"] == "slow" for c in speech)
         assert any(r.get("cancelled") for r in requests)  # the late request was cut off
     elif mode == "loop":  # stopped early: the server saw the client hang up

@@ -418,6 +418,7 @@ class ModelClient:
         check: StreamCheck | None = None,
         deadline: Deadline | None = None,
         fail_note: str | None = None,
+        late_note: str | None = None,
     ) -> Iterator[str | Restart]:
         """Stream the reply's text.
 
@@ -429,8 +430,10 @@ class ModelClient:
           :class:`ReplyRejected`.
         - ``deadline``: past it, the request is cancelled and :class:`ModelSlow` raised.
         - ``fail_note`` (e.g. "retrying", "fallback to the standard question"): what the caller
-          does with a reply its check refuses, written before the reason in the call log. A
-          late or truncated reply is always replaced, so it is logged as "fallback"."""
+          does with a reply its check refuses, written before the reason in the call log.
+          ``late_note``: what it does with a late or truncated reply, which is never asked for
+          again (default "fallback" when a fail_note is given)."""
+        late_note = late_note or ("fallback" if fail_note else None)
         max_tokens = max_tokens or budgets.max_tokens(purpose)
         msgs = self._fit(messages, max_tokens)
         params = {"temperature": self.temperature, "max_tokens": max_tokens, "seed": self.seed}
@@ -515,9 +518,8 @@ class ModelClient:
                 raise ReplyRejected(stop.reason, "".join(parts)) from None
             except (_Late, DeadlinePassed) as late:
                 why = late.reason if isinstance(late, _Late) else str(late)
-                finish("slow", _noted("fallback" if fail_note else None,
-                                      f"{why}; the request was cancelled and the late reply "
-                                      "discarded"))
+                finish("slow", _noted(late_note, f"{why}; the request was cancelled and "
+                                      "the late reply discarded"))
                 raise ModelSlow(why) from None
             except _Truncated:
                 self._note("stream ended without finishing")
@@ -528,7 +530,7 @@ class ModelClient:
                         yield Restart()
                     continue
                 why = "the stream kept ending mid-reply (no finish reason, no [DONE])"
-                finish("truncated", _noted("fallback" if fail_note else None, why))
+                finish("truncated", _noted(late_note, why))
                 raise TruncatedReply(f"the model endpoint {self.base_url}: {why}") from None
             except GeneratorExit:
                 finish("abandoned", None)
@@ -536,8 +538,7 @@ class ModelClient:
             except Exception as e:
                 if deadline is not None and deadline.missed(bool(parts)):
                     why = deadline.missed(bool(parts)) or "too slow"
-                    finish("slow", _noted("fallback" if fail_note else None,
-                                          f"{why}; the request was cancelled"))
+                    finish("slow", _noted(late_note, f"{why}; the request was cancelled"))
                     raise ModelSlow(why) from None
                 if _fatal(e):
                     finish("error", self._redact(e))
@@ -770,8 +771,7 @@ class ModelClient:
     def _slow(self, rec: CallRecord, started: float, why: str, fail_note: str | None
               ) -> ModelSlow:
         rec.outcome = "slow"
-        rec.error = _noted("fallback" if fail_note else None,
-                           f"{why}; the request was cancelled")
+        rec.error = _noted(fail_note, f"{why}; the request was cancelled")
         rec.latency_ms = (time.perf_counter() - started) * 1000
         self._record(rec)
         return ModelSlow(why)

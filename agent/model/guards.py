@@ -217,9 +217,10 @@ class Guard:
             for m in _META.finditer(window):
                 if m.group(0).lower() not in self._material:
                     return f"it talks about the interview itself ({m.group(0)!r})"
-        m = _OFF_ROLE.search(window) if any(h in low for h in _OFF_ROLE_HINTS) else None
-        if m:
-            return f"it is chatter, not the interviewer's line ({m.group(0)!r})"
+        if any(h in low for h in _OFF_ROLE_HINTS):
+            for m in _OFF_ROLE.finditer(window):
+                if m.group(0).lower() not in self._material:
+                    return f"it is chatter, not the interviewer's line ({m.group(0)!r})"
         return None
 
     def _new_words(self, text: str, finished: bool) -> str | None:
