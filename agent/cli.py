@@ -501,7 +501,8 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         dataset=Path(args.dataset), output=Path(args.output), scorer=args.scorer,
         settings=settings, cache_mode=args.cache,
         cache_file=Path(args.cache_file) if args.cache_file else None,
-        concurrency=args.concurrency or (4 if settings.offline else settings.max_concurrency),
+        concurrency=args.concurrency if args.concurrency is not None else (
+            4 if settings.offline else settings.max_concurrency),
         rpm=args.rpm, repeats=args.repeats, seed=args.seed,
         temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
     )
