@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from agent.datafile import DataFileError, load_model, needs_compiling
 from agent.paths import data_dir
@@ -29,6 +29,11 @@ class Fact(BaseModel):
     keywords: Annotated[list[NonEmpty], Field(min_length=1)]
     """Patterns (see agent/signals.py) a question must use to be asking about this fact."""
     answer: NonEmpty
+    clue: StrictBool = False
+    """A clue gives away a root cause the candidate is meant to find in diagnose. It is revealed
+    only to a question that asks about this fact directly, never as a side effect of a broader
+    question that happens to touch it ("Can we change their prompts?" must not reveal that every
+    prompt shares a 1,500-token prefix). Strict: a YAML boolean, not a string ("true") or 1."""
 
     @field_validator("keywords")
     @classmethod
@@ -54,6 +59,9 @@ class Case(BaseModel):
     facts: Annotated[list[Fact], Field(min_length=6)]
     strong_answer: dict[str, Annotated[list[NonEmpty], Field(min_length=1)]]
     max_clarify_turns: Annotated[int, Field(ge=1, le=30)] = 8
+    minutes: dict[str, Annotated[int, Field(ge=1, le=60)]] = {}
+    """Suggested minutes per step for this case (time-boxing); a step not named here takes the
+    default of agent/practice/timebox.py."""
 
     @model_validator(mode="after")
     def _check(self) -> Case:
@@ -67,6 +75,9 @@ class Case(BaseModel):
         extra = [s for s in self.strong_answer if s not in STEPS]
         if extra:
             raise ValueError(f"strong_answer names unknown step {extra[0]!r}")
+        extra = [s for s in self.minutes if s not in STEPS]
+        if extra:
+            raise ValueError(f"minutes names unknown step {extra[0]!r}")
         return self
 
     def fact(self, fid: str) -> Fact:
