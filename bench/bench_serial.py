@@ -51,6 +51,13 @@ def purpose(body: dict[str, Any]) -> str:
             "JudgeOut": "judge"}.get(title or "", "other")
 
 
+def refused(log: list[dict[str, Any]], quirks: str) -> int:
+    """Requests the server refused for their response_format (answered at once, no compute)."""
+    from evals.fake_servers import QUIRKS
+
+    return sum(1 for r in log if QUIRKS[quirks].refusal(r["body"].get("response_format")))
+
+
 def cli(home: Path, *args: str, stdin: str = "", timeout: float = 1800
         ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ENDPOINT_ENV}
@@ -118,9 +125,13 @@ def main(argv: list[str] | None = None) -> int:
             print("eval FAILED:", ev.stdout[-2000:], ev.stderr[-2000:])
             return 2
         data = json.loads(results.read_text())
+        computed = calls - refused(ep.requests[len(log):], args.quirks)
+        scoring = float(data["timing"]["seconds"])
         print(f"eval run --scorer llm ({args.items} interview{'s' if args.items > 1 else ''}): "
-              f"{took:.1f} s wall; {calls} requests x {d:g} s = {calls * d:.1f} s ideal on a "
-              f"serial server ({took / (calls * d):.2f}x); failed items "
+              f"{took:.1f} s wall, scoring {scoring:.1f} s (the rest is start-up and the "
+              f"analysis); {calls} requests, {computed} of them computed x {d:g} s = "
+              f"{computed * d:.1f} s ideal on a serial server -> scoring "
+              f"{scoring / (computed * d):.2f}x ideal; failed items "
               f"{data['failures']['items']}, unscored criteria "
               f"{data['metrics']['unscored_criteria']}")
         ok &= data["failures"]["items"] == 0

@@ -508,17 +508,17 @@ class FakeEndpoint:
             return self._cancelled(h)
         if self._stopping.wait(self.latency_ms / 1000):
             return h.drop()
-        if self.call_delay_s and h.wait_or_gone(self.call_delay_s, self._stopping):
-            return self._cancelled(h)
-        if not isinstance(body, dict):
-            return h.send_error_json(400, "Request body is not a JSON object.",
-                                     "invalid_request_error", "invalid_json")
-        if refusal and self.quirks is not None:
+        if refusal and self.quirks is not None:  # refused on validation, before any compute
             status, said = refusal
             if self.quirks.error_shape == "string":
                 return h.send_json(status, {"error": said})
             return h.send_error_json(status, said, "invalid_request_error"
                                      if status < 500 else "internal_server_error", "bad_format")
+        if self.call_delay_s and h.wait_or_gone(self.call_delay_s, self._stopping):
+            return self._cancelled(h)
+        if not isinstance(body, dict):
+            return h.send_error_json(400, "Request body is not a JSON object.",
+                                     "invalid_request_error", "invalid_json")
         if rejected:  # as some OpenAI-compatible servers do; exercises the JSON-mode fallback
             return h.send_error_json(400, "response_format json_schema is not supported by "
                                      "this server; use json_object.", "invalid_request_error",
