@@ -147,6 +147,11 @@ def run(settings: Settings, *, store: CapabilityStore | None = None,
         report.capabilities = client.capabilities().as_json()
         _sample_followup(client, case, records, report)
         _latency(settings, records, report)
+        report.checks.append(Check(
+            "settings", "ok", f"context {settings.context_tokens:,} tokens (match the "
+            "server's --ctx-size / num_ctx: INTERVIEWER_CONTEXT_TOKENS); "
+            f"{settings.max_concurrency} background judge call"
+            f"{'s' if settings.max_concurrency != 1 else ''} at once"))
         return report
     finally:
         client.close()
