@@ -169,7 +169,9 @@ def analyse(results: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[
     items = results["items"]
     repeats = max((len(e["predicted"]) for i in items for e in i["steps"].values()), default=1)
     ok = [i for i in items if not i["failed"]]
-    unscored = sum(1 for i in ok for e in i["criteria"].values() for v in e["predicted"]
+    # Every criterion score left without a level, in failed items too (a model that never
+    # follows the schema fails every item: the count must say so, not 0).
+    unscored = sum(1 for i in items for e in i["criteria"].values() for v in e["predicted"]
                    if v is None)
     per_step: dict[str, Any] = {}
     for step in STEP_KEYS:

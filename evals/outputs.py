@@ -42,7 +42,7 @@ def headline(results: dict[str, Any]) -> list[str]:
                      f"of every metric**: {', '.join(f['ids'])}")
     if m["unscored_criteria"]:
         lines.append(f"{m['unscored_criteria']} criterion scores were unscored (invalid judge "
-                     "output) and are left out.")
+                     "output or a failed call; failed interviews included) and are left out.")
     return lines
 
 
