@@ -73,9 +73,8 @@ def _ceiling_section(hh: dict[str, Any], title: str) -> Section:
     sec.notes.append(
         f"First vs second rater ({' vs '.join(hh['raters'])}) on the {hh['items']} "
         f"double-rated interviews of {hh['of']}: {', '.join(hh.get('ids', []))}. With so few "
-        "interviews the intervals are wide; per-step rows have intervals on qwk and exact only. "
-        "To pool several datasets (e.g. dev and held-out): python -m evals.analysis "
-        "DATASET.jsonl DATASET.jsonl.")
+        "interviews the intervals are wide. To pool several datasets (e.g. dev and "
+        "held-out): python -m evals.analysis DATASET.jsonl DATASET.jsonl.")
     sec.rows = _metric_rows([("steps (holistic)", hh["steps"]),
                              ("criteria (pooled)", hh["criteria"])])
     for step, row in hh.get("per_step", {}).items():
@@ -145,6 +144,7 @@ def sections(results: dict[str, Any]) -> list[Section]:
 
     ci_on = m.get("per_criterion_ci_metrics", ["qwk", "exact"])
     crit = Section("Per criterion", header=["criterion", "n", *SHOWN], notes=[
+        "95% intervals on every metric, as above." if set(SHOWN) <= set(ci_on) else
         f"95% intervals on {' and '.join(ci_on)} only (fewer resamples); the other metrics "
         "are point estimates."])
     crit.rows = _metric_rows(list(m["per_criterion"].items()))
