@@ -145,7 +145,12 @@ def build_parser() -> Parser:
     run.add_argument("--limit", type=int, metavar="N", help="only the first N interviews")
     run.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                      help="bootstrap resamples for the intervals (default 1000; 0 = none)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="processes for offline scoring (default: one per CPU, used only when "
+                     "the dataset is large enough to pay for starting them; 1 = this process)")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress on stderr (by default a bar on a terminal, otherwise a "
+                     "line every few seconds: counts, failures, ETA)")
     _endpoint_flags(run)
 
     cmp = evsub.add_parser(
@@ -433,8 +438,9 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         cache_file=Path(args.cache_file) if args.cache_file else None,
         concurrency=args.concurrency, rpm=args.rpm, repeats=args.repeats, seed=args.seed,
         temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
+        workers=args.workers,
     )
-    results, _ = run_eval(cfg, progress=not args.quiet and sys.stderr.isatty())
+    results, _ = run_eval(cfg, progress=not args.quiet)
     m = results["metrics"]
     for line in headline(results):
         print(line)
