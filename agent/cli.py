@@ -145,6 +145,22 @@ def build_parser() -> Parser:
     run.add_argument("--limit", type=int, metavar="N", help="only the first N interviews")
     run.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                      help="bootstrap resamples for the intervals (default 1000; 0 = none)")
+    bat = run.add_argument_group(
+        "batch mode (--scorer llm): the judge's calls through the provider's batch API, "
+        "answered within hours at about half the price of live calls")
+    bat.add_argument("--batch", nargs="?", const="auto", choices=["auto", "openai", "fireworks"],
+                     metavar="API", help="send the judge's calls as a batch: openai (files + "
+                     "batches, also OpenAI-compatible servers that have them), fireworks (batch "
+                     "inference jobs), or auto (default: by the endpoint's host). The batch id "
+                     "is kept in RESULTS.json.partial.jsonl: after Ctrl-C the same command "
+                     "collects it. Replies land in the call cache (--cache replay works after)")
+    bat.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS",
+                     help="how often to ask the provider about the batch (default 30)")
+    bat.add_argument("--batch-failures", choices=["live", "report"], default="live",
+                     help="lines that failed or expired: call them live (default), or report "
+                     "their interviews as failed (a rerun sends them in a new batch)")
+    bat.add_argument("--batch-account", metavar="ID",
+                     help="Fireworks account id (default: $FIREWORKS_ACCOUNT_ID)")
     run.add_argument("--workers", type=int, metavar="N",
                      help="processes for offline scoring (default: one per CPU, used only when "
                      "the dataset is large enough to pay for starting them; 1 = this process)")
@@ -438,7 +454,9 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         cache_file=Path(args.cache_file) if args.cache_file else None,
         concurrency=args.concurrency, rpm=args.rpm, repeats=args.repeats, seed=args.seed,
         temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
-        workers=args.workers,
+        workers=args.workers, batch=args.batch, batch_poll_s=args.batch_poll,
+        batch_failures=args.batch_failures,
+        batch_account=args.batch_account or os.environ.get("FIREWORKS_ACCOUNT_ID") or None,
     )
     results, _ = run_eval(cfg, progress=not args.quiet)
     m = results["metrics"]

@@ -90,6 +90,13 @@ class EvalConfig:
     n_boot: int = 1000
     workers: int | None = None
     """Processes for offline scoring; None = as many as CPUs, when the work is worth it."""
+    batch: str | None = None
+    """Send the judge's calls through a batch API: "openai", "fireworks" or "auto"."""
+    batch_poll_s: float = 30.0
+    batch_failures: str = "live"
+    """Failed or expired batch lines: "live" (call the endpoint) or "report" (fail the task)."""
+    batch_account: str | None = None
+    """Fireworks account id (its batch API paths need it)."""
 
 
 #: Offline: after the scorer's warm-up, score in-process at least this long before deciding
@@ -143,6 +150,14 @@ class Run:
             raise EvalError("--bootstrap: must be 0 or more")
         if cfg.workers is not None and cfg.workers < 1:
             raise EvalError(f"--workers: {cfg.workers} is not a number of processes (at least 1)")
+        if cfg.batch is not None:
+            if cfg.scorer != "llm":
+                raise EvalError("--batch sends the LLM judge's calls; it needs --scorer llm")
+            if cfg.cache_mode in ("off", "replay"):
+                raise EvalError(f"--batch stores the batch's replies in the call cache, so it "
+                                f"needs --cache live or record (not {cfg.cache_mode})")
+            if not cfg.batch_poll_s > 0:
+                raise EvalError("--batch-poll: must be a positive number of seconds")
         self.cfg = cfg
         out = cfg.output
         if out.is_dir() or not out.parent.is_dir() or out.suffix != ".json":
@@ -163,6 +178,8 @@ class Run:
         self._task_calls = threading.local()
         self.earlier_usage: dict[str, Any] | None = None  # from the partial file, on resume
         self._preload: _Preload | None = None
+        self._batch_rows: list[dict[str, Any]] = []  # batches an earlier run submitted
+        self._batch: Any = None  # evals.batch_run.BatchPhase, with --batch
         self.earlier_rows_without_usage = 0
         self.cache: CallCache | None = None
         self.scorers: list[Scorer] = []
@@ -216,10 +233,10 @@ class Run:
     # -- knobs and resume ---------------------------------------------------------------------
 
     def knobs(self) -> dict[str, Any]:
-        from agent.judge import judge_prompt_version
-
         cfg = self.cfg
         llm = cfg.scorer == "llm"
+        if llm:  # the judge imports the SDK, which an offline run never needs
+            from agent.judge import judge_prompt_version
         return {
             "scorer": cfg.scorer,
             "model": self.clients[0].model if llm else None,
@@ -232,13 +249,23 @@ class Run:
                         "sha256": self.dataset.sha256, "items": len(self.items)},
             "repeats": cfg.repeats, "seed": cfg.seed, "concurrency": cfg.concurrency,
             "rpm": cfg.rpm, "cache": cfg.cache_mode if llm else None, "limit": cfg.limit,
-            "bootstrap_resamples": cfg.n_boot,
+            "bootstrap_resamples": cfg.n_boot, "batch": self.batch_provider(),
         }
 
     def fingerprint(self) -> str:
         k = {key: v for key, v in self.knobs().items()
-             if key not in ("concurrency", "rpm", "cache", "bootstrap_resamples")}
+             if key not in ("concurrency", "rpm", "cache", "bootstrap_resamples", "batch")}
         return hashlib.sha256(json.dumps(k, sort_keys=True).encode()).hexdigest()[:16]
+
+    def batch_provider(self) -> str | None:
+        """The batch API --batch uses ("auto": Fireworks for its hosts, else OpenAI's)."""
+        if self.cfg.batch in (None, "auto"):
+            if self.cfg.batch is None:
+                return None
+            from agent.model.batch import guess_provider
+
+            return guess_provider(self.clients[0].settings.base_url if self.clients else None)
+        return self.cfg.batch
 
     def partial_path(self) -> Path:
         return self.cfg.output.with_name(self.cfg.output.name + ".partial.jsonl")
@@ -264,6 +291,9 @@ class Run:
             except ValueError:
                 continue  # a line cut short by a kill: that task runs again
             if not isinstance(row, dict):
+                continue
+            if "batch" in row or "batch_done" in row:
+                self._batch_rows.append(row)
                 continue
             # Failed tasks run again, but their calls were made (and paid for): count them too.
             if isinstance(row.get("usage"), dict):
@@ -299,7 +329,11 @@ class Run:
         try:
             return self._score(task), None, usage_of(mine, self.prices)
         except CacheMiss:
-            raise
+            if self._batch is None or self._batch.failures != "report":
+                raise
+            why = self._batch.failure_of(task) or "the judge's reply needed a re-ask, which "\
+                "is a live call"
+            return None, f"batch: {why} (--batch-failures report)", usage_of(mine, self.prices)
         except self._errors as e:
             return None, str(e), usage_of(mine, self.prices)
         finally:
@@ -336,6 +370,28 @@ class Run:
             await asyncio.gather(*(one(t) for t in todo))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _batch_phase(self, todo: list[Task], sink: IO[str], progress: bool) -> None:
+        """With --batch, fill the call cache through the provider's batch API first."""
+        provider = self.batch_provider()
+        if provider is None:
+            if any("batch" in row for row in self._batch_rows):
+                sys.stderr.write("eval run: note: the partial results name a batch submitted "
+                                 "with --batch; it is not collected without --batch (calling "
+                                 "the endpoint live instead)\n")
+            return
+        from agent.model.batch import BatchError
+        from evals.batch_run import BatchPhase
+
+        try:
+            self._batch = BatchPhase(self, provider, poll_s=self.cfg.batch_poll_s,
+                                     failures=self.cfg.batch_failures,
+                                     account=self.cfg.batch_account)
+            self._batch.resume_from(self._batch_rows)
+            if todo or self._batch.pending:
+                self._batch.execute(todo, sink, progress)
+        except (BatchError, ValueError) as e:
+            raise EvalError(str(e)) from None
 
     def workers(self) -> int:
         """Processes offline scoring may use (--workers, else one per CPU)."""
@@ -449,23 +505,27 @@ class Run:
         with path.open("a", encoding="utf-8") as sink:
             if fresh:
                 sink.write(json.dumps({"fingerprint": self.fingerprint()}) + "\n")
-            bar = Progress("eval run", len(tasks), completed=len(tasks) - len(todo),
-                           unit=f"scoring tasks ({self.cfg.scorer})", quiet=not progress)
-            with bar:
-                try:
+            try:
+                self._batch_phase(todo, sink, progress)
+                bar = Progress("eval run", len(tasks), completed=len(tasks) - len(todo),
+                               unit=f"scoring tasks ({self.cfg.scorer})", quiet=not progress)
+                with bar:
                     if self.cfg.scorer == "offline":
                         self._run_offline(todo, done, failed, sink, bar)
                     else:
                         asyncio.run(self._run_tasks(todo, done, failed, sink, bar))
-                except CacheMiss as e:
-                    raise EvalError(str(e)) from None
-                except KeyboardInterrupt:
-                    sink.flush()
+            except CacheMiss as e:
+                raise EvalError(str(e)) from None
+            except KeyboardInterrupt:
+                sink.flush()
+                if self._batch is not None and self._batch.pending:
+                    sys.stderr.write(f"eval run: stopped; {self._batch.interrupted()}\n")
+                else:
                     sys.stderr.write(
                         f"eval run: stopped with {len(done)} of {len(tasks)} scoring "
                         f"tasks saved in {path}; rerun the same command to resume from there "
                         "(delete that file to start over)\n")
-                    raise
+                raise
         elapsed = time.perf_counter() - started
         results = self.assemble(done, failed)
         results["metrics"] = self._analysis().analyse(results, n_boot=self.cfg.n_boot,
@@ -536,6 +596,8 @@ class Run:
         earlier = self.earlier_usage
         total = add_usage(earlier, here) if earlier else here
         return {**total,
+                "batch": self._batch.usage if self._batch is not None and self._batch.usage[
+                    "batches"] else None,
                 "earlier": earlier if earlier and earlier["calls"] else None,
                 "earlier_tasks_without_usage": self.earlier_rows_without_usage,
                 "cache": self.cache.stats() if self.cache else None}
