@@ -160,6 +160,19 @@ def sections(results: dict[str, Any]) -> list[Section]:
             ["prompt tokens (reported)", f"{u['prompt_tokens_reported']:,}"],
             ["prompt tokens (tiktoken)", f"{u['prompt_tokens_tiktoken']:,}"],
             ["completion tokens", f"{u['completion_tokens']:,}"], ["cost", cost]])
+        batch = u.get("batch")
+        if batch:
+            sec.rows += [["batch requests", f"{batch['requests']:,}"],
+                         ["answered by the batch", f"{batch['succeeded']:,}"],
+                         ["batch lines failed or unanswered", f"{batch['failed']:,}"]]
+            price = batch.get("cost_usd_list_price")
+            sec.notes.append(
+                f"Judge calls went through the {batch['provider']} batch API (batch "
+                f"{', '.join(batch['batches'])}): {batch['prompt_tokens']:,} prompt and "
+                f"{batch['completion_tokens']:,} completion tokens, "
+                + ("cost unknown" if price is None else f"${price:.4f} at live prices")
+                + " (batch APIs bill about half of that). Their replies count as cache hits "
+                "above; failed lines were called live or reported, as --batch-failures said.")
         earlier = u.get("earlier")
         if earlier:
             sec.notes.append(f"Includes {earlier['calls']:,} calls made before the run was "

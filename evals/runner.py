@@ -528,10 +528,13 @@ class Run:
                 raise
         elapsed = time.perf_counter() - started
         results = self.assemble(done, failed)
-        results["metrics"] = self._analysis().analyse(results, n_boot=self.cfg.n_boot,
-                                                      seed=self.cfg.seed)
+        analysis = self._analysis()
+        t0 = time.perf_counter()
+        results["metrics"] = analysis.analyse(results, n_boot=self.cfg.n_boot,
+                                              seed=self.cfg.seed)
         results["timing"] = {"seconds": round(elapsed, 3), "tasks": len(tasks),
-                             "resumed": len(tasks) - len(todo)}
+                             "resumed": len(tasks) - len(todo),
+                             "analysis_seconds": round(time.perf_counter() - t0, 3)}
         return results
 
     def assemble(self, done: dict[Task, dict[str, Any]], failed: dict[Task, str]

@@ -365,3 +365,29 @@ def _label_items(root: Path) -> list[dict[str, Any]]:
     from evals.analysis import label_items
 
     return label_items([root / "dev.jsonl", root / "heldout.jsonl"])
+
+
+def test_agreement_reports_exactly_the_library_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """agreement() computes from the confusion matrix; every rounded value must still be the
+    library's, and where the two could round apart the library is asked."""
+    rng = np.random.default_rng(21)
+    for _ in range(150):
+        n = int(rng.integers(1, 400))
+        gold = rng.integers(1, 5, n)
+        pred = _noisy(gold, rng, float(rng.random())) if n % 3 else rng.integers(1, 5, n)
+        with m._quiet():
+            want = {name: m._r(m._metric(name, gold, pred)) for name in m.METRICS}
+        assert m.agreement(gold.tolist(), pred.tolist()) == {"n": n, **want}
+    # MAE 1/32 = 0.03125 sits exactly between 0.0312 and 0.0313, exact 31/32 = 0.96875 too,
+    # and Spearman is undefined (constant gold): for those three the library decides.
+    asked: list[str] = []
+    real = m._metric
+
+    def spy(name: str, g: Any, p: Any) -> float | None:
+        asked.append(name)
+        return real(name, g, p)
+
+    monkeypatch.setattr(m, "_metric", spy)
+    gold, pred = [2] * 32, [2] * 31 + [3]
+    assert m.agreement(gold, pred)["mae"] == round(1 / 32, 4)
+    assert sorted(asked) == ["exact", "mae", "spearman"]
