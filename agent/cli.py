@@ -194,6 +194,7 @@ def build_parser() -> Parser:
     beh.add_argument("--output", metavar="PATH", help="also write the summary as JSON")
     beh.add_argument("--cache", choices=["live", "record", "replay", "off"], default="live")
     beh.add_argument("--cache-file", metavar="PATH")
+    beh.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _endpoint_flags(beh)
 
     sim = evsub.add_parser(
@@ -210,6 +211,7 @@ def build_parser() -> Parser:
     sim.add_argument("--scorer", choices=["llm", "offline"], default="offline")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--output", metavar="PATH", help="also write the runs as JSON")
+    sim.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _endpoint_flags(sim)
     return parser
 
@@ -506,8 +508,13 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
                  args.cache != "off" else None)
         client = ModelClient(settings, cache=cache)
     try:
-        summary = run_behaviour(load_dataset(Path(args.dataset)),
-                                make_interviewer(settings, client))
+        from evals.progress import Progress
+
+        dataset = load_dataset(Path(args.dataset))
+        with Progress("eval behaviour", len(dataset.interviews), unit="interviews replayed",
+                      quiet=args.quiet) as bar:
+            summary = run_behaviour(dataset, make_interviewer(settings, client),
+                                    advance=bar.advance)
     finally:
         if client is not None:
             client.close()
@@ -544,9 +551,14 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
             assert client is not None
             return llm_candidate(client, persona, case)
 
-        result = simulate(interviewer=make_interviewer(settings, client),
-                          scorer=make_scorer(client if args.scorer == "llm" else None),
-                          make_candidate=make, cases=cases)
+        from evals.progress import Progress
+        from evals.simulate import PERSONAS
+
+        with Progress("eval simulate", len(cases) * len(PERSONAS), unit="interviews",
+                      quiet=args.quiet) as bar:
+            result = simulate(interviewer=make_interviewer(settings, client),
+                              scorer=make_scorer(client if args.scorer == "llm" else None),
+                              make_candidate=make, cases=cases, advance=bar.advance)
     finally:
         if client is not None:
             client.close()

@@ -130,3 +130,18 @@ def test_eval_run_prints_progress_lines_when_not_a_terminal(home: Path, tmp_path
                         "--base-url", ep.url, INTERVIEWER_PROGRESS_INTERVAL="0.2")
     assert quiet.returncode == 0, quiet.stderr
     assert not LINE.search(quiet.stderr) and "eval run:" not in quiet.stderr
+
+
+def test_behaviour_and_simulate_show_progress_too(home: Path, tmp_path: Path) -> None:
+    data = tmp_path / "two.jsonl"
+    data.write_text("".join(DEV.read_text().splitlines(keepends=True)[:2]))
+    res = run_cli(home, "eval", "behaviour", str(data))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[0].startswith("eval behaviour: 0/2 interviews replayed (0%)")
+    assert "eval behaviour: done: 2/2 interviews replayed (100%), 0 failed" in res.stderr
+    assert "eval behaviour:" not in run_cli(home, "eval", "behaviour", str(data),
+                                            "--quiet").stderr
+    res = run_cli(home, "eval", "simulate", "--cases", "fintech-p99-spikes", "--quiet")
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    res = run_cli(home, "eval", "simulate", "--cases", "fintech-p99-spikes")
+    assert "eval simulate: done: 4/4 interviews (100%), 0 failed" in res.stderr
