@@ -32,6 +32,7 @@ from evals.metrics import (
     Levels,
     agreement,
     bootstrap_cis,
+    forget_resamples,
     level_distribution,
     mean_signed_error,
     test_retest,
@@ -211,8 +212,11 @@ def analyse(results: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[
     waiting for it costs far more."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _analyse(results, n_boot, seed)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _analyse(results, n_boot, seed)
+    finally:
+        forget_resamples()
 
 
 def _analyse(results: dict[str, Any], n_boot: int, seed: int) -> dict[str, Any]:

@@ -220,7 +220,7 @@ def _cluster_codes(n: int, clusters: Clusters | None) -> tuple[IntArray, int]:
     return codes.reshape(-1).astype(np.int64), int(uniq.size)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=4)
 def _multiplicities(k: int, n_boot: int, seed: int) -> FloatArray:
     """(n_boot, k): how often each of k clusters is drawn in each resample (k draws with
     replacement). One ``rng.integers(0, k, size=k)`` call per resample, in order, so the
@@ -235,6 +235,11 @@ def _multiplicities(k: int, n_boot: int, seed: int) -> FloatArray:
     weights = counts.astype(np.float64)
     weights.flags.writeable = False
     return weights
+
+
+def forget_resamples() -> None:
+    """Free the cached resample matrices (n_boot x interviews each; 8 MB at 1,000 x 1,000)."""
+    _multiplicities.cache_clear()
 
 
 def _cluster_confusions(g: IntArray, p: IntArray, codes: IntArray, k: int) -> FloatArray:
