@@ -8,13 +8,13 @@ Where the numbers come from:
 
 - Point estimates (``agreement``, ``metric_value``, the base/new values of
   ``paired_bootstrap_delta``) are the reference implementations' numbers, so they match what a
-  reviewer gets from them (``agreement`` computes them from the confusion matrix and asks the
-  library wherever the two could round differently; see there): QWK is
-  ``sklearn.metrics.cohen_kappa_score(weights="quadratic", labels=[1, 2, 3, 4])``, exact
-  agreement ``sklearn.metrics.accuracy_score``, MAE
+  reviewer gets from them: QWK is ``sklearn.metrics.cohen_kappa_score(weights="quadratic",
+  labels=[1, 2, 3, 4])``, exact agreement ``sklearn.metrics.accuracy_score``, MAE
   ``sklearn.metrics.mean_absolute_error``, Spearman ``scipy.stats.spearmanr``, alpha
   ``krippendorff.alpha(level_of_measurement="ordinal")``. Adjacent agreement (share of pairs at
   most one level apart) has no library function; it is ``mean(|gold - pred| <= 1)``.
+  ``metric_value`` calls the libraries. ``agreement`` (rounded to 4 decimals, for reports)
+  gets the same rounded numbers without them: see there.
 - The bootstrap (``bootstrap_cis``, ``bootstrap_ci``, ``paired_bootstrap_delta``) is vectorised:
   every metric here is a function of the 4x4 confusion matrix of (gold, predicted) levels, so
   one matrix product (resample multiplicities x per-cluster confusion counts) gives the
@@ -45,11 +45,11 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
-import krippendorff
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import spearmanr
-from sklearn.metrics import accuracy_score, cohen_kappa_score, mean_absolute_error
+
+# scikit-learn, scipy and krippendorff are imported where they are called: agreement() needs
+# them only in rare cases (see there), and importing them costs more than a whole analysis.
 
 LEVELS = (1, 2, 3, 4)
 METRICS = ("qwk", "spearman", "exact", "adjacent", "alpha", "mae")
@@ -94,15 +94,21 @@ def _finite(x: float) -> float | None:
 
 
 def _qwk(g: IntArray, p: IntArray) -> float:
+    from sklearn.metrics import cohen_kappa_score
+
     # labels fixed to LEVELS so the weight matrix is the same on every (re)sample.
     return float(cohen_kappa_score(g, p, weights="quadratic", labels=list(LEVELS)))
 
 
 def _spearman(g: IntArray, p: IntArray) -> float:
+    from scipy.stats import spearmanr
+
     return float(spearmanr(g, p).statistic)
 
 
 def _alpha(g: IntArray, p: IntArray) -> float:
+    import krippendorff
+
     return float(
         krippendorff.alpha(
             reliability_data=[g, p], level_of_measurement="ordinal", value_domain=list(LEVELS)
@@ -111,6 +117,8 @@ def _alpha(g: IntArray, p: IntArray) -> float:
 
 
 def _exact(g: IntArray, p: IntArray) -> float:
+    from sklearn.metrics import accuracy_score
+
     return float(accuracy_score(g, p))
 
 
@@ -119,6 +127,8 @@ def _adjacent(g: IntArray, p: IntArray) -> float:
 
 
 def _mae(g: IntArray, p: IntArray) -> float:
+    from sklearn.metrics import mean_absolute_error
+
     return float(mean_absolute_error(g, p))
 
 
@@ -155,12 +165,14 @@ def agreement(gold: Levels, pred: Levels) -> dict[str, float | int | None]:
     Undefined values (Spearman on a constant array, kappa when both raters use one identical
     level, anything when n == 0) are None, never NaN, so the result is JSON-safe.
 
-    The values are the reference libraries' (see the module docstring), computed the fast way:
-    from the confusion matrix, which gives the same numbers to ~1e-15 (tested to 1e-12). Where
-    that could still round differently -- a value within 1e-9 of a 4-decimal rounding boundary,
-    or an undefined one -- the library itself is asked, so every reported value is exactly the
-    library's rounded value. (scikit-learn's per-call input checks cost more than the analysis of
-    a whole block does otherwise.)
+    The values are the reference libraries' (see the module docstring), computed the fast way,
+    from the confusion matrix. Exact, adjacent and MAE are then the very same float (an integer
+    count divided by n, as the libraries compute them). QWK, Spearman and alpha agree with the
+    libraries to ~1e-15 (tested to 1e-12), and are undefined (NaN -> None) in exactly the same
+    degenerate cases; where they could still round differently -- within 1e-9 of a 4-decimal
+    rounding boundary -- the library itself is asked, so every reported value is exactly the
+    library's. (Importing scikit-learn and scipy, and their per-call input checks, cost more
+    than a whole analysis does otherwise.)
     """
     g, p = _pair(gold, pred)
     out: dict[str, float | int | None] = {"n": int(g.size)}
@@ -171,11 +183,53 @@ def agreement(gold: Levels, pred: Levels) -> dict[str, float | int | None]:
     with _quiet():
         for name in METRICS:
             value = float(fast[name][0])
-            if not math.isfinite(value) or _near_rounding_edge(value):
-                out[name] = _r(_metric(name, g, p))
+            if name in _AS_THE_LIBRARY and math.isfinite(value) and _near_rounding_edge(value):
+                out[name] = _r(_finite(_AS_THE_LIBRARY[name](g, p)))
             else:
-                out[name] = _r(value)
+                out[name] = _r(_finite(value))
     return out
+
+
+def _qwk_as_sklearn(g: IntArray, p: IntArray) -> float:
+    """scikit-learn's cohen_kappa_score (quadratic, labels 1-4) operation for operation, on the
+    same float64 confusion matrix, so the very same float (tested bit for bit) without
+    importing scikit-learn."""
+    confusion = np.bincount((g - 1) * len(LEVELS) + (p - 1), minlength=16).reshape(
+        len(LEVELS), len(LEVELS)).astype(np.float64)
+    sum0, sum1 = np.sum(confusion, axis=0), np.sum(confusion, axis=1)
+    total = np.sum(sum0)
+    if total == 0:
+        return math.nan
+    expected = np.outer(sum0, sum1) / total
+    w_mat = np.zeros([len(LEVELS), len(LEVELS)], dtype=np.float64)
+    w_mat += np.arange(len(LEVELS))
+    w_mat = (w_mat - w_mat.T) ** 2
+    numerator, denominator = np.sum(w_mat * confusion), np.sum(w_mat * expected)
+    if denominator == 0:
+        return math.nan
+    return float(1 - numerator / denominator)
+
+
+def _spearman_as_scipy(g: IntArray, p: IntArray) -> float:
+    """scipy's spearmanr for two 1-D arrays: average ranks, then numpy's corrcoef of the
+    stacked columns -- the same float (tested bit for bit) without importing scipy."""
+    if g.size <= 1 or (g == g[0]).all() or (p == p[0]).all():
+        return math.nan
+
+    def ranks(x: IntArray) -> npt.NDArray[np.float64]:
+        counts = np.bincount(x - 1, minlength=len(LEVELS)).astype(np.float64)
+        mid = np.cumsum(counts) - counts + (counts + 1.0) / 2.0
+        return mid[x - 1]
+
+    rs = np.asarray(np.corrcoef(np.column_stack((ranks(g), ranks(p))), rowvar=False))
+    return float(rs[1, 0])
+
+
+#: The library computation behind QWK, Spearman and alpha, which agreement() asks where its
+#: fast value could round apart from the library's (those three are not a ratio of integer
+#: counts). krippendorff itself is light to import; the other two are exact replicas.
+_AS_THE_LIBRARY: dict[str, Callable[[IntArray, IntArray], float]] = {
+    "qwk": _qwk_as_sklearn, "spearman": _spearman_as_scipy, "alpha": _alpha}
 
 
 def _near_rounding_edge(x: float) -> bool:
@@ -454,6 +508,8 @@ def test_retest(repeats: Sequence[Sequence[int]]) -> dict[str, float | int | Non
         out["exact"] = _r(float(np.mean([_exact(a, b) for a, b in pairs])))
         qwks = [q for a, b in pairs if (q := _metric("qwk", a, b)) is not None]
         out["qwk"] = _r(float(np.mean(qwks))) if qwks else None
+        import krippendorff
+
         out["alpha"] = _r(
             _finite(
                 krippendorff.alpha(

@@ -18,6 +18,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from evals import metrics as m
 
+DATASETS = Path(__file__).resolve().parent.parent / "evals" / "datasets"
+
 
 def _noisy(gold: np.ndarray, rng: np.random.Generator, p_err: float) -> np.ndarray:
     """Copy of gold where a fraction p_err of items is moved one level up or down."""
@@ -378,16 +380,61 @@ def test_agreement_reports_exactly_the_library_values(monkeypatch: pytest.Monkey
         with m._quiet():
             want = {name: m._r(m._metric(name, gold, pred)) for name in m.METRICS}
         assert m.agreement(gold.tolist(), pred.tolist()) == {"n": n, **want}
-    # MAE 1/32 = 0.03125 sits exactly between 0.0312 and 0.0313, exact 31/32 = 0.96875 too,
-    # and Spearman is undefined (constant gold): for those three the library decides.
+    # Exact, adjacent and MAE are the library's very float (a count divided by n); QWK,
+    # Spearman and alpha within 1e-9 of a rounding boundary are computed as the library does.
+    assert m._near_rounding_edge(0.12345) and m._near_rounding_edge(0.1234499999999)
+    assert not m._near_rounding_edge(0.1234) and not m._near_rounding_edge(0.12346)
     asked: list[str] = []
-    real = m._metric
+    for name, fn in list(m._AS_THE_LIBRARY.items()):
+        def spy(g: Any, p: Any, fn: Any = fn, name: str = name) -> float:
+            asked.append(name)
+            return float(fn(g, p))
 
-    def spy(name: str, g: Any, p: Any) -> float | None:
-        asked.append(name)
-        return real(name, g, p)
+        monkeypatch.setitem(m._AS_THE_LIBRARY, name, spy)
+    monkeypatch.setattr(m, "_near_rounding_edge", lambda x: True)
+    gold, pred = [1, 2, 3, 4, 2, 3, 1, 4], [1, 2, 4, 4, 3, 3, 2, 4]
+    with m._quiet():
+        want = {name: m._r(m._metric(name, np.asarray(gold), np.asarray(pred)))
+                for name in m.METRICS}
+    assert m.agreement(gold, pred) == {"n": 8, **want}
+    assert asked == ["qwk", "spearman", "alpha"]
 
-    monkeypatch.setattr(m, "_metric", spy)
-    gold, pred = [2] * 32, [2] * 31 + [3]
-    assert m.agreement(gold, pred)["mae"] == round(1 / 32, 4)
-    assert sorted(asked) == ["exact", "mae", "spearman"]
+
+def test_the_library_replicas_give_the_librarys_very_float() -> None:
+    """Where a value sits on a rounding edge, agreement() computes QWK and Spearman exactly as
+    scikit-learn and scipy do (without importing them): bit for bit the same number."""
+    import warnings
+
+    rng = np.random.default_rng(8)
+    samples = [(rng.integers(1, 5, n), rng.integers(1, 5, n)) for n in (1, 2, 3, 8, 32, 300)
+               for _ in range(15)]
+    samples += [(np.array(x), np.array(y)) for x, y in (
+        ([4, 4, 4, 3, 3, 4, 4, 3, 4, 3], [4, 4, 4, 3, 3, 4, 4, 3, 4, 3]),  # QWK 1
+        ([2] * 31 + [3], [2] * 32), ([1, 2] * 8, [1, 2] * 7 + [2, 1]), ([3] * 5, [3] * 5))]
+    for g, p in samples:
+        g, p = g.astype(np.int64), p.astype(np.int64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, fn in (("qwk", m._qwk_as_sklearn), ("spearman", m._spearman_as_scipy)):
+                want, got = float(m._IMPL[name](g, p)), fn(g, p)
+                assert (math.isnan(want) and math.isnan(got)) or got == want, (name, g, p)
+
+
+def test_an_analysis_never_imports_scikit_learn_or_scipy(tmp_path: Path) -> None:
+    """They are only the reference for rare rounding edges: importing them took longer than
+    the whole analysis of a run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from evals.runner import EvalConfig, run_eval\n"
+        f"res, _ = run_eval(EvalConfig(dataset=Path({str(DATASETS / 'heldout.jsonl')!r}), "
+        f"output=Path({str(tmp_path / 'r.json')!r}), n_boot=200), progress=False)\n"
+        "assert res['metrics']['overall']['criteria']['qwk'] is not None\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'krippendorff', 'openai') "
+        "if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=DATASETS.parent.parent, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
