@@ -365,6 +365,7 @@ class Run:
                 self._record_row(task, result, error, usage, done, failed, sink)
                 sink.flush()  # a model call is worth keeping the moment it is paid for
                 bar.advance(failed=result is None)
+                self._start_preload()  # once the first calls are out, not before them
 
         try:
             await asyncio.gather(*(one(t) for t in todo))
@@ -493,8 +494,8 @@ class Run:
         ``progress``: show progress on stderr (a bar on a terminal, else a line every few
         seconds)."""
         started = time.perf_counter()
-        if self.cfg.scorer != "offline":
-            self._start_preload()  # offline: after a process pool forks (see _run_offline)
+        # The analysis imports load on a background thread: for the judge once its first
+        # replies are in (see _run_tasks), offline after a process pool forks (_run_offline).
         done = self.load_partial()
         tasks = self.tasks()
         todo = [t for t in tasks if t not in done]
