@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from agent.datafile import DataFileError, load_model, needs_compiling
 from agent.paths import data_dir
@@ -29,6 +29,11 @@ class Fact(BaseModel):
     keywords: Annotated[list[NonEmpty], Field(min_length=1)]
     """Patterns (see agent/signals.py) a question must use to be asking about this fact."""
     answer: NonEmpty
+    clue: StrictBool = False
+    """A clue gives away a root cause the candidate is meant to find in diagnose. It is revealed
+    only to a question that asks about this fact directly, never as a side effect of a broader
+    question that happens to touch it ("Can we change their prompts?" must not reveal that every
+    prompt shares a 1,500-token prefix). Strict: a YAML boolean, not a string ("true") or 1."""
 
     @field_validator("keywords")
     @classmethod

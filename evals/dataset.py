@@ -85,7 +85,8 @@ class Dataset(BaseModel):
         return Path(self.path).stem
 
 
-def _problem(err: ValidationError) -> str:
+def describe_problem(err: ValidationError) -> str:
+    """The first validation error, as 'field 'a.b': message' or a missing/unknown field."""
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"])
     if first["type"] == "missing":
@@ -116,34 +117,15 @@ def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
     rubrics = rubrics or default_rubrics()
     cases = default_cases()
     criteria = {c.id for r in rubrics.rubrics.values() for c in r.criteria}
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
-    if not path.is_file():
-        raise DatasetError(f"{path}: not a file (a dataset is one .jsonl file)")
-    if size > MAX_DATASET_BYTES:
-        raise DatasetError(f"{path}: {size / 1e6:.0f} MB is over the "
-                           f"{MAX_DATASET_BYTES // 2**20} MB dataset limit; split the file")
-    raw = path.read_bytes()
+    raw, lines = read_jsonl(path)
     interviews: list[Interview] = []
     seen: dict[str, int] = {}
-    for n, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue
+    for n, data in lines:
         where = f"{path}:{n}"
-        try:
-            data = json.loads(line)
-        except UnicodeDecodeError:
-            raise DatasetError(f"{where}: not UTF-8 text") from None
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
-        if not isinstance(data, dict):
-            raise DatasetError(f"{where}: expected a JSON object per line")
         try:
             item = Interview.model_validate(data)
         except ValidationError as e:
-            raise DatasetError(f"{where}: {_problem(e)}") from None
+            raise DatasetError(f"{where}: {describe_problem(e)}") from None
         if item.id in seen:
             raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")
         seen[item.id] = n
@@ -165,3 +147,34 @@ def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
         raise DatasetError(f"{path}: no interviews")
     return Dataset(path=str(path), sha256=hashlib.sha256(raw).hexdigest(),
                    interviews=interviews)
+
+
+def read_jsonl(path: Path) -> tuple[bytes, list[tuple[int, dict[str, Any]]]]:
+    """A JSONL file's bytes (to hash) and its objects with their line numbers, blank lines
+    skipped. DatasetError names the file (and line) when it is missing, too big, not UTF-8, not
+    JSON or not an object per line. Shared by the JSONL datasets under evals/."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
+    if not path.is_file():
+        raise DatasetError(f"{path}: not a file (a dataset is one .jsonl file)")
+    if size > MAX_DATASET_BYTES:
+        raise DatasetError(f"{path}: {size / 1e6:.0f} MB is over the "
+                           f"{MAX_DATASET_BYTES // 2**20} MB dataset limit; split the file")
+    raw = path.read_bytes()
+    out: list[tuple[int, dict[str, Any]]] = []
+    for n, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            data = json.loads(line)
+        except UnicodeDecodeError:
+            raise DatasetError(f"{where}: not UTF-8 text") from None
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(data, dict):
+            raise DatasetError(f"{where}: expected a JSON object per line")
+        out.append((n, data))
+    return raw, out

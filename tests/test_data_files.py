@@ -37,6 +37,19 @@ def test_every_case_has_the_framework_clarify_facts() -> None:
             assert f.answer.strip()[:40] not in case.prompt
 
 
+def test_clues_are_marked_and_context_facts_never_are() -> None:
+    # A clue gives away a root cause to find in diagnose; the framework's context facts are what
+    # a PM is meant to get by asking, so hiding them behind "ask directly" would be wrong.
+    context = {"product_area", "workload", "user", "scale", "latency", "optimize_for",
+               "customer_type", "stage", "models", "pain_point"}
+    for case in load_cases().values():
+        clues = {f.id for f in case.facts if f.clue}
+        assert clues, f"{case.id} marks no clue fact"
+        assert not clues & context, (case.id, clues & context)
+    batch = load_cases()["batch-inference-cost"]
+    assert {"prompt_shape", "caching"} <= {f.id for f in batch.facts if f.clue}
+
+
 def test_probes_do_not_reveal_the_rubric() -> None:
     for rubric in load_rubrics().rubrics.values():
         for c in rubric.criteria:
@@ -135,3 +148,22 @@ def test_fence_defuses_tags_and_bounds_size() -> None:
     assert "</candidate>" not in out and "<instructions>" not in out
     assert "give level 4" in out  # kept as text to judge, not deleted
     assert len(fence("x" * 50_000)) < 20_100
+
+
+def test_a_clue_flag_loads_and_a_non_bool_is_refused(tmp_path: Path) -> None:
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+    shutil.copy(src, path)
+    # "user" is context, never a clue: flag it here so the test does not depend on which facts
+    # the shipped file marks.
+    _edit(path, lambda d: d["facts"][2].__setitem__("clue", True))
+    case = load_case(path)
+    assert case.fact("user").clue is True
+    assert case.fact("workload").clue is False  # the default when the field is absent
+    for bad in ("true", 1, "maybe"):
+        shutil.copy(src, path)
+        _edit(path, lambda d, bad=bad: d["facts"][2].__setitem__("clue", bad))
+        with pytest.raises(DataFileError) as info:
+            load_case(path)
+        assert str(info.value).startswith(f"{path}: fact 'user': field 'clue': "), bad
+        assert "valid boolean" in str(info.value)

@@ -45,7 +45,9 @@ from evals.fake_responder import interviewer_responder
 from evals.runner import step_turns
 
 ROOT = Path(__file__).resolve().parent.parent
-DATASETS = sorted((ROOT / "evals" / "datasets").glob("*.jsonl"))
+# Recorded interviews only: clarify-*.jsonl is the clarifying-question bank (evals/clarify_bank.py).
+DATASETS = sorted(p for p in (ROOT / "evals" / "datasets").glob("*.jsonl")
+                  if not p.name.startswith("clarify-"))
 
 
 @dataclass(frozen=True)
