@@ -436,10 +436,8 @@ class Run:
             startup = 0.2 if sys.platform.startswith("linux") else 0.6 + (warmed_at - started)
             use_pool = rate * len(queue) * (1 - 1 / workers) > 2 * startup
             break
-        self._start_preload()
-        if not queue:
-            return
         if not use_pool:
+            self._start_preload()
             for task in queue:
                 result, error, usage = self._score_counted(task)
                 self._record_row(task, result, error, usage, done, failed, sink)
@@ -460,6 +458,7 @@ class Run:
         sys.stderr.flush()
         with bar.paused(), self._preload_paused():
             pool = parallel.Pool(workers, self.scorers[0], self.rubrics, self.cases)
+        self._start_preload()  # only now: a thread running at the fork would have stopped it
         bar.update(status=f"{workers} processes")
         with pool:
             for task, result, error in pool.run(parallel.chunked(jobs, size)):

@@ -110,3 +110,27 @@ def test_ctrl_c_during_a_process_pool_saves_and_resumes(home: Path, tmp_path: Pa
     fresh, _ = run_eval(EvalConfig(dataset=data, output=tmp_path / "fresh.json", n_boot=0,
                                    workers=1), progress=False)
     assert levels(resumed) == levels(fresh)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
+def test_workers_are_forked_when_the_run_has_no_other_thread(tmp_path: Path) -> None:
+    """The run pauses its progress thread and starts its import thread only after the fork,
+    so the workers are forked (warm, in milliseconds) rather than started from scratch."""
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from evals import parallel\n"
+        "from evals.runner import EvalConfig, run_eval\n"
+        "made = []\n"
+        "real = parallel.Pool.__init__\n"
+        "def spy(self, *a, **k):\n"
+        "    real(self, *a, **k); made.append(self.forked)\n"
+        "parallel.Pool.__init__ = spy\n"
+        f"run_eval(EvalConfig(dataset=Path({str(first_lines(2, tmp_path))!r}), "
+        f"output=Path({str(tmp_path / 'r.json')!r}), n_boot=0, workers=2), progress=True)\n"
+        "print(made)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=False, env=cli_env(tmp_path / "home",
+                                                            INTERVIEWER_PROGRESS_INTERVAL="0.05"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[True]"
+    assert "eval run: 2 processes, done: 14/14 scoring tasks" in out.stderr
