@@ -113,6 +113,38 @@ def analysis(items: int = 1000, n_boot: int = 1000, repeats: int = 3) -> dict[st
 # -- (d) offline eval ------------------------------------------------------------------------------
 
 
+def runner_overhead(repeats: int = 3) -> tuple[float, float]:
+    """(direct, through the runner) CPU ms per task of the offline scorer on the shipped dev
+    split, one process, the same warm scorer: what the runner adds of its own (best of
+    ``repeats`` each)."""
+    from agent.scorers import OfflineScorer
+    from evals.dataset import SCORED, load_dataset
+    from evals.progress import Progress
+    from evals.runner import EvalConfig, Run, step_turns
+
+    data = SHIPPED[0]
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
+        run = Run(EvalConfig(dataset=data, output=Path(tmp) / "r.json", n_boot=0, workers=1))
+        scorer = OfflineScorer(run.rubrics)
+        run.scorers = [scorer]
+        items = load_dataset(data).interviews
+        jobs = [(run.cases[i.case], s, step_turns(i, s)) for i in items for s in SCORED]
+        for case, step, turns in jobs:  # warm the scorer's caches
+            scorer.score_step(case, step, turns)
+        direct = through = float("inf")
+        for _ in range(repeats):
+            c0 = time.process_time()
+            for case, step, turns in jobs:
+                scorer.score_step(case, step, turns).model_dump()
+            direct = min(direct, time.process_time() - c0)
+            with (Path(tmp) / "p.jsonl").open("w") as sink:
+                c0 = time.process_time()
+                run._run_offline(run.tasks(), {}, {}, sink, Progress("x", 1, quiet=True))
+                through = min(through, time.process_time() - c0)
+        run.close()
+    return direct * 1000 / len(jobs), through * 1000 / len(jobs)
+
+
 def offline(items: int = 1000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-offline-") as tmp:
         data = tiled_dataset(items, Path(tmp) / "big.jsonl")
@@ -183,10 +215,14 @@ def report(sections: list[str], *, analysis_items: int, offline_items: int,
         if not ok:
             missed.append("analysis")
     if "offline" in sections:
+        direct, through = runner_overhead()
+        print(f"(d) the runner's own cost: the offline scorer takes {direct:.2f} ms CPU per task "
+              f"called directly and {through:.2f} ms through Run (one process, warm scorer, "
+              f"best of 3): {through - direct:+.2f} ms")
         before = load()
         o = offline(offline_items)
         ok = o["wall_s"] <= TARGET_OFFLINE_S
-        print(f"(d) offline eval end to end: interviewer eval run, {o['items']:,} interviews "
+        print(f"    offline eval end to end: interviewer eval run, {o['items']:,} interviews "
               f"({o['tasks']:,} scoring tasks), subprocess start to exit")
         print(f"  wall {o['wall_s']:.1f} s, CPU {o['cpu_s']:.1f} s (the command and its "
               f"worker processes); scoring {o['scoring_s']:.1f} s, analysis "
