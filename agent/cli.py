@@ -209,7 +209,28 @@ def build_parser() -> Parser:
     run.add_argument("--limit", type=int, metavar="N", help="only the first N interviews")
     run.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                      help="bootstrap resamples for the intervals (default 1000; 0 = none)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    bat = run.add_argument_group(
+        "batch mode (--scorer llm): the judge's calls through the provider's batch API, "
+        "answered within hours at about half the price of live calls")
+    bat.add_argument("--batch", nargs="?", const="auto", choices=["auto", "openai", "fireworks"],
+                     metavar="API", help="send the judge's calls as a batch: openai (files + "
+                     "batches, also OpenAI-compatible servers that have them), fireworks (batch "
+                     "inference jobs), or auto (default: by the endpoint's host). The batch id "
+                     "is kept in RESULTS.json.partial.jsonl: after Ctrl-C the same command "
+                     "collects it. Replies land in the call cache (--cache replay works after)")
+    bat.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS",
+                     help="how often to ask the provider about the batch (default 30)")
+    bat.add_argument("--batch-failures", choices=["live", "report"], default="live",
+                     help="lines that failed or expired: call them live (default), or report "
+                     "their interviews as failed (a rerun sends them in a new batch)")
+    bat.add_argument("--batch-account", metavar="ID",
+                     help="Fireworks account id (default: $FIREWORKS_ACCOUNT_ID)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="processes for offline scoring (default: one per CPU, used only when "
+                     "the dataset is large enough to pay for starting them; 1 = this process)")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress on stderr (by default a bar on a terminal, otherwise a "
+                     "line every few seconds: counts, failures, ETA)")
     _endpoint_flags(run)
 
     cmp = evsub.add_parser(
@@ -249,6 +270,7 @@ def build_parser() -> Parser:
     beh.add_argument("--output", metavar="PATH", help="also write the summary as JSON")
     beh.add_argument("--cache", choices=["live", "record", "replay", "off"], default="live")
     beh.add_argument("--cache-file", metavar="PATH")
+    beh.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _endpoint_flags(beh)
 
     sim = evsub.add_parser(
@@ -265,6 +287,7 @@ def build_parser() -> Parser:
     sim.add_argument("--scorer", choices=["llm", "offline"], default="offline")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--output", metavar="PATH", help="also write the runs as JSON")
+    sim.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _endpoint_flags(sim)
     return parser
 
@@ -666,8 +689,11 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         rpm=args.rpm, repeats=args.repeats, seed=args.seed,
         temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
         judge_samples=args.judge_samples,
+        workers=args.workers, batch=args.batch, batch_poll_s=args.batch_poll,
+        batch_failures=args.batch_failures,
+        batch_account=args.batch_account or os.environ.get("FIREWORKS_ACCOUNT_ID") or None,
     )
-    results, _ = run_eval(cfg, progress=not args.quiet and sys.stderr.isatty())
+    results, _ = run_eval(cfg, progress=not args.quiet)
     m = results["metrics"]
     for line in headline(results):
         print(line)
@@ -719,8 +745,13 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
                  args.cache != "off" else None)
         client = ModelClient(settings, cache=cache)
     try:
-        summary = run_behaviour(load_dataset(Path(args.dataset)),
-                                make_interviewer(settings, client))
+        from evals.progress import Progress
+
+        dataset = load_dataset(Path(args.dataset))
+        with Progress("eval behaviour", len(dataset.interviews), unit="interviews replayed",
+                      quiet=args.quiet) as bar:
+            summary = run_behaviour(dataset, make_interviewer(settings, client),
+                                    advance=bar.advance)
     finally:
         if client is not None:
             client.close()
@@ -757,9 +788,14 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
             assert client is not None
             return llm_candidate(client, persona, case)
 
-        result = simulate(interviewer=make_interviewer(settings, client),
-                          scorer=make_scorer(client if args.scorer == "llm" else None),
-                          make_candidate=make, cases=cases)
+        from evals.progress import Progress
+        from evals.simulate import PERSONAS
+
+        with Progress("eval simulate", len(cases) * len(PERSONAS), unit="interviews",
+                      quiet=args.quiet) as bar:
+            result = simulate(interviewer=make_interviewer(settings, client),
+                              scorer=make_scorer(client if args.scorer == "llm" else None),
+                              make_candidate=make, cases=cases, advance=bar.advance)
     finally:
         if client is not None:
             client.close()

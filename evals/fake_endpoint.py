@@ -295,6 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
                     {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "fake"}]})
             elif route == ("GET", "/_requests"):
                 self.send_json(200, ep.requests)
+            elif ep.batches.handles(route[1]):  # /v1/files, /v1/batches, Fireworks' routes
+                ep.batches.handle(self, route, raw)
             elif route == ("POST", "/_reset"):
                 ep.reset()
                 self.send_json(200, {"ok": True})
@@ -398,6 +400,9 @@ class FakeEndpoint:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.configure_faults(faults, fault_rate, seed, fault_kinds)
+        from evals.fake_batches import FakeBatches  # (it imports helpers from this module)
+
+        self.batches = FakeBatches(self)
 
     def start(self) -> FakeEndpoint:
         """Bind (port 0 picks a free port) and serve in a daemon thread."""
