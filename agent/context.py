@@ -121,3 +121,7 @@ class Context:
     scoring: ScoringFor | None = field(default_factory=lambda: served().scoring)
     """The interview's scoring: background scores, coach feedback, hints and the final report.
     None: none of those (the eval harness drives the graph that way)."""
+    report_in_state: bool = True
+    """Put the report in the final state (clients of the served graph read it there). False: the
+    driver builds it after the run instead (the terminal with a model judge, which says which
+    step is being judged while it waits and answers Ctrl-C with the command that finishes it)."""

@@ -172,8 +172,11 @@ class Session:
         self.scoring = SessionScoring(
             engine.store, make_scorer(engine.client, engine.rubrics, sid), case, sid,
             engine.rubrics)
+        # Offline scores are ready at once; a model judge's are waited for by the terminal
+        # itself, after the last turn, with progress and Ctrl-C (see chat._finish).
         self.context = Context(interviewer=self.interviewer, engine=engine.engine_label,
-                               rubrics=engine.rubrics, scoring=self._scoring)
+                               rubrics=engine.rubrics, scoring=self._scoring,
+                               report_in_state=self.scoring.scorer.name == "offline")
         #: When the question now open was put in front of the candidate (monotonic seconds);
         #: None while nothing is open (read-only use, or before the session is locked).
         self._shown: float | None = None

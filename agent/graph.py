@@ -298,13 +298,14 @@ def _transition(state: InterviewState, ctx: Context, case: Case, step: str, new:
 
 
 def wrap_up(state: InterviewState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """The closing line, then the report (waiting only for scores not finished yet)."""
+    """The closing line, then the report in the state when the context asks for it (waiting
+    only for scores not finished yet)."""
     ctx = _ctx(runtime)
     closing = Voice().line(str(script()["closing"]), "closing", "wrap_up")
     update: dict[str, Any] = {"turns": [closing], "status": "completed", "step": "wrap_up",
                               "notice": None}
     scoring = _scoring(ctx, _case(ctx, state))
-    if scoring is not None:
+    if scoring is not None and ctx.report_in_state:
         done: InterviewState = {**state, "turns": [*state.get("turns", []), closing],
                                 "status": "completed", "step": "wrap_up"}
         with scoring.turn_waits():  # the turn now waits on background scoring itself
