@@ -215,7 +215,9 @@ def test_kill_9_at_random_moments_loses_nothing_and_reports_the_same(home: Path)
 
         kills: list[tuple[int, str, str]] = []  # (requests served, what was running, saved)
         rounds = 0
-        deadline = time.time() + 85
+        # A bound against a loop that never ends, not a speed target: each round starts a new
+        # process, which takes several times longer on a loaded machine.
+        deadline = time.time() + 300
         while len(kills) < 20:
             assert time.time() < deadline, f"only {len(kills)} kill points in time"
             rounds += 1
@@ -223,7 +225,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_reports_the_same(home: Path)
             sid: str | None = None
             restored = 0
             for attempt in range(60):
-                assert time.time() < deadline + 60, "the interview never completed"
+                assert time.time() < deadline + 120, "the interview never completed"
                 if sid is None:
                     pending, argv = CRASH_BLOCKS, chat_argv("--case", CASE, *endpoint_args(ep))
                 else:
