@@ -89,7 +89,8 @@ def allowed_facts(case: Case, question: str, picked: Sequence[str]) -> list[str]
     - facts whose keywords the question itself uses (agent.offline.facts_asked: what the
       offline interviewer would tell) are kept;
     - at most MAX_UNMATCHED other picks are kept, and only if the question shares a word with
-      the fact's id, topic or keywords (a paraphrase keyword matching missed);
+      the fact's id, topic or keywords (a paraphrase keyword matching missed) and the fact is
+      not a clue (a clue is told only when the question asks for it directly, as offline);
     - never more than min(MAX_FACTS, question parts + 1) facts, unless the question's own
       keywords ask for more; a pick longer than that bound is not trusted at all and only the
       keyword-matched facts in it are kept.
@@ -109,7 +110,8 @@ def allowed_facts(case: Case, question: str, picked: Sequence[str]) -> list[str]
     for t in picked:
         if t in matched:
             out.append(t)
-        elif unmatched < MAX_UNMATCHED and _shares_a_word(asked, _fact_words(case.fact(t))):
+        elif unmatched < MAX_UNMATCHED and not case.fact(t).clue \
+                and _shares_a_word(asked, _fact_words(case.fact(t))):
             out.append(t)
             unmatched += 1
     return out[:cap]

@@ -21,6 +21,8 @@ from agent.policy import Interviewer
 from agent.rubrics import RubricSet, default_rubrics
 from agent.signals import normalise
 from agent.steps import STEPS
+from evals.clarify_eval import measure
+from evals.clarify_eval import to_markdown as clarify_markdown
 from evals.dataset import Dataset, Interview
 from evals.drive import drive
 
@@ -88,7 +90,8 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
 
 
 def run_behaviour(dataset: Dataset, interviewer: Interviewer,
-                  rubrics: RubricSet | None = None) -> dict[str, Any]:
+                  rubrics: RubricSet | None = None, *, clarify_bank: bool = True
+                  ) -> dict[str, Any]:
     rubrics = rubrics or default_rubrics()
     cases = default_cases()
     text = rubric_shingles(rubrics)
@@ -110,6 +113,7 @@ def run_behaviour(dataset: Dataset, interviewer: Interviewer,
         "rubric_leaks": sum(1 for leak in leaks if leak["kind"] == "rubric"),
         "fact_leaks": sum(1 for leak in leaks if leak["kind"] == "fact"),
         "leaks": leaks[:50],
+        **({"clarify": measure(interviewer)} if clarify_bank else {}),
     }
 
 
@@ -131,7 +135,10 @@ def to_markdown(summary: dict[str, Any]) -> str:
              f"- facts revealed without being asked: {summary['fact_leaks']}"]
     for leak in summary["leaks"][:10]:
         lines.append(f"  - {leak['item']} {leak['step']} ({leak['kind']}): {leak['said'][:120]}")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if "clarify" in summary:
+        text += "\n" + clarify_markdown(summary["clarify"])
+    return text
 
 
 def count_leaks(summaries: Iterable[dict[str, Any]]) -> int:
