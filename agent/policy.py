@@ -20,8 +20,13 @@ class Speaker(Protocol):
 
     def __call__(self, piece: str) -> None: ...
 
-    def restart(self) -> None:
-        """Discard what was said so far in this utterance (a broken stream is being retried)."""
+    def restart(self, reason: str = "") -> None:
+        """Discard what was said so far in this utterance: a broken stream is being retried,
+        or (with a ``reason`` for the candidate) the reply was withdrawn."""
+
+    def notice(self, text: str) -> None:
+        """A short note to the candidate about how a line was made ("the model is slow; using
+        the standard question"), shown apart from the line itself."""
 
 
 @dataclass
@@ -36,6 +41,11 @@ class Assessment:
     statuses: dict[str, Status]
     engine: str = "offline"
     notes: list[str] = field(default_factory=list)
+    reaction: str | None = None
+    """The model's choice of what to do next ("probe_gap", "deepen", "move_on"); None offline
+    (agent/probes/react.py decides)."""
+    quote: str = ""
+    """With "deepen": the candidate's words to deepen on (checked against the answers)."""
 
     def target(self, rubric: Rubric, exclude: Sequence[str]) -> Criterion | None:
         """The most important unmet criterion not already probed, if any."""

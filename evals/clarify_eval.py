@@ -26,7 +26,10 @@ class _Quiet:
     def __call__(self, piece: str) -> None:
         return None
 
-    def restart(self) -> None:
+    def restart(self, reason: str = "") -> None:
+        return None
+
+    def notice(self, text: str) -> None:
         return None
 
 

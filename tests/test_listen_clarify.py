@@ -85,8 +85,11 @@ class _Said:
     def __call__(self, piece: str) -> None:
         self.text += piece
 
-    def restart(self) -> None:
+    def restart(self, reason: str = "") -> None:
         self.text = ""
+
+    def notice(self, text: str) -> None:
+        return None
 
 
 def _ask(case: Case, question: str, history: list[Turn]) -> ClarifyReply:

@@ -112,3 +112,57 @@ def test_followup_figures_count_the_right_steps() -> None:
     assert f["weak_steps"] == 2 and f["weak_gap_probe"] == 0.5
     assert f["unasked_steps"] == 2 and f["unasked_challenged"] == 0.5
     assert f["probes_naming_rubric_phrases"] == 1
+
+
+class _ModelChoice:
+    """An interviewer whose assessment (as the model's would) chooses the reaction."""
+
+    engine = "llm"
+
+    def __init__(self, reaction: str, quote: str) -> None:
+        self.reaction, self.quote, self.followups = reaction, quote, 0
+
+    def assess(self, case: object, rubric: object, answers: object) -> object:
+        from agent.policy import Assessment
+
+        return Assessment({}, engine="llm", reaction=self.reaction, quote=self.quote)
+
+    def followup(self, *args: object) -> str:
+        self.followups += 1
+        return "gap?"
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def __call__(self, piece: str) -> None:
+        self.said.append(piece)
+
+    def restart(self, reason: str = "") -> None:
+        self.said.clear()
+
+    def notice(self, text: str) -> None:
+        return None
+
+
+def test_with_a_model_the_assessment_chooses_and_a_quote_must_be_the_candidates() -> None:
+    from agent.probes.react import respond
+
+    case = get_case(CASE)
+    rubric = default_rubrics()["solutions"]
+    answer = "We would pre-warm a reserved pool ahead of the evening peak for this customer."
+    state = {"turns": [], "facts_told": []}
+    quoted = "pre-warm a reserved pool ahead of the evening peak"
+    sink = _Sink()
+    r = respond(_ModelChoice("deepen", quoted), case, rubric, "solutions", state,  # type: ignore[arg-type]
+                [answer], [], sink)
+    assert r is not None and r.kind == "deepen" and quoted in r.text
+    assert "".join(sink.said) == r.text
+    # A "quote" the candidate never said is not used: the offline choice stands instead.
+    r = respond(_ModelChoice("deepen", "use speculative decoding everywhere"), case, rubric,  # type: ignore[arg-type]
+                "solutions", state, [answer], [], _Sink())
+    assert r is not None and "speculative" not in r.text
+    # Move on: nothing asked.
+    assert respond(_ModelChoice("move_on", ""), case, rubric, "solutions", state,  # type: ignore[arg-type]
+                   [answer], [], _Sink()) is None

@@ -11,6 +11,12 @@ After each answer in steps 2-6 the interviewer chooses one of:
   mechanism, the number, the trade-off or how to confirm it (by step).
 - **move on**: nothing to add, or the step's follow-ups are used up.
 
+With a model, the assessment call (agent/llm_policy.py) chooses between a gap probe, a deepen
+(quoting the candidate; the quote is checked to be their words) and moving on; it sees the
+criteria, never the rubric's exemplars or the case's strong-answer notes. A gap probe it speaks
+goes through the guards (agent/model/guards.py). Challenges are decided by the fact sheet, in
+both modes (the model never sees the facts not told).
+
 Offline, a challenge and a deepen are built only from the candidate's own words and a neutral
 question (prompts/script.yaml ``react``): they never name anything the rubric looks for that
 the candidate did not say. The gap probe is the rubric's authored probe, written not to lead.
@@ -29,6 +35,7 @@ from agent.prompts import script
 from agent.rubrics import Rubric
 from agent.semantic.facts import Told, check, quantities
 from agent.semantic.reading import read_answer
+from agent.signals import normalise
 from agent.state import InterviewState
 from agent.steps import STEPS
 
@@ -129,15 +136,32 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
     move on. ``done``: what this step has already reacted to (``Reaction.about`` values)."""
     found = challenge(case, step, answers, told_before(state, step, case), done)
     if found is None:
-        target = interviewer.assess(case, rubric, answers).target(rubric, done)
-        if target is not None:
+        assessment = interviewer.assess(case, rubric, answers)
+        target = assessment.target(rubric, done)
+        said = _verified(assessment.quote, answers)
+        if assessment.reaction == "deepen" and said and "deepen" not in done:
+            # The model chose to deepen and quoted the candidate word for word.
+            ask = script()["react"]["deepen"][DEEPEN_BY_STEP.get(step, "mechanism")]
+            found = Reaction("deepen", str(ask).format(quote=quote(said)), "deepen")
+        elif assessment.reaction == "move_on" and target is None:
+            return None
+        elif target is not None:
             asked = interviewer.followup(case, rubric, target, _opening_question(state, step),
                                          answers, speak)
             return Reaction("gap", asked, target.id)
-        found = deepen(step, answers, done)
+        else:
+            found = deepen(step, answers, done)
     if found is not None:
         speak(found.text)
     return found
+
+
+def _verified(said: str, answers: Sequence[str]) -> str:
+    """``said`` if it is the candidate's own words (normalised, within one answer), else ""."""
+    text = normalise(said).strip(" .\"“”'")
+    if len(text.split()) < 3:
+        return ""
+    return said.strip(" \"“”'") if any(text in normalise(a) for a in answers) else ""
 
 
 def _opening_question(state: InterviewState, step: str) -> str:
