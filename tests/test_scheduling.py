@@ -51,6 +51,28 @@ def test_background_requests_wait_for_a_candidate_turn_and_are_bounded() -> None
     assert sched.waited >= 6
 
 
+def test_a_turn_waiting_for_background_work_lends_it_the_endpoint() -> None:
+    """The closing report waits, inside the last candidate turn, for judging that waits for
+    the turn to end: lend() lets it run (it deadlocked before)."""
+    sched = Scheduler(max_concurrency=1)
+    done = threading.Event()
+
+    def judge() -> None:
+        with sched.background(), sched.request():
+            done.set()
+
+    with sched.foreground():
+        worker = threading.Thread(target=judge)
+        worker.start()
+        assert not done.wait(0.2)  # held back by the turn
+        with sched.lend():
+            assert done.wait(5)  # runs while the turn waits for it
+        worker.join(5)
+        assert sched._foreground == 1  # the turn holds the endpoint again
+    with sched.lend():  # outside a turn: nothing to lend, nothing changes
+        assert sched._foreground == 0
+
+
 def serial_endpoint(delay: float, **kw: Any) -> FakeEndpoint:
     return FakeEndpoint(responder=interviewer_responder, quirks="llamacpp", call_delay_s=delay,
                         **kw)

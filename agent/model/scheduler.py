@@ -58,6 +58,23 @@ class Scheduler:
                 self._foreground -= 1
                 self._cond.notify_all()
 
+    @contextmanager
+    def lend(self) -> Iterator[None]:
+        """The turn being served waits for background work (the closing report waits for the
+        last steps' judging): let background requests run meanwhile, or they would wait for
+        the turn and the turn for them."""
+        with self._cond:
+            lent = self._foreground > 0
+            if lent:
+                self._foreground -= 1
+                self._cond.notify_all()
+        try:
+            yield
+        finally:
+            if lent:
+                with self._cond:
+                    self._foreground += 1
+
     # -- requests -------------------------------------------------------------------------------
 
     @contextmanager
