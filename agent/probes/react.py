@@ -134,9 +134,11 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
             speak: Speaker) -> Reaction | None:
     """Choose and say the reaction to the step's answers so far (module docstring); None to
     move on. ``done``: what this step has already reacted to (``Reaction.about`` values)."""
+    # The assessment is made every turn (with a model it is the model's reading of the answer,
+    # and its choice); a challenge, decided by the fact sheet, still goes first.
+    assessment = interviewer.assess(case, rubric, answers)
     found = challenge(case, step, answers, told_before(state, step, case), done)
     if found is None:
-        assessment = interviewer.assess(case, rubric, answers)
         target = assessment.target(rubric, done)
         said = _verified(assessment.quote, answers)
         if assessment.reaction == "deepen" and said and "deepen" not in done:
