@@ -264,10 +264,17 @@ def build_parser() -> Parser:
         "behaviour", help="replay recorded answers through the interviewer and check it",
         description="Replays each recorded interview's candidate answers through the graph and "
         "checks the interviewer's decisions: follow-up vs advance against the human labels, no "
-        "rubric text shown, no fact revealed that was not asked about. Exits 1 on any leak.",
+        "rubric text shown, no fact revealed that was not asked about. Also puts every question "
+        "of the clarifying-question bank (both splits) to the interviewer and reports fact "
+        "precision, recall and clue leaks per split and per kind. Exits 1 on any leak, or with "
+        "--gates on any enforced gate that fails.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     beh.add_argument("dataset", metavar="DATASET")
     beh.add_argument("--output", metavar="PATH", help="also write the summary as JSON")
+    beh.add_argument("--gates", metavar="PATH",
+                     help="check the [[behaviour]] gates of this file (e.g. evals/gates.toml): "
+                     "clarify fact precision, recall and clue leaks on the clarifying-question "
+                     "bank, follow-up behaviour; exits 1 naming each enforced gate that fails")
     beh.add_argument("--cache", choices=["live", "record", "replay", "off"], default="live")
     beh.add_argument("--cache-file", metavar="PATH")
     beh.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -738,6 +745,15 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
     if args.output:
         refuse_overwrite("--output", [Path(args.output)], [
             Path(args.dataset), *([Path(args.cache_file)] if args.cache_file else [])])
+    from evals.gate import BehaviourGate, GateError, check_behaviour, load_behaviour_gates
+
+    gates: list[BehaviourGate] | None = None
+    if args.gates:  # read before the replay: a bad file is refused before any work
+        try:
+            gates = load_behaviour_gates(Path(args.gates))
+        except GateError as e:
+            sys.stderr.write(f"interviewer: {e}\n")
+            return 2
     settings = settings_from(args)
     client = None
     if not settings.offline:
@@ -755,10 +771,15 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-    sys.stdout.write(to_markdown(summary))
+    gates_ok = True
+    text = to_markdown(summary)
+    if gates is not None:
+        gates_ok, report = check_behaviour(summary, gates)
+        text += "\n" + report
+    sys.stdout.write(text)
     if args.output:
         Path(args.output).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    return 1 if summary["rubric_leaks"] or summary["fact_leaks"] else 0
+    return 1 if summary["rubric_leaks"] or summary["fact_leaks"] or not gates_ok else 0
 
 
 def cmd_eval_simulate(args: argparse.Namespace) -> int:

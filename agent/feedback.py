@@ -339,7 +339,12 @@ class SessionScoring:
         stored = None if rescore or future is not None else self.stored(step, turns, told)
         try:
             if future is not None:
-                score, self.source[step] = future.result(), "scored"
+                # Waited on inside a candidate turn (the closing report): background judging
+                # must be able to run meanwhile (agent/model/scheduler.py).
+                with self.client.scheduler.turn_waits() if self.client is not None \
+                        else contextlib.nullcontext():
+                    score = future.result()
+                self.source[step] = "scored"
             elif stored is not None:
                 score, self.source[step] = stored, "stored"
             else:

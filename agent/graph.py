@@ -26,6 +26,7 @@ from agent import commands
 from agent.cases import Case
 from agent.context import Context
 from agent.feedback import SessionScoring
+from agent.probes.react import respond
 from agent.prompts import script
 from agent.schema import InputError, StartInput, Utterance, Waiting, check_start
 from agent.state import (
@@ -233,32 +234,24 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
         new = [Turn(role="candidate", step=step, kind="answer", text=text)]
         answers = [*answers_in(state, step), text]
         if step == "clarify":
-            voice.begin("fact", step)
-            reply = ctx.interviewer.clarify(case, text, state.get("turns", []), voice)
-            update: dict[str, Any] = {"facts_told": reply.fact_ids, **base}
-            if reply.ends_step or len(answers) >= case.max_clarify_turns:
-                if reply.text:
-                    new.append(voice.line(reply.text, "fact", step))
-                if not reply.ends_step:
-                    new.append(voice.line(str(script()["clarify_limit"]), "notice", step))
-                return _transition(state, ctx, case, step, new, voice, extra=update)
-            new.append(voice.line(reply.text, "fact", step))
-            return Command(goto=step, update={"turns": new, **update})
+            return _clarify(state, ctx, case, text, new, voice, base)
 
         rubric = ctx.rubrics[step]
         used = state.get("followups", {}).get(step, 0)
         if used < state.get("max_followups", 2):
+            # Challenge a claim, probe the biggest gap or deepen a strong point
+            # (agent/probes/react.py); None moves on.
             probed = state.get("probed", {}).get(step, [])
-            target = ctx.interviewer.assess(case, rubric, answers).target(rubric, probed)
-            if target is not None:
-                voice.begin("followup", step)
-                asked = ctx.interviewer.followup(
-                    case, rubric, target, _opening_question(state, step), answers, voice)
-                new.append(voice.line(asked, "followup", step))
+            voice.begin("followup", step)
+            reaction = respond(ctx.interviewer, case, rubric, step, state, answers, probed,
+                               voice)
+            if reaction is not None:
+                new.append(voice.line(reaction.text, "followup", step))
                 return Command(goto=step, update={
                     "turns": new,
                     "followups": {**state.get("followups", {}), step: used + 1},
-                    "probed": {**state.get("probed", {}), step: [*probed, target.id]},
+                    "probed": {**state.get("probed", {}), step: [*probed, reaction.about]},
+                    "reactions": [{"step": step, "kind": reaction.kind}],
                     **base,
                 })
         return _transition(state, ctx, case, step, new, voice, extra=base)
@@ -267,16 +260,55 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
     return node
 
 
-def _opening_question(state: InterviewState, step: str) -> str:
-    for t in state.get("turns", []):
-        if t["role"] == "interviewer" and t["step"] == step and t["kind"] in ("opener", "prompt"):
-            return t["text"]
-    return ""
+#: The candidate is told how many clarifying questions are left when this few remain.
+ANNOUNCE_LEFT = 2
+
+
+def _clarify(state: InterviewState, ctx: Context, case: Case, text: str, new: list[Turn],
+             voice: Voice, base: dict[str, Any]) -> Command[str]:
+    """One clarify turn. The interviewer answers the question (agent.policy.Interviewer.clarify)
+    and, when few questions remain, says how many. The last question's answer ends by asking
+    for the candidate's assumptions; the answer to that still belongs to clarify, and then the
+    step ends. A message that states assumptions ends it at once."""
+    lines = script()["clarify_pacing"]
+    limit = case.max_clarify_turns
+    asked = len(answers_in(state, "clarify"))
+    if asked >= limit:
+        # The answer to the request for assumptions: recorded in clarify, nothing told.
+        return _transition(state, ctx, case, "clarify", new, voice, extra=base,
+                           lead=str(lines["after_assumptions"]))
+    voice.begin("fact", "clarify")
+    reply = ctx.interviewer.clarify(case, text, state.get("turns", []), voice)
+    update: dict[str, Any] = {"facts_told": reply.fact_ids, **base}
+    if reply.text:
+        new.append(voice.line(reply.text, "fact", "clarify"))
+    if reply.ends_step:
+        return _transition(state, ctx, case, "clarify", new, voice, extra=update,
+                           lead=str(lines["after_assumptions"]))
+    left = limit - asked - 1
+    if left <= 0:
+        new.append(voice.line(str(lines["ask_assumptions"]), "followup", "clarify"))
+    elif left <= ANNOUNCE_LEFT:
+        key = "one_left" if left == 1 else "few_left"
+        new.append(voice.line(str(lines[key]).format(n=left), "notice", "clarify"))
+    return Command(goto="clarify", update={"turns": new, **update})
+
+
+def _lead(state: InterviewState, step: str, new: list[Turn], skipped: bool) -> str:
+    """What the interviewer says on leaving ``step`` (before the next step's question): the
+    clarify line fits what happened (no "enough context" after no question at all)."""
+    lines = script()
+    if skipped:
+        return str(lines["skip"])
+    if step == "clarify" and not answers_in(state, "clarify") and not any(
+            t["role"] == "candidate" and t["kind"] == "answer" for t in new):
+        return str(lines["clarify_pacing"]["no_questions"])
+    return str(lines["transitions"].get(step, ""))
 
 
 def _transition(state: InterviewState, ctx: Context, case: Case, step: str, new: list[Turn],
                 voice: Voice, *, skipped: bool = False,
-                extra: dict[str, Any] | None = None) -> Command[str]:
+                extra: dict[str, Any] | None = None, lead: str | None = None) -> Command[str]:
     """Leave ``step``: coach feedback in coach mode, then the next step's opener (or wrap_up).
     The next step's node hands the finished step to background scoring."""
     lines = script()
@@ -290,7 +322,8 @@ def _transition(state: InterviewState, ctx: Context, case: Case, step: str, new:
         new.append(voice.line(note, "coach", step))
     following = None if state.get("drill") else next_step(step)
     if following is not None:
-        lead = str(lines["skip"]) if skipped else str(lines["transitions"].get(step, ""))
+        if lead is None:
+            lead = _lead(state, step, new, skipped)
         opener = f"{lead} {lines['openers'][following]}".strip()
         new.append(voice.line(opener, "opener", following))
     goto = following or "wrap_up"

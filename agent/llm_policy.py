@@ -66,6 +66,14 @@ class AssessmentOut(BaseModel):
     """Per-criterion status of the candidate's answers in this step."""
 
     criteria: Annotated[list[CriterionStatus], Field(min_length=1)]
+    reaction: Literal["probe_gap", "deepen", "move_on"] = Field(
+        default="probe_gap",
+        description="what the interviewer should do next: probe_gap (an unmet criterion), "
+        "deepen (a strong point worth pushing on) or move_on")
+    quote: str = Field(
+        default="", max_length=400,
+        description="for deepen: the candidate's strongest point, quoted word for word from "
+        "their answers (at most 20 words)")
 
 
 #: Most facts one message is answered with, whatever the selection call picked.
@@ -109,7 +117,8 @@ def allowed_facts(case: Case, question: str, picked: Sequence[str]) -> list[str]
     - facts whose keywords the question itself uses (agent.offline.facts_asked: what the
       offline interviewer would tell) are kept;
     - at most MAX_UNMATCHED other picks are kept, and only if the question shares a word with
-      the fact's id, topic or keywords (a paraphrase keyword matching missed);
+      the fact's id, topic or keywords (a paraphrase keyword matching missed) and the fact is
+      not a clue (a clue is told only when the question asks for it directly, as offline);
     - never more than min(MAX_FACTS, question parts + 1) facts, unless the question's own
       keywords ask for more; a pick longer than that bound is not trusted at all and only the
       keyword-matched facts in it are kept.
@@ -129,7 +138,8 @@ def allowed_facts(case: Case, question: str, picked: Sequence[str]) -> list[str]
     for t in picked:
         if t in matched:
             out.append(t)
-        elif unmatched < MAX_UNMATCHED and _shares_a_word(asked, _fact_words(case.fact(t))):
+        elif unmatched < MAX_UNMATCHED and not case.fact(t).clue \
+                and _shares_a_word(asked, _fact_words(case.fact(t))):
             out.append(t)
             unmatched += 1
     return out[:cap]
@@ -315,7 +325,8 @@ class LLMInterviewer:
             fallback = self._offline.assess(case, rubric, answers)
             fallback.notes.append(f"model assessment unusable, used rubric signals: {e}")
             return fallback
-        return Assessment({c.id: c.status for c in out.criteria}, engine="llm")
+        return Assessment({c.id: c.status for c in out.criteria}, engine="llm",
+                          reaction=out.reaction, quote=out.quote.strip())
 
     def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
                  answers: Sequence[str], speak: Speaker) -> str:

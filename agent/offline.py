@@ -12,7 +12,7 @@ from agent.cases import Case, Fact
 from agent.policy import Assessment, ClarifyReply, Speaker, Status
 from agent.prompts import script
 from agent.rubrics import Criterion, Rubric
-from agent.signals import first_match, sentences
+from agent.signals import sentences
 from agent.state import Turn
 
 # Phrases that state assumptions, play the problem back or say the candidate is ready to move
@@ -176,14 +176,21 @@ def states_assumptions(text: str) -> bool:
 
 
 def _asked_clause(sentence: str) -> str:
-    """The part of a question that asks: "Assuming it's real-time, what's the QPS?" asks only
-    about QPS. An assumption with nothing after it ("Should I assume real-time?") is the
-    question itself."""
+    """The parts of a question that ask, with a stated assumption cut out: "Assuming it's
+    real-time, what's the QPS?" asks only about QPS, and "Who are their users, and — assuming
+    it's real-time — what's the peak QPS?" asks about both users and QPS (the question before
+    the assumption is kept). An assumption with nothing after it ("Should I assume
+    real-time?") is the question itself."""
     m = _ASSUMES.search(sentence)
     if not m:
         return sentence
     rest = re.split(r"[,;:—–]|\s-\s", sentence[m.end():], maxsplit=1)
-    return rest[1] if len(rest) == 2 and rest[1].strip(" ?.") else sentence
+    after = rest[1] if len(rest) == 2 and rest[1].strip(" ?.") else ""
+    before = re.sub(r"[\s,;:—–-]*(?:and|or|but|so)?[\s,;:—–-]*$", "", sentence[:m.start()],
+                    flags=re.IGNORECASE)
+    if not after:
+        return sentence
+    return f"{before}, and {after.strip()}" if before.strip(" ,;:—–-") else after
 
 
 def question_parts(message: str) -> list[str]:
@@ -209,8 +216,11 @@ def matching_facts(case: Case, question: str) -> list[Fact]:
 
 
 def facts_asked(case: Case, parts: Sequence[str]) -> list[Fact]:
-    """The facts whose keyword patterns the given question parts use (see question_parts)."""
-    return [f for f in case.facts if any(first_match(f.keywords, p) for p in parts)]
+    """The facts the given question parts ask about (see question_parts), by keyword rules
+    and meaning together; clue facts only when asked for directly (agent/clarify/select.py)."""
+    from agent.clarify.select import select
+
+    return select(case, parts)
 
 
 def status_for(criterion: Criterion, answers: Sequence[str]) -> tuple[int, Status]:
@@ -228,15 +238,18 @@ class OfflineInterviewer:
 
     def clarify(self, case: Case, question: str, history: Sequence[Turn],
                 speak: Speaker) -> ClarifyReply:
+        from agent.clarify import reply
+
         ends = states_assumptions(question)
         parts = question_parts(question)
         facts = facts_asked(case, parts)
+        repeated = reply.asked_before(question, history)
         if facts:
-            text = " ".join(f.answer.strip() for f in facts)
+            text = reply.answer(facts, reply.told_before(case, history))
         elif ends:
             text = ""
         elif parts:
-            text = str(script()["no_fact"])
+            text = reply.no_fact(repeated)
         else:
             # Nothing asked and nothing assumed ("Thanks, that's helpful."): invite the next
             # question rather than refusing one that was never asked.

@@ -41,6 +41,11 @@ class Assessment:
     statuses: dict[str, Status]
     engine: str = "offline"
     notes: list[str] = field(default_factory=list)
+    reaction: str | None = None
+    """The model's choice of what to do next ("probe_gap", "deepen", "move_on"); None offline
+    (agent/probes/react.py decides)."""
+    quote: str = ""
+    """With "deepen": the candidate's words to deepen on (checked against the answers)."""
 
     def target(self, rubric: Rubric, exclude: Sequence[str]) -> Criterion | None:
         """The most important unmet criterion not already probed, if any."""

@@ -79,3 +79,20 @@ def script() -> dict[str, Any]:
 def script_version() -> str:
     path = data_dir("prompts") / "script.yaml"
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+@cache
+def fact_asks() -> dict[str, tuple[str, ...]]:
+    """``prompts/fact_asks.yaml``: example questions, in everyday words, for the facts most
+    cases share (by fact id). Offline clarify recognises a fact by them too."""
+    path = data_dir("prompts") / "fact_asks.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: expected a mapping of fact id to a list of questions")
+    out: dict[str, tuple[str, ...]] = {}
+    for fid, asks in data.items():
+        if not isinstance(asks, list) or not asks or not all(
+                isinstance(a, str) and a.strip() for a in asks):
+            raise DataFileError(f"{path}: field {fid!r}: expected a non-empty list of questions")
+        out[str(fid)] = tuple(a.strip() for a in asks)
+    return out

@@ -62,6 +62,9 @@ class InterviewState(TypedDict, total=False):
     """Criterion ids already probed per step, so one is never asked about twice."""
     facts_told: Annotated[list[str], operator.add]
     """Fact ids the interviewer has revealed in clarify (appended)."""
+    reactions: Annotated[list[dict[str, str]], operator.add]
+    """Each follow-up's kind, in order: {"step": ..., "kind": "gap" | "deepen" | "challenge"}
+    (appended; agent/probes/react.py)."""
     skipped: Annotated[list[str], operator.add]
     """Steps the candidate skipped with /skip (appended)."""
     drill: str

@@ -2,8 +2,11 @@
 graph and check what the interviewer decides and says.
 
 Checks:
-- follow-up vs advance after a step's first answer, against the human label (a step labelled
-  1-2 should get a follow-up; 3-4 should move on);
+- gap probe or not after a step's first answer, against the human label (a step labelled
+  1-2 should get a gap probe; 3-4 should not: it moves on, or is deepened or challenged);
+- follow-ups that react (agent/probes/react.py): strong steps deepened or challenged, weak
+  steps probed for a gap, steps using facts never told challenged, and no deepen or challenge
+  naming a rubric phrase the candidate had not said;
 - the rubric never reaches the candidate (no 8-word run of any criterion's text or levels);
 - clarify reveals no fact the candidate did not ask about: a reply may only contain facts the
   interviewer chose to tell for that question, and a message that asks nothing reveals nothing.
@@ -19,8 +22,10 @@ from agent.cases import Case, default_cases
 from agent.offline import question_parts
 from agent.policy import Interviewer
 from agent.rubrics import RubricSet, default_rubrics
-from agent.signals import normalise
+from agent.signals import first_match, normalise
 from agent.steps import STEPS
+from evals.clarify_eval import measure
+from evals.clarify_eval import to_markdown as clarify_markdown
 from evals.dataset import Dataset, Interview
 from evals.drive import drive
 
@@ -51,8 +56,81 @@ def expected_decision(item: Interview, step: str) -> str | None:
     return "followup" if item.labels[0].steps[step] <= 2 else "advance"
 
 
+def step_label(item: Interview, step: str) -> int | None:
+    if not item.labels or step not in item.labels[0].steps:
+        return None
+    return item.labels[0].steps[step]
+
+
+def reactions(item: Interview, state: Any, signals: dict[str, list[str]]
+              ) -> list[dict[str, Any]]:
+    """Per answered step (2-6): the follow-up kinds asked, the human label, the profile, whether
+    the recording says the step used facts never told, and every rubric phrase a follow-up
+    named that the candidate had not said in that step."""
+    profile = (item.meta or {}).get("profile") or {}
+    unasked = {u.get("step") for u in (item.meta or {}).get("unasked", [])
+               if isinstance(u, dict)}
+    kinds: dict[str, list[str]] = {}
+    for r in state.get("reactions", []):
+        kinds.setdefault(r["step"], []).append(r["kind"])
+    out = []
+    for step in STEPS[1:]:
+        said = " ".join(item.answers(step))
+        if not said.strip():
+            continue
+        probes = [t["text"] for t in state.get("turns", [])
+                  if t["step"] == step and t["kind"] == "followup"]
+        named: dict[str, list[str]] = {}
+        for kind, text in zip(kinds.get(step, []), probes, strict=False):
+            hits = sorted({p for p in signals.get(step, [])
+                           if first_match([p], text) and not first_match([p], said)})
+            if hits:
+                named.setdefault("authored" if kind == "gap" else "reacting", []).extend(hits)
+        out.append({"step": step, "kinds": kinds.get(step, []), "label": step_label(item, step),
+                    "profile": profile.get(step) if isinstance(profile, dict) else None,
+                    "unasked": step in unasked, "rubric_phrases": named})
+    return out
+
+
+def rubric_signal_phrases(rubrics: RubricSet) -> dict[str, list[str]]:
+    """Per step, the rubric's plain signal phrases of two words or more (what the offline
+    scorer looks for; single words like "cost" are everyday words)."""
+    return {step: sorted({p for c in r.criteria for g in c.signals for p in g
+                          if not p.startswith(("re:", "~")) and len(p.split()) >= 2})
+            for step, r in rubrics.rubrics.items()}
+
+
+def followup_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Strong steps (labelled 3-4, or profile strong) that got a deepen or challenge; weak
+    steps (labelled 1-2) that got a gap probe; steps using facts never told that got a
+    challenge; follow-ups naming a rubric phrase the candidate had not said."""
+    steps = [r for i in items for r in i["reactions"]]
+    strong = [r for r in steps if (r["label"] or 0) >= 3 and not r["unasked"]]
+    weak = [r for r in steps if r["label"] is not None and r["label"] <= 2 and not r["unasked"]]
+    unasked = [r for r in steps if r["unasked"]]
+
+    def share(rows: list[dict[str, Any]], kinds: set[str]) -> float | None:
+        return round(sum(1 for r in rows if kinds & set(r["kinds"])) / len(rows), 3) \
+            if rows else None
+
+    named = [dict(r, item=i["id"]) for i in items for r in i["reactions"]
+             if r["rubric_phrases"].get("reacting")]
+    authored = sum(1 for r in steps if r["rubric_phrases"].get("authored"))
+    return {"strong_steps": len(strong), "strong_deepen_or_challenge":
+            share(strong, {"deepen", "challenge"}),
+            "weak_steps": len(weak), "weak_gap_probe": share(weak, {"gap"}),
+            "unasked_steps": len(unasked), "unasked_challenged": share(unasked, {"challenge"}),
+            "probes_naming_rubric_phrases": len(named),
+            "gap_probes_naming_rubric_phrases": authored,
+            "examples": [{"item": r["item"], "step": r["step"],
+                          "phrases": r["rubric_phrases"]["reacting"]} for r in named[:10]],
+            "kinds": {k: sum(r["kinds"].count(k) for r in steps)
+                      for k in ("gap", "deepen", "challenge")}}
+
+
 def replay(item: Interview, case: Case, interviewer: Interviewer,
-           rubric_text: set[str]) -> dict[str, Any]:
+           rubric_text: set[str], rubric_signals: dict[str, list[str]] | None = None
+           ) -> dict[str, Any]:
     answers: dict[str, list[str]] = {step: item.answers(step) for step in STEPS}
 
     def candidate(step: str, question: str, n: int) -> str | None:
@@ -63,9 +141,16 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
     facts = fact_shingles(case)
     leaks: list[dict[str, str]] = []
     first: dict[str, str] = {}
+    step_kinds: dict[str, list[str]] = {}
+    for r in driven.state.get("reactions", []):
+        step_kinds.setdefault(r["step"], []).append(r["kind"])
     for d in driven.decisions:
         if d.step not in first and d.answer not in ("/next", "/skip"):
-            first[d.step] = d.kind if d.step != "clarify" else "clarify"
+            # A gap probe is the follow-up the labels speak of; a deepen or a challenge after
+            # a good answer is not a sign it fell short.
+            gap = d.kind == "followup" and step_kinds.get(d.step, [""])[0] == "gap"
+            first[d.step] = ("clarify" if d.step == "clarify" else
+                             "followup" if gap else "advance")
         if shingles(d.said) & rubric_text:
             leaks.append({"kind": "rubric", "step": d.step, "said": d.said[:200]})
         if d.step == "clarify" and d.kind == "fact":
@@ -77,6 +162,7 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
                 leaks.append({"kind": "fact", "step": d.step,
                               "facts": ", ".join(sorted(extra or revealed)),
                               "answer": d.answer[:160], "said": d.said[:200]})
+    reacts = reactions(item, driven.state, rubric_signals or {})
     checks = []
     for step, kind in first.items():
         want = expected_decision(item, step)
@@ -84,19 +170,21 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
             checks.append({"step": step, "expected": want, "got": kind})
     return {"id": item.id, "case": item.case, "completed":
             driven.state.get("status") == "completed", "decisions": checks, "leaks": leaks,
-            "turns": len(driven.state.get("turns", []))}
+            "turns": len(driven.state.get("turns", [])), "reactions": reacts}
 
 
 def run_behaviour(dataset: Dataset, interviewer: Interviewer,
                   rubrics: RubricSet | None = None,
-                  advance: Callable[[], None] | None = None) -> dict[str, Any]:
+                  advance: Callable[[], None] | None = None, *, clarify_bank: bool = True
+                  ) -> dict[str, Any]:
     """``advance`` is called after each interview (progress)."""
     rubrics = rubrics or default_rubrics()
     cases = default_cases()
     text = rubric_shingles(rubrics)
+    signals = rubric_signal_phrases(rubrics)
     items = []
     for i in dataset.interviews:
-        items.append(replay(i, cases[i.case], interviewer, text))
+        items.append(replay(i, cases[i.case], interviewer, text, signals))
         if advance is not None:
             advance()
     decisions = [d for i in items for d in i["decisions"]]
@@ -116,6 +204,8 @@ def run_behaviour(dataset: Dataset, interviewer: Interviewer,
         "rubric_leaks": sum(1 for leak in leaks if leak["kind"] == "rubric"),
         "fact_leaks": sum(1 for leak in leaks if leak["kind"] == "fact"),
         "leaks": leaks[:50],
+        "followups": followup_figures(items),
+        **({"clarify": measure(interviewer)} if clarify_bank else {}),
     }
 
 
@@ -137,7 +227,28 @@ def to_markdown(summary: dict[str, Any]) -> str:
              f"- facts revealed without being asked: {summary['fact_leaks']}"]
     for leak in summary["leaks"][:10]:
         lines.append(f"  - {leak['item']} {leak['step']} ({leak['kind']}): {leak['said'][:120]}")
-    return "\n".join(lines) + "\n"
+    f = summary.get("followups")
+    if f:
+        def pct(v: float | None) -> str:
+            return "—" if v is None else f"{v:.0%}"
+
+        lines += ["", "## Follow-ups that react", "",
+                  f"- strong steps (labelled 3-4) given a deepen or challenge: "
+                  f"{pct(f['strong_deepen_or_challenge'])} of {f['strong_steps']}",
+                  f"- weak steps (labelled 1-2) given a gap probe: {pct(f['weak_gap_probe'])} "
+                  f"of {f['weak_steps']}",
+                  f"- steps using facts never told, challenged: {pct(f['unasked_challenged'])} "
+                  f"of {f['unasked_steps']}",
+                  f"- deepen/challenge follow-ups naming a rubric phrase the candidate had not "
+                  f"said: {f['probes_naming_rubric_phrases']} (the rubric's authored gap "
+                  f"probes: {f['gap_probes_naming_rubric_phrases']} steps)",
+                  "- follow-ups asked: " + ", ".join(f"{k} {n}" for k, n in f["kinds"].items())]
+        for e in f["examples"][:5]:
+            lines.append(f"  - {e['item']} {e['step']}: {', '.join(e['phrases'][:5])}")
+    text = "\n".join(lines) + "\n"
+    if "clarify" in summary:
+        text += "\n" + clarify_markdown(summary["clarify"])
+    return text
 
 
 def count_leaks(summaries: Iterable[dict[str, Any]]) -> int:

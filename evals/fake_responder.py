@@ -70,8 +70,13 @@ def interviewer_responder(body: dict[str, Any]) -> str | dict[str, Any] | None:
         return {"topic_ids": picked[:3], "states_assumptions": assumes}
     if title == "AssessmentOut":
         status = "met" if len(candidate) >= 250 else "unmet"
+        # A long answer is deepened on its first sentence, quoted word for word.
+        first = re.split(r"(?<=[.!?])\s+", candidate.strip())[0] if candidate.strip() else ""
+        deepen = status == "met" and len(first.split()) >= 3
         return {"criteria": [{"id": cid, "status": status}
-                             for cid, _ in _items(_block(text, "criteria"))]}
+                             for cid, _ in _items(_block(text, "criteria"))],
+                "reaction": "deepen" if deepen else "probe_gap",
+                "quote": " ".join(first.split()[:20]) if deepen else ""}
     if title == "JudgeOut":
         rubric = _block(text, "rubric") or ""
         said = " ".join(re.findall(r"<candidate>\s*(.*?)\s*</candidate>", user, re.DOTALL))

@@ -148,3 +148,84 @@ def run(results_path: Path, config: Path, strict: bool = False) -> tuple[int, st
     else:
         text += "\nAll enforced gates passed."
     return (1 if failed else 0), text
+
+
+# -- behaviour gates (``[[behaviour]]`` in gates.toml, checked by ``eval behaviour``) ----------
+
+@dataclass(frozen=True)
+class BehaviourGate:
+    name: str
+    metric: str
+    """a dotted path into the ``eval behaviour`` summary, e.g. "clarify.heldout.precision\""""
+    min: float | None = None
+    max: float | None = None
+    enforce: bool = True
+
+
+def load_behaviour_gates(path: Path) -> list[BehaviourGate]:
+    """The ``[[behaviour]]`` entries of a gates file ([] when it has none)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise GateError(f"{path}: {err}") from None
+    entries = raw.get("behaviour", [])
+    if not isinstance(entries, list):
+        raise GateError(f"{path}: [[behaviour]] must be an array of tables")
+    gates = []
+    for i, e in enumerate(entries, 1):
+        where = f"{path}: behaviour gate {i}"
+        if not isinstance(e, dict):
+            raise GateError(f"{where}: not a table")
+        unknown = sorted(set(e) - {"name", "metric", "min", "max", "enforce"})
+        if unknown:
+            raise GateError(f"{where}: unknown field {unknown[0]!r}")
+        for key in ("name", "metric"):
+            if not isinstance(e.get(key), str) or not e[key]:
+                raise GateError(f"{where}: field {key!r} must be a non-empty string")
+        bounds = {k: e.get(k) for k in ("min", "max")}
+        if all(v is None for v in bounds.values()):
+            raise GateError(f"{where} ({e['name']}): needs min or max")
+        for k, v in bounds.items():
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise GateError(f"{where} ({e['name']}): {k} must be a number")
+        enforce = e.get("enforce", True)
+        if not isinstance(enforce, bool):
+            raise GateError(f"{where} ({e['name']}): enforce must be true or false")
+        gates.append(BehaviourGate(
+            e["name"], e["metric"], None if bounds["min"] is None else float(bounds["min"]),
+            None if bounds["max"] is None else float(bounds["max"]), enforce))
+    return gates
+
+
+def _lookup(summary: dict[str, Any], metric: str) -> float | None:
+    node: Any = summary
+    for key in metric.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return None if node is None or isinstance(node, bool) else float(node)
+
+
+def check_behaviour(summary: dict[str, Any], gates: list[BehaviourGate]
+                    ) -> tuple[bool, str]:
+    """(every enforced gate passed, a report line per gate). A metric the summary does not
+    have (another dataset's figure) is reported as "no data" and fails nothing."""
+    lines = ["## Gates", ""]
+    ok = True
+    for g in gates:
+        value = _lookup(summary, g.metric)
+        bound = " and ".join(x for x in (
+            f">= {g.min:g}" if g.min is not None else "",
+            f"<= {g.max:g}" if g.max is not None else "") if x)
+        if value is None:
+            status = "no data"
+        elif (g.min is None or value >= g.min - 1e-9) and (g.max is None
+                                                           or value <= g.max + 1e-9):
+            status = "pass"
+        else:
+            status = "FAIL" if g.enforce else "known"
+            ok = ok and not g.enforce
+        shown = "—" if value is None else f"{value:g}"
+        lines.append(f"- {status}: {g.name}: {g.metric} = {shown} (needs {bound})"
+                     + (" — known failing, not enforced" if status == "known" else ""))
+    return ok, "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from agent import commands
 from agent.cases import get_case
 from agent.config import Settings
 from agent.engine import Engine, Session, SessionError
+from agent.prompts import script
 from agent.state import answers_in
 from agent.steps import STEPS
 
@@ -62,7 +63,9 @@ def test_followup_limit_holds_per_step(limit: int) -> None:
             assert len(answers_in(state, step)) == limit + 1
 
 
-def test_a_strong_answer_needs_no_followup() -> None:
+def test_a_strong_answer_gets_no_gap_probe_but_is_deepened_once() -> None:
+    """Issue 10: a strong answer is deepened in the candidate's own words (not probed for a
+    gap), once; the next answer moves on."""
     strong = (
         "My top hypothesis is autoscaling lag: at peak, new replicas take minutes to load the "
         "model weights, so queues build and tail latency explodes; cold starts show up as p99 "
@@ -79,10 +82,14 @@ def test_a_strong_answer_needs_no_followup() -> None:
         assert session.step() == "diagnose"
         session.answer(strong)
         state = session.state()
-        diag_followups = [t for t in state["turns"]
-                          if t["step"] == "diagnose" and t["kind"] == "followup"]
-        assert state["step"] == "goals", diag_followups
-        assert diag_followups == []
+        assert state["step"] == "diagnose"
+        assert state["reactions"] == [{"step": "diagnose", "kind": "deepen"}]
+        asked = state["turns"][-1]["text"]
+        assert asked.startswith("You said “") and "”" in asked
+        quoted = asked[asked.index("“") + 1:asked.index("”")].rstrip("…")
+        assert quoted in strong
+        session.answer("I'd compare replica start times against the p99 spikes.")
+        assert session.step() == "goals"
 
 
 def test_skip_next_and_hint_commands() -> None:
@@ -128,15 +135,50 @@ def test_clarify_answers_only_the_facts_asked_about() -> None:
 
 
 def test_clarify_ends_at_the_turn_limit() -> None:
+    """Issue 10 pacing: the questions left are announced when few remain; after the last one
+    the interviewer asks for assumptions, and the answer to that still belongs to clarify."""
     case = get_case(CASE)
+    pacing = script()["clarify_pacing"]
     with Engine(Settings()) as engine:
         session = engine.start(case)
         for _ in range(case.max_clarify_turns):
             assert session.step() == "clarify"
             session.answer("What's the QPS?")
+        state = session.state()
+        assert session.step() == "clarify"
+        said = [t["text"] for t in state["turns"] if t["role"] == "interviewer"]
+        assert said[-1] == pacing["ask_assumptions"]
+        assert session.question() == pacing["ask_assumptions"]
+        assert pacing["one_left"] in said
+        assert pacing["few_left"].format(n=2) in said
+        assert pacing["few_left"].format(n=3) not in said
+        session.answer("Real-time traffic, a 500 ms p99 target, spiky peaks. What GPUs?")
+        state = session.state()
         assert session.step() == "diagnose"
-        kinds = [t["kind"] for t in session.state()["turns"] if t["step"] == "clarify"]
-        assert "notice" in kinds
+        assert state["turns"][-2]["step"] == "clarify" and state["turns"][-2]["kind"] == "answer"
+        assert state["turns"][-1]["text"].startswith(pacing["after_assumptions"])
+        # Nothing was told for the assumptions answer, even though it asked something.
+        assert "hardware" not in state["facts_told"]
+
+
+def test_clarify_closing_lines_fit_what_happened() -> None:
+    case = get_case(CASE)
+    lines = script()
+    with Engine(Settings()) as engine:
+        none = engine.start(case)
+        none.command("next")
+        opener = none.state()["turns"][-1]["text"]
+        assert opener.startswith(lines["clarify_pacing"]["no_questions"])
+        assert lines["transitions"]["clarify"] not in opener
+        asked = engine.start(case)
+        asked.answer("What's the QPS?")
+        asked.command("next")
+        assert asked.state()["turns"][-1]["text"].startswith(lines["transitions"]["clarify"])
+        assumed = engine.start(case)
+        assumed.answer("What's the QPS?")
+        assumed.answer("I'll assume a 500 ms p99 target.")
+        text = assumed.state()["turns"][-1]["text"]
+        assert text.startswith(lines["clarify_pacing"]["after_assumptions"])
 
 
 def test_resume_after_a_stop_restores_every_answered_turn(home: Path) -> None:

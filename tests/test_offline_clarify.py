@@ -142,7 +142,8 @@ NARROW = [
     (CASE, "Which GPUs?", {"hardware"}),
     (CASE, "Latency target?", {"latency"}),
     (CASE, "Open-source model?", {"models"}),
-    (CASE, "What happens at peak?", {"latency_now", "timeouts"}),
+    # Latency at peak; the timeouts are told to a question about them (matched by meaning).
+    (CASE, "What happens at peak?", {"latency_now"}),
     (CASE, "What's the p99 today?", {"latency_now"}),
     (CASE, "What's the p99 today versus what they promised?", {"latency", "latency_now"}),
     (CASE, "Is the model quantized?", {"precision"}),

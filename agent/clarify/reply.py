@@ -1,0 +1,53 @@
+"""How the interviewer answers a clarifying question, once the facts asked about are chosen:
+facts already told are answered as a repeat ("As I said, ..."), a question asked again word
+for word is answered as a repeat too, and a question the sheet cannot answer is told to make an
+assumption and state it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from agent.cases import Case, Fact
+from agent.prompts import script
+from agent.state import Turn
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def told_before(case: Case, history: Sequence[Turn]) -> set[str]:
+    """Ids of the facts the interviewer's earlier clarify answers gave (their answer text is in
+    what was said)."""
+    said = _words(" ".join(t["text"] for t in history
+                           if t["role"] == "interviewer" and t["kind"] == "fact"))
+    return {f.id for f in case.facts if _words(f.answer) and _words(f.answer) in said}
+
+
+def asked_before(question: str, history: Sequence[Turn]) -> bool:
+    """The same question (same words, ignoring case and punctuation) was asked earlier in
+    clarify."""
+    words = _words(question)
+    return bool(words) and any(
+        t["role"] == "candidate" and t["step"] == "clarify" and t["kind"] == "answer"
+        and _words(t["text"]) == words for t in history)
+
+
+def answer(facts: Sequence[Fact], told: set[str]) -> str:
+    """The reply for the chosen facts: new facts in the sheet's words, then facts already told
+    as a repeat; "" when there are none."""
+    lines = script()
+    new = [f.answer.strip() for f in facts if f.id not in told]
+    again = [f.answer.strip() for f in facts if f.id in told]
+    out = " ".join(new)
+    if again:
+        said = str(lines["repeat_fact"]).format(answer=" ".join(again))
+        out = f"{out} {said}".strip() if new else said
+    return out
+
+
+def no_fact(repeated: bool) -> str:
+    """The reply when the sheet cannot answer: make an assumption and state it."""
+    lines = script()
+    return str(lines["no_fact_repeat"] if repeated else lines["no_fact"])

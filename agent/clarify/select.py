@@ -1,0 +1,196 @@
+"""Which facts a clarifying question asks about: the keyword rules and meaning, together.
+
+A question part (see ``agent.offline.question_parts``) is matched two ways against the case's
+fact sheet:
+
+- **keywords**: each fact's patterns (``Fact.keywords``), as before; a hit counts only when the
+  meaning agrees (the part is at least :data:`KEYWORD_FLOOR` similar to the fact and not far
+  behind the best fact), so "compliance constraints" no longer pulls in the cost goal through
+  the word "constraints";
+- **meaning**: the part's embedding against each fact's reference texts (its topic, its answer,
+  both together, and its plain keywords), embedded once per case (:func:`fact_index`). The
+  closest fact is told when it is clearly close (:data:`MEANING_MIN`) and clearly ahead of the
+  next (:data:`MEANING_MARGIN`): that is what answers "Is a shopper at the checkout waiting on
+  each answer?" without the word "real-time".
+
+A part with two questions in it ("Who are their own users, and what's the peak QPS?") is also
+split at the second question word, and each half is matched on its own (issue 19, item 5).
+
+**Clue facts** (``Fact.clue``) give away a root cause, so they are told only to a question that
+asks for them directly: a keyword hit *and* a close meaning (:data:`CLUE_MIN`), or a meaning so
+close it can only be that fact (:data:`CLUE_MEANING_MIN`). A broader question that merely
+touches one ("Can we change their prompts?") gets nothing from it.
+
+Thresholds were tuned on the dev split of the clarifying-question bank only
+(evals/datasets/clarify-dev.jsonl); the held-out split measures them (``interviewer eval
+behaviour``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.cases import Case, Fact
+from agent.prompts import fact_asks
+from agent.semantic.matcher import Index
+from agent.signals import first_match
+
+#: A keyword hit needs at least this similarity to its fact...
+KEYWORD_FLOOR = 0.2
+#: ...and may trail the best-matching fact of the part by at most this much.
+KEYWORD_SLACK = 0.1
+#: Meaning alone tells the closest fact at this similarity or more...
+MEANING_MIN = 0.5
+#: ...when it leads the second closest by at least this much.
+MEANING_MARGIN = 0.1
+#: Whether meaning may add a fact to a question whose keywords already found one.
+MEANING_WITH_KEYWORDS = False
+#: A clue fact needs a keyword hit and at least this similarity...
+CLUE_MIN = 0.25
+#: ...or, by meaning alone, at least this (and the margin).
+CLUE_MEANING_MIN = 0.65
+
+#: A second question inside one part: a separator, then a question word.
+_SECOND_QUESTION = re.compile(
+    r"\s*(?:[,;:]\s*(?:and|or|also|plus)?|\s(?:and|or|also|plus)|\?|\s[—–-]\s)\s+"
+    r"(?=(?:what|what's|who|who's|how|is|are|do|does|did|can|could|would|will|which|where|"
+    r"when|why|any|have|has)\b)",
+    re.IGNORECASE)
+#: Things asked for in one breath: "QPS and latency target", "p99 today versus the target".
+_AND = re.compile(r"\s*;\s*(?:and\s+)?|\s+(?:and|versus|vs\.?)\s+", re.IGNORECASE)
+#: A list: "the QPS, the revenue, the region" (split only when every item is short).
+_LIST = re.compile(r"\s*,\s*(?:and\s+)?")
+#: List items are this short at most.
+NAMING_WORDS = 4
+#: A list item that names a thing ("the region", "their revenue"): a fact's keywords hitting
+#: it name that fact outright, whatever the embedding of two words says.
+_NAMES = re.compile(r"^\s*(?:and\s+)?(?:the|their|our|its|your|any)\s+[\w-]+(?:\s+[\w-]+)?\W*$",
+                    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FactIndex:
+    """A case's facts with their reference texts embedded once."""
+
+    facts: tuple[Fact, ...]
+    index: Index
+    owner: np.ndarray
+    """for each reference text, the position of its fact in ``facts``"""
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Similarity of each text (rows) to each fact (columns): the best of its references."""
+        refs = self.index.scores(texts)
+        out = np.full((len(texts), len(self.facts)), -1.0, dtype=np.float32)
+        np.maximum.at(out.T, self.owner, refs.T)
+        return out
+
+
+def references(fact: Fact) -> list[str]:
+    """The texts a fact is recognised by: its topic, its answer, both, its plain keywords, and
+    (not for a clue) the everyday questions of prompts/fact_asks.yaml for its id."""
+    plain = [k.rstrip("*") for k in fact.keywords if not k.startswith("re:")]
+    out = [fact.topic, fact.answer.strip(), f"{fact.topic}: {fact.answer.strip()}"]
+    if plain:
+        out.append(", ".join(plain[:20]))
+    if not fact.clue:
+        out.extend(fact_asks().get(fact.id, ()))
+    return out
+
+
+_indexes: dict[tuple[str, ...], FactIndex] = {}
+_lock = threading.Lock()
+
+
+def fact_index(case: Case) -> FactIndex:
+    """The case's :class:`FactIndex`, built once per process per fact sheet."""
+    key = (case.id, *(f"{f.id}\0{f.topic}\0{f.answer}" for f in case.facts))
+    with _lock:
+        found = _indexes.get(key)
+    if found is not None:
+        return found
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, f in enumerate(case.facts):
+        for r in references(f):
+            texts.append(r)
+            owner.append(i)
+    built = FactIndex(tuple(case.facts), Index(texts), np.array(owner, dtype=np.intp))
+    with _lock:
+        _indexes[key] = built
+    return built
+
+
+def split_questions(part: str) -> list[str]:
+    """A part split where a second question starts; [part] when there is only one."""
+    pieces = [p for q in _SECOND_QUESTION.split(part) for p in _AND.split(q)
+              if p.strip(" ?.,;:—–-")]
+    return pieces if len(pieces) > 1 else [part]
+
+
+def named(case: Case, part: str) -> list[int]:
+    """Facts named outright by an item of a list ("What's the QPS, the revenue, the region?"):
+    the one fact whose keywords hit a short item like "the region"."""
+    items = [p for i in _LIST.split(part) for p in _AND.split(i) if p.strip(" ?.,;:—–-")]
+    if len(items) < 3 or any(len(i.split()) > NAMING_WORDS for i in items[1:]):
+        return []
+    out = []
+    for item in items:
+        if not _NAMES.match(item):
+            continue
+        hits = [i for i, f in enumerate(case.facts)
+                if not f.clue and first_match(f.keywords, item)]
+        if len(hits) == 1:
+            out.append(hits[0])
+    return out
+
+
+def _confirmed(fi: FactIndex, row: np.ndarray, hits: list[int]) -> list[int]:
+    """The keyword hits the meaning agrees with: each close enough to its fact, and (when
+    several facts' keywords hit) not far behind the closest of them. A clue must also be the
+    closest of them: a question about something else that mentions it gets nothing."""
+    if not hits:
+        return []
+    lead = max(float(row[i]) for i in hits)
+    out = []
+    for i in hits:
+        score = float(row[i])
+        if fi.facts[i].clue:
+            if score >= CLUE_MIN and score >= lead:
+                out.append(i)
+        elif score >= KEYWORD_FLOOR and score >= lead - KEYWORD_SLACK:
+            out.append(i)
+    return out
+
+
+def select(case: Case, parts: Sequence[str]) -> list[Fact]:
+    """The facts the question parts ask about, in fact-sheet order (module docstring)."""
+    if not parts:
+        return []
+    fi = fact_index(case)
+    chosen: set[int] = set()
+    for part in parts:
+        chosen.update(named(case, part))
+        halves = split_questions(part)
+        texts = [part, *halves] if len(halves) > 1 else [part]
+        scores = fi.scores(texts)
+        for row_no, text in enumerate(texts):
+            row = scores[row_no]
+            hits = [i for i, f in enumerate(fi.facts) if first_match(f.keywords, text)]
+            chosen.update(_confirmed(fi, row, hits))
+            if hits and not MEANING_WITH_KEYWORDS:
+                continue
+            if len(texts) > 1 and row_no == 0:
+                continue  # meaning alone is judged on each question of a compound part
+            order = np.argsort(-row)
+            best = float(row[order[0]])
+            second = float(row[order[1]]) if len(order) > 1 else -1.0
+            top = int(order[0])
+            need = CLUE_MEANING_MIN if fi.facts[top].clue else MEANING_MIN
+            if best >= need and best - second >= MEANING_MARGIN:
+                chosen.add(top)
+    return [f for i, f in enumerate(fi.facts) if i in chosen]

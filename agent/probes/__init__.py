@@ -1,0 +1,1 @@
+"""Follow-up questions that react to what the candidate said: challenge, gap, deepen."""

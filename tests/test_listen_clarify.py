@@ -1,0 +1,212 @@
+"""Issue 10, clarify by meaning (offline): facts chosen by meaning and the keyword rules, clue
+facts only to a direct question, repeats answered as repeats, off-sheet questions told to make
+an assumption, the compound-question split (issue 19, item 5), and how the bank measures it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.cases import Case, get_case
+from agent.clarify.select import fact_index, split_questions
+from agent.config import Settings
+from agent.engine import Engine
+from agent.offline import OfflineInterviewer, matching_facts, question_parts
+from agent.policy import ClarifyReply
+from agent.prompts import script
+from agent.state import Turn
+from evals.clarify_bank import load_bank
+from evals.clarify_eval import measure
+from evals.gate import GateError, check_behaviour, load_behaviour_gates
+from tests.conftest import run_cli
+
+BATCH = "batch-inference-cost"
+FINTECH = "fintech-p99-spikes"
+
+
+def told(case_id: str, question: str) -> set[str]:
+    return {f.id for f in matching_facts(get_case(case_id), question)}
+
+
+@pytest.mark.parametrize(("case_id", "question", "expected"), [
+    # The issue's examples: "constraints" no longer pulls in the cost goal; the job's size
+    # does not volunteer a batch fact.
+    (BATCH, "Do they have any data-residency or compliance constraints, e.g. must the claims "
+            "stay in an EU region?", set()),
+    (BATCH, "How big is the job in tokens?", {"scale"}),
+    # Plain words, none of the fact's keywords.
+    (FINTECH, "Is somebody sitting there waiting for each reply?", {"workload"}),
+    (BATCH, "Is anybody waiting on each result, or does it run while they sleep?",
+     {"workload"}),
+])
+def test_facts_are_chosen_by_meaning(case_id: str, question: str, expected: set[str]) -> None:
+    assert told(case_id, question) == expected
+
+
+def test_a_clue_is_told_only_to_a_question_that_asks_for_it() -> None:
+    case = get_case(BATCH)
+    assert case.fact("prompt_shape").clue
+    # Touches the prompts, asks about changing them: the shared-prefix clue stays hidden.
+    assert "prompt_shape" not in told(BATCH, "Can we change their prompts?")
+    assert told(BATCH, "Do the prompts all share a long common prefix?") == {"prompt_shape"}
+    assert told(BATCH, "What do the prompts look like?") == {"prompt_shape"}
+
+
+def test_a_clue_never_comes_from_meaning_alone_when_a_keyword_finds_another_fact() -> None:
+    # "How long does the job run each night?" asks for the runtime; the idle-GPU clue
+    # (utilization) is close in meaning but not asked.
+    assert told(BATCH, "How long does the job run each night?") == {"runtime"}
+
+
+def test_a_compound_question_around_an_assumption_keeps_both_questions() -> None:
+    """Issue 19, item 5: the question before the stated assumption was dropped."""
+    q = "Who are their own users, and — assuming it's real-time — what's the peak QPS?"
+    assert question_parts(q) == ["Who are their own users, and what's the peak QPS?"]
+    assert told(FINTECH, q) == {"end_users", "scale"}
+    assert split_questions("Who are their own users, and what's the peak QPS?") == [
+        "Who are their own users", "what's the peak QPS?"]
+    # A leading assumption still asks only what follows it.
+    assert question_parts("Assuming it's real-time, what's the QPS?") == [" what's the QPS?"]
+
+
+def test_fact_embeddings_are_computed_once_per_case() -> None:
+    case = get_case(FINTECH)
+    assert fact_index(case) is fact_index(case)
+    assert fact_index(case).index.vectors.shape[0] >= len(case.facts)
+
+
+class _Said:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def __call__(self, piece: str) -> None:
+        self.text += piece
+
+    def restart(self, reason: str = "") -> None:
+        self.text = ""
+
+    def notice(self, text: str) -> None:
+        return None
+
+
+def _ask(case: Case, question: str, history: list[Turn]) -> ClarifyReply:
+    reply = OfflineInterviewer().clarify(case, question, history, _Said())
+    history += [Turn(role="candidate", step="clarify", kind="answer", text=question),
+                Turn(role="interviewer", step="clarify", kind="fact", text=reply.text)]
+    return reply
+
+
+def test_a_repeated_question_is_answered_as_a_repeat() -> None:
+    case = get_case(FINTECH)
+    history: list[Turn] = []
+    first = _ask(case, "Which GPUs?", history)
+    assert first.fact_ids == ["hardware"] and not first.text.startswith("As I said")
+    again = _ask(case, "Which GPUs are they on?", history)
+    assert again.fact_ids == ["hardware"]
+    assert again.text == str(script()["repeat_fact"]).format(
+        answer=case.fact("hardware").answer.strip())
+    # A new fact and a repeated one together: the new one plainly, then the repeat.
+    both = _ask(case, "Which GPUs, and what's the peak QPS?", history)
+    assert set(both.fact_ids) == {"hardware", "scale"}
+    assert both.text.startswith(case.fact("scale").answer.strip())
+    assert "As I said" in both.text
+
+
+def test_an_off_sheet_question_asks_for_an_assumption_and_a_repeat_says_so() -> None:
+    case = get_case(BATCH)
+    history: list[Turn] = []
+    q = "How many engineers do they have on the data team?"
+    first = _ask(case, q, history)
+    assert first.fact_ids == [] and first.text == script()["no_fact"]
+    assert "assumption" in first.text.lower()
+    second = _ask(case, q, history)
+    assert second.text == script()["no_fact_repeat"] and "assumption" in second.text.lower()
+
+
+def test_a_session_says_as_i_said_on_a_repeat() -> None:
+    case = get_case(FINTECH)
+    with Engine(Settings()) as engine:
+        session = engine.start(case)
+        session.answer("Which GPUs?")
+        session.answer("Which GPUs?")
+        state = session.state()
+        facts = [t["text"] for t in state["turns"] if t["kind"] == "fact"]
+        assert facts[-1].startswith("As I said")
+        assert state["facts_told"] == ["hardware", "hardware"]
+
+
+# -- the measure ---------------------------------------------------------------------------------
+
+def _bank(tmp_path: Path, rows: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "bank.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+class _TellsEverything:
+    """An interviewer that tells every fact: what the measure must catch."""
+
+    engine = "test"
+
+    def clarify(self, case: Case, question: str, history: Any, speak: Any) -> ClarifyReply:
+        return ClarifyReply("all of it", [f.id for f in case.facts])
+
+
+def test_the_measure_counts_precision_recall_and_clue_leaks(tmp_path: Path) -> None:
+    rows = [
+        {"id": "q1", "case": BATCH, "question": "Which model?", "expect": ["models"],
+         "kind": "direct"},
+        {"id": "q2", "case": BATCH, "question": "Can we change their prompts?", "expect": [],
+         "kind": "clue_side", "touches": ["prompt_shape"]},
+        {"id": "q3", "case": BATCH, "question": "How many engineers maintain it?",
+         "expect": [], "kind": "off_sheet"},
+    ]
+    bank = load_bank(_bank(tmp_path, rows))
+    good = measure(OfflineInterviewer(), {"t": bank})["t"]
+    assert good["precision"] == 1.0 and good["recall"] == 1.0 and good["clue_leaks"] == 0
+    assert good["assumption_asked"] == 1.0
+    assert good["by_kind"]["direct"]["questions"] == 1
+    bad = measure(_TellsEverything(), {"t": bank})["t"]  # type: ignore[arg-type]
+    case = get_case(BATCH)
+    clues = sum(f.clue for f in case.facts)
+    assert bad["recall"] == 1.0
+    assert bad["precision"] == round(1 / (3 * len(case.facts)), 3)
+    assert bad["clue_leaks"] == 3 * clues
+    assert bad["assumption_asked"] == 0.0
+
+
+def test_behaviour_gates_pass_fail_and_known(tmp_path: Path) -> None:
+    path = tmp_path / "gates.toml"
+    path.write_text('[[behaviour]]\nname = "p"\nmetric = "clarify.dev.precision"\nmin = 0.9\n'
+                    '[[behaviour]]\nname = "r"\nmetric = "clarify.dev.recall"\nmin = 0.9\n'
+                    'enforce = false\n'
+                    '[[behaviour]]\nname = "l"\nmetric = "clarify.dev.clue_leaks"\nmax = 0\n',
+                    encoding="utf-8")
+    gates = load_behaviour_gates(path)
+    ok, text = check_behaviour({"clarify": {"dev": {"precision": 0.95, "recall": 0.5,
+                                                    "clue_leaks": 0}}}, gates)
+    assert ok and "pass: p" in text and "known: r" in text and "pass: l" in text
+    ok, text = check_behaviour({"clarify": {"dev": {"precision": 0.95, "recall": 0.95,
+                                                    "clue_leaks": 1}}}, gates)
+    assert not ok and "FAIL: l" in text
+    path.write_text('[[behaviour]]\nname = "x"\nmetric = "a.b"\n', encoding="utf-8")
+    with pytest.raises(GateError, match="needs min or max"):
+        load_behaviour_gates(path)
+
+
+def test_the_shipped_gates_load() -> None:
+    gates = load_behaviour_gates(Path(__file__).resolve().parents[1] / "evals" / "gates.toml")
+    assert {g.metric for g in gates} >= {"clarify.heldout.precision", "clarify.heldout.recall",
+                                         "clarify.heldout.clue_leaks"}
+    assert all(g.enforce for g in gates if g.metric.endswith("clue_leaks"))
+
+
+def test_eval_behaviour_refuses_a_bad_gates_file_before_any_work(home: Path,
+                                                                tmp_path: Path) -> None:
+    bad = tmp_path / "g.toml"
+    bad.write_text("[[behaviour]]\nname = 1\n", encoding="utf-8")
+    r = run_cli(home, "eval", "behaviour", "evals/datasets/dev.jsonl", "--gates", str(bad))
+    assert r.returncode == 2 and str(bad) in r.stderr and "name" in r.stderr

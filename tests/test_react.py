@@ -1,0 +1,168 @@
+"""Issue 10, follow-ups that react (offline): a figure from a fact never told is challenged, a
+strong point is deepened in the candidate's own words, a gap gets the rubric's non-leading
+probe, and nothing the rubric looks for is named unless the candidate said it."""
+
+from __future__ import annotations
+
+from agent.cases import get_case
+from agent.config import Settings
+from agent.engine import Engine
+from agent.probes.react import challenge, deepen, quote, unasked_figure
+from agent.prompts import script
+from agent.rubrics import default_rubrics
+from agent.semantic.facts import Told
+from agent.signals import first_match
+from evals.behaviour import followup_figures, rubric_signal_phrases
+
+CASE = "fintech-p99-spikes"
+
+
+def _told(case_id: str, facts: set[str], *heard: str) -> Told:
+    return Told(facts=frozenset(facts), heard=(get_case(case_id).prompt, *heard))
+
+
+def _figure_of_untold_fact(case_id: str) -> tuple[str, str]:
+    """(fact id, a figure of its answer) for a fact with a distinctive figure."""
+    from agent.semantic.facts import quantities
+
+    case = get_case(case_id)
+    for f in case.facts:
+        qs = [q for q in quantities(f.answer) if q.unit and len(q.digits) >= 2]
+        if qs and not any(q.value == p.value for p in quantities(case.prompt) for q in qs):
+            return f.id, qs[0].text
+    raise AssertionError("no fact with a figure")
+
+
+def test_a_figure_from_a_fact_never_told_is_challenged() -> None:
+    case = get_case(CASE)
+    fid, figure = _figure_of_untold_fact(CASE)
+    answer = f"The root cause is clear to me: it is {figure} today, and that explains the tail."
+    told = _told(CASE, set())
+    assert unasked_figure(case, told, answer) == figure
+    r = challenge(case, "diagnose", [answer], told, [])
+    assert r is not None and r.kind == "challenge"
+    assert r.text == str(script()["react"]["unasked"]).format(figure=figure)
+    # Told in clarify: nothing to challenge.
+    assert challenge(case, "diagnose", [answer], _told(CASE, {fid}, case.fact(fid).answer),
+                     []) is None
+    # Already challenged: not again.
+    assert challenge(case, "diagnose", [answer], told, [r.about]) is None
+
+
+def test_a_strong_point_is_deepened_in_the_candidates_own_words() -> None:
+    answers = ["Traffic is spiky.",
+               "Replicas come up slowly because the weights load from remote storage, so the "
+               "autoscaler reacts late."]
+    r = deepen("diagnose", answers, [])
+    assert r is not None and r.kind == "deepen"
+    assert quote(answers[1]) in r.text
+    assert r.text == str(script()["react"]["deepen"]["confirm"]).format(quote=quote(answers[1]))
+    assert deepen("diagnose", answers, ["deepen"]) is None
+    assert deepen("diagnose", ["Not sure."], []) is None
+
+
+def test_quotes_are_cut_to_a_few_words() -> None:
+    long = " ".join(f"w{i}" for i in range(40)) + "."
+    assert quote(long).endswith("…") and len(quote(long).split()) == 14
+    assert quote("Short and sweet.") == "Short and sweet"
+
+
+def test_reacting_templates_name_no_rubric_phrase() -> None:
+    phrases = [p for ps in rubric_signal_phrases(default_rubrics()).values() for p in ps]
+    react = script()["react"]
+    texts = [react["unasked"], react["contradiction"], *react["deepen"].values()]
+    for text in texts:
+        bare = str(text).replace("{quote}", "").replace("{figure}", "")
+        assert not [p for p in phrases if first_match([p], bare)], text
+
+
+def test_an_offline_interview_reacts_with_a_gap_a_deepen_and_a_challenge() -> None:
+    case = get_case(CASE)
+    fid, figure = _figure_of_untold_fact(CASE)
+    with Engine(Settings()) as engine:
+        s = engine.start(case)
+        s.answer("Which GPUs?")
+        s.command("next")
+        s.answer("Not sure, maybe something is slow.")  # weak diagnose: a gap probe
+        state = s.state()
+        assert state["reactions"][-1] == {"step": "diagnose", "kind": "gap"}
+        probe = state["turns"][-1]["text"]
+        rubric = default_rubrics()["diagnose"]
+        assert probe in {c.probe for c in rubric.criteria}
+        s.command("next")
+        s.answer(f"Goal one: bring it back from {figure} because the customer is leaving.")
+        state = s.state()
+        assert state["reactions"][-1] == {"step": "goals", "kind": "challenge"}
+        assert figure in state["turns"][-1]["text"]
+    assert fid not in state.get("facts_told", [])
+
+
+def test_followup_figures_count_the_right_steps() -> None:
+    def row(kinds: list[str], label: int, unasked: bool = False,
+            phrases: dict[str, list[str]] | None = None) -> dict[str, object]:
+        return {"step": "diagnose", "kinds": kinds, "label": label, "profile": None,
+                "unasked": unasked, "rubric_phrases": phrases or {}}
+
+    items = [{"id": "a", "reactions": [
+        row(["deepen"], 4), row([], 3), row(["gap"], 1), row(["deepen"], 2),
+        row(["challenge"], 3, unasked=True), row(["gap"], 2, unasked=True),
+        row(["deepen"], 4, phrases={"reacting": ["cold start"]})]}]
+    f = followup_figures(items)
+    assert f["strong_steps"] == 3 and f["strong_deepen_or_challenge"] == round(2 / 3, 3)
+    assert f["weak_steps"] == 2 and f["weak_gap_probe"] == 0.5
+    assert f["unasked_steps"] == 2 and f["unasked_challenged"] == 0.5
+    assert f["probes_naming_rubric_phrases"] == 1
+
+
+class _ModelChoice:
+    """An interviewer whose assessment (as the model's would) chooses the reaction."""
+
+    engine = "llm"
+
+    def __init__(self, reaction: str, quote: str) -> None:
+        self.reaction, self.quote, self.followups = reaction, quote, 0
+
+    def assess(self, case: object, rubric: object, answers: object) -> object:
+        from agent.policy import Assessment
+
+        return Assessment({}, engine="llm", reaction=self.reaction, quote=self.quote)
+
+    def followup(self, *args: object) -> str:
+        self.followups += 1
+        return "gap?"
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def __call__(self, piece: str) -> None:
+        self.said.append(piece)
+
+    def restart(self, reason: str = "") -> None:
+        self.said.clear()
+
+    def notice(self, text: str) -> None:
+        return None
+
+
+def test_with_a_model_the_assessment_chooses_and_a_quote_must_be_the_candidates() -> None:
+    from agent.probes.react import respond
+
+    case = get_case(CASE)
+    rubric = default_rubrics()["solutions"]
+    answer = "We would pre-warm a reserved pool ahead of the evening peak for this customer."
+    state = {"turns": [], "facts_told": []}
+    quoted = "pre-warm a reserved pool ahead of the evening peak"
+    sink = _Sink()
+    r = respond(_ModelChoice("deepen", quoted), case, rubric, "solutions", state,  # type: ignore[arg-type]
+                [answer], [], sink)
+    assert r is not None and r.kind == "deepen" and quoted in r.text
+    assert "".join(sink.said) == r.text
+    # A "quote" the candidate never said is not used: the offline choice stands instead.
+    r = respond(_ModelChoice("deepen", "use speculative decoding everywhere"), case, rubric,  # type: ignore[arg-type]
+                "solutions", state, [answer], [], _Sink())
+    assert r is not None and "speculative" not in r.text
+    # Move on: nothing asked.
+    assert respond(_ModelChoice("move_on", ""), case, rubric, "solutions", state,  # type: ignore[arg-type]
+                   [answer], [], _Sink()) is None
