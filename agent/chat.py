@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from agent.cases import Case
     from agent.config import Settings
     from agent.engine import Session
+    from agent.storage import Storage, Target
 
 
 @dataclass
@@ -44,6 +45,8 @@ class ChatOptions:
     max_followups: int | None
     """None: not given (2 for a new session; a resumed one keeps its own)."""
     settings: Settings
+    database: Target | None = None
+    """Where sessions live (None: the configured database)."""
 
 
 class Printer:
@@ -80,13 +83,20 @@ class Printer:
             if self.open:
                 self.out("\n")
             self.open = False
+        elif event.get("storage") == "lost":
+            if self.open:
+                self.out("")
+            self.err(f"({event['message']}; waiting up to {event['wait_s']:g} s for it to come "
+                     "back, nothing you answered is lost)", style="yellow")
+        elif event.get("storage") == "back":
+            self.err("(the database is back; carrying on)", style="yellow")
 
-    def err(self, text: str) -> None:
+    def err(self, text: str, style: str = "red") -> None:
         """An error line: on stderr, where errors go, so piped transcripts stay clean."""
         from rich.console import Console
 
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            text, style="red", markup=False, highlight=False, soft_wrap=True)
+            text, style=style, markup=False, highlight=False, soft_wrap=True)
 
     def say(self, text: str, label: str = "Interviewer: ") -> None:
         self.out(label, style="bold cyan", end="")
@@ -145,9 +155,8 @@ def answers(interactive: bool, console: Console) -> Iterator[str]:
 def run_chat(opts: ChatOptions) -> int:
     """Hold an interview; returns the process exit code."""
     from agent.cases import get_case
-    from agent.paths import db_path
     from agent.rubrics import default_rubrics
-    from agent.store import SessionLock, Store
+    from agent.storage import exists, open_storage, resolve
 
     console = _console()
     p = Printer(console)
@@ -157,17 +166,18 @@ def run_chat(opts: ChatOptions) -> int:
     ignored = ""
     # Everything that can refuse to start is checked before the banner: the database, the
     # session (and whether another process holds it), the case, the rubrics and the script.
-    if opts.session_id and not db_path().exists():  # resuming never creates INTERVIEWER_HOME
+    target = opts.database or resolve(offline=opts.settings.forced_offline)
+    if opts.session_id and not exists(target):  # resuming never creates INTERVIEWER_HOME
         raise SystemExit(f"interviewer: --session: no session {opts.session_id!r} "
-                         f"({db_path()} does not exist yet; see 'interviewer sessions')")
-    store = Store()
+                         f"({target.label} does not exist yet; see 'interviewer sessions')")
+    store = open_storage(target)
     try:
         if opts.session_id:
             resumed_row = store.get_session(opts.session_id)
             if resumed_row is None:
                 raise SystemExit(f"interviewer: --session: no session {opts.session_id!r} "
                                  "(see 'interviewer sessions')")
-            lock = SessionLock(store.path.parent, resumed_row.id)
+            lock = store.session_lock(resumed_row.id)
             if not lock.acquire():
                 raise SystemExit(
                     f"interviewer: session {resumed_row.id} is open in another interviewer "
@@ -178,10 +188,19 @@ def run_chat(opts: ChatOptions) -> int:
             ignored = _ignored_flags(opts, resumed_row)
         else:
             case = get_case(opts.case_id) if opts.case_id else _random_case()
-    finally:
+        default_rubrics()
+        script()
+    except BaseException:
         store.close()
-    default_rubrics()
-    script()
+        raise
+    with store:
+        return _run(opts, p, console, store, case, mode, resumed_row, ignored, interactive)
+
+
+def _run(opts: ChatOptions, p: Printer, console: Console, store: Storage, case: Case,
+         mode: str, resumed_row: Any, ignored: str, interactive: bool) -> int:
+    from agent.storage import StorageUnavailable
+
     banner(p, case, mode, opts.settings, opts.session_id, ignored)
     if resumed_row is None:
         # The case is on screen before anything slow (LangGraph, the SDK) is imported.
@@ -190,7 +209,7 @@ def run_chat(opts: ChatOptions) -> int:
     from agent.engine import Engine
     from agent.model.client import ModelError, ModelUnavailable
 
-    with Engine(opts.settings) as engine:
+    with Engine(opts.settings, db=store) as engine:
         if resumed_row is None:
             session = engine.start(case, mode=mode, max_followups=(
                 2 if opts.max_followups is None else opts.max_followups))
@@ -219,6 +238,15 @@ def run_chat(opts: ChatOptions) -> int:
                       "is saved (your last answer too).")
                 p.err(_resume_hint(session.id, offline_hint=True))
                 return 3
+            except StorageUnavailable as e:
+                p.out("")
+                last = {True: " (your last answer too)", False: "; your last answer may not "
+                        "have been saved: if the transcript lacks it when you resume, send it "
+                        "again", None: ""}[e.answer_saved]
+                p.err(f"interviewer: {e}. Your session is saved up to your previous answer"
+                      f"{last}.")
+                p.err(_resume_hint(session.id) + "  (once the database is back)")
+                return 4
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             session.close()

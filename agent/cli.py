@@ -21,6 +21,10 @@ environment:
   INTERVIEWER_MODEL      the model name
   INTERVIEWER_HOME       where sessions and logs live (default, also when it is set but empty:
                          the platform data directory)
+  INTERVIEWER_DATABASE_URL  postgresql://USER@HOST:PORT/DBNAME keeps sessions in PostgreSQL
+                         instead of the SQLite file in INTERVIEWER_HOME (pip install
+                         'interviewer[postgres]'); or database_url in config.toml
+  INTERVIEWER_DATABASE_WAIT  seconds a turn waits for an unreachable database server (30)
   INTERVIEWER_TIMEOUT    seconds to wait for a model reply before retrying (default 60)
 Flags override the environment, which overrides $INTERVIEWER_HOME/config.toml.
 With no endpoint configured the interview runs offline: authored probes and rubric-signal
@@ -48,7 +52,15 @@ def _endpoint_flags(p: argparse.ArgumentParser) -> None:
                    help="read the API key from a file readable only by you (chmod 600)")
     g.add_argument("--offline", action="store_true",
                    help="force offline mode even when an endpoint is configured (reads no "
-                   "config file, endpoint or key)")
+                   "endpoint or key; of the config file only database_url, and a broken config "
+                   "file is ignored)")
+
+
+def _database_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", metavar="URL",
+                   help="where sessions live: postgresql://USER@HOST:PORT/DBNAME (overrides "
+                   "INTERVIEWER_DATABASE_URL and config.toml; default: the SQLite database in "
+                   "INTERVIEWER_HOME)")
 
 
 def build_parser() -> Parser:
@@ -77,6 +89,7 @@ def build_parser() -> Parser:
                       "own case, mode and follow-ups)")
     chat.add_argument("--max-followups", type=int, metavar="N",
                       help="follow-up questions per step (default 2)")
+    _database_flag(chat)
     _endpoint_flags(chat)
 
     cases = sub.add_parser("cases", help="list the interview cases")
@@ -84,6 +97,7 @@ def build_parser() -> Parser:
 
     sessions = sub.add_parser("sessions", help="list saved sessions, newest first")
     sessions.add_argument("--json", action="store_true", help="JSON output")
+    _database_flag(sessions)
 
     report = sub.add_parser(
         "report", help="the feedback report of a session (completed or in progress)",
@@ -101,6 +115,7 @@ def build_parser() -> Parser:
     report.add_argument("--rescore", action="store_true",
                         help="score every step again with the current scorer (the configured "
                         "endpoint, or offline) instead of reusing the session's stored scores")
+    _database_flag(report)
     _endpoint_flags(report)
 
     trace = sub.add_parser("trace", help="the model calls of a session",
@@ -111,6 +126,7 @@ def build_parser() -> Parser:
     trace.add_argument("--json", action="store_true", help="JSON output")
     trace.add_argument("--prices", metavar="FILE", help="TOML price table (USD per million "
                        "tokens) overriding the built-in one; see agent/prices.py")
+    _database_flag(trace)
 
     ev = sub.add_parser("eval", help="evaluate scoring against human labels; compare runs",
                         description="Run a scorer over recorded interviews and measure "
@@ -234,7 +250,7 @@ def _describe(e: BaseException) -> str:
 
 def session_arg(value: str, flag: str) -> str:
     """``value`` if it has the shape of a session id; checked before the database is touched."""
-    from agent.store import SESSION_ID
+    from agent.storage import SESSION_ID
 
     if not SESSION_ID.match(value):
         from agent.config import quoted
@@ -284,19 +300,25 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def database_from(args: argparse.Namespace) -> Any:
+    """The database the command uses (agent.storage.Target): --database-url, then
+    INTERVIEWER_DATABASE_URL, then config.toml, then the SQLite file in INTERVIEWER_HOME."""
+    from agent.storage import resolve
+
+    return resolve(getattr(args, "database_url", None),
+                   offline=bool(getattr(args, "offline", False)))
+
+
 def cmd_sessions(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from agent.paths import db_path
-    from agent.store import Store
+    from agent.storage import exists, open_storage
 
+    target = database_from(args)
     rows = []
-    if db_path().exists():  # listing never creates INTERVIEWER_HOME or the database
-        store = Store()
-        try:
+    if exists(target):  # listing never creates INTERVIEWER_HOME or the database
+        with open_storage(target) as store:
             rows = store.list_sessions()
-        finally:
-            store.close()
     if args.json:
         print(json.dumps([{
             "id": r.id, "case": r.case_id, "mode": r.mode, "engine": r.engine,
@@ -333,17 +355,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.session is not None:
         session_arg(args.session, "--session")
     opts = ChatOptions(case_id=args.case, session_id=args.session, mode=args.mode,
-                       max_followups=args.max_followups, settings=settings_from(args))
+                       max_followups=args.max_followups, settings=settings_from(args),
+                       database=database_from(args))
     return run_chat(opts)
 
 
-def _require_database(sid: str) -> None:
+def _require_database(sid: str, target: Any) -> None:
     """A command that reads one session: with no database there is no session (and reading
     must not create one)."""
-    from agent.paths import db_path
+    from agent.storage import exists
 
-    if not db_path().exists():
-        raise ValueError(f"no session {sid!r}: {db_path()} does not exist yet (see "
+    if not exists(target):
+        raise ValueError(f"no session {sid!r}: {target.label} does not exist yet (see "
                          "'interviewer sessions')")
 
 
@@ -356,8 +379,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.output:
         refuse_overwrite("--output", [Path(args.output)])
     settings = settings_from(args)
-    _require_database(args.session)
-    with Engine(settings) as engine:
+    target = database_from(args)
+    _require_database(args.session, target)
+    with Engine(settings, db=target) as engine:
         session = engine.open(args.session, lock=False)
         try:
             report = session.report(rescore=args.rescore)
@@ -383,19 +407,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from agent.prices import load_prices
-    from agent.store import Store
+    from agent.storage import open_storage
     from agent.trace import render_text, rows, summarise
 
     session_arg(args.session, "SESSION")
     prices = load_prices(Path(args.prices) if args.prices else None)
-    _require_database(args.session)
-    store = Store()
-    try:
+    target = database_from(args)
+    _require_database(args.session, target)
+    with open_storage(target) as store:
         if store.get_session(args.session) is None:
             raise ValueError(f"no session {args.session!r} (see 'interviewer sessions')")
         calls = store.calls(args.session)
-    finally:
-        store.close()
     table, summary = rows(calls, prices), summarise(calls, prices)
     if args.json:
         print(json.dumps({"session": args.session, "calls": table, "summary": summary},

@@ -75,6 +75,7 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "provider": (str,), "base_url": (str,), "model": (str,), "fallback_model": (str,),
     "api_key_file": (str,), "timeout_s": (int, float),
+    "database_url": (str,),  # where sessions live: agent/storage/url.py reads it
 }
 
 

@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 
 from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
@@ -25,7 +26,7 @@ from agent.scorers import OfflineScorer, Scorer, Turns, strong_notes, transcript
 from agent.scores import CriterionScore, StepScore
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
-from agent.store import Store
+from agent.storage import Storage, StorageUnavailable
 
 SCORED = (*STEPS, CROSS_CUTTING)
 
@@ -105,7 +106,7 @@ def judge_model(version: str) -> tuple[str | None, str | None]:
 class SessionScoring:
     """Scores for one session, kept in the store so a later report reuses them."""
 
-    def __init__(self, store: Store, scorer: Scorer, case: Case, session_id: str,
+    def __init__(self, store: Storage, scorer: Scorer, case: Case, session_id: str,
                  rubrics: RubricSet | None = None, workers: int = 2) -> None:
         self.store, self.scorer, self.case, self.sid = store, scorer, case, session_id
         self.rubrics = rubrics or default_rubrics()
@@ -150,7 +151,9 @@ class SessionScoring:
     def _score(self, step: str, turns: Turns, key: str) -> StepScore:
         result = self.scorer.score_step(self.case, step, turns)
         if result.unscored < len(result.criteria):
-            self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
+            # With the database server away the score still stands; a later report redoes it.
+            with suppress(StorageUnavailable):
+                self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
         return result
 
     def stored(self, step: str, turns: Turns) -> StepScore | None:
