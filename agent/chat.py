@@ -87,7 +87,7 @@ class Printer:
             if self.open:
                 self.out("")
             self.err(f"({event['message']}; waiting up to {event['wait_s']:g} s for it to come "
-                     "back, nothing you answered is lost)", style="yellow")
+                     "back)", style="yellow")
         elif event.get("storage") == "back":
             self.err("(the database is back; carrying on)", style="yellow")
 

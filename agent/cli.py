@@ -238,7 +238,9 @@ def _describe(e: BaseException) -> str:
     defence: messages are meant to be key-free already)."""
     from agent.datafile import DataFileError
     from agent.redact import redact
+    from agent.storage.base import as_store_error
 
+    e = as_store_error(e) or e
     known = (DataFileError, ValueError, LookupError, RuntimeError, OSError)
     if isinstance(e, known) and str(e):
         text = str(e).strip("'\"") if isinstance(e, KeyError) else str(e)

@@ -315,7 +315,10 @@ class Session:
         while True:
             try:
                 self._lock.check()
-                return attempt(deadline is not None)
+                result = attempt(deadline is not None)
+                if deadline is not None and on_event is not None:
+                    on_event({"storage": "back"})
+                return result
             except Exception as e:
                 gone = store.unavailable(e)
                 if gone is None:
@@ -337,10 +340,8 @@ class Session:
                     try:
                         store.ping()
                         break
-                    except StorageUnavailable:
-                        continue
-                if on_event is not None:
-                    on_event({"storage": "back"})
+                    except StorageUnavailable as still:
+                        gone = still  # the latest reason is the one to give
 
     def report(self, progress: Callable[[str], None] | None = None, *,
                rescore: bool = False) -> Report:

@@ -120,7 +120,7 @@ def test_report_command_writes_each_format(home: Path, tmp_path: Path) -> None:
     assert res.returncode == 1 and "--output: cannot write" in res.stderr
 
 
-def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path) -> None:
+def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path, backend: str) -> None:
     with Engine(Settings()) as engine:
         session = engine.start(CASE, mode="coach")
         session.command("hint")

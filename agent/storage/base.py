@@ -37,6 +37,24 @@ class StorageUnavailable(StoreError):
         self.answer_saved = answer_saved
 
 
+def as_store_error(exc: BaseException) -> StoreError | None:
+    """A database driver's exception that escaped a backend's translation (raised inside
+    LangGraph's checkpointer, say) as one of ours, with a one-line message; None for anything
+    else. Never imports a driver."""
+    if isinstance(exc, StoreError):
+        return exc
+    kind = type(exc)
+    if not kind.__module__.startswith(("psycopg", "psycopg_pool")):
+        return None
+    text = " ".join(line for line in str(exc).splitlines()
+                    if line.strip() and not line.startswith(("\t", " ")))[:300]
+    if kind.__name__ in ("PoolTimeout",) or any(
+            k.__name__ == "OperationalError" for k in kind.__mro__):
+        return StorageUnavailable(f"the database server is unreachable ({text}); what was saved "
+                                  "is safe: try again once it is back")
+    return StoreError(f"database error ({text or kind.__name__})")
+
+
 class SessionTaken(StoreError):
     """Another process took the session while this one had lost its lock."""
 

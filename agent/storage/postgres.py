@@ -63,6 +63,55 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+class _Pool(ConnectionPool[Any]):
+    """The pool, with two guards against connections a server restart has broken.
+
+    - A connection idle for more than :data:`IDLE_CHECK_S` is checked before it is handed out
+      (one round trip), and replaced if dead. Within a turn connections are reused at once, so
+      checking every checkout would only add round trips to each checkpoint read and write;
+      between turns (the candidate typing) the server may have restarted.
+    - A breaker: once the server has failed us (``down``), a request does not wait out the
+      pool's timeout (a turn makes several: the call log, checkpoint reads and writes) but asks
+      the server directly, which fails at once while it is down; when it answers again, the
+      idle connections it broke are dropped before any is handed out."""
+
+    IDLE_CHECK_S = 1.0
+
+    def __init__(self, url: str, *, probe: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self.url, self.probe = url, probe
+        self.down = False
+
+    def getconn(self, timeout: float | None = None) -> Any:
+        if self.down:
+            try:
+                psycopg.connect(self.url, **self.probe).close()
+            except psycopg.Error as e:
+                raise PoolTimeout(str(e)) from None
+            self.down = False
+            with suppress(Exception):
+                self.check()
+        for _ in range((self.max_size or 1) + 1):
+            try:
+                conn = super().getconn(timeout)
+            except PoolTimeout:
+                self.down = True
+                raise
+            if time.monotonic() - getattr(conn, "_interviewer_used", 0.0) < self.IDLE_CHECK_S:
+                return conn
+            try:
+                ConnectionPool.check_connection(conn)
+                return conn
+            except Exception:
+                super().putconn(conn)  # broken: the pool replaces it
+        self.down = True
+        raise PoolTimeout("every pooled connection was broken")
+
+    def putconn(self, conn: Any) -> None:
+        conn._interviewer_used = time.monotonic()
+        super().putconn(conn)
+
+
 class PostgresStorage(Storage):
     kind = "postgres"
 
@@ -81,10 +130,10 @@ class PostgresStorage(Storage):
         self._locks: weakref.WeakSet[AdvisoryLock] = weakref.WeakSet()
         self._migrate()
         # autocommit, dict rows and no prepared-statement surprises: what PostgresSaver needs.
-        self.pool: ConnectionPool[Any] = ConnectionPool(
+        self.pool: _Pool = _Pool(
             url, min_size=pool_min, max_size=pool_max, open=False, name="interviewer",
             kwargs={**self._kwargs, "prepare_threshold": 0, "row_factory": dict_row},
-            check=ConnectionPool.check_connection, timeout=CONNECT_TIMEOUT_S,
+            probe={**self._kwargs, "connect_timeout": 2}, timeout=CONNECT_TIMEOUT_S,
             reconnect_timeout=max(60.0, wait_s * 2))
         self.pool.open(wait=False)
 
@@ -97,13 +146,17 @@ class PostgresStorage(Storage):
     # -- errors ---------------------------------------------------------------------------------
 
     def _clean(self, exc: BaseException) -> str:
-        text = str(exc) or type(exc).__name__
-        return _one_line(redact(text, self._password or ""))
+        """The error's own words, one line, password-free; libpq's indented hint lines ("Is
+        the server running on that host...?") dropped: our message says what to check."""
+        lines = [line for line in (str(exc) or type(exc).__name__).splitlines()
+                 if line.strip() and not line.startswith(("\t", " "))]
+        return _one_line(redact(" ".join(lines) or type(exc).__name__, self._password or ""))
 
     def unavailable(self, exc: BaseException) -> StorageUnavailable | None:
         if isinstance(exc, StorageUnavailable):
             return exc
         if isinstance(exc, UNREACHABLE):
+            self.pool.down = True
             return StorageUnavailable(
                 f"the database server {self.label} is unreachable ({self._clean(exc)})")
         return None
@@ -167,7 +220,8 @@ class PostgresStorage(Storage):
     @contextmanager
     def _tx(self) -> Iterator[Execute]:
         try:
-            with self.pool.connection() as conn, conn.transaction():
+            # Pipelined: BEGIN, the statements and COMMIT go out together, one round trip.
+            with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
                 cur = conn.cursor(row_factory=tuple_row)
 
                 def ex(sql: str, params: Sequence[Any] = ()) -> None:
@@ -209,8 +263,12 @@ class PostgresStorage(Storage):
 
     def ping(self) -> None:
         """A fresh connection rather than the pool's: the pool retries with growing delays,
-        and this is what says the server is back."""
+        and this is what says the server is back. Then the pool's idle connections that the
+        outage broke are dropped, so that the next request gets a working one."""
         self.connect(connect_timeout=2).close()
+        self.pool.down = False
+        with suppress(Exception):
+            self.pool.check()
 
 
 class AdvisoryLock:
