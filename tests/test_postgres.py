@@ -31,6 +31,7 @@ from tests.test_crashes import (
     chat_argv,
     endpoint_args,
     first_call,
+    report_json,
     wait_until,
     where,
 )
@@ -62,15 +63,6 @@ def newest_session(url: str) -> str | None:
     with open_storage(url) as store:
         rows = store.list_sessions()
     return rows[0].id if rows else None
-
-
-def report_json(home: Path, sid: str, *db: str) -> dict[str, Any]:
-    out = run_cli(home, "report", sid, "--format", "json", "--offline", *db)
-    assert out.returncode == 0, out.stderr
-    report: dict[str, Any] = json.loads(out.stdout)
-    for key in ("session", "generated_at"):
-        report.pop(key)
-    return report
 
 
 @pytest.mark.slow

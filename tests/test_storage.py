@@ -117,6 +117,39 @@ def test_scores_upsert_and_list_newest_first(store: Storage) -> None:
     assert [v for _, v, _ in store.scores_for("aaaa1111", "goals")] == ["v2", "v1"]
 
 
+def test_journal_time_drafts_and_results_round_trip(store: Storage) -> None:
+    store.journal("aaaa1111", 0, "an answer", ("clarify", 30.5))  # time written with it
+    store.journal("aaaa1111", 1, "/next", ("clarify", 10.0))
+    store.add_time("aaaa1111", "goals", 5.0)
+    store.add_time("aaaa1111", "goals", -3.0)                    # a clock step never subtracts
+    store.journal("bbbb2222", 2, "other")
+    assert store.times("aaaa1111") == {"clarify": 40.5, "goals": 5.0}
+    assert store.times("nobody00") == {}
+    assert store.pending_answers() == {"aaaa1111": "/next", "bbbb2222": "other"}
+
+    assert store.draft("aaaa1111") is None
+    store.save_draft("aaaa1111", "half an answer\n\nwith a blank line ✓")
+    store.save_draft("aaaa1111", "half an answer\n\nwith a blank line ✓ and more")  # replaces
+    assert store.draft("aaaa1111") == "half an answer\n\nwith a blank line ✓ and more"
+    store.save_draft("aaaa1111", "  \n")                       # blank forgets it
+    assert store.draft("aaaa1111") is None
+
+    store.put_result("aaaa1111", {"overall": 2.5, "band": "lean hire"})
+    store.put_result("aaaa1111", {"overall": 3.0, "band": "hire"})        # the latest wins
+    store.put_result("bbbb2222", {"overall": None, "provisional": True})
+    assert store.results() == {"aaaa1111": {"overall": 3.0, "band": "hire"},
+                               "bbbb2222": {"overall": None, "provisional": True}}
+
+
+def test_a_failed_journal_write_records_no_time(store: Storage) -> None:
+    """The answer and the time that led to it are one transaction: both or neither."""
+    store.add_time("aaaa1111", "clarify", 1.0)
+    store.query("DROP TABLE inbox")
+    with pytest.raises(StoreError):
+        store.journal("aaaa1111", 0, "an answer", ("clarify", 30.0))
+    assert store.times("aaaa1111") == {"clarify": 1.0}
+
+
 def test_query_runs_statements_and_reads(store: Storage) -> None:
     store.create_session("aaaa1111", "c", "exam", "offline", {})
     assert store.query("SELECT id, mode FROM sessions WHERE id=?", ("aaaa1111",)) == [
@@ -214,8 +247,10 @@ def _schema_at(backend: str, version: int, home: Path) -> None:
         conn.close()
 
 
-def test_an_older_database_is_migrated_and_keeps_its_data(backend: str, home: Path) -> None:
-    _schema_at(backend, 2, home)
+@pytest.mark.parametrize("version", [2, 4])
+def test_an_older_database_is_migrated_and_keeps_its_data(backend: str, home: Path,
+                                                          version: int) -> None:
+    _schema_at(backend, version, home)
     with open_storage() as store:
         assert store.query("SELECT value FROM interviewer_meta WHERE key='schema_version'") == [
             (str(LATEST),)]
@@ -225,6 +260,12 @@ def test_an_older_database_is_migrated_and_keeps_its_data(backend: str, home: Pa
         assert old_call["counted_prompt_tokens"] == 0  # the column version 4 added
         store.put_score("old00001", "goals", "offline", "v", {"ok": True})  # version 3's table
         assert store.get_score("old00001", "goals", "offline", "v") == {"ok": True}
+        # versions 5-7: drafts, time per step, report summaries
+        store.save_draft("old00001", "draft")
+        store.add_time("old00001", "goals", 2.0)
+        store.put_result("old00001", {"overall": 1.0})
+        assert (store.draft("old00001"), store.times("old00001"), store.results()) == (
+            "draft", {"goals": 2.0}, {"old00001": {"overall": 1.0}})
 
 
 def test_a_newer_database_is_refused_in_one_line(backend: str, home: Path) -> None:

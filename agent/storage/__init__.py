@@ -22,12 +22,15 @@ from agent.storage.base import (
     Storage,
     StorageUnavailable,
     StoreError,
+    bad_id_message,
+    no_session_message,
+    normal_id,
 )
 from agent.storage.url import Target, resolve
 
 __all__ = ["SESSION_ID", "SessionLock", "SessionRow", "SessionTaken", "Storage",
-           "StorageUnavailable", "StoreError", "Target", "exists", "open_storage", "resolve",
-           "wait_seconds"]
+           "StorageUnavailable", "StoreError", "Target", "bad_id_message", "exists",
+           "no_session_message", "normal_id", "open_storage", "resolve", "wait_seconds"]
 
 WAIT_ENV = "INTERVIEWER_DATABASE_WAIT"
 

@@ -23,6 +23,25 @@ from typing import Any, Protocol
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{3,40}$")
 
 
+def normal_id(value: str) -> str:
+    """A session id as typed, in the stored form: ids are lower case, so an id typed or pasted
+    in upper case (``3FA8C21B``) names the same session."""
+    return value.strip().lower()
+
+
+def bad_id_message(value: str) -> str:
+    """The one message for something that is not a session id (every command says this)."""
+    from agent.config import quoted
+
+    return (f"{quoted(value, 60)} is not a session id (ids look like 1f3a9c2e; see "
+            "'interviewer sessions')")
+
+
+def no_session_message(sid: str) -> str:
+    """The one message for a well-formed id with no session behind it."""
+    return f"no session {sid!r} (see 'interviewer sessions' for the saved ones)"
+
+
 class StoreError(RuntimeError):
     """The database cannot be used; ``str()`` is one line saying what to do."""
 
@@ -195,11 +214,21 @@ class Storage(ABC):
 
     # -- the answer journal: an answer is saved before the graph sees it ---------------------
 
-    def journal(self, sid: str, seq: int, answer: str) -> None:
+    def journal(self, sid: str, seq: int, answer: str,
+                spent: tuple[str, float] | None = None) -> None:
+        """Save an answer before the graph sees it; ``spent`` (step, seconds) adds the active
+        time that led to it, in the same transaction."""
         with self._tx() as ex:
             ex("INSERT INTO inbox (session_id, seq, answer, ts) VALUES (?,?,?,?) "
                "ON CONFLICT (session_id) DO UPDATE SET seq=excluded.seq, "
                "answer=excluded.answer, ts=excluded.ts", (sid, seq, answer, time.time()))
+            if spent is not None:
+                _add_time(ex, sid, *spent)
+
+    def pending_answers(self) -> dict[str, str]:
+        """Every journaled answer or command not yet recorded, by session."""
+        return {str(r[0]): str(r[1])
+                for r in self._rows("SELECT session_id, answer FROM inbox")}
 
     def journaled(self, sid: str) -> tuple[int, str] | None:
         rows = self._rows("SELECT seq, answer FROM inbox WHERE session_id=?", (sid,))
@@ -208,6 +237,44 @@ class Storage(ABC):
     def clear_journal(self, sid: str) -> None:
         with self._tx() as ex:
             ex("DELETE FROM inbox WHERE session_id=?", (sid,))
+
+    # -- drafts: the answer being typed when the candidate pressed Ctrl-C ---------------------
+
+    def save_draft(self, sid: str, text: str) -> None:
+        with self._tx() as ex:
+            if text.strip():
+                ex("INSERT INTO drafts (session_id, text, ts) VALUES (?,?,?) ON CONFLICT "
+                   "(session_id) DO UPDATE SET text=excluded.text, ts=excluded.ts",
+                   (sid, text, time.time()))
+            else:
+                ex("DELETE FROM drafts WHERE session_id=?", (sid,))
+
+    def draft(self, sid: str) -> str | None:
+        rows = self._rows("SELECT text FROM drafts WHERE session_id=?", (sid,))
+        return str(rows[0][0]) if rows else None
+
+    # -- active time per step -------------------------------------------------------------------
+
+    def add_time(self, sid: str, step: str, seconds: float) -> None:
+        with self._tx() as ex:
+            _add_time(ex, sid, step, seconds)
+
+    def times(self, sid: str) -> dict[str, float]:
+        return {str(r[0]): float(r[1]) for r in self._rows(
+            "SELECT step, seconds FROM step_time WHERE session_id=?", (sid,))}
+
+    # -- report summaries -----------------------------------------------------------------------
+
+    def put_result(self, sid: str, summary: dict[str, Any]) -> None:
+        with self._tx() as ex:
+            ex("INSERT INTO results (session_id, summary, created) VALUES (?,?,?) ON CONFLICT "
+               "(session_id) DO UPDATE SET summary=excluded.summary, created=excluded.created",
+               (sid, json.dumps(summary), time.time()))
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Every session's stored report summary, by session id."""
+        return {str(r[0]): json.loads(r[1])
+                for r in self._rows("SELECT session_id, summary FROM results")}
 
     # -- model-call log -------------------------------------------------------------------------
 
@@ -250,6 +317,12 @@ class Storage(ABC):
         rows = self._rows("SELECT scorer, version, result FROM scores WHERE session_id=? AND "
                           "step=? ORDER BY created DESC, rowid DESC", (sid, step))
         return [(str(r[0]), str(r[1]), json.loads(r[2])) for r in rows]
+
+
+def _add_time(ex: Execute, sid: str, step: str, seconds: float) -> None:
+    ex("INSERT INTO step_time (session_id, step, seconds) VALUES (?,?,?) ON CONFLICT "
+       "(session_id, step) DO UPDATE SET seconds = step_time.seconds + excluded.seconds",
+       (sid, step, max(0.0, seconds)))
 
 
 def _session(row: Sequence[Any]) -> SessionRow:

@@ -132,6 +132,47 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "our own token count beside the endpoint's reported usage", """
         ALTER TABLE calls ADD COLUMN counted_prompt_tokens INTEGER NOT NULL DEFAULT 0;
         """),
+    Migration(5, "the answer being typed when the candidate pressed Ctrl-C", """
+        CREATE TABLE drafts (
+            session_id TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            ts REAL NOT NULL
+        );
+        """, """
+        CREATE TABLE drafts (
+            session_id TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            ts DOUBLE PRECISION NOT NULL
+        );
+        """),
+    Migration(6, "active time per step (seconds with the step's question open)", """
+        CREATE TABLE step_time (
+            session_id TEXT NOT NULL,
+            step TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            PRIMARY KEY (session_id, step)
+        );
+        """, """
+        CREATE TABLE step_time (
+            session_id TEXT NOT NULL,
+            step TEXT NOT NULL,
+            seconds DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (session_id, step)
+        );
+        """),
+    Migration(7, "each session's latest report in brief, for listings and progress", """
+        CREATE TABLE results (
+            session_id TEXT PRIMARY KEY,
+            summary TEXT NOT NULL,
+            created REAL NOT NULL
+        );
+        """, """
+        CREATE TABLE results (
+            session_id TEXT PRIMARY KEY,
+            summary TEXT NOT NULL,
+            created DOUBLE PRECISION NOT NULL
+        );
+        """),
 )
 
 #: The schema version this code writes.
