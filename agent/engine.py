@@ -22,15 +22,15 @@ from langgraph.types import Command
 
 from agent.cases import Case, get_case
 from agent.config import Settings
-from agent.feedback import SessionScoring, judge_model, make_scorer
-from agent.graph import Context, build_graph, parse_resume
+from agent.context import Context, engine_label
+from agent.feedback import SessionScoring, make_scorer
+from agent.graph import build_graph
 from agent.model.client import ModelClient
 from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
-from agent.report import Report, ScorerInfo, build_report
+from agent.report import Report
 from agent.rubrics import default_rubrics
-from agent.scores import StepScore
-from agent.state import InterviewState, Turn, answered_count, last_question
+from agent.state import InterviewState, answered_count, last_question
 from agent.steps import STEPS
 from agent.storage import (
     SESSION_ID,
@@ -64,25 +64,15 @@ def make_interviewer(settings: Settings | None, client: ModelClient | None = Non
     return LLMInterviewer(client, session_id)
 
 
-def initial_state(case: Case, mode: str, max_followups: int,
-                  drill: str | None = None) -> InterviewState:
-    """A new interview: the case prompt read out, clarify waiting for the first question. A
-    drill of a later step starts at that step: the case prompt, what clarifying questions would
-    have told the candidate (the fact sheet), and the step's opening question."""
-    step = drill or "clarify"
-    turns = [Turn(role="interviewer", step=step, kind="prompt", text=case.prompt.strip())]
-    if drill and drill != "clarify":
-        from agent.practice.drill import briefing, opener
-
-        turns += [Turn(role="interviewer", step=step, kind="notice", text=briefing(case)),
-                  Turn(role="interviewer", step=step, kind="opener", text=opener(step))]
-    state: InterviewState = {
-        "case_id": case.id, "mode": mode, "max_followups": max_followups,  # type: ignore[typeddict-item]
-        "step": step, "status": "in_progress", "turns": turns, "followups": {}, "probed": {},
-    }
+def start_input(case: Case, mode: str, max_followups: int,
+                drill: str | None = None) -> dict[str, Any]:
+    """The graph's input that starts a new interview (see agent.schema.StartInput): the graph
+    reads the case prompt out, then waits in clarify for the first question. A drill of one step
+    starts at that step (with the case's fact sheet for a step after clarify)."""
+    value: dict[str, Any] = {"case_id": case.id, "mode": mode, "max_followups": max_followups}
     if drill:
-        state["drill"] = drill
-    return state
+        value["drill"] = drill
+    return value
 
 
 def new_session_id() -> str:
@@ -116,7 +106,7 @@ class Engine:
 
     @property
     def engine_label(self) -> str:
-        return "offline" if self.client is None else f"llm:{self.settings.model}"
+        return engine_label(None if self.client is None else self.settings)
 
     def close(self) -> None:
         # Sessions first: their background scoring must finish before connections close.
@@ -156,7 +146,7 @@ class Engine:
 
         def attempt(retrying: bool) -> None:
             if not (retrying and session.snapshot().values):
-                session.run(initial_state(case, mode, max_followups, drill))
+                session.run(start_input(case, mode, max_followups, drill))
 
         session._guarded(attempt, None, lambda: True)
         return session
@@ -178,9 +168,9 @@ class Engine:
             self.store.update_session(sid, engine=self.engine_label)
         if not session.snapshot().values:
             # Killed between creating the session and its first checkpoint: start it again.
-            session.run(initial_state(session.case, row.mode,
-                                      int(row.info.get("max_followups", 2)),
-                                      row.info.get("drill")))
+            session.run(start_input(session.case, row.mode,
+                                    int(row.info.get("max_followups", 2)),
+                                    row.info.get("drill")))
         return session
 
 
@@ -198,12 +188,15 @@ class Session:
         self.scoring = SessionScoring(
             engine.store, make_scorer(engine.client, engine.rubrics, sid), case, sid,
             engine.rubrics)
-        self.context = Context(interviewer=self.interviewer, rubrics=engine.rubrics,
-                               coach=self.scoring.coach, hint=self.scoring.hint)
+        self.context = Context(interviewer=self.interviewer, engine=engine.engine_label,
+                               rubrics=engine.rubrics, scoring=self._scoring)
         #: When the question now open was put in front of the candidate (monotonic seconds);
         #: None while nothing is open (read-only use, or before the session is locked).
         self._shown: float | None = None
         engine._sessions.append(self)
+
+    def _scoring(self, thread_id: str, case: Case) -> SessionScoring:
+        return self.scoring
 
     def lock(self) -> None:
         if not self._lock.acquire():
@@ -294,15 +287,18 @@ class Session:
     def _candidate_turns(self) -> int:
         return sum(1 for t in self.state().get("turns", []) if t["role"] == "candidate")
 
-    def submit(self, value: dict[str, str], on_event: OnEvent | None = None) -> None:
-        """Send an answer ({"answer": text}) or a command ({"command": name}).
+    def submit(self, value: str | dict[str, str], on_event: OnEvent | None = None) -> None:
+        """Send the candidate's input: text, {"answer": text} or {"command": name}. The graph
+        applies agent/commands.py's rules to it (a refused input changes nothing) and scores
+        finished steps in the background while the next question is on screen.
 
         If the database server goes away during the turn, the turn waits for it (see
         :meth:`_guarded`) and then finishes from what was saved: the journaled answer is
         replayed or the interrupted run continued; an answer that never reached the journal is
         sent again. Never twice: the checkpoint's candidate turns say whether it was applied."""
         seq = self._candidate_turns()
-        text = value.get("answer") or "/" + value["command"]
+        text = (value if isinstance(value, str) else str(value["answer"]) if "answer" in value
+                else "/" + str(value.get("command", "")))
         spent = self._spent()
         saved = False
 
@@ -310,7 +306,8 @@ class Session:
             nonlocal saved
             if retrying:
                 self._recover(on_event)
-                if self._candidate_turns() > seq:
+                if self._candidate_turns() > seq or (saved and self.engine.store.journaled(
+                        self.id) is None):
                     return  # the journaled answer was replayed, or the run finished it
             # The active time goes in with the answer's first successful journal write only.
             self.engine.store.journal(self.id, seq, text, None if saved else spent)
@@ -318,7 +315,6 @@ class Session:
             self.run(Command(resume=value), on_event, journaled=True)
 
         self._guarded(attempt, on_event, lambda: saved)
-        self._score_in_background()
 
     def answer(self, text: str, on_event: OnEvent | None = None) -> None:
         self.submit({"answer": text}, on_event)
@@ -333,11 +329,7 @@ class Session:
         waiting for the candidate nor finished; LangGraph may even hold the interrupted node's
         finished writes, which continuing applies), and an answer journaled but never recorded.
         """
-        replayed = self._guarded(lambda _retrying: self._recover(on_event), on_event,
-                                 lambda: True)
-        if replayed:
-            self._score_in_background()
-        return replayed
+        return self._guarded(lambda _retrying: self._recover(on_event), on_event, lambda: True)
 
     def _recover(self, on_event: OnEvent | None) -> bool:
         self._snap = None
@@ -350,19 +342,13 @@ class Session:
         if journaled is not None:
             seq, text = journaled
             if seq == self._candidate_turns() and self.waiting():
-                kind, said = parse_resume(text)
-                self.run(Command(resume={kind: said}), on_event, journaled=True)
+                # Journaled already (with its time): the graph reads the text as submit's.
+                self.run(Command(resume=text), on_event, journaled=True)
                 replayed = True
             else:
                 self.engine.store.clear_journal(self.id)
         self._sync_row()
         return replayed
-
-    def _score_in_background(self) -> None:
-        """Score finished steps in the background while the next question is on screen. With
-        the database unreachable this waits for nothing: a later report scores what is missing."""
-        with suppress(StorageUnavailable):
-            self.scoring.submit(self.state())
 
     # -- when the database server goes away ------------------------------------------------------
 
@@ -410,83 +396,16 @@ class Session:
 
     def report(self, progress: Callable[[str], None] | None = None, *,
                rescore: bool = False) -> Report:
-        """The feedback report; waits only for scores not finished in the background.
-
-        Scores stored for the session are used (see SessionScoring.stored): a session judged by
-        a model keeps its judge's scores even when no endpoint is configured now. Only steps
-        with no stored score are scored now, by the current scorer. ``rescore`` scores every
-        step again with the current scorer (the configured endpoint, or offline)."""
+        """The feedback report (see SessionScoring.report): stored scores reused, only what is
+        missing scored now, or every step again with ``rescore``. The result is kept for
+        `interviewer progress`."""
         from agent.practice.summary import summary
-        from agent.practice.timebox import step_times
-        from agent.report import ModelAnswer, TranscriptTurn
 
-        state = self.state()
-        scoring = self.scoring
-        steps = scoring.all_results(state, progress, rescore=rescore)
         row = self.engine.store.get_session(self.id)
-        drill = state.get("drill")
-        practised: list[str] = [drill] if drill else list(STEPS)
-        reached: set[str] = {t["step"] for t in state.get("turns", []) if t["step"] in STEPS}
-        report = build_report(
-            session=self.id, case=self.case.id, case_title=self.case.title,
-            mode=row.mode if row else str(state.get("mode", "exam")),
-            completed=state.get("status") == "completed",
-            scorer=self._scorer_info(steps, rescore), steps=steps, drill=drill,
-            model_answers=[ModelAnswer(step=s, points=list(self.case.strong_answer[s]))
-                           for s in practised],
-            time=step_times(self.case, self.times(), practised, reached),
-            transcript=[TranscriptTurn(**t) for t in state.get("turns", [])],
-        )
+        report = self.scoring.report(self.state(), mode=row.mode if row else None,
+                                     progress=progress, rescore=rescore, times=self.times())
         self.engine.store.put_result(self.id, summary(report))
         return report
-
-    def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
-        """What scored the report, and a note for the reader whenever that is not simply the
-        current scorer scoring everything now."""
-        from agent.judge import judge_prompt_version
-
-        scoring, current = self.scoring, self.scoring.scorer.name
-        rubrics = self.engine.rubrics.version
-        judged = [s for s in steps if scoring.source.get(s.step) in ("stored", "scored")]
-        kinds = {s.scorer for s in judged} or {current}
-        kind = kinds.pop() if len(kinds) == 1 else "mixed"
-        models: dict[str, None] = {}
-        prompts: dict[str, None] = {}
-        for s in judged:
-            model, prompt = judge_model(s.version)
-            if model is not None and prompt is not None:
-                models[model] = None
-                prompts[prompt] = None
-        if current == "llm" and not models:
-            models[str(self.engine.settings.model)] = None
-            prompts[judge_prompt_version()] = None
-        notes: list[str] = []
-        stored_llm = [s for s in judged if s.scorer == "llm"
-                      and scoring.source.get(s.step) == "stored"]
-        offline_now = [s for s in judged if s.scorer == "offline"
-                       and scoring.source.get(s.step) == "scored"]
-        stored_models = ", ".join(dict.fromkeys(
-            m for m in (judge_model(s.version)[0] for s in stored_llm) if m))
-        if rescore:
-            notes.append("Re-scored now with the "
-                         + ("LLM judge (" + str(self.engine.settings.model) + ")."
-                            if current == "llm" else "offline scorer."))
-        elif current == "offline" and stored_llm:
-            notes.append(f"Judge scores stored during the session ({stored_models}) are shown; "
-                         "no model endpoint is configured now, so they were not re-scored.")
-            if offline_now:
-                names = ", ".join(s.step for s in offline_now)
-                notes.append(f"No judge score was stored for {names}: scored offline now. To "
-                             f"judge them with the model: interviewer report {self.id} "
-                             "--base-url URL --model NAME")
-        elif current == "llm" and stored_llm and stored_models != self.engine.settings.model:
-            notes.append(f"Scores judged earlier by {stored_models} are reused; re-score with "
-                         f"--rescore to judge every step with {self.engine.settings.model}.")
-        llm = kind != "offline"
-        return ScorerInfo(type=kind,  # type: ignore[arg-type]
-                          model=(", ".join(models) or None) if llm else None,
-                          prompts=(", ".join(prompts) or None) if llm else None,
-                          rubrics=rubrics, notes=notes)
 
     def _sync_row(self, clear_journal: bool = False) -> None:
         """Refresh the sessions row (and clear the journal: the answer is checkpointed now),

@@ -15,15 +15,27 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import suppress
 
 from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
+from agent.report import Report, ScorerInfo, build_report
 from agent.rubrics import RubricSet, default_rubrics
-from agent.scorers import OfflineScorer, Scorer, Turns, strong_notes, transcript_hash
+from agent.scorers import (
+    OfflineScorer,
+    Scorer,
+    Turns,
+    applicable,
+    case_notes,
+    read_answers,
+    strong_notes,
+    transcript_hash,
+)
 from agent.scores import CriterionScore, StepScore
+from agent.semantic.facts import Told, told_from
+from agent.semantic.matcher import index
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
 from agent.storage import Storage, StorageUnavailable
@@ -64,7 +76,7 @@ def finished_steps(state: InterviewState) -> list[str]:
     return list(STEPS[: STEPS.index(current)]) if current in STEPS else []
 
 
-#: Words that say nothing about an answer's content, left out when matching a note's key words.
+#: Words that say nothing about an answer, left out when matching a note's key words.
 _STOP_WORDS = """
 about above across after again against also among and any are around asks because been before
 being between both but can could does doing down during each either else even every first for
@@ -75,8 +87,12 @@ way were what when where whether which while who why will with within without wo
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[a-z0-9]+")
-#: A strong-answer note counts as already said when this share of its key words was said.
-NOTE_COVERED = 0.6
+#: A part of a note counts as said when this share of its key words was said (affirmed)...
+NOTE_COVERED = 0.5
+#: ... or when one of the candidate's affirmed clauses means the same (embedding similarity).
+NOTE_MATCH = 0.5
+#: Where a note splits into separately checkable points.
+_NOTE_PARTS = re.compile(r"\s*(?:[;:()]|,\s+(?:and\s+)?|\s+and\s+(?=\w+s?\b)|\s+-\s+)\s*")
 
 
 def _key_words(text: str) -> list[str]:
@@ -85,19 +101,42 @@ def _key_words(text: str) -> list[str]:
                               and (len(w) >= 4 or any(ch.isdigit() for ch in w))))
 
 
+def note_parts(note: str) -> list[str]:
+    """The points of a strong-answer note ("Confirms batch with a deadline window; asks the
+    volume" is two), each at least three words long."""
+    parts = [p.strip(" .") for p in _NOTE_PARTS.split(note) if p and p.strip(" .")]
+    merged: list[str] = []
+    for p in parts:
+        if merged and len(p.split()) < 3:
+            merged[-1] += " " + p
+        else:
+            merged.append(p)
+    return merged or [note]
+
+
 def note_said(note: str, answers: list[str]) -> bool:
-    """True when most of a strong-answer note's key words appear in the answers (a word
-    matches on its first five letters, so "replica" matches "replicas")."""
-    keys = _key_words(note)
-    if not keys:
-        return False
-    said = {w[:5] for w in _WORD.findall(" ".join(answers).lower())}
-    return sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
+    """True when the answers already make most of a strong-answer note's points, in any words:
+    a point counts when most of its key words were said in affirmed text (a word matches on its
+    first five letters, so "replica" matches "replicas"), or when one of the candidate's
+    affirmed clauses means the same. A point made only to reject it ("we wouldn't canary it")
+    was not made."""
+    sents = read_answers(answers)
+    said = {w[:5] for s in sents for w in _WORD.findall(s.read.lower())}
+    clauses = [p for s in sents if s.claim or s.quantity for p in s.parts]
+    parts = note_parts(note)
+    hits = 0
+    sims = index(tuple(parts)).scores(clauses) if clauses else None
+    for i, part in enumerate(parts):
+        keys = _key_words(part)
+        covered = bool(keys) and sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
+        if covered or (sims is not None and float(sims[:, i].max()) >= NOTE_MATCH):
+            hits += 1
+    return hits * 2 > len(parts) or (len(parts) == 2 and hits == 2)
 
 
 def relevant_notes(score: StepScore, answers: list[str]) -> list[str]:
     """The case's strong-answer notes worth showing: none when every criterion is solid
-    (level 3+); otherwise the notes whose key words the candidate has not already said."""
+    (level 3+); otherwise the notes whose points the candidate has not already made."""
     if score.criteria and all((c.level or 0) >= 3 for c in score.criteria):
         return []
     return [n for n in score.strong_answer if not note_said(n, answers)]
@@ -115,11 +154,19 @@ def judge_model(version: str) -> tuple[str | None, str | None]:
 class SessionScoring:
     """Scores for one session, kept in the store so a later report reuses them."""
 
-    def __init__(self, store: Storage, scorer: Scorer, case: Case, session_id: str,
-                 rubrics: RubricSet | None = None, workers: int = 2) -> None:
+    def __init__(self, store: Storage | None, scorer: Scorer, case: Case, session_id: str,
+                 rubrics: RubricSet | None = None, workers: int = 2,
+                 pool: Executor | None = None) -> None:
+        """``store`` None: scores live only in memory (a served graph's threads). ``pool``: a
+        worker pool shared with other sessions (not shut down by close())."""
         self.store, self.scorer, self.case, self.sid = store, scorer, case, session_id
         self.rubrics = rubrics or default_rubrics()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
+        self._own_pool = pool is None
+        self._pool = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
+        if scorer.name == "offline":  # the embedding model loads while the candidate types
+            from agent.semantic.model import warm
+
+            warm()
         self._futures: dict[tuple[str, str], Future[StepScore]] = {}
         self._lock = threading.Lock()
         #: How each step's last result was obtained: "stored", "scored" (now) or "special".
@@ -127,10 +174,21 @@ class SessionScoring:
 
     def close(self) -> None:
         """Stop: scores not started yet are dropped (a later report computes them)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._own_pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _key(self, step: str, turns: Turns) -> str:
-        return f"{self.scorer.version(step)}:transcript={transcript_hash(turns)}"
+    def _key(self, step: str, turns: Turns, told: Told | None = None) -> str:
+        return f"{self.scorer.version(step)}:transcript={transcript_hash(turns, told)}"
+
+    def _told(self, state: InterviewState, step: str) -> Told | None:
+        """What the candidate had been told before ``step`` (facts revealed in clarify, every
+        earlier line): the scorers check claims against it."""
+        if step not in STEPS or step == STEPS[0]:
+            return None
+        earlier = STEPS[:STEPS.index(step)]
+        turns = [(t["role"], t["text"]) for t in state.get("turns", [])
+                 if t["kind"] not in ("command", "coach") and t["step"] in earlier]
+        return told_from(self.case, turns, state.get("facts_told", []))
 
     def _special(self, state: InterviewState, step: str,
                  finishing: bool = False) -> StepScore | None:
@@ -144,12 +202,13 @@ class SessionScoring:
                    else "the interview moved on before any answer"
                    if step != CROSS_CUTTING else "no question was answered")
             criteria = [CriterionScore(
-                id=c.id, name=c.name, weight=c.weight, level=1,
+                id=c.id, name=c.name, weight=w, level=1,
                 rationale=f"No answer: {how}, so this scores 1 (missing).",
                 evidence=[], unverified_quotes=0, flagged=False, missed=c.levels[3])
-                for c in rubric.criteria]
+                for c, w in applicable(self.case, rubric)]
             return StepScore(step=step, score=1.0, weight=rubric.weight, status="skipped",
                              scorer=self.scorer.name, version="skipped", criteria=criteria,
+                             notes=case_notes(self.case, rubric),
                              strong_answer=strong_notes(self.case, step))
         if not said:
             return StepScore(step=step, score=None, weight=rubric.weight, status="not_reached",
@@ -157,22 +216,25 @@ class SessionScoring:
                              strong_answer=strong_notes(self.case, step))
         return None
 
-    def _score(self, step: str, turns: Turns, key: str) -> StepScore:
-        result = self.scorer.score_step(self.case, step, turns)
-        if result.unscored < len(result.criteria):
+    def _score(self, step: str, turns: Turns, key: str, told: Told | None = None) -> StepScore:
+        result = self.scorer.score_step(self.case, step, turns, told)
+        if self.store is not None and result.unscored < len(result.criteria):
             # With the database server away the score still stands; a later report redoes it.
             with suppress(StorageUnavailable):
                 self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
         return result
 
-    def stored(self, step: str, turns: Turns) -> StepScore | None:
+    def stored(self, step: str, turns: Turns, told: Told | None = None) -> StepScore | None:
         """A stored score for exactly this transcript and rubric: the current scorer's own,
         else the newest LLM judge's (whichever model judged it)."""
-        key = self._key(step, turns)
+        if self.store is None:
+            return None
+        key = self._key(step, turns, told)
         own = self.store.get_score(self.sid, step, self.scorer.name, key)
         if own is not None:
             return StepScore.model_validate(own)
-        tail = f":rubric={self.rubrics.hashes[step]}:transcript={transcript_hash(turns)}"
+        tail = (f":rubric={self.rubrics.hashes[step]}:transcript="
+                f"{transcript_hash(turns, told)}")
         for scorer, version, result in self.store.scores_for(self.sid, step):
             if scorer == "llm" and version.endswith(tail):
                 return StepScore.model_validate(result)
@@ -184,13 +246,18 @@ class SessionScoring:
             if self._special(state, step) is not None:
                 continue
             turns = step_turns(state, step)
-            key = self._key(step, turns)
+            told = self._told(state, step)
+            key = self._key(step, turns, told)
             with self._lock:
                 if (step, key) in self._futures:
                     continue
-                if self.stored(step, turns) is not None:
-                    continue
-                self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key)
+                try:
+                    if self.stored(step, turns, told) is not None:
+                        continue
+                except StorageUnavailable:
+                    return  # best effort: with the database away, a later report scores it
+                self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key,
+                                                               told)
 
     def result(self, state: InterviewState, step: str, *, rescore: bool = False,
                finishing: bool = False) -> StepScore:
@@ -203,17 +270,18 @@ class SessionScoring:
                 "strong_answer": relevant_notes(special, [])})
         turns = step_turns(state, step)
         said = [text for role, text in turns if role == "candidate"]
-        key = self._key(step, turns)
+        told = self._told(state, step)
+        key = self._key(step, turns, told)
         with self._lock:
             future = None if rescore else self._futures.get((step, key))
-        stored = None if rescore or future is not None else self.stored(step, turns)
+        stored = None if rescore or future is not None else self.stored(step, turns, told)
         try:
             if future is not None:
                 score, self.source[step] = future.result(), "scored"
             elif stored is not None:
                 score, self.source[step] = stored, "stored"
             else:
-                score, self.source[step] = self._score(step, turns, key), "scored"
+                score, self.source[step] = self._score(step, turns, key, told), "scored"
         except ModelError as e:
             self.source[step] = "scored"
             score = self._unscored(step, key, str(e))
@@ -224,10 +292,10 @@ class SessionScoring:
 
     def _unscored(self, step: str, key: str, why: str) -> StepScore:
         rubric = self.rubrics[step]
-        criteria = [CriterionScore(id=c.id, name=c.name, weight=c.weight, level=None,
+        criteria = [CriterionScore(id=c.id, name=c.name, weight=w, level=None,
                                    rationale=f"Unscored: {why}", evidence=[],
                                    unverified_quotes=0, flagged=False)
-                    for c in rubric.criteria]
+                    for c, w in applicable(self.case, rubric)]
         return StepScore(step=step, score=None, weight=rubric.weight, scorer=self.scorer.name,
                          version=key, criteria=criteria,
                          strong_answer=strong_notes(self.case, step))
@@ -243,6 +311,86 @@ class SessionScoring:
                 progress(step)
             out.append(self.result(state, step, rescore=rescore))
         return out
+
+    # -- the report ---------------------------------------------------------------------------
+
+    def report(self, state: InterviewState, *, mode: str | None = None,
+               progress: Callable[[str], None] | None = None, rescore: bool = False,
+               times: dict[str, float] | None = None) -> Report:
+        """The feedback report; waits only for scores not finished in the background.
+
+        Stored scores are used (see stored()): a session judged by a model keeps its judge's
+        scores even when no endpoint is configured now. Only steps with no stored score are
+        scored now, by the current scorer. ``rescore`` scores every step again with the current
+        scorer. ``mode``: the session's mode when it is known better than the state's;
+        ``times``: active seconds per step, when the session's clock is kept (the terminal)."""
+        from agent.practice.timebox import step_times
+        from agent.report import ModelAnswer, TranscriptTurn
+
+        steps = self.all_results(state, progress, rescore=rescore)
+        drill = state.get("drill")
+        practised: list[str] = [drill] if drill else list(STEPS)
+        reached: set[str] = {t["step"] for t in state.get("turns", []) if t["step"] in STEPS}
+        return build_report(
+            session=self.sid, case=self.case.id, case_title=self.case.title,
+            mode=mode or str(state.get("mode", "exam")),
+            completed=state.get("status") == "completed",
+            scorer=self._scorer_info(steps, rescore), steps=steps, drill=drill,
+            model_answers=[ModelAnswer(step=s, points=list(self.case.strong_answer[s]))
+                           for s in practised],
+            time=step_times(self.case, times or {}, practised, reached),
+            transcript=[TranscriptTurn(**t) for t in state.get("turns", [])],
+        )
+
+    def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
+        """What scored the report, and a note for the reader whenever that is not simply the
+        current scorer scoring everything now."""
+        current = self.scorer.name
+        current_model, current_prompts = judge_model(self.scorer.version(STEPS[0]))
+        judged = [s for s in steps if self.source.get(s.step) in ("stored", "scored")]
+        kinds = {s.scorer for s in judged} or {current}
+        kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        models: dict[str, None] = {}
+        prompts: dict[str, None] = {}
+        for s in judged:
+            model, prompt = judge_model(s.version)
+            if model is not None and prompt is not None:
+                models[model] = None
+                prompts[prompt] = None
+        if current == "llm" and not models and current_model and current_prompts:
+            models[current_model] = None
+            prompts[current_prompts] = None
+        notes: list[str] = []
+        stored_llm = [s for s in judged if s.scorer == "llm"
+                      and self.source.get(s.step) == "stored"]
+        offline_now = [s for s in judged if s.scorer == "offline"
+                       and self.source.get(s.step) == "scored"]
+        stored_models = ", ".join(dict.fromkeys(
+            m for m in (judge_model(s.version)[0] for s in stored_llm) if m))
+        if rescore:
+            notes.append("Re-scored now with the "
+                         + (f"LLM judge ({current_model})." if current == "llm"
+                            else "offline scorer."))
+        elif current == "offline" and stored_llm:
+            notes.append(f"Judge scores stored during the session ({stored_models}) are shown; "
+                         "no model endpoint is configured now, so they were not re-scored.")
+            if offline_now:
+                names = ", ".join(s.step for s in offline_now)
+                notes.append(f"No judge score was stored for {names}: scored offline now. To "
+                             f"judge them with the model: interviewer report {self.sid} "
+                             "--base-url URL --model NAME")
+        elif current == "llm" and stored_llm and stored_models != current_model:
+            notes.append(f"Scores judged earlier by {stored_models} are reused; re-score with "
+                         f"--rescore to judge every step with {current_model}.")
+        llm = kind != "offline"
+        from agent.agreement import agreement_for, describe
+
+        agreement = None if kind == "mixed" else describe(
+            agreement_for(kind, next(iter(models), None)), self.rubrics.version)
+        return ScorerInfo(type=kind,  # type: ignore[arg-type]
+                          model=(", ".join(models) or None) if llm else None,
+                          prompts=(", ".join(prompts) or None) if llm else None,
+                          rubrics=self.rubrics.version, notes=notes, agreement=agreement)
 
     # -- coach mode ---------------------------------------------------------------------------
 
@@ -279,7 +427,8 @@ class SessionScoring:
             return "No hint here."
         rubric = self.rubrics[step]
         said = answers_in(state, step)
-        gaps = sorted((c for c in rubric.criteria if status_for(c, said)[1] != "met"),
+        gaps = sorted((c for c, _ in applicable(self.case, rubric)
+                       if status_for(c, said)[1] != "met"),
                       key=lambda c: -c.weight)
         if not gaps:
             return "Hint: you've covered the main ground; tighten it into a clear summary."
