@@ -388,6 +388,35 @@ def test_an_unreachable_server_is_one_line_without_the_password(home: Path) -> N
     assert out.stderr.count("\n") == 1 and "pa55word" not in out.stderr
 
 
+def test_no_postgres_is_a_skip_on_a_laptop_and_a_failure_in_ci(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/postgres.py's fixture: without server binaries the Postgres tests skip, saying why,
+    unless INTERVIEWER_REQUIRE_POSTGRES=1 (set by .ci/run) makes that a failure."""
+    from tests import postgres
+
+    monkeypatch.setattr(postgres, "find_bindir", lambda: None)
+    monkeypatch.delenv(postgres.URL_ENV, raising=False)
+    monkeypatch.delenv(postgres.REQUIRE_ENV, raising=False)
+
+    def outcome() -> BaseException:
+        # Caught as BaseException: a skip escaping this test would only skip it, not fail it.
+        try:
+            next(postgres.cluster_or_skip())
+        except BaseException as e:
+            return e
+        raise AssertionError("a cluster started without server binaries")
+
+    skipped = outcome()
+    assert type(skipped) is pytest.skip.Exception, skipped
+    assert "no PostgreSQL server binaries" in str(skipped)
+    monkeypatch.setenv(postgres.REQUIRE_ENV, "1")
+    failed = outcome()
+    assert type(failed) is pytest.fail.Exception, failed
+    assert "INTERVIEWER_REQUIRE_POSTGRES is set but PostgreSQL cannot run" in str(failed)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "export INTERVIEWER_REQUIRE_POSTGRES=1" in ci and "install -y -qq postgresql" in ci
+
+
 def test_a_database_that_does_not_exist_is_named(pg_cluster: Any) -> None:
     with pytest.raises(StorageUnavailable, match='database "no_such_db" does not exist'):
         open_storage(pg_cluster.url("no_such_db"))
