@@ -141,6 +141,25 @@ def test_journal_time_drafts_and_results_round_trip(store: Storage) -> None:
                                "bbbb2222": {"overall": None, "provisional": True}}
 
 
+def test_judge_failures_and_endpoint_capabilities_round_trip(store: Storage) -> None:
+    store.put_judge_failure("aaaa1111", "goals", "v1", "invalid", "never validated")
+    store.put_judge_failure("aaaa1111", "goals", "v1", "unavailable", "HTTP 503")  # replaces
+    store.put_judge_failure("bbbb2222", "goals", "v1", "invalid", "x")
+    failed = store.judge_failure("aaaa1111", "goals", "v1")
+    assert failed is not None and (failed["kind"], failed["reason"]) == ("unavailable", "HTTP 503")
+    assert store.judge_failure("aaaa1111", "goals", "v2") is None
+    store.clear_judge_failures("aaaa1111")
+    assert store.judge_failure("aaaa1111", "goals", "v1") is None
+    assert store.judge_failure("bbbb2222", "goals", "v1") is not None
+
+    url = "http://127.0.0.1:9/v1"
+    assert store.load_capabilities(url, "m") is None
+    store.save_capabilities(url, "m", {"structured": "json_object"})
+    store.save_capabilities(url, "m", {"structured": "prompt", "stream_usage": False})
+    assert store.load_capabilities(url, "m") == {"structured": "prompt", "stream_usage": False}
+    assert store.load_capabilities(url, "other") is None
+
+
 def test_a_failed_journal_write_records_no_time(store: Storage) -> None:
     """The answer and the time that led to it are one transaction: both or neither."""
     store.add_time("aaaa1111", "clarify", 1.0)
@@ -260,6 +279,8 @@ def test_an_older_database_is_migrated_and_keeps_its_data(backend: str, home: Pa
         assert old_call["counted_prompt_tokens"] == 0  # the column version 4 added
         store.put_score("old00001", "goals", "offline", "v", {"ok": True})  # version 3's table
         assert store.get_score("old00001", "goals", "offline", "v") == {"ok": True}
+        store.save_capabilities("u", "m", {"structured": "json_schema"})  # version 8's table
+        assert store.load_capabilities("u", "m") == {"structured": "json_schema"}
         # versions 5-7: drafts, time per step, report summaries
         store.save_draft("old00001", "draft")
         store.add_time("old00001", "goals", 2.0)

@@ -276,6 +276,46 @@ class Storage(ABC):
         return {str(r[0]): json.loads(r[1])
                 for r in self._rows("SELECT session_id, summary FROM results")}
 
+    # -- judge attempts that failed ---------------------------------------------------------
+
+    def put_judge_failure(self, sid: str, step: str, version: str, kind: str,
+                          reason: str) -> None:
+        """Record that judging ``step`` (this transcript and judge ``version``) failed:
+        ``kind`` "invalid" (the model's replies never validated) or "unavailable"."""
+        with self._tx() as ex:
+            ex("INSERT INTO judge_failures (session_id, step, version, kind, reason, created) "
+               "VALUES (?,?,?,?,?,?) ON CONFLICT (session_id, step, version) DO UPDATE SET "
+               "kind=excluded.kind, reason=excluded.reason, created=excluded.created",
+               (sid, step, version, kind, reason, time.time()))
+
+    def judge_failure(self, sid: str, step: str, version: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT kind, reason, created FROM judge_failures WHERE session_id=? "
+                          "AND step=? AND version=?", (sid, step, version))
+        return {"kind": rows[0][0], "reason": rows[0][1], "created": rows[0][2]} if rows else None
+
+    def clear_judge_failures(self, sid: str) -> None:
+        with self._tx() as ex:
+            ex("DELETE FROM judge_failures WHERE session_id=?", (sid,))
+
+    # -- what endpoints accept ----------------------------------------------------------------
+
+    def load_capabilities(self, base_url: str, model: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT data FROM endpoints WHERE base_url=? AND model=?",
+                          (base_url, model))
+        if not rows:
+            return None
+        try:
+            data = json.loads(rows[0][0])
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def save_capabilities(self, base_url: str, model: str, data: dict[str, Any]) -> None:
+        with self._tx() as ex:
+            ex("INSERT INTO endpoints (base_url, model, data, updated) VALUES (?,?,?,?) ON "
+               "CONFLICT (base_url, model) DO UPDATE SET data=excluded.data, "
+               "updated=excluded.updated", (base_url, model, json.dumps(data), time.time()))
+
     # -- model-call log -------------------------------------------------------------------------
 
     def log_call(self, rec: Any) -> None:

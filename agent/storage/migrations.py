@@ -173,6 +173,41 @@ MIGRATIONS: tuple[Migration, ...] = (
             created DOUBLE PRECISION NOT NULL
         );
         """),
+    Migration(8, "what each endpoint + model accepts, and judge attempts that failed", """
+        CREATE TABLE endpoints (
+            base_url TEXT NOT NULL,
+            model TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated REAL NOT NULL,
+            PRIMARY KEY (base_url, model)
+        );
+        CREATE TABLE judge_failures (
+            session_id TEXT NOT NULL,
+            step TEXT NOT NULL,
+            version TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created REAL NOT NULL,
+            PRIMARY KEY (session_id, step, version)
+        );
+        """, """
+        CREATE TABLE endpoints (
+            base_url TEXT NOT NULL,
+            model TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (base_url, model)
+        );
+        CREATE TABLE judge_failures (
+            session_id TEXT NOT NULL,
+            step TEXT NOT NULL,
+            version TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (session_id, step, version)
+        );
+        """),
 )
 
 #: The schema version this code writes.
