@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from agent.store import StoreError
+from agent.storage import StoreError
 
 CacheMode = Literal["off", "live", "record", "replay"]
 CACHE_MODES: tuple[str, ...] = ("off", "live", "record", "replay")

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from agent.editor import AnswerEditor
     from agent.engine import Session
     from agent.report import Report
+    from agent.storage import Storage, Target
 
 
 @dataclass
@@ -53,6 +54,8 @@ class ChatOptions:
     max_followups: int | None
     """None: not given (2 for a new session; a resumed one keeps its own)."""
     settings: Settings
+    database: Target | None = None
+    """Where sessions live (None: the configured database)."""
 
 
 class Printer:
@@ -160,13 +163,20 @@ class Printer:
             if event["end"] == "closing":  # the graph now waits for the last scores
                 self.scoring = self.console.status("Scoring the interview…", spinner="dots")
                 self.scoring.start()
+        elif event.get("storage") == "lost":
+            if self.open:
+                self.out("")
+            self.err(f"({event['message']}; waiting up to {event['wait_s']:g} s for it to come "
+                     "back)", style="yellow")
+        elif event.get("storage") == "back":
+            self.err("(the database is back; carrying on)", style="yellow")
 
-    def err(self, text: str) -> None:
+    def err(self, text: str, style: str = "red") -> None:
         """An error line: on stderr, where errors go, so piped transcripts stay clean."""
         from rich.console import Console
 
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            text, style="red", markup=False, highlight=False, soft_wrap=True)
+            text, style=style, markup=False, highlight=False, soft_wrap=True)
 
     def say(self, text: str, label: str = "Interviewer: ") -> None:
         self.out(label, style="bold cyan", end="")
@@ -238,9 +248,8 @@ def answers(interactive: bool, p: Printer) -> PipedAnswers | AnswerEditor:
 def run_chat(opts: ChatOptions) -> int:
     """Hold an interview; returns the process exit code."""
     from agent.cases import get_case
-    from agent.paths import db_path
     from agent.rubrics import default_rubrics
-    from agent.store import SessionLock, Store, no_session_message
+    from agent.storage import exists, no_session_message, open_storage, resolve
 
     console = _console()
     p = Printer(console)
@@ -250,16 +259,17 @@ def run_chat(opts: ChatOptions) -> int:
     ignored = ""
     # Everything that can refuse to start is checked before the banner: the database, the
     # session (and whether another process holds it), the case, the rubrics and the script.
-    if opts.session_id and not db_path().exists():  # resuming never creates INTERVIEWER_HOME
+    target = opts.database or resolve(offline=opts.settings.forced_offline)
+    if opts.session_id and not exists(target):  # resuming never creates INTERVIEWER_HOME
         raise SystemExit(f"interviewer: --session: {no_session_message(opts.session_id)}")
-    store = Store()
+    store = open_storage(target)
     try:
         if opts.session_id:
             resumed_row = store.get_session(opts.session_id)
             if resumed_row is None:
                 raise SystemExit(
                     f"interviewer: --session: {no_session_message(opts.session_id)}")
-            lock = SessionLock(store.path.parent, resumed_row.id)
+            lock = store.session_lock(resumed_row.id)
             if not lock.acquire():
                 raise SystemExit(
                     f"interviewer: session {resumed_row.id} is open in another interviewer "
@@ -270,10 +280,17 @@ def run_chat(opts: ChatOptions) -> int:
             ignored = _ignored_flags(opts, resumed_row)
         else:
             case = get_case(opts.case_id) if opts.case_id else _random_case()
-    finally:
+        default_rubrics()
+        script()
+    except BaseException:
         store.close()
-    default_rubrics()
-    script()
+        raise
+    with store:
+        return _run(opts, p, store, case, mode, resumed_row, ignored, interactive)
+
+
+def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
+         resumed_row: Any, ignored: str, interactive: bool) -> int:
     p.case = case
     banner(p, case, mode, opts.settings, opts.session_id, ignored)
     if resumed_row is None:
@@ -285,7 +302,7 @@ def run_chat(opts: ChatOptions) -> int:
 
     reader = answers(interactive, p)
     try:
-        with Engine(opts.settings) as engine:
+        with Engine(opts.settings, db=store) as engine:
             if engine.client is not None and not _preflight(engine, p, case, resumed_row):
                 return 3
             if resumed_row is None:
@@ -316,9 +333,10 @@ def run_chat(opts: ChatOptions) -> int:
 
 
 def _guarded(session: Session, p: Printer, body: Callable[[], int]) -> int:
-    """Run ``body`` (the answering), turning Ctrl-C at the prompt and a lost model endpoint into
-    a saved session, a message and an exit code."""
+    """Run ``body`` (the answering), turning Ctrl-C at the prompt, a lost model endpoint and a
+    database server that did not come back into a saved session, a message and an exit code."""
     from agent.model.client import ModelError
+    from agent.storage import StorageUnavailable
 
     try:
         return body()
@@ -337,6 +355,14 @@ def _guarded(session: Session, p: Printer, body: Callable[[], int]) -> int:
         p.err(f"interviewer: {e}. Your session is saved (your last answer too).")
         p.err(_resume_hint(session.id, offline_hint=True))
         return 3
+    except StorageUnavailable as e:
+        p.out("")
+        last = {True: " (your last answer too)", False: "; your last answer may not have been "
+                "saved: if the transcript lacks it when you resume, send it again",
+                None: ""}[e.answer_saved]
+        p.err(f"interviewer: {e}. Your session is saved up to your previous answer{last}.")
+        p.err(_resume_hint(session.id) + "  (once the database is back)")
+        return 4
 
 
 def _offer_draft(session: Session, p: Printer, reader: PipedAnswers | AnswerEditor,
@@ -413,6 +439,9 @@ def _recover(session: Session, p: Printer) -> bool:
 
     def on_event(event: dict[str, Any]) -> None:
         nonlocal shown
+        if "storage" in event:  # the database went away and came back: not the reply
+            p(event)
+            return
         if not shown and pending is not None:
             said = " ".join(pending[1].split())
             preview = said if len(said) <= 80 else said[:80] + "…"
@@ -581,6 +610,8 @@ class DrillOptions:
     count: int
     max_followups: int | None
     settings: Settings
+    #: The database (flags, env and config resolved); None: the configured one.
+    database: Target | None = None
 
 
 def run_drill(opts: DrillOptions) -> int:
@@ -590,26 +621,33 @@ def run_drill(opts: DrillOptions) -> int:
     from agent.cases import default_cases
     from agent.practice.drill import plan
     from agent.rubrics import default_rubrics
-    from agent.store import Store
+    from agent.storage import open_storage, resolve
 
     console = _console()
     p = Printer(console)
     interactive = sys.stdin.isatty()
-    store = Store()
+    store = open_storage(opts.database or resolve(offline=opts.settings.forced_offline))
     try:
         practised = Counter(r.case_id for r in store.list_sessions()
                             if r.info.get("drill") == opts.step)
-    finally:
+        cases = plan(default_cases(), opts.step, opts.count, opts.case_id, practised)
+        default_rubrics()
+        script()
+    except BaseException:
         store.close()
-    cases = plan(default_cases(), opts.step, opts.count, opts.case_id, practised)
-    default_rubrics()
-    script()
+        raise
+    with store:
+        return _drill(opts, p, store, cases, interactive)
+
+
+def _drill(opts: DrillOptions, p: Printer, store: Storage, cases: list[Case],
+           interactive: bool) -> int:
     from agent.engine import Engine
 
     reader = answers(interactive, p)
     reports: list[Report] = []
     try:
-        with Engine(opts.settings) as engine:
+        with Engine(opts.settings, db=store) as engine:
             for i, case in enumerate(cases, 1):
                 p.case = case
                 _drill_banner(p, i, len(cases), opts.step, case, opts.settings)

@@ -22,6 +22,10 @@ environment:
   INTERVIEWER_MODEL      the model name
   INTERVIEWER_HOME       where sessions and logs live (default, also when it is set but empty:
                          the platform data directory)
+  INTERVIEWER_DATABASE_URL  postgresql://USER@HOST:PORT/DBNAME keeps sessions in PostgreSQL
+                         instead of the SQLite file in INTERVIEWER_HOME (pip install
+                         'interviewer[postgres]'); or database_url in config.toml
+  INTERVIEWER_DATABASE_WAIT  seconds a turn waits for an unreachable database server (30)
   INTERVIEWER_TIMEOUT    seconds to wait for a model reply before retrying (default 60)
   INTERVIEWER_FIRST_TOKEN_S / INTERVIEWER_REPLY_S
                          the interviewer's time budget per line: its first word (default 20)
@@ -62,7 +66,15 @@ def _endpoint_flags(p: argparse.ArgumentParser) -> None:
                    help="read the API key from a file readable only by you (chmod 600)")
     g.add_argument("--offline", action="store_true",
                    help="force offline mode even when an endpoint is configured (reads no "
-                   "config file, endpoint or key)")
+                   "endpoint or key; of the config file only database_url, and a broken config "
+                   "file is ignored)")
+
+
+def _database_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", metavar="URL",
+                   help="where sessions live: postgresql://USER@HOST:PORT/DBNAME (overrides "
+                   "INTERVIEWER_DATABASE_URL and config.toml; default: the SQLite database in "
+                   "INTERVIEWER_HOME)")
 
 
 def build_parser() -> Parser:
@@ -94,6 +106,7 @@ def build_parser() -> Parser:
                       "own case, mode and follow-ups)")
     chat.add_argument("--max-followups", type=int, metavar="N",
                       help="follow-up questions per step (default 2)")
+    _database_flag(chat)
     _endpoint_flags(chat)
 
     cases = sub.add_parser("cases", help="list the interview cases")
@@ -105,6 +118,7 @@ def build_parser() -> Parser:
                               "counted and marked *), and the overall score and band of its "
                               "latest report (~ marks a provisional one).")
     sessions.add_argument("--json", action="store_true", help="JSON output")
+    _database_flag(sessions)
 
     progress = sub.add_parser(
         "progress", help="your progress over sessions and what to practise next",
@@ -114,6 +128,7 @@ def build_parser() -> Parser:
         "those criteria) or a drill. Sessions scored by the LLM judge are marked. Works "
         "offline: it reads the scores stored with each session.")
     progress.add_argument("--json", action="store_true", help="JSON output")
+    _database_flag(progress)
 
     drill = sub.add_parser(
         "drill", help="practise one step on several cases in a row",
@@ -131,6 +146,7 @@ def build_parser() -> Parser:
     drill.add_argument("--max-followups", type=int, metavar="N",
                        help="follow-up questions per case (default 2)")
     _endpoint_flags(drill)
+    _database_flag(drill)
 
     report = sub.add_parser(
         "report", help="the feedback report of a session (completed or in progress)",
@@ -148,6 +164,7 @@ def build_parser() -> Parser:
     report.add_argument("--rescore", action="store_true",
                         help="score every step again with the current scorer (the configured "
                         "endpoint, or offline) instead of reusing the session's stored scores")
+    _database_flag(report)
     _endpoint_flags(report)
 
     trace = sub.add_parser("trace", help="the model calls of a session",
@@ -158,6 +175,7 @@ def build_parser() -> Parser:
     trace.add_argument("--json", action="store_true", help="JSON output")
     trace.add_argument("--prices", metavar="FILE", help="TOML price table (USD per million "
                        "tokens) overriding the built-in one; see agent/prices.py")
+    _database_flag(trace)
 
     doctor = sub.add_parser(
         "doctor", help="check the configured model endpoint: a verdict and advice",
@@ -170,6 +188,7 @@ def build_parser() -> Parser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     doctor.add_argument("--json", action="store_true", help="JSON output")
     _endpoint_flags(doctor)
+    _database_flag(doctor)
 
     ev = sub.add_parser("eval", help="evaluate scoring against human labels; compare runs",
                         description="Run a scorer over recorded interviews and measure "
@@ -328,7 +347,9 @@ def _describe(e: BaseException) -> str:
     defence: messages are meant to be key-free already)."""
     from agent.datafile import DataFileError
     from agent.redact import redact
+    from agent.storage.base import as_store_error
 
+    e = as_store_error(e) or e
     known = (DataFileError, ValueError, LookupError, RuntimeError, OSError)
     if isinstance(e, known) and str(e):
         text = str(e).strip("'\"") if isinstance(e, KeyError) else str(e)
@@ -341,7 +362,7 @@ def _describe(e: BaseException) -> str:
 def session_arg(value: str, flag: str) -> str:
     """``value`` as a session id (lower case, as stored) if it has the shape of one; checked
     before the database is touched."""
-    from agent.store import SESSION_ID, bad_id_message, normal_id
+    from agent.storage import SESSION_ID, bad_id_message, normal_id
 
     sid = normal_id(value)
     if not SESSION_ID.match(sid):
@@ -389,6 +410,15 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def database_from(args: argparse.Namespace) -> Any:
+    """The database the command uses (agent.storage.Target): --database-url, then
+    INTERVIEWER_DATABASE_URL, then config.toml, then the SQLite file in INTERVIEWER_HOME."""
+    from agent.storage import resolve
+
+    return resolve(getattr(args, "database_url", None),
+                   offline=bool(getattr(args, "offline", False)))
+
+
 def _pending_answer(text: str | None) -> bool:
     """A journaled line that is an answer (a command such as /next is not one)."""
     from agent.commands import command_of
@@ -406,7 +436,7 @@ def _summaries(store: Any, rows: Sequence[Any]) -> dict[str, dict[str, Any]]:
         from agent.config import Settings
         from agent.engine import Engine
 
-        with Engine(Settings(), db=store.path) as engine:
+        with Engine(Settings(), db=store) as engine:
             for sid in missing:
                 # A listing never fails over one summary: a session whose case file is gone,
                 # or a database that cannot be written, shows no score instead.
@@ -423,20 +453,17 @@ def _summaries(store: Any, rows: Sequence[Any]) -> dict[str, dict[str, Any]]:
 def cmd_sessions(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from agent.paths import db_path
-    from agent.store import Store
+    from agent.storage import exists, open_storage
 
+    target = database_from(args)
     rows = []
     pending: dict[str, str] = {}
     results: dict[str, dict[str, Any]] = {}
-    if db_path().exists():  # listing never creates INTERVIEWER_HOME or the database
-        store = Store()
-        try:
+    if exists(target):  # listing never creates INTERVIEWER_HOME or the database
+        with open_storage(target) as store:
             rows = store.list_sessions()
             pending = store.pending_answers()
             results = _summaries(store, rows)
-        finally:
-            store.close()
 
     def answered(r: Any) -> int:
         return int(r.answered) + (1 if _pending_answer(pending.get(r.id)) else 0)
@@ -480,19 +507,16 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def cmd_progress(args: argparse.Namespace) -> int:
     from agent.cases import default_cases
-    from agent.paths import db_path
     from agent.practice.progress import build, to_text
     from agent.rubrics import default_rubrics
-    from agent.store import Store
+    from agent.storage import exists, open_storage
 
+    target = database_from(args)
     rows, results = [], {}
-    if db_path().exists():  # reading never creates INTERVIEWER_HOME or the database
-        store = Store()
-        try:
+    if exists(target):  # reading never creates INTERVIEWER_HOME or the database
+        with open_storage(target) as store:
             rows = store.list_sessions()
             results = _summaries(store, rows)
-        finally:
-            store.close()
     progress = build(rows, results, default_rubrics(), default_cases())
     if args.json:
         print(json.dumps(progress.as_json(), indent=2, ensure_ascii=False))
@@ -512,7 +536,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
         raise ValueError("--max-followups: must be between 0 and 5")
     return run_drill(DrillOptions(step=args.step, case_id=args.case, count=args.count,
                                   max_followups=args.max_followups,
-                                  settings=settings_from(args)))
+                                  settings=settings_from(args), database=database_from(args)))
 
 
 def settings_from(args: argparse.Namespace) -> Any:
@@ -531,17 +555,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.session is not None:
         args.session = session_arg(args.session, "--session")
     opts = ChatOptions(case_id=args.case, session_id=args.session, mode=args.mode,
-                       max_followups=args.max_followups, settings=settings_from(args))
+                       max_followups=args.max_followups, settings=settings_from(args),
+                       database=database_from(args))
     return run_chat(opts)
 
 
-def _require_database(sid: str) -> None:
+def _require_database(sid: str, target: Any) -> None:
     """A command that reads one session: with no database there is no session (and reading
     must not create one)."""
-    from agent.paths import db_path
-    from agent.store import no_session_message
+    from agent.storage import exists, no_session_message
 
-    if not db_path().exists():
+    if not exists(target):
         raise ValueError(no_session_message(sid))
 
 
@@ -554,8 +578,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.output:
         refuse_overwrite("--output", [Path(args.output)])
     settings = settings_from(args)
-    _require_database(args.session)
-    with Engine(settings) as engine:
+    target = database_from(args)
+    _require_database(args.session, target)
+    with Engine(settings, db=target) as engine:
         session = engine.open(args.session, lock=False)
         try:
             # Progress goes to stderr (stdout may be the report itself), terminal or not.
@@ -593,14 +618,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from agent.prices import load_prices
-    from agent.store import Store, no_session_message
+    from agent.storage import no_session_message, open_storage
     from agent.trace import render_text, rows, summarise
 
     args.session = session_arg(args.session, "SESSION")
     prices = load_prices(Path(args.prices) if args.prices else None)
-    _require_database(args.session)
-    store = Store()
-    try:
+    target = database_from(args)
+    _require_database(args.session, target)
+    with open_storage(target) as store:
         row = store.get_session(args.session)
         if row is None:
             raise ValueError(no_session_message(args.session))
@@ -608,8 +633,6 @@ def cmd_trace(args: argparse.Namespace) -> int:
         # What was learned about the session's endpoint (structured-output mode, usage).
         url, model = row.info.get("base_url"), row.info.get("model")
         caps = store.load_capabilities(url, model) if url and model else None
-    finally:
-        store.close()
     table, summary = rows(calls, prices), summarise(calls, prices)
     endpoint = None
     if caps is not None:
@@ -627,7 +650,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from agent.model import doctor
-    from agent.store import Store
+    from agent.storage import open_storage
 
     settings = settings_from(args)
     if settings.offline:
@@ -635,11 +658,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         sys.stderr.write(f"interviewer doctor: nothing to check ({why}); pass --provider, "
                          "or --base-url URL --model NAME, or set INTERVIEWER_BASE_URL\n")
         return 2
-    store = Store()
-    try:
+    with open_storage(database_from(args)) as store:
         report = doctor.run(settings, store=store)
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:

@@ -102,6 +102,7 @@ CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "provider": (str,), "base_url": (str,), "model": (str,), "fallback_model": (str,),
     "api_key_file": (str,), "timeout_s": (int, float), "context_tokens": (int,),
     "max_concurrency": (int,), "first_token_s": (int, float), "reply_s": (int, float),
+    "database_url": (str,),  # where sessions live: agent/storage/url.py reads it
 }
 
 #: Numeric settings: (environment variable, kind, lowest, highest).

@@ -1,6 +1,6 @@
 """What the interview graph runs with (Context), and the defaults a served graph uses.
 
-The engine builds a Context per session: its model client, its SQLite store behind the scoring.
+The engine builds a Context per session: its model client, its storage behind the scoring.
 A graph served by ``langgraph dev`` (or driven with no context at all) gets the process's
 defaults instead: the endpoint from INTERVIEWER_BASE_URL & co. (offline when none is set), and
 scoring in memory, one SessionScoring per thread, so coach feedback, hints and the report in the

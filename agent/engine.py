@@ -3,21 +3,21 @@
 The terminal chat, the benchmark and the eval harness all drive sessions through this module.
 An answer is written to a journal before the graph sees it, so a process killed at any moment
 loses no answered turn: on the next open, a journaled answer the checkpoint does not hold yet is
-submitted again.
+submitted again. The same recovery finishes a turn when the database server goes away in the
+middle of it: the turn waits for the server to come back (``INTERVIEWER_DATABASE_WAIT``), then
+carries on from what was saved.
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from agent.cases import Case, get_case
@@ -32,19 +32,20 @@ from agent.report import Report
 from agent.rubrics import default_rubrics
 from agent.state import InterviewState, answered_count, last_question
 from agent.steps import STEPS
-from agent.store import (
+from agent.storage import (
     SESSION_ID,
-    SessionLock,
-    Store,
-    StoreError,
+    Storage,
+    StorageUnavailable,
+    Target,
     bad_id_message,
-    connect,
     no_session_message,
     normal_id,
+    open_storage,
 )
 
 Event = dict[str, Any]
 OnEvent = Callable[[Event], None]
+T = TypeVar("T")
 
 
 class SessionError(RuntimeError):
@@ -79,22 +80,25 @@ def new_session_id() -> str:
 
 
 class Engine:
-    """One database and one model endpoint (or none: offline)."""
+    """One database and one model endpoint (or none: offline).
 
-    def __init__(self, settings: Settings, *, db: Path | None = None,
+    ``db``: an open :class:`Storage` (left open on close), or where to open one: a resolved
+    :class:`Target`, a SQLite path, a database URL, or None for the configured database."""
+
+    def __init__(self, settings: Settings, *, db: Storage | Target | Path | str | None = None,
                  http_client: httpx.Client | None = None) -> None:
         self.settings = settings
-        self.store = Store(db)
-        self.home = self.store.path.parent
+        self._owns_store = not isinstance(db, Storage)
+        self.store: Storage = db if isinstance(db, Storage) else open_storage(db)
         try:
-            self._conn = connect(self.store.path)
-            self.saver = SqliteSaver(self._conn)
-            self.saver.setup()
-        except sqlite3.Error as e:
-            raise StoreError(f"database {self.store.path}: {e}") from None
+            self.saver = self.store.checkpointer()
+        except BaseException:
+            if self._owns_store:
+                self.store.close()
+            raise
         self.client: ModelClient | None = None
         if not settings.offline:
-            self.client = ModelClient(settings, recorder=self.store.log_call,
+            self.client = ModelClient(settings, recorder=self._log_call,
                                       http_client=http_client, capabilities=self.store)
         self.graph = build_graph(checkpointer=self.saver)
         self.rubrics = default_rubrics()
@@ -110,8 +114,15 @@ class Engine:
             session.close()
         if self.client is not None:
             self.client.close()
-        self._conn.close()
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
+
+    def _log_call(self, rec: Any) -> None:
+        """The model-call log. With the database server unreachable the entry is dropped
+        rather than failing the call: the turn that made it fails at its next write anyway and
+        is run again (and logged) once the server is back."""
+        with suppress(StorageUnavailable):
+            self.store.log_call(rec)
 
     def __enter__(self) -> Engine:
         return self
@@ -132,7 +143,12 @@ class Engine:
         self.store.create_session(sid, case.id, mode, self.engine_label, info)
         session = Session(self, sid, case)
         session.lock()
-        session.run(start_input(case, mode, max_followups, drill))
+
+        def attempt(retrying: bool) -> None:
+            if not (retrying and session.snapshot().values):
+                session.run(start_input(case, mode, max_followups, drill))
+
+        session._guarded(attempt, None, lambda: True)
         return session
 
     def open(self, sid: str, *, lock: bool = True) -> Session:
@@ -167,7 +183,7 @@ class Session:
         self.case = case
         self.config: dict[str, Any] = {"configurable": {"thread_id": sid}}
         self._snap: Any = None
-        self._lock = SessionLock(engine.home, sid)
+        self._lock = engine.store.session_lock(sid)
         self.interviewer = make_interviewer(engine.settings, engine.client, sid)
         self.scoring = SessionScoring(
             engine.store, make_scorer(engine.client, engine.rubrics, sid), case, sid,
@@ -243,7 +259,8 @@ class Session:
     def _clock_out(self) -> None:
         spent = self._spent()
         if spent is not None:
-            self.engine.store.add_time(self.id, *spent)
+            with suppress(StorageUnavailable):  # closing must not fail on an absent server
+                self.engine.store.add_time(self.id, *spent)
 
     def times(self) -> dict[str, float]:
         """Active seconds per step so far."""
@@ -279,12 +296,31 @@ class Session:
     def submit(self, value: str | dict[str, str], on_event: OnEvent | None = None) -> None:
         """Send the candidate's input: text, {"answer": text} or {"command": name}. The graph
         applies agent/commands.py's rules to it (a refused input changes nothing) and scores
-        finished steps in the background while the next question is on screen."""
+        finished steps in the background while the next question is on screen.
+
+        If the database server goes away during the turn, the turn waits for it (see
+        :meth:`_guarded`) and then finishes from what was saved: the journaled answer is
+        replayed or the interrupted run continued; an answer that never reached the journal is
+        sent again. Never twice: the checkpoint's candidate turns say whether it was applied."""
         seq = self._candidate_turns()
         text = (value if isinstance(value, str) else str(value["answer"]) if "answer" in value
                 else "/" + str(value.get("command", "")))
-        self.engine.store.journal(self.id, seq, text, self._spent())
-        self.run(Command(resume=value), on_event, journaled=True)
+        spent = self._spent()
+        saved = False
+
+        def attempt(retrying: bool) -> None:
+            nonlocal saved
+            if retrying:
+                self._recover(on_event)
+                if self._candidate_turns() > seq or (saved and self.engine.store.journaled(
+                        self.id) is None):
+                    return  # the journaled answer was replayed, or the run finished it
+            # The active time goes in with the answer's first successful journal write only.
+            self.engine.store.journal(self.id, seq, text, None if saved else spent)
+            saved = True
+            self.run(Command(resume=value), on_event, journaled=True)
+
+        self._guarded(attempt, on_event, lambda: saved)
 
     def answer(self, text: str, on_event: OnEvent | None = None) -> None:
         self.submit({"answer": text}, on_event)
@@ -299,6 +335,10 @@ class Session:
         waiting for the candidate nor finished; LangGraph may even hold the interrupted node's
         finished writes, which continuing applies), and an answer journaled but never recorded.
         """
+        return self._guarded(lambda _retrying: self._recover(on_event), on_event, lambda: True)
+
+    def _recover(self, on_event: OnEvent | None) -> bool:
+        self._snap = None
         replayed = False
         snap = self.snapshot()
         if not snap.interrupts and snap.values.get("status") != "completed":
@@ -308,12 +348,57 @@ class Session:
         if journaled is not None:
             seq, text = journaled
             if seq == self._candidate_turns() and self.waiting():
-                self.submit(text, on_event)
+                # Journaled already (with its time): the graph reads the text as submit's.
+                self.run(Command(resume=text), on_event, journaled=True)
                 replayed = True
             else:
                 self.engine.store.clear_journal(self.id)
         self._sync_row()
         return replayed
+
+    # -- when the database server goes away ------------------------------------------------------
+
+    def _guarded(self, attempt: Callable[[bool], T], on_event: OnEvent | None,
+                 answer_saved: Callable[[], bool]) -> T:
+        """``attempt(retrying)`` until it completes. While the database server is unreachable,
+        wait for it (at most the storage's ``wait_s``, announced once through ``on_event``),
+        then try again with ``retrying`` True. Before each attempt the session lock is checked:
+        a restarted server has dropped it, and writing without it could race another process.
+        Gives up with :class:`StorageUnavailable` (``answer_saved`` says whether the answer
+        reached the journal); any other error propagates as it is."""
+        store = self.engine.store
+        deadline: float | None = None
+        delay = 0.1
+        while True:
+            try:
+                self._lock.check()
+                result = attempt(deadline is not None)
+                if deadline is not None and on_event is not None:
+                    on_event({"storage": "back"})
+                return result
+            except Exception as e:
+                gone = store.unavailable(e)
+                if gone is None:
+                    raise
+                self._snap = None
+                if deadline is None:
+                    deadline = time.monotonic() + store.wait_s
+                    if on_event is not None and store.wait_s > 0:
+                        on_event({"storage": "lost", "message": str(gone),
+                                  "wait_s": store.wait_s})
+                while True:  # until the server answers again
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StorageUnavailable(
+                            f"{gone}; gave up after waiting {store.wait_s:g} s",
+                            answer_saved=answer_saved()) from None
+                    time.sleep(min(delay, left))
+                    delay = min(delay * 2, 2.0)
+                    try:
+                        store.ping()
+                        break
+                    except StorageUnavailable as still:
+                        gone = still  # the latest reason is the one to give
 
     def report(self, progress: Callable[[str], None] | None = None, *,
                rescore: bool = False) -> Report:

@@ -25,7 +25,7 @@ import statistics
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 
 from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
@@ -47,7 +47,7 @@ from agent.semantic.facts import Told, told_from
 from agent.semantic.matcher import index
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
-from agent.store import Store
+from agent.storage import Storage, StorageUnavailable
 
 SCORED = (*STEPS, CROSS_CUTTING)
 
@@ -170,7 +170,7 @@ FALLBACK_REASONS = {
 class SessionScoring:
     """Scores for one session, kept in the store so a later report reuses them."""
 
-    def __init__(self, store: Store | None, scorer: Scorer, case: Case, session_id: str,
+    def __init__(self, store: Storage | None, scorer: Scorer, case: Case, session_id: str,
                  rubrics: RubricSet | None = None, workers: int = 2,
                  pool: Executor | None = None) -> None:
         """``store`` None: scores live only in memory (a served graph's threads). ``pool``: a
@@ -258,15 +258,19 @@ class SessionScoring:
                 result = self.scorer.score_step(self.case, step, turns, told)
             except ModelError as e:
                 if store is not None:
-                    store.put_judge_failure(self.sid, step, key, "unavailable", str(e))
+                    with suppress(StorageUnavailable):  # remembering it is best effort
+                        store.put_judge_failure(self.sid, step, key, "unavailable", str(e))
                 return self._fallback(step, turns, "unavailable", told)
             if result.criteria and result.unscored == len(result.criteria):
                 why = next((c.rationale for c in result.criteria), "")
                 if store is not None:
-                    store.put_judge_failure(self.sid, step, key, "invalid", why)
+                    with suppress(StorageUnavailable):
+                        store.put_judge_failure(self.sid, step, key, "invalid", why)
                 return self._fallback(step, turns, "invalid", told)
         if self.store is not None and result.unscored < len(result.criteria):
-            self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
+            # With the database server away the score still stands; a later report redoes it.
+            with suppress(StorageUnavailable):
+                self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
         return result
 
     def _fallback(self, step: str, turns: Turns, kind: str, told: Told | None) -> StepScore:
@@ -302,8 +306,11 @@ class SessionScoring:
             with self._lock:
                 if (step, key) in self._futures:
                     continue
-                if self.stored(step, turns, told) is not None:
-                    continue
+                try:
+                    if self.stored(step, turns, told) is not None:
+                        continue
+                except StorageUnavailable:
+                    return  # best effort: with the database away, a later report scores it
                 self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key,
                                                                told, True)
 

@@ -373,7 +373,7 @@ def run_interview(engine: Engine, case_id: str, probe: Probe, *, think: bool,
 
 
 def run_row(label: str, offline: bool, cases: Sequence[str], rounds: int, warmup: int,
-            think: bool) -> RowResult:
+            think: bool, database_url: str | None = None) -> RowResult:
     """Warm-up interviews (untimed), then ``rounds`` interviews per case."""
     from agent.config import Settings
     from agent.engine import Engine
@@ -382,7 +382,7 @@ def run_row(label: str, offline: bool, cases: Sequence[str], rounds: int, warmup
 
     probe = Probe()
     turns: list[Turn] = []
-    with tempfile.TemporaryDirectory(prefix=f"bench-engine-{label}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"bench-engine-{label.replace('/', '-')}-") as tmp:
         home = Path(tmp)
         saved_home = os.environ.get("INTERVIEWER_HOME")
         os.environ["INTERVIEWER_HOME"] = str(home)
@@ -395,7 +395,8 @@ def run_row(label: str, offline: bool, cases: Sequence[str], rounds: int, warmup
             else:
                 settings = Settings()
             started = time.perf_counter()
-            with Engine(settings, db=home / "interviewer.db") as engine, patched_tokens(probe):
+            db = database_url or home / "interviewer.db"
+            with Engine(settings, db=db) as engine, patched_tokens(probe):
                 instrument_engine(engine, probe)
                 for i in range(warmup):
                     run_interview(engine, cases[i % len(cases)], probe, think=think, keep=None)
@@ -472,7 +473,7 @@ def typical(turns: Sequence[Turn]) -> Turn:
 def print_rows(rows: Sequence[RowResult]) -> None:
     print("Engine time per candidate turn (wall of Session.answer/command minus the turn's "
           "model-call time), ms")
-    head = f"{'row':<14}{'turns':>7}{'median':>9}{'p90':>9}{'p99':>9}{'max':>9}" \
+    head = f"{'row':<18}{'turns':>7}{'median':>9}{'p90':>9}{'p99':>9}{'max':>9}" \
            f"{'model ms/turn':>15}{'calls/turn':>12}{'cpu median':>12}"
     print(head)
     print("-" * len(head))
@@ -481,7 +482,7 @@ def print_rows(rows: Sequence[RowResult]) -> None:
         model = statistics.fmean(t.model_ms for t in r.turns)
         calls = statistics.fmean(t.model_calls for t in r.turns)
         cpu = statistics.median(t.cpu_ms for t in r.turns)
-        print(f"{r.label:<14}{len(eng):>7}{statistics.median(eng):>9.2f}{pct(eng, 90):>9.2f}"
+        print(f"{r.label:<18}{len(eng):>7}{statistics.median(eng):>9.2f}{pct(eng, 90):>9.2f}"
               f"{pct(eng, 99):>9.2f}{max(eng):>9.2f}{model:>15.2f}{calls:>12.2f}{cpu:>12.2f}")
     print("cpu median: CPU time of the whole process per turn, all threads (for llm-loopback it "
           "includes the in-process fake endpoint's); unlike wall time, it is not stretched when "
@@ -533,6 +534,24 @@ def print_kinds(rows: Sequence[RowResult]) -> None:
     print()
 
 
+@contextmanager
+def postgres_database(args: argparse.Namespace) -> Iterator[str | None]:
+    """The PostgreSQL database for the /pg rows, or None without --postgres."""
+    if not args.postgres:
+        yield None
+        return
+    if args.database_url:
+        yield args.database_url
+        return
+    from tests.postgres import Cluster
+
+    cluster = Cluster().start()
+    try:
+        yield cluster.create_database()
+    finally:
+        cluster.stop()
+
+
 def load() -> str:
     try:
         return f"{os.getloadavg()[0]:.2f}"
@@ -555,6 +574,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--back-to-back", action="store_true",
                    help="send each answer at once instead of first letting background scoring "
                         "finish (as a candidate's thinking time would)")
+    p.add_argument("--postgres", action="store_true",
+                   help="also run each row on PostgreSQL: a throwaway server started here "
+                   "(needs the server binaries, as the tests do; see tests/postgres.py), or "
+                   "the database given by --database-url")
+    p.add_argument("--database-url", metavar="URL",
+                   help="with --postgres: an existing PostgreSQL database to use instead")
     p.add_argument("--rows", choices=["both", "llm", "offline"], default="both",
                    help="which rows to run (default: both)")
     p.add_argument("--cli-repeats", type=int, default=5, metavar="N",
@@ -584,10 +609,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
 
     rows: list[RowResult] = []
-    plan = [("llm-loopback", False), ("offline", True)]
-    for label, offline in plan:
-        if args.rows in ("both", label.split("-")[0]):
-            rows.append(run_row(label, offline, cases, args.rounds, args.warmup, think))
+    plan: list[tuple[str, bool, str | None]] = [("llm-loopback", False, None),
+                                                ("offline", True, None)]
+    with postgres_database(args) as url:
+        if url is not None:
+            plan += [("llm-loopback/pg", False, url), ("offline/pg", True, url)]
+        for label, offline, database in plan:
+            if args.rows in ("both", label.split("-")[0].split("/")[0]):
+                rows.append(run_row(label, offline, cases, args.rounds, args.warmup, think,
+                                    database))
     print_rows(rows)
     print_breakdown(rows)
     print_kinds(rows)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,8 @@ _ENDPOINT_ENV = (
     "INTERVIEWER_API_KEY_FILE", "INTERVIEWER_FALLBACK_MODEL", "OPENAI_API_KEY",
     "FIREWORKS_API_KEY", "OPENAI_BASE_URL",
 )
+#: The developer's database choice never leaks in: a test that wants PostgreSQL says so.
+_DATABASE_ENV = ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_DATABASE_WAIT")
 
 
 @pytest.fixture(autouse=True)
@@ -25,9 +28,41 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own INTERVIEWER_HOME and no endpoint from the developer's shell."""
     h = tmp_path / "home"
     monkeypatch.setenv("INTERVIEWER_HOME", str(h))
-    for name in _ENDPOINT_ENV:
+    for name in (*_ENDPOINT_ENV, *_DATABASE_ENV):
         monkeypatch.delenv(name, raising=False)
     return h
+
+
+# -- PostgreSQL: a throwaway server for the session, a fresh database per test ------------------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A PostgreSQL server for the whole test session (see tests/postgres.py): skipped with
+    the reason when none can be started, a failure when INTERVIEWER_REQUIRE_POSTGRES=1 (CI)."""
+    from tests import postgres
+
+    yield from postgres.cluster_or_skip()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    url = pg_cluster.create_database()
+    try:
+        yield url
+    finally:
+        pg_cluster.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs the test once on each backend: the default SQLite file in INTERVIEWER_HOME, then a
+    fresh PostgreSQL database through INTERVIEWER_DATABASE_URL (which the CLI subprocesses
+    inherit). Returns "sqlite" or "postgres"."""
+    if request.param == "postgres":
+        monkeypatch.setenv("INTERVIEWER_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return str(request.param)
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:

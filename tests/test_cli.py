@@ -287,16 +287,17 @@ def test_resume_notes_the_flags_the_saved_session_fixes(home: Path) -> None:
 
 
 def test_a_second_process_is_refused_before_the_banner(home: Path) -> None:
-    from agent.store import SessionLock
+    from agent.storage import open_storage
 
     run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
     sid = str(only_session(home)["id"])
-    lock = SessionLock(home, sid)
-    assert lock.acquire()
-    try:
-        out = run_cli(home, "chat", "--session", sid)
-    finally:
-        lock.release()
+    with open_storage(home / "interviewer.db") as store:
+        lock = store.session_lock(sid)
+        assert lock.acquire()
+        try:
+            out = run_cli(home, "chat", "--session", sid)
+        finally:
+            lock.release()
     assert out.returncode == 1
     assert f"session {sid} is open in another interviewer process" in out.stderr
     assert out.stdout == ""  # nothing printed before the refusal

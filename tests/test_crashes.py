@@ -82,10 +82,10 @@ def saved(home: Path, sid: str) -> tuple[list[str], tuple[int, str] | None, Any]
     return sent, journal, snap
 
 
-def report_json(home: Path, sid: str) -> dict[str, Any]:
+def report_json(home: Path, sid: str, *db: str) -> dict[str, Any]:
     """The offline report, minus what differs between any two sessions (the wall-clock time
-    spent on each step among it)."""
-    out = run_cli(home, "report", sid, "--format", "json", "--offline")
+    spent on each step among it); ``db``: extra flags, e.g. ``--database-url URL``."""
+    out = run_cli(home, "report", sid, "--format", "json", "--offline", *db)
     assert out.returncode == 0, out.stderr
     report: dict[str, Any] = json.loads(out.stdout)
     for key in ("session", "generated_at", "time", "time_summary"):

@@ -82,13 +82,10 @@ def candidate_blocks(state: dict[str, Any]) -> list[str]:
 
 
 def journaled(home: Path, sid: str) -> tuple[int, str] | None:
-    from agent.store import Store
+    from agent.storage import open_storage
 
-    store = Store(home / "interviewer.db")
-    try:
+    with open_storage(home / "interviewer.db") as store:
         return store.journaled(sid)
-    finally:
-        store.close()
 
 
 def assert_every_answer_once_in_order(sent: list[str], blocks: list[str]) -> None:

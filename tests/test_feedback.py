@@ -137,7 +137,8 @@ def llm_session(home: Path) -> tuple[str, Report, FakeModel]:
             return session.id, report, fake
 
 
-def test_a_report_without_an_endpoint_uses_the_stored_judge_scores(home: Path) -> None:
+def test_a_report_without_an_endpoint_uses_the_stored_judge_scores(home: Path,
+                                                                    backend: str) -> None:
     sid, first, fake = llm_session(home)
     assert first.scorer.type == "llm" and fake.judge_bodies()
     with Engine(Settings()) as engine:                     # no endpoint configured now
@@ -154,11 +155,11 @@ def test_a_report_without_an_endpoint_uses_the_stored_judge_scores(home: Path) -
     assert any("Re-scored" in n for n in fresh.scorer.notes)
 
 
-def test_only_steps_without_a_stored_judge_score_are_scored_again(home: Path) -> None:
+def test_only_steps_without_a_stored_judge_score_are_scored_again(home: Path,
+                                                                   backend: str) -> None:
     sid, first, _ = llm_session(home)
     with Engine(Settings()) as engine:
-        engine.store.conn.execute("DELETE FROM scores WHERE session_id=? AND step='clarify'",
-                                  (sid,))
+        engine.store.query("DELETE FROM scores WHERE session_id=? AND step='clarify'", (sid,))
         mixed = engine.open(sid, lock=False).report()
     assert mixed.scorer.type == "mixed"
     assert mixed.steps[0].scorer == "offline" and mixed.steps[1].scorer == "llm"
@@ -168,8 +169,8 @@ def test_only_steps_without_a_stored_judge_score_are_scored_again(home: Path) ->
     with respx.mock:
         respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
         with Engine(LLM, http_client=httpx.Client()) as engine:
-            engine.store.conn.execute("DELETE FROM scores WHERE session_id=? AND step='clarify'",
-                                      (sid,))
+            engine.store.query("DELETE FROM scores WHERE session_id=? AND step='clarify'",
+                               (sid,))
             report = engine.open(sid, lock=False).report()
     judged = [re.findall(r"- id: (\S+)", b["messages"][1]["content"])[0]
               for b in fake.judge_bodies()]

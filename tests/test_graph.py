@@ -1,4 +1,5 @@
-"""The interview graph, driven through the engine offline: order, follow-ups, commands, resume."""
+"""The interview graph, driven through the engine offline: order, follow-ups, commands, resume.
+Every test runs on both storage backends (SQLite, then a fresh PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from agent.engine import Engine, Session, SessionError
 from agent.prompts import script
 from agent.state import answers_in
 from agent.steps import STEPS
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 CASE = "fintech-p99-spikes"
 WEAK = "Not sure, I would probably just look into it."

@@ -237,7 +237,7 @@ def test_progress_marks_llm_scored_sessions() -> None:
     from agent.cases import default_cases
     from agent.practice.progress import build, to_text
     from agent.rubrics import default_rubrics
-    from agent.store import SessionRow
+    from agent.storage import SessionRow
 
     rows = [SessionRow(f"s{i}aaaaa", CASE, "exam", "offline", "completed", "wrap_up", 6,
                        100.0 + i, 100.0 + i, {}) for i in range(2)]

@@ -159,7 +159,7 @@ def test_report_command_writes_each_format(home: Path, tmp_path: Path) -> None:
     assert res.returncode == 1 and "--output: cannot write" in res.stderr
 
 
-def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path) -> None:
+def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path, backend: str) -> None:
     with Engine(Settings()) as engine:
         session = engine.start(CASE, mode="coach")
         session.command("hint")
@@ -174,8 +174,7 @@ def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path) -> None
         assert len(coach) == 1 and coach[0]["step"] == "clarify"
         assert "/ 4" in coach[0]["text"] and "strong answer" in coach[0]["text"]
         # The score shown in coach mode is stored, and the final report reuses it.
-        rows = engine.store.conn.execute(
-            "SELECT step FROM scores WHERE session_id=?", (session.id,)).fetchall()
+        rows = engine.store.query("SELECT step FROM scores WHERE session_id=?", (session.id,))
         assert rows == [("clarify",)]
         report = session.report()
         assert report.steps[0].score is not None

@@ -142,13 +142,10 @@ def test_each_server_holds_a_whole_interview_and_an_llm_eval(
     assert not [c for c in calls if c["outcome"] in ("error", "invalid")]
     # The structured-output mode the server takes was found and remembered (and shown).
     mode = EXPECTED_MODE.get(quirks, "json_schema")
-    from agent.store import Store
+    from agent.storage import open_storage
 
-    store = Store(home / "interviewer.db")
-    try:
+    with open_storage(home / "interviewer.db") as store:
         caps = store.load_capabilities(ep.url, "fake-model")
-    finally:
-        store.close()
     assert caps is not None and caps["structured"] == mode
     assert "endpoint: fake-model at" in text and "structured output:" in text
     refused = [r for r in requests if (r["body"].get("response_format") or {}).get("type")

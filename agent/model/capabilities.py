@@ -13,7 +13,7 @@ Structured calls try, in order (``STRUCTURED_MODES``):
 
 A mode is left when the endpoint rejects the request naming the parameter (any 4xx/5xx whose
 body mentions ``response_format``, ``json_schema`` or ``json_object``); what worked is stored per
-endpoint and model (agent/store.py), shown by ``interviewer doctor`` and ``interviewer trace``.
+endpoint and model (agent/storage), shown by ``interviewer doctor`` and ``interviewer trace``.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Capabilities:
 
 
 class CapabilityStore(Protocol):
-    """Where learned capabilities persist (agent/store.py's Store)."""
+    """Where learned capabilities persist (agent.storage.Storage)."""
 
     def load_capabilities(self, base_url: str, model: str) -> dict[str, Any] | None: ...
 

@@ -20,7 +20,7 @@ from agent.steps import CROSS_CUTTING, STEPS, TITLES
 if TYPE_CHECKING:
     from agent.cases import Case
     from agent.rubrics import RubricSet
-    from agent.store import SessionRow
+    from agent.storage import SessionRow
 
 #: The weakest criteria are judged on each one's most recent levels, this many of them.
 RECENT = 3
