@@ -39,6 +39,10 @@ class SessionError(RuntimeError):
     """A session that cannot be opened; ``str()`` is one line."""
 
 
+class SessionBusy(SessionError):
+    """The session is open elsewhere (another process, or another web request's turn)."""
+
+
 def make_interviewer(settings: Settings | None, client: ModelClient | None = None,
                      session_id: str | None = None) -> Interviewer:
     """The offline interviewer, or a model-backed one when an endpoint is configured."""
@@ -108,10 +112,11 @@ class Engine:
         self.close()
 
     def start(self, case: Case, *, mode: str = "exam", max_followups: int = 2,
-              session_id: str | None = None) -> Session:
+              session_id: str | None = None, info: dict[str, Any] | None = None) -> Session:
+        """A new session; ``info`` adds fields to its stored info (the web app's owner)."""
         sid = session_id or new_session_id()
-        info = {"model": self.settings.model, "base_url": self.settings.base_url,
-                "max_followups": max_followups}
+        info = {**(info or {}), "model": self.settings.model,
+                "base_url": self.settings.base_url, "max_followups": max_followups}
         self.store.create_session(sid, case.id, mode, self.engine_label, info)
         session = Session(self, sid, case)
         session.lock()
@@ -129,7 +134,11 @@ class Engine:
         session = Session(self, sid, get_case(row.case_id))
         if not lock:
             return session  # read-only use (reports): no lock, no row changes
-        session.lock()
+        try:
+            session.lock()
+        except SessionBusy:
+            session.close()  # not ours: leave nothing behind (a caller may try again)
+            raise
         if row.engine != self.engine_label:
             self.store.update_session(sid, engine=self.engine_label)
         if not session.snapshot().values:
@@ -159,10 +168,15 @@ class Session:
 
     def lock(self) -> None:
         if not self._lock.acquire():
-            raise SessionError(
+            raise SessionBusy(
                 f"session {self.id} is open in another interviewer process; close that one "
                 "first (two processes must not write one session)"
             )
+
+    def release(self) -> None:
+        """Let another process take the session's next turn now. Background scoring already
+        started goes on; close() still waits for it."""
+        self._lock.release()
 
     def close(self) -> None:
         self.scoring.close()

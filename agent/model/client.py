@@ -33,7 +33,7 @@ from agent.redact import redact
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
-Purpose = Literal["interviewer", "assessment", "judge", "coach", "simulation"]
+Purpose = Literal["interviewer", "assessment", "judge", "coach", "simulation", "transcription"]
 
 
 @dataclass
@@ -524,6 +524,40 @@ class ModelClient:
             redact(f"the model endpoint {where} is not responding ({what}, after retries)",
                    self.settings.api_key)
         )
+
+    # -- speech to text -------------------------------------------------------------------------
+
+    def transcribe(self, audio: bytes, *, filename: str, content_type: str, model: str,
+                   session_id: str | None = None, language: str | None = None) -> str:
+        """The text of a recorded answer, from the endpoint's OpenAI-compatible
+        ``/audio/transcriptions``. Logged like every call (purpose "transcription", the audio's
+        hash as its prompt hash); the SDK retries 429/5xx/timeouts as for chat."""
+        digest = hashlib.sha256(audio).hexdigest()[:12]
+        rec = CallRecord("transcription", model, f"audio:{digest}", session_id)
+        started = time.perf_counter()
+        self._start()
+        # Typed loosely like chat's create: optional parameters go through as keywords.
+        create: Any = self._sdk.audio.transcriptions.create
+        extra = {"language": language} if language else {}
+        try:
+            result = create(model=model, file=(filename, audio, content_type), **extra)
+        except openai.APIStatusError as e:
+            self._fail(rec, started, e)
+            if e.status_code < 500 and e.status_code != 429:
+                raise ModelError(redact(
+                    f"the endpoint refused the recording (HTTP {e.status_code}: "
+                    f"{str(e.message)[:200]})", self.settings.api_key)) from None
+            raise self._unavailable(e) from None
+        except Exception as e:
+            self._fail(rec, started, e)
+            if _fatal(e):
+                raise ModelError(self._fatal_message(e)) from None
+            raise self._unavailable(e) from None
+        rec.latency_ms = (time.perf_counter() - started) * 1000
+        text = str(getattr(result, "text", "") or "")
+        rec.completion_tokens = tokens.count(text)
+        self._record(rec)
+        return text
 
 
 @lru_cache(maxsize=64)

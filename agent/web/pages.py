@@ -1,0 +1,126 @@
+"""The HTML pages: choose a case, the interview, the report, the session list, logging in.
+
+Pages are rendered by templates (escaped by default) and work as plain forms; the interview
+page's script streams the interviewer's words and sends answers through the API.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from agent.web.api import own_rows, owned_row, start_session
+from agent.web.app import state_of, templates
+from agent.web.security import REPORT_CSP, check_csrf, csrf_of, token_digest
+from agent.web.views import session_summary
+
+router = APIRouter()
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    web = state_of(request)
+    base = {"csrf": csrf_of(request), "engine": web.engine.engine_label,
+            "offline": web.engine.client is None, "settings": web.engine.settings}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> Response:
+    from agent.cases import default_cases
+
+    rows = await state_of(request).runner.call(lambda: own_rows(request))
+    return render(request, "index.html", cases=list(default_cases().values()),
+                  sessions=[session_summary(r) for r in rows[:5]])
+
+
+@router.post("/sessions")
+async def new_session(request: Request, case_id: str = Form(""), mode: str = Form("exam"),
+                      csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf)
+    sid = await start_session(request, case_id, mode)
+    return RedirectResponse(f"/s/{sid}", status_code=303)
+
+
+@router.get("/sessions", response_class=HTMLResponse)
+async def sessions(request: Request) -> Response:
+    rows = await state_of(request).runner.call(lambda: own_rows(request))
+    return render(request, "sessions.html", sessions=[session_summary(r) for r in rows])
+
+
+@router.get("/s/{sid}", response_class=HTMLResponse)
+async def interview(request: Request, sid: str) -> Response:
+    web = state_of(request)
+    row = owned_row(request, sid)
+    view = await web.runner.call(lambda: web.view(row.id))
+    return render(request, "interview.html", view=view)
+
+
+@router.get("/s/{sid}/report", response_class=HTMLResponse)
+async def report(request: Request, sid: str) -> Response:
+    from agent.web.reports import build, page
+
+    row = owned_row(request, sid)
+    built = await build(request, row)
+    return HTMLResponse(page(request, row, built),
+                        headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/s/{sid}/report.{fmt}")
+async def report_file(request: Request, sid: str, fmt: str) -> Response:
+    """The report as a file to keep: html (standalone), md or json."""
+    from agent.report import to_json, to_markdown
+    from agent.report_html import to_html
+    from agent.web.reports import build
+
+    render_as = {"html": (to_html, "text/html"), "md": (to_markdown, "text/markdown"),
+                 "json": (to_json, "application/json")}
+    if fmt not in render_as:
+        raise HTTPException(404, detail=("not_found", f"No report format {fmt[:10]!r}; "
+                                         "html, md or json."))
+    row = owned_row(request, sid)
+    built = await build(request, row)
+    fn, media = render_as[fmt]
+    return Response(fn(built), media_type=f"{media}; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="interview-{row.id}.{fmt}"',
+        "Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", next=_safe_next(next), failed=False)
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(""), csrf: str = Form(""),
+          next: str = Form("/")) -> Response:
+    check_csrf(request, csrf)
+    web = state_of(request)
+    expected = web.config.token
+    if expected is None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return render(request, "login.html", status=401, next=_safe_next(next), failed=True)
+    request.session["auth"] = token_digest(expected, web.config.secret)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (never another host) to go back to after logging in."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,47 @@
+"""The report in the browser: the standalone HTML report (agent/report_html.py), with the app's
+navigation and the interview's full transcript."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from agent.store import SessionRow
+from agent.web.app import state_of, templates
+
+if TYPE_CHECKING:
+    from agent.report import Report
+
+
+async def build(request: Request, row: SessionRow) -> Report:
+    """The session's report; scores finished in the background are reused, the rest computed
+    now (off the event loop)."""
+    web = state_of(request)
+
+    def make() -> Report:
+        session = web.engine.open(row.id, lock=False)
+        try:
+            return session.report()
+        finally:
+            session.close()
+
+    report: Report = await web.runner.call(make)
+    return report
+
+
+def page(request: Request, row: SessionRow, report: Report) -> str:
+    """The report as one page: to_html's document with a navigation bar after <body> and the
+    transcript before </body> (both rendered, and escaped, by templates)."""
+    from agent.report_html import to_html
+    from agent.web.views import step_info
+
+    web = state_of(request)
+    snap = web.engine.graph.get_state({"configurable": {"thread_id": row.id}})
+    turns = [{**t, "info": step_info(t["step"])} for t in (snap.values or {}).get("turns", [])]
+    nav = templates.get_template("report_nav.html").render(row=row)
+    transcript = templates.get_template("transcript.html").render(turns=turns, row=row)
+    html = to_html(report)
+    html = html.replace("</head>", '<link rel="stylesheet" href="/static/report.css"></head>', 1)
+    html = html.replace("<body>", "<body>" + nav, 1)
+    return html.replace("</body>", transcript + "</body>", 1)
