@@ -78,18 +78,17 @@ async def report(request: Request, sid: str) -> Response:
 async def report_file(request: Request, sid: str, fmt: str) -> Response:
     """The report as a file to keep: html (standalone), md or json."""
     from agent.report import to_json, to_markdown
-    from agent.report_html import to_html
-    from agent.web.reports import build
+    from agent.web.reports import build, page
 
-    render_as = {"html": (to_html, "text/html"), "md": (to_markdown, "text/markdown"),
-                 "json": (to_json, "application/json")}
-    if fmt not in render_as:
+    media = {"html": "text/html", "md": "text/markdown", "json": "application/json"}
+    if fmt not in media:
         raise HTTPException(404, detail=("not_found", f"No report format {fmt[:10]!r}; "
                                          "html, md or json."))
     row = owned_row(request, sid)
     built = await build(request, row)
-    fn, media = render_as[fmt]
-    return Response(fn(built), media_type=f"{media}; charset=utf-8", headers={
+    text = (page(request, row, built, standalone=True) if fmt == "html"
+            else to_markdown(built) if fmt == "md" else to_json(built))
+    return Response(text, media_type=f"{media[fmt]}; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="interview-{row.id}.{fmt}"',
         "Content-Security-Policy": REPORT_CSP})
 

@@ -87,12 +87,21 @@ def run_serve(args: argparse.Namespace) -> int:
     access = "an access token (INTERVIEWER_WEB_TOKEN) is required" if token else \
         "this machine only"
     logging.basicConfig(level=logging.WARNING, format="interviewer: %(message)s")
-    print(f"interviewer: serving {url} ({mode}; {access}). Ctrl-C stops it.", flush=True)
-    server = uvicorn.Server(uvicorn.Config(
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # the engine is open: the address works from now on
+                print(f"interviewer: serving {url} ({mode}; {access}). Ctrl-C stops it.",
+                      flush=True)
+
+    server = Server(uvicorn.Config(
         create_app(config), log_level="warning", access_log=args.access_log, lifespan="on",
         timeout_graceful_shutdown=5, proxy_headers=False))
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C: our normal stop
+        pass
     finally:
         sock.close()
     print("interviewer: stopped; every answer is saved.", file=sys.stderr, flush=True)
