@@ -22,7 +22,8 @@ class Served:
 
     def __init__(self, settings: Settings | None = None, *, token: str | None = None,
                  host: str = "127.0.0.1", transcribe_model: str | None = "whisper-1",
-                 db: Path | None = None, lock_wait_s: float = 20.0) -> None:
+                 db: Path | None = None, lock_wait_s: float = 20.0,
+                 secret: str | None = None) -> None:
         import uvicorn
 
         from agent.paths import home
@@ -30,7 +31,7 @@ class Served:
         from agent.web.security import load_secret
         from agent.web.serve import bind
 
-        config = WebConfig(settings=settings or Settings(), secret=load_secret(home()),
+        config = WebConfig(settings=settings or Settings(), secret=secret or load_secret(home()),
                            host=host, token=token, transcribe_model=transcribe_model, db=db,
                            lock_wait_s=lock_wait_s)
         self.app = create_app(config)

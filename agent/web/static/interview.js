@@ -73,8 +73,14 @@ function append(role, kind, step, text) {
   if (lastStep() !== step) transcript.append(dividerNode(step));
   const li = turnNode(role, kind, step, text);
   transcript.append(li);
-  li.scrollIntoView({ block: "nearest" });
+  follow();
   return li;
+}
+
+// Keep the newest words and the answer box in view together.
+function follow() {
+  const target = form.hidden ? $("finished") : form;
+  target.scrollIntoView({ block: "end" });
 }
 
 function renderTranscript(turns) {
@@ -90,6 +96,8 @@ function renderTranscript(turns) {
 
 function renderState() {
   const done = view.status === "completed";
+  document.body.dataset.seq = String(view.seq); // turns recorded so far (tests wait on it)
+  document.body.dataset.status = view.status;
   $("step-title").textContent = done ? "Interview complete"
     : `Step ${view.step.number} of ${view.step.of} · ${view.step.title}`;
   const order = view.steps.map((s) => s.id);
@@ -186,7 +194,7 @@ function onEvent(event, data) {
       if (!current) break;
       current.text += data.text;
       current.li.querySelector(".text").textContent = current.text;
-      current.li.scrollIntoView({ block: "nearest" });
+      follow();
       break;
     case "restart":
       if (current) {
@@ -207,7 +215,7 @@ function onEvent(event, data) {
       renderTranscript(view.turns);
       timer.reset();
       renderState();
-      transcript.lastElementChild?.scrollIntoView({ block: "nearest" });
+      follow();
       break;
     case "error":
       status(data.message, "error");
@@ -312,6 +320,6 @@ countChars();
 voice.setup();
 timer.start();
 renderState();
-transcript.lastElementChild?.scrollIntoView({ block: "nearest" });
+follow();
 if (view.needs_recovery) recover();
 else if (view.status !== "completed") box.focus();
