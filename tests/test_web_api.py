@@ -251,3 +251,10 @@ def test_the_model_reply_streams_in_pieces(fake_endpoint: object) -> None:
             assert c.view(sid)["engine"] == "llm:fake-model"
         finally:
             c.close()
+
+
+def test_the_warm_up_touches_neither_the_database_nor_a_model(home: Path) -> None:
+    from agent.web.warm import warm_up
+
+    warm_up()
+    assert not (home / "interviewer.db").exists()

@@ -108,7 +108,7 @@ async def list_sessions(request: Request) -> list[dict[str, Any]]:
 async def get_session(request: Request, sid: str) -> dict[str, Any]:
     web = state_of(request)
     row = owned_row(request, sid)
-    view: dict[str, Any] = await web.runner.call(lambda: web.view(row.id))
+    view: dict[str, Any] = await web.runner.call(lambda: web.view(row.id, None))
     return view
 
 

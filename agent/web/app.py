@@ -50,6 +50,8 @@ class WebConfig:
     """The endpoint's speech-to-text model for recorded answers; None turns transcription off."""
     threads: int = 64
     """Turns (and reports) running at once in this worker."""
+    warm_up: bool = True
+    """Exercise the interview once at start (see warm.py), off the request path."""
     lock_wait_s: float = 20.0
     """How long a turn waits for a session another turn holds."""
 
@@ -66,10 +68,10 @@ class WebState:
         self.engine = Engine(config.settings, db=config.db)
         voice = self.engine.client is not None and config.transcribe_model is not None
 
-        def view(sid: str) -> dict[str, Any]:
+        def view(sid: str, snap: Any = None) -> dict[str, Any]:
             row = self.engine.store.get_session(sid)
             assert row is not None
-            return session_view(self.engine, row, voice_input=voice)
+            return session_view(self.engine, row, voice_input=voice, snap=snap)
 
         self.transcription = voice
         self.view = view
@@ -114,6 +116,10 @@ def create_app(config: WebConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.web = WebState(config)
+        if config.warm_up:
+            from agent.web.warm import start_warm_up
+
+            start_warm_up()
         try:
             yield
         finally:

@@ -60,7 +60,7 @@ async def sessions(request: Request) -> Response:
 async def interview(request: Request, sid: str) -> Response:
     web = state_of(request)
     row = owned_row(request, sid)
-    view = await web.runner.call(lambda: web.view(row.id))
+    view = await web.runner.call(lambda: web.view(row.id, None))
     return render(request, "interview.html", view=view)
 
 

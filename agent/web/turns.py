@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("interviewer.web")
 
 Event = tuple[str, dict[str, Any]]
-View = Callable[[str], dict[str, Any]]
+View = Callable[[str, Any], dict[str, Any]]
 
 
 class TurnError(Exception):
@@ -197,7 +197,7 @@ class TurnRunner:
                 session.recover(on_event)
             else:
                 session.submit(value, on_event)
-            put(("state", self.view(session.id)))
+            put(("state", self.view(session.id, session.snapshot())))
             put(("done", {}))
         except ModelError as e:
             put(("error", {"code": "model_unavailable", "message": (

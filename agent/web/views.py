@@ -62,9 +62,12 @@ def commands(mode: str) -> list[dict[str, Any]]:
              "graph": c in GRAPH_COMMANDS} for c in BUTTONS]
 
 
-def session_view(engine: Engine, row: SessionRow, *, voice_input: bool) -> dict[str, Any]:
-    """Everything the interview page needs, as JSON."""
-    snap = engine.graph.get_state({"configurable": {"thread_id": row.id}})
+def session_view(engine: Engine, row: SessionRow, *, voice_input: bool,
+                 snap: Any = None) -> dict[str, Any]:
+    """Everything the interview page needs, as JSON. ``snap``: the graph's state snapshot when
+    the caller has just read it (a turn's session), else it is read here."""
+    if snap is None:
+        snap = engine.graph.get_state({"configurable": {"thread_id": row.id}})
     state: InterviewState = snap.values or {}  # type: ignore[assignment]
     case = get_case(row.case_id)
     finished = not snap.next and state.get("status") == "completed"
