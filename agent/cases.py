@@ -59,6 +59,9 @@ class Case(BaseModel):
     facts: Annotated[list[Fact], Field(min_length=6)]
     strong_answer: dict[str, Annotated[list[NonEmpty], Field(min_length=1)]]
     max_clarify_turns: Annotated[int, Field(ge=1, le=30)] = 8
+    minutes: dict[str, Annotated[int, Field(ge=1, le=60)]] = {}
+    """Suggested minutes per step for this case (time-boxing); a step not named here takes the
+    default of agent/practice/timebox.py."""
 
     @model_validator(mode="after")
     def _check(self) -> Case:
@@ -72,6 +75,9 @@ class Case(BaseModel):
         extra = [s for s in self.strong_answer if s not in STEPS]
         if extra:
             raise ValueError(f"strong_answer names unknown step {extra[0]!r}")
+        extra = [s for s in self.minutes if s not in STEPS]
+        if extra:
+            raise ValueError(f"minutes names unknown step {extra[0]!r}")
         return self
 
     def fact(self, fid: str) -> Fact:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.editor import Interrupted, restore_terminal
 from agent.prompts import script
 from agent.steps import STEPS, TITLES
 from agent.textio import (
@@ -24,7 +26,6 @@ from agent.textio import (
     blocks,
     clean,
     command_of,
-    interactive_blocks,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 
     from agent.cases import Case
     from agent.config import Settings
+    from agent.editor import AnswerEditor
     from agent.engine import Session
+    from agent.report import Report
 
 
 @dataclass
@@ -47,20 +50,78 @@ class ChatOptions:
 
 
 class Printer:
-    """Renders the graph's speech events as they arrive."""
+    """Renders the graph's speech events as they arrive. At a terminal, text is word-wrapped to
+    its width as it streams (a word is held back until it is complete, so it is never broken
+    across lines); elsewhere (a pipe, a file) lines are left whole."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.open = False
+        self.wrap = console.is_terminal
+        self.col = 0
+        self._carry = ""
+        self._carry_style: str | None = None
+        self._space = ""
+        #: The case being interviewed: its suggested time per step is shown as each step starts.
+        self.case: Case | None = None
 
-    def out(self, text: str, style: str | None = None, end: str = "\n") -> None:
-        self.console.print(text, style=style, end=end, markup=False, highlight=False,
-                           soft_wrap=True)
+    def out(self, text: str, style: str | None = None, end: str = "\n",
+            wrap: bool = True) -> None:
+        """Print ``text``; ``wrap=False`` for a command to copy, which must stay on one line."""
+        if not self.wrap or not wrap:
+            self.flush()
+            self.console.print(text, style=style, end=end, markup=False, highlight=False,
+                               soft_wrap=True)
+            return
+        if self._carry and style != self._carry_style:
+            self.flush()
+        self._carry_style = style
+        self._emit(self._carry + text + end, style, final=bool(end))
+
+    def flush(self) -> None:
+        """Print a word held back while streaming."""
+        if self._carry:
+            carry, self._carry = self._carry, ""
+            self._emit(carry, self._carry_style, final=True)
+
+    def _emit(self, text: str, style: str | None, final: bool) -> None:
+        from rich.cells import cell_len
+
+        width = max(self.console.width, 20)
+        pieces = re.findall(r"\n|[^\S\n]+|\S+", text)
+        self._carry = ""
+        if not final and pieces and not pieces[-1].isspace():
+            self._carry = pieces.pop()  # the word may go on in the next piece
+        out: list[str] = []
+        for piece in pieces:
+            if piece == "\n":
+                out.append("\n")
+                self.col, self._space = 0, ""
+            elif piece.isspace():
+                self._space += piece  # printed before the next word, unless the line breaks
+            else:
+                n = cell_len(piece)
+                if self.col and self.col + len(self._space) + n > width:
+                    out.append("\n")
+                    self.col, self._space = 0, ""
+                out.append(self._space + piece)
+                self.col += len(self._space) + n
+                self._space = ""
+                if self.col > width:  # a word longer than a line: the terminal wrapped it
+                    self.col %= width
+        if out:
+            self.console.print("".join(out), style=style, end="", markup=False,
+                               highlight=False, soft_wrap=True)
 
     def step_rule(self, step: str) -> None:
         if step in STEPS:
+            self.flush()
+            from agent.practice.timebox import suggested_minutes
+
             n = STEPS.index(step) + 1
-            self.console.rule(f"Step {n} of {len(STEPS)} · {TITLES[step]}", style="cyan")
+            self.console.rule(f"Step {n} of {len(STEPS)} · {TITLES[step]} · suggested "
+                              f"{suggested_minutes(self.case, step)} min", style="cyan")
+            self.col, self._space = 0, ""
 
     def __call__(self, event: dict[str, Any]) -> None:
         if "begin" in event:
@@ -77,6 +138,7 @@ class Printer:
             self.out("(the model's reply broke off; asking again)", style="yellow")
             self.out("Interviewer: ", style="bold cyan", end="")
         elif "end" in event:
+            self.flush()
             if self.open:
                 self.out("\n")
             self.open = False
@@ -133,13 +195,31 @@ def help_text() -> str:
     return "\n".join(f"  /{name:<7} {what}" for name, what in COMMANDS.items())
 
 
-def answers(interactive: bool, console: Console) -> Iterator[str]:
-    if interactive:
-        def read(prompt: str) -> str:
-            return console.input(prompt)
+class PipedAnswers:
+    """Answers from a pipe: blank-line-separated blocks (see agent/textio.py). One reading of
+    the pipe serves every session (a drill holds several in a row)."""
 
-        return interactive_blocks(read, "You: ", "   ")
-    return blocks(sys.stdin.buffer)
+    def __init__(self) -> None:
+        self._blocks: Iterator[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._blocks is None:
+            self._blocks = blocks(sys.stdin.buffer)
+        return self._blocks
+
+    def restore(self, text: str) -> None:
+        """Nothing to put back: a pipe cannot edit a refused answer."""
+
+    def close(self) -> None:
+        pass
+
+
+def answers(interactive: bool, p: Printer) -> PipedAnswers | AnswerEditor:
+    if interactive:
+        from agent.editor import AnswerEditor
+
+        return AnswerEditor("You: ", "   ", notice=lambda text: p.out(text, style="yellow"))
+    return PipedAnswers()
 
 
 def run_chat(opts: ChatOptions) -> int:
@@ -147,7 +227,7 @@ def run_chat(opts: ChatOptions) -> int:
     from agent.cases import get_case
     from agent.paths import db_path
     from agent.rubrics import default_rubrics
-    from agent.store import SessionLock, Store
+    from agent.store import SessionLock, Store, no_session_message
 
     console = _console()
     p = Printer(console)
@@ -158,15 +238,14 @@ def run_chat(opts: ChatOptions) -> int:
     # Everything that can refuse to start is checked before the banner: the database, the
     # session (and whether another process holds it), the case, the rubrics and the script.
     if opts.session_id and not db_path().exists():  # resuming never creates INTERVIEWER_HOME
-        raise SystemExit(f"interviewer: --session: no session {opts.session_id!r} "
-                         f"({db_path()} does not exist yet; see 'interviewer sessions')")
+        raise SystemExit(f"interviewer: --session: {no_session_message(opts.session_id)}")
     store = Store()
     try:
         if opts.session_id:
             resumed_row = store.get_session(opts.session_id)
             if resumed_row is None:
-                raise SystemExit(f"interviewer: --session: no session {opts.session_id!r} "
-                                 "(see 'interviewer sessions')")
+                raise SystemExit(
+                    f"interviewer: --session: {no_session_message(opts.session_id)}")
             lock = SessionLock(store.path.parent, resumed_row.id)
             if not lock.acquire():
                 raise SystemExit(
@@ -182,46 +261,89 @@ def run_chat(opts: ChatOptions) -> int:
         store.close()
     default_rubrics()
     script()
+    p.case = case
     banner(p, case, mode, opts.settings, opts.session_id, ignored)
     if resumed_row is None:
         # The case is on screen before anything slow (LangGraph, the SDK) is imported.
+        p.step_rule("clarify")
         p.say(case.prompt.strip())
 
     from agent.engine import Engine
+
+    reader = answers(interactive, p)
+    try:
+        with Engine(opts.settings) as engine:
+            if resumed_row is None:
+                session = engine.start(case, mode=mode, max_followups=(
+                    2 if opts.max_followups is None else opts.max_followups))
+                p.out(f"(session {session.id})", style="dim")
+            else:
+                session = engine.open(resumed_row.id)
+                n, at = resumed_row.answered, TITLES.get(session.step(), session.step())
+                p.out(f"Resuming session {session.id} at {at}"
+                      f" ({n} {'answer' if n == 1 else 'answers'} so far).", style="dim")
+            _exit_on_ctrl_c(session.id)
+            try:
+                def resume_and_answer() -> int:
+                    replayed = _recover(session, p)
+                    if resumed_row is not None and not replayed and not session.finished():
+                        p.step_rule(session.step())
+                        p.say(current_question(session))
+                    _offer_draft(session, p, reader, interactive)
+                    return _loop(session, p, reader, interactive)
+
+                return _guarded(session, p, resume_and_answer)
+            finally:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                session.close()
+    finally:
+        reader.close()  # the terminal back as it was, whatever happened
+
+
+def _guarded(session: Session, p: Printer, body: Callable[[], int]) -> int:
+    """Run ``body`` (the answering), turning Ctrl-C at the prompt and a lost model endpoint into
+    a saved session, a message and an exit code."""
     from agent.model.client import ModelError, ModelUnavailable
 
-    with Engine(opts.settings) as engine:
-        if resumed_row is None:
-            session = engine.start(case, mode=mode, max_followups=(
-                2 if opts.max_followups is None else opts.max_followups))
-            p.out(f"(session {session.id})", style="dim")
-        else:
-            session = engine.open(resumed_row.id)
-            n = resumed_row.answered
-            p.out(f"Resuming session {session.id} at {TITLES.get(session.step(), session.step())}"
-                  f" ({n} {'answer' if n == 1 else 'answers'} so far).", style="dim")
-        _exit_on_ctrl_c(session.id)
-        try:
-            try:
-                replayed = _recover(session, p)
-                if resumed_row is not None and not replayed and not session.finished():
-                    p.step_rule(session.step())
-                    p.say(current_question(session))
-                return _loop(session, p, answers(interactive, console), interactive)
-            except ModelUnavailable as e:
-                p.out("")
-                p.err(f"interviewer: {e}. Your session is saved (your last answer too).")
-                p.err(_resume_hint(session.id, offline_hint=True))
-                return 3
-            except ModelError as e:
-                p.out("")
-                p.err(f"interviewer: the model endpoint refused the request ({e}). Your session "
-                      "is saved (your last answer too).")
-                p.err(_resume_hint(session.id, offline_hint=True))
-                return 3
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            session.close()
+    try:
+        return body()
+    except Interrupted as e:
+        session.save_draft(e.draft)
+        kept = " and the answer you were typing" if e.draft.strip() else ""
+        p.out("")
+        p.out(f"Interrupted; your answers{kept} are saved.")
+        p.out(_resume_hint(session.id), wrap=False)
+        return 130
+    except ModelUnavailable as e:
+        p.out("")
+        p.err(f"interviewer: {e}. Your session is saved (your last answer too).")
+        p.err(_resume_hint(session.id, offline_hint=True))
+        return 3
+    except ModelError as e:
+        p.out("")
+        p.err(f"interviewer: the model endpoint refused the request ({e}). Your session "
+              "is saved (your last answer too).")
+        p.err(_resume_hint(session.id, offline_hint=True))
+        return 3
+
+
+def _offer_draft(session: Session, p: Printer, reader: PipedAnswers | AnswerEditor,
+                 interactive: bool) -> None:
+    """An answer left half-typed by Ctrl-C goes back into the editor. Piped input cannot edit
+    it, so it stays saved for the next time the session is resumed at a terminal."""
+    draft = session.draft()
+    if not draft or session.finished():
+        return
+    said = " ".join(draft.split())
+    preview = said if len(said) <= 60 else said[:60] + "…"
+    if interactive:
+        p.out("(the answer you were typing is back in the editor: finish it and send it, or "
+              "clear it)", style="dim")
+        reader.restore(draft)
+        session.save_draft("")
+    else:
+        p.out(f"(an unsent draft is kept for when you resume at a terminal: {preview})",
+              style="dim")
 
 
 def _ignored_flags(opts: ChatOptions, row: Any) -> str:
@@ -276,6 +398,7 @@ def _exit_on_ctrl_c(sid: str) -> None:
     thread (retries included). A signal handler runs in the main thread even while it waits."""
 
     def handler(signum: int, frame: object) -> None:
+        restore_terminal()
         message = f"\nInterrupted; your answers are saved. {_resume_hint(sid)}\n"
         with contextlib.suppress(Exception):  # a half-written line must not stop us leaving
             sys.stdout.flush()
@@ -301,10 +424,22 @@ def _random_case() -> Case:
     return cases[random.choice(sorted(cases))]
 
 
-def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bool) -> int:
+#: Commands that only show something: run even with words after them ("/help me").
+_SHOWING = ("help", "repeat")
+
+
+def _command_with_words(text: str) -> str | None:
+    """The command when a known one is followed by more words on its first line ("/help me",
+    "/next please"). None for anything else, such as a path ("/var/log is full")."""
+    m = re.match(r"^/(\w+)\s+\S", text.split("\n", 1)[0].strip())
+    return m.group(1) if m and m.group(1) in COMMANDS else None
+
+
+def _loop(session: Session, p: Printer, incoming: PipedAnswers | AnswerEditor,
+          interactive: bool) -> int:
     if session.finished():
-        p.out(f"Session {session.id} is already complete.")
-        _finish(session, p)
+        p.out(f"Session {session.id} is already complete; here is its feedback again.")
+        _finish(session, p, just_finished=False)
         return 0
     for raw in incoming:
         text = clean(raw)
@@ -313,6 +448,17 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
                   style="green")
             p.out("")
         cmd = command_of(text)
+        with_words = _command_with_words(text) if cmd is None else None
+        if with_words is not None:
+            name = with_words
+            if name in _SHOWING:
+                cmd = name  # harmless: show it, and send nothing
+            else:
+                p.out(f"Nothing was sent: /{name} is a command and takes nothing after it. "
+                      f"Type /{name} on its own to run it, or write your answer without the "
+                      "leading slash.", style="yellow")
+                incoming.restore(text)
+                continue
         if cmd is not None:
             if cmd == "help":
                 p.out(help_text())
@@ -321,7 +467,8 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
                 p.say(current_question(session))
                 continue
             if cmd == "quit":
-                p.out("Saved. " + _resume_hint(session.id))
+                p.out("Saved.")
+                p.out(_resume_hint(session.id), wrap=False)
                 return 0
             if cmd in GRAPH_COMMANDS:
                 session.command(cmd, p)
@@ -333,8 +480,11 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
             p.out("Please type an answer (or /help for commands).", style="yellow")
             continue
         elif len(text) > MAX_ANSWER_CHARS:
+            kept = " It is back in the editor to shorten." if interactive else ""
             p.out(f"That answer is {len(text):,} characters; the limit is "
-                  f"{MAX_ANSWER_CHARS:,}. Please shorten it and send it again.", style="yellow")
+                  f"{MAX_ANSWER_CHARS:,}. Please shorten it and send it again.{kept}",
+                  style="yellow")
+            incoming.restore(raw)
             continue
         else:
             session.answer(text, p)
@@ -342,12 +492,14 @@ def _loop(session: Session, p: Printer, incoming: Iterator[str], interactive: bo
             _finish(session, p)
             return 0
     p.out("")
-    p.out(f"End of input. Session {session.id} saved. " + _resume_hint(session.id))
+    p.out(f"End of input. Session {session.id} saved.")
+    p.out(_resume_hint(session.id), wrap=False)
     return 0
 
 
-def _finish(session: Session, p: Printer) -> None:
-    """Show the feedback report; only scores not finished in the background are waited for."""
+def _finish(session: Session, p: Printer, just_finished: bool = True) -> Report:
+    """Show the feedback report; only scores not finished in the background are waited for.
+    The transcript is left out on screen (it was just lived); the saved report has it."""
     import time
 
     from agent.report import to_markdown
@@ -360,9 +512,117 @@ def _finish(session: Session, p: Printer) -> None:
     if p.console.is_terminal:
         from rich.markdown import Markdown
 
-        p.console.print(Markdown(to_markdown(report)))
+        # Wrapped to the terminal's width (the chat console's soft wrap would cut it instead).
+        p.console.print(Markdown(to_markdown(report, transcript=False)), soft_wrap=False)
     else:
-        p.out(to_markdown(report))
-    p.out(f"Feedback ready {took:.2f} s after your last answer. Session {session.id} completed; "
-          f"see it again with: interviewer report {session.id} [--format html --output "
-          "report.html]", style="bold")
+        p.out(to_markdown(report, transcript=False))
+    ready = f"Feedback ready {took:.2f} s after your last answer. " if just_finished else ""
+    p.out(f"{ready}Session {session.id} completed; see it again with:", style="bold")
+    p.out(f"interviewer report {session.id} [--format html --output report.html]", style="bold",
+          wrap=False)
+    return report
+
+
+# -- drills: one step on several cases in a row ----------------------------------------------
+
+@dataclass
+class DrillOptions:
+    step: str
+    case_id: str | None
+    count: int
+    max_followups: int | None
+    settings: Settings
+
+
+def run_drill(opts: DrillOptions) -> int:
+    """Drill one step on ``count`` cases: feedback after each, a summary at the end."""
+    from collections import Counter
+
+    from agent.cases import default_cases
+    from agent.practice.drill import plan
+    from agent.rubrics import default_rubrics
+    from agent.store import Store
+
+    console = _console()
+    p = Printer(console)
+    interactive = sys.stdin.isatty()
+    store = Store()
+    try:
+        practised = Counter(r.case_id for r in store.list_sessions()
+                            if r.info.get("drill") == opts.step)
+    finally:
+        store.close()
+    cases = plan(default_cases(), opts.step, opts.count, opts.case_id, practised)
+    default_rubrics()
+    script()
+    from agent.engine import Engine
+
+    reader = answers(interactive, p)
+    reports: list[Report] = []
+    try:
+        with Engine(opts.settings) as engine:
+            for i, case in enumerate(cases, 1):
+                p.case = case
+                _drill_banner(p, i, len(cases), opts.step, case, opts.settings)
+                session = engine.start(case, max_followups=(
+                    2 if opts.max_followups is None else opts.max_followups), drill=opts.step)
+                _exit_on_ctrl_c(session.id)
+                try:
+                    for turn in session.state().get("turns", []):
+                        if turn["kind"] == "opener":
+                            p.step_rule(opts.step)
+                        p.say(turn["text"], label="" if turn["kind"] == "notice"
+                              else "Interviewer: ")
+                    p.out(f"(drill session {session.id})", style="dim")
+                    code = _guarded(session, p, lambda s=session: _loop(  # type: ignore[misc]
+                        s, p, reader, interactive))
+                    if not session.finished():
+                        p.out(f"Drill stopped after {i - 1} of {len(cases)} cases.")
+                        return code
+                    reports.append(session.report())
+                finally:
+                    signal.signal(signal.SIGINT, signal.default_int_handler)
+                    session.close()
+    finally:
+        reader.close()
+    _drill_summary(p, opts.step, reports)
+    return 0
+
+
+def _drill_banner(p: Printer, i: int, n: int, step: str, case: Case,
+                  settings: Settings) -> None:
+    from rich.panel import Panel
+
+    from agent.practice.timebox import suggested_minutes
+
+    engine = "offline mode" if settings.offline else settings.describe()
+    body = (f"Drill {i} of {n} · {TITLES[step]} · suggested {suggested_minutes(case, step)} min"
+            f"\n{case.title}\n{case.difficulty} · {engine}")
+    p.out("")
+    p.console.print(Panel(body, title="interviewer drill", title_align="left",
+                          border_style="magenta", expand=False), markup=False, soft_wrap=False)
+    if i == 1:
+        if settings.offline:
+            p.out(offline_banner(settings), style="yellow")
+        p.out("Commands: " + " ".join("/" + c for c in COMMANDS) +
+              "  ·  end each answer with a blank line", style="dim")
+
+
+def _drill_summary(p: Printer, step: str, reports: list[Report]) -> None:
+    from agent.practice.drill import summarize
+
+    s = summarize(step, reports)
+    p.out("")
+    p.console.rule(f"Drill summary · {TITLES[step]} · {len(reports)} "
+                   f"case{'s' if len(reports) != 1 else ''}", style="magenta")
+    for n, (title, score) in enumerate(s.rows, 1):
+        p.out(f"  {n}. {title} — {'—' if score is None else f'{score:.2f}'} / 4")
+    if s.mean is not None:
+        p.out(f"Mean {s.mean:.2f} / 4. Level per case, by criterion:")
+    width = max((len(name) for name in s.criteria), default=0)
+    for name, levels in s.criteria.items():
+        cells = " ".join("·" if lv is None else str(lv) for lv in levels)
+        p.out(f"  {name:<{width}}  {cells}")
+    if s.advice:
+        p.out(s.advice)
+    p.out("Drills count in 'interviewer progress'.", style="dim")

@@ -7,6 +7,7 @@ each command imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -70,11 +71,14 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     chat = sub.add_parser("chat", help="hold an interview (or resume one with --session)",
-                          description="Hold a six-step interview. Answers end with a blank "
-                          "line; a line that is just a command (/next, /quit...) sends the lines "
-                          "typed before it, then runs. When stdin is not a terminal, answers are "
-                          "read from it as blank-line-separated blocks; end of input (or Ctrl-D "
-                          "at the prompt) saves the session.",
+                          description="Hold a six-step interview. At a terminal, Enter starts "
+                          "a new line and a blank line (or Alt-Enter) sends the answer; pasted "
+                          "text stays in the answer, blank lines included; a line that is just a "
+                          "command (/next, /quit...) sends the lines typed before it, then runs; "
+                          "Ctrl-C saves and keeps what you were typing as a draft for the next "
+                          "resume. When stdin is not a terminal, answers are read from it as "
+                          "blank-line-separated blocks; end of input (or Ctrl-D at the prompt) "
+                          "saves the session.",
                           epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     chat.add_argument("--case", metavar="ID", help="case to interview on (default: random; "
                       "see 'interviewer cases')")
@@ -113,8 +117,38 @@ def build_parser() -> Parser:
     cases = sub.add_parser("cases", help="list the interview cases")
     cases.add_argument("--json", action="store_true", help="JSON output")
 
-    sessions = sub.add_parser("sessions", help="list saved sessions, newest first")
+    sessions = sub.add_parser("sessions", help="list saved sessions, newest first",
+                              description="Every saved session, newest first: case, mode, "
+                              "status, step, answers (an answer saved but not yet replayed is "
+                              "counted and marked *), and the overall score and band of its "
+                              "latest report (~ marks a provisional one).")
     sessions.add_argument("--json", action="store_true", help="JSON output")
+
+    progress = sub.add_parser(
+        "progress", help="your progress over sessions and what to practise next",
+        description="Per rubric criterion, its level in each completed session (interviews and "
+        "drills, oldest first) and the trend; the three weakest criteria with the framework "
+        "line each traces to; and a recommended next case (one whose strong answers exercise "
+        "those criteria) or a drill. Sessions scored by the LLM judge are marked. Works "
+        "offline: it reads the scores stored with each session.")
+    progress.add_argument("--json", action="store_true", help="JSON output")
+
+    drill = sub.add_parser(
+        "drill", help="practise one step on several cases in a row",
+        description="Practise one framework step on N cases in a row: each case opens at that "
+        "step (for a step after clarify, with what clarifying would have told you), feedback "
+        "follows each case, then a short summary. Drills count in 'interviewer progress'. "
+        "Answers are typed as in 'chat'; piped input works too.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    drill.add_argument("step", metavar="STEP",
+                       help="clarify, diagnose, goals, prioritize, solutions or validate")
+    drill.add_argument("--case", metavar="ID", help="the first case (default: the cases you "
+                       "have drilled this step on least)")
+    drill.add_argument("--count", type=int, default=3, metavar="N",
+                       help="how many cases in a row (default 3, at most 10)")
+    drill.add_argument("--max-followups", type=int, metavar="N",
+                       help="follow-up questions per case (default 2)")
+    _endpoint_flags(drill)
 
     report = sub.add_parser(
         "report", help="the feedback report of a session (completed or in progress)",
@@ -264,15 +298,14 @@ def _describe(e: BaseException) -> str:
 
 
 def session_arg(value: str, flag: str) -> str:
-    """``value`` if it has the shape of a session id; checked before the database is touched."""
-    from agent.store import SESSION_ID
+    """``value`` as a session id (lower case, as stored) if it has the shape of one; checked
+    before the database is touched."""
+    from agent.store import SESSION_ID, bad_id_message, normal_id
 
-    if not SESSION_ID.match(value):
-        from agent.config import quoted
-
-        raise ValueError(f"{flag}: {quoted(value, 60)} is not a session id (ids look like "
-                         "1f3a9c2e; see 'interviewer sessions')")
-    return value
+    sid = normal_id(value)
+    if not SESSION_ID.match(sid):
+        raise ValueError(f"{flag}: {bad_id_message(value)}")
+    return sid
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -315,6 +348,37 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pending_answer(text: str | None) -> bool:
+    """A journaled line that is an answer (a command such as /next is not one)."""
+    from agent.textio import command_of
+
+    return text is not None and command_of(text) is None
+
+
+def _summaries(store: Any, rows: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Each session's stored report summary. A completed session without one (finished before
+    summaries were kept, or killed while its report was made) is summarised now, offline: stored
+    scores are reused and only missing ones computed, and no model is ever called."""
+    results: dict[str, dict[str, Any]] = store.results()
+    missing = [r.id for r in rows if r.status == "completed" and r.id not in results]
+    if missing:
+        from agent.config import Settings
+        from agent.engine import Engine
+
+        with Engine(Settings(), db=store.path) as engine:
+            for sid in missing:
+                # A listing never fails over one summary: a session whose case file is gone,
+                # or a database that cannot be written, shows no score instead.
+                with contextlib.suppress(LookupError, ValueError, RuntimeError, OSError):
+                    session = engine.open(sid, lock=False)
+                    try:
+                        session.report()
+                    finally:
+                        session.scoring.close()
+        results = store.results()
+    return results
+
+
 def cmd_sessions(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -322,16 +386,30 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     from agent.store import Store
 
     rows = []
+    pending: dict[str, str] = {}
+    results: dict[str, dict[str, Any]] = {}
     if db_path().exists():  # listing never creates INTERVIEWER_HOME or the database
         store = Store()
         try:
             rows = store.list_sessions()
+            pending = store.pending_answers()
+            results = _summaries(store, rows)
         finally:
             store.close()
+
+    def answered(r: Any) -> int:
+        return int(r.answered) + (1 if _pending_answer(pending.get(r.id)) else 0)
+
     if args.json:
         print(json.dumps([{
             "id": r.id, "case": r.case_id, "mode": r.mode, "engine": r.engine,
-            "status": r.status, "step": r.step, "answered": r.answered,
+            "status": r.status, "step": r.step, "answered": answered(r),
+            "pending_answer": _pending_answer(pending.get(r.id)),
+            "drill": r.info.get("drill"),
+            "overall": results.get(r.id, {}).get("overall"),
+            "band": results.get(r.id, {}).get("band"),
+            "provisional": bool(results.get(r.id, {}).get("provisional")),
+            "scorer": results.get(r.id, {}).get("scorer"),
             "created": datetime.fromtimestamp(r.created).isoformat(timespec="seconds"),
             "updated": datetime.fromtimestamp(r.updated).isoformat(timespec="seconds"),
         } for r in rows], indent=2))
@@ -339,13 +417,61 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     if not rows:
         print("no sessions yet; start one with 'interviewer chat'")
         return 0
-    print(f"{'id':<10} {'case':<30} {'mode':<6} {'engine':<18} {'status':<12} {'step':<11} "
-          f"{'answers':>7}  started")
+    print(f"{'id':<10} {'case':<30} {'mode':<13} {'engine':<16} {'status':<12} {'step':<11} "
+          f"{'answers':>7} {'overall':>8}  {'band':<13} started")
     for r in rows:
         started = datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
-        print(f"{r.id:<10} {r.case_id:<30} {r.mode:<6} {r.engine[:18]:<18} {r.status:<12} "
-              f"{r.step:<11} {r.answered:>7}  {started}")
+        res = results.get(r.id, {})
+        overall = "—" if res.get("overall") is None else f"{res['overall']:.2f}"
+        if res.get("provisional") and res.get("overall") is not None:
+            overall = "~" + overall
+        mode = f"drill:{r.info['drill']}" if r.info.get("drill") else r.mode
+        star = "*" if _pending_answer(pending.get(r.id)) else ""
+        print(f"{r.id:<10} {r.case_id:<30} {mode:<13} {r.engine[:16]:<16} {r.status:<12} "
+              f"{r.step:<11} {str(answered(r)) + star:>7} {overall:>8}  "
+              f"{res.get('band') or '—':<13} {started}")
+    if any(_pending_answer(pending.get(r.id)) for r in rows):
+        print("* includes an answer saved but not yet recorded: it replays when you resume")
+    if any(res.get("provisional") for res in results.values()):
+        print("~ provisional: from a report made before the interview was finished")
     return 0
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from agent.cases import default_cases
+    from agent.paths import db_path
+    from agent.practice.progress import build, to_text
+    from agent.rubrics import default_rubrics
+    from agent.store import Store
+
+    rows, results = [], {}
+    if db_path().exists():  # reading never creates INTERVIEWER_HOME or the database
+        store = Store()
+        try:
+            rows = store.list_sessions()
+            results = _summaries(store, rows)
+        finally:
+            store.close()
+    progress = build(rows, results, default_rubrics(), default_cases())
+    if args.json:
+        print(json.dumps(progress.as_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(to_text(progress))
+    return 0
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    from agent.chat import DrillOptions, run_drill
+    from agent.practice.drill import MAX_COUNT, check_step
+
+    check_step(args.step)
+    if not 1 <= args.count <= MAX_COUNT:
+        raise ValueError(f"--count: must be between 1 and {MAX_COUNT}")
+    if args.max_followups is not None and not 0 <= args.max_followups <= 5:
+        raise ValueError("--max-followups: must be between 0 and 5")
+    return run_drill(DrillOptions(step=args.step, case_id=args.case, count=args.count,
+                                  max_followups=args.max_followups,
+                                  settings=settings_from(args)))
 
 
 def settings_from(args: argparse.Namespace) -> Any:
@@ -362,7 +488,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.max_followups is not None and not 0 <= args.max_followups <= 5:
         raise ValueError("--max-followups: must be between 0 and 5")
     if args.session is not None:
-        session_arg(args.session, "--session")
+        args.session = session_arg(args.session, "--session")
     opts = ChatOptions(case_id=args.case, session_id=args.session, mode=args.mode,
                        max_followups=args.max_followups, settings=settings_from(args))
     return run_chat(opts)
@@ -372,10 +498,10 @@ def _require_database(sid: str) -> None:
     """A command that reads one session: with no database there is no session (and reading
     must not create one)."""
     from agent.paths import db_path
+    from agent.store import no_session_message
 
     if not db_path().exists():
-        raise ValueError(f"no session {sid!r}: {db_path()} does not exist yet (see "
-                         "'interviewer sessions')")
+        raise ValueError(no_session_message(sid))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -389,7 +515,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from agent.report import to_json, to_markdown
     from agent.report_html import to_html
 
-    session_arg(args.session, "SESSION")
+    args.session = session_arg(args.session, "SESSION")
     if args.output:
         refuse_overwrite("--output", [Path(args.output)])
     settings = settings_from(args)
@@ -420,16 +546,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from agent.prices import load_prices
-    from agent.store import Store
+    from agent.store import Store, no_session_message
     from agent.trace import render_text, rows, summarise
 
-    session_arg(args.session, "SESSION")
+    args.session = session_arg(args.session, "SESSION")
     prices = load_prices(Path(args.prices) if args.prices else None)
     _require_database(args.session)
     store = Store()
     try:
         if store.get_session(args.session) is None:
-            raise ValueError(f"no session {args.session!r} (see 'interviewer sessions')")
+            raise ValueError(no_session_message(args.session))
         calls = store.calls(args.session)
     finally:
         store.close()
@@ -442,9 +568,27 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What the agreement statistics of ``eval run`` and ``eval compare`` import: the ``eval`` extra.
+EVAL_EXTRA = {"scipy": "scipy", "sklearn": "scikit-learn", "krippendorff": "krippendorff"}
+
+
+def require_eval_extra(command: str) -> None:
+    """A clear message, not an ImportError, when the ``eval`` extra was not installed (the
+    user install, ``pip install -e .``, leaves it out)."""
+    import importlib.util
+
+    missing = [dist for mod, dist in EVAL_EXTRA.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise ValueError(f"eval {command}: needs the statistics packages of the 'eval' extra "
+                         f"({', '.join(missing)} missing): pip install -e '.[eval]' in a "
+                         "checkout, or pip install 'interviewer[eval]'")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_command is None:
         raise ValueError("eval: say 'run' or 'compare' (see 'interviewer eval --help')")
+    if args.eval_command in ("run", "compare"):
+        require_eval_extra(args.eval_command)
     return int(EVAL_COMMANDS[args.eval_command](args))
 
 
@@ -580,6 +724,7 @@ EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare,
                  "behaviour": cmd_eval_behaviour, "simulate": cmd_eval_simulate}
 
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
+            "progress": cmd_progress, "drill": cmd_drill,
             "report": cmd_report, "trace": cmd_trace, "eval": cmd_eval, "serve": cmd_serve}
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,17 @@ from agent.report import Report, ScorerInfo, build_report
 from agent.rubrics import default_rubrics
 from agent.scores import StepScore
 from agent.state import InterviewState, Turn, answered_count, last_question
-from agent.store import SESSION_ID, SessionLock, Store, StoreError, connect
+from agent.steps import STEPS
+from agent.store import (
+    SESSION_ID,
+    SessionLock,
+    Store,
+    StoreError,
+    bad_id_message,
+    connect,
+    no_session_message,
+    normal_id,
+)
 
 Event = dict[str, Any]
 OnEvent = Callable[[Event], None]
@@ -55,15 +66,25 @@ def make_interviewer(settings: Settings | None, client: ModelClient | None = Non
     return LLMInterviewer(client, session_id)
 
 
-def initial_state(case: Case, mode: str, max_followups: int) -> InterviewState:
-    """A new interview: the case prompt read out, clarify waiting for the first question."""
-    return {
+def initial_state(case: Case, mode: str, max_followups: int,
+                  drill: str | None = None) -> InterviewState:
+    """A new interview: the case prompt read out, clarify waiting for the first question. A
+    drill of a later step starts at that step: the case prompt, what clarifying questions would
+    have told the candidate (the fact sheet), and the step's opening question."""
+    step = drill or "clarify"
+    turns = [Turn(role="interviewer", step=step, kind="prompt", text=case.prompt.strip())]
+    if drill and drill != "clarify":
+        from agent.practice.drill import briefing, opener
+
+        turns += [Turn(role="interviewer", step=step, kind="notice", text=briefing(case)),
+                  Turn(role="interviewer", step=step, kind="opener", text=opener(step))]
+    state: InterviewState = {
         "case_id": case.id, "mode": mode, "max_followups": max_followups,  # type: ignore[typeddict-item]
-        "step": "clarify", "status": "in_progress",
-        "turns": [Turn(role="interviewer", step="clarify", kind="prompt",
-                       text=case.prompt.strip())],
-        "followups": {}, "probed": {},
+        "step": step, "status": "in_progress", "turns": turns, "followups": {}, "probed": {},
     }
+    if drill:
+        state["drill"] = drill
+    return state
 
 
 def new_session_id() -> str:
@@ -112,25 +133,32 @@ class Engine:
         self.close()
 
     def start(self, case: Case, *, mode: str = "exam", max_followups: int = 2,
-              session_id: str | None = None, info: dict[str, Any] | None = None) -> Session:
-        """A new session; ``info`` adds fields to its stored info (the web app's owner)."""
+              session_id: str | None = None, drill: str | None = None,
+              info: dict[str, Any] | None = None) -> Session:
+        """A new session: a full interview, or with ``drill`` one step of it. ``info`` adds
+        fields to its stored info (the web app's owner)."""
+        if drill is not None and drill not in STEPS:
+            raise ValueError(f"drill: unknown step {drill!r} (steps: {', '.join(STEPS)})")
         sid = session_id or new_session_id()
         info = {**(info or {}), "model": self.settings.model,
                 "base_url": self.settings.base_url, "max_followups": max_followups}
+        if drill:
+            info["drill"] = drill
         self.store.create_session(sid, case.id, mode, self.engine_label, info)
         session = Session(self, sid, case)
         session.lock()
-        session.run(initial_state(case, mode, max_followups))
+        session.run(initial_state(case, mode, max_followups, drill))
         return session
 
     def open(self, sid: str, *, lock: bool = True) -> Session:
+        """Open a saved session. Errors name no flag: each caller knows what the user typed
+        (``chat --session``, ``report SESSION``)."""
+        sid = normal_id(sid)
         if not SESSION_ID.match(sid):
-            raise SessionError(
-                f"--session: {sid!r} is not a session id (see 'interviewer sessions')")
+            raise SessionError(bad_id_message(sid))
         row = self.store.get_session(sid)
         if row is None:
-            raise SessionError(f"--session: no session {sid!r} in {self.store.path} "
-                               "(see 'interviewer sessions')")
+            raise SessionError(no_session_message(sid))
         session = Session(self, sid, get_case(row.case_id))
         if not lock:
             return session  # read-only use (reports): no lock, no row changes
@@ -144,7 +172,8 @@ class Engine:
         if not session.snapshot().values:
             # Killed between creating the session and its first checkpoint: start it again.
             session.run(initial_state(session.case, row.mode,
-                                      int(row.info.get("max_followups", 2))))
+                                      int(row.info.get("max_followups", 2)),
+                                      row.info.get("drill")))
         return session
 
 
@@ -164,6 +193,9 @@ class Session:
             engine.rubrics)
         self.context = Context(interviewer=self.interviewer, rubrics=engine.rubrics,
                                coach=self.scoring.coach, hint=self.scoring.hint)
+        #: When the question now open was put in front of the candidate (monotonic seconds);
+        #: None while nothing is open (read-only use, or before the session is locked).
+        self._shown: float | None = None
         engine._sessions.append(self)
 
     def lock(self) -> None:
@@ -172,6 +204,7 @@ class Session:
                 f"session {self.id} is open in another interviewer process; close that one "
                 "first (two processes must not write one session)"
             )
+        self._shown = time.monotonic()
 
     def release(self) -> None:
         """Let another process take the session's next turn now. Background scoring already
@@ -179,6 +212,7 @@ class Session:
         self._lock.release()
 
     def close(self) -> None:
+        self._clock_out()
         self.scoring.close()
         self._lock.release()
         if self in self.engine._sessions:
@@ -212,6 +246,40 @@ class Session:
 
     # -- running ------------------------------------------------------------------------------
 
+    # -- active time and drafts ---------------------------------------------------------------
+
+    def _spent(self) -> tuple[str, float] | None:
+        """(step, seconds) since the open question was shown, and the clock stopped. Only time
+        with the session open counts: the gap between a quit and a resume never does, nor the
+        time the interviewer (a model) takes to reply."""
+        if self._shown is None:
+            return None
+        took, self._shown = time.monotonic() - self._shown, None
+        step = self.step()
+        return (step, took) if step in STEPS and not self.finished() else None
+
+    def question_open_for(self, seconds: float | None) -> None:
+        """Set the clock of the open question: it has been in front of the candidate for
+        ``seconds`` (a web page measures that, since its session is opened only for a turn), so
+        the next answer records them; None stops the clock without recording anything."""
+        self._shown = None if seconds is None else time.monotonic() - max(0.0, seconds)
+
+    def _clock_out(self) -> None:
+        spent = self._spent()
+        if spent is not None:
+            self.engine.store.add_time(self.id, *spent)
+
+    def times(self) -> dict[str, float]:
+        """Active seconds per step so far."""
+        return self.engine.store.times(self.id)
+
+    def save_draft(self, text: str) -> None:
+        """Keep the answer being typed (Ctrl-C); "" forgets it."""
+        self.engine.store.save_draft(self.id, text)
+
+    def draft(self) -> str | None:
+        return self.engine.store.draft(self.id)
+
     def run(self, value: Any, on_event: OnEvent | None = None, journaled: bool = False) -> None:
         """Advance the graph with ``value`` until it waits for the candidate or ends."""
         self._snap = None
@@ -223,14 +291,21 @@ class Session:
                 on_event(chunk)
         self._snap = None
         self._sync_row(clear_journal=journaled)
+        if self._lock.held:
+            self._shown = time.monotonic()  # the reply, ending with the next question, is out
 
     def _candidate_turns(self) -> int:
         return sum(1 for t in self.state().get("turns", []) if t["role"] == "candidate")
 
-    def submit(self, value: dict[str, str], on_event: OnEvent | None = None) -> None:
-        """Send an answer ({"answer": text}) or a command ({"command": name})."""
+    def submit(self, value: dict[str, str], on_event: OnEvent | None = None,
+               on_saved: Callable[[], None] | None = None) -> None:
+        """Send an answer ({"answer": text}) or a command ({"command": name}). ``on_saved`` is
+        called once the answer is journaled (safe from a crash), before the graph runs."""
         seq = self._candidate_turns()
-        self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"])
+        self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"],
+                                  self._spent())
+        if on_saved is not None:
+            on_saved()
         self.run(Command(resume=value), on_event, journaled=True)
         # Score finished steps in the background while the next question is on screen.
         self.scoring.submit(self.state())
@@ -274,16 +349,29 @@ class Session:
         a model keeps its judge's scores even when no endpoint is configured now. Only steps
         with no stored score are scored now, by the current scorer. ``rescore`` scores every
         step again with the current scorer (the configured endpoint, or offline)."""
+        from agent.practice.summary import summary
+        from agent.practice.timebox import step_times
+        from agent.report import ModelAnswer, TranscriptTurn
+
         state = self.state()
         scoring = self.scoring
         steps = scoring.all_results(state, progress, rescore=rescore)
         row = self.engine.store.get_session(self.id)
-        return build_report(
+        drill = state.get("drill")
+        practised: list[str] = [drill] if drill else list(STEPS)
+        reached: set[str] = {t["step"] for t in state.get("turns", []) if t["step"] in STEPS}
+        report = build_report(
             session=self.id, case=self.case.id, case_title=self.case.title,
             mode=row.mode if row else str(state.get("mode", "exam")),
             completed=state.get("status") == "completed",
-            scorer=self._scorer_info(steps, rescore), steps=steps,
+            scorer=self._scorer_info(steps, rescore), steps=steps, drill=drill,
+            model_answers=[ModelAnswer(step=s, points=list(self.case.strong_answer[s]))
+                           for s in practised],
+            time=step_times(self.case, self.times(), practised, reached),
+            transcript=[TranscriptTurn(**t) for t in state.get("turns", [])],
         )
+        self.engine.store.put_result(self.id, summary(report))
+        return report
 
     def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
         """What scored the report, and a note for the reader whenever that is not simply the

@@ -46,9 +46,18 @@ def step_turns(state: InterviewState, step: str) -> Turns:
             and (t["step"] == step or (step == CROSS_CUTTING and t["step"] in STEPS))]
 
 
+def scored_steps(state: InterviewState) -> list[str]:
+    """What a session is scored on: the six steps and cross_cutting, or a drill's one step."""
+    drill = state.get("drill")
+    return [drill] if drill else list(SCORED)
+
+
 def finished_steps(state: InterviewState) -> list[str]:
     """Steps the interview has moved past (all of them, plus cross_cutting, once complete)."""
     current = state.get("step", "clarify")
+    if state.get("drill"):
+        done = current == "wrap_up" or state.get("status") == "completed"
+        return scored_steps(state) if done else []
     if current == "wrap_up" or state.get("status") == "completed":
         return list(SCORED)
     return list(STEPS[: STEPS.index(current)]) if current in STEPS else []
@@ -226,7 +235,7 @@ class SessionScoring:
         if not rescore:
             self.submit(state)
         out = []
-        for step in SCORED:
+        for step in scored_steps(state):
             if progress:
                 progress(step)
             out.append(self.result(state, step, rescore=rescore))

@@ -183,13 +183,20 @@ def _transition(state: InterviewState, ctx: Context, step: str, new: list[Turn],
     elif state.get("mode") == "coach" and ctx.coach is not None:
         new.append(voice.line(ctx.coach({**state, "turns": [*state.get("turns", []), *new]},
                                         step), "coach", step))
-    following = next_step(step)
+    following = None if state.get("drill") else next_step(step)
     if following is None:
         return Command(goto="wrap_up", update={"turns": new, "step": "wrap_up", **update})
     lead = str(lines["skip"]) if skipped else str(lines["transitions"].get(step, ""))
     opener = f"{lead} {lines['openers'][following]}".strip()
     new.append(voice.line(opener, "opener", following))
     return Command(goto=following, update={"turns": new, "step": following, **update})
+
+
+def _entry(state: InterviewState) -> str:
+    drill = state.get("drill")
+    if drill is not None and drill not in STEPS:
+        raise ValueError(f"drill: unknown step {drill!r}")
+    return drill or "clarify"
 
 
 def wrap_up(state: InterviewState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -206,7 +213,8 @@ def build_graph(checkpointer: Any = None) -> Any:
         node: Any = make_step_node(step)  # LangGraph's overloads can't type a runtime node
         builder.add_node(step, node, destinations=(step, after))
     builder.add_node("wrap_up", wrap_up)
-    builder.add_edge(START, "clarify")
+    # A drill starts at the step it practises; a full interview at clarify.
+    builder.add_conditional_edges(START, _entry, list(STEPS))
     builder.add_edge("wrap_up", END)
     return builder.compile(checkpointer=checkpointer, name="interviewer")
 

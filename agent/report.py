@@ -4,12 +4,14 @@ what was missed, the band, what to practise next. Rendered as Markdown, JSON or 
 from __future__ import annotations
 
 import json
-import time
+import re
+import time as _time
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.practice.timebox import StepTime, clock, time_summary
 from agent.scores import BANDS, StepScore, band, overall
 from agent.steps import CROSS_CUTTING, TITLES
 
@@ -26,6 +28,20 @@ class ScorerInfo(BaseModel):
     notes: list[str] = Field(default_factory=list,
                              description="where the scores came from, when not all scored now "
                              "by the current scorer (e.g. judge scores stored in the session)")
+
+
+class TranscriptTurn(BaseModel):
+    role: Literal["interviewer", "candidate"] = Field(description="who spoke")
+    step: str = Field(description="the step it belongs to (wrap_up for the closing line)")
+    kind: str = Field(description="prompt, fact, followup, opener, notice, hint, coach, closing "
+                      "(interviewer); answer or command (candidate)")
+    text: str = Field(description="what was said, verbatim (the candidate's words as sent)")
+
+
+class ModelAnswer(BaseModel):
+    step: str = Field(description="a framework step id")
+    points: list[str] = Field(description="the case's notes on what a strong answer to this "
+                              "step covers, in order")
 
 
 class Report(BaseModel):
@@ -51,6 +67,16 @@ class Report(BaseModel):
     flagged_criteria: int = Field(description="levels above 1 without a verified quote")
     unverified_quotes: int = Field(description="quotes dropped: not the candidate's words")
     generated_at: str = Field(description="when the report was made (ISO 8601)")
+    drill: str | None = Field(default=None, description="for a single-step drill, the step "
+                              "practised (the report covers that step only)")
+    model_answers: list[ModelAnswer] = Field(
+        default_factory=list, description="per step, a model answer assembled from the case's "
+        "notes on strong answers")
+    time: list[StepTime] = Field(default_factory=list, description="active time per step "
+                                 "against the suggested time")
+    time_summary: str | None = Field(default=None, description="where the time went, in brief")
+    transcript: list[TranscriptTurn] = Field(default_factory=list,
+                                             description="the whole interview, in order")
 
 
 def _answered(steps: Sequence[StepScore]) -> list[StepScore]:
@@ -99,7 +125,9 @@ def practice_next(steps: Sequence[StepScore], limit: int = 3, session: str = "ID
 
 
 def build_report(*, session: str, case: str, case_title: str, mode: str, completed: bool,
-                 scorer: ScorerInfo, steps: Sequence[StepScore]) -> Report:
+                 scorer: ScorerInfo, steps: Sequence[StepScore], drill: str | None = None,
+                 model_answers: Sequence[ModelAnswer] = (), time: Sequence[StepTime] = (),
+                 transcript: Sequence[TranscriptTurn] = ()) -> Report:
     ov = overall(steps)
     answered = _answered(steps)
     if answered and all(s.score is None for s in answered):
@@ -113,7 +141,9 @@ def build_report(*, session: str, case: str, case_title: str, mode: str, complet
         unscored_criteria=sum(1 for c in crit if c.level is None),
         flagged_criteria=sum(1 for c in crit if c.flagged),
         unverified_quotes=sum(c.unverified_quotes for c in crit),
-        generated_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        generated_at=_time.strftime("%Y-%m-%dT%H:%M:%S%z"), drill=drill,
+        model_answers=list(model_answers), time=list(time),
+        time_summary=time_summary(list(time)) if time else None, transcript=list(transcript),
     )
 
 
@@ -178,7 +208,9 @@ def scoring_notes(r: Report) -> list[str]:
     return notes
 
 
-def to_markdown(report: Report) -> str:
+def to_markdown(report: Report, transcript: bool = True) -> str:
+    """The report in Markdown; ``transcript=False`` leaves the transcript out (the chat's own
+    screen, right after the interview, has it already)."""
     r = report
     sc = r.scorer
     lines = [
@@ -229,5 +261,74 @@ def to_markdown(report: Report) -> str:
         if s.strong_answer and s.step != CROSS_CUTTING:
             lines += ["", "*What a strong answer would have added:*", ""]
             lines += [f"- {n}" for n in s.strong_answer]
+        model = model_answer(r, s.step)
+        if model:
+            lines += ["", f"{MODEL_ANSWER_INTRO} {model_answer_text(model)}"]
+    lines += time_markdown(r)
+    if transcript:
+        lines += transcript_markdown(r)
     lines += ["", "Bands: " + ", ".join(f"{name} ≥ {floor}" for name, floor in BANDS), ""]
     return "\n".join(lines)
+
+
+MODEL_ANSWER_INTRO = "*A model answer, assembled from the case's notes on strong answers:*"
+
+
+def model_answer_text(points: Sequence[str]) -> str:
+    """The notes as one paragraph: each a sentence, in the case's order."""
+    out = []
+    for p in points:
+        p = " ".join(p.split())
+        out.append(p if p.endswith((".", "!", "?")) else p + ".")
+    return " ".join(out)
+
+
+def model_answer(r: Report, step: str) -> list[str]:
+    return next((m.points for m in r.model_answers if m.step == step), [])
+
+
+def time_markdown(r: Report) -> list[str]:
+    if not r.time:
+        return []
+    lines = ["", "## Time", "", r.time_summary or "", "",
+             "| Step | Spent | Suggested | |", "|---|---:|---:|---|"]
+    for t in r.time:
+        spent = "—" if t.verdict == "not reached" else clock(t.seconds)
+        lines.append(f"| {TITLES[t.step]} | {spent} | {clock(t.suggested_seconds)} | "
+                     f"{t.verdict} |")
+    return lines
+
+
+#: How each speaker is labelled in the transcript.
+SPEAKER = {"interviewer": "Interviewer", "candidate": "You"}
+
+
+def transcript_markdown(r: Report) -> list[str]:
+    """The transcript: the interviewer's lines as paragraphs, the candidate's as quotes (so that
+    nothing typed in an answer can pass for a heading or for the interviewer)."""
+    if not r.transcript:
+        return []
+    lines = ["", "## Transcript"]
+    step = None
+    for t in r.transcript:
+        if t.step != step and t.step in TITLES and t.step != CROSS_CUTTING:
+            step = t.step
+            lines += ["", f"### {TITLES[t.step]}"]
+        if t.role == "candidate":
+            body = [_md_quote(line) for line in t.text.split("\n")]
+            lines += ["", f"**{SPEAKER[t.role]}:**", "", *body]
+        else:
+            lines += ["", f"**{SPEAKER[t.role]}:** {_md_plain(t.text)}"]
+    return lines
+
+
+def _md_plain(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _md_quote(line: str) -> str:
+    """One line of candidate text as a Markdown quote line, its markup shown literally."""
+    escaped = "".join("\\" + ch if ch in "\\`*_[]<>#|~" else ch for ch in line)
+    escaped = re.sub(r"^(\s*)([-+])(?=\s)", r"\1\\\2", escaped)  # not a list item
+    escaped = re.sub(r"^(\s*\d+)([.)])(?=\s)", r"\1\\\2", escaped)
+    return "> " + escaped if escaped.strip() else ">"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from html import escape
 
+from agent.practice.timebox import clock
 from agent.report import (
+    SPEAKER,
     Report,
     band_text,
     fully_unscored,
+    model_answer,
+    model_answer_text,
     scorer_text,
     scoring_notes,
     unscored_reason,
@@ -23,6 +27,10 @@ border-left:4px solid #99a}.crit.l1{border-color:#c0392b}.crit.l2{border-color:#
 .crit.l3{border-color:#27ae60}.crit.l4{border-color:#1e8449}.crit.none{border-color:#888}
 blockquote{margin:.3rem 0;padding:.2rem .8rem;background:#f4f6fa;border-radius:4px}
 .flag{color:#b9770e;font-weight:600}.miss{color:#445}svg text{font:12px system-ui,sans-serif}
+table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;
+border-bottom:1px solid #eef}
+.turn{margin:.4rem 0}.turn span{white-space:pre-wrap}.turn.candidate{padding-left:1rem;
+border-left:3px solid #99a}
 """
 
 
@@ -52,6 +60,34 @@ def _chart(report: Report) -> str:
         parts.append(f'<text x="{x - 3:.0f}" y="{height - 4}">{lv}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _time(r: Report) -> list[str]:
+    if not r.time:
+        return []
+    out = ["<h2>Time</h2>", f"<p>{escape(r.time_summary or '')}</p>",
+           "<table><tr><th>Step</th><th>Spent</th><th>Suggested</th><th></th></tr>"]
+    for t in r.time:
+        spent = "—" if t.verdict == "not reached" else clock(t.seconds)
+        out.append(f"<tr><td>{escape(TITLES[t.step])}</td><td>{spent}</td>"
+                   f"<td>{clock(t.suggested_seconds)}</td><td>{escape(t.verdict)}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _transcript(r: Report) -> list[str]:
+    """Every turn; candidate text escaped and kept as typed (line breaks included)."""
+    if not r.transcript:
+        return []
+    out = ["<h2>Transcript</h2>"]
+    step = None
+    for t in r.transcript:
+        if t.step != step and t.step in TITLES and t.step != CROSS_CUTTING:
+            step = t.step
+            out.append(f"<h3>{escape(TITLES[t.step])}</h3>")
+        out.append(f"<div class='turn {t.role}'><strong>{SPEAKER[t.role]}:</strong> "
+                   f"<span>{escape(t.text)}</span></div>")
+    return out
 
 
 def to_html(report: Report) -> str:
@@ -111,6 +147,12 @@ def to_html(report: Report) -> str:
             out.append("<p><em>What a strong answer would have added:</em></p><ul>")
             out += [f"<li>{e(n)}</li>" for n in s.strong_answer]
             out.append("</ul>")
+        model = model_answer(r, s.step)
+        if model:
+            out.append("<p class='model'><em>A model answer, assembled from the case's notes on "
+                       f"strong answers:</em> {e(model_answer_text(model))}</p>")
+    out += _time(r)
+    out += _transcript(r)
     out.append("<p class='meta'>Bands: " + ", ".join(
         f"{e(name)} ≥ {floor}" for name, floor in BANDS) + f". Generated {e(r.generated_at)}.</p>")
     out.append("</body></html>\n")

@@ -110,9 +110,37 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
     return best
 
 
+#: Abbreviations whose full stop ends no sentence ("e.g.", "vs."); "etc." and single-letter
+#: initials ("U.S.") end one unless a lower-case word follows. Titles (Mr., Ms.) are left out:
+#: in these answers "500 ms." ends a sentence far more often than "Ms." starts a name.
+_ABBREVIATION = re.compile(
+    r"\b(?:e\.g|i\.e|vs|cf|approx|incl|esp|resp|viz|a\.k\.a|w\.r\.t)\.$", re.IGNORECASE)
+_MAYBE_ABBREVIATION = re.compile(r"(?:\betc|(?<!\w)[A-Za-z])\.$", re.IGNORECASE)
+
+
 def sentences(text: str) -> list[str]:
-    """Split into sentences, keeping each one verbatim (used as evidence quotes)."""
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    """Split into sentences, keeping each one verbatim (used as evidence quotes). A full stop
+    after an abbreviation ("e.g.", "vs.", "U.S.") ends no sentence; a line break always does."""
+    out: list[str] = []
+    start, joinable = 0, False
+    for m in [*_SENTENCE.finditer(text), None]:
+        part = text[start:m.start() if m else len(text)].strip()
+        if part:
+            if joinable and out and _continues(out[-1], part):
+                out[-1] = f"{out[-1]} {part}"
+            else:
+                out.append(part)
+        if m is None:
+            break
+        joinable, start = "\n" not in m.group(), m.end()
+    return out
+
+
+def _continues(before: str, after: str) -> bool:
+    """Whether ``after`` goes on the sentence ``before``, which ended at an abbreviation."""
+    if _ABBREVIATION.search(before):
+        return True
+    return bool(_MAYBE_ABBREVIATION.search(before)) and after[:1].islower()
 
 
 # Sentences that talk to the grader rather than about the case. The offline scorer ignores

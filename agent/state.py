@@ -43,6 +43,9 @@ class InterviewState(TypedDict, total=False):
     """Fact ids the interviewer has revealed in clarify (appended)."""
     skipped: Annotated[list[str], operator.add]
     """Steps the candidate skipped with /skip (appended)."""
+    drill: str
+    """Set for a single-step drill: the one step practised (the interview starts there and ends
+    after it). Absent for a full interview."""
 
 
 def answers_in(state: InterviewState, step: str) -> list[str]:

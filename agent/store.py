@@ -26,6 +26,25 @@ from agent.paths import db_path
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{3,40}$")
 
 
+def normal_id(value: str) -> str:
+    """A session id as typed, in the stored form: ids are lower case, so an id typed or pasted
+    in upper case (``3FA8C21B``) names the same session."""
+    return value.strip().lower()
+
+
+def bad_id_message(value: str) -> str:
+    """The one message for something that is not a session id (every command says this)."""
+    from agent.config import quoted
+
+    return (f"{quoted(value, 60)} is not a session id (ids look like 1f3a9c2e; see "
+            "'interviewer sessions')")
+
+
+def no_session_message(sid: str) -> str:
+    """The one message for a well-formed id with no session behind it."""
+    return f"no session {sid!r} (see 'interviewer sessions' for the saved ones)"
+
+
 class StoreError(RuntimeError):
     """The database cannot be used; ``str()`` is one line saying what to do."""
 
@@ -87,6 +106,31 @@ MIGRATIONS: list[str] = [
     # 4: our own token count beside the endpoint's reported usage
     """
     ALTER TABLE calls ADD COLUMN counted_prompt_tokens INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 5: the answer being typed when the candidate pressed Ctrl-C, offered back on resume
+    """
+    CREATE TABLE drafts (
+        session_id TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        ts REAL NOT NULL
+    );
+    """,
+    # 6: active time per step (seconds the candidate spent with the step's question open)
+    """
+    CREATE TABLE step_time (
+        session_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        seconds REAL NOT NULL,
+        PRIMARY KEY (session_id, step)
+    );
+    """,
+    # 7: each session's latest report in brief (overall, band, levels), for listings and progress
+    """
+    CREATE TABLE results (
+        session_id TEXT PRIMARY KEY,
+        summary TEXT NOT NULL,
+        created REAL NOT NULL
+    );
     """,
 ]
 
@@ -236,10 +280,21 @@ class Store:
 
     # -- the answer journal: an answer is saved before the graph sees it ---------------------
 
-    def journal(self, sid: str, seq: int, answer: str) -> None:
+    def journal(self, sid: str, seq: int, answer: str,
+                spent: tuple[str, float] | None = None) -> None:
+        """Save an answer before the graph sees it; ``spent`` (step, seconds) adds the active
+        time that led to it, in the same transaction."""
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO inbox VALUES (?,?,?,?)",
                       (sid, seq, answer, time.time()))
+            if spent is not None:
+                self._add_time(c, sid, *spent)
+
+    def pending_answers(self) -> dict[str, str]:
+        """Every journaled answer or command not yet recorded, by session."""
+        with self._lock:
+            rows = self.conn.execute("SELECT session_id, answer FROM inbox").fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
 
     def journaled(self, sid: str) -> tuple[int, str] | None:
         with self._lock:
@@ -250,6 +305,53 @@ class Store:
     def clear_journal(self, sid: str) -> None:
         with self._tx() as c:
             c.execute("DELETE FROM inbox WHERE session_id=?", (sid,))
+
+    # -- drafts: the answer being typed when the candidate pressed Ctrl-C ---------------------
+
+    def save_draft(self, sid: str, text: str) -> None:
+        with self._tx() as c:
+            if text.strip():
+                c.execute("INSERT OR REPLACE INTO drafts VALUES (?,?,?)",
+                          (sid, text, time.time()))
+            else:
+                c.execute("DELETE FROM drafts WHERE session_id=?", (sid,))
+
+    def draft(self, sid: str) -> str | None:
+        with self._lock:
+            row = self.conn.execute("SELECT text FROM drafts WHERE session_id=?",
+                                    (sid,)).fetchone()
+        return str(row[0]) if row else None
+
+    # -- active time per step -------------------------------------------------------------------
+
+    def add_time(self, sid: str, step: str, seconds: float) -> None:
+        with self._tx() as c:
+            self._add_time(c, sid, step, seconds)
+
+    @staticmethod
+    def _add_time(c: sqlite3.Connection, sid: str, step: str, seconds: float) -> None:
+        c.execute("INSERT INTO step_time VALUES (?,?,?) ON CONFLICT(session_id, step) "
+                  "DO UPDATE SET seconds = seconds + excluded.seconds",
+                  (sid, step, max(0.0, seconds)))
+
+    def times(self, sid: str) -> dict[str, float]:
+        with self._lock:
+            rows = self.conn.execute("SELECT step, seconds FROM step_time WHERE session_id=?",
+                                     (sid,)).fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
+    # -- report summaries -----------------------------------------------------------------------
+
+    def put_result(self, sid: str, summary: dict[str, Any]) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO results VALUES (?,?,?)",
+                      (sid, json.dumps(summary), time.time()))
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Every session's stored report summary, by session id."""
+        with self._lock:
+            rows = self.conn.execute("SELECT session_id, summary FROM results").fetchall()
+        return {str(r[0]): json.loads(r[1]) for r in rows}
 
     # -- model-call log -------------------------------------------------------------------------
 
@@ -330,6 +432,10 @@ class SessionLock:
             return False
         self._fd = fd
         return True
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is not None:

@@ -7,14 +7,15 @@ it is stored and scored in; invalid UTF-8 becomes U+FFFD. An answer of nothing b
 characters (zero-width spaces, BOMs, direction marks) counts as empty, like a blank one.
 
 A line that is exactly a known command (``/next``, ``/quit``...) ends the answer being typed: the
-lines before it are sent as the answer, then the command runs.
+lines before it are sent as the answer, then the command runs. (At a terminal, answers are typed
+in the editor of agent/editor.py; this module reads pipes.)
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import BinaryIO
 
 #: Longest answer accepted: about 3,000 words, far beyond a spoken answer. Longer ones are
@@ -106,30 +107,3 @@ def blocks(stream: BinaryIO) -> Iterator[str]:
         buf.append(line)
     if buf:
         yield "\n".join(buf)
-
-
-def interactive_blocks(read_line: Callable[[str], str], prompt: str,
-                       more: str) -> Iterator[str]:
-    """Answers typed at a terminal: lines until a blank one; a lone /command sends at once (after
-    the lines typed before it, if any). End of input (Ctrl-D) ends the answers the way the end
-    of a piped stream does: the lines typed so far are sent, then the iteration stops."""
-    while True:
-        lines: list[str] = []
-        while True:
-            try:
-                line = read_line(prompt if not lines else more)
-            except EOFError:
-                if lines:
-                    yield "\n".join(lines)
-                return
-            if _ends_block(line, bool(lines)):
-                if lines:
-                    yield "\n".join(lines)
-                yield line.strip()
-                break
-            if not line.strip():
-                if lines:
-                    yield "\n".join(lines)
-                    break
-                continue
-            lines.append(line)

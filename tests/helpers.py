@@ -44,3 +44,119 @@ def sessions(home: Path) -> list[dict[str, Any]]:
 def only_session(home: Path) -> dict[str, Any]:
     [row] = sessions(home)
     return row
+
+
+# -- a terminal: the chat on a pseudo-terminal, and what its screen shows ---------------------
+
+#: What the chat shows when it waits at the prompt: the prompt itself on a dumb terminal; the
+#: full editor redraws its prompt while one types, so there it is the switch to bracketed paste
+#: that every prompt starts with.
+PROMPT = b"You: "
+PASTE_ON, PASTE_OFF = b"\x1b[?2004h", b"\x1b[?2004l"
+
+
+class Terminal:
+    """``interviewer`` on a pseudo-terminal of a given size, as a person types at it.
+
+    ``term="dumb"`` keeps the output plain; ``"xterm-256color"`` runs the full editor (cursor
+    movement, bracketed paste). :meth:`screen` renders everything shown through a terminal
+    emulator (pyte), so assertions see what a person sees, wrapping included."""
+
+    def __init__(self, home: Path, *args: str, cols: int = 100, rows: int = 40,
+                 term: str = "dumb") -> None:
+        import fcntl
+        import os
+        import pty
+        import struct
+        import subprocess
+        import sys
+        import termios
+
+        from tests.conftest import ROOT, cli_env
+
+        self.cols, self.rows = cols, rows
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = cli_env(home, TERM=term, PROMPT_TOOLKIT_NO_CPR="1")
+        env.pop("COLUMNS", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "agent", *args], stdin=slave,
+                                     stdout=slave, stderr=slave, env=env, cwd=ROOT,
+                                     close_fds=True)
+        os.close(slave)
+        self.shown = b""
+        self._used = 0
+        self.marker = PROMPT if term == "dumb" else PASTE_ON
+
+    def read_until(self, done: Any, timeout: float = 30) -> bool:
+        import os
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not done(self.shown) and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:  # the child closed the terminal
+                    return bool(done(self.shown))
+                if not data:
+                    return bool(done(self.shown))
+                self.shown += data
+        return bool(done(self.shown))
+
+    def type(self, *keys: bytes) -> None:
+        """Write each of ``keys`` once a new prompt is waiting for it."""
+        import os
+
+        for k in keys:
+            self.read_until(lambda out: out.count(self.marker) > self._used)
+            self._used = self.shown.count(self.marker)
+            os.write(self.master, k)
+
+    def paste(self, text: str) -> None:
+        """Paste ``text`` at the next prompt as a terminal does: marked as a paste when the
+        program asked for bracketed paste, else as if every key had been typed at once."""
+        import os
+
+        self.read_until(lambda out: out.count(self.marker) > self._used)
+        self._used = self.shown.count(self.marker)
+        data = text.encode()
+        if self.shown.rfind(PASTE_ON) > self.shown.rfind(PASTE_OFF):
+            data = b"\x1b[200~" + data + b"\x1b[201~"
+        os.write(self.master, data)
+
+    def send(self, keys: bytes) -> None:
+        """Write now, without waiting for a prompt."""
+        import os
+
+        os.write(self.master, keys)
+
+    def finish(self, timeout: float = 60) -> int:
+        """Wait for the process to exit; its exit code."""
+        import os
+
+        try:
+            self.read_until(lambda out: self.proc.poll() is not None, timeout)
+            code = self.proc.wait(timeout=30)
+            self.read_until(lambda out: False, timeout=0.3)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            os.close(self.master)
+        return code
+
+    def text(self) -> str:
+        return self.shown.decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def screen(self) -> list[str]:
+        """Every line the terminal showed (scrolled-off ones first), as a person saw it."""
+        import pyte
+
+        screen = pyte.HistoryScreen(self.cols, self.rows, history=100_000)
+        stream = pyte.ByteStream(screen)
+        stream.feed(self.shown)
+        lines = ["".join(row[x].data for x in range(self.cols)).rstrip()
+                 for row in screen.history.top]
+        return lines + [line.rstrip() for line in screen.display]

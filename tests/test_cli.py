@@ -43,7 +43,7 @@ def test_quit_saves_and_exits(home: Path) -> None:
     out = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n\n/quit\n\nnever read\n")
     assert out.returncode == 0
     [row] = sessions(home)
-    assert "Saved. Resume with: interviewer chat --session" in out.stdout
+    assert "Saved.\nResume with: interviewer chat --session" in out.stdout
     assert row["answered"] == 1
 
 

@@ -83,11 +83,12 @@ def saved(home: Path, sid: str) -> tuple[list[str], tuple[int, str] | None, Any]
 
 
 def report_json(home: Path, sid: str) -> dict[str, Any]:
-    """The offline report, minus what differs between any two sessions."""
+    """The offline report, minus what differs between any two sessions (the wall-clock time
+    spent on each step among it)."""
     out = run_cli(home, "report", sid, "--format", "json", "--offline")
     assert out.returncode == 0, out.stderr
     report: dict[str, Any] = json.loads(out.stdout)
-    for key in ("session", "generated_at"):
+    for key in ("session", "generated_at", "time", "time_summary"):
         report.pop(key)
     return report
 

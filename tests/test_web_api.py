@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -258,3 +259,43 @@ def test_the_warm_up_touches_neither_the_database_nor_a_model(home: Path) -> Non
 
     warm_up()
     assert not (home / "interviewer.db").exists()
+
+
+def test_time_on_a_step_is_the_pages_count_bounded_by_the_servers_clock(
+        app: Served, client: Client) -> None:
+    sid = client.start()
+    view = client.view(sid)
+    assert view["timer"]["budget"]["clarify"] > 0 and view["timer"]["spent"] == {}
+    started = time.time()
+    client.turn(sid, answer="What is the QPS at peak?", active_s=86_400)  # a lying page
+    bound = time.time() - started + 1
+    spent = app.web.engine.store.times(sid)["clarify"]
+    assert 0 <= spent <= bound, (spent, bound)
+    client.turn(sid, answer="What latency do they promise?", active_s=0)
+    assert app.web.engine.store.times(sid)["clarify"] == pytest.approx(spent, abs=0.01)
+    client.turn(sid, answer="/next")  # a script sends no time: none is counted
+    assert app.web.engine.store.times(sid)["clarify"] == pytest.approx(spent, abs=0.01)
+    assert client.view(sid)["timer"]["spent"]["clarify"] == pytest.approx(spent, abs=0.01)
+
+
+def test_progress_covers_this_browsers_completed_sessions_only(app: Served,
+                                                               client: Client) -> None:
+    sid = client.start()
+    for block in INTERVIEW_BLOCKS:
+        if client.view(sid)["status"] == "completed":
+            break
+        client.say(sid, block)
+    page = client.http.get("/progress")
+    assert page.status_code == 200 and "What to practise next" in page.text
+    assert f'href="/s/{sid}/report"' in page.text and "Start this case" in page.text
+    other = app.client()
+    try:
+        assert "No completed sessions in this browser yet" in other.http.get("/progress").text
+    finally:
+        other.close()
+    drill = client.post("/api/sessions", json={"case_id": CASE, "drill": "goals"})
+    assert drill.status_code == 201, drill.text
+    view = client.view(drill.json()["id"])
+    assert view["drill"] == "goals" and [s["id"] for s in view["steps"]] == ["goals"]
+    bad = client.post("/api/sessions", json={"case_id": CASE, "drill": "lunch"})
+    assert bad.status_code == 422 and "clarify, diagnose" in bad.json()["error"]["message"]

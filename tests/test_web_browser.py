@@ -154,7 +154,8 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     page.click("#see-report")
     expect(page.locator("h1")).to_contain_text("Interview feedback")
     expect(page.locator(".overall")).to_contain_text("Overall")
-    expect(page.locator(".transcript-section")).to_contain_text(INTERVIEW_BLOCKS[2])
+    expect(page.get_by_role("heading", name="Transcript", exact=True)).to_be_visible()
+    expect(page.locator("body")).to_contain_text(INTERVIEW_BLOCKS[2])
     shot(page, "05-report")
     page.goto(offline.url + "/sessions")
     expect(page.locator("table.sessions tbody tr").first).to_contain_text("completed")
@@ -218,7 +219,7 @@ def test_an_answer_with_markup_shows_as_text_and_runs_nothing(page: Any, offline
     page.reload()
     assert turns(page, ".candidate.answer")[-1] == XSS
     page.goto(page.url + "/report")
-    expect(page.locator(".transcript-section")).to_contain_text("<script>window.__xss=1")
+    expect(page.locator("body")).to_contain_text("<script>window.__xss=1")
     assert page.evaluate("() => window.__xss") is None
     assert page.locator("img[src=x]").count() == 0
 
@@ -335,3 +336,56 @@ def test_the_browsers_own_voices_and_recognition_are_used_where_it_has_them(
     reply = page.locator(".turn.interviewer .text").last.text_content()
     spoken = page.evaluate("() => window.__spoken")
     assert spoken and spoken[-1] == reply
+
+
+def test_the_step_timer_counts_survives_a_reload_and_reaches_the_report(
+        page: Any, offline: Served) -> None:
+    from agent.cases import get_case
+    from agent.practice.timebox import suggested_minutes
+
+    sid = start(page, offline)
+    budget = suggested_minutes(get_case(CASE), "clarify")
+    expect(page.locator("#timer")).to_be_visible()
+    expect(page.locator("#timer-budget")).to_have_text(f" of {budget}:00 suggested")
+    expect(page.locator("#timer-spent")).to_have_text("0:02", timeout=10_000)
+    page.reload()  # the open question's time so far is kept
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[2-9]"))
+    time.sleep(1)
+    shot(page, "11-timer", full=False)
+    send(page, "Is it inference? What QPS?")
+    recorded = offline.web.engine.store.times(sid)["clarify"]
+    assert 2 <= recorded <= 30, recorded
+    # The clock goes on from what was recorded for the step.
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[2-9]|0:[1-5]\d"))
+    click(page, "next")
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[01]"))
+    page.goto(page.url + "/report")
+    expect(page.get_by_role("heading", name="Time", exact=True)).to_be_visible()
+    row = page.locator("tr", has_text="Clarify the problem and context")
+    expect(row).to_contain_text(f"{budget}:00")
+    assert re.search(r"0:0[2-9]|0:[1-5]\d", row.text_content() or "")
+
+
+def test_progress_page_and_a_drill_from_it(page: Any, browser: Any,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    app = _served(tmp_path_factory.mktemp("web-progress"))
+    try:
+        page.goto(app.url + "/progress")
+        expect(page.locator("main")).to_contain_text("No completed sessions")
+        start(page, app)
+        for block in INTERVIEW_BLOCKS:
+            if page.get_attribute("body", "data-status") == "completed":
+                break
+            if block == "/next":
+                click(page, "next")
+            else:
+                send(page, block)
+        page.click("nav >> text=Progress")
+        expect(page.locator("h2", has_text="What to practise next")).to_be_visible()
+        expect(page.locator("table.levels")).to_contain_text("Workload type")
+        shot(page, "12-progress")
+        page.click("text=Start this case")
+        page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
+        expect(page.locator(".turn.prompt")).to_be_visible()
+    finally:
+        app.stop()

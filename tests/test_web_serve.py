@@ -122,7 +122,8 @@ def test_any_worker_takes_the_next_turn_and_a_killed_one_loses_nothing(home: Pat
                 a.send_signal(signal.SIGKILL)
                 a.wait(timeout=30)
             view = second.view(sid)
-            assert view["pending"] == "How spiky is their traffic?" and view["needs_recovery"]
+            assert view["pending"] == "How spiky is their traffic?" and view["needs_recovery"], (
+                view["seq"], view["waiting"], [t["text"][:30] for t in view["turns"]][-4:])
             with pytest.raises(TurnRefused):
                 second.say(sid, "a new answer before recovering")
             events_b = second.turn(sid, path="recover")

@@ -65,11 +65,16 @@ def cases() -> list[dict[str, Any]]:
 class NewSession(BaseModel):
     case_id: str = Field(max_length=100)
     mode: Literal["exam", "coach"] = "exam"
+    drill: str | None = Field(default=None, max_length=20,
+                              description="a step id: practise that one step only")
 
 
-async def start_session(request: Request, case_id: str, mode: str) -> str:
-    """Start an interview for this browser; returns its id. Unknown cases and modes are named."""
+async def start_session(request: Request, case_id: str, mode: str,
+                        drill: str | None = None) -> str:
+    """Start an interview (or with ``drill``, one step of it) for this browser; returns its id.
+    Unknown cases, modes and steps are named."""
     from agent.cases import default_cases
+    from agent.steps import STEPS
 
     known = default_cases()
     if case_id not in known:
@@ -78,11 +83,16 @@ async def start_session(request: Request, case_id: str, mode: str) -> str:
     if mode not in ("exam", "coach"):
         raise HTTPException(422, detail=("invalid", f"mode: {mode[:20]!r} is not a mode; "
                                          "choose exam or coach"))
+    if drill is not None and drill not in STEPS:
+        raise HTTPException(422, detail=("invalid", f"drill: {drill[:20]!r} is not a step; "
+                                         f"choose one of {', '.join(STEPS)}"))
     web = state_of(request)
     owner = owner_of(request)
 
     def start() -> str:
-        session = web.engine.start(known[case_id], mode=mode, info={"owner": owner})
+        session = web.engine.start(known[case_id], mode=mode, drill=drill,
+                                   info={"owner": owner})
+        session.question_open_for(None)  # the page's timer starts when the page shows it
         session.release()
         session.close()
         return session.id
@@ -94,7 +104,7 @@ async def start_session(request: Request, case_id: str, mode: str) -> str:
 @router.post("/sessions", status_code=201)
 async def new_session(request: Request, body: NewSession) -> dict[str, Any]:
     check_csrf(request)
-    sid = await start_session(request, body.case_id, body.mode)
+    sid = await start_session(request, body.case_id, body.mode, body.drill)
     return {"id": sid, "url": f"/s/{sid}"}
 
 
@@ -116,6 +126,8 @@ class TurnIn(BaseModel):
     answer: str | None = Field(default=None, description="the candidate's answer")
     command: str | None = Field(default=None, description="hint, next or skip")
     seq: int | None = Field(default=None, ge=0, description="candidate turns the page has seen")
+    active_s: float | None = Field(default=None, ge=0, le=86_400, description=(
+        "seconds the question was open and the page visible (the step's timer)"))
 
 
 def resume_value(body: TurnIn) -> dict[str, str]:
@@ -152,10 +164,10 @@ async def _stream(
 
 
 async def _turn_response(request: Request, sid: str, value: dict[str, str] | None,
-                         seq: int | None) -> Response:
+                         seq: int | None, active_s: float | None = None) -> Response:
     web = state_of(request)
     try:
-        events = await web.runner.run(sid, value, seq)
+        events = await web.runner.run(sid, value, seq, active_s)
     except TurnError as e:
         return JSONResponse(error_body(e.code, e.message), status_code=e.status)
     # X-Accel-Buffering: a proxy in front (nginx) must pass each event on at once.
@@ -167,7 +179,7 @@ async def _turn_response(request: Request, sid: str, value: dict[str, str] | Non
 async def turn(request: Request, sid: str, body: TurnIn) -> Response:
     check_csrf(request)
     row = owned_row(request, sid)
-    return await _turn_response(request, row.id, resume_value(body), body.seq)
+    return await _turn_response(request, row.id, resume_value(body), body.seq, body.active_s)
 
 
 @router.post("/sessions/{sid}/recover")

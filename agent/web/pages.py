@@ -44,9 +44,9 @@ async def index(request: Request) -> Response:
 
 @router.post("/sessions")
 async def new_session(request: Request, case_id: str = Form(""), mode: str = Form("exam"),
-                      csrf: str = Form("")) -> Response:
+                      drill: str = Form(""), csrf: str = Form("")) -> Response:
     check_csrf(request, csrf)
-    sid = await start_session(request, case_id, mode)
+    sid = await start_session(request, case_id, mode, drill or None)
     return RedirectResponse(f"/s/{sid}", status_code=303)
 
 
@@ -54,6 +54,30 @@ async def new_session(request: Request, case_id: str = Form(""), mode: str = For
 async def sessions(request: Request) -> Response:
     rows = await state_of(request).runner.call(lambda: own_rows(request))
     return render(request, "sessions.html", sessions=[session_summary(r) for r in rows])
+
+
+@router.get("/progress", response_class=HTMLResponse)
+async def progress(request: Request) -> Response:
+    """Progress over this browser's completed sessions (agent/practice/progress.py)."""
+    from agent.cases import default_cases
+    from agent.cli import _summaries
+    from agent.practice.progress import _plain, build
+    from agent.rubrics import default_rubrics
+    from agent.steps import CROSS_CUTTING, STEPS, TITLES
+
+    web = state_of(request)
+
+    def make() -> Any:
+        rows = own_rows(request)
+        return build(rows, _summaries(web.engine.store, rows), default_rubrics(),
+                     default_cases())
+
+    p = await web.runner.call(make)
+    by_step = [(step, [c for c in p.criteria if c.step == step])
+               for step in (*STEPS, CROSS_CUTTING)
+               if any(lv is not None for c in p.criteria if c.step == step for lv in c.levels)]
+    return render(request, "progress.html", p=p, by_step=by_step, titles=TITLES, plain=_plain,
+                  case_titles={c.id: c.title for c in default_cases().values()})
 
 
 @router.get("/s/{sid}", response_class=HTMLResponse)
@@ -78,7 +102,8 @@ async def report(request: Request, sid: str) -> Response:
 async def report_file(request: Request, sid: str, fmt: str) -> Response:
     """The report as a file to keep: html (standalone), md or json."""
     from agent.report import to_json, to_markdown
-    from agent.web.reports import build, page
+    from agent.report_html import to_html
+    from agent.web.reports import build
 
     media = {"html": "text/html", "md": "text/markdown", "json": "application/json"}
     if fmt not in media:
@@ -86,8 +111,8 @@ async def report_file(request: Request, sid: str, fmt: str) -> Response:
                                          "html, md or json."))
     row = owned_row(request, sid)
     built = await build(request, row)
-    text = (page(request, row, built, standalone=True) if fmt == "html"
-            else to_markdown(built) if fmt == "md" else to_json(built))
+    text = (to_html(built) if fmt == "html" else to_markdown(built) if fmt == "md"
+            else to_json(built))
     return Response(text, media_type=f"{media[fmt]}; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="interview-{row.id}.{fmt}"',
         "Content-Security-Policy": REPORT_CSP})

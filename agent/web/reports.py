@@ -1,5 +1,5 @@
 """The report in the browser: the standalone HTML report (agent/report_html.py), with the app's
-navigation and the interview's full transcript."""
+navigation."""
 
 from __future__ import annotations
 
@@ -30,26 +30,12 @@ async def build(request: Request, row: SessionRow) -> Report:
     return report
 
 
-def page(request: Request, row: SessionRow, report: Report, *, standalone: bool = False) -> str:
-    """The report as one page: to_html's document with the transcript before </body>, and
-    either the app's navigation after <body> or (``standalone``, a file to keep) the
-    transcript's stylesheet inlined so the file needs nothing else. Candidate text is escaped
-    by the templates."""
+def page(request: Request, row: SessionRow, report: Report) -> str:
+    """The report (agent/report_html.py: scores, evidence, time per step and the full
+    transcript, candidate text escaped) with the app's navigation after <body>."""
     from agent.report_html import to_html
-    from agent.web.app import HERE
-    from agent.web.views import step_info
 
-    web = state_of(request)
-    snap = web.engine.graph.get_state({"configurable": {"thread_id": row.id}})
-    turns = [{**t, "info": step_info(t["step"])} for t in (snap.values or {}).get("turns", [])]
-    transcript = templates.get_template("transcript.html").render(turns=turns, row=row)
+    nav = templates.get_template("report_nav.html").render(row=row)
     html = to_html(report)
-    if standalone:
-        css = (HERE / "static" / "report.css").read_text(encoding="utf-8")
-        html = html.replace("</head>", f"<style>{css}</style></head>", 1)
-    else:
-        nav = templates.get_template("report_nav.html").render(row=row)
-        html = html.replace("</head>", '<link rel="stylesheet" href="/static/report.css">'
-                            "</head>", 1)
-        html = html.replace("<body>", "<body>" + nav, 1)
-    return html.replace("</body>", transcript + "</body>", 1)
+    html = html.replace("</head>", '<link rel="stylesheet" href="/static/report.css"></head>', 1)
+    return html.replace("<body>", "<body>" + nav, 1)

@@ -88,12 +88,13 @@ class TurnRunner:
         """Run a blocking engine call (a start, a report) on the turn pool."""
         return asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
-    async def run(self, sid: str, value: dict[str, str] | None,
-                  seq: int | None = None) -> AsyncIterator[Event]:
+    async def run(self, sid: str, value: dict[str, str] | None, seq: int | None = None,
+                  active_s: float | None = None) -> AsyncIterator[Event]:
         """Send ``value`` ({"answer": ...} or {"command": ...}), or with None finish what a
         stopped turn left (see Session.recover). Raises TurnError when the turn is refused;
         otherwise returns its events: "accepted", the speech events, then "state" (the page's
-        view of the session afterwards) and "done", or "error"."""
+        view of the session afterwards) and "done", or "error". ``active_s``: how long the page
+        says the question was open (see _active)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
@@ -102,7 +103,7 @@ class TurnRunner:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(queue.put_nowait, item)
 
-        self._pool.submit(self._turn, sid, value, seq, put)
+        self._pool.submit(self._turn, sid, value, seq, active_s, put)
         first = await queue.get()
         if first[0] == "refused":
             raise first[1]
@@ -141,7 +142,7 @@ class TurnRunner:
                 time.sleep(0.02)
 
     def _turn(self, sid: str, value: dict[str, str] | None, seq: int | None,
-              put: Callable[[tuple[str, Any]], None]) -> None:
+              active_s: float | None, put: Callable[[tuple[str, Any]], None]) -> None:
         local = self._local_lock(sid)
         deadline = time.monotonic() + self.lock_wait_s
         if not local.acquire(timeout=self.lock_wait_s):
@@ -162,15 +163,24 @@ class TurnRunner:
             except Exception as e:
                 put(("refused", self._internal(e)))
                 return
-            put(("accepted", {"seq": candidate_turns(session.state()),
-                              **({} if value is None else value)}))
+            # The time on the step: what the page measured, never more than the question has
+            # been on screen by the server's clock; a replayed answer's time is already saved.
+            session.question_open_for(None if value is None else self._active(session, active_s))
             self._advance(session, value, put)
         finally:
             if session is not None:
+                session.question_open_for(None)  # closed between turns: the clock stops here
                 session.release()
             local.release()
             if session is not None:
                 session.close()  # waits for background scoring, with the lock already free
+
+    def _active(self, session: Session, active_s: float | None) -> float:
+        """Seconds the open question was in front of the candidate: the page's count of the
+        time it was visible, bounded by the time since the previous reply was saved."""
+        row = self.engine.store.get_session(session.id)
+        since = max(0.0, time.time() - row.updated) if row is not None else 0.0
+        return min(since, max(0.0, active_s)) if active_s is not None else 0.0
 
     def _check(self, session: Session, seq: int | None) -> None:
         if session.finished():
@@ -192,11 +202,17 @@ class TurnRunner:
             if event is not None:
                 put(event)
 
+        seq = candidate_turns(session.state())
+
+        def accepted() -> None:  # only once the answer is journaled: the page may forget it
+            put(("accepted", {"seq": seq, **(value or {})}))
+
         try:
             if value is None:
+                accepted()
                 session.recover(on_event)
             else:
-                session.submit(value, on_event)
+                session.submit(value, on_event, on_saved=accepted)
             put(("state", self.view(session.id, session.snapshot())))
             put(("done", {}))
         except ModelError as e:

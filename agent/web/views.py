@@ -14,6 +14,7 @@ from agent.store import SessionRow
 from agent.textio import COMMANDS, GRAPH_COMMANDS, MAX_ANSWER_CHARS
 
 if TYPE_CHECKING:
+    from agent.cases import Case
     from agent.engine import Engine
     from agent.state import InterviewState
 
@@ -85,7 +86,8 @@ def session_view(engine: Engine, row: SessionRow, *, voice_input: bool,
         "offline": offline,
         "status": "completed" if finished else "in_progress",
         "step": step_info(str(state.get("step", "clarify"))),
-        "steps": [step_info(s) for s in STEPS],
+        "steps": [step_info(s) for s in ((state["drill"],) if state.get("drill") else STEPS)],
+        "drill": state.get("drill"),
         "turns": [dict(t) for t in state.get("turns", [])],
         "question": current_question(state) if state else "",
         "seq": seq,
@@ -94,9 +96,19 @@ def session_view(engine: Engine, row: SessionRow, *, voice_input: bool,
         "needs_recovery": not finished and (pending is not None or not waiting),
         "commands": commands(row.mode),
         "max_answer_chars": MAX_ANSWER_CHARS,
+        "timer": timer(engine, row.id, case),
         "voice": voice_status(offline, voice_input),
         "urls": {"page": f"/s/{row.id}", "report": f"/s/{row.id}/report"},
     }
+
+
+def timer(engine: Engine, sid: str, case: Case) -> dict[str, Any]:
+    """Active seconds recorded per step so far, and each step's suggested time (the case's,
+    else the default), in seconds."""
+    from agent.practice.timebox import suggested_minutes
+
+    return {"spent": engine.store.times(sid),
+            "budget": {s: suggested_minutes(case, s) * 60 for s in STEPS}}
 
 
 def voice_status(offline: bool, transcription: bool) -> dict[str, Any]:

@@ -266,7 +266,7 @@ async function recover() {
 
 function send(body) {
   if (busy) return;
-  runTurn(`/api/sessions/${view.id}/turn`, { ...body, seq: view.seq });
+  runTurn(`/api/sessions/${view.id}/turn`, { ...body, seq: view.seq, active_s: Math.round(timer.open) });
 }
 
 // -- the answer box -------------------------------------------------------------------------
