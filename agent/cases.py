@@ -48,6 +48,19 @@ class Fact(BaseModel):
         return v
 
 
+class CriterionUse(BaseModel):
+    """How one rubric criterion applies to a case (``criteria:`` in a case file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    applies: bool = True
+    """False: left out of this case's scores, feedback and practice items."""
+    weight: Annotated[float, Field(gt=0, le=10)] | None = None
+    """Replaces the rubric's weight for this case."""
+    why: str | None = None
+    """Shown in the report next to what was left out or reweighted."""
+
+
 class Case(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +75,8 @@ class Case(BaseModel):
     minutes: dict[str, Annotated[int, Field(ge=1, le=60)]] = {}
     """Suggested minutes per step for this case (time-boxing); a step not named here takes the
     default of agent/practice/timebox.py."""
+    criteria: dict[Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")], CriterionUse] = {}
+    """Criteria that do not apply to this case, or weigh differently (by criterion id)."""
 
     @model_validator(mode="after")
     def _check(self) -> Case:
@@ -91,6 +106,20 @@ def load_case(path: Path) -> Case:
     case = load_model(path, Case, item_key="facts")
     if case.id != path.stem:
         raise DataFileError(f"{path}: field 'id' is {case.id!r} but the file is {path.stem}.yaml")
+    if case.criteria:
+        from agent.rubrics import default_rubrics
+
+        rubrics = default_rubrics()
+        known = {c.id for r in rubrics.rubrics.values() for c in r.criteria}
+        for cid, use in case.criteria.items():
+            if cid not in known:
+                raise DataFileError(f"{path}: field 'criteria' names {cid!r}, which no rubric "
+                                    "has (see rubrics/*.yaml for the criterion ids)")
+            step = rubrics[cid.split(".")[0]]
+            if not use.applies and all(
+                    not case.criteria.get(c.id, CriterionUse()).applies for c in step.criteria):
+                raise DataFileError(f"{path}: field 'criteria' leaves no criterion of step "
+                                    f"{step.step!r} that applies")
     return case
 
 

@@ -207,6 +207,10 @@ def build_parser() -> Parser:
                      help="score everything K times (reports test-retest agreement)")
     run.add_argument("--seed", type=int, default=0, help="seed for the judge and bootstrap")
     run.add_argument("--temperature", type=float, default=0.0, help="judge temperature")
+    run.add_argument("--judge-samples", type=int, default=1, metavar="K",
+                     help="LLM judge: grade each step K times and keep each criterion's "
+                     "median level (reports how often the samples agreed); use with "
+                     "--temperature above 0")
     run.add_argument("--limit", type=int, metavar="N", help="only the first N interviews")
     run.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                      help="bootstrap resamples for the intervals (default 1000; 0 = none)")
@@ -227,6 +231,18 @@ def build_parser() -> Parser:
     cmp.add_argument("--output", metavar="PATH", help="also write the comparison as JSON")
     cmp.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                      help="bootstrap resamples (default 1000; 0 = no intervals)")
+
+    gate = evsub.add_parser(
+        "gate", help="check eval results against quality gates (exit 1 naming each failure)",
+        description="Check `eval run` results against the gates in a TOML file (by default "
+        "evals/gates.toml: adversarial interviews band no hire, plain-words answers within a "
+        "level, pooled and genuine QWK floors). Prints every gate with its value; exits 1 when "
+        "any fails.")
+    gate.add_argument("results", metavar="RESULTS.json")
+    gate.add_argument("--config", default="evals/gates.toml", metavar="PATH",
+                      help="the gates (default: evals/gates.toml)")
+    gate.add_argument("--strict", action="store_true",
+                      help="a gate whose tag has no interviews in the results fails too")
 
     beh = evsub.add_parser(
         "behaviour", help="replay recorded answers through the interviewer and check it",
@@ -614,6 +630,7 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         cache_file=Path(args.cache_file) if args.cache_file else None,
         concurrency=args.concurrency, rpm=args.rpm, repeats=args.repeats, seed=args.seed,
         temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
+        judge_samples=args.judge_samples,
     )
     results, _ = run_eval(cfg, progress=not args.quiet and sys.stderr.isatty())
     m = results["metrics"]
@@ -624,6 +641,10 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         print(f"{level:<9} n={block['n']:<5} QWK {block['qwk']}  exact {block['exact']}  "
               f"adjacent {block['adjacent']}  spearman {block['spearman']}  alpha "
               f"{block['alpha']}  MAE {block['mae']}")
+    if m.get("by_interview_tag"):
+        from evals.tags import to_text
+
+        print(to_text(m["by_interview_tag"]))
     print(f"wrote {args.output} (+ .md, .html, .junit.xml)")
     return 1 if results["failures"]["items"] else 0
 
@@ -720,7 +741,19 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
     return 0 if result["separates"] else 1
 
 
-EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare,
+def cmd_eval_gate(args: argparse.Namespace) -> int:
+    from evals.gate import GateError, run
+
+    try:
+        status, text = run(Path(args.results), Path(args.config), strict=args.strict)
+    except GateError as e:
+        sys.stderr.write(f"interviewer: {e}\n")
+        return 2
+    print(text)
+    return status
+
+
+EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare, "gate": cmd_eval_gate,
                  "behaviour": cmd_eval_behaviour, "simulate": cmd_eval_simulate}
 
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,

@@ -416,10 +416,14 @@ class Session:
             notes.append(f"Scores judged earlier by {stored_models} are reused; re-score with "
                          f"--rescore to judge every step with {self.engine.settings.model}.")
         llm = kind != "offline"
+        from agent.agreement import agreement_for, describe
+
+        agreement = None if kind == "mixed" else describe(
+            agreement_for(kind, next(iter(models), None)), rubrics)
         return ScorerInfo(type=kind,  # type: ignore[arg-type]
                           model=(", ".join(models) or None) if llm else None,
                           prompts=(", ".join(prompts) or None) if llm else None,
-                          rubrics=rubrics, notes=notes)
+                          rubrics=rubrics, notes=notes, agreement=agreement)
 
     def _sync_row(self, clear_journal: bool = False) -> None:
         """Refresh the sessions row (and clear the journal: the answer is checkpointed now),

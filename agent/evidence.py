@@ -29,6 +29,9 @@ _QUOTE_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "�
 class Checked:
     verified: list[str]
     dropped: int
+    rejected: int = 0
+    """verified quotes left out because they support nothing: every mention in them is
+    negated ("we wouldn't canary it") or they talk to the grader"""
 
 
 @lru_cache(maxsize=4096)
@@ -85,16 +88,39 @@ def is_verified(quote: str, answers: Sequence[str]) -> bool:
     return any(_in_order(parts, t) for t in texts)
 
 
-def check_quotes(quotes: Iterable[str], candidate_texts: Sequence[str]) -> Checked:
+_CONTENT = re.compile(r"[a-z0-9]{3,}", re.IGNORECASE)
+_FILLER = ("the and but for not that this with would wouldn can don won isn aren doesn didn "
+           "shouldn there we they you our their its")
+_FILLER_WORDS = frozenset(_FILLER.split())
+
+
+def supports(quote: str) -> bool:
+    """Can this quote back a level? Not when all it says is negated ("No canary, no rollback
+    plan needed.") or when it addresses the grader."""
+    from agent.semantic.reading import read_sentence
+    from agent.signals import is_meta, sentences
+
+    parts = sentences(quote) or [quote]
+    if all(is_meta(p) for p in parts):
+        return False
+    left = " ".join(read_sentence(p).read for p in parts if not is_meta(p))
+    return any(w.lower() not in _FILLER_WORDS for w in _CONTENT.findall(left))
+
+
+def check_quotes(quotes: Iterable[str], candidate_texts: Sequence[str], *,
+                 need_support: bool = False) -> Checked:
     """Split quotes into verified ones (the candidate's words) and a count of the rest.
-    ``candidate_texts`` are the candidate's answers, one per item: a quote never spans two."""
+    ``candidate_texts`` are the candidate's answers, one per item: a quote never spans two.
+    ``need_support``: also leave out verified quotes that support nothing (see supports)."""
     verified: list[str] = []
-    dropped = 0
+    dropped = rejected = 0
     for q in quotes:
         if is_verified(q, candidate_texts):
             shown = q.strip(_TRIM)
-            if shown not in verified:
+            if need_support and not supports(shown):
+                rejected += 1
+            elif shown not in verified:
                 verified.append(shown)
         else:
             dropped += 1
-    return Checked(verified, dropped)
+    return Checked(verified, dropped, rejected)

@@ -21,8 +21,19 @@ from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
 from agent.rubrics import RubricSet, default_rubrics
-from agent.scorers import OfflineScorer, Scorer, Turns, strong_notes, transcript_hash
+from agent.scorers import (
+    OfflineScorer,
+    Scorer,
+    Turns,
+    applicable,
+    case_notes,
+    read_answers,
+    strong_notes,
+    transcript_hash,
+)
 from agent.scores import CriterionScore, StepScore
+from agent.semantic.facts import Told, told_from
+from agent.semantic.matcher import index
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
 from agent.store import Store
@@ -63,7 +74,7 @@ def finished_steps(state: InterviewState) -> list[str]:
     return list(STEPS[: STEPS.index(current)]) if current in STEPS else []
 
 
-#: Words that say nothing about an answer's content, left out when matching a note's key words.
+#: Words that say nothing about an answer, left out when matching a note's key words.
 _STOP_WORDS = """
 about above across after again against also among and any are around asks because been before
 being between both but can could does doing down during each either else even every first for
@@ -74,8 +85,12 @@ way were what when where whether which while who why will with within without wo
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[a-z0-9]+")
-#: A strong-answer note counts as already said when this share of its key words was said.
-NOTE_COVERED = 0.6
+#: A part of a note counts as said when this share of its key words was said (affirmed)...
+NOTE_COVERED = 0.5
+#: ... or when one of the candidate's affirmed clauses means the same (embedding similarity).
+NOTE_MATCH = 0.5
+#: Where a note splits into separately checkable points.
+_NOTE_PARTS = re.compile(r"\s*(?:[;:()]|,\s+(?:and\s+)?|\s+and\s+(?=\w+s?\b)|\s+-\s+)\s*")
 
 
 def _key_words(text: str) -> list[str]:
@@ -84,19 +99,42 @@ def _key_words(text: str) -> list[str]:
                               and (len(w) >= 4 or any(ch.isdigit() for ch in w))))
 
 
+def note_parts(note: str) -> list[str]:
+    """The points of a strong-answer note ("Confirms batch with a deadline window; asks the
+    volume" is two), each at least three words long."""
+    parts = [p.strip(" .") for p in _NOTE_PARTS.split(note) if p and p.strip(" .")]
+    merged: list[str] = []
+    for p in parts:
+        if merged and len(p.split()) < 3:
+            merged[-1] += " " + p
+        else:
+            merged.append(p)
+    return merged or [note]
+
+
 def note_said(note: str, answers: list[str]) -> bool:
-    """True when most of a strong-answer note's key words appear in the answers (a word
-    matches on its first five letters, so "replica" matches "replicas")."""
-    keys = _key_words(note)
-    if not keys:
-        return False
-    said = {w[:5] for w in _WORD.findall(" ".join(answers).lower())}
-    return sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
+    """True when the answers already make most of a strong-answer note's points, in any words:
+    a point counts when most of its key words were said in affirmed text (a word matches on its
+    first five letters, so "replica" matches "replicas"), or when one of the candidate's
+    affirmed clauses means the same. A point made only to reject it ("we wouldn't canary it")
+    was not made."""
+    sents = read_answers(answers)
+    said = {w[:5] for s in sents for w in _WORD.findall(s.read.lower())}
+    clauses = [p for s in sents if s.claim or s.quantity for p in s.parts]
+    parts = note_parts(note)
+    hits = 0
+    sims = index(tuple(parts)).scores(clauses) if clauses else None
+    for i, part in enumerate(parts):
+        keys = _key_words(part)
+        covered = bool(keys) and sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
+        if covered or (sims is not None and float(sims[:, i].max()) >= NOTE_MATCH):
+            hits += 1
+    return hits * 2 > len(parts) or (len(parts) == 2 and hits == 2)
 
 
 def relevant_notes(score: StepScore, answers: list[str]) -> list[str]:
     """The case's strong-answer notes worth showing: none when every criterion is solid
-    (level 3+); otherwise the notes whose key words the candidate has not already said."""
+    (level 3+); otherwise the notes whose points the candidate has not already made."""
     if score.criteria and all((c.level or 0) >= 3 for c in score.criteria):
         return []
     return [n for n in score.strong_answer if not note_said(n, answers)]
@@ -119,6 +157,10 @@ class SessionScoring:
         self.store, self.scorer, self.case, self.sid = store, scorer, case, session_id
         self.rubrics = rubrics or default_rubrics()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
+        if scorer.name == "offline":  # the embedding model loads while the candidate types
+            from agent.semantic.model import warm
+
+            warm()
         self._futures: dict[tuple[str, str], Future[StepScore]] = {}
         self._lock = threading.Lock()
         #: How each step's last result was obtained: "stored", "scored" (now) or "special".
@@ -128,8 +170,18 @@ class SessionScoring:
         """Stop: scores not started yet are dropped (a later report computes them)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _key(self, step: str, turns: Turns) -> str:
-        return f"{self.scorer.version(step)}:transcript={transcript_hash(turns)}"
+    def _key(self, step: str, turns: Turns, told: Told | None = None) -> str:
+        return f"{self.scorer.version(step)}:transcript={transcript_hash(turns, told)}"
+
+    def _told(self, state: InterviewState, step: str) -> Told | None:
+        """What the candidate had been told before ``step`` (facts revealed in clarify, every
+        earlier line): the scorers check claims against it."""
+        if step not in STEPS or step == STEPS[0]:
+            return None
+        earlier = STEPS[:STEPS.index(step)]
+        turns = [(t["role"], t["text"]) for t in state.get("turns", [])
+                 if t["kind"] not in ("command", "coach") and t["step"] in earlier]
+        return told_from(self.case, turns, state.get("facts_told", []))
 
     def _special(self, state: InterviewState, step: str,
                  finishing: bool = False) -> StepScore | None:
@@ -143,12 +195,13 @@ class SessionScoring:
                    else "the interview moved on before any answer"
                    if step != CROSS_CUTTING else "no question was answered")
             criteria = [CriterionScore(
-                id=c.id, name=c.name, weight=c.weight, level=1,
+                id=c.id, name=c.name, weight=w, level=1,
                 rationale=f"No answer: {how}, so this scores 1 (missing).",
                 evidence=[], unverified_quotes=0, flagged=False, missed=c.levels[3])
-                for c in rubric.criteria]
+                for c, w in applicable(self.case, rubric)]
             return StepScore(step=step, score=1.0, weight=rubric.weight, status="skipped",
                              scorer=self.scorer.name, version="skipped", criteria=criteria,
+                             notes=case_notes(self.case, rubric),
                              strong_answer=strong_notes(self.case, step))
         if not said:
             return StepScore(step=step, score=None, weight=rubric.weight, status="not_reached",
@@ -156,20 +209,21 @@ class SessionScoring:
                              strong_answer=strong_notes(self.case, step))
         return None
 
-    def _score(self, step: str, turns: Turns, key: str) -> StepScore:
-        result = self.scorer.score_step(self.case, step, turns)
+    def _score(self, step: str, turns: Turns, key: str, told: Told | None = None) -> StepScore:
+        result = self.scorer.score_step(self.case, step, turns, told)
         if result.unscored < len(result.criteria):
             self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
         return result
 
-    def stored(self, step: str, turns: Turns) -> StepScore | None:
+    def stored(self, step: str, turns: Turns, told: Told | None = None) -> StepScore | None:
         """A stored score for exactly this transcript and rubric: the current scorer's own,
         else the newest LLM judge's (whichever model judged it)."""
-        key = self._key(step, turns)
+        key = self._key(step, turns, told)
         own = self.store.get_score(self.sid, step, self.scorer.name, key)
         if own is not None:
             return StepScore.model_validate(own)
-        tail = f":rubric={self.rubrics.hashes[step]}:transcript={transcript_hash(turns)}"
+        tail = (f":rubric={self.rubrics.hashes[step]}:transcript="
+                f"{transcript_hash(turns, told)}")
         for scorer, version, result in self.store.scores_for(self.sid, step):
             if scorer == "llm" and version.endswith(tail):
                 return StepScore.model_validate(result)
@@ -181,13 +235,15 @@ class SessionScoring:
             if self._special(state, step) is not None:
                 continue
             turns = step_turns(state, step)
-            key = self._key(step, turns)
+            told = self._told(state, step)
+            key = self._key(step, turns, told)
             with self._lock:
                 if (step, key) in self._futures:
                     continue
-                if self.stored(step, turns) is not None:
+                if self.stored(step, turns, told) is not None:
                     continue
-                self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key)
+                self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key,
+                                                               told)
 
     def result(self, state: InterviewState, step: str, *, rescore: bool = False,
                finishing: bool = False) -> StepScore:
@@ -200,17 +256,18 @@ class SessionScoring:
                 "strong_answer": relevant_notes(special, [])})
         turns = step_turns(state, step)
         said = [text for role, text in turns if role == "candidate"]
-        key = self._key(step, turns)
+        told = self._told(state, step)
+        key = self._key(step, turns, told)
         with self._lock:
             future = None if rescore else self._futures.get((step, key))
-        stored = None if rescore or future is not None else self.stored(step, turns)
+        stored = None if rescore or future is not None else self.stored(step, turns, told)
         try:
             if future is not None:
                 score, self.source[step] = future.result(), "scored"
             elif stored is not None:
                 score, self.source[step] = stored, "stored"
             else:
-                score, self.source[step] = self._score(step, turns, key), "scored"
+                score, self.source[step] = self._score(step, turns, key, told), "scored"
         except ModelError as e:
             self.source[step] = "scored"
             score = self._unscored(step, key, str(e))
@@ -221,10 +278,10 @@ class SessionScoring:
 
     def _unscored(self, step: str, key: str, why: str) -> StepScore:
         rubric = self.rubrics[step]
-        criteria = [CriterionScore(id=c.id, name=c.name, weight=c.weight, level=None,
+        criteria = [CriterionScore(id=c.id, name=c.name, weight=w, level=None,
                                    rationale=f"Unscored: {why}", evidence=[],
                                    unverified_quotes=0, flagged=False)
-                    for c in rubric.criteria]
+                    for c, w in applicable(self.case, rubric)]
         return StepScore(step=step, score=None, weight=rubric.weight, scorer=self.scorer.name,
                          version=key, criteria=criteria,
                          strong_answer=strong_notes(self.case, step))
@@ -276,7 +333,8 @@ class SessionScoring:
             return "No hint here."
         rubric = self.rubrics[step]
         said = answers_in(state, step)
-        gaps = sorted((c for c in rubric.criteria if status_for(c, said)[1] != "met"),
+        gaps = sorted((c for c, _ in applicable(self.case, rubric)
+                       if status_for(c, said)[1] != "met"),
                       key=lambda c: -c.weight)
         if not gaps:
             return "Hint: you've covered the main ground; tighten it into a clear summary."

@@ -12,7 +12,7 @@ from agent.cases import Case, Fact
 from agent.policy import Assessment, ClarifyReply, Speaker, Status
 from agent.prompts import script
 from agent.rubrics import Criterion, Rubric
-from agent.signals import coverage, first_match, level_for, sentences
+from agent.signals import first_match, sentences
 from agent.state import Turn
 
 # Phrases that state assumptions, play the problem back or say the candidate is ready to move
@@ -214,8 +214,11 @@ def facts_asked(case: Case, parts: Sequence[str]) -> list[Fact]:
 
 
 def status_for(criterion: Criterion, answers: Sequence[str]) -> tuple[int, Status]:
-    cov = coverage(criterion.signals, answers)
-    level = level_for(len(cov.matched), criterion.thresholds)
+    """The offline scorer's level for one criterion (the same reading: claims, negation,
+    numbers in words, exemplars), as met / partial / unmet."""
+    from agent.scorers import criterion_level
+
+    level = criterion_level(criterion, answers)
     status: Status = "met" if level >= 3 else "partial" if level == 2 else "unmet"
     return level, status
 
@@ -243,7 +246,9 @@ class OfflineInterviewer:
         return ClarifyReply(text=text, fact_ids=[f.id for f in facts], ends_step=ends)
 
     def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:
-        return Assessment({c.id: status_for(c, answers)[1] for c in rubric.criteria})
+        from agent.scorers import applicable  # criteria the case leaves out are never probed
+
+        return Assessment({c.id: status_for(c, answers)[1] for c, _ in applicable(case, rubric)})
 
     def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
                  answers: Sequence[str], speak: Speaker) -> str:

@@ -28,6 +28,9 @@ class ScorerInfo(BaseModel):
     notes: list[str] = Field(default_factory=list,
                              description="where the scores came from, when not all scored now "
                              "by the current scorer (e.g. judge scores stored in the session)")
+    agreement: str | None = Field(default=None,
+                                  description="the scorer's measured agreement with human "
+                                  "graders on the held-out split, and with what rubrics")
 
 
 class TranscriptTurn(BaseModel):
@@ -160,8 +163,9 @@ def _fmt(score: float | None) -> str:
 
 
 def scorer_text(sc: ScorerInfo, short: bool = False) -> str:
-    offline = ("offline rubric-signal scoring" if short
-               else "offline rubric-signal scoring (deterministic keyword coverage)")
+    offline = ("offline scorer" if short
+               else "offline scorer (deterministic: rubric signals read in affirmed claims, "
+               "plus a local embedding matcher for paraphrases)")
     judge = f"LLM judge ({sc.model}; prompts {sc.prompts})"
     return {"llm": judge, "offline": offline,
             "mixed": f"{judge} and {offline.split(' (')[0]}, per step"}[sc.type]
@@ -220,6 +224,7 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
         "",
         f"Scored by: {scorer_text(sc)} · rubrics {sc.rubrics}",
         "",
+        *([f"How far to trust it: {sc.agreement}.", ""] if sc.agreement else []),
         f"**Overall: {_fmt(r.overall)} / 4 — {band_text(r)}**",
         "",
         "| Step | Score | |",
@@ -258,6 +263,9 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
                     lines += ["", f"> “{q}”"]
                 if c.missed:
                     lines += ["", f"- *To go further:* {c.missed}"]
+        if s.notes:
+            lines += ["", "*Scorer's notes:*", ""]
+            lines += [f"- {n}" for n in s.notes]
         if s.strong_answer and s.step != CROSS_CUTTING:
             lines += ["", "*What a strong answer would have added:*", ""]
             lines += [f"- {n}" for n in s.strong_answer]

@@ -103,6 +103,8 @@ def to_html(report: Report) -> str:
         f"{e(r.status.replace('_', ' '))}</p>",
         f"<p class='meta'>Scored by {e(scorer_text(sc, short=True))} · rubrics "
         f"{e(sc.rubrics)}</p>",
+        *([f"<p class='meta'>How far to trust it: {e(sc.agreement)}.</p>"]
+          if sc.agreement else []),
         f"<p class='overall'>Overall {'—' if r.overall is None else f'{r.overall:.2f}'} / 4 — "
         f"{e(band_text(r))}</p>",
         _chart(r),
@@ -143,6 +145,10 @@ def to_html(report: Report) -> str:
                 if c.missed:
                     out.append(f"<p class='miss'><em>To go further:</em> {e(c.missed)}</p>")
                 out.append("</div>")
+        if s.notes:
+            out.append("<p><em>Scorer's notes:</em></p><ul class='flag'>")
+            out += [f"<li>{e(n)}</li>" for n in s.notes]
+            out.append("</ul>")
         if s.strong_answer and s.step != CROSS_CUTTING:
             out.append("<p><em>What a strong answer would have added:</em></p><ul>")
             out += [f"<li>{e(n)}</li>" for n in s.strong_answer]

@@ -42,6 +42,10 @@ class Criterion(BaseModel):
     signals: Annotated[list[Annotated[list[NonEmpty], Field(min_length=1)]], Field(min_length=1)]
     thresholds: tuple[int, int, int] = (1, 2, 3)
     """Signal groups the offline scorer needs to reach levels 2, 3 and 4."""
+    reasoned_rejections: bool = False
+    """The criterion is about choosing: a negated mention counts when its sentence gives a
+    reason or an alternative ("no custom kernels for one account; platform first"). Elsewhere a
+    negated mention never counts."""
 
     @field_validator("levels")
     @classmethod

@@ -12,10 +12,15 @@ from typing import Protocol
 
 from agent.cases import Case
 from agent.evidence import check_quotes
-from agent.rubrics import RubricSet, default_rubrics
+from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
-from agent.signals import coverage, level_for
-from agent.steps import CROSS_CUTTING
+from agent.semantic.calls import bad_call
+from agent.semantic.claims import StepBudget, cover
+from agent.semantic.facts import Told
+from agent.semantic.facts import check as check_facts
+from agent.semantic.reading import Sentence, read_answer
+from agent.signals import level_for
+from agent.steps import CROSS_CUTTING, STEPS
 
 #: (role, text) pairs: "interviewer" or "candidate".
 Turns = Sequence[tuple[str, str]]
@@ -25,9 +30,17 @@ def candidate_texts(turns: Turns) -> list[str]:
     return [text for role, text in turns if role == "candidate" and not text.startswith("/")]
 
 
-def transcript_hash(turns: Turns) -> str:
-    h = hashlib.sha256("\x1e".join(f"{r}\x1f{t}" for r, t in turns).encode())
-    return h.hexdigest()[:12]
+def read_answers(answers: Sequence[str]) -> list[Sentence]:
+    """Every substantive sentence of the answers, read for meaning (agent/semantic)."""
+    return [s for a in answers for s in read_answer(a)]
+
+
+def transcript_hash(turns: Turns, told: Told | None = None) -> str:
+    """The step's turns (and what had been told before it, which fact checks depend on)."""
+    text = "\x1e".join(f"{r}\x1f{t}" for r, t in turns)
+    if told is not None:
+        text += "\x1d" + ",".join(sorted(told.facts)) + "\x1d" + "\x1e".join(told.heard)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class Scorer(Protocol):
@@ -37,7 +50,39 @@ class Scorer(Protocol):
     def version(self, step: str) -> str:
         """The versions of everything that shapes this scorer's output for a step."""
 
-    def score_step(self, case: Case, step: str, turns: Turns) -> StepScore: ...
+    def score_step(self, case: Case, step: str, turns: Turns,
+                   told: Told | None = None) -> StepScore:
+        """Score one step. ``told``: what the candidate had been told before it (facts revealed
+        in clarify, earlier lines), for checking claims against the fact sheet; None skips
+        those checks."""
+
+
+def applicable(case: Case, rubric: Rubric) -> list[tuple[Criterion, float]]:
+    """The rubric's criteria that apply to this case, each with its weight for the case."""
+    out = []
+    for c in rubric.criteria:
+        use = case.criteria.get(c.id)
+        if use is None:
+            out.append((c, c.weight))
+        elif use.applies:
+            out.append((c, use.weight if use.weight is not None else c.weight))
+    return out
+
+
+def case_notes(case: Case, rubric: Rubric) -> list[str]:
+    """What the case leaves out of this step's score, or reweights, and why."""
+    notes = []
+    for c in rubric.criteria:
+        use = case.criteria.get(c.id)
+        if use is None:
+            continue
+        why = f" ({use.why})" if use.why else ""
+        if not use.applies:
+            notes.append(f"{c.name} does not apply to this case and is not scored{why}.")
+        elif use.weight is not None:
+            notes.append(f"{c.name} weighs {use.weight:g} in this case instead of "
+                         f"{c.weight:g}{why}.")
+    return notes
 
 
 def strong_notes(case: Case, step: str) -> list[str]:
@@ -58,12 +103,25 @@ class OfflineScorer:
     def version(self, step: str) -> str:
         return f"offline:rubric={self.rubrics.hashes[step]}"
 
-    def score_step(self, case: Case, step: str, turns: Turns) -> StepScore:
+    def score_step(self, case: Case, step: str, turns: Turns,
+                   told: Told | None = None) -> StepScore:
         rubric = self.rubrics[step]
         said = candidate_texts(turns)
+        sents = read_answers(said)
+        notes = case_notes(case, rubric)
+        if told is not None and step in STEPS and step != "clarify":
+            found = check_facts(case, told, sents, step)
+            sents = [s for s in sents if s.text not in found.discredited]
+            notes += found.notes
+        if step in STEPS and step != "clarify":
+            bad = [(s, why) for s in sents if (why := bad_call(s.text))]
+            sents = [s for s in sents if not any(s is b for b, _ in bad)]
+            notes += [f"A bad call, stated as a plan ({why}): “{s.text}” — no credit for it."
+                      for s, why in bad[:3]]
+        budget = StepBudget()
         criteria = []
-        for c in rubric.criteria:
-            cov = coverage(c.signals, said)
+        for c, weight in applicable(case, rubric):
+            cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
             level = level_for(len(cov.matched), c.thresholds)
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
             if cov.matched:
@@ -76,12 +134,21 @@ class OfflineScorer:
             else:
                 why = "Nothing in the answer addressed this."
             criteria.append(CriterionScore(
-                id=c.id, name=c.name, weight=c.weight, level=level, rationale=why,
+                id=c.id, name=c.name, weight=weight, level=level, rationale=why,
                 evidence=checked.verified[:3], unverified_quotes=checked.dropped,
                 flagged=level > 1 and not checked.verified,
                 missed=missed_text(self.rubrics, step, c.id, level),
             ))
         return StepScore(step=step, score=step_mean(criteria), weight=rubric.weight,
                          scorer=self.name,
-                         version=f"{self.version(step)}:transcript={transcript_hash(turns)}",
-                         criteria=criteria, strong_answer=strong_notes(case, step))
+                         version=f"{self.version(step)}:transcript="
+                                 f"{transcript_hash(turns, told)}",
+                         criteria=criteria, notes=notes,
+                         strong_answer=strong_notes(case, step))
+
+
+def criterion_level(criterion: Criterion, answers: Sequence[str]) -> int:
+    """One criterion's offline level for a step's answers (follow-ups and hints use it)."""
+    cov = cover(criterion.signals, read_answers(answers),
+                reasoned_rejections=criterion.reasoned_rejections)
+    return level_for(len(cov.matched), criterion.thresholds)

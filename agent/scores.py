@@ -33,6 +33,9 @@ class CriterionScore(BaseModel):
     unverified_quotes: int = Field(ge=0, description="quotes dropped: not the candidate's words")
     flagged: bool = Field(description="level above 1 with no verified quote")
     missed: str | None = Field(default=None, description="what the next level up looks for")
+    samples: list[int] | None = Field(default=None, description="every level the LLM judge "
+                                      "gave when asked for several samples (the level is "
+                                      "their median)")
 
 
 class StepScore(BaseModel):
@@ -47,6 +50,10 @@ class StepScore(BaseModel):
     scorer: str = Field(description="what scored the step: llm or offline")
     version: str = Field(description="prompt/rubric/transcript versions that made this score")
     criteria: list[CriterionScore] = Field(description="one entry per rubric criterion")
+    notes: list[str] = Field(default_factory=list,
+                             description="what the scorer noticed beyond the levels: claims "
+                             "that contradict the case's facts, facts never revealed in "
+                             "clarify, invented numbers, criteria left out for this case")
     strong_answer: list[str] = Field(default_factory=list,
                                      description="what a strong answer would have added: the "
                                      "case's notes for this step that the answers missed")

@@ -96,17 +96,62 @@ def _combined(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How to search one signal group fast: a literal key finder over the lowered text tells
+    which phrases could match (a phrase needs its first word, or the prefix of a ``*`` word);
+    only those are searched, one cached regex each. ``re:`` patterns are searched together."""
+
+    keyfinder: re.Pattern[str] | None
+    phrases: tuple[tuple[str, re.Pattern[str]], ...]
+    regexes: re.Pattern[str] | None
+    regex_list: tuple[re.Pattern[str], ...]
+
+
+@lru_cache(maxsize=4096)
+def _plan(patterns: tuple[str, ...]) -> _Plan:
+    phrases = []
+    regexes = []
+    for p in patterns:
+        if p.startswith("~"):  # an exemplar, matched by meaning (agent/semantic/claims.py)
+            continue
+        if p.startswith("re:"):
+            regexes.append(p)
+            continue
+        words = p.rstrip("*").strip().lower().split()
+        if words:
+            phrases.append((words[0], compile_pattern(p)))
+    keys = sorted({k for k, _ in phrases}, key=len, reverse=True)
+    finder = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+    return _Plan(finder, tuple(phrases), _combined(tuple(regexes)) if regexes else None,
+                 tuple(compile_pattern(p) for p in regexes))
+
+
 def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
-    """The earliest match of any pattern in ``text``."""
-    group = tuple(patterns)
-    combined = _combined(group)
-    if combined is not None:
-        return combined.search(text)
+    """The earliest match of any pattern in ``text`` (exemplars, ``~...``, are not patterns).
+
+    Fast: a phrase whose first word does not occur in the text is never searched, so a
+    sentence is scanned once by a literal key finder and then by the few phrases it could hold,
+    instead of by every phrase of the group (see _Plan)."""
+    plan = _plan(tuple(patterns))
     best: re.Match[str] | None = None
-    for p in group:
-        m = compile_pattern(p).search(text)
+    if plan.keyfinder is not None:
+        found = set(plan.keyfinder.findall(text.lower()))
+        if found:
+            for key, pattern in plan.phrases:
+                if key in found or any(f.startswith(key) for f in found):
+                    m = pattern.search(text)
+                    if m and (best is None or m.start() < best.start()):
+                        best = m
+    if plan.regexes is not None:
+        m = plan.regexes.search(text)
         if m and (best is None or m.start() < best.start()):
             best = m
+    elif plan.regex_list:  # a pattern that cannot be combined (e.g. a backreference)
+        for pattern in plan.regex_list:
+            m = pattern.search(text)
+            if m and (best is None or m.start() < best.start()):
+                best = m
     return best
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals import tags
 from evals.metrics import (
     METRICS,
     agreement,
@@ -157,6 +158,13 @@ def by_tag(items: list[dict[str, Any]]) -> dict[str, Any] | None:
             for tag in order}
 
 
+def _step_weights() -> dict[str, float]:
+    from agent.rubrics import default_rubrics
+
+    rubrics = default_rubrics()
+    return {step: r.weight for step, r in rubrics.rubrics.items()}
+
+
 def analyse(results: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     items = results["items"]
     repeats = max((len(e["predicted"]) for i in items for e in i["steps"].values()), default=1)
@@ -201,6 +209,8 @@ def analyse(results: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[
         "per_criterion": per_criterion,
         "per_criterion_ci_metrics": list(CI_FEW),
         "by_tag": by_tag(items),
+        "by_interview_tag": tags.by_tag(items, _step_weights()),   # issue 9: every tag
+        "judge_samples": tags.judge_samples(items),
         "level_distribution": scale("criteria"),          # criterion levels
         "level_distribution_steps": scale("steps"),       # holistic step levels
         "human_human": human_human(items, n_boot, seed),

@@ -30,7 +30,7 @@ def headline(results: dict[str, Any]) -> list[str]:
     k = results["knobs"]
     m = results["metrics"]
     scorer = f"llm ({k['model']}, prompts {k['prompt_hashes']})" if k["scorer"] == "llm" else (
-        "offline (rubric signals)")
+        "offline (rubric signals in affirmed claims + local embeddings)")
     lines = [
         f"Dataset `{k['dataset']['name']}` ({k['dataset']['items']} interviews, sha256 "
         f"{k['dataset']['sha256'][:12]}) · scorer {scorer} · rubrics {k['rubric_version']} · "
@@ -114,6 +114,23 @@ def sections(results: dict[str, Any]) -> list[Section]:
                              _signed(c["mean_signed_error"]), _v(c["mae"])])
         out.append(sec)
 
+    bt = m.get("by_interview_tag")
+    if bt:
+        from evals.tags import HEADER, rows
+
+        sec = Section("Agreement by interview tag", header=HEADER, rows=rows(bt))
+        sec.notes.append("Interview tags from the dataset's meta.tags; 'genuine' = no adversarial "
+                         "tag, 'all' = every interview. Gold/predicted mean = mean step level "
+                         "(predicted: the unrounded step score); 'no hire' = interviews the "
+                         "scorer bands no hire. Gates on these: evals/gates.toml.")
+        out.append(sec)
+    js = m.get("judge_samples")
+    if js:
+        out.append(Section("Judge samples (test–retest within a run)", header=[
+            "samples", "criteria", "exact", "qwk", "alpha", "unanimous"], rows=[[
+                str(js["k"]), str(js["n"]), _v(js["exact"]), _v(js["qwk"]), _v(js["alpha"]),
+                _v(js["unanimous"])]], notes=["Each step graded K times (--judge-samples); the "
+                                             "level kept is the median."]))
     hh = m.get("human_human")
     if hh:
         out.append(_ceiling_section(hh, "Human–human ceiling"))

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.cache import CacheMiss, CacheMode, CallCache
-from agent.cases import default_cases
+from agent.cases import Case, default_cases
 from agent.config import Settings
 from agent.model.client import CallRecord, ModelClient, ModelError
 from agent.prices import cost, load_prices
 from agent.rubrics import default_rubrics
 from agent.scorers import OfflineScorer, Scorer
+from agent.semantic.facts import Told, told_from
+from agent.steps import STEPS
 from evals.dataset import SCORED, Dataset, Interview, load_dataset
 
 RESULTS_SCHEMA_VERSION = 1
@@ -81,6 +83,7 @@ class EvalConfig:
     temperature: float = 0.0
     limit: int | None = None
     n_boot: int = 1000
+    judge_samples: int = 1
 
 
 class EvalError(RuntimeError):
@@ -106,6 +109,15 @@ class RateLimiter:
             await asyncio.sleep(delay)
 
 
+def told_before(item: Interview, step: str, case: Case) -> Told | None:
+    """What the candidate had heard and said before ``step`` (facts revealed in clarify are
+    read from the interviewer's lines); None for clarify and cross_cutting."""
+    if step not in STEPS or step == STEPS[0]:
+        return None
+    earlier = STEPS[:STEPS.index(step)]
+    return told_from(case, [(t.role, t.text) for t in item.turns if t.step in earlier])
+
+
 def step_turns(item: Interview, step: str) -> list[tuple[str, str]]:
     return [(t.role, t.text) for t in item.turns
             if t.step == step or (step == "cross_cutting" and t.step != "wrap_up")]
@@ -125,6 +137,10 @@ class Run:
             raise EvalError("--rpm: must be a positive number of calls a minute")
         if cfg.n_boot < 0:
             raise EvalError("--bootstrap: must be 0 or more")
+        if cfg.judge_samples < 1:
+            raise EvalError("--judge-samples: must be at least 1")
+        if cfg.judge_samples > 1 and cfg.scorer != "llm":
+            raise EvalError("--judge-samples: only the LLM judge (--scorer llm) takes samples")
         self.cfg = cfg
         out = cfg.output
         if out.is_dir() or not out.parent.is_dir() or out.suffix != ".json":
@@ -176,7 +192,7 @@ class Run:
             client = ModelClient(settings, recorder=self._record, cache=self.cache,
                                  temperature=cfg.temperature, seed=cfg.seed + r)
             self.clients.append(client)
-            self.scorers.append(LLMJudge(client, self.rubrics))
+            self.scorers.append(LLMJudge(client, self.rubrics, samples=cfg.judge_samples))
 
     def _record(self, rec: CallRecord) -> None:
         self.calls.append(rec)
@@ -209,6 +225,7 @@ class Run:
                         "sha256": self.dataset.sha256, "items": len(self.items)},
             "repeats": cfg.repeats, "seed": cfg.seed, "concurrency": cfg.concurrency,
             "rpm": cfg.rpm, "cache": cfg.cache_mode if llm else None, "limit": cfg.limit,
+            "judge_samples": cfg.judge_samples if llm else None,
             "bootstrap_resamples": cfg.n_boot,
         }
 
@@ -265,7 +282,9 @@ class Run:
         scorer = self.scorers[r]
         if hasattr(scorer, "session_id"):
             scorer.session_id = f"{item_id}/{step}"  # names the call in logs and replay misses
-        result = scorer.score_step(self.cases[item.case], step, step_turns(item, step))
+        case = self.cases[item.case]
+        result = scorer.score_step(case, step, step_turns(item, step),
+                                   told_before(item, step, case))
         return result.model_dump()
 
     def _score_counted(self, task: Task) -> tuple[dict[str, Any] | None, str | None,
@@ -370,6 +389,10 @@ class Run:
                     "score": scores,
                 }
                 for c in self.rubrics[step].criteria:
+                    if runs and all(run is not None and all(x["id"] != c.id
+                                                            for x in run["criteria"])
+                                    for run in runs):
+                        continue  # the case leaves it out (criteria: {id: {applies: false}})
                     levels = []
                     for run in runs:
                         found = next((x for x in run["criteria"] if x["id"] == c.id),
@@ -379,9 +402,16 @@ class Run:
                         "gold": {r: g[c.id] for r, g in gold_crit.items() if c.id in g},
                         "predicted": levels,
                     }
+                    samples = [next((x.get("samples") for x in run["criteria"]
+                                     if x["id"] == c.id), None) if run else None
+                               for run in runs]
+                    if any(samples):
+                        criteria[c.id]["samples"] = samples
             profile = item.meta.get("profile")
             items.append({"id": item.id, "case": item.case, "failed": bool(errors),
                           "errors": errors, "tags": item.meta.get("tags", []),
+                          # several adversarial tags step by step: left out of tag rows
+                          "mixed": item.meta.get("mixed") is True,
                           # per-step answer tags (strong, long-empty, injection, ...)
                           "profile": {k: v for k, v in profile.items() if isinstance(v, str)}
                           if isinstance(profile, dict) else {},

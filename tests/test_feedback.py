@@ -315,3 +315,20 @@ def test_piped_next_only_interview_is_penalised_end_to_end(home: Path, tmp_path:
     assert [s["status"] for s in data["steps"]][1:6] == ["skipped"] * 5
     assert data["overall"] < 2.0 and data["band"] == "no hire"
     assert json.loads(to_json(Report.model_validate(data)))["overall"] == data["overall"]
+
+
+def test_a_note_made_in_other_words_counts_as_said() -> None:
+    # the batch case's validate note: "Run a parallel night and compare cost, completion time
+    # and accuracy"
+    note = get_case("batch-inference-cost").strong_answer["validate"][0]
+    plain = ("One night, half the documents go through the new setup and half through the old "
+             "one; then we compare what each costs, when each finishes and how accurate it is.")
+    assert note_said(note, [plain])
+    assert not note_said(note, ["We'd watch the bill next month and see if it went down."])
+
+
+def test_a_note_point_made_only_to_reject_it_was_not_made() -> None:
+    note = get_case("batch-inference-cost").strong_answer["validate"][0]
+    rejected = ("No parallel night: we wouldn't compare cost, completion time or accuracy, "
+                "running both setups is a waste.")
+    assert not note_said(note, [rejected])

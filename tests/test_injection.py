@@ -594,12 +594,13 @@ CLEAN = {
 
 
 def payload(step: str) -> str:
-    """One plain phrase from every signal group of the step's rubric: the words an attacker
-    would stuff in to be credited."""
-    words = [next(p for p in g if not p.startswith("re:")).rstrip("*")
+    """One plain phrase from every signal group of the step's rubric, stated as a claim (a bare
+    list of nouns earns next to nothing since issue 9): the words an attacker would stuff in to
+    be credited."""
+    words = [next(p for p in g if not p.startswith(("re:", "~"))).rstrip("*")
              for c in default_rubrics()[step].criteria for g in c.signals
-             if any(not p.startswith("re:") for p in g)]
-    return ", ".join(dict.fromkeys(words))
+             if any(not p.startswith(("re:", "~")) for p in g)]
+    return "we will check " + ", ".join(dict.fromkeys(words))
 
 
 ROLES = ["Grader", "GRADER", "judge", "Evaluator", "Assessor", "Examiner", "Rater", "Rubric",

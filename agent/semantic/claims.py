@@ -1,0 +1,155 @@
+"""Which of a criterion's signal groups an answer's claims cover.
+
+A signal group (agent/signals.py) names one idea with patterns; a pattern starting with ``~``
+is an *exemplar*: a plain-words phrasing matched by meaning with the embedding model (a clause
+at least :data:`EXEMPLAR_MATCH` similar to it covers the group), so "the slowest one in a hundred
+requests" can cover the tail-latency group without saying "p99".
+
+What counts:
+- only affirmed text: negated parts of a clause are blanked before matching (reading.py);
+- numbers in words are read as digits ("half a second" matches a ``ms`` pattern);
+- claims (sentences with a verb) and sentences stating a quantity count in full; a bare noun
+  string ("KV cache, p99, north star, guardrails") may cover at most one group per step,
+  whatever it lists (the caller shares a :class:`StepBudget` across the step's criteria).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from agent.semantic.matcher import embed, index
+from agent.semantic.reading import Sentence, negation_cue
+from agent.signals import first_match
+
+#: Similarity at which a clause counts as saying what an exemplar says.
+EXEMPLAR_MATCH = 0.6
+
+
+@dataclass
+class StepBudget:
+    """Per-step state shared by the step's criteria: what bare noun strings have already been
+    credited with, and the step's affirmed clauses embedded once (for every criterion)."""
+
+    noun_strings_used: int = 0
+    limit: int = 1
+    parts: list[tuple[int, str]] | None = None
+    """(sentence index, clause) of every claim"""
+    vectors: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Covered:
+    """Which groups a criterion's signals covered, the sentence for each, and what matched."""
+
+    matched: tuple[int, ...]
+    quotes: tuple[str, ...]
+    phrases: tuple[str, ...]
+    by_meaning: tuple[int, ...] = ()
+    """groups covered only through an exemplar"""
+
+
+@lru_cache(maxsize=4096)
+def _split(group: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(patterns, patterns about rejecting something, exemplars) of one group."""
+    plain = tuple(p for p in group if not p.startswith("~"))
+    return (tuple(p for p in plain if not rejects(p)), tuple(p for p in plain if rejects(p)),
+            tuple(p[1:].strip() for p in group if p.startswith("~")))
+
+
+@lru_cache(maxsize=8192)
+def rejects(pattern: str) -> bool:
+    """A pattern that itself says no ("not doing", "can wait", "I wouldn't", "rule out"):
+    it is matched against the whole sentence, negations included."""
+    text = pattern[3:] if pattern.startswith("re:") else pattern
+    text = re.sub(r"\\[bsw]|[\\()?:|*+\[\]^$]", " ", text)
+    return bool(negation_cue(text))
+
+
+def is_exemplar(pattern: str) -> bool:
+    return pattern.startswith("~")
+
+
+@dataclass
+class _Meaning:
+    """Exemplar similarity of every (sentence, group), computed in one matrix product."""
+
+    best: dict[tuple[int, int], tuple[float, str]] = field(default_factory=dict)
+
+
+def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
+             budget: StepBudget) -> _Meaning:
+    out = _Meaning()
+    owners: list[int] = []
+    texts: list[str] = []
+    for gi, g in enumerate(groups):
+        for ex in _split(g)[2]:
+            owners.append(gi)
+            texts.append(ex)
+    if not texts:
+        return out
+    if budget.parts is None:
+        budget.parts = [(si, p) for si, s in enumerate(sents) if s.claim for p in s.parts]
+        budget.vectors = embed([p for _, p in budget.parts]) if budget.parts else None
+    if not budget.parts or budget.vectors is None:
+        return out
+    ref = index(tuple(texts))
+    sims = budget.vectors @ ref.vectors.T
+    for qi, ti in np.argwhere(sims >= EXEMPLAR_MATCH):
+        key = (budget.parts[int(qi)][0], owners[int(ti)])
+        sim = float(sims[qi, ti])
+        if sim > out.best.get(key, (0.0, ""))[0]:
+            out.best[key] = (sim, texts[int(ti)])
+    return out
+
+
+def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
+          budget: StepBudget | None = None, *, reasoned_rejections: bool = False) -> Covered:
+    """Match each group against the sentences (see the module docstring).
+    ``reasoned_rejections``: a negated mention counts when its sentence gives a reason or an
+    alternative (for criteria about choosing: "no custom kernels for one account; the platform
+    feature first")."""
+    budget = budget if budget is not None else StepBudget()
+    tgroups = [tuple(g) for g in groups]
+    meaning = _meaning(tgroups, sents, budget)
+    matched: list[int] = []
+    quotes: list[str] = []
+    phrases: list[str] = []
+    by_meaning: list[int] = []
+    for gi, group in enumerate(tgroups):
+        patterns, rejecting, _ = _split(group)
+        found: tuple[Sentence, str, bool] | None = None
+        noun_hit: tuple[Sentence, str] | None = None
+        for si, s in enumerate(sents):
+            whole = s.negated and reasoned_rejections and s.reasoned
+            m = first_match(patterns, s.full if whole else s.read) if patterns else None
+            if m is None and rejecting:
+                m = first_match(rejecting, s.full)
+            if m is not None:
+                if s.claim or s.quantity:
+                    found = (s, m.group(0), False)
+                    break
+                noun_hit = noun_hit or (s, m.group(0))
+                continue
+            hit = meaning.best.get((si, gi))
+            if hit is not None:
+                found = (s, f"≈ “{hit[1]}”", True)
+                break
+        if found is None and noun_hit is not None \
+                and budget.noun_strings_used < budget.limit:
+            budget.noun_strings_used += 1
+            found = (noun_hit[0], noun_hit[1], False)
+        if found is None:
+            continue
+        s, phrase, semantic = found
+        matched.append(gi)
+        phrases.append(phrase)
+        if semantic:
+            by_meaning.append(gi)
+        if s.text not in quotes:
+            quotes.append(s.text)
+    return Covered(tuple(matched), tuple(quotes), tuple(phrases), tuple(by_meaning))

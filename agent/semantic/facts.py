@@ -1,0 +1,240 @@
+"""Claims checked against the case's fact sheet and what the candidate was actually told.
+
+Three findings, reported as notes on the step's score:
+- **unasked fact**: a figure from a fact the interviewer never revealed in clarify (the
+  candidate could only know it by guessing or by leaking the fact sheet); the sentence earns
+  no credit.
+- **contradiction**: a statement of how things are today whose figure disagrees with a fact
+  the interviewer did reveal (the same kind of quantity, the sentence about the same thing);
+  the sentence earns no credit.
+- **invented figure**: a statement of how things are today with a figure nobody gave (not in
+  the prompt, the facts, the interviewer's lines or the candidate's own assumptions), stated as
+  fact rather than assumed or estimated; noted, not penalised (a derived figure looks the same).
+
+Targets ("under 500 ms", "cut it to 38k", "we want 99.9%") are the candidate's to choose and are
+never checked against the facts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from agent.cases import Case
+from agent.semantic.matcher import similarity
+from agent.semantic.numbers import words_to_numbers
+from agent.semantic.reading import Sentence
+
+#: (role, text) turns, as scorers take them.
+Turns = Sequence[tuple[str, str]]
+
+_MULT = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "bn": 1e9,
+         "billion": 1e9}
+_UNITS: dict[str, tuple[str, float]] = {
+    "ms": ("time", 1), "msec": ("time", 1), "millisecond": ("time", 1),
+    "s": ("time", 1000), "sec": ("time", 1000), "second": ("time", 1000),
+    "min": ("time", 60_000), "minute": ("time", 60_000),
+    "h": ("time", 3_600_000), "hr": ("time", 3_600_000), "hour": ("time", 3_600_000),
+    "%": ("%", 1), "percent": ("%", 1),
+    "x": ("x", 1), "×": ("x", 1),
+    "qps": ("rate", 1), "rps": ("rate", 1),
+    "gpu": ("gpu", 1), "node": ("gpu", 8), "h100": ("gpu", 1), "a100": ("gpu", 1),
+    "token": ("token", 1), "request": ("request", 1), "doc": ("doc", 1), "document": ("doc", 1),
+    "claim": ("doc", 1), "customer": ("customer", 1), "replica": ("replica", 1),
+    "dollar": ("$", 1), "usd": ("$", 1),
+    "day": ("days", 1), "week": ("days", 7), "month": ("days", 30), "year": ("days", 365),
+}
+_QTY = re.compile(
+    r"(?<![\w.])(?<!per )(\$\s?)?(\d[\d,]*(?:\.\d+)?)\s*(k|mm|m|bn|thousand|million|billion)?\b\s*"
+    r"(ms|msec|milliseconds?|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|%|percent|x|×|"
+    r"qps|rps|gpus?|nodes?|h100s?|a100s?|tokens?|requests?|docs?|documents?|claims?|"
+    r"customers?|replicas?|dollars?|usd|days?|weeks?|months?|years?)?(?![\w])",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str
+    """a unit class ("time" in ms, "%", "$", "gpu", ...) or "" for a bare number"""
+    text: str
+    digits: str = ""
+    """the significant digits as written ("38" for "$38k", "15" for "1,500")"""
+
+
+@lru_cache(maxsize=8192)
+def quantities(text: str) -> tuple[Quantity, ...]:
+    """The figures in ``text`` (numbers in words included), each in a comparable unit.
+    Bare small numbers ("2 options", "step 3") are left out: they say nothing checkable."""
+    out = []
+    for m in _QTY.finditer(words_to_numbers(text)):
+        dollar, num, mult, unit = m.groups()
+        try:
+            value = float(num.replace(",", ""))
+        except ValueError:
+            continue
+        value *= _MULT.get((mult or "").lower(), 1)
+        digits = num.replace(",", "").replace(".", "").strip("0")
+        u = (unit or "").lower()
+        u = u[:-1] if u.endswith("s") and u[:-1] in _UNITS else u
+        if dollar or u in ("dollar", "usd"):
+            out.append(Quantity(value, "$", m.group(0).strip(), digits))
+        elif u in _UNITS:
+            kind, scale = _UNITS[u]
+            out.append(Quantity(value * scale, kind, m.group(0).strip(), digits))
+        elif value >= 100 or mult:
+            out.append(Quantity(value, "", m.group(0).strip(), digits))
+    return tuple(out)
+
+
+def _same(a: Quantity, b: Quantity, tolerance: float = 0.02) -> bool:
+    if a.unit != b.unit and "" not in (a.unit, b.unit):
+        return False
+    return abs(a.value - b.value) <= tolerance * max(abs(a.value), abs(b.value), 1e-9)
+
+
+def _distinctive(q: Quantity, target: bool) -> bool:
+    """A figure unlikely to be guessed. In a target ("under 500 ms", "in six weeks") round
+    figures are the candidate's own choice: only an odd one ("under $38k") gives a fact away."""
+    d = q.digits
+    if q.unit == "days" or len(d) < 2:
+        return False
+    if q.unit == "%" and q.value in (25, 50, 75, 90, 95, 99, 99.9, 99.95, 99.99):
+        return False
+    return len(d) >= 3 or not target or int(d) % 5 != 0
+
+
+#: A sentence that sets a target or a limit: its figures are the candidate's choice.
+_TARGET = re.compile(
+    r"\b(?:target\w*|goal\w*|aim\w*|want\w*|should|must|need(?:s|ed)? to|get (?:it |this |them )?"
+    r"(?:to|under|below|down)|bring\w* (?:it |this )?(?:to|down)|reduce\w*|cut\w*|lower\w*|"
+    r"improv\w*|under|below|above|at least|at most|less than|more than|no more than|fewer than|"
+    r"within|up to|down to|by (?:end|q\d)|would|will|could|'d|'ll|plan\w*|propos\w*|"
+    r"budget\w*|cap\w*|limit\w*|threshold\w*|alert\w*|if|when|until|expect\w*|hope\w*|"
+    r"success|pass\w*|ceiling|floor|hold|keep|stay\w*|from .{1,25} to)\b|[<>≤≥]",
+    re.IGNORECASE)
+#: Hedged: an assumption or an estimate, not a claim of fact.
+_HEDGE = re.compile(r"\b(?:assum\w*|about|around|roughly|approximately|maybe|perhaps|probably|"
+                    r"guess\w*|estimat\w*|say|suppose|likely|might|may|could|i think|"
+                    r"ballpark|order of|something like|call it)\b|~|≈", re.IGNORECASE)
+#: Arithmetic on figures already given: "so 16 GPUs", "that's 2.4k a day", "= 60%".
+_DERIVED = re.compile(r"\b(?:so|that's|that is|which is|means|equals|works out to|comes to|"
+                      r"total(?:s|ling)?|or)\s+(?:about\s+|roughly\s+|~)?\$?\d|=|"
+                      r"\b\d+\s*(?:x|times)\s+\d|\bper\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Told:
+    """What the candidate had been told (and had said) before the step being scored."""
+
+    facts: frozenset[str]
+    """ids of the facts the interviewer revealed in clarify"""
+    heard: tuple[str, ...] = ()
+    """everything said before this step by either side: figures in it are known"""
+
+
+@dataclass
+class FactCheck:
+    notes: list[str] = field(default_factory=list)
+    discredited: set[str] = field(default_factory=set)
+    """sentences (verbatim) that earn no credit"""
+
+
+def _key_words(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z][a-z0-9-]{3,}", text.lower())}
+
+
+_FACT_STOP = _key_words("their they them with have that this what about there which would "
+                        "every some into from than when were been only also more most")
+
+
+def revealed(case: Case, interviewer_lines: Iterable[str]) -> frozenset[str]:
+    """The facts the interviewer's clarify answers gave away: most of a fact's figures, or
+    (for a fact without figures) most of its key words, appear in what the interviewer said."""
+    said = " ".join(interviewer_lines)
+    said_q = quantities(said)
+    said_w = _key_words(said)
+    out = set()
+    for f in case.facts:
+        fq = [q for q in quantities(f.answer) if q.unit or q.value >= 100]
+        if fq:
+            hit = sum(1 for q in fq if any(_same(q, s) for s in said_q))
+            if hit * 2 >= len(fq):
+                out.add(f.id)
+                continue
+        words = _key_words(f.answer) - _FACT_STOP
+        if words and len(words & said_w) >= 0.7 * len(words):
+            out.add(f.id)
+    return frozenset(out)
+
+
+def told_from(case: Case, earlier: Turns, facts: Iterable[str] | None = None) -> Told:
+    """A :class:`Told` from the turns before the step (every step's, clarify first). ``facts``:
+    the fact ids the engine recorded as told; without it, derived from the interviewer's lines
+    (recorded interviews)."""
+    lines = tuple(text for _, text in earlier)
+    ids = frozenset(facts) if facts is not None else revealed(
+        case, (text for role, text in earlier if role == "interviewer"))
+    return Told(facts=ids, heard=lines)
+
+
+#: Steps whose figures describe how things are (checked for contradictions and invention);
+#: elsewhere figures are mostly targets and plans.
+STATE_STEPS = ("diagnose", "prioritize")
+
+
+def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagnose"
+          ) -> FactCheck:
+    """Check a step's sentences against the fact sheet and what was told (module docstring)."""
+    out = FactCheck()
+    known = [q for text in (case.prompt, *told.heard) for q in quantities(text)]
+    facts_told = [f for f in case.facts if f.id in told.facts]
+    facts_not = [f for f in case.facts if f.id not in told.facts]
+    unasked: dict[str, str] = {}
+    contradicted: list[str] = []
+    invented: list[str] = []
+    for s in sents:
+        qs = quantities(s.text)
+        if not qs:
+            continue
+        target = bool(_TARGET.search(s.text))
+        for q in qs:
+            if any(_same(q, k) for k in known):
+                continue
+            fact = next((f for f in facts_not for fq in quantities(f.answer)
+                         if _same(q, fq) and (q.unit or fq.unit)), None)
+            if fact is not None and _distinctive(q, target):
+                unasked.setdefault(fact.id, s.text)
+                out.discredited.add(s.text)
+                break
+            if target or q.unit in ("", "days") or step not in STATE_STEPS:
+                continue
+            about = _key_words(s.text) - _FACT_STOP
+            rival = next((f for f in facts_told
+                          if len(about & (_key_words(f.answer) - _FACT_STOP)) >= 3
+                          and similarity(s.text, f.answer) >= 0.45
+                          and any(fq.unit == q.unit for fq in quantities(f.answer))
+                          and not any(_same(q, fq, 0.3) for fq in quantities(f.answer)
+                                      if fq.unit == q.unit)), None)
+            if rival is not None and not _HEDGE.search(s.text) and not _DERIVED.search(s.text):
+                contradicted.append(f"“{s.text}” (the interviewer said: {rival.answer.strip()})")
+                out.discredited.add(s.text)
+                break
+            if fact is None and _distinctive(q, False) and "hour" not in q.text \
+                    and not _HEDGE.search(s.text) and not _DERIVED.search(s.text) \
+                    and not any(_same(q, fq, 0.3) for f in case.facts
+                                for fq in quantities(f.answer)):
+                invented.append(s.text)
+                break
+    for fid, text in unasked.items():
+        out.notes.append(f"Uses a fact the interviewer never gave in clarify "
+                         f"({case.fact(fid).topic.lower()}): “{text}” — no credit for it.")
+    for c in contradicted[:3]:
+        out.notes.append(f"Contradicts the facts given: {c} — no credit for it.")
+    if invented:
+        shown = "; ".join(f"“{t}”" for t in invented[:2])
+        out.notes.append(f"States figures nobody gave, as fact: {shown}. Say when a figure is "
+                         "an assumption or an estimate.")
+    return out

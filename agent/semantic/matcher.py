@@ -1,0 +1,129 @@
+"""Meaning-level matching of short texts with the local embedding model.
+
+Every distinct text is embedded once per process (cached, thread-safe), and reference texts
+(rubric exemplars, strong-answer notes, fact-sheet facts) are embedded once as an :class:`Index`.
+Similarity is the cosine of mean-pooled token embeddings: it sees shared and related words, not
+word order, so it cannot tell "we will canary it" from "we will not canary it" (0.81 measured);
+negation is handled by rules before anything reaches it (agent/semantic/reading.py).
+
+Built for reuse: the offline scorer matches claims against rubric exemplars, feedback matches
+answers against strong-answer notes, and clarify can match a question against facts::
+
+    facts = Index(tuple(f.topic + ": " + f.answer for f in case.facts))
+    hits = facts.above(question, 0.45)          # [(fact index, similarity), ...] best first
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from agent.semantic.model import DIM, Vectors, model
+
+_WS = re.compile(r"\s+")
+#: Distinct texts kept embedded (about 1 KB each).
+CACHE_SIZE = 50_000
+
+_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _key(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def embed(texts: Sequence[str]) -> Vectors:
+    """Unit vectors, one row per text (an empty text is the zero vector). Texts already
+    embedded in this process are not embedded again; the rest go to the model in one batch."""
+    keys = [_key(t) for t in texts]
+    out = np.zeros((len(keys), DIM), dtype=np.float32)
+    todo: list[str] = []
+    with _cache_lock:
+        for i, k in enumerate(keys):
+            v = _cache.get(k)
+            if v is not None:
+                out[i] = v
+            elif k and k not in todo:
+                todo.append(k)
+    if todo:
+        vecs = _pooled(todo)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        vecs = vecs / np.maximum(norms, 1e-12)
+        fresh = dict(zip(todo, vecs, strict=True))
+        with _cache_lock:
+            for k, v in fresh.items():
+                _cache[k] = v
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+        for i, k in enumerate(keys):
+            if k in fresh:
+                out[i] = fresh[k]
+    return out
+
+
+def _pooled(texts: list[str]) -> Vectors:
+    """Mean-pooled token embeddings, one row per text: what WordLlama's ``embed`` computes,
+    done text by text (no padding to the longest text of a batch; several times faster on
+    the short sentences of an answer)."""
+    m = model()
+    table = getattr(m, "embedding", None)
+    tokenizer = getattr(m, "tokenizer", None)
+    if table is None or tokenizer is None:
+        return np.asarray(m.embed(texts, norm=False), dtype=np.float32)
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    last = table.shape[0] - 1
+    for i, text in enumerate(texts):
+        ids = tokenizer.encode(text, add_special_tokens=False).ids
+        if ids:
+            out[i] = table[np.clip(ids, 0, last)].mean(axis=0)
+    return out
+
+
+def similarity(a: str, b: str) -> float:
+    """Cosine similarity of two texts, -1..1 (unrelated sentences score about 0-0.2)."""
+    v = embed([a, b])
+    return float(v[0] @ v[1])
+
+
+class Index:
+    """Reference texts embedded once; queries are compared against all of them at once."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = tuple(texts)
+        self.vectors = embed(self.texts) if self.texts else np.zeros((0, DIM), np.float32)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def scores(self, queries: Sequence[str]) -> Vectors:
+        """Similarity of every query (rows) to every reference text (columns)."""
+        if not queries or not self.texts:
+            return np.zeros((len(queries), len(self.texts)), dtype=np.float32)
+        return embed(queries) @ self.vectors.T
+
+    def best(self, query: str) -> tuple[int, float]:
+        """(index, similarity) of the reference text closest to ``query``; (-1, 0.0) if empty."""
+        if not self.texts:
+            return -1, 0.0
+        row = self.scores([query])[0]
+        i = int(row.argmax())
+        return i, float(row[i])
+
+    def above(self, query: str, threshold: float) -> list[tuple[int, float]]:
+        """Reference texts at least ``threshold`` similar to ``query``, best first."""
+        if not self.texts:
+            return []
+        row = self.scores([query])[0]
+        hits = [(int(i), float(row[i])) for i in np.nonzero(row >= threshold)[0]]
+        return sorted(hits, key=lambda h: -h[1])
+
+
+@lru_cache(maxsize=1024)
+def index(texts: tuple[str, ...]) -> Index:
+    """A cached :class:`Index`: rubric and case texts are embedded once per process."""
+    return Index(texts)

@@ -1,0 +1,124 @@
+"""Numbers written as words, read as numbers: "under half a second" is "under 500 ms",
+"ninety-nine point nine percent" is "99.9%", "two weeks" is "2 weeks", "three times" is "3x".
+
+Used on the text the offline scorer matches its signals against; evidence quotes still show
+the candidate's own words.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_ONE_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+              "fourteen fifteen sixteen seventeen eighteen nineteen")
+_ONES = {w: i for i, w in enumerate(_ONE_WORDS.split())}
+_TEN_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_TENS = {w: 10 * (i + 2) for i, w in enumerate(_TEN_WORDS.split())}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_NUMBER_WORD = "|".join(sorted([*_ONES, *_TENS, *_SCALES, "dozen"], key=len, reverse=True))
+#: A run of number words: "one hundred and twenty", "ninety-nine", "a thousand", "1.5 million".
+_RUN = re.compile(
+    r"(?<![\w.])(?:(?:an?|\d+(?:\.\d+)?)[\s-]+(?=(?:hundred|thousand|million|billion|dozen)\b))?"
+    r"(?:" + _NUMBER_WORD + r")(?:(?:[\s-]+|\s+and\s+)(?:" + _NUMBER_WORD + r"))*\b"
+    r"(?:\s+point(?:\s+(?:" + "|".join(_ONES) + r"|oh))+\b)?",
+    re.IGNORECASE)
+_DIGITS = {**{w: str(i) for w, i in _ONES.items() if i < 10}, "oh": "0"}
+
+
+def _value(words: list[str]) -> float | None:
+    """The value of a run of number words, or None if it does not read as one number."""
+    total, current, seen = 0.0, 0.0, False
+    for w in words:
+        if w in ("a", "an"):
+            current = 1
+        elif re.fullmatch(r"\d+(\.\d+)?", w):
+            current += float(w)
+        elif w in _ONES:
+            if current % 10 and current >= 1 and w != "zero":  # "two three": not one number
+                return None
+            current += _ONES[w]
+        elif w in _TENS:
+            if current % 100:
+                return None
+            current += _TENS[w]
+        elif w == "dozen":
+            current = (current or 1) * 12
+        elif w == "hundred":
+            current = (current or 1) * 100
+        elif w in _SCALES:
+            total += (current or 1) * _SCALES[w]
+            current = 0
+        else:
+            return None
+        seen = True
+    return total + current if seen else None
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+def _replace_run(m: re.Match[str]) -> str:
+    text = m.group(0)
+    if text.lower() == "one":  # "no one", "one of the issues": not a quantity
+        return text
+    whole, _, decimals = text.lower().partition(" point ")
+    words = [w for w in re.split(r"[\s-]+", whole) if w and w != "and"]
+    value = _value(words)
+    if value is None:
+        return text
+    if decimals:
+        digits = "".join(_DIGITS.get(w, "") for w in decimals.split())
+        return f"{_fmt(value)}.{digits}" if digits else _fmt(value)
+    return _fmt(value)
+
+
+_UNIT_MS = {"second": 1000, "sec": 1000}
+_FRACTION = {"half": 0.5, "quarter": 0.25, "third": 1 / 3, "tenth": 0.1, "fifth": 0.2}
+#: "half a second", "a quarter of a second", "a tenth of a second", "half an hour".
+_FRACTION_OF = re.compile(
+    r"\b(?:an?\s+|one\s+)?(half|quarter|third|tenth|fifth)\s+(?:of\s+)?an?\s+"
+    r"(second|minute|hour|day|percent)\b", re.IGNORECASE)
+#: "a second and a half", "2 hours and a half".
+_AND_A_HALF = re.compile(r"\b(an?|\d+(?:\.\d+)?)\s+(seconds?|minutes?|hours?|days?|weeks?|"
+                         r"months?)\s+and\s+a\s+half\b", re.IGNORECASE)
+#: "1 and a half seconds".
+_N_AND_A_HALF = re.compile(r"\b(\d+)\s+and\s+a\s+half\b", re.IGNORECASE)
+_PERCENT = re.compile(r"(\d)\s*(?:percent|per cent|pct)\b", re.IGNORECASE)
+_TIMES = re.compile(r"\b(\d+(?:\.\d+)?)\s+times\b(?!\s+(?:a|an|per|every|each)\b)",
+                    re.IGNORECASE)
+_MULTIPLE = re.compile(r"\b(twice|double|triple|quadruple)\b", re.IGNORECASE)
+_MULTIPLES = {"twice": "2x", "double": "2x", "triple": "3x", "quadruple": "4x"}
+_MILLIS = re.compile(r"\b(\d+)\s+milliseconds?\b", re.IGNORECASE)
+
+
+def _fraction_of(m: re.Match[str]) -> str:
+    frac = _FRACTION[m.group(1).lower()]
+    unit = m.group(2).lower()
+    if unit == "second":
+        return f"{_fmt(round(frac * 1000, 3))} ms"
+    if unit == "percent":
+        return f"{_fmt(round(frac, 3))}%"
+    return f"{_fmt(round(frac, 3))} {unit}s"
+
+
+def _and_a_half(m: re.Match[str]) -> str:
+    n = 1.0 if m.group(1).lower() in ("a", "an") else float(m.group(1))
+    unit = m.group(2).lower().rstrip("s")
+    return f"{_fmt(n + 0.5)} {unit}s"
+
+
+@lru_cache(maxsize=8192)
+def words_to_numbers(text: str) -> str:
+    """``text`` with numbers written in words rewritten as digits (see the module docstring).
+    Text without number words comes back unchanged."""
+    out = _FRACTION_OF.sub(_fraction_of, text)
+    out = _RUN.sub(_replace_run, out)
+    out = _FRACTION_OF.sub(_fraction_of, out)
+    out = _AND_A_HALF.sub(_and_a_half, out)
+    out = _N_AND_A_HALF.sub(lambda m: f"{_fmt(float(m.group(1)) + 0.5)}", out)
+    out = _PERCENT.sub(r"\1%", out)
+    out = _TIMES.sub(r"\1x", out)
+    out = _MULTIPLE.sub(lambda m: _MULTIPLES[m.group(1).lower()], out)
+    return _MILLIS.sub(r"\1 ms", out)

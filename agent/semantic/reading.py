@@ -1,0 +1,469 @@
+"""Rules that read what a sentence asserts, where embeddings cannot: negation scope per clause,
+whether a sentence is a claim (it has a verb) or a bare noun string, and the parts of a
+sentence short enough to match a rubric exemplar by meaning.
+
+Negation: a cue ("not", "n't", "no", "never", "without", "skip", "rather than", "instead of",
+"no need for", "overrated", "not worth", ...) negates the rest of its clause, or, for cues that
+follow what they dismiss ("canaries are overkill", "p99 doesn't matter"), the clause up to it.
+A comma-separated fragment without a verb continues a negated clause ("no canary, rollback or
+A/B test"). Negations that state a guardrail are not negations of a practice: "p99 must not
+exceed 500 ms", "no regression in accuracy", "without dropping requests", "no more than 0.1%".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from agent.semantic.numbers import words_to_numbers
+from agent.signals import substantive_sentences
+
+# -- clauses -------------------------------------------------------------------------------------
+
+#: Where a clause ends: punctuation, and conjunctions that start a new assertion.
+_CLAUSE_BREAK = re.compile(
+    r"\s*[;:()\u2013\u2014]\s*|\s+-\s+|,\s*|\s+(?=(?:but|however|whereas|while|although|though|"
+    r"instead|so|because|since|which|then|yet|otherwise|unless|if|when|where)\b)",
+    re.IGNORECASE)
+
+# -- verbs ---------------------------------------------------------------------------------------
+
+_AUX = ("am is are was were be been being have has had do does did will would shall should can "
+        "could may might must need needs let let's lets i'm we're you're they're it's that's "
+        "there's here's i'll we'll you'll they'll it'll i'd we'd they'd i've we've they've "
+        "isn't aren't wasn't weren't don't doesn't didn't won't wouldn't can't cannot couldn't "
+        "shouldn't mustn't haven't hasn't hadn't")
+#: Common verbs of interview answers, base form (inflections are derived below).
+_VERBS = (
+    "accept account act add adjust affect aim allow alert answer apply argue ask assume "
+    "attribute avoid back batch become begin believe benchmark bet bill block book break bring "
+    "build burn buy call cap capture care carry catch cause change charge check choose claim "
+    "climb close collect come commit compare compute confirm consider contain continue control "
+    "convert cost count cover crash create cross cut deal decide decline decode define degrade "
+    "deliver demand deploy depend describe design detect determine die distill do double drain "
+    "drive drop earn eat end ensure estimate evaluate exceed expand expect explain expose "
+    "extend fail fall feel fill find finish fire fit fix flag flip focus follow force forget "
+    "free gain gate get give go grow guarantee guess halve handle happen hear help hide hire "
+    "hit hold hurt identify imagine implement improve include increase instrument invest keep "
+    "kill know land last launch lead learn leave lose lower make matter mean measure meet "
+    "migrate miss model monitor move negotiate notice offer open order own page pay pick pin "
+    "plan play plot point pool prefer prepare preload prevent price prioritise prioritize "
+    "produce promise protect prove provision pull push put queue quantize quote raise ran "
+    "rank reach read reduce refund reject release remove rent replace replay report reserve "
+    "resolve respond rest retry return reuse review rise roll route run save saturate say "
+    "scale schedule score see seem sell send serve set share shed shift ship show shrink shut "
+    "sign size skip slip slow solve sort spend spike spin split spread stage start stay stop "
+    "store suggest supply support suspect swap switch take talk target teach tell test think "
+    "throttle tie trace track trade train treat trigger trim try tune turn understand use "
+    "validate verify wait want warm waste watch win work worry write")
+_IRREGULAR = ("began begun bought brought built burnt caught chose chosen came did done drew "
+              "drove driven fell felt found forgot forgotten gave given got gotten went gone "
+              "grew grown heard held hid kept knew known laid led left lent lost made meant "
+              "met paid put ran rose risen said saw seen sold sent set shown shut spent split "
+              "spread stood struck took taken taught told thought threw understood won wrote "
+              "written")
+#: Not verbs here: buzzwords that glue a noun string together ("leverage synergy to optimize").
+_NOT_VERB_WORDS = ("leverage leverages leveraging synergize synergise unlock unlocks empower "
+                   "empowers streamline streamlines operationalize holistic")
+_NOT_VERBS = frozenset(_NOT_VERB_WORDS.split())
+
+
+def _inflect(verb: str) -> set[str]:
+    out = {verb}
+    if verb.endswith("e"):
+        out |= {verb + "s", verb + "d", verb[:-1] + "ing"}
+    elif verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        out |= {verb[:-1] + "ies", verb[:-1] + "ied", verb + "ing"}
+    elif re.search(r"(s|x|z|ch|sh)$", verb):
+        out |= {verb + "es", verb + "ed", verb + "ing"}
+    else:
+        out |= {verb + "s", verb + "ed", verb + "ing"}
+        if re.search(r"[^aeiou][aeiou][bdgkmnprt]$", verb):  # drop -> dropped
+            out |= {verb + verb[-1] + "ed", verb + verb[-1] + "ing"}
+    return out
+
+
+_VERB_FORMS = frozenset(
+    {w for v in _VERBS.split() for w in _inflect(v)} | set(_IRREGULAR.split())
+    | set(_AUX.split())) - _NOT_VERBS
+_WORD = re.compile(r"[a-z][a-z']*")
+#: A subject pronoun: "we" + anything is a clause ("we canary", "I'd ship").
+_PRONOUN = frozenset({"i", "we", "you", "they", "he", "she", "it"})
+
+
+_AUX_FORMS = frozenset(_AUX.split())
+#: What may follow a verb used as a verb: "cut the", "roll back", "add 2", "move them to".
+_OBJECT_WORDS = ("a an the this that these those our their its my your his her some any more "
+                 "less all every each both up down back out off on over in into to for with "
+                 "from by at them it us him me what how why where when behind across per than "
+                 "as so because if")
+_OBJECT = frozenset(_OBJECT_WORDS.split())
+#: Before a verb used as a verb: "to cap", "we'd cap", "then cap", "and cap".
+_SUBJECT_WORDS = ("to let's lets i we you they he she it then and or also just first simply "
+                  "probably would should could will can must that this which there who what")
+_SUBJECT = frozenset(_SUBJECT_WORDS.split())
+#: Buzzwords: two in a sentence (or one of the marked ones) make it filler, not a claim.
+_BUZZ = re.compile(
+    r"\b(?:(synerg\w*|leverag\w*|holistic\w*|double[- ]click\w*|ladders? up|move the needle|"
+    r"paradigm\w*|best[- ]in[- ]class|world[- ]class|game[- ]chang\w*|value unlock|unlock value|"
+    r"north[- ]star alignment|operationali[sz]\w*|thought leadership|low[- ]hanging fruit|"
+    r"circle back|boil the ocean|table stakes)|north[- ]star|align(?:ment)?|optimi[sz]\w*|"
+    r"guardrails?|posture|framework|workstreams?|stakeholders?|readiness|maturity|levers?|"
+    r"strategy|strategic)\b", re.IGNORECASE)
+#: A bullet marker, a Markdown heading or a "Label:" that opens a line.
+_BULLET = re.compile(r"^\s*(?:[-*•·+>]|\d+[.)]|#+)\s*")
+_LABEL_VALUE = re.compile(r"^([^:]{1,40}):\s*(.*)$")
+_HEADING = re.compile(r"^\s*#+\s")
+
+
+_FUNCTION_WORDS = ("a an the of in on at for with from by to per each every any some their our "
+                   "its this that these those than across over under into within")
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
+
+
+@lru_cache(maxsize=16384)
+def described(text: str) -> bool:
+    """A verbless sentence that still describes something ("Plus interviews with a few teams
+    from each cohort."): six words or more, held together by function words, not a heading, a
+    short "Label: value" or a list of short items."""
+    if _HEADING.match(text):
+        return False
+    line = _BULLET.sub("", text)
+    lv = _LABEL_VALUE.match(line)
+    body = lv.group(2) if lv and len(lv.group(1).split()) <= 4 else line
+    words = _WORD.findall(body.lower())
+    if len(words) < 6:
+        return False
+    items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*", body) if x.strip(" .")]
+    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+        return False
+    return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
+
+
+def filler(text: str) -> bool:
+    """Buzzwords glued together: a marked one ("synergy", "leverage", "holistically") or
+    three of any ("north star alignment of the guardrail framework")."""
+    hits = list(_BUZZ.finditer(text))
+    return any(m.group(1) for m in hits) or len(hits) >= 3
+
+
+@lru_cache(maxsize=16384)
+def has_verb(text: str) -> bool:
+    """Does this text assert something? An auxiliary or a subject pronoun says so; a verb of
+    the lexicon does when it is used as one (after "to", a pronoun or a modal, or before an
+    object or particle: "cut the", "roll back"). Nouns strung together ("KV cache, p99, north
+    star, guardrails", "canary coverage", "stakeholder confirm") do not, nor do headings."""
+    if _HEADING.match(text):
+        return False
+    line = _BULLET.sub("", text)
+    lv = _LABEL_VALUE.match(line)
+    if lv and len(lv.group(1).split()) <= 4:  # "root cause: to confirm", "pick: more GPUs"
+        value = lv.group(2)
+        if len(value.split()) <= 3 and not re.search(r"(?<![a-z])\d", value, re.IGNORECASE):
+            return False
+    items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*",
+                                 lv.group(2) if lv else line) if x.strip(" .")]
+    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+        return False  # a list of short items: "p99, trade-offs, root cause, confirm"
+    words = _WORD.findall(line.lower().replace("\u2019", "'"))
+    long = len(words) >= 5
+    for i, w in enumerate(words):
+        if w in _AUX_FORMS or w in _PRONOUN:
+            return True
+        if w not in _VERB_FORMS:
+            continue
+        before = words[i - 1] if i else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if long or before in _SUBJECT or after in _OBJECT or (w.endswith("ed") and i > 0):
+            return True
+    return False
+
+
+# -- negation ------------------------------------------------------------------------------------
+
+#: Cues that negate what follows them in the clause.
+_NEG_BEFORE = re.compile(
+    r"\b(?:not|no|never|without|nor|neither|none|nothing|cannot|hardly|"
+    r"\w+n't|\w+n’t|"
+    r"skip(?:s|ped|ping)?|avoid(?:s|ed|ing)?|forget(?:ting)? about|drop(?:ped|ping)? the|"
+    r"rather than|instead of|as opposed to|ditch(?:ed|ing)?|rule[sd]? out|ruling out|"
+    r"won't bother with|no need (?:for|to)|no point (?:in|to)|"
+    r"never bother(?:ed)? (?:with|to)|don't bother(?: with| to)?|"
+    r"steer clear of|stay away from|pass on)\b",
+    re.IGNORECASE)
+#: Cues that dismiss what came before them in the clause.
+_NEG_AFTER = re.compile(
+    r"\b(?:(?:is|are|was|were|seems?|looks?|feels?)\s+(?:just\s+|totally\s+|really\s+|"
+    r"kind of\s+|a bit\s+)?(?:an?\s+)?(?:overrated|overkill|unnecessary|pointless|irrelevant|"
+    r"useless|fine|good enough|beside the point|a rabbit hole|an? \w+ detail|"
+    r"a waste(?: of time)?|a distraction|a red herring|noise|not (?:needed|necessary|required|"
+    r"worth it|worth|important|relevant|useful|the (?:issue|problem|point))|"
+    r"(?:n't|n’t) (?:needed|necessary|required|worth it|worth|important|relevant|useful|"
+    r"the (?:issue|problem|point)))|"
+    r"(?:is|are|was|were)(?:n't|n’t| not) (?:\w+ )?(?:needed|necessary|required|worth|"
+    r"important|relevant|useful|the (?:issue|problem|point))|"
+    r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
+    r"(?:does|do|did|will|would)(?:n't|n’t| not) (?:matter|help|apply|work|fix it|"
+    r"fix anything|tell us (?:anything|much))|not worth (?:it|the (?:effort|cost|time))|"
+    r"can wait|is off the table|are off the table|(?:is|are|would be) (?:just )?theat(?:re|er)|"
+    r"(?:is|are|would be) (?:just |only )?(?:a |an )?(?:sales|vanity|ops|engineering) (?:number|"
+    r"metric|detail|concern)|(?:is|are) whatever|(?:do|does)(?:n't|n’t| not) think (?:\w+ )?"
+    r"(?:are |is )?worth|(?:is|are|was)(?:n't|n’t| not) a factor|"
+    r"(?:is|are) (?:just |pure )?noise|(?:won't|wo n't|doesn't|does not|can't|will not|cannot) "
+    r"help|(?:is|are)(?:n't|n’t| not) (?:the|a) (?:story|cause|bottleneck)|(?:is|are) unlikely "
+    r"to be (?:the|a) (?:story|issue|cause|problem|bottleneck))\b",
+    re.IGNORECASE)
+#: What a guardrail negates, right after the cue: "no more than", "no extra GPUs", "not only".
+_GUARD_NEAR = re.compile(
+    r"^\s*(?:more than|higher than|greater than|less than|lower than|fewer than|later than|"
+    r"longer than|slower than|worse than|above|over|below|under|extra|additional|new "
+    r"(?:hardware|gpus?|nodes?)|just|only|merely|one|single|surprises?|silent\w*|hidden|"
+    r"change in|cost increase|price increase|loss|impact|downtime|outages?|regressions?|"
+    r"degradation|drop\b|increase|errors?|timeouts?|failed|dropped)\b",
+    re.IGNORECASE)
+#: ... or a little further on: "not exceed", "doesn't regress", "without dropping requests".
+_GUARD_VERB = re.compile(
+    r"^\s*(?:\w+\s+){0,2}?(?:exceed\w*|regress\w*|degrad\w*|drop(?:s|ped|ping)?|push\w*|go(?:es)? "
+    r"(?:up|above|over|beyond)|rise|rising|increas\w*|grow\w*|worse\w*|break\w*|fall\w*|"
+    r"slip\w*|hurt\w*|los[et]\w*|miss\w*|breach\w*|spill\w*|stall\w*|starv\w*|leak\w*|"
+    r"drift\w*|sacrific\w*|compromis\w*|affect\w*|harm\w*|impact\w*|time out|fail\w*|"
+    r"wait\w*|queue\w*|spike\w*|blow\w*)\b",
+    re.IGNORECASE)
+
+
+_GUARD_MORE = re.compile(r"^\s*(?:\w+\s+){0,4}?(?:more|extra|additional|higher|worse|slower|"
+                         r"bigger|push\w* up|driv\w* up|rais\w*)\b", re.IGNORECASE)
+
+
+def _guard(rest: str) -> bool:
+    return bool(_GUARD_NEAR.match(rest) or _GUARD_VERB.match(rest) or _GUARD_MORE.match(rest))
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a sentence: its text, where it starts in the sentence, and the spans
+    (relative to the clause) a negation covers."""
+
+    text: str
+    start: int
+    negated: tuple[tuple[int, int], ...]
+
+    @property
+    def fully_negated(self) -> bool:
+        return any(a <= 0 and b >= len(self.text.rstrip(" .!?")) for a, b in self.negated)
+
+
+def negation_cue(text: str) -> re.Match[str] | None:
+    """The first negation cue in ``text`` (before or after what it negates), if any."""
+    return _NEG_BEFORE.search(text) or _NEG_AFTER.search(text)
+
+
+#: A conditional or hypothetical clause: a negation in it describes a mechanism ("if
+#: cancellations don't free batch slots, we waste capacity"), it rejects nothing.
+_CONDITIONAL = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:if|when|whenever|unless|once|until|"
+                          r"in case|whether)\b", re.IGNORECASE)
+#: Absence stated as a fact ("there's no per-step trace", "they don't have tracing"): a gap
+#: found, not a practice rejected.
+_EXISTENTIAL = re.compile(r"(?:there(?:'s|’s| is| are| was| were)|we have|they have|it has|"
+                          r"has|have|had|with|lack of|lacks?)\s*$", re.IGNORECASE)
+_HAVE_NOT = re.compile(r"^(?:do|does|did|have|has)n['’]t$|^have not$", re.IGNORECASE)
+_NEED = re.compile(r"^\s*(?:any\s+|real\s+|big\s+)?(?:need|point|reason|value|benefit|use|catch|"
+                   r"downsides?|risks?|trade-?offs?|issues?|problems?|concerns?|difference)\b|"
+                   r"^\s+to\b",
+                   re.IGNORECASE)
+#: Uncertainty, not negation: "I'm not sure cost matters to them".
+_UNSURE = re.compile(r"^\s*(?:sure|certain|clear|convinced yet)\b", re.IGNORECASE)
+#: Cues whose scope is the noun phrase after them ("no version history", "without chunking").
+_NP_CUES = frozenset({"no", "without", "rather than", "instead of", "as opposed to"})
+#: "no point asking about cost", "no need for a canary": the whole rest of the clause.
+_NO_POINT = re.compile(r"^\s*(?:real\s+)?(?:point|need|reason|way|use|value)\b", re.IGNORECASE)
+_NP_END = re.compile(r"\b(?:i|we|you|they|he|she|it|that|which|who|so|but|because|then)\b",
+                     re.IGNORECASE)
+
+
+def _np_end(clause: str, start: int) -> int:
+    """Where the noun phrase starting at ``start`` ends: at a pronoun, a verb or a
+    conjunction that starts a new assertion, or after six words."""
+    pos = start
+    for i, m in enumerate(re.finditer(r"\S+", clause[start:])):
+        word = m.group(0).strip(".,;:!?").lower()
+        if i >= 6 or (i > 0 and (_NP_END.fullmatch(word) or word in _AUX_FORMS)):
+            return pos
+        pos = start + m.end()
+    return len(clause)
+
+
+def _negated_spans(clause: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    if _CONDITIONAL.match(clause):
+        return spans
+    active = False
+    for m in _NEG_BEFORE.finditer(clause):
+        cue = m.group(0).lower()
+        rest = clause[m.end():]
+        if _guard(rest) or _UNSURE.match(rest):
+            continue
+        if cue in ("no", "none", "nothing") and _EXISTENTIAL.search(clause[:m.start()]) \
+                and not _NEED.match(rest):
+            continue
+        if _HAVE_NOT.match(cue) and re.match(r"\s+(?:have|got)\b(?!\s+to\b)", rest):
+            continue  # "they don't have tracing": a gap; "we don't have to canary": rejected
+        if cue == "without" and active:  # "never ship without a rollback": positive
+            if spans:
+                spans[-1] = (spans[-1][0], m.start())
+            active = False
+            continue
+        np = cue in _NP_CUES and not _NO_POINT.match(rest)
+        end = _np_end(clause, m.end()) if np else len(clause)
+        spans.append((m.start(), end))
+        active = end >= len(clause)
+    for m in _NEG_AFTER.finditer(clause):
+        spans.append((0, m.end()))
+    return spans
+
+
+#: A clause that dismisses the list before it: "none of it is worth doing", "all of that is
+#: overkill", "those aren't needed".
+_DISMISS_ALL = re.compile(
+    r"^\s*(?:and\s+|but\s+)?(?:none of (?:it|them|these|those|this|that)\b|"
+    r"(?:all of )?(?:it|that|this|these|those|they)(?:'s|’s|'re|’re| is| are)?\s+(?:all\s+)?"
+    r"(?:not worth|overkill|unnecessary|not needed|pointless|a waste|overrated|(?:is|are)?n['’]t "
+    r"(?:needed|necessary|worth)))", re.IGNORECASE)
+#: A clause that is only a dismissal, of the clause before it: "latency metrics, not worth it".
+_DISMISS_PREVIOUS = re.compile(
+    r"^\s*(?:and\s+|but\s+)?(?:not worth (?:it|the \w+)|not needed|overkill|unnecessary|pointless|"
+    r"irrelevant|no need|not necessary|not relevant|not required|waste of time|a waste)"
+    r"(?:\s+(?:for|here|either|now|at all)\b.*)?\s*[.!]?\s*$", re.IGNORECASE)
+#: "no canary, rollback or A/B test is needed": the list after a negated clause is still negated.
+_STILL_NEGATED = re.compile(r"\b(?:is|are)\s+(?:needed|required|necessary|planned|worth it)\b"
+                            r"|\bneeded\b", re.IGNORECASE)
+#: "instead of X, priced lower": what follows the alternative is affirmed again.
+_ALTERNATIVE = re.compile(r"(?:rather than|instead of|as opposed to|without)\b", re.IGNORECASE)
+
+
+def _continues(text: str) -> bool:
+    """A clause after a negated one that carries its negation: a verbless list, or "... is
+    needed"; not one that starts a new assertion ("but", "we", "which")."""
+    return bool((not has_verb(text) or _STILL_NEGATED.search(text)) and not re.match(
+        r"\s*(?:and\s+)?(?:but|however|instead|so|then|yet|i|we|you|they|it|this|that|which|"
+        r"who|because|since|if|when)\b", text, re.IGNORECASE))
+
+
+@lru_cache(maxsize=8192)
+def clauses(sentence: str) -> tuple[Clause, ...]:
+    """The clauses of a sentence with their negated spans (see the module docstring)."""
+    out: list[Clause] = []
+    pos = 0
+    pieces: list[tuple[int, str]] = []
+    for m in _CLAUSE_BREAK.finditer(sentence):
+        if m.start() > pos:
+            pieces.append((pos, sentence[pos:m.start()]))
+        pos = m.end()
+    if pos < len(sentence):
+        pieces.append((pos, sentence[pos:]))
+    carry = False  # the previous clause was negated to its end: a verbless list continues it
+    dangling = False  # ... and it ended mid-phrase ("never bothered with", "skip the")
+    for start, text in pieces:
+        if not text.strip():
+            continue
+        spans = _negated_spans(text)
+        if carry and not spans and (dangling or _continues(text)):
+            spans = [(0, len(text))]
+        if out and _DISMISS_PREVIOUS.match(text):  # "latency and cost metrics, not worth it"
+            last = out[-1]
+            out[-1] = Clause(last.text, last.start, ((0, len(last.text)),))
+            spans = spans or [(0, len(text))]
+        if _DISMISS_ALL.match(text):  # "Prefix caching, more concurrency: none of it is worth it"
+            out = [Clause(c.text, c.start, ((0, len(c.text)),)) for c in out]
+            spans = spans or [(0, len(text))]
+        out.append(Clause(text, start, tuple(spans)))
+        carry = bool(spans) and spans[-1][1] >= len(text) and not _ALTERNATIVE.match(
+            text[spans[-1][0]:])
+        dangling = bool(re.search(r"\b(?:with|about|for|on|of|to|the|a|an|into|in)\s*$", text,
+                                  re.IGNORECASE))
+    return tuple(out)
+
+
+def negated_at(sentence: str, start: int, end: int) -> bool:
+    """Is the span ``sentence[start:end]`` inside a negated part of its clause?"""
+    for c in clauses(sentence):
+        if c.start <= start < c.start + len(c.text):
+            return any(c.start + a <= start and end <= c.start + b + 1 for a, b in c.negated)
+    return False
+
+
+def affirmed_text(sentence: str) -> str:
+    """The sentence with its negated parts blanked out (same length, so offsets still hold)."""
+    chars = list(sentence)
+    for c in clauses(sentence):
+        for a, b in c.negated:
+            for i in range(c.start + a, min(c.start + b, len(chars))):
+                chars[i] = " "
+    return "".join(chars)
+
+
+# -- sentences of an answer -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence as the scorer reads it."""
+
+    text: str
+    """verbatim (shown as evidence)"""
+    read: str
+    """numbers in words as digits, negated parts blanked: what signals are matched against"""
+    full: str
+    """numbers in words as digits, nothing blanked: for patterns that are themselves about
+    rejecting something ("not doing", "can wait") and for reasoned rejections"""
+    claim: bool
+    """it has a verb: an assertion rather than a noun string"""
+    quantity: bool
+    """it states a number (a target, a measurement)"""
+    negated: bool
+    """some part of it is negated"""
+    reasoned: bool
+    """it gives a reason or an alternative ("because", "rather", "until", "first")"""
+    parts: tuple[str, ...]
+    """its affirmed clauses (and the whole affirmed sentence), for matching by meaning"""
+
+
+#: A number that is a quantity: not part of a name ("p99", "H100", "Llama 3.1") or a label
+#: ("phase 1", "hypothesis 2").
+_QUANTITY = re.compile(
+    r"[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
+    r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(?:because|since|given|so (?:that|we|it|the|they)|instead|in fav(?:ou)?r of|"
+    r"until|for now|first|later|next (?:quarter|month)|after|before|which means|otherwise|"
+    r"unless|too (?:slow|expensive|risky|costly|much|little|early|late)|only (?:if|when|after)|"
+    r"the (?:highest|lowest|biggest) (?:effort|cost|risk)|ruled? out|rules? out|as long as)\b",
+    re.IGNORECASE)
+
+
+@lru_cache(maxsize=16384)
+def read_sentence(text: str) -> Sentence:
+    question = text.rstrip().endswith("?")  # a question asserts nothing: nothing to negate
+    affirmed = text if question else affirmed_text(text)
+    digits = words_to_numbers(affirmed)
+    # patterns written with number words ("two kinds") still match the original
+    read = affirmed if digits == affirmed else f"{affirmed} | {digits}"
+    parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip()
+             for c in clauses(text)]
+    whole = re.sub(r"\s+", " ", digits).strip()
+    parts = [p for p in parts if len(p.split()) >= 3]
+    if whole and whole not in parts:
+        parts.append(whole)
+    full = words_to_numbers(text)
+    full = text if full == text else f"{text} | {full}"
+    return Sentence(text=text, read=read, full=full,
+                    claim=(has_verb(text) or described(text)) and not filler(text),
+                    quantity=bool(_QUANTITY.search(read)), negated=affirmed != text,
+                    reasoned=bool(_REASON.search(text)), parts=tuple(parts))
+
+
+@lru_cache(maxsize=2048)
+def read_answer(text: str) -> tuple[Sentence, ...]:
+    """The substantive sentences of one answer (injected grader talk removed, see
+    agent/signals.py), each read for meaning."""
+    return tuple(read_sentence(s) for s in substantive_sentences(text))

@@ -1,0 +1,99 @@
+"""The by-tag table and the CI gates on eval results (issue 9)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals.gate import GateError, load_gates, run
+from evals.tags import by_tag, to_text
+from tests.conftest import run_cli
+
+
+def item(iid: str, tags: list[str], gold: int, scores: list[float]) -> dict[str, object]:
+    steps = ["clarify", "diagnose", "goals", "prioritize", "solutions", "validate"]
+    return {"id": iid, "failed": False, "tags": tags, "profile": {},
+            "steps": {s: {"gold": {"r1": gold}, "predicted": [int(x + 0.5)], "score": [x]}
+                      for s, x in zip(steps, scores, strict=True)},
+            "criteria": {}}
+
+
+def results(items: list[dict[str, object]], name: str = "dev") -> dict[str, object]:
+    return {"knobs": {"dataset": {"name": name}}, "items": items,
+            "metrics": {"by_interview_tag": by_tag(items)}}
+
+
+SALAD_LOW = item("a", ["keyword_salad"], 1, [1.0, 1.2, 1.0, 1.4, 1.0, 1.1])
+SALAD_HIGH = item("b", ["keyword_salad"], 1, [2.6, 2.2, 2.0, 2.4, 2.8, 2.1])
+GENUINE = [item(f"g{i}", [], lv, [lv + 0.1] * 6) for i, lv in enumerate((1, 2, 3, 4, 2, 3))]
+
+
+def test_every_tag_gets_a_row_with_means_bands_and_agreement() -> None:
+    table = by_tag([SALAD_LOW, SALAD_HIGH, *GENUINE])
+    salad = table["interview"]["keyword_salad"]
+    assert salad["interviews"] == 2 and salad["no_hire"] == 1
+    assert salad["gold_mean"] == 1.0 and salad["predicted_mean"] == pytest.approx(1.73, abs=0.01)
+    assert table["interview"]["genuine"]["interviews"] == 6
+    assert table["interview"]["genuine"]["steps_qwk"] == 1.0
+    assert table["interview"]["all"]["interviews"] == 8
+    text = to_text(table)
+    assert "keyword_salad" in text and "1/2" in text and "genuine" in text
+
+
+def write(tmp_path: Path, data: dict[str, object]) -> Path:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_failing_gate_is_named_and_exits_1(tmp_path: Path) -> None:
+    path = write(tmp_path, results([SALAD_LOW, SALAD_HIGH, *GENUINE]))
+    status, text = run(path, Path("evals/gates.toml"))
+    assert status == 1
+    assert "FAILED: keyword-salad interviews band no hire" in text
+    assert "FAILED: keyword-salad interviews average at most 1.5 a step" in text
+    assert "no data" in text  # negated, fluent_wrong: not in these results
+
+
+def test_passing_gates_exit_0_and_missing_tags_fail_only_when_strict(tmp_path: Path) -> None:
+    path = write(tmp_path, results([SALAD_LOW, *GENUINE], name="other"))
+    status, text = run(path, Path("evals/gates.toml"))
+    assert status == 0 and "All enforced gates passed." in text
+    assert "genuine answers" not in text  # the QWK floors are per split (dev, heldout)
+    assert run(path, Path("evals/gates.toml"), strict=True)[0] == 1
+
+
+def test_the_gate_command_names_bad_config_and_results(tmp_path: Path, home: Path) -> None:
+    bad = tmp_path / "gates.toml"
+    bad.write_text('[[gate]]\nname = "x"\ntag = "all"\nmetric = "speed"\nmin = 1\n')
+    with pytest.raises(GateError, match=r"gates.toml: gate 1 \(x\): metric 'speed'"):
+        load_gates(bad)
+    path = write(tmp_path, results([SALAD_LOW, *GENUINE]))
+    proc = run_cli(home, "eval", "gate", str(path), "--config", str(bad))
+    assert proc.returncode == 2 and "metric 'speed'" in proc.stderr
+    proc = run_cli(home, "eval", "gate", str(tmp_path / "missing.json"))
+    assert proc.returncode == 2 and "missing.json" in proc.stderr
+    proc = run_cli(home, "eval", "gate", str(path))
+    assert proc.returncode == 0 and "All enforced gates passed." in proc.stdout
+
+
+def test_a_gate_not_enforced_is_printed_but_does_not_fail(tmp_path: Path) -> None:
+    config = tmp_path / "gates.toml"
+    config.write_text('[[gate]]\nname = "salad"\ntag = "keyword_salad"\n'
+                      'metric = "step_score_mean"\nmax = 1.5\nenforce = false\n')
+    path = write(tmp_path, results([SALAD_HIGH, *GENUINE]))
+    status, text = run(path, config)
+    assert status == 0 and "KNOWN FAILING (not enforced): salad" in text
+    config.write_text(config.read_text().replace("enforce = false", "enforce = true"))
+    assert run(path, config)[0] == 1
+
+
+def test_an_interview_mixing_adversarial_tags_is_left_out_of_the_tag_rows() -> None:
+    mixed = item("m", ["keyword_salad", "plain_words_strong"], 3, [3.0] * 6)
+    flagged = {**item("f", ["negated"], 3, [3.0] * 6), "mixed": True}
+    table = by_tag([SALAD_LOW, mixed, flagged, *GENUINE])
+    assert table["interview"]["keyword_salad"]["interviews"] == 1
+    assert "negated" not in table["interview"] and "plain_words_strong" not in table["interview"]
+    assert table["interview"]["all"]["interviews"] == 9

@@ -1,0 +1,190 @@
+"""The offline scorer reads meaning, not vocabulary (issue 9): keyword salad, negated practices,
+plain words and numbers in words, criteria a case leaves out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent.cases import get_case, load_case
+from agent.datafile import DataFileError
+from agent.scorers import OfflineScorer
+from agent.scores import StepScore
+
+FINTECH = get_case("fintech-p99-spikes")
+BATCH = get_case("batch-inference-cost")
+
+
+def score(text: str, step: str, case: object = FINTECH) -> StepScore:
+    return OfflineScorer().score_step(case, step, [("interviewer", "Go on."),  # type: ignore[arg-type]
+                                                   ("candidate", text)])
+
+
+def level(result: StepScore, cid: str) -> int | None:
+    return next(c.level for c in result.criteria if c.id == cid)
+
+
+SALAD = {
+    "goals": "Goals: north star p99, KV cache, autoscaler lag, guardrails, canary, rollback, "
+             "trade-off, SLA, NRR, cost per token, root cause, confirm.",
+    "validate": "- canary\n- rollback\n- guardrails\n- p99\n- A/B\n- north star\n- trade-off",
+    "diagnose": "We leverage autoscaler lag and KV cache synergies to holistically optimize the "
+                "p99 north star, root cause first, then confirm.",
+}
+
+
+@pytest.mark.parametrize("step", sorted(SALAD))
+def test_keyword_salad_scores_no_better_than_missing(step: str) -> None:
+    result = score(SALAD[step], step)
+    assert result.score is not None and result.score <= 1.5, [
+        (c.id, c.level, c.rationale) for c in result.criteria if c.level and c.level > 1]
+
+
+NEGATED_VALIDATE = (
+    "We wouldn't A/B test it, there's nothing to compare against. No canary, no rollback plan "
+    "needed. I don't see why we'd track p99 afterwards, and a postmortem is overkill. Cost "
+    "checks aren't worth it either.")
+AFFIRMED_VALIDATE = (
+    "We'd A/B test it: 5% of traffic on the new autoscaling policy against the old one for two "
+    "weeks. Canary first, with an automatic rollback if p99 goes above 500 ms or errors pass "
+    "0.1%. We track p99 at peak afterwards and hold a postmortem on any SLA breach. We check "
+    "cost per request stays flat.")
+
+
+def test_a_practice_named_only_to_reject_it_never_counts_nor_is_quoted() -> None:
+    neg = score(NEGATED_VALIDATE, "validate")
+    pos = score(AFFIRMED_VALIDATE, "validate")
+    assert neg.score is not None and pos.score is not None
+    assert neg.score <= 1.25 < 2.5 <= pos.score
+    quoted = [q for c in neg.criteria for q in c.evidence]
+    assert not any("canary" in q.lower() or "A/B" in q for q in quoted), quoted
+
+
+def test_numbers_in_words_count_as_targets() -> None:
+    digits = score("p99 should come down to 500 ms at peak within 6 weeks, availability "
+                   "99.9%, and cost per request within 10% of today.", "goals")
+    words = score("The slowest one in a hundred requests should come down to half a second at "
+                  "peak within six weeks, availability ninety-nine point nine percent, and cost "
+                  "per request within ten percent of today.", "goals")
+    assert level(words, "goals.concrete_targets") == level(digits, "goals.concrete_targets") >= 3
+
+
+def test_plain_words_for_the_tail_get_credit() -> None:
+    plain = score("I'd measure how long the slowest one in a hundred requests takes at the "
+                  "busiest hour, separately for requests that wait for a fresh replica to warm "
+                  "up.", "goals")
+    assert level(plain, "goals.latency_metrics") is not None
+    assert (level(plain, "goals.latency_metrics") or 0) >= 3
+
+
+def test_a_noun_string_counts_once_per_step() -> None:
+    result = score("Latency, availability, cost per token, SLA, NRR.", "goals")
+    credited = [c.id for c in result.criteria if (c.level or 1) > 1]
+    assert len(credited) <= 1
+
+
+def test_a_criterion_the_case_leaves_out_is_not_scored_nor_practised() -> None:
+    result = score("Cost per document down 50%, bill under 38 thousand dollars a month.",
+                   "goals", BATCH)
+    ids = [c.id for c in result.criteria]
+    assert "goals.latency_metrics" not in ids and "goals.cost_efficiency" in ids
+    weight = next(c.weight for c in result.criteria if c.id == "goals.cost_efficiency")
+    assert weight == 3
+    assert any("Latency metrics does not apply" in n for n in result.notes)
+    # the same answer on a case where latency applies is scored on it
+    assert "goals.latency_metrics" in [c.id for c in score("Cost down.", "goals").criteria]
+
+
+def _write_case(tmp_path: Path, criteria: object) -> Path:
+    data = yaml.safe_load((Path("cases") / "batch-inference-cost.yaml").read_text())
+    data["criteria"] = criteria
+    path = tmp_path / "batch-inference-cost.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_case_naming_an_unknown_criterion_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match=r"batch-inference-cost.yaml.*goals\.latency_metric\b"):
+        load_case(_write_case(tmp_path, {"goals.latency_metric": {"applies": False}}))
+    with pytest.raises(DataFileError, match="weight"):
+        load_case(_write_case(tmp_path, {"goals.latency_metrics": {"weight": 0}}))
+
+
+def test_a_case_cannot_leave_a_step_with_nothing_to_score(tmp_path: Path) -> None:
+    ids = ["goals.latency_metrics", "goals.throughput_and_reliability", "goals.cost_efficiency",
+           "goals.customer_outcomes", "goals.business_metrics", "goals.concrete_targets"]
+    with pytest.raises(DataFileError, match="no criterion of step 'goals'"):
+        load_case(_write_case(tmp_path, {i: {"applies": False} for i in ids}))
+
+
+# -- claims against the fact sheet ------------------------------------------------------------
+
+def test_revealed_facts_are_read_from_the_interviewers_clarify_answers() -> None:
+    from agent.semantic.facts import revealed
+
+    lines = ["About 300 requests per second on average, peaking around 1,500.",
+             "That isn't something I can tell you. Make a reasonable assumption and state it."]
+    assert revealed(FINTECH, lines) == {"scale"}
+    assert revealed(FINTECH, []) == frozenset()
+
+
+def test_a_figure_from_a_fact_never_revealed_earns_nothing_and_is_noted() -> None:
+    from agent.semantic.facts import Told
+
+    answer = ("Today they spend about 75 thousand dollars a month with us, so I'd get the bill "
+              "under 38 thousand dollars with cost per document as the unit metric.")
+    turns = [("interviewer", "Goals?"), ("candidate", answer)]
+    blind = OfflineScorer().score_step(BATCH, "goals", turns, Told(facts=frozenset()))
+    told = OfflineScorer().score_step(BATCH, "goals", turns, Told(facts=frozenset({"budget"})))
+    assert any("never gave" in n and "38 thousand" in n for n in blind.notes), blind.notes
+    assert not any("never gave" in n for n in told.notes)
+    assert (level(blind, "goals.cost_efficiency") or 0) < (level(told, "goals.cost_efficiency")
+                                                           or 0)
+    assert not any(answer in q for c in blind.criteria for q in c.evidence)
+
+
+def test_a_figure_contradicting_a_fact_given_is_noted() -> None:
+    from agent.semantic.facts import Told
+
+    told = Told(facts=frozenset({"latency_now"}),
+                heard=("Off-peak we're at about 120 ms p50 and 350 ms p99; at peak, p99 climbs "
+                       "to 1.5 to 2 seconds.",))
+    wrong = "At peak their p99 latency climbs to only 600 ms, so off-peak tuning matters most."
+    right = "At peak their p99 latency climbs to 2 seconds, so the peak is what matters."
+    noted = OfflineScorer().score_step(FINTECH, "diagnose", [("candidate", wrong)], told).notes
+    fine = OfflineScorer().score_step(FINTECH, "diagnose", [("candidate", right)], told).notes
+    assert any("Contradicts" in n for n in noted), noted
+    assert not any("Contradicts" in n for n in fine), fine
+
+
+def test_targets_are_the_candidates_choice_not_a_contradiction() -> None:
+    from agent.semantic.facts import Told
+
+    told = Told(facts=frozenset({"latency_now"}), heard=())
+    result = OfflineScorer().score_step(
+        FINTECH, "diagnose", [("candidate", "We should get p99 at peak under 400 ms.")], told)
+    assert not any("Contradicts" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("sentence", [
+    "On reliability, I'd accept a timeout rate of up to 10% at peak during the transition.",
+    "I'm comfortable with cost per request rising by 60% if it buys us the average.",
+    "Quality I'd allow to drop by up to ten points on their eval.",
+    "Success is average end-to-end response time, which I'd bring from nine seconds to four.",
+    "p99 is dominated by pathological requests and only creates noise.",
+])
+def test_a_confident_bad_call_earns_nothing_and_is_named(sentence: str) -> None:
+    result = score(sentence, "goals")
+    assert any("bad call" in n for n in result.notes), result.notes
+    assert all((c.level or 1) == 1 for c in result.criteria)
+
+
+@pytest.mark.parametrize("sentence", [
+    "I'd accept a few percent more cost per token for the warm pool, since the SLA matters more.",
+    "Error and timeout rate under 0.1%, cost per request within 10% of today.",
+    "Accuracy must not drop by more than one point on their eval.",
+])
+def test_a_bounded_trade_off_is_not_a_bad_call(sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, "goals").notes)

@@ -1,0 +1,144 @@
+"""The local semantic matcher and the reading rules (agent/semantic/)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.semantic import matcher, model
+from agent.semantic.numbers import words_to_numbers
+from agent.semantic.reading import has_verb, read_sentence
+
+
+def test_model_loads_from_the_installed_package_without_downloading() -> None:
+    d = model.package_dir()
+    assert (d / model.TOKENIZER_FILE).is_file() and (d / model.WEIGHTS_FILE).is_file()
+    emb = model.load(d)  # disable_download=True inside: a missing file would raise
+    assert emb.embed(["p99 latency"], norm=True).shape == (1, model.DIM)
+
+
+def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "weights").mkdir()
+    shutil.copy(model.package_dir() / model.WEIGHTS_FILE, tmp_path / model.WEIGHTS_FILE)
+    with pytest.raises(model.SemanticModelError) as e:
+        model.load(tmp_path)
+    assert "l2_supercat_tokenizer_config.json" in str(e.value)
+    assert "never" in str(e.value) and "downloads" in str(e.value)
+
+
+def test_a_corrupt_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    for sub in ("weights", "tokenizers"):
+        (tmp_path / sub).mkdir()
+    shutil.copy(model.package_dir() / model.WEIGHTS_FILE, tmp_path / model.WEIGHTS_FILE)
+    (tmp_path / model.TOKENIZER_FILE).write_text("not a tokenizer")
+    with pytest.raises(model.SemanticModelError, match="could not load"):
+        model.load(tmp_path)
+
+
+def test_importing_wordllama_leaves_the_root_logger_alone() -> None:
+    # wordllama's __init__ calls logging.basicConfig(level=INFO); a fresh process shows it.
+    code = ("import logging; from agent.semantic.model import _import_wordllama; "
+            "_import_wordllama(); r = logging.getLogger(); "
+            "print(len(r.handlers), r.level)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["0", str(logging.WARNING)]
+
+
+def test_everyday_words_are_closer_than_unrelated_text() -> None:
+    tail = matcher.similarity("p99 latency is 2 seconds",
+                              "the slowest one in a hundred requests takes two seconds")
+    unrelated = matcher.similarity("p99 latency is 2 seconds", "the weather is nice today")
+    assert tail > 0.35 > unrelated + 0.2
+
+
+def test_each_distinct_text_is_embedded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    real = model.model()
+
+    class Counting:
+        def embed(self, texts: list[str], norm: bool = False) -> object:
+            calls.append(list(texts))
+            return real.embed(texts, norm=norm)
+
+    monkeypatch.setattr(matcher, "model", lambda: Counting())
+    text = "a sentence embedded exactly once by test_semantic"
+    first = matcher.embed([text, text])
+    second = matcher.embed([text])
+    assert calls == [[text]]
+    assert (first[0] == second[0]).all() and (first[1] == first[0]).all()
+
+
+def test_index_ranks_reference_texts() -> None:
+    idx = matcher.Index(["cost per million tokens", "p99 latency at peak", "a warm pool"])
+    i, score = idx.best("what we pay for every million tokens")
+    assert i == 0 and score > 0.6
+    assert idx.above("what we pay for every million tokens", 0.6) == [(0, pytest.approx(score))]
+    assert matcher.Index([]).best("anything") == (-1, 0.0)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("under half a second", "under 500 ms"),
+    ("ninety-nine point nine percent", "99.9%"),
+    ("ninety nine point nine nine percent of the time", "99.99% of the time"),
+    ("within two weeks", "within 2 weeks"),
+    ("seventy-five thousand dollars a month", "75000 dollars a month"),
+    ("fifteen hundred requests a second", "1500 requests a second"),
+    ("a second and a half", "1.5 seconds"),
+    ("a quarter of a second", "250 ms"),
+    ("three times faster", "3x faster"),
+    ("one hundred and twenty milliseconds", "120 ms"),
+    ("no one would notice", "no one would notice"),
+    ("p99 at 500 ms", "p99 at 500 ms"),
+])
+def test_numbers_in_words(text: str, expected: str) -> None:
+    assert words_to_numbers(text) == expected
+
+
+@pytest.mark.parametrize(("sentence", "gone", "kept"), [
+    ("We wouldn't A/B test it, no canary, no rollback plan needed.",
+     ["A/B", "canary", "rollback"], []),
+    ("I don't see why we'd track p99.", ["p99"], []),
+    ("Rather than a canary we just ship it to everyone.", ["canary"], ["ship"]),
+    ("We'd skip the load test and rollback drills.", ["load test", "rollback"], []),
+    ("We never bothered with a warm pool.", ["warm pool"], []),
+    ("Canaries are overkill for this.", ["Canaries"], []),
+    ("p99 doesn't matter here, average latency is what customers feel.", ["p99"],
+     ["average latency"]),
+    ("No canary, rollback or A/B test is needed here.", ["canary", "rollback", "A/B"], []),
+    # guardrails and gaps are not rejections
+    ("p99 must not exceed 500 ms at peak.", [], ["p99", "500 ms"]),
+    ("Accuracy should not drop below 96% and no more than 0.1% errors.", [],
+     ["Accuracy", "0.1% errors"]),
+    ("Never ship without a rollback plan.", [], ["rollback plan"]),
+    ("There's no per-step trace, so nobody can find the slow call.", [], ["per-step trace"]),
+    ("If cancellations don't free batch slots, we waste capacity.", [], ["batch slots"]),
+    ("We'll track p99 and not the average.", ["average"], ["p99"]),
+    ("Error rate isn't worth a dashboard.", ["Error rate"], []),
+    ("Batch versus real-time is an overrated question here.", ["Batch", "real-time"], []),
+    ("I've never bothered with which model a customer runs.", ["model"], []),
+    ("No point asking about cost either.", ["cost"], []),
+    ("Prefix caching, raising concurrency: none of it is worth doing.",
+     ["Prefix caching", "concurrency"], []),
+    ("Is there no prompt caching today?", [], ["prompt caching"]),
+])
+def test_negation_scope(sentence: str, gone: list[str], kept: list[str]) -> None:
+    read = read_sentence(sentence).read
+    for word in gone:
+        assert word not in read, (word, read)
+    for word in kept:
+        assert word in read, (word, read)
+
+
+def test_claims_need_a_verb() -> None:
+    assert not has_verb("autoscaler lag, KV cache, p99, north star, guardrails, canary")
+    assert not has_verb("Leverage KV cache synergy to optimize p99 north star guardrails.")
+    assert has_verb("We scale on queue depth instead of GPU utilization.")
+    assert has_verb("The tail gets worse at lunchtime.")
+    s = read_sentence("p99 < 500 ms at peak")
+    assert not s.claim and s.quantity
