@@ -98,7 +98,7 @@ def start(page: Any, app: Served, case: str = CASE, mode: str = "exam") -> str:
     page.goto(app.url + "/")
     page.check(f'input[name="case_id"][value="{case}"]')
     page.check(f'input[name="mode"][value="{mode}"]')
-    page.click("text=Start the interview")
+    page.click("button.primary.big")
     page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
     expect(page.locator("#answer")).to_be_focused()
     return str(page.url.rsplit("/", 1)[1])
@@ -241,6 +241,8 @@ def test_keyboard_only(page: Any, offline: Served) -> None:
     assert outline != "none", "the focused case shows where focus is"
     page.keyboard.press("Tab")  # the mode
     page.keyboard.press("ArrowDown")  # coach
+    page.keyboard.press("Tab")
+    expect(page.locator("#drill")).to_be_focused()  # whole interview or one step
     page.keyboard.press("Tab")
     expect(page.locator("button.primary.big")).to_be_focused()
     shot(page, "08-keyboard-focus", full=False)
@@ -387,5 +389,18 @@ def test_progress_page_and_a_drill_from_it(page: Any, browser: Any,
         page.click("text=Start this case")
         page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
         expect(page.locator(".turn.prompt")).to_be_visible()
+        # A one-step drill chosen on the start page: that step only, then its feedback.
+        page.goto(app.url + "/")
+        page.select_option("#drill", "goals")
+        page.click("button.primary.big")
+        page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
+        expect(page.locator("#step-title")).to_have_text("Drill · Set product and infra goals")
+        assert page.locator("#steps li").all_text_contents() == ["Set product and infra goals"]
+        expect(page.locator(".sidebar")).to_contain_text("one-step drill")
+        send(page, "Goal: p99 under 500 ms at peak, error rate under 0.1%, cost per request flat.")
+        shot(page, "13-drill")
+        page.reload()
+        expect(page.locator(".step-divider").first).to_have_text(
+            "Drill · Set product and infra goals")
     finally:
         app.stop()

@@ -91,13 +91,16 @@ def state_of(request: Request) -> WebState:
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
-def step_label(step: str) -> str:
-    """ "Step 2 of 6 · Diagnose root causes", or "Feedback" after the last step."""
+def step_label(step: str, drill: str | None = None) -> str:
+    """ "Step 2 of 6 · Diagnose root causes" ("Drill · Diagnose root causes" in a one-step
+    drill), or "Wrap-up" after the last step."""
     from agent.web.views import step_info
 
     info = step_info(step)
     if step == "wrap_up":
         return "Wrap-up"
+    if drill:
+        return f"Drill · {info['title']}"
     return f"Step {info['number']} of {info['of']} · {info['title']}"
 
 

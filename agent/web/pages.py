@@ -36,9 +36,11 @@ def healthz() -> dict[str, bool]:
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request) -> Response:
     from agent.cases import default_cases
+    from agent.steps import STEPS, TITLES
 
     rows = await state_of(request).runner.call(lambda: own_rows(request))
     return render(request, "index.html", cases=list(default_cases().values()),
+                  steps=[(s, TITLES[s]) for s in STEPS],
                   sessions=[session_summary(r) for r in rows[:5]])
 
 

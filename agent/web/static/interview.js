@@ -30,7 +30,8 @@ function status(message, kind = "warn") {
 
 function stepLabel(step) {
   const info = view.steps.find((s) => s.id === step);
-  return info ? `Step ${info.number} of ${info.of} · ${info.title}` : "Wrap-up";
+  if (!info) return "Wrap-up";
+  return view.drill ? `Drill · ${info.title}` : `Step ${info.number} of ${info.of} · ${info.title}`;
 }
 
 function who(role, kind) {
@@ -98,7 +99,8 @@ function renderState() {
   const done = view.status === "completed";
   document.body.dataset.seq = String(view.seq); // turns recorded so far (tests wait on it)
   document.body.dataset.status = view.status;
-  $("step-title").textContent = done ? "Interview complete"
+  $("step-title").textContent = done ? `${view.drill ? "Drill" : "Interview"} complete`
+    : view.drill ? `Drill · ${view.step.title}`
     : `Step ${view.step.number} of ${view.step.of} · ${view.step.title}`;
   const order = view.steps.map((s) => s.id);
   const at = done ? order.length : order.indexOf(view.step.id);
