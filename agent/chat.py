@@ -12,21 +12,27 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.commands import (
+    COMMANDS,
+    Answer,
+    Command,
+    Refused,
+    clean,
+    command_list,
+    command_of,
+    read_input,
+    reply,
+)
 from agent.editor import Interrupted, restore_terminal
 from agent.prompts import script
+from agent.state import current_question
 from agent.steps import STEPS, TITLES
-from agent.textio import (
-    COMMANDS,
-    GRAPH_COMMANDS,
-    MAX_ANSWER_CHARS,
-    blocks,
-    clean,
-    command_of,
-)
+from agent.textio import blocks
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,6 +70,8 @@ class Printer:
         self._space = ""
         #: The case being interviewed: its suggested time per step is shown as each step starts.
         self.case: Case | None = None
+        self.scoring: Any = None
+        """The spinner shown from the closing line until the report is ready."""
 
     def out(self, text: str, style: str | None = None, end: str = "\n",
             wrap: bool = True) -> None:
@@ -142,6 +150,9 @@ class Printer:
             if self.open:
                 self.out("\n")
             self.open = False
+            if event["end"] == "closing":  # the graph now waits for the last scores
+                self.scoring = self.console.status("Scoring the interview…", spinner="dots")
+                self.scoring.start()
 
     def err(self, text: str) -> None:
         """An error line: on stderr, where errors go, so piped transcripts stay clean."""
@@ -186,13 +197,8 @@ def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | Non
         p.out(note, style="yellow")
     if notice:
         p.out(notice, style="yellow")
-    p.out("Commands: " + " ".join("/" + c for c in COMMANDS) +
-          "  ·  end each answer with a blank line", style="dim")
+    p.out("Commands: " + command_list() + "  ·  end each answer with a blank line", style="dim")
     p.out("")
-
-
-def help_text() -> str:
-    return "\n".join(f"  /{name:<7} {what}" for name, what in COMMANDS.items())
 
 
 class PipedAnswers:
@@ -288,7 +294,7 @@ def run_chat(opts: ChatOptions) -> int:
                     replayed = _recover(session, p)
                     if resumed_row is not None and not replayed and not session.finished():
                         p.step_rule(session.step())
-                        p.say(current_question(session))
+                        p.say(current_question(session.state()))
                     _offer_draft(session, p, reader, interactive)
                     return _loop(session, p, reader, interactive)
 
@@ -383,15 +389,6 @@ def _recover(session: Session, p: Printer) -> bool:
     return shown
 
 
-def current_question(session: Session) -> str:
-    """What the candidate is answering: the step's question or the latest follow-up. A clarify
-    fact, a hint, a coach note or a notice is not a question: /repeat never repeats those."""
-    for t in reversed(session.state().get("turns", [])):
-        if t["role"] == "interviewer" and t["kind"] in ("prompt", "opener", "followup"):
-            return t["text"]
-    return session.question()
-
-
 def _exit_on_ctrl_c(sid: str) -> None:
     """Ctrl-C leaves at once: every answer is already checkpointed or journaled, and unwinding
     normally would first wait for whatever model call the graph is running in its worker
@@ -449,47 +446,36 @@ def _loop(session: Session, p: Printer, incoming: PipedAnswers | AnswerEditor,
             p.out("")
         cmd = command_of(text)
         with_words = _command_with_words(text) if cmd is None else None
-        if with_words is not None:
-            name = with_words
-            if name in _SHOWING:
-                cmd = name  # harmless: show it, and send nothing
-            else:
-                p.out(f"Nothing was sent: /{name} is a command and takes nothing after it. "
-                      f"Type /{name} on its own to run it, or write your answer without the "
-                      "leading slash.", style="yellow")
-                incoming.restore(text)
-                continue
-        if cmd is not None:
-            if cmd == "help":
-                p.out(help_text())
-                continue
-            if cmd == "repeat":
-                p.say(current_question(session))
-                continue
-            if cmd == "quit":
-                p.out("Saved.")
-                p.out(_resume_hint(session.id), wrap=False)
-                return 0
-            if cmd in GRAPH_COMMANDS:
-                session.command(cmd, p)
-            else:
-                p.out(f"Unknown command /{cmd}. Commands: " +
-                      " ".join("/" + c for c in COMMANDS), style="yellow")
-                continue
-        elif not text:
-            p.out("Please type an answer (or /help for commands).", style="yellow")
+        if with_words is not None and with_words not in _SHOWING:
+            p.out(f"Nothing was sent: /{with_words} is a command and takes nothing after it. "
+                  f"Type /{with_words} on its own to run it, or write your answer without the "
+                  "leading slash.", style="yellow")
+            incoming.restore(text)
             continue
-        elif len(text) > MAX_ANSWER_CHARS:
-            kept = " It is back in the editor to shorten." if interactive else ""
-            p.out(f"That answer is {len(text):,} characters; the limit is "
-                  f"{MAX_ANSWER_CHARS:,}. Please shorten it and send it again.{kept}",
-                  style="yellow")
-            incoming.restore(raw)
+        # The rules every driver shares (agent/commands.py): what is refused, or only answered,
+        # never reaches the session. ("/help me" only shows something: it runs as /help.)
+        given = read_input({"command": with_words} if with_words is not None else raw)
+        if isinstance(given, Command) and given.name == "quit":
+            p.out("Saved.")
+            p.out(_resume_hint(session.id), wrap=False)
+            return 0
+        notice = reply(session.state(), given)
+        if notice is not None:
+            if notice["kind"] == "repeat":
+                p.say(notice["text"])
+            elif isinstance(given, Refused) and text and not text.startswith("/"):
+                kept = " It is back in the editor to shorten." if interactive else ""
+                p.out(notice["text"] + kept, style="yellow")
+                incoming.restore(raw)
+            else:
+                p.out(notice["text"], style=None if notice["kind"] == "help" else "yellow")
             continue
-        else:
-            session.answer(text, p)
+        assert not isinstance(given, Refused)  # reply() answers every refusal
+        sent = time.perf_counter()
+        session.submit({"answer": given.text} if isinstance(given, Answer)
+                       else {"command": given.name}, p)
         if session.finished():
-            _finish(session, p)
+            _finish(session, p, sent)
             return 0
     p.out("")
     p.out(f"End of input. Session {session.id} saved.")
@@ -497,15 +483,17 @@ def _loop(session: Session, p: Printer, incoming: PipedAnswers | AnswerEditor,
     return 0
 
 
-def _finish(session: Session, p: Printer, just_finished: bool = True) -> Report:
-    """Show the feedback report; only scores not finished in the background are waited for.
+def _finish(session: Session, p: Printer, since: float | None = None,
+            just_finished: bool = True) -> Report:
+    """Show the feedback report; only scores not finished in the background are waited for
+    (the graph's wrap_up waited for them already). ``since``: when the last answer was sent.
     The transcript is left out on screen (it was just lived); the saved report has it."""
-    import time
-
     from agent.report import to_markdown
 
-    started = time.perf_counter()
-    with p.console.status("Scoring the interview…", spinner="dots"):
+    started = time.perf_counter() if since is None else since
+    spinner = p.scoring or p.console.status("Scoring the interview…", spinner="dots")
+    p.scoring = None
+    with spinner:  # (re-entering a started spinner keeps it going)
         report = session.report()
     took = time.perf_counter() - started
     p.out("")

@@ -366,7 +366,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 def _pending_answer(text: str | None) -> bool:
     """A journaled line that is an answer (a command such as /next is not one)."""
-    from agent.textio import command_of
+    from agent.commands import command_of
 
     return text is not None and command_of(text) is None
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from agent.textio import COMMANDS, command_of
+from agent.commands import COMMANDS, command_of
 
 #: An Enter this soon after the prompt appears was typed before it: the tail of a double Enter
 #: that already sent the previous answer. It is dropped rather than answered with a reminder.

@@ -21,15 +21,15 @@ from langgraph.types import Command
 
 from agent.cases import Case, get_case
 from agent.config import Settings
-from agent.feedback import SessionScoring, judge_model, make_scorer
-from agent.graph import Context, build_graph, parse_resume
+from agent.context import Context, engine_label
+from agent.feedback import SessionScoring, make_scorer
+from agent.graph import build_graph
 from agent.model.client import ModelClient
 from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
-from agent.report import Report, ScorerInfo, build_report
+from agent.report import Report
 from agent.rubrics import default_rubrics
-from agent.scores import StepScore
-from agent.state import InterviewState, Turn, answered_count, last_question
+from agent.state import InterviewState, answered_count, last_question
 from agent.steps import STEPS
 from agent.store import (
     SESSION_ID,
@@ -66,25 +66,15 @@ def make_interviewer(settings: Settings | None, client: ModelClient | None = Non
     return LLMInterviewer(client, session_id)
 
 
-def initial_state(case: Case, mode: str, max_followups: int,
-                  drill: str | None = None) -> InterviewState:
-    """A new interview: the case prompt read out, clarify waiting for the first question. A
-    drill of a later step starts at that step: the case prompt, what clarifying questions would
-    have told the candidate (the fact sheet), and the step's opening question."""
-    step = drill or "clarify"
-    turns = [Turn(role="interviewer", step=step, kind="prompt", text=case.prompt.strip())]
-    if drill and drill != "clarify":
-        from agent.practice.drill import briefing, opener
-
-        turns += [Turn(role="interviewer", step=step, kind="notice", text=briefing(case)),
-                  Turn(role="interviewer", step=step, kind="opener", text=opener(step))]
-    state: InterviewState = {
-        "case_id": case.id, "mode": mode, "max_followups": max_followups,  # type: ignore[typeddict-item]
-        "step": step, "status": "in_progress", "turns": turns, "followups": {}, "probed": {},
-    }
+def start_input(case: Case, mode: str, max_followups: int,
+                drill: str | None = None) -> dict[str, Any]:
+    """The graph's input that starts a new interview (see agent.schema.StartInput): the graph
+    reads the case prompt out, then waits in clarify for the first question. A drill of one step
+    starts at that step (with the case's fact sheet for a step after clarify)."""
+    value: dict[str, Any] = {"case_id": case.id, "mode": mode, "max_followups": max_followups}
     if drill:
-        state["drill"] = drill
-    return state
+        value["drill"] = drill
+    return value
 
 
 def new_session_id() -> str:
@@ -115,7 +105,7 @@ class Engine:
 
     @property
     def engine_label(self) -> str:
-        return "offline" if self.client is None else f"llm:{self.settings.model}"
+        return engine_label(None if self.client is None else self.settings)
 
     def close(self) -> None:
         # Sessions first: their background scoring must finish before connections close.
@@ -147,7 +137,7 @@ class Engine:
         self.store.create_session(sid, case.id, mode, self.engine_label, info)
         session = Session(self, sid, case)
         session.lock()
-        session.run(initial_state(case, mode, max_followups, drill))
+        session.run(start_input(case, mode, max_followups, drill))
         return session
 
     def open(self, sid: str, *, lock: bool = True) -> Session:
@@ -171,9 +161,9 @@ class Engine:
             self.store.update_session(sid, engine=self.engine_label)
         if not session.snapshot().values:
             # Killed between creating the session and its first checkpoint: start it again.
-            session.run(initial_state(session.case, row.mode,
-                                      int(row.info.get("max_followups", 2)),
-                                      row.info.get("drill")))
+            session.run(start_input(session.case, row.mode,
+                                    int(row.info.get("max_followups", 2)),
+                                    row.info.get("drill")))
         return session
 
 
@@ -191,12 +181,15 @@ class Session:
         self.scoring = SessionScoring(
             engine.store, make_scorer(engine.client, engine.rubrics, sid), case, sid,
             engine.rubrics)
-        self.context = Context(interviewer=self.interviewer, rubrics=engine.rubrics,
-                               coach=self.scoring.coach, hint=self.scoring.hint)
+        self.context = Context(interviewer=self.interviewer, engine=engine.engine_label,
+                               rubrics=engine.rubrics, scoring=self._scoring)
         #: When the question now open was put in front of the candidate (monotonic seconds);
         #: None while nothing is open (read-only use, or before the session is locked).
         self._shown: float | None = None
         engine._sessions.append(self)
+
+    def _scoring(self, thread_id: str, case: Case) -> SessionScoring:
+        return self.scoring
 
     def lock(self) -> None:
         if not self._lock.acquire():
@@ -297,18 +290,19 @@ class Session:
     def _candidate_turns(self) -> int:
         return sum(1 for t in self.state().get("turns", []) if t["role"] == "candidate")
 
-    def submit(self, value: dict[str, str], on_event: OnEvent | None = None,
+    def submit(self, value: str | dict[str, str], on_event: OnEvent | None = None,
                on_saved: Callable[[], None] | None = None) -> None:
-        """Send an answer ({"answer": text}) or a command ({"command": name}). ``on_saved`` is
-        called once the answer is journaled (safe from a crash), before the graph runs."""
+        """Send the candidate's input: text, {"answer": text} or {"command": name}. The graph
+        applies agent/commands.py's rules to it (a refused input changes nothing) and scores
+        finished steps in the background while the next question is on screen. ``on_saved`` is
+        called once the input is journaled (safe from a crash), before the graph runs."""
         seq = self._candidate_turns()
-        self.engine.store.journal(self.id, seq, value.get("answer") or "/" + value["command"],
-                                  self._spent())
+        text = (value if isinstance(value, str) else str(value["answer"]) if "answer" in value
+                else "/" + str(value.get("command", "")))
+        self.engine.store.journal(self.id, seq, text, self._spent())
         if on_saved is not None:
             on_saved()
         self.run(Command(resume=value), on_event, journaled=True)
-        # Score finished steps in the background while the next question is on screen.
-        self.scoring.submit(self.state())
 
     def answer(self, text: str, on_event: OnEvent | None = None) -> None:
         self.submit({"answer": text}, on_event)
@@ -332,9 +326,7 @@ class Session:
         if journaled is not None:
             seq, text = journaled
             if seq == self._candidate_turns() and self.waiting():
-                kind, said = parse_resume(text)
-                value = {kind: said}
-                self.submit(value, on_event)
+                self.submit(text, on_event)
                 replayed = True
             else:
                 self.engine.store.clear_journal(self.id)
@@ -343,87 +335,16 @@ class Session:
 
     def report(self, progress: Callable[[str], None] | None = None, *,
                rescore: bool = False) -> Report:
-        """The feedback report; waits only for scores not finished in the background.
-
-        Scores stored for the session are used (see SessionScoring.stored): a session judged by
-        a model keeps its judge's scores even when no endpoint is configured now. Only steps
-        with no stored score are scored now, by the current scorer. ``rescore`` scores every
-        step again with the current scorer (the configured endpoint, or offline)."""
+        """The feedback report (see SessionScoring.report): stored scores reused, only what is
+        missing scored now, or every step again with ``rescore``. The result is kept for
+        `interviewer progress`."""
         from agent.practice.summary import summary
-        from agent.practice.timebox import step_times
-        from agent.report import ModelAnswer, TranscriptTurn
 
-        state = self.state()
-        scoring = self.scoring
-        steps = scoring.all_results(state, progress, rescore=rescore)
         row = self.engine.store.get_session(self.id)
-        drill = state.get("drill")
-        practised: list[str] = [drill] if drill else list(STEPS)
-        reached: set[str] = {t["step"] for t in state.get("turns", []) if t["step"] in STEPS}
-        report = build_report(
-            session=self.id, case=self.case.id, case_title=self.case.title,
-            mode=row.mode if row else str(state.get("mode", "exam")),
-            completed=state.get("status") == "completed",
-            scorer=self._scorer_info(steps, rescore), steps=steps, drill=drill,
-            model_answers=[ModelAnswer(step=s, points=list(self.case.strong_answer[s]))
-                           for s in practised],
-            time=step_times(self.case, self.times(), practised, reached),
-            transcript=[TranscriptTurn(**t) for t in state.get("turns", [])],
-        )
+        report = self.scoring.report(self.state(), mode=row.mode if row else None,
+                                     progress=progress, rescore=rescore, times=self.times())
         self.engine.store.put_result(self.id, summary(report))
         return report
-
-    def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
-        """What scored the report, and a note for the reader whenever that is not simply the
-        current scorer scoring everything now."""
-        from agent.judge import judge_prompt_version
-
-        scoring, current = self.scoring, self.scoring.scorer.name
-        rubrics = self.engine.rubrics.version
-        judged = [s for s in steps if scoring.source.get(s.step) in ("stored", "scored")]
-        kinds = {s.scorer for s in judged} or {current}
-        kind = kinds.pop() if len(kinds) == 1 else "mixed"
-        models: dict[str, None] = {}
-        prompts: dict[str, None] = {}
-        for s in judged:
-            model, prompt = judge_model(s.version)
-            if model is not None and prompt is not None:
-                models[model] = None
-                prompts[prompt] = None
-        if current == "llm" and not models:
-            models[str(self.engine.settings.model)] = None
-            prompts[judge_prompt_version()] = None
-        notes: list[str] = []
-        stored_llm = [s for s in judged if s.scorer == "llm"
-                      and scoring.source.get(s.step) == "stored"]
-        offline_now = [s for s in judged if s.scorer == "offline"
-                       and scoring.source.get(s.step) == "scored"]
-        stored_models = ", ".join(dict.fromkeys(
-            m for m in (judge_model(s.version)[0] for s in stored_llm) if m))
-        if rescore:
-            notes.append("Re-scored now with the "
-                         + ("LLM judge (" + str(self.engine.settings.model) + ")."
-                            if current == "llm" else "offline scorer."))
-        elif current == "offline" and stored_llm:
-            notes.append(f"Judge scores stored during the session ({stored_models}) are shown; "
-                         "no model endpoint is configured now, so they were not re-scored.")
-            if offline_now:
-                names = ", ".join(s.step for s in offline_now)
-                notes.append(f"No judge score was stored for {names}: scored offline now. To "
-                             f"judge them with the model: interviewer report {self.id} "
-                             "--base-url URL --model NAME")
-        elif current == "llm" and stored_llm and stored_models != self.engine.settings.model:
-            notes.append(f"Scores judged earlier by {stored_models} are reused; re-score with "
-                         f"--rescore to judge every step with {self.engine.settings.model}.")
-        llm = kind != "offline"
-        from agent.agreement import agreement_for, describe
-
-        agreement = None if kind == "mixed" else describe(
-            agreement_for(kind, next(iter(models), None)), rubrics)
-        return ScorerInfo(type=kind,  # type: ignore[arg-type]
-                          model=(", ".join(models) or None) if llm else None,
-                          prompts=(", ".join(prompts) or None) if llm else None,
-                          rubrics=rubrics, notes=notes, agreement=agreement)
 
     def _sync_row(self, clear_journal: bool = False) -> None:
         """Refresh the sessions row (and clear the journal: the answer is checkpointed now),

@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
+from agent.report import Report, ScorerInfo, build_report
 from agent.rubrics import RubricSet, default_rubrics
 from agent.scorers import (
     OfflineScorer,
@@ -152,11 +153,15 @@ def judge_model(version: str) -> tuple[str | None, str | None]:
 class SessionScoring:
     """Scores for one session, kept in the store so a later report reuses them."""
 
-    def __init__(self, store: Store, scorer: Scorer, case: Case, session_id: str,
-                 rubrics: RubricSet | None = None, workers: int = 2) -> None:
+    def __init__(self, store: Store | None, scorer: Scorer, case: Case, session_id: str,
+                 rubrics: RubricSet | None = None, workers: int = 2,
+                 pool: Executor | None = None) -> None:
+        """``store`` None: scores live only in memory (a served graph's threads). ``pool``: a
+        worker pool shared with other sessions (not shut down by close())."""
         self.store, self.scorer, self.case, self.sid = store, scorer, case, session_id
         self.rubrics = rubrics or default_rubrics()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
+        self._own_pool = pool is None
+        self._pool = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
         if scorer.name == "offline":  # the embedding model loads while the candidate types
             from agent.semantic.model import warm
 
@@ -168,7 +173,8 @@ class SessionScoring:
 
     def close(self) -> None:
         """Stop: scores not started yet are dropped (a later report computes them)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._own_pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _key(self, step: str, turns: Turns, told: Told | None = None) -> str:
         return f"{self.scorer.version(step)}:transcript={transcript_hash(turns, told)}"
@@ -211,13 +217,15 @@ class SessionScoring:
 
     def _score(self, step: str, turns: Turns, key: str, told: Told | None = None) -> StepScore:
         result = self.scorer.score_step(self.case, step, turns, told)
-        if result.unscored < len(result.criteria):
+        if self.store is not None and result.unscored < len(result.criteria):
             self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
         return result
 
     def stored(self, step: str, turns: Turns, told: Told | None = None) -> StepScore | None:
         """A stored score for exactly this transcript and rubric: the current scorer's own,
         else the newest LLM judge's (whichever model judged it)."""
+        if self.store is None:
+            return None
         key = self._key(step, turns, told)
         own = self.store.get_score(self.sid, step, self.scorer.name, key)
         if own is not None:
@@ -297,6 +305,86 @@ class SessionScoring:
                 progress(step)
             out.append(self.result(state, step, rescore=rescore))
         return out
+
+    # -- the report ---------------------------------------------------------------------------
+
+    def report(self, state: InterviewState, *, mode: str | None = None,
+               progress: Callable[[str], None] | None = None, rescore: bool = False,
+               times: dict[str, float] | None = None) -> Report:
+        """The feedback report; waits only for scores not finished in the background.
+
+        Stored scores are used (see stored()): a session judged by a model keeps its judge's
+        scores even when no endpoint is configured now. Only steps with no stored score are
+        scored now, by the current scorer. ``rescore`` scores every step again with the current
+        scorer. ``mode``: the session's mode when it is known better than the state's;
+        ``times``: active seconds per step, when the session's clock is kept (the terminal)."""
+        from agent.practice.timebox import step_times
+        from agent.report import ModelAnswer, TranscriptTurn
+
+        steps = self.all_results(state, progress, rescore=rescore)
+        drill = state.get("drill")
+        practised: list[str] = [drill] if drill else list(STEPS)
+        reached: set[str] = {t["step"] for t in state.get("turns", []) if t["step"] in STEPS}
+        return build_report(
+            session=self.sid, case=self.case.id, case_title=self.case.title,
+            mode=mode or str(state.get("mode", "exam")),
+            completed=state.get("status") == "completed",
+            scorer=self._scorer_info(steps, rescore), steps=steps, drill=drill,
+            model_answers=[ModelAnswer(step=s, points=list(self.case.strong_answer[s]))
+                           for s in practised],
+            time=step_times(self.case, times or {}, practised, reached),
+            transcript=[TranscriptTurn(**t) for t in state.get("turns", [])],
+        )
+
+    def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
+        """What scored the report, and a note for the reader whenever that is not simply the
+        current scorer scoring everything now."""
+        current = self.scorer.name
+        current_model, current_prompts = judge_model(self.scorer.version(STEPS[0]))
+        judged = [s for s in steps if self.source.get(s.step) in ("stored", "scored")]
+        kinds = {s.scorer for s in judged} or {current}
+        kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        models: dict[str, None] = {}
+        prompts: dict[str, None] = {}
+        for s in judged:
+            model, prompt = judge_model(s.version)
+            if model is not None and prompt is not None:
+                models[model] = None
+                prompts[prompt] = None
+        if current == "llm" and not models and current_model and current_prompts:
+            models[current_model] = None
+            prompts[current_prompts] = None
+        notes: list[str] = []
+        stored_llm = [s for s in judged if s.scorer == "llm"
+                      and self.source.get(s.step) == "stored"]
+        offline_now = [s for s in judged if s.scorer == "offline"
+                       and self.source.get(s.step) == "scored"]
+        stored_models = ", ".join(dict.fromkeys(
+            m for m in (judge_model(s.version)[0] for s in stored_llm) if m))
+        if rescore:
+            notes.append("Re-scored now with the "
+                         + (f"LLM judge ({current_model})." if current == "llm"
+                            else "offline scorer."))
+        elif current == "offline" and stored_llm:
+            notes.append(f"Judge scores stored during the session ({stored_models}) are shown; "
+                         "no model endpoint is configured now, so they were not re-scored.")
+            if offline_now:
+                names = ", ".join(s.step for s in offline_now)
+                notes.append(f"No judge score was stored for {names}: scored offline now. To "
+                             f"judge them with the model: interviewer report {self.sid} "
+                             "--base-url URL --model NAME")
+        elif current == "llm" and stored_llm and stored_models != current_model:
+            notes.append(f"Scores judged earlier by {stored_models} are reused; re-score with "
+                         f"--rescore to judge every step with {current_model}.")
+        llm = kind != "offline"
+        from agent.agreement import agreement_for, describe
+
+        agreement = None if kind == "mixed" else describe(
+            agreement_for(kind, next(iter(models), None)), self.rubrics.version)
+        return ScorerInfo(type=kind,  # type: ignore[arg-type]
+                          model=(", ".join(models) or None) if llm else None,
+                          prompts=(", ".join(prompts) or None) if llm else None,
+                          rubrics=self.rubrics.version, notes=notes, agreement=agreement)
 
     # -- coach mode ---------------------------------------------------------------------------
 

@@ -1,51 +1,45 @@
-"""The interview graph: one node per framework step, then wrap_up.
+"""The interview graph: start, one node per framework step, then wrap_up.
 
-Each step node runs once per candidate turn: it waits for the answer with ``interrupt()``,
-decides what the interviewer says next (a clarify answer, a follow-up, or the transition to the
-next step), says it, and returns ``Command(goto=...)``: itself to keep going, or the next step.
-Everything before ``interrupt()`` only reads state, so re-running the node on resume is free.
+``start`` validates the start input (agent/schema.py), reads the case out and goes to clarify;
+on a thread that already holds an interview it changes nothing and returns to where the
+interview is. Each step node runs once per candidate turn: it waits with ``interrupt()`` (the
+payload is agent.schema.Waiting), reads the resume value with the rules every driver shares
+(agent/commands.py), decides what the interviewer says next (a clarify answer, a follow-up, or
+the transition to the next step), says it, and returns ``Command(goto=...)``: itself to keep
+going, or the next step. An input that changes nothing (refused, /help, /repeat, /quit) is not
+stored: its reply goes into the next interrupt. Everything before ``interrupt()`` only reads
+state, so re-running the node on resume is free. ``wrap_up`` says goodbye and puts the report in
+the final state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from agent.cases import Case, get_case
-from agent.policy import Interviewer
+from agent import commands
+from agent.cases import Case
+from agent.context import Context
+from agent.feedback import SessionScoring
 from agent.prompts import script
-from agent.rubrics import RubricSet, default_rubrics
-from agent.state import InterviewState, Turn, answers_in, last_question
-from agent.steps import STEPS, next_step
-from agent.textio import GRAPH_COMMANDS
+from agent.schema import InputError, StartInput, Utterance, Waiting, check_start
+from agent.state import (
+    InterviewState,
+    Notice,
+    StartedWith,
+    Turn,
+    answered_count,
+    answers_in,
+    current_question,
+)
+from agent.steps import STEPS, TITLES, next_step
 
-
-def _interviewer_from_environment() -> Interviewer:
-    """Offline, or the endpoint in INTERVIEWER_BASE_URL & co. (``langgraph dev`` builds the
-    context from defaults, so every field needs one)."""
-    from agent.config import resolve
-    from agent.engine import make_interviewer
-
-    return make_interviewer(resolve())
-
-
-@dataclass(kw_only=True)
-class Context:
-    """Run-time dependencies of the graph (not checkpointed)."""
-
-    interviewer: Interviewer = field(default_factory=_interviewer_from_environment)
-    rubrics: RubricSet = field(default_factory=default_rubrics)
-    case_loader: Callable[[str], Case] = get_case
-    coach: Callable[[InterviewState, str], str] | None = None
-    """Coach mode: brief feedback on a finished step (set by agent/feedback.py)."""
-    hint: Callable[[InterviewState, str], str] | None = None
-    """Coach mode: a nudge for the current step that does not give the answer away."""
+SETTINGS = ("case_id", "mode", "max_followups", "drill")
 
 
 class Voice:
@@ -87,62 +81,163 @@ class Voice:
         return Turn(role="interviewer", step=step, kind=kind, text=text)  # type: ignore[typeddict-item]
 
 
-def parse_resume(value: Any) -> tuple[str, str]:
-    """A resume value is {"answer": text}, {"command": name} or a plain string."""
-    if isinstance(value, dict):
-        if "command" in value:
-            return "command", str(value["command"])
-        return "answer", str(value.get("answer", ""))
-    text = str(value)
-    if text.startswith("/") and text[1:].strip() in GRAPH_COMMANDS:
-        return "command", text[1:].strip()
-    return "answer", text
-
-
 def _ctx(runtime: Runtime[Context]) -> Context:
     return runtime.context if runtime.context is not None else Context()
+
+
+def _thread_id() -> str:
+    return str(get_config().get("configurable", {}).get("thread_id", ""))
+
+
+def _scoring(ctx: Context, case: Case) -> SessionScoring | None:
+    return ctx.scoring(_thread_id(), case) if ctx.scoring is not None else None
+
+
+def _case(ctx: Context, state: InterviewState) -> Case:
+    return ctx.cases()[state["case_id"]]
+
+
+def _engine(ctx: Context, state: InterviewState) -> dict[str, Any]:
+    """The engine label, when it changed (a session resumed offline after a model, say)."""
+    return {} if state.get("engine") == ctx.engine else {"engine": ctx.engine}
+
+
+# -- start ------------------------------------------------------------------------------------
+
+def start(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
+    """Validate the start input and read the case out; on a thread that already holds an
+    interview, ignore the input (restoring what it overwrote) and go back to where it is."""
+    ctx = _ctx(runtime)
+    pinned = state.get("started_with")
+    if pinned is not None or state.get("turns"):
+        return _already_started(state, pinned)
+    cases = ctx.cases()
+    try:
+        given = check_start({k: state[k] for k in SETTINGS  # type: ignore[literal-required]
+                             if state.get(k) is not None}, cases)
+    except InputError as e:
+        # The input's values are in the state already (LangGraph writes the input first): clear
+        # them, so a corrected start on this thread is not judged by what it did not re-send,
+        # then fail the run with the message (refuse_start raises it).
+        return Command(goto="refuse_start", update={
+            **dict.fromkeys(SETTINGS), "notice": Notice(kind="refused", text=str(e))})
+    case = cases[given.case_id]
+    settings = StartedWith(case_id=given.case_id, mode=given.mode,
+                           max_followups=given.max_followups)
+    # A drill starts at the step it practises; a full interview at clarify.
+    step = given.drill or "clarify"
+    voice = Voice()
+    turns = [voice.line(case.prompt.strip(), "prompt", step)]
+    if given.drill is not None:
+        settings["drill"] = given.drill
+        if given.drill != "clarify":
+            # What clarifying would have told the candidate, then the step's first question.
+            from agent.practice.drill import briefing, opener
+
+            turns += [voice.line(briefing(case), "notice", step),
+                      voice.line(opener(step), "opener", step)]
+    return Command(goto=step, update={
+        **settings, "started_with": settings, "step": step, "status": "in_progress",
+        "turns": turns, "followups": {}, "probed": {}, "engine": ctx.engine, "notice": None,
+    })
+
+
+def refuse_start(state: InterviewState) -> dict[str, Any]:
+    """Fail the run with what was wrong with its start input (readable through the server)."""
+    notice = state.get("notice")
+    raise InputError(notice["text"] if notice else "the start input is not valid")
+
+
+def _already_started(state: InterviewState, pinned: StartedWith | None) -> Command[str]:
+    restore: dict[str, Any] = dict(pinned) if pinned is not None else {}
+    settings = {**state, **restore}
+    step = str(state.get("step", "clarify"))
+    what = (f"{settings.get('case_id')}, {settings.get('mode', 'exam')} mode")
+    if state.get("status") == "completed":
+        text = (f"This thread already holds a completed interview ({what}); the start input was "
+                "ignored and the interview is unchanged (its report is in the state). Start "
+                "another interview on a new thread.")
+        goto: str = END
+    else:
+        where = (f"step {STEPS.index(step) + 1} of {len(STEPS)}, {TITLES[step]}"
+                 if step in STEPS else "finishing")
+        text = (f"This thread already holds an interview in progress ({what}, {where}); the "
+                "start input was ignored and the interview goes on from its current question. "
+                "Start another interview on a new thread.")
+        goto = step if step in STEPS else "wrap_up"
+    notice = Notice(kind="start_ignored", text=text)
+    return Command(goto=goto, update={**restore, "notice": notice})
+
+
+# -- the steps --------------------------------------------------------------------------------
+
+def waiting(state: InterviewState, step: str, case: Case, engine: str) -> dict[str, Any]:
+    """The interrupt payload (agent.schema.Waiting) for a step waiting for the candidate."""
+    last = next((t for t in reversed(state.get("turns", [])) if t["role"] == "interviewer"),
+                None)
+    mode = state.get("mode", "exam")
+    clarify_left = (max(0, case.max_clarify_turns - len(answers_in(state, "clarify")))
+                    if step == "clarify" else None)
+    return Waiting(
+        step=step, title=TITLES[step], number=STEPS.index(step) + 1, total=len(STEPS),
+        last=Utterance(kind=last["kind"], text=last["text"]) if last else Utterance(
+            kind="prompt", text=case.prompt.strip()),
+        question=current_question(state) or case.prompt.strip(),
+        commands=commands.allowed(mode), clarify_left=clarify_left, mode=mode, engine=engine,
+        notice=state.get("notice"),  # type: ignore[arg-type]  # validated into Notice
+        answered=answered_count(state),
+    ).model_dump()
 
 
 def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Command[str]]:
     def node(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
         ctx = _ctx(runtime)
-        case = ctx.case_loader(state["case_id"])
-        if step == "clarify" and not state.get("turns"):
-            # Started without the case prompt (e.g. from LangGraph Studio): read it out first.
-            voice = Voice()
-            return Command(goto=step, update={
-                "turns": [voice.line(case.prompt.strip(), "prompt", step)], "step": step})
+        case = _case(ctx, state)
+        turns = state.get("turns", [])
+        if turns and turns[-1]["kind"] == "opener" and turns[-1]["step"] == step:
+            # The step has just begun: score the finished ones in the background while its
+            # question is on screen (at the end of the run, so scoring never competes with the
+            # turn's own work; submitting again on resume is a no-op).
+            scoring = _scoring(ctx, case)
+            if scoring is not None:
+                scoring.submit(state)
+        resumed = interrupt(waiting(state, step, case, ctx.engine))
 
-        resumed = interrupt({"step": step, "question": last_question(state)})
-
-        kind, text = parse_resume(resumed)
+        given = commands.read_input(resumed)
         voice = Voice()
-        new: list[Turn] = [Turn(role="candidate", step=step,
-                                kind="command" if kind == "command" else "answer",
-                                text=("/" + text) if kind == "command" else text)]
-        if kind == "command":
-            if text == "hint":
-                if state.get("mode") == "coach" and ctx.hint is not None:
-                    new.append(voice.line(ctx.hint(state, step), "hint", step))
-                else:
-                    new.append(voice.line("Hints are only available in coach mode.", "notice",
-                                          step))
-                return Command(goto=step, update={"turns": new})
+        notice = commands.reply(state, given)
+        if notice is not None:
+            # Changes nothing and is not stored; the reply goes to the client now (streamed)
+            # and in the next interrupt.
+            voice.line(notice["text"], "notice", step)
+            return Command(goto=step, update={"notice": notice})
+        base = {"notice": None, **_engine(ctx, state)}
+        if isinstance(given, commands.Command):
+            new = [Turn(role="candidate", step=step, kind="command", text="/" + given.name)]
+            if given.name == "hint":  # coach mode: reply() refuses it in exam mode
+                scoring = _scoring(ctx, case)
+                hint = (scoring.hint(state, step) if scoring is not None
+                        else "No hints are available in this interview.")
+                new.append(voice.line(hint, "hint", step))
+                return Command(goto=step, update={"turns": new, **base})
             # /skip after answering keeps the answers: it moves on like /next.
-            skipped = text == "skip" and not answers_in(state, step)
-            return _transition(state, ctx, step, new, voice, skipped=skipped)
+            skipped = given.name == "skip" and not answers_in(state, step)
+            return _transition(state, ctx, case, step, new, voice, skipped=skipped, extra=base)
 
+        assert isinstance(given, commands.Answer)
+        text = given.text
+        new = [Turn(role="candidate", step=step, kind="answer", text=text)]
         answers = [*answers_in(state, step), text]
         if step == "clarify":
             voice.begin("fact", step)
             reply = ctx.interviewer.clarify(case, text, state.get("turns", []), voice)
-            update: dict[str, Any] = {"facts_told": reply.fact_ids}
+            update: dict[str, Any] = {"facts_told": reply.fact_ids, **base}
             if reply.ends_step or len(answers) >= case.max_clarify_turns:
                 if reply.text:
                     new.append(voice.line(reply.text, "fact", step))
                 if not reply.ends_step:
                     new.append(voice.line(str(script()["clarify_limit"]), "notice", step))
-                return _transition(state, ctx, step, new, voice, extra=update)
+                return _transition(state, ctx, case, step, new, voice, extra=update)
             new.append(voice.line(reply.text, "fact", step))
             return Command(goto=step, update={"turns": new, **update})
 
@@ -160,8 +255,9 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
                     "turns": new,
                     "followups": {**state.get("followups", {}), step: used + 1},
                     "probed": {**state.get("probed", {}), step: [*probed, target.id]},
+                    **base,
                 })
-        return _transition(state, ctx, step, new, voice)
+        return _transition(state, ctx, case, step, new, voice, extra=base)
 
     node.__name__ = step
     return node
@@ -174,50 +270,53 @@ def _opening_question(state: InterviewState, step: str) -> str:
     return ""
 
 
-def _transition(state: InterviewState, ctx: Context, step: str, new: list[Turn], voice: Voice,
-                *, skipped: bool = False, extra: dict[str, Any] | None = None) -> Command[str]:
+def _transition(state: InterviewState, ctx: Context, case: Case, step: str, new: list[Turn],
+                voice: Voice, *, skipped: bool = False,
+                extra: dict[str, Any] | None = None) -> Command[str]:
+    """Leave ``step``: coach feedback in coach mode, then the next step's opener (or wrap_up).
+    The next step's node hands the finished step to background scoring."""
     lines = script()
     update: dict[str, Any] = dict(extra or {})
+    scoring = _scoring(ctx, case)
     if skipped:
         update["skipped"] = [step]
-    elif state.get("mode") == "coach" and ctx.coach is not None:
-        new.append(voice.line(ctx.coach({**state, "turns": [*state.get("turns", []), *new]},
-                                        step), "coach", step))
+    elif state.get("mode") == "coach" and scoring is not None:
+        new.append(voice.line(scoring.coach({**state, "turns": [*state.get("turns", []), *new]},
+                                            step), "coach", step))
     following = None if state.get("drill") else next_step(step)
-    if following is None:
-        return Command(goto="wrap_up", update={"turns": new, "step": "wrap_up", **update})
-    lead = str(lines["skip"]) if skipped else str(lines["transitions"].get(step, ""))
-    opener = f"{lead} {lines['openers'][following]}".strip()
-    new.append(voice.line(opener, "opener", following))
-    return Command(goto=following, update={"turns": new, "step": following, **update})
-
-
-def _entry(state: InterviewState) -> str:
-    drill = state.get("drill")
-    if drill is not None and drill not in STEPS:
-        raise ValueError(f"drill: unknown step {drill!r}")
-    return drill or "clarify"
+    if following is not None:
+        lead = str(lines["skip"]) if skipped else str(lines["transitions"].get(step, ""))
+        opener = f"{lead} {lines['openers'][following]}".strip()
+        new.append(voice.line(opener, "opener", following))
+    goto = following or "wrap_up"
+    return Command(goto=goto, update={"turns": new, "step": goto, **update})
 
 
 def wrap_up(state: InterviewState, runtime: Runtime[Context]) -> dict[str, Any]:
-    voice = Voice()
-    closing = voice.line(str(script()["closing"]), "closing", "wrap_up")
-    return {"turns": [closing], "status": "completed", "step": "wrap_up"}
+    """The closing line, then the report (waiting only for scores not finished yet)."""
+    ctx = _ctx(runtime)
+    closing = Voice().line(str(script()["closing"]), "closing", "wrap_up")
+    update: dict[str, Any] = {"turns": [closing], "status": "completed", "step": "wrap_up",
+                              "notice": None}
+    scoring = _scoring(ctx, _case(ctx, state))
+    if scoring is not None:
+        done: InterviewState = {**state, "turns": [*state.get("turns", []), closing],
+                                "status": "completed", "step": "wrap_up"}
+        update["report"] = scoring.report(done).model_dump(mode="json")
+    return update
 
 
 def build_graph(checkpointer: Any = None) -> Any:
     """The compiled interview graph. Pass a checkpointer to persist sessions."""
-    builder = StateGraph(InterviewState, context_schema=Context)
+    builder = StateGraph(InterviewState, context_schema=Context, input_schema=StartInput)
+    start_node: Any = start  # LangGraph's overloads can't type a runtime node
+    builder.add_node("start", start_node, destinations=(*STEPS, "wrap_up", "refuse_start", END))
+    builder.add_node("refuse_start", refuse_start)
     for i, step in enumerate(STEPS):
         after = STEPS[i + 1] if i + 1 < len(STEPS) else "wrap_up"
-        node: Any = make_step_node(step)  # LangGraph's overloads can't type a runtime node
+        node: Any = make_step_node(step)
         builder.add_node(step, node, destinations=(step, after))
     builder.add_node("wrap_up", wrap_up)
-    # A drill starts at the step it practises; a full interview at clarify.
-    builder.add_conditional_edges(START, _entry, list(STEPS))
+    builder.add_edge(START, "start")
     builder.add_edge("wrap_up", END)
     return builder.compile(checkpointer=checkpointer, name="interviewer")
-
-
-#: The module-level graph served by ``langgraph dev`` (see langgraph.json).
-graph = build_graph()

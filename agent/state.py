@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 Role = Literal["interviewer", "candidate"]
 
 #: Interviewer turn kinds: prompt (the case, read out), fact (a clarify answer), followup,
 #: opener (a step's first question, with its transition), hint, coach, closing.
-#: Candidate turn kinds: answer (counted), command (/skip, /next, /hint).
+#: Candidate turn kinds: answer (counted), command (/skip, /next, /hint: the commands that change
+#: the interview; /help, /repeat, /quit and refused inputs are never stored as turns).
 TurnKind = Literal[
     "prompt", "fact", "followup", "opener", "notice", "hint", "coach", "closing", "answer",
     "command",
@@ -21,6 +22,26 @@ class Turn(TypedDict):
     step: str
     kind: TurnKind
     text: str
+
+
+NoticeKind = Literal["refused", "help", "repeat", "quit", "start_ignored"]
+
+
+class Notice(TypedDict):
+    """The interviewer's reply to an input that was not stored (see agent/commands.py)."""
+
+    kind: NoticeKind
+    """refused (with why), help, repeat, quit, or start_ignored (a start input sent to a thread
+    that already holds an interview)."""
+    text: str
+
+
+class StartedWith(TypedDict, total=False):
+    case_id: str
+    mode: Literal["exam", "coach"]
+    max_followups: int
+    drill: str
+    """Set only for a single-step drill."""
 
 
 class InterviewState(TypedDict, total=False):
@@ -46,6 +67,17 @@ class InterviewState(TypedDict, total=False):
     drill: str
     """Set for a single-step drill: the one step practised (the interview starts there and ends
     after it). Absent for a full interview."""
+    started_with: StartedWith
+    """The start input the interview was opened with. Written once; a later start input on the
+    same thread is ignored and case_id, mode and max_followups are restored from it."""
+    notice: Notice | None
+    """The reply to the last input when that input was not stored (a refusal, /help, /repeat,
+    /quit, an ignored start), shown in the next interrupt; None after an accepted input."""
+    engine: str
+    """Who interviews: "offline" or "llm:<model>" (as in the sessions list)."""
+    report: dict[str, Any]
+    """The feedback report, set when the interview completes: the same data as
+    ``interviewer report --format json`` (docs/report.schema.json)."""
 
 
 def answers_in(state: InterviewState, step: str) -> list[str]:
@@ -68,3 +100,17 @@ def last_question(state: InterviewState) -> str:
         if t["role"] == "interviewer" and t["kind"] not in ("coach", "notice"):
             return t["text"]
     return ""
+
+
+#: Interviewer turns a candidate answers: the case prompt, a step's opener, a follow-up. A clarify
+#: fact, a hint, coach feedback or a notice is not a question.
+QUESTION_KINDS = ("prompt", "opener", "followup")
+
+
+def current_question(state: InterviewState) -> str:
+    """What the candidate is answering: the case prompt, the step's question or the latest
+    follow-up (never a clarify fact, hint, coach note or notice)."""
+    for t in reversed(state.get("turns", [])):
+        if t["role"] == "interviewer" and t["kind"] in QUESTION_KINDS:
+            return t["text"]
+    return last_question(state)

@@ -16,10 +16,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agent.cases import Case
-from agent.graph import Context, build_graph
+from agent.context import Context
+from agent.graph import build_graph
 from agent.policy import Interviewer
 from agent.rubrics import RubricSet, default_rubrics
-from agent.state import InterviewState, Turn
+from agent.state import InterviewState
 from agent.steps import STEPS
 
 #: Given the step and the interviewer's last line, the candidate's next answer, or None to
@@ -48,16 +49,11 @@ def drive(case: Case, interviewer: Interviewer, candidate: Candidate, *,
           rubrics: RubricSet | None = None, max_followups: int = 2,
           context: dict[str, Any] | None = None) -> Driven:
     graph = build_graph(checkpointer=InMemorySaver())
-    ctx = Context(interviewer=interviewer, rubrics=rubrics or default_rubrics(),
-                  **(context or {}))
+    ctx = Context(interviewer=interviewer, engine=interviewer.engine,
+                  rubrics=rubrics or default_rubrics(), **{"scoring": None, **(context or {})})
     cfg: dict[str, Any] = {"configurable": {"thread_id": uuid.uuid4().hex}}
-    initial: InterviewState = {
-        "case_id": case.id, "mode": "exam", "max_followups": max_followups,
-        "step": "clarify", "status": "in_progress", "followups": {}, "probed": {},
-        "turns": [Turn(role="interviewer", step="clarify", kind="prompt",
-                       text=case.prompt.strip())],
-    }
-    graph.invoke(initial, cfg, context=ctx)
+    graph.invoke({"case_id": case.id, "mode": "exam", "max_followups": max_followups}, cfg,
+                 context=ctx)
     decisions: list[Decision] = []
     for step in STEPS:
         n = 0

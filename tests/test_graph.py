@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agent import commands
 from agent.cases import get_case
 from agent.config import Settings
 from agent.engine import Engine, Session, SessionError
@@ -92,9 +94,12 @@ def test_skip_next_and_hint_commands() -> None:
         state = session.state()
         assert state["step"] == "goals" and state["skipped"] == ["diagnose"]
         assert answers_in(state, "diagnose") == []
-        session.command("hint")            # exam mode: no hints, stays on the step
+        before = session.state()["turns"]
+        session.command("hint")            # exam mode: refused, nothing stored, same step
         state = session.state()
-        assert state["step"] == "goals" and state["turns"][-1]["kind"] == "notice"
+        assert state["step"] == "goals" and state["turns"] == before
+        assert state["notice"] == {"kind": "refused", "text": commands.HINT_IN_EXAM}
+        assert session.snapshot().interrupts[0].value["notice"]["kind"] == "refused"
         session.answer(WEAK)
         session.command("next")            # ends goals even with follow-ups left
         assert session.step() == "prioritize"
@@ -185,7 +190,7 @@ def test_a_journaled_answer_is_replayed_on_open() -> None:
 
 
 def test_the_module_level_graph_runs_without_a_context() -> None:
-    """``langgraph dev`` serves agent.graph:graph with its own checkpointer and no context."""
+    """``langgraph dev`` serves agent/serve.py:graph with its own checkpointer and no context."""
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.types import Command
 
@@ -198,3 +203,128 @@ def test_the_module_level_graph_runs_without_a_context() -> None:
     assert state.values["turns"][0]["kind"] == "prompt" and state.interrupts
     g.invoke(Command(resume="/next"), cfg)
     assert g.get_state(cfg).values["step"] == "diagnose"
+
+
+# -- the graph as a service: start, rules, scores in state (in memory; the same through
+#    `langgraph dev` in tests/test_langgraph_dev.py) ------------------------------------------
+
+def _memory_graph() -> tuple[Any, dict[str, Any]]:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.graph import build_graph
+
+    return build_graph(checkpointer=InMemorySaver()), {"configurable": {"thread_id": "t"}}
+
+
+def test_a_second_start_changes_nothing_and_returns_the_current_question() -> None:
+    from langgraph.types import Command
+
+    g, cfg = _memory_graph()
+    g.invoke({"case_id": CASE, "mode": "exam"}, cfg)
+    for said in ("What is the QPS?", "/next", "Autoscaling lags the spikes."):
+        g.invoke(Command(resume=said), cfg)
+    before = g.get_state(cfg)
+    g.invoke({"case_id": "gpu-price-shift", "mode": "coach", "max_followups": 0}, cfg)
+    after = g.get_state(cfg)
+    assert after.next == ("diagnose",) == before.next
+    kept = {k: v for k, v in after.values.items() if k != "notice"}
+    assert kept == {k: v for k, v in before.values.items() if k != "notice"}
+    notice = after.interrupts[0].value["notice"]
+    assert notice["kind"] == "start_ignored" and f"({CASE}, exam mode, step 2 of 6" in notice[
+        "text"]
+    g.invoke(Command(resume="Batching is my second guess."), cfg)
+    turns = g.get_state(cfg).values["turns"]
+    assert [t["step"] for t in turns if t["role"] == "candidate"][-1] == "diagnose"
+
+
+def test_a_bad_start_is_an_input_error_and_the_thread_takes_a_good_one() -> None:
+    from langgraph.types import Command
+
+    from agent.schema import InputError
+
+    g, cfg = _memory_graph()
+    with pytest.raises(InputError, match="case_id: unknown case \"nope\"; choose one of: "):
+        g.invoke({"case_id": "nope"}, cfg)
+    with pytest.raises(InputError, match="mode: \"quiz\" is not a mode"):
+        g.invoke({"case_id": CASE, "mode": "quiz"}, cfg)
+    # Resuming a thread whose start failed says why again; it never half-starts.
+    with pytest.raises(InputError, match="mode: \"quiz\" is not a mode"):
+        g.invoke(Command(resume="What is the QPS?"), cfg)
+    g.invoke({"case_id": CASE}, cfg)  # what was refused is not held against the retry
+    state = g.get_state(cfg)
+    assert state.values["turns"][0]["kind"] == "prompt" and state.next == ("clarify",)
+    assert state.values["started_with"] == {"case_id": CASE, "mode": "exam", "max_followups": 2}
+
+
+def test_inputs_that_change_nothing_are_not_stored_and_the_reply_is_in_the_interrupt() -> None:
+    from langgraph.types import Command
+
+    g, cfg = _memory_graph()
+    g.invoke({"case_id": CASE}, cfg)
+    turns = g.get_state(cfg).values["turns"]
+    for value, kind in [("x" * 20_001, "refused"), ("", "refused"), ("/repeat", "repeat"),
+                        ({"command": "quit"}, "quit"), ("/dance", "refused"),
+                        ({"command": "hint"}, "refused"), ("/help", "help")]:
+        g.invoke(Command(resume=value), cfg)
+        state = g.get_state(cfg)
+        assert state.values["turns"] == turns and state.values["step"] == "clarify", value
+        assert state.interrupts[0].value["notice"]["kind"] == kind, value
+    g.invoke(Command(resume="\x1b[1mWhat is the QPS?\x07"), cfg)
+    state = g.get_state(cfg)
+    assert state.values["turns"][-2]["text"] == "What is the QPS?"
+    assert state.values["notice"] is None and state.interrupts[0].value["notice"] is None
+
+
+def test_the_final_state_carries_the_report() -> None:
+    with Engine(Settings()) as engine:
+        session = engine.start(get_case(CASE))
+        run_weak_interview(session)
+        in_state = session.state()["report"]
+        report = session.report().model_dump(mode="json")
+    for r in (in_state, report):
+        r.pop("generated_at")
+    assert in_state == report
+    assert [s["step"] for s in in_state["steps"]][-1] == "cross_cutting"
+    assert in_state["overall"] is not None and in_state["band"] and in_state["session"]
+
+
+def test_the_default_context_scores_coaches_and_hints_without_a_store() -> None:
+    """What `langgraph dev` runs: no engine, no SQLite, no context passed."""
+    from langgraph.types import Command
+
+    g, cfg = _memory_graph()
+    g.invoke({"case_id": CASE, "mode": "coach"}, cfg)
+    for said in ("What is the QPS?", "/next", "Not sure.", "/hint", "/next"):
+        g.invoke(Command(resume=said), cfg)
+    kinds = [(t["step"], t["kind"]) for t in g.get_state(cfg).values["turns"]]
+    assert ("clarify", "coach") in kinds and ("diagnose", "hint") in kinds
+    assert ("diagnose", "coach") in kinds
+    for _ in range(8):
+        if not g.get_state(cfg).next:
+            break
+        g.invoke(Command(resume="/skip"), cfg)
+    values = g.get_state(cfg).values
+    assert values["status"] == "completed" and values["engine"] == "offline"
+    assert values["report"]["scorer"]["type"] == "offline" and values["report"]["session"] == "t"
+    assert values["report"]["overall"] is not None
+
+
+def test_served_defaults_follow_the_environment() -> None:
+    from agent.config import ConfigError
+    from agent.context import Served
+
+    offline = Served(env={})
+    assert offline.engine == "offline" and "OFFLINE mode" in offline.describe()
+    model = Served(env={"INTERVIEWER_BASE_URL": "http://127.0.0.1:9/v1",
+                        "INTERVIEWER_MODEL": "m1"})
+    try:
+        assert model.engine == "llm:m1" and model.interviewer().engine == "llm"
+        assert model.describe() == "interviewer: model mode: m1 at http://127.0.0.1:9/v1 " \
+            "(interviewer and judge)"
+    finally:
+        assert model.client is not None
+        model.client.close()
+    broken = Served(env={"INTERVIEWER_BASE_URL": "nonsense", "INTERVIEWER_MODEL": "m1"})
+    with pytest.raises(ConfigError, match="INTERVIEWER_BASE_URL: 'nonsense' is not an http"):
+        broken.interviewer()
+    assert broken.describe().startswith("interviewer: cannot start: INTERVIEWER_BASE_URL")

@@ -625,13 +625,13 @@ def test_a_fake_closing_tag_is_not_obeyed_offline(home: Path) -> None:
     "\u3164\u115f", "\u2800", "\u00ad", " \u200b\t\u00a0",
 ])
 def test_invisible_only_answers_are_empty(text: str) -> None:
-    from agent.textio import clean
+    from agent.commands import clean
 
     assert clean(text) == ""
 
 
 def test_bidi_overrides_are_stripped_and_visible_text_kept() -> None:
-    from agent.textio import clean
+    from agent.commands import clean
 
     assert clean("What is the \u202eSPQ\u202c?") == "What is the SPQ?"
     assert clean("\u2067isolated\u2069 \u202aembedded\u202c") == "isolated embedded"

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agent.commands import MAX_ANSWER_CHARS
 from agent.config import Settings
-from agent.textio import MAX_ANSWER_CHARS
 from tests.helpers import CASE, INTERVIEW_BLOCKS, sessions
 from tests.webapp import Client, Served, TurnRefused, served, spoken
 
@@ -87,6 +87,10 @@ def test_answers_are_checked_like_the_terminal_checks_them(client: Client) -> No
         refused.value.body["error"]["message"]
     both = client.post(f"/api/sessions/{sid}/turn", json={"answer": "a", "command": "next"})
     assert both.status_code == 422 and "either 'answer' or 'command'" in both.text
+    with pytest.raises(TurnRefused) as refused:  # the graph's own rule, applied before sending
+        client.turn(sid, command="hint")
+    assert refused.value.code == "refused" and "only available in coach mode" in \
+        refused.value.body["error"]["message"]
     assert client.view(sid)["seq"] == 0  # nothing refused was recorded
     # Escape sequences are cleaned before the graph sees the answer; a typed /next is /next.
     events = client.say(sid, "Is it \x1b[31minference\x1b[0m? What QPS?")

@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
+from agent import commands as rules
 from agent.store import SESSION_ID, SessionRow
-from agent.textio import COMMANDS, GRAPH_COMMANDS, MAX_ANSWER_CHARS, clean, command_of
 from agent.web.app import error_body, state_of
 from agent.web.security import check_csrf, csrf_of, owner_of
 from agent.web.turns import TurnError
@@ -131,30 +131,33 @@ class TurnIn(BaseModel):
 
 
 def resume_value(body: TurnIn) -> dict[str, str]:
-    """The answer or command to send, checked as the terminal checks it: cleaned, not empty,
-    at most MAX_ANSWER_CHARS; a lone /command typed in the box is that command."""
+    """The answer or command to send, read by the rules every driver shares (agent/commands.py:
+    cleaned, not empty, at most MAX_ANSWER_CHARS; a lone /command typed in the box is that
+    command), so a refused input never reaches the session. Commands the page offers as buttons
+    of its own (/repeat, /help, /quit) are not sent."""
     if (body.answer is None) == (body.command is None):
         raise HTTPException(422, detail=("invalid", "send either 'answer' or 'command'"))
-    name = body.command.strip().lstrip("/") if body.command is not None else None
-    if name is None:
-        text = clean(body.answer or "")
-        name = command_of(text)
-        if name is None:
-            if not text:
-                raise HTTPException(422, detail=("empty", "Please type an answer (or use the "
-                                                 "buttons: hint, repeat, next, skip)."))
-            if len(text) > MAX_ANSWER_CHARS:
-                raise HTTPException(422, detail=("too_long", (
-                    f"That answer is {len(text):,} characters; the limit is "
-                    f"{MAX_ANSWER_CHARS:,}. Please shorten it and send it again.")))
-            return {"answer": text}
-    if name not in GRAPH_COMMANDS:
-        hint = (" is a button on this page, not something to send" if name in COMMANDS
-                else " is not a command")
+    raw: str | dict[str, str] = (body.answer or "" if body.command is None
+                                 else {"command": body.command})
+    given = rules.read_input(raw)
+    if isinstance(given, rules.Answer):
+        return {"answer": given.text}
+    sendable = ", ".join("/" + c for c in rules.GRAPH_COMMANDS)
+    if isinstance(given, rules.Command):
+        if given.name not in rules.GRAPH_COMMANDS:
+            raise HTTPException(422, detail=("unknown_command", (
+                f"/{given.name} is a button on this page, not something to send. Commands you "
+                f"can send: {sendable}.")))
+        return {"command": given.name}
+    name = (body.command.strip().lstrip("/") if body.command is not None
+            else rules.command_of(rules.clean(raw if isinstance(raw, str) else "")))
+    if name is not None:
         raise HTTPException(422, detail=("unknown_command", (
-            f"/{name[:40]}{hint}. Commands you can send: "
-            + ", ".join("/" + c for c in GRAPH_COMMANDS) + ".")))
-    return {"command": name}
+            f"/{name[:40]} is not a command. Commands you can send: {sendable}.")))
+    if given.text == rules.EMPTY:
+        raise HTTPException(422, detail=("empty", "Please type an answer (or use the buttons: "
+                                         "hint, repeat, next, skip)."))
+    raise HTTPException(422, detail=("too_long", given.text))
 
 
 async def _stream(

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from agent import commands as rules
 from agent.engine import SessionBusy, SessionError
 from agent.steps import STEPS
 from agent.web.views import candidate_turns, step_info
@@ -153,7 +154,7 @@ class TurnRunner:
             try:
                 session = self._open(sid, deadline)
                 if value is not None:
-                    self._check(session, seq)
+                    self._check(session, seq, value)
             except TurnError as e:
                 put(("refused", e))
                 return
@@ -182,7 +183,7 @@ class TurnRunner:
         since = max(0.0, time.time() - row.updated) if row is not None else 0.0
         return min(since, max(0.0, active_s)) if active_s is not None else 0.0
 
-    def _check(self, session: Session, seq: int | None) -> None:
+    def _check(self, session: Session, seq: int | None, value: dict[str, str]) -> None:
         if session.finished():
             raise TurnError(409, "finished", "This interview is complete; its report is ready.")
         if self.engine.store.journaled(session.id) is not None or not session.waiting():
@@ -192,6 +193,12 @@ class TurnRunner:
             raise TurnError(409, "stale", "This interview has moved on (in another tab or "
                             "window?); reload the page to catch up. Your answer is still in the "
                             "box.")
+        # What the graph would refuse without storing it (/hint in exam mode), refused here.
+        command = value.get("command")
+        notice = (rules.reply(session.state(), rules.Command(command)) if command is not None
+                  else None)
+        if notice is not None:
+            raise TurnError(422, "refused", notice["text"])
 
     def _advance(self, session: Session, value: dict[str, str] | None,
                  put: Callable[[tuple[str, Any]], None]) -> None:

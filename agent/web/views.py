@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.cases import get_case
+from agent.commands import COMMANDS, GRAPH_COMMANDS, MAX_ANSWER_CHARS
+from agent.state import current_question
 from agent.steps import STEPS, TITLES
 from agent.store import SessionRow
-from agent.textio import COMMANDS, GRAPH_COMMANDS, MAX_ANSWER_CHARS
 
 if TYPE_CHECKING:
     from agent.cases import Case
@@ -30,27 +31,6 @@ def step_info(step: str) -> dict[str, Any]:
         return {"id": step, "number": STEPS.index(step) + 1, "of": len(STEPS),
                 "title": TITLES[step]}
     return {"id": step, "number": len(STEPS), "of": len(STEPS), "title": "Feedback"}
-
-
-class _Reading:
-    """The two things :func:`agent.chat.current_question` reads from a session."""
-
-    def __init__(self, state: InterviewState, question: str) -> None:
-        self._state, self._question = state, question
-
-    def state(self) -> InterviewState:
-        return self._state
-
-    def question(self) -> str:
-        return self._question
-
-
-def current_question(state: InterviewState) -> str:
-    """What the candidate is answering (the terminal's /repeat rule, shared)."""
-    from agent.chat import current_question as terminal_rule
-    from agent.state import last_question
-
-    return terminal_rule(_Reading(state, last_question(state)))  # type: ignore[arg-type]
 
 
 def candidate_turns(state: InterviewState) -> int:

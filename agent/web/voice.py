@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, UploadFile
 
-from agent.textio import MAX_ANSWER_CHARS, clean
+from agent.commands import MAX_ANSWER_CHARS, clean
 from agent.web.api import owned_row
 from agent.web.app import state_of
 from agent.web.security import MAX_AUDIO_BYTES, check_csrf
