@@ -38,6 +38,25 @@ def test_serve_refuses_what_it_cannot_serve_safely(home: Path) -> None:
     assert out.returncode == 1 and "not a port" in out.stderr
 
 
+def test_serve_without_the_web_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          home: Path) -> None:
+    import importlib.util
+
+    from agent.cli import main
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name in ("sse_starlette", "wordllama") else real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert main(["serve", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "needs the [web] extra (missing: sse_starlette, wordllama)" in err, err
+    assert "pip install -e '.[web]'" in err and "Traceback" not in err
+
+
 @contextmanager
 def serve_process(home: Path, *args: str,
                   **env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:

@@ -8,6 +8,7 @@ opened, a broken case or rubric file.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import socket
@@ -18,10 +19,9 @@ DEFAULT_TRANSCRIBE_MODEL = "whisper-1"
 
 def _require_extra() -> None:
     missing = []
-    for name in ("fastapi", "uvicorn", "sse_starlette", "jinja2", "itsdangerous", "multipart"):
-        try:
-            __import__(name)
-        except ImportError:
+    for name in ("fastapi", "uvicorn", "sse_starlette", "jinja2", "itsdangerous", "multipart",
+                 "wordllama"):
+        if importlib.util.find_spec(name) is None:  # found, not imported (wordllama is slow)
             missing.append(name)
     if missing:
         raise ValueError(f"serve: the web app needs the [web] extra (missing: "
