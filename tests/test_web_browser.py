@@ -361,6 +361,14 @@ def test_the_step_timer_counts_survives_a_reload_and_reaches_the_report(
     expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[2-9]|0:[1-5]\d"))
     click(page, "next")
     expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[01]"))
+    # Ten hours on the open question (as the page keeps it across reloads): over the budget,
+    # said in words as well as colour.
+    page.evaluate(f"() => localStorage.setItem('interviewer:open:{sid}:' + "
+                  "document.body.dataset.seq, '36000')")
+    page.reload()
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"^10:00:0\d$|^600:0\d$"))
+    expect(page.locator("#timer-budget")).to_contain_text("suggested · over time")
+    expect(page.locator("#timer")).to_have_class(re.compile(r"\bover\b"))
     page.goto(page.url + "/report")
     expect(page.get_by_role("heading", name="Time", exact=True)).to_be_visible()
     row = page.locator("tr", has_text="Clarify the problem and context")

@@ -150,9 +150,11 @@ const timer = {
     const spent = (t.spent?.[view.step.id] || 0) + this.open;
     const budget = t.budget?.[view.step.id];
     $("timer-spent").textContent = clock(spent);
-    $("timer-budget").textContent = budget ? ` of ${clock(budget)} suggested` : "";
+    const over = Boolean(budget && spent > budget);
+    $("timer-budget").textContent = budget
+      ? ` of ${clock(budget)} suggested${over ? " · over time" : ""}` : "";
     $("timer-bar").style.width = budget ? `${Math.min(100, (100 * spent) / budget)}%` : "0";
-    this.el.classList.toggle("over", Boolean(budget && spent > budget));
+    this.el.classList.toggle("over", over); // said in words too, not by colour alone
   },
 };
 
