@@ -265,6 +265,19 @@ def test_the_warm_up_touches_neither_the_database_nor_a_model(home: Path) -> Non
     assert not (home / "interviewer.db").exists()
 
 
+def test_a_stopping_server_stops_its_warm_up_and_waits_for_it(home: Path) -> None:
+    from agent.web.warm import Stopped, WarmUp, warm_up
+
+    asked = threading.Event()
+    asked.set()
+    with pytest.raises(Stopped):  # checked before each step: nothing runs once asked to stop
+        warm_up(asked)
+    warm = WarmUp()
+    assert not warm.thread.daemon  # never killed mid-step at interpreter exit
+    warm.stop()
+    assert not warm.thread.is_alive()
+
+
 def test_time_on_a_step_is_the_pages_count_bounded_by_the_servers_clock(
         app: Served, client: Client) -> None:
     sid = client.start()

@@ -412,3 +412,32 @@ def test_progress_page_and_a_drill_from_it(page: Any, browser: Any,
             "Drill · Set product and infra goals")
     finally:
         app.stop()
+
+
+def test_the_login_and_error_pages_by_keyboard(page: Any,
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    token = "correct-horse-battery-staple-42"
+    tmp = tmp_path_factory.mktemp("web-token")
+    app = Served(token=token, host="0.0.0.0", db=tmp / "interviewer.db",
+                 secret=secrets.token_urlsafe(16)).start()
+    try:
+        page.goto(app.url + "/sessions")
+        page.wait_for_url(re.compile(r"/login\?next=%2Fsessions$"))
+        expect(page.locator("#token")).to_be_focused()  # type at once
+        page.keyboard.type("not-the-token-at-all")
+        page.keyboard.press("Enter")
+        expect(page.locator("#token-error")).to_contain_text("not the token")
+        shot(page, "14-login-refused", full=False)
+        page.locator("#token").focus()
+        page.keyboard.type(token)
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/sessions$"))
+        expect(page.locator("h1")).to_be_visible()
+        page.goto(app.url + "/s/0123abcd")  # nobody's session: a page, not a stack trace
+        expect(page.locator("h1")).to_have_text("Not found")
+        expect(page.locator("main")).to_contain_text("belong to the browser that started them")
+        shot(page, "15-not-found", full=False)
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.tagName") == "A"
+    finally:
+        app.stop()

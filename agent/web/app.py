@@ -4,6 +4,7 @@ a plain page elsewhere, never as a stack trace."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -119,13 +120,17 @@ def create_app(config: WebConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.web = WebState(config)
+        warm = None
         if config.warm_up:
             from agent.web.warm import start_warm_up
 
-            start_warm_up()
+            warm = start_warm_up()
         try:
             yield
         finally:
+            if warm is not None:
+                # Ends at its next step; never left running at exit.
+                await asyncio.to_thread(warm.stop)
             app.state.web.close()
 
     app = FastAPI(title="interviewer", lifespan=lifespan, docs_url=None, redoc_url=None,

@@ -1,7 +1,9 @@
 """Warm-up at start: one offline interview on a throwaway database, and each case's clarify
 matching, so the first candidate's first turns do not pay for lazy imports and compiled
-patterns (about 0.3-0.7 s each on a busy 2-core machine; 10 ms once warm). Runs in a daemon
-thread after the server is up; it never touches the real database or a model."""
+patterns (about 0.3-0.7 s each on a busy 2-core machine; 10 ms once warm). Runs in a thread
+after the server is up; it never touches the real database or a model. A server stopping while
+it runs tells it to stop and waits for it (a thread killed at interpreter exit inside LangGraph
+or the embedding model's tokenizer can abort the process)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,15 @@ _ANSWERS = (
 )
 
 
-def warm_up() -> None:
+class Stopped(Exception):
+    """The server is stopping: the warm-up ends early."""
+
+
+def warm_up(stop: threading.Event | None = None) -> None:
+    def check() -> None:
+        if stop is not None and stop.is_set():
+            raise Stopped
+
     from agent.cases import default_cases
     from agent.config import Settings
     from agent.engine import Engine
@@ -33,28 +43,45 @@ def warm_up() -> None:
     cases = default_cases()
     interviewer = OfflineInterviewer()
     for case in cases.values():
+        check()
         interviewer.clarify(case, _ANSWERS[0], [], Voice())  # outside a run: speaks nowhere
     with tempfile.TemporaryDirectory(prefix="interviewer-warm-") as tmp, \
             Engine(Settings(), db=Path(tmp) / "warm.db") as engine:
         session = engine.start(next(iter(cases.values())))
         for text in _ANSWERS:
+            check()
             if text.startswith("/"):
                 session.command(text[1:])
             else:
                 session.answer(text)
+        check()
         report = session.report()
         to_json(report)
         to_html(report)
         session.close()
 
 
-def start_warm_up() -> threading.Thread:
-    def run() -> None:
+class WarmUp:
+    """The warm-up thread, and a way to stop it: ``stop()`` asks it to end at its next step and
+    waits for it."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="warm-up")
+        self.thread.start()
+
+    def _run(self) -> None:
         try:
-            warm_up()
+            warm_up(self._stop)
+        except Stopped:
+            pass
         except Exception as e:  # a warm-up is an optimisation: never fatal, but say so
             log.warning("warm-up skipped (%s: %s)", type(e).__name__, e)
 
-    thread = threading.Thread(target=run, name="warm-up", daemon=True)
-    thread.start()
-    return thread
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self.thread.join(timeout)
+
+
+def start_warm_up() -> WarmUp:
+    return WarmUp()
