@@ -157,6 +157,7 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     expect(page.get_by_role("heading", name="Transcript", exact=True)).to_be_visible()
     expect(page.locator("body")).to_contain_text(INTERVIEW_BLOCKS[2])
     shot(page, "05-report")
+    shot(page, "05-report-top", full=False)
     page.goto(offline.url + "/sessions")
     expect(page.locator("table.sessions tbody tr").first).to_contain_text("completed")
     shot(page, "06-sessions")

@@ -75,12 +75,14 @@ def serve_process(home: Path, *args: str,
         proc.communicate(timeout=30)
 
 
-def test_serve_prints_its_address_and_stops_on_ctrl_c(home: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_prints_its_address_and_stops_on_ctrl_c_or_sigterm(home: Path,
+                                                                 stop: signal.Signals) -> None:
     with serve_process(home) as (proc, url):
         assert httpx.get(url + "/healthz").json() == {"ok": True}
         page = httpx.get(url + "/")
         assert page.status_code == 200 and "Choose a case" in page.text
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0 and "stopped; every answer is saved" in err
         assert "Traceback" not in err

@@ -11,6 +11,7 @@ import argparse
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import sys
 
@@ -48,6 +49,14 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised again by uvicorn after its graceful shutdown."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -98,11 +107,15 @@ def run_serve(args: argparse.Namespace) -> int:
     server = Server(uvicorn.Config(
         create_app(config), log_level="warning", access_log=args.access_log, lifespan="on",
         timeout_graceful_shutdown=5, proxy_headers=False))
+    # uvicorn shuts down cleanly on Ctrl-C or SIGTERM (a service manager's stop), then raises
+    # the signal again once its own handlers are gone: both are our normal stop.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C: our normal stop
+    except (KeyboardInterrupt, _Terminated):
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
     print("interviewer: stopped; every answer is saved.", file=sys.stderr, flush=True)
     return 0
