@@ -68,6 +68,12 @@ class CallCache:
                 "again with --cache record")
         return None
 
+    def contains(self, key: str) -> bool:
+        """Whether a reply is recorded for ``key`` (not counted as a hit or a miss)."""
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM replies WHERE key=?", (key,)).fetchone(
+            ) is not None
+
     def store(self, key: str, value: str, describe: str = "") -> None:
         if self.mode in ("off", "replay"):
             return

@@ -143,8 +143,15 @@ class Printer:
             self.out(str(event["say"]), end="")
         elif "restart" in event:
             self.out("")
-            self.out("(the model's reply broke off; asking again)", style="yellow")
+            why = event.get("reason") or "the model's reply broke off; asking again"
+            self.out(f"({why})", style="yellow")
             self.out("Interviewer: ", style="bold cyan", end="")
+        elif "notice" in event:
+            if self.open:
+                self.out("")
+            self.out(f"({event['notice']})", style="yellow")
+            if self.open:
+                self.out("Interviewer: ", style="bold cyan", end="")
         elif "end" in event:
             self.flush()
             if self.open:
@@ -279,6 +286,8 @@ def run_chat(opts: ChatOptions) -> int:
     reader = answers(interactive, p)
     try:
         with Engine(opts.settings) as engine:
+            if engine.client is not None and not _preflight(engine, p, case, resumed_row):
+                return 3
             if resumed_row is None:
                 session = engine.start(case, mode=mode, max_followups=(
                     2 if opts.max_followups is None else opts.max_followups))
@@ -288,7 +297,7 @@ def run_chat(opts: ChatOptions) -> int:
                 n, at = resumed_row.answered, TITLES.get(session.step(), session.step())
                 p.out(f"Resuming session {session.id} at {at}"
                       f" ({n} {'answer' if n == 1 else 'answers'} so far).", style="dim")
-            _exit_on_ctrl_c(session.id)
+            ending = _exit_on_ctrl_c(session.id)
             try:
                 def resume_and_answer() -> int:
                     replayed = _recover(session, p)
@@ -296,7 +305,7 @@ def run_chat(opts: ChatOptions) -> int:
                         p.step_rule(session.step())
                         p.say(current_question(session.state()))
                     _offer_draft(session, p, reader, interactive)
-                    return _loop(session, p, reader, interactive)
+                    return _loop(session, p, reader, interactive, ending)
 
                 return _guarded(session, p, resume_and_answer)
             finally:
@@ -309,7 +318,7 @@ def run_chat(opts: ChatOptions) -> int:
 def _guarded(session: Session, p: Printer, body: Callable[[], int]) -> int:
     """Run ``body`` (the answering), turning Ctrl-C at the prompt and a lost model endpoint into
     a saved session, a message and an exit code."""
-    from agent.model.client import ModelError, ModelUnavailable
+    from agent.model.client import ModelError
 
     try:
         return body()
@@ -320,15 +329,12 @@ def _guarded(session: Session, p: Printer, body: Callable[[], int]) -> int:
         p.out(f"Interrupted; your answers{kept} are saved.")
         p.out(_resume_hint(session.id), wrap=False)
         return 130
-    except ModelUnavailable as e:
+    except ModelError as e:
+        # Unreachable ("not responding"), refusing ("rejected the request (HTTP 4xx: ...)")
+        # or failing ("kept failing after retries (...)"): the message says which, with what
+        # the endpoint answered.
         p.out("")
         p.err(f"interviewer: {e}. Your session is saved (your last answer too).")
-        p.err(_resume_hint(session.id, offline_hint=True))
-        return 3
-    except ModelError as e:
-        p.out("")
-        p.err(f"interviewer: the model endpoint refused the request ({e}). Your session "
-              "is saved (your last answer too).")
         p.err(_resume_hint(session.id, offline_hint=True))
         return 3
 
@@ -350,6 +356,36 @@ def _offer_draft(session: Session, p: Printer, reader: PipedAnswers | AnswerEdit
     else:
         p.out(f"(an unsent draft is kept for when you resume at a terminal: {preview})",
               style="dim")
+
+
+def _preflight(engine: Any, p: Printer, case: Case, resumed: Any) -> bool:
+    """The cheap part of ``interviewer doctor`` before the interview starts: is the endpoint
+    reachable, does it take the key? False (after saying why and what to do) when not."""
+    from agent import tokens
+    from agent.model.doctor import preflight
+
+    report = preflight(engine.client)
+    # Load the tokenizer now, not inside the first answer's time budget (~1 s, once).
+    tokens.count("warm up")
+    if not report.usable:
+        failed = next(c for c in report.checks if c.status == "fail")
+        p.out("")
+        p.err(f"interviewer: {failed.detail}")
+        if resumed is not None:
+            p.err(f"Your session is saved. {_resume_hint(resumed.id, offline_hint=True)}")
+        else:
+            p.err("Nothing was saved yet. Check it with 'interviewer doctor', or interview "
+                  f"offline: interviewer chat --case {case.id} --offline")
+        return False
+    reach = next(c for c in report.checks if c.name == "reachable")
+    took = f" in {reach.seconds * 1000:.0f} ms" if reach.seconds is not None else ""
+    known = next((c.detail for c in report.checks if c.name == "remembered"), "")
+    p.out(f"(model endpoint reachable{took}" + (f"; {known}" if known else "") + ")",
+          style="dim")
+    for c in report.checks:
+        if c.status == "warn":
+            p.out(f"(note: {c.detail})", style="yellow")
+    return True
 
 
 def _ignored_flags(opts: ChatOptions, row: Any) -> str:
@@ -389,20 +425,36 @@ def _recover(session: Session, p: Printer) -> bool:
     return shown
 
 
-def _exit_on_ctrl_c(sid: str) -> None:
+def _exit_on_ctrl_c(sid: str) -> dict[str, bool]:
     """Ctrl-C leaves at once: every answer is already checkpointed or journaled, and unwinding
     normally would first wait for whatever model call the graph is running in its worker
-    thread (retries included). A signal handler runs in the main thread even while it waits."""
+    thread (retries included). A signal handler runs in the main thread even while it waits.
+
+    Returns a flag the chat sets once the interview is complete: Ctrl-C while the report is
+    being prepared then says so, and how to finish the report, instead of how to resume."""
+    ending = {"report": False}
 
     def handler(signum: int, frame: object) -> None:
         restore_terminal()
-        message = f"\nInterrupted; your answers are saved. {_resume_hint(sid)}\n"
+        if ending["report"]:
+            message = "\n" + report_pending(sid) + "\n"
+        else:
+            message = f"\nInterrupted; your answers are saved. {_resume_hint(sid)}\n"
         with contextlib.suppress(Exception):  # a half-written line must not stop us leaving
             sys.stdout.flush()
         os.write(sys.stdout.fileno(), message.encode())
         os._exit(130)
 
     signal.signal(signal.SIGINT, handler)
+    return ending
+
+
+def report_pending(sid: str) -> str:
+    """What to say when the wait for a completed session's report is interrupted."""
+    return (f"Interrupted while the report was being prepared. Session {sid} is complete and "
+            "saved; its report is pending (the scores finished so far are kept). Finish it "
+            f"with: interviewer report {sid}   (or, if the model is what is slow: interviewer "
+            f"report {sid} --offline)")
 
 
 def _resume_hint(sid: str, offline_hint: bool = False) -> str:
@@ -433,9 +485,11 @@ def _command_with_words(text: str) -> str | None:
 
 
 def _loop(session: Session, p: Printer, incoming: PipedAnswers | AnswerEditor,
-          interactive: bool) -> int:
+          interactive: bool, ending: dict[str, bool] | None = None) -> int:
+    ending = ending if ending is not None else {}
     if session.finished():
         p.out(f"Session {session.id} is already complete; here is its feedback again.")
+        ending["report"] = True
         _finish(session, p, just_finished=False)
         return 0
     for raw in incoming:
@@ -475,6 +529,7 @@ def _loop(session: Session, p: Printer, incoming: PipedAnswers | AnswerEditor,
         session.submit({"answer": given.text} if isinstance(given, Answer)
                        else {"command": given.name}, p)
         if session.finished():
+            ending["report"] = True
             _finish(session, p, sent)
             return 0
     p.out("")
@@ -491,10 +546,16 @@ def _finish(session: Session, p: Printer, since: float | None = None,
     from agent.report import to_markdown
 
     started = time.perf_counter() if since is None else since
-    spinner = p.scoring or p.console.status("Scoring the interview…", spinner="dots")
+    status = p.scoring  # started by the graph's closing line, if there was one
     p.scoring = None
-    with spinner:  # (re-entering a started spinner keeps it going)
-        report = session.report()
+    if p.console.is_terminal:
+        status = status or p.console.status("Scoring the interview…", spinner="dots")
+        with status:  # (re-entering a started spinner keeps it going)
+            report = session.report(lambda line: status.update(f"Scoring the interview: "
+                                                               f"{line}…"))
+    else:  # piped: one line per step that has to be waited for
+        with status or contextlib.nullcontext():
+            report = session.report(lambda line: p.out(f"({line}…)", style="dim"))
     took = time.perf_counter() - started
     p.out("")
     if p.console.is_terminal:

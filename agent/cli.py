@@ -23,6 +23,13 @@ environment:
   INTERVIEWER_HOME       where sessions and logs live (default, also when it is set but empty:
                          the platform data directory)
   INTERVIEWER_TIMEOUT    seconds to wait for a model reply before retrying (default 60)
+  INTERVIEWER_FIRST_TOKEN_S / INTERVIEWER_REPLY_S
+                         the interviewer's time budget per line: its first word (default 20)
+                         and all of it (default 45); past it the standard text is used
+  INTERVIEWER_CONTEXT_TOKENS
+                         the model's context window (default per provider; 16384)
+  INTERVIEWER_MAX_CONCURRENCY
+                         background judge calls at once (1 for local servers, else 4)
 Flags override the environment, which overrides $INTERVIEWER_HOME/config.toml.
 With no endpoint configured the interview runs offline: authored probes and rubric-signal
 scoring, no model and no key needed.
@@ -37,6 +44,10 @@ web app:
 """
 
 
+#: The --provider presets (agent/config.py PRESETS; listed here so --help imports nothing).
+PROVIDERS = ("openai", "fireworks", "ollama", "llamacpp", "vllm", "lmstudio")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but errors are one line and name the command's --help."""
 
@@ -47,8 +58,10 @@ class Parser(argparse.ArgumentParser):
 
 def _endpoint_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model endpoint (omit all for offline mode)")
-    g.add_argument("--provider", choices=["openai", "fireworks", "ollama"],
-                   help="a preset endpoint; reads OPENAI_API_KEY / FIREWORKS_API_KEY")
+    g.add_argument("--provider", choices=list(PROVIDERS),
+                   help="a preset endpoint; openai and fireworks read OPENAI_API_KEY / "
+                   "FIREWORKS_API_KEY; ollama, llamacpp, vllm and lmstudio are local servers "
+                   "on their usual ports")
     g.add_argument("--base-url", metavar="URL", help="any OpenAI-compatible endpoint")
     g.add_argument("--model", metavar="NAME", help="model name at the endpoint")
     g.add_argument("--fallback-model", metavar="NAME",
@@ -177,6 +190,18 @@ def build_parser() -> Parser:
     trace.add_argument("--prices", metavar="FILE", help="TOML price table (USD per million "
                        "tokens) overriding the built-in one; see agent/prices.py")
 
+    doctor = sub.add_parser(
+        "doctor", help="check the configured model endpoint: a verdict and advice",
+        description="One short round of checks against the model endpoint: reachable, key "
+        "accepted, which structured-output mode it takes (remembered for later), whether a "
+        "sample follow-up passes the checks on spoken text, and latency against the time "
+        "budgets. Ends with a verdict (ready / usable, with fallbacks / not usable) and "
+        "advice. Exit status 0 ready, 1 usable with fallbacks, 2 not usable or no endpoint. "
+        "'chat' runs the cheap part (reachable, key) before each interview.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--json", action="store_true", help="JSON output")
+    _endpoint_flags(doctor)
+
     ev = sub.add_parser("eval", help="evaluate scoring against human labels; compare runs",
                         description="Run a scorer over recorded interviews and measure "
                         "agreement with human graders, or compare two runs.")
@@ -200,8 +225,9 @@ def build_parser() -> Parser:
                      "off")
     run.add_argument("--cache-file", metavar="PATH", help="cache database (default: "
                      "$INTERVIEWER_HOME/eval-cache.sqlite)")
-    run.add_argument("--concurrency", type=int, default=4, metavar="N",
-                     help="model calls in flight at once (default 4)")
+    run.add_argument("--concurrency", type=int, metavar="N",
+                     help="model calls in flight at once (default: the endpoint's "
+                     "max_concurrency, 1 for a server on this machine, else 4)")
     run.add_argument("--rpm", type=float, metavar="N", help="at most N calls started a minute")
     run.add_argument("--repeats", type=int, default=1, metavar="K",
                      help="score everything K times (reports test-retest agreement)")
@@ -214,7 +240,28 @@ def build_parser() -> Parser:
     run.add_argument("--limit", type=int, metavar="N", help="only the first N interviews")
     run.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                      help="bootstrap resamples for the intervals (default 1000; 0 = none)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    bat = run.add_argument_group(
+        "batch mode (--scorer llm): the judge's calls through the provider's batch API, "
+        "answered within hours at about half the price of live calls")
+    bat.add_argument("--batch", nargs="?", const="auto", choices=["auto", "openai", "fireworks"],
+                     metavar="API", help="send the judge's calls as a batch: openai (files + "
+                     "batches, also OpenAI-compatible servers that have them), fireworks (batch "
+                     "inference jobs), or auto (default: by the endpoint's host). The batch id "
+                     "is kept in RESULTS.json.partial.jsonl: after Ctrl-C the same command "
+                     "collects it. Replies land in the call cache (--cache replay works after)")
+    bat.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS",
+                     help="how often to ask the provider about the batch (default 30)")
+    bat.add_argument("--batch-failures", choices=["live", "report"], default="live",
+                     help="lines that failed or expired: call them live (default), or report "
+                     "their interviews as failed (a rerun sends them in a new batch)")
+    bat.add_argument("--batch-account", metavar="ID",
+                     help="Fireworks account id (default: $FIREWORKS_ACCOUNT_ID)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="processes for offline scoring (default: one per CPU, used only when "
+                     "the dataset is large enough to pay for starting them; 1 = this process)")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress on stderr (by default a bar on a terminal, otherwise a "
+                     "line every few seconds: counts, failures, ETA)")
     _endpoint_flags(run)
 
     cmp = evsub.add_parser(
@@ -254,6 +301,7 @@ def build_parser() -> Parser:
     beh.add_argument("--output", metavar="PATH", help="also write the summary as JSON")
     beh.add_argument("--cache", choices=["live", "record", "replay", "off"], default="live")
     beh.add_argument("--cache-file", metavar="PATH")
+    beh.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _endpoint_flags(beh)
 
     sim = evsub.add_parser(
@@ -270,6 +318,7 @@ def build_parser() -> Parser:
     sim.add_argument("--scorer", choices=["llm", "offline"], default="offline")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--output", metavar="PATH", help="also write the runs as JSON")
+    sim.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _endpoint_flags(sim)
     return parser
 
@@ -539,7 +588,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     with Engine(settings) as engine:
         session = engine.open(args.session, lock=False)
         try:
-            report = session.report(rescore=args.rescore)
+            # Progress goes to stderr (stdout may be the report itself), terminal or not.
+            def progress(line: str) -> None:
+                sys.stderr.write(f"interviewer: {line}…\n")
+                sys.stderr.flush()
+
+            report = session.report(progress, rescore=args.rescore)
+        except KeyboardInterrupt:
+            from agent.chat import report_pending
+
+            sys.stderr.write("\n" + report_pending(args.session) + "\n")
+            sys.stderr.flush()
+            # Leave now: a judge call in flight is not waited for (what finished is stored).
+            os._exit(130)
         finally:
             session.scoring.close()
     text = {"md": to_markdown, "json": to_json, "html": to_html}[args.format](report)
@@ -570,18 +631,50 @@ def cmd_trace(args: argparse.Namespace) -> int:
     _require_database(args.session)
     store = Store()
     try:
-        if store.get_session(args.session) is None:
+        row = store.get_session(args.session)
+        if row is None:
             raise ValueError(no_session_message(args.session))
         calls = store.calls(args.session)
+        # What was learned about the session's endpoint (structured-output mode, usage).
+        url, model = row.info.get("base_url"), row.info.get("model")
+        caps = store.load_capabilities(url, model) if url and model else None
     finally:
         store.close()
     table, summary = rows(calls, prices), summarise(calls, prices)
+    endpoint = None
+    if caps is not None:
+        from agent.model.capabilities import Capabilities
+
+        endpoint = f"{model} at {url}: {Capabilities.from_json(caps).describe()}"
     if args.json:
-        print(json.dumps({"session": args.session, "calls": table, "summary": summary},
-                         indent=2))
+        print(json.dumps({"session": args.session, "calls": table, "summary": summary,
+                          "endpoint": {"base_url": url, "model": model, **caps}
+                          if caps is not None else None}, indent=2))
     else:
-        sys.stdout.write(render_text(args.session, table, summary))
+        sys.stdout.write(render_text(args.session, table, summary, endpoint))
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from agent.model import doctor
+    from agent.store import Store
+
+    settings = settings_from(args)
+    if settings.offline:
+        why = "forced by --offline" if settings.forced_offline else "no model is configured"
+        sys.stderr.write(f"interviewer doctor: nothing to check ({why}); pass --provider, "
+                         "or --base-url URL --model NAME, or set INTERVIEWER_BASE_URL\n")
+        return 2
+    store = Store()
+    try:
+        report = doctor.run(settings, store=store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        sys.stdout.write(report.render())
+    return {"ready": 0, "degraded": 1}.get(report.verdict, 2)
 
 
 #: What the agreement statistics of ``eval run`` and ``eval compare`` import: the ``eval`` extra.
@@ -628,11 +721,16 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         dataset=Path(args.dataset), output=Path(args.output), scorer=args.scorer,
         settings=settings, cache_mode=args.cache,
         cache_file=Path(args.cache_file) if args.cache_file else None,
-        concurrency=args.concurrency, rpm=args.rpm, repeats=args.repeats, seed=args.seed,
+        concurrency=args.concurrency if args.concurrency is not None else (
+            4 if settings.offline else settings.max_concurrency),
+        rpm=args.rpm, repeats=args.repeats, seed=args.seed,
         temperature=args.temperature, limit=args.limit, n_boot=args.bootstrap,
         judge_samples=args.judge_samples,
+        workers=args.workers, batch=args.batch, batch_poll_s=args.batch_poll,
+        batch_failures=args.batch_failures,
+        batch_account=args.batch_account or os.environ.get("FIREWORKS_ACCOUNT_ID") or None,
     )
-    results, _ = run_eval(cfg, progress=not args.quiet and sys.stderr.isatty())
+    results, _ = run_eval(cfg, progress=not args.quiet)
     m = results["metrics"]
     for line in headline(results):
         print(line)
@@ -684,8 +782,13 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
                  args.cache != "off" else None)
         client = ModelClient(settings, cache=cache)
     try:
-        summary = run_behaviour(load_dataset(Path(args.dataset)),
-                                make_interviewer(settings, client))
+        from evals.progress import Progress
+
+        dataset = load_dataset(Path(args.dataset))
+        with Progress("eval behaviour", len(dataset.interviews), unit="interviews replayed",
+                      quiet=args.quiet) as bar:
+            summary = run_behaviour(dataset, make_interviewer(settings, client),
+                                    advance=bar.advance)
     finally:
         if client is not None:
             client.close()
@@ -722,9 +825,14 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
             assert client is not None
             return llm_candidate(client, persona, case)
 
-        result = simulate(interviewer=make_interviewer(settings, client),
-                          scorer=make_scorer(client if args.scorer == "llm" else None),
-                          make_candidate=make, cases=cases)
+        from evals.progress import Progress
+        from evals.simulate import PERSONAS
+
+        with Progress("eval simulate", len(cases) * len(PERSONAS), unit="interviews",
+                      quiet=args.quiet) as bar:
+            result = simulate(interviewer=make_interviewer(settings, client),
+                              scorer=make_scorer(client if args.scorer == "llm" else None),
+                              make_candidate=make, cases=cases, advance=bar.advance)
     finally:
         if client is not None:
             client.close()
@@ -758,7 +866,8 @@ EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare, "gate": cmd_e
 
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
             "progress": cmd_progress, "drill": cmd_drill,
-            "report": cmd_report, "trace": cmd_trace, "eval": cmd_eval, "serve": cmd_serve}
+            "report": cmd_report, "trace": cmd_trace, "doctor": cmd_doctor, "eval": cmd_eval,
+            "serve": cmd_serve}
 
 if __name__ == "__main__":
     raise SystemExit(main())

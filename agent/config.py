@@ -26,18 +26,34 @@ class ConfigError(ValueError):
 class Preset:
     base_url: str
     key_env: str | None
-    model: str
+    model: str | None
+    """None: the server serves whatever it was started with, so --model must name it."""
+    context_tokens: int
+    """The context window we plan prompts for (the server's own setting may be smaller:
+    llama.cpp's --ctx-size, Ollama's num_ctx; set context_tokens to match)."""
+    max_concurrency: int
+    """Background judge calls in flight at once; 1 for servers that serve one at a time."""
 
 
 PRESETS: dict[str, Preset] = {
-    "openai": Preset("https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini"),
+    "openai": Preset("https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini", 128_000, 4),
     "fireworks": Preset(
         "https://api.fireworks.ai/inference/v1",
         "FIREWORKS_API_KEY",
         "accounts/fireworks/models/llama-v3p1-70b-instruct",
+        131_072, 4,
     ),
-    "ollama": Preset("http://localhost:11434/v1", None, "llama3.1"),
+    "ollama": Preset("http://localhost:11434/v1", None, "llama3.1", 8_192, 1),
+    "llamacpp": Preset("http://localhost:8080/v1", None, "local", 8_192, 1),
+    "vllm": Preset("http://localhost:8000/v1", None, None, 8_192, 4),
+    "lmstudio": Preset("http://localhost:1234/v1", None, None, 8_192, 1),
 }
+
+#: Context window assumed for an endpoint given by --base-url alone.
+DEFAULT_CONTEXT_TOKENS = 16_384
+#: Background judge calls for a --base-url endpoint: a server on this machine (llama.cpp,
+#: Ollama, LM Studio) usually serves one request at a time; a remote API serves many.
+LOCAL_MAX_CONCURRENCY, REMOTE_MAX_CONCURRENCY = 1, 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +68,17 @@ class Settings:
     timeout_s: float = 60.0
     max_retries: int = 3
     max_prompt_tokens: int = 16_000
+    """A hard cap on a prompt; the effective budget is also bounded by context_tokens."""
     max_completion_tokens: int = 700
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    """The model's context window: a prompt leaves room for its reply within it."""
+    max_concurrency: int = REMOTE_MAX_CONCURRENCY
+    """Background judge calls in flight at once (the interviewer's own calls always go)."""
+    first_token_s: float = 20.0
+    """Seconds the interviewer waits for the first word of a reply before using its standard
+    text (the late reply is discarded)."""
+    reply_s: float = 45.0
+    """Seconds one interviewer utterance may take in all (its model calls together)."""
     forced_offline: bool = False
     """Offline because of ``--offline`` (not because no endpoint is configured)."""
 
@@ -74,7 +100,17 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 #: config.toml settings and the TOML types each accepts.
 CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "provider": (str,), "base_url": (str,), "model": (str,), "fallback_model": (str,),
-    "api_key_file": (str,), "timeout_s": (int, float),
+    "api_key_file": (str,), "timeout_s": (int, float), "context_tokens": (int,),
+    "max_concurrency": (int,), "first_token_s": (int, float), "reply_s": (int, float),
+}
+
+#: Numeric settings: (environment variable, kind, lowest, highest).
+NUMBERS: dict[str, tuple[str, type, float, float]] = {
+    "timeout_s": ("INTERVIEWER_TIMEOUT", float, 0, 600),
+    "context_tokens": ("INTERVIEWER_CONTEXT_TOKENS", int, 1_024, 10_000_000),
+    "max_concurrency": ("INTERVIEWER_MAX_CONCURRENCY", int, 1, 64),
+    "first_token_s": ("INTERVIEWER_FIRST_TOKEN_S", float, 0, 600),
+    "reply_s": ("INTERVIEWER_REPLY_S", float, 0, 600),
 }
 
 
@@ -192,7 +228,8 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     for name, value in data.items():
         types = CONFIG_TYPES[name]
         if isinstance(value, bool) or not isinstance(value, types):
-            want = "a number of seconds" if float in types else "a string"
+            want = ("a number of seconds" if float in types else "an integer" if int in types
+                    else "a string")
             raise ConfigError(f"{path}: setting {name!r} must be {want}, not {_toml_type(value)}")
     return data
 
@@ -265,20 +302,22 @@ def resolve(
     chosen_model = pick(model, "--model", "INTERVIEWER_MODEL", "model")[0] or (
         preset and preset.model)
     if not chosen_model:
-        raise ConfigError(
-            "--model: no model named for the endpoint; pass --model or set INTERVIEWER_MODEL"
-        )
-    if env.get("INTERVIEWER_TIMEOUT"):
-        timeout: Any = env["INTERVIEWER_TIMEOUT"]
-        timeout_from = "INTERVIEWER_TIMEOUT"
-    else:
-        timeout, timeout_from = config.get("timeout_s", 60.0), f"{config_name}: timeout_s"
-    try:
-        seconds = float(timeout)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{timeout_from}: {timeout!r} is not a number of seconds") from None
-    if not 0 < seconds <= 600:
-        raise ConfigError(f"{timeout_from}: must be between 0 and 600 seconds")
+        which = (f"--provider {provider} serves the model it was started with, so name it"
+                 if preset else "no model named for the endpoint")
+        raise ConfigError(f"--model: {which}; pass --model or set INTERVIEWER_MODEL")
+    defaults: dict[str, float] = {
+        "timeout_s": 60.0,
+        "context_tokens": preset.context_tokens if preset else DEFAULT_CONTEXT_TOKENS,
+        "max_concurrency": preset.max_concurrency if preset else (
+            LOCAL_MAX_CONCURRENCY if is_local(url) else REMOTE_MAX_CONCURRENCY),
+        "first_token_s": Settings.first_token_s, "reply_s": Settings.reply_s,
+    }
+    numbers = {name: _number(name, env, config, config_name, default)
+               for name, default in defaults.items()}
+    if numbers["first_token_s"] > numbers["reply_s"]:
+        raise ConfigError(f"first_token_s ({numbers['first_token_s']:g} s) is longer than "
+                          f"reply_s ({numbers['reply_s']:g} s): the first word cannot take "
+                          "longer than the whole reply")
     return Settings(
         provider=provider,
         base_url=url.rstrip("/"),
@@ -286,5 +325,39 @@ def resolve(
         model=chosen_model,
         fallback_model=pick(fallback_model, "--fallback-model", "INTERVIEWER_FALLBACK_MODEL",
                             "fallback_model")[0],
-        timeout_s=seconds,
+        timeout_s=numbers["timeout_s"],
+        context_tokens=int(numbers["context_tokens"]),
+        max_concurrency=int(numbers["max_concurrency"]),
+        first_token_s=numbers["first_token_s"],
+        reply_s=numbers["reply_s"],
     )
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url`` names this machine (a local server: llama.cpp, Ollama, LM Studio)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.")
+
+
+def _number(name: str, env: dict[str, str], config: dict[str, Any], config_name: str,
+            default: float) -> float:
+    """A numeric setting from the environment, else the config file, else ``default``;
+    errors name where the bad value came from."""
+    var, kind, low, high = NUMBERS[name]
+    if env.get(var, "").strip():
+        raw: Any = env[var].strip()
+        where = var
+    elif name in config:
+        raw, where = config[name], f"{config_name}: {name}"
+    else:
+        return default
+    unit = "a number of seconds" if kind is float else "a whole number"
+    try:
+        value = float(raw) if kind is float else int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {raw!r} is not {unit}") from None
+    if kind is float and not low < value <= high:
+        raise ConfigError(f"{where}: must be between {low:g} and {high:g} seconds")
+    if kind is int and not low <= value <= high:
+        raise ConfigError(f"{where}: must be between {low:,g} and {high:,g}")
+    return float(value)

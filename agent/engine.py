@@ -12,6 +12,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ class Engine:
         self.client: ModelClient | None = None
         if not settings.offline:
             self.client = ModelClient(settings, recorder=self.store.log_call,
-                                      http_client=http_client)
+                                      http_client=http_client, capabilities=self.store)
         self.graph = build_graph(checkpointer=self.saver)
         self.rubrics = default_rubrics()
         self._sessions: list[Session] = []
@@ -276,12 +277,15 @@ class Session:
     def run(self, value: Any, on_event: OnEvent | None = None, journaled: bool = False) -> None:
         """Advance the graph with ``value`` until it waits for the candidate or ends."""
         self._snap = None
-        for mode, chunk in self.engine.graph.stream(
-            value, self.config, context=self.context, stream_mode=["custom"],
-            durability="sync",
-        ):
-            if mode == "custom" and on_event is not None:
-                on_event(chunk)
+        client = self.engine.client
+        # A candidate turn: background judging waits until it is served (scheduler.py).
+        with client.scheduler.foreground() if client is not None else nullcontext():
+            for mode, chunk in self.engine.graph.stream(
+                value, self.config, context=self.context, stream_mode=["custom"],
+                durability="sync",
+            ):
+                if mode == "custom" and on_event is not None:
+                    on_event(chunk)
         self._snap = None
         self._sync_row(clear_journal=journaled)
         if self._lock.held:
@@ -342,9 +346,17 @@ class Session:
 
         row = self.engine.store.get_session(self.id)
         report = self.scoring.report(self.state(), mode=row.mode if row else None,
-                                     progress=progress, rescore=rescore, times=self.times())
+                                     progress=progress, rescore=rescore, times=self.times(),
+                                     interviewer_fallbacks=self.interviewer_fallbacks())
         self.engine.store.put_result(self.id, summary(report))
         return report
+
+    def interviewer_fallbacks(self) -> int:
+        """Interviewer lines where the model's words were replaced by the standard text (the
+        call log's "fallback ...: <reason>" entries)."""
+        return sum(1 for c in self.engine.store.calls(self.id)
+                   if c["purpose"] == "interviewer" and (c["error"] or "").startswith(
+                       "fallback"))
 
     def _sync_row(self, clear_journal: bool = False) -> None:
         """Refresh the sessions row (and clear the journal: the answer is checkpointed now),

@@ -8,11 +8,19 @@ in an unfinished interview are left out.
 Scores are stored per (step, scorer, version). A later report reuses them: the current scorer's
 own score for the same transcript first, then any LLM judge's (a verdict costs a model call and
 is the session's own); only what has neither is scored now, unless a re-score is asked for.
+
+When the model judge cannot score a step (its replies stay invalid after the retries, or the
+endpoint fails), the step is scored offline by rubric signals and marked so (``fallback``);
+the failure is recorded, so a later report (another process) does not blindly ask again;
+``--rescore`` does. Background judging runs through the endpoint's scheduler
+(agent/model/scheduler.py): it waits while a candidate turn is served, and at most
+``max_concurrency`` judge calls are in flight.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -150,6 +158,13 @@ def judge_model(version: str) -> tuple[str | None, str | None]:
     return model, prompts
 
 
+#: How a judge failure reads in a report (by its kind).
+FALLBACK_REASONS = {
+    "invalid": "scored offline: the model's replies were invalid",
+    "unavailable": "scored offline: the model endpoint failed",
+}
+
+
 class SessionScoring:
     """Scores for one session, kept in the store so a later report reuses them."""
 
@@ -161,6 +176,11 @@ class SessionScoring:
         self.store, self.scorer, self.case, self.sid = store, scorer, case, session_id
         self.rubrics = rubrics or default_rubrics()
         self._own_pool = pool is None
+        #: The judge's model client, when the scorer is a model judge (for its scheduler).
+        self.client: ModelClient | None = getattr(scorer, "client", None)
+        if self.client is not None:
+            workers = max(workers, self.client.settings.max_concurrency)
+        self._offline = OfflineScorer(self.rubrics)
         self._pool = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
         if scorer.name == "offline":  # the embedding model loads while the candidate types
             from agent.semantic.model import warm
@@ -215,11 +235,43 @@ class SessionScoring:
                              strong_answer=strong_notes(self.case, step))
         return None
 
-    def _score(self, step: str, turns: Turns, key: str, told: Told | None = None) -> StepScore:
-        result = self.scorer.score_step(self.case, step, turns, told)
+    def _score(self, step: str, turns: Turns, key: str, told: Told | None = None,
+               background: bool = False) -> StepScore:
+        """Score a step now. ``background``: as background work, whose judge calls wait for
+        candidate turns and take one of the endpoint's ``max_concurrency`` slots."""
+        if background and self.client is not None:
+            with self.client.scheduler.background():
+                return self._score_now(step, turns, key, told)
+        return self._score_now(step, turns, key, told)
+
+    def _score_now(self, step: str, turns: Turns, key: str, told: Told | None) -> StepScore:
+        if self.scorer.name != "llm":
+            result = self.scorer.score_step(self.case, step, turns, told)
+        else:
+            store = self.store
+            failed = store.judge_failure(self.sid, step, key) if store is not None else None
+            if failed is not None:  # judged before and failed: not asked again unasked
+                return self._fallback(step, turns, failed["kind"], told)
+            try:
+                result = self.scorer.score_step(self.case, step, turns, told)
+            except ModelError as e:
+                if store is not None:
+                    store.put_judge_failure(self.sid, step, key, "unavailable", str(e))
+                return self._fallback(step, turns, "unavailable", told)
+            if result.criteria and result.unscored == len(result.criteria):
+                why = next((c.rationale for c in result.criteria), "")
+                if store is not None:
+                    store.put_judge_failure(self.sid, step, key, "invalid", why)
+                return self._fallback(step, turns, "invalid", told)
         if self.store is not None and result.unscored < len(result.criteria):
             self.store.put_score(self.sid, step, self.scorer.name, key, result.model_dump())
         return result
+
+    def _fallback(self, step: str, turns: Turns, kind: str, told: Told | None) -> StepScore:
+        """The offline scorer's score of a step the judge could not score, marked so (never
+        stored as the judge's: a re-score asks the model again)."""
+        score = self._offline.score_step(self.case, step, turns, told)
+        return score.model_copy(update={"fallback": FALLBACK_REASONS.get(kind, kind)})
 
     def stored(self, step: str, turns: Turns, told: Told | None = None) -> StepScore | None:
         """A stored score for exactly this transcript and rubric: the current scorer's own,
@@ -251,12 +303,26 @@ class SessionScoring:
                 if self.stored(step, turns, told) is not None:
                     continue
                 self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key,
-                                                               told)
+                                                               told, True)
+
+    def ready(self, state: InterviewState, step: str) -> bool:
+        """Whether the step's score is there without waiting (stored, finished, or needing
+        no scorer)."""
+        if self._special(state, step) is not None:
+            return True
+        turns = step_turns(state, step)
+        told = self._told(state, step)
+        with self._lock:
+            future = self._futures.get((step, self._key(step, turns, told)))
+        if future is not None:
+            return future.done()
+        return self.scorer.name != "llm" or self.stored(step, turns, told) is not None
 
     def result(self, state: InterviewState, step: str, *, rescore: bool = False,
-               finishing: bool = False) -> StepScore:
+               finishing: bool = False, background: bool = False) -> StepScore:
         """The step's score: stored, pending (waited for), or computed now. ``rescore``
-        ignores stored scores and scores again with the current scorer."""
+        ignores stored scores and scores again with the current scorer. ``background``:
+        compute as background work (see _score); never while a candidate turn waits on it."""
         special = self._special(state, step, finishing)
         if special is not None:
             self.source[step] = "special"
@@ -275,7 +341,8 @@ class SessionScoring:
             elif stored is not None:
                 score, self.source[step] = stored, "stored"
             else:
-                score, self.source[step] = self._score(step, turns, key, told), "scored"
+                score = self._score(step, turns, key, told, background)
+                self.source[step] = "scored"
         except ModelError as e:
             self.source[step] = "scored"
             score = self._unscored(step, key, str(e))
@@ -297,27 +364,37 @@ class SessionScoring:
     def all_results(self, state: InterviewState,
                     progress: Callable[[str], None] | None = None, *,
                     rescore: bool = False) -> list[StepScore]:
+        """Every step's score. ``progress`` is told, before each step that is not ready, which
+        one is being judged and about how long each takes ("judging step 2 of 3 (goals),
+        ~40 s each")."""
+        if rescore and self.scorer.name == "llm" and self.store is not None:
+            self.store.clear_judge_failures(self.sid)
         if not rescore:
             self.submit(state)
+        waiting = [step for step in scored_steps(state)
+                   if rescore or not self.ready(state, step)]
         out = []
         for step in scored_steps(state):
-            if progress:
-                progress(step)
-            out.append(self.result(state, step, rescore=rescore))
+            if progress and step in waiting and self.scorer.name == "llm":
+                each = self.seconds_per_judge_call()
+                progress(f"judging step {waiting.index(step) + 1} of {len(waiting)} "
+                         f"({TITLES[step].lower()})" + (f", ~{each:.0f} s each" if each else ""))
+            out.append(self.result(state, step, rescore=rescore, background=True))
         return out
 
     # -- the report ---------------------------------------------------------------------------
 
     def report(self, state: InterviewState, *, mode: str | None = None,
                progress: Callable[[str], None] | None = None, rescore: bool = False,
-               times: dict[str, float] | None = None) -> Report:
+               times: dict[str, float] | None = None, interviewer_fallbacks: int = 0) -> Report:
         """The feedback report; waits only for scores not finished in the background.
 
         Stored scores are used (see stored()): a session judged by a model keeps its judge's
         scores even when no endpoint is configured now. Only steps with no stored score are
         scored now, by the current scorer. ``rescore`` scores every step again with the current
         scorer. ``mode``: the session's mode when it is known better than the state's;
-        ``times``: active seconds per step, when the session's clock is kept (the terminal)."""
+        ``times``: active seconds per step, when the session's clock is kept (the terminal);
+        ``interviewer_fallbacks``: interviewer lines the standard text replaced."""
         from agent.practice.timebox import step_times
         from agent.report import ModelAnswer, TranscriptTurn
 
@@ -334,6 +411,7 @@ class SessionScoring:
                            for s in practised],
             time=step_times(self.case, times or {}, practised, reached),
             transcript=[TranscriptTurn(**t) for t in state.get("turns", [])],
+            interviewer_fallbacks=interviewer_fallbacks,
         )
 
     def _scorer_info(self, steps: list[StepScore], rescore: bool) -> ScorerInfo:
@@ -385,6 +463,14 @@ class SessionScoring:
                           model=(", ".join(models) or None) if llm else None,
                           prompts=(", ".join(prompts) or None) if llm else None,
                           rubrics=self.rubrics.version, notes=notes, agreement=agreement)
+    def seconds_per_judge_call(self) -> float | None:
+        """The median time of this session's judge calls so far (None before the first)."""
+        if self.store is None:
+            return None
+        times = [c["latency_ms"] / 1000 for c in self.store.calls(self.sid)
+                 if c["purpose"] == "judge" and not c["cached"] and c["outcome"] in (
+                     "ok", "fallback")]
+        return statistics.median(times) if times else None
 
     # -- coach mode ---------------------------------------------------------------------------
 
@@ -406,7 +492,8 @@ class SessionScoring:
         scored = [c for c in score.criteria if c.level is not None]
         best = max(scored, key=lambda c: (c.level or 0, c.weight))
         worst = min(scored, key=lambda c: (c.level or 0, -c.weight))
-        lines = [f"{title}: {score.score:.1f} / 4."]
+        how = f" ({score.fallback})" if score.fallback else ""
+        lines = [f"{title}{how}: {score.score:.1f} / 4."]
         if (best.level or 0) >= 3:
             lines.append(f"Strongest: {best.name.lower()}.")
         if (worst.level or 4) < 4:

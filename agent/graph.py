@@ -46,7 +46,8 @@ class Voice:
     """Streams one utterance at a time to the client through LangGraph's custom stream.
 
     Events: {"begin": kind, "step": step}, then {"say": piece}... (or {"restart": True} when a
-    broken model stream is retried), then {"end": kind}."""
+    broken model stream is retried, with a "reason" when a reply was withdrawn), then
+    {"end": kind}; {"notice": text} is a note about how a line was made, not part of it."""
 
     def __init__(self) -> None:
         try:
@@ -66,9 +67,12 @@ class Voice:
         self.spoken.append(piece)
         self._write({"say": piece})
 
-    def restart(self) -> None:
+    def restart(self, reason: str = "") -> None:
         self.spoken.clear()
-        self._write({"restart": True})
+        self._write({"restart": True, **({"reason": reason} if reason else {})})
+
+    def notice(self, text: str) -> None:
+        self._write({"notice": text})
 
     def line(self, text: str, kind: str, step: str) -> Turn:
         """Finish an utterance as a turn, speaking ``text`` if nothing was streamed for it."""

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from agent import tokens
 from agent.cases import Case, Fact
 from agent.evidence import check_quotes
+from agent.model import budgets
 from agent.model.client import ModelClient, StructuredOutputError
 from agent.prompts import fence, load_prompt
 from agent.rubrics import Criterion, RubricSet, default_rubrics
@@ -110,20 +112,35 @@ class LLMJudge:
 
     def messages(self, case: Case, step: str, turns: Turns, told: Told | None = None,
                  sample: int = 0) -> list[dict[str, str]]:
+        """The judge's prompt. When it would not leave room for the reply within the model's
+        context, the transcript's longest turns are clipped (their middle left out, marked);
+        the instructions, rubric and facts are kept whole."""
         rubric = self.rubrics[step]
         notes = strong_notes(case, step) or ["(scored over the whole interview)"]
-        user = load_prompt("judge").render(
-            case_prompt=case.prompt.strip(),
-            facts=render_facts(case, told),
-            strong_answer="\n".join(f"- {n}" for n in notes),
-            step_title=TITLES.get(step, step),
-            rubric=render_rubric([c for c, _ in applicable(case, rubric)]),
-            transcript=render_transcript(turns),
-        )
-        if self.samples > 1:  # each pass is its own call (and its own cache entry)
-            user += f"\n\n(Independent grading pass {sample + 1} of {self.samples}.)"
-        return [{"role": "system", "content": load_prompt("judge_system").text},
-                {"role": "user", "content": user}]
+        criteria = [c for c, _ in applicable(case, rubric)]
+
+        def render(said: Turns) -> list[dict[str, str]]:
+            user = load_prompt("judge").render(
+                case_prompt=case.prompt.strip(),
+                facts=render_facts(case, told),
+                strong_answer="\n".join(f"- {n}" for n in notes),
+                step_title=TITLES.get(step, step),
+                rubric=render_rubric(criteria),
+                transcript=render_transcript(said),
+            )
+            if self.samples > 1:  # each pass is its own call (and its own cache entry)
+                user += f"\n\n(Independent grading pass {sample + 1} of {self.samples}.)"
+            return [{"role": "system", "content": load_prompt("judge_system").text},
+                    {"role": "user", "content": user}]
+
+        msgs = render(turns)
+        budget = self.client.prompt_budget(budgets.judge_tokens(len(criteria)))
+        if sum(len(m["content"].encode()) for m in msgs) > budget and \
+                tokens.count_messages(msgs) > budget:
+            room = budget - tokens.count_messages(render([(r, "") for r, _ in turns])) - 16
+            texts = budgets.fit_texts([t for _, t in turns], max(room, 64))
+            msgs = render([(r, t) for (r, _), t in zip(turns, texts, strict=True)])
+        return msgs
 
     def _judge_once(self, base: list[dict[str, str]], ids: list[str]
                     ) -> tuple[dict[str, JudgedCriterion], dict[str, str]]:
@@ -146,7 +163,7 @@ class LLMJudge:
                 out = self.client.structured(
                     msgs, JudgeOut, purpose="judge", prompt_hash=judge_prompt_version(),
                     session_id=self.session_id, attempts=1, check=check,
-                    max_tokens=250 * len(ids) + 200,
+                    max_tokens=budgets.judge_tokens(len(ids)),
                 )
             except StructuredOutputError as e:
                 if e.value is None:  # not even parseable

@@ -6,22 +6,42 @@
 - follow-ups: the model rephrases an authored, non-leading probe; it never sees the rubric.
 - assessment (deciding on a follow-up) sees the rubric, but its output is never shown.
 Candidate text is always fenced in <candidate> tags.
+
+What the model writes for the candidate is checked before it is shown (agent/model/guards.py):
+a reply that fails is asked for once more with a short correction, then replaced by the
+authored text the offline interviewer would say (the probe, the facts' own words). Each
+candidate turn has a time budget (first word, whole reply; agent/model/budgets.py): past it the
+authored text is used, the late reply discarded, and the candidate told once. Every fallback is
+in the call log as "fallback ...: <reason>".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from agent import tokens
 from agent.cases import Case, Fact
-from agent.model.client import Message, ModelClient, Restart, StructuredOutputError
+from agent.model import budgets
+from agent.model.budgets import Deadline
+from agent.model.client import (
+    Message,
+    ModelClient,
+    ModelSlow,
+    ReplyRejected,
+    Restart,
+    StructuredOutputError,
+    TruncatedReply,
+)
+from agent.model.guards import Context, Guard, Holdback, Kind, instruction_text, rubric_shingles
 from agent.offline import OfflineInterviewer, facts_asked, question_parts
 from agent.policy import Assessment, ClarifyReply, Speaker
 from agent.prompts import fence, load_prompt, script
-from agent.rubrics import Criterion, Rubric
+from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.signals import strip_format
 from agent.state import Turn
 
@@ -119,6 +139,36 @@ def _versions(*names: str) -> str:
     return "+".join(f"{n}:{load_prompt(n).version}" for n in names)
 
 
+@lru_cache(maxsize=8)
+def _instructions(*names: str) -> str:
+    return instruction_text(load_prompt(n).text for n in names)
+
+
+def _rubric_runs() -> frozenset[tuple[str, ...]]:
+    """Runs of words from every rubric's criteria and level descriptors (a reply that copies
+    one is refused); built once per rubric version."""
+    rubrics = default_rubrics()
+    cached = _RUNS.get(id(rubrics))
+    if cached is None or cached[0] is not rubrics:
+        cached = _RUNS[id(rubrics)] = (rubrics, _runs_of(rubrics))
+    return cached[1]
+
+
+_RUNS: dict[int, tuple[RubricSet, frozenset[tuple[str, ...]]]] = {}
+
+
+def _runs_of(rubrics: RubricSet) -> frozenset[tuple[str, ...]]:
+    texts: list[str] = []
+    for rubric in rubrics.rubrics.values():
+        for c in rubric.criteria:
+            texts += [c.looks_for, *c.levels.values()]
+    return rubric_shingles(tuple(texts))
+
+
+#: What a guarded reply's last attempt falls back to, as written in the call log.
+FALLBACK = {"fact": "fallback to the case notes", "followup": "fallback to the standard question"}
+
+
 class LLMInterviewer:
     engine = "llm"
 
@@ -126,21 +176,67 @@ class LLMInterviewer:
         self.client = client
         self.session_id = session_id
         self._offline = OfflineInterviewer()
+        #: The current candidate turn's time budget: started by assess(), used up by the
+        #: follow-up that may come right after it.
+        self._turn: Deadline | None = None
+        #: Notes already shown to the candidate in this process (each is said once).
+        self._told: set[str] = set()
 
-    def _say(self, messages: list[Message], prompt_hash: str, speak: Speaker) -> str:
-        parts: list[str] = []
-        for piece in self.client.stream(messages, purpose="interviewer", prompt_hash=prompt_hash,
-                                        session_id=self.session_id):
-            if isinstance(piece, Restart):
-                parts.clear()
-                speak.restart()
-            else:
-                parts.append(piece)
-                speak(piece)
-        return "".join(parts).strip()
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _deadline(self) -> Deadline:
+        s = self.client.settings
+        return Deadline.start(s.first_token_s, s.reply_s)
+
+    def _tell_once(self, key: str, speak: Speaker, note: str | None = None) -> None:
+        """Say ``model_notes[note or key]`` the first time ``key`` happens in this session."""
+        if key not in self._told:
+            self._told.add(key)
+            speak.notice(str(script()["model_notes"][note or key]))
+
+    def _speak(self, kind: Kind, messages: list[Message], prompt_names: tuple[str, ...],
+               speak: Speaker, *, fallback: str, material: str, deadline: Deadline) -> str:
+        """Say a model-written line, checked; see the module docstring."""
+        ctx = Context(kind, material=material, instructions=_instructions(*prompt_names),
+                      rubric=_rubric_runs())
+        notes = script()["model_notes"]
+        msgs = list(messages)
+        for attempt in range(2):
+            last = attempt == 1
+            guard = Guard(ctx)
+            hold = Holdback(kind, speak, guard, whole=last)
+            try:
+                for piece in self.client.stream(
+                        msgs, purpose="interviewer", prompt_hash=_versions(*prompt_names),
+                        session_id=self.session_id, max_tokens=budgets.max_tokens(kind),
+                        check=guard, deadline=deadline,
+                        fail_note=FALLBACK[kind] if last else "retrying",
+                        late_note=FALLBACK[kind]):
+                    if isinstance(piece, Restart):
+                        hold.restart()
+                    else:
+                        hold.feed(piece)
+                return hold.finish()
+            except ReplyRejected as e:
+                hold.withdraw(str(notes["withdrawn_question" if kind == "followup"
+                                       else "withdrawn_fact"]))
+                retry = str(script()["guard_retry"][kind]).replace("{reason}", e.reason)
+                msgs = [*messages, {"role": "user", "content": retry}]
+            except (ModelSlow, TruncatedReply) as e:
+                hold.withdraw(str(notes["withdrawn_question" if kind == "followup"
+                                       else "withdrawn_fact"]))
+                if isinstance(e, ModelSlow):
+                    self._tell_once("slow", speak,
+                                    "slow_question" if kind == "followup" else "slow_fact")
+                break
+        speak(fallback)
+        return fallback
+
+    # -- the interviewer's decisions --------------------------------------------------------
 
     def clarify(self, case: Case, question: str, history: Sequence[Turn],
                 speak: Speaker) -> ClarifyReply:
+        deadline = self._deadline()
         topics = "\n".join(f"- {f.id}: {f.topic}" for f in case.facts)
         select = load_prompt("clarify_select")
         known = {f.id for f in case.facts}
@@ -154,11 +250,17 @@ class LLMInterviewer:
                 [{"role": "user", "content": select.render(
                     case_prompt=case.prompt.strip(), topics=topics, question=fence(question))}],
                 FactSelection, purpose="interviewer", prompt_hash=_versions("clarify_select"),
-                session_id=self.session_id, check=check,
+                session_id=self.session_id, check=check, deadline=deadline,
+                max_tokens=budgets.max_tokens("select"),
+                fail_note="fallback to the fact-sheet matcher",
             )
         except StructuredOutputError:
             # The model could not say which facts were asked about: match keywords instead,
-            # which still reveals only facts the question names.
+            # which still reveals only facts the question names. Said once, and logged.
+            self._tell_once("selection_unusable", speak)
+            return self._offline.clarify(case, question, history, speak)
+        except ModelSlow:
+            self._tell_once("slow", speak, "slow_fact")
             return self._offline.clarify(case, question, history, speak)
         facts = [case.fact(t) for t in allowed_facts(case, question, sel.topic_ids)]
         if not facts:
@@ -166,20 +268,21 @@ class LLMInterviewer:
             if text:
                 speak(text)
             return ClarifyReply(text, [], sel.states_assumptions)
-        reply = load_prompt("clarify_reply").render(
-            question=fence(question),
-            facts="\n".join(f"- {f.topic}: {f.answer.strip()}" for f in facts),
-        )
-        text = self._say(
+        listed = "\n".join(f"- {f.topic}: {f.answer.strip()}" for f in facts)
+        reply = load_prompt("clarify_reply").render(question=fence(question), facts=listed)
+        text = self._speak(
+            "fact",
             [{"role": "system", "content": load_prompt("persona").text},
              {"role": "user", "content": reply}],
-            _versions("persona", "clarify_reply"), speak,
+            ("persona", "clarify_reply"), speak,
+            # The offline interviewer's words for the same facts.
+            fallback=" ".join(f.answer.strip() for f in facts), material=listed,
+            deadline=deadline,
         )
-        # An empty reply (a model hiccup) falls back to the fact sheet's own words.
-        text = text or " ".join(f.answer.strip() for f in facts)
         return ClarifyReply(text, [f.id for f in facts], sel.states_assumptions)
 
     def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:
+        self._turn = deadline = self._deadline()
         criteria = "\n".join(f"- {c.id}: {c.looks_for}" for c in rubric.criteria)
         ids = {c.id for c in rubric.criteria}
 
@@ -191,30 +294,41 @@ class LLMInterviewer:
                 return f"criterion {sorted(ids - got)[0]!r} is missing"
             return None
 
-        prompt = load_prompt("assess").render(
+        reply_tokens = budgets.assess_tokens(len(ids))
+        template = load_prompt("assess")
+        base = template.render(step_title=rubric.title, criteria=criteria, answers="")
+        # The answers are clipped (longest first) so the prompt leaves room for the reply.
+        room = self.client.prompt_budget(reply_tokens) - tokens.count(base) - 8 \
+            if sum(len(a) for a in answers) > 2_000 else 1 << 30
+        prompt = template.render(
             step_title=rubric.title, criteria=criteria,
-            answers=fence("\n\n".join(answers)),
+            answers=fence("\n\n".join(budgets.fit_texts(answers, room))),
         )
         try:
             out = self.client.structured(
                 [{"role": "user", "content": prompt}], AssessmentOut, purpose="assessment",
                 prompt_hash=_versions("assess"), session_id=self.session_id, check=check,
+                deadline=deadline, max_tokens=reply_tokens,
+                fail_note="fallback to rubric signals",
             )
-        except StructuredOutputError as e:
+        except (StructuredOutputError, ModelSlow) as e:
             fallback = self._offline.assess(case, rubric, answers)
-            fallback.notes.append(f"model assessment invalid, used rubric signals: {e}")
+            fallback.notes.append(f"model assessment unusable, used rubric signals: {e}")
             return fallback
         return Assessment({c.id: c.status for c in out.criteria}, engine="llm")
 
     def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
                  answers: Sequence[str], speak: Speaker) -> str:
+        deadline, self._turn = self._turn or self._deadline(), None
         prompt = load_prompt("followup").render(
             step_question=step_question, answers=fence("\n\n".join(answers)),
             probe=criterion.probe,
         )
-        text = self._say(
+        return self._speak(
+            "followup",
             [{"role": "system", "content": load_prompt("persona").text},
              {"role": "user", "content": prompt}],
-            _versions("persona", "followup"), speak,
+            ("persona", "followup"), speak,
+            fallback=criterion.probe, material=f"{criterion.probe}\n{step_question}",
+            deadline=deadline,
         )
-        return text or criterion.probe

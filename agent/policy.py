@@ -20,8 +20,13 @@ class Speaker(Protocol):
 
     def __call__(self, piece: str) -> None: ...
 
-    def restart(self) -> None:
-        """Discard what was said so far in this utterance (a broken stream is being retried)."""
+    def restart(self, reason: str = "") -> None:
+        """Discard what was said so far in this utterance: a broken stream is being retried,
+        or (with a ``reason`` for the candidate) the reply was withdrawn."""
+
+    def notice(self, text: str) -> None:
+        """A short note to the candidate about how a line was made ("the model is slow; using
+        the standard question"), shown apart from the line itself."""
 
 
 @dataclass

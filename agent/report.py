@@ -69,6 +69,9 @@ class Report(BaseModel):
     unscored_criteria: int = Field(description="criteria the scorer could not score")
     flagged_criteria: int = Field(description="levels above 1 without a verified quote")
     unverified_quotes: int = Field(description="quotes dropped: not the candidate's words")
+    interviewer_fallbacks: int = Field(
+        default=0, description="interviewer lines (and clarify fact selections) where the "
+        "model's reply was unusable or too slow and the standard text was used instead")
     generated_at: str = Field(description="when the report was made (ISO 8601)")
     drill: str | None = Field(default=None, description="for a single-step drill, the step "
                               "practised (the report covers that step only)")
@@ -83,7 +86,7 @@ class Report(BaseModel):
 
 
 def _answered(steps: Sequence[StepScore]) -> list[StepScore]:
-    return [s for s in steps if s.status in ("scored", "in_progress")]
+    return [s for s in steps if s.status in ("scored", "unscored", "in_progress")]
 
 
 def fully_unscored(steps: Sequence[StepScore]) -> list[StepScore]:
@@ -130,7 +133,8 @@ def practice_next(steps: Sequence[StepScore], limit: int = 3, session: str = "ID
 def build_report(*, session: str, case: str, case_title: str, mode: str, completed: bool,
                  scorer: ScorerInfo, steps: Sequence[StepScore], drill: str | None = None,
                  model_answers: Sequence[ModelAnswer] = (), time: Sequence[StepTime] = (),
-                 transcript: Sequence[TranscriptTurn] = ()) -> Report:
+                 transcript: Sequence[TranscriptTurn] = (),
+                 interviewer_fallbacks: int = 0) -> Report:
     ov = overall(steps)
     answered = _answered(steps)
     if answered and all(s.score is None for s in answered):
@@ -144,6 +148,7 @@ def build_report(*, session: str, case: str, case_title: str, mode: str, complet
         unscored_criteria=sum(1 for c in crit if c.level is None),
         flagged_criteria=sum(1 for c in crit if c.flagged),
         unverified_quotes=sum(c.unverified_quotes for c in crit),
+        interviewer_fallbacks=interviewer_fallbacks,
         generated_at=_time.strftime("%Y-%m-%dT%H:%M:%S%z"), drill=drill,
         model_answers=list(model_answers), time=list(time),
         time_summary=time_summary(list(time)) if time else None, transcript=list(transcript),
@@ -184,15 +189,35 @@ def band_text(r: Report) -> str:
 
 
 def status_note(s: StepScore) -> str:
-    if s.status == "scored" and s.criteria and s.unscored == len(s.criteria):
+    if s.fallback:
+        return s.fallback
+    if s.status in ("scored", "unscored") and s.criteria and s.unscored == len(s.criteria):
         return "unscored"
     return {"skipped": "no answer", "not_reached": "not reached",
             "in_progress": "in progress"}.get(s.status, "")
 
 
+def fallback_steps(steps: Sequence[StepScore]) -> list[StepScore]:
+    """Steps a configured model judge could not score, scored offline instead (marked)."""
+    return [s for s in steps if s.fallback]
+
+
 def scoring_notes(r: Report) -> list[str]:
     """Plain-text notes on how far to trust the scores (shared by Markdown and HTML)."""
     notes = list(r.scorer.notes)
+    fell = fallback_steps(r.steps)
+    if fell:
+        names = ", ".join(TITLES[s.step].lower() for s in fell)
+        reasons = list(dict.fromkeys(s.fallback or "" for s in fell))
+        notes.append(f"The model judge could not score {names}, so "
+                     f"{'it was' if len(fell) == 1 else 'they were'} scored offline by rubric "
+                     f"signals ({'; '.join(reasons)}). To ask the model again: interviewer "
+                     f"report {r.session} --rescore")
+    if r.interviewer_fallbacks:
+        n = r.interviewer_fallbacks
+        notes.append(f"{n} interviewer line{'s' if n != 1 else ''} used the standard text "
+                     "because the model's reply was unusable or too slow (see interviewer "
+                     f"trace {r.session}).")
     dead = fully_unscored(r.steps)
     if dead:
         reasons = list(dict.fromkeys(unscored_reason(s) for s in dead))
@@ -242,8 +267,12 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
         lines += [f"- {n}" for n in notes]
     dead = {s.step for s in fully_unscored(r.steps)}
     for s in r.steps:
-        note = " (no answer)" if s.status == "skipped" else ""
+        note = (" (no answer)" if s.status == "skipped" else
+                f" ({s.fallback})" if s.fallback else "")
         lines += ["", f"## {TITLES[s.step]} — {_fmt(s.score)}{note}"]
+        if s.fallback:
+            lines += ["", f"*{s.fallback.capitalize()}; these levels come from rubric "
+                      "signals, not the model judge.*"]
         if s.status == "not_reached":
             lines += ["", "Not reached in this session."]
             continue

@@ -120,8 +120,12 @@ def to_html(report: Report) -> str:
     dead = {s.step for s in fully_unscored(r.steps)}
     for s in r.steps:
         score = "—" if s.score is None else f"{s.score:.2f}"
-        note = " (no answer)" if s.status == "skipped" else ""
-        out.append(f"<h2>{e(TITLES[s.step])} — {score}{note}</h2>")
+        note = (" (no answer)" if s.status == "skipped" else
+                f" ({s.fallback})" if s.fallback else "")
+        out.append(f"<h2>{e(TITLES[s.step])} — {score}{e(note)}</h2>")
+        if s.fallback:
+            out.append(f"<p class='flag'>{e(s.fallback.capitalize())}; these levels come "
+                       "from rubric signals, not the model judge.</p>")
         if s.status == "not_reached":
             out.append("<p>Not reached in this session.</p>")
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from agent.rubrics import RubricSet
 
@@ -43,11 +43,17 @@ class StepScore(BaseModel):
     score: float | None = Field(description="weighted mean of the scored criteria, 1-4; null "
                                 "when not reached or nothing could be scored")
     weight: float = Field(description="the step's weight in the overall score")
-    status: Literal["scored", "in_progress", "skipped", "not_reached"] = Field(
+    status: Literal["scored", "unscored", "in_progress", "skipped", "not_reached"] = Field(
         default="scored",
-        description="scored; in_progress (the step being interviewed); skipped (moved past "
-        "with no answer: every criterion is level 1); not_reached (not started yet)")
+        description="scored; unscored (answered, but no criterion got a valid level); "
+        "in_progress (the step being interviewed); skipped (moved past with no answer: every "
+        "criterion is level 1); not_reached (not started yet)")
     scorer: str = Field(description="what scored the step: llm or offline")
+    fallback: str | None = Field(
+        default=None,
+        description="set when a model judge was configured but the step was scored another "
+        "way, and why (e.g. 'scored offline: the model's replies were invalid'); null when "
+        "it was scored the usual way")
     version: str = Field(description="prompt/rubric/transcript versions that made this score")
     criteria: list[CriterionScore] = Field(description="one entry per rubric criterion")
     notes: list[str] = Field(default_factory=list,
@@ -61,6 +67,14 @@ class StepScore(BaseModel):
     @property
     def unscored(self) -> int:
         return sum(1 for c in self.criteria if c.level is None)
+
+    @model_validator(mode="after")
+    def _no_level_is_unscored(self) -> StepScore:
+        """A "scored" step without a single valid level is unscored, whatever made it."""
+        if self.status == "scored" and self.criteria and all(
+                c.level is None for c in self.criteria):
+            self.status = "unscored"
+        return self
 
 
 def step_mean(criteria: Sequence[CriterionScore]) -> float | None:

@@ -132,6 +132,26 @@ MIGRATIONS: list[str] = [
         created REAL NOT NULL
     );
     """,
+    # 8: what each endpoint + model accepts (agent/model/capabilities.py), and judge attempts
+    # that failed, so another process does not blindly redo them
+    """
+    CREATE TABLE endpoints (
+        base_url TEXT NOT NULL,
+        model TEXT NOT NULL,
+        data TEXT NOT NULL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (base_url, model)
+    );
+    CREATE TABLE judge_failures (
+        session_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        version TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (session_id, step, version)
+    );
+    """,
 ]
 
 
@@ -392,6 +412,46 @@ class Store:
             return None
         result: dict[str, Any] = json.loads(row[0])
         return result
+
+    # -- judge attempts that failed ---------------------------------------------------------
+
+    def put_judge_failure(self, sid: str, step: str, version: str, kind: str,
+                          reason: str) -> None:
+        """Record that judging ``step`` (this transcript and judge ``version``) failed:
+        ``kind`` "invalid" (the model's replies never validated) or "unavailable"."""
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO judge_failures VALUES (?,?,?,?,?,?)",
+                      (sid, step, version, kind, reason, time.time()))
+
+    def judge_failure(self, sid: str, step: str, version: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT kind, reason, created FROM judge_failures WHERE session_id=? AND "
+                "step=? AND version=?", (sid, step, version)).fetchone()
+        return {"kind": row[0], "reason": row[1], "created": row[2]} if row else None
+
+    def clear_judge_failures(self, sid: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM judge_failures WHERE session_id=?", (sid,))
+
+    # -- what endpoints accept ----------------------------------------------------------------
+
+    def load_capabilities(self, base_url: str, model: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.conn.execute("SELECT data FROM endpoints WHERE base_url=? AND model=?",
+                                    (base_url, model)).fetchone()
+        if not row:
+            return None
+        try:
+            data = json.loads(row[0])
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def save_capabilities(self, base_url: str, model: str, data: dict[str, Any]) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO endpoints VALUES (?,?,?,?)",
+                      (base_url, model, json.dumps(data), time.time()))
 
     def scores_for(self, sid: str, step: str) -> list[tuple[str, str, dict[str, Any]]]:
         """Every stored score of one step, newest first: (scorer, version, result)."""

@@ -7,7 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from agent.model.errors import clip
 from agent.prices import cost
+
+#: Outcomes of calls whose reply could not be used (see agent/model/client.py CallRecord).
+FAILED = ("error", "invalid", "rejected", "slow", "truncated")
 
 
 def summarise(calls: list[dict[str, Any]], prices: dict[str, tuple[float, float]]
@@ -21,7 +25,8 @@ def summarise(calls: list[dict[str, Any]], prices: dict[str, tuple[float, float]
     return {
         "calls": len(calls),
         "by_purpose": by_purpose,
-        "failed": sum(1 for c in calls if c["outcome"] in ("error", "invalid")),
+        "failed": sum(1 for c in calls if c["outcome"] in FAILED),
+        "fallbacks": sum(1 for c in calls if (c["error"] or "").startswith("fallback")),
         "retries": sum(int(c["retries"]) for c in calls),
         "latency_ms": {
             f"p{q}": (round(float(np.percentile(lat, q)), 1) if lat.size else None)
@@ -50,7 +55,8 @@ def rows(calls: list[dict[str, Any]], prices: dict[str, tuple[float, float]]
     return out
 
 
-def render_text(sid: str, table: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+def render_text(sid: str, table: list[dict[str, Any]], summary: dict[str, Any],
+                endpoint: str | None = None) -> str:
     if not table:
         return (f"session {sid}: no model calls (offline sessions make none)\n")
     # Prompt hashes are shown whole ("judge_system:…+judge:…" is longer than the others).
@@ -61,19 +67,24 @@ def render_text(sid: str, table: list[dict[str, Any]], summary: dict[str, Any]) 
         lines.append(
             f"{r['time']:<19} {r['purpose']:<11} {r['model'][-22:]:<22} "
             f"{r['prompt_hash']:<{hw}} {r['prompt_tokens']:>6} {r['completion_tokens']:>5} "
-            f"{r['latency_ms']:>8.1f} {r['retries']:>5}  {r['outcome']}"
-            + (f" ({r['error'][:60]})" if r["error"] else ""))
+            f"{r['latency_ms']:>8.1f} {r['retries']:>5}  {r['outcome']}")
+        if r["error"]:  # whole (within a bound), on a line of its own: never cut mid-word
+            lines.append(f"{'':<19} ↳ {clip(r['error'])}")
     lat = summary["latency_ms"]
     cost_txt = "unknown" if summary["cost_usd"] is None else f"${summary['cost_usd']:.4f}"
     purposes = ", ".join(f"{k} {v}" for k, v in summary["by_purpose"].items())
+    fell = summary.get("fallbacks", 0)
     lines += [
         "",
         f"{summary['calls']} calls ({purposes}); {summary['failed']} failed; "
-        f"{summary['retries']} retries",
+        f"{summary['retries']} retries"
+        + (f"; {fell} replaced by the standard text (fallback)" if fell else ""),
         f"latency p50 {lat['p50']} ms · p95 {lat['p95']} ms · p99 {lat['p99']} ms",
         f"tokens: {summary['prompt_tokens']:,} prompt + {summary['completion_tokens']:,} "
         f"completion · estimated cost {cost_txt}",
     ]
     if summary["cost_note"]:
         lines.append(summary["cost_note"])
+    if endpoint:
+        lines.append(f"endpoint: {endpoint}")
     return "\n".join(lines) + "\n"

@@ -16,6 +16,11 @@ The tiktoken encoder is loaded before anything is timed. Prints figures; asserts
 timing unless ``--check`` is given (exit 1 when a target is missed). Exit 2 on a real error:
 scoring failures, or a replay whose levels differ from the recording.
 
+(c)-(e) The harness at scale (bench/eval_targets.py): analysis of 1,000 interviews x 1,000
+    resamples (target <= 3 s), an offline eval of 1,000 interviews end to end (<= 15 s), and an
+    LLM-judge eval of >= 1,000 calls at 200 ms latency and concurrency 16 end to end, process
+    start and analysis included (wall/ideal <= 1.2). ``--only`` picks sections.
+
 Run from the project root:  python bench/bench_eval.py [--help]
 """
 
@@ -43,6 +48,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from a checkout
 
 TARGET_RATIO = 1.2
 TARGET_SPEEDUP = 100.0
+SECTIONS = ("live", "analysis", "offline", "judge")
 DEFAULT_DATASET = ROOT / "evals" / "datasets" / "dev.jsonl"
 
 
@@ -166,34 +172,8 @@ def load() -> str:
         return "n/a"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="bench/bench_eval.py",
-        description="The eval runner (LLM judge) against a loopback endpoint with injected "
-                    f"latency: concurrency efficiency (target wall/ideal <= {TARGET_RATIO:g}) "
-                    f"and cache replay vs live (target >= {TARGET_SPEEDUP:g}x faster, identical "
-                    "levels). Prints figures.")
-    # 1 s is conservative for a judge call that writes ~700 tokens of JSON (real endpoints
-    # take 2-10 s); replay's fixed cost per task (~1 ms) makes the speed-up scale with it.
-    p.add_argument("--latency-ms", type=float, default=1000.0, metavar="MS",
-                   help="endpoint delay before every reply (default: %(default)g)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N",
-                   help="eval runner concurrency (default: %(default)s)")
-    p.add_argument("--items", type=int, default=10, metavar="N",
-                   help="interviews to score, 7 judge tasks each (default: %(default)s)")
-    p.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, metavar="JSONL",
-                   help="dataset (default: evals/datasets/dev.jsonl)")
-    p.add_argument("--replay-repeats", type=int, default=3, metavar="N",
-                   help="replays of the recording; the fastest is reported (default: "
-                        "%(default)s)")
-    p.add_argument("--check", action="store_true",
-                   help="exit 1 if a target is missed")
-    args = p.parse_args(argv)
-    if args.latency_ms < 0 or min(args.concurrency, args.items, args.replay_repeats) < 1:
-        p.error("need --latency-ms >= 0, and --concurrency, --items, --replay-repeats >= 1")
-    if not args.dataset.is_file():
-        p.error(f"--dataset: no file {args.dataset}")
-
+def live_and_replay(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """(a) concurrency and (b) replay vs live; returns (errors, missed targets)."""
     import evals.analysis  # noqa: F401  # its heavy imports (scipy, sklearn) load untimed
     from agent import tokens
     from agent.config import Settings
@@ -319,10 +299,73 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for t in (live, record, *replays, single):
         errors.extend(failures(t))
-    for e in errors:
-        print(f"ERROR {e}")
     missed = [name for name, ok in (("concurrency ratio", ratio_ok),
                                     ("replay speed-up", speed_ok)) if not ok]
+    return errors, missed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="bench/bench_eval.py",
+        description="The eval runner (LLM judge) against a loopback endpoint with injected "
+                    f"latency: concurrency efficiency (target wall/ideal <= {TARGET_RATIO:g}) "
+                    f"and cache replay vs live (target >= {TARGET_SPEEDUP:g}x faster, identical "
+                    "levels). Prints figures.")
+    # 1 s is conservative for a judge call that writes ~700 tokens of JSON (real endpoints
+    # take 2-10 s); replay's fixed cost per task (~1 ms) makes the speed-up scale with it.
+    p.add_argument("--latency-ms", type=float, default=1000.0, metavar="MS",
+                   help="endpoint delay before every reply (default: %(default)g)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N",
+                   help="eval runner concurrency (default: %(default)s)")
+    p.add_argument("--items", type=int, default=10, metavar="N",
+                   help="interviews to score, 7 judge tasks each (default: %(default)s)")
+    p.add_argument("--dataset", type=Path, default=DEFAULT_DATASET, metavar="JSONL",
+                   help="dataset (default: evals/datasets/dev.jsonl)")
+    p.add_argument("--replay-repeats", type=int, default=3, metavar="N",
+                   help="replays of the recording; the fastest is reported (default: "
+                        "%(default)s)")
+    p.add_argument("--only", default=",".join(SECTIONS), metavar="SECTIONS",
+                   help=f"comma-separated sections to run, of {','.join(SECTIONS)} (default: "
+                        "all). live = (a) concurrency and (b) replay; analysis, offline, judge = "
+                        "(c), (d), (e)")
+    p.add_argument("--analysis-items", type=int, default=1000, metavar="N",
+                   help="(c) interviews analysed (default: %(default)s)")
+    p.add_argument("--offline-items", type=int, default=1000, metavar="N",
+                   help="(d) interviews in the offline eval (default: %(default)s)")
+    p.add_argument("--judge-calls", type=int, default=1000, metavar="N",
+                   help="(e) at least this many judge calls (default: %(default)s)")
+    p.add_argument("--judge-latency-ms", type=float, default=200.0, metavar="MS",
+                   help="(e) endpoint latency (default: %(default)g)")
+    p.add_argument("--judge-concurrency", type=int, default=16, metavar="N",
+                   help="(e) eval runner concurrency (default: %(default)s)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if a target is missed")
+    args = p.parse_args(argv)
+    sections = [x.strip() for x in args.only.split(",") if x.strip()]
+    if not sections or set(sections) - set(SECTIONS):
+        p.error(f"--only: choose from {','.join(SECTIONS)}")
+    if min(args.analysis_items, args.offline_items, args.judge_calls,
+           args.judge_concurrency) < 1 or args.judge_latency_ms <= 0:
+        p.error("the --analysis-items, --offline-items, --judge-* values must be positive")
+    if args.latency_ms < 0 or min(args.concurrency, args.items, args.replay_repeats) < 1:
+        p.error("need --latency-ms >= 0, and --concurrency, --items, --replay-repeats >= 1")
+    if not args.dataset.is_file():
+        p.error(f"--dataset: no file {args.dataset}")
+
+    errors: list[str] = []
+    missed: list[str] = []
+    if "live" in sections:
+        errors, missed = live_and_replay(args)
+    rest = [x for x in sections if x != "live"]
+    if rest:
+        from eval_targets import report  # bench/ is on sys.path when run as a script
+
+        missed += report(rest, analysis_items=args.analysis_items,
+                         offline_items=args.offline_items, judge_calls=args.judge_calls,
+                         judge_latency_ms=args.judge_latency_ms,
+                         judge_concurrency=args.judge_concurrency)
+    for e in errors:
+        print(f"ERROR {e}")
     print("targets: " + (f"missed: {', '.join(missed)}" if missed else "all met"))
     if errors:
         return 2

@@ -4,10 +4,11 @@ Gold is the first rater listed for each interview. Items that failed to score ar
 counted; unscored criteria are left out and counted; nothing is silently filled in.
 Intervals resample whole interviews (criteria of one interview are not independent).
 
-Intervals: overall and per step, every metric at ``n_boot`` resamples; per criterion and the
-per-step human-human rows, QWK and exact agreement only at ``n_boot // 4`` (point values of the
-other metrics are still reported) -- Spearman and alpha have no fast path and 40 criteria x
-1000 resamples of them would dominate the run time. Agreement by answer tag has no intervals.
+Intervals: every metric of every block (overall, per step, per criterion, the human-human rows)
+at ``n_boot`` resamples, all metrics of a block from the same resamples (the bootstrap is
+vectorised, see evals/metrics.py, so this costs well under a second for 1,000 interviews).
+Agreement by answer tag has no intervals. The label pairs are flattened into arrays once per
+analysis (``_Flat``); each block is then a mask over them rather than a pass over every item.
 
 The human-human ceiling (first vs second rater) uses every interview that has two raters, scored
 or not: it is a property of the labels, not of a scorer run. ``ceiling()`` computes it straight
@@ -22,11 +23,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from evals import tags
 from evals.metrics import (
     METRICS,
+    Clusters,
+    Levels,
     agreement,
-    bootstrap_ci,
+    bootstrap_cis,
+    forget_resamples,
     level_distribution,
     mean_signed_error,
     test_retest,
@@ -35,7 +42,6 @@ from evals.metrics import (
 STEP_KEYS = ("clarify", "diagnose", "goals", "prioritize", "solutions", "validate",
              "cross_cutting")
 Pairs = tuple[list[int], list[int], list[str]]
-CI_FEW = ("qwk", "exact")  # the metrics with intervals on per-criterion and small blocks
 TAG_ORDER = ("strong", "medium", "weak")  # then the rest alphabetically
 
 
@@ -67,62 +73,103 @@ def pairs(items: Iterable[dict[str, Any]], kind: str, keys: Iterable[str] | None
     return g, p, clusters
 
 
-def with_ci(g: list[int], p: list[int], clusters: list[str], n_boot: int, seed: int,
-            metrics: Iterable[str] = METRICS) -> dict[str, Any]:
+def with_ci(g: Levels, p: Levels, clusters: Clusters, n_boot: int, seed: int,
+            metrics: Sequence[str] = METRICS) -> dict[str, Any]:
+    """agreement() plus 95% bootstrap intervals (all metrics from the same resamples)."""
     out: dict[str, Any] = dict(agreement(g, p))
     ci: dict[str, list[float | None]] = {}
-    for name in metrics:
-        if n_boot > 0 and len(g) >= 5:
-            lo, hi = bootstrap_ci(g, p, name, clusters=clusters, n_boot=n_boot, seed=seed)
+    if n_boot > 0 and len(g) >= 5:
+        for name, (lo, hi) in bootstrap_cis(g, p, metrics, clusters=clusters, n_boot=n_boot,
+                                            seed=seed).items():
             ci[name] = [lo, hi]
     out["ci95"] = ci
     return out
 
 
-def criteria_of(items: list[dict[str, Any]], step: str) -> list[str]:
-    prefix = step + "."
-    return sorted({cid for i in items for cid in i["criteria"] if cid.startswith(prefix)})
+IntArray = npt.NDArray[np.int64]
 
 
-def _rater_pairs(items: list[dict[str, Any]], kind: str, keys: Iterable[str] | None = None
-                 ) -> Pairs:
-    """(first rater, second rater, cluster ids) where an interview has two raters on a key."""
-    wanted = set(keys) if keys is not None else None
-    g: list[int] = []
-    p: list[int] = []
-    c: list[str] = []
-    for item in items:
-        for key, entry in item[kind].items():
-            if wanted is not None and key not in wanted:
-                continue
-            labels = list(entry["gold"].values())
-            if len(labels) >= 2:
-                g.append(labels[0])
-                p.append(labels[1])
-                c.append(item["id"])
-    return g, p, c
+class _Flat:
+    """Every (interview, key) entry of one kind ("steps" or "criteria") as flat arrays, in
+    item order and then each item's key order (the order ``pairs`` yields them), so a block
+    is a boolean mask instead of a pass over every item. Levels are 0 where absent; the
+    cluster of an entry is its interview's rank among the sorted interview ids, which orders
+    clusters exactly as the ids themselves would."""
+
+    def __init__(self, items: Sequence[dict[str, Any]], kind: str, rank: dict[str, int],
+                 repeat: int = 0) -> None:
+        keys: dict[str, int] = {}
+        key, cluster, failed, gold, second, pred = [], [], [], [], [], []
+        for item in items:
+            r, bad = rank[item["id"]], bool(item["failed"])
+            for k, entry in item[kind].items():
+                labels = list(entry["gold"].values())
+                predicted = entry["predicted"]
+                key.append(keys.setdefault(k, len(keys)))
+                cluster.append(r)
+                failed.append(bad)
+                gold.append(labels[0] if labels else 0)
+                second.append(labels[1] if len(labels) >= 2 else 0)
+                p = predicted[repeat] if repeat < len(predicted) else None
+                pred.append(0 if p is None else p)
+        self.keys = keys
+        self.key = np.asarray(key, dtype=np.int64)
+        self.cluster = np.asarray(cluster, dtype=np.int64)
+        self.failed = np.asarray(failed, dtype=bool)
+        self.gold = np.asarray(gold, dtype=np.int64)
+        self.second = np.asarray(second, dtype=np.int64)
+        self.pred = np.asarray(pred, dtype=np.int64)
+
+    def of_step(self, step: str) -> list[str]:
+        """The keys of one step's criteria, sorted."""
+        return sorted(k for k in self.keys if k.startswith(step + "."))
+
+    def _keys(self, keys: Iterable[str] | None) -> npt.NDArray[np.bool_]:
+        if keys is None:
+            return np.ones(self.key.size, dtype=bool)
+        wanted = [self.keys[k] for k in keys if k in self.keys]
+        return np.isin(self.key, np.asarray(wanted, dtype=np.int64))
+
+    def scored(self, keys: Iterable[str] | None = None) -> tuple[IntArray, IntArray, IntArray]:
+        """(gold, predicted, clusters) over scored items, as ``pairs`` gives them."""
+        m = self._keys(keys) & ~self.failed & (self.gold > 0) & (self.pred > 0)
+        return self.gold[m], self.pred[m], self.cluster[m]
+
+    def raters(self, keys: Iterable[str] | None = None) -> tuple[IntArray, IntArray, IntArray]:
+        """(first rater, second rater, clusters) wherever two raters labelled a key."""
+        m = self._keys(keys) & (self.second > 0)
+        return self.gold[m], self.second[m], self.cluster[m]
 
 
-def human_human(items: list[dict[str, Any]], n_boot: int, seed: int) -> dict[str, Any] | None:
-    """First rater vs second rater, where an interview has two: pooled and per step."""
-    g_s, p_s, c_s = _rater_pairs(items, "steps")
-    g_c, p_c, c_c = _rater_pairs(items, "criteria")
-    if not g_s and not g_c:
+def _ranks(items: Sequence[dict[str, Any]]) -> dict[str, int]:
+    return {iid: n for n, iid in enumerate(sorted({i["id"] for i in items}))}
+
+
+def human_human(items: list[dict[str, Any]], n_boot: int, seed: int,
+                flat: dict[str, _Flat] | None = None) -> dict[str, Any] | None:
+    """First rater vs second rater, where an interview has two: pooled and per step.
+    ``flat``: the items' flat tables if the caller has them already."""
+    rank = _ranks(items)
+    flat = flat or {kind: _Flat(items, kind, rank) for kind in ("steps", "criteria")}
+    g_s, p_s, c_s = flat["steps"].raters()
+    g_c, p_c, c_c = flat["criteria"].raters()
+    if not g_s.size and not g_c.size:
         return None
     raters = sorted({r for i in items for e in i["steps"].values() for r in e["gold"]})
     per_step = {}
     for step in STEP_KEYS:
         per_step[step] = {
-            "holistic": with_ci(*_rater_pairs(items, "steps", [step]), n_boot // 4, seed,
-                                CI_FEW),
-            "criteria": with_ci(*_rater_pairs(items, "criteria", criteria_of(items, step)),
-                                n_boot // 4, seed, CI_FEW),
+            "holistic": with_ci(*flat["steps"].raters([step]), n_boot, seed),
+            "criteria": with_ci(*flat["criteria"].raters(flat["criteria"].of_step(step)),
+                                n_boot, seed),
         }
+    by_rank = sorted(rank, key=rank.__getitem__)
+    ids = sorted({by_rank[c] for c in (*c_s.tolist(), *c_c.tolist())})
     return {
         "raters": raters,
-        "items": len(set(c_s) | set(c_c)),
+        "items": len(ids),
         "of": len(items),
-        "ids": sorted(set(c_s) | set(c_c)),
+        "ids": ids,
         "steps": with_ci(g_s, p_s, c_s, n_boot, seed),
         "criteria": with_ci(g_c, p_c, c_c, n_boot, seed),
         "per_step": per_step,
@@ -166,21 +213,40 @@ def _step_weights() -> dict[str, float]:
 
 
 def analyse(results: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Every metric block of a results file (see the module docstring).
+
+    BLAS runs on one thread here: the bootstrap's matrix products are small (1,000 resamples x
+    1,000 interviews x 16 cells), where a second thread saves little and, on a busy machine,
+    waiting for it costs far more."""
+    from threadpoolctl import threadpool_limits
+
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _analyse(results, n_boot, seed)
+    finally:
+        forget_resamples()
+
+
+def _analyse(results: dict[str, Any], n_boot: int, seed: int) -> dict[str, Any]:
     items = results["items"]
     repeats = max((len(e["predicted"]) for i in items for e in i["steps"].values()), default=1)
     ok = [i for i in items if not i["failed"]]
-    unscored = sum(1 for i in ok for e in i["criteria"].values() for v in e["predicted"]
+    # Every criterion score left without a level, in failed items too (a model that never
+    # follows the schema fails every item: the count must say so, not 0).
+    unscored = sum(1 for i in items for e in i["criteria"].values() for v in e["predicted"]
                    if v is None)
+    rank = _ranks(items)
+    flat = {kind: _Flat(items, kind, rank) for kind in ("steps", "criteria")}
     per_step: dict[str, Any] = {}
     for step in STEP_KEYS:
         per_step[step] = {
-            "holistic": with_ci(*pairs(items, "steps", [step]), n_boot, seed),
-            "criteria": with_ci(*pairs(items, "criteria", criteria_of(items, step)),
+            "holistic": with_ci(*flat["steps"].scored([step]), n_boot, seed),
+            "criteria": with_ci(*flat["criteria"].scored(flat["criteria"].of_step(step)),
                                 n_boot, seed),
         }
     per_criterion = {
-        cid: with_ci(*pairs(items, "criteria", [cid]), n_boot // 4, seed, CI_FEW)
-        for cid in sorted({c for i in items for c in i["criteria"]})
+        cid: with_ci(*flat["criteria"].scored([cid]), n_boot, seed)
+        for cid in sorted(flat["criteria"].keys)
     }
 
     def scale(kind: str) -> dict[str, Any]:
@@ -202,18 +268,18 @@ def analyse(results: dict[str, Any], n_boot: int = 1000, seed: int = 0) -> dict[
         "items_failed": len(items) - len(ok),
         "unscored_criteria": unscored,
         "overall": {
-            "steps": with_ci(*pairs(items, "steps"), n_boot, seed),
-            "criteria": with_ci(*pairs(items, "criteria"), n_boot, seed),
+            "steps": with_ci(*flat["steps"].scored(), n_boot, seed),
+            "criteria": with_ci(*flat["criteria"].scored(), n_boot, seed),
         },
         "per_step": per_step,
         "per_criterion": per_criterion,
-        "per_criterion_ci_metrics": list(CI_FEW),
+        "per_criterion_ci_metrics": list(METRICS),
         "by_tag": by_tag(items),
         "by_interview_tag": tags.by_tag(items, _step_weights()),   # issue 9: every tag
         "judge_samples": tags.judge_samples(items),
         "level_distribution": scale("criteria"),          # criterion levels
         "level_distribution_steps": scale("steps"),       # holistic step levels
-        "human_human": human_human(items, n_boot, seed),
+        "human_human": human_human(items, n_boot, seed, flat),
         "test_retest": retest("criteria"),                # criterion levels
         "test_retest_steps": retest("steps"),             # holistic step levels
     }

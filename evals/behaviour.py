@@ -12,7 +12,7 @@ Checks:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from agent.cases import Case, default_cases
@@ -88,11 +88,17 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
 
 
 def run_behaviour(dataset: Dataset, interviewer: Interviewer,
-                  rubrics: RubricSet | None = None) -> dict[str, Any]:
+                  rubrics: RubricSet | None = None,
+                  advance: Callable[[], None] | None = None) -> dict[str, Any]:
+    """``advance`` is called after each interview (progress)."""
     rubrics = rubrics or default_rubrics()
     cases = default_cases()
     text = rubric_shingles(rubrics)
-    items = [replay(i, cases[i.case], interviewer, text) for i in dataset.interviews]
+    items = []
+    for i in dataset.interviews:
+        items.append(replay(i, cases[i.case], interviewer, text))
+        if advance is not None:
+            advance()
     decisions = [d for i in items for d in i["decisions"]]
     confusion: dict[str, dict[str, int]] = {"followup": {"followup": 0, "advance": 0},
                                             "advance": {"followup": 0, "advance": 0}}

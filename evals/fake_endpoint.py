@@ -3,7 +3,9 @@
 No model endpoint is reachable from this machine, so anything speaking the OpenAI chat API talks to
 this instead. Replies are deterministic, every chat request is logged (never header values), and
 faults (5xx, 429, timeouts, drops, bad/empty content, non-JSON bodies, broken streams) come from
-a fixed schedule or a seeded rate.
+a fixed schedule or a seeded rate. ``--quirks NAME`` makes it behave like a real server
+(llama.cpp, Ollama, vLLM, LM Studio, OpenAI, Fireworks; serial ones serve one request at a time,
+``--call-delay-s`` each) and ``--misbehave KIND`` like a weak model: see evals/fake_servers.py.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import random
 import re
+import select
 import signal
 import socket
 import sys
@@ -24,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from evals.fake_responder import interviewer_responder
+from evals.fake_servers import MISBEHAVIOURS, QUIRKS, Quirks, misbehaving_content
 
 ALL_FAULTS = ("500", "429", "timeout", "drop", "malformed", "out_of_range", "empty", "garbage",
               "bad_sse", "sse_error")
@@ -165,6 +169,8 @@ def _structured(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None
         return kind, schema if isinstance(schema, dict) else {}
     if kind != "json_object":
         return None, None
+    if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict):  # llama.cpp, Fireworks
+        return kind, fmt["schema"]
     for text in _message_texts(body):  # JSON mode: the client embeds the schema in a message
         for raw in _SCHEMA_RE.findall(text):
             with contextlib.suppress(ValueError):
@@ -278,6 +284,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         try:
+            if ep.api_key is not None and route[1].startswith("/v1/") and self.headers.get(
+                    "Authorization") != f"Bearer {ep.api_key}":
+                return self.send_error_json(401, "Incorrect API key provided.",
+                                            "invalid_request_error", "invalid_api_key")
             if route == ("POST", "/v1/chat/completions"):
                 ep._chat(self, body, bool(self.headers.get("Authorization")))
             elif route == ("POST", "/v1/audio/transcriptions"):
@@ -287,6 +297,8 @@ class _Handler(BaseHTTPRequestHandler):
                     {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "fake"}]})
             elif route == ("GET", "/_requests"):
                 self.send_json(200, ep.requests)
+            elif ep.batches.handles(route[1]):  # /v1/files, /v1/batches, Fireworks' routes
+                ep.batches.handle(self, route, raw)
             elif route == ("POST", "/_reset"):
                 ep.reset()
                 self.send_json(200, {"ok": True})
@@ -341,6 +353,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         _shutdown(self.connection)
 
+    def client_gone(self) -> bool:
+        """Whether the client closed the connection (it timed out and cancelled, say)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def wait_or_gone(self, seconds: float, stopping: threading.Event) -> bool:
+        """Wait ``seconds`` like a server computing a reply; True if the client went away (or
+        the server is stopping) first: a well-behaved server stops work for a closed
+        connection."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if stopping.wait(min(0.05, left)) or self.client_gone():
+                return True
+        return False
+
 
 class FakeEndpoint:
     """In-process OpenAI-compatible chat server on loopback; use `with FakeEndpoint() as ep:`."""
@@ -349,7 +379,20 @@ class FakeEndpoint:
                  fault_rate: float = 0.0, fault_kinds: Sequence[str] = ALL_FAULTS, seed: int = 0,
                  supports_json_schema: bool = True, responder: Responder | None = None,
                  retry_after_s: float = 0, timeout_sleep_s: float = 3.0,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, quirks: str | Quirks | None = None,
+                 call_delay_s: float = 0.0, misbehave: str | None = None,
+                 slow_s: float = 30.0, api_key: str | None = None) -> None:
+        if isinstance(quirks, str):
+            if quirks not in QUIRKS:
+                raise ValueError(f"unknown quirks {quirks!r} (choose from {', '.join(QUIRKS)})")
+            quirks = QUIRKS[quirks]
+        if misbehave is not None and misbehave not in MISBEHAVIOURS:
+            raise ValueError(f"unknown misbehaviour {misbehave!r} (choose from "
+                             f"{', '.join(MISBEHAVIOURS)})")
+        self.quirks, self.misbehave = quirks, misbehave
+        self.api_key = api_key  # set: /v1/ requests without this bearer key get HTTP 401
+        self.call_delay_s, self.slow_s = call_delay_s, slow_s
+        self._serial = threading.Lock()  # held per request when the quirks are serial
         self.latency_ms, self.supports_json_schema = latency_ms, supports_json_schema
         self.responder, self.retry_after_s = responder, retry_after_s
         self.timeout_sleep_s, self.host, self.port, self.seed = timeout_sleep_s, host, port, seed
@@ -359,6 +402,9 @@ class FakeEndpoint:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.configure_faults(faults, fault_rate, seed, fault_kinds)
+        from evals.fake_batches import FakeBatches  # (it imports helpers from this module)
+
+        self.batches = FakeBatches(self)
 
     def start(self) -> FakeEndpoint:
         """Bind (port 0 picks a free port) and serve in a daemon thread."""
@@ -419,8 +465,11 @@ class FakeEndpoint:
             self._log.clear()
             self._pos, self._rng = 0, random.Random(self.seed)
 
-    def _record(self, body: Any, has_auth: bool, rejected: bool) -> str | None:
-        """Pick this request's fault and log it; header values are never stored."""
+    def _record(self, body: Any, has_auth: bool, rejected: bool,
+                h: _Handler | None = None) -> str | None:
+        """Pick this request's fault and log it; header values are never stored. The entry
+        gets "cancelled": true if the client went away before it was served (see _chat), and
+        "queued_s", how long it waited for a serial server."""
         with self._lock:
             fault: str | None = None  # a json_schema 400 is no fault and consumes none
             if not rejected and self._pos < len(self.faults):
@@ -428,8 +477,12 @@ class FakeEndpoint:
             elif not rejected and self.fault_rate > 0 and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(self.fault_kinds)
             fault = None if fault == "ok" else fault
-            self._log.append({"index": len(self._log), "time": time.time(), "body": body,
+            now = time.time()
+            self._log.append({"index": len(self._log), "time": now, "body": body,
                               "fault": fault, "has_auth": has_auth})
+            if h is not None:
+                h.log_index = len(self._log) - 1  # type: ignore[attr-defined]
+                self._log[-1]["queued_s"] = round(now - getattr(h, "arrived", now), 3)
             return fault
 
     def _transcribe(self, h: _Handler, raw: bytes) -> None:
@@ -443,12 +496,43 @@ class FakeEndpoint:
         h.send_json(status, payload)
 
     def _chat(self, h: _Handler, body: Any, has_auth: bool) -> None:
+        """Serve one chat completion; a serial server serves one at a time, each taking
+        ``call_delay_s``, and skips (or stops) work for a client that went away."""
+        h.arrived = time.time()  # type: ignore[attr-defined]  # for the log's queued_s
+        if not (self.quirks and self.quirks.serial):
+            return self._serve(h, body, has_auth)
+        with self._serial:
+            return self._serve(h, body, has_auth)
+
+    def _cancelled(self, h: _Handler) -> None:
+        """The client went away before its reply was made: note it, and close."""
+        with self._lock:
+            if self._log:
+                self._log[self._entry(h)]["cancelled"] = True
+        h.drop()
+
+    def _entry(self, h: _Handler) -> int:
+        return int(getattr(h, "log_index", len(self._log) - 1))
+
+    def _serve(self, h: _Handler, body: Any, has_auth: bool) -> None:
         """Serve one chat completion, applying latency and the selected fault."""
         kind = _structured(body)[0] if isinstance(body, dict) else None
-        rejected = kind == "json_schema" and not self.supports_json_schema
-        fault = self._record(body, has_auth, rejected)
+        fmt = body.get("response_format") if isinstance(body, dict) else None
+        refusal = self.quirks.refusal(fmt) if self.quirks else None
+        rejected = (kind == "json_schema" and not self.supports_json_schema) or bool(refusal)
+        fault = self._record(body, has_auth, rejected, h)
+        if h.client_gone():
+            return self._cancelled(h)
         if self._stopping.wait(self.latency_ms / 1000):
             return h.drop()
+        if refusal and self.quirks is not None:  # refused on validation, before any compute
+            status, said = refusal
+            if self.quirks.error_shape == "string":
+                return h.send_json(status, {"error": said})
+            return h.send_error_json(status, said, "invalid_request_error"
+                                     if status < 500 else "internal_server_error", "bad_format")
+        if self.call_delay_s and h.wait_or_gone(self.call_delay_s, self._stopping):
+            return self._cancelled(h)
         if not isinstance(body, dict):
             return h.send_error_json(400, "Request body is not a JSON object.",
                                      "invalid_request_error", "invalid_json")
@@ -488,8 +572,12 @@ class FakeEndpoint:
                           "message": "upstream failed; request had Authorization: "
                                      + h.headers.get("Authorization", ""),
                           "type": "server_error", "code": "upstream"}})}
-            return self._stream(h, base, content, usage if include_usage else None,
-                                breaks.get(fault or ""))
+            usage_mode = self.quirks.stream_usage if self.quirks else "include_usage"
+            if usage_mode == "never" or (usage_mode == "include_usage" and not include_usage):
+                usage_mode = "never"
+            shape = self.misbehave if kind is None and not fault else None
+            return self._stream(h, base, content, usage if usage_mode != "never" else None,
+                                breaks.get(fault or ""), usage_mode, shape)
         message = {"role": "assistant", "content": content, "refusal": None}
         choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
         h.send_json(200, {**base, "object": "chat.completion", "choices": [choice],
@@ -504,26 +592,46 @@ class FakeEndpoint:
         reply = self.responder(body) if self.responder is not None else None
         content = (reply if isinstance(reply, str) else json.dumps(reply)
                    if isinstance(reply, dict) else default_content(body))
+        if self.misbehave and not structured and not fault:
+            content = misbehaving_content(self.misbehave, content, body)
         return _malformed(content) if fault == "malformed" else content
 
     def _stream(self, h: _Handler, base: dict[str, Any], content: str,
-                usage: dict[str, int] | None, breaks: str | None) -> None:
+                usage: dict[str, int] | None, breaks: str | None,
+                usage_mode: str = "include_usage", shape: str | None = None) -> None:
         """SSE, one chunk per word. ``breaks`` interrupts it after two chunks: "drop" cuts the
-        connection, anything else is sent as the next event's data."""
+        connection, anything else is sent as the next event's data. ``usage_mode``: usage in
+        a last chunk of its own, or in the finish chunk. ``shape``: a streaming misbehaviour
+        (loop, slow_first_token, truncate; evals/fake_servers.py)."""
         h.send_response(200)
         for key, value in (("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
                            ("Transfer-Encoding", "chunked")):
             h.send_header(key, value)
         h.end_headers()
 
-        def chunk(delta: dict[str, Any], finish: str | None) -> str:
+        def chunk(delta: dict[str, Any], finish: str | None,
+                  extra: dict[str, Any] | None = None) -> str:
             return json.dumps({**base, "object": "chat.completion.chunk", "choices": [
-                {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
+                {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+                **(extra or {})})
 
+        if shape == "loop":
+            return self._loop(h, chunk, content)
+        if shape == "slow_first_token":
+            h.send_event(chunk({"role": "assistant", "content": ""}, None))
+            if h.wait_or_gone(self.slow_s, self._stopping):
+                return self._cancelled(h)
         events = [chunk({"role": "assistant", "content": ""}, None)]
         events += [chunk({"content": piece}, None) for piece in _PIECE_RE.findall(content)]
-        events.append(chunk({}, "stop"))
-        if usage is not None:
+        if shape == "truncate":  # the body just ends: no finish reason, no [DONE]
+            for event in events:
+                h.send_event(event)
+            h.wfile.write(b"0\r\n\r\n")
+            return None
+        finish_usage = {"usage": usage} if usage is not None and usage_mode == "finish_chunk" \
+            else None
+        events.append(chunk({}, "stop", finish_usage))
+        if usage is not None and usage_mode != "finish_chunk":
             events.append(json.dumps({**base, "object": "chat.completion.chunk", "choices": [],
                                       "usage": usage}))
         for i, event in enumerate([*events, "[DONE]"]):
@@ -534,6 +642,25 @@ class FakeEndpoint:
                 break
             h.send_event(event)
         h.wfile.write(b"0\r\n\r\n")
+        return None
+
+    def _loop(self, h: _Handler, chunk: Callable[..., str], content: str) -> None:
+        """A reply that never ends by itself: the same words until the client hangs up (or a
+        safety cap of a few thousand events)."""
+        h.send_event(chunk({"role": "assistant", "content": ""}, None))
+        pieces = _PIECE_RE.findall(content)
+        try:
+            for i in range(5_000):
+                if self._stopping.is_set():
+                    return h.drop()
+                h.send_event(chunk({"content": pieces[i % len(pieces)]}, None))
+                time.sleep(0.002)
+        except OSError:  # the client closed the connection: stop generating
+            with self._lock:
+                self._log[self._entry(h)]["cancelled"] = True
+            h.close_connection = True
+            return None
+        return h.drop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -556,6 +683,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="how long a 'timeout' fault stalls before answering")
     p.add_argument("--scripted", action="store_true", help="answer interviewer's own prompts "
                    "like an interview model (evals/fake_responder.py) instead of echoing")
+    p.add_argument("--quirks", choices=list(QUIRKS), help="behave like this server "
+                   "(evals/fake_servers.py): which response_format types it takes, usage in "
+                   "streams, one request at a time")
+    p.add_argument("--call-delay-s", type=float, default=0.0, help="seconds each chat request "
+                   "takes (with serial --quirks: a slow server that serves one at a time)")
+    p.add_argument("--misbehave", choices=list(MISBEHAVIOURS), help="answer free-text "
+                   "(interviewer speech) requests like a weak model: " + ", ".join(MISBEHAVIOURS))
+    p.add_argument("--slow-s", type=float, default=30.0,
+                   help="how long --misbehave slow_first_token waits before the first word")
     args = p.parse_args(argv)
 
     def split(value: str) -> list[str]:
@@ -568,7 +704,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fault_kinds=split(args.fault_kinds), seed=args.seed,
             supports_json_schema=not args.no_json_schema, retry_after_s=args.retry_after_s,
             timeout_sleep_s=args.timeout_sleep_s, host=args.host, port=args.port,
-            responder=interviewer_responder if args.scripted else None)
+            responder=interviewer_responder if args.scripted else None, quirks=args.quirks,
+            call_delay_s=args.call_delay_s, misbehave=args.misbehave, slow_s=args.slow_s)
     except ValueError as exc:
         p.error(str(exc))
     for sig in (signal.SIGINT, signal.SIGTERM):

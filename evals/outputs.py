@@ -42,7 +42,7 @@ def headline(results: dict[str, Any]) -> list[str]:
                      f"of every metric**: {', '.join(f['ids'])}")
     if m["unscored_criteria"]:
         lines.append(f"{m['unscored_criteria']} criterion scores were unscored (invalid judge "
-                     "output) and are left out.")
+                     "output or a failed call; failed interviews included) and are left out.")
     return lines
 
 
@@ -73,9 +73,8 @@ def _ceiling_section(hh: dict[str, Any], title: str) -> Section:
     sec.notes.append(
         f"First vs second rater ({' vs '.join(hh['raters'])}) on the {hh['items']} "
         f"double-rated interviews of {hh['of']}: {', '.join(hh.get('ids', []))}. With so few "
-        "interviews the intervals are wide; per-step rows have intervals on qwk and exact only. "
-        "To pool several datasets (e.g. dev and held-out): python -m evals.analysis "
-        "DATASET.jsonl DATASET.jsonl.")
+        "interviews the intervals are wide. To pool several datasets (e.g. dev and "
+        "held-out): python -m evals.analysis DATASET.jsonl DATASET.jsonl.")
     sec.rows = _metric_rows([("steps (holistic)", hh["steps"]),
                              ("criteria (pooled)", hh["criteria"])])
     for step, row in hh.get("per_step", {}).items():
@@ -162,6 +161,7 @@ def sections(results: dict[str, Any]) -> list[Section]:
 
     ci_on = m.get("per_criterion_ci_metrics", ["qwk", "exact"])
     crit = Section("Per criterion", header=["criterion", "n", *SHOWN], notes=[
+        "95% intervals on every metric, as above." if set(SHOWN) <= set(ci_on) else
         f"95% intervals on {' and '.join(ci_on)} only (fewer resamples); the other metrics "
         "are point estimates."])
     crit.rows = _metric_rows(list(m["per_criterion"].items()))
@@ -177,6 +177,19 @@ def sections(results: dict[str, Any]) -> list[Section]:
             ["prompt tokens (reported)", f"{u['prompt_tokens_reported']:,}"],
             ["prompt tokens (tiktoken)", f"{u['prompt_tokens_tiktoken']:,}"],
             ["completion tokens", f"{u['completion_tokens']:,}"], ["cost", cost]])
+        batch = u.get("batch")
+        if batch:
+            sec.rows += [["batch requests", f"{batch['requests']:,}"],
+                         ["answered by the batch", f"{batch['succeeded']:,}"],
+                         ["batch lines failed or unanswered", f"{batch['failed']:,}"]]
+            price = batch.get("cost_usd_list_price")
+            sec.notes.append(
+                f"Judge calls went through the {batch['provider']} batch API (batch "
+                f"{', '.join(batch['batches'])}): {batch['prompt_tokens']:,} prompt and "
+                f"{batch['completion_tokens']:,} completion tokens, "
+                + ("cost unknown" if price is None else f"${price:.4f} at live prices")
+                + " (batch APIs bill about half of that). Their replies count as cache hits "
+                "above; failed lines were called live or reported, as --batch-failures said.")
         earlier = u.get("earlier")
         if earlier:
             sec.notes.append(f"Includes {earlier['calls']:,} calls made before the run was "

@@ -1,10 +1,13 @@
 """``interviewer eval run``: score every recorded interview, then measure agreement.
 
-Scoring runs on asyncio with a concurrency limit and a requests-per-minute limit; each finished
-(item, step, repeat) is appended to ``<output>.partial.jsonl`` so an interrupted run resumes where
-it stopped (rerun the same command). Each row carries the model usage of its task (calls,
-tokens, cost), so a resumed run's usage is the earlier rows' sum plus this process's calls, not
-only what this process spent. Every knob that shapes the result is recorded with it.
+LLM scoring runs on asyncio with a concurrency limit and a requests-per-minute limit. Offline
+scoring runs in this process, and over worker processes (evals/parallel.py) when the first tasks
+show the rest would take longer than starting them. Each finished (item, step, repeat) is
+appended to ``<output>.partial.jsonl`` so an interrupted run resumes where it stopped (rerun the
+same command). Each row carries the model usage of its task (calls, tokens, cost), so a resumed
+run's usage is the earlier rows' sum plus this process's calls, not only what this process
+spent. Every knob that shapes the result is recorded with it. The analysis libraries (scipy,
+scikit-learn) are imported on a background thread while scoring runs.
 """
 
 from __future__ import annotations
@@ -16,22 +19,26 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from agent.cache import CacheMiss, CacheMode, CallCache
 from agent.cases import Case, default_cases
 from agent.config import Settings
-from agent.model.client import CallRecord, ModelClient, ModelError
 from agent.prices import cost, load_prices
 from agent.rubrics import default_rubrics
 from agent.scorers import OfflineScorer, Scorer
 from agent.semantic.facts import Told, told_from
 from agent.steps import STEPS
 from evals.dataset import SCORED, Dataset, Interview, load_dataset
+from evals.progress import Progress
+
+if TYPE_CHECKING:  # the SDK takes a second to import: offline runs never load it
+    from agent.model.client import CallRecord, ModelClient
 
 RESULTS_SCHEMA_VERSION = 1
 Task = tuple[str, str, int]  # item id, step, repeat
@@ -84,6 +91,22 @@ class EvalConfig:
     limit: int | None = None
     n_boot: int = 1000
     judge_samples: int = 1
+    workers: int | None = None
+    """Processes for offline scoring; None = as many as CPUs, when the work is worth it."""
+    batch: str | None = None
+    """Send the judge's calls through a batch API: "openai", "fireworks" or "auto"."""
+    batch_poll_s: float = 30.0
+    batch_failures: str = "live"
+    """Failed or expired batch lines: "live" (call the endpoint) or "report" (fail the task)."""
+    batch_account: str | None = None
+    """Fireworks account id (its batch API paths need it)."""
+
+
+#: Offline: after the scorer's warm-up, score in-process at least this long before deciding
+#: whether a process pool pays off (see Run._run_offline).
+PROBE_S = 0.3
+#: Offline rows are flushed to the partial file at most this often (they are cheap to redo).
+FLUSH_S = 0.5
 
 
 class EvalError(RuntimeError):
@@ -141,6 +164,16 @@ class Run:
             raise EvalError("--judge-samples: must be at least 1")
         if cfg.judge_samples > 1 and cfg.scorer != "llm":
             raise EvalError("--judge-samples: only the LLM judge (--scorer llm) takes samples")
+        if cfg.workers is not None and cfg.workers < 1:
+            raise EvalError(f"--workers: {cfg.workers} is not a number of processes (at least 1)")
+        if cfg.batch is not None:
+            if cfg.scorer != "llm":
+                raise EvalError("--batch sends the LLM judge's calls; it needs --scorer llm")
+            if cfg.cache_mode in ("off", "replay"):
+                raise EvalError(f"--batch stores the batch's replies in the call cache, so it "
+                                f"needs --cache live or record (not {cfg.cache_mode})")
+            if not cfg.batch_poll_s > 0:
+                raise EvalError("--batch-poll: must be a positive number of seconds")
         self.cfg = cfg
         out = cfg.output
         if out.is_dir() or not out.parent.is_dir() or out.suffix != ".json":
@@ -151,6 +184,7 @@ class Run:
             raise EvalError(str(e)) from None
         self.items = self.dataset.interviews[: cfg.limit] if cfg.limit else (
             self.dataset.interviews)
+        self._by_id = {item.id: item for item in self.items}
         self.rubrics = default_rubrics()
         self.cases = default_cases()
         self.calls: list[CallRecord] = []
@@ -159,10 +193,14 @@ class Run:
         # exactly that task's calls (the scorers are shared between concurrent tasks).
         self._task_calls = threading.local()
         self.earlier_usage: dict[str, Any] | None = None  # from the partial file, on resume
+        self._preload: _Preload | None = None
+        self._batch_rows: list[dict[str, Any]] = []  # batches an earlier run submitted
+        self._batch: Any = None  # evals.batch_run.BatchPhase, with --batch
         self.earlier_rows_without_usage = 0
         self.cache: CallCache | None = None
         self.scorers: list[Scorer] = []
         self.clients: list[ModelClient] = []
+        self._errors: tuple[type[Exception], ...] = (OSError,)  # a task's own failure
         if cfg.scorer == "offline":
             self.scorers = [OfflineScorer(self.rubrics)] * cfg.repeats
         else:
@@ -170,8 +208,10 @@ class Run:
 
     def _llm_scorers(self) -> None:
         from agent.judge import LLMJudge
+        from agent.model.client import ModelClient, ModelError
         from agent.paths import home
 
+        self._errors = (ModelError, OSError)
         cfg = self.cfg
         settings = cfg.settings
         if cfg.cache_mode == "replay" and settings.offline:
@@ -209,10 +249,10 @@ class Run:
     # -- knobs and resume ---------------------------------------------------------------------
 
     def knobs(self) -> dict[str, Any]:
-        from agent.judge import judge_prompt_version
-
         cfg = self.cfg
         llm = cfg.scorer == "llm"
+        if llm:  # the judge imports the SDK, which an offline run never needs
+            from agent.judge import judge_prompt_version
         return {
             "scorer": cfg.scorer,
             "model": self.clients[0].model if llm else None,
@@ -226,13 +266,23 @@ class Run:
             "repeats": cfg.repeats, "seed": cfg.seed, "concurrency": cfg.concurrency,
             "rpm": cfg.rpm, "cache": cfg.cache_mode if llm else None, "limit": cfg.limit,
             "judge_samples": cfg.judge_samples if llm else None,
-            "bootstrap_resamples": cfg.n_boot,
+            "bootstrap_resamples": cfg.n_boot, "batch": self.batch_provider(),
         }
 
     def fingerprint(self) -> str:
         k = {key: v for key, v in self.knobs().items()
-             if key not in ("concurrency", "rpm", "cache", "bootstrap_resamples")}
+             if key not in ("concurrency", "rpm", "cache", "bootstrap_resamples", "batch")}
         return hashlib.sha256(json.dumps(k, sort_keys=True).encode()).hexdigest()[:16]
+
+    def batch_provider(self) -> str | None:
+        """The batch API --batch uses ("auto": Fireworks for its hosts, else OpenAI's)."""
+        if self.cfg.batch in (None, "auto"):
+            if self.cfg.batch is None:
+                return None
+            from agent.model.batch import guess_provider
+
+            return guess_provider(self.clients[0].settings.base_url if self.clients else None)
+        return self.cfg.batch
 
     def partial_path(self) -> Path:
         return self.cfg.output.with_name(self.cfg.output.name + ".partial.jsonl")
@@ -259,6 +309,9 @@ class Run:
                 continue  # a line cut short by a kill: that task runs again
             if not isinstance(row, dict):
                 continue
+            if "batch" in row or "batch_done" in row:
+                self._batch_rows.append(row)
+                continue
             # Failed tasks run again, but their calls were made (and paid for): count them too.
             if isinstance(row.get("usage"), dict):
                 earlier = add_usage(earlier, row["usage"])
@@ -278,7 +331,7 @@ class Run:
 
     def _score(self, task: Task) -> dict[str, Any]:
         item_id, step, r = task
-        item = next(i for i in self.items if i.id == item_id)
+        item = self._by_id[item_id]
         scorer = self.scorers[r]
         if hasattr(scorer, "session_id"):
             scorer.session_id = f"{item_id}/{step}"  # names the call in logs and replay misses
@@ -295,15 +348,29 @@ class Run:
         try:
             return self._score(task), None, usage_of(mine, self.prices)
         except CacheMiss:
-            raise
-        except (ModelError, OSError) as e:
+            if self._batch is None or self._batch.failures != "report":
+                raise
+            why = self._batch.failure_of(task) or "the judge's reply needed a re-ask, which "\
+                "is a live call"
+            return None, f"batch: {why} (--batch-failures report)", usage_of(mine, self.prices)
+        except self._errors as e:
             return None, str(e), usage_of(mine, self.prices)
         finally:
             self._task_calls.calls = None
 
+    def _record_row(self, task: Task, result: dict[str, Any] | None, error: str | None,
+                    usage: dict[str, Any], done: dict[Task, dict[str, Any]],
+                    failed: dict[Task, str], sink: IO[str]) -> None:
+        row: dict[str, Any] = {"item": task[0], "step": task[1], "repeat": task[2]}
+        if result is None:
+            failed[task] = row["error"] = error or "failed"
+        else:
+            done[task] = row["result"] = result
+        row["usage"] = usage
+        sink.write(json.dumps(row) + "\n")
+
     async def _run_tasks(self, todo: list[Task], done: dict[Task, dict[str, Any]],
-                         failed: dict[Task, str], sink: Any,
-                         advance: Callable[[], None]) -> None:
+                         failed: dict[Task, str], sink: IO[str], bar: Progress) -> None:
         sem = asyncio.Semaphore(self.cfg.concurrency)
         limiter = RateLimiter(self.cfg.rpm)
         loop = asyncio.get_running_loop()
@@ -314,28 +381,143 @@ class Run:
                 await limiter.wait()
                 result, error, usage = await loop.run_in_executor(pool, self._score_counted,
                                                                   task)
-                row: dict[str, Any] = {"item": task[0], "step": task[1], "repeat": task[2]}
-                if result is None:
-                    failed[task] = row["error"] = error or "failed"
-                else:
-                    done[task] = row["result"] = result
-                row["usage"] = usage
-                sink.write(json.dumps(row) + "\n")
-                sink.flush()
-                advance()
+                self._record_row(task, result, error, usage, done, failed, sink)
+                sink.flush()  # a model call is worth keeping the moment it is paid for
+                bar.advance(failed=result is None)
+                self._start_preload()  # once the first calls are out, not before them
 
         try:
             await asyncio.gather(*(one(t) for t in todo))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def execute(self, progress: bool = True) -> dict[str, Any]:
-        """Score everything not already in the partial file, then build the results."""
-        from evals.analysis import analyse
+    def _batch_phase(self, todo: list[Task], sink: IO[str], progress: bool) -> None:
+        """With --batch, fill the call cache through the provider's batch API first."""
+        provider = self.batch_provider()
+        if provider is None:
+            if any("batch" in row for row in self._batch_rows):
+                sys.stderr.write("eval run: note: the partial results name a batch submitted "
+                                 "with --batch; it is not collected without --batch (calling "
+                                 "the endpoint live instead)\n")
+            return
+        from agent.model.batch import BatchError
+        from evals.batch_run import BatchPhase
 
+        try:
+            self._batch = BatchPhase(self, provider, poll_s=self.cfg.batch_poll_s,
+                                     failures=self.cfg.batch_failures,
+                                     account=self.cfg.batch_account)
+            self._batch.resume_from(self._batch_rows)
+            if todo or self._batch.pending:
+                self._batch.execute(todo, sink, progress)
+        except (BatchError, ValueError) as e:
+            raise EvalError(str(e)) from None
+
+    def workers(self) -> int:
+        """Processes offline scoring may use (--workers, else one per CPU)."""
+        from evals.parallel import cpu_count
+
+        return self.cfg.workers or cpu_count()
+
+    def _run_offline(self, todo: list[Task], done: dict[Task, dict[str, Any]],
+                     failed: dict[Task, str], sink: IO[str], bar: Progress) -> None:
+        """Score in this process; hand the rest to a process pool when the first tasks show it
+        would save more than starting one costs (straight away with an explicit --workers N).
+
+        The first interview's tasks warm the scorer up (its lazy caches make them many times
+        slower than the rest), so the estimate uses the tasks after them."""
+        from evals import parallel
+
+        workers = self.workers()
+        explicit = self.cfg.workers is not None and self.cfg.workers > 1
+        warm = len(SCORED) * self.cfg.repeats
+        started = last_flush = time.perf_counter()
+        warmed_at: float | None = None
+        queue = list(todo)
+        scored = 0
+        use_pool = explicit and len(queue) > 1
+        while queue and not use_pool:
+            task = queue.pop(0)
+            result, error, usage = self._score_counted(task)
+            self._record_row(task, result, error, usage, done, failed, sink)
+            bar.advance(failed=result is None)
+            scored += 1
+            now = time.perf_counter()
+            if now - last_flush > FLUSH_S:
+                sink.flush()
+                last_flush = now
+            if scored == warm:
+                warmed_at = now
+            if workers < 2 or warmed_at is None or scored < warm + 7 or now - warmed_at < (
+                    PROBE_S):
+                continue
+            rate = (now - warmed_at) / (scored - warm)  # seconds per warm task
+            startup = 0.2 if sys.platform.startswith("linux") else 0.6 + (warmed_at - started)
+            use_pool = rate * len(queue) * (1 - 1 / workers) > 2 * startup
+            break
+        if not use_pool:
+            self._start_preload()
+            for task in queue:
+                result, error, usage = self._score_counted(task)
+                self._record_row(task, result, error, usage, done, failed, sink)
+                bar.advance(failed=result is None)
+                now = time.perf_counter()
+                if now - last_flush > FLUSH_S:
+                    sink.flush()
+                    last_flush = now
+            return
+        per_task = (time.perf_counter() - (warmed_at or started)) / max(1, scored - warm)
+        # Chunks of about a quarter second of work: smooth progress, little lost on Ctrl-C.
+        size = 7 * self.cfg.repeats if not scored else int(min(200, max(
+            7, 0.25 / max(per_task, 1e-6))))
+        jobs = [(t, self._by_id[t[0]].case, step_turns(self._by_id[t[0]], t[1]),
+                 told_before(self._by_id[t[0]], t[1], self.cases[self._by_id[t[0]].case]))
+                for t in queue]
+        no_usage = usage_of([], self.prices)
+        sink.flush()  # a forked child must not inherit unwritten rows
+        sys.stderr.flush()
+        with bar.paused(), self._preload_paused():
+            pool = parallel.Pool(workers, self.scorers[0], self.rubrics, self.cases)
+        self._start_preload()  # only now: a thread running at the fork would have stopped it
+        bar.update(status=f"{workers} processes")
+        with pool:
+            for task, result, error in pool.run(parallel.chunked(jobs, size)):
+                self._record_row(task, result, error, no_usage, done, failed, sink)
+                bar.advance(failed=result is None)
+                now = time.perf_counter()
+                if now - last_flush > FLUSH_S:
+                    sink.flush()
+                    last_flush = now
+
+    # -- the analysis libraries load on a background thread while scoring runs ---------------
+
+    def _start_preload(self) -> None:
+        if self._preload is None:
+            self._preload = _Preload("evals.analysis")
+
+    @contextmanager
+    def _preload_paused(self) -> Iterator[None]:
+        """No import thread runs inside (it is started after the offline pool forks; this
+        only waits for one started earlier)."""
+        if self._preload is not None:
+            self._preload.wait()
+        yield
+
+    def _analysis(self) -> Any:
+        self._start_preload()
+        assert self._preload is not None
+        return self._preload.module()
+
+    def execute(self, progress: bool = True) -> dict[str, Any]:
+        """Score everything not already in the partial file, then build the results.
+        ``progress``: show progress on stderr (a bar on a terminal, else a line every few
+        seconds)."""
         started = time.perf_counter()
+        # The analysis imports load on a background thread: for the judge once its first
+        # replies are in (see _run_tasks), offline after a process pool forks (_run_offline).
         done = self.load_partial()
-        todo = [t for t in self.tasks() if t not in done]
+        tasks = self.tasks()
+        todo = [t for t in tasks if t not in done]
         failed: dict[Task, str] = {}
         path = self.partial_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,23 +525,36 @@ class Run:
         with path.open("a", encoding="utf-8") as sink:
             if fresh:
                 sink.write(json.dumps({"fingerprint": self.fingerprint()}) + "\n")
-            with _progress(progress, len(self.tasks()), len(self.tasks()) - len(todo),
-                           self.cfg.scorer) as advance:
-                try:
-                    asyncio.run(self._run_tasks(todo, done, failed, sink, advance))
-                except CacheMiss as e:
-                    raise EvalError(str(e)) from None
-                except KeyboardInterrupt:
+            try:
+                self._batch_phase(todo, sink, progress)
+                bar = Progress("eval run", len(tasks), completed=len(tasks) - len(todo),
+                               unit=f"scoring tasks ({self.cfg.scorer})", quiet=not progress)
+                with bar:
+                    if self.cfg.scorer == "offline":
+                        self._run_offline(todo, done, failed, sink, bar)
+                    else:
+                        asyncio.run(self._run_tasks(todo, done, failed, sink, bar))
+            except CacheMiss as e:
+                raise EvalError(str(e)) from None
+            except KeyboardInterrupt:
+                sink.flush()
+                if self._batch is not None and self._batch.pending:
+                    sys.stderr.write(f"eval run: stopped; {self._batch.interrupted()}\n")
+                else:
                     sys.stderr.write(
-                        f"eval run: stopped with {len(done)} of {len(self.tasks())} scoring "
+                        f"eval run: stopped with {len(done)} of {len(tasks)} scoring "
                         f"tasks saved in {path}; rerun the same command to resume from there "
                         "(delete that file to start over)\n")
-                    raise
+                raise
         elapsed = time.perf_counter() - started
         results = self.assemble(done, failed)
-        results["metrics"] = analyse(results, n_boot=self.cfg.n_boot, seed=self.cfg.seed)
-        results["timing"] = {"seconds": round(elapsed, 3), "tasks": len(self.tasks()),
-                             "resumed": len(self.tasks()) - len(todo)}
+        analysis = self._analysis()
+        t0 = time.perf_counter()
+        results["metrics"] = analysis.analyse(results, n_boot=self.cfg.n_boot,
+                                              seed=self.cfg.seed)
+        results["timing"] = {"seconds": round(elapsed, 3), "tasks": len(tasks),
+                             "resumed": len(tasks) - len(todo),
+                             "analysis_seconds": round(time.perf_counter() - t0, 3)}
         return results
 
     def assemble(self, done: dict[Task, dict[str, Any]], failed: dict[Task, str]
@@ -435,35 +630,42 @@ class Run:
         earlier = self.earlier_usage
         total = add_usage(earlier, here) if earlier else here
         return {**total,
+                "batch": self._batch.usage if self._batch is not None and self._batch.usage[
+                    "batches"] else None,
                 "earlier": earlier if earlier and earlier["calls"] else None,
                 "earlier_tasks_without_usage": self.earlier_rows_without_usage,
                 "cache": self.cache.stats() if self.cache else None}
 
 
-class _progress:
-    """A rich progress bar on stderr (silent when not wanted)."""
+class _Preload:
+    """Import a module on a background thread; ``module()`` waits for it (and re-raises an
+    import error in the caller's thread)."""
 
-    def __init__(self, show: bool, total: int, completed: int, label: str) -> None:
-        self.show, self.total, self.completed, self.label = show, total, completed, label
-        self._bar: Any = None
+    def __init__(self, name: str) -> None:
+        import importlib
 
-    def __enter__(self) -> Callable[[], None]:
-        if not self.show:
-            return lambda: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        self.name = name
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._load, args=(importlib,), daemon=True,
+                                        name=f"import {name}")
+        self._thread.start()
 
-        self._bar = Progress("[progress.description]{task.description}", BarColumn(),
-                             MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=Console(stderr=True), transient=False)
-        self._bar.start()
-        task = self._bar.add_task(f"scoring ({self.label})", total=self.total,
-                                  completed=self.completed)
-        return lambda: self._bar.advance(task)
+    def _load(self, importlib: Any) -> None:
+        try:
+            importlib.import_module(self.name)
+        except BaseException as e:  # surfaced by module(), in the caller's thread
+            self._error = e
 
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    def wait(self) -> None:
+        self._thread.join()
+
+    def module(self) -> Any:
+        import importlib
+
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return importlib.import_module(self.name)
 
 
 def write_results(results: dict[str, Any], output: Path) -> list[Path]:

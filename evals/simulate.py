@@ -91,7 +91,8 @@ def llm_candidate(client: ModelClient, persona: str, case: Case) -> Candidate:
 
 def simulate(*, interviewer: Interviewer, scorer: Scorer, make_candidate:
              Callable[[str, Case], Candidate], cases: list[str], personas: tuple[str, ...]
-             = PERSONAS) -> dict[str, Any]:
+             = PERSONAS, advance: Callable[[], None] | None = None) -> dict[str, Any]:
+    """``advance`` is called after each simulated interview (progress)."""
     all_cases = default_cases()
     rubrics = default_rubrics()
     runs: list[dict[str, Any]] = []
@@ -105,6 +106,8 @@ def simulate(*, interviewer: Interviewer, scorer: Scorer, make_candidate:
                 steps.append(scorer.score_step(case, step, step_turns(driven.state, step)))
             runs.append({"case": case_id, "persona": persona, "overall": overall(steps),
                          "answers": sum(1 for t in turns if t["role"] == "candidate")})
+            if advance is not None:
+                advance()
     means = {p: statistics.fmean([r["overall"] for r in runs if r["persona"] == p
                                   and r["overall"] is not None] or [0.0]) for p in personas}
     ordered = [p for p in ORDER if p in personas]

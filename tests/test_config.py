@@ -225,3 +225,63 @@ def test_quoted_shows_undecodable_arguments_readably() -> None:
     assert quoted("a\x1b[2Jb") == "'a\\x1b[2Jb'"
     assert quoted("x" * 100, 10) == "'" + "x" * 10 + "…'"
     assert quoted("\ud800") == "'\\ud800'"
+
+
+def test_local_presets_and_loopback_urls_default_to_one_background_call() -> None:
+    s = resolve(provider="llamacpp", env={}, config={})
+    assert (s.base_url, s.max_concurrency, s.context_tokens) == (
+        "http://localhost:8080/v1", 1, 8_192)
+    assert resolve(provider="ollama", env={}, config={}).max_concurrency == 1
+    assert resolve(provider="openai", env={"OPENAI_API_KEY": "o"}, config={}
+                   ).max_concurrency == 4
+    assert resolve(base_url="http://127.0.0.1:9/v1", model="m", env={}, config={}
+                   ).max_concurrency == 1
+    remote = resolve(base_url="https://api.example.com/v1", model="m", env={}, config={})
+    assert (remote.max_concurrency, remote.context_tokens) == (4, 16_384)
+    with pytest.raises(ConfigError, match="--provider vllm serves the model it was started "
+                                          "with, so name it; pass --model"):
+        resolve(provider="vllm", env={}, config={})
+
+
+def test_budgets_come_from_the_environment_then_the_config_file() -> None:
+    env = {"INTERVIEWER_CONTEXT_TOKENS": "4096", "INTERVIEWER_FIRST_TOKEN_S": "5"}
+    config = {"context_tokens": 32_000, "max_concurrency": 2, "reply_s": 30}
+    s = resolve(base_url="http://x/v1", model="m", env=env, config=config)
+    assert (s.context_tokens, s.max_concurrency, s.first_token_s, s.reply_s) == (
+        4096, 2, 5.0, 30.0)
+
+
+@pytest.mark.parametrize(("env", "config", "message"), [
+    ({"INTERVIEWER_MAX_CONCURRENCY": "two"}, {}, "^INTERVIEWER_MAX_CONCURRENCY: 'two' is not "
+     "a whole number$"),
+    ({"INTERVIEWER_MAX_CONCURRENCY": "0"}, {}, "INTERVIEWER_MAX_CONCURRENCY: must be between "
+     "1 and 64"),
+    ({}, {"context_tokens": 100}, r"config\.toml: context_tokens: must be between 1,024"),
+    ({"INTERVIEWER_REPLY_S": "700"}, {}, "INTERVIEWER_REPLY_S: must be between 0 and 600 "
+     "seconds"),
+    ({"INTERVIEWER_FIRST_TOKEN_S": "50", "INTERVIEWER_REPLY_S": "10"}, {},
+     r"first_token_s \(50 s\) is longer than reply_s \(10 s\)"),
+])
+def test_bad_budgets_name_their_source(env: dict[str, str], config: dict[str, object],
+                                       message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        resolve(base_url="http://x/v1", model="m", env=env, config=config)
+
+
+def test_config_file_types_for_the_budgets(tmp_path: Path) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text("max_concurrency = 1.5\n")
+    with pytest.raises(ConfigError, match="'max_concurrency' must be an integer, not a number"):
+        load_config_file(f)
+    f.write_text("context_tokens = 8192\nmax_concurrency = 1\nfirst_token_s = 10\n"
+                 "reply_s = 20.5\n")
+    s = resolve(base_url="http://x/v1", model="m", env={}, config=load_config_file(f))
+    assert (s.context_tokens, s.max_concurrency, s.first_token_s, s.reply_s) == (
+        8192, 1, 10.0, 20.5)
+
+
+def test_the_command_line_offers_every_preset() -> None:
+    from agent.cli import PROVIDERS
+    from agent.config import PRESETS
+
+    assert tuple(PRESETS) == PROVIDERS

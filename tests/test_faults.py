@@ -153,7 +153,8 @@ def fault_class(fault: str, stream: bool) -> str | None:
 
 
 _NOTE = re.compile(r"(?:^|, )(HTTP (\d{3})|timeout|connection error \(|stream broke mid-reply|"
-                   r"empty reply|invalid reply \(|malformed response)")
+                   r"empty reply|invalid reply \(|malformed response|"
+                   r"stream ended without finishing)")
 
 
 def note_classes(error: str) -> list[str]:
@@ -162,9 +163,11 @@ def note_classes(error: str) -> list[str]:
     out = []
     for m in _NOTE.finditer(error[len("recovered from: "):]):
         note = m.group(1)
+        # A stream with no events at all (an HTML page) ends with no finish reason: it shows
+        # as "stream ended without finishing", like an empty reply.
         out.append(m.group(2) if m.group(2) else "timeout" if note == "timeout" else
-                   "drop" if note.startswith(("connection", "stream")) else
-                   "empty-stream" if note == "empty reply" else
+                   "empty-stream" if note in ("empty reply", "stream ended without finishing")
+                   else "drop" if note.startswith(("connection", "stream")) else
                    "malformed" if note == "malformed response" else "invalid")
     return out
 
@@ -173,15 +176,22 @@ def trace_failures(calls: list[dict[str, Any]]) -> tuple[Counter[str], int]:
     """(failures the trace names by class, failures it reports without naming them).
 
     A call that ended "error" or "invalid" failed on every request it made (retries + 1); its
-    error names only the last problem, so those failures are counted but not classed. Any other
-    call names every failure it got past in its "recovered from: ..." note."""
+    error names only the last problem, so those failures are counted but not classed. A
+    streamed reply the guards refused ("rejected": "retrying: the reply was empty") failed on
+    its last request, named by the reason. Any call names every failure it got past in its
+    "recovered from: ..." note."""
     named: Counter[str] = Counter()
     unnamed = 0
     for c in calls:
         if c["outcome"] in ("error", "invalid"):
             unnamed += c["retries"] + 1
-        elif c["error"]:
-            named.update(note_classes(c["error"]))
+            continue
+        head, _, recovered = (c["error"] or "").partition("recovered from: ")
+        if recovered:
+            named.update(note_classes("recovered from: " + recovered))
+        if c["outcome"] == "rejected":
+            assert head.rstrip("; ").endswith("the reply was empty"), c["error"]
+            named["empty-stream"] += 1
     return named, unnamed
 
 
@@ -289,8 +299,11 @@ def test_an_out_of_range_judge_reply_shows_in_the_trace(home: Path) -> None:
     report = json.loads(rep.stdout)
     assert requests and {r["fault"] for r in requests} == {"out_of_range"}
     # (The interview skips goals with "/next": a skipped step scores 1 without the judge.)
-    criteria = [c for s in report["steps"] if s["status"] != "skipped" for c in s["criteria"]]
-    assert criteria and report["unscored_criteria"] == len(criteria)  # no level was accepted
+    # No level was accepted from the model: every judged step was scored offline instead,
+    # and says so.
+    judged = [s for s in report["steps"] if s["status"] != "skipped"]
+    assert judged and all(s["scorer"] == "offline" and s["fallback"] == "scored offline: the "
+                          "model's replies were invalid" for s in judged)
     calls = trace_calls(home, sid)
     assert {c["purpose"] for c in calls} == {"judge"}
     assert len(requests) == sum(c["retries"] + 1 for c in calls)
@@ -370,19 +383,20 @@ def dead_url() -> str:
 
 
 @pytest.mark.slow
-def test_a_chat_against_a_dead_port_saves_the_answer_and_resumes_offline(home: Path) -> None:
+def test_a_chat_against_a_dead_port_stops_before_the_interview_with_one_clear_message(
+        home: Path) -> None:
+    """The cheap part of the doctor runs before the interview: nothing is asked of the
+    candidate that could not be answered, and nothing half-made is left behind."""
     out = run_cli(home, "chat", "--case", CASE, "--base-url", dead_url(), "--model",
                   "fake-model", stdin=stdin_of(DOWN_BLOCKS), timeout=120)
-    sid = str(only_session(home)["id"])
-    assert_one_clear_failure_message(out, sid)
-    assert candidate_blocks(saved_state(home, sid)) == []
-    assert journaled(home, sid) == (0, DOWN_BLOCKS[0])
-
-    resumed = run_cli(home, "chat", "--session", sid, "--offline",
-                      stdin=stdin_of(DOWN_BLOCKS[1:]))
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr
-    assert only_session(home)["status"] == "completed"
-    assert_every_answer_once_in_order(candidate_blocks(saved_state(home, sid)), DOWN_BLOCKS)
+    text = out.stdout + out.stderr
+    assert out.returncode == 3 and "Traceback" not in text
+    [line] = [line for line in text.splitlines() if "not responding" in line]
+    assert "could not connect" in line
+    assert "Nothing was saved yet" in out.stderr and "interviewer doctor" in out.stderr
+    assert f"interviewer chat --case {CASE} --offline" in out.stderr
+    assert "You: " not in out.stdout  # no answer was read
+    assert run_cli(home, "sessions", "--json").stdout.strip() == "[]"
 
 
 @pytest.mark.slow

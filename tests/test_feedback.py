@@ -262,7 +262,8 @@ def test_html_notes_unverified_quotes_on_their_own(home: Path) -> None:
 
 
 @respx.mock
-def test_nothing_scored_collapses_to_one_line_per_step(home: Path) -> None:
+def test_steps_the_judge_cannot_score_are_scored_offline_and_said_so_once_each(
+        home: Path) -> None:
     respx.post(f"{URL}/chat/completions").mock(side_effect=FakeModel(judge=lambda b: "nope"))
     with Engine(LLM, http_client=httpx.Client()) as engine:
         session = engine.start(CASE, mode="coach")
@@ -272,16 +273,18 @@ def test_nothing_scored_collapses_to_one_line_per_step(home: Path) -> None:
         session.answer(SAID)
         session.command("next")
         report = session.report()
-    assert "not available" not in coach and "(not_reached)" not in coach
-    assert "could not be scored right now" in coach
-    md = to_markdown(report, transcript=False)  # the coach's lines quote the reason too
-    reason = "the judge gave no valid level"
-    answered = [s for s in report.steps if s.status in ("scored", "in_progress")]
-    assert md.count(reason) <= len(answered) + 1           # not once per criterion
-    assert report.overall is None and "nothing could be scored" in md
-    assert f"interviewer report {report.session} --offline" in md
-    assert any("--offline" in p for p in report.practice)
-    assert not any(p.startswith("Keep practising") for p in report.practice)
+    mark = "scored offline: the model's replies were invalid"
+    assert coach.startswith(f"Clarify the problem and context ({mark}): ") and "/ 4" in coach
+    fell = [s for s in report.steps if s.fallback]
+    assert [s.step for s in fell] == ["clarify", "diagnose", "cross_cutting"]
+    assert all(s.scorer == "offline" and s.score is not None for s in fell)
+    md = to_markdown(report, transcript=False)  # the coach's lines quote the mark too
+    assert md.count(f"## Clarify the problem and context — {fell[0].score:.2f} ({mark})") == 1
+    assert report.overall is not None and "nothing could be scored" not in md
+    assert md.count("The model judge could not score clarify the problem and context, "
+                    "diagnose") == 1
+    assert f"interviewer report {report.session} --rescore" in md
+    assert report.unscored_criteria == 0
 
 
 def test_trace_text_shows_whole_prompt_hashes() -> None:

@@ -411,37 +411,47 @@ _INTERVIEWER = re.compile(r"<interviewer>(.*?)</interviewer>", re.S)
 
 def test_an_echoing_interviewer_does_not_launder_an_attack_into_the_judge_prompt(
         home: Path) -> None:
-    """Model speech can quote the candidate (here: all of it). In the judge's transcript such
-    quotes may only sit inside fenced <interviewer> lines, which the judge's system prompt
-    declares never to be instructions; never loose in the prompt, never able to close a tag."""
+    """Model speech can quote the candidate (here: all of it, the attack included). The guards
+    on spoken text (agent/model/guards.py) refuse such a line, twice, and the authored probe is
+    said instead, so the attack never becomes an interviewer line; the refusals are in the call
+    log. Should a quoting line pass the guards, the judge's transcript still fences it inside an
+    <interviewer> line, which the judge's system prompt declares never to be instructions."""
+    from agent.judge import render_transcript
+
     inj = next(i for i in INJECTIONS if i.id == "dev-21")  # "SYSTEM: ... Record level 4 ..."
     case = get_case(inj.case)
     with FakeEndpoint(responder=leaky_responder(case)) as ep, Engine(
             Settings(base_url=ep.url, api_key="k", model="fake-model", max_retries=0)) as eng:
         session = drive(eng, case, inj.step, inj.answer)
         requests = ep.requests
+        calls = eng.store.calls(session.id)
     followups = [t["text"] for t in session.state()["turns"] if t["kind"] == "followup"]
-    assert any(inj.attack in t for t in followups)  # the interviewer did echo the attack
+    assert followups and not any(inj.attack[:40] in t for t in followups)
+    probes = {c.probe for c in default_rubrics()[inj.step].criteria}
+    assert set(followups) <= probes  # the standard questions were said instead
+    refused = [c["error"] for c in calls if c["outcome"] == "rejected"]
+    assert any(e.startswith("retrying: ") for e in refused)
+    assert any(e.startswith("fallback to the standard question: ") for e in refused)
+
     judged = [r for r in requests if ((r["body"].get("response_format") or {}).get(
         "json_schema") or {}).get("name") == "JudgeOut"]
     assert judged
-    echoed = 0
+    # A quoting line that got through would sit fenced in the judge's transcript.
+    quoted = render_transcript([("interviewer", f"You said: {inj.answer}"),
+                                ("candidate", inj.answer)])
+    for content in [*(m["content"] for r in judged for m in r["body"]["messages"][1:]), quoted]:
+        assert content.count("<interviewer>") == content.count("</interviewer>")
+        assert len(_OPEN.findall(content.replace("<candidate> tags", ""))) == len(
+            _CLOSE.findall(content))
+        loose = _INTERVIEWER.sub("", _BLOCK.sub("", content))
+        assert not [p for p in _pieces(fence(inj.answer)) if p in loose]
+        for line in _INTERVIEWER.findall(content):
+            assert "<candidate>" not in line and "</candidate>" not in line
+    assert any(fence(inj.attack) in line for line in _INTERVIEWER.findall(quoted))
     for r in judged:
-        system, *users = r["body"]["messages"]
+        system = r["body"]["messages"][0]
         assert system["role"] == "system" and inj.attack[:40] not in system["content"]
         assert re.search(r"<interviewer> tags .*never instructions", _norm(system["content"]))
-        for m in users:
-            content = m["content"]
-            assert content.count("<interviewer>") == content.count("</interviewer>")
-            assert len(_OPEN.findall(content.replace("<candidate> tags", ""))) == len(
-                _CLOSE.findall(content))
-            lines = _INTERVIEWER.findall(content)
-            echoed += sum(1 for line in lines if fence(inj.attack) in line)
-            loose = _INTERVIEWER.sub("", _BLOCK.sub("", content))
-            assert not [p for p in _pieces(fence(inj.answer)) if p in loose], r["index"]
-            for line in lines:
-                assert "<candidate>" not in line and "</candidate>" not in line
-    assert echoed, "the echoed attack never reached the judge (test did not exercise it)"
 
 
 def test_the_request_log_shows_the_fence_check_can_fail() -> None:

@@ -16,9 +16,12 @@ from agent.model.client import (
     CallRecord,
     ModelClient,
     ModelError,
+    ModelRejected,
     ModelUnavailable,
+    ReplyRejected,
     Restart,
     StructuredOutputError,
+    TruncatedReply,
     redact,
 )
 
@@ -240,3 +243,239 @@ def test_prompts_over_the_token_budget_are_trimmed() -> None:
     sent = json.loads(route.calls[0].request.content)["messages"]
     assert tokens.count_messages(sent) <= 300
     assert sent[0]["content"] == "Be brief." and sent[1]["content"].endswith("[...trimmed]")
+
+
+# -- structured-output negotiation (issue 17.1) ---------------------------------------------------
+
+LLAMACPP_500 = {"error": {"message": "[{'type': 'literal_error', 'loc': ('body', "
+                          "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+                          "'json_object'\", 'input': 'json_schema'}]",
+                          "type": "internal_server_error"}}
+
+
+class MemoryCaps:
+    """A capability store like agent/store.py's, in memory."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def load_capabilities(self, base_url: str, model: str) -> dict[str, Any] | None:
+        return self.data.get((base_url, model))
+
+    def save_capabilities(self, base_url: str, model: str, data: dict[str, Any]) -> None:
+        self.data[(base_url, model)] = data
+
+
+@respx.mock
+def test_a_500_that_names_response_format_is_a_rejection_not_an_outage() -> None:
+    """llama-cpp-python's server answers json_schema with HTTP 500. That is not retried by the
+    SDK (it would get the same answer), the next mode is tried at once, and it is remembered."""
+    route = respx.post(f"{URL}/chat/completions").mock(side_effect=[
+        httpx.Response(500, json=LLAMACPP_500),
+        httpx.Response(200, json=completion('{"level": 2, "quotes": []}')),
+        httpx.Response(200, json=completion('{"level": 3, "quotes": []}')),
+    ])
+    caps = MemoryCaps()
+    records: list[CallRecord] = []
+    client = make(records, retries=3, capabilities=caps)
+    assert client.structured(MSGS, Verdict, purpose="judge", prompt_hash="h").level == 2
+    client.close()
+    assert route.call_count == 2  # no SDK retries of the 500
+    bodies = [json.loads(c.request.content) for c in route.calls]
+    assert bodies[1]["response_format"]["type"] == "json_object"
+    assert bodies[1]["response_format"]["schema"]["properties"]["level"]["maximum"] == 4
+    assert "<json_schema>" in bodies[1]["messages"][0]["content"]
+    [rec] = records
+    assert rec.outcome == "ok" and "json_schema rejected" in (rec.error or "")
+    stored = caps.data[(URL, "m")]
+    assert stored["structured"] == "json_object_schema"
+    assert "Input should be 'text' or 'json_object'" in stored["rejected"]["json_schema"]
+    # A new client (another process) starts where this one left off.
+    again = make([], capabilities=caps)
+    assert again.structured(MSGS, Verdict, purpose="judge", prompt_hash="h").level == 3
+    again.close()
+    assert json.loads(route.calls[2].request.content)["response_format"]["type"] == "json_object"
+    assert "json_schema rejected (HTTP 500" in again.capabilities().describe()
+
+
+@respx.mock
+def test_every_mode_rejected_ends_at_plain_json_read_out_of_a_fence() -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        fmt = json.loads(request.content).get("response_format")
+        if fmt is not None:
+            return httpx.Response(400, json={"error": "'response_format.type' must be "
+                                                      "'json_schema' or 'text'"}
+                                  if fmt["type"] == "json_object" else
+                                  {"error": {"message": "json_schema is not supported"}})
+        return httpx.Response(200, json=completion(
+            'Sure! Here it is:\n```json\n{"level": 4, "quotes": ["p99"]}\n```'))
+
+    route = respx.post(f"{URL}/chat/completions").mock(side_effect=reply)
+    client = make([], retries=2)
+    assert client.structured(MSGS, Verdict, purpose="judge", prompt_hash="h").level == 4
+    client.close()
+    modes = [(json.loads(c.request.content).get("response_format") or {}).get("type")
+             for c in route.calls]
+    assert modes == ["json_schema", "json_object", "json_object", None]
+    assert client.capabilities().structured == "prompt"
+
+
+@respx.mock
+def test_a_refused_request_says_rejected_and_what_the_endpoint_answered() -> None:
+    message = "model 'm' does not exist: [Errno 1] see https://example.test/docs " + "x" * 400
+    respx.post(f"{URL}/chat/completions").mock(return_value=httpx.Response(
+        400, json={"error": {"message": message}}))
+    records: list[CallRecord] = []
+    client = make(records)
+    with pytest.raises(ModelRejected) as info:
+        client.structured(MSGS, Verdict, purpose="judge", prompt_hash="h")
+    client.close()
+    text = str(info.value)
+    assert "rejected the request (HTTP 400: model 'm' does not exist: [Errno 1] see" in text
+    assert "not responding" not in text and "more characters]" in text
+    assert len(text) < 420 and records[0].error and "[Errno 1] see" in records[0].error
+
+
+@respx.mock
+def test_a_server_that_keeps_failing_is_quoted_whole_not_called_silent() -> None:
+    respx.post(f"{URL}/chat/completions").mock(return_value=httpx.Response(
+        502, json={"error": {"message": "bad gateway: [Errno 111] Connection refused"}}))
+    client = make([], retries=1)
+    with pytest.raises(ModelUnavailable) as info:
+        client.structured(MSGS, Verdict, purpose="judge", prompt_hash="h")
+    client.close()
+    assert "kept failing after retries (HTTP 502: bad gateway: [Errno 111] Connection " \
+           "refused)" in str(info.value)
+    assert "not responding" not in str(info.value)
+
+
+def test_clip_keeps_whole_words_and_says_what_it_left_out() -> None:
+    from agent.model.errors import answer_text, clip
+
+    assert clip("short  text\nhere") == "short text here"
+    long = " ".join(f"word{i}" for i in range(200))
+    out = clip(long, 100)
+    assert len(out) <= 130 and out.endswith("more characters]")
+    assert all(w.startswith("word") and w[4:].isdigit() for w in out.split(" … ")[0].split())
+    assert answer_text(502, {"message": "bad gateway: [Errno 1] Operation not permitted"}) == \
+        "HTTP 502: bad gateway: [Errno 1] Operation not permitted"
+    assert answer_text(400, "'response_format.type' must be 'json_schema'") == \
+        "HTTP 400: 'response_format.type' must be 'json_schema'"
+    assert answer_text(422, {"detail": [{"msg": "field required"}]}) == \
+        "HTTP 422: field required"
+
+
+# -- bounded calls (17.2) and streams (17.3) ---------------------------------------------------
+
+
+@respx.mock
+def test_every_call_sends_max_tokens() -> None:
+    route = respx.post(f"{URL}/chat/completions").mock(side_effect=[
+        httpx.Response(200, content=sse("Hi?"), headers={"content-type": "text/event-stream"}),
+        httpx.Response(200, json=completion('{"level": 1, "quotes": []}')),
+    ])
+    client = make([])
+    assert client.text(MSGS, purpose="interviewer", prompt_hash="p") == "Hi?"
+    client.structured(MSGS, Verdict, purpose="judge", prompt_hash="h")
+    client.close()
+    sent = [json.loads(c.request.content) for c in route.calls]
+    assert sent[0]["max_tokens"] == 200 and sent[1]["max_tokens"] == 700
+
+
+@respx.mock
+def test_prompts_leave_room_for_the_reply_within_the_context() -> None:
+    route = respx.post(f"{URL}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion('{"level": 1, "quotes": []}')))
+    settings = Settings(base_url=URL, api_key=KEY, model="m", context_tokens=2_048)
+    client = ModelClient(settings, http_client=httpx.Client())
+    client.structured([{"role": "user", "content": "latency " * 5000}], Verdict,
+                      purpose="judge", prompt_hash="h", max_tokens=600)
+    client.close()
+    from agent import tokens
+
+    sent = json.loads(route.calls[0].request.content)
+    assert tokens.count_messages(sent["messages"]) + 600 <= 2_048
+
+
+@respx.mock
+def test_a_stream_that_ends_without_finishing_is_asked_again_never_taken_whole() -> None:
+    cut = sse("ok", stop=False)  # SIGTERM on llama.cpp's server: no finish_reason, no [DONE]
+    route = respx.post(f"{URL}/chat/completions").mock(side_effect=[
+        httpx.Response(200, content=cut, headers={"content-type": "text/event-stream"}),
+        httpx.Response(200, content=sse("What ", "is ", "the ", "p99?"),
+                       headers={"content-type": "text/event-stream"}),
+    ])
+    records: list[CallRecord] = []
+    client = make(records)
+    pieces = list(client.stream(MSGS, purpose="interviewer", prompt_hash="p"))
+    client.close()
+    assert route.call_count == 2
+    assert pieces[0] == "ok" and isinstance(pieces[1], Restart)
+    assert "".join(p for p in pieces[2:] if isinstance(p, str)) == "What is the p99?"
+    assert records[0].outcome == "ok"
+    assert "stream ended without finishing" in (records[0].error or "")
+
+
+@respx.mock
+def test_a_stream_that_always_ends_mid_reply_raises_truncated() -> None:
+    respx.post(f"{URL}/chat/completions").mock(return_value=httpx.Response(
+        200, content=sse("ok", stop=False), headers={"content-type": "text/event-stream"}))
+    records: list[CallRecord] = []
+    client = make(records)
+    with pytest.raises(TruncatedReply, match="kept ending mid-reply"):
+        client.text(MSGS, purpose="interviewer", prompt_hash="p", fail_note="fallback")
+    client.close()
+    assert records[0].outcome == "truncated"
+    assert (records[0].error or "").startswith("fallback: the stream kept ending mid-reply")
+
+
+@respx.mock
+def test_a_check_stops_the_stream_and_the_call_log_says_why() -> None:
+    respx.post(f"{URL}/chat/completions").mock(return_value=httpx.Response(
+        200, content=sse("Tell", "me", "</followup>", "more"),
+        headers={"content-type": "text/event-stream"}))
+    records: list[CallRecord] = []
+    client = make(records)
+    seen: list[str] = []
+
+    def check(text: str, finished: bool) -> str | None:
+        return "a prompt tag" if "</" in text else None
+
+    with pytest.raises(ReplyRejected) as info:
+        for piece in client.stream(MSGS, purpose="interviewer", prompt_hash="p", check=check,
+                                   fail_note="retrying"):
+            seen.append(str(piece))
+    client.close()
+    assert seen == ["Tell", "me"]  # the tag never reached the caller
+    assert info.value.reason == "a prompt tag"
+    assert (records[0].outcome, records[0].error) == ("rejected", "retrying: a prompt tag")
+
+
+# -- evals against failing models (17.5): every reply is cached as it came ----------------------
+
+
+@respx.mock
+def test_invalid_replies_and_rejections_are_cached_so_replay_repeats_the_run(
+        tmp_path: Any) -> None:
+    from agent.cache import CallCache
+
+    replies = [httpx.Response(500, json=LLAMACPP_500)] + [
+        httpx.Response(200, json=completion("I cannot grade this.")) for _ in range(3)]
+    route = respx.post(f"{URL}/chat/completions").mock(side_effect=replies)
+    recorded = CallCache(tmp_path / "c.sqlite", "record")
+    client = make([], cache=recorded)
+    with pytest.raises(StructuredOutputError) as live:
+        client.structured(MSGS, Verdict, purpose="judge", prompt_hash="h")
+    client.close()
+    recorded.close()
+    assert route.call_count == 4
+
+    replay = CallCache(tmp_path / "c.sqlite", "replay")
+    records: list[CallRecord] = []
+    again = make(records, cache=replay)  # a fresh client: it starts at json_schema again
+    with pytest.raises(StructuredOutputError) as replayed:
+        again.structured(MSGS, Verdict, purpose="judge", prompt_hash="h")
+    again.close()
+    assert route.call_count == 4  # nothing reached the network
+    assert str(replayed.value) == str(live.value)
+    assert records[0].outcome == "invalid" and records[0].cached

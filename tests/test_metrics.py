@@ -8,6 +8,8 @@ collect the library function ``test_retest`` as a test.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
 from evals import metrics as m
+
+DATASETS = Path(__file__).resolve().parent.parent / "evals" / "datasets"
 
 
 def _noisy(gold: np.ndarray, rng: np.random.Generator, p_err: float) -> np.ndarray:
@@ -210,23 +214,95 @@ def test_test_retest() -> None:
         m.test_retest([run, run[:-1]])
 
 
-def test_resample_qwk_equals_sklearn() -> None:
-    """The bootstrap's QWK shortcut is the same number as scikit-learn's."""
+def _confusion(g: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return np.bincount((g - 1) * 4 + (p - 1), minlength=16).astype(float)[None, :]
+
+
+def test_every_metric_from_confusion_counts_equals_the_library() -> None:
+    """The bootstrap computes each metric from (resampled) confusion counts, all resamples at
+    once; on one sample that must be the library's number (sklearn's kappa, scipy's spearmanr
+    with averaged tie ranks, krippendorff's ordinal alpha...) to 1e-12, NaN where it is NaN."""
     import warnings
 
-    rng = np.random.default_rng(7)
-    for size in (5, 40, 300):
-        for _ in range(20):
-            g = rng.integers(1, 5, size)
-            p = np.clip(g + rng.integers(-1, 2, size), 1, 4)
+    rng = np.random.default_rng(11)
+    samples = [(rng.integers(1, 5, size), np.clip(rng.integers(1, 5, size) + rng.integers(
+        -2, 3, size), 1, 4)) for size in (1, 2, 5, 40, 300) for _ in range(8)]
+    samples += [(np.full(9, 2), np.full(9, 2)),                  # one level for both
+                (np.full(9, 2), np.array([1, 2, 3] * 3)),         # constant gold
+                (np.array([1, 4] * 6), np.full(12, 3)),           # constant prediction
+                (np.array([1, 1, 4, 4]), np.array([4, 4, 1, 1]))]  # perfectly reversed
+    for g, p in samples:
+        g, p = g.astype(np.int64), p.astype(np.int64)
+        got = m._from_confusions(_confusion(g, p), m.METRICS)
+        for name in m.METRICS:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # degenerate tiny samples: both give NaN
-                want = cohen_kappa_score(g, p, weights="quadratic", labels=[1, 2, 3, 4])
-            got = m._qwk_resample(g, p)
-            assert (math.isnan(got) and math.isnan(want)) or abs(got - want) < 1e-12
-    same = [2, 2, 2]
-    assert m.agreement(same, same)["qwk"] is None
-    assert m.bootstrap_ci(same * 5, same * 5, "qwk", n_boot=50) == (None, None)
+                warnings.simplefilter("ignore")
+                want = float(m._IMPL[name](g, p))
+            value = float(got[name][0])
+            assert (math.isnan(value) and math.isnan(want)) or abs(value - want) < 1e-12, (
+                name, g.tolist(), p.tolist(), value, want)
+
+
+def test_all_resamples_at_once_equal_one_at_a_time() -> None:
+    """Stacked confusion matrices (one row per resample) give each row's own value."""
+    rng = np.random.default_rng(2)
+    pairs = [(rng.integers(1, 5, 30), rng.integers(1, 5, 30)) for _ in range(25)]
+    stacked = np.vstack([_confusion(g, p) for g, p in pairs])
+    together = m._from_confusions(stacked, m.METRICS)
+    for row, (g, p) in enumerate(pairs):
+        alone = m._from_confusions(_confusion(g, p), m.METRICS)
+        for name in m.METRICS:
+            assert together[name][row] == pytest.approx(alone[name][0], abs=1e-12), name
+
+
+# -- the bootstrap against a plain loop ---------------------------------------------------------
+
+
+def _loop_bootstrap(gold: list[int], pred: list[int], name: str, clusters: list[str] | None,
+                    n_boot: int, seed: int) -> tuple[float | None, float | None]:
+    """The bootstrap as it was written before it was vectorised, kept here as the reference:
+    draw each resample's clusters with ``rng.integers``, index the items, call the library
+    implementation, take percentiles of the defined values."""
+    import warnings
+
+    g, p = np.asarray(gold), np.asarray(pred)
+    rng = np.random.default_rng(seed)
+    if clusters is None:
+        draws = [rng.integers(0, g.size, size=g.size) for _ in range(n_boot)]
+    else:
+        _, codes = np.unique(np.asarray(clusters, dtype=str), return_inverse=True)
+        order = np.argsort(codes, kind="stable")
+        members = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+        draws = []
+        for _ in range(n_boot):
+            picks = rng.integers(0, len(members), size=len(members))
+            draws.append(np.concatenate([members[k] for k in picks]))
+    values = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for idx in draws:
+            v = float(m._IMPL[name](g[idx], p[idx]))
+            if math.isfinite(v):
+                values.append(v)
+    if not values or len(values) < n_boot / 2:
+        return None, None
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return round(float(lo), 4), round(float(hi), 4)
+
+
+def test_vectorised_bootstrap_equals_the_loop_on_random_and_degenerate_data() -> None:
+    rng = np.random.default_rng(4)
+    for trial in range(3):
+        n = int(rng.integers(8, 120))
+        gold = rng.integers(1, 5, n)
+        pred = np.full(n, 2) if trial == 1 else np.clip(gold + rng.integers(-2, 3, n), 1, 4)
+        clusters = [f"iv{int(c)}" for c in rng.integers(0, max(2, n // 6), n)]
+        for cl in (None, clusters):
+            for name in m.METRICS:
+                want = _loop_bootstrap(gold.tolist(), pred.tolist(), name, cl, 50, trial)
+                got = m.bootstrap_ci(gold.tolist(), pred.tolist(), name, clusters=cl,
+                                     n_boot=50, seed=trial)
+                assert got == pytest.approx(want, abs=1e-4), (trial, name, cl is None)
 
 
 def test_point_metrics_are_the_sklearn_ones() -> None:
@@ -244,24 +320,6 @@ def test_point_metrics_are_the_sklearn_ones() -> None:
     assert (small["exact"], small["adjacent"], small["mae"]) == (0.5, 0.75, 0.75)
 
 
-def test_bootstrap_fast_paths_equal_the_reference_implementations() -> None:
-    """Inside bootstrap loops qwk/exact/adjacent/mae use numpy fast paths (_FAST); each must be
-    the same number as the library implementation used for point estimates (_IMPL)."""
-    import warnings
-
-    assert set(m._FAST) == {"qwk", "exact", "adjacent", "mae"}
-    rng = np.random.default_rng(11)
-    for size in (1, 5, 40, 300):
-        for _ in range(10):
-            g = rng.integers(1, 5, size).astype(np.int64)
-            p = np.clip(g + rng.integers(-2, 3, size), 1, 4).astype(np.int64)
-            for name, fast in m._FAST.items():
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    want, got = m._IMPL[name](g, p), fast(g, p)
-                assert (math.isnan(got) and math.isnan(want)) or abs(got - want) < 1e-12, name
-
-
 def test_mean_signed_error_hand_computed() -> None:
     # pred - gold: +1, 0, -2, +3 -> mean 0.5; positive = over-scoring.
     assert m.mean_signed_error([1, 2, 3, 1], [2, 2, 1, 4]) == 0.5
@@ -269,3 +327,114 @@ def test_mean_signed_error_hand_computed() -> None:
     assert m.mean_signed_error([], []) is None
     with pytest.raises(ValueError, match="levels"):
         m.mean_signed_error([1], [5])
+
+
+@pytest.mark.slow  # ~5 s: the reference loop calls the libraries once per resample
+def test_analysis_intervals_equal_the_loop_on_the_shipped_datasets(tmp_path: Path) -> None:
+    """On the shipped data -- the offline scorer's levels on the held-out split, and first vs
+    second rater on every double-rated interview of both splits -- the intervals the analysis
+    reports are the plain loop's, and its point estimates the libraries' (agreement())."""
+    from evals.analysis import analyse, ceiling, pairs
+    from evals.runner import EvalConfig, Run
+
+    root = Path(__file__).resolve().parent.parent / "evals" / "datasets"
+    run = Run(EvalConfig(dataset=root / "heldout.jsonl", output=tmp_path / "h.json", n_boot=0))
+    try:
+        results = run.execute(progress=False)
+    finally:
+        run.close()
+    n_boot = 40
+    got = analyse(results, n_boot=n_boot, seed=3)
+    blocks = [(got["overall"][kind], pairs(results["items"], kind)) for kind in ("steps",
+                                                                                 "criteria")]
+    hh = ceiling([root / "dev.jsonl", root / "heldout.jsonl"], n_boot=n_boot, seed=3)
+    assert hh is not None
+    gold_pairs = [(e["gold"], item["id"]) for item in _label_items(root) for e in
+                  item["criteria"].values() if len(e["gold"]) >= 2]
+    firsts = [list(g.values()) for g, _ in gold_pairs]
+    blocks.append((hh["criteria"], ([r[0] for r in firsts], [r[1] for r in firsts],
+                                    [c for _, c in gold_pairs])))
+    for block, (g, p, clusters) in blocks:
+        assert block["n"] == len(g) > 20
+        assert {k: block[k] for k in m.METRICS} == {k: v for k, v in m.agreement(g, p).items()
+                                                   if k != "n"}
+        for name in m.METRICS:
+            want = _loop_bootstrap(g, p, name, clusters, n_boot, 3)
+            assert tuple(block["ci95"][name]) == pytest.approx(want, abs=1e-4), name
+
+
+def _label_items(root: Path) -> list[dict[str, Any]]:
+    from evals.analysis import label_items
+
+    return label_items([root / "dev.jsonl", root / "heldout.jsonl"])
+
+
+def test_agreement_reports_exactly_the_library_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """agreement() computes from the confusion matrix; every rounded value must still be the
+    library's, and where the two could round apart the library is asked."""
+    rng = np.random.default_rng(21)
+    for _ in range(150):
+        n = int(rng.integers(1, 400))
+        gold = rng.integers(1, 5, n)
+        pred = _noisy(gold, rng, float(rng.random())) if n % 3 else rng.integers(1, 5, n)
+        with m._quiet():
+            want = {name: m._r(m._metric(name, gold, pred)) for name in m.METRICS}
+        assert m.agreement(gold.tolist(), pred.tolist()) == {"n": n, **want}
+    # Exact, adjacent and MAE are the library's very float (a count divided by n); QWK,
+    # Spearman and alpha within 1e-9 of a rounding boundary are computed as the library does.
+    assert m._near_rounding_edge(0.12345) and m._near_rounding_edge(0.1234499999999)
+    assert not m._near_rounding_edge(0.1234) and not m._near_rounding_edge(0.12346)
+    asked: list[str] = []
+    for name, fn in list(m._AS_THE_LIBRARY.items()):
+        def spy(g: Any, p: Any, fn: Any = fn, name: str = name) -> float:
+            asked.append(name)
+            return float(fn(g, p))
+
+        monkeypatch.setitem(m._AS_THE_LIBRARY, name, spy)
+    monkeypatch.setattr(m, "_near_rounding_edge", lambda x: True)
+    gold, pred = [1, 2, 3, 4, 2, 3, 1, 4], [1, 2, 4, 4, 3, 3, 2, 4]
+    with m._quiet():
+        want = {name: m._r(m._metric(name, np.asarray(gold), np.asarray(pred)))
+                for name in m.METRICS}
+    assert m.agreement(gold, pred) == {"n": 8, **want}
+    assert asked == ["qwk", "spearman", "alpha"]
+
+
+def test_the_library_replicas_give_the_librarys_very_float() -> None:
+    """Where a value sits on a rounding edge, agreement() computes QWK and Spearman exactly as
+    scikit-learn and scipy do (without importing them): bit for bit the same number."""
+    import warnings
+
+    rng = np.random.default_rng(8)
+    samples = [(rng.integers(1, 5, n), rng.integers(1, 5, n)) for n in (1, 2, 3, 8, 32, 300)
+               for _ in range(15)]
+    samples += [(np.array(x), np.array(y)) for x, y in (
+        ([4, 4, 4, 3, 3, 4, 4, 3, 4, 3], [4, 4, 4, 3, 3, 4, 4, 3, 4, 3]),  # QWK 1
+        ([2] * 31 + [3], [2] * 32), ([1, 2] * 8, [1, 2] * 7 + [2, 1]), ([3] * 5, [3] * 5))]
+    for g, p in samples:
+        g, p = g.astype(np.int64), p.astype(np.int64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, fn in (("qwk", m._qwk_as_sklearn), ("spearman", m._spearman_as_scipy)):
+                want, got = float(m._IMPL[name](g, p)), fn(g, p)
+                assert (math.isnan(want) and math.isnan(got)) or got == want, (name, g, p)
+
+
+def test_an_analysis_never_imports_scikit_learn_or_scipy(tmp_path: Path) -> None:
+    """They are only the reference for rare rounding edges: importing them took longer than
+    the whole analysis of a run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from evals.runner import EvalConfig, run_eval\n"
+        f"res, _ = run_eval(EvalConfig(dataset=Path({str(DATASETS / 'heldout.jsonl')!r}), "
+        f"output=Path({str(tmp_path / 'r.json')!r}), n_boot=200), progress=False)\n"
+        "assert res['metrics']['overall']['criteria']['qwk'] is not None\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'krippendorff', 'openai') "
+        "if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=DATASETS.parent.parent, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

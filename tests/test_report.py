@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jsonschema
@@ -84,9 +85,48 @@ def test_in_progress_session_reports_what_exists(home: Path) -> None:
 
 
 @respx.mock
-def test_unscored_criteria_are_reported_as_unscored(home: Path) -> None:
+def test_a_step_the_judge_cannot_score_is_scored_offline_and_marked(home: Path) -> None:
+    """Issue 15.3: after the judge's retries, an unscorable step is scored offline and marked
+    so in every format, never silently mixed; the failure is recorded, so a later report does
+    not ask again unless told to (--rescore)."""
     fake = FakeModel(judge=lambda body: "this is not JSON")
     respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+    llm = Settings(base_url=URL, api_key="k", model="m", max_retries=0)
+    with Engine(llm, http_client=httpx.Client()) as engine:
+        session = engine.start(CASE)
+        session.answer("What is the QPS?")
+        session.command("next")
+        report = session.report()
+        sid = session.id
+    asked = len(fake.judge_bodies())
+    assert asked >= 3  # retried before giving up
+    clarify = report.steps[0]
+    mark = "scored offline: the model's replies were invalid"
+    assert clarify.scorer == "offline" and clarify.fallback == mark
+    assert clarify.score is not None and clarify.unscored == 0
+    check_all_formats(report)
+    data = json.loads(to_json(report))
+    assert data["steps"][0]["fallback"] == mark
+    for text in (to_markdown(report), to_html(report).replace("&#x27;", "'")):
+        assert f"({mark})" in text and "--rescore" in text
+    # Another process: the failure is on record, so the judge is not asked again ...
+    with Engine(llm, http_client=httpx.Client()) as engine:
+        again = engine.open(sid, lock=False).report()
+    assert len(fake.judge_bodies()) == asked and again.steps[0].fallback == mark
+    # ... unless a re-score is asked for.
+    with Engine(llm, http_client=httpx.Client()) as engine:
+        engine.open(sid, lock=False).report(rescore=True)
+    assert len(fake.judge_bodies()) > asked
+
+
+@respx.mock
+def test_criteria_the_judge_leaves_unscored_are_reported_as_unscored(home: Path) -> None:
+    def first_only(body: dict[str, Any]) -> str:
+        ids = re.findall(r"- id: (\S+)", body["messages"][1]["content"])
+        return json.dumps({"criteria": [{"id": ids[0], "level": 2, "rationale": "r",
+                                         "quotes": ["What is the QPS"]}]})
+
+    respx.post(f"{URL}/chat/completions").mock(side_effect=FakeModel(judge=first_only))
     with Engine(Settings(base_url=URL, api_key="k", model="m", max_retries=0),
                 http_client=httpx.Client()) as engine:
         session = engine.start(CASE)
@@ -94,12 +134,11 @@ def test_unscored_criteria_are_reported_as_unscored(home: Path) -> None:
         session.command("next")
         report = session.report()
     clarify = report.steps[0]
-    assert clarify.score is None and clarify.unscored == len(clarify.criteria)
-    assert report.unscored_criteria >= len(clarify.criteria)
-    assert report.scorer.type == "llm" and report.scorer.model == "m"
+    assert clarify.scorer == "llm" and clarify.fallback is None
+    assert clarify.unscored == len(clarify.criteria) - 1 and clarify.score == 2.0
+    assert report.unscored_criteria >= len(clarify.criteria) - 1
     check_all_formats(report)
     assert "unscored" in to_markdown(report)
-    assert len(fake.judge_bodies()) >= 3  # retried before giving up
 
 
 def test_report_command_writes_each_format(home: Path, tmp_path: Path) -> None:
@@ -141,3 +180,37 @@ def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path) -> None
         report = session.report()
         assert report.steps[0].score is not None
         assert f"{report.steps[0].score:.1f} / 4" in coach[0]["text"]
+
+
+def test_a_step_without_a_single_valid_level_is_unscored_not_scored() -> None:
+    """Issue 17.5: a judged step whose every level is null says "unscored" (in reports and in
+    eval results), whatever made it."""
+    from agent.scores import CriterionScore, StepScore
+
+    def crit(level: int | None) -> CriterionScore:
+        return CriterionScore(id="clarify.scale", name="Scale", weight=1.0, level=level,
+                              rationale="r", evidence=[], unverified_quotes=0, flagged=False)
+
+    none = StepScore(step="clarify", score=None, weight=1.0, scorer="llm", version="v",
+                     criteria=[crit(None), crit(None)])
+    assert none.status == "unscored"
+    assert StepScore.model_validate(none.model_dump()).status == "unscored"
+    some = StepScore(step="clarify", score=2.0, weight=1.0, scorer="llm", version="v",
+                     criteria=[crit(2), crit(None)])
+    assert some.status == "scored"
+
+
+def test_the_trace_shows_an_error_whole_on_its_own_line() -> None:
+    from agent.trace import render_text
+
+    error = ("rejected the request (HTTP 502: bad gateway: [Errno 1] Operation not permitted "
+             "while connecting to upstream http://10.0.0.7:8000/v1)")
+    row = {"time": "2026-01-01T00:00:00", "purpose": "judge", "model": "m", "prompt_hash": "h",
+           "prompt_tokens": 1, "completion_tokens": 1, "latency_ms": 1.0, "retries": 0,
+           "outcome": "error", "error": error}
+    summary = {"calls": 1, "by_purpose": {"judge": 1}, "failed": 1, "retries": 0,
+               "latency_ms": {"p50": 1.0, "p95": 1.0, "p99": 1.0}, "prompt_tokens": 1,
+               "completion_tokens": 1, "cost_usd": 0.0, "cost_note": None, "fallbacks": 0}
+    text = render_text("s", [row], summary, "m at http://x/v1: structured output: json_schema")
+    assert f"↳ {error}\n" in text
+    assert "endpoint: m at http://x/v1: structured output: json_schema" in text

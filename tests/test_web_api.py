@@ -243,17 +243,23 @@ def test_an_unreachable_endpoint_keeps_the_answer(home: Path) -> None:
             c.close()
 
 
-def test_the_model_reply_streams_in_pieces(fake_endpoint: object) -> None:
+def test_a_model_reply_reaches_the_page_as_spoken_events(fake_endpoint: object) -> None:
+    """The model's words come through the SSE stream as the engine speaks them (since issue 15
+    the engine shows a reply only as far as its guards have checked it: a clarify answer
+    sentence by sentence once grounded, a follow-up whole)."""
     settings = Settings(base_url=fake_endpoint.url, model="fake-model")  # type: ignore[attr-defined]
     with served(settings) as app:
         c = app.client()
         try:
             sid = c.start()
-            c.say(sid, "/next")
-            events = c.say(sid, "Maybe the autoscaler is slow.")
-            says = [d["text"] for n, d in events if n == "say"]
-            assert len(says) > 1, "a model reply arrives in several pieces"
-            assert c.view(sid)["engine"] == "llm:fake-model"
+            events = c.say(sid, "Is this training or inference? What QPS and latency target?")
+            names = [n for n, _ in events]
+            assert names[0] == "accepted" and names[-2:] == ["state", "done"], names
+            assert ("begin", "fact") in [(n, d.get("kind")) for n, d in events]
+            said = "".join(d["text"] for n, d in events if n == "say").strip()
+            assert "requests per second" in said  # the fake endpoint's fact, not an authored line
+            view = c.view(sid)
+            assert view["turns"][-1]["text"] == said and view["engine"] == "llm:fake-model"
         finally:
             c.close()
 
@@ -316,3 +322,32 @@ def test_progress_covers_this_browsers_completed_sessions_only(app: Served,
     assert view["drill"] == "goals" and [s["id"] for s in view["steps"]] == ["goals"]
     bad = client.post("/api/sessions", json={"case_id": CASE, "drill": "lunch"})
     assert bad.status_code == 422 and "clarify, diagnose" in bad.json()["error"]["message"]
+
+
+def test_a_recording_is_transcribed_by_the_endpoint_and_a_refusal_is_named(
+        fake_endpoint: object) -> None:
+    from agent.model.client import ModelClient, ModelError
+    from evals.fake_audio import TRANSCRIPT
+
+    settings = Settings(base_url=fake_endpoint.url, model="fake-model")  # type: ignore[attr-defined]
+    with served(settings) as app:
+        c = app.client()
+        try:
+            sid = c.start()
+            r = c.post(f"/api/sessions/{sid}/transcribe",
+                       files={"audio": ("a.ogg", b"OggS" + b"\0" * 400, "audio/ogg")})
+            assert r.status_code == 200, r.text
+            assert r.json() == {"text": TRANSCRIPT, "bytes": 404}
+            bad = c.post(f"/api/sessions/{sid}/transcribe",
+                         files={"audio": ("a.txt", b"hello", "text/plain")})
+            assert bad.status_code == 415 and bad.json()["error"]["code"] == "bad_audio"
+        finally:
+            c.close()
+    client = ModelClient(settings)
+    try:
+        with pytest.raises(ModelError) as refused:  # what the endpoint said, not a traceback
+            client.transcribe(b"", filename="a.ogg", content_type="audio/ogg", model="whisper-1")
+        assert "rejected the request" in str(refused.value)
+        assert "missing or empty" in str(refused.value)
+    finally:
+        client.close()

@@ -1,0 +1,136 @@
+"""Evals at scale: offline scoring over processes (evals/parallel.py) and its interruption."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals import parallel
+from evals.runner import EvalConfig, Run, run_eval
+from tests.conftest import ROOT, cli_env
+
+DEV = ROOT / "evals" / "datasets" / "dev.jsonl"
+
+
+def first_lines(n: int, tmp: Path, name: str = "small.jsonl") -> Path:
+    path = tmp / name
+    path.write_text("".join(DEV.read_text().splitlines(keepends=True)[:n]))
+    return path
+
+
+def levels(results: dict[str, Any]) -> dict[str, Any]:
+    return {i["id"]: ({k: v["predicted"] for k, v in i["steps"].items()},
+                      {k: v["predicted"] for k, v in i["criteria"].items()})
+            for i in results["items"]}
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "fork-server"])
+def test_offline_scoring_over_processes_equals_one_process(tmp_path: Path, fork: bool,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    data = first_lines(2, tmp_path)
+    one, _ = run_eval(EvalConfig(dataset=data, output=tmp_path / "one.json", n_boot=0,
+                                 workers=1), progress=False)
+    pools: list[parallel.Pool] = []
+    real = parallel.Pool.__init__
+
+    def spy(self: parallel.Pool, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        pools.append(self)
+
+    monkeypatch.setattr(parallel.Pool, "__init__", spy)
+    monkeypatch.setattr(parallel, "can_fork", lambda: fork)
+    two, _ = run_eval(EvalConfig(dataset=data, output=tmp_path / "two.json", n_boot=0,
+                                 workers=2), progress=False)
+    assert [p.forked for p in pools] == [fork]  # --workers 2 uses a pool straight away
+    assert levels(two) == levels(one)
+    assert [i["failed"] for i in two["items"]] == [False] * 2
+    assert two["metrics"]["overall"] == one["metrics"]["overall"]
+    # The partial file had every task (it is removed once the results are written).
+    assert not (tmp_path / "two.json.partial.jsonl").exists()
+
+
+def test_a_pool_leaves_no_worker_running(tmp_path: Path) -> None:
+    import multiprocessing
+
+    run = Run(EvalConfig(dataset=first_lines(2, tmp_path), output=tmp_path / "r.json",
+                         n_boot=0, workers=2))
+    try:
+        run.execute(progress=False)
+    finally:
+        run.close()
+    # Forked workers are joined when the pool closes (a fork server, if one was used by an
+    # earlier test, is not a worker and lives with this process).
+    live = [p for p in multiprocessing.active_children() if "ForkServer" not in p.name]
+    assert live == []
+
+
+def test_workers_must_be_a_number_of_processes(home: Path, tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    res = run_cli(home, "eval", "run", str(first_lines(1, tmp_path)), "--output",
+                  str(tmp_path / "r.json"), "--workers", "0")
+    assert res.returncode == 1
+    assert "--workers: 0 is not a number of processes (at least 1)" in res.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_process_pool_saves_and_resumes(home: Path, tmp_path: Path) -> None:
+    # 12 interviews (84 tasks) on two worker processes, stopped part-way with Ctrl-C.
+    data = first_lines(12, tmp_path)
+    out = tmp_path / "run.json"
+    args = [sys.executable, "-m", "agent", "eval", "run", str(data), "--output", str(out),
+            "--workers", "2", "--bootstrap", "0", "--quiet"]
+    proc = subprocess.Popen(args, env=cli_env(home), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    partial = out.with_name(out.name + ".partial.jsonl")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if partial.exists() and len(partial.read_text().splitlines()) >= 8:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "rerun the same command to resume" in err and "Traceback" not in err
+    rows = [json.loads(line) for line in partial.read_text().splitlines()[1:]]
+    assert 0 < len(rows) < 84 and all("result" in r for r in rows)
+    res = subprocess.run(args, env=cli_env(home), cwd=ROOT, capture_output=True, text=True,
+                         check=False)
+    assert res.returncode == 0, res.stderr
+    resumed = json.loads(out.read_text())
+    assert resumed["timing"]["resumed"] >= len(rows)
+    fresh, _ = run_eval(EvalConfig(dataset=data, output=tmp_path / "fresh.json", n_boot=0,
+                                   workers=1), progress=False)
+    assert levels(resumed) == levels(fresh)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
+def test_workers_are_forked_when_the_run_has_no_other_thread(tmp_path: Path) -> None:
+    """The run pauses its progress thread and starts its import thread only after the fork,
+    so the workers are forked (warm, in milliseconds) rather than started from scratch."""
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from evals import parallel\n"
+        "from evals.runner import EvalConfig, run_eval\n"
+        "made = []\n"
+        "real = parallel.Pool.__init__\n"
+        "def spy(self, *a, **k):\n"
+        "    real(self, *a, **k); made.append(self.forked)\n"
+        "parallel.Pool.__init__ = spy\n"
+        f"run_eval(EvalConfig(dataset=Path({str(first_lines(2, tmp_path))!r}), "
+        f"output=Path({str(tmp_path / 'r.json')!r}), n_boot=0, workers=2), progress=True)\n"
+        "print(made)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=False, env=cli_env(tmp_path / "home",
+                                                            INTERVIEWER_PROGRESS_INTERVAL="0.05"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[True]"
+    assert "eval run: 2 processes, done: 14/14 scoring tasks" in out.stderr
