@@ -19,11 +19,13 @@ the failure is recorded, so a later report (another process) does not blindly as
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 
 from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
@@ -463,6 +465,13 @@ class SessionScoring:
                           model=(", ".join(models) or None) if llm else None,
                           prompts=(", ".join(prompts) or None) if llm else None,
                           rubrics=self.rubrics.version, notes=notes, agreement=agreement)
+    def turn_waits(self) -> AbstractContextManager[None]:
+        """Around work a candidate turn waits for that needs background scores (see
+        Scheduler.turn_waits); nothing to do without a model judge."""
+        if self.client is None:
+            return contextlib.nullcontext()
+        return self.client.scheduler.turn_waits()
+
     def seconds_per_judge_call(self) -> float | None:
         """The median time of this session's judge calls so far (None before the first)."""
         if self.store is None:

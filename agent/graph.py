@@ -285,8 +285,9 @@ def _transition(state: InterviewState, ctx: Context, case: Case, step: str, new:
     if skipped:
         update["skipped"] = [step]
     elif state.get("mode") == "coach" and scoring is not None:
-        new.append(voice.line(scoring.coach({**state, "turns": [*state.get("turns", []), *new]},
-                                            step), "coach", step))
+        with scoring.turn_waits():
+            note = scoring.coach({**state, "turns": [*state.get("turns", []), *new]}, step)
+        new.append(voice.line(note, "coach", step))
     following = None if state.get("drill") else next_step(step)
     if following is not None:
         lead = str(lines["skip"]) if skipped else str(lines["transitions"].get(step, ""))
@@ -306,7 +307,8 @@ def wrap_up(state: InterviewState, runtime: Runtime[Context]) -> dict[str, Any]:
     if scoring is not None:
         done: InterviewState = {**state, "turns": [*state.get("turns", []), closing],
                                 "status": "completed", "step": "wrap_up"}
-        update["report"] = scoring.report(done).model_dump(mode="json")
+        with scoring.turn_waits():  # the turn now waits on background scoring itself
+            update["report"] = scoring.report(done).model_dump(mode="json")
     return update
 
 

@@ -51,6 +51,40 @@ def test_background_requests_wait_for_a_candidate_turn_and_are_bounded() -> None
     assert sched.waited >= 6
 
 
+def test_a_turn_that_waits_for_background_scores_lets_them_run() -> None:
+    # The interview's last turn waits for the last steps' scores (the report is in the final
+    # state): while it waits, the background requests it waits for must be able to go.
+    sched = Scheduler(max_concurrency=1)
+    done = threading.Event()
+
+    def judge() -> None:
+        with sched.background(), sched.request():
+            done.set()
+
+    with sched.foreground():
+        worker = threading.Thread(target=judge)
+        worker.start()
+        assert not done.wait(0.2)  # held back while the turn is served...
+        with sched.turn_waits():
+            assert done.wait(5)  # ...and let go while the turn waits for it
+        worker.join(5)
+        # The turn is served again afterwards: the next background request waits.
+        late = threading.Event()
+
+        def again() -> None:
+            with sched.background(), sched.request():
+                late.set()
+
+        other = threading.Thread(target=again)
+        other.start()
+        assert not late.wait(0.2)
+    other.join(5)
+    assert late.is_set()
+    with sched.turn_waits():  # outside any turn: nothing to give up, nothing goes negative
+        pass
+    assert sched._foreground == 0
+
+
 def serial_endpoint(delay: float, **kw: Any) -> FakeEndpoint:
     return FakeEndpoint(responder=interviewer_responder, quirks="llamacpp", call_delay_s=delay,
                         **kw)

@@ -58,6 +58,23 @@ class Scheduler:
                 self._foreground -= 1
                 self._cond.notify_all()
 
+    @contextmanager
+    def turn_waits(self) -> Iterator[None]:
+        """The candidate turn being served now waits for background work itself (the report
+        at the end of the interview waits for the last scores): background requests may go
+        meanwhile, or the turn and its scores would wait for each other for ever."""
+        with self._cond:
+            took = self._foreground > 0
+            if took:
+                self._foreground -= 1
+                self._cond.notify_all()
+        try:
+            yield
+        finally:
+            if took:
+                with self._cond:
+                    self._foreground += 1
+
     # -- requests -------------------------------------------------------------------------------
 
     @contextmanager
