@@ -39,6 +39,14 @@ With no endpoint configured the interview runs offline: authored probes and rubr
 scoring, no model and no key needed.
 """
 
+SERVE_EPILOG = """\
+web app:
+  INTERVIEWER_WEB_TOKEN  access token, required beyond loopback (16+ characters)
+  INTERVIEWER_WEB_SECRET key that signs the browser cookie (default: a random one kept in
+                         $INTERVIEWER_HOME/web-secret, shared by workers on this machine)
+  INTERVIEWER_TRANSCRIBE_MODEL  speech-to-text model (default whisper-1)
+"""
+
 
 #: The --provider presets (agent/config.py PRESETS; listed here so --help imports nothing).
 PROVIDERS = ("openai", "fireworks", "ollama", "llamacpp", "vllm", "lmstudio")
@@ -108,6 +116,29 @@ def build_parser() -> Parser:
                       help="follow-up questions per step (default 2)")
     _database_flag(chat)
     _endpoint_flags(chat)
+
+    serve = sub.add_parser(
+        "serve", help="the web app: interviews, reports and sessions in a browser",
+        description="Serve the interviewer as a web app (needs the [web] extra): choose a case, "
+        "hold the interview with the interviewer's words streamed as they come, and read the "
+        "report. Binds 127.0.0.1 (this machine only) unless --host says otherwise; any other "
+        "host needs INTERVIEWER_WEB_TOKEN. Sessions belong to the browser that started them. "
+        "With a model endpoint, recorded answers are transcribed by its "
+        "/v1/audio/transcriptions.", epilog=EPILOG + SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 for every "
+                       "interface, which needs INTERVIEWER_WEB_TOKEN)")
+    serve.add_argument("--port", type=int, default=8000,
+                       help="port (default 8000; 0 picks a free one and prints it)")
+    serve.add_argument("--transcribe-model", metavar="NAME",
+                       help="the endpoint's speech-to-text model for recorded answers "
+                       "(default: INTERVIEWER_TRANSCRIBE_MODEL, else whisper-1)")
+    serve.add_argument("--no-transcription", action="store_true",
+                       help="never send recordings to the endpoint (browsers with their own "
+                       "speech recognition still offer voice input)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    _endpoint_flags(serve)
 
     cases = sub.add_parser("cases", help="list the interview cases")
     cases.add_argument("--json", action="store_true", help="JSON output")
@@ -569,6 +600,12 @@ def _require_database(sid: str, target: Any) -> None:
         raise ValueError(no_session_message(sid))
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from agent.web.serve import run_serve
+
+    return run_serve(args)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from agent.engine import Engine
     from agent.report import to_json, to_markdown
@@ -870,7 +907,8 @@ EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare, "gate": cmd_e
 
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
             "progress": cmd_progress, "drill": cmd_drill,
-            "report": cmd_report, "trace": cmd_trace, "doctor": cmd_doctor, "eval": cmd_eval}
+            "report": cmd_report, "trace": cmd_trace, "doctor": cmd_doctor, "eval": cmd_eval,
+            "serve": cmd_serve}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -52,6 +52,10 @@ class SessionError(RuntimeError):
     """A session that cannot be opened; ``str()`` is one line."""
 
 
+class SessionBusy(SessionError):
+    """The session is open elsewhere (another process, or another web request's turn)."""
+
+
 def make_interviewer(settings: Settings | None, client: ModelClient | None = None,
                      session_id: str | None = None) -> Interviewer:
     """The offline interviewer, or a model-backed one when an endpoint is configured."""
@@ -131,13 +135,15 @@ class Engine:
         self.close()
 
     def start(self, case: Case, *, mode: str = "exam", max_followups: int = 2,
-              session_id: str | None = None, drill: str | None = None) -> Session:
-        """A new session: a full interview, or with ``drill`` one step of it."""
+              session_id: str | None = None, drill: str | None = None,
+              info: dict[str, Any] | None = None) -> Session:
+        """A new session: a full interview, or with ``drill`` one step of it. ``info`` adds
+        fields to its stored info (the web app's owner)."""
         if drill is not None and drill not in STEPS:
             raise ValueError(f"drill: unknown step {drill!r} (steps: {', '.join(STEPS)})")
         sid = session_id or new_session_id()
-        info: dict[str, Any] = {"model": self.settings.model, "base_url": self.settings.base_url,
-                                "max_followups": max_followups}
+        info = {**(info or {}), "model": self.settings.model,
+                "base_url": self.settings.base_url, "max_followups": max_followups}
         if drill:
             info["drill"] = drill
         self.store.create_session(sid, case.id, mode, self.engine_label, info)
@@ -163,7 +169,11 @@ class Engine:
         session = Session(self, sid, get_case(row.case_id))
         if not lock:
             return session  # read-only use (reports): no lock, no row changes
-        session.lock()
+        try:
+            session.lock()
+        except SessionBusy:
+            session.close()  # not ours: leave nothing behind (a caller may try again)
+            raise
         if row.engine != self.engine_label:
             self.store.update_session(sid, engine=self.engine_label)
         if not session.snapshot().values:
@@ -203,11 +213,16 @@ class Session:
 
     def lock(self) -> None:
         if not self._lock.acquire():
-            raise SessionError(
+            raise SessionBusy(
                 f"session {self.id} is open in another interviewer process; close that one "
                 "first (two processes must not write one session)"
             )
         self._shown = time.monotonic()
+
+    def release(self) -> None:
+        """Let another process take the session's next turn now. Background scoring already
+        started goes on; close() still waits for it."""
+        self._lock.release()
 
     def close(self) -> None:
         self._clock_out()
@@ -256,6 +271,12 @@ class Session:
         step = self.step()
         return (step, took) if step in STEPS and not self.finished() else None
 
+    def question_open_for(self, seconds: float | None) -> None:
+        """Set the clock of the open question: it has been in front of the candidate for
+        ``seconds`` (a web page measures that, since its session is opened only for a turn), so
+        the next answer records them; None stops the clock without recording anything."""
+        self._shown = None if seconds is None else time.monotonic() - max(0.0, seconds)
+
     def _clock_out(self) -> None:
         spent = self._spent()
         if spent is not None:
@@ -293,10 +314,12 @@ class Session:
     def _candidate_turns(self) -> int:
         return sum(1 for t in self.state().get("turns", []) if t["role"] == "candidate")
 
-    def submit(self, value: str | dict[str, str], on_event: OnEvent | None = None) -> None:
+    def submit(self, value: str | dict[str, str], on_event: OnEvent | None = None,
+               on_saved: Callable[[], None] | None = None) -> None:
         """Send the candidate's input: text, {"answer": text} or {"command": name}. The graph
         applies agent/commands.py's rules to it (a refused input changes nothing) and scores
-        finished steps in the background while the next question is on screen.
+        finished steps in the background while the next question is on screen. ``on_saved`` is
+        called once the input is journaled (safe from a crash), before the graph runs.
 
         If the database server goes away during the turn, the turn waits for it (see
         :meth:`_guarded`) and then finishes from what was saved: the journaled answer is
@@ -317,6 +340,8 @@ class Session:
                     return  # the journaled answer was replayed, or the run finished it
             # The active time goes in with the answer's first successful journal write only.
             self.engine.store.journal(self.id, seq, text, None if saved else spent)
+            if not saved and on_saved is not None:
+                on_saved()
             saved = True
             self.run(Command(resume=value), on_event, journaled=True)
 

@@ -290,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
                                             "invalid_request_error", "invalid_api_key")
             if route == ("POST", "/v1/chat/completions"):
                 ep._chat(self, body, bool(self.headers.get("Authorization")))
+            elif route == ("POST", "/v1/audio/transcriptions"):
+                ep._transcribe(self, raw)
             elif route == ("GET", "/v1/models"):
                 self.send_json(200, {"object": "list", "data": [
                     {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "fake"}]})
@@ -482,6 +484,16 @@ class FakeEndpoint:
                 h.log_index = len(self._log) - 1  # type: ignore[attr-defined]
                 self._log[-1]["queued_s"] = round(now - getattr(h, "arrived", now), 3)
             return fault
+
+    def _transcribe(self, h: _Handler, raw: bytes) -> None:
+        """Speech to text (see evals/fake_audio.py); logged beside the chat requests."""
+        from evals.fake_audio import transcribe
+
+        status, payload, entry = transcribe(h.headers.get("Content-Type", ""), raw)
+        with self._lock:
+            self._log.append({"index": len(self._log), "time": time.time(), "body": entry,
+                              "fault": None, "has_auth": bool(h.headers.get("Authorization"))})
+        h.send_json(status, payload)
 
     def _chat(self, h: _Handler, body: Any, has_auth: bool) -> None:
         """Serve one chat completion; a serial server serves one at a time, each taking

@@ -77,7 +77,8 @@ __all__ = [
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
-Purpose = Literal["interviewer", "assessment", "judge", "coach", "simulation", "doctor"]
+Purpose = Literal["interviewer", "assessment", "judge", "coach", "simulation", "doctor",
+                  "transcription"]
 #: A streamed reply's check: (text so far, finished) -> why it cannot be used, or None.
 StreamCheck = Callable[[str, bool], str | None]
 
@@ -793,6 +794,36 @@ class ModelClient:
         self._fallback_until = time.monotonic() + 300
         return True
 
+    # -- speech to text -------------------------------------------------------------------------
+
+    def transcribe(self, audio: bytes, *, filename: str, content_type: str, model: str,
+                   session_id: str | None = None, language: str | None = None) -> str:
+        """The text of a recorded answer, from the endpoint's OpenAI-compatible
+        ``/audio/transcriptions``. Logged like every call (purpose "transcription", the audio's
+        hash as its prompt hash); scheduled and retried (429/5xx/timeouts) as chat is. Raises
+        ModelRejected when the endpoint refuses the recording, ModelUnavailable when it cannot
+        be reached."""
+        digest = hashlib.sha256(audio).hexdigest()[:12]
+        rec = CallRecord("transcription", model, f"audio:{digest}", session_id)
+        started = time.perf_counter()
+        self._start()
+        # Typed loosely like chat's create: optional parameters go through as keywords.
+        create: Any = self._sdk.audio.transcriptions.create
+        extra = {"language": language} if language else {}
+        try:
+            with self.scheduler.request():
+                result = create(model=model, file=(filename, audio, content_type), **extra)
+        except Exception as e:
+            self._fail(rec, started, e)
+            if not isinstance(e, openai.APIStatusError) and _fatal(e):
+                raise ModelError(self._fatal_message(e)) from None
+            raise self._failure(e) from None
+        rec.latency_ms = (time.perf_counter() - started) * 1000
+        text = str(getattr(result, "text", "") or "")
+        rec.completion_tokens = tokens.count(text)
+        self._record(rec)
+        return text
+
     def _fail(self, rec: CallRecord, started: float, err: BaseException) -> None:
         rec.outcome, rec.error = "error", self._redact(err)
         rec.latency_ms = (time.perf_counter() - started) * 1000
@@ -854,7 +885,6 @@ def _body_text(err: openai.APIStatusError) -> str:
 
 def _noted(note: str | None, reason: str) -> str:
     return f"{note}: {reason}" if note else reason
-
 
 @lru_cache(maxsize=64)
 def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:

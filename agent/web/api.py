@@ -1,0 +1,204 @@
+"""The JSON API the pages use (and a script may): cases, sessions, turns as SSE streams, reports.
+
+A turn is ``POST /api/sessions/{id}/turn`` with ``{"answer": text}`` or ``{"command": name}``
+and the number of candidate turns the page has seen (``seq``: a second tab, or a double click,
+cannot answer the same question twice). The response is an SSE stream: ``accepted``, then the
+interviewer's words as they are produced (``begin``, ``say``..., ``end``; ``restart`` when a
+broken model stream is asked again), then ``state`` (the session as the page shows it) and
+``done``, or ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sse_starlette.sse import EventSourceResponse
+
+from agent import commands as rules
+from agent.storage import SESSION_ID, SessionRow
+from agent.web.app import error_body, state_of
+from agent.web.security import check_csrf, csrf_of, owner_of
+from agent.web.turns import TurnError
+from agent.web.views import session_summary
+
+router = APIRouter(prefix="/api")
+
+
+def owned_row(request: Request, sid: str) -> SessionRow:
+    """The session, if it exists and belongs to this browser; 404 alike otherwise, so nobody
+    learns which ids exist."""
+    sid = sid.strip().lower()
+    row = state_of(request).engine.store.get_session(sid) if SESSION_ID.match(sid) else None
+    if row is None or row.info.get("owner") != owner_of(request):
+        raise HTTPException(404, detail=("not_found", f"No session {sid[:40]!r} here. Sessions "
+                                         "belong to the browser that started them."))
+    return row
+
+
+def own_rows(request: Request) -> list[SessionRow]:
+    owner = owner_of(request)
+    return [r for r in state_of(request).engine.store.list_sessions()
+            if r.info.get("owner") == owner]
+
+
+@router.get("/me")
+def me(request: Request) -> dict[str, Any]:
+    """This browser's CSRF token (scripts send it as X-CSRF-Token) and the server's mode."""
+    web = state_of(request)
+    return {"csrf": csrf_of(request), "engine": web.engine.engine_label,
+            "offline": web.engine.client is None}
+
+
+@router.get("/cases")
+def cases() -> list[dict[str, Any]]:
+    from agent.cases import default_cases
+
+    return [{"id": c.id, "title": c.title, "difficulty": c.difficulty, "themes": c.themes}
+            for c in default_cases().values()]
+
+
+class NewSession(BaseModel):
+    case_id: str = Field(max_length=100)
+    mode: Literal["exam", "coach"] = "exam"
+    drill: str | None = Field(default=None, max_length=20,
+                              description="a step id: practise that one step only")
+
+
+async def start_session(request: Request, case_id: str, mode: str,
+                        drill: str | None = None) -> str:
+    """Start an interview (or with ``drill``, one step of it) for this browser; returns its id.
+    Unknown cases, modes and steps are named."""
+    from agent.cases import default_cases
+    from agent.steps import STEPS
+
+    known = default_cases()
+    if case_id not in known:
+        raise HTTPException(422, detail=("invalid", f"case_id: unknown case {case_id[:100]!r}; "
+                                         f"choose one of {', '.join(sorted(known))}"))
+    if mode not in ("exam", "coach"):
+        raise HTTPException(422, detail=("invalid", f"mode: {mode[:20]!r} is not a mode; "
+                                         "choose exam or coach"))
+    if drill is not None and drill not in STEPS:
+        raise HTTPException(422, detail=("invalid", f"drill: {drill[:20]!r} is not a step; "
+                                         f"choose one of {', '.join(STEPS)}"))
+    web = state_of(request)
+    owner = owner_of(request)
+
+    def start() -> str:
+        session = web.engine.start(known[case_id], mode=mode, drill=drill,
+                                   info={"owner": owner})
+        session.question_open_for(None)  # the page's timer starts when the page shows it
+        session.release()
+        session.close()
+        return session.id
+
+    sid: str = await web.runner.call(start)
+    return sid
+
+
+@router.post("/sessions", status_code=201)
+async def new_session(request: Request, body: NewSession) -> dict[str, Any]:
+    check_csrf(request)
+    sid = await start_session(request, body.case_id, body.mode, body.drill)
+    return {"id": sid, "url": f"/s/{sid}"}
+
+
+@router.get("/sessions")
+async def list_sessions(request: Request) -> list[dict[str, Any]]:
+    rows = await state_of(request).runner.call(lambda: own_rows(request))
+    return [session_summary(r) for r in rows]
+
+
+@router.get("/sessions/{sid}")
+async def get_session(request: Request, sid: str) -> dict[str, Any]:
+    web = state_of(request)
+    row = owned_row(request, sid)
+    view: dict[str, Any] = await web.runner.call(lambda: web.view(row.id, None))
+    return view
+
+
+class TurnIn(BaseModel):
+    answer: str | None = Field(default=None, description="the candidate's answer")
+    command: str | None = Field(default=None, description="hint, next or skip")
+    seq: int | None = Field(default=None, ge=0, description="candidate turns the page has seen")
+    active_s: float | None = Field(default=None, ge=0, le=86_400, description=(
+        "seconds the question was open and the page visible (the step's timer)"))
+
+
+def resume_value(body: TurnIn) -> dict[str, str]:
+    """The answer or command to send, read by the rules every driver shares (agent/commands.py:
+    cleaned, not empty, at most MAX_ANSWER_CHARS; a lone /command typed in the box is that
+    command), so a refused input never reaches the session. Commands the page offers as buttons
+    of its own (/repeat, /help, /quit) are not sent."""
+    if (body.answer is None) == (body.command is None):
+        raise HTTPException(422, detail=("invalid", "send either 'answer' or 'command'"))
+    raw: str | dict[str, str] = (body.answer or "" if body.command is None
+                                 else {"command": body.command})
+    given = rules.read_input(raw)
+    if isinstance(given, rules.Answer):
+        return {"answer": given.text}
+    sendable = ", ".join("/" + c for c in rules.GRAPH_COMMANDS)
+    if isinstance(given, rules.Command):
+        if given.name not in rules.GRAPH_COMMANDS:
+            raise HTTPException(422, detail=("unknown_command", (
+                f"/{given.name} is a button on this page, not something to send. Commands you "
+                f"can send: {sendable}.")))
+        return {"command": given.name}
+    name = (body.command.strip().lstrip("/") if body.command is not None
+            else rules.command_of(rules.clean(raw if isinstance(raw, str) else "")))
+    if name is not None:
+        raise HTTPException(422, detail=("unknown_command", (
+            f"/{name[:40]} is not a command. Commands you can send: {sendable}.")))
+    if given.text == rules.EMPTY:
+        raise HTTPException(422, detail=("empty", "Please type an answer (or use the buttons: "
+                                         "hint, repeat, next, skip)."))
+    raise HTTPException(422, detail=("too_long", given.text))
+
+
+async def _stream(
+        events: AsyncIterator[tuple[str, dict[str, Any]]]) -> AsyncIterator[dict[str, str]]:
+    async for name, data in events:
+        yield {"event": name, "data": json.dumps(data, ensure_ascii=False)}
+
+
+async def _turn_response(request: Request, sid: str, value: dict[str, str] | None,
+                         seq: int | None, active_s: float | None = None) -> Response:
+    web = state_of(request)
+    try:
+        events = await web.runner.run(sid, value, seq, active_s)
+    except TurnError as e:
+        return JSONResponse(error_body(e.code, e.message), status_code=e.status)
+    # X-Accel-Buffering: a proxy in front (nginx) must pass each event on at once.
+    return EventSourceResponse(_stream(events), ping=15, sep="\n",
+                               headers={"X-Accel-Buffering": "no"})
+
+
+@router.post("/sessions/{sid}/turn")
+async def turn(request: Request, sid: str, body: TurnIn) -> Response:
+    check_csrf(request)
+    row = owned_row(request, sid)
+    return await _turn_response(request, row.id, resume_value(body), body.seq, body.active_s)
+
+
+@router.post("/sessions/{sid}/recover")
+async def recover(request: Request, sid: str) -> Response:
+    """Finish what a stopped turn left: replay a saved answer the interviewer has not replied
+    to, or a reply cut off between checkpoints (a worker killed mid-turn)."""
+    check_csrf(request)
+    row = owned_row(request, sid)
+    return await _turn_response(request, row.id, None, None)
+
+
+@router.get("/sessions/{sid}/report")
+async def report_json(request: Request, sid: str) -> Response:
+    from agent.report import to_json
+    from agent.web.reports import build
+
+    row = owned_row(request, sid)
+    report = await build(request, row)
+    return Response(to_json(report), media_type="application/json")

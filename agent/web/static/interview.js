@@ -1,0 +1,329 @@
+// The interview page: the interviewer's words streamed as they come, answers and commands sent
+// through the API, a per-step timer, voice. Candidate text only ever reaches the page as text
+// (textContent), never as markup.
+import { post, getJSON, events, clock } from "./common.js";
+import { Voice } from "./voice.js";
+
+const $ = (id) => document.getElementById(id);
+let view = JSON.parse($("view-data").textContent);
+const form = $("answer-form"), box = $("answer"), transcript = $("transcript");
+const statusEl = $("status"), live = $("live"), count = $("count");
+const draftKey = `interviewer:draft:${view.id}`;
+let busy = false;
+let current = null; // the utterance being streamed: {li, text, kind}
+
+// -- status line --------------------------------------------------------------------------
+
+function status(message, kind = "warn") {
+  if (!message) {
+    statusEl.hidden = true;
+    statusEl.textContent = "";
+    return;
+  }
+  statusEl.hidden = false;
+  statusEl.className = `status ${kind}`;
+  statusEl.setAttribute("role", kind === "error" ? "alert" : "status");
+  statusEl.textContent = message;
+}
+
+// -- the transcript -------------------------------------------------------------------------
+
+function stepLabel(step) {
+  const info = view.steps.find((s) => s.id === step);
+  if (!info) return "Wrap-up";
+  return view.drill ? `Drill · ${info.title}` : `Step ${info.number} of ${info.of} · ${info.title}`;
+}
+
+function who(role, kind) {
+  if (role === "candidate") return "You";
+  if (kind === "coach") return "Coach";
+  if (kind === "prompt") return "The case";
+  return "Interviewer";
+}
+
+function turnNode(role, kind, step, text) {
+  const li = document.createElement("li");
+  li.className = `turn ${role} ${kind}`;
+  li.dataset.step = step;
+  const label = document.createElement("span");
+  label.className = "who";
+  label.textContent = who(role, kind);
+  const body = document.createElement("div");
+  body.className = "text";
+  body.textContent = text;
+  li.append(label, body);
+  return li;
+}
+
+function dividerNode(step) {
+  const li = document.createElement("li");
+  li.className = "step-divider";
+  li.dataset.step = step;
+  const span = document.createElement("span");
+  span.textContent = stepLabel(step);
+  li.append(span);
+  return li;
+}
+
+function lastStep() {
+  const items = transcript.querySelectorAll("li[data-step]");
+  return items.length ? items[items.length - 1].dataset.step : null;
+}
+
+function append(role, kind, step, text) {
+  if (lastStep() !== step) transcript.append(dividerNode(step));
+  const li = turnNode(role, kind, step, text);
+  transcript.append(li);
+  follow();
+  return li;
+}
+
+// Keep the newest words and the answer box in view together.
+function follow() {
+  const target = form.hidden ? $("finished") : form;
+  target.scrollIntoView({ block: "end" });
+}
+
+function renderTranscript(turns) {
+  const nodes = [];
+  let prev = null;
+  for (const t of turns) {
+    if (t.step !== prev) nodes.push(dividerNode(t.step));
+    nodes.push(turnNode(t.role, t.kind, t.step, t.text));
+    prev = t.step;
+  }
+  transcript.replaceChildren(...nodes);
+}
+
+function renderState() {
+  const done = view.status === "completed";
+  document.body.dataset.seq = String(view.seq); // turns recorded so far (tests wait on it)
+  document.body.dataset.status = view.status;
+  $("step-title").textContent = done ? `${view.drill ? "Drill" : "Interview"} complete`
+    : view.drill ? `Drill · ${view.step.title}`
+    : `Step ${view.step.number} of ${view.step.of} · ${view.step.title}`;
+  const order = view.steps.map((s) => s.id);
+  const at = done ? order.length : order.indexOf(view.step.id);
+  for (const li of $("steps").querySelectorAll("li")) {
+    const i = order.indexOf(li.dataset.step);
+    li.classList.toggle("done", i < at);
+    if (i === at) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  }
+  form.hidden = done;
+  $("finished").hidden = !done;
+  timer.render();
+}
+
+// -- the timer: active time on the open question, shown with the step's time so far ---------
+
+const timer = {
+  el: $("timer"),
+  key: () => `interviewer:open:${view.id}:${view.seq}`,
+  open: 0, // seconds with the current question open (kept across reloads)
+  last: performance.now(),
+  start() {
+    this.open = Number(localStorage.getItem(this.key()) || 0);
+    this.last = performance.now();
+    setInterval(() => this.tick(), 1000);
+    document.addEventListener("visibilitychange", () => { this.last = performance.now(); });
+    this.render();
+  },
+  tick() {
+    const now = performance.now();
+    if (document.visibilityState === "visible" && !busy && view.status !== "completed") {
+      this.open += (now - this.last) / 1000;
+      localStorage.setItem(this.key(), String(Math.round(this.open)));
+    }
+    this.last = now;
+    this.render();
+  },
+  reset() {
+    localStorage.removeItem(this.key());
+    this.open = 0;
+    this.last = performance.now();
+  },
+  render() {
+    const t = view.timer;
+    if (!t || view.status === "completed") { this.el.hidden = true; return; }
+    this.el.hidden = false;
+    const spent = (t.spent?.[view.step.id] || 0) + this.open;
+    const budget = t.budget?.[view.step.id];
+    $("timer-spent").textContent = clock(spent);
+    const over = Boolean(budget && spent > budget);
+    $("timer-budget").textContent = budget
+      ? ` of ${clock(budget)} suggested${over ? " · over time" : ""}` : "";
+    $("timer-bar").style.width = budget ? `${Math.min(100, (100 * spent) / budget)}%` : "0";
+    this.el.classList.toggle("over", over); // said in words too, not by colour alone
+  },
+};
+
+// -- turns ----------------------------------------------------------------------------------
+
+const voice = new Voice(view, box, { status, onText: () => { saveDraft(); countChars(); } });
+
+function setBusy(on) {
+  busy = on;
+  form.setAttribute("aria-busy", on ? "true" : "false");
+  for (const b of form.querySelectorAll("button")) {
+    if (b.id === "mic") continue;
+    b.disabled = on || (b.dataset.command === "hint" && !view.commands.find((c) => c.name === "hint")?.enabled);
+  }
+}
+
+function onEvent(event, data) {
+  switch (event) {
+    case "accepted": {
+      const step = view.step.id;
+      if (data.answer !== undefined) {
+        append("candidate", "answer", step, data.answer);
+        box.value = "";
+        box.removeAttribute("aria-invalid");
+        localStorage.removeItem(draftKey);
+        countChars();
+      } else if (data.command) {
+        append("candidate", "command", step, `/${data.command}`);
+      }
+      status("");
+      break;
+    }
+    case "begin": {
+      const step = data.step || view.step.id;
+      const li = append("interviewer", data.kind, step, "");
+      li.classList.add("streaming");
+      current = { li, text: "", kind: data.kind };
+      break;
+    }
+    case "say":
+      if (!current) break;
+      current.text += data.text;
+      current.li.querySelector(".text").textContent = current.text;
+      follow();
+      break;
+    case "restart":
+      if (current) {
+        current.text = "";
+        current.li.querySelector(".text").textContent = "";
+      }
+      break;
+    case "end":
+      if (current) {
+        current.li.classList.remove("streaming");
+        live.textContent = current.text;
+        voice.speak(current.text);
+        current = null;
+      }
+      break;
+    case "state":
+      view = data;
+      renderTranscript(view.turns);
+      timer.reset();
+      renderState();
+      follow();
+      break;
+    case "error":
+      status(data.message, "error");
+      break;
+  }
+}
+
+async function runTurn(url, body) {
+  setBusy(true);
+  voice.stopSpeaking();
+  let finished = false;
+  try {
+    const response = await post(url, body);
+    for await (const { event, data } of events(response)) {
+      onEvent(event, data);
+      if (event === "done") finished = true;
+    }
+    if (!finished && statusEl.hidden) {
+      status("The reply was cut off. Your answer is saved; reload the page to see the reply.", "error");
+    }
+  } catch (e) {
+    if (e.code === "empty" || e.code === "too_long") box.setAttribute("aria-invalid", "true");
+    status(e.message || "The connection broke before the reply finished. Your answer is saved; reload the page to see the reply.", "error");
+    if (e.code === "stale" || e.code === "pending" || e.code === "finished") await refresh();
+  } finally {
+    setBusy(false);
+    if (view.status === "completed") $("see-report").focus();
+    else box.focus();
+  }
+  return finished;
+}
+
+async function refresh() {
+  try {
+    view = await getJSON(`/api/sessions/${view.id}`);
+    renderTranscript(view.turns);
+    renderState();
+    if (view.needs_recovery) await recover();
+  } catch (e) {
+    status(e.message, "error");
+  }
+}
+
+async function recover() {
+  status(view.pending ? "Finishing your last answer…" : "Catching up with the interview…", "info");
+  await runTurn(`/api/sessions/${view.id}/recover`);
+}
+
+function send(body) {
+  if (busy) return;
+  runTurn(`/api/sessions/${view.id}/turn`, { ...body, seq: view.seq, active_s: Math.round(timer.open) });
+}
+
+// -- the answer box -------------------------------------------------------------------------
+
+function saveDraft() {
+  if (box.value.trim()) localStorage.setItem(draftKey, box.value);
+  else localStorage.removeItem(draftKey);
+}
+
+function countChars() {
+  count.textContent = box.value.length.toLocaleString();
+  count.parentElement.classList.toggle("error", box.value.length > view.max_answer_chars);
+}
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  send({ answer: box.value });
+});
+
+box.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    form.requestSubmit();
+  } else if (e.key === "Escape" && voice.active()) {
+    voice.stop();
+  }
+});
+box.addEventListener("input", () => { saveDraft(); countChars(); });
+
+for (const button of form.querySelectorAll("button[data-command]")) {
+  button.addEventListener("click", () => {
+    const name = button.dataset.command;
+    if (name === "repeat") {
+      const li = append("interviewer", "repeat", view.step.id, view.question);
+      li.querySelector(".who").textContent = "Interviewer (again)";
+      live.textContent = view.question;
+      voice.speak(view.question);
+      box.focus();
+      return;
+    }
+    if (name === "skip" && !window.confirm("Skip this step without answering? It will score 1 of 4.")) return;
+    send({ command: name });
+  });
+}
+
+// -- start ----------------------------------------------------------------------------------
+
+const draft = localStorage.getItem(draftKey);
+if (draft && !box.value) box.value = draft;
+countChars();
+voice.setup();
+timer.start();
+renderState();
+follow();
+if (view.needs_recovery) recover();
+else if (view.status !== "completed") box.focus();

@@ -1,0 +1,444 @@
+"""The web app in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium).
+
+Never ``playwright install`` (it downloads; this machine cannot). A screenshot of every page
+goes to .ci/artifacts/screenshots/ (git-ignored) for a person to look at. Chromium's fake
+microphone (``--use-fake-device-for-media-stream``) records a tone; the fake endpoint's
+transcription route turns any recording into a fixed sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.config import Settings
+from tests.conftest import ROOT
+from tests.helpers import CASE, INTERVIEW_BLOCKS
+from tests.webapp import Served
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+SHOTS = ROOT / ".ci" / "artifacts" / "screenshots"
+XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> p99 at peak'
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _served(tmp: Path, settings: Settings | None = None) -> Served:
+    """A server for the whole module, on a database of its own."""
+    return Served(settings, db=tmp / "interviewer.db", secret=secrets.token_urlsafe(16)).start()
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    s = _served(tmp_path_factory.mktemp("web-offline"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[Any]:
+    from evals.fake_endpoint import FakeEndpoint
+
+    with FakeEndpoint() as ep:
+        yield ep
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory, endpoint: Any) -> Iterator[Served]:
+    s = _served(tmp_path_factory.mktemp("web-model"),
+                Settings(base_url=endpoint.url, model="fake-model"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("dialog", lambda d: d.accept())
+    pg.errors = errors
+    yield pg
+    context.close()
+    assert not errors, f"script errors on the page: {errors}"
+
+
+def shot(page: Any, name: str, full: bool = True) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+
+
+def start(page: Any, app: Served, case: str = CASE, mode: str = "exam") -> str:
+    page.goto(app.url + "/")
+    page.check(f'input[name="case_id"][value="{case}"]')
+    page.check(f'input[name="mode"][value="{mode}"]')
+    page.click("button.primary.big")
+    page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
+    expect(page.locator("#answer")).to_be_focused()
+    return str(page.url.rsplit("/", 1)[1])
+
+
+def seq(page: Any) -> int:
+    return int(page.get_attribute("body", "data-seq"))
+
+
+def send(page: Any, text: str) -> None:
+    """Type an answer and send it with Ctrl+Enter; wait until the reply is in."""
+    before = seq(page)
+    page.fill("#answer", text)
+    page.press("#answer", "Control+Enter")
+    expect(page.locator("body")).to_have_attribute("data-seq", str(before + 1))
+
+
+def click(page: Any, command: str) -> None:
+    before = seq(page)
+    page.click(f'button[data-command="{command}"]')
+    expect(page.locator("body")).to_have_attribute("data-seq", str(before + 1))
+
+
+def turns(page: Any, selector: str = ".turn") -> list[str]:
+    return [t.strip() for t in page.locator(f"#transcript {selector} .text").all_text_contents()]
+
+
+def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Served) -> None:
+    page.goto(offline.url + "/")
+    expect(page.locator("h1")).to_have_text("Practise a product-design interview")
+    shot(page, "01-choose-a-case")
+    start(page, offline)
+    expect(page.locator("#step-title")).to_have_text(re.compile("Step 1 of 6"))
+    expect(page.locator(".turn.prompt")).to_contain_text("fintech")
+    shot(page, "02-interview-start", full=False)
+    for i, block in enumerate(INTERVIEW_BLOCKS):
+        if page.get_attribute("body", "data-status") == "completed":
+            break
+        if block == "/next":
+            click(page, "next")
+        else:
+            send(page, block)
+        if i == 4:
+            expect(page.locator("#step-title")).to_have_text(re.compile("Step 3 of 6"))
+            shot(page, "03-interview-goals", full=False)
+    expect(page.locator("#step-title")).to_have_text("Interview complete")
+    expect(page.locator("#answer-form")).to_be_hidden()
+    expect(page.locator("#see-report")).to_be_focused()
+    answers = turns(page, ".candidate.answer")
+    assert answers[0] == INTERVIEW_BLOCKS[0] and len(answers) >= 6
+    assert page.locator(".turn.closing").count() == 1
+    shot(page, "04-interview-complete", full=False)
+    page.click("#see-report")
+    expect(page.locator("h1")).to_contain_text("Interview feedback")
+    expect(page.locator(".overall")).to_contain_text("Overall")
+    expect(page.get_by_role("heading", name="Transcript", exact=True)).to_be_visible()
+    expect(page.locator("body")).to_contain_text(INTERVIEW_BLOCKS[2])
+    shot(page, "05-report")
+    shot(page, "05-report-top", full=False)
+    page.goto(offline.url + "/sessions")
+    expect(page.locator("table.sessions tbody tr").first).to_contain_text("completed")
+    shot(page, "06-sessions")
+
+
+def test_reloading_mid_interview_resumes_exactly_with_the_draft(page: Any,
+                                                                 offline: Served) -> None:
+    sid = start(page, offline)
+    send(page, "Is it inference? What is the QPS?")
+    send(page, "I'll assume real-time inference with a 500 ms p99 target.")
+    before = turns(page)
+    title = page.text_content("#step-title")
+    page.fill("#answer", "A draft I have not sent yet,\n\nwith a blank line inside.")
+    page.reload()
+    assert turns(page) == before and page.text_content("#step-title") == title
+    expect(page.locator("#answer")).to_have_value(
+        "A draft I have not sent yet,\n\nwith a blank line inside.")
+    assert seq(page) == 2
+    # Leaving and coming back from the session list lands on the same place.
+    page.goto(offline.url + "/sessions")
+    page.click(f'a[href="/s/{sid}"] >> nth=0')
+    assert turns(page) == before
+    page.press("#answer", "Control+Enter")  # the draft, with its blank line, is the answer
+    expect(page.locator("body")).to_have_attribute("data-seq", "3")
+    assert turns(page, ".candidate.answer")[-1] == \
+        "A draft I have not sent yet,\n\nwith a blank line inside."
+
+
+def test_hint_next_skip_and_repeat_in_coach_mode(page: Any, offline: Served) -> None:
+    start(page, offline, mode="coach")
+    send(page, "Is it inference? What's the QPS?")
+    click(page, "next")
+    expect(page.locator("#step-title")).to_have_text(re.compile("Step 2 of 6"))
+    expect(page.locator(".turn.coach")).to_have_count(1)  # coach feedback on clarify
+    click(page, "hint")
+    expect(page.locator(".turn.hint .text").last).to_contain_text("Hint")
+    question = page.locator(".turn.opener .text").last.text_content()
+    page.click('button[data-command="repeat"]')
+    expect(page.locator(".turn.repeat .text")).to_have_text(question)
+    assert seq(page) == 3  # repeat is the page's own: nothing was sent
+    shot(page, "07-coach-hint", full=False)
+    click(page, "skip")  # the confirmation dialog is accepted
+    expect(page.locator("#step-title")).to_have_text(re.compile("Step 3 of 6"))
+    expect(page.locator('#steps li[data-step="diagnose"]')).to_have_class("done")
+    expect(page.locator('#steps li[data-step="goals"]')).to_have_attribute(
+        "aria-current", "step")
+
+
+def test_hint_is_offered_in_coach_mode_only(page: Any, offline: Served) -> None:
+    start(page, offline, mode="exam")
+    expect(page.locator('button[data-command="hint"]')).to_be_disabled()
+    expect(page.locator('button[data-command="hint"]')).to_contain_text("coach mode")
+
+
+def test_an_answer_with_markup_shows_as_text_and_runs_nothing(page: Any, offline: Served) -> None:
+    start(page, offline)
+    send(page, XSS)
+    assert turns(page, ".candidate.answer")[-1] == XSS
+    assert page.evaluate("() => window.__xss") is None
+    page.reload()
+    assert turns(page, ".candidate.answer")[-1] == XSS
+    page.goto(page.url + "/report")
+    expect(page.locator("body")).to_contain_text("<script>window.__xss=1")
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator("img[src=x]").count() == 0
+
+
+def test_keyboard_only(page: Any, offline: Served) -> None:
+    page.goto(offline.url + "/")
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Enter")  # skip to content
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.name") == "case_id":
+            break
+    page.keyboard.press("ArrowDown")  # the second case
+    second = page.locator('input[name="case_id"]').nth(1).get_attribute("value")
+    assert page.evaluate("() => document.activeElement.value") == second
+    outline = page.evaluate(
+        "() => getComputedStyle(document.activeElement.closest('label')).outlineStyle")
+    assert outline != "none", "the focused case shows where focus is"
+    page.keyboard.press("Tab")  # the mode
+    page.keyboard.press("ArrowDown")  # coach
+    page.keyboard.press("Tab")
+    expect(page.locator("#drill")).to_be_focused()  # whole interview or one step
+    page.keyboard.press("Tab")
+    expect(page.locator("button.primary.big")).to_be_focused()
+    shot(page, "08-keyboard-focus", full=False)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
+    expect(page.locator("#answer")).to_be_focused()  # ready to type at once
+    expect(page.locator(".sidebar")).to_contain_text("coach mode")
+    page.keyboard.type("Is this inference? What is the QPS?")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("body")).to_have_attribute("data-seq", "1")
+    expect(page.locator("#answer")).to_be_focused()  # focus comes back to the box
+    order = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("() => document.activeElement.textContent.trim()"))
+    assert order[:4] == ["Send", "Hint", "Repeat", "Next"], order
+    page.keyboard.press("Enter")  # Next
+    expect(page.locator("#step-title")).to_have_text(re.compile("Step 2 of 6"))
+
+
+def test_voice_input_is_hidden_offline_and_says_why(page: Any, offline: Served) -> None:
+    start(page, offline)
+    expect(page.locator("#mic")).to_be_hidden()
+    expect(page.locator("#voice-note")).to_contain_text("Voice input is off: this interview "
+                                                       "runs offline")
+    # Headless Chromium has no voices: reading aloud is not offered, and the page says so.
+    expect(page.locator("#speak-option")).to_be_hidden()
+    expect(page.locator("#voice-note")).to_contain_text("no voices")
+
+
+def test_a_recorded_answer_is_transcribed_by_the_endpoint_and_stays_editable(
+        page: Any, model: Served, endpoint: Any) -> None:
+    """Chromium's speech recognition has no service here: the page falls back to recording
+    the (fake) microphone and sends the recording to the server, which asks the endpoint."""
+    from evals.fake_audio import TRANSCRIPT
+
+    page.context.grant_permissions(["microphone"], origin=model.url)
+    start(page, model)
+    expect(page.locator("#mic")).to_be_visible()
+    page.click("#mic")
+    expect(page.locator("#mic")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#status")).to_contain_text("Recording")
+    time.sleep(1.5)
+    shot(page, "09-voice-recording", full=False)
+    page.click("#mic")
+    expect(page.locator("#answer")).to_have_value(TRANSCRIPT, timeout=30_000)
+    expect(page.locator("#answer")).to_be_focused()
+    recorded = [r["body"] for r in endpoint.requests
+                if isinstance(r["body"], dict) and r["body"].get("route") == "transcriptions"]
+    assert recorded[-1]["container"] == "webm" and recorded[-1]["bytes"] > 1000
+    assert recorded[-1]["model"] == "whisper-1"
+    page.press("#answer", "End")
+    page.keyboard.type(" And what QPS do they see at peak?")
+    shot(page, "10-voice-transcribed", full=False)
+    page.press("#answer", "Control+Enter")
+    expect(page.locator("body")).to_have_attribute("data-seq", "1")
+    assert turns(page, ".candidate.answer")[-1] == TRANSCRIPT + \
+        " And what QPS do they see at peak?"
+    sid = page.url.rsplit("/", 1)[1]
+    calls = model.web.engine.store.calls(sid)
+    assert "transcription" in {c["purpose"] for c in calls}
+
+
+FAKE_BROWSER_VOICE = """
+window.__spoken = [];
+const voice = {name: "Test voice", lang: "en-US", default: true, localService: true};
+Object.defineProperty(window, "speechSynthesis", {value: {
+  getVoices: () => [voice], speak: (u) => window.__spoken.push(u.text), cancel: () => {},
+  addEventListener: () => {}}});
+window.SpeechSynthesisUtterance = function (text) { this.text = text; };
+class Recognition {
+  start() { setTimeout(() => {
+    this.onresult({results: [[{transcript: "What is their p99 target"}]]});
+    this.onend(); }, 50); }
+  stop() {}
+}
+window.SpeechRecognition = Recognition;
+"""
+
+
+def test_the_browsers_own_voices_and_recognition_are_used_where_it_has_them(
+        page: Any, model: Served) -> None:
+    """A browser with voices and a working recogniser (stood in for by a script: headless
+    Chromium has neither) reads replies aloud and types what is said into the box."""
+    page.add_init_script(FAKE_BROWSER_VOICE)
+    start(page, model)
+    expect(page.locator("#speak-option")).to_be_visible()
+    page.check("#speak")
+    page.click("#mic")
+    expect(page.locator("#answer")).to_have_value("What is their p99 target")
+    page.press("#answer", "Control+Enter")
+    expect(page.locator("body")).to_have_attribute("data-seq", "1")
+    reply = page.locator(".turn.interviewer .text").last.text_content()
+    spoken = page.evaluate("() => window.__spoken")
+    assert spoken and spoken[-1] == reply
+
+
+def test_the_step_timer_counts_survives_a_reload_and_reaches_the_report(
+        page: Any, offline: Served) -> None:
+    from agent.cases import get_case
+    from agent.practice.timebox import suggested_minutes
+
+    sid = start(page, offline)
+    budget = suggested_minutes(get_case(CASE), "clarify")
+    expect(page.locator("#timer")).to_be_visible()
+    expect(page.locator("#timer-budget")).to_have_text(f" of {budget}:00 suggested")
+    expect(page.locator("#timer-spent")).to_have_text("0:02", timeout=10_000)
+    page.reload()  # the open question's time so far is kept
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[2-9]"))
+    time.sleep(1)
+    shot(page, "11-timer", full=False)
+    send(page, "Is it inference? What QPS?")
+    recorded = offline.web.engine.store.times(sid)["clarify"]
+    assert 2 <= recorded <= 30, recorded
+    # The clock goes on from what was recorded for the step.
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[2-9]|0:[1-5]\d"))
+    click(page, "next")
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"0:0[01]"))
+    # Ten hours on the open question (as the page keeps it across reloads): over the budget,
+    # said in words as well as colour.
+    page.evaluate(f"() => localStorage.setItem('interviewer:open:{sid}:' + "
+                  "document.body.dataset.seq, '36000')")
+    page.reload()
+    expect(page.locator("#timer-spent")).to_have_text(re.compile(r"^10:00:0\d$|^600:0\d$"))
+    expect(page.locator("#timer-budget")).to_contain_text("suggested · over time")
+    expect(page.locator("#timer")).to_have_class(re.compile(r"\bover\b"))
+    page.goto(page.url + "/report")
+    expect(page.get_by_role("heading", name="Time", exact=True)).to_be_visible()
+    row = page.locator("tr", has_text="Clarify the problem and context")
+    expect(row).to_contain_text(f"{budget}:00")
+    assert re.search(r"0:0[2-9]|0:[1-5]\d", row.text_content() or "")
+
+
+def test_progress_page_and_a_drill_from_it(page: Any, browser: Any,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    app = _served(tmp_path_factory.mktemp("web-progress"))
+    try:
+        page.goto(app.url + "/progress")
+        expect(page.locator("main")).to_contain_text("No completed sessions")
+        start(page, app)
+        for block in INTERVIEW_BLOCKS:
+            if page.get_attribute("body", "data-status") == "completed":
+                break
+            if block == "/next":
+                click(page, "next")
+            else:
+                send(page, block)
+        page.click("nav >> text=Progress")
+        expect(page.locator("h2", has_text="What to practise next")).to_be_visible()
+        expect(page.locator("table.levels")).to_contain_text("Workload type")
+        shot(page, "12-progress")
+        page.click("text=Start this case")
+        page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
+        expect(page.locator(".turn.prompt")).to_be_visible()
+        # A one-step drill chosen on the start page: that step only, then its feedback.
+        page.goto(app.url + "/")
+        page.select_option("#drill", "goals")
+        page.click("button.primary.big")
+        page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
+        expect(page.locator("#step-title")).to_have_text("Drill · Set product and infra goals")
+        assert page.locator("#steps li").all_text_contents() == ["Set product and infra goals"]
+        expect(page.locator(".sidebar")).to_contain_text("one-step drill")
+        send(page, "Goal: p99 under 500 ms at peak, error rate under 0.1%, cost per request flat.")
+        shot(page, "13-drill")
+        page.reload()
+        expect(page.locator(".step-divider").first).to_have_text(
+            "Drill · Set product and infra goals")
+    finally:
+        app.stop()
+
+
+def test_the_login_and_error_pages_by_keyboard(page: Any,
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    token = "correct-horse-battery-staple-42"
+    tmp = tmp_path_factory.mktemp("web-token")
+    app = Served(token=token, host="0.0.0.0", db=tmp / "interviewer.db",
+                 secret=secrets.token_urlsafe(16)).start()
+    try:
+        page.goto(app.url + "/sessions")
+        page.wait_for_url(re.compile(r"/login\?next=%2Fsessions$"))
+        expect(page.locator("#token")).to_be_focused()  # type at once
+        page.keyboard.type("not-the-token-at-all")
+        page.keyboard.press("Enter")
+        expect(page.locator("#token-error")).to_contain_text("not the token")
+        shot(page, "14-login-refused", full=False)
+        page.locator("#token").focus()
+        page.keyboard.type(token)
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/sessions$"))
+        expect(page.locator("h1")).to_be_visible()
+        page.goto(app.url + "/s/0123abcd")  # nobody's session: a page, not a stack trace
+        expect(page.locator("h1")).to_have_text("Not found")
+        expect(page.locator("main")).to_contain_text("belong to the browser that started them")
+        shot(page, "15-not-found", full=False)
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.tagName") == "A"
+    finally:
+        app.stop()
