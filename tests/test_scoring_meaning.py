@@ -207,6 +207,8 @@ STRONG_DIAGNOSE = (
     ("solutions", "Week one: quantize and roll it out to all of their traffic at once."),
     ("validate", "I wouldn't bother with a canary for a precision change."),
     ("validate", "The customer will tell us if anything is wrong."),
+    ("prioritize", "I'm giving up nothing meaningful: quantization is essentially free of risk."),
+    ("solutions", "A longer roadmap would be over-engineering for a model-choice problem."),
 ])
 def test_a_call_no_serious_answer_makes_is_named(step: str, sentence: str) -> None:
     assert any("bad call" in n for n in score(sentence, step).notes)

@@ -67,6 +67,13 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"\b(?:roll\w*|switch\w*|mov\w*|ship\w*|cut\w* over|deploy\w*|publish\w*)\b[^.;]{0,40}"
          r"\b(?:all (?:of )?(?:their |our |the )?(?:traffic|customers|users)|(?:the )?full "
          r"(?:traffic|nightly job|fleet|job)|at once|in one go|across the board|platform-wide)"),
+        ("goals prioritize solutions", "claims there is no trade-off",
+         r"\b(?:giving up|give up|sacrific\w*|trad\w* off|los(?:e|ing)|cost(?:s)? us) (?:nothing|"
+         r"little)\b|\b(?:free of risk|risk-free|no risk|zero risk|without any risk)\b|"
+         r"\bno (?:real |meaningful )?trade-?offs?\b"),
+        ("solutions", "plans nothing past the quick fix",
+         r"\b(?:no|don't see a|nothing further)\b[^.;]{0,30}\b(?:longer-term|long-term|roadmap|"
+         r"platform investment|needed)\b|\bover-engineering\b"),
         ("solutions validate", "skips validation",
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
          r"(?:\s+[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
