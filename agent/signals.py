@@ -103,14 +103,18 @@ class _Plan:
     only those are searched, one cached regex each. ``re:`` patterns are searched together."""
 
     keyfinder: re.Pattern[str] | None
-    phrases: tuple[tuple[str, re.Pattern[str]], ...]
+    by_key: dict[str, tuple[re.Pattern[str], ...]]
+    """each key's phrases"""
+    prefixes: dict[str, tuple[str, ...]]
+    """a key the finder can report -> every key it starts with (itself included): a finder
+    match of "caching" also makes the phrases keyed "cach" candidates"""
     regexes: re.Pattern[str] | None
     regex_list: tuple[re.Pattern[str], ...]
 
 
 @lru_cache(maxsize=4096)
 def _plan(patterns: tuple[str, ...]) -> _Plan:
-    phrases = []
+    by_key: dict[str, list[re.Pattern[str]]] = {}
     regexes = []
     for p in patterns:
         if p.startswith("~"):  # an exemplar, matched by meaning (agent/semantic/claims.py)
@@ -120,10 +124,12 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
             continue
         words = p.rstrip("*").strip().lower().split()
         if words:
-            phrases.append((words[0], compile_pattern(p)))
-    keys = sorted({k for k, _ in phrases}, key=len, reverse=True)
+            by_key.setdefault(words[0], []).append(compile_pattern(p))
+    keys = sorted(by_key, key=len, reverse=True)
     finder = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
-    return _Plan(finder, tuple(phrases), _combined(tuple(regexes)) if regexes else None,
+    prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
+    return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes,
+                 _combined(tuple(regexes)) if regexes else None,
                  tuple(compile_pattern(p) for p in regexes))
 
 
@@ -133,13 +139,14 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
     Fast: a phrase whose first word does not occur in the text is never searched, so a
     sentence is scanned once by a literal key finder and then by the few phrases it could hold,
     instead of by every phrase of the group (see _Plan)."""
-    plan = _plan(tuple(patterns))
+    plan = _plan(patterns if isinstance(patterns, tuple) else tuple(patterns))
     best: re.Match[str] | None = None
     if plan.keyfinder is not None:
         found = set(plan.keyfinder.findall(text.lower()))
         if found:
-            for key, pattern in plan.phrases:
-                if key in found or any(f.startswith(key) for f in found):
+            keys = {k for f in found for k in plan.prefixes[f]}
+            for key in keys:
+                for pattern in plan.by_key[key]:
                     m = pattern.search(text)
                     if m and (best is None or m.start() < best.start()):
                         best = m

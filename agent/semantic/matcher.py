@@ -76,11 +76,19 @@ def _pooled(texts: list[str]) -> Vectors:
     if table is None or tokenizer is None:
         return np.asarray(m.embed(texts, norm=False), dtype=np.float32)
     out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-    last = table.shape[0] - 1
-    for i, text in enumerate(texts):
-        ids = tokenizer.encode(text, add_special_tokens=False).ids
-        if ids:
-            out[i] = table[np.clip(ids, 0, last)].mean(axis=0)
+    # One tokenizer call and one gather for the whole batch; each row's mean from a segment sum.
+    # (The tokenizer may pad a batch to its longest text: padding is dropped by its mask.)
+    encoded = [[i for i, keep in zip(e.ids, e.attention_mask, strict=True) if keep]
+               for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
+    lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
+    rows = np.nonzero(lengths)[0]
+    if len(rows):
+        flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.int64,
+                           count=int(lengths.sum()))
+        np.clip(flat, 0, table.shape[0] - 1, out=flat)
+        starts = np.concatenate(([0], np.cumsum(lengths[rows])[:-1]))
+        sums = np.add.reduceat(table[flat].astype(np.float32, copy=False), starts, axis=0)
+        out[rows] = sums / lengths[rows, None]
     return out
 
 
