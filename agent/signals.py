@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -110,6 +111,11 @@ class _Plan:
     match of "caching" also makes the phrases keyed "cach" candidates"""
     regexes: re.Pattern[str] | None
     regex_list: tuple[re.Pattern[str], ...]
+    anchored: bool = False
+    """a regular expression anchors to the start or end of the text (``^``, ``$``)"""
+
+
+_ANCHOR = re.compile(r"(?<!\\)\$|(?<![\\\[])\^")
 
 
 @lru_cache(maxsize=4096)
@@ -130,7 +136,41 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
     prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
     return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes,
                  _combined(tuple(regexes)) if regexes else None,
-                 tuple(compile_pattern(p) for p in regexes))
+                 tuple(compile_pattern(p) for p in regexes),
+                 any(_ANCHOR.search(p[3:]) for p in regexes))
+
+
+#: What :func:`candidates`' callers put between sentences: nothing a pattern looks for (a
+#: lookahead such as ``(?!\s*%)`` sees the NUL, not the next sentence's first character).
+JOIN = "\n\x00\n"
+
+
+def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
+               starts: Sequence[int]) -> set[int] | None:
+    """Which sentences of ``joined`` (sentences joined with :data:`JOIN`, starting at
+    ``starts``; ``lowered`` is it lower-cased) any pattern could match: those holding a
+    phrase's first word or touched by a regular expression's match over the whole text. None
+    (search them all) when an expression is anchored or cannot be combined. A cheap pass that
+    lets a caller search only those sentences with :func:`first_match`."""
+    plan = _plan(patterns)
+    if plan.regex_list and (plan.regexes is None or plan.anchored):
+        return None
+    out: set[int] = set()
+    n = len(starts)
+    # One search per candidate sentence: after a hit, go on from the next sentence.
+    if plan.keyfinder is not None:
+        m = plan.keyfinder.search(lowered)
+        while m is not None:
+            i = bisect_right(starts, m.start()) - 1
+            out.add(i)
+            m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
+    if plan.regexes is not None:
+        m = plan.regexes.search(joined)
+        while m is not None:
+            last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
+            out.update(range(bisect_right(starts, m.start()) - 1, last + 1))
+            m = plan.regexes.search(joined, starts[last + 1]) if last + 1 < n else None
+    return out
 
 
 def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
