@@ -76,10 +76,10 @@ def _pooled(texts: list[str]) -> Vectors:
     if table is None or tokenizer is None:
         return np.asarray(m.embed(texts, norm=False), dtype=np.float32)
     out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-    # One tokenizer call and one gather for the whole batch; each row's mean from a segment sum.
-    # (The tokenizer may pad a batch to its longest text: padding is dropped by its mask.)
-    encoded = [[i for i, keep in zip(e.ids, e.attention_mask, strict=True) if keep]
-               for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
+    # One gather for the whole batch; each row's mean from a segment sum. Texts are encoded one
+    # by one: encode_batch starts the tokenizer's thread pool, which a later fork (worker
+    # processes, servers) must not inherit.
+    encoded = [tokenizer.encode(text, add_special_tokens=False).ids for text in texts]
     lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
     rows = np.nonzero(lengths)[0]
     if len(rows):
