@@ -14,7 +14,7 @@ from agent.cases import Case
 from agent.evidence import check_quotes
 from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
-from agent.semantic.calls import bad_call
+from agent.semantic.calls import dismisses_clue, wrong_call
 from agent.semantic.claims import StepBudget, cover
 from agent.semantic.facts import Told
 from agent.semantic.facts import check as check_facts
@@ -85,6 +85,26 @@ def case_notes(case: Case, rubric: Rubric) -> list[str]:
     return notes
 
 
+#: At most this many levels are taken off a step's criteria for its confidently wrong calls.
+MAX_WRONG_PENALTY = 2
+
+
+def wrong_calls(case: Case, step: str, sents: Sequence[Sentence]) -> list[tuple[Sentence, str]]:
+    """The step's sentences that make a bad call (agent/semantic/calls.py), each with why: in
+    diagnose and prioritize also those that dismiss outright a cause the case's clue facts
+    point to ("caching won't help" when every prompt shares a long prefix)."""
+    clues = [tuple(f.keywords) for f in case.facts if f.clue]
+    out = []
+    for s in sents:
+        why = wrong_call(s.text, step)
+        if why is None and step in ("diagnose", "prioritize") and clues \
+                and dismisses_clue(s.full, clues):
+            why = "dismisses a cause the facts point to"
+        if why is not None:
+            out.append((s, why))
+    return out
+
+
 def strong_notes(case: Case, step: str) -> list[str]:
     return list(case.strong_answer.get(step, [])) if step != CROSS_CUTTING else []
 
@@ -113,16 +133,23 @@ class OfflineScorer:
             found = check_facts(case, told, sents, step)
             sents = [s for s in sents if s.text not in found.discredited]
             notes += found.notes
-        if step in STEPS and step != "clarify":
-            bad = [(s, why) for s in sents if (why := bad_call(s.text))]
+        wrong = 0
+        if step in STEPS:
+            bad = wrong_calls(case, step, sents)
             sents = [s for s in sents if not any(s is b for b, _ in bad)]
             notes += [f"A bad call, stated as a plan ({why}): “{s.text}” — no credit for it."
                       for s, why in bad[:3]]
+            wrong = min(len(bad), MAX_WRONG_PENALTY)
+            if wrong:
+                notes.append(f"{len(bad)} confidently wrong call{'s' if len(bad) > 1 else ''} "
+                             f"in this step: every criterion is marked down {wrong} level"
+                             f"{'s' if wrong > 1 else ''}, since the reasoning rests on "
+                             f"{'them' if len(bad) > 1 else 'it'}.")
         budget = StepBudget()
         criteria = []
         for c, weight in applicable(case, rubric):
             cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
-            level = level_for(len(cov.matched), c.thresholds)
+            level = max(1, level_for(len(cov.matched), c.thresholds) - wrong)
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
             if cov.matched:
                 phrases = ", ".join(f"'{p}'" for p in dict.fromkeys(cov.phrases))

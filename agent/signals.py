@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,14 +104,23 @@ class _Plan:
     only those are searched, one cached regex each. ``re:`` patterns are searched together."""
 
     keyfinder: re.Pattern[str] | None
-    phrases: tuple[tuple[str, re.Pattern[str]], ...]
+    by_key: dict[str, tuple[re.Pattern[str], ...]]
+    """each key's phrases"""
+    prefixes: dict[str, tuple[str, ...]]
+    """a key the finder can report -> every key it starts with (itself included): a finder
+    match of "caching" also makes the phrases keyed "cach" candidates"""
     regexes: re.Pattern[str] | None
     regex_list: tuple[re.Pattern[str], ...]
+    anchored: bool = False
+    """a regular expression anchors to the start or end of the text (``^``, ``$``)"""
+
+
+_ANCHOR = re.compile(r"(?<!\\)\$|(?<![\\\[])\^")
 
 
 @lru_cache(maxsize=4096)
 def _plan(patterns: tuple[str, ...]) -> _Plan:
-    phrases = []
+    by_key: dict[str, list[re.Pattern[str]]] = {}
     regexes = []
     for p in patterns:
         if p.startswith("~"):  # an exemplar, matched by meaning (agent/semantic/claims.py)
@@ -120,11 +130,47 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
             continue
         words = p.rstrip("*").strip().lower().split()
         if words:
-            phrases.append((words[0], compile_pattern(p)))
-    keys = sorted({k for k, _ in phrases}, key=len, reverse=True)
+            by_key.setdefault(words[0], []).append(compile_pattern(p))
+    keys = sorted(by_key, key=len, reverse=True)
     finder = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
-    return _Plan(finder, tuple(phrases), _combined(tuple(regexes)) if regexes else None,
-                 tuple(compile_pattern(p) for p in regexes))
+    prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
+    return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes,
+                 _combined(tuple(regexes)) if regexes else None,
+                 tuple(compile_pattern(p) for p in regexes),
+                 any(_ANCHOR.search(p[3:]) for p in regexes))
+
+
+#: What :func:`candidates`' callers put between sentences: nothing a pattern looks for (a
+#: lookahead such as ``(?!\s*%)`` sees the NUL, not the next sentence's first character).
+JOIN = "\n\x00\n"
+
+
+def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
+               starts: Sequence[int]) -> set[int] | None:
+    """Which sentences of ``joined`` (sentences joined with :data:`JOIN`, starting at
+    ``starts``; ``lowered`` is it lower-cased) any pattern could match: those holding a
+    phrase's first word or touched by a regular expression's match over the whole text. None
+    (search them all) when an expression is anchored or cannot be combined. A cheap pass that
+    lets a caller search only those sentences with :func:`first_match`."""
+    plan = _plan(patterns)
+    if plan.regex_list and (plan.regexes is None or plan.anchored):
+        return None
+    out: set[int] = set()
+    n = len(starts)
+    # One search per candidate sentence: after a hit, go on from the next sentence.
+    if plan.keyfinder is not None:
+        m = plan.keyfinder.search(lowered)
+        while m is not None:
+            i = bisect_right(starts, m.start()) - 1
+            out.add(i)
+            m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
+    if plan.regexes is not None:
+        m = plan.regexes.search(joined)
+        while m is not None:
+            last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
+            out.update(range(bisect_right(starts, m.start()) - 1, last + 1))
+            m = plan.regexes.search(joined, starts[last + 1]) if last + 1 < n else None
+    return out
 
 
 def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
@@ -133,13 +179,14 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
     Fast: a phrase whose first word does not occur in the text is never searched, so a
     sentence is scanned once by a literal key finder and then by the few phrases it could hold,
     instead of by every phrase of the group (see _Plan)."""
-    plan = _plan(tuple(patterns))
+    plan = _plan(patterns if isinstance(patterns, tuple) else tuple(patterns))
     best: re.Match[str] | None = None
     if plan.keyfinder is not None:
         found = set(plan.keyfinder.findall(text.lower()))
         if found:
-            for key, pattern in plan.phrases:
-                if key in found or any(f.startswith(key) for f in found):
+            keys = {k for f in found for k in plan.prefixes[f]}
+            for key in keys:
+                for pattern in plan.by_key[key]:
                     m = pattern.search(text)
                     if m and (best is None or m.start() < best.start()):
                         best = m

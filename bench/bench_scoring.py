@@ -38,6 +38,7 @@ def clear_text_caches() -> None:
 
     for f in (reading.read_answer, reading.read_sentence, reading.clauses, reading.has_verb,
               reading.described, numbers.words_to_numbers, facts.quantities, calls.bad_call,
+              calls.wrong_call,
               _substantive, fold, is_meta):
         f.cache_clear()
     with matcher._cache_lock:

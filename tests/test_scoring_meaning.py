@@ -188,3 +188,56 @@ def test_a_confident_bad_call_earns_nothing_and_is_named(sentence: str) -> None:
 ])
 def test_a_bounded_trade_off_is_not_a_bad_call(sentence: str) -> None:
     assert not any("bad call" in n for n in score(sentence, "goals").notes)
+
+
+LLAMA = get_case("llama70b-2x-latency")
+STRONG_DIAGNOSE = (
+    "Prefill likely dominates time to first token: 3,500-token prompts, and the 1,200-token "
+    "system prompt is identical for every user, so prefix caching could skip most of it. "
+    "I'd check the prefix-cache hit rate and queueing at peak first, then decode speed, "
+    "because batch size and KV cache pressure set tokens per second. Ranked: prefill, then "
+    "queueing, then decode.")
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("diagnose", "So my ranking is model size first, with nothing close behind."),
+    ("diagnose", "If I rank: underpricing first, and there is no credible second."),
+    ("goals", "The headline metric should be mean latency over the day."),
+    ("clarify", "The latency objective I'll work to is an average of 500 ms across the day."),
+    ("solutions", "Week one: quantize and roll it out to all of their traffic at once."),
+    ("validate", "I wouldn't bother with a canary for a precision change."),
+    ("validate", "The customer will tell us if anything is wrong."),
+    ("prioritize", "I'm giving up nothing meaningful: quantization is essentially free of risk."),
+    ("solutions", "A longer roadmap would be over-engineering for a model-choice problem."),
+])
+def test_a_call_no_serious_answer_makes_is_named(step: str, sentence: str) -> None:
+    assert any("bad call" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("validate", "We never ship a model change without a canary on 5% of traffic first."),
+    ("clarify", "What does average and peak request volume look like?"),
+    ("solutions", "Roll out to 5% of traffic behind a flag, then 25%, then everyone."),
+    ("diagnose", "What I'd rule out is the model size: the GPUs are busy only seven hours."),
+])
+def test_sound_calls_are_not_named_bad(step: str, sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, step, BATCH).notes)
+
+
+def test_dismissing_the_cause_the_clue_points_to_is_a_wrong_call() -> None:
+    """'Caching won't help' on a case whose clue fact is a shared prompt prefix."""
+    wrong = score("Caching won't help: every conversation is unique.", "diagnose", LLAMA)
+    assert any("dismisses a cause the facts point to" in n for n in wrong.notes), wrong.notes
+    other = score("Queueing I'd rule out, since dedicated capacity doesn't queue.", "diagnose",
+                  BATCH)
+    assert not any("facts point to" in n for n in other.notes)
+
+
+def test_a_wrong_call_marks_the_whole_step_down() -> None:
+    """The reasoning rests on the wrong call: every criterion loses a level (not below 1)."""
+    plain = score(STRONG_DIAGNOSE, "diagnose", LLAMA)
+    wrong = score(STRONG_DIAGNOSE + " Honestly there isn't a strong second.", "diagnose", LLAMA)
+    assert any("marked down 1 level" in n for n in wrong.notes), wrong.notes
+    assert plain.score is not None and wrong.score is not None and wrong.score < plain.score
+    for a, b in zip(plain.criteria, wrong.criteria, strict=True):
+        assert b.level == max(1, (a.level or 1) - 1)

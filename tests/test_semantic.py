@@ -142,3 +142,36 @@ def test_claims_need_a_verb() -> None:
     assert has_verb("The tail gets worse at lunchtime.")
     s = read_sentence("p99 < 500 ms at peak")
     assert not s.claim and s.quantity
+
+
+def test_candidate_sentences_never_miss_a_sentence_a_signal_matches() -> None:
+    """signals.candidates narrows the sentences the scorer searches; it must keep every one
+    that first_match would match, for every signal group of every rubric."""
+    from agent.rubrics import default_rubrics
+    from agent.semantic.reading import read_answer
+    from agent.signals import JOIN, candidates, first_match
+
+    text = ("Clarify first: who is waiting, and what's p99 at peak? We'd target p99 under "
+            "500 ms and cost per 1k tokens flat. 1. Canary on 5% of traffic. 2. Roll back if "
+            "errors exceed 0.1%. Autoscaling lags six minutes; new replicas take 6-7 min. "
+            "$38k a month. A warm pool, then prefix caching, because the system prompt is "
+            "shared. KV cache: 80%. First, confirm the queue depth. Finally, tell the customer.")
+    sents = [s.full for s in read_answer(text)]
+    joined = JOIN.join(sents)
+    starts = []
+    pos = 0
+    for s in sents:
+        starts.append(pos)
+        pos += len(s) + len(JOIN)
+    rubrics = default_rubrics()
+    checked = 0
+    for step in rubrics.hashes:
+        for c in rubrics[step].criteria:
+            for group in c.signals:
+                patterns = tuple(p for p in group if not p.startswith("~"))
+                maybe = candidates(patterns, joined, joined.lower(), starts)
+                for i, s in enumerate(sents):
+                    if first_match(patterns, s) is not None:
+                        checked += 1
+                        assert maybe is None or i in maybe, (group, s)
+    assert checked > 20

@@ -24,7 +24,7 @@ import numpy as np
 
 from agent.semantic.matcher import embed, index
 from agent.semantic.reading import Sentence, negation_cue
-from agent.signals import first_match
+from agent.signals import JOIN, candidates, first_match
 
 #: Similarity at which a clause counts as saying what an exemplar says.
 EXEMPLAR_MATCH = 0.6
@@ -40,6 +40,11 @@ class StepBudget:
     parts: list[tuple[int, str]] | None = None
     """(sentence index, clause) of every claim"""
     vectors: np.ndarray | None = None
+    joined: str | None = None
+    """every sentence of the step joined (signals.JOIN): a group's patterns are searched only
+    in the sentences that could hold them (signals.candidates)"""
+    lowered: str = ""
+    starts: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -120,11 +125,25 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     quotes: list[str] = []
     phrases: list[str] = []
     by_meaning: list[int] = []
+    if budget.joined is None:
+        budget.joined = JOIN.join(s.full for s in sents)
+        budget.lowered = budget.joined.lower()
+        pos = 0
+        for s in sents:
+            budget.starts.append(pos)
+            pos += len(s.full) + len(JOIN)
     for gi, group in enumerate(tgroups):
         patterns, rejecting, _ = _split(group)
         found: tuple[Sentence, str, bool] | None = None
         noun_hit: tuple[Sentence, str] | None = None
+        maybe = candidates(patterns + rejecting, budget.joined, budget.lowered, budget.starts)
         for si, s in enumerate(sents):
+            if maybe is not None and si not in maybe:
+                hit = meaning.best.get((si, gi))
+                if hit is not None:
+                    found = (s, f"≈ “{hit[1]}”", True)
+                    break
+                continue
             whole = s.negated and reasoned_rejections and s.reasoned
             m = first_match(patterns, s.full if whole else s.read) if patterns else None
             if m is None and rejecting:

@@ -76,11 +76,19 @@ def _pooled(texts: list[str]) -> Vectors:
     if table is None or tokenizer is None:
         return np.asarray(m.embed(texts, norm=False), dtype=np.float32)
     out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-    last = table.shape[0] - 1
-    for i, text in enumerate(texts):
-        ids = tokenizer.encode(text, add_special_tokens=False).ids
-        if ids:
-            out[i] = table[np.clip(ids, 0, last)].mean(axis=0)
+    # One gather for the whole batch; each row's mean from a segment sum. Texts are encoded one
+    # by one: encode_batch starts the tokenizer's thread pool, which a later fork (worker
+    # processes, servers) must not inherit.
+    encoded = [tokenizer.encode(text, add_special_tokens=False).ids for text in texts]
+    lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
+    rows = np.nonzero(lengths)[0]
+    if len(rows):
+        flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.int64,
+                           count=int(lengths.sum()))
+        np.clip(flat, 0, table.shape[0] - 1, out=flat)
+        starts = np.concatenate(([0], np.cumsum(lengths[rows])[:-1]))
+        sums = np.add.reduceat(table[flat].astype(np.float32, copy=False), starts, axis=0)
+        out[rows] = sums / lengths[rows, None]
     return out
 
 
