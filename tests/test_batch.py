@@ -248,7 +248,8 @@ def test_ctrl_c_while_waiting_keeps_the_batch_and_a_rerun_collects_it(
     data, out, cache = first_lines(3, tmp_path), tmp_path / "r.json", tmp_path / "c.sqlite"
     partial = out.with_name(out.name + ".partial.jsonl")
     with FakeEndpoint(responder=interviewer_responder) as ep:
-        ep.batches.configure(seconds=4.0)
+        # Long enough that a loaded machine still interrupts it while it runs.
+        ep.batches.configure(seconds=12.0)
         args = [sys.executable, "-m", "agent", *eval_args(data, out, ep, cache, "--batch",
                                                           "--quiet")]
         proc = subprocess.Popen(args, env=cli_env(home), cwd=ROOT, stdout=subprocess.PIPE,
