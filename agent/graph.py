@@ -338,11 +338,14 @@ def wrap_up(state: InterviewState, runtime: Runtime[Context]) -> dict[str, Any]:
     update: dict[str, Any] = {"turns": [closing], "status": "completed", "step": "wrap_up",
                               "notice": None}
     scoring = _scoring(ctx, _case(ctx, state))
-    if scoring is not None and ctx.report_in_state:
+    if scoring is not None:
         done: InterviewState = {**state, "turns": [*state.get("turns", []), closing],
                                 "status": "completed", "step": "wrap_up"}
-        with scoring.turn_waits():  # the turn now waits on background scoring itself
-            update["report"] = scoring.report(done).model_dump(mode="json")
+        if ctx.report_in_state:
+            with scoring.turn_waits():  # the turn now waits on background scoring itself
+                update["report"] = scoring.report(done).model_dump(mode="json")
+        else:  # the last steps are scored in the background; the driver waits for them
+            scoring.submit(done)
     return update
 
 
