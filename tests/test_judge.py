@@ -148,6 +148,8 @@ def test_a_verdict_arriving_after_the_candidate_moved_on_lands_on_its_step() -> 
         pending = [f for (step, _), f in session.scoring._futures.items() if step == "clarify"]
         assert pending and not pending[0].done()       # the verdict has not arrived...
         session.answer("I'd keep a warm pool because autoscaling lags the spikes. " * 6)
+        if session.step() == "diagnose":               # a follow-up on the answer: move on
+            session.command("next")
         assert session.step() == "goals"               # ...and the interview moved on anyway
         assert not pending[0].done()
         gate.set()                                     # now the late verdicts arrive
