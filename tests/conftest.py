@@ -23,6 +23,17 @@ _ENDPOINT_ENV = (
 _DATABASE_ENV = ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_DATABASE_WAIT")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the commands the tests start. A shell starts a background job with SIGINT
+    ignored, its children inherit that, and a Python started with SIGINT ignored never raises
+    KeyboardInterrupt: every Ctrl-C test would fail when the suite runs as a background job.
+    A handler of our own is reset to the default in each child the tests start."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own INTERVIEWER_HOME and no endpoint from the developer's shell."""
