@@ -173,6 +173,12 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
     return out
 
 
+def _earlier(m: re.Match[str], best: re.Match[str] | None) -> bool:
+    """``m`` starts before ``best``, or at the same place and runs longer: the same match
+    whatever order the patterns are tried in ("A/B test" over "A/B")."""
+    return best is None or (m.start(), -m.end()) < (best.start(), -best.end())
+
+
 def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
     """The earliest match of any pattern in ``text`` (exemplars, ``~...``, are not patterns).
 
@@ -188,16 +194,16 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
             for key in keys:
                 for pattern in plan.by_key[key]:
                     m = pattern.search(text)
-                    if m and (best is None or m.start() < best.start()):
+                    if m and _earlier(m, best):
                         best = m
     if plan.regexes is not None:
         m = plan.regexes.search(text)
-        if m and (best is None or m.start() < best.start()):
+        if m and _earlier(m, best):
             best = m
     elif plan.regex_list:  # a pattern that cannot be combined (e.g. a backreference)
         for pattern in plan.regex_list:
             m = pattern.search(text)
-            if m and (best is None or m.start() < best.start()):
+            if m and _earlier(m, best):
                 best = m
     return best
 

@@ -175,3 +175,15 @@ def test_candidate_sentences_never_miss_a_sentence_a_signal_matches() -> None:
                         checked += 1
                         assert maybe is None or i in maybe, (group, s)
     assert checked > 20
+
+
+def test_first_match_is_the_same_whatever_order_the_phrases_are_tried_in() -> None:
+    # Two phrases matching at the same place: the longer one is the match, so the evidence
+    # named in a rationale does not depend on set order (which changes from process to process).
+    from agent.signals import first_match
+
+    text = "Then we'd run an A/B test on a slice of traffic."
+    for patterns in (("A/B", "A/B test", "slice"), ("slice", "A/B test", "A/B"),
+                     ("A/B test", "A/B"), ("A/B", "A/B test")):
+        m = first_match(patterns, text)
+        assert m is not None and m.group(0) == "A/B test", patterns
