@@ -36,21 +36,13 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 
+if str(ROOT) not in sys.path:  # run as a plain script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from tests.helpers import INTERVIEW_BLOCKS  # noqa: E402  (the suites' own piped interview)
+
 #: One offline interview, as a candidate would type it (answers and /next).
-SCRIPT = [
-    "Is this training or inference? What's the QPS and the latency target?",
-    "I'll assume real-time inference for a payments customer with a 500 ms p99 target.",
-    "Autoscaling lags the traffic spikes and new replicas take minutes to load weights.",
-    "/next",
-    "Goal: p99 under 500 ms at peak, error rate under 0.1%, GPU cost per request flat.",
-    "/next",
-    "Latency matters more than cost for this customer, so I'd pay for a warm pool.",
-    "/next",
-    "This week: a dedicated warm pool. Next quarter: an SLA-aware autoscaler.",
-    "/next",
-    "A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back on breach.",
-    "/next",
-]
+SCRIPT = INTERVIEW_BLOCKS
 CASES = ["fintech-p99-spikes", "llama70b-2x-latency", "batch-inference-cost"]
 
 

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
+
+DEV = ROOT / "evals" / "datasets" / "dev.jsonl"
 
 CASE = "fintech-p99-spikes"
 
@@ -160,3 +162,21 @@ class Terminal:
         lines = ["".join(row[x].data for x in range(self.cols)).rstrip()
                  for row in screen.history.top]
         return lines + [line.rstrip() for line in screen.display]
+
+
+def first_lines(n: int, tmp: Path) -> Path:
+    """The first ``n`` interviews of the dev split, as a dataset file of their own."""
+    path = tmp / "small.jsonl"
+    path.write_text("".join(DEV.read_text().splitlines(keepends=True)[:n]))
+    return path
+
+
+def results_of(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def predictions(results: dict[str, Any]) -> dict[str, Any]:
+    """Each item's predicted step and criterion levels."""
+    return {i["id"]: ({k: v["predicted"] for k, v in i["steps"].items()},
+                      {k: v["predicted"] for k, v in i["criteria"].items()})
+            for i in results["items"]}

@@ -19,25 +19,15 @@ from agent.model import batch as b
 from evals.fake_endpoint import FakeEndpoint
 from evals.fake_responder import interviewer_responder
 from tests.conftest import ROOT, cli_env, run_cli
+from tests.helpers import DEV, first_lines, predictions, results_of
 
-DEV = ROOT / "evals" / "datasets" / "dev.jsonl"
 KEY = "sk-batchtest-0123456789abcdef"
 
 
-def first_lines(n: int, tmp: Path) -> Path:
-    path = tmp / "small.jsonl"
-    path.write_text("".join(DEV.read_text().splitlines(keepends=True)[:n]))
-    return path
 
 
-def results_of(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
-def levels(results: dict[str, Any]) -> dict[str, Any]:
-    return {i["id"]: ({k: v["predicted"] for k, v in i["steps"].items()},
-                      {k: v["predicted"] for k, v in i["criteria"].items()})
-            for i in results["items"]}
 
 
 def eval_args(data: Path, out: Path, ep: FakeEndpoint, cache: Path, *extra: str) -> list[str]:
@@ -58,7 +48,7 @@ def live_levels(home: Path, tmp_path: Path) -> dict[str, Any]:
                       str(tmp_path / "live.json"), "--scorer", "llm", "--model", "fake-model",
                       "--base-url", ep.url, "--cache", "off", "--bootstrap", "0", "--quiet")
     assert res.returncode == 0, res.stderr
-    return levels(results_of(tmp_path / "live.json"))
+    return predictions(results_of(tmp_path / "live.json"))
 
 
 # -- the pieces -----------------------------------------------------------------------------------
@@ -177,7 +167,7 @@ def test_batch_run_end_to_end_equals_a_live_run_then_replays(
         live_calls = len(ep.requests)
         seen = routes(ep)
     results = results_of(out)
-    assert levels(results) == live_levels
+    assert predictions(results) == live_levels
     u = results["usage"]
     assert (u["batch"]["requests"], u["batch"]["succeeded"], u["batch"]["failed"]) == (21, 17, 4)
     assert live_calls == 4 and u["cache"]["hits"] == 17  # failed lines were called live
@@ -194,7 +184,7 @@ def test_batch_run_end_to_end_equals_a_live_run_then_replays(
                   "--scorer", "llm", "--model", "fake-model", "--cache", "replay",
                   "--cache-file", str(cache), "--bootstrap", "0", "--quiet")
     assert res.returncode == 0, res.stderr
-    assert levels(results_of(tmp_path / "replay.json")) == live_levels
+    assert predictions(results_of(tmp_path / "replay.json")) == live_levels
 
 
 @pytest.mark.slow
@@ -224,7 +214,7 @@ def test_an_expired_batch_reported_then_collected_on_rerun(
     finally:
         ep.stop()
     again = results_of(out)
-    assert levels(again) == live_levels
+    assert predictions(again) == live_levels
     assert again["usage"]["batch"]["requests"] == 12 and again["usage"]["cache"]["hits"] == 21
 
 
@@ -239,7 +229,7 @@ def test_a_batch_rejected_at_validation_is_called_live(home: Path, tmp_path: Pat
         assert len(ep.requests) == 21
     assert "batch batch_0002 failed: 0 of 21 replies, 21 failed or unanswered (retried live)" \
         in res.stderr
-    assert levels(results_of(out)) == live_levels
+    assert predictions(results_of(out)) == live_levels
 
 
 @pytest.mark.slow
@@ -272,7 +262,7 @@ def test_ctrl_c_while_waiting_keeps_the_batch_and_a_rerun_collects_it(
         posts = [p for m, p in routes(ep) if m == "POST"]
         assert posts == ["/v1/files", "/v1/batches"]  # collected, not submitted again
         assert len(ep.requests) == 0
-    assert levels(results_of(out)) == live_levels
+    assert predictions(results_of(out)) == live_levels
 
 
 @pytest.mark.slow
@@ -300,7 +290,7 @@ def test_fireworks_batch_inference_end_to_end(home: Path, tmp_path: Path,
     assert all(r["has_auth"] for r in log if r["path"].startswith("/v1/"))
     results = results_of(out)
     assert live_calls == 1 and results["usage"]["batch"]["provider"] == "fireworks"
-    assert levels(results) == live_levels
+    assert predictions(results) == live_levels
 
 
 def test_batch_mode_needs_the_judge_and_a_cache(home: Path, tmp_path: Path) -> None:

@@ -17,25 +17,15 @@ from evals.dataset import DatasetError, load_dataset
 from evals.fake_endpoint import FakeEndpoint
 from evals.fake_responder import interviewer_responder
 from tests.conftest import ROOT, cli_env, run_cli
+from tests.helpers import DEV, first_lines, predictions, results_of
 
-DEV = ROOT / "evals" / "datasets" / "dev.jsonl"
 HELDOUT = ROOT / "evals" / "datasets" / "heldout.jsonl"
 
 
-def first_lines(n: int, tmp: Path) -> Path:
-    path = tmp / "small.jsonl"
-    path.write_text("".join(DEV.read_text().splitlines(keepends=True)[:n]))
-    return path
 
 
-def results_of(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
-def predictions(results: dict[str, Any]) -> dict[str, Any]:
-    return {i["id"]: ({k: v["predicted"] for k, v in i["steps"].items()},
-                      {k: v["predicted"] for k, v in i["criteria"].items()})
-            for i in results["items"]}
 
 
 def test_shipped_datasets_meet_the_brief() -> None:
