@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -187,3 +188,38 @@ def test_first_match_is_the_same_whatever_order_the_phrases_are_tried_in() -> No
                      ("A/B test", "A/B"), ("A/B", "A/B test")):
         m = first_match(patterns, text)
         assert m is not None and m.group(0) == "A/B test", patterns
+
+
+def test_matching_without_ignorecase_on_lowered_text_finds_the_same_matches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """first_match and candidates run expressions without IGNORECASE on the lower-cased text
+    when they can (several times faster); the matches must be exactly those of the
+    case-insensitive search, for every signal group and fact, on ordinary, shouted, accented
+    and lookalike-letter text (the last two take the slow path)."""
+    from agent import signals
+    from agent.cases import default_cases
+    from agent.rubrics import default_rubrics
+
+    text = ("Clarify first: who is waiting, and what's P99 at peak? We'd target p99 under "
+            "500 ms and cost per 1k tokens flat. 1. Canary on 5% of traffic. 2. Roll back if "
+            "errors exceed 0.1%. Autoscaling lags six minutes; new replicas take 6-7 min. "
+            "$38k a month — “cheaper, but slower”. A warm pool, then prefix caching, because "
+            "the system prompt is shared. KV cache: 80%. I'd prioritise the cold starts. "
+            "Within two weeks we flip it back off if the A/B test regresses.")
+    sents = signals.sentences(text)
+    sents += [s.upper() for s in sents] + [s.replace("s", "ſ") for s in sents[:4]]
+    sents += ["Café résumé: İstanbul p99 under 500 ms, KV cache (K for Kelvin)."]
+    groups = [tuple(g) for step in default_rubrics().hashes
+              for c in default_rubrics()[step].criteria for g in c.signals]
+    groups += [tuple(f.keywords) for case in default_cases().values() for f in case.facts]
+
+    def key(m: re.Match[str] | None) -> tuple[int, int, str] | None:
+        return None if m is None else (m.start(), m.end(), m.group(0))
+
+    fast = {(g, s): key(signals.first_match(g, s)) for g in groups for s in sents}
+    monkeypatch.setattr(signals, "_simple", lambda _text: False)
+    slow = {(g, s): key(signals.first_match(g, s)) for g in groups for s in sents}
+    assert fast == slow
+    assert sum(v is not None for v in fast.values()) > 200
+    assert signals._lower_safe(r"\bp\d{2}\b(?!\S)") and not signals._lower_safe(r"[A-Z]{3}")
+    assert not signals._lower_safe(r"(?-i:abc)") and not signals._lower_safe(r"\x41")
