@@ -134,7 +134,7 @@ def _lower_safe(source: str) -> bool:
 def _lowered(regex: re.Pattern[str] | None) -> re.Pattern[str] | None:
     """``regex`` (case-insensitive) compiled to run on lower-cased simple text; None when it
     cannot be."""
-    if regex is None or not _lower_safe(regex.pattern):
+    if regex is None or not regex.flags & re.IGNORECASE or not _lower_safe(regex.pattern):
         return None
     try:
         return re.compile(regex.pattern)
@@ -146,6 +146,19 @@ def _simple(text: str) -> bool:
     """Whether ``text`` lower-cases character for character with no case-insensitive
     equivalences beyond ASCII's (see _lower_safe)."""
     return text.isascii() or all(c.isascii() or _caseless(c) for c in set(text))
+
+
+def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
+    """Whether ``regex`` (case-insensitive) matches ``text``; ``low``: ``text.lower()`` when
+    the text is simple (see _simple), else None."""
+    fast = _lowered(regex) if low is not None else None
+    return (fast.search(low) if fast is not None and low is not None
+            else regex.search(text)) is not None
+
+
+def lowered_if_simple(text: str) -> str | None:
+    """``text.lower()`` for :func:`found_in`, or None when the text is not simple."""
+    return text.lower() if _simple(text) else None
 
 
 def _search(regex: re.Pattern[str], fast: re.Pattern[str] | None, text: str,
@@ -473,9 +486,9 @@ def is_meta(sentence: str) -> bool:
     """True when a sentence addresses the grader (an injection attempt), not the case.
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
-    return bool(_META.search(text) or _ROLE_LABEL.search(text) or _ROLE_TAG.search(text)
-                or _SCORE_LABEL.search(text) or _ARTEFACT.search(text)
-                or _GRADING.search(text) or _SELF.search(text))
+    low = lowered_if_simple(text)
+    return any(found_in(r, text, low) for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL,
+                                                 _ARTEFACT, _GRADING, _SELF))
 
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".

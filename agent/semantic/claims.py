@@ -56,6 +56,9 @@ class Covered:
     phrases: tuple[str, ...]
     by_meaning: tuple[int, ...] = ()
     """groups covered only through an exemplar"""
+    nouns: tuple[int, ...] = ()
+    """groups not covered whose patterns matched only a bare noun string (before the budget's
+    limit on crediting them)"""
 
 
 @lru_cache(maxsize=4096)
@@ -125,6 +128,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     quotes: list[str] = []
     phrases: list[str] = []
     by_meaning: list[int] = []
+    nouns: list[int] = []
     if budget.joined is None:
         budget.joined = JOIN.join(s.full for s in sents)
         budget.lowered = budget.joined.lower()
@@ -158,6 +162,8 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
             if hit is not None:
                 found = (s, f"≈ “{hit[1]}”", True)
                 break
+        if found is None and noun_hit is not None:
+            nouns.append(gi)
         if found is None and noun_hit is not None \
                 and budget.noun_strings_used < budget.limit:
             budget.noun_strings_used += 1
@@ -171,4 +177,5 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
             by_meaning.append(gi)
         if s.text not in quotes:
             quotes.append(s.text)
-    return Covered(tuple(matched), tuple(quotes), tuple(phrases), tuple(by_meaning))
+    return Covered(tuple(matched), tuple(quotes), tuple(phrases), tuple(by_meaning),
+                   tuple(nouns))
