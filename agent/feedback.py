@@ -184,10 +184,13 @@ class SessionScoring:
             workers = max(workers, self.client.settings.max_concurrency)
         self._offline = OfflineScorer(self.rubrics)
         self._pool = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
-        if scorer.name == "offline":  # the embedding model loads while the candidate types
+        if scorer.name == "offline":  # the model loads, the patterns compile, as they type
+            from agent.semantic.claims import prime
             from agent.semantic.model import warm
 
             warm()
+            prime([g for step in self.rubrics.hashes for c in self.rubrics[step].criteria
+                   for g in c.signals] + [f.keywords for f in case.facts])
         self._futures: dict[tuple[str, str], Future[StepScore]] = {}
         self._lock = threading.Lock()
         #: Clear while a candidate turn runs (see turn()): background scores wait for it.

@@ -73,7 +73,7 @@ def fold(text: str) -> str:
     return _WS.sub(" ", text.replace("\u2019", "'")).strip()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile one data-file pattern (see module docstring). Raises ``re.error`` if invalid."""
     if pattern.startswith("re:"):
@@ -110,27 +110,23 @@ def _caseless(c: str) -> bool:
     return c.lower() == c.upper()
 
 
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+
+
 def _lower_safe(source: str) -> bool:
     """Whether an expression may run without IGNORECASE on lower-cased simple text: no
     upper-case or non-ASCII cased letter of its own (escapes such as ``\\S`` and ``\\W``
     aside), no character given by its code, no inline flags."""
     if _INLINE_FLAGS.search(source):
         return False
-    i = 0
-    while i < len(source):
-        c = source[i]
-        if c == "\\":
-            if source[i + 1:i + 2] in ("x", "u", "U", "N", "0"):
-                return False
-            i += 2
-            continue
-        if c != c.lower() or (not c.isascii() and not _caseless(c)):
-            return False
-        i += 1
-    return True
+    if any(e[1] in "xuUN0" for e in _ESCAPE.findall(source)):
+        return False
+    rest = _ESCAPE.sub("", source)
+    return rest == rest.lower() and (rest.isascii()
+                                     or all(c.isascii() or _caseless(c) for c in rest))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=16384)
 def _lowered(regex: re.Pattern[str] | None) -> re.Pattern[str] | None:
     """``regex`` (case-insensitive) compiled to run on lower-cased simple text; None when it
     cannot be."""
@@ -216,6 +212,11 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
                  prefixes, combined, _lowered(combined),
                  tuple((r, _lowered(r)) for r in map(compile_pattern, regexes)),
                  any(_ANCHOR.search(p[3:]) for p in regexes))
+
+
+def prepare(patterns: tuple[str, ...]) -> None:
+    """Compile the search plan of ``patterns`` now rather than on first use."""
+    _plan(patterns)
 
 
 #: What :func:`candidates`' callers put between sentences: nothing a pattern looks for (a
