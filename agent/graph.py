@@ -137,15 +137,18 @@ def start(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
     # A drill starts at the step it practises; a full interview at clarify.
     step = given.drill or "clarify"
     voice = Voice()
-    turns = [voice.line(case.prompt.strip(), "prompt", step)]
+    if given.drill is not None and given.drill != "clarify":
+        # The scenario without its invitation to clarify, what clarifying would have told the
+        # candidate, then the step's first question.
+        from agent.practice.drill import briefing, opener, scenario
+
+        turns = [voice.line(scenario(case), "prompt", step),
+                 voice.line(briefing(case), "notice", step),
+                 voice.line(opener(step), "opener", step)]
+    else:
+        turns = [voice.line(case.prompt.strip(), "prompt", step)]
     if given.drill is not None:
         settings["drill"] = given.drill
-        if given.drill != "clarify":
-            # What clarifying would have told the candidate, then the step's first question.
-            from agent.practice.drill import briefing, opener
-
-            turns += [voice.line(briefing(case), "notice", step),
-                      voice.line(opener(step), "opener", step)]
     return Command(goto=step, update={
         **settings, "started_with": settings, "step": step, "status": "in_progress",
         "turns": turns, "followups": {}, "probed": {}, "engine": ctx.engine, "notice": None,
