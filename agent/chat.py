@@ -124,13 +124,14 @@ class Printer:
             self.console.print("".join(out), style=style, end="", markup=False,
                                highlight=False, soft_wrap=True)
 
-    def step_rule(self, step: str) -> None:
+    def step_rule(self, step: str, drill: bool = False) -> None:
         if step in STEPS:
             self.flush()
             from agent.practice.timebox import suggested_minutes
 
             n = STEPS.index(step) + 1
-            self.console.rule(f"Step {n} of {len(STEPS)} · {TITLES[step]} · suggested "
+            where = "Drill" if drill else f"Step {n} of {len(STEPS)}"
+            self.console.rule(f"{where} · {TITLES[step]} · suggested "
                               f"{suggested_minutes(self.case, step)} min", style="cyan")
             self.col, self._space = 0, ""
 
@@ -657,7 +658,7 @@ def _drill(opts: DrillOptions, p: Printer, store: Storage, cases: list[Case],
                 try:
                     for turn in session.state().get("turns", []):
                         if turn["kind"] == "opener":
-                            p.step_rule(opts.step)
+                            p.step_rule(opts.step, drill=True)
                         p.say(turn["text"], label="" if turn["kind"] == "notice"
                               else "Interviewer: ")
                     p.out(f"(drill session {session.id})", style="dim")

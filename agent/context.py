@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from agent.cases import Case, default_cases
 from agent.config import ConfigError, Settings, resolve
@@ -121,6 +122,11 @@ class Context:
     scoring: ScoringFor | None = field(default_factory=lambda: served().scoring)
     """The interview's scoring: background scores, coach feedback, hints and the final report.
     None: none of those (the eval harness drives the graph that way)."""
+    events: Callable[[dict[str, Any]], None] | None = None
+    """Where the interviewer's speech events go when the driver takes them itself (the engine
+    sets it for each run, then streams no custom mode, so LangGraph runs the step node on the
+    driver's own thread instead of handing it to a worker thread per turn). None: LangGraph's
+    custom stream, which clients of the served graph read."""
     report_in_state: bool = True
     """Put the report in the final state (clients of the served graph read it there). False: the
     driver builds it after the run instead (the terminal with a model judge, which says which

@@ -299,13 +299,18 @@ class Session:
         self._snap = None
         client = self.engine.client
         # A candidate turn: background judging waits until it is served (scheduler.py).
-        with client.scheduler.foreground() if client is not None else nullcontext():
-            for mode, chunk in self.engine.graph.stream(
-                value, self.config, context=self.context, stream_mode=["custom"],
-                durability="sync",
-            ):
-                if mode == "custom" and on_event is not None:
-                    on_event(chunk)
+        with client.scheduler.foreground() if client is not None else nullcontext(), \
+                self.scoring.turn():
+            # Speech events reach on_event straight from the step node (Context.events), so
+            # the node runs on this thread; a custom stream mode would hand it to a new worker
+            # thread each turn (and another to wait on the stream).
+            self.context.events = on_event
+            try:
+                for _ in self.engine.graph.stream(value, self.config, context=self.context,
+                                                  stream_mode="updates", durability="sync"):
+                    pass
+            finally:
+                self.context.events = None
         self._snap = None
         self._sync_row(clear_journal=journaled)
         if self._lock.held:

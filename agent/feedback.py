@@ -23,7 +23,7 @@ import contextlib
 import re
 import statistics
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, suppress
 
@@ -184,17 +184,37 @@ class SessionScoring:
             workers = max(workers, self.client.settings.max_concurrency)
         self._offline = OfflineScorer(self.rubrics)
         self._pool = pool or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scoring")
-        if scorer.name == "offline":  # the embedding model loads while the candidate types
+        if scorer.name == "offline":  # the model loads, the patterns compile, as they type
+            from agent.semantic.claims import prime
             from agent.semantic.model import warm
 
             warm()
+            prime([g for step in self.rubrics.hashes for c in self.rubrics[step].criteria
+                   for g in c.signals] + [f.keywords for f in case.facts])
         self._futures: dict[tuple[str, str], Future[StepScore]] = {}
         self._lock = threading.Lock()
+        #: Clear while a candidate turn runs (see turn()): background scores wait for it.
+        self._open = threading.Event()
+        self._open.set()
         #: How each step's last result was obtained: "stored", "scored" (now) or "special".
         self.source: dict[str, str] = {}
 
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """A candidate turn runs: background scores submitted meanwhile start when it ends.
+        Started at once, a scoring thread would take the interpreter from the turn (Python
+        runs one thread at a time and switches every few milliseconds), and the candidate
+        would wait for a score that nothing in the turn needs. A turn that needs a score (the
+        closing report, coach feedback) opens the way itself (see result())."""
+        self._open.clear()
+        try:
+            yield
+        finally:
+            self._open.set()
+
     def close(self) -> None:
         """Stop: scores not started yet are dropped (a later report computes them)."""
+        self._open.set()
         if self._own_pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -245,6 +265,11 @@ class SessionScoring:
             with self.client.scheduler.background():
                 return self._score_now(step, turns, key, told)
         return self._score_now(step, turns, key, told)
+
+    def _later(self, step: str, turns: Turns, key: str, told: Told | None) -> StepScore:
+        """A background score (submit()): once no candidate turn runs (turn())."""
+        self._open.wait()
+        return self._score(step, turns, key, told, background=True)
 
     def _score_now(self, step: str, turns: Turns, key: str, told: Told | None) -> StepScore:
         if self.scorer.name != "llm":
@@ -311,8 +336,8 @@ class SessionScoring:
                         continue
                 except StorageUnavailable:
                     return  # best effort: with the database away, a later report scores it
-                self._futures[(step, key)] = self._pool.submit(self._score, step, turns, key,
-                                                               told, True)
+                self._futures[(step, key)] = self._pool.submit(self._later, step, turns, key,
+                                                               told)
 
     def ready(self, state: InterviewState, step: str) -> bool:
         """Whether the step's score is there without waiting (stored, finished, or needing
@@ -346,8 +371,9 @@ class SessionScoring:
         stored = None if rescore or future is not None else self.stored(step, turns, told)
         try:
             if future is not None:
-                # Waited on inside a candidate turn (the closing report): background judging
-                # must be able to run meanwhile (agent/model/scheduler.py).
+                # Waited on inside a candidate turn (the closing report): background scoring
+                # must be able to run meanwhile (turn(), agent/model/scheduler.py).
+                self._open.set()
                 with self.client.scheduler.turn_waits() if self.client is not None \
                         else contextlib.nullcontext():
                     score = future.result()

@@ -19,10 +19,10 @@ from typing import Any
 
 from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
+from langgraph.runtime import Runtime, get_runtime
 from langgraph.types import Command, interrupt
 
-from agent import commands
+from agent import commands, graph_threads
 from agent.cases import Case
 from agent.context import Context
 from agent.feedback import SessionScoring
@@ -40,6 +40,8 @@ from agent.state import (
 )
 from agent.steps import STEPS, TITLES, next_step
 
+graph_threads.install()
+
 SETTINGS = ("case_id", "mode", "max_followups", "drill")
 
 
@@ -51,9 +53,12 @@ class Voice:
     {"end": kind}; {"notice": text} is a note about how a line was made, not part of it."""
 
     def __init__(self) -> None:
+        self._write: Callable[[Any], None]
         try:
-            self._write: Callable[[Any], None] = get_stream_writer()
-        except RuntimeError:  # not inside a streaming run
+            runtime = get_runtime(Context)
+            events = runtime.context.events if runtime.context is not None else None
+            self._write = events if events is not None else get_stream_writer()
+        except RuntimeError:  # not inside a run
             self._write = lambda _chunk: None
         self.spoken: list[str] = []
         self._kind, self._step, self._begun = "say", "", False
@@ -132,15 +137,18 @@ def start(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
     # A drill starts at the step it practises; a full interview at clarify.
     step = given.drill or "clarify"
     voice = Voice()
-    turns = [voice.line(case.prompt.strip(), "prompt", step)]
+    if given.drill is not None and given.drill != "clarify":
+        # The scenario without its invitation to clarify, what clarifying would have told the
+        # candidate, then the step's first question.
+        from agent.practice.drill import briefing, opener, scenario
+
+        turns = [voice.line(scenario(case), "prompt", step),
+                 voice.line(briefing(case), "notice", step),
+                 voice.line(opener(step), "opener", step)]
+    else:
+        turns = [voice.line(case.prompt.strip(), "prompt", step)]
     if given.drill is not None:
         settings["drill"] = given.drill
-        if given.drill != "clarify":
-            # What clarifying would have told the candidate, then the step's first question.
-            from agent.practice.drill import briefing, opener
-
-            turns += [voice.line(briefing(case), "notice", step),
-                      voice.line(opener(step), "opener", step)]
     return Command(goto=step, update={
         **settings, "started_with": settings, "step": step, "status": "in_progress",
         "turns": turns, "followups": {}, "probed": {}, "engine": ctx.engine, "notice": None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Protocol
 
 from agent.cases import Case
@@ -175,7 +176,25 @@ class OfflineScorer:
 
 
 def criterion_level(criterion: Criterion, answers: Sequence[str]) -> int:
-    """One criterion's offline level for a step's answers (follow-ups and hints use it)."""
-    cov = cover(criterion.signals, read_answers(answers),
-                reasoned_rejections=criterion.reasoned_rejections)
-    return level_for(len(cov.matched), criterion.thresholds)
+    """One criterion's offline level for a step's answers (follow-ups and hints use it): the
+    groups its signals cover in any answer, plus one group credited for a bare noun string
+    (claims.cover with a fresh StepBudget over all the answers, computed answer by answer so
+    that a turn reads only its new answer; the earlier ones are cached)."""
+    groups = tuple(tuple(g) for g in criterion.signals)
+    found: set[int] = set()
+    nouns: set[int] = set()
+    for answer in answers:
+        f, n = _answer_cover(groups, criterion.reasoned_rejections, answer)
+        found |= f
+        nouns |= n
+    count = len(found) + (1 if nouns - found else 0)
+    return level_for(count, criterion.thresholds)
+
+
+@lru_cache(maxsize=16384)
+def _answer_cover(groups: tuple[tuple[str, ...], ...], reasoned_rejections: bool,
+                  answer: str) -> tuple[frozenset[int], frozenset[int]]:
+    """(groups covered, groups with only a bare noun string) in one answer."""
+    cov = cover(groups, read_answer(answer), StepBudget(limit=0),
+                reasoned_rejections=reasoned_rejections)
+    return frozenset(cov.matched), frozenset(cov.nouns)

@@ -73,7 +73,7 @@ def fold(text: str) -> str:
     return _WS.sub(" ", text.replace("\u2019", "'")).strip()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile one data-file pattern (see module docstring). Raises ``re.error`` if invalid."""
     if pattern.startswith("re:"):
@@ -97,6 +97,78 @@ def _combined(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
         return None
 
 
+# Case-insensitive matching (re.IGNORECASE) makes Python's matcher several times slower (a
+# typical signal expression: 28 µs a sentence against 6 µs). Most text is "simple": ASCII, or
+# with no cased letter beyond it (curly quotes, dashes and symbols are fine). On simple text,
+# an expression that names no upper-case letter itself finds the same matches, at the same
+# places, compiled without the flag and run on the lower-cased text; the match is then taken
+# again, anchored, on the text itself, so callers see the text's own characters.
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]")
+
+
+def _caseless(c: str) -> bool:
+    return c.lower() == c.upper()
+
+
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+
+
+def _lower_safe(source: str) -> bool:
+    """Whether an expression may run without IGNORECASE on lower-cased simple text: no
+    upper-case or non-ASCII cased letter of its own (escapes such as ``\\S`` and ``\\W``
+    aside), no character given by its code, no inline flags."""
+    if _INLINE_FLAGS.search(source):
+        return False
+    if any(e[1] in "xuUN0" for e in _ESCAPE.findall(source)):
+        return False
+    rest = _ESCAPE.sub("", source)
+    return rest == rest.lower() and (rest.isascii()
+                                     or all(c.isascii() or _caseless(c) for c in rest))
+
+
+@lru_cache(maxsize=16384)
+def _lowered(regex: re.Pattern[str] | None) -> re.Pattern[str] | None:
+    """``regex`` (case-insensitive) compiled to run on lower-cased simple text; None when it
+    cannot be."""
+    if regex is None or not regex.flags & re.IGNORECASE or not _lower_safe(regex.pattern):
+        return None
+    try:
+        return re.compile(regex.pattern)
+    except re.error:  # pragma: no cover - it compiled with IGNORECASE
+        return None
+
+
+def _simple(text: str) -> bool:
+    """Whether ``text`` lower-cases character for character with no case-insensitive
+    equivalences beyond ASCII's (see _lower_safe)."""
+    return text.isascii() or all(c.isascii() or _caseless(c) for c in set(text))
+
+
+def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
+    """Whether ``regex`` (case-insensitive) matches ``text``; ``low``: ``text.lower()`` when
+    the text is simple (see _simple), else None."""
+    fast = _lowered(regex) if low is not None else None
+    return (fast.search(low) if fast is not None and low is not None
+            else regex.search(text)) is not None
+
+
+def lowered_if_simple(text: str) -> str | None:
+    """``text.lower()`` for :func:`found_in`, or None when the text is not simple."""
+    return text.lower() if _simple(text) else None
+
+
+def _search(regex: re.Pattern[str], fast: re.Pattern[str] | None, text: str,
+            low: str | None, pos: int = 0) -> re.Match[str] | None:
+    """``regex.search(text, pos)``, through ``fast`` on ``low`` (the lower-cased text) when
+    both are given."""
+    if fast is None or low is None:
+        return regex.search(text, pos)
+    m = fast.search(low, pos)
+    if m is None:
+        return None
+    return regex.match(text, m.start()) or regex.search(text, pos)
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How to search one signal group fast: a literal key finder over the lowered text tells
@@ -104,13 +176,14 @@ class _Plan:
     only those are searched, one cached regex each. ``re:`` patterns are searched together."""
 
     keyfinder: re.Pattern[str] | None
-    by_key: dict[str, tuple[re.Pattern[str], ...]]
-    """each key's phrases"""
+    by_key: dict[str, tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]]
+    """each key's phrases, each with its form for lower-cased text (see _lowered)"""
     prefixes: dict[str, tuple[str, ...]]
     """a key the finder can report -> every key it starts with (itself included): a finder
     match of "caching" also makes the phrases keyed "cach" candidates"""
     regexes: re.Pattern[str] | None
-    regex_list: tuple[re.Pattern[str], ...]
+    regexes_low: re.Pattern[str] | None
+    regex_list: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
     anchored: bool = False
     """a regular expression anchors to the start or end of the text (``^``, ``$``)"""
 
@@ -134,10 +207,16 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
     keys = sorted(by_key, key=len, reverse=True)
     finder = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
     prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
-    return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes,
-                 _combined(tuple(regexes)) if regexes else None,
-                 tuple(compile_pattern(p) for p in regexes),
+    combined = _combined(tuple(regexes)) if regexes else None
+    return _Plan(finder, {k: tuple((r, _lowered(r)) for r in v) for k, v in by_key.items()},
+                 prefixes, combined, _lowered(combined),
+                 tuple((r, _lowered(r)) for r in map(compile_pattern, regexes)),
                  any(_ANCHOR.search(p[3:]) for p in regexes))
+
+
+def prepare(patterns: tuple[str, ...]) -> None:
+    """Compile the search plan of ``patterns`` now rather than on first use."""
+    _plan(patterns)
 
 
 #: What :func:`candidates`' callers put between sentences: nothing a pattern looks for (a
@@ -165,11 +244,13 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
             out.add(i)
             m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
     if plan.regexes is not None:
-        m = plan.regexes.search(joined)
+        low = lowered if plan.regexes_low is not None and _simple(joined) else None
+        m = _search(plan.regexes, plan.regexes_low, joined, low)
         while m is not None:
             last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
             out.update(range(bisect_right(starts, m.start()) - 1, last + 1))
-            m = plan.regexes.search(joined, starts[last + 1]) if last + 1 < n else None
+            m = (_search(plan.regexes, plan.regexes_low, joined, low, starts[last + 1])
+                 if last + 1 < n else None)
     return out
 
 
@@ -187,22 +268,24 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
     instead of by every phrase of the group (see _Plan)."""
     plan = _plan(patterns if isinstance(patterns, tuple) else tuple(patterns))
     best: re.Match[str] | None = None
+    lowered = text.lower()
+    low = lowered if _simple(text) else None
     if plan.keyfinder is not None:
-        found = set(plan.keyfinder.findall(text.lower()))
+        found = set(plan.keyfinder.findall(lowered))
         if found:
             keys = {k for f in found for k in plan.prefixes[f]}
             for key in keys:
-                for pattern in plan.by_key[key]:
-                    m = pattern.search(text)
+                for pattern, fast in plan.by_key[key]:
+                    m = _search(pattern, fast, text, low)
                     if m and _earlier(m, best):
                         best = m
     if plan.regexes is not None:
-        m = plan.regexes.search(text)
+        m = _search(plan.regexes, plan.regexes_low, text, low)
         if m and _earlier(m, best):
             best = m
     elif plan.regex_list:  # a pattern that cannot be combined (e.g. a backreference)
-        for pattern in plan.regex_list:
-            m = pattern.search(text)
+        for pattern, fast in plan.regex_list:
+            m = _search(pattern, fast, text, low)
             if m and _earlier(m, best):
                 best = m
     return best
@@ -404,9 +487,9 @@ def is_meta(sentence: str) -> bool:
     """True when a sentence addresses the grader (an injection attempt), not the case.
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
-    return bool(_META.search(text) or _ROLE_LABEL.search(text) or _ROLE_TAG.search(text)
-                or _SCORE_LABEL.search(text) or _ARTEFACT.search(text)
-                or _GRADING.search(text) or _SELF.search(text))
+    low = lowered_if_simple(text)
+    return any(found_in(r, text, low) for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL,
+                                                 _ARTEFACT, _GRADING, _SELF))
 
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 _lock = threading.Lock()
@@ -44,7 +45,18 @@ def count(text: str) -> int:
     enc = _get_encoder()
     if enc is None:
         return (len(text) + 3) // 4
-    return len(enc.encode(text, disallowed_special=()))
+    return _count(text) if len(text) <= _CACHED_CHARS else len(enc.encode(text,
+                                                                           disallowed_special=()))
+
+
+#: Texts up to this long are counted once per process: a conversation's system prompt and
+#: earlier messages are counted again on every model call.
+_CACHED_CHARS = 20_000
+
+
+@lru_cache(maxsize=2048)
+def _count(text: str) -> int:
+    return len(_get_encoder().encode(text, disallowed_special=()))
 
 
 def count_messages(messages: Iterable[Mapping[str, Any]]) -> int:

@@ -273,6 +273,8 @@ class Turn:
     model_calls: int
     cpu_ms: float
     """CPU time of the whole process during the turn (all threads)."""
+    turn_cpu_ms: float = 0.0
+    """CPU time of the threads that serve the turn (see :func:`turn_cpu`)."""
     parts_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -315,6 +317,22 @@ def wait_for_scoring(session: Session) -> None:
         wait(futures)
 
 
+def turn_cpu() -> float:
+    """CPU seconds used so far by the threads that serve a turn: the main thread and LangGraph's
+    worker threads, not background scoring, the embedding warm-up or the fake endpoint. Unlike
+    wall time it is not stretched when other processes take the CPU, so it compares two builds
+    on a busy machine."""
+    total = 0.0
+    for t in threading.enumerate():
+        if t.ident is None or not _is_turn_thread(t.name) or t.name.startswith("semantic"):
+            continue
+        try:
+            total += time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        except (OSError, ProcessLookupError):  # the thread ended meanwhile
+            continue
+    return total
+
+
 def thread_kind(name: str) -> str:
     if name == threading.main_thread().name:
         return "main thread"
@@ -341,6 +359,7 @@ def run_interview(engine: Engine, case_id: str, probe: Probe, *, think: bool,
             text = plan[step].pop(0) if plan.get(step) else "/next"
             sec0, calls0 = probe.snapshot()
             c0 = time.process_time()
+            tc0 = turn_cpu()
             t0 = time.perf_counter()
             if text.startswith("/"):
                 session.command(text[1:])
@@ -348,6 +367,7 @@ def run_interview(engine: Engine, case_id: str, probe: Probe, *, think: bool,
                 session.answer(text)
             wall = time.perf_counter() - t0
             cpu = time.process_time() - c0
+            tcpu = turn_cpu() - tc0
             sec1, calls1 = probe.snapshot()
             model = 0.0
             ncalls = 0
@@ -364,7 +384,7 @@ def run_interview(engine: Engine, case_id: str, probe: Probe, *, think: bool,
                     parts[cat] += secs * 1000
             if keep is not None:
                 keep.append(Turn(case_id, kind_of(step, text), wall * 1000, model * 1000,
-                                 ncalls, cpu * 1000, parts))
+                                 ncalls, cpu * 1000, turn_cpu_ms=tcpu * 1000, parts_ms=parts))
         else:
             raise RuntimeError(f"{case_id}: the scripted interview did not finish in "
                                f"{MAX_TURNS} turns")
@@ -474,7 +494,7 @@ def print_rows(rows: Sequence[RowResult]) -> None:
     print("Engine time per candidate turn (wall of Session.answer/command minus the turn's "
           "model-call time), ms")
     head = f"{'row':<18}{'turns':>7}{'median':>9}{'p90':>9}{'p99':>9}{'max':>9}" \
-           f"{'model ms/turn':>15}{'calls/turn':>12}{'cpu median':>12}"
+           f"{'model ms/turn':>15}{'calls/turn':>12}{'cpu median':>12}{'turn cpu':>10}"
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -482,8 +502,12 @@ def print_rows(rows: Sequence[RowResult]) -> None:
         model = statistics.fmean(t.model_ms for t in r.turns)
         calls = statistics.fmean(t.model_calls for t in r.turns)
         cpu = statistics.median(t.cpu_ms for t in r.turns)
+        tcpu = statistics.median(t.turn_cpu_ms for t in r.turns)
         print(f"{r.label:<18}{len(eng):>7}{statistics.median(eng):>9.2f}{pct(eng, 90):>9.2f}"
-              f"{pct(eng, 99):>9.2f}{max(eng):>9.2f}{model:>15.2f}{calls:>12.2f}{cpu:>12.2f}")
+              f"{pct(eng, 99):>9.2f}{max(eng):>9.2f}{model:>15.2f}{calls:>12.2f}{cpu:>12.2f}"
+              f"{tcpu:>10.2f}")
+    print("turn cpu: CPU time of the threads serving the turn (main thread, LangGraph's workers), "
+          "median; the figure to compare builds with on a busy machine")
     print("cpu median: CPU time of the whole process per turn, all threads (for llm-loopback it "
           "includes the in-process fake endpoint's); unlike wall time, it is not stretched when "
           "other processes take the CPU")

@@ -142,7 +142,10 @@ def test_a_drill_runs_one_step_per_case_then_summarises(home: Path) -> None:
     assert out.stdout.count("Drill 1 of 2") == 1 and "Drill 2 of 2" in out.stdout
     assert "Drill summary · Set product and infra goals · 2 cases" in out.stdout
     assert "Step 4 of 6" not in out.stdout  # a drill ends after its step
+    assert "Step 3 of 6" not in out.stdout and "Drill · Set product and infra goals" in out.stdout
     assert "what clarifying questions would have told you" in out.stdout
+    # It starts past clarify: the scenario does not invite clarifying questions.
+    assert "What would you like to clarify" not in out.stdout
     rows = sessions(home)
     assert len(rows) == 2 and all(r["drill"] == "goals" for r in rows)
     assert all(r["status"] == "completed" and r["overall"] is not None for r in rows)

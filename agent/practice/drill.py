@@ -32,6 +32,15 @@ def briefing(case: Case) -> str:
            f"\n{facts}"
 
 
+def scenario(case: Case) -> str:
+    """The case prompt for a drill of a step after clarify: without its closing invitation to
+    ask clarifying questions (the drill starts past that step)."""
+    lines = case.prompt.strip().splitlines()
+    if len(lines) > 1 and "clarify" in lines[-1].lower() and lines[-1].rstrip().endswith("?"):
+        lines = lines[:-1]
+    return "\n".join(lines).strip()
+
+
 def opener(step: str) -> str:
     """The step's opening question, as a full interview asks it."""
     return str(script()["openers"][step])

@@ -16,6 +16,7 @@ What counts:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,7 +25,7 @@ import numpy as np
 
 from agent.semantic.matcher import embed, index
 from agent.semantic.reading import Sentence, negation_cue
-from agent.signals import JOIN, candidates, first_match
+from agent.signals import JOIN, candidates, first_match, prepare
 
 #: Similarity at which a clause counts as saying what an exemplar says.
 EXEMPLAR_MATCH = 0.6
@@ -56,6 +57,9 @@ class Covered:
     phrases: tuple[str, ...]
     by_meaning: tuple[int, ...] = ()
     """groups covered only through an exemplar"""
+    nouns: tuple[int, ...] = ()
+    """groups not covered whose patterns matched only a bare noun string (before the budget's
+    limit on crediting them)"""
 
 
 @lru_cache(maxsize=4096)
@@ -73,6 +77,32 @@ def rejects(pattern: str) -> bool:
     text = pattern[3:] if pattern.startswith("re:") else pattern
     text = re.sub(r"\\[bsw]|[\\()?:|*+\[\]^$]", " ", text)
     return bool(negation_cue(text))
+
+
+_primed: set[tuple[tuple[str, ...], ...]] = set()
+_primed_lock = threading.Lock()
+
+
+def prime(groups: Sequence[Sequence[str]]) -> None:
+    """Compile the search plans :func:`cover` uses for these signal groups now, in a background
+    thread (each is otherwise compiled on first use: about a second for a case's whole rubric,
+    paid by the first answer of each step); a no-op for groups already primed in this process.
+    A daemon thread: it runs only Python's own pattern compiler, which an exit may stop at any
+    point."""
+    todo = tuple(tuple(g) for g in groups)
+    with _primed_lock:
+        if todo in _primed:
+            return
+        _primed.add(todo)
+
+    def run() -> None:
+        for g in todo:
+            patterns, rejecting, _ = _split(g)
+            for plan in (patterns + rejecting, patterns, rejecting):
+                if plan:
+                    prepare(plan)
+
+    threading.Thread(target=run, name="prime-patterns", daemon=True).start()
 
 
 def is_exemplar(pattern: str) -> bool:
@@ -125,6 +155,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     quotes: list[str] = []
     phrases: list[str] = []
     by_meaning: list[int] = []
+    nouns: list[int] = []
     if budget.joined is None:
         budget.joined = JOIN.join(s.full for s in sents)
         budget.lowered = budget.joined.lower()
@@ -158,6 +189,8 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
             if hit is not None:
                 found = (s, f"≈ “{hit[1]}”", True)
                 break
+        if found is None and noun_hit is not None:
+            nouns.append(gi)
         if found is None and noun_hit is not None \
                 and budget.noun_strings_used < budget.limit:
             budget.noun_strings_used += 1
@@ -171,4 +204,5 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
             by_meaning.append(gi)
         if s.text not in quotes:
             quotes.append(s.text)
-    return Covered(tuple(matched), tuple(quotes), tuple(phrases), tuple(by_meaning))
+    return Covered(tuple(matched), tuple(quotes), tuple(phrases), tuple(by_meaning),
+                   tuple(nouns))

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TypeVar
+
+from agent.signals import found_in, lowered_if_simple
+
+_T = TypeVar("_T")
 
 _ONE_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
               "fourteen fifteen sixteen seventeen eighteen nineteen")
@@ -93,8 +98,17 @@ _MULTIPLES = {"twice": "2x", "double": "2x", "triple": "3x", "quadruple": "4x"}
 _MILLIS = re.compile(r"\b(\d+)\s+milliseconds?\b", re.IGNORECASE)
 
 
+def _word(matched: str, table: dict[str, _T]) -> str:
+    """The key of ``table`` that a case-insensitive match read: its lower case, or for a
+    lookalike that matched it ("twıce" with a dotless i) the key it matched."""
+    key = matched.lower()
+    if key in table:
+        return key
+    return next(k for k in table if re.fullmatch(re.escape(k), matched, re.IGNORECASE))
+
+
 def _fraction_of(m: re.Match[str]) -> str:
-    frac = _FRACTION[m.group(1).lower()]
+    frac = _FRACTION[_word(m.group(1), _FRACTION)]
     unit = m.group(2).lower()
     if unit == "second":
         return f"{_fmt(round(frac * 1000, 3))} ms"
@@ -119,14 +133,27 @@ _ANY = re.compile(r"\b(?:" + _NUMBER_WORD + r"|half|quarter|third|tenth|fifth|pe
 def words_to_numbers(text: str) -> str:
     """``text`` with numbers written in words rewritten as digits (see the module docstring).
     Text without number words comes back unchanged."""
-    if not _ANY.search(text):
+    low = lowered_if_simple(text)
+    if not found_in(_ANY, text, low):
         return text
-    out = _FRACTION_OF.sub(_fraction_of, text)
+
+    def has(*words: str) -> bool:
+        """A rewrite can act only if one of its words is there (on simple text, where
+        lower-casing is exact; otherwise every rewrite runs)."""
+        return low is None or any(w in low for w in words)
+
+    fractions = has("half", "quarter", "third", "tenth", "fifth")
+    out = _FRACTION_OF.sub(_fraction_of, text) if fractions else text
     out = _RUN.sub(_replace_run, out)
-    out = _FRACTION_OF.sub(_fraction_of, out)
-    out = _AND_A_HALF.sub(_and_a_half, out)
-    out = _N_AND_A_HALF.sub(lambda m: f"{_fmt(float(m.group(1)) + 0.5)}", out)
-    out = _PERCENT.sub(r"\1%", out)
-    out = _TIMES.sub(r"\1x", out)
-    out = _MULTIPLE.sub(lambda m: _MULTIPLES[m.group(1).lower()], out)
-    return _MILLIS.sub(r"\1 ms", out)
+    if fractions:
+        out = _FRACTION_OF.sub(_fraction_of, out)
+    if has("half"):
+        out = _AND_A_HALF.sub(_and_a_half, out)
+        out = _N_AND_A_HALF.sub(lambda m: f"{_fmt(float(m.group(1)) + 0.5)}", out)
+    if has("percent", "per cent", "pct"):
+        out = _PERCENT.sub(r"\1%", out)
+    if has("times"):
+        out = _TIMES.sub(r"\1x", out)
+    if has("twice", "double", "triple", "quadruple"):
+        out = _MULTIPLE.sub(lambda m: _MULTIPLES[_word(m.group(1), _MULTIPLES)], out)
+    return _MILLIS.sub(r"\1 ms", out) if has("millisecond") else out
