@@ -210,3 +210,75 @@ def test_eval_behaviour_refuses_a_bad_gates_file_before_any_work(home: Path,
     bad.write_text("[[behaviour]]\nname = 1\n", encoding="utf-8")
     r = run_cli(home, "eval", "behaviour", "evals/datasets/dev.jsonl", "--gates", str(bad))
     assert r.returncode == 2 and str(bad) in r.stderr and "name" in r.stderr
+
+
+# -- issue 10 round 2, item 4: a repeated question is answered as a repeat with a model too ----
+
+def _paraphrasing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake model speaks each fact in its own words (figures kept, wording changed), as a
+    real model would: the repeat must be recognised from what it said, not from the sheet's
+    exact words."""
+    import tests.wire as wire
+    from evals.fake_responder import interviewer_responder
+
+    def reworded(body: dict[str, Any]) -> str | dict[str, Any] | None:
+        out = interviewer_responder(body)
+        if isinstance(out, str) and wire.schema_name(body) is None:
+            return "Sure. " + out.replace("About", "Roughly").replace("peaking around",
+                                                                      "topping out near")
+        return out
+    monkeypatch.setattr(wire, "interviewer_responder", reworded)
+
+
+def test_a_repeated_question_is_answered_as_a_repeat_on_the_model_path(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+    import respx
+
+    from tests.wire import URL, FakeModel, schema_name
+
+    _paraphrasing(monkeypatch)
+    fake = FakeModel()
+    case = get_case(FINTECH)
+    question = "What's the request rate on average and at peak?"
+    with respx.mock:
+        respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+        with Engine(Settings(base_url=URL, api_key="k", model="m", max_retries=0),
+                    http_client=httpx.Client()) as engine:
+            s = engine.start(case)
+            s.answer(question)
+            first = s.state()["turns"][-1]["text"]
+            speech = [b for b in fake.bodies if schema_name(b) is None]
+            s.answer(question)
+            second = s.state()["turns"][-1]["text"]
+            spoken_again = [b for b in fake.bodies if schema_name(b) is None][len(speech):]
+            s.answer("And the request rate, average and peak, once more?")
+            third = s.state()["turns"][-1]["text"]
+    assert "scale" in s.state()["facts_told"]
+    assert first.startswith("Sure.") and "Roughly 300" in first  # the model's own words
+    repeat = str(script()["repeat_fact"]).split("{")[0]
+    assert second.startswith(repeat) and case.fact("scale").answer.strip() in second
+    assert third.startswith(repeat)
+    # The repeat is said from the sheet: the model is not asked to speak the fact again.
+    assert not spoken_again
+
+
+def test_a_repeated_off_sheet_question_on_the_model_path_says_so(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+    import respx
+
+    from tests.wire import URL, FakeModel
+
+    fake = FakeModel()
+    question = "What colour is their office carpet?"
+    with respx.mock:
+        respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+        with Engine(Settings(base_url=URL, api_key="k", model="m", max_retries=0),
+                    http_client=httpx.Client()) as engine:
+            s = engine.start(get_case(FINTECH))
+            s.answer(question)
+            first = s.state()["turns"][-1]["text"]
+            s.answer(question)
+            second = s.state()["turns"][-1]["text"]
+    assert first == script()["no_fact"] and second == script()["no_fact_repeat"]
