@@ -112,8 +112,14 @@ def clarify_words() -> dict[str, tuple[str, tuple[str, ...]]]:
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
     for name, entry in data.items():
         where = f"{path}: concept {name!r}"
-        if not isinstance(entry, dict) or set(entry) != {"means", "says"}:
-            raise DataFileError(f"{where}: expected exactly the fields 'means' and 'says'")
+        if not isinstance(entry, dict):
+            raise DataFileError(f"{where}: expected the fields 'means' and 'says'")
+        extra = sorted(str(k) for k in entry if k not in ("means", "says"))
+        if extra:
+            raise DataFileError(f"{where}: unknown field {extra[0]!r} (fields: means, says)")
+        missing = [k for k in ("means", "says") if k not in entry]
+        if missing:
+            raise DataFileError(f"{where}: field {missing[0]!r} is missing")
         means, says = entry["means"], entry["says"]
         if not isinstance(means, str) or not means.strip():
             raise DataFileError(f"{where}: field 'means': expected words")
