@@ -367,3 +367,17 @@ def test_a_question_is_matched_in_a_few_milliseconds() -> None:
     cached = len(matcher._cache)
     matching_facts(case, question)
     assert len(matcher._cache) == cached
+
+
+@pytest.mark.parametrize(("part", "pieces"), [
+    ("QPS and latency target", ["QPS", "latency target"]),
+    # A longer question's "and" joins one question.
+    ("Do teams come back and fine-tune their models again every month?",
+     ["Do teams come back and fine-tune their models again every month?"]),
+    # A lead-in stays with the question it leads into.
+    ("Of all the requests, how many hit the cache?",
+     ["Of all the requests, how many hit the cache?"]),
+    ("Who pays for it, and how much do they pay?", ["Who pays for it", "how much do they pay?"]),
+])
+def test_a_part_splits_only_where_another_question_starts(part: str, pieces: list[str]) -> None:
+    assert split_questions(part) == pieces

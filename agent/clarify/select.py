@@ -74,6 +74,8 @@ _SECOND_QUESTION = re.compile(
 _AND = re.compile(r"\s*;\s*(?:and\s+)?|\s+(?:and|versus|vs\.?)\s+", re.IGNORECASE)
 #: A list: "the QPS, the revenue, the region" (split only when every item is short).
 _LIST = re.compile(r"\s*,\s*(?:and\s+)?")
+#: A piece is split at "and" / "versus" only when it is this short at most.
+AND_WORDS = 6
 #: List items are this short at most.
 NAMING_WORDS = 4
 #: A list item that names a thing ("the region", "their revenue"): a fact's keywords hitting
@@ -160,9 +162,25 @@ def unassumed(part: str) -> str:
     return out if re.search(r"\w", out) else part
 
 
+#: A question opens with one of these (or ends with "?").
+_OPENS_QUESTION = re.compile(
+    r"^\W*(?:and\s+|or\s+|also\s+|so\s+|but\s+)?(?:what|what's|who|who's|whose|how|is|are|do|"
+    r"does|did|can|could|would|will|which|where|when|why|any|have|has|should|was|were)\b",
+    re.IGNORECASE)
+
+
 def split_questions(part: str) -> list[str]:
-    """A part split where a second question starts; [part] when there is only one."""
-    pieces = [p for q in _SECOND_QUESTION.split(part) for p in _AND.split(q)
+    """A part split where a second question starts; [part] when there is only one.
+
+    Things asked for in one breath are split at "and" / "versus" only in a short piece ("QPS
+    and latency target"): in a longer one the "and" joins the parts of one question ("Do they
+    come back and retrain?"). A lead-in that is not a question ("Of all the tickets, how
+    many...", "Once a run finishes, how long...") stays with the question it leads into."""
+    questions = [q for q in _SECOND_QUESTION.split(part) if q.strip(" ?.,;:—–-")]
+    if len(questions) > 1 and not (_OPENS_QUESTION.match(questions[0]) or "?" in questions[0]):
+        questions[:2] = [f"{questions[0]}, {questions[1]}"]
+    pieces = [p for q in questions
+              for p in (_AND.split(q) if len(q.split()) <= AND_WORDS else [q])
               if p.strip(" ?.,;:—–-")]
     return pieces if len(pieces) > 1 else [part]
 
