@@ -26,6 +26,11 @@ class Fact(BaseModel):
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     topic: NonEmpty
+    asks: Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]],
+                    Field(max_length=12)] = []
+    """A few questions, in our own everyday words, that ask for this fact: offline clarify
+    matches a question to them by meaning (agent/clarify/select.py). Ignored on a clue: a clue is
+    told only to a question that names it by its own words."""
     keywords: Annotated[list[NonEmpty], Field(min_length=1)]
     """Patterns (see agent/signals.py) a question must use to be asking about this fact."""
     answer: NonEmpty

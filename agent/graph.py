@@ -259,7 +259,8 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
                     "turns": new,
                     "followups": {**state.get("followups", {}), step: used + 1},
                     "probed": {**state.get("probed", {}), step: [*probed, reaction.about]},
-                    "reactions": [{"step": step, "kind": reaction.kind}],
+                    "reactions": [{"step": step, "kind": reaction.kind,
+                                   **({"fact": reaction.fact} if reaction.fact else {})}],
                     **base,
                 })
         return _transition(state, ctx, case, step, new, voice, extra=base)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from agent import tokens
 from agent.cases import Case, Fact
+from agent.clarify import reply as replies
 from agent.model import budgets
 from agent.model.budgets import Deadline
 from agent.model.client import (
@@ -274,11 +275,20 @@ class LLMInterviewer:
             return self._offline.clarify(case, question, history, speak)
         facts = [case.fact(t) for t in allowed_facts(case, question, sel.topic_ids)]
         if not facts:
-            text = "" if sel.states_assumptions else str(script()["no_fact"])
+            repeated = replies.asked_before(question, history)
+            text = "" if sel.states_assumptions else replies.no_fact(repeated)
             if text:
                 speak(text)
             return ClarifyReply(text, [], sel.states_assumptions)
-        listed = "\n".join(f"- {f.topic}: {f.answer.strip()}" for f in facts)
+        # Facts told earlier are said again as a repeat ("As I said, ..."), in the sheet's
+        # words, as offline; only the new ones go to the model.
+        told = replies.told_before(case, history)
+        new = [f for f in facts if f.id not in told]
+        again = replies.repeat([f for f in facts if f.id in told])
+        if not new:
+            speak(again)
+            return ClarifyReply(again, [f.id for f in facts], sel.states_assumptions)
+        listed = "\n".join(f"- {f.topic}: {f.answer.strip()}" for f in new)
         reply = load_prompt("clarify_reply").render(question=fence(question), facts=listed)
         text = self._speak(
             "fact",
@@ -286,9 +296,12 @@ class LLMInterviewer:
              {"role": "user", "content": reply}],
             ("persona", "clarify_reply"), speak,
             # The offline interviewer's words for the same facts.
-            fallback=" ".join(f.answer.strip() for f in facts), material=listed,
+            fallback=" ".join(f.answer.strip() for f in new), material=listed,
             deadline=deadline,
         )
+        if again:
+            speak(" " + again)
+            text = f"{text} {again}"
         return ClarifyReply(text, [f.id for f in facts], sel.states_assumptions)
 
     def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:

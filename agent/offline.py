@@ -156,6 +156,12 @@ def _is_fragment_question(sentence: str) -> bool:
     return not _states(text) and len(text.split()) <= 10 and len(text) <= 120
 
 
+def asks_something(clause: str) -> bool:
+    """Whether a clause asks (a question, or a short fragment naming what to ask about) rather
+    than states: "Their users are developers in the IDE," states."""
+    return _is_ask(clause) or _is_fragment_question(clause)
+
+
 def _stated(parts: Sequence[str]) -> bool:
     return any(_states(s) and not _is_ask(s) for s in parts)
 

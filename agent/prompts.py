@@ -96,3 +96,41 @@ def fact_asks() -> dict[str, tuple[str, ...]]:
             raise DataFileError(f"{path}: field {fid!r}: expected a non-empty list of questions")
         out[str(fid)] = tuple(a.strip() for a in asks)
     return out
+
+
+@cache
+def clarify_words() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """``prompts/clarify_words.yaml``: everyday phrases (``says``, keyword patterns) for the
+    things fact sheets talk about, and the words (``means``) offline clarify adds to a
+    question that uses one before matching it by meaning. Concept name -> (means, says)."""
+    from agent.signals import compile_pattern
+
+    path = data_dir("prompts") / "clarify_words.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: expected a mapping of concept to its means and says")
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name, entry in data.items():
+        where = f"{path}: concept {name!r}"
+        if not isinstance(entry, dict):
+            raise DataFileError(f"{where}: expected the fields 'means' and 'says'")
+        extra = sorted(str(k) for k in entry if k not in ("means", "says"))
+        if extra:
+            raise DataFileError(f"{where}: unknown field {extra[0]!r} (fields: means, says)")
+        missing = [k for k in ("means", "says") if k not in entry]
+        if missing:
+            raise DataFileError(f"{where}: field {missing[0]!r} is missing")
+        means, says = entry["means"], entry["says"]
+        if not isinstance(means, str) or not means.strip():
+            raise DataFileError(f"{where}: field 'means': expected words")
+        if not isinstance(says, list) or not says or not all(
+                isinstance(s, str) and s.strip() for s in says):
+            raise DataFileError(f"{where}: field 'says': expected a non-empty list of phrases")
+        for s in says:
+            try:
+                compile_pattern(s)
+            except re.error as e:
+                raise DataFileError(f"{where}: field 'says': {s!r} is not a valid pattern: "
+                                    f"{e}") from None
+        out[str(name)] = (means.strip(), tuple(s.strip() for s in says))
+    return out

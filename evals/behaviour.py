@@ -22,6 +22,7 @@ from agent.cases import Case, default_cases
 from agent.offline import question_parts
 from agent.policy import Interviewer
 from agent.rubrics import RubricSet, default_rubrics
+from agent.semantic.facts import revealed
 from agent.signals import first_match, normalise
 from agent.steps import STEPS
 from evals.clarify_eval import measure
@@ -62,7 +63,7 @@ def step_label(item: Interview, step: str) -> int | None:
     return item.labels[0].steps[step]
 
 
-def reactions(item: Interview, state: Any, signals: dict[str, list[str]]
+def reactions(item: Interview, case: Case, state: Any, signals: dict[str, list[str]]
               ) -> list[dict[str, Any]]:
     """Per answered step (2-6): the follow-up kinds asked, the human label, the profile, whether
     the recording says the step used facts never told, and every rubric phrase a follow-up
@@ -71,8 +72,15 @@ def reactions(item: Interview, state: Any, signals: dict[str, list[str]]
     unasked = {u.get("step") for u in (item.meta or {}).get("unasked", [])
                if isinstance(u, dict)}
     kinds: dict[str, list[str]] = {}
+    challenged: dict[str, list[str]] = {}
     for r in state.get("reactions", []):
         kinds.setdefault(r["step"], []).append(r["kind"])
+        if r.get("fact"):
+            challenged.setdefault(r["step"], []).append(r["fact"])
+    # What the recorded candidate was really told: a challenge of one of these facts as never
+    # told is a false challenge (the replayed clarify told less than the recording did).
+    told = revealed(case, [t.text for t in item.turns
+                           if t.role == "interviewer" and t.step == "clarify"])
     out = []
     for step in STEPS[1:]:
         said = " ".join(item.answers(step))
@@ -88,7 +96,9 @@ def reactions(item: Interview, state: Any, signals: dict[str, list[str]]
                 named.setdefault("authored" if kind == "gap" else "reacting", []).extend(hits)
         out.append({"step": step, "kinds": kinds.get(step, []), "label": step_label(item, step),
                     "profile": profile.get(step) if isinstance(profile, dict) else None,
-                    "unasked": step in unasked, "rubric_phrases": named})
+                    "unasked": step in unasked, "rubric_phrases": named,
+                    "challenged": challenged.get(step, []),
+                    "false_challenges": [f for f in challenged.get(step, []) if f in told]})
     return out
 
 
@@ -120,6 +130,8 @@ def followup_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
             share(strong, {"deepen", "challenge"}),
             "weak_steps": len(weak), "weak_gap_probe": share(weak, {"gap"}),
             "unasked_steps": len(unasked), "unasked_challenged": share(unasked, {"challenge"}),
+            "untold_challenges": sum(len(r.get("challenged", [])) for r in steps),
+            "false_challenges": sum(len(r.get("false_challenges", [])) for r in steps),
             "probes_naming_rubric_phrases": len(named),
             "gap_probes_naming_rubric_phrases": authored,
             "examples": [{"item": r["item"], "step": r["step"],
@@ -162,7 +174,7 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
                 leaks.append({"kind": "fact", "step": d.step,
                               "facts": ", ".join(sorted(extra or revealed)),
                               "answer": d.answer[:160], "said": d.said[:200]})
-    reacts = reactions(item, driven.state, rubric_signals or {})
+    reacts = reactions(item, case, driven.state, rubric_signals or {})
     checks = []
     for step, kind in first.items():
         want = expected_decision(item, step)
@@ -239,6 +251,9 @@ def to_markdown(summary: dict[str, Any]) -> str:
                   f"of {f['weak_steps']}",
                   f"- steps using facts never told, challenged: {pct(f['unasked_challenged'])} "
                   f"of {f['unasked_steps']}",
+                  f"- challenges of a fact as never told: {f.get('untold_challenges', 0)}, of "
+                  f"which the recorded candidate had in fact been told: "
+                  f"{f.get('false_challenges', 0)} (false challenges)",
                   f"- deepen/challenge follow-ups naming a rubric phrase the candidate had not "
                   f"said: {f['probes_naming_rubric_phrases']} (the rubric's authored gap "
                   f"probes: {f['gap_probes_naming_rubric_phrases']} steps)",

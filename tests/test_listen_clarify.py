@@ -210,3 +210,174 @@ def test_eval_behaviour_refuses_a_bad_gates_file_before_any_work(home: Path,
     bad.write_text("[[behaviour]]\nname = 1\n", encoding="utf-8")
     r = run_cli(home, "eval", "behaviour", "evals/datasets/dev.jsonl", "--gates", str(bad))
     assert r.returncode == 2 and str(bad) in r.stderr and "name" in r.stderr
+
+
+# -- issue 10 round 2, item 4: a repeated question is answered as a repeat with a model too ----
+
+def _paraphrasing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake model speaks each fact in its own words (figures kept, wording changed), as a
+    real model would: the repeat must be recognised from what it said, not from the sheet's
+    exact words."""
+    import tests.wire as wire
+    from evals.fake_responder import interviewer_responder
+
+    def reworded(body: dict[str, Any]) -> str | dict[str, Any] | None:
+        out = interviewer_responder(body)
+        if isinstance(out, str) and wire.schema_name(body) is None:
+            return "Sure. " + out.replace("About", "Roughly").replace("peaking around",
+                                                                      "topping out near")
+        return out
+    monkeypatch.setattr(wire, "interviewer_responder", reworded)
+
+
+def test_a_repeated_question_is_answered_as_a_repeat_on_the_model_path(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+    import respx
+
+    from tests.wire import URL, FakeModel, schema_name
+
+    _paraphrasing(monkeypatch)
+    fake = FakeModel()
+    case = get_case(FINTECH)
+    question = "What's the request rate on average and at peak?"
+    with respx.mock:
+        respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+        with Engine(Settings(base_url=URL, api_key="k", model="m", max_retries=0),
+                    http_client=httpx.Client()) as engine:
+            s = engine.start(case)
+            s.answer(question)
+            first = s.state()["turns"][-1]["text"]
+            speech = [b for b in fake.bodies if schema_name(b) is None]
+            s.answer(question)
+            second = s.state()["turns"][-1]["text"]
+            spoken_again = [b for b in fake.bodies if schema_name(b) is None][len(speech):]
+            s.answer("And the request rate, average and peak, once more?")
+            third = s.state()["turns"][-1]["text"]
+    assert "scale" in s.state()["facts_told"]
+    assert first.startswith("Sure.") and "Roughly 300" in first  # the model's own words
+    repeat = str(script()["repeat_fact"]).split("{")[0]
+    assert second.startswith(repeat) and case.fact("scale").answer.strip() in second
+    assert third.startswith(repeat)
+    # The repeat is said from the sheet: the model is not asked to speak the fact again.
+    assert not spoken_again
+
+
+def test_a_repeated_off_sheet_question_on_the_model_path_says_so(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+    import respx
+
+    from tests.wire import URL, FakeModel
+
+    fake = FakeModel()
+    question = "What colour is their office carpet?"
+    with respx.mock:
+        respx.post(f"{URL}/chat/completions").mock(side_effect=fake)
+        with Engine(Settings(base_url=URL, api_key="k", model="m", max_retries=0),
+                    http_client=httpx.Client()) as engine:
+            s = engine.start(get_case(FINTECH))
+            s.answer(question)
+            first = s.state()["turns"][-1]["text"]
+            s.answer(question)
+            second = s.state()["turns"][-1]["text"]
+    assert first == script()["no_fact"] and second == script()["no_fact_repeat"]
+
+
+# -- issue 10 round 2, item 2: meaning that generalises ------------------------------------------
+
+def test_an_everyday_phrase_reaches_its_fact_through_the_concept_words(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent.clarify.select as select
+
+    question = "Do developers stop using us over this?"
+    assert "churn" in select.gloss(question) and "(" in select.gloss(question)
+    assert told("devx-observability-gap", question) == {"churn"}
+    # Without the concept words the small embedding model does not make the connection.
+    monkeypatch.setattr(select, "clarify_words", dict)
+    assert select.gloss(question) == question
+    assert "churn" not in told("devx-observability-gap", question)
+
+
+def test_a_facts_authored_questions_are_matched_and_a_clues_are_not() -> None:
+    from agent.clarify.select import references
+
+    case = get_case(FINTECH)
+    region = case.fact("region")
+    assert region.asks and set(region.asks) <= set(references(region))
+    clue = next(f for f in case.facts if f.clue)
+    with_asks = clue.model_copy(update={"asks": ["Anything at all about the platform?"]})
+    assert "Anything at all about the platform?" not in references(with_asks)
+    # An authored question in other words than the fact's keywords still finds it.
+    assert told(FINTECH, "Where geographically do their requests get served?") == {"region"}
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Their users are developers in the IDE, I assume, so what latency target do they need?",
+     {"latency"}),
+    ("How much traffic do they expect and, assuming most of it is short chat, what time to "
+     "first token do users need?", {"scale", "latency"}),
+])
+def test_an_assumption_inside_a_question_is_not_asked_about(question: str,
+                                                            expected: set[str]) -> None:
+    from agent.clarify.select import unassumed
+
+    assert "assum" not in unassumed(question).lower()
+    case = "strategic-custom-ask" if "IDE" in question else "moe-long-context-onboarding"
+    assert told(case, question) == expected
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("churn: {means: leave}\n", "field 'says' is missing"),
+    ("churn: {says: [walk away], mean: leave}\n", "unknown field 'mean'"),
+    ("churn: {means: '', says: [walk away]}\n", "field 'means'"),
+    ("churn: {means: leave, says: ['re:(']}\n", "not a valid pattern"),
+    ("- walk away\n", "expected a mapping"),
+])
+def test_a_bad_concept_file_is_refused_naming_the_concept_and_field(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, problem: str) -> None:
+    from agent.datafile import DataFileError
+    from agent.paths import data_dir
+    from agent.prompts import clarify_words
+
+    (tmp_path / "clarify_words.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(tmp_path))
+    data_dir.cache_clear()
+    clarify_words.cache_clear()
+    try:
+        with pytest.raises(DataFileError, match=problem) as e:
+            clarify_words()
+        assert "clarify_words.yaml" in str(e.value)
+    finally:
+        monkeypatch.delenv("INTERVIEWER_PROMPTS")
+        data_dir.cache_clear()
+        clarify_words.cache_clear()
+
+
+def test_a_question_is_matched_in_a_few_milliseconds() -> None:
+    """Not a timing assert (benchmarks print figures): the matcher embeds each question once
+    and reuses the case's fact index, so asking the same question again embeds nothing new."""
+    from agent.clarify import select
+    from agent.semantic import matcher
+
+    case = get_case(FINTECH)
+    select.fact_index(case)
+    question = "Roughly how many calls give up at the busiest times?"
+    matching_facts(case, question)
+    cached = len(matcher._cache)
+    matching_facts(case, question)
+    assert len(matcher._cache) == cached
+
+
+@pytest.mark.parametrize(("part", "pieces"), [
+    ("QPS and latency target", ["QPS", "latency target"]),
+    # A longer question's "and" joins one question.
+    ("Do teams come back and fine-tune their models again every month?",
+     ["Do teams come back and fine-tune their models again every month?"]),
+    # A lead-in stays with the question it leads into.
+    ("Of all the requests, how many hit the cache?",
+     ["Of all the requests, how many hit the cache?"]),
+    ("Who pays for it, and how much do they pay?", ["Who pays for it", "how much do they pay?"]),
+])
+def test_a_part_splits_only_where_another_question_starts(part: str, pieces: list[str]) -> None:
+    assert split_questions(part) == pieces

@@ -7,10 +7,17 @@ from __future__ import annotations
 from agent.cases import get_case
 from agent.config import Settings
 from agent.engine import Engine
-from agent.probes.react import challenge, deepen, quote, unasked_figure
+from agent.probes.react import (
+    challenge,
+    challenged_facts,
+    deepen,
+    quote,
+    unasked_figure,
+    untold_use,
+)
 from agent.prompts import script
 from agent.rubrics import default_rubrics
-from agent.semantic.facts import Told
+from agent.semantic.facts import Told, quantities
 from agent.signals import first_match
 from evals.behaviour import followup_figures, rubric_signal_phrases
 
@@ -47,6 +54,50 @@ def test_a_figure_from_a_fact_never_told_is_challenged() -> None:
                      []) is None
     # Already challenged: not again.
     assert challenge(case, "diagnose", [answer], told, [r.about]) is None
+
+
+def test_a_fact_used_without_a_figure_is_challenged_in_the_candidates_words() -> None:
+    # The determinism fact has no figure: its own words, in a claim, give it away.
+    case = get_case(CASE)
+    fact = case.fact("determinism")
+    claim = ("Their regulator expects deterministic outputs, which is why they run at "
+             "temperature zero.")
+    told = _told(CASE, set())
+    assert untold_use(case, told, claim, "prioritize") is not None
+    r = challenge(case, "prioritize", [claim], told, [])
+    assert r is not None and r.kind == "challenge" and r.fact in {"determinism", "precision"}
+    assert r.text == str(script()["react"]["unasked_claim"]).format(quote=quote(claim))
+    # Told in clarify (its words were heard): nothing to challenge.
+    heard = _told(CASE, {"determinism", "precision"}, fact.answer, case.fact("precision").answer)
+    assert untold_use(case, heard, claim, "prioritize") is None
+    # A proposal in the same words is the candidate's plan, not a claimed fact.
+    assert untold_use(case, told, "We should give them deterministic outputs for the "
+                                  "regulator.", "prioritize") is None
+
+
+def test_a_target_or_a_sum_is_not_taken_for_an_untold_figure() -> None:
+    case = get_case(CASE)
+    told = _told(CASE, set())
+    # Round figures in a target are the candidate's choice, even when a fact has the same one.
+    fid, figure = next((f.id, q.text) for f in case.facts for q in quantities(f.answer)
+                       if q.unit == "%" and len(q.digits) == 1)
+    assert untold_use(case, told, f"Cut it to under {figure} within a quarter.", "goals") is None
+    # Stated as how things are, the same figure gives the fact away.
+    assert untold_use(case, told, f"Right now {figure} of calls fail.", "diagnose") == (fid, figure)
+    # Arithmetic on given figures may land on a fact's figure by chance.
+    assert untold_use(case, told, f"Two nodes = {figure} of the load.", "diagnose") is None
+
+
+def test_each_untold_fact_is_challenged_once_per_interview() -> None:
+    case = get_case(CASE)
+    fid, figure = _figure_of_untold_fact(CASE)
+    told = _told(CASE, set())
+    first = challenge(case, "diagnose", [f"It is {figure} today."], told, [])
+    assert first is not None and first.fact == fid and first.about.startswith(f"untold:{fid}:")
+    # In a later step, the same fact again (in other words) is not challenged twice.
+    assert challenged_facts([first.about]) == {fid}
+    assert challenge(case, "solutions", [f"Since it is {figure} now, we fix it first."], told,
+                     [first.about]) is None
 
 
 def test_a_strong_point_is_deepened_in_the_candidates_own_words() -> None:
@@ -92,7 +143,7 @@ def test_an_offline_interview_reacts_with_a_gap_a_deepen_and_a_challenge() -> No
         s.command("next")
         s.answer(f"Goal one: bring it back from {figure} because the customer is leaving.")
         state = s.state()
-        assert state["reactions"][-1] == {"step": "goals", "kind": "challenge"}
+        assert state["reactions"][-1] == {"step": "goals", "kind": "challenge", "fact": fid}
         assert figure in state["turns"][-1]["text"]
     assert fid not in state.get("facts_told", [])
 
@@ -112,6 +163,11 @@ def test_followup_figures_count_the_right_steps() -> None:
     assert f["weak_steps"] == 2 and f["weak_gap_probe"] == 0.5
     assert f["unasked_steps"] == 2 and f["unasked_challenged"] == 0.5
     assert f["probes_naming_rubric_phrases"] == 1
+    # A challenge of a fact the recorded candidate had been told is counted as false.
+    items[0]["reactions"][4].update(challenged=["scale"], false_challenges=["scale"])
+    items[0]["reactions"][0].update(challenged=["revenue"], false_challenges=[])
+    f = followup_figures(items)
+    assert f["untold_challenges"] == 2 and f["false_challenges"] == 1
 
 
 class _ModelChoice:

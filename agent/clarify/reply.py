@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from agent.cases import Case, Fact
 from agent.prompts import script
+from agent.semantic.facts import revealed
 from agent.state import Turn
 
 
@@ -18,11 +19,13 @@ def _words(text: str) -> str:
 
 
 def told_before(case: Case, history: Sequence[Turn]) -> set[str]:
-    """Ids of the facts the interviewer's earlier clarify answers gave (their answer text is in
-    what was said)."""
-    said = _words(" ".join(t["text"] for t in history
-                           if t["role"] == "interviewer" and t["kind"] == "fact"))
-    return {f.id for f in case.facts if _words(f.answer) and _words(f.answer) in said}
+    """Ids of the facts the interviewer's earlier clarify answers gave: their answer text is in
+    what was said (offline), or most of their figures or key words are (a model's own words,
+    agent.semantic.facts.revealed)."""
+    lines = [t["text"] for t in history if t["role"] == "interviewer" and t["kind"] == "fact"]
+    said = _words(" ".join(lines))
+    verbatim = {f.id for f in case.facts if _words(f.answer) and _words(f.answer) in said}
+    return verbatim | set(revealed(case, lines)) if lines else verbatim
 
 
 def asked_before(question: str, history: Sequence[Turn]) -> bool:
@@ -32,6 +35,13 @@ def asked_before(question: str, history: Sequence[Turn]) -> bool:
     return bool(words) and any(
         t["role"] == "candidate" and t["step"] == "clarify" and t["kind"] == "answer"
         and _words(t["text"]) == words for t in history)
+
+
+def repeat(facts: Sequence[Fact]) -> str:
+    """Facts already told, said again as a repeat ("As I said, ..."); "" for none."""
+    if not facts:
+        return ""
+    return str(script()["repeat_fact"]).format(answer=" ".join(f.answer.strip() for f in facts))
 
 
 def answer(facts: Sequence[Fact], told: set[str]) -> str:

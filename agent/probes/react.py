@@ -25,7 +25,7 @@ the candidate did not say. The gap probe is the rubric's authored probe, written
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,7 +33,17 @@ from agent.cases import Case
 from agent.policy import Interviewer, Speaker
 from agent.prompts import script
 from agent.rubrics import Rubric
-from agent.semantic.facts import Told, check, quantities
+from agent.semantic.facts import (
+    TARGET,
+    Quantity,
+    Told,
+    check,
+    distinctive,
+    key_words,
+    quantities,
+    same,
+)
+from agent.semantic.matcher import similarity
 from agent.semantic.reading import read_answer
 from agent.signals import normalise
 from agent.state import InterviewState
@@ -52,7 +62,10 @@ class Reaction:
     kind: Kind
     text: str
     about: str
-    """what it reacts to: a criterion id (gap), "deepen", or "challenge:<sentence>\""""
+    """what it reacts to: a criterion id (gap), "deepen", "untold:<fact id>:<sentence>" (a fact
+    never told) or "challenge:<sentence>" (a contradiction)"""
+    fact: str = ""
+    """the untold fact a challenge is about ("" otherwise)"""
 
 
 def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
@@ -63,43 +76,111 @@ def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
     return text + ("…" if len(parts) > words else "")
 
 
-def _same(a: float, b: float) -> bool:
-    return abs(a - b) <= 0.02 * max(abs(a), abs(b), 1e-9)
+#: A claim that uses a fact never told without a figure ("their regulator expects
+#: deterministic outputs") shares at least this many of the fact's own key words that nothing
+#: said to the candidate had...
+UNTOLD_WORDS = 2
+#: ...and means about the same as the fact's answer (embedding similarity).
+UNTOLD_SIMILARITY = 0.65
+#: Steps whose sentences are mostly the candidate's own targets: only a figure gives a fact away.
+TARGET_STEPS = ("goals",)
+#: Where a sentence divides into clauses, each a target or a statement of its own
+#: ("currently 10 to 20% per call; cap it at 10%").
+_CLAUSE = re.compile(r"\s*(?:[;:,—–]|\s-\s)\s*")
+#: Arithmetic on figures already given ("so 16 GPUs", "= 60%", "3 x 8"): its result may equal a
+#: fact's figure by chance.
+_ARITHMETIC = re.compile(r"=|≈|\b\d+(?:\.\d+)?\s*(?:x|times|×)\s*\d|\b(?:so|that's|that is|"
+                         r"which is|works out to|comes to|totals?)\s+(?:about\s+|roughly\s+|~)?"
+                         r"\$?\d", re.IGNORECASE)
+#: A proposal or a plan: its words are what the candidate means to do, not a fact they claim.
+_PROPOSES = re.compile(
+    r"\b(?:should|shall|will|would|could|can|let's|let us|plan\w*|propos\w*|recommend\w*|"
+    r"suggest\w*|need to|want to|going to|i'd|we'd|i'll|we'll|target\w*|goals?|aim\w*|turn on|"
+    r"add|build|ship|introduce|offer)\b", re.IGNORECASE)
 
 
-def unasked_figure(case: Case, told: Told, sentence: str) -> str | None:
-    """A figure in ``sentence`` that only a fact never told could give: it equals a figure of
-    an untold fact's answer and nothing said so far (the prompt, clarify, earlier steps) has
-    it. Small bare numbers are not figures (agent.semantic.facts.quantities)."""
+def _telling(q: Quantity, target: bool) -> bool:
+    """Whether a figure could only have come from the fact sheet: in a target or a plan a round
+    figure is the candidate's own choice (agent.semantic.facts.distinctive), but not a sum of
+    money; otherwise any figure with a unit, or of two digits or more."""
+    if target:
+        return q.unit == "$" or distinctive(q, True)
+    return bool(q.unit) or len(q.digits) >= 2
+
+
+def untold_use(case: Case, told: Told, sentence: str, step: str,
+               skip: Collection[str] = ()) -> tuple[str, str] | None:
+    """(fact id, figure) when ``sentence`` uses a fact the candidate was never told (figure ""
+    when it uses the fact's words rather than a figure); None otherwise. ``told.heard`` is what
+    was said *to* the candidate (or by them in clarify): a figure or a word in it is known.
+    Facts in ``skip`` (challenged already) are not reported again.
+
+    - a figure equal to one of an untold fact's figures (the same kind of quantity), not heard
+      before, not arithmetic on given figures, and telling (:func:`_telling`; whether it is a
+      target is judged clause by clause);
+    - outside goals and proposals, :data:`UNTOLD_WORDS` or more of the fact's own key words
+      that nothing heard had, in a sentence that means about the same as the fact
+      (:data:`UNTOLD_SIMILARITY`).
+    """
+    untold = [f for f in case.facts if f.id not in told.facts and f.id not in skip]
+    if not untold:
+        return None
     known = [q for text in told.heard for q in quantities(text)]
-    untold = [q for f in case.facts if f.id not in told.facts for q in quantities(f.answer)]
-    for q in quantities(sentence):
-        if any(_same(q.value, k.value) for k in known):
+    for clause in _CLAUSE.split(sentence):
+        if _ARITHMETIC.search(clause):
             continue
-        if any(_same(q.value, u.value) and (q.unit == u.unit or "" in (q.unit, u.unit))
-               for u in untold):
-            return q.text
+        target = bool(TARGET.search(clause))
+        for q in quantities(clause):
+            if any(same(q, k) for k in known) or not _telling(q, target):
+                continue
+            for f in untold:
+                if any(same(q, fq) for fq in quantities(f.answer)):
+                    return f.id, q.text
+    if step in TARGET_STEPS or _PROPOSES.search(sentence):
+        return None
+    heard = set().union(*(key_words(t) for t in told.heard)) if told.heard else set()
+    said = key_words(sentence)
+    for f in untold:
+        shared = said & (key_words(f.answer) - heard)
+        if len(shared) >= UNTOLD_WORDS and similarity(sentence, f.answer) >= UNTOLD_SIMILARITY:
+            return f.id, ""
     return None
 
 
+def unasked_figure(case: Case, told: Told, sentence: str) -> str | None:
+    """A figure in ``sentence`` that only a fact never told could give (:func:`untold_use`)."""
+    found = untold_use(case, told, sentence, "diagnose")
+    return found[1] if found and found[1] else None
+
+
+def challenged_facts(done: Iterable[str]) -> set[str]:
+    """The untold facts already challenged, from reactions' ``about`` values."""
+    return {a.split(":", 2)[1] for a in done if a.startswith("untold:")}
+
+
 def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
-              done: Sequence[str]) -> Reaction | None:
-    """A challenge to the first sentence of the answers that uses a figure from a fact never
-    told, or that contradicts a fact that was (agent/semantic/facts.py), unless that sentence
-    was challenged already."""
+              done: Sequence[str], heard: Told | None = None) -> Reaction | None:
+    """A challenge to the first sentence of the answers that uses a fact never told
+    (:func:`untold_use`; each such fact once per interview), or that contradicts a fact that
+    was (agent/semantic/facts.py), unless that sentence was challenged already. ``heard``:
+    what was said to the candidate (default ``told``); ``done``: every reaction so far."""
     sents = [s for a in answers for s in read_answer(a)]
     found = check(case, told, sents, step)
     lines = script()["react"]
+    skip = challenged_facts(done)
     for s in sents:
-        about = f"challenge:{s.text}"
-        if about in done:
+        if f"challenge:{s.text}" in done or any(a.endswith(f":{s.text}") for a in done
+                                                 if a.startswith("untold:")):
             continue
-        figure = unasked_figure(case, told, s.text)
-        if figure is not None:
-            return Reaction("challenge", str(lines["unasked"]).format(figure=figure), about)
+        use = untold_use(case, heard or told, s.text, step, skip)
+        if use is not None:
+            fid, figure = use
+            text = (str(lines["unasked"]).format(figure=figure) if figure else
+                    str(lines["unasked_claim"]).format(quote=quote(s.text)))
+            return Reaction("challenge", text, f"untold:{fid}:{s.text}", fid)
         if any(s.text in n and n.startswith("Contradicts") for n in found.notes):
             return Reaction("challenge", str(lines["contradiction"]).format(
-                quote=quote(s.text)), about)
+                quote=quote(s.text)), f"challenge:{s.text}")
     return None
 
 
@@ -129,6 +210,23 @@ def told_before(state: InterviewState, step: str, case: Case) -> Told:
     return Told(facts=frozenset(state.get("facts_told", [])), heard=(case.prompt, *heard))
 
 
+def said_to_candidate(state: InterviewState, step: str, case: Case) -> Told:
+    """What the candidate was told before ``step``: the facts clarify revealed, the prompt,
+    every interviewer line, and the candidate's own clarify turns (their questions and stated
+    assumptions). Their later answers are not in it: a fact never told stays untold however
+    often the candidate repeats it."""
+    earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
+    heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier
+                  and (t["role"] == "interviewer" or t["step"] == "clarify"))
+    return Told(facts=frozenset(state.get("facts_told", [])), heard=(case.prompt, *heard))
+
+
+def all_reactions(state: InterviewState, step: str, done: Sequence[str]) -> list[str]:
+    """What the interview has reacted to so far: every step's ``probed`` and this step's."""
+    out = [a for s, abouts in state.get("probed", {}).items() if s != step for a in abouts]
+    return [*out, *done]
+
+
 def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
             state: InterviewState, answers: Sequence[str], done: Sequence[str],
             speak: Speaker) -> Reaction | None:
@@ -137,7 +235,8 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
     # The assessment is made every turn (with a model it is the model's reading of the answer,
     # and its choice); a challenge, decided by the fact sheet, still goes first.
     assessment = interviewer.assess(case, rubric, answers)
-    found = challenge(case, step, answers, told_before(state, step, case), done)
+    found = challenge(case, step, answers, told_before(state, step, case),
+                      all_reactions(state, step, done), said_to_candidate(state, step, case))
     if found is None:
         target = assessment.target(rubric, done)
         said = _verified(assessment.quote, answers)

@@ -125,6 +125,26 @@ _DERIVED = re.compile(r"\b(?:so|that's|that is|which is|means|equals|works out t
                       r"\b\d+\s*(?:x|times)\s+\d|\bper\b", re.IGNORECASE)
 
 
+#: Public names for other modules (agent/probes/react.py).
+TARGET = _TARGET
+DERIVED = _DERIVED
+
+
+def same(a: Quantity, b: Quantity, tolerance: float = 0.02) -> bool:
+    """The same quantity: the same kind (or one bare) and within ``tolerance``."""
+    return _same(a, b, tolerance)
+
+
+def distinctive(q: Quantity, target: bool) -> bool:
+    """A figure unlikely to be guessed (round figures in a target are the candidate's)."""
+    return _distinctive(q, target)
+
+
+def key_words(text: str) -> set[str]:
+    """The words of ``text`` that carry meaning (first five letters, stop words left out)."""
+    return _key_words(text) - _FACT_STOP
+
+
 @dataclass(frozen=True)
 class Told:
     """What the candidate had been told (and had said) before the step being scored."""
