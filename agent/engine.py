@@ -30,6 +30,7 @@ from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
 from agent.report import Report
 from agent.rubrics import default_rubrics
+from agent.semantic.claims import prime
 from agent.state import InterviewState, answered_count, last_question
 from agent.steps import STEPS
 from agent.storage import (
@@ -195,6 +196,7 @@ class Session:
         self._snap: Any = None
         self._lock = engine.store.session_lock(sid)
         self.interviewer = make_interviewer(engine.settings, engine.client, sid)
+        prime([f.keywords for f in case.facts])  # clarify matches them, with a model too
         self.scoring = SessionScoring(
             engine.store, make_scorer(engine.client, engine.rubrics, sid), case, sid,
             engine.rubrics)
