@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,7 +247,7 @@ class Session:
     # -- reading ------------------------------------------------------------------------------
 
     @staticmethod
-    def step_of(values: dict[str, Any]) -> str:
+    def step_of(values: Mapping[str, Any]) -> str:
         return str(values.get("step", "clarify"))
 
     def snapshot(self) -> Any:
@@ -273,7 +273,7 @@ class Session:
         return last_question(self.state())
 
     def step(self) -> str:
-        return str(self.state().get("step", "clarify"))
+        return self.step_of(self.state())
 
     # -- running ------------------------------------------------------------------------------
 
