@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from agent.offline import OfflineInterviewer
 from agent.policy import Interviewer
 from agent.report import Report
 from agent.rubrics import default_rubrics
+from agent.semantic.claims import prime
 from agent.state import InterviewState, answered_count, last_question
 from agent.steps import STEPS
 from agent.storage import (
@@ -184,6 +186,16 @@ class Engine:
         return session
 
 
+@dataclass(frozen=True)
+class RunEnd:
+    """The parts of LangGraph's StateSnapshot the engine and its clients read (values, next,
+    interrupts), as a run's own stream left them."""
+
+    values: dict[str, Any]
+    next: tuple[str, ...]
+    interrupts: tuple[Any, ...]
+
+
 class Session:
     """One interview, locked to this process while open."""
 
@@ -195,6 +207,7 @@ class Session:
         self._snap: Any = None
         self._lock = engine.store.session_lock(sid)
         self.interviewer = make_interviewer(engine.settings, engine.client, sid)
+        prime([f.keywords for f in case.facts])  # clarify matches them, with a model too
         self.scoring = SessionScoring(
             engine.store, make_scorer(engine.client, engine.rubrics, sid), case, sid,
             engine.rubrics)
@@ -233,8 +246,13 @@ class Session:
 
     # -- reading ------------------------------------------------------------------------------
 
+    @staticmethod
+    def step_of(values: Mapping[str, Any]) -> str:
+        return str(values.get("step", "clarify"))
+
     def snapshot(self) -> Any:
-        """The graph's state; read once after each run and kept until the next one."""
+        """The graph's state (a LangGraph StateSnapshot, or the RunEnd of the run just made);
+        read once after each run and kept until the next one."""
         if self._snap is None:
             self._snap = self.engine.graph.get_state(self.config)
         return self._snap
@@ -255,7 +273,7 @@ class Session:
         return last_question(self.state())
 
     def step(self) -> str:
-        return str(self.state().get("step", "clarify"))
+        return self.step_of(self.state())
 
     # -- running ------------------------------------------------------------------------------
 
@@ -305,13 +323,25 @@ class Session:
             # the node runs on this thread; a custom stream mode would hand it to a new worker
             # thread each turn (and another to wait on the stream).
             self.context.events = on_event
+            values: dict[str, Any] | None = None
+            interrupts: tuple[Any, ...] = ()
             try:
-                for _ in self.engine.graph.stream(value, self.config, context=self.context,
-                                                  stream_mode="updates", durability="sync"):
-                    pass
+                for mode, chunk in self.engine.graph.stream(
+                        value, self.config, context=self.context,
+                        stream_mode=["values", "updates"], durability="sync"):
+                    if not isinstance(chunk, dict):
+                        continue
+                    if "__interrupt__" in chunk:  # in both modes when the run stops to wait
+                        chunk = dict(chunk)
+                        interrupts = tuple(chunk.pop("__interrupt__"))
+                    if mode == "values":
+                        values = chunk
             finally:
                 self.context.events = None
-        self._snap = None
+        # What the run ended with, from its own stream: the state is not read back from the
+        # checkpointer after every turn (get_state() stays the way for anything else).
+        self._snap = (None if values is None else
+                      RunEnd(values, (self.step_of(values),) if interrupts else (), interrupts))
         self._sync_row(clear_journal=journaled)
         if self._lock.held:
             self._shown = time.monotonic()  # the reply, ending with the next question, is out

@@ -190,7 +190,7 @@ class SessionScoring:
 
             warm()
             prime([g for step in self.rubrics.hashes for c in self.rubrics[step].criteria
-                   for g in c.signals] + [f.keywords for f in case.facts])
+                   for g in c.signals])
         self._futures: dict[tuple[str, str], Future[StepScore]] = {}
         self._lock = threading.Lock()
         #: Clear while a candidate turn runs (see turn()): background scores wait for it.

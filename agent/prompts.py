@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from agent.datafile import DataFileError, read_yaml
@@ -31,7 +31,7 @@ class Prompt:
     name: str
     text: str
 
-    @property
+    @cached_property
     def version(self) -> str:
         """The prompt's version: the first 12 hex digits of the SHA-256 of its text."""
         return hashlib.sha256(self.text.encode()).hexdigest()[:12]

@@ -6,12 +6,13 @@ model calls. What is left is the engine's own work: the graph step, checkpoint r
 our own SQLite writes, prompt assembly and token counting. Two rows:
 
 - llm-loopback: a model endpoint on loopback (evals/fake_endpoint.py, no injected latency, the
-  scripted interview responder). Model-call time = time inside the OpenAI SDK call
-  (``ModelClient._create``, plus reading a streamed reply), recorded per thread. LangGraph's
-  ``stream()`` runs the step node on one of its executor threads while the main thread waits, so
-  the model-call time subtracted is that of the main thread and the graph's executor threads;
-  background scoring (judge calls on finished steps, ``scoring`` threads) is never subtracted
-  and never timed.
+  scripted interview responder), served by its own process as a real model server would be (in
+  this process its threads would take the interpreter from the turn and count as engine time).
+  Model-call time = time inside the OpenAI SDK call (``ModelClient._create``, plus reading a
+  streamed reply), recorded per thread: the step node runs on the calling thread, checkpoint
+  saves on LangGraph's kept worker threads, so the model-call time subtracted is that of those
+  threads; background scoring (judge calls on finished steps, ``scoring`` threads) is never
+  subtracted and never timed.
 - offline: no endpoint, no HTTP at all.
 
 By default the benchmark waits, untimed, for background scoring to finish before each turn, as a
@@ -307,7 +308,7 @@ def kind_of(step: str, text: str) -> str:
 def _is_turn_thread(name: str) -> bool:
     """Threads that serve the turn: the main thread and LangGraph's executor (the step node,
     checkpoint writes); not background scoring, not the fake endpoint's server threads."""
-    return not name.startswith(("scoring", "fake-endpoint"))
+    return not name.startswith(("scoring", "prime-patterns", "semantic"))
 
 
 def wait_for_scoring(session: Session) -> None:
@@ -397,8 +398,6 @@ def run_row(label: str, offline: bool, cases: Sequence[str], rounds: int, warmup
     """Warm-up interviews (untimed), then ``rounds`` interviews per case."""
     from agent.config import Settings
     from agent.engine import Engine
-    from evals.fake_endpoint import FakeEndpoint
-    from evals.fake_responder import interviewer_responder
 
     probe = Probe()
     turns: list[Turn] = []
@@ -406,11 +405,16 @@ def run_row(label: str, offline: bool, cases: Sequence[str], rounds: int, warmup
         home = Path(tmp)
         saved_home = os.environ.get("INTERVIEWER_HOME")
         os.environ["INTERVIEWER_HOME"] = str(home)
-        ep = None if offline else FakeEndpoint(latency_ms=0, responder=interviewer_responder)
+        ep = None if offline else subprocess.Popen(
+            [sys.executable, "-m", "evals.fake_endpoint", "--scripted"], cwd=ROOT,
+            stdout=subprocess.PIPE, text=True)
         try:
             if ep is not None:
-                ep.start()
-                settings = Settings(base_url=ep.url, api_key="bench", model="fake-model",
+                assert ep.stdout is not None
+                url = ep.stdout.readline().strip()
+                if not url.startswith("http"):
+                    raise RuntimeError("the fake endpoint did not start (no URL on its stdout)")
+                settings = Settings(base_url=url, api_key="bench", model="fake-model",
                                     max_retries=0)
             else:
                 settings = Settings()
@@ -426,7 +430,8 @@ def run_row(label: str, offline: bool, cases: Sequence[str], rounds: int, warmup
             seconds = time.perf_counter() - started
         finally:
             if ep is not None:
-                ep.stop()
+                ep.terminate()
+                ep.wait(10)
             if saved_home is None:
                 os.environ.pop("INTERVIEWER_HOME", None)
             else:
@@ -508,9 +513,9 @@ def print_rows(rows: Sequence[RowResult]) -> None:
               f"{tcpu:>10.2f}")
     print("turn cpu: CPU time of the threads serving the turn (main thread, LangGraph's workers), "
           "median; the figure to compare builds with on a busy machine")
-    print("cpu median: CPU time of the whole process per turn, all threads (for llm-loopback it "
-          "includes the in-process fake endpoint's); unlike wall time, it is not stretched when "
-          "other processes take the CPU")
+    print("cpu median: CPU time of the whole process per turn, all threads (background scoring "
+          "included; the fake endpoint runs in a process of its own); unlike wall time, it is "
+          "not stretched when other processes take the CPU")
     print()
 
 
