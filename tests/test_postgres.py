@@ -10,7 +10,6 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -213,19 +212,6 @@ def test_kill_9_mid_turn_on_postgres_loses_nothing(home: Path, pg_cluster: Any) 
 
 
 # -- the server restarted, or gone, in the middle of an interview -------------------------------
-
-
-@pytest.fixture(scope="module")
-def own_cluster(pg_cluster: Any) -> Iterator[Cluster]:
-    """A server these tests may stop and start (the shared one serves every other test)."""
-    if not isinstance(pg_cluster, Cluster):
-        pytest.skip("restart tests need a server they start themselves, not "
-                    "INTERVIEWER_TEST_POSTGRES_URL's")
-    server = Cluster().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.slow

@@ -61,7 +61,7 @@ def _terminated(signum: int, frame: object) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     _require_extra()
-    from agent.cli import settings_from
+    from agent.cli import database_from, settings_from
     from agent.web.security import check_token, load_secret
 
     token = check_token(os.environ.get("INTERVIEWER_WEB_TOKEN"), args.host)
@@ -76,18 +76,20 @@ def run_serve(args: argparse.Namespace) -> int:
     from agent.rubrics import default_rubrics
     from agent.storage import open_storage
 
-    open_storage().close()
+    target = database_from(args)
+    # The cookie key: with PostgreSQL, the one every worker (on any machine) reads there.
+    with open_storage(target) as store:
+        secret = load_secret(home(), store)
     default_cases()
     default_rubrics()
     script()
-    secret = load_secret(home())
 
     import uvicorn
 
     from agent.web.app import WebConfig, create_app
 
     config = WebConfig(settings=settings, secret=secret, host=args.host, token=token,
-                       transcribe_model=model)
+                       transcribe_model=model, db=target)
     sock = bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host.strip('[]')}]" if ":" in args.host else args.host
