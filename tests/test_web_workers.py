@@ -366,3 +366,38 @@ def test_a_database_restart_mid_interview_is_a_clear_message_and_the_session_res
             if down:
                 own_cluster.server_start()
     own_cluster.drop_database(url)
+
+
+def test_behind_a_load_balancer_https_pages_pass_the_same_origin_check(tmp_path: Path) -> None:
+    """A load balancer ending TLS sends the browser's https Origin and its public Host over
+    plain HTTP: with --forwarded-allow-ips naming it, its X-Forwarded-Proto is believed and a
+    POST from the page passes; another site is still refused. Without the flag the same
+    request is refused (the loopback host check), and the flag without a token refuses to
+    start."""
+    from tests.conftest import run_cli
+
+    token = "correct-horse-battery-staple-42"
+    out = run_cli(tmp_path / "h", "serve", "--port", "0", "--forwarded-allow-ips", "127.0.0.1")
+    assert out.returncode == 1 and "needs an access token" in out.stderr, out.stderr
+    proxied = Worker(tmp_path / "proxied", None, "--forwarded-allow-ips", "127.0.0.1",
+                     INTERVIEWER_WEB_TOKEN=token)
+    plain = Worker(tmp_path / "plain", None, INTERVIEWER_WEB_TOKEN=token)
+    site = "interviews.example.com"
+    headers = {"Host": site, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7",
+               "Authorization": f"Bearer {token}"}
+    try:
+        for w in (proxied, plain):
+            w.start()
+        with httpx.Client(base_url=proxied.url, headers=headers) as http:
+            csrf = http.get("/api/me").json()["csrf"]
+            r = http.post("/api/sessions", json={"case_id": CASES[0]},
+                          headers={"X-CSRF-Token": csrf, "Origin": f"https://{site}"})
+            assert r.status_code == 201, r.text
+            r = http.post("/api/sessions", json={"case_id": CASES[0]},
+                          headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"})
+            assert r.status_code == 403 and r.json()["error"]["code"] == "csrf"
+        with httpx.Client(base_url=plain.url, headers=headers) as http:
+            assert http.get("/api/me").status_code == 400  # not a name of this machine
+    finally:
+        for w in (proxied, plain):
+            w.stop()

@@ -175,7 +175,9 @@ class Candidate:
         self.csrf = ""
         self.sid = ""
         self.turns: list[Turn] = []
+        self.seq = 0
         self.step = "clarify"
+        self.status = "in_progress"
         self.messages: list[str] = []
         """What the candidate was told when something went wrong (refusals, notices)."""
 
@@ -214,6 +216,7 @@ class Candidate:
                           headers={"X-CSRF-Token": self.csrf})
         assert r.status_code == 201, r.text
         self.sid = str(r.json()["id"])
+        self._seen(self.view())
         return self.sid
 
     def view(self) -> dict[str, Any]:
@@ -254,24 +257,32 @@ class Candidate:
 
     # -- the page's rules -----------------------------------------------------------------------
 
+    def _seen(self, view: dict[str, Any]) -> None:
+        """What the page keeps of the session's latest state."""
+        self.seq = int(view["seq"])
+        self.step = str(view["step"]["id"])
+        self.status = str(view["status"])
+
     def say(self, text: str) -> Turn:
         """Send one answer (or ``/command``) and see it through, whatever happens to the worker
-        serving it: returns once the interviewer has replied to it (on some worker)."""
+        serving it: returns once the interviewer has replied to it (on some worker). Timed from
+        the first POST to the ``done`` of the stream that carried the reply, retries included."""
         turn = Turn(text)
         body: dict[str, Any] = ({"command": text[1:]} if text.startswith("/")
                                 else {"answer": text})
         started = time.perf_counter()
-        view = self.view()
-        seq = int(view["seq"])
+        seq = self.seq
+        view: dict[str, Any] | None = None  # read again only when something went wrong
         for _ in range(200):
-            if view["status"] == "completed" or (int(view["seq"]) > seq and not view[
-                    "needs_recovery"]):
-                break  # replied to (a turn that finished although its stream was cut)
-            if view["needs_recovery"]:
-                path, payload = "recover", None
-                turn.recovered = True
-            else:
-                path, payload = "turn", {**body, "seq": seq}
+            path, payload = "turn", {**body, "seq": seq}
+            if view is not None:
+                if view["status"] == "completed" or (int(view["seq"]) > seq
+                                                     and not view["needs_recovery"]):
+                    self._seen(view)  # replied to, although the stream carrying it was cut
+                    break
+                if view["needs_recovery"]:
+                    path, payload = "recover", None
+                    turn.recovered = True
             turn.attempts += 1
             try:
                 outcome, state = self._stream(path, payload)
@@ -285,8 +296,7 @@ class Candidate:
                 view = self.view()
                 continue
             if outcome == "done" and path == "turn":
-                view = state
-                self.step = str(view["step"]["id"])
+                self._seen(state)
                 break
             if outcome == "cut":
                 turn.cut_off += 1
@@ -294,6 +304,7 @@ class Candidate:
                 time.sleep(0.3)
             view = self.view()
         else:
+            assert view is not None
             raise AssertionError(
                 f"{self.name}: {text!r} never went through: {turn}; the session now: seq "
                 f"{view['seq']} (was {seq}), waiting {view['waiting']}, pending "
@@ -311,7 +322,7 @@ class Candidate:
             if think is not None:
                 time.sleep(think())
             self.say(text)
-            if self.view()["status"] == "completed":
+            if self.status == "completed":
                 break
         return self.view()
 

@@ -56,6 +56,9 @@ class WebConfig:
     """Exercise the interview once at start (see warm.py), off the request path."""
     lock_wait_s: float = 20.0
     """How long a turn waits for a session another turn holds."""
+    proxied: bool = False
+    """Behind a load balancer (--forwarded-allow-ips): the names browsers use are its own, so
+    the loopback host check is off (the access token guards the app instead)."""
 
 
 class WebState:
@@ -211,7 +214,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.add_middleware(Guard, token=config.token, secret=config.secret)
     app.add_middleware(SessionMiddleware, secret_key=config.secret, session_cookie=COOKIE,
                        max_age=COOKIE_MAX_AGE, same_site="lax", https_only=False)
-    if is_loopback(config.host):
+    if is_loopback(config.host) and not config.proxied:
         # Only names of this machine: a page elsewhere cannot rebind its own name to us.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=[
             "127.0.0.1", "localhost", "[::1]", "::1", config.host.strip("[]")])

@@ -58,9 +58,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_token(token: str | None, host: str) -> str | None:
-    """The access token to require, or None. Raises ValueError (one line) when the host is not
-    loopback and there is no usable token."""
+def check_token(token: str | None, host: str, proxied: bool = False) -> str | None:
+    """The access token to require, or None. Raises ValueError (one line) when the app serves
+    beyond this machine (a host that is not loopback, or a load balancer in front: ``proxied``)
+    and there is no usable token."""
     token = (token or "").strip() or None
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise ValueError(f"INTERVIEWER_WEB_TOKEN is {len(token)} characters; use at least "
@@ -70,6 +71,10 @@ def check_token(token: str | None, host: str) -> str | None:
         raise ValueError(f"--host {host}: serving beyond this machine needs an access token; "
                          "set INTERVIEWER_WEB_TOKEN to a random string of at least "
                          f"{MIN_TOKEN_CHARS} characters (or bind to 127.0.0.1)")
+    if token is None and proxied:
+        raise ValueError("--forwarded-allow-ips: behind a load balancer the app serves beyond "
+                         "this machine, which needs an access token; set INTERVIEWER_WEB_TOKEN "
+                         f"to a random string of at least {MIN_TOKEN_CHARS} characters")
     return token
 
 
