@@ -401,3 +401,45 @@ def test_behind_a_load_balancer_https_pages_pass_the_same_origin_check(tmp_path:
     finally:
         for w in (proxied, plain):
             w.stop()
+
+
+def test_a_turn_on_a_session_busy_on_another_worker_waits_then_is_told_so(
+        pg_url: str) -> None:
+    """Two workers (two apps, each its own engine and connections) over one PostgreSQL: while
+    one runs a turn of a session (its model call held), a turn of the same session on the other
+    waits the lock's time, then gets 409 busy in plain words; once the first is done, the
+    other worker takes the next turn, and both answers are recorded once."""
+    from agent.config import Settings
+    from evals.fake_endpoint import FakeEndpoint
+    from tests.test_crashes import Stall
+    from tests.test_web_serve import _cookie_client
+    from tests.webapp import TurnRefused, served, spoken
+
+    stall = Stall("HOLD-THIS-TURN", 30)
+    with FakeEndpoint(responder=stall) as ep:
+        settings = Settings(base_url=ep.url, model="fake-model")
+        with served(settings, db=pg_url, lock_wait_s=1.0) as a, \
+                served(settings, db=pg_url, lock_wait_s=1.0) as b:
+            first = a.client()
+            sid = first.start()
+            second = _cookie_client(b.url, first.http.cookies, first.csrf)
+            held = "Is this real-time inference? HOLD-THIS-TURN"
+            turn = threading.Thread(target=first.say, args=(sid, held))
+            try:
+                turn.start()
+                assert stall.hit.wait(30)
+                began = time.monotonic()
+                with pytest.raises(TurnRefused) as refused:
+                    second.turn(sid, seq=0, answer="What latency do they promise?")
+                waited = time.monotonic() - began
+                assert refused.value.status == 409 and refused.value.code == "busy"
+                assert "taking another turn" in refused.value.body["error"]["message"]
+                assert waited >= 1.0, waited
+            finally:
+                stall.release.set()
+                turn.join(60)
+            assert spoken(second.say(sid, "What latency do they promise?"))
+            answers = [t["text"] for t in second.view(sid)["turns"] if t["kind"] == "answer"]
+            assert answers == [held, "What latency do they promise?"]
+            first.close()
+            second.close()
