@@ -4,8 +4,9 @@ A turn is ``POST /api/sessions/{id}/turn`` with ``{"answer": text}`` or ``{"comm
 and the number of candidate turns the page has seen (``seq``: a second tab, or a double click,
 cannot answer the same question twice). The response is an SSE stream: ``accepted``, then the
 interviewer's words as they are produced (``begin``, ``say``..., ``end``; ``restart`` when a
-broken model stream is asked again), then ``state`` (the session as the page shows it) and
-``done``, or ``error``.
+broken model stream is asked again; ``notice`` when the database server went away and the turn
+waits for it), then ``state`` (the session as the page shows it) and ``done``, or ``error``.
+A database that cannot be reached is a 503 with a plain message (``database_unavailable``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Candidate turns, run off the event loop: a worker thread per running turn, its speech events
 bridged to the request's SSE stream.
 
-The engine is synchronous (``graph.stream`` with a SQLite checkpointer). A turn opens its
-session, which locks it (a file lock that another process, or another worker, respects), sends
+The engine is synchronous (``graph.stream`` with a SQLite or PostgreSQL checkpointer). A turn
+opens its session, which locks it (a file lock, or a PostgreSQL advisory lock, that every other
+process respects: workers on this machine or on others), sends
 the answer (journaled before the graph sees it), and releases the lock as soon as the
 interviewer's reply is checkpointed; background scoring of a finished step goes on after. No
 session state is kept between turns in this worker's memory, so any worker can take the next
