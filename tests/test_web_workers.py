@@ -208,7 +208,9 @@ def test_a_worker_killed_while_judging_a_step_leaves_the_score_to_the_next_repor
 
     with FakeEndpoint(responder=judge) as ep:
         model = ("--base-url", ep.url, "--model", "fake-model")
-        workers = [Worker(tmp_path / f"worker{i}", pg_url, *model) for i in range(3)]
+        # The database named by the flag this time, not the environment.
+        workers = [Worker(tmp_path / f"worker{i}", None, "--database-url", pg_url, *model)
+                   for i in range(3)]
         candidate: Candidate | None = None
         try:
             with ThreadPoolExecutor(3) as pool:
