@@ -320,7 +320,9 @@ def test_a_server_gone_for_good_is_one_message_and_the_session_resumes(
     assert len(lines) == 3, err
     # Back up: the session resumes where it stopped; the lost answer is sent again.
     sent, journal, _ = saved(url, sid)
-    lost = 0 if journal is not None else 1
+    # The third answer is journaled or not; a journal row of the second one (checkpointed, but
+    # the server stopped before the row was cleared) is stale, and the resume clears it.
+    lost = 0 if journal is not None and journal[1] == INTERVIEW_BLOCKS[2] else 1
     assert sent == INTERVIEW_BLOCKS[:2]
     resumed = run_cli(home, "chat", "--session", sid, *db,
                       stdin=stdin_of(INTERVIEW_BLOCKS[3 - lost:]), timeout=120)
