@@ -43,8 +43,10 @@ SERVE_EPILOG = """\
 web app:
   INTERVIEWER_WEB_TOKEN  access token, required beyond loopback (16+ characters)
   INTERVIEWER_WEB_SECRET key that signs the browser cookie (default: a random one kept in
-                         $INTERVIEWER_HOME/web-secret, shared by workers on this machine)
+                         the PostgreSQL database, shared by every worker pointed at it; with
+                         SQLite in $INTERVIEWER_HOME/web-secret, shared on this machine)
   INTERVIEWER_TRANSCRIBE_MODEL  speech-to-text model (default whisper-1)
+  INTERVIEWER_FORWARDED_ALLOW_IPS  the load balancers in front (see --forwarded-allow-ips)
 """
 
 
@@ -137,7 +139,13 @@ def build_parser() -> Parser:
     serve.add_argument("--no-transcription", action="store_true",
                        help="never send recordings to the endpoint (browsers with their own "
                        "speech recognition still offer voice input)")
+    serve.add_argument("--forwarded-allow-ips", metavar="IPS",
+                       help="behind a load balancer: its addresses (comma-separated, or *), "
+                       "whose X-Forwarded-Proto/-For are believed (so https pages pass the "
+                       "same-origin check); needs INTERVIEWER_WEB_TOKEN (default: "
+                       "INTERVIEWER_FORWARDED_ALLOW_IPS, else none)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    _database_flag(serve)
     _endpoint_flags(serve)
 
     cases = sub.add_parser("cases", help="list the interview cases")

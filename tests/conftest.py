@@ -66,6 +66,22 @@ def pg_url(pg_cluster: Any) -> Iterator[str]:
         pg_cluster.drop_database(url)
 
 
+@pytest.fixture(scope="module")
+def own_cluster(pg_cluster: Any) -> Iterator[Any]:
+    """A server the module's tests may stop and start (the shared one serves every other
+    test)."""
+    from tests.postgres import Cluster
+
+    if not isinstance(pg_cluster, Cluster):
+        pytest.skip("restart tests need a server they start themselves, not "
+                    "INTERVIEWER_TEST_POSTGRES_URL's")
+    server = Cluster().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs the test once on each backend: the default SQLite file in INTERVIEWER_HOME, then a

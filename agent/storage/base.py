@@ -179,6 +179,17 @@ class Storage(ABC):
             ex(sql, params)
         return []
 
+    # -- settings every process shares ------------------------------------------------------
+
+    def shared_value(self, key: str, value: str) -> str:
+        """``key``'s value in ``interviewer_meta``: ``value`` stored by the first process to
+        ask, and what that one stored for every later one (processes asking at once agree)."""
+        with self._tx() as ex:
+            ex("INSERT INTO interviewer_meta (key, value) VALUES (?, ?) "
+               "ON CONFLICT (key) DO NOTHING", (key, value))
+        rows = self._rows("SELECT value FROM interviewer_meta WHERE key=?", (key,))
+        return str(rows[0][0])
+
     # -- sessions -----------------------------------------------------------------------------
 
     def create_session(self, sid: str, case_id: str, mode: str, engine: str,

@@ -16,6 +16,7 @@ the URL never appear in a message.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
@@ -128,6 +129,7 @@ class PostgresStorage(Storage):
         self._saver: Any = None
         #: Locks handed out and not released: closing the storage releases them.
         self._locks: weakref.WeakSet[AdvisoryLock] = weakref.WeakSet()
+        self.lock_connections = LockConnections(self)
         self._migrate()
         # autocommit, dict rows and no prepared-statement surprises: what PostgresSaver needs.
         self.pool: _Pool = _Pool(
@@ -140,6 +142,7 @@ class PostgresStorage(Storage):
     def close(self) -> None:
         for lock in list(self._locks):
             lock.release()
+        self.lock_connections.close()
         with suppress(Exception):
             self.pool.close(timeout=2)
 
@@ -271,6 +274,56 @@ class PostgresStorage(Storage):
             self.pool.check()
 
 
+class LockConnections:
+    """Connections for session locks, kept for the next lock when released cleanly: a new
+    connection costs the server a process (about 10 ms on a 2-core machine, per turn). A kept
+    connection holds no lock (``pg_advisory_unlock_all`` succeeded on it); one that fails on
+    reuse (the server restarted meanwhile) is closed and a new one made."""
+
+    KEEP = 8
+
+    def __init__(self, storage: PostgresStorage) -> None:
+        self.storage = storage
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._mu = threading.Lock()
+
+    def new(self) -> psycopg.Connection[Any]:
+        # TCP keepalives: a lock held from a machine that vanished is freed once the server
+        # notices (with the server's tcp_keepalives_* settings too).
+        return self.storage.connect(keepalives=1, keepalives_idle=30, keepalives_interval=10,
+                                    keepalives_count=3)
+
+    def get(self) -> tuple[psycopg.Connection[Any], bool]:
+        """A connection, and whether it was kept from an earlier lock."""
+        with self._mu:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn, True
+        return self.new(), False
+
+    def put(self, conn: psycopg.Connection[Any]) -> None:
+        """Keep ``conn`` if it holds no lock and there is room; close it otherwise."""
+        try:
+            conn.execute("SELECT pg_advisory_unlock_all()")
+        except Exception:
+            with suppress(Exception):
+                conn.close()
+            return
+        with self._mu:
+            if len(self._idle) < self.KEEP:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._mu:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            with suppress(Exception):
+                conn.close()
+
+
 class AdvisoryLock:
     """A session lock: ``pg_try_advisory_lock`` on a connection held for as long as the lock.
     Closing the connection (or the process dying) releases it."""
@@ -286,18 +339,21 @@ class AdvisoryLock:
         return self._conn is not None
 
     def acquire(self) -> bool:
-        # TCP keepalives: a lock held from a machine that vanished is freed once the server
-        # notices (with the server's tcp_keepalives_* settings too).
-        conn = self.storage.connect(keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                                    keepalives_count=3)
-        try:
-            row = conn.execute(f"SELECT pg_try_advisory_lock({self.SQL_KEY})",
-                               (self.sid,)).fetchone()
-        except psycopg.Error as e:
-            conn.close()
-            raise self.storage._translate(e) from None
+        conns = self.storage.lock_connections
+        conn, kept = conns.get()
+        while True:
+            try:
+                row = conn.execute(f"SELECT pg_try_advisory_lock({self.SQL_KEY})",
+                                   (self.sid,)).fetchone()
+                break
+            except psycopg.Error as e:
+                with suppress(Exception):
+                    conn.close()
+                if not kept:
+                    raise self.storage._translate(e) from None
+                conn, kept = conns.new(), False  # a kept one the server has since dropped
         if not row or not row[0]:
-            conn.close()
+            conns.put(conn)
             return False
         self._conn = conn
         self.storage._locks.add(self)
@@ -324,7 +380,4 @@ class AdvisoryLock:
         conn, self._conn = self._conn, None
         self.storage._locks.discard(self)
         if conn is not None:
-            with suppress(Exception):
-                conn.execute(f"SELECT pg_advisory_unlock({self.SQL_KEY})", (self.sid,))
-            with suppress(Exception):
-                conn.close()
+            self.storage.lock_connections.put(conn)  # unlocked, then kept or closed

@@ -4,8 +4,9 @@ A turn is ``POST /api/sessions/{id}/turn`` with ``{"answer": text}`` or ``{"comm
 and the number of candidate turns the page has seen (``seq``: a second tab, or a double click,
 cannot answer the same question twice). The response is an SSE stream: ``accepted``, then the
 interviewer's words as they are produced (``begin``, ``say``..., ``end``; ``restart`` when a
-broken model stream is asked again), then ``state`` (the session as the page shows it) and
-``done``, or ``error``.
+broken model stream is asked again; ``notice`` when the database server went away and the turn
+waits for it), then ``state`` (the session as the page shows it) and ``done``, or ``error``.
+A database that cannot be reached is a 503 with a plain message (``database_unavailable``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ def owned_row(request: Request, sid: str) -> SessionRow:
     if row is None or row.info.get("owner") != owner_of(request):
         raise HTTPException(404, detail=("not_found", f"No session {sid[:40]!r} here. Sessions "
                                          "belong to the browser that started them."))
+    return row
+
+
+async def owned(request: Request, sid: str) -> SessionRow:
+    """:func:`owned_row` off the event loop: a database that is slow or restarting holds up
+    this request only, never the other streams this worker is serving."""
+    row: SessionRow = await state_of(request).runner.call(lambda: owned_row(request, sid))
     return row
 
 
@@ -117,7 +125,7 @@ async def list_sessions(request: Request) -> list[dict[str, Any]]:
 @router.get("/sessions/{sid}")
 async def get_session(request: Request, sid: str) -> dict[str, Any]:
     web = state_of(request)
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     view: dict[str, Any] = await web.runner.call(lambda: web.view(row.id, None))
     return view
 
@@ -181,7 +189,7 @@ async def _turn_response(request: Request, sid: str, value: dict[str, str] | Non
 @router.post("/sessions/{sid}/turn")
 async def turn(request: Request, sid: str, body: TurnIn) -> Response:
     check_csrf(request)
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     return await _turn_response(request, row.id, resume_value(body), body.seq, body.active_s)
 
 
@@ -190,7 +198,7 @@ async def recover(request: Request, sid: str) -> Response:
     """Finish what a stopped turn left: replay a saved answer the interviewer has not replied
     to, or a reply cut off between checkpoints (a worker killed mid-turn)."""
     check_csrf(request)
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     return await _turn_response(request, row.id, None, None)
 
 
@@ -199,6 +207,6 @@ async def report_json(request: Request, sid: str) -> Response:
     from agent.report import to_json
     from agent.web.reports import build
 
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     report = await build(request, row)
     return Response(to_json(report), media_type="application/json")

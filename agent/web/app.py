@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from agent.config import Settings
+from agent.storage import StoreError, Target
 from agent.web.security import (
     COOKIE,
     COOKIE_MAX_AGE,
@@ -45,8 +46,8 @@ class WebConfig:
     host: str = "127.0.0.1"
     token: str | None = None
     """Required from every client when set (always set beyond loopback)."""
-    db: Path | None = None
-    """The database (default: INTERVIEWER_HOME's)."""
+    db: Target | Path | None = None
+    """The database (default: the configured one; see agent.storage.open_storage)."""
     transcribe_model: str | None = "whisper-1"
     """The endpoint's speech-to-text model for recorded answers; None turns transcription off."""
     threads: int = 64
@@ -55,6 +56,9 @@ class WebConfig:
     """Exercise the interview once at start (see warm.py), off the request path."""
     lock_wait_s: float = 20.0
     """How long a turn waits for a session another turn holds."""
+    proxied: bool = False
+    """Behind a load balancer (--forwarded-allow-ips): the names browsers use are its own, so
+    the loopback host check is off (the access token guards the app instead)."""
 
 
 class WebState:
@@ -163,6 +167,11 @@ def create_app(config: WebConfig) -> FastAPI:
         return JSONResponse(error_body("too_large", str(exc)), status_code=413)
 
     async def crashed(request: Request, exc: Exception) -> Response:
+        from agent.storage.base import as_store_error
+
+        store_error = as_store_error(exc)
+        if store_error is not None:
+            return database_down(request, store_error)
         ref = secrets.token_hex(4)
         log.error("request %s %s failed (reference %s)", request.method, request.url.path, ref,
                   exc_info=exc)
@@ -173,16 +182,39 @@ def create_app(config: WebConfig) -> FastAPI:
         return templates.TemplateResponse(request, "error.html", {
             "status": 500, "message": message}, status_code=500)
 
+    async def store_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StoreError)
+        return database_down(request, exc)
+
+    def database_down(request: Request, exc: StoreError) -> Response:
+        """The database cannot be reached (or refused): 503, one line in the log, no trace."""
+        from agent.storage import StorageUnavailable
+        from agent.web.turns import database_message
+
+        log.warning("request %s %s: %s", request.method, request.url.path, exc)
+        if isinstance(exc, StorageUnavailable):
+            code, message = "database_unavailable", database_message()
+        else:
+            code, message = "database_error", ("The interview's database refused the request; "
+                                               "your answers so far are saved. Try again in a "
+                                               "moment.")
+        if _wants_json(request):
+            return JSONResponse(error_body(code, message), status_code=503,
+                                headers={"Retry-After": "5"})
+        return templates.TemplateResponse(request, "error.html", {
+            "status": 503, "message": message}, status_code=503, headers={"Retry-After": "5"})
+
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(BodyTooLarge, too_large)
+    app.add_exception_handler(StoreError, store_error)
     app.add_exception_handler(Exception, crashed)
 
     # Outermost last: trusted hosts, then the cookie, then our guard (which reads the cookie).
     app.add_middleware(Guard, token=config.token, secret=config.secret)
     app.add_middleware(SessionMiddleware, secret_key=config.secret, session_cookie=COOKIE,
                        max_age=COOKIE_MAX_AGE, same_site="lax", https_only=False)
-    if is_loopback(config.host):
+    if is_loopback(config.host) and not config.proxied:
         # Only names of this machine: a page elsewhere cannot rebind its own name to us.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=[
             "127.0.0.1", "localhost", "[::1]", "::1", config.host.strip("[]")])

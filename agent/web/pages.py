@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from agent.web.api import own_rows, owned_row, start_session
+from agent.web.api import own_rows, owned, start_session
 from agent.web.app import state_of, templates
 from agent.web.security import REPORT_CSP, check_csrf, csrf_of, token_digest
 from agent.web.views import session_summary
@@ -85,7 +85,7 @@ async def progress(request: Request) -> Response:
 @router.get("/s/{sid}", response_class=HTMLResponse)
 async def interview(request: Request, sid: str) -> Response:
     web = state_of(request)
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     view = await web.runner.call(lambda: web.view(row.id, None))
     return render(request, "interview.html", view=view)
 
@@ -94,7 +94,7 @@ async def interview(request: Request, sid: str) -> Response:
 async def report(request: Request, sid: str) -> Response:
     from agent.web.reports import build, page
 
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     built = await build(request, row)
     return HTMLResponse(page(request, row, built),
                         headers={"Content-Security-Policy": REPORT_CSP})
@@ -111,7 +111,7 @@ async def report_file(request: Request, sid: str, fmt: str) -> Response:
     if fmt not in media:
         raise HTTPException(404, detail=("not_found", f"No report format {fmt[:10]!r}; "
                                          "html, md or json."))
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     built = await build(request, row)
     text = (to_html(built) if fmt == "html" else to_markdown(built) if fmt == "md"
             else to_json(built))

@@ -22,9 +22,12 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
+
+if TYPE_CHECKING:
+    from agent.storage import Storage
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,6 +44,8 @@ MAX_AUDIO_BYTES = 25 * 1024 * 1024
 COOKIE = "interviewer"
 #: A browser keeps its sessions for as long as browsers keep cookies (Chromium caps at 400 days).
 COOKIE_MAX_AGE = 400 * 24 * 3600
+#: Where the cookie key is kept in a shared database (``interviewer_meta``).
+SECRET_KEY = "web_secret"
 
 
 def is_loopback(host: str) -> bool:
@@ -53,9 +58,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_token(token: str | None, host: str) -> str | None:
-    """The access token to require, or None. Raises ValueError (one line) when the host is not
-    loopback and there is no usable token."""
+def check_token(token: str | None, host: str, proxied: bool = False) -> str | None:
+    """The access token to require, or None. Raises ValueError (one line) when the app serves
+    beyond this machine (a host that is not loopback, or a load balancer in front: ``proxied``)
+    and there is no usable token."""
     token = (token or "").strip() or None
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise ValueError(f"INTERVIEWER_WEB_TOKEN is {len(token)} characters; use at least "
@@ -65,17 +71,32 @@ def check_token(token: str | None, host: str) -> str | None:
         raise ValueError(f"--host {host}: serving beyond this machine needs an access token; "
                          "set INTERVIEWER_WEB_TOKEN to a random string of at least "
                          f"{MIN_TOKEN_CHARS} characters (or bind to 127.0.0.1)")
+    if token is None and proxied:
+        raise ValueError("--forwarded-allow-ips: behind a load balancer the app serves beyond "
+                         "this machine, which needs an access token; set INTERVIEWER_WEB_TOKEN "
+                         f"to a random string of at least {MIN_TOKEN_CHARS} characters")
     return token
 
 
-def load_secret(home: Path) -> str:
-    """The key that signs cookies: INTERVIEWER_WEB_SECRET, else ``web-secret`` in the home
-    directory, created once (readable by its owner only) so every worker on this machine, and
-    every restart, signs alike."""
+def load_secret(home: Path, store: Storage | None = None) -> str:
+    """The key that signs cookies, the same on every worker and every restart:
+    INTERVIEWER_WEB_SECRET; else, when the sessions live in PostgreSQL (``store``), one kept in
+    the database, so workers on other machines sign alike; else ``web-secret`` in the home
+    directory, created once (readable by its owner only) for every worker on this machine.
+
+    The database's key is made once, by whichever worker starts first: from this machine's
+    ``web-secret`` when there is one (browsers keep the sessions a single worker gave them),
+    else a new random one."""
     env = os.environ.get("INTERVIEWER_WEB_SECRET", "").strip()
     if env:
         return env
     path = home / "web-secret"
+    if store is not None and store.kind == "postgres":
+        try:
+            seed = path.read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            seed = ""
+        return store.shared_value(SECRET_KEY, seed or secrets.token_urlsafe(32))
     try:
         return path.read_text(encoding="utf-8").strip() or _new_secret(path)
     except FileNotFoundError:

@@ -16,6 +16,9 @@ import socket
 import sys
 
 DEFAULT_TRANSCRIBE_MODEL = "whisper-1"
+#: The load balancers (addresses, comma-separated, or *) whose X-Forwarded-Proto and
+#: X-Forwarded-For the app believes; unset, it believes none.
+PROXIES_ENV = "INTERVIEWER_FORWARDED_ALLOW_IPS"
 
 
 def _require_extra() -> None:
@@ -61,10 +64,12 @@ def _terminated(signum: int, frame: object) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     _require_extra()
-    from agent.cli import settings_from
+    from agent.cli import database_from, settings_from
     from agent.web.security import check_token, load_secret
 
-    token = check_token(os.environ.get("INTERVIEWER_WEB_TOKEN"), args.host)
+    proxies = (args.forwarded_allow_ips or os.environ.get(PROXIES_ENV, "")).strip() or None
+    token = check_token(os.environ.get("INTERVIEWER_WEB_TOKEN"), args.host,
+                        proxied=proxies is not None)
     settings = settings_from(args)
     model = None if args.no_transcription else (
         args.transcribe_model or os.environ.get("INTERVIEWER_TRANSCRIBE_MODEL", "").strip()
@@ -76,18 +81,20 @@ def run_serve(args: argparse.Namespace) -> int:
     from agent.rubrics import default_rubrics
     from agent.storage import open_storage
 
-    open_storage().close()
+    target = database_from(args)
+    # The cookie key: with PostgreSQL, the one every worker (on any machine) reads there.
+    with open_storage(target) as store:
+        secret = load_secret(home(), store)
     default_cases()
     default_rubrics()
     script()
-    secret = load_secret(home())
 
     import uvicorn
 
     from agent.web.app import WebConfig, create_app
 
     config = WebConfig(settings=settings, secret=secret, host=args.host, token=token,
-                       transcribe_model=model)
+                       transcribe_model=model, db=target, proxied=proxies is not None)
     sock = bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host.strip('[]')}]" if ":" in args.host else args.host
@@ -106,7 +113,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     server = Server(uvicorn.Config(
         create_app(config), log_level="warning", access_log=args.access_log, lifespan="on",
-        timeout_graceful_shutdown=5, proxy_headers=False))
+        timeout_graceful_shutdown=5, proxy_headers=proxies is not None,
+        forwarded_allow_ips=proxies or ""))
     # uvicorn shuts down cleanly on Ctrl-C or SIGTERM (a service manager's stop), then raises
     # the signal again once its own handlers are gone: both are our normal stop.
     previous = signal.signal(signal.SIGTERM, _terminated)

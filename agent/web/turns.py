@@ -1,8 +1,9 @@
 """Candidate turns, run off the event loop: a worker thread per running turn, its speech events
 bridged to the request's SSE stream.
 
-The engine is synchronous (``graph.stream`` with a SQLite checkpointer). A turn opens its
-session, which locks it (a file lock that another process, or another worker, respects), sends
+The engine is synchronous (``graph.stream`` with a SQLite or PostgreSQL checkpointer). A turn
+opens its session, which locks it (a file lock, or a PostgreSQL advisory lock, that every other
+process respects: workers on this machine or on others), sends
 the answer (journaled before the graph sees it), and releases the lock as soon as the
 interviewer's reply is checkpointed; background scoring of a finished step goes on after. No
 session state is kept between turns in this worker's memory, so any worker can take the next
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from agent import commands as rules
 from agent.engine import SessionBusy, SessionError
 from agent.steps import STEPS
+from agent.storage import StorageUnavailable, StoreError
 from agent.web.views import candidate_turns, step_info
 
 if TYPE_CHECKING:
@@ -60,7 +62,25 @@ def speech_event(chunk: dict[str, Any]) -> Event | None:
         return "restart", {}
     if "end" in chunk:
         return "end", {"kind": chunk["end"]}
+    if chunk.get("storage") == "lost":  # the database server went away mid-turn (engine.py)
+        log.warning("turn waiting for the database: %s", chunk.get("message", ""))
+        return "notice", {"kind": "database", "text": (
+            "The interview's database is not answering (restarting?); waiting for it, up to "
+            f"{float(chunk.get('wait_s', 0)):g} s. Nothing you sent is lost.")}
+    if chunk.get("storage") == "back":
+        return "notice", {"kind": "database_back", "text": ""}
     return None
+
+
+def database_message(e: StorageUnavailable | None = None) -> str:
+    """What the candidate reads when the database server cannot be reached (the server's own
+    log has the details; the page never shows where the database is)."""
+    saved = e.answer_saved if e is not None else None
+    what = ("Your answer is saved: reload the page once it is back to see the reply."
+            if saved else "Your answer was not saved: send it again once it is back (it is "
+            "still in the box)." if saved is False else "What you sent before is saved: try "
+            "again in a moment.")
+    return f"The interview's database is not answering (restarting?). {what}"
 
 
 def _reference() -> str:
@@ -134,13 +154,18 @@ class TurnRunner:
                          "window?); wait for it to finish, then reload.")
 
     def _open(self, sid: str, deadline: float) -> Session:
+        """Open (and lock) the session, waiting while another worker process runs one of its
+        turns: polled, more slowly as the wait goes on (each try asks the database)."""
+        pause = 0.02
         while True:
             try:
                 return self.engine.open(sid)
             except SessionBusy:
-                if time.monotonic() > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise self._busy() from None
-                time.sleep(0.02)
+                time.sleep(min(pause, left))
+                pause = min(pause * 1.5, 0.25)
 
     def _turn(self, sid: str, value: dict[str, str] | None, seq: int | None,
               active_s: float | None, put: Callable[[tuple[str, Any]], None]) -> None:
@@ -162,7 +187,7 @@ class TurnRunner:
                 put(("refused", TurnError(404, "not_found", str(e))))
                 return
             except Exception as e:
-                put(("refused", self._internal(e)))
+                put(("refused", self._refusal(e)))
                 return
             # The time on the step: what the page measured, never more than the question has
             # been on screen by the server's clock; a replayed answer's time is already saved.
@@ -186,7 +211,12 @@ class TurnRunner:
     def _check(self, session: Session, seq: int | None, value: dict[str, str]) -> None:
         if session.finished():
             raise TurnError(409, "finished", "This interview is complete; its report is ready.")
-        if self.engine.store.journaled(session.id) is not None or not session.waiting():
+        journaled = self.engine.store.journaled(session.id)
+        if journaled is not None and journaled[0] < candidate_turns(session.state()):
+            # Recorded already; its worker died before clearing the journal: nothing pending.
+            self.engine.store.clear_journal(session.id)
+            journaled = None
+        if journaled is not None or not session.waiting():
             raise TurnError(409, "pending", "An earlier answer is still being processed; "
                             "reload the page to see the interviewer's reply to it.")
         if seq is not None and seq != candidate_turns(session.state()):
@@ -226,9 +256,25 @@ class TurnRunner:
             put(("error", {"code": "model_unavailable", "message": (
                 f"{e}. Your answer is saved: retry when the endpoint is back, or restart the "
                 "server with --offline to carry on offline.")}))
+        except StorageUnavailable as e:
+            log.warning("turn of session %s gave up: %s", session.id, e)
+            put(("error", {"code": "database_unavailable", "message": database_message(e)}))
         except Exception as e:
             err = self._internal(e)
             put(("error", {"code": err.code, "message": err.message}))
+
+    def _refusal(self, e: BaseException) -> TurnError:
+        """A turn that could not start: the database unreachable (503, one line in the log),
+        or anything else (500, with its traceback in the log)."""
+        gone = self.engine.store.unavailable(e)
+        if gone is not None:
+            log.warning("turn refused: %s", gone)
+            return TurnError(503, "database_unavailable", database_message())
+        if isinstance(e, StoreError):
+            log.error("turn refused: %s", e)
+            return TurnError(503, "database_error", "The interview's database refused the "
+                             "request; your answers so far are saved. Try again in a moment.")
+        return self._internal(e)
 
     def _internal(self, e: BaseException) -> TurnError:
         ref = _reference()

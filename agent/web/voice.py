@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, UploadFile
 
 from agent.commands import MAX_ANSWER_CHARS, clean
-from agent.web.api import owned_row
+from agent.web.api import owned
 from agent.web.app import state_of
 from agent.web.security import MAX_AUDIO_BYTES, check_csrf
 
@@ -27,7 +27,7 @@ EXTENSIONS = {"audio/webm": "webm", "audio/ogg": "ogg", "audio/mp4": "mp4", "aud
 @router.post("/sessions/{sid}/transcribe")
 async def transcribe(request: Request, sid: str, audio: UploadFile) -> dict[str, Any]:
     check_csrf(request)
-    row = owned_row(request, sid)
+    row = await owned(request, sid)
     web = state_of(request)
     client, model = web.engine.client, web.config.transcribe_model
     if client is None or model is None:

@@ -221,6 +221,9 @@ function onEvent(event, data) {
       renderState();
       follow();
       break;
+    case "notice":  // the database went away mid-turn: the turn waits for it
+      status(data.text, data.text ? "info" : "");
+      break;
     case "error":
       status(data.message, "error");
       break;
@@ -244,6 +247,7 @@ async function runTurn(url, body) {
     if (e.code === "empty" || e.code === "too_long") box.setAttribute("aria-invalid", "true");
     status(e.message || "The connection broke before the reply finished. Your answer is saved; reload the page to see the reply.", "error");
     if (e.code === "stale" || e.code === "pending" || e.code === "finished") await refresh();
+    else if (e.code === "busy") setTimeout(() => { if (!busy) refresh(); }, 3000);
   } finally {
     setBusy(false);
     if (view.status === "completed") $("see-report").focus();
