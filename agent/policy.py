@@ -29,6 +29,20 @@ class Speaker(Protocol):
         the standard question"), shown apart from the line itself."""
 
 
+class Silent:
+    """A Speaker that says nothing: for callers that want only what the method returns (the
+    clarify eval, its bench)."""
+
+    def __call__(self, piece: str) -> None:
+        return None
+
+    def restart(self, reason: str = "") -> None:
+        return None
+
+    def notice(self, text: str) -> None:
+        return None
+
+
 @dataclass
 class ClarifyReply:
     text: str

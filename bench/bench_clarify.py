@@ -26,21 +26,11 @@ sys.path.insert(0, str(ROOT))
 from agent.cases import Case, default_cases  # noqa: E402
 from agent.clarify.select import fact_index  # noqa: E402
 from agent.offline import OfflineInterviewer  # noqa: E402
+from agent.policy import Silent  # noqa: E402
 from evals.clarify_bank import SPLITS, load_bank  # noqa: E402
 
 MEAN_MAX_MS = 5.0
 SLOWEST_MAX_MS = 50.0
-
-
-class _Quiet:
-    def __call__(self, piece: str) -> None:
-        return None
-
-    def restart(self, reason: str = "") -> None:
-        return None
-
-    def notice(self, text: str) -> None:
-        return None
 
 
 def timed(questions: list[tuple[Case, str]]) -> list[float]:
@@ -48,7 +38,7 @@ def timed(questions: list[tuple[Case, str]]) -> list[float]:
     out = []
     for case, question in questions:
         start = time.perf_counter()
-        iv.clarify(case, question, [], _Quiet())
+        iv.clarify(case, question, [], Silent())
         out.append((time.perf_counter() - start) * 1000)
     return out
 

@@ -18,19 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.cases import Case, default_cases
-from agent.policy import Interviewer
+from agent.policy import Interviewer, Silent
 from evals.clarify_bank import KINDS, BankQuestion, ClarifyBank, load_splits
-
-
-class _Quiet:
-    def __call__(self, piece: str) -> None:
-        return None
-
-    def restart(self, reason: str = "") -> None:
-        return None
-
-    def notice(self, text: str) -> None:
-        return None
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -49,7 +38,7 @@ def _tally(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def ask(interviewer: Interviewer, case: Case, q: BankQuestion) -> dict[str, Any]:
-    reply = interviewer.clarify(case, q.question, [], _Quiet())
+    reply = interviewer.clarify(case, q.question, [], Silent())
     got, want = set(reply.fact_ids), set(q.expect)
     clues = {f.id for f in case.facts if f.clue}
     return {"id": q.id, "case": q.case, "kind": q.kind, "tp": len(got & want),
