@@ -144,6 +144,18 @@ def wait_until(what: str, cond: Callable[[], bool], timeout: float = 30) -> None
         time.sleep(0.05)
 
 
+def refused_one_of(a: Chat, b: Chat) -> tuple[Chat, Chat]:
+    """(winner, loser) of two chats opening one session at once: waits until exactly one of
+    them has exited (refused) while the other goes on."""
+    wait_until("one of them to be refused",
+               lambda: a.proc.poll() is not None or b.proc.poll() is not None)
+    time.sleep(0.5)
+    exited = [c for c in (a, b) if c.proc.poll() is not None]
+    assert len(exited) == 1, [(c.proc.returncode, c.stderr()) for c in (a, b)]
+    [loser] = exited
+    return (b if loser is a else a), loser
+
+
 # -- 4. kill -9 at random moments ---------------------------------------------------------------
 
 
@@ -348,13 +360,7 @@ def test_a_second_process_on_the_same_session_is_refused_and_nothing_breaks(home
     a = Chat(home, chat_argv("--session", sid), "a")
     b = Chat(home, chat_argv("--session", sid), "b")
     try:
-        wait_until("one of them to be refused",
-                   lambda: a.proc.poll() is not None or b.proc.poll() is not None)
-        time.sleep(0.5)
-        exited = [c for c in (a, b) if c.proc.poll() is not None]
-        assert len(exited) == 1, [(c.proc.returncode, c.stderr()) for c in (a, b)]
-        [loser] = exited
-        winner = b if loser is a else a
+        winner, loser = refused_one_of(a, b)
         assert loser.proc.returncode not in (0, None)
         err = loser.stderr()
         assert err.count("\n") == 1 and "Traceback" not in err, err

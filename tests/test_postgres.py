@@ -31,6 +31,7 @@ from tests.test_crashes import (
     chat_argv,
     endpoint_args,
     first_call,
+    refused_one_of,
     report_json,
     wait_until,
     where,
@@ -110,13 +111,7 @@ def test_a_second_process_on_a_postgres_session_is_refused(home: Path, pg_url: s
     a = Chat(home, chat_argv("--session", sid), "a")
     b = Chat(home, chat_argv("--session", sid), "b")
     try:
-        wait_until("one of them to be refused",
-                   lambda: a.proc.poll() is not None or b.proc.poll() is not None)
-        time.sleep(0.5)
-        exited = [c for c in (a, b) if c.proc.poll() is not None]
-        assert len(exited) == 1, [(c.proc.returncode, c.stderr()) for c in (a, b)]
-        [loser] = exited
-        winner = b if loser is a else a
+        winner, loser = refused_one_of(a, b)
         assert loser.proc.returncode == 1
         assert loser.stderr().count("\n") == 1
         assert f"session {sid} is open in another interviewer process" in loser.stderr()
