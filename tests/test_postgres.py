@@ -262,9 +262,18 @@ def test_a_server_restart_between_turns_goes_unnoticed(home: Path, own_cluster: 
         sid = newest_session(url)
         return sid is not None and len(saved(url, sid)[0]) == n
 
+    def clarify_scored() -> bool:  # in the background once clarify ends (the 2nd answer)
+        from agent.storage import open_storage
+
+        with open_storage(url) as store:
+            return bool(store.scores_for(str(newest_session(url)), "clarify"))
+
     try:
         chat.send(INTERVIEW_BLOCKS[:2])
         wait_until("two answers", lambda: answered(2))
+        # The restart comes while the candidate types the next answer, after the background
+        # score of the step just finished is saved (a save during the outage waits and says so).
+        wait_until("the clarify score", clarify_scored)
         own_cluster.server_stop("fast")
         own_cluster.server_start()
         time.sleep(1.5)  # the candidate typing
