@@ -43,27 +43,40 @@ import numpy as np
 
 from agent.cases import Case, Fact
 from agent.offline import asks_something
-from agent.prompts import clarify_words, fact_asks
+from agent.prompts import clarify_intents, clarify_words, fact_asks
 from agent.semantic.matcher import Index
 from agent.signals import first_match
 
-#: A keyword hit needs at least this similarity to its fact...
-KEYWORD_FLOOR = 0.2
-#: ...and may trail the best-matching fact of the part by at most this much.
-KEYWORD_SLACK = 0.1
-#: ...and may trail the closest fact of all (keyword hit or not) by at most this much.
-KEYWORD_BEHIND = 0.3
-#: Meaning alone tells the closest fact at this similarity or more...
-MEANING_MIN = 0.5
-#: ...when it leads the second closest by at least this much.
-MEANING_MARGIN = 0.04
-#: Whether meaning may add a fact to a question whose keywords already found one.
-MEANING_WITH_KEYWORDS = False
-#: A clue fact needs a keyword hit and at least this similarity...
-CLUE_MIN = 0.25
-#: ...or, by meaning alone, at least this (and the margin).
-CLUE_MEANING_MIN = 0.65
 
+@dataclass(frozen=True)
+class Params:
+    """The thresholds and weights of the match: fitted on the dev bank (``python -m
+    evals.clarify_cv`` fits them on training folds only and prints the figures)."""
+
+    keyword_floor: float = 0.2
+    """A keyword hit needs at least this similarity to its fact..."""
+    keyword_slack: float = 0.1
+    """...and may trail the best-matching keyword-hit fact of the part by at most this much..."""
+    keyword_behind: float = 0.3
+    """...and the closest fact of all (keyword hit or not) by at most this much."""
+    meaning_min: float = 0.5
+    """Meaning alone tells the closest fact at this similarity or more..."""
+    meaning_margin: float = 0.04
+    """...when it leads the second closest by at least this much."""
+    meaning_with_keywords: bool = False
+    """Whether meaning may add a fact to a question whose keywords already found one."""
+    clue_min: float = 0.25
+    """A clue fact needs a keyword hit and at least this similarity..."""
+    clue_meaning_min: float = 0.65
+    """...or, by meaning alone, at least this (and the margin)."""
+    intent_weight: float = 0.0
+    """Added to a fact's similarity when the question's intent (prompts/clarify_intents.yaml:
+    a count, a duration, money, a person, a date, a share) is a kind of answer the fact gives;
+    taken off when the question has an intent the fact's answer does not give."""
+
+
+#: The fitted match (see :class:`Params`).
+PARAMS = Params()
 #: A second question inside one part: a separator, then a question word.
 _SECOND_QUESTION = re.compile(
     r"\s*(?:[,;:]\s*(?:and|or|also|plus)?|\s(?:and|or|also|plus)|\?|\s[—–-]\s)\s+"
@@ -93,42 +106,59 @@ def gloss(text: str) -> str:
 
 @dataclass(frozen=True)
 class FactIndex:
-    """A case's facts with their reference texts embedded once."""
+    """A case's facts with their reference texts embedded once, and the kinds of answer each
+    gives (prompts/clarify_intents.yaml)."""
 
     facts: tuple[Fact, ...]
     index: Index
     owner: np.ndarray
     """for each reference text, the position of its fact in ``facts``"""
+    gives: tuple[frozenset[str], ...]
+    """for each fact, the kinds of answer it gives (a count, a duration, ...)"""
+    authored: bool = True
+    """whether the authored phrase lists are read (``asks``, fact_asks.yaml, clarify_words.yaml)"""
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Similarity of each text (rows) to each fact (columns): the best of its references."""
-        refs = self.index.scores([gloss(t) for t in texts])
+        refs = self.index.scores([gloss(t) if self.authored else t for t in texts])
         out = np.full((len(texts), len(self.facts)), -1.0, dtype=np.float32)
         np.maximum.at(out.T, self.owner, refs.T)
         return out
 
 
-def references(fact: Fact) -> list[str]:
+def references(fact: Fact, authored: bool = True) -> list[str]:
     """The texts a fact is recognised by: its topic, its answer, both, its plain keywords and,
     not for a clue, its own authored questions (``Fact.asks``) and the everyday questions of
-    prompts/fact_asks.yaml for its id."""
+    prompts/fact_asks.yaml for its id (those two only when ``authored``)."""
     plain = [k.rstrip("*") for k in fact.keywords if not k.startswith("re:")]
     out = [fact.topic, fact.answer.strip(), f"{fact.topic}: {fact.answer.strip()}"]
     if plain:
         out.append(", ".join(plain[:20]))
-    if not fact.clue:
+    if authored and not fact.clue:
         out.extend(fact.asks)
         out.extend(fact_asks().get(fact.id, ()))
     return out
+
+
+def intents(text: str) -> frozenset[str]:
+    """The kinds of answer a question asks for, by its question words."""
+    return frozenset(k for k, (asks, _) in clarify_intents().items() if first_match(asks, text))
+
+
+def gives(fact: Fact) -> frozenset[str]:
+    """The kinds of answer a fact gives, by the words of its topic and answer."""
+    text = f"{fact.topic}. {fact.answer}"
+    return frozenset(k for k, (_, said) in clarify_intents().items() if first_match(said, text))
 
 
 _indexes: dict[tuple[str, ...], FactIndex] = {}
 _lock = threading.Lock()
 
 
-def fact_index(case: Case) -> FactIndex:
-    """The case's :class:`FactIndex`, built once per process per fact sheet."""
-    key = (case.id, *(f"{f.id}\0{f.topic}\0{f.answer}" for f in case.facts))
+def fact_index(case: Case, authored: bool = True) -> FactIndex:
+    """The case's :class:`FactIndex`, built once per process per fact sheet. ``authored=False``
+    leaves the authored phrase lists out (how cross-validation judges what generalises)."""
+    key = (case.id, str(authored), *(f"{f.id}\0{f.topic}\0{f.answer}" for f in case.facts))
     with _lock:
         found = _indexes.get(key)
     if found is not None:
@@ -136,10 +166,11 @@ def fact_index(case: Case) -> FactIndex:
     texts: list[str] = []
     owner: list[int] = []
     for i, f in enumerate(case.facts):
-        for r in references(f):
+        for r in references(f, authored):
             texts.append(r)
             owner.append(i)
-    built = FactIndex(tuple(case.facts), Index(texts), np.array(owner, dtype=np.intp))
+    built = FactIndex(tuple(case.facts), Index(texts), np.array(owner, dtype=np.intp),
+                      tuple(gives(f) for f in case.facts), authored)
     with _lock:
         _indexes[key] = built
     return built
@@ -202,7 +233,7 @@ def named(case: Case, part: str) -> list[int]:
     return out
 
 
-def _confirmed(fi: FactIndex, row: np.ndarray, hits: list[int]) -> list[int]:
+def _confirmed(fi: FactIndex, row: np.ndarray, hits: Sequence[int], p: Params) -> list[int]:
     """The keyword hits the meaning agrees with: each close enough to its fact, and (when
     several facts' keywords hit) not far behind the closest of them. A clue must also be the
     closest of them: a question about something else that mentions it gets nothing."""
@@ -214,23 +245,40 @@ def _confirmed(fi: FactIndex, row: np.ndarray, hits: list[int]) -> list[int]:
     for i in hits:
         score = float(row[i])
         if fi.facts[i].clue:
-            if score >= CLUE_MIN and score >= lead:
+            if score >= p.clue_min and score >= lead:
                 out.append(i)
-        elif (score >= KEYWORD_FLOOR and score >= lead - KEYWORD_SLACK
-              and score >= best - KEYWORD_BEHIND):
+        elif (score >= p.keyword_floor and score >= lead - p.keyword_slack
+              and score >= best - p.keyword_behind):
             out.append(i)
     return out
 
 
-def select(case: Case, parts: Sequence[str]) -> list[Fact]:
-    """The facts the question parts ask about, in fact-sheet order (module docstring)."""
-    if not parts:
-        return []
-    fi = fact_index(case)
-    chosen: set[int] = set()
+@dataclass(frozen=True)
+class Reading:
+    """One text of a question matched against the facts, before any threshold is applied."""
+
+    row: np.ndarray
+    """similarity to each fact"""
+    hits: tuple[int, ...]
+    """the facts whose keywords it uses"""
+    typed: np.ndarray
+    """per fact: +1 the fact gives the kind of answer the text asks for, -1 it gives none of
+    the kinds asked, 0 the text asks for no particular kind"""
+    judged: bool
+    """whether meaning alone may tell a fact (not for the whole of a compound part: each of its
+    questions is judged on its own)"""
+
+
+def read(case: Case, parts: Sequence[str], authored: bool = True
+         ) -> tuple[FactIndex, set[int], list[Reading]]:
+    """Everything the match needs from the question parts: the case's index, the facts named
+    outright in a list, and one :class:`Reading` per text to judge."""
+    fi = fact_index(case, authored)
+    named_facts: set[int] = set()
+    readings: list[Reading] = []
     for part in parts:
         part = unassumed(part)
-        chosen.update(named(case, part))
+        named_facts.update(named(case, part))
         halves = split_questions(part)
         if len(halves) > 1:
             asked = [h for h in halves if asks_something(h)]
@@ -241,18 +289,39 @@ def select(case: Case, parts: Sequence[str]) -> list[Fact]:
         texts = [part, *halves] if len(halves) > 1 else [part]
         scores = fi.scores(texts)
         for row_no, text in enumerate(texts):
-            row = scores[row_no]
-            hits = [i for i, f in enumerate(fi.facts) if first_match(f.keywords, text)]
-            chosen.update(_confirmed(fi, row, hits))
-            if hits and not MEANING_WITH_KEYWORDS:
-                continue
-            if len(texts) > 1 and row_no == 0:
-                continue  # meaning alone is judged on each question of a compound part
-            order = np.argsort(-row)
-            best = float(row[order[0]])
-            second = float(row[order[1]]) if len(order) > 1 else -1.0
-            top = int(order[0])
-            need = CLUE_MEANING_MIN if fi.facts[top].clue else MEANING_MIN
-            if best >= need and best - second >= MEANING_MARGIN:
-                chosen.add(top)
+            wanted = intents(text)
+            typed = np.array([0.0 if not wanted else 1.0 if wanted & g else -1.0
+                              for g in fi.gives], dtype=np.float32)
+            readings.append(Reading(
+                scores[row_no], tuple(i for i, f in enumerate(fi.facts)
+                                      if first_match(f.keywords, text)),
+                typed, not (len(texts) > 1 and row_no == 0)))
+    return fi, named_facts, readings
+
+
+def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
+           p: Params = PARAMS) -> set[int]:
+    """The facts told, by the thresholds and weights ``p`` (module docstring)."""
+    chosen = set(named_facts)
+    for r in readings:
+        row = r.row + p.intent_weight * r.typed if p.intent_weight else r.row
+        chosen.update(_confirmed(fi, row, r.hits, p))
+        if (r.hits and not p.meaning_with_keywords) or not r.judged:
+            continue
+        order = np.argsort(-row)
+        best = float(row[order[0]])
+        second = float(row[order[1]]) if len(order) > 1 else -1.0
+        top = int(order[0])
+        need = p.clue_meaning_min if fi.facts[top].clue else p.meaning_min
+        if best >= need and best - second >= p.meaning_margin:
+            chosen.add(top)
+    return chosen
+
+
+def select(case: Case, parts: Sequence[str], params: Params = PARAMS) -> list[Fact]:
+    """The facts the question parts ask about, in fact-sheet order (module docstring)."""
+    if not parts:
+        return []
+    fi, named_facts, readings = read(case, parts)
+    chosen = decide(fi, named_facts, readings, params)
     return [f for i, f in enumerate(fi.facts) if i in chosen]
