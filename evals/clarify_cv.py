@@ -42,12 +42,42 @@ from evals.clarify_bank import KINDS, SPLITS, BankQuestion, load_bank
 GRID: dict[str, tuple[float | bool, ...]] = {
     "meaning_min": (0.4, 0.45, 0.5, 0.55, 0.6, 0.65),
     "meaning_margin": (0.0, 0.02, 0.04, 0.06, 0.08),
-    "keyword_floor": (0.1, 0.2, 0.3),
+    # Not above 0.2: a terse fragment ("QPS?", "Model?") is barely similar to anything by the
+    # embedding, so a higher floor refuses the keyword hit of the terse voice.
+    "keyword_floor": (0.1, 0.15, 0.2),
     "keyword_slack": (0.05, 0.1, 0.2),
     "keyword_behind": (0.2, 0.3, 0.4),
     "meaning_with_keywords": (False, True),
+    "lead_min": (1.0, 0.3, 0.35, 0.4, 0.45),
+    "lead_margin": (0.05, 0.1, 0.15, 0.2),
     "intent_weight": (0.0, 0.03, 0.06, 0.1, 0.15),
+    "override_margin": (1.0, 0.05, 0.1, 0.15, 0.2),
+    "words_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4),
 }
+#: The parameters round 2's matcher had (the rest are round 3's signals).
+ROUND2 = ("meaning_min", "meaning_margin", "keyword_floor", "keyword_slack", "keyword_behind",
+          "meaning_with_keywords")
+#: The keyword gates, pinned at the shipped values by the ``signals`` grid.
+KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind")
+#: The fitting procedures compared:
+#: - ``round2``: round 2's parameters only, round 3's signals off (the matcher as it was);
+#: - ``signals``: round 3's signals (intent, shared words, stand-out lead, keyword override)
+#:   with the meaning thresholds, the keyword gates pinned at the shipped values;
+#: - ``all``: every parameter.
+GRIDS = {"round2": ROUND2, "signals": tuple(k for k in GRID if k not in KEYWORD_GATES),
+         "all": tuple(GRID)}
+#: Round 3's signals, off (their value when a grid leaves them out).
+OFF: dict[str, float | bool] = {"lead_min": 1.0, "override_margin": 1.0, "words_weight": 0.0,
+                                "intent_weight": 0.0}
+
+
+def start(grid: dict[str, tuple[float | bool, ...]]) -> Params:
+    """Where the search starts: the middle value of each fitted parameter's grid, and the rest
+    off. Never the shipped :data:`PARAMS`: those were fitted on all of dev, test folds included."""
+    mid = {k: v[(len(v) - 1) // 2] for k, v in grid.items()}
+    return dataclasses.replace(PARAMS, **cast(dict[str, Any], {**OFF, **mid}))
+
+
 #: Passes of coordinate search (each tries every value of every parameter, keeping the best).
 ROUNDS = 2
 
@@ -93,17 +123,28 @@ def tally(pairs: Sequence[tuple[Item, set[str]]]) -> dict[str, Any]:
 
 
 def objective(items: Sequence[Item], p: Params) -> float:
-    t = tally([(i, told(i, p)) for i in items])
-    return -1.0 if t["clue_leaks"] else float(t["f1"])
+    """F1 of the facts told (unrounded), or -1 when a clue leaks."""
+    tp = fp = fn = 0
+    for item in items:
+        got = told(item, p)
+        if (got - item.want) & item.clues:
+            return -1.0
+        tp += len(got & item.want)
+        fp += len(got - item.want)
+        fn += len(item.want - got)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def fit(items: Sequence[Item], start: Params = PARAMS) -> Params:
-    """Coordinate search over :data:`GRID` from ``start``: the parameters with the best F1 and
-    no clue leak on ``items``."""
-    best, best_score = start, objective(items, start)
+def fit(items: Sequence[Item], grid: dict[str, tuple[float | bool, ...]] | None = None
+        ) -> Params:
+    """Coordinate search over ``grid`` (default :data:`GRID`) from :func:`start`: the
+    parameters with the best F1 and no clue leak on ``items``."""
+    grid = grid if grid is not None else GRID
+    best = start(grid)
+    best_score = objective(items, best)
     for _ in range(ROUNDS):
         improved = False
-        for name, values in GRID.items():
+        for name, values in grid.items():
             for v in values:
                 trial = dataclasses.replace(best, **cast(dict[str, Any], {name: v}))
                 s = objective(items, trial)
@@ -123,54 +164,63 @@ def by_kind(pairs: Sequence[tuple[Item, set[str]]]) -> dict[str, Any]:
     return out
 
 
-def cross_validate(items: Sequence[Item]) -> dict[str, Any]:
+def cross_validate(items: Sequence[Item], grid: dict[str, tuple[float | bool, ...]] | None = None
+                   ) -> dict[str, Any]:
     """Leave one case out: fit on the other cases, predict this one."""
     pairs: list[tuple[Item, set[str]]] = []
     folds = {}
     for case in sorted({i.q.case for i in items}):
         train = [i for i in items if i.q.case != case]
         test = [i for i in items if i.q.case == case]
-        p = fit(train)
+        p = fit(train, grid)
         folds[case] = {k: v for k, v in dataclasses.asdict(p).items()
                        if v != getattr(PARAMS, k)}
         pairs.extend((i, told(i, p)) for i in test)
     return {"cv": by_kind(pairs), "fold_params": folds}
 
 
-def run(authored_variants: Sequence[bool] = (True, False)) -> dict[str, Any]:
+def run(authored_variants: Sequence[bool] = (True, False),
+        grids: Sequence[str] = tuple(GRIDS)) -> dict[str, Any]:
+    """For each variant: the shipped :data:`PARAMS` on all of dev (in-sample: they were chosen
+    on it), and each fitting procedure of ``grids`` cross-validated."""
     cases = default_cases()
     bank = load_bank(SPLITS["dev"], cases)
     out: dict[str, Any] = {"bank": bank.name, "questions": len(bank.questions),
                            "folds": "leave one case out", "variants": {}}
     for authored in authored_variants:
         items = prepare(bank.questions, cases, authored)
-        fitted = fit(items)
-        out["variants"]["authored" if authored else "no-lists"] = {
-            "shipped_params_on_dev": by_kind([(i, told(i, PARAMS)) for i in items]),
-            **cross_validate(items),
-            "fitted_on_all_dev": {k: v for k, v in dataclasses.asdict(fitted).items()
-                                  if v != getattr(PARAMS, k)},
-        }
+        v: dict[str, Any] = {"shipped": by_kind([(i, told(i, PARAMS)) for i in items])}
+        for name in grids:
+            grid = {k: vals for k, vals in GRID.items() if k in GRIDS[name]}
+            fitted = fit(items, grid)
+            v[name] = {**cross_validate(items, grid),
+                       "fitted_on_all_dev": {k: x for k, x in dataclasses.asdict(fitted).items()
+                                             if x != getattr(PARAMS, k)}}
+        out["variants"]["authored" if authored else "no-lists"] = v
     return out
 
 
-def to_text(figures: dict[str, Any]) -> str:
-    lines = [f"{figures['bank']}: {figures['questions']} questions, {figures['folds']}"]
+def _cell(r: dict[str, Any] | None) -> str:
+    return f"{r['precision']:.3f} / {r['recall']:.3f} ({r['clue_leaks']})" if r else "—"
+
+
+def to_text(figures: dict[str, Any], folds: bool = False) -> str:
+    lines = [f"{figures['bank']}: {figures['questions']} questions, {figures['folds']}; "
+             "P / R (clue leaks)"]
     for name, v in figures["variants"].items():
-        lines.append(f"\n[{name}]  P / R (clue leaks)")
-        lines.append(f"{'kind':<13}{'shipped params, all dev':>26}{'cross-validated':>22}")
-        for kind, row in v["cv"].items():
-            s = v["shipped_params_on_dev"].get(kind, {})
-
-            def cell(r: dict[str, Any]) -> str:
-                return (f"{r['precision']:.3f} / {r['recall']:.3f} ({r['clue_leaks']})"
-                        if r else "—")
-
-            lines.append(f"{kind:<13}{cell(s):>26}{cell(row):>22}")
-        changes = v["fitted_on_all_dev"] or "none"
-        lines.append(f"fitted on all dev (changes from shipped): {changes}")
-        for case, p in v["fold_params"].items():
-            lines.append(f"  fold without {case}: {p or 'shipped'}")
+        grids = [g for g in v if g != "shipped"]
+        lines.append(f"\n[{name}]")
+        lines.append(f"{'kind':<13}{'shipped, in-sample':>22}"
+                     + "".join(f"{'CV ' + g:>22}" for g in grids))
+        for kind, row in v["shipped"].items():
+            lines.append(f"{kind:<13}{_cell(row):>22}"
+                         + "".join(f"{_cell(v[g]['cv'].get(kind)):>22}" for g in grids))
+        for g in grids:
+            lines.append(f"{g} fitted on all dev (changes from shipped): "
+                         f"{v[g]['fitted_on_all_dev'] or 'none'}")
+            if folds:
+                for case, p in v[g]["fold_params"].items():
+                    lines.append(f"  fold without {case}: {p or 'as shipped'}")
     return "\n".join(lines)
 
 
@@ -179,10 +229,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--variant", choices=("authored", "no-lists", "both"), default="both",
                     help="which matcher to cross-validate (default: both)")
+    ap.add_argument("--grid", choices=(*GRIDS, "every"), default="every",
+                    help="which fitting procedure to cross-validate: round2 (round 2's "
+                    "parameters, round 3's signals off), signals (round 3's signals and the "
+                    "meaning thresholds), all, or every one of them (default)")
+    ap.add_argument("--folds", action="store_true", help="also print each fold's parameters")
     args = ap.parse_args(argv)
     variants = {"authored": (True,), "no-lists": (False,), "both": (True, False)}[args.variant]
-    figures = run(variants)
-    print(to_text(figures))
+    figures = run(variants, tuple(GRIDS) if args.grid == "every" else (args.grid,))
+    print(to_text(figures, args.folds))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(figures, f, indent=2)

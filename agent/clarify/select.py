@@ -34,6 +34,7 @@ behaviour``).
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -63,12 +64,25 @@ class Params:
     """Meaning alone tells the closest fact at this similarity or more..."""
     meaning_margin: float = 0.04
     """...when it leads the second closest by at least this much."""
+    lead_min: float = 1.0
+    """Meaning alone also tells the closest fact below ``meaning_min`` when it is at least this
+    close and leads the second closest by ``lead_margin`` (one fact clearly stands out, though
+    the small embedding model rates the match low). 1.0: never."""
+    lead_margin: float = 0.1
     meaning_with_keywords: bool = False
     """Whether meaning may add a fact to a question whose keywords already found one."""
     clue_min: float = 0.25
     """A clue fact needs a keyword hit and at least this similarity..."""
     clue_meaning_min: float = 0.65
     """...or, by meaning alone, at least this (and the margin)."""
+    override_margin: float = 1.0
+    """When the facts a question's keywords hit all trail the closest fact by meaning by at
+    least this much (and it is no clue and at least ``meaning_min`` close), the closest fact is
+    told instead of them: "How many adapters are hot in any given hour?" uses the words of
+    the volume fact but means the active-adapters one. 1.0: never."""
+    words_weight: float = 0.0
+    """Weight of the shared-words signal (:func:`shared_words`): the share of the question's
+    informative words that the fact's topic and answer use, rare words counting most."""
     intent_weight: float = 0.0
     """Added to a fact's similarity when the question's intent (prompts/clarify_intents.yaml:
     a count, a duration, money, a person, a date, a share) is a kind of answer the fact gives;
@@ -115,6 +129,9 @@ class FactIndex:
     """for each reference text, the position of its fact in ``facts``"""
     gives: tuple[frozenset[str], ...]
     """for each fact, the kinds of answer it gives (a count, a duration, ...)"""
+    words: tuple[dict[str, float], ...] = ()
+    """for each fact, the stems of its topic and answer, each with its weight in the case
+    (rarer among the case's facts: heavier)"""
     authored: bool = True
     """whether the authored phrase lists are read (``asks``, fact_asks.yaml, clarify_words.yaml)"""
 
@@ -138,6 +155,51 @@ def references(fact: Fact, authored: bool = True) -> list[str]:
         out.extend(fact.asks)
         out.extend(fact_asks().get(fact.id, ()))
     return out
+
+
+#: Words that say nothing about which fact is asked for: function words, question words and the
+#: words every clarifying question uses.
+_PLAIN_WORDS = """a an the and or but so of to in on at by for with from as is are was were be
+been being do does did doing have has had having it its it's this that these those there their
+they them we our us you your i me my he she his her what what's which who whose whom how when
+where why whether if than then can could would will should may might must shall any some all
+each every much many more most very really just also too not no yes about into over under out up
+down off again only own same such both few other like get got make made know tell say said
+give let please thanks sorry ok okay question questions thing things right now today them
+exactly actually even still ever kind sort lot bit way anything something someone"""
+_PLAIN = frozenset(_PLAIN_WORDS.split())
+_WORD = re.compile(r"[a-z0-9%$]+")
+
+
+def stems(text: str) -> set[str]:
+    """The informative words of ``text``, cut to a crude stem (their first five letters)."""
+    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _PLAIN and len(w) > 1}
+
+
+def shared_words(fi: FactIndex, text: str) -> np.ndarray:
+    """Per fact, the share of the text's informative words that the fact's topic and answer
+    use, each word weighted by how rare it is among the case's facts (a word no fact uses
+    weighs as much as the rarest)."""
+    mine = stems(text)
+    out = np.zeros(len(fi.facts), dtype=np.float32)
+    if not mine or not fi.words:
+        return out
+    top = max((w for ws in fi.words for w in ws.values()), default=1.0)
+    weights = {s: max((ws.get(s, 0.0) for ws in fi.words), default=0.0) or top for s in mine}
+    total = sum(weights.values())
+    for i, ws in enumerate(fi.words):
+        out[i] = sum(weights[s] for s in mine if s in ws) / total
+    return out
+
+
+def _fact_words(facts: Sequence[Fact]) -> tuple[dict[str, float], ...]:
+    sets = [stems(f"{f.topic} {f.answer}") for f in facts]
+    n = len(sets)
+    df: dict[str, int] = {}
+    for ws in sets:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    return tuple({w: math.log((n + 1) / df[w]) for w in ws} for ws in sets)
 
 
 def intents(text: str) -> frozenset[str]:
@@ -170,7 +232,7 @@ def fact_index(case: Case, authored: bool = True) -> FactIndex:
             texts.append(r)
             owner.append(i)
     built = FactIndex(tuple(case.facts), Index(texts), np.array(owner, dtype=np.intp),
-                      tuple(gives(f) for f in case.facts), authored)
+                      tuple(gives(f) for f in case.facts), _fact_words(case.facts), authored)
     with _lock:
         _indexes[key] = built
     return built
@@ -233,19 +295,24 @@ def named(case: Case, part: str) -> list[int]:
     return out
 
 
-def _confirmed(fi: FactIndex, row: np.ndarray, hits: Sequence[int], p: Params) -> list[int]:
+def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[int],
+               p: Params) -> list[int]:
     """The keyword hits the meaning agrees with: each close enough to its fact, and (when
     several facts' keywords hit) not far behind the closest of them. A clue must also be the
-    closest of them: a question about something else that mentions it gets nothing."""
+    closest of them: a question about something else that mentions it gets nothing. A clue is
+    judged on similarity alone (``raw``): the typed and shared-words signals in ``row`` never
+    tip one ("Can we change their prompts?" shares the word "prompt" with the clue that every
+    prompt starts the same)."""
     if not hits:
         return []
+    raw_lead = max(float(raw[i]) for i in hits)
     lead = max(float(row[i]) for i in hits)
     best = float(row.max())
     out = []
     for i in hits:
         score = float(row[i])
         if fi.facts[i].clue:
-            if score >= p.clue_min and score >= lead:
+            if float(raw[i]) >= p.clue_min and float(raw[i]) >= raw_lead:
                 out.append(i)
         elif (score >= p.keyword_floor and score >= lead - p.keyword_slack
               and score >= best - p.keyword_behind):
@@ -264,6 +331,8 @@ class Reading:
     typed: np.ndarray
     """per fact: +1 the fact gives the kind of answer the text asks for, -1 it gives none of
     the kinds asked, 0 the text asks for no particular kind"""
+    words: np.ndarray
+    """per fact, :func:`shared_words`"""
     judged: bool
     """whether meaning alone may tell a fact (not for the whole of a compound part: each of its
     questions is judged on its own)"""
@@ -295,7 +364,7 @@ def read(case: Case, parts: Sequence[str], authored: bool = True
             readings.append(Reading(
                 scores[row_no], tuple(i for i, f in enumerate(fi.facts)
                                       if first_match(f.keywords, text)),
-                typed, not (len(texts) > 1 and row_no == 0)))
+                typed, shared_words(fi, text), not (len(texts) > 1 and row_no == 0)))
     return fi, named_facts, readings
 
 
@@ -304,16 +373,37 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
     """The facts told, by the thresholds and weights ``p`` (module docstring)."""
     chosen = set(named_facts)
     for r in readings:
-        row = r.row + p.intent_weight * r.typed if p.intent_weight else r.row
-        chosen.update(_confirmed(fi, row, r.hits, p))
+        row = r.row + p.intent_weight * r.typed + p.words_weight * r.words
+        if r.hits and r.judged:
+            top = int(row.argmax())
+            lead = max(float(row[i]) for i in r.hits)
+            if (top not in r.hits and not fi.facts[top].clue and row[top] >= p.meaning_min
+                    and row[top] - lead >= p.override_margin):
+                chosen.add(top)
+                continue
+        chosen.update(_confirmed(fi, row, r.row, r.hits, p))
         if (r.hits and not p.meaning_with_keywords) or not r.judged:
             continue
         order = np.argsort(-row)
         best = float(row[order[0]])
         second = float(row[order[1]]) if len(order) > 1 else -1.0
         top = int(order[0])
-        need = p.clue_meaning_min if fi.facts[top].clue else p.meaning_min
-        if best >= need and best - second >= p.meaning_margin:
+        if fi.facts[top].clue:
+            raw = np.sort(r.row)[::-1]
+            close = (float(r.row[top]) >= float(raw[0]) and float(raw[0]) >= p.clue_meaning_min
+                     and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
+                     >= p.meaning_margin)
+        else:
+            close = best >= p.meaning_min and best - second >= p.meaning_margin
+        # Standing out is judged on similarity alone: the typed and shared-words signals may
+        # choose among close facts but not make a weak match look clear ("How many engineers
+        # are on the team?" wants a count, which the volume fact gives, but asks about neither).
+        raw = np.sort(r.row)[::-1]
+        stands_out = (not fi.facts[top].clue and float(r.row[top]) >= p.lead_min
+                      and float(r.row[top]) >= float(raw[0])
+                      and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
+                      >= p.lead_margin)
+        if close or stands_out:
             chosen.add(top)
     return chosen
 
