@@ -40,10 +40,11 @@ override** (a clearly closer fact told instead of the keyword hits).
 Thresholds were tuned on the dev split of the clarifying-question bank only
 (evals/datasets/clarify-dev.jsonl); the held-out split measures them (``interviewer eval
 behaviour``). ``python -m evals.clarify_cv`` cross-validates the fitting by case. Measured
-there (2026-12-05, 262 dev questions, leave one case out), round 3's signals buy recall with
-precision (0.892 / 0.838 -> 0.878 / 0.868 with the authored lists, 0.854 / 0.726 -> 0.868 /
-0.767 without them), and fitted on all of dev they break authored behaviours (an off-topic
-"Where do I start?" gets a fact, "dedicated GPUs or the shared stuff?" gets the GPU fact): so
+there (2026-12-05, 262 dev questions, leave one case out), round 3's signals help without the
+lists and buy recall with precision with them (0.892 / 0.838 -> 0.878 / 0.868 with the
+authored lists, 0.854 / 0.726 -> 0.868 / 0.767 without them), and fitted on all of dev they
+break authored behaviours (an off-topic "Where do I start?" gets a fact, "dedicated GPUs or
+the shared stuff?" gets the GPU fact): so
 :data:`PARAMS` keeps them off (weights 0, stand-out and override never) and round 2's
 thresholds. What limits the match is the small embedding model (mean-pooled word vectors): a
 learned combination of every signal (logistic regression per fact, fitted on training folds;
