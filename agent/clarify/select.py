@@ -358,11 +358,13 @@ class Reading:
     questions is judged on its own)"""
 
 
-def read(case: Case, parts: Sequence[str], authored: bool = True
+def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool = True
          ) -> tuple[FactIndex, set[int], list[Reading]]:
     """Everything the match needs from the question parts: the case's index, the facts named
-    outright in a list, and one :class:`Reading` per text to judge."""
+    outright in a list, and one :class:`Reading` per text to judge. ``signals=False`` leaves
+    the typed and shared-words signals at zero (for parameters that give them no weight)."""
     fi = fact_index(case, authored)
+    none = np.zeros(len(fi.facts), dtype=np.float32)
     named_facts: set[int] = set()
     readings: list[Reading] = []
     for part in parts:
@@ -378,13 +380,14 @@ def read(case: Case, parts: Sequence[str], authored: bool = True
         texts = [part, *halves] if len(halves) > 1 else [part]
         scores = fi.scores(texts)
         for row_no, text in enumerate(texts):
-            wanted = intents(text)
+            wanted = intents(text) if signals else frozenset()
             typed = np.array([0.0 if not wanted else 1.0 if wanted & g else -1.0
-                              for g in fi.gives], dtype=np.float32)
+                              for g in fi.gives], dtype=np.float32) if wanted else none
             readings.append(Reading(
                 scores[row_no], tuple(i for i, f in enumerate(fi.facts)
                                       if first_match(f.keywords, text)),
-                typed, shared_words(fi, text), not (len(texts) > 1 and row_no == 0)))
+                typed, shared_words(fi, text) if signals else none,
+                not (len(texts) > 1 and row_no == 0)))
     return fi, named_facts, readings
 
 
@@ -432,6 +435,7 @@ def select(case: Case, parts: Sequence[str], params: Params = PARAMS) -> list[Fa
     """The facts the question parts ask about, in fact-sheet order (module docstring)."""
     if not parts:
         return []
-    fi, named_facts, readings = read(case, parts)
+    fi, named_facts, readings = read(
+        case, parts, signals=bool(params.intent_weight or params.words_weight))
     chosen = decide(fi, named_facts, readings, params)
     return [f for i, f in enumerate(fi.facts) if i in chosen]
