@@ -282,6 +282,15 @@ _OPENS_QUESTION = re.compile(
     re.IGNORECASE)
 
 
+#: A clause that opens with a conjunction of time or condition ("When support digs into those
+#: tickets, what ...", "Once a run finishes, how long ..."): a lead-in, not a question, unless a
+#: verb of asking follows ("When do they need it?").
+_LEAD_IN = re.compile(
+    r"^\W*(?:and\s+|so\s+|but\s+)?(?:when|whenever|where|once|if|while|after|before)\s+"
+    r"(?!(?:do|does|did|is|are|was|were|will|would|can|could|should|has|have|had|must|"
+    r"might|may)\b)", re.IGNORECASE)
+
+
 def split_questions(part: str) -> list[str]:
     """A part split where a second question starts; [part] when there is only one.
 
@@ -290,7 +299,8 @@ def split_questions(part: str) -> list[str]:
     come back and retrain?"). A lead-in that is not a question ("Of all the tickets, how
     many...", "Once a run finishes, how long...") stays with the question it leads into."""
     questions = [q for q in _SECOND_QUESTION.split(part) if q.strip(" ?.,;:—–-")]
-    if len(questions) > 1 and not (_OPENS_QUESTION.match(questions[0]) or "?" in questions[0]):
+    if len(questions) > 1 and "?" not in questions[0] and (
+            not _OPENS_QUESTION.match(questions[0]) or _LEAD_IN.match(questions[0])):
         questions[:2] = [f"{questions[0]}, {questions[1]}"]
     pieces = [p for q in questions
               for p in (_AND.split(q) if len(q.split()) <= AND_WORDS else [q])
