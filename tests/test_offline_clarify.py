@@ -224,6 +224,7 @@ BROAD = [
     ("batch-inference-cost", "How much revenue do we make from batch overall?", "customer_type"),
     ("devx-observability-gap", "What share of our revenue is inference?", "slow_failing_share"),
     ("compound-ai-json-reliability", "How bad is the documentation?", "failure_rates"),
+    ("finetune-cold-starts", "How many adapters see traffic in a typical hour?", "scale"),
 ]
 
 
