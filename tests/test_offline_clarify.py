@@ -225,6 +225,7 @@ BROAD = [
     ("devx-observability-gap", "What share of our revenue is inference?", "slow_failing_share"),
     ("compound-ai-json-reliability", "How bad is the documentation?", "failure_rates"),
     ("finetune-cold-starts", "How many adapters see traffic in a typical hour?", "scale"),
+    ("moe-long-context-onboarding", "Which GPUs did our first attempt use?", "hardware"),
 ]
 
 
