@@ -74,15 +74,15 @@ class Params:
     """The thresholds and weights of the match: fitted on the dev bank (``python -m
     evals.clarify_cv`` fits them on training folds only and prints the figures)."""
 
-    keyword_floor: float = 0.2
+    keyword_floor: float = 0.15
     """A keyword hit needs at least this similarity to its fact..."""
     keyword_slack: float = 0.1
     """...and may trail the best-matching keyword-hit fact of the part by at most this much..."""
-    keyword_behind: float = 0.3
+    keyword_behind: float = 0.4
     """...and the closest fact of all (keyword hit or not) by at most this much."""
     meaning_min: float = 0.5
     """Meaning alone tells the closest fact at this similarity or more..."""
-    meaning_margin: float = 0.04
+    meaning_margin: float = 0.0
     """...when it leads the second closest by at least this much."""
     lead_min: float = 1.0
     """Meaning alone also tells the closest fact below ``meaning_min`` when it is at least this
