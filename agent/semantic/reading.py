@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from agent.prompts import scoring_words
 from agent.semantic.numbers import words_to_numbers
-from agent.signals import substantive_sentences
+from agent.signals import first_match, substantive_sentences
 
 # -- clauses -------------------------------------------------------------------------------------
 
@@ -442,12 +443,23 @@ _REASON = re.compile(
 
 
 @lru_cache(maxsize=16384)
+def everyday_terms(text: str) -> str:
+    """The trade's words for what ``text`` says in everyday words (prompts/scoring_words.yaml:
+    the ``means`` of every concept it says), or "": "the slowest one in a hundred" reads
+    "p99 tail latency", "copies of the model" reads "replicas"."""
+    return " ".join(means for means, says in scoring_words().values() if first_match(says, text))
+
+
+@lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
     question = text.rstrip().endswith("?")  # a question asserts nothing: nothing to negate
     affirmed = text if question else affirmed_text(text)
     digits = words_to_numbers(affirmed)
     # patterns written with number words ("two kinds") still match the original
     read = affirmed if digits == affirmed else f"{affirmed} | {digits}"
+    said = everyday_terms(digits)
+    if said:
+        read = f"{read} | {said}"
     parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip()
              for c in clauses(text)]
     whole = re.sub(r"\s+", " ", digits).strip()
@@ -455,7 +467,10 @@ def read_sentence(text: str) -> Sentence:
     if whole and whole not in parts:
         parts.append(whole)
     full = words_to_numbers(text)
+    said = everyday_terms(full)
     full = text if full == text else f"{text} | {full}"
+    if said:
+        full = f"{full} | {said}"
     return Sentence(text=text, read=read, full=full,
                     claim=(has_verb(text) or described(text)) and not filler(text),
                     quantity=bool(_QUANTITY.search(read)), negated=affirmed != text,
