@@ -123,6 +123,15 @@ _FUNCTION_WORDS = ("a an the of in on at for with from by to per each every any 
 _FUNCTION = frozenset(_FUNCTION_WORDS.split())
 
 
+def _short_list(items: list[str]) -> bool:
+    """A list of short items: three or more all of at most three words ("p99, trade-offs, root
+    cause"), or five or more nearly all so ("side by side, a slice of traffic, switch back,
+    give-ups, written review"): one longer item does not make a list a claim."""
+    short = sum(1 for x in items if len(x.split()) <= 3)
+    return (len(items) >= 3 and short == len(items)) or (len(items) >= 5
+                                                         and short >= len(items) - 1)
+
+
 @lru_cache(maxsize=16384)
 def described(text: str) -> bool:
     """A verbless sentence that still describes something ("Plus interviews with a few teams
@@ -137,7 +146,7 @@ def described(text: str) -> bool:
     if len(words) < 6:
         return False
     items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*", body) if x.strip(" .")]
-    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+    if _short_list(items):
         return False
     return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
 
@@ -165,7 +174,7 @@ def has_verb(text: str) -> bool:
             return False
     items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*",
                                  lv.group(2) if lv else line) if x.strip(" .")]
-    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+    if _short_list(items):
         return False  # a list of short items: "p99, trade-offs, root cause, confirm"
     words = _WORD.findall(line.lower().replace("\u2019", "'"))
     long = len(words) >= 5
