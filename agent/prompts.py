@@ -155,3 +155,43 @@ def concepts(name: str) -> dict[str, tuple[str, tuple[str, ...]]]:
                                     f"{e}") from None
         out[str(name)] = (means.strip(), tuple(s.strip() for s in says))
     return out
+
+
+@cache
+def clarify_intents() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """``prompts/clarify_intents.yaml``: the kinds of answer a clarifying question can want
+    (a count, a duration, money, a person, a date, a share), each with the question words that
+    ask for it (``asks``) and the words of a fact's answer that give it (``gives``), keyword
+    patterns both. Kind -> (asks, gives)."""
+    from agent.signals import compile_pattern
+
+    path = data_dir("prompts") / "clarify_intents.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: expected a mapping of answer kind to its asks and gives")
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for name, entry in data.items():
+        where = f"{path}: kind {name!r}"
+        if not isinstance(entry, dict):
+            raise DataFileError(f"{where}: expected the fields 'asks' and 'gives'")
+        extra = sorted(str(k) for k in entry if k not in ("asks", "gives"))
+        if extra:
+            raise DataFileError(f"{where}: unknown field {extra[0]!r} (fields: asks, gives)")
+        lists: list[tuple[str, ...]] = []
+        for field in ("asks", "gives"):
+            if field not in entry:
+                raise DataFileError(f"{where}: field {field!r} is missing")
+            items = entry[field]
+            if not isinstance(items, list) or not items or not all(
+                    isinstance(s, str) and s.strip() for s in items):
+                raise DataFileError(f"{where}: field {field!r}: expected a non-empty list of "
+                                    "phrases")
+            for s in items:
+                try:
+                    compile_pattern(s)
+                except re.error as e:
+                    raise DataFileError(f"{where}: field {field!r}: {s!r} is not a valid "
+                                        f"pattern: {e}") from None
+            lists.append(tuple(s.strip() for s in items))
+        out[str(name)] = (lists[0], lists[1])
+    return out
