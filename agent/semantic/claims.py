@@ -28,10 +28,10 @@ from agent.semantic.reading import Sentence, negation_cue
 from agent.signals import JOIN, candidates, first_match, prepare
 
 #: Similarity at which a clause counts as saying what an exemplar says. Chosen by
-#: leave-one-case-out cross-validation over the dev interviews (issue 9 round 3: of 0.35-0.6, the
-#: value with the best pooled step QWK on the other cases was 0.45 for 9 of the 10 left-out
-#: cases; 0.6 before). Lower lets near-random pairs through (WordLlama scores unrelated
-#: sentences 0.2-0.35), higher misses everyday paraphrases.
+#: leave-one-case-out cross-validation over the dev interviews (``python -m evals.scoring_cv``,
+#: issue 9 round 3: of 0.35-0.6, the value with the best pooled step QWK on the other cases was
+#: 0.45 for all 10 left-out cases; 0.6 before). Lower lets near-random pairs through (WordLlama
+#: scores unrelated sentences 0.2-0.35), higher misses everyday paraphrases.
 EXEMPLAR_MATCH = 0.45
 
 
