@@ -100,11 +100,20 @@ def prime(groups: Sequence[Sequence[str]]) -> None:
         _primed.add(todo)
 
     def run() -> None:
+        from agent.datafile import DataFileError
+        from agent.prompts import scoring_words
+
         for g in todo:
             patterns, rejecting, _ = _split(g)
             for plan in (patterns + rejecting, patterns, rejecting):
                 if plan:
                     prepare(plan)
+        try:
+            words = scoring_words()
+        except DataFileError:
+            return  # reported by the scorer itself when it first reads an answer
+        for _, says in words.values():  # read beside every sentence (reading.py)
+            prepare(says)
 
     threading.Thread(target=run, name="prime-patterns", daemon=True).start()
 
