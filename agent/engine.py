@@ -325,10 +325,13 @@ class Session:
             self.context.events = on_event
             values: dict[str, Any] | None = None
             interrupts: tuple[Any, ...] = ()
+            # One checkpoint per run, written when it stops to wait (or ends, or fails), not
+            # one per superstep: a run killed midway is redone from the journaled input
+            # (recover()), so the in-between checkpoint saved nothing (and cost ~1 ms a turn).
             try:
                 for mode, chunk in self.engine.graph.stream(
                         value, self.config, context=self.context,
-                        stream_mode=["values", "updates"], durability="sync"):
+                        stream_mode=["values", "updates"], durability="exit"):
                     if not isinstance(chunk, dict):
                         continue
                     if "__interrupt__" in chunk:  # in both modes when the run stops to wait
