@@ -325,9 +325,11 @@ class Session:
             self.context.events = on_event
             values: dict[str, Any] | None = None
             interrupts: tuple[Any, ...] = ()
-            # One checkpoint per run, written when it stops to wait (or ends, or fails), not
-            # one per superstep: a run killed midway is redone from the journaled input
-            # (recover()), so the in-between checkpoint saved nothing (and cost ~1 ms a turn).
+            # Saved once, when the run stops to wait (or ends, or fails): one checkpoint and
+            # one set of writes a turn, where durability "sync" also saved each task's writes
+            # as it finished (three put_writes a turn). A run killed midway is redone from the
+            # journaled input (recover()), so those in-between saves kept nothing it needs;
+            # they cost ~0.3 ms at the median turn and most of its slow tail.
             try:
                 for mode, chunk in self.engine.graph.stream(
                         value, self.config, context=self.context,
