@@ -498,9 +498,7 @@ class Run:
         # Chunks of about a quarter second of work: smooth progress, little lost on Ctrl-C.
         size = 7 * self.cfg.repeats if not scored else int(min(200, max(
             7, 0.25 / max(per_task, 1e-6))))
-        jobs = [(t, self._by_id[t[0]].case, step_turns(self._by_id[t[0]], t[1]),
-                 told_before(self._by_id[t[0]], t[1], self.cases[self._by_id[t[0]].case]))
-                for t in queue]
+        jobs = [(t, self._by_id[t[0]].case, self._by_id[t[0]]) for t in queue]
         no_usage = usage_of([], self.prices)
         sink.flush()  # a forked child must not inherit unwritten rows
         sys.stderr.flush()

@@ -661,7 +661,6 @@ class ModelClient:
                 rec.prompt_tokens += usage.get("prompt", 0)
                 rec.completion_tokens += usage.get("completion", 0)
             else:
-                counted = tokens.count_messages(request_msgs)
                 try:
                     with self.scheduler.request():
                         resp = self._post_chat({
@@ -714,6 +713,10 @@ class ModelClient:
                     self._note("malformed response")
                     continue
                 assert resp is not None
+                # Counted once the reply is in, not before the request: the request goes out
+                # sooner (the first count loads the tokenizer, ~0.2 s) and the count is only
+                # needed with the usage.
+                counted = tokens.count_messages(request_msgs)
                 rec.counted_prompt_tokens += counted
                 raw = (resp.choices[0].message.content or "") if resp.choices else ""
                 usage = {"counted": counted}
