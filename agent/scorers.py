@@ -122,7 +122,10 @@ class OfflineScorer:
         self.rubrics = rubrics or default_rubrics()
 
     def version(self, step: str) -> str:
-        return f"offline:rubric={self.rubrics.hashes[step]}"
+        from agent.prompts import concepts_version
+
+        return (f"offline:rubric={self.rubrics.hashes[step]}"
+                f":words={concepts_version('scoring_words')}")
 
     def score_step(self, case: Case, step: str, turns: Turns,
                    told: Told | None = None) -> StepScore:
