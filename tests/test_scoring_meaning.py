@@ -241,6 +241,10 @@ def test_a_wrong_call_marks_the_whole_step_down() -> None:
     assert plain.score is not None and wrong.score is not None and wrong.score < plain.score
     for a, b in zip(plain.criteria, wrong.criteria, strict=True):
         assert b.level == max(1, (a.level or 1) - 1)
+        # The rationale says why the level is lower, never that the points fell short.
+        if b.level < (a.level or 1):
+            assert f"Marked down from level {a.level} to {b.level}" in b.rationale
+            assert "a partial answer needs" not in b.rationale, b.rationale
 
 
 # -- everyday words (prompts/scoring_words.yaml; issue 9 round 3) --------------------------------
