@@ -94,16 +94,16 @@ _FILLER = ("the and but for not that this with would wouldn can don won isn aren
 _FILLER_WORDS = frozenset(_FILLER.split())
 
 
+@lru_cache(maxsize=4096)
 def supports(quote: str) -> bool:
     """Can this quote back a level? Not when all it says is negated ("No canary, no rollback
-    plan needed.") or when it addresses the grader."""
+    plan needed.") or when it addresses the grader. (Cached: a judge often quotes the same
+    words for several criteria of a step.)"""
     from agent.semantic.reading import read_sentence
     from agent.signals import is_meta, sentences
 
-    parts = sentences(quote) or [quote]
-    if all(is_meta(p) for p in parts):
-        return False
-    left = " ".join(read_sentence(p).read for p in parts if not is_meta(p))
+    kept = [p for p in sentences(quote) or [quote] if not is_meta(p)]
+    left = " ".join(read_sentence(p).read for p in kept)
     return any(w.lower() not in _FILLER_WORDS for w in _CONTENT.findall(left))
 
 

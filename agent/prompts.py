@@ -103,9 +103,30 @@ def clarify_words() -> dict[str, tuple[str, tuple[str, ...]]]:
     """``prompts/clarify_words.yaml``: everyday phrases (``says``, keyword patterns) for the
     things fact sheets talk about, and the words (``means``) offline clarify adds to a
     question that uses one before matching it by meaning. Concept name -> (means, says)."""
+    return concepts("clarify_words")
+
+
+@cache
+def scoring_words() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """``prompts/scoring_words.yaml``: everyday phrases (``says``) for the things rubric
+    signals name in the trade's words, and those words (``means``), which the offline scorer
+    reads beside a sentence that uses one (agent/semantic/reading.py). Concept name ->
+    (means, says)."""
+    return concepts("scoring_words")
+
+
+@cache
+def concepts_version(name: str) -> str:
+    path = data_dir("prompts") / f"{name}.yaml"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def concepts(name: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """``prompts/<name>.yaml``: a mapping of concept to ``means`` (words) and ``says`` (keyword
+    patterns, agent/signals.py syntax), validated; DataFileError names the file and concept."""
     from agent.signals import compile_pattern
 
-    path = data_dir("prompts") / "clarify_words.yaml"
+    path = data_dir("prompts") / f"{name}.yaml"
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise DataFileError(f"{path}: expected a mapping of concept to its means and says")

@@ -122,7 +122,10 @@ class OfflineScorer:
         self.rubrics = rubrics or default_rubrics()
 
     def version(self, step: str) -> str:
-        return f"offline:rubric={self.rubrics.hashes[step]}"
+        from agent.prompts import concepts_version
+
+        return (f"offline:rubric={self.rubrics.hashes[step]}"
+                f":words={concepts_version('scoring_words')}")
 
     def score_step(self, case: Case, step: str, turns: Turns,
                    told: Told | None = None) -> StepScore:
@@ -150,15 +153,19 @@ class OfflineScorer:
         criteria = []
         for c, weight in applicable(case, rubric):
             cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
-            level = max(1, level_for(len(cov.matched), c.thresholds) - wrong)
+            earned = level_for(len(cov.matched), c.thresholds)
+            level = max(1, earned - wrong)
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
             if cov.matched:
                 phrases = ", ".join(f"'{p}'" for p in dict.fromkeys(cov.phrases))
                 covered = (f"{len(cov.matched)} of {len(c.signals)} things this criterion "
                            f"looks for")
-                why = (f"Covered {covered} ({phrases})." if level > 1 else
+                why = (f"Covered {covered} ({phrases})." if earned > 1 else
                        f"Only touched on this ({phrases}): {covered}, and a partial answer "
                        f"needs {c.thresholds[0]}.")
+                if level < earned:
+                    why += (f" Marked down from level {earned} to {level}: the step rests on "
+                            "a confidently wrong call.")
             else:
                 why = "Nothing in the answer addressed this."
             criteria.append(CriterionScore(

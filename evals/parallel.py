@@ -31,11 +31,13 @@ if TYPE_CHECKING:
     from agent.cases import Case
     from agent.rubrics import RubricSet
     from agent.scorers import Scorer
-    from agent.semantic.facts import Told
+    from evals.dataset import Interview
 
 Task = tuple[str, str, int]  # item id, step, repeat
-#: task, case id, the step's (role, text) turns, what the candidate had been told before the step
-Job = tuple[Task, str, list[tuple[str, str]], "Told | None"]
+#: task, case id, the recorded interview: the worker reads the step's turns and what the
+#: candidate had been told before the step from it (in parallel, not in the parent before the
+#: pool starts; pickled once per chunk however many of its steps the chunk holds)
+Job = tuple[Task, str, "Interview"]
 Outcome = tuple[Task, "dict[str, Any] | None", "str | None"]  # task, result, error
 
 _scorer: Scorer | None = None
@@ -63,11 +65,15 @@ def _init(rubrics: RubricSet | None, cases: dict[str, Case] | None) -> None:
 def score_jobs(jobs: Sequence[Job]) -> list[Outcome]:
     """Score a chunk in a worker. An OSError (a data file that vanished) fails its task, as
     in-process; anything else is a bug and fails the run with its traceback."""
+    from evals.runner import step_turns, told_before
+
     assert _scorer is not None, "worker not initialised"
     out: list[Outcome] = []
-    for task, case_id, turns, told in jobs:
+    for task, case_id, item in jobs:
+        case, step = _cases[case_id], task[1]
         try:
-            result = _scorer.score_step(_cases[case_id], task[1], turns, told).model_dump()
+            result = _scorer.score_step(case, step, step_turns(item, step),
+                                        told_before(item, step, case)).model_dump()
             out.append((task, result, None))
         except OSError as e:
             out.append((task, None, str(e)))
@@ -87,7 +93,7 @@ def _context(fork: bool) -> Any:
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
         # Imported once in the server, so every forked worker starts with them loaded.
-        ctx.set_forkserver_preload(["agent.scorers", "evals.parallel"])
+        ctx.set_forkserver_preload(["agent.scorers", "evals.parallel", "evals.runner"])
     return ctx
 
 

@@ -50,6 +50,9 @@ def _block(items: list[dict[str, Any]], steps_of: dict[str, list[str]]) -> dict[
     cg: list[int] = []
     cp: list[int] = []
     for item in items:
+        by_step: dict[str, list[dict[str, Any]]] = {}
+        for cid, ce in item["criteria"].items():
+            by_step.setdefault(cid.split(".")[0], []).append(ce)
         for step in steps_of[item["id"]]:
             e = item["steps"].get(step)
             g = _gold(e) if e else None
@@ -59,9 +62,7 @@ def _block(items: list[dict[str, Any]], steps_of: dict[str, list[str]]) -> dict[
             gold.append(g)
             pred.append(_round(s))
             scores.append(s)
-            for cid, ce in item["criteria"].items():
-                if cid.split(".")[0] != step:
-                    continue
+            for ce in by_step.get(step, ()):
                 cgold, cpred = _gold(ce), (ce["predicted"] or [None])[0]
                 if cgold is not None and cpred is not None:
                     cg.append(cgold)

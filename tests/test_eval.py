@@ -506,3 +506,44 @@ def test_the_ceiling_pools_double_rated_interviews_over_datasets() -> None:
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert res.returncode == 0, res.stderr
     assert f"on the {sum(per)} double-rated interviews of" in res.stdout
+
+
+# -- judge calls in flight ---------------------------------------------------------------------
+
+
+def test_judge_requests_in_flight_stay_within_concurrency_while_more_threads_work(
+        tmp_path: Path) -> None:
+    """Prompts are built and replies checked on more threads than --concurrency, but the
+    endpoint never has more than --concurrency requests at once (the scheduler's slots)."""
+    import threading
+
+    from agent.config import Settings
+    from agent.model.scheduler import for_endpoint
+    from evals.runner import EvalConfig, Run, run_eval
+
+    data = first_lines(3, tmp_path)
+    with FakeEndpoint(latency_ms=40, responder=interviewer_responder) as ep:
+        settings = Settings(base_url=ep.url, api_key="test", model="fake-model")
+        cfg = EvalConfig(dataset=data, output=tmp_path / "out.json", scorer="llm",
+                         settings=settings, cache_mode="off", concurrency=3, n_boot=0)
+        threads = Run(cfg).workers_for_calls()
+        scheduler = for_endpoint(ep.url, 3)
+        scheduler.peak_background = 0
+        seen: set[str] = set()
+        orig = Run._score_counted
+
+        def counted(self: Run, task: tuple[str, str, int]) -> Any:
+            seen.add(threading.current_thread().name)
+            return orig(self, task)
+
+        Run._score_counted = counted  # type: ignore[method-assign]
+        try:
+            results, _ = run_eval(cfg, progress=False)
+        finally:
+            Run._score_counted = orig  # type: ignore[method-assign]
+        log = ep.requests
+    assert threads > 3
+    assert len(seen) > 3  # more threads than slots did the work ...
+    assert scheduler.peak_background == 3  # ... and at most 3 requests were ever in flight
+    assert len(log) == results["usage"]["calls"] == 3 * 7
+    assert not results["failures"]["items"]

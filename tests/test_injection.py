@@ -604,13 +604,13 @@ CLEAN = {
 
 
 def payload(step: str) -> str:
-    """One plain phrase from every signal group of the step's rubric, stated as a claim (a bare
-    list of nouns earns next to nothing since issue 9): the words an attacker would stuff in to
-    be credited."""
+    """One plain phrase from every signal group of the step's rubric, each stated as a claim, in
+    one sentence (a bare list of nouns earns next to nothing since issue 9, and so does a long
+    list behind one "we will check"): the words an attacker would stuff in to be credited."""
     words = [next(p for p in g if not p.startswith(("re:", "~"))).rstrip("*")
              for c in default_rubrics()[step].criteria for g in c.signals
              if any(not p.startswith(("re:", "~")) for p in g)]
-    return "we will check " + ", ".join(dict.fromkeys(words))
+    return " and ".join(f"we will check {w}" for w in dict.fromkeys(words))
 
 
 ROLES = ["Grader", "GRADER", "judge", "Evaluator", "Assessor", "Examiner", "Rater", "Rubric",

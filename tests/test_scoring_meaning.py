@@ -241,3 +241,91 @@ def test_a_wrong_call_marks_the_whole_step_down() -> None:
     assert plain.score is not None and wrong.score is not None and wrong.score < plain.score
     for a, b in zip(plain.criteria, wrong.criteria, strict=True):
         assert b.level == max(1, (a.level or 1) - 1)
+        # The rationale says why the level is lower, never that the points fell short.
+        if b.level < (a.level or 1):
+            assert f"Marked down from level {a.level} to {b.level}" in b.rationale
+            assert "a partial answer needs" not in b.rationale, b.rationale
+
+
+# -- everyday words (prompts/scoring_words.yaml; issue 9 round 3) --------------------------------
+
+PLAIN_VALIDATE = (
+    "We move a tenth of their traffic onto the new setup and compare it side by side with the "
+    "rest over three busy evenings. If more of their calls give up, we switch back the same day. "
+    "After any miss we hold a written review with their team.")
+#: The same plan with the everyday phrases for the practices taken out.
+VAGUE_VALIDATE = (
+    "We move some of the work onto the new setup and look at it with the team over three "
+    "evenings. If more of their people are unhappy, we think again the same day. After any "
+    "problem we chat with their team.")
+
+
+def test_everyday_words_for_a_practice_earn_its_credit() -> None:
+    plain = score(PLAIN_VALIDATE, "validate")
+    vague = score(VAGUE_VALIDATE, "validate")
+    for cid in ("validate.controlled_experiment", "validate.guardrails_and_rollback",
+                "validate.sla_postmortem"):
+        assert level(plain, cid) >= 3 > level(vague, cid), cid  # type: ignore[operator]
+    evidence = [q for c in plain.criteria for q in c.evidence]
+    assert evidence and all(q in PLAIN_VALIDATE for q in evidence)  # the candidate's own words
+
+
+def test_everyday_words_rejected_or_listed_earn_nothing_more() -> None:
+    negated = score("We won't move a tenth of their traffic side by side, and there's no need to "
+                    "switch back or to hold a written review.", "validate")
+    assert negated.score == 1.0
+    listed = score("Side by side, a slice of traffic, switch back, give-ups, written review, busy "
+                   "evenings.", "validate")
+    assert listed.score is not None and listed.score <= 1.5
+
+
+def test_everyday_words_for_the_tail_peak_and_per_machine_throughput_count() -> None:
+    plain = score("The slowest one in a hundred calls stays under half a second at our front "
+                  "door during the busy windows. We count calls served per machine at peak and "
+                  "how many calls give up.", "goals")
+    assert level(plain, "goals.latency_metrics") == 3  # tail + measured at peak + a target
+    assert level(plain, "goals.throughput_and_reliability") == 3  # per machine + give-ups
+
+
+def test_the_scorer_version_names_the_everyday_words_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from agent import prompts
+    from agent.paths import data_dir
+
+    before = OfflineScorer().version("goals")
+    shutil.copytree(data_dir("prompts"), tmp_path / "prompts")
+    words = tmp_path / "prompts" / "scoring_words.yaml"
+    words.write_text(words.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(tmp_path / "prompts"))
+    data_dir.cache_clear()
+    prompts.concepts_version.cache_clear()
+    try:
+        assert OfflineScorer().version("goals") != before
+    finally:
+        monkeypatch.delenv("INTERVIEWER_PROMPTS")
+        data_dir.cache_clear()
+        prompts.concepts_version.cache_clear()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("tail: {means: p99}\n", "concept 'tail': field 'says' is missing"),
+    ("tail: {means: p99, says: ['re:(']}\n", "is not a valid pattern"),
+    ("tail: {means: p99, says: [slowest], sounds: [x]}\n", "unknown field 'sounds'"),
+])
+def test_a_bad_everyday_words_file_names_the_file_and_concept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, message: str) -> None:
+    from agent.paths import data_dir
+    from agent.prompts import concepts
+
+    (tmp_path / "scoring_words.yaml").write_text(body, encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(tmp_path))
+    data_dir.cache_clear()
+    try:
+        with pytest.raises(DataFileError) as err:
+            concepts("scoring_words")
+    finally:
+        monkeypatch.delenv("INTERVIEWER_PROMPTS")
+        data_dir.cache_clear()
+    assert "scoring_words.yaml" in str(err.value) and message in str(err.value)

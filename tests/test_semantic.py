@@ -96,6 +96,17 @@ def test_index_ranks_reference_texts() -> None:
     ("one hundred and twenty milliseconds", "120 ms"),
     ("no one would notice", "no one would notice"),
     ("p99 at 500 ms", "p99 at 500 ms"),
+    # shares and rates in words read as percentages (issue 9 round 3)
+    ("move a tenth of their traffic", "move 10% of their traffic"),
+    ("at most a fifth above today", "at most 20% above today"),
+    ("two thirds of the time", "67% of the time"),
+    ("four tenths of a second", "400 ms"),
+    ("fewer than one in a thousand", "fewer than one in 1000 (0.1%)"),
+    ("ninety-nine out of a hundred windows", "99 out of 100 (99%) windows"),
+    ("one chat in ten", "one chat in 10 (10% of chat)"),
+    ("no one in 5 teams noticed", "no one in 5 teams noticed"),
+    ("stage 2 in 3 weeks", "stage 2 in 3 weeks"),
+    ("half the size", "half the size"),
 ])
 def test_numbers_in_words(text: str, expected: str) -> None:
     assert words_to_numbers(text) == expected

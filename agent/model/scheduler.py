@@ -31,6 +31,12 @@ class Scheduler:
         self.waited = 0
         self.peak_background = 0
 
+    def set_max_concurrency(self, n: int) -> None:
+        """Bound background requests in flight to ``n`` (at least 1) from now on."""
+        with self._cond:
+            self.max_concurrency = max(1, n)
+            self._cond.notify_all()
+
     # -- marking threads ------------------------------------------------------------------------
 
     @contextmanager
@@ -110,7 +116,5 @@ def for_endpoint(base_url: str, max_concurrency: int) -> Scheduler:
         if scheduler is None:
             scheduler = _registry[base_url] = Scheduler(max_concurrency)
         else:
-            with scheduler._cond:
-                scheduler.max_concurrency = max(1, max_concurrency)
-                scheduler._cond.notify_all()
+            scheduler.set_max_concurrency(max_concurrency)
         return scheduler

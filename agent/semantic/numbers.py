@@ -96,6 +96,23 @@ _TIMES = re.compile(r"\b(\d+(?:\.\d+)?)\s+times\b(?!\s+(?:a|an|per|every|each)\b
 _MULTIPLE = re.compile(r"\b(twice|double|triple|quadruple)\b", re.IGNORECASE)
 _MULTIPLES = {"twice": "2x", "double": "2x", "triple": "3x", "quadruple": "4x"}
 _MILLIS = re.compile(r"\b(\d+)\s+milliseconds?\b", re.IGNORECASE)
+_FRACTIONS = {"half": 0.5, "halves": 0.5, "third": 1 / 3, "thirds": 1 / 3, "quarter": 0.25,
+              "quarters": 0.25, "fifth": 0.2, "fifths": 0.2, "tenth": 0.1, "tenths": 0.1}
+#: "4 tenths of a second" (after the run above turned "four" into 4).
+_N_FRACTION_OF = re.compile(r"\b(\d+)\s+(thirds|quarters|fifths|tenths)\s+of\s+an?\s+"
+                            r"(second|minute|hour|day)\b", re.IGNORECASE)
+#: A share in words: "a tenth of their traffic", "a fifth more", "2 thirds of the time",
+#: "half of the requests" (not "half a second", read above, nor "half the size"; a share).
+_SHARE = re.compile(r"\b(an?|one|\d+)\s+(half|third|thirds|quarter|quarters|fifth|fifths|tenth|"
+                    r"tenths)\b(?=\s+(?:of|more|less|above|below|extra|fewer|lower|higher|over|"
+                    r"under)\b)", re.IGNORECASE)
+_DIGIT_RATE = re.compile(r"(?:\d|\bone)\s+(?:[a-z]+\s+)?(?:in|out of)\s+(?:every\s+)?\d",
+                         re.IGNORECASE)
+#: A rate in words: "1 in 100", "99 out of 100", "1 chat in 10".
+_RATE = re.compile(r"(?<!\bno )\b(\d+(?:\.\d+)?|one)\s+(?:([a-z]+)\s+)?(?:in|out of)\s+"
+                   r"(?:every\s+)?(\d+)\b"
+                   r"(?!\s*(?:ms|s|seconds?|minutes?|hours?|days?|weeks?|months?)\b)",
+                   re.IGNORECASE)
 
 
 def _word(matched: str, table: dict[str, _T]) -> str:
@@ -125,8 +142,9 @@ def _and_a_half(m: re.Match[str]) -> str:
 
 #: Anything the rewrites below could act on: text without it comes back as it is, at the cost
 #: of one search instead of nine substitutions.
-_ANY = re.compile(r"\b(?:" + _NUMBER_WORD + r"|half|quarter|third|tenth|fifth|percent|per cent|"
-                  r"pct|times|twice|double|triple|quadruple|milliseconds?)\b", re.IGNORECASE)
+_ANY = re.compile(r"\b(?:" + _NUMBER_WORD + r"|half|quarters?|thirds?|tenths?|fifths?|percent|"
+                  r"per cent|pct|times|twice|double|triple|quadruple|milliseconds?)\b",
+                  re.IGNORECASE)
 
 
 @lru_cache(maxsize=8192)
@@ -135,7 +153,7 @@ def words_to_numbers(text: str) -> str:
     Text without number words comes back unchanged."""
     low = lowered_if_simple(text)
     if not found_in(_ANY, text, low):
-        return text
+        return _RATE.sub(_rate, text) if _DIGIT_RATE.search(text) else text
 
     def has(*words: str) -> bool:
         """A rewrite can act only if one of its words is there (on simple text, where
@@ -156,4 +174,34 @@ def words_to_numbers(text: str) -> str:
         out = _TIMES.sub(r"\1x", out)
     if has("twice", "double", "triple", "quadruple"):
         out = _MULTIPLE.sub(lambda m: _MULTIPLES[_word(m.group(1), _MULTIPLES)], out)
-    return _MILLIS.sub(r"\1 ms", out) if has("millisecond") else out
+    out = _MILLIS.sub(r"\1 ms", out) if has("millisecond") else out
+    if fractions:
+        out = _N_FRACTION_OF.sub(_n_fraction_of, out)
+        out = _SHARE.sub(_share, out)
+    return _RATE.sub(_rate, out) if " in " in out or " out of " in out else out
+
+
+def _n_fraction_of(m: re.Match[str]) -> str:
+    value = int(m.group(1)) * _FRACTIONS[m.group(2).lower()]
+    unit = m.group(3).lower()
+    if unit == "second":
+        return f"{_fmt(round(value * 1000))} ms"
+    return f"{_fmt(round(value, 2))} {unit}s"
+
+
+def _share(m: re.Match[str]) -> str:
+    """A share as a percentage: "a tenth of" is "10% of", "2 thirds of" is "67% of"."""
+    n = m.group(1).lower()
+    count = 1 if n in ("a", "an", "one") else int(n)
+    value = count * _FRACTIONS[m.group(2).lower()]
+    return f"{_fmt(round(value * 100))}%" if value <= 1 else m.group(0)
+
+
+def _rate(m: re.Match[str]) -> str:
+    """A rate as a percentage, kept beside its words: "1 in 100" reads "1 in 100 (1%)"."""
+    part = 1.0 if m.group(1).lower() == "one" else float(m.group(1))
+    whole = float(m.group(3))
+    if not 0 < part < whole:
+        return m.group(0)
+    noun = f" of {m.group(2)}" if m.group(2) else ""
+    return f"{m.group(0)} ({_fmt(round(100 * part / whole, 3))}%{noun})"

@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from agent.prompts import scoring_words
 from agent.semantic.numbers import words_to_numbers
-from agent.signals import substantive_sentences
+from agent.signals import first_match, substantive_sentences
 
 # -- clauses -------------------------------------------------------------------------------------
 
@@ -122,6 +123,15 @@ _FUNCTION_WORDS = ("a an the of in on at for with from by to per each every any 
 _FUNCTION = frozenset(_FUNCTION_WORDS.split())
 
 
+def _short_list(items: list[str]) -> bool:
+    """A list of short items: three or more all of at most three words ("p99, trade-offs, root
+    cause"), or five or more nearly all so ("side by side, a slice of traffic, switch back,
+    give-ups, written review"): one longer item does not make a list a claim."""
+    short = sum(1 for x in items if len(x.split()) <= 3)
+    return (len(items) >= 3 and short == len(items)) or (len(items) >= 5
+                                                         and short >= len(items) - 1)
+
+
 @lru_cache(maxsize=16384)
 def described(text: str) -> bool:
     """A verbless sentence that still describes something ("Plus interviews with a few teams
@@ -136,7 +146,7 @@ def described(text: str) -> bool:
     if len(words) < 6:
         return False
     items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*", body) if x.strip(" .")]
-    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+    if _short_list(items):
         return False
     return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
 
@@ -164,7 +174,7 @@ def has_verb(text: str) -> bool:
             return False
     items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*",
                                  lv.group(2) if lv else line) if x.strip(" .")]
-    if len(items) >= 3 and all(len(x.split()) <= 3 for x in items):
+    if _short_list(items):
         return False  # a list of short items: "p99, trade-offs, root cause, confirm"
     words = _WORD.findall(line.lower().replace("\u2019", "'"))
     long = len(words) >= 5
@@ -442,12 +452,23 @@ _REASON = re.compile(
 
 
 @lru_cache(maxsize=16384)
+def everyday_terms(text: str) -> str:
+    """The trade's words for what ``text`` says in everyday words (prompts/scoring_words.yaml:
+    the ``means`` of every concept it says), or "": "the slowest one in a hundred" reads
+    "p99 tail latency", "copies of the model" reads "replicas"."""
+    return " ".join(means for means, says in scoring_words().values() if first_match(says, text))
+
+
+@lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
     question = text.rstrip().endswith("?")  # a question asserts nothing: nothing to negate
     affirmed = text if question else affirmed_text(text)
     digits = words_to_numbers(affirmed)
     # patterns written with number words ("two kinds") still match the original
     read = affirmed if digits == affirmed else f"{affirmed} | {digits}"
+    said = everyday_terms(digits)
+    if said:
+        read = f"{read} | {said}"
     parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip()
              for c in clauses(text)]
     whole = re.sub(r"\s+", " ", digits).strip()
@@ -455,7 +476,10 @@ def read_sentence(text: str) -> Sentence:
     if whole and whole not in parts:
         parts.append(whole)
     full = words_to_numbers(text)
+    said = everyday_terms(full)
     full = text if full == text else f"{text} | {full}"
+    if said:
+        full = f"{full} | {said}"
     return Sentence(text=text, read=read, full=full,
                     claim=(has_verb(text) or described(text)) and not filler(text),
                     quantity=bool(_QUANTITY.search(read)), negated=affirmed != text,
