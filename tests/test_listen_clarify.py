@@ -378,6 +378,14 @@ def test_a_question_is_matched_in_a_few_milliseconds() -> None:
     ("Of all the requests, how many hit the cache?",
      ["Of all the requests, how many hit the cache?"]),
     ("Who pays for it, and how much do they pay?", ["Who pays for it", "how much do they pay?"]),
+    # A clause of time or condition is a lead-in too, though "when" can open a question...
+    ("When the queue backs up, what do the engineers look at first?",
+     ["When the queue backs up, what do the engineers look at first?"]),
+    ("If a replica dies, how long until traffic moves?",
+     ["If a replica dies, how long until traffic moves?"]),
+    # ...which it does when a verb of asking follows.
+    ("When do they need it, and what is the budget?",
+     ["When do they need it", "what is the budget?"]),
 ])
 def test_a_part_splits_only_where_another_question_starts(part: str, pieces: list[str]) -> None:
     assert split_questions(part) == pieces

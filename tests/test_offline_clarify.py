@@ -211,6 +211,49 @@ def test_a_question_gets_only_what_it_asks_about(case_id: str, question: str,
     assert told(case_id, question) == expected
 
 
+# A broad word is no keyword (README, "Clarify and follow-ups"): each of these uses a word that
+# was once keyed to a fact whose subject the question is not about.
+BROAD = [
+    ("fintech-p99-spikes", "How much are they paying their card processor?", "revenue"),
+    ("llama70b-2x-latency", "Would they pay for twice the hardware?", "latency_target"),
+    ("gpu-price-shift", "Do urgent jobs get their own queue?", "timeline"),
+    ("strategic-custom-ask", "What is the long tail asking us to build?", "long_tail"),
+    ("train-deploy-one-stack", "What do the big accounts want from us?", "customer_type"),
+    ("batch-inference-cost", "Who first noticed the bill going up?", "budget"),
+    ("batch-inference-cost", "Are they happy with how fast the job finishes?", "latency"),
+    ("batch-inference-cost", "How much revenue do we make from batch overall?", "customer_type"),
+    ("devx-observability-gap", "What share of our revenue is inference?", "slow_failing_share"),
+    ("compound-ai-json-reliability", "How bad is the documentation?", "failure_rates"),
+    ("finetune-cold-starts", "How many adapters see traffic in a typical hour?", "scale"),
+    ("moe-long-context-onboarding", "Which GPUs did our first attempt use?", "hardware"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "not_this"), BROAD)
+def test_a_broad_word_does_not_tell_the_fact_it_was_keyed_to(case_id: str, question: str,
+                                                              not_this: str) -> None:
+    assert not_this not in told(case_id, question)
+
+
+#: Words that ask for a kind of answer (a share, a degree, urgency, a multiple, a period,
+#: money in general), not for a subject: never a fact's keyword on their own.
+ANSWER_KIND_ONLY = {"urgen*", "urgent", "what share", "what percent", "what percent*", "how bad",
+                    "how much is", "money", "in numbers", "double", "twice", "two times",
+                    "cost of", "cost per", "a month", "per month"}
+#: What-they-pay questions, as plain phrases: they would also match "pay their card processor".
+UNGUARDED_PAY = re.compile(r"^(how much|what) (do|are|would|will) (they|customers) pay")
+
+
+@pytest.mark.parametrize("case_id", sorted(load_cases()))
+def test_keywords_name_a_subject_not_a_kind_of_answer(case_id: str) -> None:
+    for f in get_case(case_id).facts:
+        for k in f.keywords:
+            assert k not in ANSWER_KIND_ONLY, (f.id, k)
+            assert not UNGUARDED_PAY.match(k), (f.id, k)
+        if "revenue" in f.keywords:  # revenue names the fact that says what money comes in
+            assert re.search(r"revenue|dollars|\$", f.answer), f.id
+
+
 OFF_TOPIC = ["What's the weather like today?", "Can you repeat that?", "What's your name?",
              "How are you doing?", "Could you say that again?", "Where do I start?"]
 
