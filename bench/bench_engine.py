@@ -8,8 +8,9 @@ our own SQLite writes, prompt assembly and token counting. Two rows:
 - llm-loopback: a model endpoint on loopback (evals/fake_endpoint.py, no injected latency, the
   scripted interview responder), served by its own process as a real model server would be (in
   this process its threads would take the interpreter from the turn and count as engine time).
-  Model-call time = time inside the OpenAI SDK call (``ModelClient._create``, plus reading a
-  streamed reply), recorded per thread: the step node runs on the calling thread, checkpoint
+  Model-call time = time inside the OpenAI SDK call (``ModelClient._create`` for speech,
+  ``ModelClient._post_chat`` for structured calls, plus reading a streamed reply), recorded
+  per thread: the step node runs on the calling thread, checkpoint
   saves on LangGraph's kept worker threads, so the model-call time subtracted is that of those
   threads; background scoring (judge calls on finished steps, ``scoring`` threads) is never
   subtracted and never timed.
@@ -220,14 +221,19 @@ def instrument_engine(engine: Engine, probe: Probe) -> None:
         return
     if client.recorder is not None:
         client.recorder = probe.wrap("db_write", client.recorder)
-    create = client._create
+    create, post = client._create, client._post_chat
 
     def timed_create(*args: Any, **kwargs: Any) -> Any:
         with probe.timing("http"):
             result = create(*args, **kwargs)
         return _TimedStream(result, probe) if kwargs.get("stream") else result
 
+    def timed_post(body: dict[str, Any]) -> Any:
+        with probe.timing("http"):
+            return post(body)
+
     client._create = timed_create
+    client._post_chat = timed_post  # type: ignore[method-assign]  # structured calls
 
 
 def instrument_session(session: Session, probe: Probe) -> None:
