@@ -331,16 +331,17 @@ class Session:
             # journaled input (recover()), so those in-between saves kept nothing it needs;
             # they cost ~0.3 ms at the median turn and most of its slow tail.
             try:
-                for mode, chunk in self.engine.graph.stream(
-                        value, self.config, context=self.context,
-                        stream_mode=["values", "updates"], durability="exit"):
+                for chunk in self.engine.graph.stream(
+                        value, self.config, context=self.context, stream_mode="values",
+                        durability="exit"):
                     if not isinstance(chunk, dict):
                         continue
-                    if "__interrupt__" in chunk:  # in both modes when the run stops to wait
+                    if "__interrupt__" in chunk:  # when the run stops to wait
                         chunk = dict(chunk)
                         interrupts = tuple(chunk.pop("__interrupt__"))
-                    if mode == "values":
-                        values = chunk
+                        if not chunk:
+                            continue
+                    values = chunk
             finally:
                 self.context.events = None
         # What the run ended with, from its own stream: the state is not read back from the
