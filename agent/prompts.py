@@ -121,39 +121,52 @@ def concepts_version(name: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
+def _entry(where: str, entry: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """One item of a concept or intent file: a mapping with exactly ``fields``."""
+    named = " and ".join(repr(f) for f in fields)
+    if not isinstance(entry, dict):
+        raise DataFileError(f"{where}: expected the fields {named}")
+    extra = sorted(str(k) for k in entry if k not in fields)
+    if extra:
+        raise DataFileError(f"{where}: unknown field {extra[0]!r} (fields: {', '.join(fields)})")
+    missing = [f for f in fields if f not in entry]
+    if missing:
+        raise DataFileError(f"{where}: field {missing[0]!r} is missing")
+    return entry
+
+
+def _phrases(where: str, field: str, items: Any) -> tuple[str, ...]:
+    """A field holding a non-empty list of keyword patterns (agent/signals.py syntax), each
+    compiled to check it."""
+    from agent.signals import compile_pattern
+
+    if not isinstance(items, list) or not items or not all(
+            isinstance(s, str) and s.strip() for s in items):
+        raise DataFileError(f"{where}: field {field!r}: expected a non-empty list of phrases")
+    for s in items:
+        try:
+            compile_pattern(s)
+        except re.error as e:
+            raise DataFileError(f"{where}: field {field!r}: {s!r} is not a valid pattern: "
+                                f"{e}") from None
+    return tuple(s.strip() for s in items)
+
+
 def concepts(name: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     """``prompts/<name>.yaml``: a mapping of concept to ``means`` (words) and ``says`` (keyword
     patterns, agent/signals.py syntax), validated; DataFileError names the file and concept."""
-    from agent.signals import compile_pattern
-
     path = data_dir("prompts") / f"{name}.yaml"
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise DataFileError(f"{path}: expected a mapping of concept to its means and says")
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for name, entry in data.items():
-        where = f"{path}: concept {name!r}"
-        if not isinstance(entry, dict):
-            raise DataFileError(f"{where}: expected the fields 'means' and 'says'")
-        extra = sorted(str(k) for k in entry if k not in ("means", "says"))
-        if extra:
-            raise DataFileError(f"{where}: unknown field {extra[0]!r} (fields: means, says)")
-        missing = [k for k in ("means", "says") if k not in entry]
-        if missing:
-            raise DataFileError(f"{where}: field {missing[0]!r} is missing")
-        means, says = entry["means"], entry["says"]
+    for concept, entry in data.items():
+        where = f"{path}: concept {concept!r}"
+        fields = _entry(where, entry, ("means", "says"))
+        means = fields["means"]
         if not isinstance(means, str) or not means.strip():
             raise DataFileError(f"{where}: field 'means': expected words")
-        if not isinstance(says, list) or not says or not all(
-                isinstance(s, str) and s.strip() for s in says):
-            raise DataFileError(f"{where}: field 'says': expected a non-empty list of phrases")
-        for s in says:
-            try:
-                compile_pattern(s)
-            except re.error as e:
-                raise DataFileError(f"{where}: field 'says': {s!r} is not a valid pattern: "
-                                    f"{e}") from None
-        out[str(name)] = (means.strip(), tuple(s.strip() for s in says))
+        out[str(concept)] = (means.strip(), _phrases(where, "says", fields["says"]))
     return out
 
 
@@ -163,35 +176,14 @@ def clarify_intents() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     (a count, a duration, money, a person, a date, a share), each with the question words that
     ask for it (``asks``) and the words of a fact's answer that give it (``gives``), keyword
     patterns both. Kind -> (asks, gives)."""
-    from agent.signals import compile_pattern
-
     path = data_dir("prompts") / "clarify_intents.yaml"
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise DataFileError(f"{path}: expected a mapping of answer kind to its asks and gives")
     out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for name, entry in data.items():
-        where = f"{path}: kind {name!r}"
-        if not isinstance(entry, dict):
-            raise DataFileError(f"{where}: expected the fields 'asks' and 'gives'")
-        extra = sorted(str(k) for k in entry if k not in ("asks", "gives"))
-        if extra:
-            raise DataFileError(f"{where}: unknown field {extra[0]!r} (fields: asks, gives)")
-        lists: list[tuple[str, ...]] = []
-        for field in ("asks", "gives"):
-            if field not in entry:
-                raise DataFileError(f"{where}: field {field!r} is missing")
-            items = entry[field]
-            if not isinstance(items, list) or not items or not all(
-                    isinstance(s, str) and s.strip() for s in items):
-                raise DataFileError(f"{where}: field {field!r}: expected a non-empty list of "
-                                    "phrases")
-            for s in items:
-                try:
-                    compile_pattern(s)
-                except re.error as e:
-                    raise DataFileError(f"{where}: field {field!r}: {s!r} is not a valid "
-                                        f"pattern: {e}") from None
-            lists.append(tuple(s.strip() for s in items))
-        out[str(name)] = (lists[0], lists[1])
+    for kind, entry in data.items():
+        where = f"{path}: kind {kind!r}"
+        fields = _entry(where, entry, ("asks", "gives"))
+        out[str(kind)] = (_phrases(where, "asks", fields["asks"]),
+                          _phrases(where, "gives", fields["gives"]))
     return out
