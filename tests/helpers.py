@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,31 @@ def predictions(results: dict[str, Any]) -> dict[str, Any]:
     return {i["id"]: ({k: v["predicted"] for k, v in i["steps"].items()},
                       {k: v["predicted"] for k, v in i["criteria"].items()})
             for i in results["items"]}
+
+
+def refused_prompt_file(tmp_path: Path, monkeypatch: Any, name: str, text: str,
+                        load: Callable[[], object], *caches: Any) -> str:
+    """Put ``text`` in ``<name>.yaml`` of an INTERVIEWER_PROMPTS folder and call ``load``,
+    which must refuse it: the DataFileError's message, which names the file. ``caches``
+    (functools caches of the loaders) are cleared before and after, with data_dir's."""
+    import pytest
+
+    from agent.datafile import DataFileError
+    from agent.paths import data_dir
+
+    def clear() -> None:
+        for c in (data_dir, *caches):
+            c.cache_clear()
+
+    (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(tmp_path))
+    clear()
+    try:
+        with pytest.raises(DataFileError) as err:
+            load()
+    finally:
+        monkeypatch.delenv("INTERVIEWER_PROMPTS")
+        clear()
+    message = str(err.value)
+    assert f"{name}.yaml" in message, message
+    return message

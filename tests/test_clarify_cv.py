@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from agent.cases import default_cases, get_case
 from agent.clarify.select import PARAMS, Params, decide, gives, intents, read, shared_words
 from agent.offline import question_parts
 from evals.clarify_bank import SPLITS, BankQuestion, load_bank
+from tests.helpers import refused_prompt_file
 
 BATCH = "batch-inference-cost"
 
@@ -142,19 +144,8 @@ def test_no_signal_weight_tips_a_clue_to_a_question_that_only_brushes_it() -> No
 ])
 def test_a_bad_intents_file_is_refused_naming_the_kind_and_field(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, problem: str) -> None:
-    from agent.datafile import DataFileError
-    from agent.paths import data_dir
     from agent.prompts import clarify_intents
 
-    (tmp_path / "clarify_intents.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(tmp_path))
-    data_dir.cache_clear()
-    clarify_intents.cache_clear()
-    try:
-        with pytest.raises(DataFileError, match=problem) as e:
-            clarify_intents()
-        assert "clarify_intents.yaml" in str(e.value)
-    finally:
-        monkeypatch.delenv("INTERVIEWER_PROMPTS")
-        data_dir.cache_clear()
-        clarify_intents.cache_clear()
+    message = refused_prompt_file(tmp_path, monkeypatch, "clarify_intents", text,
+                                  clarify_intents, clarify_intents)
+    assert re.search(problem, message), message

@@ -5,6 +5,7 @@ an assumption, the compound-question split (issue 19, item 5), and how the bank 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from evals.clarify_bank import load_bank
 from evals.clarify_eval import measure
 from evals.gate import GateError, check_behaviour, load_behaviour_gates
 from tests.conftest import run_cli
+from tests.helpers import refused_prompt_file
 
 BATCH = "batch-inference-cost"
 FINTECH = "fintech-p99-spikes"
@@ -336,22 +338,11 @@ def test_an_assumption_inside_a_question_is_not_asked_about(question: str,
 ])
 def test_a_bad_concept_file_is_refused_naming_the_concept_and_field(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, problem: str) -> None:
-    from agent.datafile import DataFileError
-    from agent.paths import data_dir
     from agent.prompts import clarify_words
 
-    (tmp_path / "clarify_words.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(tmp_path))
-    data_dir.cache_clear()
-    clarify_words.cache_clear()
-    try:
-        with pytest.raises(DataFileError, match=problem) as e:
-            clarify_words()
-        assert "clarify_words.yaml" in str(e.value)
-    finally:
-        monkeypatch.delenv("INTERVIEWER_PROMPTS")
-        data_dir.cache_clear()
-        clarify_words.cache_clear()
+    message = refused_prompt_file(tmp_path, monkeypatch, "clarify_words", text, clarify_words,
+                                  clarify_words)
+    assert re.search(problem, message), message
 
 
 def test_a_question_is_matched_in_a_few_milliseconds() -> None:

@@ -12,6 +12,7 @@ from agent.cases import get_case, load_case
 from agent.datafile import DataFileError
 from agent.scorers import OfflineScorer
 from agent.scores import StepScore
+from tests.helpers import refused_prompt_file
 
 FINTECH = get_case("fintech-p99-spikes")
 BATCH = get_case("batch-inference-cost")
@@ -316,16 +317,8 @@ def test_the_scorer_version_names_the_everyday_words_file(
 ])
 def test_a_bad_everyday_words_file_names_the_file_and_concept(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, message: str) -> None:
-    from agent.paths import data_dir
     from agent.prompts import concepts
 
-    (tmp_path / "scoring_words.yaml").write_text(body, encoding="utf-8")
-    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(tmp_path))
-    data_dir.cache_clear()
-    try:
-        with pytest.raises(DataFileError) as err:
-            concepts("scoring_words")
-    finally:
-        monkeypatch.delenv("INTERVIEWER_PROMPTS")
-        data_dir.cache_clear()
-    assert "scoring_words.yaml" in str(err.value) and message in str(err.value)
+    said = refused_prompt_file(tmp_path, monkeypatch, "scoring_words", body,
+                               lambda: concepts("scoring_words"))
+    assert message in said, said
