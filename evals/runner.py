@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -380,17 +380,15 @@ class Run:
     def _score_in_background(self, task: Task) -> tuple[dict[str, Any] | None, str | None,
                                                         dict[str, Any]]:
         """:meth:`_score_counted` with each HTTP request taking one of the --concurrency
-        slots of the endpoint's scheduler (agent/model/scheduler.py)."""
-        with ExitStack() as stack:
-            for scheduler in {id(c.scheduler): c.scheduler for c in self.clients}.values():
-                stack.enter_context(scheduler.background())
+        slots of the endpoint's scheduler (agent/model/scheduler.py). Every client of a run
+        has the same endpoint, so they share that one scheduler."""
+        with self.clients[0].scheduler.background():
             return self._score_counted(task)
 
     async def _run_tasks(self, todo: list[Task], done: dict[Task, dict[str, Any]],
                          failed: dict[Task, str], sink: IO[str], bar: Progress) -> None:
         threads = self.workers_for_calls()
-        for client in self.clients:
-            client.scheduler.set_max_concurrency(self.cfg.concurrency)
+        self.clients[0].scheduler.set_max_concurrency(self.cfg.concurrency)
         sem = asyncio.Semaphore(threads)
         limiter = RateLimiter(self.cfg.rpm)
         loop = asyncio.get_running_loop()
