@@ -10,10 +10,10 @@ our own SQLite writes, prompt assembly and token counting. Two rows:
   this process its threads would take the interpreter from the turn and count as engine time).
   Model-call time = time inside the OpenAI SDK call (``ModelClient._create`` for speech,
   ``ModelClient._post_chat`` for structured calls, plus reading a streamed reply), recorded
-  per thread: the step node runs on the calling thread, checkpoint
-  saves on LangGraph's kept worker threads, so the model-call time subtracted is that of those
-  threads; background scoring (judge calls on finished steps, ``scoring`` threads) is never
-  subtracted and never timed.
+  per thread: the step node runs on the calling thread, checkpoint saves on LangGraph's kept
+  worker threads, so the model-call time subtracted is that of those threads; background
+  scoring (judge calls on finished steps, ``scoring`` threads) is never subtracted and never
+  timed.
 - offline: no endpoint, no HTTP at all.
 
 By default the benchmark waits, untimed, for background scoring to finish before each turn, as a
@@ -331,7 +331,7 @@ def turn_cpu() -> float:
     on a busy machine."""
     total = 0.0
     for t in threading.enumerate():
-        if t.ident is None or not _is_turn_thread(t.name) or t.name.startswith("semantic"):
+        if t.ident is None or not _is_turn_thread(t.name):
             continue
         try:
             total += time.clock_gettime(time.pthread_getcpuclockid(t.ident))
