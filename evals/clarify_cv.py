@@ -65,12 +65,14 @@ KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind")
 #: - ``round2``: round 2's parameters only, round 3's signals off (the matcher as it was);
 #: - ``signals``: round 3's signals (intent, shared words, stand-out lead, keyword override)
 #:   with the meaning thresholds, the keyword gates pinned at the shipped values;
+#: - ``tokens``: round 2's parameters and round 5's word-level signal (``token_weight``,
+#:   ``token_floor``: agent/semantic/words.py);
 #: - ``all``: every parameter.
 GRIDS = {"round2": ROUND2,
          "signals": tuple(k for k in GRID
                          if k not in (*KEYWORD_GATES, "token_weight", "token_floor")),
          "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor")}
-#: Round 3's signals, off (their value when a grid leaves them out).
+#: Round 3's and round 5's signals, off (their value when a grid leaves them out).
 OFF: dict[str, float | bool] = {"lead_min": 1.0, "override_margin": 1.0, "words_weight": 0.0,
                                 "intent_weight": 0.0, "token_weight": 0.0}
 
@@ -245,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--grid", choices=(*GRIDS, "every"), default="every",
                     help="which fitting procedure to cross-validate: round2 (round 2's "
                     "parameters, round 3's signals off), signals (round 3's signals and the "
-                    "meaning thresholds), all, or every one of them (default)")
+                    "meaning thresholds), tokens (round 2's parameters and round 5's "
+                    "word-level signal), all, or every one of them (default)")
     ap.add_argument("--folds", action="store_true", help="also print each fold's parameters")
     args = ap.parse_args(argv)
     variants = {"authored": (True,), "no-lists": (False,), "both": (True, False)}[args.variant]

@@ -58,6 +58,22 @@ with the question it leads into (:data:`_LEAD_IN`), and refitted round 2's thres
 over the narrowed keywords (a keyword that names its subject is trusted further:
 ``keyword_behind`` 0.4). Cross-validated: 0.954 / 0.861 with the lists, 0.930 / 0.748 without;
 held-out, measured once, 0.832 / 0.781.
+
+Round 5 adds a **word-level** signal (:mod:`agent.semantic.words`, weight
+:attr:`Params.token_weight`): the sentence mean dilutes the one or two words that carry a
+paraphrase's subject, so each content word of the question is also matched on its own against
+the content words of each fact's subject (:func:`subject_words`: its topic, answer and plain
+keywords, nothing written from bank questions), best match per word, credited only to the fact
+the word points to more than to any other. It may choose among facts the question is already
+close to (:attr:`Params.token_floor`), never tips a clue (clues are judged on similarity alone),
+and a one-word question gets nothing from it. Fitted under ``python -m evals.clarify_cv --grid
+tokens`` on the dev bank grown to 309 (47 fresh questions in new voices, ``cq5-*``):
+cross-validated 0.940 / 0.851 -> 0.944 / 0.863 with the lists and 0.910 / 0.740 -> 0.899 /
+0.737 without them (no gain there); the fresh questions, cross-validated, 0.867 / 0.796 ->
+0.886 / 0.796 (0.829 / 0.694 -> 0.841 / 0.755 without the lists). Tried and not kept: the
+lift over the mean of the facts instead of over the next best, inverse-frequency weights, the
+authored questions among the subject words, a fact's topic and keywords alone (each no better,
+or recall bought with precision).
 """
 
 from __future__ import annotations
