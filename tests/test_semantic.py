@@ -229,7 +229,7 @@ def test_matching_groups_at_once_finds_what_each_group_finds_alone() -> None:
     text = ("The slowest one in a hundred calls waits 2 s at the busy hour; we'd add more "
             "copies of the model. We'd target p99 under 500 ms and cost per 1k tokens flat. "
             "Canary on 5% of traffic, then an a/b test. KV cache: 80%. İstanbul, ſtill slow.")
-    sents = signals.sentences(text) + [text.upper()]
+    sents = [*signals.sentences(text), text.upper()]
     rubrics = default_rubrics()
     families = [tuple(says for _, says in scoring_words().values()),
                 tuple(tuple(g) for step in rubrics.hashes for c in rubrics[step].criteria
