@@ -33,7 +33,7 @@ from agent.cases import Case, Fact, get_case
 from agent.config import Settings
 from agent.engine import Engine, Session
 from agent.llm_policy import MAX_FACTS, allowed_facts
-from agent.offline import matching_facts
+from agent.offline import facts_asked, matching_facts, question_parts
 from agent.prompts import fence
 from agent.rubrics import default_rubrics
 from agent.scorers import OfflineScorer
@@ -578,8 +578,11 @@ def test_allowed_facts_bounds_a_selection() -> None:
     assert allowed_facts(case, "How big is their fleet?", ["revenue"]) == []
     q = "How big is the fleet, and what's the QPS?"
     assert allowed_facts(case, q, ["qps", "fleet"]) == ["qps", "fleet"]
-    # More picks than a one-part question can ask about: the pick is not trusted.
-    assert allowed_facts(case, q, ["qps", "fleet", "region"]) == ["qps"]
+    # More picks than a one-part question can ask about: the pick is not trusted, and only
+    # what the offline match tells for the question itself is kept (the QPS by its keyword,
+    # the fleet by meaning: the compound question names it alongside the QPS).
+    assert [f.id for f in facts_asked(case, question_parts(q))] == ["fleet", "qps"]
+    assert allowed_facts(case, q, ["qps", "fleet", "region"]) == ["qps", "fleet"]
     # A statement asks nothing, so it is told nothing.
     assert allowed_facts(case, "I'll assume they run 1,000 QPS.", ["qps"]) == []
     # Never more than MAX_FACTS, unless the question's own keywords ask for more.
