@@ -134,8 +134,11 @@ _DENIED_AFTER = re.compile(r"[\s\w-]{0,25}?\b(?:is|are|was|were)(?:n't|n’t| no
 def _said(values: Sequence[Value], text: str) -> tuple[set[str], set[str]]:
     """(values ``text`` affirms, values it mentions only negated)."""
     text = _DEFERRABLE.sub("are deferrable", text)
+    yes: set[str] = set()
+    no: set[str] = set()
+    if not any(first_match(v.says, text) for v in values):
+        return yes, no
     affirmed = affirmed_text(text)
-    yes, no = set(), set()
     for v in values:
         m = first_match(v.says, affirmed)
         if m is not None and not _DENIED_AFTER.match(text, m.end()):
@@ -286,13 +289,19 @@ def clarify_calls(case: Case, sents: Sequence[Sentence], interviewer: Sequence[s
 def wrong_premises(case: Case, heard: Sequence[str]) -> tuple[Premise, ...]:
     """The contradicted premises stated before a step (``heard``: every earlier line; the
     interviewer's own lines never contradict the sheet they come from)."""
+    facts = tuple((f.id, f.answer) for f in case.facts)
     out: dict[tuple[str, str], Premise] = {}
     for line in heard:
-        for s in read_answer(line):
-            if _statement(s):
-                for p in premises(case, s.text):
-                    out.setdefault((p.dimension, p.value), p)
+        for p in _line_premises(facts, line):
+            out.setdefault((p.dimension, p.value), p)
     return tuple(out.values())
+
+
+@lru_cache(maxsize=4096)
+def _line_premises(facts: tuple[tuple[str, str], ...], line: str) -> tuple[Premise, ...]:
+    """The contradicted premises one earlier line states (each line read once per interview:
+    every later step hears it again)."""
+    return tuple(p for s in read_answer(line) if _statement(s) for p in _premises(facts, s.text))
 
 
 def carried(case: Case, sents: Sequence[Sentence], wrong: Sequence[Premise]
