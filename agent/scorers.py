@@ -19,7 +19,7 @@ from agent.semantic.calls import dismisses_clue, wrong_call
 from agent.semantic.claims import StepBudget, cover
 from agent.semantic.facts import Told
 from agent.semantic.facts import check as check_facts
-from agent.semantic.premises import carried, clarify_calls, wrong_premises
+from agent.semantic.premises import carried, clarify_calls
 from agent.semantic.reading import Sentence, read_answer
 from agent.signals import level_for
 from agent.steps import CROSS_CUTTING, STEPS
@@ -128,7 +128,8 @@ def premise_calls(case: Case, step: str, turns: Turns, sents: Sequence[Sentence]
         return clarify_calls(case, sents, lines), []
     if told is None or step not in STEPS:
         return [], []
-    return [], [(s, p.why) for s, p in carried(case, sents, wrong_premises(case, told.heard))]
+    earlier = told.said if told.said is not None else told.heard
+    return [], [(s, p.why) for s, p in carried(case, sents, earlier)]
 
 
 def strong_notes(case: Case, step: str) -> list[str]:

@@ -435,5 +435,5 @@ def test_a_bad_premises_file_names_the_file_and_dimension(
 
     said = refused_prompt_file(tmp_path, monkeypatch, "premises", body, premises.dimensions,
                                premises.dimensions, premises._settled_facts,
-                               premises._premises)
+                               premises._premises, premises._contradictable)
     assert message in said and "traffic" in said, said

@@ -31,8 +31,8 @@ from agent.paths import data_dir
 from agent.semantic.facts import DERIVED, TARGET, Quantity, key_words, quantities, revealed, same
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
-from agent.semantic.reading import Sentence, affirmed_text, clauses, read_answer
-from agent.signals import compile_pattern, first_match
+from agent.semantic.reading import Sentence, affirmed_text, clauses
+from agent.signals import compile_pattern, first_match, substantive_sentences
 
 #: A figure counts as contradicting a told fact when it is off by more than this share.
 FIGURE_TOLERANCE = 0.3
@@ -119,6 +119,8 @@ def dimensions() -> tuple[Dimension, ...]:
     return tuple(out)
 
 
+
+
 _FIRST = re.compile(r"[.:;,]|\s+(?:first|then|while|because|but)\b", re.IGNORECASE)
 
 
@@ -181,11 +183,23 @@ def _settled_facts(facts: tuple[tuple[str, str], ...]) -> tuple[tuple[Dimension,
     return tuple(out)
 
 
+@lru_cache(maxsize=64)
+def _contradictable(facts: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The patterns of every value these facts contradict (denied, or one of an exclusive
+    dimension they never affirm), for one quick look at whether a sentence names any."""
+    return tuple(p for dim, settled in _settled_facts(facts) for v in dim.values
+                 if v.name in settled.denied
+                 or (dim.exclusive and settled.affirmed and v.name not in settled.affirmed)
+                 for p in v.says) or ("re:(?!)",)
+
+
 def _claimed(dim: Dimension, text: str) -> str:
     """The part of ``text`` that can give this dimension a value: the clauses naming a claim
     cue for dimensions that need one ("the goal is speed"), else the whole sentence."""
     if not dim.claim:
         return text
+    if not first_match(dim.claim, text):
+        return ""
     return " ".join(c.text for c in clauses(text) if first_match(dim.claim, affirmed_text(c.text)))
 
 
@@ -196,6 +210,8 @@ def premises(case: Case, sentence: str) -> list[Premise]:
 
 @lru_cache(maxsize=16384)
 def _premises(facts: tuple[tuple[str, str], ...], sentence: str) -> tuple[Premise, ...]:
+    if not first_match(_contradictable(facts), sentence):
+        return ()  # names no value the case contradicts
     out = []
     for dim, settled in _settled_facts(facts):
         text = _claimed(dim, sentence)
@@ -274,9 +290,9 @@ def clarify_calls(case: Case, sents: Sequence[Sentence], interviewer: Sequence[s
     known = [q for text in (case.prompt, *interviewer) for q in quantities(text)]
     out = []
     for s in sents:
-        if not _statement(s):
-            continue
         found = premises(case, s.text)
+        if (not found and not (told and s.quantity)) or not _statement(s):
+            continue
         if found:
             out.append((s, found[0].why))
             continue
@@ -287,8 +303,9 @@ def clarify_calls(case: Case, sents: Sequence[Sentence], interviewer: Sequence[s
 
 
 def wrong_premises(case: Case, heard: Sequence[str]) -> tuple[Premise, ...]:
-    """The contradicted premises stated before a step (``heard``: every earlier line; the
-    interviewer's own lines never contradict the sheet they come from)."""
+    """The contradicted premises stated before a step (``heard``: the candidate's earlier
+    lines, or every earlier line when they are not known apart: the interviewer's own lines
+    never contradict the sheet they come from)."""
     facts = tuple((f.id, f.answer) for f in case.facts)
     out: dict[tuple[str, str], Premise] = {}
     for line in heard:
@@ -301,20 +318,25 @@ def wrong_premises(case: Case, heard: Sequence[str]) -> tuple[Premise, ...]:
 def _line_premises(facts: tuple[tuple[str, str], ...], line: str) -> tuple[Premise, ...]:
     """The contradicted premises one earlier line states (each line read once per interview:
     every later step hears it again)."""
-    return tuple(p for s in read_answer(line) if _statement(s) for p in _premises(facts, s.text))
+    if not first_match(_contradictable(facts), line):
+        return ()
+    return tuple(p for s in substantive_sentences(line) for p in _premises(facts, s)
+                 if _states(s))
 
 
-def carried(case: Case, sents: Sequence[Sentence], wrong: Sequence[Premise]
+def carried(case: Case, sents: Sequence[Sentence], earlier: Sequence[str]
             ) -> list[tuple[Sentence, Premise]]:
-    """The sentences of a later step that affirm a premise the candidate got wrong earlier."""
-    if not wrong:
+    """The sentences of a later step that affirm a premise the candidate got wrong earlier
+    (``earlier``: the lines before the step, see :func:`wrong_premises`; read only when a
+    sentence of this step gives a premise the case contradicts)."""
+    found = [(s, ps) for s in sents if not s.text.rstrip().endswith("?")
+             for ps in (premises(case, s.text),) if ps]
+    if not found:
         return []
-    keys = {(p.dimension, p.value) for p in wrong}
+    keys = {(p.dimension, p.value) for p in wrong_premises(case, earlier)}
     out = []
-    for s in sents:
-        if s.text.rstrip().endswith("?"):
-            continue
-        found = [p for p in premises(case, s.text) if (p.dimension, p.value) in keys]
-        if found:
-            out.append((s, found[0]))
+    for s, ps in found:
+        hit = [p for p in ps if (p.dimension, p.value) in keys]
+        if hit:
+            out.append((s, hit[0]))
     return out
