@@ -99,12 +99,19 @@ def supports(quote: str) -> bool:
     """Can this quote back a level? Not when all it says is negated ("No canary, no rollback
     plan needed.") or when it addresses the grader. (Cached: a judge often quotes the same
     words for several criteria of a step.)"""
-    from agent.semantic.reading import read_sentence
+    from agent.semantic.reading import asserted, read_sentence
     from agent.signals import is_meta, sentences
 
     kept = [p for p in sentences(quote) or [quote] if not is_meta(p)]
-    left = " ".join(read_sentence(p).read for p in kept)
-    return any(w.lower() not in _FILLER_WORDS for w in _CONTENT.findall(left))
+    # A sentence's read form starts with what it asserts: when that has a content word the
+    # answer is yes without reading the rest (numbers as digits, the trade's words).
+    if any(_content(asserted(p)) for p in kept):
+        return True
+    return _content(" ".join(read_sentence(p).read for p in kept))
+
+
+def _content(text: str) -> bool:
+    return any(w.lower() not in _FILLER_WORDS for w in _CONTENT.findall(text))
 
 
 def check_quotes(quotes: Iterable[str], candidate_texts: Sequence[str], *,

@@ -191,6 +191,28 @@ class _Plan:
 _ANCHOR = re.compile(r"(?<!\\)\$|(?<![\\\[])\^")
 
 
+def _trie(keys: Iterable[str]) -> str:
+    """One expression for a set of literal keys, as a trie: "ca(?:ch(?:ing)?|p)". It finds what
+    ``k1|k2|...`` (longest first) finds, the longest key at the leftmost place, about five
+    times faster: Python's matcher tries a flat alternation's keys one by one at every
+    position, and a trie's next character picks the only branch worth trying."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for k in keys:
+        node = root
+        for ch in k:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
+
+
 @lru_cache(maxsize=4096)
 def _plan(patterns: tuple[str, ...]) -> _Plan:
     by_key: dict[str, list[re.Pattern[str]]] = {}
@@ -205,7 +227,7 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
         if words:
             by_key.setdefault(words[0], []).append(compile_pattern(p))
     keys = sorted(by_key, key=len, reverse=True)
-    finder = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+    finder = re.compile(_trie(keys)) if keys else None
     prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
     combined = _combined(tuple(regexes)) if regexes else None
     return _Plan(finder, {k: tuple((r, _lowered(r)) for r in v) for k, v in by_key.items()},
@@ -279,16 +301,73 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
                     m = _search(pattern, fast, text, low)
                     if m and _earlier(m, best):
                         best = m
+    m = _regex_match(plan, text, low)
+    if m and _earlier(m, best):
+        best = m
+    return best
+
+
+def _regex_match(plan: _Plan, text: str, low: str | None) -> re.Match[str] | None:
+    """The earliest match of a plan's ``re:`` patterns in ``text``."""
     if plan.regexes is not None:
-        m = _search(plan.regexes, plan.regexes_low, text, low)
+        return _search(plan.regexes, plan.regexes_low, text, low)
+    best: re.Match[str] | None = None
+    for pattern, fast in plan.regex_list:  # a pattern that cannot be combined (a backreference)
+        m = _search(pattern, fast, text, low)
         if m and _earlier(m, best):
             best = m
-    elif plan.regex_list:  # a pattern that cannot be combined (e.g. a backreference)
-        for pattern, fast in plan.regex_list:
-            m = _search(pattern, fast, text, low)
-            if m and _earlier(m, best):
-                best = m
     return best
+
+
+@dataclass(frozen=True)
+class _Union:
+    """Several signal groups' plans merged: one key finder for all their phrases."""
+
+    keyfinder: re.Pattern[str] | None
+    by_key: dict[str, tuple[tuple[int, re.Pattern[str], re.Pattern[str] | None], ...]]
+    """each key's phrases, with the index of the group each belongs to"""
+    prefixes: dict[str, tuple[str, ...]]
+    regex_groups: tuple[tuple[int, _Plan], ...]
+    """the groups with ``re:`` patterns, each searched through its own plan"""
+
+
+@lru_cache(maxsize=256)
+def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
+    by_key: dict[str, list[tuple[int, re.Pattern[str], re.Pattern[str] | None]]] = {}
+    regex_groups = []
+    for gi, group in enumerate(groups):
+        plan = _plan(group)
+        for key, phrases in plan.by_key.items():
+            by_key.setdefault(key, []).extend((gi, r, fast) for r, fast in phrases)
+        if plan.regex_list:
+            regex_groups.append((gi, plan))
+    keys = sorted(by_key, key=len, reverse=True)
+    # Overlapping (a lookahead at every place): a key that begins inside another key's match
+    # ("b test" inside "a/b test") is still found, as each group's own finder would find it.
+    finder = re.compile(f"(?=({_trie(keys)}))") if keys else None
+    return _Union(finder, {k: tuple(v) for k, v in by_key.items()},
+                  {k: tuple(j for j in keys if k.startswith(j)) for k in keys},
+                  tuple(regex_groups))
+
+
+def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
+    """The indices of the ``groups`` (each a tuple of patterns, as :func:`first_match` takes)
+    that match ``text``: ``{i for i, g in enumerate(groups) if first_match(g, text)}``, with
+    one pass of a key finder over the text for all of them instead of one per group."""
+    plan = _union(groups)
+    lowered = text.lower()
+    low = lowered if _simple(text) else None
+    hit: set[int] = set()
+    if plan.keyfinder is not None:
+        found = set(plan.keyfinder.findall(lowered))
+        for key in {k for f in found for k in plan.prefixes[f]}:
+            for gi, pattern, fast in plan.by_key[key]:
+                if gi not in hit and _search(pattern, fast, text, low):
+                    hit.add(gi)
+    for gi, group_plan in plan.regex_groups:
+        if gi not in hit and _regex_match(group_plan, text, low):
+            hit.add(gi)
+    return hit
 
 
 #: Abbreviations whose full stop ends no sentence ("e.g.", "vs."); "etc." and single-letter

@@ -53,6 +53,8 @@ GRID: dict[str, tuple[float | bool, ...]] = {
     "intent_weight": (0.0, 0.03, 0.06, 0.1, 0.15),
     "override_margin": (1.0, 0.05, 0.1, 0.15, 0.2),
     "words_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4),
+    "token_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6),
+    "token_floor": (0.25, 0.3, 0.35, 0.4, 0.45),
 }
 #: The parameters round 2's matcher had (the rest are round 3's signals).
 ROUND2 = ("meaning_min", "meaning_margin", "keyword_floor", "keyword_slack", "keyword_behind",
@@ -63,12 +65,16 @@ KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind")
 #: - ``round2``: round 2's parameters only, round 3's signals off (the matcher as it was);
 #: - ``signals``: round 3's signals (intent, shared words, stand-out lead, keyword override)
 #:   with the meaning thresholds, the keyword gates pinned at the shipped values;
+#: - ``tokens``: round 2's parameters and round 5's word-level signal (``token_weight``,
+#:   ``token_floor``: agent/semantic/words.py);
 #: - ``all``: every parameter.
-GRIDS = {"round2": ROUND2, "signals": tuple(k for k in GRID if k not in KEYWORD_GATES),
-         "all": tuple(GRID)}
-#: Round 3's signals, off (their value when a grid leaves them out).
+GRIDS = {"round2": ROUND2,
+         "signals": tuple(k for k in GRID
+                         if k not in (*KEYWORD_GATES, "token_weight", "token_floor")),
+         "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor")}
+#: Round 3's and round 5's signals, off (their value when a grid leaves them out).
 OFF: dict[str, float | bool] = {"lead_min": 1.0, "override_margin": 1.0, "words_weight": 0.0,
-                                "intent_weight": 0.0}
+                                "intent_weight": 0.0, "token_weight": 0.0}
 
 
 def start(grid: dict[str, tuple[float | bool, ...]]) -> Params:
@@ -155,12 +161,21 @@ def fit(items: Sequence[Item], grid: dict[str, tuple[float | bool, ...]] | None 
     return best
 
 
+#: Ids of the dev questions written in round 5 in new voices (a finance person, a non-native
+#: speaker, a story, terse one-word questions) and labelled before any matcher ran on them:
+#: reported on their own as "unseen", the figure for wording the matcher was not shaped on.
+UNSEEN_PREFIX = "cq5-"
+
+
 def by_kind(pairs: Sequence[tuple[Item, set[str]]]) -> dict[str, Any]:
     out = {"all": tally(pairs)}
     for kind in KINDS:
         rows = [(i, g) for i, g in pairs if i.q.kind == kind]
         if rows:
             out[kind] = tally(rows)
+    unseen = [(i, g) for i, g in pairs if i.q.id.startswith(UNSEEN_PREFIX)]
+    if unseen:
+        out["unseen"] = tally(unseen)
     return out
 
 
@@ -232,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--grid", choices=(*GRIDS, "every"), default="every",
                     help="which fitting procedure to cross-validate: round2 (round 2's "
                     "parameters, round 3's signals off), signals (round 3's signals and the "
-                    "meaning thresholds), all, or every one of them (default)")
+                    "meaning thresholds), tokens (round 2's parameters and round 5's "
+                    "word-level signal), all, or every one of them (default)")
     ap.add_argument("--folds", action="store_true", help="also print each fold's parameters")
     args = ap.parse_args(argv)
     variants = {"authored": (True,), "no-lists": (False,), "both": (True, False)}[args.variant]

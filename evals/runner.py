@@ -607,23 +607,18 @@ class Run:
                                   for s in scores],
                     "score": scores,
                 }
+                # each run's criteria by id, the first of an id (None: the task failed)
+                by_id = [{x["id"]: x for x in reversed(run["criteria"])} if run else None
+                         for run in runs]
                 for c in self.rubrics[step].criteria:
-                    if runs and all(run is not None and all(x["id"] != c.id
-                                                            for x in run["criteria"])
-                                    for run in runs):
+                    if runs and all(got is not None and c.id not in got for got in by_id):
                         continue  # the case leaves it out (criteria: {id: {applies: false}})
-                    levels = []
-                    for run in runs:
-                        found = next((x for x in run["criteria"] if x["id"] == c.id),
-                                     None) if run else None
-                        levels.append(found["level"] if found else None)
+                    found = [got.get(c.id) if got is not None else None for got in by_id]
                     criteria[c.id] = {
                         "gold": {r: g[c.id] for r, g in gold_crit.items() if c.id in g},
-                        "predicted": levels,
+                        "predicted": [x["level"] if x else None for x in found],
                     }
-                    samples = [next((x.get("samples") for x in run["criteria"]
-                                     if x["id"] == c.id), None) if run else None
-                               for run in runs]
+                    samples = [x.get("samples") if x else None for x in found]
                     if any(samples):
                         criteria[c.id]["samples"] = samples
             profile = item.meta.get("profile")

@@ -203,6 +203,52 @@ def test_first_match_is_the_same_whatever_order_the_phrases_are_tried_in() -> No
         assert m is not None and m.group(0) == "A/B test", patterns
 
 
+def test_the_trie_key_finder_finds_what_a_longest_first_alternation_finds() -> None:
+    """signals._trie builds the key finder as a trie (several times faster than a flat
+    alternation): at every place it must find the same key, the longest one there."""
+    from agent import signals
+
+    keys = ["cach", "caching", "cache", "ca", "p99", "a/b", "b", "$", "slow", "slowest", "kv"]
+    flat = re.compile("|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True)))
+    trie = re.compile(signals._trie(keys))
+    texts = ["Prefix caching, a cache, a/b tests; p99 is slowest at $40k.", "cachingcach ca",
+             "slow slowe slowest", "abc kv-cache", ""]
+    for text in texts:
+        assert trie.findall(text) == flat.findall(text), text
+    assert trie.findall(texts[0]) != []
+
+
+def test_matching_groups_at_once_finds_what_each_group_finds_alone() -> None:
+    """signals.matching tells which of several signal groups match a text, with one key
+    finder for all: the answer must be each group's own first_match, for the everyday words,
+    every rubric's groups and every fact's keywords, including a phrase that begins inside
+    another group's key ("b test" inside "a/b test")."""
+    from agent import signals
+    from agent.cases import default_cases
+    from agent.prompts import scoring_words
+    from agent.rubrics import default_rubrics
+
+    text = ("The slowest one in a hundred calls waits 2 s at the busy hour; we'd add more "
+            "copies of the model. We'd target p99 under 500 ms and cost per 1k tokens flat. "
+            "Canary on 5% of traffic, then an a/b test. KV cache: 80%. İstanbul, ſtill slow.")
+    sents = [*signals.sentences(text), text.upper()]
+    rubrics = default_rubrics()
+    families = [tuple(says for _, says in scoring_words().values()),
+                tuple(tuple(g) for step in rubrics.hashes for c in rubrics[step].criteria
+                      for g in c.signals),
+                tuple(tuple(f.keywords) for case in default_cases().values()
+                      for f in case.facts),
+                (("a/b",), ("b test",), ("re:\\bslow(?:est)?\\b",))]
+    found = 0
+    for groups in families:
+        for s in sents:
+            alone = {i for i, g in enumerate(groups) if signals.first_match(g, s)}
+            assert signals.matching(groups, s) == alone, s
+            found += len(alone)
+    assert signals.matching(families[-1], "then an a/b test") == {0, 1}
+    assert found > 40
+
+
 def test_matching_without_ignorecase_on_lowered_text_finds_the_same_matches(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """first_match and candidates run expressions without IGNORECASE on the lower-cased text

@@ -102,7 +102,10 @@ class Scheduler:
         finally:
             with self._cond:
                 self._background -= 1
-                self._cond.notify_all()
+                # One slot is free: one waiter can take it (waking them all made the rest
+                # contend for the lock only to wait again). A waiter held back by a turn
+                # is woken again when the turn ends (notify_all there).
+                self._cond.notify()
 
 
 _registry: dict[str, Scheduler] = {}

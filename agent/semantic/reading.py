@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from agent.prompts import scoring_words
 from agent.semantic.numbers import words_to_numbers
-from agent.signals import first_match, substantive_sentences
+from agent.signals import matching, substantive_sentences
 
 # -- clauses -------------------------------------------------------------------------------------
 
@@ -413,6 +413,12 @@ def affirmed_text(sentence: str) -> str:
     return "".join(chars)
 
 
+def asserted(sentence: str) -> str:
+    """:func:`affirmed_text`, except that a question asserts nothing, so nothing is negated:
+    the start of :attr:`Sentence.read` (which adds numbers as digits and the trade's words)."""
+    return sentence if sentence.rstrip().endswith("?") else affirmed_text(sentence)
+
+
 # -- sentences of an answer -------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -456,13 +462,14 @@ def everyday_terms(text: str) -> str:
     """The trade's words for what ``text`` says in everyday words (prompts/scoring_words.yaml:
     the ``means`` of every concept it says), or "": "the slowest one in a hundred" reads
     "p99 tail latency", "copies of the model" reads "replicas"."""
-    return " ".join(means for means, says in scoring_words().values() if first_match(says, text))
+    concepts = list(scoring_words().values())
+    hit = matching(tuple(says for _, says in concepts), text)
+    return " ".join(means for i, (means, _) in enumerate(concepts) if i in hit)
 
 
 @lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
-    question = text.rstrip().endswith("?")  # a question asserts nothing: nothing to negate
-    affirmed = text if question else affirmed_text(text)
+    affirmed = asserted(text)
     digits = words_to_numbers(affirmed)
     # patterns written with number words ("two kinds") still match the original
     read = affirmed if digits == affirmed else f"{affirmed} | {digits}"
