@@ -183,6 +183,37 @@ def _settled_facts(facts: tuple[tuple[str, str], ...]) -> tuple[tuple[Dimension,
     return tuple(out)
 
 
+class FactsKey(tuple[tuple[str, str], ...]):
+    """A case's (fact id, answer) pairs, hashed once: the key of the per-sentence caches."""
+
+    _hash: int
+
+    def __new__(cls, facts: Iterable[tuple[str, str]]) -> FactsKey:
+        key = super().__new__(cls, facts)
+        key._hash = tuple.__hash__(key)
+        return key
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+#: id(case) -> (the case, its key): a case's key is built once (the case is kept, so its id
+#: cannot be reused while the entry lives).
+_KEYS: dict[int, tuple[Case, FactsKey]] = {}
+
+
+def facts_key(case: Case) -> FactsKey:
+    """The case's facts as a cache key (see FactsKey)."""
+    hit = _KEYS.get(id(case))
+    if hit is not None and hit[0] is case:
+        return hit[1]
+    key = FactsKey((f.id, f.answer) for f in case.facts)
+    if len(_KEYS) > 256:
+        _KEYS.clear()
+    _KEYS[id(case)] = (case, key)
+    return key
+
+
 @lru_cache(maxsize=64)
 def _contradictable(facts: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
     """The patterns of every value these facts contradict (denied, or one of an exclusive
@@ -205,7 +236,7 @@ def _claimed(dim: Dimension, text: str) -> str:
 
 def premises(case: Case, sentence: str) -> list[Premise]:
     """The premises this statement gives that the case contradicts (module docstring)."""
-    return list(_premises(tuple((f.id, f.answer) for f in case.facts), sentence))
+    return list(_premises(facts_key(case), sentence))
 
 
 @lru_cache(maxsize=16384)
@@ -285,17 +316,20 @@ def clarify_calls(case: Case, sents: Sequence[Sentence], interviewer: Sequence[s
                   ) -> list[tuple[Sentence, str]]:
     """The clarify statements that contradict the case: a premise (told or not) or a figure
     the interviewer gave in the step (``interviewer``: the interviewer's lines)."""
-    told_ids = revealed(case, interviewer) if interviewer else frozenset()
-    told = [f for f in case.facts if f.id in told_ids]
-    known = [q for text in (case.prompt, *interviewer) for q in quantities(text)]
+    told: list[Fact] | None = None  # worked out only for a statement with a figure
+    known: list[Quantity] = []
     out = []
     for s in sents:
         found = premises(case, s.text)
-        if (not found and not (told and s.quantity)) or not _statement(s):
+        if (not found and not (interviewer and s.quantity)) or not _statement(s):
             continue
         if found:
             out.append((s, found[0].why))
             continue
+        if told is None:
+            told_ids = revealed(case, interviewer)
+            told = [f for f in case.facts if f.id in told_ids]
+            known = [q for text in (case.prompt, *interviewer) for q in quantities(text)]
         why = _figure(told, known, s) if told else None
         if why is not None:
             out.append((s, why))
@@ -306,7 +340,7 @@ def wrong_premises(case: Case, heard: Sequence[str]) -> tuple[Premise, ...]:
     """The contradicted premises stated before a step (``heard``: the candidate's earlier
     lines, or every earlier line when they are not known apart: the interviewer's own lines
     never contradict the sheet they come from)."""
-    facts = tuple((f.id, f.answer) for f in case.facts)
+    facts = facts_key(case)
     out: dict[tuple[str, str], Premise] = {}
     for line in heard:
         for p in _line_premises(facts, line):
