@@ -19,6 +19,7 @@ from agent.semantic.calls import dismisses_clue, wrong_call
 from agent.semantic.claims import StepBudget, cover
 from agent.semantic.facts import Told
 from agent.semantic.facts import check as check_facts
+from agent.semantic.premises import carried, clarify_calls
 from agent.semantic.reading import Sentence, read_answer
 from agent.signals import level_for
 from agent.steps import CROSS_CUTTING, STEPS
@@ -106,6 +107,31 @@ def wrong_calls(case: Case, step: str, sents: Sequence[Sentence]) -> list[tuple[
     return out
 
 
+#: At most this many of those levels for clarify premises the case contradicts (chosen by
+#: ``python -m evals.scoring_cv --premises``).
+MAX_PREMISE_PENALTY = 1
+#: Levels taken off each criterion a later step's sentence speaks to when the sentence rests on
+#: a premise the candidate got wrong earlier (chosen by ``python -m evals.scoring_cv --premises``).
+CARRIED_PENALTY = 2
+
+
+Calls = list[tuple[Sentence, str]]
+
+
+def premise_calls(case: Case, step: str, turns: Turns, sents: Sequence[Sentence],
+                  told: Told | None) -> tuple[Calls, Calls]:
+    """(clarify statements that contradict the case, later-step sentences that rest on a
+    premise the candidate got wrong before the step), each with why (agent/semantic/premises.py).
+    """
+    if step == "clarify":
+        lines = [text for role, text in turns if role == "interviewer"]
+        return clarify_calls(case, sents, lines), []
+    if told is None or step not in STEPS:
+        return [], []
+    earlier = told.said if told.said is not None else told.heard
+    return [], [(s, p.why) for s, p in carried(case, sents, earlier)]
+
+
 def strong_notes(case: Case, step: str) -> list[str]:
     return list(case.strong_answer.get(step, [])) if step != CROSS_CUTTING else []
 
@@ -125,7 +151,8 @@ class OfflineScorer:
         from agent.prompts import concepts_version
 
         return (f"offline:rubric={self.rubrics.hashes[step]}"
-                f":words={concepts_version('scoring_words')}")
+                f":words={concepts_version('scoring_words')}"
+                f":premises={concepts_version('premises')}")
 
     def score_step(self, case: Case, step: str, turns: Turns,
                    told: Told | None = None) -> StepScore:
@@ -138,12 +165,24 @@ class OfflineScorer:
             sents = [s for s in sents if s.text not in found.discredited]
             notes += found.notes
         wrong = 0
+        contradicted = ""
+        rests: Calls = []
         if step in STEPS:
             bad = wrong_calls(case, step, sents)
-            sents = [s for s in sents if not any(s is b for b, _ in bad)]
+            premised, rests = premise_calls(case, step, turns, sents, told)
+            premised = [(s, why) for s, why in premised if not any(s is b for b, _ in bad)]
             notes += [f"A bad call, stated as a plan ({why}): “{s.text}” — no credit for it."
                       for s, why in bad[:3]]
-            wrong = min(len(bad), MAX_WRONG_PENALTY)
+            notes += [f"A premise the case contradicts ({why}): “{s.text}” — no credit for it."
+                      for s, why in premised[:3]]
+            notes += [f"Rests on a premise the case contradicts ({why}): “{s.text}” — no credit "
+                      "for it, and what it speaks to is marked down." for s, why in rests[:3]]
+            if premised:
+                contradicted = f" ({premised[0][1]})"
+            gone = bad + premised + rests
+            sents = [s for s in sents if not any(s is b for b, _ in gone)]
+            wrong = min(len(bad) + min(len(premised), MAX_PREMISE_PENALTY), MAX_WRONG_PENALTY)
+            bad += premised
             if wrong:
                 notes.append(f"{len(bad)} confidently wrong call{'s' if len(bad) > 1 else ''} "
                              f"in this step: every criterion is marked down {wrong} level"
@@ -154,7 +193,10 @@ class OfflineScorer:
         for c, weight in applicable(case, rubric):
             cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
             earned = level_for(len(cov.matched), c.thresholds)
-            level = max(1, earned - wrong)
+            resting = next((why for s, why in rests if cover(
+                c.signals, [s], StepBudget(), reasoned_rejections=c.reasoned_rejections).matched),
+                None)
+            level = max(1, earned - wrong - (CARRIED_PENALTY if resting else 0))
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
             if cov.matched:
                 phrases = ", ".join(f"'{p}'" for p in dict.fromkeys(cov.phrases))
@@ -163,9 +205,12 @@ class OfflineScorer:
                 why = (f"Covered {covered} ({phrases})." if earned > 1 else
                        f"Only touched on this ({phrases}): {covered}, and a partial answer "
                        f"needs {c.thresholds[0]}.")
-                if level < earned:
+                if level < earned and wrong:
                     why += (f" Marked down from level {earned} to {level}: the step rests on "
-                            "a confidently wrong call.")
+                            f"a confidently wrong call{contradicted}.")
+                elif level < earned:
+                    why += (f" Marked down from level {earned} to {level}: it rests on a premise "
+                            f"the case contradicts ({resting}).")
             else:
                 why = "Nothing in the answer addressed this."
             criteria.append(CriterionScore(

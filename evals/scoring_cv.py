@@ -18,23 +18,32 @@ Two variants are reported:
 
 For each: every threshold's figures on all of dev (optimistic), the threshold each fold chose,
 and the pooled leave-one-case-out figures: step QWK over all interviews and over the genuine ones
-(no adversarial tag), and the share of plain-words strong steps within one level. The held-out
-split is never read here.
+(no adversarial tag), the share of plain-words strong steps within one level, and the mean
+predicted step of the fluent-but-wrong interviews. The held-out split is never read here.
 
-    python -m evals.scoring_cv [DATASET.jsonl] [--variant words|no-words|both]
+``--premises`` cross-validates the settings of the check of stated premises against the fact
+sheet instead (round 4; agent/semantic/premises.py), at the shipped exemplar threshold: how many
+levels clarify loses for contradicted premises (:data:`agent.scorers.MAX_PREMISE_PENALTY`), how
+many a later criterion loses when a sentence it counts rests on one
+(:data:`agent.scorers.CARRIED_PENALTY`), and how alike a clarify figure and a told fact must be
+to be compared (:data:`agent.semantic.premises.FIGURE_TOPIC`), over :data:`PREMISE_GRID`.
+
+    python -m evals.scoring_cv [DATASET.jsonl] [--variant words|no-words|both] [--premises]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from agent.cases import default_cases
 from agent.scorers import OfflineScorer
+from agent.steps import STEPS
 from evals.dataset import SCORED, Dataset, DatasetError, Interview, load_dataset
 from evals.metrics import metric_value
 from evals.runner import step_turns, told_before
@@ -46,6 +55,23 @@ DEV = Path(__file__).resolve().parent / "datasets" / "dev.jsonl"
 
 #: (interview id, step) -> predicted step score.
 Predictions = dict[tuple[str, str], float]
+#: Premise settings tried: (MAX_PREMISE_PENALTY, CARRIED_PENALTY, FIGURE_TOPIC).
+PREMISE_GRID = tuple(itertools.product((1, 2), (0, 1, 2), (0.35, 0.45, 0.55)))
+K = TypeVar("K", bound=Hashable)
+
+
+@contextmanager
+def premise_settings(setting: tuple[int, int, float]) -> Iterator[None]:
+    """Score with these premise settings (see PREMISE_GRID); restored on the way out."""
+    from agent import scorers
+    from agent.semantic import premises
+
+    saved = scorers.MAX_PREMISE_PENALTY, scorers.CARRIED_PENALTY, premises.FIGURE_TOPIC
+    scorers.MAX_PREMISE_PENALTY, scorers.CARRIED_PENALTY, premises.FIGURE_TOPIC = setting
+    try:
+        yield
+    finally:
+        scorers.MAX_PREMISE_PENALTY, scorers.CARRIED_PENALTY, premises.FIGURE_TOPIC = saved
 
 
 @contextmanager
@@ -93,6 +119,10 @@ def _plain(item: Interview) -> bool:
     return "plain_words_strong" in item.meta.get("tags", [])
 
 
+def _fluent_wrong(item: Interview) -> bool:
+    return bool(item.meta.get("tags", []) == ["fluent_wrong"])
+
+
 def figures(items: Sequence[Interview], pred: Mapping[tuple[str, str], float]
             ) -> dict[str, float | None]:
     """Pooled step QWK (all, genuine) and plain-words within-one over ``items``, rounding
@@ -116,22 +146,25 @@ def figures(items: Sequence[Interview], pred: Mapping[tuple[str, str], float]
     gold, got = pairs([i for i in items if _plain(i)])
     out["plain_within_one"] = (round(sum(abs(a - b) <= 1 for a, b in zip(gold, got, strict=True))
                                      / len(gold), 4) if gold else None)
+    wrong = [pred[(i.id, s)] for i in items if _fluent_wrong(i) for s in STEPS
+             if (i.id, s) in pred]
+    out["fluent_wrong_mean"] = round(sum(wrong) / len(wrong), 4) if wrong else None
     return out
 
 
-def choose(by_threshold: Mapping[float, Predictions], items: Sequence[Interview]) -> float:
-    """The threshold with the best pooled step QWK over ``items`` (ties: the first in order)."""
-    def key(t: float) -> float:
+def choose(by_threshold: Mapping[K, Predictions], items: Sequence[Interview]) -> K:
+    """The setting with the best pooled step QWK over ``items`` (ties: the first in order)."""
+    def key(t: K) -> float:
         q = figures(items, by_threshold[t])["steps_qwk"]
         return -1.0 if q is None else q
 
     return max(by_threshold, key=key)
 
 
-def cross_validate(data: Dataset, by_threshold: Mapping[float, Predictions]
-                   ) -> tuple[dict[str, float], Predictions]:
-    """Leave one case out: (the threshold each case's fold chose, the pooled predictions)."""
-    chosen: dict[str, float] = {}
+def cross_validate(data: Dataset, by_threshold: Mapping[K, Predictions]
+                   ) -> tuple[dict[str, K], Predictions]:
+    """Leave one case out: (the setting each case's fold chose, the pooled predictions)."""
+    chosen: dict[str, K] = {}
     pooled: Predictions = {}
     for case in sorted({i.case for i in data.interviews}):
         train = [i for i in data.interviews if i.case != case]
@@ -147,7 +180,8 @@ def _fmt(figs: Mapping[str, float | None]) -> str:
         return "—" if x is None else f"{x:.3f}"
 
     return (f"step QWK {f(figs['steps_qwk'])}, genuine {f(figs['genuine_steps_qwk'])}, "
-            f"plain-words within one {f(figs['plain_within_one'])}")
+            f"plain-words within one {f(figs['plain_within_one'])}, "
+            f"fluent-wrong mean step {f(figs.get('fluent_wrong_mean'))}")
 
 
 def run(path: Path, variants: Sequence[bool], out: list[str]) -> None:
@@ -167,12 +201,35 @@ def run(path: Path, variants: Sequence[bool], out: list[str]) -> None:
         out.append(f"  leave-one-case-out: {_fmt(figures(data.interviews, pooled))}")
 
 
+def run_premises(path: Path, out: list[str]) -> None:
+    """Cross-validate the premise settings (PREMISE_GRID) by leaving one case out."""
+    from agent import scorers
+    from agent.semantic import premises
+
+    data = load_dataset(path)
+    shipped = scorers.MAX_PREMISE_PENALTY, scorers.CARRIED_PENALTY, premises.FIGURE_TOPIC
+    out.append("## premises (max clarify penalty, carried penalty, figure topic cosine); "
+               f"shipped {shipped}")
+    by_setting: dict[tuple[int, int, float], Predictions] = {}
+    for setting in PREMISE_GRID:
+        with premise_settings(setting):
+            by_setting[setting] = predict(data)
+        figs = figures(data.interviews, by_setting[setting])
+        out.append(f"  all of dev at {setting}: {_fmt(figs)}")
+    chosen, pooled = cross_validate(data, by_setting)
+    out.append("  chosen per left-out case: " + ", ".join(f"{c} {t}" for c, t in chosen.items()))
+    out.append(f"  leave-one-case-out: {_fmt(figures(data.interviews, pooled))}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("dataset", nargs="?", default=str(DEV),
                     help="a dev dataset (default: evals/datasets/dev.jsonl); never held-out")
     ap.add_argument("--variant", choices=("words", "no-words", "both"), default="both",
                     help="with the everyday-words file, without it, or both (default)")
+    ap.add_argument("--premises", action="store_true",
+                    help="cross-validate the premise-check settings instead of the exemplar "
+                         "threshold")
     args = ap.parse_args(argv)
     path = Path(args.dataset)
     if "heldout" in path.name:
@@ -182,7 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     variants = {"words": (True,), "no-words": (False,), "both": (True, False)}[args.variant]
     out: list[str] = []
     try:
-        run(path, variants, out)
+        if args.premises:
+            run_premises(path, out)
+        else:
+            run(path, variants, out)
     except DatasetError as e:
         print(f"interviewer: {e}", file=sys.stderr)
         return 2

@@ -48,6 +48,28 @@ def test_settings_are_restored_and_no_words_reads_without_the_words_file() -> No
     assert "p99" in read_sentence(sentence).read and "queue" in read_sentence(sentence).read
 
 
+def test_premise_settings_change_the_score_and_are_restored() -> None:
+    """The clarify penalty for a contradicted premise is what the grid sets, then restored."""
+    from agent import scorers
+    from agent.cases import get_case
+    from agent.semantic import premises
+
+    case = get_case("batch-inference-cost")
+    turns = [("interviewer", "Go on."), ("candidate",
+              "Let me play it back: nightly batch of 400 thousand claims on three reserved "
+              "8xH100 nodes, cost is the goal and accuracy the constraint, in production. I'll "
+              "assume a user is waiting on each request. I'll assume it's a prototype too.")]
+    shipped = scorers.MAX_PREMISE_PENALTY, scorers.CARRIED_PENALTY, premises.FIGURE_TOPIC
+    scores = {}
+    for cap in (1, 2):
+        with scoring_cv.premise_settings((cap, 0, 0.45)):
+            assert cap == scorers.MAX_PREMISE_PENALTY
+            scores[cap] = scorers.OfflineScorer().score_step(case, "clarify", turns).score
+    assert scores[2] is not None and scores[1] is not None and scores[2] < scores[1]
+    assert shipped == (scorers.MAX_PREMISE_PENALTY, scorers.CARRIED_PENALTY,
+            premises.FIGURE_TOPIC)
+
+
 def test_it_refuses_the_held_out_split(capsys: pytest.CaptureFixture[str]) -> None:
     heldout = Path(scoring_cv.DEV).with_name("heldout.jsonl")
     assert scoring_cv.main([str(heldout)]) == 2

@@ -322,3 +322,118 @@ def test_a_bad_everyday_words_file_names_the_file_and_concept(
     said = refused_prompt_file(tmp_path, monkeypatch, "scoring_words", body,
                                lambda: concepts("scoring_words"))
     assert message in said, said
+
+
+# -- premises the case contradicts (agent/semantic/premises.py; issue 9 round 4) ----------------
+
+COMPOUND = get_case("compound-ai-json-reliability")
+DEVX = get_case("devx-observability-gap")
+#: A sound clarify close for the batch case; the tests add one wrong assumption to it.
+BATCH_CLARIFY = (
+    "Let me play it back: a nightly batch inference job of about 400 thousand claims documents, "
+    "a fine-tuned Llama 70B on three reserved 8xH100 nodes, in production for a year. I'll take "
+    "cost as the goal, roughly halving the bill, with extraction accuracy held as the constraint.")
+
+
+def clarify(text: str, case: object = BATCH, told: str = "Sure.") -> StepScore:
+    return OfflineScorer().score_step(case, "clarify", [  # type: ignore[arg-type]
+        ("interviewer", "What would you like to clarify?"), ("candidate", "What's the setup?"),
+        ("interviewer", told), ("candidate", text)])
+
+
+def premise_notes(result: StepScore) -> list[str]:
+    return [n for n in result.notes if "premise the case contradicts" in n]
+
+
+@pytest.mark.parametrize(("case", "sentence", "fact"), [
+    (BATCH, "I'm going to assume this is real-time, with the adjusters waiting on each claim.",
+     "Batch. Every night"),
+    (BATCH, "Let's say the real goal here is speed, not the bill.", "Cost: they want"),
+    (BATCH, "And I'll assume they're one of our top-ten strategic logos.", "not top ten"),
+    (BATCH, "This is a training bill: they retrain the model every night.",
+     "training isn't in scope"),
+    (BATCH, "Also assume it's a prototype they are still piloting.", "Production, for about"),
+    (COMPOUND, "I'll treat latency as the north star, with reliability second.",
+     "Reliability first"),
+    (DEVX, "Our latency has regressed and p99 has crept up, that's why they write in.",
+     "latency hasn't changed"),
+])
+def test_a_clarify_assumption_the_case_contradicts_is_a_wrong_call(
+        case: object, sentence: str, fact: str) -> None:
+    """Stated confidently, told or not: no credit, the step marked down, the fact named."""
+    base = BATCH_CLARIFY if case is BATCH else "Summary: I'll take it from here."
+    right = clarify(base, case)
+    wrong = clarify(f"{base} {sentence}", case)
+    notes = premise_notes(wrong)
+    assert len(notes) == 1 and sentence in notes[0] and fact in notes[0], wrong.notes
+    assert not premise_notes(right), right.notes
+    assert right.score is not None and wrong.score is not None
+    if right.score > 1:
+        assert wrong.score < right.score
+        down = [c for c in wrong.criteria if "rests on a confidently wrong call" in c.rationale]
+        assert down and all(fact in c.rationale for c in down), [c.rationale for c in down]
+
+
+@pytest.mark.parametrize(("case", "sentence"), [
+    (BATCH, "Is this real-time, or a batch job nobody waits on?"),
+    (BATCH, "This isn't real-time: nobody is waiting on any single claim."),
+    (BATCH, "They fine-tuned with us earlier, but training isn't in scope."),
+    (BATCH, "The client side might matter too, and a mid-sized account still counts."),
+    # The compound case's agents are mostly interactive but some run in the background: either
+    # assumption is allowed.
+    (COMPOUND, "I'll assume these run as background batch jobs."),
+    (COMPOUND, "I'll assume a user is waiting on each agent task."),
+    # The devx case is mostly long tail, but strategic accounts escalate too.
+    (DEVX, "I'll assume a few strategic accounts escalate through their account managers."),
+])
+def test_an_assumption_the_case_allows_is_not_named(case: object, sentence: str) -> None:
+    result = clarify(f"Summary: I'll take it from here. {sentence}", case)
+    assert not premise_notes(result), result.notes
+
+
+def test_a_figure_the_interviewer_gave_misquoted_in_clarify_is_named() -> None:
+    told = "About 1,800 tickets a month, up 60% in two quarters."
+    wrong = clarify("So we're at roughly 18,000 tickets a month, growing fast.", DEVX, told)
+    right = clarify("So we're at roughly 1,800 tickets a month, growing fast.", DEVX, told)
+    assert any("misquotes a figure" in n and "1,800 tickets" in n for n in premise_notes(wrong)), \
+        wrong.notes
+    assert not premise_notes(right), right.notes
+
+
+def test_a_wrong_premise_carried_into_a_later_step_marks_down_what_it_speaks_to() -> None:
+    from agent.semantic.facts import Told
+
+    answer = ("The adjusters are waiting on every claim, so at the morning peak requests queue "
+              "and the autoscaler can't keep up. I'd check queue time at peak first.")
+    turns = [("interviewer", "What's driving it?"), ("candidate", answer)]
+    wrong = Told(facts=frozenset(), heard=(
+        "I'll assume this is real-time, with the adjusters waiting on each claim.",))
+    sound = Told(facts=frozenset(), heard=("I'll assume a nightly batch job.",))
+    carried = OfflineScorer().score_step(BATCH, "diagnose", turns, wrong)
+    plain = OfflineScorer().score_step(BATCH, "diagnose", turns, sound)
+    assert any("Rests on a premise" in n and "Batch. Every night" in n for n in carried.notes), \
+        carried.notes
+    assert not any("Rests on a premise" in n for n in plain.notes), plain.notes
+    assert carried.score is not None and plain.score is not None
+    assert carried.score < plain.score
+    down = [c for c in carried.criteria if "rests on a premise the case contradicts" in c.rationale]
+    assert down, [(c.id, c.rationale) for c in carried.criteria]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("traffic: {facts: [workload]}\n", "expected 'facts' and a mapping 'values'"),
+    ("traffic: {facts: [workload], values: {batch: {label: b, says: ['re:(']}}}\n",
+     "is not a valid pattern"),
+    ("traffic: {facts: [workload], values: {batch: {label: b, says: [x], sounds: [y]}}}\n",
+     "expected exactly 'label' and 'says'"),
+    ("traffic: {facts: [workload], lead: true, values: {batch: {label: b, says: [x]}}}\n",
+     "unknown field 'lead'"),
+])
+def test_a_bad_premises_file_names_the_file_and_dimension(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, message: str) -> None:
+    from agent.semantic import premises
+
+    said = refused_prompt_file(tmp_path, monkeypatch, "premises", body, premises.dimensions,
+                               premises.dimensions, premises._settled_facts,
+                               premises._premises, premises._contradictable)
+    assert message in said and "traffic" in said, said

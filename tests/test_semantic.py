@@ -85,6 +85,8 @@ def test_index_ranks_reference_texts() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("under half a second", "under 500 ms"),
+    ("three and a half thousand tokens", "3500 tokens"),
+    ("two and a half million tokens a night", "2500000 tokens a night"),
     ("ninety-nine point nine percent", "99.9%"),
     ("ninety nine point nine nine percent of the time", "99.99% of the time"),
     ("within two weeks", "within 2 weeks"),

@@ -153,6 +153,8 @@ class Told:
     """ids of the facts the interviewer revealed in clarify"""
     heard: tuple[str, ...] = ()
     """everything said before this step by either side: figures in it are known"""
+    said: tuple[str, ...] | None = None
+    """what the candidate said before this step (None: not known apart, read ``heard``)"""
 
 
 @dataclass
@@ -197,7 +199,8 @@ def told_from(case: Case, earlier: Turns, facts: Iterable[str] | None = None) ->
     lines = tuple(text for _, text in earlier)
     ids = frozenset(facts) if facts is not None else revealed(
         case, (text for role, text in earlier if role == "interviewer"))
-    return Told(facts=ids, heard=lines)
+    said = tuple(text for role, text in earlier if role == "candidate")
+    return Told(facts=ids, heard=lines, said=said)
 
 
 #: Steps whose figures describe how things are (checked for contradictions and invention);
