@@ -7,8 +7,9 @@ Two kinds of finding, both wrong calls (agent/scorers.py reports them and marks 
   settles (prompts/premises.yaml: traffic mode, lifecycle stage, the leading objective, the
   account, production or pilot, whether latency is what hurts) a value the case's facts deny, or
   one they never affirm while affirming another ("I'll assume real-time, with adjusters waiting"
-  on a nightly batch case). Told or not: an assumption is the candidate's to make, but not one the
-  sheet contradicts.
+  on a nightly batch case), unless the same statement also gives the value the facts affirm
+  ("nobody is waiting on these in real time"). Told or not: an assumption is the candidate's to
+  make, but not one the sheet contradicts.
 - **a contradicted figure**: a clarify statement whose figure disagrees with a fact the
   interviewer gave in that step ("so 18,000 tickets a month" after being told 1,800), off by more
   than :data:`FIGURE_TOLERANCE`.
@@ -249,11 +250,16 @@ def _premises(facts: tuple[tuple[str, str], ...], sentence: str) -> tuple[Premis
         if not text:
             continue
         yes, _ = _said(dim.values, text)
+        # A statement that also gives the case's own value ("nobody waits on these in real
+        # time": batch, and real time named in passing) is not a wrong premise for the other
+        # value it names; only a value the facts deny still is.
+        agrees = any(n in settled.affirmed and n not in settled.denied for n in yes)
         for v in dim.values:
             if v.name not in yes or (v.name in settled.affirmed and v.name not in settled.denied):
                 continue
             fact = settled.denied.get(v.name) or (
-                next(iter(settled.affirmed.values()), None) if dim.exclusive else None)
+                next(iter(settled.affirmed.values()), None)
+                if dim.exclusive and not agrees else None)
             if fact is not None:
                 out.append(Premise(dim.name, v.name, v.label, fact))
     return tuple(out)
