@@ -379,6 +379,7 @@ def test_a_clarify_assumption_the_case_contradicts_is_a_wrong_call(
     (BATCH, "This isn't real-time: nobody is waiting on any single claim."),
     # Gives the case's own value (batch: nobody waits), naming real time only in passing.
     (BATCH, "Since nobody is waiting on these in real time, latency is secondary for me."),
+    (BATCH, "They're a mid-sized account, not one of our top ten, but a good template."),
     (BATCH, "They fine-tuned with us earlier, but training isn't in scope."),
     (BATCH, "The client side might matter too, and a mid-sized account still counts."),
     # The compound case's agents are mostly interactive but some run in the background: either

@@ -140,6 +140,10 @@ def test_numbers_in_words(text: str, expected: str) -> None:
     ("Prefix caching, raising concurrency: none of it is worth doing.",
      ["Prefix caching", "concurrency"], []),
     ("Is there no prompt caching today?", [], ["prompt caching"]),
+    # "not one of" denies membership, unless what follows failed (then it is a guard)
+    ("They're a mid-sized account, not one of our top ten.", ["top ten"], ["mid-sized"]),
+    ("Not one of the requests failed in the canary.", [], ["requests", "canary"]),
+    ("Not one request dropped during the rollout.", [], ["request", "rollout"]),
 ])
 def test_negation_scope(sentence: str, gone: list[str], kept: list[str]) -> None:
     read = read_sentence(sentence).read

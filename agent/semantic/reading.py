@@ -246,7 +246,15 @@ _GUARD_MORE = re.compile(r"^\s*(?:\w+\s+){0,4}?(?:more|extra|additional|higher|w
                          r"bigger|push\w* up|driv\w* up|rais\w*)\b", re.IGNORECASE)
 
 
+#: "not one of ...": denies membership ("not one of our top ten") unless what follows says
+#: that none of them failed ("not one of the requests failed": a guard, as "not one request").
+_ONE_OF = re.compile(r"^\s*one of\s+", re.IGNORECASE)
+
+
 def _guard(rest: str) -> bool:
+    one_of = _ONE_OF.match(rest)
+    if one_of:
+        return _guard(rest[one_of.end():])
     return bool(_GUARD_NEAR.match(rest) or _GUARD_VERB.match(rest) or _GUARD_MORE.match(rest))
 
 
