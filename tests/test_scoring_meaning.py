@@ -401,6 +401,15 @@ def test_a_figure_the_interviewer_gave_misquoted_in_clarify_is_named() -> None:
     assert any("misquotes a figure" in n and "1,800 tickets" in n for n in premise_notes(wrong)), \
         wrong.notes
     assert not premise_notes(right), right.notes
+    # A share of something else is not a misquote of the shares the interviewer gave ("the
+    # top 1% carry 70% of the traffic"): "about 2% of adapters" is the candidate's own figure.
+    cold = get_case("finetune-cold-starts")
+    told = ("Only around 2,000 adapters get a request in a given hour, and the top 1% carry "
+            "70% of the traffic.")
+    share = clarify("About 2% of adapters are active in an hour.", cold, told)
+    assert not premise_notes(share), share.notes
+    misread = clarify("So the top 1% carry about 20% of the traffic.", cold, told)
+    assert any("misquotes a figure" in n for n in premise_notes(misread)), misread.notes
 
 
 def test_a_wrong_premise_carried_into_a_later_step_marks_down_what_it_speaks_to() -> None:

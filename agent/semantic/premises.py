@@ -282,8 +282,18 @@ def _counted(text: str, figure: str) -> str:
     return m.group(1).lower()[:5] if m else ""
 
 
+def _share_of(text: str, figure: str) -> str:
+    """What a percentage is a share of ("2% of adapters" -> "adapt"), or ""."""
+    m = re.search(re.escape(figure) + r"\s+of\s+(?:the\s+|all\s+|our\s+|their\s+|its\s+)?"
+                  r"([a-z]{4,})", words_to_numbers(text), re.IGNORECASE)
+    return m.group(1).lower()[:5] if m else ""
+
+
 def _alike(q: Quantity, k: Quantity, text: str, fact: str) -> bool:
-    """The same kind of figure: the same unit, or bare numbers counting the same thing."""
+    """The same kind of figure: the same unit (a share of the same thing, when the statement
+    says what its percentage is of), or bare numbers counting the same thing."""
+    if q.unit == k.unit == "%" and (of := _share_of(text, q.text)):
+        return of == _share_of(fact, k.text)  # "2% of adapters" is not "70% of the traffic"
     if q.unit or k.unit:
         return q.unit == k.unit
     return _counted(text, q.text) == _counted(fact, k.text) != ""
