@@ -8,8 +8,9 @@ fact sheet:
   behind the best fact), so "compliance constraints" no longer pulls in the cost goal through
   the word "constraints";
 - **meaning**: the part's embedding against each fact's reference texts (its topic, its answer,
-  both together, its plain keywords, and the questions authored for it: ``asks`` in the case
-  file and prompts/fact_asks.yaml), embedded once per case (:func:`fact_index`). Before it is
+  both together, its plain keywords, and the texts authored for it: ``asks`` and the
+  everyday-words description ``plainly`` in the case file, and prompts/fact_asks.yaml),
+  embedded once per case (:func:`fact_index`). Before it is
   embedded, a part that uses an everyday phrase of prompts/clarify_words.yaml ("walk away",
   "give up", "what we keep from each dollar") gets that concept's words added (:func:`gloss`),
   which the small embedding model would not connect on its own. The closest fact is told when
