@@ -31,6 +31,11 @@ class Fact(BaseModel):
     """A few questions, in our own everyday words, that ask for this fact: offline clarify
     matches a question to them by meaning (agent/clarify/select.py). Ignored on a clue: a clue is
     told only to a question that names it by its own words."""
+    plainly: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    """What the fact is about, said in everyday words (a sentence or two written from its topic
+    and answer alone), so a plain-words question ("Do they lose money on each request?") has
+    something in its own register to match (agent/clarify/select.py). Authored text, like
+    ``asks``; refused on a clue (a clue is told only to a question in its own words)."""
     keywords: Annotated[list[NonEmpty], Field(min_length=1)]
     """Patterns (see agent/signals.py) a question must use to be asking about this fact."""
     answer: NonEmpty
@@ -39,6 +44,13 @@ class Fact(BaseModel):
     only to a question that asks about this fact directly, never as a side effect of a broader
     question that happens to touch it ("Can we change their prompts?" must not reveal that every
     prompt shares a 1,500-token prefix). Strict: a YAML boolean, not a string ("true") or 1."""
+
+    @model_validator(mode="after")
+    def _no_plain_words_for_a_clue(self) -> Fact:
+        if self.clue and self.plainly is not None:
+            raise ValueError("a clue fact takes no 'plainly' description: a clue is told only "
+                             "to a question that asks for it in its own words")
+        return self
 
     @field_validator("keywords")
     @classmethod

@@ -155,8 +155,8 @@ def test_a_clue_flag_loads_and_a_non_bool_is_refused(tmp_path: Path) -> None:
     path = tmp_path / src.name
     shutil.copy(src, path)
     # "user" is context, never a clue: flag it here so the test does not depend on which facts
-    # the shipped file marks.
-    _edit(path, lambda d: d["facts"][2].__setitem__("clue", True))
+    # the shipped file marks (a clue takes no plain-words description: dropped with it).
+    _edit(path, lambda d: (d["facts"][2].__setitem__("clue", True), d["facts"][2].pop("plainly")))
     case = load_case(path)
     assert case.fact("user").clue is True
     assert case.fact("workload").clue is False  # the default when the field is absent
@@ -167,3 +167,26 @@ def test_a_clue_flag_loads_and_a_non_bool_is_refused(tmp_path: Path) -> None:
             load_case(path)
         assert str(info.value).startswith(f"{path}: fact 'user': field 'clue': "), bad
         assert "valid boolean" in str(info.value)
+
+
+def test_a_plain_words_description_is_refused_on_a_clue_and_bounded(tmp_path: Path) -> None:
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+    shipped = load_case(src)
+    assert all(f.plainly for f in shipped.facts if not f.clue)  # every other fact has one
+    assert not any(f.plainly for f in shipped.facts if f.clue)
+    clue = next(i for i, f in enumerate(shipped.facts) if f.clue)
+    cid = shipped.facts[clue].id
+    cases = [
+        (clue, "Anything about how fast new machines come up.",
+         rf"fact '{cid}': Value error, a clue fact takes no 'plainly' description"),
+        (2, "", r"fact 'user': field 'plainly': String should have at least 1 character"),
+        (2, "x" * 301, r"fact 'user': field 'plainly': String should have at most 300"),
+        (2, ["a list"], r"fact 'user': field 'plainly': Input should be a valid string"),
+    ]
+    for i, bad, message in cases:
+        shutil.copy(src, path)
+        _edit(path, lambda d, i=i, bad=bad: d["facts"][i].__setitem__("plainly", bad))
+        with pytest.raises(DataFileError, match=message) as info:
+            load_case(path)
+        assert str(info.value).startswith(f"{path}: "), bad

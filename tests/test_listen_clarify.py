@@ -314,6 +314,28 @@ def test_a_facts_authored_questions_are_matched_and_a_clues_are_not() -> None:
     assert told(FINTECH, "Where geographically do their requests get served?") == {"region"}
 
 
+@pytest.mark.parametrize(("case_id", "fid", "question"), [
+    # Plain-words questions sharing no keyword with the fact: its everyday-words description
+    # (Fact.plainly) is what they match.
+    ("strategic-custom-ask", "displaced_work", "What would we have to stop working on to do this?"),
+    ("gpu-price-shift", "margin", "How much do we keep out of every dollar these days?"),
+    (FINTECH, "admission", "Do some calls get to skip the line?"),
+])
+def test_a_facts_plain_words_description_is_matched_and_only_with_the_authored_lists(
+        case_id: str, fid: str, question: str) -> None:
+    from agent.clarify.select import references
+
+    case = get_case(case_id)
+    fact = case.fact(fid)
+    assert fact.plainly and fact.plainly in references(fact)
+    assert fact.plainly not in references(fact, authored=False)
+    assert told(case_id, question) == {fid}
+    # The same sheet without the descriptions does not find it: the description does the work.
+    bare = case.model_copy(update={"facts": [f.model_copy(update={"plainly": None})
+                                             for f in case.facts]})
+    assert fid not in {f.id for f in matching_facts(bare, question)}
+
+
 @pytest.mark.parametrize(("question", "expected"), [
     ("Their users are developers in the IDE, I assume, so what latency target do they need?",
      {"latency"}),

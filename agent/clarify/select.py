@@ -8,8 +8,9 @@ fact sheet:
   behind the best fact), so "compliance constraints" no longer pulls in the cost goal through
   the word "constraints";
 - **meaning**: the part's embedding against each fact's reference texts (its topic, its answer,
-  both together, its plain keywords, and the questions authored for it: ``asks`` in the case
-  file and prompts/fact_asks.yaml), embedded once per case (:func:`fact_index`). Before it is
+  both together, its plain keywords, and the texts authored for it: ``asks`` and the
+  everyday-words description ``plainly`` in the case file, and prompts/fact_asks.yaml),
+  embedded once per case (:func:`fact_index`). Before it is
   embedded, a part that uses an everyday phrase of prompts/clarify_words.yaml ("walk away",
   "give up", "what we keep from each dollar") gets that concept's words added (:func:`gloss`),
   which the small embedding model would not connect on its own. The closest fact is told when
@@ -199,14 +200,17 @@ class FactIndex:
 
 def references(fact: Fact, authored: bool = True) -> list[str]:
     """The texts a fact is recognised by: its topic, its answer, both, its plain keywords and,
-    not for a clue, its own authored questions (``Fact.asks``) and the everyday questions of
-    prompts/fact_asks.yaml for its id (those two only when ``authored``)."""
+    not for a clue, its own authored questions (``Fact.asks``), its everyday-words description
+    (``Fact.plainly``) and the everyday questions of prompts/fact_asks.yaml for its id (those
+    three only when ``authored``)."""
     plain = [k.rstrip("*") for k in fact.keywords if not k.startswith("re:")]
     out = [fact.topic, fact.answer.strip(), f"{fact.topic}: {fact.answer.strip()}"]
     if plain:
         out.append(", ".join(plain[:20]))
     if authored and not fact.clue:
         out.extend(fact.asks)
+        if fact.plainly:
+            out.append(fact.plainly)
         out.extend(fact_asks().get(fact.id, ()))
     return out
 
@@ -273,7 +277,8 @@ _lock = threading.Lock()
 def fact_index(case: Case, authored: bool = True) -> FactIndex:
     """The case's :class:`FactIndex`, built once per process per fact sheet. ``authored=False``
     leaves the authored phrase lists out (how cross-validation judges what generalises)."""
-    key = (case.id, str(authored), *(f"{f.id}\0{f.topic}\0{f.answer}" for f in case.facts))
+    key = (case.id, str(authored),
+           *(f"{f.id}\0{f.topic}\0{f.answer}\0{f.plainly}" for f in case.facts))
     with _lock:
         found = _indexes.get(key)
     if found is not None:
