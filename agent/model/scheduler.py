@@ -102,10 +102,7 @@ class Scheduler:
         finally:
             with self._cond:
                 self._background -= 1
-                # One slot is free: one waiter can take it (waking them all made the rest
-                # contend for the lock only to wait again). A waiter held back by a turn
-                # is woken again when the turn ends (notify_all there).
-                self._cond.notify()
+                self._cond.notify_all()
 
 
 _registry: dict[str, Scheduler] = {}
