@@ -10,8 +10,11 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -614,6 +617,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
+def _leave_report(session_id: str) -> NoReturn:
+    """Ctrl-C while the report waits: say how to finish it and leave now. A judge call in
+    flight is not waited for (what finished is stored)."""
+    from agent.chat import report_pending
+
+    sys.stderr.write("\n" + report_pending(session_id) + "\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+@contextmanager
+def _leave_on_ctrl_c(session_id: str) -> Iterator[None]:
+    """Ctrl-C leaves at once from wherever the main thread is, rather than as an exception
+    that code on the way (a library's run loop) could wrap or hold up. Off the main thread
+    (signal handlers cannot be set there) the KeyboardInterrupt path above still applies."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda _sig, _frame: _leave_report(session_id))
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from agent.engine import Engine
     from agent.report import to_json, to_markdown
@@ -633,14 +662,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"interviewer: {line}…\n")
                 sys.stderr.flush()
 
-            report = session.report(progress, rescore=args.rescore)
+            with _leave_on_ctrl_c(args.session):
+                report = session.report(progress, rescore=args.rescore)
         except KeyboardInterrupt:
-            from agent.chat import report_pending
-
-            sys.stderr.write("\n" + report_pending(args.session) + "\n")
-            sys.stderr.flush()
-            # Leave now: a judge call in flight is not waited for (what finished is stored).
-            os._exit(130)
+            _leave_report(args.session)
         finally:
             session.scoring.close()
     text = {"md": to_markdown, "json": to_json, "html": to_html}[args.format](report)
