@@ -29,11 +29,12 @@ from functools import cache, lru_cache
 from agent.cases import Case, Fact
 from agent.datafile import DataFileError, read_yaml
 from agent.paths import data_dir
+from agent.prompts import _phrases
 from agent.semantic.facts import DERIVED, TARGET, Quantity, key_words, quantities, revealed, same
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
 from agent.semantic.reading import Sentence, affirmed_text, clauses
-from agent.signals import compile_pattern, first_match, substantive_sentences
+from agent.signals import first_match, substantive_sentences
 
 #: A figure counts as contradicting a told fact when it is off by more than this share.
 FIGURE_TOLERANCE = 0.3
@@ -74,18 +75,6 @@ class Premise:
         return f"assumes {self.label}; the case says: {self.fact}"
 
 
-def _patterns(where: str, items: object) -> tuple[str, ...]:
-    if not isinstance(items, list) or not items or not all(
-            isinstance(s, str) and s.strip() for s in items):
-        raise DataFileError(f"{where}: expected a non-empty list of patterns")
-    for s in items:
-        try:
-            compile_pattern(s)
-        except re.error as e:
-            raise DataFileError(f"{where}: {s!r} is not a valid pattern: {e}") from None
-    return tuple(s.strip() for s in items)
-
-
 @cache
 def dimensions() -> tuple[Dimension, ...]:
     """``prompts/premises.yaml``, validated; DataFileError names the file and the field."""
@@ -112,8 +101,8 @@ def dimensions() -> tuple[Dimension, ...]:
                     or set(v) != {"label", "says"}:
                 raise DataFileError(f"{vwhere}: expected exactly 'label' and 'says'")
             values.append(Value(str(vname), v["label"].strip(),
-                                _patterns(f"{vwhere}: field 'says'", v["says"])))
-        claim = _patterns(f"{where}: field 'claim'", entry["claim"]) if "claim" in entry else ()
+                                _phrases(vwhere, "says", v["says"])))
+        claim = _phrases(where, "claim", entry["claim"]) if "claim" in entry else ()
         out.append(Dimension(str(name), tuple(facts), tuple(values),
                              bool(entry.get("first_clause", False)), claim,
                              bool(entry.get("exclusive", True))))
