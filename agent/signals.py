@@ -16,6 +16,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import import_module
+from typing import Any
 
 _WS = re.compile(r"\s+")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
@@ -169,6 +171,75 @@ def _search(regex: re.Pattern[str], fast: re.Pattern[str] | None, text: str,
     return regex.match(text, m.start()) or regex.search(text, pos)
 
 
+def _needs(seq: Any) -> frozenset[str] | None:
+    """Literal strings (lower-cased), one of which every match of the parsed expression
+    ``seq`` contains; None when no such set is known. Any one element of a sequence must
+    match, so its own set serves; the most selective one is kept (the longest shortest
+    string). A branch needs one of its alternatives' sets; a repeat needs its body's when it
+    must occur at least once; classes, lookarounds, anchors and backreferences need nothing."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and (best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+
+    def flush() -> None:
+        if run:
+            consider(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, av in seq:
+        if op is _LITERAL:
+            ch = chr(av)
+            if not ch.isascii():
+                return None  # case folding beyond ASCII: no claim at all
+            run.append(ch.lower())
+            continue
+        flush()
+        if op is _SUBPATTERN:
+            consider(_needs(av[-1]))
+        elif op is _ATOMIC:
+            consider(_needs(av))
+        elif op is _BRANCH:
+            alternatives = [_needs(b) for b in av[1]]
+            if all(alternatives):
+                consider(frozenset().union(*alternatives))  # type: ignore[arg-type]
+        elif op in _REPEATS and av[0] >= 1:
+            consider(_needs(av[2]))
+    flush()
+    return best
+
+
+# The regular expression parser behind re.compile (Python >= 3.11 names it re._parser).
+_sre_parse: Any = import_module("re._parser")
+_sre: Any = import_module("re._constants")
+_LITERAL, _SUBPATTERN, _BRANCH = _sre.LITERAL, _sre.SUBPATTERN, _sre.BRANCH
+_ATOMIC = getattr(_sre, "ATOMIC_GROUP", None)
+_REPEATS = tuple(getattr(_sre, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+                 if hasattr(_sre, n))
+
+
+def required_literals(source: str) -> frozenset[str] | None:
+    """Lower-cased strings one of which any case-insensitive match of the expression
+    ``source`` contains, in simple text (see _simple), or None when none are known (then
+    the expression must always be searched). A search for such an expression is skipped
+    when none of them occurs in the lower-cased text: a substring test is far cheaper than
+    Python's matcher, which tries an alternation at every place of the text."""
+    try:
+        parsed = _sre_parse.parse(source, re.IGNORECASE)
+    except re.error:
+        return None
+    found = _needs(parsed)
+    return found if found and min(map(len, found)) >= 2 else None
+
+
+def _may_match(needs: frozenset[str] | None, low: str | None) -> bool:
+    """False only when simple lower-cased text (``low``) holds none of ``needs``."""
+    return needs is None or low is None or any(n in low for n in needs)
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How to search one signal group fast: a literal key finder over the lowered text tells
@@ -176,8 +247,10 @@ class _Plan:
     only those are searched, one cached regex each. ``re:`` patterns are searched together."""
 
     keyfinder: re.Pattern[str] | None
-    by_key: dict[str, tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]]
-    """each key's phrases, each with its form for lower-cased text (see _lowered)"""
+    by_key: dict[str, tuple[tuple[re.Pattern[str], re.Pattern[str] | None, tuple[str, ...]],
+                            ...]]
+    """each key's phrases, each with its form for lower-cased text (see _lowered) and the
+    words after its first, which simple lower-cased text must hold for it to match"""
     prefixes: dict[str, tuple[str, ...]]
     """a key the finder can report -> every key it starts with (itself included): a finder
     match of "caching" also makes the phrases keyed "cach" candidates"""
@@ -186,6 +259,9 @@ class _Plan:
     regex_list: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
     anchored: bool = False
     """a regular expression anchors to the start or end of the text (``^``, ``$``)"""
+    regex_needs: frozenset[str] | None = None
+    """strings one of which any match of the ``re:`` patterns contains (required_literals),
+    or None"""
 
 
 _ANCHOR = re.compile(r"(?<!\\)\$|(?<![\\\[])\^")
@@ -215,7 +291,7 @@ def _trie(keys: Iterable[str]) -> str:
 
 @lru_cache(maxsize=4096)
 def _plan(patterns: tuple[str, ...]) -> _Plan:
-    by_key: dict[str, list[re.Pattern[str]]] = {}
+    by_key: dict[str, list[tuple[re.Pattern[str], tuple[str, ...]]]] = {}
     regexes = []
     for p in patterns:
         if p.startswith("~"):  # an exemplar, matched by meaning (agent/semantic/claims.py)
@@ -225,15 +301,18 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
             continue
         words = p.rstrip("*").strip().lower().split()
         if words:
-            by_key.setdefault(words[0], []).append(compile_pattern(p))
+            by_key.setdefault(words[0], []).append((compile_pattern(p), tuple(words[1:])))
     keys = sorted(by_key, key=len, reverse=True)
     finder = re.compile(_trie(keys)) if keys else None
     prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
     combined = _combined(tuple(regexes)) if regexes else None
-    return _Plan(finder, {k: tuple((r, _lowered(r)) for r in v) for k, v in by_key.items()},
+    needs = [required_literals(p[3:]) for p in regexes]
+    return _Plan(finder,
+                 {k: tuple((r, _lowered(r), rest) for r, rest in v) for k, v in by_key.items()},
                  prefixes, combined, _lowered(combined),
                  tuple((r, _lowered(r)) for r in map(compile_pattern, regexes)),
-                 any(_ANCHOR.search(p[3:]) for p in regexes))
+                 any(_ANCHOR.search(p[3:]) for p in regexes),
+                 frozenset().union(*needs) if needs and all(needs) else None)  # type: ignore[arg-type]
 
 
 def prepare(patterns: tuple[str, ...]) -> None:
@@ -266,7 +345,10 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
             out.add(i)
             m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
     if plan.regexes is not None:
-        low = lowered if plan.regexes_low is not None and _simple(joined) else None
+        simple = _simple(joined)
+        if not _may_match(plan.regex_needs, lowered if simple else None):
+            return out
+        low = lowered if plan.regexes_low is not None and simple else None
         m = _search(plan.regexes, plan.regexes_low, joined, low)
         while m is not None:
             last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
@@ -297,7 +379,9 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
         if found:
             keys = {k for f in found for k in plan.prefixes[f]}
             for key in keys:
-                for pattern, fast in plan.by_key[key]:
+                for pattern, fast, rest in plan.by_key[key]:
+                    if low is not None and not all(w in low for w in rest):
+                        continue  # a later word of the phrase is missing
                     m = _search(pattern, fast, text, low)
                     if m and _earlier(m, best):
                         best = m
@@ -309,6 +393,8 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
 
 def _regex_match(plan: _Plan, text: str, low: str | None) -> re.Match[str] | None:
     """The earliest match of a plan's ``re:`` patterns in ``text``."""
+    if not _may_match(plan.regex_needs, low):
+        return None
     if plan.regexes is not None:
         return _search(plan.regexes, plan.regexes_low, text, low)
     best: re.Match[str] | None = None
@@ -324,8 +410,9 @@ class _Union:
     """Several signal groups' plans merged: one key finder for all their phrases."""
 
     keyfinder: re.Pattern[str] | None
-    by_key: dict[str, tuple[tuple[int, re.Pattern[str], re.Pattern[str] | None], ...]]
-    """each key's phrases, with the index of the group each belongs to"""
+    by_key: dict[str, tuple[tuple[int, re.Pattern[str], re.Pattern[str] | None,
+                                  tuple[str, ...]], ...]]
+    """each key's phrases, with the index of the group each belongs to (see _Plan.by_key)"""
     prefixes: dict[str, tuple[str, ...]]
     regex_groups: tuple[tuple[int, _Plan], ...]
     """the groups with ``re:`` patterns, each searched through its own plan"""
@@ -333,12 +420,13 @@ class _Union:
 
 @lru_cache(maxsize=256)
 def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
-    by_key: dict[str, list[tuple[int, re.Pattern[str], re.Pattern[str] | None]]] = {}
+    by_key: dict[str, list[tuple[int, re.Pattern[str], re.Pattern[str] | None,
+                                 tuple[str, ...]]]] = {}
     regex_groups = []
     for gi, group in enumerate(groups):
         plan = _plan(group)
         for key, phrases in plan.by_key.items():
-            by_key.setdefault(key, []).extend((gi, r, fast) for r, fast in phrases)
+            by_key.setdefault(key, []).extend((gi, r, fast, rest) for r, fast, rest in phrases)
         if plan.regex_list:
             regex_groups.append((gi, plan))
     keys = sorted(by_key, key=len, reverse=True)
@@ -361,8 +449,10 @@ def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
     if plan.keyfinder is not None:
         found = set(plan.keyfinder.findall(lowered))
         for key in {k for f in found for k in plan.prefixes[f]}:
-            for gi, pattern, fast in plan.by_key[key]:
-                if gi not in hit and _search(pattern, fast, text, low):
+            for gi, pattern, fast, rest in plan.by_key[key]:
+                if gi in hit or (low is not None and not all(w in low for w in rest)):
+                    continue
+                if _search(pattern, fast, text, low):
                     hit.add(gi)
     for gi, group_plan in plan.regex_groups:
         if gi not in hit and _regex_match(group_plan, text, low):

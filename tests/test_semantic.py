@@ -335,3 +335,56 @@ def test_number_words_and_meta_sentences_read_the_same_on_the_fast_path(
     assert fast == slow
     assert sum(f[0] != s for f, s in zip(fast, sents, strict=True)) > 20  # rewrites happen
     assert sum(meta for _, meta in fast) >= 3
+
+
+def test_an_expression_is_skipped_only_where_it_cannot_match() -> None:
+    """signals.required_literals: strings one of which any match contains, so a search is
+    skipped when the lower-cased text holds none. Checked on every ``re:`` pattern shipped in
+    the data files against every sentence of the dev interviews (and some shouted): every
+    match in simple text holds one of its strings."""
+    import json
+
+    import yaml
+
+    from agent import signals
+
+    root = Path(__file__).resolve().parents[1]
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, str) and node.startswith("re:"):
+            found.add(node[3:])
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for folder in ("rubrics", "cases", "prompts"):
+        for path in sorted((root / folder).glob("*.yaml")):
+            walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    assert len(found) > 100
+    said = [t["text"] for line in (root / "evals/datasets/dev.jsonl").read_text().splitlines()
+            for t in json.loads(line)["turns"] if t["role"] == "candidate"]
+    sents = [s for text in said for s in signals.sentences(text)]
+    sents += [s.upper() for s in sents[::7]]
+    sents = [s for s in sents if signals._simple(s)]
+    joined = signals.JOIN.join(sents)
+    known = 0
+    for source in sorted(found):
+        needs = signals.required_literals(source)
+        if needs is None:
+            continue
+        known += 1
+        regex = re.compile(source, re.IGNORECASE)
+        for m in regex.finditer(joined):  # each match holds one of the strings itself
+            assert any(n in m.group(0).lower() for n in needs), (source, needs, m.group(0))
+    assert known > len(found) // 2  # most expressions can be skipped
+    assert signals.required_literals(r"\bcost(?:s)? per (?:request|token)") is not None
+    assert signals.required_literals(r"(?:a|b)+c") is None      # nothing two letters long
+    assert signals.required_literals(r"\d+\s*%") is None        # no literal at all
+    assert signals.required_literals("caf\u00e9") is None        # folding beyond ASCII
+    assert signals.required_literals(r"foo|ba") == frozenset({"foo", "ba"})
+    assert signals.required_literals(r"x?(?:kv[- ]?cache|prefix cach\w*)") == frozenset(
+        {"cache", "prefix cach"})
