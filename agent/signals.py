@@ -247,16 +247,14 @@ class _Plan:
     only those are searched, one cached regex each. ``re:`` patterns are searched together."""
 
     keyfinder: re.Pattern[str] | None
-    by_key: dict[str, tuple[tuple[re.Pattern[str], re.Pattern[str] | None, tuple[str, ...]],
-                            ...]]
-    """each key's phrases, each with its form for lower-cased text (see _lowered) and the
-    words after its first, which simple lower-cased text must hold for it to match"""
+    by_key: dict[str, tuple[tuple[str, tuple[str, ...]], ...]]
+    """each key's phrases, each with the words after its first, which simple lower-cased text
+    must hold for it to match (a phrase is compiled when first searched: see _phrase)"""
     prefixes: dict[str, tuple[str, ...]]
     """a key the finder can report -> every key it starts with (itself included): a finder
     match of "caching" also makes the phrases keyed "cach" candidates"""
-    regexes: re.Pattern[str] | None
-    regexes_low: re.Pattern[str] | None
-    regex_list: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
+    regex_sources: tuple[str, ...]
+    """the group's ``re:`` patterns, compiled when first searched (see _regexes)"""
     anchored: bool = False
     """a regular expression anchors to the start or end of the text (``^``, ``$``)"""
     regex_needs: frozenset[str] | None = None
@@ -291,7 +289,7 @@ def _trie(keys: Iterable[str]) -> str:
 
 @lru_cache(maxsize=4096)
 def _plan(patterns: tuple[str, ...]) -> _Plan:
-    by_key: dict[str, list[tuple[re.Pattern[str], tuple[str, ...]]]] = {}
+    by_key: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     regexes = []
     for p in patterns:
         if p.startswith("~"):  # an exemplar, matched by meaning (agent/semantic/claims.py)
@@ -301,22 +299,49 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
             continue
         words = p.rstrip("*").strip().lower().split()
         if words:
-            by_key.setdefault(words[0], []).append((compile_pattern(p), tuple(words[1:])))
+            by_key.setdefault(words[0], []).append((p, tuple(words[1:])))
     keys = sorted(by_key, key=len, reverse=True)
     finder = re.compile(_trie(keys)) if keys else None
     prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
-    combined = _combined(tuple(regexes)) if regexes else None
     needs = [required_literals(p[3:]) for p in regexes]
-    return _Plan(finder,
-                 {k: tuple((r, _lowered(r), rest) for r, rest in v) for k, v in by_key.items()},
-                 prefixes, combined, _lowered(combined),
-                 tuple((r, _lowered(r)) for r in map(compile_pattern, regexes)),
+    return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes, tuple(regexes),
                  any(_ANCHOR.search(p[3:]) for p in regexes),
                  frozenset().union(*needs) if needs and all(needs) else None)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _Regexes:
+    """A group's ``re:`` patterns compiled: all in one alternation (None when they cannot be
+    combined, e.g. a backreference) with its form for lower-cased text, and each on its own."""
+
+    combined: re.Pattern[str] | None
+    combined_low: re.Pattern[str] | None
+    each: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
+    """(only when they cannot be combined)"""
+
+
+@lru_cache(maxsize=4096)
+def _regexes(sources: tuple[str, ...]) -> _Regexes:
+    """Compiled on a group's first regex search: a search the group's literals rule out
+    (regex_needs) never compiles them."""
+    combined = _combined(sources)
+    each = () if combined is not None else tuple(
+        (r, _lowered(r)) for r in map(compile_pattern, sources))
+    return _Regexes(combined, _lowered(combined), each)
+
+
+@lru_cache(maxsize=16384)
+def _phrase(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """A phrase's expression and its form for lower-cased text, compiled on its first search:
+    most phrases are never searched (their words do not occur), and compiling every phrase of
+    every group up front took most of a fresh process's first scoring."""
+    regex = compile_pattern(pattern)
+    return regex, _lowered(regex)
+
+
 def prepare(patterns: tuple[str, ...]) -> None:
-    """Compile the search plan of ``patterns`` now rather than on first use."""
+    """Build the search plan of ``patterns`` now rather than on first use: its key finder and
+    what its expressions need (each phrase and expression is compiled on its first search)."""
     _plan(patterns)
 
 
@@ -333,7 +358,12 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
     (search them all) when an expression is anchored or cannot be combined. A cheap pass that
     lets a caller search only those sentences with :func:`first_match`."""
     plan = _plan(patterns)
-    if plan.regex_list and (plan.regexes is None or plan.anchored):
+    if plan.regex_sources and plan.anchored:
+        return None
+    simple = _simple(joined) if plan.regex_sources else False
+    compiled = (_regexes(plan.regex_sources) if plan.regex_sources
+                and _may_match(plan.regex_needs, lowered if simple else None) else None)
+    if compiled is not None and compiled.combined is None:
         return None
     out: set[int] = set()
     n = len(starts)
@@ -344,16 +374,14 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
             i = bisect_right(starts, m.start()) - 1
             out.add(i)
             m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
-    if plan.regexes is not None:
-        simple = _simple(joined)
-        if not _may_match(plan.regex_needs, lowered if simple else None):
-            return out
-        low = lowered if plan.regexes_low is not None and simple else None
-        m = _search(plan.regexes, plan.regexes_low, joined, low)
+    if compiled is not None and compiled.combined is not None:
+        regex, fast = compiled.combined, compiled.combined_low
+        low = lowered if fast is not None and simple else None
+        m = _search(regex, fast, joined, low)
         while m is not None:
             last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
             out.update(range(bisect_right(starts, m.start()) - 1, last + 1))
-            m = (_search(plan.regexes, plan.regexes_low, joined, low, starts[last + 1])
+            m = (_search(regex, fast, joined, low, starts[last + 1])
                  if last + 1 < n else None)
     return out
 
@@ -379,10 +407,10 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
         if found:
             keys = {k for f in found for k in plan.prefixes[f]}
             for key in keys:
-                for pattern, fast, rest in plan.by_key[key]:
+                for phrase, rest in plan.by_key[key]:
                     if low is not None and not all(w in low for w in rest):
                         continue  # a later word of the phrase is missing
-                    m = _search(pattern, fast, text, low)
+                    m = _search(*_phrase(phrase), text, low)
                     if m and _earlier(m, best):
                         best = m
     m = _regex_match(plan, text, low)
@@ -393,12 +421,13 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
 
 def _regex_match(plan: _Plan, text: str, low: str | None) -> re.Match[str] | None:
     """The earliest match of a plan's ``re:`` patterns in ``text``."""
-    if not _may_match(plan.regex_needs, low):
+    if not plan.regex_sources or not _may_match(plan.regex_needs, low):
         return None
-    if plan.regexes is not None:
-        return _search(plan.regexes, plan.regexes_low, text, low)
+    compiled = _regexes(plan.regex_sources)
+    if compiled.combined is not None:
+        return _search(compiled.combined, compiled.combined_low, text, low)
     best: re.Match[str] | None = None
-    for pattern, fast in plan.regex_list:  # a pattern that cannot be combined (a backreference)
+    for pattern, fast in compiled.each:  # a pattern that cannot be combined (a backreference)
         m = _search(pattern, fast, text, low)
         if m and _earlier(m, best):
             best = m
@@ -410,8 +439,7 @@ class _Union:
     """Several signal groups' plans merged: one key finder for all their phrases."""
 
     keyfinder: re.Pattern[str] | None
-    by_key: dict[str, tuple[tuple[int, re.Pattern[str], re.Pattern[str] | None,
-                                  tuple[str, ...]], ...]]
+    by_key: dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]]
     """each key's phrases, with the index of the group each belongs to (see _Plan.by_key)"""
     prefixes: dict[str, tuple[str, ...]]
     regex_groups: tuple[tuple[int, _Plan], ...]
@@ -420,14 +448,13 @@ class _Union:
 
 @lru_cache(maxsize=256)
 def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
-    by_key: dict[str, list[tuple[int, re.Pattern[str], re.Pattern[str] | None,
-                                 tuple[str, ...]]]] = {}
+    by_key: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {}
     regex_groups = []
     for gi, group in enumerate(groups):
         plan = _plan(group)
         for key, phrases in plan.by_key.items():
-            by_key.setdefault(key, []).extend((gi, r, fast, rest) for r, fast, rest in phrases)
-        if plan.regex_list:
+            by_key.setdefault(key, []).extend((gi, p, rest) for p, rest in phrases)
+        if plan.regex_sources:
             regex_groups.append((gi, plan))
     keys = sorted(by_key, key=len, reverse=True)
     # Overlapping (a lookahead at every place): a key that begins inside another key's match
@@ -449,10 +476,10 @@ def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
     if plan.keyfinder is not None:
         found = set(plan.keyfinder.findall(lowered))
         for key in {k for f in found for k in plan.prefixes[f]}:
-            for gi, pattern, fast, rest in plan.by_key[key]:
+            for gi, phrase, rest in plan.by_key[key]:
                 if gi in hit or (low is not None and not all(w in low for w in rest)):
                     continue
-                if _search(pattern, fast, text, low):
+                if _search(*_phrase(phrase), text, low):
                     hit.add(gi)
     for gi, group_plan in plan.regex_groups:
         if gi not in hit and _regex_match(group_plan, text, low):

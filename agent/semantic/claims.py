@@ -88,9 +88,10 @@ _primed_lock = threading.Lock()
 
 
 def prime(groups: Sequence[Sequence[str]]) -> None:
-    """Compile the search plans :func:`cover` uses for these signal groups now, in a background
-    thread (each is otherwise compiled on first use: about a second for a case's whole rubric,
-    paid by the first answer of each step); a no-op for groups already primed in this process.
+    """Build the search plans :func:`cover` uses for these signal groups now, in a background
+    thread (each is otherwise built on first use, paid by the first answer of each step; the
+    phrases and expressions a plan holds are compiled on their first search); a no-op for
+    groups already primed in this process.
     A daemon thread: it runs only Python's own pattern compiler, which an exit may stop at any
     point."""
     todo = tuple(tuple(g) for g in groups)
