@@ -58,11 +58,13 @@ def test_a_facts_subject_words_come_from_its_own_text() -> None:
 
 
 @pytest.mark.parametrize(("case_id", "question", "fact"), [
-    ("gpu-price-shift",
-     "How do the chips that are shipping now compare with ours on speed and on price?",
-     "market_change"),
-    ("moe-long-context-onboarding", "Does the big model even fit in one machine with eight GPUs?",
-     "pain_point"),
+    # (Round 5's examples, "How do the chips that are shipping now compare with ours on speed
+    # and on price?" and "Does the big model even fit in one machine with eight GPUs?", are told
+    # by the sentence mean alone since round 7 refitted the meaning margin to 0.)
+    ("fintech-p99-spikes",
+     "Does the law make them keep records of every decision the model made?", "regulation"),
+    ("moe-long-context-onboarding",
+     "Can our serving stack spread one model across several boxes today?", "multi_node"),
 ])
 def test_the_word_signal_tells_a_paraphrase_the_sentence_mean_misses(
         case_id: str, question: str, fact: str) -> None:
@@ -113,3 +115,46 @@ def test_the_scores_match_a_plain_reading() -> None:
     for g, ids in enumerate(groups.members):
         want = sims[:, list(ids)].max(axis=1) if ids else np.zeros(len(words))
         assert np.allclose(got[:, g], want, atol=1e-5)
+
+
+def test_a_facts_everyday_description_joins_its_subject_words() -> None:
+    """Round 7: ``plainly`` is part of what a fact is about, word by word, so an outsider's
+    word ("steal") meets the fact's everyday words ("win them over") when the sentence mean of
+    the whole question is too weak; never for a clue, never without the authored lists."""
+    case = get_case("strategic-custom-ask")
+    fact = case.fact("competition")
+    assert fact.plainly and "win" in fact.plainly
+    assert "win" in subject_words(fact) and "win" not in subject_words(fact, authored=False)
+    for clue in (f for f in case.facts if f.clue and f.plainly):
+        assert subject_words(clue) == subject_words(clue, authored=False)
+    assert told("strategic-custom-ask", "Is anyone else trying to steal them away?") == {
+        "competition"}
+
+
+@pytest.mark.parametrize(("case_id", "question", "fact"), [
+    ("fintech-p99-spikes",
+     "Does the law make them keep records of every decision the model made?", "regulation"),
+    ("fintech-p99-spikes",
+     "Are there times of day or particular dates when the load jumps?", "traffic_pattern"),
+])
+def test_a_long_question_is_not_diluted_by_its_other_words(
+        case_id: str, question: str, fact: str) -> None:
+    """Round 7: the word-level score is the sum over the question's content words divided by
+    the square root of their number, not their mean, so the one or two words that carry the
+    subject of a longer question still count (with the mean these are told nothing)."""
+    groups = WordGroups([["regulator", "audit"], ["requests", "second"]])
+    short, long = groups.scores("regulator audit?"), groups.scores(
+        "regulator audit, please, tomorrow morning, honestly?")
+    n_short, n_long = 2, len(content_words("regulator audit, please, tomorrow morning, honestly?"))
+    assert n_long > n_short and short[0] > 0
+    assert long[0] == pytest.approx(short[0] * (n_short / n_long) ** 0.5, rel=0.02)
+    assert told(case_id, question) == {fact}
+
+
+def test_the_word_signal_never_drops_a_second_keyword_hit() -> None:
+    """Round 7: two facts a question names by keyword are weighed against each other on
+    similarity alone (``keyword_slack``), so the word signal, which credits each word to one
+    fact only, does not push the second one out."""
+    question = "Requests per second at peak, and what p99 looks like today."
+    weighted = dataclasses.replace(PARAMS, token_weight=0.3)
+    assert told("fintech-p99-spikes", question, weighted) == {"scale", "latency_now"}

@@ -74,6 +74,19 @@ def test_a_compound_question_around_an_assumption_keeps_both_questions() -> None
     assert question_parts("Assuming it's real-time, what's the QPS?") == [" what's the QPS?"]
 
 
+def test_an_either_or_question_is_one_question() -> None:
+    """Round 7: a question that offers two answers is not split at "or" (each half alone said
+    too little to be matched, so the long either-or questions of an outsider got nothing)."""
+    q = ("Forgive me if this is basic: is somebody sitting there waiting for each answer, or "
+         "does it all just run while they sleep?")
+    assert split_questions(q) == [q]
+    assert told(BATCH, q) == {"workload"}
+    assert told("devx-observability-gap", "Did the service really get slower for people, or is "
+                "it only that they feel it is slow?") == {"latency"}
+    # Two questions joined by "and" are still two.
+    assert len(split_questions("Who are their users, and is it real-time or batch?")) == 2
+
+
 def test_fact_embeddings_are_computed_once_per_case() -> None:
     case = get_case(FINTECH)
     assert fact_index(case) is fact_index(case)

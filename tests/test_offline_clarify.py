@@ -236,10 +236,13 @@ def test_a_broad_word_does_not_tell_the_fact_it_was_keyed_to(case_id: str, quest
 
 
 #: Words that ask for a kind of answer (a share, a degree, urgency, a multiple, a period,
-#: money in general), not for a subject: never a fact's keyword on their own.
+#: money in general, a count of people: evals/README.md names "how many people" and the
+#: scale facts of two cases kept it until round 7, where "How many people on our side would
+#: this tie up?" and "How many people write to support?" got the traffic figures), not for a
+#: subject: never a fact's keyword on their own.
 ANSWER_KIND_ONLY = {"urgen*", "urgent", "what share", "what percent", "what percent*", "how bad",
                     "how much is", "money", "in numbers", "double", "twice", "two times",
-                    "cost of", "cost per", "a month", "per month"}
+                    "cost of", "cost per", "a month", "per month", "how many people"}
 #: What-they-pay questions, as plain phrases: they would also match "pay their card processor".
 UNGUARDED_PAY = re.compile(r"^(how much|what) (do|are|would|will) (they|customers) pay")
 

@@ -11,12 +11,16 @@ that query word is the best of those similarities (max-sim, not a pooled mean).
 :meth:`WordGroups.scores` turns that into one figure per group: for each query word, how much
 better the group matches it than the next best group does (only the group a word points to
 gets credit for it: a word several groups match alike, such as "customers" in a case where
-several facts speak of customers, counts for none of them), averaged over the query's content
-words. Only similarities of at least ``floor`` count: unrelated words still score 0.0-0.2 with
-this model, and summed over many words that noise would swamp the one word that matters.
+several facts speak of customers, counts for none of them), summed over the query's content
+words and divided by the square root of their number (round 7: dividing by the number itself,
+a mean, let the filler of a long question, "I'm trying to understand ... like if we said ...",
+drown the one word that says what is asked; the square root keeps a long question's subject
+words counting without letting a pile of weak words add up to a match). Only similarities of
+at least ``floor`` count: unrelated words still score 0.0-0.2 with this model, and summed over
+many words that noise would swamp the one word that matters.
 
     groups = WordGroups([["weekly", "active", "users"], ["requests", "second", "peak"]])
-    groups.scores("How many people use the app each week?")   # [0.32, 0.0]
+    groups.scores("How many people use the app each week?")   # [0.64, 0.0]
     groups.scores("Weekly?")                                   # [0.0, 0.0]: one word
 """
 
@@ -108,7 +112,8 @@ class WordGroups:
 
     def scores(self, text: str) -> Vectors:
         """One figure per group: over the content words of ``text``, how much more closely the
-        group matches each word than the next best group does (module docstring), averaged.
+        group matches each word than the next best group does (module docstring), summed and
+        divided by the square root of the number of content words.
         Zeros when the text has fewer than :data:`MIN_WORDS` content words."""
         words = content_words(text)
         if len(words) < MIN_WORDS or not self.members:
@@ -117,4 +122,4 @@ class WordGroups:
         if len(self.members) > 1:
             second = np.partition(best, -2, axis=1)[:, -2:-1]
             best = np.clip(best - second, 0.0, None)
-        return np.asarray(best.sum(axis=0) / len(words), dtype=np.float32)
+        return np.asarray(best.sum(axis=0) / np.sqrt(len(words)), dtype=np.float32)
