@@ -412,6 +412,39 @@ def test_a_figure_the_interviewer_gave_misquoted_in_clarify_is_named() -> None:
     assert any("misquotes a figure" in n for n in premise_notes(misread)), misread.notes
 
 
+def test_a_count_worked_out_from_told_figures_is_not_a_misquote() -> None:
+    """Round 5: the candidate's arithmetic on what they were told, in words or digits, is not a
+    misquote of the figure it started from; a wrong figure beside it still is."""
+    told = ("About 1,800 tickets a month, up 60% in two quarters, and around 45% of them are "
+            "'why was this request slow or failing'.")
+    for said in ("About eight hundred tickets a month are the why-slow kind.",  # 45% of 1,800
+                 "About 800 tickets a month are the why-slow kind.",
+                 # worked out ("that's"), with the figure in words: 60% growth on 1,125
+                 "Growth is sixty percent, that's roughly seven hundred more tickets a month."):
+        result = clarify(said, DEVX, told)
+        assert not premise_notes(result), (said, result.notes)
+    wrong = clarify("About twelve hundred tickets a month are the why-slow kind.", DEVX, told)
+    assert any("misquotes a figure" in n for n in premise_notes(wrong)), wrong.notes
+
+
+def test_a_share_read_from_the_candidates_own_rate_is_not_an_invented_figure() -> None:
+    """"2,000 out of 90,000" is read as a share too (2.2%); that share is the number reader's
+    arithmetic on figures the interviewer gave, not a figure the candidate made up."""
+    from agent.semantic.facts import Told
+
+    cold = get_case("finetune-cold-starts")
+    heard = ("About 90 thousand adapters are deployed, but only around 2,000 get a request in a "
+             "given hour.",)
+    told = Told(facts=frozenset({"scale"}), heard=heard)
+    said = ("With two thousand active out of ninety thousand, the rarely used ones wait in line "
+            "for a free slot.")
+    notes = OfflineScorer().score_step(cold, "diagnose", [("candidate", said)], told).notes
+    assert not any("nobody gave" in n for n in notes), notes
+    made_up = ("With 2,000 active, 37% of them wait in line for a free slot.")
+    notes = OfflineScorer().score_step(cold, "diagnose", [("candidate", made_up)], told).notes
+    assert any("nobody gave" in n for n in notes), notes
+
+
 def test_a_wrong_premise_carried_into_a_later_step_marks_down_what_it_speaks_to() -> None:
     from agent.semantic.facts import Told
 
