@@ -394,6 +394,35 @@ def test_an_assumption_the_case_allows_is_not_named(case: object, sentence: str)
     assert not premise_notes(result), result.notes
 
 
+@pytest.mark.parametrize(("case", "sentence"), [
+    # Round 5: of 60 fresh statements true to the cases, these three were named wrongly.
+    # Training told as history is how the model came to be, not the problem's stage.
+    (BATCH, "The training part happened months ago, so for me this is purely about running "
+            "the model each night."),
+    (FINTECH, "The model was trained a while back and we only host it, so I'm not touching "
+              "training."),
+    # A clause whose subject is "nobody" denies what it says.
+    (get_case("train-deploy-one-stack"), "Nobody here is training from scratch; it's "
+                                         "fine-tuning and then serving, and the step between."),
+])
+def test_true_statements_in_new_words_are_not_named(case: object, sentence: str) -> None:
+    result = clarify(f"Summary: I'll take it from here. {sentence}", case)
+    assert not premise_notes(result), result.notes
+
+
+@pytest.mark.parametrize(("case", "sentence", "fact"), [
+    (BATCH, "I'll assume the real problem is training: they keep retraining it.", "Inference"),
+    (get_case("train-deploy-one-stack"), "Let's say they're pretraining from scratch.",
+     "Pretraining"),
+    (get_case("train-deploy-one-stack"), "Everyone here is training from scratch.",
+     "Pretraining"),
+])
+def test_the_history_and_nobody_rules_leave_wrong_premises_named(
+        case: object, sentence: str, fact: str) -> None:
+    notes = premise_notes(clarify(f"Summary: I'll take it from here. {sentence}", case))
+    assert len(notes) == 1 and fact in notes[0], notes
+
+
 def test_a_figure_the_interviewer_gave_misquoted_in_clarify_is_named() -> None:
     told = "About 1,800 tickets a month, up 60% in two quarters."
     wrong = clarify("So we're at roughly 18,000 tickets a month, growing fast.", DEVX, told)

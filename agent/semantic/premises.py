@@ -126,6 +126,22 @@ _DENIED_AFTER = re.compile(r"[\s\w-]{0,25}?\b(?:is|are|was|were)(?:n't|n’t| no
                            re.IGNORECASE)
 
 
+#: A clause whose subject is nobody ("nobody here is training from scratch", "none of them
+#: run it overnight") denies what it goes on to say; a value whose own words take in that
+#: subject ("nobody is waiting": batch) is still said.
+_NOBODY = re.compile(r"^\W*(?:(?:and|but|so|since|because)\s+)?(?:nobody|no one|no-one|"
+                     r"none of (?:us|them|these|those|the \w+|our \w+|their \w+))\b",
+                     re.IGNORECASE)
+
+
+def _nobody_spans(text: str) -> list[tuple[int, int]]:
+    """Where clauses led by a nobody subject go on, after the subject."""
+    if not re.search(r"\b(?:nobody|no[- ]one|none of)\b", text, re.IGNORECASE):
+        return []
+    return [(c.start + m.end(), c.start + len(c.text)) for c in clauses(text)
+            if (m := _NOBODY.match(c.text))]
+
+
 def _said(values: Sequence[Value], text: str) -> tuple[set[str], set[str]]:
     """(values ``text`` affirms, values it mentions only negated)."""
     text = _DEFERRABLE.sub("are deferrable", text)
@@ -134,8 +150,11 @@ def _said(values: Sequence[Value], text: str) -> tuple[set[str], set[str]]:
     if not any(first_match(v.says, text) for v in values):
         return yes, no
     affirmed = affirmed_text(text)
+    denied = _nobody_spans(text)
     for v in values:
         m = first_match(v.says, affirmed)
+        if m is not None and any(a <= m.start() < b for a, b in denied):
+            m = None
         if m is not None and not _DENIED_AFTER.match(text, m.end()):
             yes.add(v.name)
         elif first_match(v.says, text):
