@@ -288,6 +288,33 @@ def test_everyday_words_for_the_tail_peak_and_per_machine_throughput_count() -> 
     assert level(plain, "goals.throughput_and_reliability") == 3  # per machine + give-ups
 
 
+@pytest.mark.parametrize(("step", "plain", "vague", "cid", "least"), [
+    # Round 5: the tension between a simple product and seeing inside it, in plain words.
+    ("prioritize", "Our API is easy because it hides the machinery, and that's exactly why "
+                   "nobody can tell why a request waited. So we give a short reason on every "
+                   "response by default, and a detailed page for those who want more.",
+     "Our API is easy. So we give a short note by default, and a detailed page too.",
+     "prioritize.devx_vs_observability", 4),
+    # Outside factors: a rival, a security team, a bargaining chip.
+    ("diagnose", "Fourth, outside us: a rival is offering them a discount, and their security "
+                 "team wants them alone on the machines, so the region ask may be partly a "
+                 "bargaining chip.",
+     "Fourth: someone is offering them a discount, and some people want them alone on the "
+     "machines, so the region ask may be partly a tactic.",
+     "diagnose.external_factors", 3),
+    # Levers named the way a non-specialist would: a deploy button, a list of versions.
+    ("prioritize", "First a deploy button after training, then a model list with versions and "
+                   "one button to go back to the last version.",
+     "First something after training, then some more things later.",
+     "prioritize.platform_levers", 2),
+])
+def test_round5_everyday_words_earn_the_criterion(step: str, plain: str, vague: str, cid: str,
+                                                  least: int) -> None:
+    case = get_case("strategic-custom-ask")
+    got, base = level(score(plain, step, case), cid), level(score(vague, step, case), cid)
+    assert got is not None and base is not None and got >= least > base, (got, base)
+
+
 def test_the_scorer_version_names_the_everyday_words_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
@@ -511,3 +538,4 @@ def test_a_bad_premises_file_names_the_file_and_dimension(
                                premises.dimensions, premises._settled_facts,
                                premises._premises, premises._contradictable)
     assert message in said and "traffic" in said, said
+
