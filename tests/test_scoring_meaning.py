@@ -539,3 +539,47 @@ def test_a_bad_premises_file_names_the_file_and_dimension(
                                premises._premises, premises._contradictable)
     assert message in said and "traffic" in said, said
 
+
+def test_a_step_score_is_stretched_above_3_only() -> None:
+    """Round 5: an excellent step's weighted criteria mean sits below 3.5 (level-4 texts ask
+    for everything); means above 3 are stretched so EXCELLENT_MEAN reads 3.5, 4 stays 4, and
+    nothing at or below 3 moves, so weak, salad, negated and wrong answers keep their scores."""
+    from agent.scorers import EXCELLENT_MEAN, calibrated
+
+    assert EXCELLENT_MEAN < 3.5
+    assert calibrated(EXCELLENT_MEAN) == 3.5 and calibrated(4.0) == 4.0
+    for mean in (1.0, 1.4, 2.2, 2.5, 3.0):
+        assert calibrated(mean) == mean
+    assert calibrated(None) is None
+    means = [3.0 + k / 20 for k in range(21)]
+    got = [calibrated(m) for m in means]
+    assert got == sorted(got) and all(g >= m for g, m in zip(got, means, strict=True))  # type: ignore[operator]
+    assert calibrated(3.2, excellent=3.5) == 3.2  # 3.5: no stretch
+
+
+#: A strong validate answer in plain words: criteria at 3 and 4, a weighted mean below 3.5.
+STRONG_VALIDATE = (
+    "Move a tenth of their traffic to the new setup and compare the slowest one in a hundred "
+    "calls on both parts over the same busy evenings, with the pass line agreed up front: under "
+    "half a second. Machine hours per thousand calls before and after. A weekly chart of the "
+    "slow tail next to how busy the machines are. If errors rise we switch back the same day. "
+    "Any miss gets a written review with their team.")
+
+
+def test_a_strong_step_in_plain_words_reads_as_excellent_and_salad_does_not_move() -> None:
+    from agent import scorers
+
+    strong = score(STRONG_VALIDATE, "validate")
+    salad = score(SALAD["validate"], "validate")
+    saved = scorers.EXCELLENT_MEAN
+    scorers.EXCELLENT_MEAN = 3.5
+    try:
+        plain = score(STRONG_VALIDATE, "validate")
+        raw_salad = score(SALAD["validate"], "validate")
+    finally:
+        scorers.EXCELLENT_MEAN = saved
+    assert plain.score is not None and strong.score is not None
+    assert 3 < plain.score < 3.5 <= strong.score  # criteria unchanged, the step reads 4
+    assert [c.level for c in plain.criteria] == [c.level for c in strong.criteria]
+    assert salad.score == raw_salad.score
+
