@@ -307,6 +307,17 @@ def test_everyday_words_for_the_tail_peak_and_per_machine_throughput_count() -> 
                    "one button to go back to the last version.",
      "First something after training, then some more things later.",
      "prioritize.platform_levers", 2),
+    # Near-term relief and telling the customers, in plain words.
+    ("solutions", "This week we wake up the likely models ahead of their usual hour, add "
+                  "logging of the wait per call, and tell the customers whose apps quit what is "
+                  "coming.",
+     "This week we do something with the likely models, add logging of the wait per call, and "
+     "mention it.", "solutions.quick_mitigation", 3),
+    # What the fix opens up beyond this customer.
+    ("solutions", "Later it becomes a new line of business with its own price list, and it also "
+                  "opens the door to per-user models.",
+     "Later it becomes something else, and it also leads to per-user models.",
+     "solutions.platform_unlock", 3),
 ])
 def test_round5_everyday_words_earn_the_criterion(step: str, plain: str, vague: str, cid: str,
                                                   least: int) -> None:
