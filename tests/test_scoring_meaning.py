@@ -313,6 +313,11 @@ def test_everyday_words_for_the_tail_peak_and_per_machine_throughput_count() -> 
                   "coming.",
      "This week we do something with the likely models, add logging of the wait per call, and "
      "mention it.", "solutions.quick_mitigation", 3),
+    # A limit that is not the goal: the constraint, named in plain words.
+    ("clarify", "My objective: get the first call under two seconds. Cost is the limit, not the "
+                "goal.",
+     "My objective: get the first call under two seconds. Cost matters too.",
+     "clarify.optimization_target", 3),
     # What the fix opens up beyond this customer.
     ("solutions", "Later it becomes a new line of business with its own price list, and it also "
                   "opens the door to per-user models.",
