@@ -53,6 +53,7 @@ def test_a_tolerance_keeps_the_smallest_change_on_a_flat_curve() -> None:
     assert set(chosen.values()) == {3.5}
 
 
+@pytest.mark.slow  # scores every dev interview once (about 20 s)
 def test_the_calibration_mode_reports_each_setting_and_the_folds(
         capsys: pytest.CaptureFixture[str]) -> None:
     from agent import scorers
