@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -378,6 +379,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(f"interviewer: {_describe(e)}\n")
         return 1
+
+
+def entry() -> int:
+    """The ``interviewer`` command and ``python -m agent``: :func:`main`, then a quick exit.
+
+    Before the interpreter shuts down, ``gc.freeze()`` takes every live object out of the cyclic
+    collector's care, so the collections run at exit do not walk them again: 0.2-0.4 s less
+    after an eval run that loaded the judge, the scorer and the analysis. Objects are still
+    released and finalised as modules are torn down; only cycles left at exit are left to the
+    operating system. (Tests call :func:`main`, which leaves the collector alone.)"""
+    code = main()
+    gc.freeze()
+    return code
 
 
 #: Variables that may hold an API key: their values never appear in a message.
@@ -944,4 +958,4 @@ COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
             "serve": cmd_serve}
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

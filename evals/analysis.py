@@ -32,7 +32,7 @@ from evals.metrics import (
     Clusters,
     Levels,
     agreement,
-    bootstrap_cis,
+    bootstrap_cis_many,
     forget_resamples,
     level_distribution,
     mean_signed_error,
@@ -76,14 +76,38 @@ def pairs(items: Iterable[dict[str, Any]], kind: str, keys: Iterable[str] | None
 def with_ci(g: Levels, p: Levels, clusters: Clusters, n_boot: int, seed: int,
             metrics: Sequence[str] = METRICS) -> dict[str, Any]:
     """agreement() plus 95% bootstrap intervals (all metrics from the same resamples)."""
-    out: dict[str, Any] = dict(agreement(g, p))
-    ci: dict[str, list[float | None]] = {}
-    if n_boot > 0 and len(g) >= 5:
-        for name, (lo, hi) in bootstrap_cis(g, p, metrics, clusters=clusters, n_boot=n_boot,
-                                            seed=seed).items():
-            ci[name] = [lo, hi]
-    out["ci95"] = ci
+    intervals = _Intervals(n_boot, seed, metrics)
+    out = intervals.block(g, p, clusters)
+    intervals.fill()
     return out
+
+
+class _Intervals:
+    """Blocks whose intervals are computed together: ``block`` gives a block's agreement at
+    once, with an empty ``ci95`` that ``fill`` completes for every block in one batch
+    (metrics.bootstrap_cis_many: the same intervals as one ``bootstrap_cis`` per block)."""
+
+    def __init__(self, n_boot: int, seed: int, metrics: Sequence[str] = METRICS) -> None:
+        self.n_boot, self.seed, self.metrics = n_boot, seed, metrics
+        self.pending: list[tuple[dict[str, list[float | None]], Levels, Levels, Clusters]] = []
+
+    def block(self, g: Levels, p: Levels, clusters: Clusters) -> dict[str, Any]:
+        out: dict[str, Any] = dict(agreement(g, p))
+        ci: dict[str, list[float | None]] = {}
+        if self.n_boot > 0 and len(g) >= 5:
+            self.pending.append((ci, g, p, clusters))
+        out["ci95"] = ci
+        return out
+
+    def fill(self) -> None:
+        if not self.pending:
+            return
+        got = bootstrap_cis_many([(g, p, c) for _, g, p, c in self.pending], self.metrics,
+                                 n_boot=self.n_boot, seed=self.seed)
+        for (ci, *_), cis in zip(self.pending, got, strict=True):
+            for name, (lo, hi) in cis.items():
+                ci[name] = [lo, hi]
+        self.pending = []
 
 
 IntArray = npt.NDArray[np.int64]
@@ -146,9 +170,13 @@ def _ranks(items: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def human_human(items: list[dict[str, Any]], n_boot: int, seed: int,
-                flat: dict[str, _Flat] | None = None) -> dict[str, Any] | None:
+                flat: dict[str, _Flat] | None = None,
+                intervals: _Intervals | None = None) -> dict[str, Any] | None:
     """First rater vs second rater, where an interview has two: pooled and per step.
-    ``flat``: the items' flat tables if the caller has them already."""
+    ``flat``: the items' flat tables if the caller has them already; ``intervals``: the
+    caller's batch, which it fills (without one, they are filled here)."""
+    own = intervals is None
+    iv = _Intervals(n_boot, seed) if intervals is None else intervals
     rank = _ranks(items)
     flat = flat or {kind: _Flat(items, kind, rank) for kind in ("steps", "criteria")}
     g_s, p_s, c_s = flat["steps"].raters()
@@ -159,21 +187,23 @@ def human_human(items: list[dict[str, Any]], n_boot: int, seed: int,
     per_step = {}
     for step in STEP_KEYS:
         per_step[step] = {
-            "holistic": with_ci(*flat["steps"].raters([step]), n_boot, seed),
-            "criteria": with_ci(*flat["criteria"].raters(flat["criteria"].of_step(step)),
-                                n_boot, seed),
+            "holistic": iv.block(*flat["steps"].raters([step])),
+            "criteria": iv.block(*flat["criteria"].raters(flat["criteria"].of_step(step))),
         }
     by_rank = sorted(rank, key=rank.__getitem__)
     ids = sorted({by_rank[c] for c in (*c_s.tolist(), *c_c.tolist())})
-    return {
+    out = {
         "raters": raters,
         "items": len(ids),
         "of": len(items),
         "ids": ids,
-        "steps": with_ci(g_s, p_s, c_s, n_boot, seed),
-        "criteria": with_ci(g_c, p_c, c_c, n_boot, seed),
+        "steps": iv.block(g_s, p_s, c_s),
+        "criteria": iv.block(g_c, p_c, c_c),
         "per_step": per_step,
     }
+    if own:
+        iv.fill()
+    return out
 
 
 def _tag_block(g: list[int], p: list[int]) -> dict[str, Any]:
@@ -237,15 +267,15 @@ def _analyse(results: dict[str, Any], n_boot: int, seed: int) -> dict[str, Any]:
                    if v is None)
     rank = _ranks(items)
     flat = {kind: _Flat(items, kind, rank) for kind in ("steps", "criteria")}
+    iv = _Intervals(n_boot, seed)  # every block's intervals, filled in one batch at the end
     per_step: dict[str, Any] = {}
     for step in STEP_KEYS:
         per_step[step] = {
-            "holistic": with_ci(*flat["steps"].scored([step]), n_boot, seed),
-            "criteria": with_ci(*flat["criteria"].scored(flat["criteria"].of_step(step)),
-                                n_boot, seed),
+            "holistic": iv.block(*flat["steps"].scored([step])),
+            "criteria": iv.block(*flat["criteria"].scored(flat["criteria"].of_step(step))),
         }
     per_criterion = {
-        cid: with_ci(*flat["criteria"].scored([cid]), n_boot, seed)
+        cid: iv.block(*flat["criteria"].scored([cid]))
         for cid in sorted(flat["criteria"].keys)
     }
 
@@ -268,8 +298,8 @@ def _analyse(results: dict[str, Any], n_boot: int, seed: int) -> dict[str, Any]:
         "items_failed": len(items) - len(ok),
         "unscored_criteria": unscored,
         "overall": {
-            "steps": with_ci(*flat["steps"].scored(), n_boot, seed),
-            "criteria": with_ci(*flat["criteria"].scored(), n_boot, seed),
+            "steps": iv.block(*flat["steps"].scored()),
+            "criteria": iv.block(*flat["criteria"].scored()),
         },
         "per_step": per_step,
         "per_criterion": per_criterion,
@@ -279,10 +309,11 @@ def _analyse(results: dict[str, Any], n_boot: int, seed: int) -> dict[str, Any]:
         "judge_samples": tags.judge_samples(items),
         "level_distribution": scale("criteria"),          # criterion levels
         "level_distribution_steps": scale("steps"),       # holistic step levels
-        "human_human": human_human(items, n_boot, seed, flat),
+        "human_human": human_human(items, n_boot, seed, flat, iv),
         "test_retest": retest("criteria"),                # criterion levels
         "test_retest_steps": retest("steps"),             # holistic step levels
     }
+    iv.fill()
     return out
 
 

@@ -516,6 +516,7 @@ class FakeEndpoint:
 
     def _serve(self, h: _Handler, body: Any, has_auth: bool) -> None:
         """Serve one chat completion, applying latency and the selected fault."""
+        began = time.time()
         kind = _structured(body)[0] if isinstance(body, dict) else None
         fmt = body.get("response_format") if isinstance(body, dict) else None
         refusal = self.quirks.refusal(fmt) if self.quirks else None
@@ -523,7 +524,18 @@ class FakeEndpoint:
         fault = self._record(body, has_auth, rejected, h)
         if h.client_gone():
             return self._cancelled(h)
-        if self._stopping.wait(self.latency_ms / 1000):
+        # A plain reply is made first and sent once ``latency_ms`` has passed since serving
+        # began (on a serial server, since its turn came), so the latency is the endpoint's
+        # whole response time, as a real server's is. (Made after the wait, a judge reply's
+        # own few milliseconds came on top of the latency.)
+        made: tuple[str | None, Exception | None] = (None, None)
+        if (fault is None and not rejected and isinstance(body, dict)
+                and not self.call_delay_s):
+            try:
+                made = (self._content(body, None, kind is not None), None)
+            except Exception as exc:  # reported below, after the latency, as before
+                made = (None, exc)
+        if self._stopping.wait(max(0.0, began + self.latency_ms / 1000 - time.time())):
             return h.drop()
         if refusal and self.quirks is not None:  # refused on validation, before any compute
             status, said = refusal
@@ -556,7 +568,10 @@ class FakeEndpoint:
             return h.send_text(200, "<html><body><h1>502 Bad Gateway</h1></body></html>",
                                "text/html")
         try:
-            content = self._content(body, fault, kind is not None)
+            if made[1] is not None:
+                raise made[1]
+            content = made[0] if made[0] is not None else self._content(body, fault,
+                                                                        kind is not None)
         except Exception as exc:  # a broken test responder should fail loudly, not hang
             return h.send_error_json(500, f"responder failed: {exc!r}", "server_error", "fake")
         prompt = sum(map(len, _message_texts(body))) // 4
@@ -668,7 +683,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals.fake_endpoint", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
-    p.add_argument("--latency-ms", type=float, default=0, help="delay before every chat reply")
+    p.add_argument("--latency-ms", type=float, default=0,
+                   help="response time of every chat reply (the reply's own making included)")
     p.add_argument("--faults", default="", help="comma-separated faults applied in order to chat "
                    f"requests, 'ok' = none; kinds: {','.join(ALL_FAULTS)}")
     p.add_argument("--fault-rate", type=float, default=0.0,

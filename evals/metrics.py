@@ -410,6 +410,57 @@ def bootstrap_cis(
     return out
 
 
+def bootstrap_cis_many(
+    blocks: Sequence[tuple[Levels, Levels, Clusters | None]],
+    names: Sequence[str] = METRICS,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> list[dict[str, tuple[float | None, float | None]]]:
+    """``bootstrap_cis`` for many (gold, pred, clusters) blocks at once: the same values, in
+    block order, for a fraction of the calls.
+
+    Blocks over the same number of clusters share one resample matrix, so their cluster
+    confusion counts are stacked side by side and resampled by one matrix product, and every
+    metric of all of them comes from one ``_from_confusions`` call (counts are whole numbers,
+    so each block's resampled counts are exactly its own product's). An analysis has ~70
+    blocks over a few cluster counts: one call per count instead of one per block."""
+    for name in names:
+        _check_name(name)
+    _check_level(level)
+    if n_boot < 1:
+        raise ValueError("n_boot must be >= 1")
+    out: list[dict[str, tuple[float | None, float | None]]] = [
+        {name: (None, None) for name in names} for _ in blocks]
+    by_k: dict[int, list[tuple[int, FloatArray]]] = {}
+    for i, (gold, pred, clusters) in enumerate(blocks):
+        g, p = _pair(gold, pred)
+        if g.size == 0:
+            continue
+        codes, k = _cluster_codes(g.size, clusters)
+        by_k.setdefault(k, []).append((i, _cluster_confusions(g, p, codes, k)))
+    tail = 100.0 * (1.0 - level) / 2.0
+    for k, members in by_k.items():
+        m = len(members)
+        stacked = np.concatenate([conf for _, conf in members], axis=1)  # (k, 16 m)
+        resampled = (_multiplicities(k, n_boot, seed) @ stacked).reshape(n_boot, m, 16)
+        values = _from_confusions(resampled.transpose(1, 0, 2).reshape(m * n_boot, 16), names)
+        for name in names:
+            rows = values[name].reshape(m, n_boot)
+            finite = np.isfinite(rows).all(axis=1)
+            if finite.any():  # every resample defined: one percentile call for those blocks
+                lo_hi = np.percentile(rows[finite], [tail, 100.0 - tail], axis=1)
+                for j, col in zip(np.flatnonzero(finite), range(lo_hi.shape[1]), strict=True):
+                    out[members[j][0]][name] = (_r(float(lo_hi[0, col])),
+                                                _r(float(lo_hi[1, col])))
+            for j in np.flatnonzero(~finite):
+                ci = _interval(rows[j], n_boot, level)
+                out[members[j][0]][name] = (None, None) if ci is None else (_r(ci[0]),
+                                                                            _r(ci[1]))
+    return out
+
+
 def bootstrap_ci(
     gold: Levels,
     pred: Levels,

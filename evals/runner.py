@@ -687,13 +687,33 @@ class _Preload:
         return importlib.import_module(self.name)
 
 
+def results_json(results: dict[str, Any]) -> str:
+    """The results as JSON that reads in an editor and diffs well: one top-level key per line,
+    and each item, failure and metric on a line of its own.
+
+    Each piece goes through the json module's C encoder (``indent`` would switch it to the
+    pure-Python one: 0.1 s for the 1 MB of a 1,000-call judge run, against 0.015 s)."""
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def block(value: Any) -> str:
+        if isinstance(value, list) and value:
+            return "[\n  " + ",\n  ".join(one(v) for v in value) + "\n ]"
+        if isinstance(value, dict) and value:
+            return "{\n  " + ",\n  ".join(f"{one(k)}: {one(v)}" for k, v in value.items()) \
+                + "\n }"
+        return one(value)
+
+    return "{\n" + ",\n".join(f" {one(k)}: {block(v)}" for k, v in results.items()) + "\n}\n"
+
+
 def write_results(results: dict[str, Any], output: Path) -> list[Path]:
     """results JSON plus Markdown, HTML and JUnit XML beside it; returns the paths written."""
     from evals.outputs import to_html, to_junit, to_markdown
 
     output.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for path, text in ((output, json.dumps(results, indent=1, ensure_ascii=False) + "\n"),
+    for path, text in ((output, results_json(results)),
                        (output.with_suffix(".md"), to_markdown(results)),
                        (output.with_suffix(".html"), to_html(results)),
                        (output.with_suffix(".junit.xml"), to_junit(results))):

@@ -42,31 +42,49 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def _block(items: list[dict[str, Any]], steps_of: dict[str, list[str]]) -> dict[str, Any]:
-    """Metrics over the given steps of the given items (steps_of: item id -> its steps)."""
+#: One item's labelled steps: step -> (gold, predicted score, [(criterion gold, predicted)]).
+_Rows = dict[str, tuple[int, float, list[tuple[int, int]]]]
+
+
+def _rows(item: dict[str, Any]) -> _Rows:
+    """The item's steps that have a label and a score, each with its labelled criteria (read
+    once per item: an item sits in several tag blocks)."""
+    by_step: dict[str, list[tuple[int, int]]] = {}
+    for cid, ce in item["criteria"].items():
+        cgold, cpred = _gold(ce), (ce["predicted"] or [None])[0]
+        if cgold is not None and cpred is not None:
+            by_step.setdefault(cid.split(".")[0], []).append((cgold, cpred))
+    out: _Rows = {}
+    for step, e in item["steps"].items():
+        g = _gold(e)
+        s = e["score"][0] if e.get("score") else None
+        if g is not None and s is not None:
+            out[step] = (g, s, by_step.get(step, []))
+    return out
+
+
+def _block(items: list[dict[str, Any]], steps_of: dict[str, list[str]],
+           rows: dict[str, _Rows]) -> dict[str, Any]:
+    """Metrics over the given steps of the given items (steps_of: item id -> its steps;
+    rows: item id -> its _rows)."""
     gold: list[int] = []
     pred: list[int] = []
     scores: list[float] = []
     cg: list[int] = []
     cp: list[int] = []
     for item in items:
-        by_step: dict[str, list[dict[str, Any]]] = {}
-        for cid, ce in item["criteria"].items():
-            by_step.setdefault(cid.split(".")[0], []).append(ce)
+        own = rows[item["id"]]
         for step in steps_of[item["id"]]:
-            e = item["steps"].get(step)
-            g = _gold(e) if e else None
-            s = e["score"][0] if e and e.get("score") else None
-            if g is None or s is None:
+            row = own.get(step)
+            if row is None:
                 continue
+            g, s, crit = row
             gold.append(g)
             pred.append(_round(s))
             scores.append(s)
-            for ce in by_step.get(step, ()):
-                cgold, cpred = _gold(ce), (ce["predicted"] or [None])[0]
-                if cgold is not None and cpred is not None:
-                    cg.append(cgold)
-                    cp.append(cpred)
+            for cgold, cpred in crit:
+                cg.append(cgold)
+                cp.append(cpred)
     a = agreement(gold, pred) if gold else {}
     return {
         "interviews": len(items), "steps": len(gold),
@@ -93,6 +111,7 @@ def by_tag(items: Iterable[dict[str, Any]], weights: dict[str, float] | None = N
     ok = [i for i in items if not i["failed"]]
     weights = weights or {}
     all_steps = {i["id"]: list(i["steps"]) for i in ok}
+    rows = {i["id"]: _rows(i) for i in ok}
 
     interview_tags: dict[str, list[dict[str, Any]]] = {}
     for item in ok:
@@ -103,10 +122,10 @@ def by_tag(items: Iterable[dict[str, Any]], weights: dict[str, float] | None = N
             continue  # a different adversarial tag each step: see the per-step rows
         for t in tags:
             interview_tags.setdefault(t, []).append(item)
-    interview: dict[str, Any] = {ALL: _block(ok, all_steps)}
+    interview: dict[str, Any] = {ALL: _block(ok, all_steps, rows)}
     for tag in sorted(interview_tags, key=lambda t: (t not in ADVERSARIAL, t != GENUINE, t)):
         members = interview_tags[tag]
-        block = _block(members, all_steps)
+        block = _block(members, all_steps, rows)
         overall = [o for o in (_overall(i, weights) for i in members) if o is not None]
         per_step = [e["score"][0] for i in members for s, e in i["steps"].items()
                     if s in STEPS and e.get("score") and e["score"][0] is not None]
@@ -121,7 +140,7 @@ def by_tag(items: Iterable[dict[str, Any]], weights: dict[str, float] | None = N
     step = {}
     for tag in sorted(step_tags, key=lambda t: (t not in ADVERSARIAL, t)):
         ids = step_tags[tag]
-        step[tag] = _block([by_id[i] for i in ids], ids)
+        step[tag] = _block([by_id[i] for i in ids], ids, rows)
     return {"interview": interview, "step": step}
 
 

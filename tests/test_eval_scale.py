@@ -134,3 +134,24 @@ def test_workers_are_forked_when_the_run_has_no_other_thread(tmp_path: Path) -> 
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[True]"
     assert "eval run: 2 processes, done: 14/14 scoring tasks" in out.stderr
+
+
+def test_the_results_file_holds_the_results_one_item_a_line(tmp_path: Path) -> None:
+    data = first_lines(3, tmp_path)
+    out = tmp_path / "r.json"
+    results, _ = run_eval(EvalConfig(dataset=data, output=out, n_boot=0, workers=1),
+                          progress=False)
+    text = out.read_text(encoding="utf-8")
+    assert json.loads(text) == json.loads(json.dumps(results))  # nothing lost or changed
+    lines = text.splitlines()
+    # Each item is one line of its own (greppable, diffable), as is each metric block.
+    for item in results["items"]:
+        own = [line for line in lines if f'"id": "{item["id"]}"' in line]
+        assert len(own) == 1 and '"criteria": {' in own[0] and '"steps": {' in own[0]
+    assert lines[0] == "{" and lines[-1] == "}"
+    assert any(line.startswith(' "items": [') for line in lines)
+    # Candidate text with quotes and non-ASCII stays as written (escaped only as JSON needs).
+    weird = {"items": [{"id": "x", "said": 'naïve "quoted"\nline'}], "n": 1, "empty": {}}
+    from evals.runner import results_json
+    assert json.loads(results_json(weird)) == weird
+    assert "naïve" in results_json(weird)

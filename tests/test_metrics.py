@@ -438,3 +438,24 @@ def test_an_analysis_never_imports_scikit_learn_or_scipy(tmp_path: Path) -> None
                          cwd=DATASETS.parent.parent, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_many_blocks_get_the_intervals_each_would_get_alone() -> None:
+    from evals.metrics import bootstrap_cis, bootstrap_cis_many
+
+    rng = np.random.default_rng(7)
+    blocks = []
+    for n, k in ((40, 12), (40, 12), (25, 12), (30, 9), (8, 8)):
+        g = rng.integers(1, 5, size=n)
+        p = np.clip(g + rng.integers(-1, 2, size=n), 1, 4)
+        blocks.append((g.tolist(), p.tolist(), rng.integers(0, k, size=n).tolist()))
+    # Constant predictions: Spearman and QWK undefined on every resample.
+    blocks.append(([1, 2, 3, 4, 2, 3], [2] * 6, [0, 1, 2, 3, 4, 5]))
+    # Undefined on some resamples only (a level pair that most resamples miss).
+    blocks.append(([1, 1, 1, 1, 1, 1, 1, 4], [1, 1, 1, 1, 1, 1, 1, 4], None))
+    blocks.append(([], [], []))
+    many = bootstrap_cis_many(blocks, n_boot=300, seed=3)
+    alone = [bootstrap_cis(g, p, clusters=c, n_boot=300, seed=3) for g, p, c in blocks]
+    assert many == alone
+    assert many[-1] == {name: (None, None) for name in many[-1]}
+    assert many[-3]["spearman"] == (None, None) and many[0]["qwk"][0] is not None

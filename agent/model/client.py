@@ -447,7 +447,8 @@ class ModelClient:
         msgs = self._fit(messages, max_tokens)
         params = {"temperature": self.temperature, "max_tokens": max_tokens, "seed": self.seed}
         rec = CallRecord(purpose, self.model, prompt_hash, session_id)
-        key = cache_key(self.model, {**params, "stream": True}, msgs)
+        key = "" if self.cache is None else cache_key(self.model, {**params, "stream": True},
+                                                      msgs)
         hit = self._cache_get(key, _describe(purpose, self.model, prompt_hash, session_id))
         if hit is not None and "content" in hit:
             self._start()
@@ -636,7 +637,9 @@ class ModelClient:
                 "seed": self.seed,
                 "response_format": response_format(mode, name, json_schema),
             }
-            key = cache_key(model, params, request_msgs)
+            # No cache, no key: the key hashes the whole request, schema included (~5% of a
+            # judge call's CPU).
+            key = cache_key(model, params, request_msgs) if self.cache is not None else ""
             where = _describe(purpose, model, prompt_hash, session_id)
             try:
                 hit = self._cache_get(key, where)
