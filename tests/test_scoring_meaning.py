@@ -453,6 +453,144 @@ def test_true_statements_in_new_words_are_not_named(case: object, sentence: str)
     assert not premise_notes(result), result.notes
 
 
+#: Round 5: sixty clarify statements true to each case's facts, in wordings unlike the earlier
+#: ones, written before the premise check saw them (three were named wrongly then: the three
+#: above). None may be named a wrong premise.
+TRUE_STATEMENTS = {
+    "batch-inference-cost": [
+        "Nobody sits and watches these documents go through; they just need the pile done by "
+        "seven in the morning.",
+        "The training part happened months ago, so for me this is purely about running the "
+        "model each night.",
+        "What hurts is the money, not the clock: the run finishes in time every night.",
+        "They've been running this for about a year as part of the everyday claims routine, so "
+        "it's well past a trial.",
+        "A solid mid-sized customer rather than one of the giants, but there are plenty more "
+        "like them coming.",
+        "My yardstick is the nightly bill, and the quality of the extracted fields is the thing "
+        "I won't trade away.",
+    ],
+    "compound-ai-json-reliability": [
+        "Each task is a chain of five to fifteen model calls, and any one broken reply spoils "
+        "the whole run.",
+        "Finishing the task correctly the first time is what they care about most; speed and "
+        "price can wait.",
+        "Nobody is complaining that a single call is slow; a call takes one to three seconds "
+        "and that's tolerated.",
+        "Some of the teams are still trying it out and won't launch until the replies stop "
+        "breaking.",
+        "One big support-automation company is loud about it, but the bulk of the usage is many "
+        "small builders.",
+        "Fine-tuning for tool use exists on the side, but I'll keep to the serving API and its "
+        "structured replies.",
+    ],
+    "devx-observability-gap": [
+        "Our speed hasn't got worse: the typical and the slowest requests are about where they "
+        "were a year ago.",
+        "The people writing in are mostly small self-serve teams, with a handful of big "
+        "accounts going through their managers.",
+        "What I'm chasing is fewer tickets and developers finding their own answers, not a "
+        "faster API.",
+        "Some of it is fine-tuning jobs failing, but I'll start with the live API, where most "
+        "of the tickets come from.",
+        "It's a mixed bag of traffic: chat apps, agents calling the model over and over, and "
+        "some overnight jobs.",
+        "Some of the developers are still building their first prototype while others have been "
+        "live for years.",
+    ],
+    "finetune-cold-starts": [
+        "Training the adapters works fine; the trouble starts when one has to answer its first "
+        "request.",
+        "A person is usually sitting there waiting on the reply, in a chat window or a writing "
+        "tool.",
+        "These are mostly small self-serve accounts paying under a couple of thousand a month "
+        "each, thousands of them.",
+        "Most are already live with the feature; a few are holding off their launch because of "
+        "the slow first call.",
+        "I'd go after the first-call delay for the small accounts, without letting the machine "
+        "bill run away.",
+        "Once an adapter is warm the first word comes back in about a third of a second, which "
+        "nobody minds.",
+    ],
+    "fintech-p99-spikes": [
+        "Every card swipe waits on this score before the payment goes through, so it's all live "
+        "traffic, nothing deferred.",
+        "This is one of our ten biggest accounts and the name we show other banks.",
+        "They've been live on it for around eight months; it's their real payment path, not an "
+        "experiment.",
+        "The slowest calls matter most here, because a late score means a lost payment; the "
+        "bill comes after that.",
+        "The model was trained a while back and we only host it, so I'm not touching training.",
+        "The trouble shows up when their traffic climbs, and second to that they can't see "
+        "what's going on.",
+    ],
+    "gpu-price-shift": [
+        "Most of the machine hours go to serving models; fine-tuning is the smaller part and "
+        "can take whatever is free.",
+        "It's a blend: some customers wait on every answer, others run overnight jobs with a "
+        "whole day to finish.",
+        "The ten largest accounts bring in a bit over half of revenue, mostly on reserved "
+        "contracts.",
+        "Everything here is live: the fleet we run today and the prices customers pay today.",
+        "What I'm protecting is margin, while keeping every speed promise we have signed.",
+        "The small pay-per-token customers are the ones who'll walk if prices jump.",
+    ],
+    "llama70b-2x-latency": [
+        "People type and watch the words come back, so it's all live chat with somebody waiting.",
+        "They did a small fine-tune with us last quarter, but what they're asking about now is "
+        "only serving speed.",
+        "They launched about six months ago, so this is production, not a demo.",
+        "They're a mid-sized startup people know, not one of our ten biggest.",
+        "How fast it feels to their users comes first for me, and what a token costs us comes "
+        "right after.",
+        "The pain is the wait before the first words of each answer show up.",
+    ],
+    "moe-long-context-onboarding": [
+        "Serving comes first here; customers want to fine-tune it too, but that waits until "
+        "it's live.",
+        "Customers are trying it out on the vendor's own API today and want to move to "
+        "production with us.",
+        "Our own setup for it is still a research prototype, nowhere near ready.",
+        "The traffic is a mix: chat and agents where someone waits, and long reports summarised "
+        "in the background.",
+        "Getting it out the door quickly matters most, as long as the cost per token doesn't "
+        "get silly.",
+        "Lots of smaller customers want it, and two big enterprise accounts are asking too.",
+    ],
+    "strategic-custom-ask": [
+        "This is our single biggest customer, and their coding helper is the main thing they sell.",
+        "Completions stream into the editor while the developer types, so someone is always "
+        "waiting.",
+        "They train their models themselves; what they want from us is a serving feature.",
+        "The product is live and it's their main line of business, so this isn't a pilot.",
+        "I want to keep them without turning us into a consulting shop for one company.",
+        "They're hurting on speed and on sharing machines with other tenants.",
+    ],
+    "train-deploy-one-stack": [
+        "The training jobs run for a few hours in the background, and the models they produce "
+        "then answer live requests.",
+        "Nobody here is training from scratch; it's fine-tuning and then serving, and the step "
+        "between them.",
+        "How fast the served model answers isn't the complaint; getting it from trained to "
+        "serving is.",
+        "Most customers are smaller teams and mid-market companies, plus two big accounts that "
+        "run dozens of fine-tunes a month.",
+        "The link between training and serving is basically a script our engineers wrote; only "
+        "a handful of customers use it.",
+        "What I'd optimise for is a short, safe path from a trained model to production, easy "
+        "for a small team.",
+    ],
+}
+
+
+@pytest.mark.parametrize(("case_id", "sentence"), [
+    (c, s) for c, said in TRUE_STATEMENTS.items() for s in said])
+def test_sixty_true_statements_are_never_named(case_id: str, sentence: str) -> None:
+    from agent.semantic.premises import premises
+
+    assert premises(get_case(case_id), sentence) == []
+
+
 @pytest.mark.parametrize(("case", "sentence", "fact"), [
     (BATCH, "I'll assume the real problem is training: they keep retraining it.", "Inference"),
     (get_case("train-deploy-one-stack"), "Let's say they're pretraining from scratch.",
