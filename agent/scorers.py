@@ -107,6 +107,28 @@ def wrong_calls(case: Case, step: str, sents: Sequence[Sentence]) -> list[tuple[
     return out
 
 
+#: The weighted criteria mean that reads as an excellent step (3.5, which rounds to level 4).
+#: A level-4 criterion text asks for everything at once, so a step graders call excellent has
+#: most criteria at 4 and the rest at 3, which rightly leave something aside: its mean sits
+#: below 3.5. Means between 3 and 4 are stretched so that this one reads 3.5 (below 3 nothing
+#: changes, so weak, salad, negated and wrong answers keep their scores). Chosen by leave-one-
+#: case-out cross-validation on dev (``python -m evals.scoring_cv --calibration``); 3.5 would
+#: leave every score as it is.
+EXCELLENT_MEAN = 3.3
+
+
+def calibrated(mean: float | None, excellent: float | None = None) -> float | None:
+    """A step's score from its weighted criteria mean: the same up to 3, and between 3 and 4
+    stretched piecewise-linearly so that ``excellent`` (default :data:`EXCELLENT_MEAN`) is 3.5
+    and 4 stays 4."""
+    top = EXCELLENT_MEAN if excellent is None else excellent
+    if mean is None or mean <= 3 or top == 3.5:
+        return mean
+    if mean < top:
+        return round(3 + (mean - 3) * 0.5 / (top - 3), 2)
+    return round(3.5 + (mean - top) * 0.5 / (4 - top), 2)
+
+
 #: At most this many of those levels for clarify premises the case contradicts (chosen by
 #: ``python -m evals.scoring_cv --premises``).
 MAX_PREMISE_PENALTY = 1
@@ -152,7 +174,7 @@ class OfflineScorer:
 
         return (f"offline:rubric={self.rubrics.hashes[step]}"
                 f":words={concepts_version('scoring_words')}"
-                f":premises={concepts_version('premises')}")
+                f":premises={concepts_version('premises')}:excellent={EXCELLENT_MEAN}")
 
     def score_step(self, case: Case, step: str, turns: Turns,
                    told: Told | None = None) -> StepScore:
@@ -219,7 +241,7 @@ class OfflineScorer:
                 flagged=level > 1 and not checked.verified,
                 missed=missed_text(self.rubrics, step, c.id, level),
             ))
-        return StepScore(step=step, score=step_mean(criteria), weight=rubric.weight,
+        return StepScore(step=step, score=calibrated(step_mean(criteria)), weight=rubric.weight,
                          scorer=self.name,
                          version=f"{self.version(step)}:transcript="
                                  f"{transcript_hash(turns, told)}",

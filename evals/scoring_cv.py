@@ -21,6 +21,11 @@ and the pooled leave-one-case-out figures: step QWK over all interviews and over
 (no adversarial tag), the share of plain-words strong steps within one level, and the mean
 predicted step of the fluent-but-wrong interviews. The held-out split is never read here.
 
+``--calibration`` cross-validates where the step score's stretch above 3 puts an excellent step
+(round 5; :data:`agent.scorers.EXCELLENT_MEAN`, the weighted criteria mean that reads 3.5), over
+:data:`CALIBRATION_GRID`: the steps are scored once unstretched and each setting is applied to
+those scores, so it is quick.
+
 ``--premises`` cross-validates the settings of the check of stated premises against the fact
 sheet instead (round 4; agent/semantic/premises.py), at the shipped exemplar threshold: how many
 levels clarify loses for contradicted premises (:data:`agent.scorers.MAX_PREMISE_PENALTY`), how
@@ -28,7 +33,8 @@ many a later criterion loses when a sentence it counts rests on one
 (:data:`agent.scorers.CARRIED_PENALTY`), and how alike a clarify figure and a told fact must be
 to be compared (:data:`agent.semantic.premises.FIGURE_TOPIC`), over :data:`PREMISE_GRID`.
 
-    python -m evals.scoring_cv [DATASET.jsonl] [--variant words|no-words|both] [--premises]
+    python -m evals.scoring_cv [DATASET.jsonl] [--variant words|no-words|both]
+                               [--premises | --calibration]
 """
 
 from __future__ import annotations
@@ -57,6 +63,11 @@ DEV = Path(__file__).resolve().parent / "datasets" / "dev.jsonl"
 Predictions = dict[tuple[str, str], float]
 #: Premise settings tried: (MAX_PREMISE_PENALTY, CARRIED_PENALTY, FIGURE_TOPIC).
 PREMISE_GRID = tuple(itertools.product((1, 2), (0, 1, 2), (0.35, 0.45, 0.55)))
+#: Weighted criteria means tried as the one that reads as an excellent step (3.5: no stretch).
+CALIBRATION_GRID = (3.5, 3.45, 3.4, 3.35, 3.3, 3.25, 3.2, 3.15, 3.1, 3.05)
+#: The pooled step QWK is flat over much of that grid; a fold keeps the smallest stretch within
+#: this much of its best, rather than the steepest one noise happens to favour.
+CALIBRATION_TOLERANCE = 0.005
 K = TypeVar("K", bound=Hashable)
 
 
@@ -152,23 +163,27 @@ def figures(items: Sequence[Interview], pred: Mapping[tuple[str, str], float]
     return out
 
 
-def choose(by_threshold: Mapping[K, Predictions], items: Sequence[Interview]) -> K:
-    """The setting with the best pooled step QWK over ``items`` (ties: the first in order)."""
+def choose(by_threshold: Mapping[K, Predictions], items: Sequence[Interview],
+           tolerance: float = 0.0) -> K:
+    """The setting with the best pooled step QWK over ``items`` (ties: the first in order);
+    with a ``tolerance``, the first in order within that much of the best (the grid lists the
+    smallest change first, so a flat stretch of the curve keeps the smaller change)."""
     def key(t: K) -> float:
         q = figures(items, by_threshold[t])["steps_qwk"]
         return -1.0 if q is None else q
 
-    return max(by_threshold, key=key)
+    best = max(key(t) for t in by_threshold)
+    return next(t for t in by_threshold if key(t) >= best - tolerance)
 
 
-def cross_validate(data: Dataset, by_threshold: Mapping[K, Predictions]
-                   ) -> tuple[dict[str, K], Predictions]:
+def cross_validate(data: Dataset, by_threshold: Mapping[K, Predictions],
+                   tolerance: float = 0.0) -> tuple[dict[str, K], Predictions]:
     """Leave one case out: (the setting each case's fold chose, the pooled predictions)."""
     chosen: dict[str, K] = {}
     pooled: Predictions = {}
     for case in sorted({i.case for i in data.interviews}):
         train = [i for i in data.interviews if i.case != case]
-        chosen[case] = best = choose(by_threshold, train)
+        chosen[case] = best = choose(by_threshold, train, tolerance)
         for item in data.interviews:
             if item.case == case:
                 pooled.update({k: v for k, v in by_threshold[best].items() if k[0] == item.id})
@@ -221,15 +236,49 @@ def run_premises(path: Path, out: list[str]) -> None:
     out.append(f"  leave-one-case-out: {_fmt(figures(data.interviews, pooled))}")
 
 
+def run_calibration(path: Path, variants: Sequence[bool], out: list[str]) -> None:
+    """Cross-validate EXCELLENT_MEAN (CALIBRATION_GRID) by leaving one case out."""
+    from agent import scorers
+
+    data = load_dataset(path)
+    for words in variants:
+        out.append(f"## calibration, {'words' if words else 'no-words'}: the weighted criteria "
+                   f"mean that reads 3.5; shipped {scorers.EXCELLENT_MEAN}")
+        saved = scorers.EXCELLENT_MEAN
+        scorers.EXCELLENT_MEAN = 3.5
+        try:
+            from agent.semantic import claims
+
+            with settings(claims.EXEMPLAR_MATCH, words):
+                raw = predict(data)
+        finally:
+            scorers.EXCELLENT_MEAN = saved
+        by_setting: dict[float, Predictions] = {}
+        for top in CALIBRATION_GRID:
+            by_setting[top] = {k: cast(float, scorers.calibrated(v, top))
+                               for k, v in raw.items()}
+            out.append(f"  all of dev at {top:.2f}: "
+                       f"{_fmt(figures(data.interviews, by_setting[top]))}")
+        chosen, pooled = cross_validate(data, by_setting, CALIBRATION_TOLERANCE)
+        out.append(f"  chosen per left-out case (the smallest stretch within "
+                   f"{CALIBRATION_TOLERANCE} step QWK of the fold's best): "
+                   + ", ".join(f"{c} {t:.2f}" for c, t in chosen.items()))
+        out.append(f"  leave-one-case-out: {_fmt(figures(data.interviews, pooled))}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("dataset", nargs="?", default=str(DEV),
                     help="a dev dataset (default: evals/datasets/dev.jsonl); never held-out")
     ap.add_argument("--variant", choices=("words", "no-words", "both"), default="both",
                     help="with the everyday-words file, without it, or both (default)")
-    ap.add_argument("--premises", action="store_true",
-                    help="cross-validate the premise-check settings instead of the exemplar "
-                         "threshold")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--premises", action="store_true",
+                      help="cross-validate the premise-check settings instead of the exemplar "
+                           "threshold")
+    mode.add_argument("--calibration", action="store_true",
+                      help="cross-validate the step score's stretch above 3 (the criteria mean "
+                           "that reads as an excellent step) instead of the exemplar threshold")
     args = ap.parse_args(argv)
     path = Path(args.dataset)
     if "heldout" in path.name:
@@ -241,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.premises:
             run_premises(path, out)
+        elif args.calibration:
+            run_calibration(path, variants, out)
         else:
             run(path, variants, out)
     except DatasetError as e:

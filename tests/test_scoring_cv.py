@@ -38,6 +38,35 @@ def test_a_fold_chooses_from_the_other_cases_only() -> None:
     assert scoring_cv.figures(items, pooled)["steps_qwk"] is not None
 
 
+def test_a_tolerance_keeps_the_smallest_change_on_a_flat_curve() -> None:
+    """Round 5's calibration grid lists the smallest stretch first; within the tolerance of a
+    fold's best QWK the first one is kept, not the steepest one noise favours."""
+    gold = {"goals": 1, "diagnose": 4, "validate": 3}
+    items = [_item(f"{c}{k}", c, gold) for c in ("a", "b") for k in (1, 2)]
+    exact = {(i.id, s): float(v) for i in items for s, v in gold.items()}
+    near = dict(exact) | {("a1", "validate"): 4.0}  # one step off: a slightly lower QWK
+    by_setting = {3.5: near, 3.3: exact}
+    assert scoring_cv.choose(by_setting, items) == 3.3
+    assert scoring_cv.choose(by_setting, items, tolerance=0.2) == 3.5
+    chosen, _ = scoring_cv.cross_validate(
+        Dataset(path="dev.jsonl", sha256="x", interviews=items), by_setting, 0.2)
+    assert set(chosen.values()) == {3.5}
+
+
+@pytest.mark.slow  # scores every dev interview once (about 20 s)
+def test_the_calibration_mode_reports_each_setting_and_the_folds(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from agent import scorers
+
+    shipped = scorers.EXCELLENT_MEAN
+    assert scoring_cv.main(["--calibration", "--variant", "words"]) == 0
+    out = capsys.readouterr().out
+    assert shipped == scorers.EXCELLENT_MEAN  # restored
+    for top in scoring_cv.CALIBRATION_GRID:
+        assert f"all of dev at {top:.2f}: step QWK" in out
+    assert "chosen per left-out case" in out and "leave-one-case-out: step QWK" in out
+
+
 def test_settings_are_restored_and_no_words_reads_without_the_words_file() -> None:
     sentence = "The slowest one in a hundred calls waits in line."
     before = claims.EXEMPLAR_MATCH

@@ -288,6 +288,49 @@ def test_everyday_words_for_the_tail_peak_and_per_machine_throughput_count() -> 
     assert level(plain, "goals.throughput_and_reliability") == 3  # per machine + give-ups
 
 
+@pytest.mark.parametrize(("step", "plain", "vague", "cid", "least"), [
+    # Round 5: the tension between a simple product and seeing inside it, in plain words.
+    ("prioritize", "Our API is easy because it hides the machinery, and that's exactly why "
+                   "nobody can tell why a request waited. So we give a short reason on every "
+                   "response by default, and a detailed page for those who want more.",
+     "Our API is easy. So we give a short note by default, and a detailed page too.",
+     "prioritize.devx_vs_observability", 4),
+    # Outside factors: a rival, a security team, a bargaining chip.
+    ("diagnose", "Fourth, outside us: a rival is offering them a discount, and their security "
+                 "team wants them alone on the machines, so the region ask may be partly a "
+                 "bargaining chip.",
+     "Fourth: someone is offering them a discount, and some people want them alone on the "
+     "machines, so the region ask may be partly a tactic.",
+     "diagnose.external_factors", 3),
+    # Levers named the way a non-specialist would: a deploy button, a list of versions.
+    ("prioritize", "First a deploy button after training, then a model list with versions and "
+                   "one button to go back to the last version.",
+     "First something after training, then some more things later.",
+     "prioritize.platform_levers", 2),
+    # Near-term relief and telling the customers, in plain words.
+    ("solutions", "This week we wake up the likely models ahead of their usual hour, add "
+                  "logging of the wait per call, and tell the customers whose apps quit what is "
+                  "coming.",
+     "This week we do something with the likely models, add logging of the wait per call, and "
+     "mention it.", "solutions.quick_mitigation", 3),
+    # A limit that is not the goal: the constraint, named in plain words.
+    ("clarify", "My objective: get the first call under two seconds. Cost is the limit, not the "
+                "goal.",
+     "My objective: get the first call under two seconds. Cost matters too.",
+     "clarify.optimization_target", 3),
+    # What the fix opens up beyond this customer.
+    ("solutions", "Later it becomes a new line of business with its own price list, and it also "
+                  "opens the door to per-user models.",
+     "Later it becomes something else, and it also leads to per-user models.",
+     "solutions.platform_unlock", 3),
+])
+def test_round5_everyday_words_earn_the_criterion(step: str, plain: str, vague: str, cid: str,
+                                                  least: int) -> None:
+    case = get_case("strategic-custom-ask")
+    got, base = level(score(plain, step, case), cid), level(score(vague, step, case), cid)
+    assert got is not None and base is not None and got >= least > base, (got, base)
+
+
 def test_the_scorer_version_names_the_everyday_words_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
@@ -394,6 +437,173 @@ def test_an_assumption_the_case_allows_is_not_named(case: object, sentence: str)
     assert not premise_notes(result), result.notes
 
 
+@pytest.mark.parametrize(("case", "sentence"), [
+    # Round 5: of 60 fresh statements true to the cases, these three were named wrongly.
+    # Training told as history is how the model came to be, not the problem's stage.
+    (BATCH, "The training part happened months ago, so for me this is purely about running "
+            "the model each night."),
+    (FINTECH, "The model was trained a while back and we only host it, so I'm not touching "
+              "training."),
+    # A clause whose subject is "nobody" denies what it says.
+    (get_case("train-deploy-one-stack"), "Nobody here is training from scratch; it's "
+                                         "fine-tuning and then serving, and the step between."),
+])
+def test_true_statements_in_new_words_are_not_named(case: object, sentence: str) -> None:
+    result = clarify(f"Summary: I'll take it from here. {sentence}", case)
+    assert not premise_notes(result), result.notes
+
+
+#: Round 5: sixty clarify statements true to each case's facts, in wordings unlike the earlier
+#: ones, written before the premise check saw them (three were named wrongly then: the three
+#: above). None may be named a wrong premise.
+TRUE_STATEMENTS = {
+    "batch-inference-cost": [
+        "Nobody sits and watches these documents go through; they just need the pile done by "
+        "seven in the morning.",
+        "The training part happened months ago, so for me this is purely about running the "
+        "model each night.",
+        "What hurts is the money, not the clock: the run finishes in time every night.",
+        "They've been running this for about a year as part of the everyday claims routine, so "
+        "it's well past a trial.",
+        "A solid mid-sized customer rather than one of the giants, but there are plenty more "
+        "like them coming.",
+        "My yardstick is the nightly bill, and the quality of the extracted fields is the thing "
+        "I won't trade away.",
+    ],
+    "compound-ai-json-reliability": [
+        "Each task is a chain of five to fifteen model calls, and any one broken reply spoils "
+        "the whole run.",
+        "Finishing the task correctly the first time is what they care about most; speed and "
+        "price can wait.",
+        "Nobody is complaining that a single call is slow; a call takes one to three seconds "
+        "and that's tolerated.",
+        "Some of the teams are still trying it out and won't launch until the replies stop "
+        "breaking.",
+        "One big support-automation company is loud about it, but the bulk of the usage is many "
+        "small builders.",
+        "Fine-tuning for tool use exists on the side, but I'll keep to the serving API and its "
+        "structured replies.",
+    ],
+    "devx-observability-gap": [
+        "Our speed hasn't got worse: the typical and the slowest requests are about where they "
+        "were a year ago.",
+        "The people writing in are mostly small self-serve teams, with a handful of big "
+        "accounts going through their managers.",
+        "What I'm chasing is fewer tickets and developers finding their own answers, not a "
+        "faster API.",
+        "Some of it is fine-tuning jobs failing, but I'll start with the live API, where most "
+        "of the tickets come from.",
+        "It's a mixed bag of traffic: chat apps, agents calling the model over and over, and "
+        "some overnight jobs.",
+        "Some of the developers are still building their first prototype while others have been "
+        "live for years.",
+    ],
+    "finetune-cold-starts": [
+        "Training the adapters works fine; the trouble starts when one has to answer its first "
+        "request.",
+        "A person is usually sitting there waiting on the reply, in a chat window or a writing "
+        "tool.",
+        "These are mostly small self-serve accounts paying under a couple of thousand a month "
+        "each, thousands of them.",
+        "Most are already live with the feature; a few are holding off their launch because of "
+        "the slow first call.",
+        "I'd go after the first-call delay for the small accounts, without letting the machine "
+        "bill run away.",
+        "Once an adapter is warm the first word comes back in about a third of a second, which "
+        "nobody minds.",
+    ],
+    "fintech-p99-spikes": [
+        "Every card swipe waits on this score before the payment goes through, so it's all live "
+        "traffic, nothing deferred.",
+        "This is one of our ten biggest accounts and the name we show other banks.",
+        "They've been live on it for around eight months; it's their real payment path, not an "
+        "experiment.",
+        "The slowest calls matter most here, because a late score means a lost payment; the "
+        "bill comes after that.",
+        "The model was trained a while back and we only host it, so I'm not touching training.",
+        "The trouble shows up when their traffic climbs, and second to that they can't see "
+        "what's going on.",
+    ],
+    "gpu-price-shift": [
+        "Most of the machine hours go to serving models; fine-tuning is the smaller part and "
+        "can take whatever is free.",
+        "It's a blend: some customers wait on every answer, others run overnight jobs with a "
+        "whole day to finish.",
+        "The ten largest accounts bring in a bit over half of revenue, mostly on reserved "
+        "contracts.",
+        "Everything here is live: the fleet we run today and the prices customers pay today.",
+        "What I'm protecting is margin, while keeping every speed promise we have signed.",
+        "The small pay-per-token customers are the ones who'll walk if prices jump.",
+    ],
+    "llama70b-2x-latency": [
+        "People type and watch the words come back, so it's all live chat with somebody waiting.",
+        "They did a small fine-tune with us last quarter, but what they're asking about now is "
+        "only serving speed.",
+        "They launched about six months ago, so this is production, not a demo.",
+        "They're a mid-sized startup people know, not one of our ten biggest.",
+        "How fast it feels to their users comes first for me, and what a token costs us comes "
+        "right after.",
+        "The pain is the wait before the first words of each answer show up.",
+    ],
+    "moe-long-context-onboarding": [
+        "Serving comes first here; customers want to fine-tune it too, but that waits until "
+        "it's live.",
+        "Customers are trying it out on the vendor's own API today and want to move to "
+        "production with us.",
+        "Our own setup for it is still a research prototype, nowhere near ready.",
+        "The traffic is a mix: chat and agents where someone waits, and long reports summarised "
+        "in the background.",
+        "Getting it out the door quickly matters most, as long as the cost per token doesn't "
+        "get silly.",
+        "Lots of smaller customers want it, and two big enterprise accounts are asking too.",
+    ],
+    "strategic-custom-ask": [
+        "This is our single biggest customer, and their coding helper is the main thing they sell.",
+        "Completions stream into the editor while the developer types, so someone is always "
+        "waiting.",
+        "They train their models themselves; what they want from us is a serving feature.",
+        "The product is live and it's their main line of business, so this isn't a pilot.",
+        "I want to keep them without turning us into a consulting shop for one company.",
+        "They're hurting on speed and on sharing machines with other tenants.",
+    ],
+    "train-deploy-one-stack": [
+        "The training jobs run for a few hours in the background, and the models they produce "
+        "then answer live requests.",
+        "Nobody here is training from scratch; it's fine-tuning and then serving, and the step "
+        "between them.",
+        "How fast the served model answers isn't the complaint; getting it from trained to "
+        "serving is.",
+        "Most customers are smaller teams and mid-market companies, plus two big accounts that "
+        "run dozens of fine-tunes a month.",
+        "The link between training and serving is basically a script our engineers wrote; only "
+        "a handful of customers use it.",
+        "What I'd optimise for is a short, safe path from a trained model to production, easy "
+        "for a small team.",
+    ],
+}
+
+
+@pytest.mark.parametrize(("case_id", "sentence"), [
+    (c, s) for c, said in TRUE_STATEMENTS.items() for s in said])
+def test_sixty_true_statements_are_never_named(case_id: str, sentence: str) -> None:
+    from agent.semantic.premises import premises
+
+    assert premises(get_case(case_id), sentence) == []
+
+
+@pytest.mark.parametrize(("case", "sentence", "fact"), [
+    (BATCH, "I'll assume the real problem is training: they keep retraining it.", "Inference"),
+    (get_case("train-deploy-one-stack"), "Let's say they're pretraining from scratch.",
+     "Pretraining"),
+    (get_case("train-deploy-one-stack"), "Everyone here is training from scratch.",
+     "Pretraining"),
+])
+def test_the_history_and_nobody_rules_leave_wrong_premises_named(
+        case: object, sentence: str, fact: str) -> None:
+    notes = premise_notes(clarify(f"Summary: I'll take it from here. {sentence}", case))
+    assert len(notes) == 1 and fact in notes[0], notes
+
+
 def test_a_figure_the_interviewer_gave_misquoted_in_clarify_is_named() -> None:
     told = "About 1,800 tickets a month, up 60% in two quarters."
     wrong = clarify("So we're at roughly 18,000 tickets a month, growing fast.", DEVX, told)
@@ -410,6 +620,39 @@ def test_a_figure_the_interviewer_gave_misquoted_in_clarify_is_named() -> None:
     assert not premise_notes(share), share.notes
     misread = clarify("So the top 1% carry about 20% of the traffic.", cold, told)
     assert any("misquotes a figure" in n for n in premise_notes(misread)), misread.notes
+
+
+def test_a_count_worked_out_from_told_figures_is_not_a_misquote() -> None:
+    """Round 5: the candidate's arithmetic on what they were told, in words or digits, is not a
+    misquote of the figure it started from; a wrong figure beside it still is."""
+    told = ("About 1,800 tickets a month, up 60% in two quarters, and around 45% of them are "
+            "'why was this request slow or failing'.")
+    for said in ("About eight hundred tickets a month are the why-slow kind.",  # 45% of 1,800
+                 "About 800 tickets a month are the why-slow kind.",
+                 # worked out ("that's"), with the figure in words: 60% growth on 1,125
+                 "Growth is sixty percent, that's roughly seven hundred more tickets a month."):
+        result = clarify(said, DEVX, told)
+        assert not premise_notes(result), (said, result.notes)
+    wrong = clarify("About twelve hundred tickets a month are the why-slow kind.", DEVX, told)
+    assert any("misquotes a figure" in n for n in premise_notes(wrong)), wrong.notes
+
+
+def test_a_share_read_from_the_candidates_own_rate_is_not_an_invented_figure() -> None:
+    """"2,000 out of 90,000" is read as a share too (2.2%); that share is the number reader's
+    arithmetic on figures the interviewer gave, not a figure the candidate made up."""
+    from agent.semantic.facts import Told
+
+    cold = get_case("finetune-cold-starts")
+    heard = ("About 90 thousand adapters are deployed, but only around 2,000 get a request in a "
+             "given hour.",)
+    told = Told(facts=frozenset({"scale"}), heard=heard)
+    said = ("With two thousand active out of ninety thousand, the rarely used ones wait in line "
+            "for a free slot.")
+    notes = OfflineScorer().score_step(cold, "diagnose", [("candidate", said)], told).notes
+    assert not any("nobody gave" in n for n in notes), notes
+    made_up = ("With 2,000 active, 37% of them wait in line for a free slot.")
+    notes = OfflineScorer().score_step(cold, "diagnose", [("candidate", made_up)], told).notes
+    assert any("nobody gave" in n for n in notes), notes
 
 
 def test_a_wrong_premise_carried_into_a_later_step_marks_down_what_it_speaks_to() -> None:
@@ -449,3 +692,48 @@ def test_a_bad_premises_file_names_the_file_and_dimension(
                                premises.dimensions, premises._settled_facts,
                                premises._premises, premises._contradictable)
     assert message in said and "traffic" in said, said
+
+
+def test_a_step_score_is_stretched_above_3_only() -> None:
+    """Round 5: an excellent step's weighted criteria mean sits below 3.5 (level-4 texts ask
+    for everything); means above 3 are stretched so EXCELLENT_MEAN reads 3.5, 4 stays 4, and
+    nothing at or below 3 moves, so weak, salad, negated and wrong answers keep their scores."""
+    from agent.scorers import EXCELLENT_MEAN, calibrated
+
+    assert EXCELLENT_MEAN < 3.5
+    assert calibrated(EXCELLENT_MEAN) == 3.5 and calibrated(4.0) == 4.0
+    for mean in (1.0, 1.4, 2.2, 2.5, 3.0):
+        assert calibrated(mean) == mean
+    assert calibrated(None) is None
+    means = [3.0 + k / 20 for k in range(21)]
+    got = [calibrated(m) for m in means]
+    assert got == sorted(got) and all(g >= m for g, m in zip(got, means, strict=True))  # type: ignore[operator]
+    assert calibrated(3.2, excellent=3.5) == 3.2  # 3.5: no stretch
+
+
+#: A strong validate answer in plain words: criteria at 3 and 4, a weighted mean below 3.5.
+STRONG_VALIDATE = (
+    "Move a tenth of their traffic to the new setup and compare the slowest one in a hundred "
+    "calls on both parts over the same busy evenings, with the pass line agreed up front: under "
+    "half a second. Machine hours per thousand calls before and after. A weekly chart of the "
+    "slow tail next to how busy the machines are. If errors rise we switch back the same day. "
+    "Any miss gets a written review with their team.")
+
+
+def test_a_strong_step_in_plain_words_reads_as_excellent_and_salad_does_not_move() -> None:
+    from agent import scorers
+
+    strong = score(STRONG_VALIDATE, "validate")
+    salad = score(SALAD["validate"], "validate")
+    saved = scorers.EXCELLENT_MEAN
+    scorers.EXCELLENT_MEAN = 3.5
+    try:
+        plain = score(STRONG_VALIDATE, "validate")
+        raw_salad = score(SALAD["validate"], "validate")
+    finally:
+        scorers.EXCELLENT_MEAN = saved
+    assert plain.score is not None and strong.score is not None
+    assert 3 < plain.score < 3.5 <= strong.score  # criteria unchanged, the step reads 4
+    assert [c.level for c in plain.criteria] == [c.level for c in strong.criteria]
+    assert salad.score == raw_salad.score
+

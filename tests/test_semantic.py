@@ -144,6 +144,10 @@ def test_numbers_in_words(text: str, expected: str) -> None:
     ("They're a mid-sized account, not one of our top ten.", ["top ten"], ["mid-sized"]),
     ("Not one of the requests failed in the canary.", [], ["requests", "canary"]),
     ("Not one request dropped during the rollout.", [], ["request", "rollout"]),
+    # "fine-tuning" is a kind of training, not "is fine" dismissing what came before (round 5)
+    ("The model is fine-tuned with us and the canary is fine-tuning traffic.", [],
+     ["model", "canary"]),
+    ("It's fine-tuning and then serving.", [], ["It's", "serving"]),
 ])
 def test_negation_scope(sentence: str, gone: list[str], kept: list[str]) -> None:
     read = read_sentence(sentence).read

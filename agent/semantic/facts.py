@@ -130,6 +130,18 @@ TARGET = _TARGET
 DERIVED = _DERIVED
 
 
+def derived(text: str) -> bool:
+    """``text`` works a figure out ("so about 540", "that's roughly five hundred"): read after
+    numbers in words become digits, so a figure spelled out is derived exactly as one in digits."""
+    return bool(_DERIVED.search(words_to_numbers(text)))
+
+
+def computed_share(q: Quantity, text: str) -> bool:
+    """``q`` is a percentage the number reader worked out from the candidate's own rate ("2,000
+    out of 90,000" reads "(2.222% of ...)"), not a figure anyone stated."""
+    return q.unit == "%" and f"({q.text}" in words_to_numbers(text)
+
+
 def same(a: Quantity, b: Quantity, tolerance: float = 0.02) -> bool:
     """The same quantity: the same kind (or one bare) and within ``tolerance``."""
     return _same(a, b, tolerance)
@@ -241,12 +253,13 @@ def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagno
                           and any(fq.unit == q.unit for fq in quantities(f.answer))
                           and not any(_same(q, fq, 0.3) for fq in quantities(f.answer)
                                       if fq.unit == q.unit)), None)
-            if rival is not None and not _HEDGE.search(s.text) and not _DERIVED.search(s.text):
+            if rival is not None and not _HEDGE.search(s.text) and not derived(s.text):
                 contradicted.append(f"“{s.text}” (the interviewer said: {rival.answer.strip()})")
                 out.discredited.add(s.text)
                 break
             if fact is None and _distinctive(q, False) and "hour" not in q.text \
-                    and not _HEDGE.search(s.text) and not _DERIVED.search(s.text) \
+                    and not computed_share(q, s.text) \
+                    and not _HEDGE.search(s.text) and not derived(s.text) \
                     and not any(_same(q, fq, 0.3) for f in case.facts
                                 for fq in quantities(f.answer)):
                 invented.append(s.text)

@@ -30,7 +30,7 @@ from agent.cases import Case, Fact
 from agent.datafile import DataFileError, read_yaml
 from agent.paths import data_dir
 from agent.prompts import _phrases
-from agent.semantic.facts import DERIVED, TARGET, Quantity, key_words, quantities, revealed, same
+from agent.semantic.facts import TARGET, Quantity, derived, key_words, quantities, revealed, same
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
 from agent.semantic.reading import Sentence, affirmed_text, clauses
@@ -38,6 +38,9 @@ from agent.signals import first_match, substantive_sentences
 
 #: A figure counts as contradicting a told fact when it is off by more than this share.
 FIGURE_TOLERANCE = 0.3
+#: A count within this share of a told share of a told count ("45% of 1,800 tickets" is 810, and
+#: "about 800 of them" says it) is the candidate's arithmetic, not a misquote.
+WORKED_OUT_TOLERANCE = 0.05
 #: How alike (WordLlama cosine) a sentence and a told fact must be to be about the same thing.
 FIGURE_TOPIC = 0.45
 
@@ -123,6 +126,22 @@ _DENIED_AFTER = re.compile(r"[\s\w-]{0,25}?\b(?:is|are|was|were)(?:n't|n’t| no
                            re.IGNORECASE)
 
 
+#: A clause whose subject is nobody ("nobody here is training from scratch", "none of them
+#: run it overnight") denies what it goes on to say; a value whose own words take in that
+#: subject ("nobody is waiting": batch) is still said.
+_NOBODY = re.compile(r"^\W*(?:(?:and|but|so|since|because)\s+)?(?:nobody|no one|no-one|"
+                     r"none of (?:us|them|these|those|the \w+|our \w+|their \w+))\b",
+                     re.IGNORECASE)
+
+
+def _nobody_spans(text: str) -> list[tuple[int, int]]:
+    """Where clauses led by a nobody subject go on, after the subject."""
+    if not re.search(r"\b(?:nobody|no[- ]one|none of)\b", text, re.IGNORECASE):
+        return []
+    return [(c.start + m.end(), c.start + len(c.text)) for c in clauses(text)
+            if (m := _NOBODY.match(c.text))]
+
+
 def _said(values: Sequence[Value], text: str) -> tuple[set[str], set[str]]:
     """(values ``text`` affirms, values it mentions only negated)."""
     text = _DEFERRABLE.sub("are deferrable", text)
@@ -131,8 +150,11 @@ def _said(values: Sequence[Value], text: str) -> tuple[set[str], set[str]]:
     if not any(first_match(v.says, text) for v in values):
         return yes, no
     affirmed = affirmed_text(text)
+    denied = _nobody_spans(text)
     for v in values:
         m = first_match(v.says, affirmed)
+        if m is not None and any(a <= m.start() < b for a, b in denied):
+            m = None
         if m is not None and not _DENIED_AFTER.match(text, m.end()):
             yes.add(v.name)
         elif first_match(v.says, text):
@@ -288,14 +310,25 @@ def _alike(q: Quantity, k: Quantity, text: str, fact: str) -> bool:
     return _counted(text, q.text) == _counted(fact, k.text) != ""
 
 
+def _worked_out(q: Quantity, known: Sequence[Quantity]) -> bool:
+    """``q`` is a count worked out from two figures anyone gave: a share of a count ("around 45%
+    of 1,800 tickets" told; "about 800 tickets are why-slow" said)."""
+    if q.unit:
+        return False
+    shares = {k.value / 100 for k in known if k.unit == "%" and 0 < k.value < 100}
+    counts = {k.value for k in known if not k.unit}
+    return any(same(q, Quantity(share * count, "", ""), WORKED_OUT_TOLERANCE)
+               for share in shares for count in counts)
+
+
 def _figure(told: Iterable[Fact], known: Sequence[Quantity], sentence: Sentence) -> str | None:
     """Why this clarify statement's figure contradicts a fact told in the step, or None.
     ``known``: the figures anyone had said (the prompt, the interviewer's lines); a figure
     among them is a quote, whichever fact it belongs to."""
     qs = [q for q in quantities(sentence.text) if q.unit != "days" and "hour" not in q.text
-          and not any(same(q, k, 0.02) for k in known)
+          and not any(same(q, k, 0.02) for k in known) and not _worked_out(q, known)
           and (q.unit or _counted(sentence.text, q.text))]
-    if not qs or DERIVED.search(sentence.text) or TARGET.search(sentence.text):
+    if not qs or derived(sentence.text) or TARGET.search(sentence.text):
         return None
     about = key_words(sentence.text)
     best: tuple[float, Fact] | None = None

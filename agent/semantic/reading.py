@@ -206,7 +206,7 @@ _NEG_BEFORE = re.compile(
 _NEG_AFTER = re.compile(
     r"\b(?:(?:is|are|was|were|seems?|looks?|feels?)\s+(?:just\s+|totally\s+|really\s+|"
     r"kind of\s+|a bit\s+)?(?:an?\s+)?(?:overrated|overkill|unnecessary|pointless|irrelevant|"
-    r"useless|fine|good enough|beside the point|a rabbit hole|an? \w+ detail|"
+    r"useless|fine(?![-‐]\w)|good enough|beside the point|a rabbit hole|an? \w+ detail|"
     r"a waste(?: of time)?|a distraction|a red herring|noise|not (?:needed|necessary|required|"
     r"worth it|worth|important|relevant|useful|the (?:issue|problem|point))|"
     r"(?:n't|n’t) (?:needed|necessary|required|worth it|worth|important|relevant|useful|"
