@@ -234,6 +234,58 @@ def test_dismissing_the_cause_the_clue_points_to_is_a_wrong_call() -> None:
     assert not any("facts point to" in n for n in other.notes)
 
 
+COLD = get_case("finetune-cold-starts")
+
+
+@pytest.mark.parametrize("sentence", [
+    "I might look at storage at some point, though I suspect that's a small part of it.",
+    "The scheduler is a secondary detail; small adapters would load quickly anywhere.",
+    "The download share of the cold time is a symptom of that.",
+])
+def test_a_soft_dismissal_of_the_clue_cause_is_a_wrong_call(sentence: str) -> None:
+    """Issue 9 round 6: a calm, hedged voice dismisses the cause the facts point to (adapters
+    fetched from object storage, a scheduler that does not know where adapters are loaded)."""
+    wrong = score(sentence, "diagnose", COLD)
+    assert any("dismisses a cause the facts point to" in n for n in wrong.notes), wrong.notes
+
+
+@pytest.mark.parametrize("sentence", [
+    "Storage is not a small part of it: most of the cold time is the download.",
+    "A small part of the cold time is loading onto the GPU; most of it is the download.",
+    "It isn't a red herring: the scheduler doesn't know which replica holds which adapter.",
+])
+def test_a_cause_weighed_but_not_dismissed_is_no_wrong_call(sentence: str) -> None:
+    assert not any("facts point to" in n for n in score(sentence, "diagnose", COLD).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "I rank the roadmap by who is shouting loudest."),
+    ("prioritize", "This customer is the loudest, so both asks go to the top."),
+    ("prioritize", "A feature nobody is shouting for can't be that urgent."),
+    ("clarify", "In my experience the loudest voice in the room tells you where the roadmap "
+                "should go."),
+    ("validate", "I'd measure success through sign-ups, page views and social media mentions."),
+    ("validate", "We'll know it worked from the launch numbers: sign-ups and blog post traffic."),
+    ("goals", "I'd also look at page views and time spent in the product."),
+])
+def test_loudness_as_the_ranking_rule_and_vanity_metrics_are_bad_calls(step: str,
+                                                                       sentence: str) -> None:
+    assert any("bad call" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "Their own warm capacity now, because they're escalating and they're a top "
+                   "account, then the general fix with them as its first user."),
+    ("prioritize", "The big accounts escalate loudest, but the fix that helps every customer "
+                   "goes first."),
+    ("validate", "We track p99 latency and cost per request against a control group for two "
+                 "weeks, with a rollback if errors rise."),
+])
+def test_escalations_as_context_and_real_measures_are_not_bad_calls(step: str,
+                                                                     sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, step).notes)
+
+
 def test_a_wrong_call_marks_the_whole_step_down() -> None:
     """The reasoning rests on the wrong call: every criterion loses a level (not below 1)."""
     plain = score(STRONG_DIAGNOSE, "diagnose", LLAMA)
