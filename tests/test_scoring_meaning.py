@@ -452,6 +452,10 @@ def premise_notes(result: StepScore) -> list[str]:
      "Reliability first"),
     (DEVX, "Our latency has regressed and p99 has crept up, that's why they write in.",
      "latency hasn't changed"),
+    # Round 6: blaming the model's own compute where the pain is the platform around it.
+    (get_case("finetune-cold-starts"), "My working picture is that these are heavy models, so "
+     "I'd lean towards treating the slowness as a generation problem.", "Model loading and"),
+    (FINTECH, "I'm fairly sure the model itself is the bottleneck at peak.", "Scaling, mainly"),
 ])
 def test_a_clarify_assumption_the_case_contradicts_is_a_wrong_call(
         case: object, sentence: str, fact: str) -> None:
@@ -483,6 +487,11 @@ def test_a_clarify_assumption_the_case_contradicts_is_a_wrong_call(
     (COMPOUND, "I'll assume a user is waiting on each agent task."),
     # The devx case is mostly long tail, but strategic accounts escalate too.
     (DEVX, "I'll assume a few strategic accounts escalate through their account managers."),
+    # Round 6: the platform named as the cause, or compute only asked about, is no premise.
+    (get_case("finetune-cold-starts"), "My guess is the bottleneck is loading the adapter, "
+                                       "not token generation."),
+    (get_case("finetune-cold-starts"), "Is the time spent in token generation or in loading?"),
+    (FINTECH, "I'd treat this as a scaling problem at the peaks."),
 ])
 def test_an_assumption_the_case_allows_is_not_named(case: object, sentence: str) -> None:
     result = clarify(f"Summary: I'll take it from here. {sentence}", case)
