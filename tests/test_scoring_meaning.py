@@ -169,6 +169,31 @@ def test_targets_are_the_candidates_choice_not_a_contradiction() -> None:
     assert not any("Contradicts" in n for n in result.notes)
 
 
+def test_a_breakdown_nobody_measured_is_a_wrong_call() -> None:
+    """Issue 9 round 6: a told total split into parts nobody gave, stated as fact, earns no
+    credit and marks the step down; the same split as an estimate, or of figures the
+    interviewer gave, does not."""
+    from agent.semantic.facts import Told
+
+    told = Told(facts=frozenset({"latency"}),
+                heard=("Time to first token is about 900 ms at p50 and 2.5 seconds at p99.",))
+    made_up = ("Of the 900 ms to first token, 420 ms is the load balancer, 310 ms is network "
+               "transit and only 170 ms is the model. I'd check the network path first.")
+    guessed = ("Of the 900 ms to first token, I'd guess maybe 420 ms is the load balancer, 310 ms "
+               "network transit and 170 ms the model. I'd check the network path first.")
+    wrong = OfflineScorer().score_step(LLAMA, "diagnose", [("candidate", made_up)], told)
+    fine = OfflineScorer().score_step(LLAMA, "diagnose", [("candidate", guessed)], told)
+    assert any("parts nobody measured" in n for n in wrong.notes), wrong.notes
+    assert not any("parts nobody measured" in n for n in fine.notes), fine.notes
+    assert not any("420 ms is the load balancer" in q for c in wrong.criteria for q in c.evidence)
+    given = Told(facts=frozenset({"latency"}), heard=(
+        "Of the 900 ms, 420 ms is queueing, 310 ms is prefill and 170 ms the first decode step.",))
+    told_split = ("Of the 900 ms, 420 ms is queueing, 310 ms is prefill and 170 ms is the first "
+                  "decode step, so queueing is the first thing to check.")
+    notes = OfflineScorer().score_step(LLAMA, "diagnose", [("candidate", told_split)], given).notes
+    assert not any("parts nobody measured" in n for n in notes), notes
+
+
 @pytest.mark.parametrize("sentence", [
     "On reliability, I'd accept a timeout rate of up to 10% at peak during the transition.",
     "I'm comfortable with cost per request rising by 60% if it buys us the average.",

@@ -77,17 +77,18 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
         ("clarify diagnose prioritize", "ranks the work by who complains loudest",
          r"\b(?:rank\w*|priorit\w+|order\w*|sequenc\w*|decid\w*)\b[^.;]{0,40}\bby (?:who(?:ever)?|"
          r"which (?:customers?|accounts?))\b(?: is| are)?[^.;]{0,15}\b(?:shout\w*|loud\w*|"
-         r"escalat\w*|complain\w*|nois\w*|vocal)|\bloudest (?:voice|customer|account)s?\b[^.;]{0,60}"
-         r"\b(?:roadmap|priorit\w*|first|top)\b|\b(?:is|are) the loudest\b[^.;]{0,30}\b(?:so|go(?:es)? "
-         r"to the top|first)\b|\b(?:priority|roadmap) (?:is|goes to) the loud(?:est)?\b|"
+         r"escalat\w*|complain\w*|nois\w*|vocal)|"
+         r"\bloudest (?:voice|customer|account)s?\b[^.;]{0,60}\b(?:roadmap|priorit\w*|first|top)\b|"
+         r"\b(?:is|are) the loudest\b[^.;]{0,30}\b(?:so|go(?:es)? to the top|first)\b|"
+         r"\b(?:priority|roadmap) (?:is|goes to) the loud(?:est)?\b|"
          r"\b(?:nobody|no one|no-one)(?: is)? (?:shouting|yelling|escalating)\b[^.;]{0,30}"
          r"\b(?:can't|cannot|isn't|is not|won't)\b[^.;]{0,15}\burgent"),
         ("goals validate", "measures success by vanity metrics",
          r"\b(?:know|measur\w*|track\w*|count\w*|judg\w*|success|worked|show\w*|look at)\b"
          r"[^.;]{0,60}\b(?:page ?views?|sign-?ups?|social(?: media)? mentions?|mentions on social|"
          r"time (?:spent )?(?:on|in) (?:the )?(?:site|page|\w+ dashboard|dashboard|product)|"
-         r"share(?:-button)? clicks|press (?:release|coverage)|testimonials?|blog(?: post)? traffic)"
-         r"\b"),
+         r"share(?:-button)? clicks|press (?:release|coverage)|testimonials?|"
+         r"blog(?: post)? traffic)\b"),
         ("solutions validate", "skips validation",
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
          r"(?:\s+[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
