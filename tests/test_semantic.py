@@ -93,6 +93,8 @@ def test_index_ranks_reference_texts() -> None:
     ("seventy-five thousand dollars a month", "75000 dollars a month"),
     ("fifteen hundred requests a second", "1500 requests a second"),
     ("a second and a half", "1.5 seconds"),
+    ("p99 of one and a half seconds", "p99 of 1.5 seconds"),
+    ("One and a half thousand requests", "1500 requests"),
     ("a quarter of a second", "250 ms"),
     ("three times faster", "3x faster"),
     ("one hundred and twenty milliseconds", "120 ms"),

@@ -88,8 +88,8 @@ _FRACTION_OF = re.compile(
 #: "a second and a half", "2 hours and a half".
 _AND_A_HALF = re.compile(r"\b(an?|\d+(?:\.\d+)?)\s+(seconds?|minutes?|hours?|days?|weeks?|"
                          r"months?)\s+and\s+a\s+half\b", re.IGNORECASE)
-#: "1 and a half seconds".
-_N_AND_A_HALF = re.compile(r"\b(\d+)\s+and\s+a\s+half\b", re.IGNORECASE)
+#: "1 and a half seconds", "one and a half seconds" (a lone "one" stays a word above).
+_N_AND_A_HALF = re.compile(r"\b(\d+|one)\s+and\s+a\s+half\b", re.IGNORECASE)
 #: "3 and a half thousand" reads "3.5 1000" after the rewrites above: the scale multiplies.
 _HALF_SCALED = re.compile(r"\b(\d+\.5)\s+(1000|1000000|1000000000)\b")
 _PERCENT = re.compile(r"(\d)\s*(?:percent|per cent|pct)\b", re.IGNORECASE)
@@ -169,7 +169,8 @@ def words_to_numbers(text: str) -> str:
         out = _FRACTION_OF.sub(_fraction_of, out)
     if has("half"):
         out = _AND_A_HALF.sub(_and_a_half, out)
-        out = _N_AND_A_HALF.sub(lambda m: f"{_fmt(float(m.group(1)) + 0.5)}", out)
+        out = _N_AND_A_HALF.sub(lambda m: _fmt(
+            (1.0 if m.group(1).lower() == "one" else float(m.group(1))) + 0.5), out)
         out = _HALF_SCALED.sub(lambda m: _fmt(float(m.group(1)) * int(m.group(2))), out)
     if has("percent", "per cent", "pct"):
         out = _PERCENT.sub(r"\1%", out)
