@@ -182,15 +182,18 @@ class OfflineScorer:
         said = candidate_texts(turns)
         sents = read_answers(said)
         notes = case_notes(case, rubric)
+        invented: Calls = []
         if told is not None and step in STEPS and step != "clarify":
             found = check_facts(case, told, sents, step)
             sents = [s for s in sents if s.text not in found.discredited]
             notes += found.notes
+            invented = [(s, "splits a figure into parts nobody measured")
+                        for s in found.breakdowns]
         wrong = 0
         contradicted = ""
         rests: Calls = []
         if step in STEPS:
-            bad = wrong_calls(case, step, sents)
+            bad = invented + wrong_calls(case, step, sents)
             premised, rests = premise_calls(case, step, turns, sents, told)
             premised = [(s, why) for s, why in premised if not any(s is b for b, _ in bad)]
             notes += [f"A bad call, stated as a plan ({why}): “{s.text}” — no credit for it."

@@ -169,6 +169,31 @@ def test_targets_are_the_candidates_choice_not_a_contradiction() -> None:
     assert not any("Contradicts" in n for n in result.notes)
 
 
+def test_a_breakdown_nobody_measured_is_a_wrong_call() -> None:
+    """Issue 9 round 6: a told total split into parts nobody gave, stated as fact, earns no
+    credit and marks the step down; the same split as an estimate, or of figures the
+    interviewer gave, does not."""
+    from agent.semantic.facts import Told
+
+    told = Told(facts=frozenset({"latency"}),
+                heard=("Time to first token is about 900 ms at p50 and 2.5 seconds at p99.",))
+    made_up = ("Of the 900 ms to first token, 420 ms is the load balancer, 310 ms is network "
+               "transit and only 170 ms is the model. I'd check the network path first.")
+    guessed = ("Of the 900 ms to first token, I'd guess maybe 420 ms is the load balancer, 310 ms "
+               "network transit and 170 ms the model. I'd check the network path first.")
+    wrong = OfflineScorer().score_step(LLAMA, "diagnose", [("candidate", made_up)], told)
+    fine = OfflineScorer().score_step(LLAMA, "diagnose", [("candidate", guessed)], told)
+    assert any("parts nobody measured" in n for n in wrong.notes), wrong.notes
+    assert not any("parts nobody measured" in n for n in fine.notes), fine.notes
+    assert not any("420 ms is the load balancer" in q for c in wrong.criteria for q in c.evidence)
+    given = Told(facts=frozenset({"latency"}), heard=(
+        "Of the 900 ms, 420 ms is queueing, 310 ms is prefill and 170 ms the first decode step.",))
+    told_split = ("Of the 900 ms, 420 ms is queueing, 310 ms is prefill and 170 ms is the first "
+                  "decode step, so queueing is the first thing to check.")
+    notes = OfflineScorer().score_step(LLAMA, "diagnose", [("candidate", told_split)], given).notes
+    assert not any("parts nobody measured" in n for n in notes), notes
+
+
 @pytest.mark.parametrize("sentence", [
     "On reliability, I'd accept a timeout rate of up to 10% at peak during the transition.",
     "I'm comfortable with cost per request rising by 60% if it buys us the average.",
@@ -232,6 +257,58 @@ def test_dismissing_the_cause_the_clue_points_to_is_a_wrong_call() -> None:
     other = score("Queueing I'd rule out, since dedicated capacity doesn't queue.", "diagnose",
                   BATCH)
     assert not any("facts point to" in n for n in other.notes)
+
+
+COLD = get_case("finetune-cold-starts")
+
+
+@pytest.mark.parametrize("sentence", [
+    "I might look at storage at some point, though I suspect that's a small part of it.",
+    "The scheduler is a secondary detail; small adapters would load quickly anywhere.",
+    "The download share of the cold time is a symptom of that.",
+])
+def test_a_soft_dismissal_of_the_clue_cause_is_a_wrong_call(sentence: str) -> None:
+    """Issue 9 round 6: a calm, hedged voice dismisses the cause the facts point to (adapters
+    fetched from object storage, a scheduler that does not know where adapters are loaded)."""
+    wrong = score(sentence, "diagnose", COLD)
+    assert any("dismisses a cause the facts point to" in n for n in wrong.notes), wrong.notes
+
+
+@pytest.mark.parametrize("sentence", [
+    "Storage is not a small part of it: most of the cold time is the download.",
+    "A small part of the cold time is loading onto the GPU; most of it is the download.",
+    "It isn't a red herring: the scheduler doesn't know which replica holds which adapter.",
+])
+def test_a_cause_weighed_but_not_dismissed_is_no_wrong_call(sentence: str) -> None:
+    assert not any("facts point to" in n for n in score(sentence, "diagnose", COLD).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "I rank the roadmap by who is shouting loudest."),
+    ("prioritize", "This customer is the loudest, so both asks go to the top."),
+    ("prioritize", "A feature nobody is shouting for can't be that urgent."),
+    ("clarify", "In my experience the loudest voice in the room tells you where the roadmap "
+                "should go."),
+    ("validate", "I'd measure success through sign-ups, page views and social media mentions."),
+    ("validate", "We'll know it worked from the launch numbers: sign-ups and blog post traffic."),
+    ("goals", "I'd also look at page views and time spent in the product."),
+])
+def test_loudness_as_the_ranking_rule_and_vanity_metrics_are_bad_calls(step: str,
+                                                                       sentence: str) -> None:
+    assert any("bad call" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "Their own warm capacity now, because they're escalating and they're a top "
+                   "account, then the general fix with them as its first user."),
+    ("prioritize", "The big accounts escalate loudest, but the fix that helps every customer "
+                   "goes first."),
+    ("validate", "We track p99 latency and cost per request against a control group for two "
+                 "weeks, with a rollback if errors rise."),
+])
+def test_escalations_as_context_and_real_measures_are_not_bad_calls(step: str,
+                                                                     sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, step).notes)
 
 
 def test_a_wrong_call_marks_the_whole_step_down() -> None:
@@ -400,6 +477,10 @@ def premise_notes(result: StepScore) -> list[str]:
      "Reliability first"),
     (DEVX, "Our latency has regressed and p99 has crept up, that's why they write in.",
      "latency hasn't changed"),
+    # Round 6: blaming the model's own compute where the pain is the platform around it.
+    (get_case("finetune-cold-starts"), "My working picture is that these are heavy models, so "
+     "I'd lean towards treating the slowness as a generation problem.", "Model loading and"),
+    (FINTECH, "I'm fairly sure the model itself is the bottleneck at peak.", "Scaling, mainly"),
 ])
 def test_a_clarify_assumption_the_case_contradicts_is_a_wrong_call(
         case: object, sentence: str, fact: str) -> None:
@@ -431,6 +512,11 @@ def test_a_clarify_assumption_the_case_contradicts_is_a_wrong_call(
     (COMPOUND, "I'll assume a user is waiting on each agent task."),
     # The devx case is mostly long tail, but strategic accounts escalate too.
     (DEVX, "I'll assume a few strategic accounts escalate through their account managers."),
+    # Round 6: the platform named as the cause, or compute only asked about, is no premise.
+    (get_case("finetune-cold-starts"), "My guess is the bottleneck is loading the adapter, "
+                                       "not token generation."),
+    (get_case("finetune-cold-starts"), "Is the time spent in token generation or in loading?"),
+    (FINTECH, "I'd treat this as a scaling problem at the peaks."),
 ])
 def test_an_assumption_the_case_allows_is_not_named(case: object, sentence: str) -> None:
     result = clarify(f"Summary: I'll take it from here. {sentence}", case)

@@ -74,6 +74,21 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
         ("solutions", "plans nothing past the quick fix",
          r"\b(?:no|don't see a|nothing further)\b[^.;]{0,30}\b(?:longer-term|long-term|roadmap|"
          r"platform investment|needed)\b|\bover-engineering\b"),
+        ("clarify diagnose prioritize", "ranks the work by who complains loudest",
+         r"\b(?:rank\w*|priorit\w+|order\w*|sequenc\w*|decid\w*)\b[^.;]{0,40}\bby (?:who(?:ever)?|"
+         r"which (?:customers?|accounts?))\b(?: is| are)?[^.;]{0,15}\b(?:shout\w*|loud\w*|"
+         r"escalat\w*|complain\w*|nois\w*|vocal)|"
+         r"\bloudest (?:voice|customer|account)s?\b[^.;]{0,60}\b(?:roadmap|priorit\w*|first|top)\b|"
+         r"\b(?:is|are) the loudest\b[^.;]{0,30}\b(?:so|go(?:es)? to the top|first)\b|"
+         r"\b(?:priority|roadmap) (?:is|goes to) the loud(?:est)?\b|"
+         r"\b(?:nobody|no one|no-one)(?: is)? (?:shouting|yelling|escalating)\b[^.;]{0,30}"
+         r"\b(?:can't|cannot|isn't|is not|won't)\b[^.;]{0,15}\burgent"),
+        ("goals validate", "measures success by vanity metrics",
+         r"\b(?:know|measur\w*|track\w*|count\w*|judg\w*|success|worked|show\w*|look at)\b"
+         r"[^.;]{0,60}\b(?:page ?views?|sign-?ups?|social(?: media)? mentions?|mentions on social|"
+         r"time (?:spent )?(?:on|in) (?:the )?(?:site|page|\w+ dashboard|dashboard|product)|"
+         r"share(?:-button)? clicks|press (?:release|coverage)|testimonials?|"
+         r"blog(?: post)? traffic)\b"),
         ("solutions validate", "skips validation",
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
          r"(?:\s+[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
@@ -86,7 +101,14 @@ DISMISSAL = re.compile(
     r"\b(?:rule[sd]? (?:it |that |this )?out|won't help|will not help|(?:is|are)(?:n't| not) a "
     r"factor|not a factor|irrelevant|(?:is|are)(?:n't| not) the (?:issue|problem|story|bottleneck)"
     r"|unlikely to be the (?:story|issue|cause)|(?:is|are)(?:n't| not) in the picture|"
-    r"barely matters?|(?:is|are) noise)\b", re.IGNORECASE)
+    r"barely matters?|(?:is|are) noise|"
+    # ... or softly, in a calm voice ("a small part of it", "a secondary detail", "a symptom"),
+    # unless the soft word is itself negated ("not a small part of it")
+    r"(?<!not )(?<!not a )(?<!n't )(?<!n't a )(?<!never )(?<!never a )(?:(?:a |only a |just a |"
+    r"fairly )?(?:small|minor) (?:part|piece|factor|contributor)|(?:a |just a |only a )?secondary "
+    r"(?:detail|issue|factor|concern)|(?:a |just a |only a )symptom|treats? the symptom|"
+    r"nice[- ]to[- ]haves?|(?:a )?red herring|(?:a )?distraction|(?:a )?side issue|"
+    r"(?:a )?sideshow))\b", re.IGNORECASE)
 #: ... but not a negated validation that is itself the good practice ("never ship without").
 _SAFE = re.compile(r"\b(?:never|not|don't|won't|wouldn't)\b[^.;]{0,30}\bwithout\b", re.IGNORECASE)
 

@@ -10,6 +10,10 @@ Three findings, reported as notes on the step's score:
 - **invented figure**: a statement of how things are today with a figure nobody gave (not in
   the prompt, the facts, the interviewer's lines or the candidate's own assumptions), stated as
   fact rather than assumed or estimated; noted, not penalised (a derived figure looks the same).
+- **breakdown nobody measured**: a statement of how things are today that splits a figure into
+  parts of one unit (:data:`BREAKDOWN_PARTS` or more figures), at least two of them never given
+  by the interviewer, stated as fact ("of the 900 ms, 420 is the load balancer, 310 the network
+  and 170 the model"); the sentence earns no credit and the scorer counts it a wrong call.
 
 Targets ("under 500 ms", "cut it to 38k", "we want 99.9%") are the candidate's to choose and are
 never checked against the facts.
@@ -174,6 +178,8 @@ class FactCheck:
     notes: list[str] = field(default_factory=list)
     discredited: set[str] = field(default_factory=set)
     """sentences (verbatim) that earn no credit"""
+    breakdowns: list[Sentence] = field(default_factory=list)
+    """sentences splitting a figure into parts nobody measured (module docstring)"""
 
 
 def _key_words(text: str) -> set[str]:
@@ -215,6 +221,25 @@ def told_from(case: Case, earlier: Turns, facts: Iterable[str] | None = None) ->
     return Told(facts=ids, heard=lines, said=said)
 
 
+#: A sentence with this many figures of one unit is a breakdown (see the module docstring).
+BREAKDOWN_PARTS = 3
+
+
+def breakdown(text: str, given: Sequence[Quantity]) -> bool:
+    """``text`` splits a figure into parts nobody measured: :data:`BREAKDOWN_PARTS` or more
+    figures of one unit, two or more of them not among ``given`` (the prompt's and the
+    interviewer's), neither hedged nor worked out."""
+    qs = quantities(text)
+    if len(qs) < BREAKDOWN_PARTS or _HEDGE.search(text) or derived(text):
+        return False
+    for unit in {q.unit for q in qs if q.unit}:
+        parts = [q for q in qs if q.unit == unit]
+        if len(parts) >= BREAKDOWN_PARTS and \
+                sum(1 for q in parts if not any(_same(q, g) for g in given)) >= 2:
+            return True
+    return False
+
+
 #: Steps whose figures describe how things are (checked for contradictions and invention);
 #: elsewhere figures are mostly targets and plans.
 STATE_STEPS = ("diagnose", "prioritize")
@@ -230,11 +255,18 @@ def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagno
     unasked: dict[str, str] = {}
     contradicted: list[str] = []
     invented: list[str] = []
+    said = set(told.said or ())
+    given = [q for text in (case.prompt, *(h for h in told.heard if h not in said))
+             for q in quantities(text)]
     for s in sents:
         qs = quantities(s.text)
         if not qs:
             continue
         target = bool(_TARGET.search(s.text))
+        if step in STATE_STEPS and not target and breakdown(s.text, given):
+            out.breakdowns.append(s)
+            out.discredited.add(s.text)
+            continue
         for q in qs:
             if any(_same(q, k) for k in known):
                 continue
