@@ -223,7 +223,8 @@ _REPEATS = tuple(getattr(_sre, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESS
 
 def required_literals(source: str) -> frozenset[str] | None:
     """Lower-cased strings one of which any case-insensitive match of the expression
-    ``source`` contains, in simple text (see _simple), or None when none are known (then
+    ``source`` (compiled with no flag but IGNORECASE, inline flags aside) contains, in simple
+    text (see _simple), or None when none are known (then
     the expression must always be searched). A search for such an expression is skipped
     when none of them occurs in the lower-cased text: a substring test is far cheaper than
     Python's matcher, which tries an alternation at every place of the text."""
@@ -684,8 +685,15 @@ def is_meta(sentence: str) -> bool:
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
     low = lowered_if_simple(text)
-    return any(found_in(r, text, low) for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL,
-                                                 _ARTEFACT, _GRADING, _SELF))
+    return any(_may_match(needs, low) and found_in(r, text, low) for r, needs in _meta_checks())
+
+
+@lru_cache(maxsize=1)
+def _meta_checks() -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
+    """The grader-talk expressions, each with the strings one of which any match holds: most
+    sentences hold none, and a substring test is far cheaper than the search."""
+    return tuple((r, required_literals(r.pattern)) for r in (
+        _META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL, _ARTEFACT, _GRADING, _SELF))
 
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".
