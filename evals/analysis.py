@@ -73,19 +73,11 @@ def pairs(items: Iterable[dict[str, Any]], kind: str, keys: Iterable[str] | None
     return g, p, clusters
 
 
-def with_ci(g: Levels, p: Levels, clusters: Clusters, n_boot: int, seed: int,
-            metrics: Sequence[str] = METRICS) -> dict[str, Any]:
-    """agreement() plus 95% bootstrap intervals (all metrics from the same resamples)."""
-    intervals = _Intervals(n_boot, seed, metrics)
-    out = intervals.block(g, p, clusters)
-    intervals.fill()
-    return out
-
-
 class _Intervals:
     """Blocks whose intervals are computed together: ``block`` gives a block's agreement at
     once, with an empty ``ci95`` that ``fill`` completes for every block in one batch
-    (metrics.bootstrap_cis_many: the same intervals as one ``bootstrap_cis`` per block)."""
+    (metrics.bootstrap_cis_many: the same intervals as one ``bootstrap_cis`` per block).
+    ``_analyse`` and ``human_human`` add their blocks to one batch."""
 
     def __init__(self, n_boot: int, seed: int, metrics: Sequence[str] = METRICS) -> None:
         self.n_boot, self.seed, self.metrics = n_boot, seed, metrics

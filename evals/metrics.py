@@ -396,18 +396,8 @@ def bootstrap_cis(
     where a metric is undefined are skipped; if fewer than half are defined -> (None, None).
     Deterministic for a seed (numpy.random.default_rng).
     """
-    for name in names:
-        _check_name(name)
-    _check_level(level)
-    g, p = _pair(gold, pred)
-    if g.size == 0:
-        return {name: (None, None) for name in names}
-    values = _resampled(g, p, names, clusters, n_boot, seed)
-    out: dict[str, tuple[float | None, float | None]] = {}
-    for name in names:
-        ci = _interval(values[name], n_boot, level)
-        out[name] = (None, None) if ci is None else (_r(ci[0]), _r(ci[1]))
-    return out
+    return bootstrap_cis_many([(gold, pred, clusters)], names, n_boot=n_boot, seed=seed,
+                              level=level)[0]
 
 
 def bootstrap_cis_many(
@@ -418,8 +408,8 @@ def bootstrap_cis_many(
     seed: int = 0,
     level: float = 0.95,
 ) -> list[dict[str, tuple[float | None, float | None]]]:
-    """``bootstrap_cis`` for many (gold, pred, clusters) blocks at once: the same values, in
-    block order, for a fraction of the calls.
+    """``bootstrap_cis`` (which is this for one block) for many (gold, pred, clusters) blocks
+    at once: the same values, in block order, for a fraction of the calls.
 
     Blocks over the same number of clusters share one resample matrix, so their cluster
     confusion counts are stacked side by side and resampled by one matrix product, and every
@@ -429,15 +419,15 @@ def bootstrap_cis_many(
     for name in names:
         _check_name(name)
     _check_level(level)
-    if n_boot < 1:
-        raise ValueError("n_boot must be >= 1")
     out: list[dict[str, tuple[float | None, float | None]]] = [
         {name: (None, None) for name in names} for _ in blocks]
     by_k: dict[int, list[tuple[int, FloatArray]]] = {}
     for i, (gold, pred, clusters) in enumerate(blocks):
         g, p = _pair(gold, pred)
         if g.size == 0:
-            continue
+            continue  # no pairs, no interval (whatever n_boot is)
+        if n_boot < 1:
+            raise ValueError("n_boot must be >= 1")
         codes, k = _cluster_codes(g.size, clusters)
         by_k.setdefault(k, []).append((i, _cluster_confusions(g, p, codes, k)))
     tail = 100.0 * (1.0 - level) / 2.0
