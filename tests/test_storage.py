@@ -5,6 +5,7 @@ real server (tests/postgres.py); nothing is mocked."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -335,6 +336,32 @@ def test_workers_opening_a_new_database_together_migrate_it_once(backend: str) -
     finally:
         for s in opened:
             s.close()
+
+
+class _SwitchRefusedTwice:
+    """sqlite3 answers a journal-mode switch with "database is locked", without waiting, while
+    another process is switching the same new file; the third try here goes through."""
+
+    def __init__(self, message: str) -> None:
+        self.message, self.tries = message, 0
+
+    def execute(self, sql: str) -> None:
+        assert sql == "PRAGMA journal_mode=WAL"
+        self.tries += 1
+        if self.tries < 3:
+            raise sqlite3.OperationalError(self.message)
+
+
+def test_switching_a_new_database_to_wal_waits_out_another_opener() -> None:
+    from agent.storage.sqlite import wal
+
+    conn = _SwitchRefusedTwice("database is locked")
+    wal(conn)  # type: ignore[arg-type]
+    assert conn.tries == 3
+    other = _SwitchRefusedTwice("disk I/O error")  # anything else is not waited for
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        wal(other)  # type: ignore[arg-type]
+    assert other.tries == 1
 
 
 # -- which database: flags, environment, config ------------------------------------------------

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,13 +32,33 @@ def connect(path: Path) -> sqlite3.Connection:
             "set INTERVIEWER_HOME to a writable directory"
         ) from None
     try:
-        conn = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_SECONDS,
+                               isolation_level=None)
+        wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
     except sqlite3.DatabaseError as e:
         raise translate(e, path) from None
     return conn
+
+
+BUSY_SECONDS = 10.0
+
+
+def wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. Switching needs the whole file for a moment and SQLite does not wait for it
+    (no busy handler), so processes opening a new database together retry here, as long as the
+    busy timeout, instead of failing with "database is locked"."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    pause = 0.002
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def translate(e: sqlite3.Error, path: Path) -> StoreError:
