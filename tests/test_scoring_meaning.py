@@ -335,6 +335,12 @@ def test_ranking_by_whoever_presses_hardest_is_a_bad_call(step: str, sentence: s
     ("prioritize", "Whoever files the most tickets is often hurting, but I still rank by revenue "
                    "at risk."),
     ("clarify", "Which customers push hardest for this, and why?"),
+    # ranking by what a customer is worth or uses is no pressure ranking (integrator's probes)
+    ("prioritize", "The customers who make the most revenue get served first."),
+    ("prioritize", "Whichever segment calls the API most often should be looked at first, since "
+                   "that's where the load is."),
+    ("prioritize", "Accounts that make the most requests get priority because they drive 70% of "
+                   "spend."),
 ])
 def test_pressure_named_without_ranking_by_it_is_no_bad_call(step: str, sentence: str) -> None:
     assert not any("bad call" in n for n in score(sentence, step).notes)
@@ -362,6 +368,9 @@ def test_a_measure_moving_the_wrong_way_called_a_win_is_a_bad_call(step: str,
     ("validate", "If p99 rises above 500 ms or errors climb, we roll back the same day."),
     ("prioritize", "Warm capacity raises cost a little, which is fine for the SLA."),
     ("goals", "Utilisation dropping to 50% is no win: we'd pay for idle machines."),
+    # two measures, each moving the right way; a rise that more demand explains
+    ("goals", "Latency went down and throughput went up, which is great."),
+    ("validate", "GPU hours went up 10% but that's healthy given traffic doubled."),
 ])
 def test_a_measure_moving_the_right_way_or_a_guardrail_is_no_bad_call(step: str,
                                                                        sentence: str) -> None:
@@ -384,6 +393,8 @@ def test_spending_what_the_customer_protects_is_a_bad_call(step: str, sentence: 
     ("prioritize", "I won't trade quality for speed: accuracy stays within a point of today."),
     ("prioritize", "They'd accept a slightly higher bill for guaranteed capacity at peak."),
     ("solutions", "We absorb the higher cost of the warm pool ourselves for the first month."),
+    ("prioritize", "We trade a few points of accuracy for a 3x cost cut, which the customer said "
+                   "is fine for drafts."),
 ])
 def test_protecting_quality_or_a_bounded_cost_is_no_bad_call(step: str, sentence: str) -> None:
     assert not any("bad call" in n for n in score(sentence, step).notes)

@@ -61,22 +61,35 @@ _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGN
 
 
 #: Someone picked by how hard or how often they press (round 7): "whoever pushes hardest", "the
-#: team that chases me most", "the accounts that call most often", "whichever segment sends the
-#: most furious mail". A person or group, a pressing verb, and a superlative of force or
-#: frequency.
-_PRESS_VERBS = (r"(?:push|press|lobb(?:y|ie)|chas|nag|pester|badger|hound|ping|ring|call|phon|"
-                r"email|e-mail|mail|messag|text|writ|wrote|shout|yell|complain|escalat|moan|"
-                r"grumbl|insist|demand|agitat|bang|kick|rattl|fight|beg|plead|bug|harass|"
-                r"clamou?r|make|makes|made)\w*")
+#: team that chases me most", "the merchants that ring their account team most often",
+#: "whichever segment writes the angriest emails". A person or group and a verb of pressure with
+#: a superlative of force or frequency; a verb of contact (call, ring, email, ping) counts only
+#: with a person as its object ("calls the API most often" is usage, not pressure) or a
+#: superlative of anger, and "makes the most" is never pressure ("make the most revenue").
+_PRESS_VERBS = (r"(?:push|press|lobb(?:y|ie)|chas|nag|pester|badger|hound|shout|yell|complain|"
+                r"escalat|moan|grumbl|insist|demand|agitat|bang|kick|rattl|fight|beg|plead|bug|"
+                r"harass|clamou?r)\w*")
+_CONTACT_VERBS = r"(?:ring|rang|call|phon|e-?mail|mail|messag|text|writ|wrote|ping)\w*"
+_PEOPLE = (r"(?:us|me|him|her|them|support|sales|(?:our|their|the|my|his|her) (?:\w+ )?(?:team|"
+           r"desk|line|manager|rep|reps|ceo|founder|cto|people|staff|engineers?|inbox|hotline))")
 _PRESS_MOST = (r"(?:most (?:often|loudly|forcefully|insistently|persistently|frequently|"
                r"aggressively|urgently|angrily)|the most\b|most\b|hardest|loudest|angriest|"
                r"harshest|fiercest|most (?:angry|furious|upset|heated|insistent|persistent|"
                r"urgent|noise|fuss|calls|emails|tickets|noise)|(?:more|most) (?:often|times)|"
                r"(?:the )?(?:biggest|loudest) (?:fuss|stink|noise|racket))")
+_ANGRIEST = (r"(?:loudest|angriest|harshest|fiercest|most (?:angry|furious|upset|heated|"
+             r"insistent|persistent|urgent|aggressive)|(?:the )?most (?:complaints|"
+             r"escalations|angry \w+))")
 _PRESSER = (r"\b(?:who(?:ever)?|which(?:ever)?|(?:the )?(?:\w+ )?(?:customers?|accounts?|"
             r"teams?|segments?|clients?|merchants?|leaders?|users?|people|sales\w*|reps?|"
             r"partners?|buyers?|groups?) (?:that|who))\b(?:\s+[\w'-]+){0,4}?\s+"
-            + _PRESS_VERBS + r"(?:\s+[\w'-]+){0,4}?\s+" + _PRESS_MOST)
+            r"(?:" + _PRESS_VERBS + r"(?:\s+[\w'-]+){0,4}?\s+" + _PRESS_MOST + "|"
+            + _CONTACT_VERBS + r"\s+" + _PEOPLE + r"(?:\s+[\w'-]+){0,3}?\s+" + _PRESS_MOST + "|"
+            + _CONTACT_VERBS + r"(?:\s+[\w'-]+){0,3}?\s+" + _ANGRIEST + "|"
+            # "who email most often" (no object: the contact itself is the pressure)
+            + _CONTACT_VERBS + r"\s+(?:the )?(?:most|more)\b|"
+            r"(?:make|makes|made|making|kick|kicks|kicked|raise|raises|raised)\s+(?:the )?"
+            r"(?:biggest|loudest|most|largest) (?:fuss|stink|noise|racket|row|scene))")
 _SERVED_FIRST = (r"\b(?:(?:gets?|go(?:es)?|comes?|is|are|served|looked at|handled|built|done|"
                  r"answered|fixed|heard)\b(?:\s+[\w'-]+){0,5}?\s+first|first (?:pick|call|dibs|"
                  r"in line|say)|(?:to )?the front of the (?:line|queue)|sets? the (?:order|agenda|"
@@ -104,8 +117,15 @@ _WELCOME = (r"(?<!not )(?<!n't )(?<!no )\b(?:a win|the win|count it a win|great|
             r"exactly what we want|proves?|that(?:'s| is) (?:progress|success|good)|"
             r"shows? (?:that )?(?:the|it|we|they|customers?) (?:is|are|really|only|actually)|"
             r"means (?:customers?|they|we|it)(?:'re| are| is)? (?:only|really|finally))\b")
-_WRONG_WAY = (r"^(?=.*" + _WELCOME + r")(?:.*\b" + _UP_BAD + r"\b[^.;]{0,30}\b" + _GO_UP +
-              r"|.*\b" + _DOWN_BAD + r"\b[^.;]{0,30}\b" + _GO_DOWN + r")\b")
+#: Between a measure and its movement: the same clause ("latency went down and throughput went
+#: up" moves two measures, each the right way).
+_SAME_CLAUSE = r"(?:(?!\b(?:and|but|while|whereas|yet|though|although)\b)[^.;,]){0,30}"
+#: A rise that more demand explains ("GPU hours went up 10%, healthy given traffic doubled").
+_MORE_DEMAND = (r"\b(?:traffic|volume|usage|demand|load|requests?|customers?|users?)\b[^.;]{0,20}"
+                r"\b(?:doubl|tripl|grew|grow|rose|ris|increas|went up|jump)\w*")
+_WRONG_WAY = (r"^(?=.*" + _WELCOME + r")(?!.*" + _MORE_DEMAND + r")(?:.*\b" + _UP_BAD + r"\b"
+              + _SAME_CLAUSE + r"\b" + _GO_UP + r"|.*\b" + _DOWN_BAD + r"\b" + _SAME_CLAUSE
+              + r"\b" + _GO_DOWN + r")\b")
 
 
 #: Calls that are wrong whatever the case, in the steps where they are plans (step, why, pattern).
@@ -171,12 +191,15 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"\b(?:customers?|they)(?:'ll| will) tell us\b"),
         ("goals prioritize solutions validate", "calls a metric moving the wrong way a win",
          _WRONG_WAY),
+        # (not when the customer is said to have agreed: "... which the customer said is fine")
         ("goals prioritize solutions", "spends the quality the customer protects",
-         r"\b(?:trade|spend|give|hand|sacrific|gambl|bargain|sell|burn)\w*(?: (?:up|away|over))?"
+         r"^(?!.*\b(?:said|agreed|signed off|confirmed|told us|asked for|okayed|approved)\b)"
+         r".*?(?:\b(?:trade|spend|give|hand|sacrific|gambl|bargain|sell|burn)\w*"
+         r"(?: (?:up|away|over))?"
          r"\b[^.;]{0,30}\b(?:points?|chunk|bit|slice|some|part|much|lot) of (?:their |the |our )?"
          r"(?:\w+ )?(?:accuracy|quality)\b|\b(?:accuracy|quality)(?: \w+)? (?:is|are) (?:the )?"
          r"(?:cheapest|easiest|first) (?:thing|lever|place)? ?(?:to )?(?:spend|give|trade|cut|"
-         r"sacrifice|lose)\b"),
+         r"sacrifice|lose)\b)"),
     ))
 #: A hypothesis dismissed outright ("caching won't help", "idle capacity: not a factor").
 DISMISSAL = re.compile(
