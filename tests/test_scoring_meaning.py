@@ -311,6 +311,127 @@ def test_escalations_as_context_and_real_measures_are_not_bad_calls(step: str,
     assert not any("bad call" in n for n in score(sentence, step).notes)
 
 
+# -- issue 9 round 7: the idea, not the words it was first written in ----------------------------
+# Every sentence below is worded unlike the dev interviews the rules were built from.
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "Whoever nags us the most gets served first."),
+    ("prioritize", "The accounts that chase their reps hardest go to the front of the queue."),
+    ("prioritize", "The teams that lobby most persistently set the order for the quarter."),
+    ("diagnose", "Honestly, whichever customer makes the biggest fuss gets looked at first."),
+    ("prioritize", "The partners who email most often are at the top of my list."),
+])
+def test_ranking_by_whoever_presses_hardest_is_a_bad_call(step: str, sentence: str) -> None:
+    """Round 6's rule read 'loudest' and 'escalating'; pressing hard or often, in any words,
+    is the same wrong ranking rule."""
+    assert any("who complains loudest" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "The fix that helps the most customers goes first, then the one that earns the "
+                   "most."),
+    ("diagnose", "The teams that complain most are on the shared tier, which points at noisy "
+                 "neighbours first."),
+    ("prioritize", "Whoever files the most tickets is often hurting, but I still rank by revenue "
+                   "at risk."),
+    ("clarify", "Which customers push hardest for this, and why?"),
+    # ranking by what a customer is worth or uses is no pressure ranking (integrator's probes)
+    ("prioritize", "The customers who make the most revenue get served first."),
+    ("prioritize", "Whichever segment calls the API most often should be looked at first, since "
+                   "that's where the load is."),
+    ("prioritize", "Accounts that make the most requests get priority because they drive 70% of "
+                   "spend."),
+])
+def test_pressure_named_without_ranking_by_it_is_no_bad_call(step: str, sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("goals", "If cost per request climbs by a fifth while we do this, that's a good sign of "
+              "adoption."),
+    ("goals", "Throughput per machine falling from 900 to 600 calls a minute would be healthy: "
+              "more room to breathe."),
+    ("validate", "We'll know it worked when retention slips a little, because it means "
+                 "customers are only keeping what they need."),
+    ("goals", "Error rates going up is great news: it shows the customers are really pushing "
+              "the system."),
+])
+def test_a_measure_moving_the_wrong_way_called_a_win_is_a_bad_call(step: str,
+                                                                   sentence: str) -> None:
+    assert any("moving the wrong way" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("goals", "Cost per request should fall by a third, which would be a real win."),
+    ("goals", "Utilisation during the peak should climb from 40% to 70%, a good sign the "
+              "batching works."),
+    ("validate", "If p99 rises above 500 ms or errors climb, we roll back the same day."),
+    ("prioritize", "Warm capacity raises cost a little, which is fine for the SLA."),
+    ("goals", "Utilisation dropping to 50% is no win: we'd pay for idle machines."),
+    # two measures, each moving the right way; a rise that more demand explains
+    ("goals", "Latency went down and throughput went up, which is great."),
+    ("validate", "GPU hours went up 10% but that's healthy given traffic doubled."),
+])
+def test_a_measure_moving_the_right_way_or_a_guardrail_is_no_bad_call(step: str,
+                                                                       sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "I'd gladly give up a chunk of answer quality to get replies out sooner."),
+    ("solutions", "We can sacrifice some of their accuracy for the cheaper hardware."),
+    ("prioritize", "Quality is the easiest thing to trade here."),
+    ("goals", "Customers won't mind paying more as long as it feels faster."),
+    ("prioritize", "They will happily swallow a higher bill for the speed."),
+])
+def test_spending_what_the_customer_protects_is_a_bad_call(step: str, sentence: str) -> None:
+    """The trade-off stated backwards: quality or the bill spent as if it were free."""
+    assert any("bad call" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("prioritize", "I won't trade quality for speed: accuracy stays within a point of today."),
+    ("prioritize", "They'd accept a slightly higher bill for guaranteed capacity at peak."),
+    ("solutions", "We absorb the higher cost of the warm pool ourselves for the first month."),
+    ("prioritize", "We trade a few points of accuracy for a 3x cost cut, which the customer said "
+                   "is fine for drafts."),
+])
+def test_protecting_quality_or_a_bounded_cost_is_no_bad_call(step: str, sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, step).notes)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Replica start-up is a rounding error next to the real problem.",
+    "The time new replicas take to become ready doesn't move the needle at peak.",
+    "New replicas taking six minutes to be ready is neither here nor there.",
+    "Slow replica start-up is their concern, not ours.",
+])
+def test_an_everyday_minimiser_of_the_clue_cause_is_a_wrong_call(sentence: str) -> None:
+    """Round 6 read 'a small part', 'a symptom', 'a red herring'; waving the clue cause (new
+    replicas take minutes to start) away in other everyday words is the same call."""
+    wrong = score(sentence, "diagnose")
+    assert any("dismisses a cause the facts point to" in n for n in wrong.notes), wrong.notes
+
+
+@pytest.mark.parametrize("sentence", [
+    "Replica start-up is not a rounding error: six minutes at a payday spike is the story.",
+    "The model itself is a rounding error; the replicas taking minutes to start is the cause.",
+    "Kernel tuning doesn't move the needle, so I'd look at how fast new replicas come up.",
+])
+def test_a_minimiser_aimed_elsewhere_or_negated_is_no_wrong_call(sentence: str) -> None:
+    assert not any("facts point to" in n for n in score(sentence, "diagnose").notes)
+
+
+@pytest.mark.parametrize(("step", "sentence"), [
+    ("diagnose", "It's the kernels, and we don't need any other hypothesis."),
+    ("diagnose", "Underpricing explains it; nothing else comes close."),
+    ("validate", "Success shows up as GitHub stars and followers on the launch post."),
+    ("validate", "I'd watch the download count of the new guide."),
+])
+def test_certainty_and_popularity_in_other_words_are_bad_calls(step: str, sentence: str) -> None:
+    assert any("bad call" in n for n in score(sentence, step).notes)
+
+
 def test_a_wrong_call_marks_the_whole_step_down() -> None:
     """The reasoning rests on the wrong call: every criterion loses a level (not below 1)."""
     plain = score(STRONG_DIAGNOSE, "diagnose", LLAMA)

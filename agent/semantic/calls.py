@@ -28,6 +28,18 @@ _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGN
      r"(?:ris\w*|go(?:es|ing)? up|increas\w*|grow\w*)\b[^.;]{0,15}(?:\b(?:[3-9]\d|\d{3,})\s*%|"
      r"\bdoubl\w*|\b[2-9]x\b)"),
     ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?\s+doubl\w*"),
+    # round 7: a bigger bill the customer is assumed to take gladly, with no figure at all
+    # ("they'll happily absorb a bigger invoice", "customers won't mind paying more"); a bounded
+    # one ("a slightly higher bill") is a trade-off
+    ("assumes the customer will gladly pay more",
+     r"\b(?:customers?|clients?|they|buyers?|users?|accounts?)\b[^.;]{0,25}"
+     r"\b(?:happily|gladly|cheerfully|willingly|won't mind|will not mind|don't mind|do not mind|"
+     r"won't care|happy to|glad to|absorb\w*|swallow\w*|shrug off)\b[^.;]{0,30}\b(?<!slightly )"
+     r"(?<!a little )(?<!a bit )(?<!somewhat )(?<!modestly )(?:bigger|higher|larger|fatter|"
+     r"heftier|steeper) (?:bill|invoice|price|prices|cost|costs|spend|charges?)\b|"
+     r"\b(?:customers?|clients?|they|buyers?|users?|accounts?)\b[^.;]{0,25}"
+     r"\b(?:happily|gladly|cheerfully|willingly|won't mind|will not mind|won't care)\b"
+     r"[^.;]{0,20}\b(?:pay|paying|spend|spending) (?:more|extra|double|a premium)\b"),
     ("sets an error or timeout rate no customer accepts",
      r"\b(?:error|timeout|time-out|failure|failed|drop)\w*(?: rate)?[^.;]{0,40}"
      r"(?:\bup to|\bunder|\bbelow|\bof|\bat|\baround|\babout|\bbe|\bstay\w*)\s+"
@@ -48,13 +60,87 @@ _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGN
 ))
 
 
+#: Someone picked by how hard or how often they press (round 7): "whoever pushes hardest", "the
+#: team that chases me most", "the merchants that ring their account team most often",
+#: "whichever segment writes the angriest emails". A person or group and a verb of pressure with
+#: a superlative of force or frequency; a verb of contact (call, ring, email, ping) counts only
+#: with a person as its object ("calls the API most often" is usage, not pressure) or a
+#: superlative of anger, and "makes the most" is never pressure ("make the most revenue").
+_PRESS_VERBS = (r"(?:push|press|lobb(?:y|ie)|chas|nag|pester|badger|hound|shout|yell|complain|"
+                r"escalat|moan|grumbl|insist|demand|agitat|bang|kick|rattl|fight|beg|plead|bug|"
+                r"harass|clamou?r)\w*")
+_CONTACT_VERBS = r"(?:ring|rang|call|phon|e-?mail|mail|messag|text|writ|wrote|ping)\w*"
+_PEOPLE = (r"(?:us|me|him|her|them|support|sales|(?:our|their|the|my|his|her) (?:\w+ )?(?:team|"
+           r"desk|line|manager|rep|reps|ceo|founder|cto|people|staff|engineers?|inbox|hotline))")
+_PRESS_MOST = (r"(?:most (?:often|loudly|forcefully|insistently|persistently|frequently|"
+               r"aggressively|urgently|angrily)|the most\b|most\b|hardest|loudest|angriest|"
+               r"harshest|fiercest|most (?:angry|furious|upset|heated|insistent|persistent|"
+               r"urgent|noise|fuss|calls|emails|tickets|noise)|(?:more|most) (?:often|times)|"
+               r"(?:the )?(?:biggest|loudest) (?:fuss|stink|noise|racket))")
+_ANGRIEST = (r"(?:loudest|angriest|harshest|fiercest|most (?:angry|furious|upset|heated|"
+             r"insistent|persistent|urgent|aggressive)|(?:the )?most (?:complaints|"
+             r"escalations|angry \w+))")
+_PRESSER = (r"\b(?:who(?:ever)?|which(?:ever)?|(?:the )?(?:\w+ )?(?:customers?|accounts?|"
+            r"teams?|segments?|clients?|merchants?|leaders?|users?|people|sales\w*|reps?|"
+            r"partners?|buyers?|groups?) (?:that|who))\b(?:\s+[\w'-]+){0,4}?\s+"
+            r"(?:" + _PRESS_VERBS + r"(?:\s+[\w'-]+){0,4}?\s+" + _PRESS_MOST + "|"
+            + _CONTACT_VERBS + r"\s+" + _PEOPLE + r"(?:\s+[\w'-]+){0,3}?\s+" + _PRESS_MOST + "|"
+            + _CONTACT_VERBS + r"(?:\s+[\w'-]+){0,3}?\s+" + _ANGRIEST + "|"
+            # "who email most often" (no object: the contact itself is the pressure)
+            + _CONTACT_VERBS + r"\s+(?:the )?(?:most|more)\b|"
+            r"(?:make|makes|made|making|kick|kicks|kicked|raise|raises|raised)\s+(?:the )?"
+            r"(?:biggest|loudest|most|largest) (?:fuss|stink|noise|racket|row|scene))")
+_SERVED_FIRST = (r"\b(?:(?:gets?|go(?:es)?|comes?|is|are|served|looked at|handled|built|done|"
+                 r"answered|fixed|heard)\b(?:\s+[\w'-]+){0,5}?\s+first|first (?:pick|call|dibs|"
+                 r"in line|say)|(?:to )?the front of the (?:line|queue)|sets? the (?:order|agenda|"
+                 r"priorities)|decides? the (?:order|priorities)|top of (?:the|my|our) (?:list|"
+                 r"roadmap|queue|pile)|jumps? the (?:queue|line)|(?:get|gets|getting) priority)\b")
+
+
+#: A measure moving the wrong way, welcomed (round 7): cost, time, failures or hours going up,
+#: or use, speed, quality, margin, growth or adoption going down, called a win, healthy, great,
+#: a good sign, proof that it works. Which way each measure should move is general; only the
+#: welcome makes it a call (a bounded cost accepted for the SLA is a trade-off, not a win).
+_UP_BAD = (r"(?:costs?|bill|invoice|spend|gpu[- ]hours|machine[- ]hours|hours|latency|"
+           r"response times?|wait(?:ing)? times?|errors?|failures?|timeouts?|churn|p9\d)")
+_DOWN_BAD = (r"(?:utili[sz]ation|throughput|tokens? (?:per|a) second(?: per user)?|speed|"
+             r"accuracy|quality|margin|revenue|retention|growth|adoption|conversion|uptime|"
+             r"availability|success rate|completion rate|deploy\w* rate|(?:share|number|"
+             r"percentage|proportion|fraction) of \w+(?: \w+)? (?:deployed|served|completed|"
+             r"retained|kept|converted|activated|renewed|shipped|finished))")
+_GO_UP = (r"(?:climb|ris|rose|grow|grew|increas|(?:go|goes|going|gone|went) up|jump|doubl|tripl|"
+          r"balloon|swell|creep)\w*")
+_GO_DOWN = (r"(?:drop|fall|fell|slid|slip|declin|shrink|shrank|sink|sank|dip|slow|sag|decreas|"
+            r"halv|(?:go|goes|going|gone|went|come|comes|coming|came) down)\w*")
+_WELCOME = (r"(?<!not )(?<!n't )(?<!no )\b(?:a win|the win|count it a win|great|healthy|"
+            r"good (?:sign|news|thing)|love to see|excellent|perfect|welcome|celebrat\w*|"
+            r"exactly what we want|proves?|that(?:'s| is) (?:progress|success|good)|"
+            r"shows? (?:that )?(?:the|it|we|they|customers?) (?:is|are|really|only|actually)|"
+            r"means (?:customers?|they|we|it)(?:'re| are| is)? (?:only|really|finally))\b")
+#: Between a measure and its movement: the same clause ("latency went down and throughput went
+#: up" moves two measures, each the right way).
+_SAME_CLAUSE = r"(?:(?!\b(?:and|but|while|whereas|yet|though|although)\b)[^.;,]){0,30}"
+#: A rise that more demand explains ("GPU hours went up 10%, healthy given traffic doubled").
+_MORE_DEMAND = (r"\b(?:traffic|volume|usage|demand|load|requests?|customers?|users?)\b[^.;]{0,20}"
+                r"\b(?:doubl|tripl|grew|grow|rose|ris|increas|went up|jump)\w*")
+_WRONG_WAY = (r"^(?=.*" + _WELCOME + r")(?!.*" + _MORE_DEMAND + r")(?:.*\b" + _UP_BAD + r"\b"
+              + _SAME_CLAUSE + r"\b" + _GO_UP + r"|.*\b" + _DOWN_BAD + r"\b" + _SAME_CLAUSE
+              + r"\b" + _GO_DOWN + r")\b")
+
+
 #: Calls that are wrong whatever the case, in the steps where they are plans (step, why, pattern).
 _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
     (frozenset(steps.split()), why, re.compile(p, re.IGNORECASE)) for steps, why, p in (
         ("diagnose prioritize", "ranks one cause with nothing behind it",
          r"\b(?:there(?:'s| is)(?:n't| not)? (?:no |a )?|(?:with )?no |nothing |isn't a )"
          r"(?:strong |credible |close |real |serious |plausible )?(?:second|runner-up)\b|"
-         r"\bnothing (?:else )?close behind\b|\bfull stop\b|\bno other (?:explanation|cause)\b"),
+         r"\bnothing (?:else )?close behind\b|\bfull stop\b|\bno other (?:explanation|cause)\b|"
+         # round 7: the same certainty in other words ("I don't need a second theory",
+         # "nothing else comes close", "no need to look further")
+         r"\b(?:don't|do not|won't|no) need (?:for )?(?:a |any |an )?(?:second|other|another|"
+         r"alternative|backup|competing|further) (?:theory|theories|hypothes\w+|explanation\w*|"
+         r"cause\w*|suspects?|ideas?|options?)\b|\bnothing else (?:comes|is) (?:close|near)\b|"
+         r"\bno (?:need|reason) to look (?:any ?)?(?:further|elsewhere|at anything else)\b"),
         ("clarify", "makes the mean the latency goal",
          r"\b(?:objective|target|goal|work to|optimi[sz]e for)\b[^.;]{0,40}\b(?:average|mean)\b"
          r"|\b(?:average|mean)\b[^.;]{0,40}\b(?:latency|response time)\b[^.;]{0,30}\b(?:objective|"
@@ -82,19 +168,38 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"\b(?:is|are) the loudest\b[^.;]{0,30}\b(?:so|go(?:es)? to the top|first)\b|"
          r"\b(?:priority|roadmap) (?:is|goes to) the loud(?:est)?\b|"
          r"\b(?:nobody|no one|no-one)(?: is)? (?:shouting|yelling|escalating)\b[^.;]{0,30}"
-         r"\b(?:can't|cannot|isn't|is not|won't)\b[^.;]{0,15}\burgent"),
+         r"\b(?:can't|cannot|isn't|is not|won't)\b[^.;]{0,15}\burgent|"
+         # Round 7: the idea, not the word "loud": whoever presses hardest or most often (any
+         # way of pressing: calls, mails, chasing, lobbying) is served first.
+         + _PRESSER + r"[^.;]{0,80}" + _SERVED_FIRST + "|" + _SERVED_FIRST + r"[^.;]{0,40}"
+         + _PRESSER),
         ("goals validate", "measures success by vanity metrics",
-         r"\b(?:know|measur\w*|track\w*|count\w*|judg\w*|success|worked|show\w*|look at)\b"
+         r"\b(?:know|measur\w*|track\w*|count\w*|judg\w*|success|worked|show\w*|look at|"
+         r"watch\w*|scoreboard)\b"
          r"[^.;]{0,60}\b(?:page ?views?|sign-?ups?|social(?: media)? mentions?|mentions on social|"
          r"time (?:spent )?(?:on|in) (?:the )?(?:site|page|\w+ dashboard|dashboard|product)|"
          r"share(?:-button)? clicks|press (?:release|coverage)|testimonials?|"
-         r"blog(?: post)? traffic)\b"),
+         r"blog(?: post)? traffic|(?:github |repo )?stars|likes|followers|retweets|"
+         r"upvotes|re-?posts|downloads? (?:count|numbers?)|(?:the )?download count|"
+         r"(?:number of |count of )?(?:visits|views)|thank-you (?:notes?|emails?|messages?)|"
+         r"(?:positive )?(?:posts|tweets|headlines|press mentions))\b"),
         ("solutions validate", "skips validation",
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
          r"(?:\s+[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
          r"rollback|stag\w+|shadow|parallel run|side by side|pilot)|\b(?:canary|rollback|a/b)"
          r"[^.;?]{0,20}[?]?\s*(?:not needed|unnecessary|overkill)\b|"
          r"\b(?:customers?|they)(?:'ll| will) tell us\b"),
+        ("goals prioritize solutions validate", "calls a metric moving the wrong way a win",
+         _WRONG_WAY),
+        # (not when the customer is said to have agreed: "... which the customer said is fine")
+        ("goals prioritize solutions", "spends the quality the customer protects",
+         r"^(?!.*\b(?:said|agreed|signed off|confirmed|told us|asked for|okayed|approved)\b)"
+         r".*?(?:\b(?:trade|spend|give|hand|sacrific|gambl|bargain|sell|burn)\w*"
+         r"(?: (?:up|away|over))?"
+         r"\b[^.;]{0,30}\b(?:points?|chunk|bit|slice|some|part|much|lot) of (?:their |the |our )?"
+         r"(?:\w+ )?(?:accuracy|quality)\b|\b(?:accuracy|quality)(?: \w+)? (?:is|are) (?:the )?"
+         r"(?:cheapest|easiest|first) (?:thing|lever|place)? ?(?:to )?(?:spend|give|trade|cut|"
+         r"sacrifice|lose)\b)"),
     ))
 #: A hypothesis dismissed outright ("caching won't help", "idle capacity: not a factor").
 DISMISSAL = re.compile(
@@ -123,11 +228,48 @@ def bad_call(sentence: str) -> str | None:
     return None
 
 
+#: Round 7: a cause waved away in any of the everyday ways of saying "it is small, it is not the
+#: cause, it is somebody else's" ("a footnote", "a rounding error", "neither here nor there",
+#: "doesn't move the needle", "not where the money goes", "paperwork, not a cause", "a curiosity
+#: rather than a cause", "their concern, not ours"); not when the minimiser is itself negated.
+MINIMISER = re.compile(
+    r"\b(?:(?:a |just a |only a |merely a )?(?:footnote|rounding error|blip|curiosity|"
+    r"technicality|formality|fluke|non-?issue|non-?factor|"
+    r"(?:tiny |thin |small )?sliver)|neither here nor there|beside the point|no big deal|"
+    r"(?:does|do|will|would)(?:n't| not) (?:move the needle|matter much|matter|change much)|"
+    r"(?:is|are)(?:n't| not) where (?:the|our|their) (?:money|time|cost|delay|problem|trouble|"
+    r"pain|latency)\b|not where (?:the|our|their) (?:money|time|cost|delay|problem|trouble|"
+    r"pain)|(?:rather than|not) (?:a|the) (?:cause|driver|culprit|root cause|reason)|"
+    r"(?:just|only|merely|simply) (?:part of (?:the|life|doing)|paperwork|noise|background|"
+    r"the cost of|a fact of life|how (?:it|things) (?:is|are|works?))|bad luck|"
+    r"(?:their|the customers?'?|someone else's|somebody else's) (?:concern|problem|"
+    r"business|lookout),? not ours|not worth (?:chasing|a look|looking at|the time|the effort|"
+    r"worrying about|a (?:huddle|meeting|second look))|non-?problem|imaginary|"
+    r"(?:a )?problem that (?:mostly |largely |really |barely )?(?:doesn't|does not|"
+    r"didn't|isn't there))", re.IGNORECASE)
+_NEGATED_BEFORE = re.compile(r"\b(?:not|n't|never|no|hardly)\s+(?:\w+\s+)?$", re.IGNORECASE)
+
+
+def minimised(sentence: str) -> list[str]:
+    """What the sentence waves away in everyday words (:data:`MINIMISER`): for each minimiser
+    not itself negated, the words before it in its clause (the thing waved away)."""
+    out = []
+    for m in MINIMISER.finditer(sentence):
+        head = re.split(r"[;:]", sentence[:m.start()])[-1]
+        inherent = re.search(r"\bnot\b|n't|rather than", m.group(0), re.IGNORECASE)
+        if inherent or not _NEGATED_BEFORE.search(head):
+            out.append(head)
+    return out
+
+
 def dismisses_clue(sentence: str, clues: Sequence[Sequence[str]]) -> bool:
     """The sentence dismisses a cause outright, and what it dismisses is a clue: a cause the
-    case's facts point to (``clues``: each clue fact's keyword patterns)."""
-    m = DISMISSAL.search(sentence)
-    return m is not None and any(first_match(tuple(k), sentence) for k in clues)
+    case's facts point to (``clues``: each clue fact's keyword patterns). An everyday
+    minimiser counts when the clue is what it waves away (named before it in the clause)."""
+    if DISMISSAL.search(sentence) is not None and \
+            any(first_match(tuple(k), sentence) for k in clues):
+        return True
+    return any(first_match(tuple(k), head) for head in minimised(sentence) for k in clues)
 
 
 @lru_cache(maxsize=8192)
