@@ -37,3 +37,16 @@ def test_the_content_word_minimum_is_what_keeps_a_vague_question_from_a_fact() -
     # A named subject still gets its fact, by keywords and by meaning alone.
     assert told("gpu-price-shift", "Margin. Where was it, where is it now?") == {"margin"}
     assert "margin" in told("gpu-price-shift", "How has our gross margin moved lately?")
+
+
+def test_a_clue_told_by_meaning_alone_must_stand_clear_of_the_next_fact() -> None:
+    # Close to the clue that workloads cannot move across GPU types (0.66), but barely ahead
+    # of the next fact: a question about how busy the fleet is, which must not give it away.
+    q = "How busy is our fleet on average, what share of the GPUs are doing work?"
+    without = dataclasses.replace(PARAMS, clue_margin=0.0)
+    assert "portability" in told("gpu-price-shift", q, without)
+    assert told("gpu-price-shift", q) == {"utilization"}
+    # A question that asks for a clue directly, answered by meaning alone, still gets it.
+    assert told("finetune-cold-starts",
+                "The adapters, from where they are loaded when one request come?") == {
+                    "adapter_storage"}
