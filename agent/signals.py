@@ -236,7 +236,7 @@ def required_literals(source: str) -> frozenset[str] | None:
     return found if found and min(map(len, found)) >= 2 else None
 
 
-def _may_match(needs: frozenset[str] | None, low: str | None) -> bool:
+def may_match(needs: frozenset[str] | None, low: str | None) -> bool:
     """False only when simple lower-cased text (``low``) holds none of ``needs``."""
     return needs is None or low is None or any(n in low for n in needs)
 
@@ -363,7 +363,7 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
         return None
     simple = _simple(joined) if plan.regex_sources else False
     compiled = (_regexes(plan.regex_sources) if plan.regex_sources
-                and _may_match(plan.regex_needs, lowered if simple else None) else None)
+                and may_match(plan.regex_needs, lowered if simple else None) else None)
     if compiled is not None and compiled.combined is None:
         return None
     out: set[int] = set()
@@ -422,7 +422,7 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
 
 def _regex_match(plan: _Plan, text: str, low: str | None) -> re.Match[str] | None:
     """The earliest match of a plan's ``re:`` patterns in ``text``."""
-    if not plan.regex_sources or not _may_match(plan.regex_needs, low):
+    if not plan.regex_sources or not may_match(plan.regex_needs, low):
         return None
     compiled = _regexes(plan.regex_sources)
     if compiled.combined is not None:
@@ -685,7 +685,7 @@ def is_meta(sentence: str) -> bool:
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
     low = lowered_if_simple(text)
-    return any(_may_match(needs, low) and found_in(r, text, low) for r, needs in _meta_checks())
+    return any(may_match(needs, low) and found_in(r, text, low) for r, needs in _meta_checks())
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from agent.semantic.numbers import words_to_numbers
-from agent.signals import first_match
+from agent.signals import first_match, lowered_if_simple, may_match, required_literals
 
 _ACCEPT = (r"\b(?:accept\w*|allow\w*|tolerat\w*|comfortable|fine with|ok(?:ay)? with|"
            r"can flex|let (?:it|them|cost|costs|quality)|happy to|willing to|even if|"
@@ -222,10 +222,26 @@ _SAFE = re.compile(r"\b(?:never|not|don't|won't|wouldn't)\b[^.;]{0,30}\bwithout\
 def bad_call(sentence: str) -> str | None:
     """Why this sentence is a bad call (see the module docstring), or None."""
     text = words_to_numbers(sentence)
-    for why, pattern in _BAD:
-        if pattern.search(text):
+    low = lowered_if_simple(text)
+    for why, pattern, needs in _bad_checks():
+        if may_match(needs, low) and pattern.search(text):
             return why
     return None
+
+
+@lru_cache(maxsize=1)
+def _bad_checks() -> tuple[tuple[str, re.Pattern[str], frozenset[str] | None], ...]:
+    """:data:`_BAD`, each pattern with the strings one of which any match holds
+    (:func:`agent.signals.required_literals`): most sentences hold none of them, and a substring
+    test is far cheaper than the search (worked out on first use, not at import)."""
+    return tuple((why, p, required_literals(p.pattern)) for why, p in _BAD)
+
+
+@lru_cache(maxsize=1)
+def _wrong_checks() -> tuple[tuple[frozenset[str], str, re.Pattern[str],
+                                   frozenset[str] | None], ...]:
+    """:data:`_WRONG` with each pattern's literal strings (see :func:`_bad_checks`)."""
+    return tuple((steps, why, p, required_literals(p.pattern)) for steps, why, p in _WRONG)
 
 
 #: Round 7: a cause waved away in any of the everyday ways of saying "it is small, it is not the
@@ -283,7 +299,8 @@ def wrong_call(sentence: str, step: str) -> str | None:
     text = words_to_numbers(sentence)
     if _SAFE.search(text):
         return None
-    for steps, why, pattern in _WRONG:
-        if step in steps and pattern.search(text):
+    low = lowered_if_simple(text)
+    for steps, why, pattern, needs in _wrong_checks():
+        if step in steps and may_match(needs, low) and pattern.search(text):
             return why
     return None
