@@ -282,10 +282,19 @@ def dismisses_clue(sentence: str, clues: Sequence[Sequence[str]]) -> bool:
     """The sentence dismisses a cause outright, and what it dismisses is a clue: a cause the
     case's facts point to (``clues``: each clue fact's keyword patterns). An everyday
     minimiser counts when the clue is what it waves away (named before it in the clause)."""
-    if DISMISSAL.search(sentence) is not None and \
+    low = lowered_if_simple(sentence)
+    dismissal, minimiser = _clue_needs()
+    if may_match(dismissal, low) and DISMISSAL.search(sentence) is not None and \
             any(first_match(tuple(k), sentence) for k in clues):
         return True
-    return any(first_match(tuple(k), head) for head in minimised(sentence) for k in clues)
+    return may_match(minimiser, low) and any(
+        first_match(tuple(k), head) for head in minimised(sentence) for k in clues)
+
+
+@lru_cache(maxsize=1)
+def _clue_needs() -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The literal strings of DISMISSAL and MINIMISER (see :func:`_bad_checks`)."""
+    return required_literals(DISMISSAL.pattern), required_literals(MINIMISER.pattern)
 
 
 @lru_cache(maxsize=8192)
@@ -297,9 +306,9 @@ def wrong_call(sentence: str, step: str) -> str | None:
     if why is not None:
         return why
     text = words_to_numbers(sentence)
-    if _SAFE.search(text):
-        return None
     low = lowered_if_simple(text)
+    if ("without" in low if low is not None else True) and _SAFE.search(text):
+        return None
     for steps, why, pattern, needs in _wrong_checks():
         if step in steps and may_match(needs, low) and pattern.search(text):
             return why
