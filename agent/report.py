@@ -287,14 +287,14 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
             for c in s.criteria:
                 level = "unscored" if c.level is None else f"{c.level}/4"
                 flag = " ⚠ no verified quote" if c.flagged else ""
-                lines += ["", f"**{c.name}** — {level}{flag}", "", c.rationale]
+                lines += ["", f"**{c.name}** — {level}{flag}", "", md_inline(c.rationale)]
                 for q in c.evidence:
-                    lines += ["", f"> “{q}”"]
+                    lines += ["", f"> “{md_inline(excerpt(q))}”"]
                 if c.missed:
                     lines += ["", f"- *To go further:* {c.missed}"]
         if s.notes:
             lines += ["", "*Scorer's notes:*", ""]
-            lines += [f"- {n}" for n in s.notes]
+            lines += [f"- {md_inline(n)}" for n in s.notes]
         if s.strong_answer and s.step != CROSS_CUTTING:
             lines += ["", "*What a strong answer would have added:*", ""]
             lines += [f"- {n}" for n in s.strong_answer]
@@ -363,9 +363,35 @@ def _md_plain(text: str) -> str:
     return " ".join(text.split())
 
 
+#: Evidence is shown as an excerpt of at most this many characters: a pasted block with no full
+#: stop in it is one "sentence", and quoted whole it filled screens.
+QUOTE_CHARS = 300
+
+
+def excerpt(quote: str, limit: int = QUOTE_CHARS) -> str:
+    """``quote`` on one line, cut at a word boundary to at most ``limit`` characters (and an
+    ellipsis) when longer."""
+    text = " ".join(quote.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,;:") + " …"
+
+
+def md_inline(text: str) -> str:
+    """Text that may hold the candidate's words (quotes, a judge's rationale, scorer notes) on
+    one Markdown line, its markup shown literally: no tag, link or emphasis it holds is
+    rendered by a Markdown viewer."""
+    return _md_escape(_md_plain(text))
+
+
+def _md_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\`*_[]<>#|~" else ch for ch in text)
+
+
 def _md_quote(line: str) -> str:
     """One line of candidate text as a Markdown quote line, its markup shown literally."""
-    escaped = "".join("\\" + ch if ch in "\\`*_[]<>#|~" else ch for ch in line)
+    escaped = _md_escape(line)
     escaped = re.sub(r"^(\s*)([-+])(?=\s)", r"\1\\\2", escaped)  # not a list item
     escaped = re.sub(r"^(\s*\d+)([.)])(?=\s)", r"\1\\\2", escaped)
     return "> " + escaped if escaped.strip() else ">"

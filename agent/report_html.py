@@ -9,6 +9,7 @@ from agent.report import (
     SPEAKER,
     Report,
     band_text,
+    excerpt,
     fully_unscored,
     model_answer,
     model_answer_text,
@@ -145,7 +146,7 @@ def to_html(report: Report) -> str:
                 flag = " <span class='flag'>⚠ no verified quote</span>" if c.flagged else ""
                 out.append(f"<div class='crit {cls}'><strong>{e(c.name)}</strong> — "
                            f"{level}{flag}<p>{e(c.rationale)}</p>")
-                out += [f"<blockquote>“{e(q)}”</blockquote>" for q in c.evidence]
+                out += [f"<blockquote>“{e(excerpt(q))}”</blockquote>" for q in c.evidence]
                 if c.missed:
                     out.append(f"<p class='miss'><em>To go further:</em> {e(c.missed)}</p>")
                 out.append("</div>")

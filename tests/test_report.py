@@ -213,3 +213,32 @@ def test_the_trace_shows_an_error_whole_on_its_own_line() -> None:
     text = render_text("s", [row], summary, "m at http://x/v1: structured output: json_schema")
     assert f"↳ {error}\n" in text
     assert "endpoint: m at http://x/v1: structured output: json_schema" in text
+
+
+def test_evidence_in_markdown_is_escaped_and_long_quotes_are_excerpts(home: Path) -> None:
+    """Quotes are the candidate's words: a tag or link in them is shown literally in Markdown
+    (a viewer that renders HTML must not run it), and a pasted block with no full stop is
+    shown as an excerpt, not whole."""
+    from agent.report import QUOTE_CHARS
+
+    tagged = ("<img src=x onerror=alert(1)> Autoscaling lags the traffic peaks, so I'd add a "
+              "[warm pool](http://evil.example) this week.")
+    pasted = "The autoscaler lags the peaks " + "and the queue grows while replicas start " * 60
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE)
+        session.answer("I'll assume real-time inference with a 500 ms p99 target at peak.")
+        while not session.finished():
+            session.answer(f"{tagged}\n\n{pasted}")
+        report = session.report()
+    quotes = [q for s in report.steps for c in s.criteria for q in c.evidence]
+    assert any("<img" in q for q in quotes) and any(len(q) > 2 * QUOTE_CHARS for q in quotes)
+    md = to_markdown(report)
+    shown = [line for line in md.split("\n") if line.startswith("> “")]
+    assert shown and not any(re.search(r"(?<!\\)<img|(?<!\\)\]\(http", line) for line in shown)
+    assert any("\\<img" in line for line in shown)
+    assert all(len(line) <= QUOTE_CHARS + 10 for line in shown)
+    assert any(line.endswith("…”") for line in shown)
+    html = to_html(report)
+    quoted = re.findall(r"<blockquote>“(.*?)”</blockquote>", html)
+    assert quoted and all(len(q) <= QUOTE_CHARS + 40 for q in quoted)  # escaped entities
+    assert "<img" not in html
