@@ -11,6 +11,7 @@ from agent.probes.react import (
     challenge,
     challenged_facts,
     deepen,
+    deepen_text,
     quote,
     unasked_figure,
     untold_use,
@@ -110,6 +111,22 @@ def test_a_strong_point_is_deepened_in_the_candidates_own_words() -> None:
     assert r.text == str(script()["react"]["deepen"]["confirm"]).format(quote=quote(answers[1]))
     assert deepen("diagnose", answers, ["deepen"]) is None
     assert deepen("diagnose", ["Not sure."], []) is None
+
+
+def test_a_number_already_given_is_not_asked_for_again() -> None:
+    """Goals deepen by asking for a number; a claim that holds one (in digits or in words) is
+    asked why that figure instead, quoting the words up to it (found by a new-user trial)."""
+    react = script()["react"]["deepen"]
+    vague = "The main goal is to keep the slowest payment checks fast at peak so merchants stay."
+    assert deepen_text("goals", vague) == str(react["number"]).format(quote=quote(vague))
+    for given in ("Keep the slowest checks under half a second.",
+                  "I'd keep 99.9% of minutes within the SLA."):
+        assert deepen_text("goals", given) == str(react["number_given"]).format(
+            quote=quote(given))
+    late = ("So the one thing I would really hold us to over the whole of the coming quarter "
+            "is the slowest one in a hundred checks under half a second at peak.")
+    asked = deepen_text("validate", late)
+    assert "Why that figure" in asked and "one in a hundred" in asked
 
 
 def test_quotes_are_cut_to_a_few_words() -> None:

@@ -150,6 +150,13 @@ def test_numbers_in_words(text: str, expected: str) -> None:
     ("The model is fine-tuned with us and the canary is fine-tuning traffic.", [],
      ["model", "canary"]),
     ("It's fine-tuning and then serving.", [], ["It's", "serving"]),
+    # a state denied after a copula rules a hypothesis out; a guardrail says what must not
+    # happen (found by a new-user trial: "It isn't queueing on the shared pool" was credited)
+    ("It isn't queueing on the shared pool either.", ["queueing", "shared pool"], []),
+    ("It's not queueing on the shared pool.", ["queueing", "shared pool"], []),
+    ("Requests weren't timing out at peak.", ["timing out"], []),
+    ("Make sure requests aren't queueing at peak.", [], ["queueing"]),
+    ("Requests must not queue for more than 100 ms.", [], ["queue", "100 ms"]),
 ])
 def test_negation_scope(sentence: str, gone: list[str], kept: list[str]) -> None:
     read = read_sentence(sentence).read

@@ -44,6 +44,7 @@ from agent.semantic.facts import (
     same,
 )
 from agent.semantic.matcher import similarity
+from agent.semantic.numbers import words_to_numbers
 from agent.semantic.reading import read_answer
 from agent.signals import normalise
 from agent.state import InterviewState
@@ -198,8 +199,34 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str]) -> Reaction |
     if not claims:
         return None
     best = max(claims, key=lambda s: (bool(_SPECIFIC.search(s.text)), len(s.text.split())))
-    ask = script()["react"]["deepen"][DEEPEN_BY_STEP.get(step, "mechanism")]
-    return Reaction("deepen", str(ask).format(quote=quote(best.text)), "deepen")
+    return Reaction("deepen", deepen_text(step, best.text), "deepen")
+
+
+def deepen_text(step: str, sentence: str) -> str:
+    """The step's deepening question on ``sentence``. Asking for a number when the sentence
+    already gives one ("the slowest 1 in 100 under half a second") asks why that figure
+    instead, quoting the words up to it."""
+    kind = DEEPEN_BY_STEP.get(step, "mechanism")
+    if kind == "number":
+        at = _first_figure(sentence)
+        if at is not None:
+            kind = "number_given"
+            words = sentence.split()
+            if at >= QUOTE_WORDS:
+                sentence = "…" + " ".join(words[at - QUOTE_WORDS + 3:])
+    return str(script()["react"]["deepen"][kind]).format(quote=quote(sentence))
+
+
+def _first_figure(sentence: str) -> int | None:
+    """The index of the word where the sentence's first figure ends (digits, or a number in
+    words: "half a second"), or None."""
+    words = sentence.split()
+    if not re.search(r"\d", words_to_numbers(sentence)):
+        return None
+    for i in range(len(words)):
+        if re.search(r"\d", words_to_numbers(" ".join(words[:i + 1]))):
+            return i
+    return len(words) - 1
 
 
 def told_before(state: InterviewState, step: str, case: Case) -> Told:
@@ -242,8 +269,7 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
         said = _verified(assessment.quote, answers)
         if assessment.reaction == "deepen" and said and "deepen" not in done:
             # The model chose to deepen and quoted the candidate word for word.
-            ask = script()["react"]["deepen"][DEEPEN_BY_STEP.get(step, "mechanism")]
-            found = Reaction("deepen", str(ask).format(quote=quote(said)), "deepen")
+            found = Reaction("deepen", deepen_text(step, said), "deepen")
         elif assessment.reaction == "move_on" and target is None:
             return None
         elif target is not None:

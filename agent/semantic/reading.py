@@ -251,6 +251,26 @@ _GUARD_MORE = re.compile(r"^\s*(?:\w+\s+){0,4}?(?:more|extra|additional|higher|w
 _ONE_OF = re.compile(r"^\s*one of\s+", re.IGNORECASE)
 
 
+#: A present or past state denied right after a copula ("it isn't queueing", "requests weren't
+#: timing out", "it's not spiking"): a hypothesis ruled out, not a guardrail. A guardrail says
+#: what must not happen ("make sure requests aren't queueing", "it must not time out").
+_STATE_CUE = re.compile(r"^(?:is|are|was|were)n['’]t$", re.IGNORECASE)
+_COPULA_BEFORE = re.compile(r"(?:\b(?:is|are|was|were)|['’](?:s|re))\s*$", re.IGNORECASE)
+_ING = re.compile(r"^\s*\w+ing\b", re.IGNORECASE)
+_TARGET_BEFORE = re.compile(r"\b(?:ensure|make sure|so that|must|should|need|needs|keep|want|"
+                            r"goal|target|aim|guarantee|verify|check that|confirm|until|alert)\b",
+                            re.IGNORECASE)
+
+
+def _state_denied(clause: str, cue: re.Match[str]) -> bool:
+    """The cue denies a state (see _STATE_CUE): a copula's negation followed by an -ing form, in
+    a clause that sets no target."""
+    copula = _STATE_CUE.match(cue.group(0)) or (
+        cue.group(0).lower() == "not" and _COPULA_BEFORE.search(clause[:cue.start()]))
+    return bool(copula and _ING.match(clause[cue.end():])
+                and not _TARGET_BEFORE.search(clause[:cue.start()]))
+
+
 def _guard(rest: str) -> bool:
     one_of = _ONE_OF.match(rest)
     if one_of:
@@ -320,7 +340,7 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
     for m in _NEG_BEFORE.finditer(clause):
         cue = m.group(0).lower()
         rest = clause[m.end():]
-        if _guard(rest) or _UNSURE.match(rest):
+        if (_guard(rest) and not _state_denied(clause, m)) or _UNSURE.match(rest):
             continue
         if cue in ("no", "none", "nothing") and _EXISTENTIAL.search(clause[:m.start()]) \
                 and not _NEED.match(rest):
