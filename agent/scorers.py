@@ -116,6 +116,12 @@ def wrong_calls(case: Case, step: str, sents: Sequence[Sentence]) -> list[tuple[
 #: leave every score as it is.
 EXCELLENT_MEAN = 3.3
 
+#: The reading rules written in code (negation, wrong calls, fact and premise checks), in the
+#: scorer's version so that scores cached under older rules are scored again: bump it with any
+#: change to what the offline scorer reads. 2: issue 9 round 7's wrong-call families and the
+#: denied states ("it isn't queueing").
+RULES = 2
+
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:
     """A step's score from its weighted criteria mean: the same up to 3, and between 3 and 4
@@ -174,7 +180,8 @@ class OfflineScorer:
 
         return (f"offline:rubric={self.rubrics.hashes[step]}"
                 f":words={concepts_version('scoring_words')}"
-                f":premises={concepts_version('premises')}:excellent={EXCELLENT_MEAN}")
+                f":premises={concepts_version('premises')}:excellent={EXCELLENT_MEAN}"
+                f":rules={RULES}")
 
     def score_step(self, case: Case, step: str, turns: Turns,
                    told: Told | None = None) -> StepScore:
