@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 
 from agent.cases import Case, Fact
 from agent.policy import Assessment, ClarifyReply, Speaker, Status
@@ -226,7 +227,29 @@ def facts_asked(case: Case, parts: Sequence[str]) -> list[Fact]:
     and meaning together; clue facts only when asked for directly (agent/clarify/select.py)."""
     from agent.clarify.select import select
 
-    return select(case, parts)
+    found = select(case, parts)
+    if len(parts) < 2:
+        return found
+    # A question that leans on the one before it ("What latency have they been promised? And
+    # what are they seeing today?") names no subject of its own: when it finds nothing alone,
+    # it is read again with the earlier question's subject words.
+    from agent.semantic.words import content_words
+
+    extra: list[Fact] = []
+    for before, part in pairwise(parts):
+        own = content_words(part)
+        if len(own) <= ELLIPTICAL_WORDS and not select(case, [part]):
+            carried = [w for w in content_words(before) if w not in own]
+            if carried:
+                extra += select(case, [f"{' '.join(carried)}: {part}"])
+    if not extra:
+        return found
+    ids = {f.id for f in [*found, *extra]}
+    return [f for f in case.facts if f.id in ids]
+
+
+#: A question with at most this many content words of its own may lean on the one before it.
+ELLIPTICAL_WORDS = 2
 
 
 def status_for(criterion: Criterion, answers: Sequence[str]) -> tuple[int, Status]:

@@ -91,6 +91,19 @@ def test_an_assumption_inside_a_question_reveals_only_what_is_asked() -> None:
     assert told(CASE, "Should I assume it's real-time?") == {"workload"}
 
 
+def test_a_question_leaning_on_the_one_before_reads_its_subject() -> None:
+    """'And what are they seeing today?' names no subject: after 'What latency have they been
+    promised?' it asks about today's latency (found by a new-user trial: it was dropped)."""
+    case = get_case(CASE)
+    both = "What latency have they been promised? And what are they seeing today?"
+    assert [f.id for f in matching_facts(case, both)] == ["latency", "latency_now"]
+    assert [f.id for f in matching_facts(case, "And what are they seeing today?")] == []
+    # a second question with a subject of its own is read on its own
+    assert {f.id for f in matching_facts(
+        case, "What latency have they been promised? And who are their users?")} == {
+        "latency", "end_users"}
+
+
 @pytest.mark.parametrize("message", [
     "Thanks, that's helpful.", "Ok.", "Got it, makes sense.", "Great, thank you!",
     "The target is 500 ms.", "Real-time, strategic, 500 ms p99.", "Interesting.",
