@@ -87,6 +87,18 @@ def case_notes(case: Case, rubric: Rubric) -> list[str]:
     return notes
 
 
+
+def _phrases_text(phrases: Sequence[str]) -> str:
+    """What a criterion was credited for: the words found, then what was recognised by meaning
+    (claims.cover marks those "≈ “exemplar”"), said as such so that a rubric's example is not
+    read as a quote of the candidate."""
+    said = [p for p in dict.fromkeys(phrases) if not p.startswith("≈")]
+    meant = [p.removeprefix("≈").strip() for p in dict.fromkeys(phrases) if p.startswith("≈")]
+    parts = [", ".join(f"'{p}'" for p in said)] if said else []
+    if meant:
+        parts.append("close in meaning to " + ", ".join(meant))
+    return "; ".join(parts)
+
 #: At most this many levels are taken off a step's criteria for its confidently wrong calls.
 MAX_WRONG_PENALTY = 2
 
@@ -231,7 +243,7 @@ class OfflineScorer:
             level = max(1, earned - wrong - (CARRIED_PENALTY if resting else 0))
             checked = check_quotes(cov.quotes, said)  # always verified; kept for symmetry
             if cov.matched:
-                phrases = ", ".join(f"'{p}'" for p in dict.fromkeys(cov.phrases))
+                phrases = _phrases_text(cov.phrases)
                 covered = (f"{len(cov.matched)} of {len(c.signals)} things this criterion "
                            f"looks for")
                 why = (f"Covered {covered} ({phrases})." if earned > 1 else

@@ -944,3 +944,25 @@ def test_a_strong_step_in_plain_words_reads_as_excellent_and_salad_does_not_move
     assert [c.level for c in plain.criteria] == [c.level for c in strong.criteria]
     assert salad.score == raw_salad.score
 
+
+
+def test_hypotheses_ruled_out_by_a_denied_state_earn_nothing_and_are_not_quoted() -> None:
+    """A new-user trial: 'It isn't queueing on the shared pool either' was read as a guardrail
+    (not queueing is a target), credited to capacity at level 3 and quoted as evidence."""
+    result = score("It's not a cold start problem and it's not that replicas are slow to come "
+                   "up. It isn't queueing on the shared pool either, and I don't think noisy "
+                   "neighbours matter.", "diagnose")
+    capacity = next(c for c in result.criteria if c.id == "diagnose.capacity_and_scaling")
+    assert capacity.level == 1 and capacity.evidence == []
+
+
+def test_a_point_recognised_by_meaning_is_not_shown_as_the_candidates_words() -> None:
+    """What the matcher recognised by meaning is named as such ("close in meaning to" the
+    rubric's example), never as a quoted phrase the candidate did not say."""
+    result = score("Traffic jumps four or five times within a couple of minutes, but a new copy "
+                   "of the model takes several minutes to be ready. Each machine can only work "
+                   "on a handful of requests at a time, so the waiting blows up the slowest "
+                   "requests.", "diagnose")
+    rationales = [c.rationale for c in result.criteria]
+    assert any("close in meaning to “" in r for r in rationales), rationales
+    assert not any("≈" in r for r in rationales)
