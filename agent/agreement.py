@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 PATH = Path(__file__).with_name("agreement.json")
+#: A known bias worth a reader's knowing: strong plain-words answers this far low or more.
+PLAIN_WORDS_NOTED = 0.2
 
 
 class Agreement(BaseModel):
@@ -31,6 +33,9 @@ class Agreement(BaseModel):
     criteria_qwk: float | None = Field(description="quadratic weighted kappa, criterion levels")
     genuine_steps_qwk: float | None = Field(default=None, description="step QWK on the genuine "
                                             "answers only (no adversarial tag)")
+    plain_words_error: float | None = Field(
+        default=None, description="mean signed error (predicted minus label) of the step level "
+        "on strong answers in plain words (the plain_words_strong tag)")
     rubrics: str = Field(description="the rubric hash the figure was measured with")
     measured_at: str = Field(description="when (ISO 8601)")
 
@@ -61,6 +66,9 @@ def describe(a: Agreement | None, rubrics: str | None = None) -> str:
     if a.genuine_steps_qwk is not None:
         text += (f" (adversarial answers included; {a.genuine_steps_qwk:.2f} on genuine ones "
                  "alone)")
+    if a.plain_words_error is not None and a.plain_words_error <= -PLAIN_WORDS_NOTED:
+        text += (f"; strong answers in plain words score {-a.plain_words_error:.1f} of a level "
+                 "low on average")
     if rubrics is not None and rubrics != a.rubrics:
         text += f" (measured with rubrics {a.rubrics}; these rubrics are {rubrics})"
     return text

@@ -31,9 +31,15 @@ def entry(results: dict[str, Any]) -> tuple[str, Agreement]:
         interviews=int(results["metrics"]["items_scored"]),
         steps_qwk=overall["steps"]["qwk"], steps_exact=overall["steps"]["exact"],
         criteria_qwk=overall["criteria"]["qwk"], rubrics=knobs["rubric_version"],
-        genuine_steps_qwk=((results["metrics"].get("by_interview_tag") or {}).get("interview", {})
-                           .get("genuine", {}).get("steps_qwk")),
+        genuine_steps_qwk=_tag(results, "genuine", "steps_qwk"),
+        plain_words_error=_tag(results, "plain_words_strong", "mean_signed_error"),
         measured_at=str(results.get("created_at") or time.strftime("%Y-%m-%dT%H:%M:%S%z")))
+
+
+def _tag(results: dict[str, Any], tag: str, figure: str) -> Any:
+    """One figure of one interview tag's block, or None."""
+    return ((results["metrics"].get("by_interview_tag") or {}).get("interview", {})
+            .get(tag, {}).get(figure))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
