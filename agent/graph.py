@@ -283,9 +283,12 @@ def _clarify(state: InterviewState, ctx: Context, case: Case, text: str, new: li
     limit = case.max_clarify_turns
     asked = len(answers_in(state, "clarify"))
     if asked >= limit:
-        # The answer to the request for assumptions: recorded in clarify, nothing told.
-        return _transition(state, ctx, case, "clarify", new, voice, extra=base,
-                           lead=str(lines["after_assumptions"]))
+        # The answer to the request for assumptions: recorded in clarify, nothing told (a
+        # question instead of assumptions is told that the questions are used up).
+        from agent.offline import only_asks
+
+        lead = lines["question_at_limit" if only_asks(text) else "after_assumptions"]
+        return _transition(state, ctx, case, "clarify", new, voice, extra=base, lead=str(lead))
     voice.begin("fact", "clarify")
     reply = ctx.interviewer.clarify(case, text, state.get("turns", []), voice)
     update: dict[str, Any] = {"facts_told": reply.fact_ids, **base}

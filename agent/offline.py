@@ -200,6 +200,12 @@ def _asked_clause(sentence: str) -> str:
     return f"{before}, and {after.strip()}" if before.strip(" ,;:—–-") else after
 
 
+def only_asks(message: str) -> bool:
+    """Every sentence of the message asks something: it states no assumption at all."""
+    parts = sentences(message)
+    return bool(parts) and all(_is_ask(s) for s in parts)
+
+
 def question_parts(message: str) -> list[str]:
     """The parts of a message that ask something. Statements (assumptions, playbacks,
     acknowledgements, check-ins like "Is that right?") are left out, so stating "I'll assume a

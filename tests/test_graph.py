@@ -162,6 +162,14 @@ def test_clarify_ends_at_the_turn_limit() -> None:
         assert state["turns"][-1]["text"].startswith(pacing["after_assumptions"])
         # Nothing was told for the assumptions answer, even though it asked something.
         assert "hardware" not in state["facts_told"]
+        # Another question instead of assumptions is told the questions are used up.
+        asking = engine.start(case)
+        for _ in range(case.max_clarify_turns):
+            asking.answer("What's the QPS?")
+        asking.answer("What GPUs do they run?")
+        last = asking.state()["turns"][-1]["text"]
+        assert asking.step() == "diagnose" and last.startswith(pacing["question_at_limit"])
+        assert not last.startswith(pacing["after_assumptions"])
 
 
 def test_clarify_closing_lines_fit_what_happened() -> None:
