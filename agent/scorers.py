@@ -131,8 +131,8 @@ EXCELLENT_MEAN = 3.3
 #: The reading rules written in code (negation, wrong calls, fact and premise checks), in the
 #: scorer's version so that scores cached under older rules are scored again: bump it with any
 #: change to what the offline scorer reads. 2: issue 9 round 7's wrong-call families and the
-#: denied states ("it isn't queueing").
-RULES = 2
+#: denied states ("it isn't queueing"). 3: a pasted block of over 150 words is no claim.
+RULES = 3
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -966,3 +966,18 @@ def test_a_point_recognised_by_meaning_is_not_shown_as_the_candidates_words() ->
     rationales = [c.rationale for c in result.criteria]
     assert any("close in meaning to “" in r for r in rationales), rationales
     assert not any("≈" in r for r in rationales)
+
+
+def test_a_pasted_block_with_no_full_stop_is_no_claim() -> None:
+    """A new-user trial pasted 20,000 characters of 'lorem ipsum ... latency cost p99' in
+    clarify and got 'what to optimise for' at level 3: a 'sentence' of thousands of words is
+    not a claim, so it counts at most as a string of nouns, once in the step."""
+    paste = ("lorem ipsum dolor sit amet latency cost p99 " * 450).strip()
+    result = score(paste, "clarify")
+    assert level(result, "clarify.optimization_target") == 1
+    assert sum(1 for c in result.criteria if (c.level or 1) > 1) <= 1
+    assert result.score is not None and result.score < 1.5
+    # the same words in a sentence of normal length are a claim, as before
+    short = score("What matters more to them, latency or cost, and what is the p99 today?",
+                  "clarify")
+    assert level(short, "clarify.optimization_target") > 1

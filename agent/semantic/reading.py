@@ -495,6 +495,12 @@ def everyday_terms(text: str) -> str:
     return " ".join(means for i, (means, _) in enumerate(concepts) if i in hit)
 
 
+#: A "sentence" longer than this is a pasted block with no full stop in it, not a claim (it
+#: counts at most as a string of nouns: once a step). The longest sentence in the labelled
+#: interviews has 76 words.
+CLAIM_MAX_WORDS = 150
+
+
 @lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
     affirmed = asserted(text)
@@ -516,7 +522,8 @@ def read_sentence(text: str) -> Sentence:
     if said:
         full = f"{full} | {said}"
     return Sentence(text=text, read=read, full=full,
-                    claim=(has_verb(text) or described(text)) and not filler(text),
+                    claim=((has_verb(text) or described(text)) and not filler(text)
+                           and len(text.split()) <= CLAIM_MAX_WORDS),
                     quantity=bool(_QUANTITY.search(read)), negated=affirmed != text,
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
 
