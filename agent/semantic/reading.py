@@ -498,7 +498,7 @@ def everyday_terms(text: str) -> str:
 #: A "sentence" longer than this is a pasted block with no full stop in it, not a claim (it
 #: counts at most as a string of nouns: once a step). The longest sentence in the labelled
 #: interviews has 76 words.
-CLAIM_MAX_WORDS = 150
+CLAIM_MAX_WORDS = 250
 
 
 @lru_cache(maxsize=16384)
