@@ -91,6 +91,22 @@ def test_an_assumption_inside_a_question_reveals_only_what_is_asked() -> None:
     assert told(CASE, "Should I assume it's real-time?") == {"workload"}
 
 
+
+@pytest.mark.parametrize("question", [
+    "How long does it take us to bring up a new copy of the model?",
+    "When new machines are added, how many minutes until they can take traffic?",
+    "How long does it take to start a new server with the model on it?",
+])
+def test_the_start_up_clue_answers_a_direct_question_in_plain_words(question: str) -> None:
+    """A new-user trial: asked in everyday words how long new capacity takes, the interviewer
+    said it could not tell, then challenged the candidate's guess as never told."""
+    assert told(CASE, question) == {"replica_startup"}
+
+
+def test_paying_for_spare_machines_is_not_a_question_about_start_up_time() -> None:
+    assert "replica_startup" not in told(
+        CASE, "Would they be ok to pay something more to have extra machines ready?")
+
 def test_a_question_leaning_on_the_one_before_reads_its_subject() -> None:
     """'And what are they seeing today?' names no subject: after 'What latency have they been
     promised?' it asks about today's latency (found by a new-user trial: it was dropped)."""
