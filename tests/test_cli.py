@@ -55,6 +55,19 @@ def test_help_and_unknown_commands(home: Path) -> None:
     assert row["answered"] == 0
 
 
+def test_commands_are_read_in_any_case_and_the_banner_lists_the_modes_own(
+        home: Path) -> None:
+    exam = run_cli(home, "chat", "--case", CASE, stdin="/Help\n\n/NEXT\n\n/Quit\n")
+    assert exam.returncode == 0, exam.stderr
+    assert "Commands: /help /repeat /next /skip /quit  ·" in exam.stdout
+    assert "Unknown command" not in exam.stdout and "/hint" not in exam.stdout
+    assert "Saved.\nResume with:" in exam.stdout
+    [row] = sessions(home)
+    assert row["step"] == "diagnose"  # /NEXT moved on
+    coach = run_cli(home, "chat", "--case", CASE, "--mode", "coach", stdin="/quit\n")
+    assert "Commands: /help /repeat /next /skip /hint /quit  ·" in coach.stdout
+
+
 def test_cases_lists_ids_first(home: Path) -> None:
     out = run_cli(home, "cases")
     assert out.returncode == 0
