@@ -350,7 +350,8 @@ CORPUS: list[Any] = [
         r"is the interviewer database", keep=("{home}/interviewer.db",)),
     Bad("trace-bad-prices-file", ("trace", "{sid}", "--prices", "{work}/prices.toml"), 1,
         r"{work}/prices\.toml: invalid TOML", setup=write_file("prices.toml", b"x = [\n")),
-    Bad("eval-without-subcommand", ("eval",), 1, r"eval: say 'run' or 'compare'"),
+    Bad("eval-without-subcommand", ("eval",), 1, r"eval: name a subcommand: run, compare, gate, "
+        r"behaviour or simulate"),
     Bad("eval-run-missing-output", ("eval", "run", "evals/datasets/dev.jsonl"), 2,
         r"the following arguments are required: --output"),
     Bad("eval-run-concurrency-0", ("eval", "run", "evals/datasets/dev.jsonl", "--output",
