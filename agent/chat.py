@@ -22,6 +22,7 @@ from agent.commands import (
     Answer,
     Command,
     Refused,
+    allowed,
     clean,
     command_list,
     command_of,
@@ -215,7 +216,8 @@ def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | Non
         p.out(note, style="yellow")
     if notice:
         p.out(notice, style="yellow")
-    p.out("Commands: " + command_list() + "  ·  end each answer with a blank line", style="dim")
+    p.out("Commands: " + command_list(allowed(mode)) + "  ·  end each answer with a blank line",
+          style="dim")
     p.out("")
 
 
@@ -511,7 +513,8 @@ def _command_with_words(text: str) -> str | None:
     """The command when a known one is followed by more words on its first line ("/help me",
     "/next please"). None for anything else, such as a path ("/var/log is full")."""
     m = re.match(r"^/(\w+)\s+\S", text.split("\n", 1)[0].strip())
-    return m.group(1) if m and m.group(1) in COMMANDS else None
+    name = m.group(1).lower() if m else None
+    return name if name in COMMANDS else None
 
 
 def _loop(session: Session, p: Printer, incoming: PipedAnswers | AnswerEditor,
@@ -692,7 +695,8 @@ def _drill_banner(p: Printer, i: int, n: int, step: str, case: Case,
     if i == 1:
         if settings.offline:
             p.out(offline_banner(settings), style="yellow")
-        p.out("Commands: " + " ".join("/" + c for c in COMMANDS) +
+        # Drills are held in exam mode.
+        p.out("Commands: " + command_list(allowed("exam")) +
               "  ·  end each answer with a blank line", style="dim")
 
 

@@ -358,6 +358,8 @@ def build_parser() -> Parser:
     sim.add_argument("--output", metavar="PATH", help="also write the runs as JSON")
     sim.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _endpoint_flags(sim)
+    # `interviewer eval` alone names these: whatever subcommands the parser has.
+    ev.set_defaults(eval_commands=tuple(evsub.choices))
     return parser
 
 
@@ -769,7 +771,9 @@ def require_eval_extra(command: str) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_command is None:
-        raise ValueError("eval: say 'run' or 'compare' (see 'interviewer eval --help')")
+        names = list(args.eval_commands)
+        listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        raise ValueError(f"eval: name a subcommand: {listed} (see 'interviewer eval --help')")
     if args.eval_command in ("run", "compare"):
         require_eval_extra(args.eval_command)
     return int(EVAL_COMMANDS[args.eval_command](args))

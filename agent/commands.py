@@ -5,7 +5,8 @@ applies them before it sends anything, so a refused input never reaches the sess
 An input is an answer, a command or refused (with the message the client shows):
 
 - text, ``{"answer": text}`` or ``{"command": name}``; text that is one slash word (``/next``) is
-  that command, whichever way it came, so ``"/repeat"`` is never stored as an answer;
+  that command, whichever way it came, so ``"/repeat"`` is never stored as an answer; a command
+  is read in any case (``/Next``, ``/NEXT``);
 - candidate text is untrusted: terminal escape sequences, NUL and other control characters are
   removed (they could repaint a screen or corrupt a transcript), and so are bidirectional
   overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make text display in an order
@@ -13,7 +14,7 @@ An input is an answer, a command or refused (with the message the client shows):
 - an answer that is empty once cleaned (blank, or nothing but invisible characters: zero-width
   spaces, BOMs, direction marks) is refused, and so is one over MAX_ANSWER_CHARS, so nothing is
   ever silently cut;
-- an unknown command is refused with the list of commands.
+- an unknown command is refused with the list of the commands that work in the interview's mode.
 
 This module imports nothing heavy: the terminal loads it before LangGraph.
 """
@@ -88,6 +89,9 @@ class Command:
 class Refused:
     text: str
     """Why, for the candidate: what to do instead."""
+    unknown: str | None = None
+    """The name, when this refuses an unknown command (the text is then made again with the
+    commands of the interview's mode, by :func:`reply`)."""
 
 
 Input = Answer | Command | Refused
@@ -112,9 +116,10 @@ def visible(ch: str) -> bool:
 
 
 def command_of(text: str) -> str | None:
-    """The command name if the whole text is one slash word (``/skip``), else None."""
+    """The command name, lower-cased, if the whole text is one slash word (``/skip``,
+    ``/Skip``), else None."""
     m = COMMAND.match(text.strip())
-    return m.group(1) if m else None
+    return m.group(1).lower() if m else None
 
 
 def command_list(names: list[str] | None = None) -> str:
@@ -128,8 +133,11 @@ def help_text(names: list[str] | None = None) -> str:
                      if names is None or name in names)
 
 
-def unknown(name: str) -> Refused:
-    return Refused(f"Unknown command /{name}. Commands: {command_list()}")
+def unknown(name: str, mode: str | None = None) -> Refused:
+    """An unknown command refused, naming the commands that work in ``mode`` (all when the
+    mode is not known yet; :func:`reply` knows it)."""
+    listed = command_list(None if mode is None else allowed(mode))
+    return Refused(f"Unknown command /{name[:40]}. Commands: {listed}", unknown=name)
 
 
 def too_long(chars: int) -> Refused:
@@ -150,7 +158,7 @@ def read_input(value: object) -> Input:
             name = value["command"]
             if not isinstance(name, str):
                 return Refused(f"A command is a name such as \"next\". {_SHAPE}")
-            name = name.strip()
+            name = name.strip().lower()
             name = name[1:] if name.startswith("/") else name
             return Command(name) if name in COMMANDS else unknown(name)
         if keys == {"answer"}:
@@ -189,6 +197,8 @@ def reply(state: InterviewState, given: Input) -> Notice | None:
     refusal, /help, /repeat, /quit, or /hint outside coach mode. None: the input goes to the
     interview (an answer, /next, /skip, /hint in coach mode)."""
     if isinstance(given, Refused):
+        if given.unknown is not None:
+            given = unknown(given.unknown, state.get("mode"))
         return Notice(kind="refused", text=given.text)
     if isinstance(given, Answer):
         return None

@@ -55,6 +55,54 @@ def test_help_and_unknown_commands(home: Path) -> None:
     assert row["answered"] == 0
 
 
+def test_commands_are_read_in_any_case_and_the_banner_lists_the_modes_own(
+        home: Path) -> None:
+    exam = run_cli(home, "chat", "--case", CASE, stdin="/Help\n\n/NEXT\n\n/Quit\n")
+    assert exam.returncode == 0, exam.stderr
+    assert "Commands: /help /repeat /next /skip /quit  ·" in exam.stdout
+    assert "Unknown command" not in exam.stdout and "/hint" not in exam.stdout
+    assert "Saved.\nResume with:" in exam.stdout
+    [row] = sessions(home)
+    assert row["step"] == "diagnose"  # /NEXT moved on
+    coach = run_cli(home, "chat", "--case", CASE, "--mode", "coach", stdin="/quit\n")
+    assert "Commands: /help /repeat /next /skip /hint /quit  ·" in coach.stdout
+
+
+def test_a_home_that_is_a_file_is_reported_by_commands_that_only_read(
+        home: Path, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "passwd"
+    not_a_dir.write_text("root:x:0:0\n")
+    chat = run_cli(not_a_dir, "chat", "--case", CASE, stdin="What is the QPS?\n")
+    said = f"interviewer: cannot create INTERVIEWER_HOME {not_a_dir} (File exists); set " \
+        "INTERVIEWER_HOME to a writable directory\n"
+    assert chat.returncode == 1 and chat.stderr == said, chat.stderr
+    for args in (["sessions"], ["sessions", "--json"], ["progress"], ["report", "abcd1234"],
+                 ["trace", "abcd1234"], ["chat", "--session", "abcd1234"]):
+        out = run_cli(not_a_dir, *args)
+        assert (out.returncode, out.stderr, out.stdout) == (1, said, ""), args
+    below = run_cli(not_a_dir / "home", "sessions")
+    assert below.returncode == 1 and f"{not_a_dir}/home (Not a directory)" in below.stderr
+    assert not_a_dir.read_text() == "root:x:0:0\n"
+    # A home not made yet is still just empty, and listing it creates nothing.
+    fresh = run_cli(tmp_path / "new", "sessions")
+    assert fresh.returncode == 0 and "no sessions yet" in fresh.stdout
+    assert not (tmp_path / "new").exists()
+
+
+def test_eval_alone_names_every_subcommand_the_parser_has(home: Path) -> None:
+    from agent.cli import build_parser
+
+    out = run_cli(home, "eval")
+    assert out.returncode == 1
+    parser = build_parser()
+    [eval_names] = [a.choices["eval"]._subparsers._group_actions[0].choices  # type: ignore
+                    for a in parser._subparsers._group_actions]  # type: ignore[union-attr]
+    names = list(eval_names)
+    assert {"run", "compare", "gate", "behaviour", "simulate"} <= set(names)
+    assert out.stderr == (f"interviewer: eval: name a subcommand: {', '.join(names[:-1])} or "
+                          f"{names[-1]} (see 'interviewer eval --help')\n")
+
+
 def test_cases_lists_ids_first(home: Path) -> None:
     out = run_cli(home, "cases")
     assert out.returncode == 0

@@ -29,10 +29,14 @@ LIST = "Commands: /help /repeat /next /skip /hint /quit"
     ({"command": "next"}, Command("next")),
     ({"command": "/hint"}, Command("hint")),
     ({"command": " quit "}, Command("quit")),
-    ("/dance", Refused(f"Unknown command /dance. {LIST}")),
-    ({"command": "dance"}, Refused(f"Unknown command /dance. {LIST}")),
-    ("/Skip", Refused(f"Unknown command /Skip. {LIST}")),
-    ("/", Refused(f"Unknown command /. {LIST}")),
+    ("/dance", Refused(f"Unknown command /dance. {LIST}", unknown="dance")),
+    ({"command": "dance"}, Refused(f"Unknown command /dance. {LIST}", unknown="dance")),
+    ("/Skip", Command("skip")),  # commands are read in any case
+    ("/NEXT", Command("next")),
+    ({"answer": " /Repeat "}, Command("repeat")),
+    ({"command": "Hint"}, Command("hint")),
+    ({"command": "/QUIT"}, Command("quit")),
+    ("/", Refused(f"Unknown command /. {LIST}", unknown="")),
     ("", Refused(commands.EMPTY)),
     (None, Refused(commands.EMPTY)),
     ({"answer": None}, Refused(commands.EMPTY)),
@@ -84,6 +88,12 @@ def test_replies_to_inputs_that_change_nothing() -> None:
     assert exam_help is not None and coach_help is not None
     assert "/next" in exam_help["text"] and "/hint" not in exam_help["text"]
     assert "/hint" in coach_help["text"]
+    # An unknown command is refused with the commands of the mode.
+    assert reply(exam, read_input("/Dance")) == {
+        "kind": "refused", "text": "Unknown command /dance. Commands: /help /repeat /next /skip "
+        "/quit"}
+    unknown_in_coach = reply(coach, read_input({"command": "dance"}))
+    assert unknown_in_coach is not None and "/skip /hint /quit" in unknown_in_coach["text"]
     assert commands.allowed("exam") == ["help", "repeat", "next", "skip", "quit"]
     assert commands.allowed("coach") == ["help", "repeat", "next", "skip", "hint", "quit"]
 

@@ -8,8 +8,13 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import respx
 
+from agent.config import Settings
+from agent.model.client import ModelClient
+from agent.model.doctor import preflight
 from evals.fake_endpoint import FakeEndpoint
 from evals.fake_responder import interviewer_responder
 from tests.conftest import run_cli
@@ -117,3 +122,49 @@ def test_an_unreachable_endpoint_or_a_refused_key_is_not_usable(home: Path) -> N
 def test_doctor_without_an_endpoint_says_there_is_nothing_to_check(home: Path) -> None:
     out = run_cli(home, "doctor")
     assert out.returncode == 2 and "nothing to check (no model is configured)" in out.stderr
+
+
+def test_a_base_url_that_answers_404_to_everything_is_not_usable(home: Path) -> None:
+    # The loopback server serves under /v1: without it, /models and chat both answer 404.
+    with FakeEndpoint(responder=interviewer_responder) as ep:
+        bare = ep.url.removesuffix("/v1")
+        code, report, text = doctor(home, bare)
+        chat = run_cli(home, "chat", "--case", "fintech-p99-spikes", "--base-url", bare,
+                       "--model", "fake-model", stdin=stdin_of(["What is the QPS?"]),
+                       timeout=120)
+    assert code == 2 and report["verdict"] == "unusable", text
+    failed = checks(report)["chat"]
+    assert failed["status"] == "fail" and "HTTP 404" in failed["detail"]
+    assert f"missing /v1 (try --base-url {bare}/v1)" in failed["detail"]
+    assert "verdict: not usable" in text and "usable, with fallbacks" not in text
+    # chat's pre-check agrees: it stops before the interview, naming the cause.
+    assert chat.returncode == 3 and "missing /v1" in chat.stderr, chat.stderr
+    assert "You: " not in chat.stdout
+
+
+
+@respx.mock
+def test_an_unknown_model_is_not_usable_and_a_server_without_a_list_is_probed() -> None:
+    url = "http://models.test/v1"
+    client = ModelClient(Settings(base_url=url, model="llama", max_retries=0),
+                         http_client=httpx.Client())
+    respx.get(f"{url}/models").mock(return_value=httpx.Response(200, json={
+        "object": "list", "data": [{"id": "llama-3.1-8b", "object": "model"}]}))
+    chat = respx.post(f"{url}/chat/completions").mock(return_value=httpx.Response(
+        404, json={"error": {"message": "The model `llama` does not exist.",
+                             "code": "model_not_found"}}))
+    report = preflight(client)
+    assert not report.usable and chat.call_count == 1
+    detail = next(c.detail for c in report.checks if c.name == "chat")
+    assert "the model 'llama' is unknown to it (it lists llama-3.1-8b)" in detail
+    # No model list (404) but chat answers: usable, the key known to be taken.
+    respx.get(f"{url}/models").mock(return_value=httpx.Response(404, text="Not Found"))
+    chat.mock(return_value=httpx.Response(200, json={
+        "id": "x", "object": "chat.completion", "created": 0, "model": "llama",
+        "choices": [{"index": 0, "finish_reason": "length",
+                     "message": {"role": "assistant", "content": "OK"}}]}))
+    report = preflight(client)
+    client.close()
+    assert report.verdict == "ready" and chat.call_count == 2
+    assert {c.name: c.status for c in report.checks} == {
+        "reachable": "ok", "chat": "ok", "key": "ok"}

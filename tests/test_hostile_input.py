@@ -249,8 +249,9 @@ CORPUS: list[Any] = [
     Bad("answer-unknown-slash-command", CHAT, 0, r"Unknown command /dance\. Commands: /help",
         stdin=b"/dance\n"),
     Bad("answer-lone-slash", CHAT, 0, r"Unknown command /\. Commands: /help", stdin=b"/\n"),
-    Bad("answer-capitalised-command", CHAT, 0, r"Unknown command /Skip\. Commands: /help",
-        stdin=b"/Skip\n"),
+    # A command is read in any case (test_cli checks /NEXT moves on); exam mode lists no /hint.
+    Bad("answer-capitalised-command", CHAT, 0, r"Commands: /help /repeat /next /skip /quit "
+        r"(?s:.)*You: /HELP\s+Commands:\s+/help ", stdin=b"/HELP\n"),
     Bad("answer-only-invisible-characters", CHAT, 0, r"Please type an answer",
         stdin="\u200b\ufeff\u200e\u202e\u2066\u2069\u200d \u3164\n".encode()),
     Bad("answer-zero-width-spaces-only", CHAT, 0, r"Please type an answer",
@@ -349,7 +350,8 @@ CORPUS: list[Any] = [
         r"is the interviewer database", keep=("{home}/interviewer.db",)),
     Bad("trace-bad-prices-file", ("trace", "{sid}", "--prices", "{work}/prices.toml"), 1,
         r"{work}/prices\.toml: invalid TOML", setup=write_file("prices.toml", b"x = [\n")),
-    Bad("eval-without-subcommand", ("eval",), 1, r"eval: say 'run' or 'compare'"),
+    Bad("eval-without-subcommand", ("eval",), 1, r"eval: name a subcommand: run, compare, gate, "
+        r"behaviour or simulate"),
     Bad("eval-run-missing-output", ("eval", "run", "evals/datasets/dev.jsonl"), 2,
         r"the following arguments are required: --output"),
     Bad("eval-run-concurrency-0", ("eval", "run", "evals/datasets/dev.jsonl", "--output",

@@ -257,7 +257,7 @@ def test_each_rule_holds_through_the_server_and_the_terminal(server: Server, hom
     got = refused("/repeat", prompt[0]["text"], kind="repeat")
     assert got["question"] == prompt[0]["text"]
     refused({"command": "repeat"}, prompt[0]["text"], kind="repeat")
-    refused("/dance", "Unknown command /dance. Commands: /help /repeat /next /skip /hint /quit")
+    refused("/dance", "Unknown command /dance. Commands: /help /repeat /next /skip /quit")
     refused({"command": "dance"}, "Unknown command /dance")
     refused("/help", "/next", kind="help")
     refused("/hint", "Hints are only available in coach mode")

@@ -74,7 +74,7 @@ def test_answers_are_checked_like_the_terminal_checks_them(client: Client) -> No
         "   \n\u200b ": ("empty", "Please type an answer"),
         "x" * (MAX_ANSWER_CHARS + 1): ("too_long", f"{MAX_ANSWER_CHARS + 1:,} characters"),
         "/frobnicate": ("unknown_command", "/frobnicate is not a command"),
-        "/repeat": ("unknown_command", "is a button on this page"),
+        "/repeat": ("unknown_command", "the Repeat button shows the question again"),
     }
     for text, (code, words) in cases.items():
         with pytest.raises(TurnRefused) as refused:
@@ -98,6 +98,32 @@ def test_answers_are_checked_like_the_terminal_checks_them(client: Client) -> No
     events = client.say(sid, "/next")
     assert events[0][1]["command"] == "next"
     assert client.view(sid)["step"]["id"] == "diagnose"
+
+
+def test_a_typed_command_the_page_does_not_send_names_the_real_buttons_of_the_mode(
+        client: Client) -> None:
+    def refusal(sid: str, text: str) -> str:
+        with pytest.raises(TurnRefused) as refused:
+            client.say(sid, text)
+        assert refused.value.status == 422, refused.value.body
+        message: str = refused.value.body["error"]["message"]
+        return message
+
+    exam, coach = client.start(mode="exam"), client.start(mode="coach")
+    for text in ("/quit", "/help", "/QUIT", "/frobnicate", " "):
+        said = refusal(exam, text)
+        assert "Buttons: Send, Repeat, Next, Skip." in said, said
+        assert "Commands you can type: /next, /skip." in said, said
+        assert "hint" not in said.lower() and "is a button" not in said
+    assert "saved as it is sent" in refusal(exam, "/Quit")
+    said = refusal(coach, "/help")
+    assert "Buttons: Send, Hint, Repeat, Next, Skip." in said
+    assert "Commands you can type: /next, /skip, /hint." in said
+    # Any case is the command: /NEXT moves on, and so does {"command": "Skip"}.
+    assert client.say(exam, "/NEXT")[0][1]["command"] == "next"
+    assert client.view(exam)["step"]["id"] == "diagnose"
+    assert client.turn(exam, command="Skip")[0][1]["command"] == "skip"
+    assert client.view(exam)["step"]["id"] == "goals"
 
 
 def test_a_pasted_blank_line_stays_inside_the_answer(client: Client) -> None:

@@ -413,6 +413,24 @@ class ModelClient:
                 raise ModelError(self._fatal_message(e)) from None
             raise self._failure(e, retried=False) from None
 
+    def probe_chat(self, model: str | None = None, timeout: float = 10.0) -> None:
+        """One chat completion of a single token, not logged or cached: does the chat path
+        answer for ``model`` (this client's model by default)? For when GET /models cannot
+        tell. Raises ModelUnavailable or ModelRejected, as :meth:`list_models` does."""
+        self._start()
+        try:
+            sdk = self._sdk.with_options(timeout=min(timeout, self.settings.timeout_s),
+                                         max_retries=0)
+            sdk.post("/chat/completions", cast_to=ChatCompletion, body={
+                "model": model or self.model, "max_tokens": 1,
+                "messages": [{"role": "user", "content": "Reply with OK."}]})
+        except openai.APIStatusError as e:
+            raise self._failure(e, retried=False) from None
+        except Exception as e:
+            if _fatal(e):
+                raise ModelError(self._fatal_message(e)) from None
+            raise self._failure(e, retried=False) from None
+
     # -- plain text -----------------------------------------------------------------------------
 
     def stream(

@@ -21,6 +21,8 @@ from agent.model.capabilities import MODE_LABELS, Capabilities, CapabilityStore
 from agent.model.client import CallRecord, ModelClient, ModelError, ModelRejected
 
 Status = Literal["ok", "warn", "fail"]
+#: A failed check of one of these makes the endpoint not usable at all.
+FATAL = ("reachable", "key", "chat")
 VERDICTS = {"ready": "ready", "degraded": "usable, with fallbacks", "unusable": "not usable"}
 
 
@@ -41,7 +43,7 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        if any(c.status == "fail" and c.name in ("reachable", "key") for c in self.checks):
+        if any(c.status == "fail" and c.name in FATAL for c in self.checks):
             return "unusable"
         return "degraded" if any(c.status != "ok" for c in self.checks) else "ready"
 
@@ -67,7 +69,9 @@ class Report:
 
 def preflight(client: ModelClient) -> Report:
     """The cheap part: reachable, key accepted, model listed; and what is remembered about
-    the endpoint's structured output. One GET, no tokens spent."""
+    the endpoint's structured output. One GET, no tokens spent, when the endpoint lists the
+    model; otherwise also one chat completion of a single token, since a listing that is
+    missing (HTTP 404) or lacks the model cannot tell whether chat will answer."""
     settings = client.settings
     report = Report(f"{settings.model} at {settings.base_url}")
     started = time.perf_counter()
@@ -84,7 +88,8 @@ def preflight(client: ModelClient) -> Report:
                                  "the provider's variable)")
             return report
         # Some servers do not list models (404): reachable, nothing more to learn here.
-        report.checks.append(Check("reachable", "ok", f"it answered ({_short(e)})", took))
+        said = "no list of models at /models: HTTP 404" if "HTTP 404" in status else _short(e)
+        report.checks.append(Check("reachable", "ok", f"it answered ({said})", took))
     except ModelError as e:
         report.checks.append(Check("reachable", "fail", str(e), time.perf_counter() - started))
         report.advice.append("start the server or check --base-url; or run offline with "
@@ -97,6 +102,9 @@ def preflight(client: ModelClient) -> Report:
         report.checks.append(Check("reachable", "ok", f"it lists {count}"
                                    + (f": {names}" if listed else ""), took))
         report.checks.append(Check("key", "ok", "accepted"))
+    if (listed is None or settings.model not in listed) and not _probe_chat(
+            client, listed, report):
+        return report
     if listed and settings.model not in listed:
         report.checks.append(Check("model", "warn", f"{settings.model!r} is not among the "
                                    "models it lists (some servers serve any name; if calls "
@@ -106,6 +114,68 @@ def preflight(client: ModelClient) -> Report:
         report.capabilities = caps.as_json()
         report.checks.append(Check("remembered", "ok", caps.describe()))
     return report
+
+
+def _probe_chat(client: ModelClient, listed: list[str] | None, report: Report) -> bool:
+    """Ask the chat path for one token; add a "chat" check (and a "key" one when it was
+    not learned from the listing). False when the endpoint is not usable."""
+    settings = client.settings
+    started = time.perf_counter()
+    try:
+        client.probe_chat()
+    except ModelRejected as e:
+        took = time.perf_counter() - started
+        status = str(e)
+        if "HTTP 401" in status or "HTTP 403" in status:
+            report.checks.append(Check("key", "fail", f"the key was refused: {e}", took))
+            report.advice.append("check the API key (INTERVIEWER_API_KEY, --api-key-file or "
+                                 "the provider's variable)")
+            return False
+        if "HTTP 404" not in status:
+            # The path is there and answered; it disliked the probe, not necessarily chat.
+            report.checks.append(Check("chat", "warn", f"a one-token probe was refused "
+                                       f"({_short(e)})", took))
+            return True
+        if settings.fallback_model and settings.fallback_model != settings.model:
+            try:
+                client.probe_chat(settings.fallback_model)
+            except ModelError:
+                pass
+            else:
+                report.checks.append(Check(
+                    "chat", "warn", f"HTTP 404 for {settings.model!r}; the fallback model "
+                    f"{settings.fallback_model!r} answers: {_not_found_cause(settings, listed)}",
+                    time.perf_counter() - started))
+                return True
+        report.checks.append(Check("chat", "fail", f"chat completions answered HTTP 404: "
+                                   f"{_not_found_cause(settings, listed)}", took))
+        report.advice.append("fix --base-url or --model (INTERVIEWER_BASE_URL, "
+                             "INTERVIEWER_MODEL) and run interviewer doctor again")
+        return False
+    except ModelError as e:
+        report.checks.append(Check("chat", "warn", f"a one-token probe failed ({_short(e)})",
+                                   time.perf_counter() - started))
+        return True
+    took = time.perf_counter() - started
+    report.checks.append(Check("chat", "ok", f"it answers chat completions as "
+                               f"{settings.model!r}", took))
+    if listed is None:
+        report.checks.append(Check("key", "ok", "accepted"))
+    return True
+
+
+def _not_found_cause(settings: Settings, listed: list[str] | None) -> str:
+    """The likely reason the chat path answers 404, in one line."""
+    base = (settings.base_url or "").rstrip("/")
+    if listed:
+        names = ", ".join(listed[:5]) + (" …" if len(listed) > 5 else "")
+        return (f"the model {settings.model!r} is unknown to it (it lists {names}); pass one "
+                "of those with --model")
+    if not base.endswith("/v1"):
+        return (f"the base URL is likely missing /v1 (try --base-url {base}/v1), or the model "
+                f"{settings.model!r} is unknown to it")
+    return (f"the base URL {base} is likely wrong (no chat completions there), or the model "
+            f"{settings.model!r} is unknown to it")
 
 
 def run(settings: Settings, *, store: CapabilityStore | None = None,

@@ -65,9 +65,20 @@ def _target(where: Target | Path | str | None) -> Target:
 
 def exists(where: Target | Path | str | None = None) -> bool:
     """Whether the database has been created. Only a SQLite file can be absent: a PostgreSQL
-    database is created by its administrator (our tables appear on first use)."""
+    database is created by its administrator (our tables appear on first use). Raises
+    StoreError when it could never be created (INTERVIEWER_HOME is a file, or below one), so a
+    command that only reads reports a bad home as the ones that write do."""
     target = _target(where)
-    return target.kind != "sqlite" or (target.path is not None and target.path.exists())
+    if target.kind != "sqlite" or target.path is None:
+        return target.kind != "sqlite"
+    if target.path.exists():
+        return True
+    from agent.storage.sqlite import home_problem
+
+    problem = home_problem(target.path)
+    if problem is not None:
+        raise StoreError(problem)
+    return False
 
 
 def open_storage(where: Target | Path | str | None = None) -> Storage:

@@ -8,6 +8,7 @@ transactions) and the checkpointer's. WAL with ``synchronous=NORMAL`` survives a
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import sys
@@ -22,15 +23,30 @@ from agent.storage.base import Execute, Storage, StorageUnavailable, StoreError,
 from agent.storage.migrations import LATEST, META, newer_message, pending
 
 
+def _cannot_create(folder: Path, why: str | None) -> str:
+    return (f"cannot create INTERVIEWER_HOME {folder} ({why}); set INTERVIEWER_HOME to a "
+            "writable directory")
+
+
+def home_problem(path: Path) -> str | None:
+    """Why the database at ``path`` could never be created, found without creating anything
+    (for commands that only read): its directory is a file, or lies below one. The message is
+    the one :func:`connect` gives for the same home. None when nothing stands in the way."""
+    folder = probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.is_dir():
+        return None
+    return _cannot_create(folder, os.strerror(errno.EEXIST if probe == folder
+                                              else errno.ENOTDIR))
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the database, translating failures into one-line errors."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise StoreError(
-            f"cannot create INTERVIEWER_HOME {path.parent} ({e.strerror}); "
-            "set INTERVIEWER_HOME to a writable directory"
-        ) from None
+        raise StoreError(_cannot_create(path.parent, e.strerror)) from None
     try:
         conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_SECONDS,
                                isolation_level=None)

@@ -25,7 +25,7 @@ from agent.storage import SESSION_ID, SessionRow
 from agent.web.app import error_body, state_of
 from agent.web.security import check_csrf, csrf_of, owner_of
 from agent.web.turns import TurnError
-from agent.web.views import session_summary
+from agent.web.views import BUTTONS, session_summary
 
 router = APIRouter(prefix="/api")
 
@@ -138,11 +138,28 @@ class TurnIn(BaseModel):
         "seconds the question was open and the page visible (the step's timer)"))
 
 
-def resume_value(body: TurnIn) -> dict[str, str]:
+#: What a command the page does not send (typed in the answer box) is, on this page instead.
+NOT_SENT = {
+    "help": "the buttons under the answer box do what the commands do",
+    "repeat": "the Repeat button shows the question again",
+    "quit": ("there is nothing to quit: each answer is saved as it is sent, so leave the page "
+             "when you like and continue from Your sessions"),
+}
+
+
+def _page_help(mode: str) -> str:
+    """The buttons of the interview page and the commands one may type, in ``mode``."""
+    buttons = ["Send"] + [c.capitalize() for c in BUTTONS if c in rules.allowed(mode)]
+    typed = ", ".join("/" + c for c in rules.allowed(mode) if c in rules.GRAPH_COMMANDS)
+    return f"Buttons: {', '.join(buttons)}. Commands you can type: {typed}."
+
+
+def resume_value(body: TurnIn, mode: str = "exam") -> dict[str, str]:
     """The answer or command to send, read by the rules every driver shares (agent/commands.py:
     cleaned, not empty, at most MAX_ANSWER_CHARS; a lone /command typed in the box is that
-    command), so a refused input never reaches the session. Commands the page offers as buttons
-    of its own (/repeat, /help, /quit) are not sent."""
+    command, in any case), so a refused input never reaches the session. Commands that only
+    show something or stop the client (/help, /repeat, /quit) are not sent: the refusal says
+    what the page has instead, with the buttons and commands of the session's ``mode``."""
     if (body.answer is None) == (body.command is None):
         raise HTTPException(422, detail=("invalid", "send either 'answer' or 'command'"))
     raw: str | dict[str, str] = (body.answer or "" if body.command is None
@@ -150,21 +167,18 @@ def resume_value(body: TurnIn) -> dict[str, str]:
     given = rules.read_input(raw)
     if isinstance(given, rules.Answer):
         return {"answer": given.text}
-    sendable = ", ".join("/" + c for c in rules.GRAPH_COMMANDS)
     if isinstance(given, rules.Command):
         if given.name not in rules.GRAPH_COMMANDS:
             raise HTTPException(422, detail=("unknown_command", (
-                f"/{given.name} is a button on this page, not something to send. Commands you "
-                f"can send: {sendable}.")))
+                f"/{given.name} is not sent from this page: {NOT_SENT[given.name]}. "
+                f"{_page_help(mode)}")))
         return {"command": given.name}
-    name = (body.command.strip().lstrip("/") if body.command is not None
-            else rules.command_of(rules.clean(raw if isinstance(raw, str) else "")))
-    if name is not None:
+    if given.unknown is not None:
         raise HTTPException(422, detail=("unknown_command", (
-            f"/{name[:40]} is not a command. Commands you can send: {sendable}.")))
+            f"/{given.unknown[:40]} is not a command. {_page_help(mode)}")))
     if given.text == rules.EMPTY:
-        raise HTTPException(422, detail=("empty", "Please type an answer (or use the buttons: "
-                                         "hint, repeat, next, skip)."))
+        raise HTTPException(422, detail=("empty", "Please type an answer, or use a button. "
+                                         f"{_page_help(mode)}"))
     raise HTTPException(422, detail=("too_long", given.text))
 
 
@@ -190,7 +204,8 @@ async def _turn_response(request: Request, sid: str, value: dict[str, str] | Non
 async def turn(request: Request, sid: str, body: TurnIn) -> Response:
     check_csrf(request)
     row = await owned(request, sid)
-    return await _turn_response(request, row.id, resume_value(body), body.seq, body.active_s)
+    return await _turn_response(request, row.id, resume_value(body, row.mode), body.seq,
+                                body.active_s)
 
 
 @router.post("/sessions/{sid}/recover")
