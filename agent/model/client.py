@@ -401,29 +401,26 @@ class ModelClient:
     def list_models(self, timeout: float = 10.0) -> list[str]:
         """The model ids the endpoint lists (GET /models): the cheapest request that shows
         it is reachable and takes the key. Raises ModelUnavailable or ModelRejected."""
-        self._start()
-        try:
-            sdk = self._sdk.with_options(timeout=min(timeout, self.settings.timeout_s),
-                                         max_retries=0)
+        with self._probe(timeout) as sdk:
             return [str(m.id) for m in sdk.models.list().data]
-        except openai.APIStatusError as e:
-            raise self._failure(e, retried=False) from None
-        except Exception as e:
-            if _fatal(e):
-                raise ModelError(self._fatal_message(e)) from None
-            raise self._failure(e, retried=False) from None
 
     def probe_chat(self, model: str | None = None, timeout: float = 10.0) -> None:
         """One chat completion of a single token, not logged or cached: does the chat path
         answer for ``model`` (this client's model by default)? For when GET /models cannot
         tell. Raises ModelUnavailable or ModelRejected, as :meth:`list_models` does."""
-        self._start()
-        try:
-            sdk = self._sdk.with_options(timeout=min(timeout, self.settings.timeout_s),
-                                         max_retries=0)
+        with self._probe(timeout) as sdk:
             sdk.post("/chat/completions", cast_to=ChatCompletion, body={
                 "model": model or self.model, "max_tokens": 1,
                 "messages": [{"role": "user", "content": "Reply with OK."}]})
+
+    @contextlib.contextmanager
+    def _probe(self, timeout: float) -> Iterator[Any]:
+        """The SDK for one check of the endpoint (no retries, a short timeout), its failures
+        raised as ModelUnavailable, ModelRejected or ModelError."""
+        self._start()
+        try:
+            yield self._sdk.with_options(timeout=min(timeout, self.settings.timeout_s),
+                                         max_retries=0)
         except openai.APIStatusError as e:
             raise self._failure(e, retried=False) from None
         except Exception as e:
