@@ -147,10 +147,13 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     expect(page.locator("#step-title")).to_have_text("Interview complete")
     expect(page.locator("#answer-form")).to_be_hidden()
     expect(page.locator("#see-report")).to_be_focused()
+    expect(page.locator("#report-link")).to_have_text("Your feedback")  # not "so far" any more
     answers = turns(page, ".candidate.answer")
     assert answers[0] == INTERVIEW_BLOCKS[0] and len(answers) >= 6
     assert page.locator(".turn.closing").count() == 1
     shot(page, "04-interview-complete", full=False)
+    page.reload()  # the page as the server renders a finished interview
+    expect(page.locator("#report-link")).to_have_text("Your feedback")
     page.click("#see-report")
     expect(page.locator("h1")).to_contain_text("Interview feedback")
     expect(page.locator(".overall")).to_contain_text("Overall")

@@ -112,6 +112,7 @@ function renderState() {
   }
   form.hidden = done;
   $("finished").hidden = !done;
+  $("report-link").textContent = done ? "Your feedback" : "Feedback so far";
   timer.render();
 }
 
