@@ -135,7 +135,9 @@ def build_report(*, session: str, case: str, case_title: str, mode: str, complet
                  model_answers: Sequence[ModelAnswer] = (), time: Sequence[StepTime] = (),
                  transcript: Sequence[TranscriptTurn] = (),
                  interviewer_fallbacks: int = 0) -> Report:
-    ov = overall(steps)
+    # Across the interview is judged on the whole interview: until it is finished, a score on
+    # the first steps alone would pull a provisional overall down (1.46 after one good step).
+    ov = overall(steps if completed else [s for s in steps if s.step != CROSS_CUTTING])
     answered = _answered(steps)
     if answered and all(s.score is None for s in answered):
         ov = None  # an overall made of skipped steps alone would misrepresent the answers

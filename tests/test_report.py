@@ -82,6 +82,14 @@ def test_in_progress_session_reports_what_exists(home: Path) -> None:
     assert report.provisional and "provisional" in to_markdown(report)
     check_all_formats(report)
     assert "Not reached in this session." in to_markdown(report)
+    # Across the interview waits for the whole interview before it counts in the overall.
+    steps = [s for s in report.steps if s.score is not None]
+    cross = next(s for s in steps if s.step == "cross_cutting")
+    others = [s for s in steps if s.step != "cross_cutting"]
+    assert report.overall == round(sum(s.score * s.weight for s in others)  # type: ignore[operator]
+                                   / sum(s.weight for s in others), 2)
+    assert cross.score is not None and report.overall != round(
+        sum(s.score * s.weight for s in steps) / sum(s.weight for s in steps), 2)  # type: ignore[operator]
 
 
 @respx.mock
