@@ -81,11 +81,9 @@ def preflight(client: ModelClient) -> Report:
     except ModelRejected as e:
         took = time.perf_counter() - started
         status = str(e)
-        if "HTTP 401" in status or "HTTP 403" in status:
+        if _key_refused(e):
             report.checks.append(Check("reachable", "ok", "it answered", took))
-            report.checks.append(Check("key", "fail", f"the key was refused: {e}"))
-            report.advice.append("check the API key (INTERVIEWER_API_KEY, --api-key-file or "
-                                 "the provider's variable)")
+            _refused_key(report, e)
             return report
         # Some servers do not list models (404): reachable, nothing more to learn here.
         said = "no list of models at /models: HTTP 404" if "HTTP 404" in status else _short(e)
@@ -126,10 +124,8 @@ def _probe_chat(client: ModelClient, listed: list[str] | None, report: Report) -
     except ModelRejected as e:
         took = time.perf_counter() - started
         status = str(e)
-        if "HTTP 401" in status or "HTTP 403" in status:
-            report.checks.append(Check("key", "fail", f"the key was refused: {e}", took))
-            report.advice.append("check the API key (INTERVIEWER_API_KEY, --api-key-file or "
-                                 "the provider's variable)")
+        if _key_refused(e):
+            _refused_key(report, e, took)
             return False
         if "HTTP 404" not in status:
             # The path is there and answered; it disliked the probe, not necessarily chat.
@@ -162,6 +158,17 @@ def _probe_chat(client: ModelClient, listed: list[str] | None, report: Report) -
     if listed is None:
         report.checks.append(Check("key", "ok", "accepted"))
     return True
+
+
+def _key_refused(e: ModelRejected) -> bool:
+    return "HTTP 401" in str(e) or "HTTP 403" in str(e)
+
+
+def _refused_key(report: Report, e: ModelRejected, took: float | None = None) -> None:
+    """The "key" check failed, with the advice to check it."""
+    report.checks.append(Check("key", "fail", f"the key was refused: {e}", took))
+    report.advice.append("check the API key (INTERVIEWER_API_KEY, --api-key-file or "
+                         "the provider's variable)")
 
 
 def _not_found_cause(settings: Settings, listed: list[str] | None) -> str:
