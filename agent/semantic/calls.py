@@ -292,6 +292,12 @@ def dismisses_clue(sentence: str, clues: Sequence[Sequence[str]]) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _safe_needs() -> frozenset[str] | None:
+    """The literal strings of _SAFE (see :func:`_bad_checks`)."""
+    return required_literals(_SAFE.pattern)
+
+
+@lru_cache(maxsize=1)
 def _clue_needs() -> tuple[frozenset[str] | None, frozenset[str] | None]:
     """The literal strings of DISMISSAL and MINIMISER (see :func:`_bad_checks`)."""
     return required_literals(DISMISSAL.pattern), required_literals(MINIMISER.pattern)
@@ -307,7 +313,7 @@ def wrong_call(sentence: str, step: str) -> str | None:
         return why
     text = words_to_numbers(sentence)
     low = lowered_if_simple(text)
-    if ("without" in low if low is not None else True) and _SAFE.search(text):
+    if may_match(_safe_needs(), low) and _SAFE.search(text):
         return None
     for steps, why, pattern, needs in _wrong_checks():
         if step in steps and may_match(needs, low) and pattern.search(text):
