@@ -119,6 +119,8 @@ def test_a_number_already_given_is_not_asked_for_again() -> None:
     react = script()["react"]["deepen"]
     vague = "The main goal is to keep the slowest payment checks fast at peak so merchants stay."
     assert deepen_text("goals", vague) == str(react["number"]).format(quote=quote(vague))
+    named = "A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back."
+    assert deepen_text("validate", named) == str(react["number"]).format(quote=quote(named))
     for given in ("Keep the slowest checks under half a second.",
                   "I'd keep 99.9% of minutes within the SLA."):
         assert deepen_text("goals", given) == str(react["number_given"]).format(

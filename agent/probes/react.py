@@ -217,14 +217,19 @@ def deepen_text(step: str, sentence: str) -> str:
     return str(script()["react"]["deepen"][kind]).format(quote=quote(sentence))
 
 
+#: A figure: a number standing on its own ("500 ms", "99.9%", "4x"), not the digits of a
+#: name such as "p99" or "H100".
+_FIGURE = re.compile(r"\b\d")
+
+
 def _first_figure(sentence: str) -> int | None:
     """The index of the word where the sentence's first figure ends (digits, or a number in
     words: "half a second"), or None."""
     words = sentence.split()
-    if not re.search(r"\d", words_to_numbers(sentence)):
+    if not _FIGURE.search(words_to_numbers(sentence)):
         return None
     for i in range(len(words)):
-        if re.search(r"\d", words_to_numbers(" ".join(words[:i + 1]))):
+        if _FIGURE.search(words_to_numbers(" ".join(words[:i + 1]))):
             return i
     return len(words) - 1
 
