@@ -154,6 +154,14 @@ def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
             else regex.search(text)) is not None
 
 
+@lru_cache(maxsize=16384)
+def _lowered_text(text: str) -> tuple[str, str | None]:
+    """``text`` lower-cased, and the same again when the text is simple (else None): a
+    sentence is searched by every group of every criterion, and lowered once."""
+    lowered = text.lower()
+    return lowered, lowered if _simple(text) else None
+
+
 def lowered_if_simple(text: str) -> str | None:
     """``text.lower()`` for :func:`found_in`, or None when the text is not simple."""
     return text.lower() if _simple(text) else None
@@ -416,8 +424,7 @@ def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
     instead of by every phrase of the group (see _Plan)."""
     plan = _plan(patterns if isinstance(patterns, tuple) else tuple(patterns))
     best: re.Match[str] | None = None
-    lowered = text.lower()
-    low = lowered if _simple(text) else None
+    lowered, low = _lowered_text(text)
     if plan.keyfinder is not None:
         found = set(plan.keyfinder.findall(lowered))
         if found:
@@ -486,8 +493,7 @@ def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
     that match ``text``: ``{i for i, g in enumerate(groups) if first_match(g, text)}``, with
     one pass of a key finder over the text for all of them instead of one per group."""
     plan = _union(groups)
-    lowered = text.lower()
-    low = lowered if _simple(text) else None
+    lowered, low = _lowered_text(text)
     hit: set[int] = set()
     if plan.keyfinder is not None:
         found = set(plan.keyfinder.findall(lowered))

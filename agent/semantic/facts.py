@@ -192,22 +192,39 @@ _FACT_STOP = _key_words("their they them with have that this what about there wh
 
 def revealed(case: Case, interviewer_lines: Iterable[str]) -> frozenset[str]:
     """The facts the interviewer's clarify answers gave away: most of a fact's figures, or
-    (for a fact without figures) most of its key words, appear in what the interviewer said."""
-    said = " ".join(interviewer_lines)
-    said_q = quantities(said)
-    said_w = _key_words(said)
+    (for a fact without figures) most of its key words, appear in what the interviewer said.
+    Each line and each fact is read once (cached): a recorded interview asks this again for
+    every step, with the lines of the steps before it."""
+    said_q: list[Quantity] = []
+    said_w: set[str] = set()
+    for line in interviewer_lines:
+        q, w = _line_marks(line)
+        said_q.extend(q)
+        said_w |= w
     out = set()
     for f in case.facts:
-        fq = [q for q in quantities(f.answer) if q.unit or q.value >= 100]
+        fq, words = _fact_marks(f.answer)
         if fq:
             hit = sum(1 for q in fq if any(_same(q, s) for s in said_q))
             if hit * 2 >= len(fq):
                 out.add(f.id)
                 continue
-        words = _key_words(f.answer) - _FACT_STOP
         if words and len(words & said_w) >= 0.7 * len(words):
             out.add(f.id)
     return frozenset(out)
+
+
+@lru_cache(maxsize=4096)
+def _line_marks(line: str) -> tuple[tuple[Quantity, ...], frozenset[str]]:
+    """A line's figures and key words (what :func:`revealed` looks for)."""
+    return quantities(line), frozenset(_key_words(line))
+
+
+@lru_cache(maxsize=4096)
+def _fact_marks(answer: str) -> tuple[tuple[Quantity, ...], frozenset[str]]:
+    """A fact's figures worth matching (with a unit, or 100 and over) and its key words."""
+    return (tuple(q for q in quantities(answer) if q.unit or q.value >= 100),
+            frozenset(_key_words(answer) - _FACT_STOP))
 
 
 def told_from(case: Case, earlier: Turns, facts: Iterable[str] | None = None) -> Told:
