@@ -59,7 +59,7 @@ def measure(interviewer: Interviewer, banks: dict[str, ClarifyBank] | None = Non
                      "by_kind": {k: _tally([r for r in rows if r["kind"] == k])
                                  for k in KINDS if any(r["kind"] == k for r in rows)},
                      "wrong": [{k: r[k] for k in ("id", "kind", "expect", "told")}
-                               for r in rows if r["fp"] or r["fn"]][:40]}
+                               for r in rows if r["fp"] or r["fn"]]}
     return out
 
 
