@@ -7,6 +7,7 @@ and the LLM judge (agent/judge.py). Both see the same input: the step's turns, i
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -92,9 +93,15 @@ def _phrases_text(phrases: Sequence[str]) -> str:
     """What a criterion was credited for: the words found, then what was recognised by meaning
     (claims.cover marks those "≈ “exemplar”"), said as such so that a rubric's example is not
     read as a quote of the candidate."""
-    said = [p for p in dict.fromkeys(phrases) if not p.startswith("≈")]
-    meant = [p.removeprefix("≈").strip() for p in dict.fromkeys(phrases) if p.startswith("≈")]
-    parts = [", ".join(f"'{p}'" for p in said)] if said else []
+    counts = Counter(phrases)
+
+    def times(p: str) -> str:  # one phrase can answer two of the things looked for
+        n = counts[p]
+        return "" if n == 1 else " (counts for two)" if n == 2 else f" (counts for {n})"
+
+    said = [f"'{p}'{times(p)}" for p in counts if not p.startswith("≈")]
+    meant = [p.removeprefix("≈").strip() + times(p) for p in counts if p.startswith("≈")]
+    parts = [", ".join(said)] if said else []
     if meant:
         parts.append("close in meaning to " + ", ".join(meant))
     return "; ".join(parts)

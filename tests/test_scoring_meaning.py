@@ -981,3 +981,12 @@ def test_a_pasted_block_with_no_full_stop_is_no_claim() -> None:
     short = score("What matters more to them, latency or cost, and what is the p99 today?",
                   "clarify")
     assert level(short, "clarify.optimization_target") > 1
+
+
+def test_a_phrase_that_answers_two_things_is_shown_as_such() -> None:
+    """A new-user trial read "Covered 2 of 5 things this criterion looks for ('p99')": one
+    phrase credited two of the things looked for, and the list showed it once."""
+    result = score("Goal: p99 under 300 ms for the chat traffic by end of quarter.", "goals")
+    latency = next(c for c in result.criteria if c.id == "goals.latency_metrics")
+    assert latency.rationale.startswith("Covered 2 of")
+    assert "'p99' (counts for two)" in latency.rationale
