@@ -990,3 +990,11 @@ def test_a_phrase_that_answers_two_things_is_shown_as_such() -> None:
     latency = next(c for c in result.criteria if c.id == "goals.latency_metrics")
     assert latency.rationale.startswith("Covered 2 of")
     assert "'p99' (counts for two)" in latency.rationale
+
+
+def test_a_phrase_shown_is_whole_words() -> None:
+    """'under 300 ms' was credited as 'under 3': a match that stops inside a word is shown
+    to the word's end."""
+    result = score("Goal: p99 under 300 ms for the chat traffic by end of quarter.", "goals")
+    targets = next(c for c in result.criteria if c.id == "goals.concrete_targets")
+    assert "'under 300'" in targets.rationale and "'under 3'" not in targets.rationale

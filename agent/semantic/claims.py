@@ -156,6 +156,16 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
     return out
 
 
+def _label(m: re.Match[str]) -> str:
+    """What a match found, as the words the candidate wrote: a match that stops inside a word
+    ("under 3" of "under 300 ms") runs on to the word's end."""
+    text, end = m.string, m.end()
+    if end > m.start() and text[end - 1].isalnum():
+        while end < len(text) and text[end].isalnum():
+            end += 1
+    return text[m.start():end]
+
+
 def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
           budget: StepBudget | None = None, *, reasoned_rejections: bool = False) -> Covered:
     """Match each group against the sentences (see the module docstring).
@@ -195,9 +205,9 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                 m = first_match(rejecting, s.full)
             if m is not None:
                 if s.claim or s.quantity:
-                    found = (s, m.group(0), False)
+                    found = (s, _label(m), False)
                     break
-                noun_hit = noun_hit or (s, m.group(0))
+                noun_hit = noun_hit or (s, _label(m))
                 continue
             hit = meaning.best.get((si, gi))
             if hit is not None:
