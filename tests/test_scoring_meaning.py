@@ -998,3 +998,40 @@ def test_a_phrase_shown_is_whole_words() -> None:
     result = score("Goal: p99 under 300 ms for the chat traffic by end of quarter.", "goals")
     targets = next(c for c in result.criteria if c.id == "goals.concrete_targets")
     assert "'under 300'" in targets.rationale and "'under 3'" not in targets.rationale
+
+
+def test_safety_practices_waved_off_as_for_lesser_people_earn_nothing() -> None:
+    """A new-user trial: 'Rollback is for people who make mistakes' was credited to guardrails
+    and rollback and quoted as evidence, and 'It is not a target, so there is nothing to miss'
+    earned the postmortem criterion by meaning."""
+    result = score("We will not test it. Rollback is for people who make mistakes. It is not a "
+                   "target, so there is nothing to miss.", "validate")
+    assert all(c.level == 1 and not c.evidence for c in result.criteria), \
+        [(c.id, c.level, c.evidence) for c in result.criteria]
+    assert any("skips validation" in n for n in result.notes)
+    # ... but a practice said to be for people who care is not waved off
+    kept = score("Canaries are for people who want to sleep at night, and we do: a 5% canary "
+                 "with automatic rollback if p99 goes above 500 ms.", "validate")
+    assert not any("skips validation" in n for n in kept.notes)
+    assert level(kept, "validate.guardrails_and_rollback") >= 2
+
+
+def test_taking_a_fact_as_given_and_everybody_knows_are_not_credited() -> None:
+    """A trial: "I'd take it as given" was credited as a trade-off said out loud ('I'd take
+    it'), and "everybody knows ..." as platform-wide thinking ('everybody')."""
+    result = score("That part you told me, so I'd take it as given. Everybody knows batch jobs "
+                   "run best on CPUs.", "cross_cutting")
+    assert level(result, "cross_cutting.tradeoffs_out_loud") == 1
+    assert level(result, "cross_cutting.platform_thinking") == 1
+    said = score("I'd take the hit on idle cost for now. The scheduler change helps everybody "
+                 "on the shared tier.", "cross_cutting")
+    assert level(said, "cross_cutting.tradeoffs_out_loud") >= 2
+    assert level(said, "cross_cutting.platform_thinking") >= 2
+
+
+def test_a_target_line_is_a_customer_outcome() -> None:
+    """A trial: 'p99 at peak against the 500 ms line', shared with the customer each week, is
+    SLA adherence (a customer outcome), and earned nothing."""
+    result = score("Every week we share a chart of p99 at peak against the 500 ms line with "
+                   "their team.", "goals")
+    assert level(result, "goals.customer_outcomes") >= 2

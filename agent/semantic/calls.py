@@ -188,7 +188,15 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"(?:\s+[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
          r"rollback|stag\w+|shadow|parallel run|side by side|pilot)|\b(?:canary|rollback|a/b)"
          r"[^.;?]{0,20}[?]?\s*(?:not needed|unnecessary|overkill)\b|"
-         r"\b(?:customers?|they)(?:'ll| will) tell us\b"),
+         r"\b(?:customers?|they)(?:'ll| will) tell us\b|"
+         # waved off as for other, lesser people: "rollback is for people who make mistakes"
+         r"\b(?:canar(?:y|ies)|rollbacks?|roll-?backs?|a/b tests?|a/b testing|evals?|testing|"
+         r"tests|staging|shadow(?:ing)?|guardrails?|kill switch(?:es)?)\s+(?:is|are)\s+(?:only\s+|"
+         r"just\s+)?for\s+(?:amateurs|beginners|juniors|cowards|the (?:timid|nervous|scared|"
+         r"paranoid)|(?:people|those|teams|folks|companies|engineers)\s+(?:who|that)\s+"
+         r"(?:make mistakes|ship bugs|break things|get (?:it|things) wrong|can['’]?t code|"
+         r"(?:don['’]t|do not) trust|(?:aren['’]t|are not) (?:sure|confident)|lack confidence|"
+         r"are (?:scared|afraid|nervous|paranoid)))\b"),
         ("goals prioritize solutions validate", "calls a metric moving the wrong way a win",
          _WRONG_WAY),
         # (not when the customer is said to have agreed: "... which the customer said is fine")

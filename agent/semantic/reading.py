@@ -305,6 +305,7 @@ _CONDITIONAL = re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:if|when|whenever|unle
 #: found, not a practice rejected.
 _EXISTENTIAL = re.compile(r"(?:there(?:'s|’s| is| are| was| were)|we have|they have|it has|"
                           r"has|have|had|with|lack of|lacks?)\s*$", re.IGNORECASE)
+_TO_VERB = re.compile(r"^\s+to\s+\w", re.IGNORECASE)
 _HAVE_NOT = re.compile(r"^(?:do|does|did|have|has)n['’]t$|^have not$", re.IGNORECASE)
 _NEED = re.compile(r"^\s*(?:any\s+|real\s+|big\s+)?(?:need|point|reason|value|benefit|use|catch|"
                    r"downsides?|risks?|trade-?offs?|issues?|problems?|concerns?|difference)\b|"
@@ -340,8 +341,9 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
     for m in _NEG_BEFORE.finditer(clause):
         cue = m.group(0).lower()
         rest = clause[m.end():]
-        if (_guard(rest) and not _state_denied(clause, m)) or _UNSURE.match(rest):
-            continue
+        if (_guard(rest) and not _state_denied(clause, m)
+                and not (cue == "nothing" and _TO_VERB.match(rest))) or _UNSURE.match(rest):
+            continue  # (but "nothing to miss" says there is no need, not that nothing misses)
         if cue in ("no", "none", "nothing") and _EXISTENTIAL.search(clause[:m.start()]) \
                 and not _NEED.match(rest):
             continue
