@@ -42,7 +42,7 @@ from agent.scorers import (
     strong_notes,
     transcript_hash,
 )
-from agent.scores import CriterionScore, StepScore
+from agent.scores import CriterionScore, StepScore, without_examples
 from agent.semantic.facts import Told, told_from
 from agent.semantic.matcher import index
 from agent.state import InterviewState, answers_in
@@ -245,7 +245,8 @@ class SessionScoring:
             criteria = [CriterionScore(
                 id=c.id, name=c.name, weight=w, level=1,
                 rationale=f"No answer: {how}, so this scores 1 (missing).",
-                evidence=[], unverified_quotes=0, flagged=False, missed=c.levels[3])
+                evidence=[], unverified_quotes=0, flagged=False,
+                missed=without_examples(c.levels[3]))
                 for c, w in applicable(self.case, rubric)]
             return StepScore(step=step, score=1.0, weight=rubric.weight, status="skipped",
                              scorer=self.scorer.name, version="skipped", criteria=criteria,

@@ -6,6 +6,7 @@ score is ``level=None`` and says why; it is left out of its step's mean, never d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -109,4 +110,18 @@ def missed_text(rubrics: RubricSet, step: str, cid: str, level: int | None) -> s
     one what an excellent answer (level 4) adds."""
     if level is None or level >= 4:
         return None
-    return rubrics[step].criterion(cid).levels[max(level + 1, 3)]
+    return without_examples(rubrics[step].criterion(cid).levels[max(level + 1, 3)])
+
+
+#: A level text's example: "(e.g. p99 < 500 ms, 99.9% availability)" or ", e.g. pre-scale
+#: before market open ..." to the end of its sentence.
+_EXAMPLE = re.compile(r"\s*\((?:e\.g\.|for example|such as)[^)]*\)|[,:;]?\s+(?:e\.g\.|for "
+                      r"example)\s[^.]*?(?=\.\s|\.$|$)", re.IGNORECASE)
+
+
+def without_examples(text: str) -> str:
+    """A level text without its examples. The rubrics' examples come from one case or another
+    (market open, audit logging, 500 ms p99), so shown as feedback on another case they point
+    at facts that case does not have; the case's own strong-answer notes give the concrete
+    version."""
+    return _EXAMPLE.sub("", text).strip()

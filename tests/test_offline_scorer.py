@@ -6,6 +6,7 @@ import pytest
 
 from agent.cases import get_case
 from agent.scorers import OfflineScorer
+from agent.scores import without_examples
 from agent.signals import is_meta
 
 CASE = get_case("fintech-p99-spikes")
@@ -93,8 +94,21 @@ def test_what_was_missed_points_at_a_solid_answer() -> None:
     rubric = default_rubrics()["diagnose"]
     result = OfflineScorer().score_step(CASE, "diagnose", [("candidate", DIAGNOSE["weak"])])
     for c in result.criteria:
-        assert c.level == 1 and c.missed == rubric.criterion(c.id).levels[3]
+        assert c.level == 1 and c.missed == without_examples(rubric.criterion(c.id).levels[3])
     strong = OfflineScorer().score_step(CASE, "diagnose", [("candidate", DIAGNOSE["strong"])])
     for c in strong.criteria:
-        want = None if c.level == 4 else rubric.criterion(c.id).levels[4 if c.level == 3 else 3]
+        want = None if c.level == 4 else without_examples(
+            rubric.criterion(c.id).levels[4 if c.level == 3 else 3])
         assert c.missed == want
+
+
+def test_what_was_missed_carries_no_other_cases_example() -> None:
+    """A new-user trial on the nightly batch case was told a strong answer would 'pre-scale
+    before market open' and set 'p99 < 500 ms': the rubric's examples come from other cases."""
+    from agent.cases import default_cases
+
+    batch = default_cases()["batch-inference-cost"]
+    result = OfflineScorer().score_step(batch, "solutions", [("candidate", "Not sure.")])
+    missed = " ".join(c.missed or "" for c in result.criteria)
+    assert "Concrete near-term actions that address the likely cause" in missed
+    assert "market open" not in missed and "e.g." not in missed
