@@ -140,7 +140,8 @@ EXCELLENT_MEAN = 3.3
 #: change to what the offline scorer reads. 2: issue 9 round 7's wrong-call families and the
 #: denied states ("it isn't queueing"). 3: a pasted block of over 250 words is no claim.
 #: 4: a practice waved off as for lesser people ("rollback is for people who make mistakes");
-#: "nothing to miss" denies a need, it sets no target.
+#: "nothing to miss" denies a need, it sets no target; across the interview, a sentence that
+#: is a wrong call in a step earns nothing.
 RULES = 4
 
 
@@ -220,6 +221,9 @@ class OfflineScorer:
         wrong = 0
         contradicted = ""
         rests: Calls = []
+        if step not in STEPS:  # across the interview: a call judged wrong in its step earns
+            sents = [s for s in sents  # nothing here either (it is marked down there)
+                     if not any(wrong_call(s.text, st) for st in STEPS[1:])]
         if step in STEPS:
             bad = invented + wrong_calls(case, step, sents)
             premised, rests = premise_calls(case, step, turns, sents, told)

@@ -1035,3 +1035,13 @@ def test_a_target_line_is_a_customer_outcome() -> None:
     result = score("Every week we share a chart of p99 at peak against the 500 ms line with "
                    "their team.", "goals")
     assert level(result, "goals.customer_outcomes") >= 2
+
+
+def test_a_call_judged_wrong_in_its_step_earns_nothing_across_the_interview() -> None:
+    """A trial: 'We do everything at once, giving up nothing' was flagged as a bad call in
+    prioritize, then quoted as evidence of tying the customer's pain to the bet."""
+    text = "We do everything at once, giving up nothing, so the timeouts at checkout stop."
+    assert any("bad call" in n for n in score(text, "prioritize").notes)
+    across = score(text, "cross_cutting")
+    assert all(text not in e for c in across.criteria for e in c.evidence)
+    assert level(across, "cross_cutting.pain_to_bet") == 1
