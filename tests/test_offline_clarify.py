@@ -337,3 +337,19 @@ def test_probes_are_single_neutral_questions_that_fit_any_case() -> None:
             source = " ".join([c.looks_for, *c.levels.values()]).lower()
             said = " ".join(_words(source))
             assert not [r for r in runs if r in said], (c.id, probe)
+
+
+def test_sharing_machines_and_users_at_once_are_asked_in_plain_words() -> None:
+    """A new-user trial: "Does their traffic share machines with other customers?" got the
+    traffic-pattern fact, and "How many people use it at once at peak?" inside a compound
+    question was left unanswered."""
+    from agent.cases import default_cases
+    from agent.clarify.select import select
+    from agent.offline import question_parts
+
+    cases = default_cases()
+    ask = "Does their traffic share machines with other customers?"
+    assert [f.id for f in select(cases["fintech-p99-spikes"], question_parts(ask))] == \
+        ["current_setup"]
+    ask = "How long are the conversations, and how many people use it at once at peak?"
+    assert "scale" in [f.id for f in select(cases["llama70b-2x-latency"], question_parts(ask))]
