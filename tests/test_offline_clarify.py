@@ -353,3 +353,15 @@ def test_sharing_machines_and_users_at_once_are_asked_in_plain_words() -> None:
         ["current_setup"]
     ask = "How long are the conversations, and how many people use it at once at peak?"
     assert "scale" in [f.id for f in select(cases["llama70b-2x-latency"], question_parts(ask))]
+
+
+def test_how_the_work_is_sent_asks_for_the_client_clue_directly() -> None:
+    """A trial: "Do they use our batch API or something they wrote themselves to send the
+    work?" asks exactly how the job is driven, and was told nothing."""
+    from agent.cases import default_cases
+    from agent.clarify.select import select
+    from agent.offline import question_parts
+
+    ask = "Do they use our batch API or something they wrote themselves to send the work?"
+    told = [f.id for f in select(default_cases()["batch-inference-cost"], question_parts(ask))]
+    assert told == ["client"]
