@@ -365,3 +365,15 @@ def test_how_the_work_is_sent_asks_for_the_client_clue_directly() -> None:
     ask = "Do they use our batch API or something they wrote themselves to send the work?"
     told = [f.id for f in select(default_cases()["batch-inference-cost"], question_parts(ask))]
     assert told == ["client"]
+
+
+def test_first_word_or_whole_answer_asks_what_twice_as_fast_means() -> None:
+    """A trial: "Is this about the first word showing up, or the whole answer finishing?" asks
+    what "twice as fast" means to them, and got today's numbers instead."""
+    from agent.cases import default_cases
+    from agent.clarify.select import select
+    from agent.offline import question_parts
+
+    ask = "Is this about the first word showing up, or the whole answer finishing?"
+    told = [f.id for f in select(default_cases()["llama70b-2x-latency"], question_parts(ask))]
+    assert told == ["latency_target"]
