@@ -154,7 +154,13 @@ def load_cases(directory: Path | None = None) -> dict[str, Case]:
 
 @cache
 def default_cases() -> dict[str, Case]:
-    return load_cases()
+    """The cases of the cases folder (INTERVIEWER_CASES or the project's), checked against the
+    prompt data files that name their facts by id (agent.prompts.check_fact_ids)."""
+    from agent.prompts import check_fact_ids
+
+    cases = load_cases()
+    check_fact_ids(cases.values(), data_dir("cases"))
+    return cases
 
 
 class UnknownCase(LookupError):

@@ -190,3 +190,37 @@ def test_a_plain_words_description_is_refused_on_a_clue_and_bounded(tmp_path: Pa
         with pytest.raises(DataFileError, match=message) as info:
             load_case(path)
         assert str(info.value).startswith(f"{path}: "), bad
+
+
+@pytest.mark.parametrize("name, old, new, message", [
+    ("fact_asks.yaml", "\nscale:\n", "\nscael:\n",
+     r"fact_asks\.yaml: key 'scael': no case has a fact with id 'scael' \(fact ids are those "
+     r"of the cases in .*\); did you mean 'scale'\?"),
+    ("premises.yaml", "facts: [product_area]", "facts: [prodcut_area]",
+     r"premises\.yaml: dimension 'lifecycle': field 'facts' names 'prodcut_area': no case has "
+     r"a fact with id 'prodcut_area' .*did you mean 'product_area'\?"),
+])
+def test_an_unknown_fact_id_in_a_prompt_data_file_is_refused_at_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, old: str, new: str,
+        message: str) -> None:
+    """A typo'd fact id in a file keyed by fact id would be silently ignored (the question it
+    describes then gets "That isn't something I can tell you"): loading the cases refuses it."""
+    from agent.cases import default_cases
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(data_dir("prompts"), prompts)
+    text = (prompts / name).read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(prompts))
+    data_dir.cache_clear()
+    default_cases.cache_clear()
+    try:
+        assert default_cases()  # the copy as shipped loads
+        default_cases.cache_clear()
+        (prompts / name).write_text(text.replace(old, new), encoding="utf-8")
+        with pytest.raises(DataFileError, match=message):
+            default_cases()
+    finally:
+        monkeypatch.delenv("INTERVIEWER_PROMPTS")
+        data_dir.cache_clear()
+        default_cases.cache_clear()
