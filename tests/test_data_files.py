@@ -72,7 +72,7 @@ def _edit(path: Path, change: object) -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda d: d["criteria"][0]["levels"].pop(3),
-     "criterion '{cid}': field 'levels': Value error, no level 3 descriptor"),
+     "criterion '{cid}': field 'levels': no level 3 descriptor"),
     (lambda d: d["criteria"][0].pop("weight"), "criterion '{cid}': missing field 'weight'"),
     (lambda d: d["criteria"][0].__setitem__("weight", "heavy"),
      "criterion '{cid}': field 'weight': Input should be a valid number"),
@@ -179,7 +179,7 @@ def test_a_plain_words_description_is_refused_on_a_clue_and_bounded(tmp_path: Pa
     cid = shipped.facts[clue].id
     cases = [
         (clue, "Anything about how fast new machines come up.",
-         rf"fact '{cid}': Value error, a clue fact takes no 'plainly' description"),
+         rf"fact '{cid}': a clue fact takes no 'plainly' description"),
         (2, "", r"fact 'user': field 'plainly': String should have at least 1 character"),
         (2, "x" * 301, r"fact 'user': field 'plainly': String should have at most 300"),
         (2, ["a list"], r"fact 'user': field 'plainly': Input should be a valid string"),
@@ -224,3 +224,30 @@ def test_an_unknown_fact_id_in_a_prompt_data_file_is_refused_at_load(
         monkeypatch.delenv("INTERVIEWER_PROMPTS")
         data_dir.cache_clear()
         default_cases.cache_clear()
+
+
+@pytest.mark.parametrize("edit, message", [
+    # The trial's mistake: the quote runs on to the next one in the file (line 9's "You're"),
+    # where PyYAML reports "did not find expected key".
+    (lambda t: t.replace("title: 'Fintech real-time scoring: p99 spikes at peak'",
+                         "title: 'Fintech real-time scoring: p99 spikes at peak", 1),
+     r"line 2 invalid YAML: the quoted value that opens on this line runs on to line 9, where "
+     r"did not find expected key: is its closing quote missing\?"),
+    (lambda t: t.replace("themes: [inference, latency, real-time, fintech, autoscaling]",
+                         "themes: [inference, latency, real-time, fintech, autoscaling", 1),
+     r"line 4 invalid YAML: a '\[' list opened on this line is never closed"),
+    (lambda t: t + "extra: 'never closed\n",
+     r"line \d+ invalid YAML: a quoted value opened on this line is never closed"),
+])
+def test_a_yaml_mistake_is_placed_on_its_own_line(tmp_path: Path, edit: object,
+                                                 message: str) -> None:
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+    text = src.read_text(encoding="utf-8")
+    changed = edit(text)  # type: ignore[operator]
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+    with pytest.raises(DataFileError, match=message) as info:
+        load_case(path)
+    if "extra:" in changed:  # the last line of the file
+        assert f"line {changed.count(chr(10))} " in str(info.value)
