@@ -251,3 +251,13 @@ def test_a_yaml_mistake_is_placed_on_its_own_line(tmp_path: Path, edit: object,
         load_case(path)
     if "extra:" in changed:  # the last line of the file
         assert f"line {changed.count(chr(10))} " in str(info.value)
+
+
+def test_an_unknown_criterion_in_a_case_names_the_closest_one(tmp_path: Path) -> None:
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+    shutil.copy(src, path)
+    _edit(path, lambda d: d.__setitem__("criteria", {"goals.latency_metricz": {"weight": 2}}))
+    with pytest.raises(DataFileError, match=r"names 'goals\.latency_metricz', which no rubric "
+                       r"has .*; did you mean 'goals\.latency_metrics'\?"):
+        load_case(path)
