@@ -232,8 +232,9 @@ def _hash_changes(what: str, b: Any, n: Any) -> list[str]:
 def knob_differences(b: dict[str, Any], n: dict[str, Any]) -> list[str]:
     """What differs between two runs' recorded inputs: scorer, model, judge prompts, each
     rubric file, each case file and, offline, each prompt data file."""
-    out = [f"{key} ({b.get(key)} → {n.get(key)})"
-           for key in ("scorer", "model", "prompt_hashes") if b.get(key) != n.get(key)]
+    keys = ("scorer", "model", "prompt_hashes", "offline_rules")
+    out = [f"{key} ({b.get(key, 'unknown')} → {n.get(key, 'unknown')})"
+           for key in keys if b.get(key, "unknown") != n.get(key, "unknown")]
     out += _hash_changes("rubric", b.get("rubric_hashes"), n.get("rubric_hashes"))
     out += _hash_changes("case", b.get("case_hashes"), n.get("case_hashes"))
     if "offline" in (b.get("scorer"), n.get("scorer")):

@@ -52,7 +52,8 @@ def data_line(k: dict[str, Any], note: bool = True) -> str:
         data = k.get("prompt_data_hashes")
         shown = ", ".join(f"{n} {h}" for n, h in sorted(data.items())) if isinstance(
             data, dict) else "unknown"
-        line += f" · prompt data {shown}" + (f" · {OFFLINE_READS}" if note else "")
+        line += (f" · prompt data {shown} · rules {k.get('offline_rules') or 'unknown'}"
+                 + (f" · {OFFLINE_READS}" if note else ""))
     return line
 
 

@@ -32,7 +32,7 @@ from agent.config import Settings
 from agent.paths import data_dir
 from agent.prices import cost, load_prices
 from agent.rubrics import default_rubrics
-from agent.scorers import OfflineScorer, Scorer
+from agent.scorers import EXCELLENT_MEAN, RULES, OfflineScorer, Scorer
 from agent.semantic.facts import Told, told_from
 from agent.steps import STEPS
 from evals.dataset import SCORED, Dataset, Interview, load_dataset
@@ -289,6 +289,8 @@ class Run:
             "case_hashes": self.case_hashes(),
             "prompt_data_hashes": None if llm else file_hashes(
                 data_dir("prompts"), list(OFFLINE_PROMPT_FILES)),
+            # The offline scorer's own rules version and calibration (agent/scorers.py).
+            "offline_rules": None if llm else f"{RULES}:excellent={EXCELLENT_MEAN}",
             "dataset": {"path": str(cfg.dataset), "name": self.dataset.name,
                         "sha256": self.dataset.sha256, "items": len(self.items)},
             "repeats": cfg.repeats, "seed": cfg.seed, "concurrency": cfg.concurrency,

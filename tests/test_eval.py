@@ -591,12 +591,14 @@ def test_results_record_the_case_and_prompt_data_files_the_offline_scorer_read(
     # A results file from before these knobs: still read, the difference "unknown".
     old = results_of(base)
     del old["knobs"]["case_hashes"], old["knobs"]["prompt_data_hashes"]
+    del old["knobs"]["offline_rules"]
     (tmp_path / "old.json").write_text(json.dumps(old))
     cmp = run_cli(home, "eval", "compare", str(tmp_path / "old.json"), str(new),
                   "--bootstrap", "0")
     assert cmp.returncode == 0, cmp.stderr
     assert "cases unknown" in cmp.stdout
     assert "case files: unknown in base" in cmp.stdout
+    assert f"offline_rules (unknown → {kn['offline_rules']})" in cmp.stdout
 
 
 def test_the_offline_scorer_reads_no_prompt_data_file_its_knobs_leave_out(
