@@ -3,6 +3,7 @@ on strong answers (for the judge and coach mode; never shown during an interview
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cache
 from pathlib import Path
@@ -130,8 +131,10 @@ def load_case(path: Path) -> Case:
         known = {c.id for r in rubrics.rubrics.values() for c in r.criteria}
         for cid, use in case.criteria.items():
             if cid not in known:
+                close = difflib.get_close_matches(cid, sorted(known), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise DataFileError(f"{path}: field 'criteria' names {cid!r}, which no rubric "
-                                    "has (see rubrics/*.yaml for the criterion ids)")
+                                    f"has (see rubrics/*.yaml for the criterion ids){hint}")
             step = rubrics[cid.split(".")[0]]
             if not use.applies and all(
                     not case.criteria.get(c.id, CriterionUse()).applies for c in step.criteria):
@@ -154,7 +157,13 @@ def load_cases(directory: Path | None = None) -> dict[str, Case]:
 
 @cache
 def default_cases() -> dict[str, Case]:
-    return load_cases()
+    """The cases of the cases folder (INTERVIEWER_CASES or the project's), checked against the
+    prompt data files that name their facts by id (agent.prompts.check_fact_ids)."""
+    from agent.prompts import check_fact_ids
+
+    cases = load_cases()
+    check_fact_ids(cases.values(), data_dir("cases"))
+    return cases
 
 
 class UnknownCase(LookupError):

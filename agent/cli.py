@@ -320,7 +320,8 @@ def build_parser() -> Parser:
     gate.add_argument("--config", default="evals/gates.toml", metavar="PATH",
                       help="the gates (default: evals/gates.toml)")
     gate.add_argument("--strict", action="store_true",
-                      help="a gate whose tag has no interviews in the results fails too")
+                      help="a gate marked optional whose tag has no interviews in the "
+                      "results fails too (other gates always do)")
 
     beh = evsub.add_parser(
         "behaviour", help="replay recorded answers through the interviewer and check it",

@@ -40,10 +40,56 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=loader)  # a safe loader (C or pure)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        line, problem = yaml_problem(text, e)
+        where = f" line {line}" if line is not None else ""
         raise DataFileError(f"{path}:{where} invalid YAML: {problem}") from None
+
+
+#: Parser contexts whose start, not where the parser gave up, is where the mistake is: an
+#: opening quote or bracket that is never closed (PyYAML's ``context_mark``).
+_OPENED = {"while scanning a quoted scalar": "a quoted value",
+           "while parsing a flow sequence": "a '[' list",
+           "while parsing a flow mapping": "a '{' mapping"}
+
+
+def yaml_problem(text: str, e: Exception) -> tuple[int | None, str]:
+    """(line, what is wrong) for a YAML error, the line being where the mistake most likely
+    is. PyYAML's ``problem_mark`` is where parsing failed, often lines later: an unclosed quote
+    runs on to the next quote in the file, and the error lands there. So an unclosed quote or
+    bracket is placed at its opening (``context_mark``), and a failure just after a quoted value
+    that ran over several lines at the line that value opened on."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if mark is None:
+        return None, problem
+    context, opened = getattr(e, "context", None), getattr(e, "context_mark", None)
+    if context in _OPENED and opened is not None and opened.line < mark.line:
+        return opened.line + 1, (f"{_OPENED[context]} opened on this line is never closed "
+                                 f"({problem} at line {mark.line + 1})")
+    start = _quoted_before(text, mark.index)
+    if start is not None:
+        return start + 1, (f"the quoted value that opens on this line runs on to line "
+                           f"{mark.line + 1}, where {problem}: is its closing quote missing?")
+    return mark.line + 1, problem
+
+
+def _quoted_before(text: str, index: int) -> int | None:
+    """The line (0-based) a quoted value opened on, when it is the last token before
+    ``index`` and spans several lines (the sign of a missing closing quote)."""
+    import yaml
+
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= index:
+                break
+            last = token
+    except yaml.YAMLError:
+        pass
+    if isinstance(last, yaml.ScalarToken) and last.style in ("'", '"') and (
+            last.start_mark.line < last.end_mark.line):
+        return int(last.start_mark.line)
+    return None
 
 
 def describe_error(data: Any, err: ValidationError, item_key: str = "criteria") -> str:
@@ -61,12 +107,21 @@ def describe_error(data: Any, err: ValidationError, item_key: str = "criteria") 
         prefix = f"{singular} {ident!r}: " if ident else f"{singular} #{loc[1] + 1}: "
         loc = loc[2:]
     field = ".".join(str(p) for p in loc)
-    msg = first["msg"]
+    msg = plain_message(first)
     if first["type"] == "missing":
         return f"{prefix}missing field {field!r}"
     if first["type"] == "extra_forbidden":
         return f"{prefix}unknown field {field!r}"
     return f"{prefix}field {field!r}: {msg}" if field else f"{prefix}{msg}"
+
+
+def plain_message(error: Any) -> str:
+    """A pydantic error's message without the parser's wording ("Value error, ...",
+    "Assertion failed, ...")."""
+    ctx = error.get("ctx") or {}
+    if error.get("type") in ("value_error", "assertion_error") and ctx.get("error"):
+        return str(ctx["error"])
+    return str(error.get("msg", "invalid"))
 
 
 def load_model(path: Path, model: type[M], item_key: str = "criteria") -> M:

@@ -3,15 +3,21 @@ with candidate text fenced so it can never read as an instruction."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent.datafile import DataFileError, read_yaml
 from agent.paths import data_dir
 from agent.signals import LEFT_ANGLES, RIGHT_ANGLES, strip_format
+
+if TYPE_CHECKING:
+    from agent.cases import Case
 
 #: Longest candidate text placed in one prompt slot; the interview refuses longer answers,
 #: and transcripts are trimmed to the token budget before they get here.
@@ -187,3 +193,43 @@ def clarify_intents() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
         out[str(kind)] = (_phrases(where, "asks", fields["asks"]),
                           _phrases(where, "gives", fields["gives"]))
     return out
+
+
+def _fact_refs(path: Path) -> Iterator[tuple[str, str]]:
+    """The fact ids a prompt data file names, each with where: ``fact_asks.yaml`` is keyed by
+    fact id; each dimension of ``premises.yaml`` lists its fact ids under ``facts``. A file that
+    is missing or malformed names nothing here: its own loader reports that when it is read."""
+    if not path.is_file():
+        return
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        return
+    if path.name == "fact_asks.yaml":
+        for fid in data:
+            yield str(fid), f"key {str(fid)!r}"
+    elif path.name == "premises.yaml":
+        for name, entry in data.items():
+            facts = entry.get("facts") if isinstance(entry, dict) else None
+            for fid in facts if isinstance(facts, list) else ():
+                yield str(fid), f"dimension {name!r}: field 'facts' names {str(fid)!r}"
+
+
+#: The prompt data files that name facts by id (checked against the cases by
+#: :func:`check_fact_ids`).
+FACT_ID_FILES = ("fact_asks.yaml", "premises.yaml")
+
+
+def check_fact_ids(cases: Iterable[Case], cases_dir: Path) -> None:
+    """Refuse a prompt data file naming a fact id that no case has (a typo such as ``scael``
+    would otherwise be silently ignored): DataFileError names the file, the key, the cases
+    folder and the closest fact id there is."""
+    known = sorted({f.id for c in cases for f in c.facts})
+    for name in FACT_ID_FILES:
+        path = data_dir("prompts") / name
+        for fid, where in _fact_refs(path):
+            if fid in known:
+                continue
+            close = difflib.get_close_matches(fid, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise DataFileError(f"{path}: {where}: no case has a fact with id {fid!r} (fact "
+                                f"ids are those of the cases in {cases_dir}){hint}")

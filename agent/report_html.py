@@ -37,11 +37,15 @@ border-left:3px solid #99a}
 
 def _chart(report: Report) -> str:
     rows = report.steps
-    width, bar_h, gap, label_w = 560, 22, 8, 190
+    bar_h, gap, scale = 22, 8, 80
+    # Room for the longest step title at 12px (about 7px a character in a proportional font,
+    # with a margin), so no label runs into its bar.
+    longest = max((len(TITLES[s.step]) for s in rows), default=0)
+    label_w = max(190, 7 * longest + 16)
+    width = label_w + 4 * scale + 50
     height = len(rows) * (bar_h + gap) + 24
     parts = [f'<svg role="img" aria-label="Score per step" width="{width}" height="{height}" '
              f'xmlns="http://www.w3.org/2000/svg">']
-    scale = (width - label_w - 50) / 4
     for i, s in enumerate(rows):
         y = i * (bar_h + gap)
         w = (s.score or 0) * scale

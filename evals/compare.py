@@ -21,6 +21,7 @@ from typing import Any
 
 from evals.analysis import gold_of
 from evals.metrics import METRICS, metric_value, paired_bootstrap_delta
+from evals.outputs import OFFLINE_READS, data_line
 
 GATED = ("qwk", "exact")
 
@@ -212,6 +213,44 @@ def coverage_problems(cov: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _hash_changes(what: str, b: Any, n: Any) -> list[str]:
+    """The entries of two name -> hash mappings that differ ("unknown" on a side that did not
+    record them)."""
+    if not isinstance(b, dict) or not isinstance(n, dict):
+        if b == n:
+            return []
+        side = "base" if not isinstance(b, dict) else "new"
+        return [f"{what} files: unknown in {side} (written before they were recorded)"]
+    out = []
+    for name in sorted(set(b) | set(n)):
+        hb, hn = b.get(name, "absent"), n.get(name, "absent")
+        if hb != hn:
+            out.append(f"{what} {name} ({hb} → {hn})")
+    return out
+
+
+def knob_differences(b: dict[str, Any], n: dict[str, Any]) -> list[str]:
+    """What differs between two runs' recorded inputs: scorer, model, judge prompts, each
+    rubric file, each case file and, offline, each prompt data file."""
+    keys = ("scorer", "model", "prompt_hashes", "offline_rules")
+    out = [f"{key} ({b.get(key, 'unknown')} → {n.get(key, 'unknown')})"
+           for key in keys if b.get(key, "unknown") != n.get(key, "unknown")]
+    out += _hash_changes("rubric", b.get("rubric_hashes"), n.get("rubric_hashes"))
+    out += _hash_changes("case", b.get("case_hashes"), n.get("case_hashes"))
+    if "offline" in (b.get("scorer"), n.get("scorer")):
+        out += _hash_changes("prompt data", b.get("prompt_data_hashes"),
+                             n.get("prompt_data_hashes"))
+    return out
+
+
+def _inputs(k: dict[str, Any]) -> str:
+    """A run's scorer and what it read: model and judge prompts (LLM), rubrics, cases and
+    (offline) prompt data files."""
+    llm = f"{k.get('model') or ''} prompts {k.get('prompt_hashes')} " if k["scorer"] == "llm" \
+        else ""
+    return f"{k['scorer']} {llm}rubrics {k['rubric_version']} · {data_line(k, note=False)}"
+
+
 def to_markdown(cmp: dict[str, Any], limit: int = 30) -> str:
     def fmt(d: dict[str, Any]) -> str:
         if d["delta"] is None:
@@ -222,10 +261,11 @@ def to_markdown(cmp: dict[str, Any], limit: int = 30) -> str:
     b, n = cmp["base"], cmp["new"]
     lines = ["# Eval comparison", "",
              f"Dataset `{cmp['dataset']['name']}` (sha256 {cmp['dataset']['sha256'][:12]})",
-             f"- base: {b['scorer']} {b.get('model') or ''} prompts {b.get('prompt_hashes')} "
-             f"rubrics {b['rubric_version']}",
-             f"- new:  {n['scorer']} {n.get('model') or ''} prompts {n.get('prompt_hashes')} "
-             f"rubrics {n['rubric_version']}", ""]
+             f"- base: {_inputs(b)}", f"- new:  {_inputs(n)}",
+             f"- differs: {'; '.join(knob_differences(b, n)) or 'none of the recorded inputs'}"]
+    if "offline" in (b["scorer"], n["scorer"]):
+        lines.append(f"- note: {OFFLINE_READS}")
+    lines.append("")
     lines += _coverage_lines(cmp)
     lines += ["| metric | steps (holistic) | criteria (pooled) |", "|---|---|---|"]
     for m in METRICS:

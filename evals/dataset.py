@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from agent.cases import default_cases
+from agent.datafile import plain_message
 from agent.rubrics import RubricSet, default_rubrics
 from agent.steps import CROSS_CUTTING, STEPS
 
@@ -93,7 +94,8 @@ def describe_problem(err: ValidationError) -> str:
         return f"missing field {loc!r}"
     if first["type"] == "extra_forbidden":
         return f"unknown field {loc!r}"
-    return f"field {loc!r}: {first['msg']}" if loc else first["msg"]
+    msg = plain_message(first)  # without pydantic's "Value error, "
+    return f"field {loc!r}: {msg}" if loc else msg
 
 
 def _content_problem(item: Interview) -> str | None:

@@ -2,21 +2,24 @@
 quality gates and exit non-zero naming every gate that fails.
 
 A gate bounds one metric of one tag row of the results' by-interview-tag table (evals/tags.py);
-see evals/gates.toml for the format. A gate whose tag has no interviews in the results is
-reported as "no data": it fails only with ``--strict`` (use it where the data must be there). A
+see evals/gates.toml for the format. A gate whose tag has no interviews in the results (or
+whose metric has no value there) is reported as "no data" and fails, naming the tags the
+results do have and the closest one (a typo such as ``keyword_sallad`` must not pass silently);
+a gate with ``optional = true`` reports "no data" without failing, except with ``--strict``. A
 gate with ``enforce = false`` is checked and printed ("known" when it fails) without failing the
 run: a known gap, recorded in gates.toml with what it measured.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.tags import by_tag
+from evals.tags import ADVERSARIAL, ALL, GENUINE, by_tag
 
 METRICS = ("no_hire_share", "step_score_mean", "within_one", "steps_qwk", "criteria_qwk",
            "exact", "predicted_mean", "gold_mean")
@@ -37,6 +40,9 @@ class Gate:
     enforce: bool = True
     """False: checked and printed, but a failure does not fail the run (a known gap, named in
     gates.toml with what it measured)"""
+    optional: bool = False
+    """True: "no data" (the tag has no interviews in these results) does not fail the run
+    (except with --strict)"""
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,33 @@ class Outcome:
     value: float | None
     status: str
     """"pass", "FAIL", "known" (failing, not enforced), "no data" or "other split\""""
+    why: str = ""
+    """for "no data": what matched nothing, the tags there are, and the closest one"""
+
+
+def _read(path: Path) -> str:
+    """The file's text; GateError in plain words ("no such file") when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GateError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise GateError(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError as e:
+        raise GateError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise GateError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(_read(path))
+    except tomllib.TOMLDecodeError as err:
+        raise GateError(f"{path}: invalid TOML: {err}") from None
 
 
 def load_gates(path: Path) -> list[Gate]:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise GateError(f"{path}: {err}") from None
+    raw = _toml(path)
     entries = raw.get("gate")
     if not isinstance(entries, list) or not entries:
         raise GateError(f"{path}: no [[gate]] entries")
@@ -60,7 +86,8 @@ def load_gates(path: Path) -> list[Gate]:
         where = f"{path}: gate {i}"
         if not isinstance(e, dict):
             raise GateError(f"{where}: not a table")
-        unknown = sorted(set(e) - {"name", "tag", "metric", "min", "max", "split", "enforce"})
+        unknown = sorted(set(e) - {"name", "tag", "metric", "min", "max", "split", "enforce",
+                                 "optional"})
         if unknown:
             raise GateError(f"{where}: unknown field {unknown[0]!r}")
         for key in ("name", "tag", "metric"):
@@ -81,10 +108,13 @@ def load_gates(path: Path) -> list[Gate]:
         enforce = e.get("enforce", True)
         if not isinstance(enforce, bool):
             raise GateError(f"{where} ({e['name']}): enforce must be true or false")
+        optional = e.get("optional", False)
+        if not isinstance(optional, bool):
+            raise GateError(f"{where} ({e['name']}): optional must be true or false")
         gates.append(Gate(e["name"], e["tag"], e["metric"],
                           None if bounds["min"] is None else float(bounds["min"]),
                           None if bounds["max"] is None else float(bounds["max"]), split,
-                          enforce))
+                          enforce, optional))
     return gates
 
 
@@ -107,12 +137,30 @@ def check(results: dict[str, Any], gates: list[Gate]) -> list[Outcome]:
         row = table["interview"].get(g.tag)
         value = _value(row, g.metric) if row else None
         if value is None:
-            out.append(Outcome(g, None, "no data"))
+            out.append(Outcome(g, None, "no data", _no_data(g, table, row)))
             continue
         ok = (g.min is None or value >= g.min - 1e-9) and (g.max is None or value <= g.max + 1e-9)
         status = "pass" if ok else "FAIL" if g.enforce else "known"
         out.append(Outcome(g, round(value, 4), status))
     return out
+
+
+def _no_data(g: Gate, table: dict[str, Any], row: dict[str, Any] | None) -> str:
+    """Why a gate has no value: its tag matches no interview of the results (named with the
+    tags they have and the closest tag there is), or the tag's row has no such figure."""
+    if row:
+        return f"the {g.tag!r} row has no {g.metric} value in these results"
+    here = list(table["interview"])
+    known = sorted({*here, *ADVERSARIAL, GENUINE, ALL})
+    close = difflib.get_close_matches(g.tag, known, n=1, cutoff=0.6)
+    hint = ""
+    if g.tag in known:
+        hint = "; the datasets use it, but these results hold no interview with it"
+    elif close:
+        hint = f"; did you mean {close[0]!r}?" + (
+            "" if close[0] in here else " (no interview here has that tag either)")
+    return (f"tag {g.tag!r} matches no interview in these results (tags here: "
+            f"{', '.join(here)}){hint}")
 
 
 def render(outcomes: list[Outcome], source: str) -> str:
@@ -125,26 +173,38 @@ def render(outcomes: list[Outcome], source: str) -> str:
             f"<= {o.gate.max:g}" if o.gate.max is not None else "") if x)
         value = "—" if o.value is None else f"{o.value:g}"
         lines.append(f"  {o.status:<7} {o.gate.name}: {o.gate.metric} of '{o.gate.tag}' = "
-                     f"{value} (needs {bound})")
+                     f"{value} (needs {bound})" + (f": {o.why}" if o.why else "")
+                     + (" (optional)" if o.status == "no data" and o.gate.optional else ""))
     return "\n".join(lines)
 
 
 def run(results_path: Path, config: Path, strict: bool = False) -> tuple[int, str]:
-    """(exit status, report): 1 when a gate fails (or, with ``strict``, has no data)."""
+    """(exit status, report): 1 when a gate fails or has no data (an ``optional`` gate's
+    missing data fails only with ``strict``)."""
+    text = _read(results_path)
     try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
+        results = json.loads(text)
+    except ValueError as e:
+        raise GateError(f"{results_path}: not an 'interviewer eval run' results file (invalid "
+                        f"JSON: {e})") from None
+    try:
         results["knobs"]["dataset"]["name"]
         results["items"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise GateError(f"{results_path}: not eval run results ({e})") from None
+    except (KeyError, TypeError) as e:
+        raise GateError(f"{results_path}: not an 'interviewer eval run' results file (it has "
+                        f"no {e} field)" if isinstance(e, KeyError) else
+                        f"{results_path}: not an 'interviewer eval run' results file") from None
     outcomes = check(results, load_gates(config))
-    failed = [o for o in outcomes if o.status == "FAIL" or (strict and o.status == "no data")]
+    failed = [o for o in outcomes if o.status == "FAIL" or (
+        o.status == "no data" and (strict or not o.gate.optional))]
     text = render(outcomes, str(results_path))
     known = [o for o in outcomes if o.status == "known"]
     if known:
         text += "\n" + "\n".join(f"KNOWN FAILING (not enforced): {o.gate.name}" for o in known)
     if failed:
-        text += "\n" + "\n".join(f"FAILED: {o.gate.name}" for o in failed)
+        text += "\n" + "\n".join(
+            f"FAILED: {o.gate.name}" + (" (no data)" if o.status == "no data" else "")
+            for o in failed)
     else:
         text += "\nAll enforced gates passed."
     return (1 if failed else 0), text
@@ -164,10 +224,7 @@ class BehaviourGate:
 
 def load_behaviour_gates(path: Path) -> list[BehaviourGate]:
     """The ``[[behaviour]]`` entries of a gates file ([] when it has none)."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise GateError(f"{path}: {err}") from None
+    raw = _toml(path)
     entries = raw.get("behaviour", [])
     if not isinstance(entries, list):
         raise GateError(f"{path}: [[behaviour]] must be an array of tables")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -26,6 +28,35 @@ def _row(label: str, block: dict[str, Any]) -> str:
     return f"| {label} | {block.get('n', 0)} | {cells} |"
 
 
+#: Said beside an offline run's figures: editing a criterion's level text is not expected to
+#: move them.
+OFFLINE_READS = ("offline scoring reads each criterion's signals, not its level text: a "
+                 "level-text edit changes no offline level")
+
+
+def short_hash(hashes: dict[str, str] | None) -> str:
+    """One 12-digit hash standing for a mapping of hashes ("unknown" when a results file from
+    before it was recorded has none)."""
+    if not isinstance(hashes, dict):
+        return "unknown"
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def data_line(k: dict[str, Any], note: bool = True) -> str:
+    """What the scores were read against besides the rubrics: the case files and, offline,
+    the prompt data files (each "unknown" in results written before they were recorded)."""
+    cases = k.get("case_hashes")
+    line = f"cases {short_hash(cases)}" + (f" ({len(cases)} files)" if isinstance(
+        cases, dict) else "")
+    if k.get("scorer") == "offline":
+        data = k.get("prompt_data_hashes")
+        shown = ", ".join(f"{n} {h}" for n, h in sorted(data.items())) if isinstance(
+            data, dict) else "unknown"
+        line += (f" · prompt data {shown} · rules {k.get('offline_rules') or 'unknown'}"
+                 + (f" · {OFFLINE_READS}" if note else ""))
+    return line
+
+
 def headline(results: dict[str, Any]) -> list[str]:
     k = results["knobs"]
     m = results["metrics"]
@@ -35,6 +66,7 @@ def headline(results: dict[str, Any]) -> list[str]:
         f"Dataset `{k['dataset']['name']}` ({k['dataset']['items']} interviews, sha256 "
         f"{k['dataset']['sha256'][:12]}) · scorer {scorer} · rubrics {k['rubric_version']} · "
         f"repeats {k['repeats']} · seed {k['seed']}",
+        data_line(k),
     ]
     f = results["failures"]
     if f["items"]:

@@ -29,9 +29,10 @@ from typing import IO, TYPE_CHECKING, Any
 from agent.cache import CacheMiss, CacheMode, CallCache
 from agent.cases import Case, default_cases
 from agent.config import Settings
+from agent.paths import data_dir
 from agent.prices import cost, load_prices
 from agent.rubrics import default_rubrics
-from agent.scorers import OfflineScorer, Scorer
+from agent.scorers import EXCELLENT_MEAN, RULES, OfflineScorer, Scorer
 from agent.semantic.facts import Told, told_from
 from agent.steps import STEPS
 from evals.dataset import SCORED, Dataset, Interview, load_dataset
@@ -132,6 +133,25 @@ class RateLimiter:
             self._next = max(now, self._next) + self.interval
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+#: The prompt data files (prompts/) the offline scorer reads: the everyday words for the trade's
+#: terms (agent/semantic/reading.py) and the premises a case settles (agent/semantic/premises.py).
+#: Their hashes are knobs of an offline run. tests/test_eval.py checks that scoring reads no
+#: other file of prompts/.
+OFFLINE_PROMPT_FILES = ("premises.yaml", "scoring_words.yaml")
+
+
+def file_hashes(directory: Path, names: list[str]) -> dict[str, str]:
+    """The first 12 hex digits of the SHA-256 of each file (``"missing"`` for one that is not
+    there), by name."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]
+        except OSError:
+            out[name] = "missing"
+    return out
 
 
 def told_before(item: Interview, step: str, case: Case) -> Told | None:
@@ -263,6 +283,14 @@ class Run:
             "prompt_hashes": judge_prompt_version() if llm else None,
             "rubric_hashes": dict(self.rubrics.hashes),
             "rubric_version": self.rubrics.version,
+            # What else shapes the scores: the case files (facts, notes, criteria) both
+            # scorers read, and the prompt data files the offline scorer reads, from the
+            # folders in use (INTERVIEWER_CASES / INTERVIEWER_PROMPTS honoured).
+            "case_hashes": self.case_hashes(),
+            "prompt_data_hashes": None if llm else file_hashes(
+                data_dir("prompts"), list(OFFLINE_PROMPT_FILES)),
+            # The offline scorer's own rules version and calibration (agent/scorers.py).
+            "offline_rules": None if llm else f"{RULES}:excellent={EXCELLENT_MEAN}",
             "dataset": {"path": str(cfg.dataset), "name": self.dataset.name,
                         "sha256": self.dataset.sha256, "items": len(self.items)},
             "repeats": cfg.repeats, "seed": cfg.seed, "concurrency": cfg.concurrency,
@@ -270,6 +298,11 @@ class Run:
             "judge_samples": cfg.judge_samples if llm else None,
             "bootstrap_resamples": cfg.n_boot, "batch": self.batch_provider(),
         }
+
+    def case_hashes(self) -> dict[str, str]:
+        """Each case file's hash, by case id (a case's file is ``<id>.yaml``)."""
+        hashes = file_hashes(data_dir("cases"), [f"{cid}.yaml" for cid in sorted(self.cases)])
+        return {name.removesuffix(".yaml"): h for name, h in hashes.items()}
 
     def fingerprint(self) -> str:
         k = {key: v for key, v in self.knobs().items()

@@ -72,7 +72,7 @@ def _edit(path: Path, change: object) -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda d: d["criteria"][0]["levels"].pop(3),
-     "criterion '{cid}': field 'levels': Value error, no level 3 descriptor"),
+     "criterion '{cid}': field 'levels': no level 3 descriptor"),
     (lambda d: d["criteria"][0].pop("weight"), "criterion '{cid}': missing field 'weight'"),
     (lambda d: d["criteria"][0].__setitem__("weight", "heavy"),
      "criterion '{cid}': field 'weight': Input should be a valid number"),
@@ -179,7 +179,7 @@ def test_a_plain_words_description_is_refused_on_a_clue_and_bounded(tmp_path: Pa
     cid = shipped.facts[clue].id
     cases = [
         (clue, "Anything about how fast new machines come up.",
-         rf"fact '{cid}': Value error, a clue fact takes no 'plainly' description"),
+         rf"fact '{cid}': a clue fact takes no 'plainly' description"),
         (2, "", r"fact 'user': field 'plainly': String should have at least 1 character"),
         (2, "x" * 301, r"fact 'user': field 'plainly': String should have at most 300"),
         (2, ["a list"], r"fact 'user': field 'plainly': Input should be a valid string"),
@@ -190,3 +190,74 @@ def test_a_plain_words_description_is_refused_on_a_clue_and_bounded(tmp_path: Pa
         with pytest.raises(DataFileError, match=message) as info:
             load_case(path)
         assert str(info.value).startswith(f"{path}: "), bad
+
+
+@pytest.mark.parametrize("name, old, new, message", [
+    ("fact_asks.yaml", "\nscale:\n", "\nscael:\n",
+     r"fact_asks\.yaml: key 'scael': no case has a fact with id 'scael' \(fact ids are those "
+     r"of the cases in .*\); did you mean 'scale'\?"),
+    ("premises.yaml", "facts: [product_area]", "facts: [prodcut_area]",
+     r"premises\.yaml: dimension 'lifecycle': field 'facts' names 'prodcut_area': no case has "
+     r"a fact with id 'prodcut_area' .*did you mean 'product_area'\?"),
+])
+def test_an_unknown_fact_id_in_a_prompt_data_file_is_refused_at_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, old: str, new: str,
+        message: str) -> None:
+    """A typo'd fact id in a file keyed by fact id would be silently ignored (the question it
+    describes then gets "That isn't something I can tell you"): loading the cases refuses it."""
+    from agent.cases import default_cases
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(data_dir("prompts"), prompts)
+    text = (prompts / name).read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    monkeypatch.setenv("INTERVIEWER_PROMPTS", str(prompts))
+    data_dir.cache_clear()
+    default_cases.cache_clear()
+    try:
+        assert default_cases()  # the copy as shipped loads
+        default_cases.cache_clear()
+        (prompts / name).write_text(text.replace(old, new), encoding="utf-8")
+        with pytest.raises(DataFileError, match=message):
+            default_cases()
+    finally:
+        monkeypatch.delenv("INTERVIEWER_PROMPTS")
+        data_dir.cache_clear()
+        default_cases.cache_clear()
+
+
+@pytest.mark.parametrize("edit, message", [
+    # The trial's mistake: the quote runs on to the next one in the file (line 9's "You're"),
+    # where PyYAML reports "did not find expected key".
+    (lambda t: t.replace("title: 'Fintech real-time scoring: p99 spikes at peak'",
+                         "title: 'Fintech real-time scoring: p99 spikes at peak", 1),
+     r"line 2 invalid YAML: the quoted value that opens on this line runs on to line 9, where "
+     r"did not find expected key: is its closing quote missing\?"),
+    (lambda t: t.replace("themes: [inference, latency, real-time, fintech, autoscaling]",
+                         "themes: [inference, latency, real-time, fintech, autoscaling", 1),
+     r"line 4 invalid YAML: a '\[' list opened on this line is never closed"),
+    (lambda t: t + "extra: 'never closed\n",
+     r"line \d+ invalid YAML: a quoted value opened on this line is never closed"),
+])
+def test_a_yaml_mistake_is_placed_on_its_own_line(tmp_path: Path, edit: object,
+                                                 message: str) -> None:
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+    text = src.read_text(encoding="utf-8")
+    changed = edit(text)  # type: ignore[operator]
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+    with pytest.raises(DataFileError, match=message) as info:
+        load_case(path)
+    if "extra:" in changed:  # the last line of the file
+        assert f"line {changed.count(chr(10))} " in str(info.value)
+
+
+def test_an_unknown_criterion_in_a_case_names_the_closest_one(tmp_path: Path) -> None:
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+    shutil.copy(src, path)
+    _edit(path, lambda d: d.__setitem__("criteria", {"goals.latency_metricz": {"weight": 2}}))
+    with pytest.raises(DataFileError, match=r"names 'goals\.latency_metricz', which no rubric "
+                       r"has .*; did you mean 'goals\.latency_metrics'\?"):
+        load_case(path)

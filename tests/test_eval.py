@@ -547,3 +547,83 @@ def test_judge_requests_in_flight_stay_within_concurrency_while_more_threads_wor
     assert scheduler.peak_background == 3  # ... and at most 3 requests were ever in flight
     assert len(log) == results["usage"]["calls"] == 3 * 7
     assert not results["failures"]["items"]
+
+
+def test_results_record_the_case_and_prompt_data_files_the_offline_scorer_read(
+        home: Path, tmp_path: Path) -> None:
+    """Two offline runs over different case or prompt data files (INTERVIEWER_CASES /
+    INTERVIEWER_PROMPTS) never show identical headers, `eval compare` names the files that
+    differ, and a results file written before these were recorded still compares ("unknown")."""
+    data = first_lines(3, tmp_path)
+    base, new = tmp_path / "base.json", tmp_path / "new.json"
+    res = run_cli(home, "eval", "run", str(data), "--output", str(base), "--bootstrap", "0",
+                  "--quiet")
+    assert res.returncode == 0, res.stderr
+    prompts, cases = tmp_path / "prompts", tmp_path / "cases"
+    shutil.copytree(ROOT / "prompts", prompts)
+    shutil.copytree(ROOT / "cases", cases)
+    premises = prompts / "premises.yaml"
+    premises.write_text(premises.read_text().replace("nightly, overnight,", "nightly,"))
+    case = cases / "fintech-p99-spikes.yaml"
+    case.write_text(case.read_text() + "\n# an edit\n")
+    res2 = run_cli(home, "eval", "run", str(data), "--output", str(new), "--bootstrap", "0",
+                   "--quiet", INTERVIEWER_PROMPTS=str(prompts), INTERVIEWER_CASES=str(cases))
+    assert res2.returncode == 0, res2.stderr
+    kb, kn = results_of(base)["knobs"], results_of(new)["knobs"]
+    assert set(kb["prompt_data_hashes"]) == {"premises.yaml", "scoring_words.yaml"}
+    assert kb["prompt_data_hashes"]["scoring_words.yaml"] == (
+        kn["prompt_data_hashes"]["scoring_words.yaml"])
+    assert kb["prompt_data_hashes"]["premises.yaml"] != kn["prompt_data_hashes"]["premises.yaml"]
+    assert len(kb["case_hashes"]) >= 8
+    assert [c for c in kb["case_hashes"] if kb["case_hashes"][c] != kn["case_hashes"][c]] == [
+        "fintech-p99-spikes"]
+    # The printed headers differ, and say that offline scoring ignores level text.
+    head = [line for line in res.stdout.splitlines() if line.startswith("cases ")]
+    head2 = [line for line in res2.stdout.splitlines() if line.startswith("cases ")]
+    assert len(head) == len(head2) == 1 and head != head2
+    assert "premises.yaml" in head[0] and "not its level text" in head[0]
+    cmp = run_cli(home, "eval", "compare", str(base), str(new), "--bootstrap", "0")
+    assert cmp.returncode == 0, cmp.stderr
+    differs = next(line for line in cmp.stdout.splitlines() if line.startswith("- differs:"))
+    assert "case fintech-p99-spikes (" in differs and "prompt data premises.yaml (" in differs
+    assert "scoring_words" not in differs and "rubric" not in differs
+    assert "not its level text" in cmp.stdout
+    # A results file from before these knobs: still read, the difference "unknown".
+    old = results_of(base)
+    del old["knobs"]["case_hashes"], old["knobs"]["prompt_data_hashes"]
+    del old["knobs"]["offline_rules"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    cmp = run_cli(home, "eval", "compare", str(tmp_path / "old.json"), str(new),
+                  "--bootstrap", "0")
+    assert cmp.returncode == 0, cmp.stderr
+    assert "cases unknown" in cmp.stdout
+    assert "case files: unknown in base" in cmp.stdout
+    assert f"offline_rules (unknown → {kn['offline_rules']})" in cmp.stdout
+
+
+def test_the_offline_scorer_reads_no_prompt_data_file_its_knobs_leave_out(
+        tmp_path: Path) -> None:
+    """evals.runner.OFFLINE_PROMPT_FILES is what offline scoring opens under prompts/ (a fresh
+    process, so no loader's cache hides a file)."""
+    data = first_lines(6, tmp_path)
+    script = f"""
+import sys
+from pathlib import Path
+opened = set()
+prompts = str(Path({str(ROOT / 'prompts')!r}).resolve())
+sys.addaudithook(lambda ev, args: opened.add(str(args[0])) if ev == "open" and str(
+    args[0]).startswith(prompts) else None)
+from evals.runner import EvalConfig, OFFLINE_PROMPT_FILES, Run
+run = Run(EvalConfig(dataset=Path({str(data)!r}), output=Path({str(tmp_path / 'x.json')!r}),
+                     workers=1, n_boot=0))
+for task in run.tasks():
+    run._score(task)
+import json
+print(json.dumps([sorted({{Path(p).name for p in opened}}), sorted(OFFLINE_PROMPT_FILES)]))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    opened, declared = json.loads(proc.stdout.strip().splitlines()[-1])
+    # fact_asks.yaml (and premises.yaml) are also read by the fact-id check as the cases load.
+    assert set(opened) - {"fact_asks.yaml"} == set(declared)

@@ -57,12 +57,43 @@ def test_a_failing_gate_is_named_and_exits_1(tmp_path: Path) -> None:
     assert "no data" in text  # negated, fluent_wrong: not in these results
 
 
-def test_passing_gates_exit_0_and_missing_tags_fail_only_when_strict(tmp_path: Path) -> None:
+def test_a_gate_whose_tag_has_no_interviews_fails_unless_optional(tmp_path: Path) -> None:
     path = write(tmp_path, results([SALAD_LOW, *GENUINE], name="other"))
     status, text = run(path, Path("evals/gates.toml"))
-    assert status == 0 and "All enforced gates passed." in text
+    assert status == 1  # negated and fluent_wrong: no interviews in these results
+    assert "FAILED: negated interviews band no hire (no data)" in text
+    assert "FAILED: keyword-salad" not in text
     assert "genuine answers" not in text  # the QWK floors are per split (dev, heldout)
-    assert run(path, Path("evals/gates.toml"), strict=True)[0] == 1
+    gates = tmp_path / "gates.toml"
+    gates.write_text('[[gate]]\nname = "salad"\ntag = "keyword_salad"\nmetric = '
+                     '"no_hire_share"\nmin = 1\n\n[[gate]]\nname = "negated, when there are '
+                     'some"\ntag = "negated"\nmetric = "no_hire_share"\nmin = 1\n'
+                     'optional = true\n')
+    status, text = run(path, gates)
+    assert status == 0 and "All enforced gates passed." in text
+    assert "no data negated, when there are some" in text and "(optional)" in text
+    assert "the datasets use it, but these results hold no interview with it" in text
+    assert run(path, gates, strict=True)[0] == 1
+
+
+def test_a_typo_in_a_gate_tag_fails_naming_the_tags_there_are(tmp_path: Path,
+                                                              home: Path) -> None:
+    """A gate on 'keyword_sallad' used to print "no data" and pass: it would never check
+    anything."""
+    path = write(tmp_path, results([SALAD_LOW, *GENUINE]))
+    gates = tmp_path / "gates.toml"
+    gates.write_text('[[gate]]\nname = "typo tag"\ntag = "keyword_sallad"\n'
+                     'metric = "no_hire_share"\nmin = 1\n')
+    proc = run_cli(home, "eval", "gate", str(path), "--config", str(gates))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "All enforced gates passed" not in proc.stdout
+    assert ("tag 'keyword_sallad' matches no interview in these results (tags here: all, "
+            "keyword_salad, genuine); did you mean 'keyword_salad'?") in proc.stdout
+    assert "FAILED: typo tag (no data)" in proc.stdout
+    gates.write_text('[[gate]]\nname = "typo tag"\ntag = "keyword_sallad"\n'
+                     'metric = "no_hire_share"\nmin = 1\noptional = "yes"\n')
+    with pytest.raises(GateError, match=r"gate 1 \(typo tag\): optional must be true or false"):
+        load_gates(gates)
 
 
 def test_the_gate_command_names_bad_config_and_results(tmp_path: Path, home: Path) -> None:
@@ -74,9 +105,12 @@ def test_the_gate_command_names_bad_config_and_results(tmp_path: Path, home: Pat
     proc = run_cli(home, "eval", "gate", str(path), "--config", str(bad))
     assert proc.returncode == 2 and "metric 'speed'" in proc.stderr
     proc = run_cli(home, "eval", "gate", str(tmp_path / "missing.json"))
-    assert proc.returncode == 2 and "missing.json" in proc.stderr
-    proc = run_cli(home, "eval", "gate", str(path))
-    assert proc.returncode == 0 and "All enforced gates passed." in proc.stdout
+    assert proc.returncode == 2 and "missing.json: no such file" in proc.stderr
+    assert "Errno" not in proc.stderr
+    proc = run_cli(home, "eval", "gate", str(path))  # evals/gates.toml: no negated interviews
+    assert proc.returncode == 1 and "FAILED: negated interviews band no hire (no data)" in (
+        proc.stdout)
+    assert "pass    keyword-salad interviews average at most 1.5 a step" in proc.stdout
 
 
 def test_a_gate_not_enforced_is_printed_but_does_not_fail(tmp_path: Path) -> None:

@@ -231,6 +231,15 @@ def test_bad_requests_get_json_errors_never_a_traceback(app: Served, client: Cli
         assert "Traceback" not in r.text and 'File "' not in r.text
     assert "fintech-p99-spikes" in checks[2].json()["error"]["message"]  # lists the cases
     assert "mode" in checks[3].json()["error"]["message"]
+    said = checks[1].json()["error"]["message"]
+    assert said.startswith("the request body is not valid JSON") and "0:" not in said, said
+    # Every bad field of a request is named at once, not the first only.
+    both = client.post("/api/sessions", json={"case_id": "nope", "mode": "quiz"})
+    said = both.json()["error"]["message"]
+    assert both.status_code == 422 and "case_id: unknown case 'nope'" in said, said
+    assert "mode: 'quiz' is not a mode" in said
+    missing = client.post("/api/sessions", json={"mode": "exam"})
+    assert missing.json()["error"]["message"] == "case_id: missing (required)", missing.text
     page = client.http.get("/s/abcd1234")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     assert "Not found" in page.text

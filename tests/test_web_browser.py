@@ -159,6 +159,20 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     expect(page.locator(".overall")).to_contain_text("Overall")
     expect(page.get_by_role("heading", name="Transcript", exact=True)).to_be_visible()
     expect(page.locator("body")).to_contain_text(INTERVIEW_BLOCKS[2])
+    # The chart's step labels end before their bars ("Clarify the problem and context" ran
+    # into its bar), and the navigation's links wear the app's colour, not the browser's blue.
+    overlaps = page.evaluate("""() => {
+        const svg = document.querySelector('svg[aria-label="Score per step"]');
+        const barX = svg.querySelector('rect').getBBox().x;
+        return [...svg.querySelectorAll('text')].filter(t => t.getAttribute('x') === '0')
+            .map(t => [t.textContent, t.getBBox().x + t.getBBox().width, barX])
+            .filter(([, end, x]) => end > x - 6);
+    }""")
+    assert overlaps == [], overlaps
+    colours = page.eval_on_selector_all(".app-nav a",
+                                        "as => as.map(a => getComputedStyle(a).color)")
+    assert len(colours) >= 4 and "rgb(0, 0, 238)" not in colours, colours
+    assert "rgb(44, 95, 212)" in colours  # app.css's --accent
     shot(page, "05-report")
     shot(page, "05-report-top", full=False)
     page.goto(offline.url + "/sessions")

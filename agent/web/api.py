@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -72,7 +72,8 @@ def cases() -> list[dict[str, Any]]:
 
 class NewSession(BaseModel):
     case_id: str = Field(max_length=100)
-    mode: Literal["exam", "coach"] = "exam"
+    # Checked by start_session (not by type) so that every bad field is named in one reply.
+    mode: str = Field(default="exam", max_length=20, description="exam or coach")
     drill: str | None = Field(default=None, max_length=20,
                               description="a step id: practise that one step only")
 
@@ -85,15 +86,16 @@ async def start_session(request: Request, case_id: str, mode: str,
     from agent.steps import STEPS
 
     known = default_cases()
+    problems = []  # every bad field at once, not the first only
     if case_id not in known:
-        raise HTTPException(422, detail=("invalid", f"case_id: unknown case {case_id[:100]!r}; "
-                                         f"choose one of {', '.join(sorted(known))}"))
+        problems.append(f"case_id: unknown case {case_id[:100]!r}; choose one of "
+                        f"{', '.join(sorted(known))}")
     if mode not in ("exam", "coach"):
-        raise HTTPException(422, detail=("invalid", f"mode: {mode[:20]!r} is not a mode; "
-                                         "choose exam or coach"))
+        problems.append(f"mode: {mode[:20]!r} is not a mode; choose exam or coach")
     if drill is not None and drill not in STEPS:
-        raise HTTPException(422, detail=("invalid", f"drill: {drill[:20]!r} is not a step; "
-                                         f"choose one of {', '.join(STEPS)}"))
+        problems.append(f"drill: {drill[:20]!r} is not a step; choose one of {', '.join(STEPS)}")
+    if problems:
+        raise HTTPException(422, detail=("invalid", "; ".join(problems)))
     web = state_of(request)
     owner = owner_of(request)
 

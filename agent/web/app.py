@@ -120,6 +120,22 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.method != "GET"
 
 
+def plain_error(err: Any) -> str:
+    """One request validation error as a plain sentence: "field: what is wrong" (no
+    "0: JSON decode error", no "Value error," prefix)."""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "json_invalid":
+        why = f" ({ctx['error']})" if ctx.get("error") else ""
+        return f"the request body is not valid JSON{why}"
+    where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+    if kind == "missing":
+        return f"{where or 'request'}: missing (required)"
+    msg = str(ctx["error"]) if kind == "value_error" and ctx.get("error") else (
+        err.get("msg") or "invalid")
+    return f"{where}: {msg}" if where else msg
+
+
 def create_app(config: WebConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,11 +173,9 @@ def create_app(config: WebConfig) -> FastAPI:
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        parts = []
-        for err in exc.errors()[:3]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
-            parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
-        return JSONResponse(error_body("invalid", "; ".join(parts)), status_code=422)
+        parts = [plain_error(err) for err in exc.errors()[:5]]
+        return JSONResponse(error_body("invalid", "; ".join(dict.fromkeys(parts))),
+                            status_code=422)
 
     async def too_large(request: Request, exc: Exception) -> Response:
         return JSONResponse(error_body("too_large", str(exc)), status_code=413)
