@@ -158,7 +158,7 @@ def grouped(jobs: Sequence[Job]) -> list[Job]:
     first: dict[tuple[Any, ...], int] = {}
     keys: dict[str, int] = {}
     rank: list[int] = []
-    for task, case_id, item in jobs:
+    for _, case_id, item in jobs:
         k = keys.get(item.id)
         if k is None:
             content = (case_id, tuple((t.role, t.step, t.text) for t in item.turns))
