@@ -671,6 +671,14 @@ def _drill(opts: DrillOptions, p: Printer, store: Storage, cases: list[Case],
         with Engine(opts.settings, db=store) as engine:
             for i, case in enumerate(cases, 1):
                 p.case = case
+                if isinstance(reader, PipedAnswers) and not reader.any():
+                    # End of input before this case: no empty session is left behind for it.
+                    p.out("")
+                    if not reports:
+                        p.out("No input: nothing was answered, so no session was saved.")
+                        return 0
+                    p.out(f"End of input: drill stopped after {i - 1} of {len(cases)} cases.")
+                    break
                 _drill_banner(p, i, len(cases), opts.step, case, opts.settings)
                 session = engine.start(case, max_followups=(
                     2 if opts.max_followups is None else opts.max_followups), drill=opts.step)
