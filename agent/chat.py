@@ -2,7 +2,7 @@
 
 Interactive use reads answers at a prompt (a blank line sends); when standard input is not a
 terminal, answers are blocks of lines separated by blank lines, and end of input saves the
-session and exits 0 with the resume command.
+session and exits 0 with the resume command (no input at all creates no session).
 """
 
 from __future__ import annotations
@@ -233,6 +233,17 @@ class PipedAnswers:
             self._blocks = blocks(sys.stdin.buffer)
         return self._blocks
 
+    def any(self) -> bool:
+        """Whether the pipe holds any answer at all (the first one is read and kept for
+        iteration): with none, no session need be created."""
+        import itertools
+
+        first = next(iter(self), None)
+        if first is None:
+            return False
+        self._blocks = itertools.chain([first], self._blocks or ())
+        return True
+
     def restore(self, text: str) -> None:
         """Nothing to put back: a pipe cannot edit a refused answer."""
 
@@ -308,6 +319,12 @@ def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
         with Engine(opts.settings, db=store) as engine:
             if engine.client is not None and not _preflight(engine, p, case, resumed_row):
                 return 3
+            if resumed_row is None and isinstance(reader, PipedAnswers) and not reader.any():
+                # No input at all (`interviewer chat < /dev/null`): an interview with no answer
+                # would only leave an empty in-progress session behind.
+                p.out("")
+                p.out("No input: nothing was answered, so no session was saved.")
+                return 0
             if resumed_row is None:
                 session = engine.start(case, mode=mode, max_followups=(
                     2 if opts.max_followups is None else opts.max_followups))
@@ -654,6 +671,14 @@ def _drill(opts: DrillOptions, p: Printer, store: Storage, cases: list[Case],
         with Engine(opts.settings, db=store) as engine:
             for i, case in enumerate(cases, 1):
                 p.case = case
+                if isinstance(reader, PipedAnswers) and not reader.any():
+                    # End of input before this case: no empty session is left behind for it.
+                    p.out("")
+                    if not reports:
+                        p.out("No input: nothing was answered, so no session was saved.")
+                        return 0
+                    p.out(f"End of input: drill stopped after {i - 1} of {len(cases)} cases.")
+                    break
                 _drill_banner(p, i, len(cases), opts.step, case, opts.settings)
                 session = engine.start(case, max_followups=(
                     2 if opts.max_followups is None else opts.max_followups), drill=opts.step)

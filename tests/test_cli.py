@@ -114,12 +114,24 @@ def test_cases_lists_ids_first(home: Path) -> None:
 
 def test_sessions_newest_first(home: Path) -> None:
     run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
-    run_cli(home, "chat", "--case", "gpu-price-shift", stdin="")
+    run_cli(home, "chat", "--case", "gpu-price-shift", stdin="Who is the user?\n")
     rows = sessions(home)
     assert [r["case"] for r in rows] == ["gpu-price-shift", CASE]
     assert {"id", "case", "mode", "status", "step", "answered"} <= set(rows[0])
     text = run_cli(home, "sessions").stdout
     assert text.splitlines()[1].split()[0] == rows[0]["id"]
+
+
+def test_no_input_at_all_leaves_no_session_behind(home: Path) -> None:
+    """`interviewer chat < /dev/null` (the README's first command away from a terminal) used
+    to leave an empty in-progress session every time (trial 27)."""
+    run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n")
+    before = sessions(home)
+    for stdin in ("", "\n\n"):
+        out = run_cli(home, "chat", "--case", CASE, stdin=stdin)
+        assert out.returncode == 0 and "Traceback" not in out.stderr
+        assert "no session was saved" in out.stdout and "Resume with" not in out.stdout
+    assert sessions(home) == before
 
 
 def test_help_does_not_import_langgraph_or_openai(home: Path) -> None:

@@ -176,6 +176,13 @@ def test_a_drill_stopped_early_can_be_resumed(home: Path) -> None:
     assert row["status"] == "completed" and row["drill"] == "validate"
 
 
+def test_a_drill_with_no_input_leaves_no_session_behind(home: Path) -> None:
+    out = run_cli(home, "drill", "validate", "--count", "2", stdin="")
+    assert out.returncode == 0, out.stderr
+    assert "no session was saved" in out.stdout
+    assert sessions(home) == []
+
+
 def test_drill_refuses_a_bad_step_or_count(home: Path) -> None:
     out = run_cli(home, "drill", "lunch")
     assert out.returncode == 1 and "unknown step 'lunch'" in out.stderr

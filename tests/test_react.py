@@ -241,3 +241,118 @@ def test_with_a_model_the_assessment_chooses_and_a_quote_must_be_the_candidates(
     # Move on: nothing asked.
     assert respond(_ModelChoice("move_on", ""), case, rubric, "solutions", state,  # type: ignore[arg-type]
                    [answer], [], _Sink()) is None
+
+
+# -- trial 27: follow-ups that ignored what was just said ------------------------------------
+
+def test_a_restated_fact_is_not_deepened_as_the_candidates_claim() -> None:
+    """A deepen quoted the interviewer's own fact back ('You said “Their traffic jumps four to
+    five times in a couple of minutes, but a…”. How would you confirm that...?')."""
+    from agent.probes.react import restates
+
+    case = get_case(CASE)
+    told = [case.prompt, case.fact("traffic_pattern").answer, case.fact("replica_startup").answer]
+    restated = ("Their traffic jumps four to five times in a couple of minutes, but a new "
+                "replica takes six to seven minutes to become ready.")
+    own = "The autoscaler reacts to CPU load and misses the queue."
+    assert restates(restated, told) and not restates(own, told)
+    # Nothing told: the longer sentence is the candidate's own, and is deepened.
+    assert deepen("diagnose", [restated, own], [], []).text.startswith(  # type: ignore[union-attr]
+        "You said “Their traffic")
+    r = deepen("diagnose", [restated, own], [], told)
+    assert r is not None and quote(own) in r.text and "traffic" not in r.text
+    # A plan or a target in the case's words is the candidate's own.
+    assert not restates("Pre-warm new replicas before the four to five times jumps.", told)
+    assert not restates("Cut the time new replicas take to become ready from seven minutes "
+                        "to one.", told)
+
+
+def test_a_restated_fact_quoted_by_the_model_is_not_deepened() -> None:
+    from agent.probes.react import respond
+
+    case = get_case(CASE)
+    fact = case.fact("traffic_pattern")
+    state = {"turns": [{"role": "interviewer", "step": "clarify", "kind": "fact",
+                        "text": fact.answer}], "facts_told": [fact.id]}
+    answer = ("Traffic jumps four to five times within a couple of minutes on paydays and "
+              "big sale days. The autoscaler reacts to CPU load and misses the queue.")
+    quoted = "Traffic jumps four to five times within a couple of minutes on paydays"
+    r = respond(_ModelChoice("deepen", quoted), case, default_rubrics()["diagnose"],  # type: ignore[arg-type]
+                "diagnose", state, [answer], [], _Sink())  # type: ignore[arg-type]
+    assert r is not None and "paydays" not in r.text
+
+
+def test_quotes_are_cut_at_a_phrase_boundary() -> None:
+    said = ("Their traffic jumps four to five times in a couple of minutes, but a new replica "
+            "takes six to seven minutes.")
+    assert quote(said) == "Their traffic jumps four to five times in a couple of minutes…"
+    # Never between a figure and its unit, nor after a word that opens a phrase.
+    figure = "We would hold the slowest requests for this customer at peak under 500 ms every day."
+    assert not quote(figure).endswith(("500…", "under…"))
+    for text in (said, figure, "I'd roll the reserved pool out as a canary to a tenth of "
+                 "their traffic for a week and compare."):
+        last = quote(text).rstrip("…").split()[-1].lower()
+        assert last not in {"a", "an", "the", "of", "to", "for", "and", "but", "than", "under",
+                            "their"}, quote(text)
+
+
+def test_why_that_figure_only_for_a_target_or_an_estimate_the_candidate_set() -> None:
+    """A canary on "a tenth of their traffic" was asked "Why that figure, and what happens if
+    you miss it?": the size of a rollout is not a target."""
+    react = script()["react"]["deepen"]
+    why = str(react["number_given"]).split("”")[-1]
+    for rollout in ("I'd run it side by side: a tenth of their traffic on the new pool.",
+                    "Canary the reserved pool on 5% of requests and compare the tail at peak.",
+                    "Pilot the new generation on two or three large models first.",
+                    "Half of the accounts get the new error messages for three weeks."):
+        asked = deepen_text("validate", rollout)
+        assert why not in asked, rollout
+        assert asked.endswith(str(react["outcome"]).split("”")[-1]), rollout
+    for target in ("Keep the slowest one in a hundred under half a second at peak.",
+                   "Get it close to competitor pricing, maybe 30% lower than now.",
+                   "If the 99th percentile rises more than 5 ms, we roll back."):
+        assert why in deepen_text("validate", target), target
+    # Naming a share of requests ("the slowest one in a hundred") sets no figure.
+    named = "Track the slowest one in a hundred requests at our API, every day at peak."
+    assert why not in deepen_text("goals", named)
+
+
+def test_an_answer_that_already_ranks_is_not_asked_to_pick_one_first() -> None:
+    from agent.offline import OfflineInterviewer
+    from agent.probes.react import orders_options, respond
+
+    case = get_case(CASE)
+    rubric = default_rubrics()["prioritize"]
+    pick = rubric.criterion("prioritize.explicit_choice").probe
+    others = [c.id for c in rubric.criteria if c.id != "prioritize.explicit_choice"]
+    ranked = ("First, warm spare copies before the peaks. Second, a separate queue for them. "
+              "Third, faster model loading.")
+    unranked = "Warm spare copies before the peaks, a separate queue, faster model loading."
+    assert orders_options([ranked]) and not orders_options([unranked])
+    assert orders_options(["The first thing I'd do is warm spare copies ahead of the peaks."])
+    state = {"turns": [], "facts_told": []}
+    asked = respond(OfflineInterviewer(), case, rubric, "prioritize", state,  # type: ignore[arg-type]
+                    [unranked], others, _Sink())
+    assert asked is not None and asked.text == pick
+    r = respond(OfflineInterviewer(), case, rubric, "prioritize", state,  # type: ignore[arg-type]
+                [ranked], others, _Sink())
+    assert r is None or r.text != pick
+
+
+def test_no_follow_up_repeats_a_line_already_said_not_even_a_hint() -> None:
+    """Coach mode: after /hint gave "Of everything you've listed, where would you look first,
+    and why?", the next follow-up repeated it word for word (trial 27)."""
+    case = get_case("batch-inference-cost")
+    with Engine(Settings()) as engine:
+        s = engine.start(case, mode="coach")
+        s.answer("What is the workload?")
+        s.command("next")
+        answer = "Maybe the GPUs are idle a lot. Maybe the batches are small. Maybe the model."
+        s.command("hint")
+        hint = s.state()["turns"][-1]["text"]
+        s.answer(answer)
+        state = s.state()
+        said = [t["text"] for t in state["turns"][:-1] if t["role"] == "interviewer"]
+        last = state["turns"][-1]
+        assert last["kind"] == "followup" and last["text"] not in hint
+        assert not any(last["text"] in line for line in said)

@@ -70,11 +70,72 @@ class Reaction:
 
 
 def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
-    """The candidate's sentence as said, cut to ``words`` words (with an ellipsis), without
-    its closing punctuation."""
+    """The candidate's sentence as said, cut to at most ``words`` words (with an ellipsis) at
+    a phrase boundary (:func:`_end`), without its closing punctuation."""
     parts = sentence.strip().split()
-    text = " ".join(parts[:words]).rstrip(".,;:!?")
-    return text + ("…" if len(parts) > words else "")
+    return _excerpt(parts, 0, _end(parts, 0, words))
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+#: Words a quote never ends on: cut after one, a phrase is left open ("…, but a").
+_OPEN = _wordset(
+    "a an the of to in on at by for with from into onto over under than as like and or but nor "
+    "so yet if when while because since which that who whose whom where their our its his her "
+    "my your this these those is are was were be been being has have had do does did will "
+    "would can could should may might must per vs versus about around within between not no "
+    "very more less most least i we they it you i'd we'd i'll we'll it's that's "
+    "there's")
+#: Number words: a figure is not cut from what follows it ("four | to five times").
+_NUMBER_WORDS = _wordset(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
+    "forty fifty sixty seventy eighty ninety hundred thousand million billion half quarter "
+    "quarters third thirds tenth tenths twice double")
+#: The shortest quote worth showing.
+MIN_QUOTE = 4
+
+
+def _bare(word: str) -> str:
+    return word.lower().strip(".,;:!?\"“”‘’()[]").replace("’", "'")
+
+
+def _numberish(word: str) -> bool:
+    bare = _bare(word)
+    return bare in _NUMBER_WORDS or bool(re.match(r"^[$~≈<>]?\d", bare))
+
+
+def _open_at(parts: Sequence[str], end: int) -> bool:
+    """Whether cutting ``parts`` before index ``end`` leaves a phrase open: the last word kept
+    is a function word or a figure (its unit or the rest of a range follows)."""
+    if end <= 0 or end >= len(parts):
+        return False
+    last = parts[end - 1]
+    if last.endswith((",", ";", ":", ".", "!", "?", "—", "–", ")")):
+        return False
+    return _bare(last) in _OPEN or _numberish(last)
+
+
+def _end(parts: Sequence[str], start: int, words: int, least: int = 0) -> int:
+    """Where a quote of ``parts`` from ``start`` of at most ``words`` words ends (exclusive):
+    the last cut at or before the limit that leaves no phrase open, and no earlier than
+    ``least`` (the quote must reach it); past the limit by a few words only when no such cut
+    exists."""
+    hi = min(len(parts), start + words)
+    low = max(start + MIN_QUOTE, least)
+    for end in range(hi, low - 1, -1):
+        if not _open_at(parts, end):
+            return end
+    for end in range(hi + 1, min(len(parts), hi + 4) + 1):
+        if not _open_at(parts, end):
+            return end
+    return hi
+
+
+def _excerpt(parts: Sequence[str], start: int, end: int) -> str:
+    text = " ".join(parts[start:end]).rstrip(".,;:!?—–- ")
+    return ("…" if start > 0 else "") + text + ("…" if end < len(parts) else "")
 
 
 #: A claim that uses a fact never told without a figure ("their regulator expects
@@ -187,51 +248,257 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
 
 _SPECIFIC = re.compile(r"\d|\b(?:because|since|so that|which means|by|via|instead of|rather "
                        r"than|unless|if)\b", re.IGNORECASE)
+#: A sentence restates what the interviewer told when at least this share of its key words
+#: are in what it told of the case (the prompt and the facts clarify revealed) and it neither
+#: adds a figure of its own nor proposes anything: quoting it back as the candidate's claim
+#: would ask them to defend the interviewer's own facts.
+RESTATED_SHARE = 0.7
+#: A sentence with fewer key words than this is too short to tell.
+RESTATED_WORDS = 4
 
 
-def deepen(step: str, answers: Sequence[str], done: Sequence[str]) -> Reaction | None:
+#: The candidate's own move, whatever its words: a step of a plan ("Weeks 1-2: ..."), a target
+#: ("from 30% back to 40% within three quarters", "down by half"), a decision ("Deferred: ...")
+#: or an instruction ("Compare ...", "Give the new button to ...").
+_OWN_MOVE = re.compile(
+    r"^\W*(?:weeks?|months?|days?|quarters?|phase|step|now|next|later|then|first|second|third|"
+    r"short[- ]term|long[- ]term|medium[- ]term|deferred|headline|goal|target)\b[^:;]{0,25}:"
+    r"|\bfrom\b[^,;.]{1,30}\bto\b|\b(?:down|up|cut|reduced?|drop\w*|rais\w*|increas\w*) by\b"
+    r"|\bwithin (?:a|one|two|three|four|six|\d+) (?:days?|weeks?|months?|quarters?|years?)\b"
+    r"|\b(?:defer\w*|deprioriti\w*|park\w*|skip\w*|instead)\b"
+    r"|^\W*(?:give|compare|measure|ship|move|add|build|run|track|tag|pilot|canary|test|roll|"
+    r"deploy|use|put|start|set|make|split|offer|launch|route|cap|limit|raise|lower|cut|drop|"
+    r"alert|watch|check|monitor|log|expose|show|send|fix|pre-?warm|reserve|buy|hire|train|"
+    r"fine-tune|migrate|switch|enable|disable|turn)\b", re.IGNORECASE)
+
+
+def restates(sentence: str, told: Sequence[str]) -> bool:
+    """Whether ``sentence`` (the candidate's) restates ``told``, what the interviewer told of
+    the case (:data:`RESTATED_SHARE`): "Their traffic jumps four to five times in a couple of
+    minutes, but a new replica takes six to seven minutes to be ready" after being told both
+    in clarify. A plan, a target, a decision or a proposal in the case's words
+    (:data:`_OWN_MOVE`) is the candidate's own."""
+    said = key_words(sentence)
+    if (not told or len(said) < RESTATED_WORDS or _PROPOSES.search(sentence)
+            or _OWN_MOVE.search(sentence)):
+        return False
+    known = [q for t in told for q in quantities(t)]
+    if any(not any(same(q, k) for k in known) for q in quantities(sentence)):
+        return False  # a figure of its own: a claim, not a restatement
+    heard = set().union(*(key_words(t) for t in told))
+    return len(said & heard) / len(said) >= RESTATED_SHARE
+
+
+def repeats(text: str, said: Sequence[str]) -> bool:
+    """Whether ``text`` was already said, word for word, inside one of the interviewer's lines
+    ``said`` (a /hint's "Hint: ..." included)."""
+    mine = " ".join(re.findall(r"[a-z0-9%$']+", normalise(text)))
+    return bool(mine) and any(
+        mine in " ".join(re.findall(r"[a-z0-9%$']+", normalise(line))) for line in said)
+
+
+def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequence[str] = (),
+           said: Sequence[str] = ()) -> Reaction | None:
     """A deepening question on the candidate's most specific claim (a figure or a reason
-    beats a bare statement; longer beats shorter), once per step."""
+    beats a bare statement; longer beats shorter), once per step. A sentence restating what
+    the interviewer told (:func:`restates`, ``told``) is not the candidate's claim, and a
+    question the interviewer already asked (``said``) is not asked again."""
     if "deepen" in done:
         return None
     claims = [s for a in answers for s in read_answer(a) if s.claim and not s.negated
-              and not s.text.rstrip().endswith("?") and len(s.text.split()) >= 5]
-    if not claims:
-        return None
-    best = max(claims, key=lambda s: (bool(_SPECIFIC.search(s.text)), len(s.text.split())))
-    return Reaction("deepen", deepen_text(step, best.text), "deepen")
+              and not s.text.rstrip().endswith("?") and len(s.text.split()) >= 5
+              and not restates(s.text, told)]
+    claims.sort(key=lambda s: (bool(_SPECIFIC.search(s.text)), len(s.text.split())),
+                reverse=True)
+    for best in claims:
+        text = deepen_text(step, best.text)
+        if not repeats(text, said):
+            return Reaction("deepen", text, "deepen")
+    return None
 
 
 def deepen_text(step: str, sentence: str) -> str:
     """The step's deepening question on ``sentence``. Asking for a number when the sentence
-    already gives one ("the slowest 1 in 100 under half a second") asks why that figure
-    instead, quoting the words up to it."""
+    already sets one (a target or an estimate of the candidate's own, :func:`set_figure`:
+    "the slowest 1 in 100 under half a second") asks why that figure instead, quoting the words
+    around it; a sentence whose figure is the size of a rollout ("a tenth of their traffic")
+    is asked what result it needs instead."""
     kind = DEEPEN_BY_STEP.get(step, "mechanism")
+    parts = sentence.strip().split()
+    text = quote(sentence)
     if kind == "number":
-        at = _first_figure(sentence)
-        if at is not None:
+        found = set_figure(sentence)
+        if found is not None:
             kind = "number_given"
-            words = sentence.split()
-            if at >= QUOTE_WORDS:
-                sentence = "…" + " ".join(words[at - QUOTE_WORDS + 3:])
-    return str(script()["react"]["deepen"][kind]).format(quote=quote(sentence))
+            begin, at = found
+            start = _start(parts, begin, at)
+            text = _excerpt(parts, start, _end(parts, start, QUOTE_WORDS, at + 1))
+        elif rollout_figure(sentence):
+            kind = "outcome"
+    return str(script()["react"]["deepen"][kind]).format(quote=text)
 
 
-#: A figure: a number standing on its own ("500 ms", "99.9%", "4x"), not the digits of a
-#: name such as "p99" or "H100".
-_FIGURE = re.compile(r"\b\d")
+#: What names a share of requests rather than sets a figure: "p99", "99th percentile", "the
+#: slowest 1 in 100", "the slowest 1%" (numbers in words already read as digits).
+_DESIGNATOR = re.compile(
+    r"\b1 in \d[\d,]*(?:\s*\(\d+(?:\.\d+)?%\))?|\b\d+(?:\.\d+)?(?:st|nd|rd|th)\b(?:[- ]percentile)?"
+    r"|\b\d+-(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b"
+    r"|\bp\d+(?:\.\d+)?\b|\b(?:slowest|fastest|worst|best|top|bottom|tail)\s+\d+(?:\.\d+)?\s*%",
+    re.IGNORECASE)
+#: Words before a figure (in its clause) that make it a target or an estimate the candidate
+#: sets: "under 500 ms", "from 98% to 99.9%", "cut it by half", "maybe 30%", "budget of $2k".
+_SETS_BEFORE = re.compile(
+    r"\b(?:under|below|above|over|less than|more than|fewer than|at least|at most|no more than|"
+    r"within|up to|down to|down by|up by|from [^,;]{1,30} to|cut\w*|drop\w*|fall\w*|ris\w*|"
+    r"reduc\w*|lower\w*|rais\w*|increas\w*|grow\w*|"
+    r"improv\w*|bring\w*|get|keep\w*|hold\w*|stay\w*|hit\w*|reach\w*|target\w*|goals?|aim\w*|"
+    r"budget\w*|caps?|capped|limit\w*|thresholds?|slo|about|around|roughly|approximately|maybe|"
+    r"perhaps|probably|estimat\w*|expect\w*|guess\w*|ballpark|call it|tolerat\w*|accept\w*)\b"
+    r"|[<>≤≥~≈]", re.IGNORECASE)
+#: Words right after a figure that make it one: "30% lower", "5 ms or less", "50% off".
+_SETS_AFTER = re.compile(
+    r"^\W*(?:or (?:less|lower|fewer|more|better|higher|faster|under|below|above)|at (?:most|"
+    r"least)|max\w*|min\w*|lower|higher|less|more|cheaper|faster|slower|better|fewer|down|up|"
+    r"off|cut|drop|reduction|improvement|target|goal|budget|cap)\b", re.IGNORECASE)
+#: The size of a rollout or a test, not a target: "10% of their traffic", "a quarter of the
+#: fleet", "canary on 5%", "half the accounts for three weeks".
+_ROLLOUT_AFTER = re.compile(
+    r"^\W*(?:%\s*)?of\s+(?:the\s+|their\s+|our\s+|its\s+|all\s+|each\s+|every\s+|those\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(?:traffic|requests?|users?|customers?|accounts?|chats?|calls?|jobs?|"
+    r"models?|fleet|tenants?|load|volume|pods?|replicas?|sessions?|queries|messages|"
+    r"documents?|batch\w*|nights?|teams?|merchants?|nodes?|gpus?|capacity|cohorts?|shards?|"
+    r"regions?)\b", re.IGNORECASE)
+_ROLLOUT_BEFORE = re.compile(
+    r"\b(?:canar\w*|pilot\w*|roll\w*|ramp\w*|slices?|rout\w*|send\w*|shift\w*|mov\w*|expos\w*|"
+    r"split\w*|cohorts?|hold ?outs?|control|a/b|trial\w*)\b", re.IGNORECASE)
+#: How long a test runs: "for two weeks", "for at least a week", "over the next month".
+_DURATION_BEFORE = re.compile(
+    r"\b(?:for|over|after)(?: at least| at most| about| roughly| around| the next| the first| an?|"
+    r" the)*$", re.IGNORECASE)
+#: Where a clause ends: a figure's context does not reach past it.
+_CLAUSE_END = re.compile(r"[,;:()]$|^[—–-]$|[—–]$")
 
 
-def _first_figure(sentence: str) -> int | None:
-    """The index of the word where the sentence's first figure ends (digits, or a number in
-    words: "half a second"), or None."""
-    words = sentence.split()
-    if not _FIGURE.search(words_to_numbers(sentence)):
-        return None
-    for i in range(len(words)):
-        if _FIGURE.search(words_to_numbers(" ".join(words[:i + 1]))):
-            return i
-    return len(words) - 1
+def _plain(text: str) -> str:
+    """``text`` with numbers in words as digits and share designators taken out."""
+    return _DESIGNATOR.sub(" ", words_to_numbers(text))
+
+
+#: A figure once numbers in words are digits: "500", "+10", "$2.5".
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+
+
+def _figures(parts: Sequence[str]) -> list[tuple[int, int]]:
+    """Each figure of the sentence ``parts`` (share designators left out, numbers in words
+    read): (index of the word it starts at, index of the word it ends at)."""
+    final = _NUMBER.findall(_plain(" ".join(parts)))
+    out: list[tuple[int, int]] = []
+    begin = 0
+    for k, figure in enumerate(final):
+        found = None
+        for i in range(begin, len(parts)):
+            seen = _NUMBER.findall(_plain(" ".join(parts[:i + 1])))
+            if len(seen) > k:
+                if found is None:
+                    found = i
+                if seen[k] == figure:
+                    while found > begin and _numberish(parts[found - 1]):
+                        found -= 1  # "three weeks" may be read only at "weeks"
+                    out.append((found, i))
+                    begin = i + 1
+                    break
+        else:
+            break
+    return out
+
+
+def _clause_bounds(parts: Sequence[str], begin: int, at: int) -> tuple[int, int]:
+    """The first and last word index of the clause holding words ``begin``..``at``."""
+    lo = begin
+    while lo > 0 and not _CLAUSE_END.search(parts[lo - 1]):
+        lo -= 1
+    hi = at
+    while hi < len(parts) - 1 and not _CLAUSE_END.search(parts[hi]):
+        hi += 1
+    return lo, hi
+
+
+def _context(parts: Sequence[str], begin: int, at: int) -> tuple[str, str]:
+    """The words just before a figure and just after it, within its clause."""
+    lo, hi = _clause_bounds(parts, begin, at)
+    before = " ".join(parts[max(lo, begin - 6):begin])
+    after = " ".join(parts[at + 1:min(hi + 1, at + 6)])
+    if _CLAUSE_END.search(parts[at]):
+        after = ""
+    elif _bare(parts[at]) == "of":  # "a tenth of": the figure is read only with its "of"
+        after = "of " + after
+    return words_to_numbers(before), _UNIT.sub("", after, count=1)
+
+
+#: A unit after a figure, left out when reading what follows it ("5 ms or less").
+_UNIT = re.compile(
+    r"^(?:%|percent|per cent|ms|s|secs?|seconds?|minutes?|mins?|hours?|days?|weeks?|months?|x|"
+    r"times|points?|pp|k|m|million|billion|thousand|dollars?|gpus?|nodes?|tokens?|requests?)"
+    r"(?!\w)\s*", re.IGNORECASE)
+
+
+def _reading(parts: Sequence[str], begin: int, at: int) -> str:
+    """What a figure is: "set" (a target or an estimate), "rollout" (the size of a rollout or
+    a test) or "" (neither, as far as its words tell). The words nearest it decide first."""
+    before, after = _context(parts, begin, at)
+    near = " ".join(before.split()[-3:])
+    if re.match(r"^[+−-]\d", parts[begin]):
+        return "set"  # "+10 points", "-20%": a change the candidate names
+    if _ROLLOUT_AFTER.match(after) or _DURATION_BEFORE.search(before):
+        return "rollout"
+    if _SETS_BEFORE.search(near) or _SETS_AFTER.match(after):
+        return "set"
+    if _ROLLOUT_BEFORE.search(before):
+        return "rollout"
+    return "set" if _SETS_BEFORE.search(before) else ""
+
+
+def rollout_figure(sentence: str) -> bool:
+    """Whether a figure of ``sentence`` is the size of a rollout or a test ("a tenth of their
+    traffic", "canary on 5%", "for two weeks")."""
+    parts = sentence.strip().split()
+    return any(_reading(parts, b, a) == "rollout" for b, a in _figures(parts))
+
+
+def set_figure(sentence: str) -> tuple[int, int] | None:
+    """The words (first, last index) of the first figure in ``sentence`` that the candidate
+    set, a target or an estimate ("under 500 ms", "maybe 30% lower"), not the size of a rollout
+    or a test ("10% of their traffic", "for two weeks") and not a share named ("the slowest 1
+    in 100", "p99"); None when there is none."""
+    parts = sentence.strip().split()
+    return next(((b, a) for b, a in _figures(parts) if _reading(parts, b, a) == "set"), None)
+
+
+#: Words a quote may start on mid-sentence: they open a phrase.
+_OPENERS = _wordset(
+    "the a an their our its this that these those we i i'd we'd they it if when because so "
+    "then with for at by on in from under below over each every all and but or to keep cut "
+    "get bring hold")
+
+
+def _start(parts: Sequence[str], begin: int, at: int) -> int:
+    """Where a quote reaching the figure at words ``begin``..``at`` starts: the sentence's
+    start when the figure is near it, else the earliest clause start or phrase-opening word
+    that leaves room for the figure."""
+    if at < QUOTE_WORDS:
+        return 0
+    earliest = max(1, at - QUOTE_WORDS + 3)
+    def skip_and(i: int) -> int:
+        return i + 1 if _bare(parts[i]) in ("and", "but", "or", "so") and i < begin else i
+
+    for i in range(earliest, begin + 1):
+        if _CLAUSE_END.search(parts[i - 1]):
+            return skip_and(i)
+    for i in range(earliest, begin + 1):
+        if (_bare(parts[i]) in _OPENERS and _bare(parts[i - 1]) not in ("of", "than", "per")
+                and not _numberish(parts[i - 1])):
+            return skip_and(i)
+    return earliest
 
 
 def told_before(state: InterviewState, step: str, case: Case) -> Told:
@@ -259,30 +526,92 @@ def all_reactions(state: InterviewState, step: str, done: Sequence[str]) -> list
     return [*out, *done]
 
 
+def interviewer_told(state: InterviewState, case: Case) -> list[str]:
+    """What the interviewer has told the candidate of the case: the prompt, its clarify
+    answers and the facts they revealed (not its questions, nor follow-ups quoting the
+    candidate)."""
+    told = set(state.get("facts_told", []))
+    return [case.prompt, *(t["text"] for t in state.get("turns", [])
+                           if t["role"] == "interviewer" and t["kind"] == "fact"),
+            *(f.answer for f in case.facts if f.id in told)]
+
+
+def interviewer_lines(state: InterviewState) -> list[str]:
+    """Every line the interviewer has said in the interview (a /hint included)."""
+    return [t["text"] for t in state.get("turns", []) if t["role"] == "interviewer"]
+
+
+#: A probe that asks which option comes first ("If you had to pick one thing to do first...",
+#: "where would you look first").
+_ASKS_FIRST = re.compile(r"\bfirst\b", re.IGNORECASE)
+#: An answer that already orders its options: ordinal markers, or a stated first move.
+_ORDINAL = re.compile(
+    r"(?:^|[\n.;:!?]\s*|\(\s*)(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|then|next|after that|"
+    r"finally|last(?:ly)?|\d[.)])\b[\s,:]", re.IGNORECASE)
+_FIRST_MOVE = re.compile(
+    r"\b(?:the first thing (?:i|we)(?:'d| would| will|'ll)?|(?:i|we)(?:'d| would| will|'ll)"
+    r" (?:start|begin|lead) (?:with|by)|(?:start|begin) with|first (?:i|we)(?:'d| would| will|"
+    r"'ll)|(?:comes?|goes|go) first|before (?:anything|everything|we|i|that|doing|building|"
+    r"touching)|top priority|number one|priority one|p0\b|in (?:this|that) order|in order)",
+    re.IGNORECASE)
+
+
+def orders_options(answers: Sequence[str]) -> bool:
+    """Whether the answers already rank or order their options: "First, ... Second, ...",
+    "1) ... 2) ...", "the first thing I'd do is ...", "before anything else ..."."""
+    text = "\n".join(answers)
+    return len(_ORDINAL.findall(text)) >= 2 or bool(_FIRST_MOVE.search(text))
+
+
+def answered_already(rubric: Rubric, answers: Sequence[str], said: Sequence[str]) -> list[str]:
+    """Criteria whose probe is not to be asked: its authored question was already said in the
+    interview (as a follow-up or a /hint), or it asks what comes first of answers that already
+    order their options."""
+    ordered = orders_options(answers)
+    return [c.id for c in rubric.criteria
+            if repeats(c.probe, said) or (ordered and _ASKS_FIRST.search(c.probe))]
+
+
 def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
             state: InterviewState, answers: Sequence[str], done: Sequence[str],
             speak: Speaker) -> Reaction | None:
     """Choose and say the reaction to the step's answers so far (module docstring); None to
-    move on. ``done``: what this step has already reacted to (``Reaction.about`` values)."""
+    move on. ``done``: what this step has already reacted to (``Reaction.about`` values).
+    Nothing the interviewer already said in the interview is asked again word for word
+    (:func:`repeats`), a gap probe asking what comes first is not put to answers that already
+    order their options, and a deepen never quotes what the interviewer told as the
+    candidate's claim."""
     # The assessment is made every turn (with a model it is the model's reading of the answer,
     # and its choice); a challenge, decided by the fact sheet, still goes first.
     assessment = interviewer.assess(case, rubric, answers)
+    said = interviewer_lines(state)
+    told = interviewer_told(state, case)
     found = challenge(case, step, answers, told_before(state, step, case),
                       all_reactions(state, step, done), said_to_candidate(state, step, case))
+    if found is not None and repeats(found.text, said):
+        found = None
     if found is None:
-        target = assessment.target(rubric, done)
-        said = _verified(assessment.quote, answers)
-        if assessment.reaction == "deepen" and said and "deepen" not in done:
+        target = assessment.target(rubric, [*done, *answered_already(rubric, answers, said)])
+        quoted = _verified(assessment.quote, answers)
+        if quoted and restates(quoted, told):
+            quoted = ""
+        model_deepen = (Reaction("deepen", deepen_text(step, quoted), "deepen")
+                        if assessment.reaction == "deepen" and quoted and "deepen" not in done
+                        else None)
+        if model_deepen is not None and not repeats(model_deepen.text, said):
             # The model chose to deepen and quoted the candidate word for word.
-            found = Reaction("deepen", deepen_text(step, said), "deepen")
+            found = model_deepen
         elif assessment.reaction == "move_on" and target is None:
             return None
         elif target is not None:
             asked = interviewer.followup(case, rubric, target, _opening_question(state, step),
                                          answers, speak)
-            return Reaction("gap", asked, target.id)
+            if not repeats(asked, said):
+                return Reaction("gap", asked, target.id)
+            speak.restart()  # the model's wording repeats a line: withdrawn, not asked again
+            found = deepen(step, answers, done, told, said)
         else:
-            found = deepen(step, answers, done)
+            found = deepen(step, answers, done, told, said)
     if found is not None:
         speak(found.text)
     return found
