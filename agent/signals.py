@@ -19,6 +19,8 @@ from functools import lru_cache
 from importlib import import_module
 from typing import Any
 
+import ahocorasick
+
 _WS = re.compile(r"\s+")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
@@ -284,6 +286,8 @@ class _Plan:
     regex_needs: frozenset[str] | None = None
     """strings one of which any match of the ``re:`` patterns contains (required_literals),
     or None"""
+    keys: frozenset[str] = frozenset()
+    """every key of by_key"""
 
 
 _ANCHOR = re.compile(r"(?<!\\)\$|(?<![\\\[])\^")
@@ -330,7 +334,81 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
     needs = [required_literals(p[3:]) for p in regexes]
     return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes, tuple(regexes),
                  any(_ANCHOR.search(p[3:]) for p in regexes),
-                 frozenset().union(*needs) if needs and all(needs) else None)  # type: ignore[arg-type]
+                 frozenset().union(*needs) if needs and all(needs) else None,  # type: ignore[arg-type]
+                 frozenset(by_key))
+
+
+@lru_cache(maxsize=8192)
+def group_keys(patterns: tuple[str, ...]) -> frozenset[str]:
+    """The literal keys of ``patterns``' phrases (see _Plan; the same as ``_plan(patterns).keys``
+    without building the plan): what a :class:`KeyScan` for them must look for."""
+    out = set()
+    for p in patterns:
+        if p.startswith("~") or p.startswith("re:"):
+            continue
+        words = p.rstrip("*").strip().lower().split()
+        if words:
+            out.add(words[0])
+    return frozenset(out)
+
+
+@lru_cache(maxsize=256)
+def _automaton(keys: frozenset[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for k in keys:
+        automaton.add_word(k, k)
+    automaton.make_automaton()
+    return automaton
+
+
+class KeyScan:
+    """The literal keys of many signal groups (a phrase's first word; see _Plan) found in a
+    text in one pass of an Aho-Corasick automaton, every occurrence, overlapping ones
+    included: what a step's sentences hold is read once for all its criteria's groups
+    instead of once per group (candidates and first_match take it as ``scan``).
+    Remembers each text's keys (one scan serves one step)."""
+
+    __slots__ = ("_automaton", "_found", "keys")
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.keys = keys
+        self._automaton = _automaton(keys) if keys else None
+        self._found: dict[str, frozenset[str]] = {}
+
+    def found(self, lowered: str) -> frozenset[str]:
+        """The keys that occur in ``lowered`` (lower-cased text), anywhere."""
+        hit = self._found.get(lowered)
+        if hit is None:
+            hit = (frozenset(k for _, k in self._automaton.iter(lowered))
+                   if self._automaton is not None else frozenset())
+            self._found[lowered] = hit
+        return hit
+
+
+@lru_cache(maxsize=65536)
+def _can_hide(a: str, b: str) -> bool:
+    """Whether an occurrence of key ``b`` can begin inside one of key ``a`` (after its first
+    character): then a key finder that reports ``a`` goes on after it and never sees ``b``
+    there."""
+    return any(a[i:].startswith(b) or b.startswith(a[i:]) for i in range(1, len(a)))
+
+
+def _reported(plan: _Plan, lowered: str, present: frozenset[str]) -> frozenset[str] | set[str]:
+    """The keys ``plan``'s own finder reports in ``lowered`` (each with the keys it starts
+    with: see _Plan.prefixes), given ``present``, every key that occurs there. The finder is
+    non-overlapping: it goes on after the longest key at the leftmost place, so a key that
+    occurs only inside another's match is not reported. When no two present keys can overlap
+    that way, every present key is reported; otherwise the finder itself is run."""
+    keys = plan.keys & present
+    if len(keys) > 1 and any(_can_hide(a, b) for a in keys for b in keys if a != b):
+        return _found_keys(plan, lowered)
+    return keys
+
+
+def _found_keys(plan: _Plan, lowered: str) -> set[str]:
+    assert plan.keyfinder is not None
+    found = set(plan.keyfinder.findall(lowered))
+    return {k for f in found for k in plan.prefixes[f]}
 
 
 @dataclass(frozen=True)
@@ -375,12 +453,27 @@ JOIN = "\n\x00\n"
 
 
 def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
-               starts: Sequence[int]) -> set[int] | None:
+               starts: Sequence[int],
+               sentence_keys: Sequence[frozenset[str]] | None = None) -> set[int] | None:
     """Which sentences of ``joined`` (sentences joined with :data:`JOIN`, starting at
     ``starts``; ``lowered`` is it lower-cased) any pattern could match: those holding a
     phrase's first word or touched by a regular expression's match over the whole text. None
     (search them all) when an expression is anchored or cannot be combined. A cheap pass that
-    lets a caller search only those sentences with :func:`first_match`."""
+    lets a caller search only those sentences with :func:`first_match`.
+    ``sentence_keys``: the keys each sentence's part of ``lowered`` holds (KeyScan.found, for
+    keys including every key of ``patterns``; only when ``lowered`` is as long as ``joined``),
+    so that the phrases' keys need no search of their own."""
+    found = candidate_sentences(patterns, joined, lowered, starts, sentence_keys)
+    return None if found is None else found.every()
+
+
+def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
+                        starts: Sequence[int],
+                        sentence_keys: Sequence[frozenset[str]] | None = None,
+                        ) -> Candidates | None:
+    """:func:`candidates`, as a :class:`Candidates` that searches the regular expressions
+    only as far as the sentences asked about (a caller that stops at the first sentence a
+    group matches never pays for the rest of the text)."""
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
@@ -389,25 +482,68 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
                 and may_match(plan.regex_needs, lowered if simple else None) else None)
     if compiled is not None and compiled.combined is None:
         return None
-    out: set[int] = set()
+    keyed: set[int] = set()
     n = len(starts)
-    # One search per candidate sentence: after a hit, go on from the next sentence.
-    if plan.keyfinder is not None:
+    if sentence_keys is not None:
+        keys = plan.keys
+        keyed = {i for i, found in enumerate(sentence_keys) if not keys.isdisjoint(found)}
+    elif plan.keyfinder is not None:
+        # One search per candidate sentence: after a hit, go on from the next sentence.
         m = plan.keyfinder.search(lowered)
         while m is not None:
             i = bisect_right(starts, m.start()) - 1
-            out.add(i)
+            keyed.add(i)
             m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
-    if compiled is not None and compiled.combined is not None:
-        regex, fast = compiled.combined, compiled.combined_low
-        low = lowered if fast is not None and simple else None
-        m = _search(regex, fast, joined, low)
-        while m is not None:
+    if compiled is None:
+        return Candidates(keyed, starts)
+    fast = compiled.combined_low
+    return Candidates(keyed, starts, compiled.combined, fast, joined,
+                      lowered if fast is not None and simple else None)
+
+
+class Candidates:
+    """The sentences a group could match (see :func:`candidates`): those holding one of its
+    keys, and those touched by its regular expressions' matches over the joined text. Each
+    search for those matches starts at the sentence after the last one the previous match
+    touched, and is made only when a sentence not yet passed is asked about."""
+
+    __slots__ = ("_fast", "_low", "_next", "_regex", "_starts", "_text", "keyed", "touched")
+
+    def __init__(self, keyed: set[int], starts: Sequence[int],
+                 regex: re.Pattern[str] | None = None, fast: re.Pattern[str] | None = None,
+                 text: str = "", low: str | None = None) -> None:
+        self.keyed = keyed
+        self.touched: set[int] = set()
+        self._starts = starts
+        self._regex, self._fast, self._text, self._low = regex, fast, text, low
+        self._next = 0 if regex is not None else len(starts)
+        """the sentence the next search starts at (past the end: no more searches)"""
+
+    def __contains__(self, i: int) -> bool:
+        if i in self.keyed or i in self.touched:
+            return True
+        self._search_past(i)
+        return i in self.touched
+
+    def _search_past(self, i: int) -> None:
+        """Search on until every match that could touch sentence ``i`` is known."""
+        starts = self._starts
+        n = len(starts)
+        while self._next <= i and self._next < n:
+            assert self._regex is not None
+            m = _search(self._regex, self._fast, self._text, self._low,
+                        starts[self._next] if self._next else 0)
+            if m is None:
+                self._next = n
+                break
             last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
-            out.update(range(bisect_right(starts, m.start()) - 1, last + 1))
-            m = (_search(regex, fast, joined, low, starts[last + 1])
-                 if last + 1 < n else None)
-    return out
+            self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))
+            self._next = last + 1
+
+    def every(self) -> set[int]:
+        """Every candidate sentence."""
+        self._search_past(len(self._starts) - 1)
+        return self.keyed | self.touched
 
 
 def _earlier(m: re.Match[str], best: re.Match[str] | None) -> bool:
@@ -416,19 +552,22 @@ def _earlier(m: re.Match[str], best: re.Match[str] | None) -> bool:
     return best is None or (m.start(), -m.end()) < (best.start(), -best.end())
 
 
-def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
+def first_match(patterns: Iterable[str], text: str,
+                scan: KeyScan | None = None) -> re.Match[str] | None:
     """The earliest match of any pattern in ``text`` (exemplars, ``~...``, are not patterns).
 
     Fast: a phrase whose first word does not occur in the text is never searched, so a
     sentence is scanned once by a literal key finder and then by the few phrases it could hold,
-    instead of by every phrase of the group (see _Plan)."""
+    instead of by every phrase of the group (see _Plan). ``scan``: a KeyScan for keys
+    including every key of ``patterns`` (shared by many groups), in place of the group's own
+    key finder; the same match."""
     plan = _plan(patterns if isinstance(patterns, tuple) else tuple(patterns))
     best: re.Match[str] | None = None
     lowered, low = _lowered_text(text)
     if plan.keyfinder is not None:
-        found = set(plan.keyfinder.findall(lowered))
-        if found:
-            keys = {k for f in found for k in plan.prefixes[f]}
+        keys = (_reported(plan, lowered, scan.found(lowered)) if scan is not None
+                else _found_keys(plan, lowered))
+        if keys:
             for key in keys:
                 for phrase, rest in plan.by_key[key]:
                     if low is not None and not all(w in low for w in rest):
