@@ -14,9 +14,10 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
+from operator import itemgetter
 from typing import Any
 
 import ahocorasick
@@ -288,6 +289,9 @@ class _Plan:
     or None"""
     keys: frozenset[str] = frozenset()
     """every key of by_key"""
+    hides: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    """a key -> the plan's other keys that can begin inside it (see _can_hide), filled as
+    asked"""
 
 
 _ANCHOR = re.compile(r"(?<!\\)\$|(?<![\\\[])\^")
@@ -352,6 +356,9 @@ def group_keys(patterns: tuple[str, ...]) -> frozenset[str]:
     return frozenset(out)
 
 
+_second = itemgetter(1)
+
+
 @lru_cache(maxsize=256)
 def _automaton(keys: frozenset[str]) -> Any:
     automaton = ahocorasick.Automaton()
@@ -379,7 +386,7 @@ class KeyScan:
         """The keys that occur in ``lowered`` (lower-cased text), anywhere."""
         hit = self._found.get(lowered)
         if hit is None:
-            hit = (frozenset(k for _, k in self._automaton.iter(lowered))
+            hit = (frozenset(map(_second, self._automaton.iter(lowered)))
                    if self._automaton is not None else frozenset())
             self._found[lowered] = hit
         return hit
@@ -400,8 +407,14 @@ def _reported(plan: _Plan, lowered: str, present: frozenset[str]) -> frozenset[s
     occurs only inside another's match is not reported. When no two present keys can overlap
     that way, every present key is reported; otherwise the finder itself is run."""
     keys = plan.keys & present
-    if len(keys) > 1 and any(_can_hide(a, b) for a in keys for b in keys if a != b):
-        return _found_keys(plan, lowered)
+    if len(keys) > 1:
+        hides = plan.hides
+        for a in keys:
+            hidden = hides.get(a)
+            if hidden is None:
+                hidden = hides[a] = frozenset(b for b in plan.keys if b != a and _can_hide(a, b))
+            if not hidden.isdisjoint(keys):
+                return _found_keys(plan, lowered)
     return keys
 
 
@@ -420,6 +433,9 @@ class _Regexes:
     combined_low: re.Pattern[str] | None
     each: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
     """(only when they cannot be combined)"""
+    width: int | None = None
+    """the most characters a match of ``combined`` takes (lookarounds aside), None when
+    unbounded"""
 
 
 @lru_cache(maxsize=4096)
@@ -429,7 +445,18 @@ def _regexes(sources: tuple[str, ...]) -> _Regexes:
     combined = _combined(sources)
     each = () if combined is not None else tuple(
         (r, _lowered(r)) for r in map(compile_pattern, sources))
-    return _Regexes(combined, _lowered(combined), each)
+    return _Regexes(combined, _lowered(combined), each,
+                     _width(combined.pattern) if combined is not None else None)
+
+
+def _width(source: str) -> int | None:
+    """The most characters a match of the expression ``source`` (case-insensitive) consumes
+    (lookarounds look without consuming), or None when unbounded or unknown."""
+    try:
+        most = _sre_parse.parse(source, re.IGNORECASE).getwidth()[1]
+    except (re.error, RecursionError):
+        return None
+    return most if most < int(_sre.MAXREPEAT) else None
 
 
 @lru_cache(maxsize=16384)
@@ -464,20 +491,21 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
     keys including every key of ``patterns``; only when ``lowered`` is as long as ``joined``),
     so that the phrases' keys need no search of their own."""
     found = candidate_sentences(patterns, joined, lowered, starts, sentence_keys)
-    return None if found is None else found.every()
+    return found.every() if isinstance(found, Candidates) else found
 
 
 def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
                         starts: Sequence[int],
                         sentence_keys: Sequence[frozenset[str]] | None = None,
-                        ) -> Candidates | None:
+                        ) -> Candidates | set[int] | None:
     """:func:`candidates`, as a :class:`Candidates` that searches the regular expressions
     only as far as the sentences asked about (a caller that stops at the first sentence a
-    group matches never pays for the rest of the text)."""
+    group matches never pays for the rest of the text), or a set when there is no search to
+    make."""
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
-    simple = _simple(joined) if plan.regex_sources else False
+    simple = _simple_text(joined) if plan.regex_sources else False
     compiled = (_regexes(plan.regex_sources) if plan.regex_sources
                 and may_match(plan.regex_needs, lowered if simple else None) else None)
     if compiled is not None and compiled.combined is None:
@@ -495,10 +523,27 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
             keyed.add(i)
             m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
     if compiled is None:
-        return Candidates(keyed, starts)
+        return keyed
     fast = compiled.combined_low
     return Candidates(keyed, starts, compiled.combined, fast, joined,
-                      lowered if fast is not None and simple else None)
+                      lowered if fast is not None and simple else None,
+                      (plan.regex_needs, lowered, compiled.width)
+                      if simple and plan.regex_needs is not None else None)
+
+
+@lru_cache(maxsize=64)
+def _simple_text(text: str) -> bool:
+    """_simple, remembered: a step's joined text is asked about by each of its groups."""
+    return _simple(text)
+
+
+def _first_need(needs: frozenset[str], low: str, pos: int) -> int:
+    """Where the first of ``needs`` in ``low`` at or after ``pos`` starts, or -1."""
+    if len(needs) <= _FEW_NEEDS:
+        found = [i for i in (low.find(n, pos) for n in needs) if i >= 0]
+        return min(found) if found else -1
+    m = _needs_finder(needs).search(low, pos)
+    return -1 if m is None else m.start()
 
 
 class Candidates:
@@ -507,15 +552,21 @@ class Candidates:
     search for those matches starts at the sentence after the last one the previous match
     touched, and is made only when a sentence not yet passed is asked about."""
 
-    __slots__ = ("_fast", "_low", "_next", "_regex", "_starts", "_text", "keyed", "touched")
+    __slots__ = ("_fast", "_low", "_needs", "_next", "_regex", "_starts", "_text", "keyed",
+                 "touched")
 
     def __init__(self, keyed: set[int], starts: Sequence[int],
                  regex: re.Pattern[str] | None = None, fast: re.Pattern[str] | None = None,
-                 text: str = "", low: str | None = None) -> None:
+                 text: str = "", low: str | None = None,
+                 needs: tuple[frozenset[str], str, int | None] | None = None) -> None:
         self.keyed = keyed
         self.touched: set[int] = set()
         self._starts = starts
         self._regex, self._fast, self._text, self._low = regex, fast, text, low
+        self._needs = needs
+        """(strings one of which every match holds, the simple lower-cased text, the widest
+        match or None): a search starts no earlier than a match holding the next of those
+        strings could, and none is made when none is left"""
         self._next = 0 if regex is not None else len(starts)
         """the sentence the next search starts at (past the end: no more searches)"""
 
@@ -531,8 +582,18 @@ class Candidates:
         n = len(starts)
         while self._next <= i and self._next < n:
             assert self._regex is not None
-            m = _search(self._regex, self._fast, self._text, self._low,
-                        starts[self._next] if self._next else 0)
+            pos = starts[self._next] if self._next else 0
+            if self._needs is not None:
+                # A match starting at or after pos holds one of the needed strings, wholly
+                # inside what it consumes: none is left, or it starts at most width before.
+                needs, low, width = self._needs
+                first = _first_need(needs, low, pos)
+                if first < 0:
+                    self._next = n
+                    break
+                if width is not None:
+                    pos = max(pos, first - width)
+            m = _search(self._regex, self._fast, self._text, self._low, pos)
             if m is None:
                 self._next = n
                 break
@@ -561,23 +622,35 @@ def first_match(patterns: Iterable[str], text: str,
     instead of by every phrase of the group (see _Plan). ``scan``: a KeyScan for keys
     including every key of ``patterns`` (shared by many groups), in place of the group's own
     key finder; the same match."""
-    plan = _plan(patterns if isinstance(patterns, tuple) else tuple(patterns))
+    return first_match_planned(
+        _plan(patterns if isinstance(patterns, tuple) else tuple(patterns)), text, scan)
+
+
+def search_plan(patterns: tuple[str, ...]) -> _Plan:
+    """The search plan of ``patterns`` for :func:`first_match_planned` (built once)."""
+    return _plan(patterns)
+
+
+def first_match_planned(plan: _Plan, text: str,
+                        scan: KeyScan | None = None) -> re.Match[str] | None:
+    """:func:`first_match` with the patterns' plan (:func:`search_plan`) at hand."""
     best: re.Match[str] | None = None
     lowered, low = _lowered_text(text)
     if plan.keyfinder is not None:
         keys = (_reported(plan, lowered, scan.found(lowered)) if scan is not None
                 else _found_keys(plan, lowered))
-        if keys:
-            for key in keys:
-                for phrase, rest in plan.by_key[key]:
-                    if low is not None and not all(w in low for w in rest):
-                        continue  # a later word of the phrase is missing
-                    m = _search(*_phrase(phrase), text, low)
-                    if m and _earlier(m, best):
-                        best = m
-    m = _regex_match(plan, text, low)
-    if m and _earlier(m, best):
-        best = m
+        by_key = plan.by_key
+        for key in keys:
+            for phrase, rest in by_key[key]:
+                if rest and low is not None and not all(w in low for w in rest):
+                    continue  # a later word of the phrase is missing
+                m = _search(*_phrase(phrase), text, low)
+                if m and (best is None or (m.start(), -m.end()) < (best.start(), -best.end())):
+                    best = m  # see _earlier
+    if plan.regex_sources:
+        m = _regex_match(plan, text, low)
+        if m and _earlier(m, best):
+            best = m
     return best
 
 

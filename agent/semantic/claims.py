@@ -25,7 +25,15 @@ import numpy as np
 
 from agent.semantic.matcher import embed, index
 from agent.semantic.reading import Sentence, negation_cue
-from agent.signals import JOIN, KeyScan, candidate_sentences, first_match, group_keys, prepare
+from agent.signals import (
+    JOIN,
+    KeyScan,
+    candidate_sentences,
+    first_match_planned,
+    group_keys,
+    prepare,
+    search_plan,
+)
 
 #: Similarity at which a clause counts as saying what an exemplar says. Chosen by
 #: leave-one-case-out cross-validation over the dev interviews (``python -m evals.scoring_cv``,
@@ -199,6 +207,8 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         patterns, rejecting, _ = _split(group)
         found: tuple[Sentence, str, bool] | None = None
         noun_hit: tuple[Sentence, str] | None = None
+        plan = search_plan(patterns) if patterns else None
+        rejects_plan = search_plan(rejecting) if rejecting else None
         maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
                                     budget.starts, budget.sentence_keys)
         for si, s in enumerate(sents):
@@ -209,9 +219,10 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                     break
                 continue
             whole = s.negated and reasoned_rejections and s.reasoned
-            m = first_match(patterns, s.full if whole else s.read, scan) if patterns else None
-            if m is None and rejecting:
-                m = first_match(rejecting, s.full, scan)
+            m = (first_match_planned(plan, s.full if whole else s.read, scan)
+                 if plan is not None else None)
+            if m is None and rejects_plan is not None:
+                m = first_match_planned(rejects_plan, s.full, scan)
             if m is not None:
                 if s.claim or s.quantity:
                     found = (s, m.group(0), False)
