@@ -245,9 +245,10 @@ class OfflineScorer:
                              f"in this step: every criterion is marked down {wrong} level"
                              f"{'s' if wrong > 1 else ''}, since the reasoning rests on "
                              f"{'them' if len(bad) > 1 else 'it'}.")
-        budget = StepBudget()
+        looked_for = applicable(case, rubric)
+        budget = StepBudget(groups=[g for c, _ in looked_for for g in c.signals])
         criteria = []
-        for c, weight in applicable(case, rubric):
+        for c, weight in looked_for:
             cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
             earned = level_for(len(cov.matched), c.thresholds)
             resting = next((why for s, why in rests if cover(

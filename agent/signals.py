@@ -14,10 +14,13 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
+from operator import itemgetter
 from typing import Any
+
+import ahocorasick
 
 _WS = re.compile(r"\s+")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
@@ -284,6 +287,11 @@ class _Plan:
     regex_needs: frozenset[str] | None = None
     """strings one of which any match of the ``re:`` patterns contains (required_literals),
     or None"""
+    keys: frozenset[str] = frozenset()
+    """every key of by_key"""
+    hides: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    """a key -> the plan's other keys that can begin inside it (see _can_hide), filled as
+    asked"""
 
 
 _ANCHOR = re.compile(r"(?<!\\)\$|(?<![\\\[])\^")
@@ -330,7 +338,90 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
     needs = [required_literals(p[3:]) for p in regexes]
     return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes, tuple(regexes),
                  any(_ANCHOR.search(p[3:]) for p in regexes),
-                 frozenset().union(*needs) if needs and all(needs) else None)  # type: ignore[arg-type]
+                 frozenset().union(*needs) if needs and all(needs) else None,  # type: ignore[arg-type]
+                 frozenset(by_key))
+
+
+@lru_cache(maxsize=8192)
+def group_keys(patterns: tuple[str, ...]) -> frozenset[str]:
+    """The literal keys of ``patterns``' phrases (see _Plan; the same as ``_plan(patterns).keys``
+    without building the plan): what a :class:`KeyScan` for them must look for."""
+    out = set()
+    for p in patterns:
+        if p.startswith("~") or p.startswith("re:"):
+            continue
+        words = p.rstrip("*").strip().lower().split()
+        if words:
+            out.add(words[0])
+    return frozenset(out)
+
+
+_second = itemgetter(1)
+
+
+@lru_cache(maxsize=256)
+def _automaton(keys: frozenset[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for k in keys:
+        automaton.add_word(k, k)
+    automaton.make_automaton()
+    return automaton
+
+
+class KeyScan:
+    """The literal keys of many signal groups (a phrase's first word; see _Plan) found in a
+    text in one pass of an Aho-Corasick automaton, every occurrence, overlapping ones
+    included: what a step's sentences hold is read once for all its criteria's groups
+    instead of once per group (candidates and first_match take it as ``scan``).
+    Remembers each text's keys (one scan serves one step)."""
+
+    __slots__ = ("_automaton", "_found", "keys")
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.keys = keys
+        self._automaton = _automaton(keys) if keys else None
+        self._found: dict[str, frozenset[str]] = {}
+
+    def found(self, lowered: str) -> frozenset[str]:
+        """The keys that occur in ``lowered`` (lower-cased text), anywhere."""
+        hit = self._found.get(lowered)
+        if hit is None:
+            hit = (frozenset(map(_second, self._automaton.iter(lowered)))
+                   if self._automaton is not None else frozenset())
+            self._found[lowered] = hit
+        return hit
+
+
+@lru_cache(maxsize=65536)
+def _can_hide(a: str, b: str) -> bool:
+    """Whether an occurrence of key ``b`` can begin inside one of key ``a`` (after its first
+    character): then a key finder that reports ``a`` goes on after it and never sees ``b``
+    there."""
+    return any(a[i:].startswith(b) or b.startswith(a[i:]) for i in range(1, len(a)))
+
+
+def _reported(plan: _Plan, lowered: str, present: frozenset[str]) -> frozenset[str] | set[str]:
+    """The keys ``plan``'s own finder reports in ``lowered`` (each with the keys it starts
+    with: see _Plan.prefixes), given ``present``, every key that occurs there. The finder is
+    non-overlapping: it goes on after the longest key at the leftmost place, so a key that
+    occurs only inside another's match is not reported. When no two present keys can overlap
+    that way, every present key is reported; otherwise the finder itself is run."""
+    keys = plan.keys & present
+    if len(keys) > 1:
+        hides = plan.hides
+        for a in keys:
+            hidden = hides.get(a)
+            if hidden is None:
+                hidden = hides[a] = frozenset(b for b in plan.keys if b != a and _can_hide(a, b))
+            if not hidden.isdisjoint(keys):
+                return _found_keys(plan, lowered)
+    return keys
+
+
+def _found_keys(plan: _Plan, lowered: str) -> set[str]:
+    assert plan.keyfinder is not None
+    found = set(plan.keyfinder.findall(lowered))
+    return {k for f in found for k in plan.prefixes[f]}
 
 
 @dataclass(frozen=True)
@@ -342,6 +433,9 @@ class _Regexes:
     combined_low: re.Pattern[str] | None
     each: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
     """(only when they cannot be combined)"""
+    width: int | None = None
+    """the most characters a match of ``combined`` takes (lookarounds aside), None when
+    unbounded"""
 
 
 @lru_cache(maxsize=4096)
@@ -351,7 +445,18 @@ def _regexes(sources: tuple[str, ...]) -> _Regexes:
     combined = _combined(sources)
     each = () if combined is not None else tuple(
         (r, _lowered(r)) for r in map(compile_pattern, sources))
-    return _Regexes(combined, _lowered(combined), each)
+    return _Regexes(combined, _lowered(combined), each,
+                     _width(combined.pattern) if combined is not None else None)
+
+
+def _width(source: str) -> int | None:
+    """The most characters a match of the expression ``source`` (case-insensitive) consumes
+    (lookarounds look without consuming), or None when unbounded or unknown."""
+    try:
+        most = _sre_parse.parse(source, re.IGNORECASE).getwidth()[1]
+    except (re.error, RecursionError):
+        return None
+    return most if most < int(_sre.MAXREPEAT) else None
 
 
 @lru_cache(maxsize=16384)
@@ -375,39 +480,131 @@ JOIN = "\n\x00\n"
 
 
 def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
-               starts: Sequence[int]) -> set[int] | None:
+               starts: Sequence[int],
+               sentence_keys: Sequence[frozenset[str]] | None = None) -> set[int] | None:
     """Which sentences of ``joined`` (sentences joined with :data:`JOIN`, starting at
     ``starts``; ``lowered`` is it lower-cased) any pattern could match: those holding a
     phrase's first word or touched by a regular expression's match over the whole text. None
     (search them all) when an expression is anchored or cannot be combined. A cheap pass that
-    lets a caller search only those sentences with :func:`first_match`."""
+    lets a caller search only those sentences with :func:`first_match`.
+    ``sentence_keys``: the keys each sentence's part of ``lowered`` holds (KeyScan.found, for
+    keys including every key of ``patterns``; only when ``lowered`` is as long as ``joined``),
+    so that the phrases' keys need no search of their own."""
+    found = candidate_sentences(patterns, joined, lowered, starts, sentence_keys)
+    return found.every() if isinstance(found, Candidates) else found
+
+
+def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
+                        starts: Sequence[int],
+                        sentence_keys: Sequence[frozenset[str]] | None = None,
+                        ) -> Candidates | set[int] | None:
+    """:func:`candidates`, as a :class:`Candidates` that searches the regular expressions
+    only as far as the sentences asked about (a caller that stops at the first sentence a
+    group matches never pays for the rest of the text), or a set when there is no search to
+    make."""
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
-    simple = _simple(joined) if plan.regex_sources else False
+    simple = _simple_text(joined) if plan.regex_sources else False
     compiled = (_regexes(plan.regex_sources) if plan.regex_sources
                 and may_match(plan.regex_needs, lowered if simple else None) else None)
     if compiled is not None and compiled.combined is None:
         return None
-    out: set[int] = set()
+    keyed: set[int] = set()
     n = len(starts)
-    # One search per candidate sentence: after a hit, go on from the next sentence.
-    if plan.keyfinder is not None:
+    if sentence_keys is not None:
+        keys = plan.keys
+        keyed = {i for i, found in enumerate(sentence_keys) if not keys.isdisjoint(found)}
+    elif plan.keyfinder is not None:
+        # One search per candidate sentence: after a hit, go on from the next sentence.
         m = plan.keyfinder.search(lowered)
         while m is not None:
             i = bisect_right(starts, m.start()) - 1
-            out.add(i)
+            keyed.add(i)
             m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
-    if compiled is not None and compiled.combined is not None:
-        regex, fast = compiled.combined, compiled.combined_low
-        low = lowered if fast is not None and simple else None
-        m = _search(regex, fast, joined, low)
-        while m is not None:
+    if compiled is None:
+        return keyed
+    fast = compiled.combined_low
+    return Candidates(keyed, starts, compiled.combined, fast, joined,
+                      lowered if fast is not None and simple else None,
+                      (plan.regex_needs, lowered, compiled.width)
+                      if simple and plan.regex_needs is not None else None)
+
+
+@lru_cache(maxsize=64)
+def _simple_text(text: str) -> bool:
+    """_simple, remembered: a step's joined text is asked about by each of its groups."""
+    return _simple(text)
+
+
+def _first_need(needs: frozenset[str], low: str, pos: int) -> int:
+    """Where the first of ``needs`` in ``low`` at or after ``pos`` starts, or -1."""
+    if len(needs) <= _FEW_NEEDS:
+        found = [i for i in (low.find(n, pos) for n in needs) if i >= 0]
+        return min(found) if found else -1
+    m = _needs_finder(needs).search(low, pos)
+    return -1 if m is None else m.start()
+
+
+class Candidates:
+    """The sentences a group could match (see :func:`candidates`): those holding one of its
+    keys, and those touched by its regular expressions' matches over the joined text. Each
+    search for those matches starts at the sentence after the last one the previous match
+    touched, and is made only when a sentence not yet passed is asked about."""
+
+    __slots__ = ("_fast", "_low", "_needs", "_next", "_regex", "_starts", "_text", "keyed",
+                 "touched")
+
+    def __init__(self, keyed: set[int], starts: Sequence[int],
+                 regex: re.Pattern[str] | None = None, fast: re.Pattern[str] | None = None,
+                 text: str = "", low: str | None = None,
+                 needs: tuple[frozenset[str], str, int | None] | None = None) -> None:
+        self.keyed = keyed
+        self.touched: set[int] = set()
+        self._starts = starts
+        self._regex, self._fast, self._text, self._low = regex, fast, text, low
+        self._needs = needs
+        """(strings one of which every match holds, the simple lower-cased text, the widest
+        match or None): a search starts no earlier than a match holding the next of those
+        strings could, and none is made when none is left"""
+        self._next = 0 if regex is not None else len(starts)
+        """the sentence the next search starts at (past the end: no more searches)"""
+
+    def __contains__(self, i: int) -> bool:
+        if i in self.keyed or i in self.touched:
+            return True
+        self._search_past(i)
+        return i in self.touched
+
+    def _search_past(self, i: int) -> None:
+        """Search on until every match that could touch sentence ``i`` is known."""
+        starts = self._starts
+        n = len(starts)
+        while self._next <= i and self._next < n:
+            assert self._regex is not None
+            pos = starts[self._next] if self._next else 0
+            if self._needs is not None:
+                # A match starting at or after pos holds one of the needed strings, wholly
+                # inside what it consumes: none is left, or it starts at most width before.
+                needs, low, width = self._needs
+                first = _first_need(needs, low, pos)
+                if first < 0:
+                    self._next = n
+                    break
+                if width is not None:
+                    pos = max(pos, first - width)
+            m = _search(self._regex, self._fast, self._text, self._low, pos)
+            if m is None:
+                self._next = n
+                break
             last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
-            out.update(range(bisect_right(starts, m.start()) - 1, last + 1))
-            m = (_search(regex, fast, joined, low, starts[last + 1])
-                 if last + 1 < n else None)
-    return out
+            self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))
+            self._next = last + 1
+
+    def every(self) -> set[int]:
+        """Every candidate sentence."""
+        self._search_past(len(self._starts) - 1)
+        return self.keyed | self.touched
 
 
 def _earlier(m: re.Match[str], best: re.Match[str] | None) -> bool:
@@ -416,29 +613,44 @@ def _earlier(m: re.Match[str], best: re.Match[str] | None) -> bool:
     return best is None or (m.start(), -m.end()) < (best.start(), -best.end())
 
 
-def first_match(patterns: Iterable[str], text: str) -> re.Match[str] | None:
+def first_match(patterns: Iterable[str], text: str,
+                scan: KeyScan | None = None) -> re.Match[str] | None:
     """The earliest match of any pattern in ``text`` (exemplars, ``~...``, are not patterns).
 
     Fast: a phrase whose first word does not occur in the text is never searched, so a
     sentence is scanned once by a literal key finder and then by the few phrases it could hold,
-    instead of by every phrase of the group (see _Plan)."""
-    plan = _plan(patterns if isinstance(patterns, tuple) else tuple(patterns))
+    instead of by every phrase of the group (see _Plan). ``scan``: a KeyScan for keys
+    including every key of ``patterns`` (shared by many groups), in place of the group's own
+    key finder; the same match."""
+    return first_match_planned(
+        _plan(patterns if isinstance(patterns, tuple) else tuple(patterns)), text, scan)
+
+
+def search_plan(patterns: tuple[str, ...]) -> _Plan:
+    """The search plan of ``patterns`` for :func:`first_match_planned` (built once)."""
+    return _plan(patterns)
+
+
+def first_match_planned(plan: _Plan, text: str,
+                        scan: KeyScan | None = None) -> re.Match[str] | None:
+    """:func:`first_match` with the patterns' plan (:func:`search_plan`) at hand."""
     best: re.Match[str] | None = None
     lowered, low = _lowered_text(text)
     if plan.keyfinder is not None:
-        found = set(plan.keyfinder.findall(lowered))
-        if found:
-            keys = {k for f in found for k in plan.prefixes[f]}
-            for key in keys:
-                for phrase, rest in plan.by_key[key]:
-                    if low is not None and not all(w in low for w in rest):
-                        continue  # a later word of the phrase is missing
-                    m = _search(*_phrase(phrase), text, low)
-                    if m and _earlier(m, best):
-                        best = m
-    m = _regex_match(plan, text, low)
-    if m and _earlier(m, best):
-        best = m
+        keys = (_reported(plan, lowered, scan.found(lowered)) if scan is not None
+                else _found_keys(plan, lowered))
+        by_key = plan.by_key
+        for key in keys:
+            for phrase, rest in by_key[key]:
+                if rest and low is not None and not all(w in low for w in rest):
+                    continue  # a later word of the phrase is missing
+                m = _search(*_phrase(phrase), text, low)
+                if m and (best is None or (m.start(), -m.end()) < (best.start(), -best.end())):
+                    best = m  # see _earlier
+    if plan.regex_sources:
+        m = _regex_match(plan, text, low)
+        if m and _earlier(m, best):
+            best = m
     return best
 
 

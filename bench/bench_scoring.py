@@ -35,12 +35,12 @@ STEP_MAX_MS = 20.0
 def clear_text_caches() -> None:
     """Forget everything cached per text (sentences read, embeddings, fact figures)."""
     from agent.semantic import calls, facts, matcher, numbers, premises, reading
-    from agent.signals import _substantive, fold, is_meta
+    from agent.signals import _simple_text, _substantive, fold, is_meta
 
     for f in (reading.read_answer, reading.read_sentence, reading.clauses, reading.has_verb,
               reading.described, numbers.words_to_numbers, facts.quantities, calls.bad_call,
               calls.wrong_call, premises._premises, premises._states, premises._line_premises,
-              _substantive, fold, is_meta):
+              _substantive, fold, is_meta, _simple_text):
         f.cache_clear()
     with matcher._cache_lock:
         matcher._cache.clear()

@@ -266,6 +266,105 @@ def test_matching_groups_at_once_finds_what_each_group_finds_alone() -> None:
     assert found > 40
 
 
+def test_one_key_scan_for_many_groups_finds_what_each_groups_own_finder_finds() -> None:
+    """The offline scorer finds the literal keys of all a step's groups in a sentence in one
+    pass (signals.KeyScan: every occurrence, overlapping ones included); first_match and
+    candidates given that scan must give exactly what each group's own key finder gives. That
+    finder is non-overlapping: a key that occurs only inside another key of the same group
+    ("b" inside "a/b") is not reported, so its phrases are not searched."""
+    from agent import signals
+    from agent.cases import default_cases
+    from agent.prompts import scoring_words
+    from agent.rubrics import default_rubrics
+
+    text = ("Clarify first: who is waiting, and what's p99 at peak? We'd autoscale the "
+            "replicas, scale out at 70%, and cache the prefix (prefix caching). Canary on 5% "
+            "of traffic, then an a/b test; roll back if errors exceed 0.1%. $38k a month. "
+            "TTFT under 300 ms, tail latency flat; KV cache: 80%. I'd confirm the queue depth "
+            "first. Is fine-tuning of the model in scope, or only serving? How critical is "
+            "this account to them. İstanbul, ſtill slow.")
+    sents = [*signals.sentences(text), text.upper(), "an a/b test", "a/b testing"]
+    rubrics = default_rubrics()
+    groups = [tuple(g) for step in rubrics.hashes for c in rubrics[step].criteria
+              for g in c.signals]
+    groups += [tuple(f.keywords) for case in default_cases().values() for f in case.facts]
+    groups += [tuple(says) for _, says in scoring_words().values()]
+    groups += [("a/b testing", "b test"), ("a/b",), ("b test",), ("autoscal*", "scale out"),
+               # the string every match needs ("in scope") lies deep inside the match, which
+               # may also run on into the next sentence
+               ("re:\\b(training|tuning)\\b[^?.]{0,30}\\bin scope\\b",),
+               ("re:\\bcold starts?\\b[^?]{0,120}\\bqueue depth\\b",)]
+    scan = signals.KeyScan(frozenset().union(*map(signals.group_keys, groups)))
+
+    def key(m: re.Match[str] | None) -> tuple[int, int] | None:
+        return None if m is None else (m.start(), m.end())
+
+    found = 0
+    for g in groups:
+        for s in sents:
+            alone = key(signals.first_match(g, s))
+            assert key(signals.first_match(g, s, scan)) == alone, (g, s)
+            found += alone is not None
+    assert found > 200
+    # the trap: "b" occurs only inside "a/b", so "b test" is never searched for this group
+    assert signals.first_match(("a/b testing", "b test"), "an a/b test", scan) is None
+    assert key(signals.first_match(("b test",), "an a/b test", scan)) == (5, 11)
+
+    joined = signals.JOIN.join(sents)
+    starts, pos = [], 0
+    for s in sents:
+        starts.append(pos)
+        pos += len(s) + len(signals.JOIN)
+    lowered = joined.lower()
+    assert len(lowered) != len(joined)  # "İ": the scorer then searches the lowered text
+    same = [s for s in sents if "İ" not in s]
+    joined = signals.JOIN.join(same)
+    starts, pos = [], 0
+    for s in same:
+        starts.append(pos)
+        pos += len(s) + len(signals.JOIN)
+    lowered = joined.lower()
+    assert len(lowered) == len(joined)
+    keys = [scan.found(lowered[st:st + len(s)]) for s, st in zip(same, starts, strict=True)]
+
+    def reference(patterns: tuple[str, ...], keyed: bool = True) -> set[int] | None:
+        """candidates as it was: each group's key finder over the text, and its expressions
+        searched from the start of the text, each search from the sentence after the last
+        one the previous match touched."""
+        from bisect import bisect_right
+        plan = signals._plan(patterns)
+        if plan.regex_sources and plan.anchored:
+            return None
+        out: set[int] = set()
+        if plan.keyfinder is not None and keyed:
+            for m in plan.keyfinder.finditer(lowered):
+                out.add(bisect_right(starts, m.start()) - 1)
+        if plan.regex_sources:
+            regex = signals._combined(plan.regex_sources)
+            if regex is None:
+                return None
+            m = regex.search(joined)
+            while m is not None:
+                last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
+                out.update(range(bisect_right(starts, m.start()) - 1, last + 1))
+                m = regex.search(joined, starts[last + 1]) if last + 1 < len(starts) else None
+        return out
+
+    for g in groups:
+        patterns = tuple(p for p in g if not p.startswith("~"))
+        alone = signals.candidates(patterns, joined, lowered, starts)
+        assert alone == reference(patterns), g
+        assert signals.candidates(patterns, joined, lowered, starts, keys) == alone, g
+        none = [frozenset[str]()] * len(same)  # what the expressions alone add
+        assert signals.candidates(patterns, joined, lowered, starts, none) == reference(
+            patterns, keyed=False), g
+        lazy = signals.candidate_sentences(patterns, joined, lowered, starts, keys)
+        assert (lazy is None) == (alone is None), g
+        if lazy is not None and alone is not None:
+            assert [i in lazy for i in reversed(range(len(same)))] == [
+                i in alone for i in reversed(range(len(same)))], g
+
+
 def test_matching_without_ignorecase_on_lowered_text_finds_the_same_matches(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """first_match and candidates run expressions without IGNORECASE on the lower-cased text

@@ -25,7 +25,15 @@ import numpy as np
 
 from agent.semantic.matcher import embed, index
 from agent.semantic.reading import Sentence, negation_cue
-from agent.signals import JOIN, candidates, first_match, prepare
+from agent.signals import (
+    JOIN,
+    KeyScan,
+    candidate_sentences,
+    first_match_planned,
+    group_keys,
+    prepare,
+    search_plan,
+)
 
 #: Similarity at which a clause counts as saying what an exemplar says. Chosen by
 #: leave-one-case-out cross-validation over the dev interviews (``python -m evals.scoring_cv``,
@@ -50,6 +58,12 @@ class StepBudget:
     in the sentences that could hold them (signals.candidates)"""
     lowered: str = ""
     starts: list[int] = field(default_factory=list)
+    groups: Sequence[Sequence[str]] = ()
+    """every signal group the step's criteria look for (optional): the literal keys of all of
+    them are found in each sentence in one pass (signals.KeyScan)"""
+    scan: KeyScan | None = None
+    sentence_keys: list[frozenset[str]] | None = None
+    """the scan's keys in each sentence (for signals.candidates)"""
 
 
 @dataclass(frozen=True)
@@ -187,11 +201,26 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         for s in sents:
             budget.starts.append(pos)
             pos += len(s.full) + len(JOIN)
+    needed = frozenset().union(*map(group_keys, tgroups))
+    scan = budget.scan
+    if scan is None or not needed <= scan.keys:
+        known = scan.keys if scan is not None else frozenset().union(
+            *(group_keys(tuple(g)) for g in budget.groups))
+        budget.scan = scan = KeyScan(known | needed)
+        budget.sentence_keys = None
+    # signals.candidates reads each sentence's keys from its part of the lowered text: when
+    # lower-casing changed the text's length ("İ"), it searches the lowered text itself
+    if budget.sentence_keys is None and len(budget.lowered) == len(budget.joined):
+        budget.sentence_keys = [scan.found(budget.lowered[start:start + len(s.full)])
+                                for s, start in zip(sents, budget.starts, strict=False)]
     for gi, group in enumerate(tgroups):
         patterns, rejecting, _ = _split(group)
         found: tuple[Sentence, str, bool] | None = None
         noun_hit: tuple[Sentence, str] | None = None
-        maybe = candidates(patterns + rejecting, budget.joined, budget.lowered, budget.starts)
+        plan = search_plan(patterns) if patterns else None
+        rejects_plan = search_plan(rejecting) if rejecting else None
+        maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
+                                    budget.starts, budget.sentence_keys)
         for si, s in enumerate(sents):
             if maybe is not None and si not in maybe:
                 hit = meaning.best.get((si, gi))
@@ -200,9 +229,10 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                     break
                 continue
             whole = s.negated and reasoned_rejections and s.reasoned
-            m = first_match(patterns, s.full if whole else s.read) if patterns else None
-            if m is None and rejecting:
-                m = first_match(rejecting, s.full)
+            m = (first_match_planned(plan, s.full if whole else s.read, scan)
+                 if plan is not None else None)
+            if m is None and rejects_plan is not None:
+                m = first_match_planned(rejects_plan, s.full, scan)
             if m is not None:
                 if s.claim or s.quantity:
                     found = (s, _label(m), False)
