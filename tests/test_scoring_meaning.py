@@ -1045,3 +1045,13 @@ def test_a_call_judged_wrong_in_its_step_earns_nothing_across_the_interview() ->
     across = score(text, "cross_cutting")
     assert all(text not in e for c in across.criteria for e in c.evidence)
     assert level(across, "cross_cutting.pain_to_bet") == 1
+
+
+def test_a_term_the_reading_added_is_not_shown_as_the_candidates_words() -> None:
+    """A trial: 'a quarter of engineering work' was credited as '25%', a word the candidate
+    never wrote; what the reading adds (digits for number words, trade terms for everyday
+    words) is shown as what it was read as."""
+    result = score("Making new copies start faster would take us a quarter of engineering "
+                   "work.", "prioritize")
+    why = next(c.rationale for c in result.criteria if c.id == "prioritize.latency_vs_cost")
+    assert "'faster'" in why and "close in meaning to “25%”" in why and "'25%'" not in why

@@ -170,14 +170,18 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
     return out
 
 
-def _label(m: re.Match[str]) -> str:
+def _label(m: re.Match[str], written: int) -> str:
     """What a match found, as the words the candidate wrote: a match that stops inside a word
-    ("under 3" of "under 300 ms") runs on to the word's end."""
+    ("under 3" of "under 300 ms") runs on to the word's end. A match in what the reading adds
+    after the first ``written`` characters (numbers in words as digits, everyday words' trade
+    terms: "GPUs" for "machines", "25%" for "a quarter") is not the candidate's words, and is
+    labelled as what it was read as (shown "close in meaning to")."""
     text, end = m.string, m.end()
     if end > m.start() and text[end - 1].isalnum():
         while end < len(text) and text[end].isalnum():
             end += 1
-    return text[m.start():end]
+    label = text[m.start():end]
+    return label if m.start() < written else f"≈ “{label}”"
 
 
 def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
@@ -235,9 +239,9 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                 m = first_match_planned(rejects_plan, s.full, scan)
             if m is not None:
                 if s.claim or s.quantity:
-                    found = (s, _label(m), False)
+                    found = (s, _label(m, len(s.text)), False)
                     break
-                noun_hit = noun_hit or (s, _label(m))
+                noun_hit = noun_hit or (s, _label(m, len(s.text)))
                 continue
             hit = meaning.best.get((si, gi))
             if hit is not None:
