@@ -505,6 +505,8 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
+    if len(lowered) != len(joined):
+        return None  # lower-casing changed the length ("İ"): offsets no longer map to sentences
     simple = _simple_text(joined) if plan.regex_sources else False
     compiled = (_regexes(plan.regex_sources) if plan.regex_sources
                 and may_match(plan.regex_needs, lowered if simple else None) else None)

@@ -554,3 +554,16 @@ def test_wrong_call_checks_skip_only_patterns_whose_literals_are_absent(
     assert all(needs for *_, needs in calls._bad_checks())
     assert all(needs for *_, needs in calls._wrong_checks())
     assert 20 < sum(1 for v in fast if any(v)) < len(fast) // 10
+
+
+def test_a_letter_that_lower_cases_to_two_is_searched_in_the_right_sentence() -> None:
+    """Found by the issue-13 engineer: 'İ' lower-cases to two characters, so key offsets in
+    the lower-cased text pointed at the next sentence and 'p99' was missed in the first."""
+    from agent.signals import JOIN, candidates, first_match
+
+    sents = ["İİİİİİİİ p99", "ok then"]
+    joined = JOIN.join(sents)
+    starts = [0, len(sents[0]) + len(JOIN)]
+    got = candidates(("tail latency", "p99*"), joined, joined.lower(), starts)
+    assert got is None or 0 in got
+    assert first_match(("tail latency", "p99*"), sents[0]) is not None
