@@ -226,13 +226,35 @@ DISMISSAL = re.compile(
 _SAFE = re.compile(r"\b(?:never|not|don't|won't|wouldn't)\b[^.;]{0,30}\bwithout\b", re.IGNORECASE)
 
 
+#: Round 9: a loss named as the condition that sends us back is a rollback trigger, not a loss
+#: accepted ("if errors rise or quality drops, everybody goes back to the old setup"): the loss
+#: sits in an if/when clause and the sentence answers it by going back or stopping.
+_CONDITION_BEFORE = re.compile(r"\b(?:if|when|whenever|should|as soon as|the moment)\b[^.;:]{0,60}$",
+                               re.IGNORECASE)
+_GO_BACK = re.compile(r"\b(?:(?:go|goes|going|went|switch\w*|move\w*|route\w*|roll\w*|flip\w*|"
+                      r"put\w*|send\w*) (?:\w+ ){0,3}back|rollback|revert\w*|undo|"
+                      r"(?:switch|turn)\w* (?:\w+ ){0,2}off|stop\w*|paus\w*|halt\w*|abort\w*)\b",
+                      re.IGNORECASE)
+
+_NOT_BEFORE = re.compile(r"\b(?:not|never|no|don't|won't|wouldn't|doesn't|didn't|can't|cannot)"
+                         r"\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
+def _trigger(text: str, m: re.Match[str]) -> bool:
+    """Is this match the condition of a going-back or stopping rule (see _CONDITION_BEFORE)?"""
+    if not _CONDITION_BEFORE.search(text[:m.start()]):
+        return False
+    rest = text[m.end():]
+    return any(not _NOT_BEFORE.search(rest[:g.start()]) for g in _GO_BACK.finditer(rest))
+
+
 @lru_cache(maxsize=8192)
 def bad_call(sentence: str) -> str | None:
     """Why this sentence is a bad call (see the module docstring), or None."""
     text = words_to_numbers(sentence)
     low = lowered_if_simple(text)
     for why, pattern, needs in _bad_checks():
-        if may_match(needs, low) and pattern.search(text):
+        if may_match(needs, low) and any(not _trigger(text, m) for m in pattern.finditer(text)):
             return why
     return None
 
