@@ -121,3 +121,23 @@ def test_new_words_in_salad_or_nonsense_stay_low(step: str, text: str) -> None:
     result = score(text, step, FINTECH)
     assert result.score is not None and result.score <= 1.5, [
         (c.id, c.level, c.rationale) for c in result.criteria if c.level and c.level > 1]
+
+
+def test_spare_copies_and_machines_doing_nothing_name_the_latency_cost_mechanism() -> None:
+    result = score("Keeping spare copies on standby before the busy hour cuts the wait for the "
+                   "slowest calls, but we pay for machines that do nothing at night.", "prioritize")
+    assert (level(result, "prioritize.latency_vs_cost") or 0) >= 3
+
+
+def test_spare_copies_negated_earn_no_mechanism() -> None:
+    result = score("No spare copies on standby, no machines doing nothing.", "prioritize")
+    assert (level(result, "prioritize.latency_vs_cost") or 0) <= 1
+
+
+@pytest.mark.parametrize("text", [
+    "Spare copies before the busy hour fix the slowest calls, but we pay nothing extra, giving "
+    "up nothing.",
+    "Fast, but we pay, spare copies, standby, doing nothing.",
+])
+def test_spare_copies_with_no_cost_or_as_a_list_earn_no_trade_off(text: str) -> None:
+    assert (level(score(text, "prioritize"), "prioritize.latency_vs_cost") or 0) <= 1
