@@ -141,3 +141,20 @@ def test_spare_copies_negated_earn_no_mechanism() -> None:
 ])
 def test_spare_copies_with_no_cost_or_as_a_list_earn_no_trade_off(text: str) -> None:
     assert (level(score(text, "prioritize"), "prioritize.latency_vs_cost") or 0) <= 1
+
+
+PHASED = ("In the first two weeks we add spare copies for the busy hour. Over the next two months "
+          "we make loading faster. Later this year we build the scheduler for every customer. "
+          "{}")
+
+
+def test_each_stage_feeding_the_next_is_phasing() -> None:
+    plain = score(PHASED.format("Each stage feeds the next."), "solutions")
+    assert level(plain, "solutions.time_horizons") == 4
+
+
+def test_phasing_words_negated_add_nothing() -> None:
+    bare = score(PHASED.format(""), "solutions")
+    negated = score(PHASED.format("No stage feeds the next."), "solutions")
+    assert level(bare, "solutions.time_horizons") == 3
+    assert (level(negated, "solutions.time_horizons") or 0) <= 3
