@@ -141,8 +141,10 @@ EXCELLENT_MEAN = 3.3
 #: denied states ("it isn't queueing"). 3: a pasted block of over 250 words is no claim.
 #: 4: a practice waved off as for lesser people ("rollback is for people who make mistakes");
 #: "nothing to miss" denies a need, it sets no target; across the interview, a sentence that
-#: is a wrong call in a step earns nothing.
-RULES = 4
+#: is a wrong call in a step earns nothing. 5: a loss named as the if-condition of going back is
+#: a rollback trigger, not a loss accepted; picking whatever the loudest group wants, and a share
+#: of requests timing out accepted, are wrong calls (issue 9 round 9).
+RULES = 5
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

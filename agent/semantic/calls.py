@@ -44,6 +44,12 @@ _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGN
      r"\b(?:error|timeout|time-out|failure|failed|drop)\w*(?: rate)?[^.;]{0,40}"
      r"(?:\bup to|\bunder|\bbelow|\bof|\bat|\baround|\babout|\bbe|\bstay\w*)\s+"
      r"(?:[5-9]|[1-9]\d)(?:\.\d+)?\s*%"),
+    # round 9: the share first ("I'm fine with that, even with 30% of requests timing out")
+    ("sets an error or timeout rate no customer accepts",
+     r"\b(?:accept\w*|tolerat\w*|fine with|ok(?:ay)? with|even with|live with|happy with|"
+     r"comfortable with)\b[^.;]{0,30}\b(?:[5-9]|[1-9]\d)(?:\.\d+)?\s*% of (?:the |all |our |their )?"
+     r"(?:\w+ )?(?:requests?|calls?|queries|jobs?|users?|responses?|answers?) (?:are |were |"
+     r"still |will be )?(?:tim\w* out|time-?outs?|fail\w*|error\w*|dropp\w*|giv\w* up)"),
     ("accepts a large quality drop", r"\b(?:quality|accuracy|precision|eval\w*|score)\w*[^.;]{0,40}"
      r"\b(?:drop|fall|flex|slip|lose|loss|decline|degrad)\w*[^.;]{0,25}(?:\b(?:[3-9]|[1-9]\d)"
      r"(?:\.\d+)?\s*(?:points?|%|pp)\b|\b(?:a few|several|some|many) points\b)"),
@@ -90,6 +96,8 @@ _PRESSER = (r"\b(?:who(?:ever)?|which(?:ever)?|(?:the )?(?:\w+ )?(?:customers?|a
             + _CONTACT_VERBS + r"\s+(?:the )?(?:most|more)\b|"
             r"(?:make|makes|made|making|kick|kicks|kicked|raise|raises|raised)\s+(?:the )?"
             r"(?:biggest|loudest|most|largest) (?:fuss|stink|noise|racket|row|scene))")
+_GROUP = (r"(?:customers?|accounts?|merchants?|clients?|teams?|users?|voices?|segments?|"
+          r"partners?|buyers?|groups?|tenants?|developers?)\b")
 _SERVED_FIRST = (r"\b(?:(?:gets?|go(?:es)?|comes?|is|are|served|looked at|handled|built|done|"
                  r"answered|fixed|heard)\b(?:\s+[\w'-]+){0,5}?\s+first|first (?:pick|call|dibs|"
                  r"in line|say)|(?:to )?the front of the (?:line|queue)|sets? the (?:order|agenda|"
@@ -165,6 +173,12 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"which (?:customers?|accounts?))\b(?: is| are)?[^.;]{0,15}\b(?:shout\w*|loud\w*|"
          r"escalat\w*|complain\w*|nois\w*|vocal)|"
          r"\bloudest (?:voice|customer|account)s?\b[^.;]{0,60}\b(?:roadmap|priorit\w*|first|top)\b|"
+         # Round 9: the same with any group, and with the pick named first ("my first pick is
+         # whatever the loudest merchant wants")
+         r"\b(?:first|pick|priorit\w*|top|roadmap)\b[^.;]{0,40}\b" + _ANGRIEST + r" (?:\w+ )?"
+         + _GROUP + r"\s+(?:\w+\s+)?(?:wants?|asks? for|demands?|says?|push\w* for)\b|\b"
+         + _ANGRIEST + r" (?:\w+ )?" + _GROUP + r"\s+(?:\w+\s+){0,2}(?:go|goes|get|gets|come|comes|"
+         r"is|are|move|moves)\s+(?:\w+\s+){0,3}(?:first|(?:to )?the top|top of)\b|"
          r"\b(?:is|are) the loudest\b[^.;]{0,30}\b(?:so|go(?:es)? to the top|first)\b|"
          r"\b(?:priority|roadmap) (?:is|goes to) the loud(?:est)?\b|"
          r"\b(?:nobody|no one|no-one)(?: is)? (?:shouting|yelling|escalating)\b[^.;]{0,30}"
@@ -226,13 +240,35 @@ DISMISSAL = re.compile(
 _SAFE = re.compile(r"\b(?:never|not|don't|won't|wouldn't)\b[^.;]{0,30}\bwithout\b", re.IGNORECASE)
 
 
+#: Round 9: a loss named as the condition that sends us back is a rollback trigger, not a loss
+#: accepted ("if errors rise or quality drops, everybody goes back to the old setup"): the loss
+#: sits in an if/when clause and the sentence answers it by going back or stopping.
+_CONDITION_BEFORE = re.compile(r"\b(?:if|when|whenever|should|as soon as|the moment)\b[^.;:]{0,60}$",
+                               re.IGNORECASE)
+_GO_BACK = re.compile(r"\b(?:(?:go|goes|going|went|switch\w*|move\w*|route\w*|roll\w*|flip\w*|"
+                      r"put\w*|send\w*) (?:\w+ ){0,3}back|rollback|revert\w*|undo|"
+                      r"(?:switch|turn)\w* (?:\w+ ){0,3}off|stop\w*|paus\w*|halt\w*|abort\w*)\b",
+                      re.IGNORECASE)
+
+_NOT_BEFORE = re.compile(r"\b(?:not|never|no|don't|won't|wouldn't|doesn't|didn't|can't|cannot)"
+                         r"\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
+def _trigger(text: str, m: re.Match[str]) -> bool:
+    """Is this match the condition of a going-back or stopping rule (see _CONDITION_BEFORE)?"""
+    if not _CONDITION_BEFORE.search(text[:m.start()]):
+        return False
+    rest = text[m.end():]
+    return any(not _NOT_BEFORE.search(rest[:g.start()]) for g in _GO_BACK.finditer(rest))
+
+
 @lru_cache(maxsize=8192)
 def bad_call(sentence: str) -> str | None:
     """Why this sentence is a bad call (see the module docstring), or None."""
     text = words_to_numbers(sentence)
     low = lowered_if_simple(text)
     for why, pattern, needs in _bad_checks():
-        if may_match(needs, low) and pattern.search(text):
+        if may_match(needs, low) and any(not _trigger(text, m) for m in pattern.finditer(text)):
             return why
     return None
 
