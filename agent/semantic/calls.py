@@ -47,7 +47,8 @@ _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGN
     # round 9: the share first ("I'm fine with that, even with 30% of requests timing out")
     ("sets an error or timeout rate no customer accepts",
      r"\b(?:accept\w*|tolerat\w*|fine with|ok(?:ay)? with|even with|live with|happy with|"
-     r"comfortable with)\b[^.;]{0,30}\b(?:[5-9]|[1-9]\d)(?:\.\d+)?\s*% of (?:the |all |our |their )?"
+     r"comfortable with)\b[^.;]{0,30}\b(?:[5-9]|[1-9]\d)(?:\.\d+)?\s*% of "
+     r"(?:the |all |our |their )?"
      r"(?:\w+ )?(?:requests?|calls?|queries|jobs?|users?|responses?|answers?) (?:are |were |"
      r"still |will be )?(?:tim\w* out|time-?outs?|fail\w*|error\w*|dropp\w*|giv\w* up)"),
     ("accepts a large quality drop", r"\b(?:quality|accuracy|precision|eval\w*|score)\w*[^.;]{0,40}"
@@ -243,8 +244,8 @@ _SAFE = re.compile(r"\b(?:never|not|don't|won't|wouldn't)\b[^.;]{0,30}\bwithout\
 #: Round 9: a loss named as the condition that sends us back is a rollback trigger, not a loss
 #: accepted ("if errors rise or quality drops, everybody goes back to the old setup"): the loss
 #: sits in an if/when clause and the sentence answers it by going back or stopping.
-_CONDITION_BEFORE = re.compile(r"\b(?:if|when|whenever|should|as soon as|the moment)\b[^.;:]{0,60}$",
-                               re.IGNORECASE)
+_CONDITION_BEFORE = re.compile(
+    r"\b(?:if|when|whenever|should|as soon as|the moment)\b[^.;:]{0,60}$", re.IGNORECASE)
 _GO_BACK = re.compile(r"\b(?:(?:go|goes|going|went|switch\w*|move\w*|route\w*|roll\w*|flip\w*|"
                       r"put\w*|send\w*) (?:\w+ ){0,3}back|rollback|revert\w*|undo|"
                       r"(?:switch|turn)\w* (?:\w+ ){0,3}off|stop\w*|paus\w*|halt\w*|abort\w*)\b",

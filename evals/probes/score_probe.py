@@ -16,12 +16,16 @@ from agent.scorers import OfflineScorer
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("probe")
-    ap.add_argument("--detail", action="store_true")
-    ap.add_argument("--json")
+    ap = argparse.ArgumentParser(
+        description="Score a probe file's answers with the offline scorer and compare each "
+                    "criterion with its label (exact matches, mean levels).")
+    ap.add_argument("probe", help="a probe file, e.g. evals/probes/plain9.yaml")
+    ap.add_argument("--detail", action="store_true", help="show each missed criterion's "
+                    "rationale")
+    ap.add_argument("--json", help="also write every probe's step score and levels here")
     args = ap.parse_args()
-    data = yaml.safe_load(open(args.probe))
+    with open(args.probe, encoding="utf-8") as f:
+        data = yaml.safe_load(f)
     scorer = OfflineScorer()
     per_crit: dict[str, list[tuple[int, int]]] = defaultdict(list)
     out = {}
@@ -47,12 +51,15 @@ def main() -> None:
     tg = tp = te = tn = 0
     for cid in sorted(per_crit):
         xs = per_crit[cid]
-        g = sum(a for a, _ in xs); q = sum(b for _, b in xs); e = sum(a == b for a, b in xs)
-        tg += g; tp += q; te += e; tn += len(xs)
+        g = sum(a for a, _ in xs)
+        q = sum(b for _, b in xs)
+        e = sum(a == b for a, b in xs)
+        tg, tp, te, tn = tg + g, tp + q, te + e, tn + len(xs)
         print(f"{cid:<40} {len(xs):>2}  {g/len(xs):.2f}  {q/len(xs):.2f}  {e}/{len(xs)}")
     print(f"{'ALL':<40} {tn:>2}  {tg/tn:.2f}  {tp/tn:.2f}  {te}/{tn}")
     if args.json:
-        json.dump(out, open(args.json, "w"), indent=1)
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":
