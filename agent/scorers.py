@@ -16,7 +16,7 @@ from agent.cases import Case
 from agent.evidence import check_quotes
 from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
-from agent.semantic.calls import dismisses_clue, wrong_call
+from agent.semantic.calls import dismisses_clue, wrong_call, wrong_in_a_step
 from agent.semantic.claims import StepBudget, cover
 from agent.semantic.facts import Told
 from agent.semantic.facts import check as check_facts
@@ -225,7 +225,7 @@ class OfflineScorer:
         rests: Calls = []
         if step not in STEPS:  # across the interview: a call judged wrong in its step earns
             sents = [s for s in sents  # nothing here either (it is marked down there)
-                     if not any(wrong_call(s.text, st) for st in STEPS[1:])]
+                     if not wrong_in_a_step(s.text)]
         if step in STEPS:
             bad = invented + wrong_calls(case, step, sents)
             premised, rests = premise_calls(case, step, turns, sents, told)

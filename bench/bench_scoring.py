@@ -39,8 +39,8 @@ def clear_text_caches() -> None:
 
     for f in (reading.read_answer, reading.read_sentence, reading.clauses, reading.has_verb,
               reading.described, numbers.words_to_numbers, facts.quantities, calls.bad_call,
-              calls.wrong_call, premises._premises, premises._states, premises._line_premises,
-              _substantive, fold, is_meta, _simple_text):
+              calls.wrong_call, calls.wrong_in_a_step, premises._premises, premises._states,
+              premises._line_premises, _substantive, fold, is_meta, _simple_text):
         f.cache_clear()
     with matcher._cache_lock:
         matcher._cache.clear()

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from agent.semantic.numbers import words_to_numbers
 from agent.signals import first_match, lowered_if_simple, may_match, required_literals
+from agent.steps import STEPS
 
 _ACCEPT = (r"\b(?:accept\w*|allow\w*|tolerat\w*|comfortable|fine with|ok(?:ay)? with|"
            r"can flex|let (?:it|them|cost|costs|quality)|happy to|willing to|even if|"
@@ -346,6 +347,13 @@ def _safe_needs() -> frozenset[str] | None:
 def _clue_needs() -> tuple[frozenset[str] | None, frozenset[str] | None]:
     """The literal strings of DISMISSAL and MINIMISER (see :func:`_bad_checks`)."""
     return required_literals(DISMISSAL.pattern), required_literals(MINIMISER.pattern)
+
+
+@lru_cache(maxsize=16384)
+def wrong_in_a_step(sentence: str) -> bool:
+    """Whether this sentence is a wrong call in any step after clarify (what scoring across the
+    interview asks of every sentence: one cached answer a sentence, not one per step)."""
+    return any(wrong_call(sentence, step) is not None for step in STEPS[1:])
 
 
 @lru_cache(maxsize=8192)
