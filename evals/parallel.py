@@ -150,24 +150,6 @@ class Pool:
                     pending.add(self._executor.submit(score_jobs, nxt))
 
 
-def grouped(jobs: Sequence[Job]) -> list[Job]:
-    """``jobs`` with the copies of one recorded interview (same case, same turns; a dataset
-    that repeats interviews, or --repeats) brought together after the first, so that one chunk
-    and so one worker scores them: it reads the text once and the copies hit its caches,
-    instead of every worker reading it afresh. Otherwise the order is kept."""
-    first: dict[tuple[Any, ...], int] = {}
-    keys: dict[str, int] = {}
-    rank: list[int] = []
-    for _, case_id, item in jobs:
-        k = keys.get(item.id)
-        if k is None:
-            content = (case_id, tuple((t.role, t.step, t.text) for t in item.turns))
-            k = keys[item.id] = first.setdefault(content, len(first))
-        rank.append(k)
-    order = sorted(range(len(jobs)), key=rank.__getitem__)  # stable: steps stay in order
-    return [jobs[i] for i in order]
-
-
 def chunked(jobs: Sequence[Job], size: int) -> list[list[Job]]:
     """Consecutive chunks of ``size`` jobs (consecutive jobs are one interview's steps)."""
     size = max(1, size)

@@ -538,7 +538,7 @@ class Run:
         self._start_preload()  # only now: a thread running at the fork would have stopped it
         bar.update(status=f"{workers} processes")
         with pool:
-            for task, result, error in pool.run(parallel.chunked(parallel.grouped(jobs), size)):
+            for task, result, error in pool.run(parallel.chunked(jobs, size)):
                 self._record_row(task, result, error, no_usage, done, failed, sink)
                 bar.advance(failed=result is None)
                 now = time.perf_counter()

@@ -57,25 +57,6 @@ def test_offline_scoring_over_processes_equals_one_process(tmp_path: Path, fork:
     assert not (tmp_path / "two.json.partial.jsonl").exists()
 
 
-def test_copies_of_one_interview_are_brought_together_for_one_worker() -> None:
-    from evals.dataset import load_dataset
-
-    a, b = load_dataset(DEV).interviews[:2]
-    a2 = a.model_copy(update={"id": a.id + "-copy"})
-    jobs = [((item.id, step, 0), item.case, item) for item in (a, b, a2)
-            for step in ("clarify", "diagnose")]
-    order = [task for task, _, _ in parallel.grouped(jobs)]
-    assert order == [(a.id, "clarify", 0), (a.id, "diagnose", 0),
-                     (a2.id, "clarify", 0), (a2.id, "diagnose", 0),
-                     (b.id, "clarify", 0), (b.id, "diagnose", 0)]
-    # A copy with one word changed is another interview: the order is kept.
-    turns = list(a2.turns)
-    turns[-1] = turns[-1].model_copy(update={"text": turns[-1].text + " x"})
-    changed = a2.model_copy(update={"turns": turns})
-    jobs = [((item.id, "clarify", 0), item.case, item) for item in (a, b, changed)]
-    assert [t for t, _, _ in parallel.grouped(jobs)] == [t for t, _, _ in jobs]
-
-
 def test_a_dataset_of_copies_scores_the_same_over_processes(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in DEV.read_text().splitlines()[:2]]
     copies = [dict(rows[k % 2], id=f"{rows[k % 2]['id']}-{k}") for k in range(6)]
