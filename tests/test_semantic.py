@@ -310,19 +310,17 @@ def test_one_key_scan_for_many_groups_finds_what_each_groups_own_finder_finds() 
     assert signals.first_match(("a/b testing", "b test"), "an a/b test", scan) is None
     assert key(signals.first_match(("b test",), "an a/b test", scan)) == (5, 11)
 
-    joined = signals.JOIN.join(sents)
-    starts, pos = [], 0
-    for s in sents:
-        starts.append(pos)
-        pos += len(s) + len(signals.JOIN)
-    lowered = joined.lower()
-    assert len(lowered) != len(joined)  # "İ": the scorer then searches the lowered text
+    def joined_at(texts: list[str]) -> tuple[str, list[int]]:
+        starts, pos = [], 0
+        for s in texts:
+            starts.append(pos)
+            pos += len(s) + len(signals.JOIN)
+        return signals.JOIN.join(texts), starts
+
+    joined, starts = joined_at(sents)
+    assert len(joined.lower()) != len(joined)  # "İ": the scorer then searches sentence by sentence
     same = [s for s in sents if "İ" not in s]
-    joined = signals.JOIN.join(same)
-    starts, pos = [], 0
-    for s in same:
-        starts.append(pos)
-        pos += len(s) + len(signals.JOIN)
+    joined, starts = joined_at(same)
     lowered = joined.lower()
     assert len(lowered) == len(joined)
     keys = [scan.found(lowered[st:st + len(s)]) for s, st in zip(same, starts, strict=True)]
