@@ -8,6 +8,7 @@ session and exits 0 with the resume command (no input at all creates no session)
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import signal
@@ -233,16 +234,31 @@ class PipedAnswers:
             self._blocks = blocks(sys.stdin.buffer)
         return self._blocks
 
-    def any(self) -> bool:
-        """Whether the pipe holds any answer at all (the first one is read and kept for
-        iteration): with none, no session need be created."""
-        import itertools
+    def at_end(self) -> bool:
+        """Whether standard input is already at its end with nothing left in it (``chat <
+        /dev/null``, or a drill's input used up): then no session need be created. It never
+        waits: a pipe whose writer has not written yet is not at its end (a program driving
+        the chat reads the case prompt before it answers)."""
+        import select
 
-        first = next(iter(self), None)
-        if first is None:
+        stream = sys.stdin.buffer
+        peek = getattr(stream, "peek", None)  # a buffered reader's look without reading
+        if peek is None:
             return False
-        self._blocks = itertools.chain([first], self._blocks or ())
-        return True
+        try:
+            while True:
+                ready, _, _ = select.select([stream], [], [], 0)
+                if not ready:
+                    return False
+                waiting = peek(1)
+                if waiting == b"":
+                    return True
+                line, newline, _ = waiting.partition(b"\n")
+                if not newline or line.strip():
+                    return False
+                stream.readline()  # a blank line before any answer: the answers skip it too
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return False  # no select on this stream (a Windows pipe): behave as before
 
     def restore(self, text: str) -> None:
         """Nothing to put back: a pipe cannot edit a refused answer."""
@@ -319,7 +335,7 @@ def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
         with Engine(opts.settings, db=store) as engine:
             if engine.client is not None and not _preflight(engine, p, case, resumed_row):
                 return 3
-            if resumed_row is None and isinstance(reader, PipedAnswers) and not reader.any():
+            if resumed_row is None and isinstance(reader, PipedAnswers) and reader.at_end():
                 # No input at all (`interviewer chat < /dev/null`): an interview with no answer
                 # would only leave an empty in-progress session behind.
                 p.out("")
@@ -671,7 +687,7 @@ def _drill(opts: DrillOptions, p: Printer, store: Storage, cases: list[Case],
         with Engine(opts.settings, db=store) as engine:
             for i, case in enumerate(cases, 1):
                 p.case = case
-                if isinstance(reader, PipedAnswers) and not reader.any():
+                if isinstance(reader, PipedAnswers) and reader.at_end():
                     # End of input before this case: no empty session is left behind for it.
                     p.out("")
                     if not reports:
