@@ -62,8 +62,7 @@ def tiled_dataset(n: int, path: Path, distinct: bool = False) -> Path:
             tag = "zq" + "".join(chr(97 + int(c)) for c in f"{k:04d}")
             for turn in row["turns"]:
                 if turn["role"] == "candidate":
-                    turn["text"] = _SENTENCE_END.sub(
-                        lambda m, tag=tag: f" {tag}{m.group(1)}{m.group(2)}", turn["text"])
+                    turn["text"] = _SENTENCE_END.sub(rf" {tag}\1\2", turn["text"])
         out.append(json.dumps(row))
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path
