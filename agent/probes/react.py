@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from agent.cases import Case
@@ -289,12 +290,21 @@ def restates(sentence: str, told: Sequence[str]) -> bool:
     return len(said & heard) / len(said) >= RESTATED_SHARE
 
 
+_SPOKEN_WORD = re.compile(r"[a-z0-9%$']+")
+
+
+@lru_cache(maxsize=4096)
+def _spoken(text: str) -> str:
+    """``text`` as its words alone (normalised, punctuation dropped), for comparing lines: each
+    of the interviewer's lines is compared again on every turn, and read once."""
+    return " ".join(_SPOKEN_WORD.findall(normalise(text)))
+
+
 def repeats(text: str, said: Sequence[str]) -> bool:
     """Whether ``text`` was already said, word for word, inside one of the interviewer's lines
     ``said`` (a /hint's "Hint: ..." included)."""
-    mine = " ".join(re.findall(r"[a-z0-9%$']+", normalise(text)))
-    return bool(mine) and any(
-        mine in " ".join(re.findall(r"[a-z0-9%$']+", normalise(line))) for line in said)
+    mine = _spoken(text)
+    return bool(mine) and any(mine in _spoken(line) for line in said)
 
 
 def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequence[str] = (),
@@ -319,7 +329,7 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
 
 def deepen_text(step: str, sentence: str) -> str:
     """The step's deepening question on ``sentence``. Asking for a number when the sentence
-    already sets one (a target or an estimate of the candidate's own, :func:`set_figure`:
+    already sets one (a target or an estimate of the candidate's own, :func:`figure_readings`:
     "the slowest 1 in 100 under half a second") asks why that figure instead, quoting the words
     around it; a sentence whose figure is the size of a rollout ("a tenth of their traffic")
     is asked what result it needs instead."""
@@ -327,13 +337,14 @@ def deepen_text(step: str, sentence: str) -> str:
     parts = sentence.strip().split()
     text = quote(sentence)
     if kind == "number":
-        found = set_figure(sentence)
+        readings = figure_readings(parts)
+        found = next(((b, a) for b, a, reading in readings if reading == "set"), None)
         if found is not None:
             kind = "number_given"
             begin, at = found
             start = _start(parts, begin, at)
             text = _excerpt(parts, start, _end(parts, start, QUOTE_WORDS, at + 1))
-        elif rollout_figure(sentence):
+        elif any(reading == "rollout" for _, _, reading in readings):
             kind = "outcome"
     return str(script()["react"]["deepen"][kind]).format(quote=text)
 
@@ -458,20 +469,12 @@ def _reading(parts: Sequence[str], begin: int, at: int) -> str:
     return "set" if _SETS_BEFORE.search(before) else ""
 
 
-def rollout_figure(sentence: str) -> bool:
-    """Whether a figure of ``sentence`` is the size of a rollout or a test ("a tenth of their
-    traffic", "canary on 5%", "for two weeks")."""
-    parts = sentence.strip().split()
-    return any(_reading(parts, b, a) == "rollout" for b, a in _figures(parts))
-
-
-def set_figure(sentence: str) -> tuple[int, int] | None:
-    """The words (first, last index) of the first figure in ``sentence`` that the candidate
-    set, a target or an estimate ("under 500 ms", "maybe 30% lower"), not the size of a rollout
-    or a test ("10% of their traffic", "for two weeks") and not a share named ("the slowest 1
-    in 100", "p99"); None when there is none."""
-    parts = sentence.strip().split()
-    return next(((b, a) for b, a in _figures(parts) if _reading(parts, b, a) == "set"), None)
+def figure_readings(parts: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Each figure of the sentence ``parts`` (first and last word index) with what it is
+    (:func:`_reading`): "set", a target or an estimate the candidate set ("under 500 ms", "maybe
+    30% lower"); "rollout", the size of a rollout or a test ("10% of their traffic", "for two
+    weeks"); or "" (a share named, "the slowest 1 in 100" and "p99", is no figure at all)."""
+    return [(b, a, _reading(parts, b, a)) for b, a in _figures(parts)]
 
 
 #: Words a quote may start on mid-sentence: they open a phrase.
