@@ -3,7 +3,6 @@ on strong answers (for the judge and coach mode; never shown during an interview
 
 from __future__ import annotations
 
-import difflib
 import re
 from functools import cache
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from agent.datafile import DataFileError, load_model, needs_compiling
+from agent.datafile import DataFileError, did_you_mean, load_model, needs_compiling
 from agent.paths import data_dir
 from agent.signals import compile_pattern
 from agent.steps import STEPS
@@ -131,10 +130,9 @@ def load_case(path: Path) -> Case:
         known = {c.id for r in rubrics.rubrics.values() for c in r.criteria}
         for cid, use in case.criteria.items():
             if cid not in known:
-                close = difflib.get_close_matches(cid, sorted(known), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise DataFileError(f"{path}: field 'criteria' names {cid!r}, which no rubric "
-                                    f"has (see rubrics/*.yaml for the criterion ids){hint}")
+                                    f"has (see rubrics/*.yaml for the criterion ids)"
+                                    f"{did_you_mean(cid, known)}")
             step = rubrics[cid.split(".")[0]]
             if not use.applies and all(
                     not case.criteria.get(c.id, CriterionUse()).applies for c in step.criteria):

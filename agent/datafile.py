@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,6 +92,19 @@ def _quoted_before(text: str, index: int) -> int | None:
             last.start_mark.line < last.end_mark.line):
         return int(last.start_mark.line)
     return None
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The one of ``known`` that ``name`` most likely misspells, if any is close."""
+    found = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for an error message naming an unknown ``name`` ("" when nothing
+    in ``known`` is close)."""
+    close = closest(name, known)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def describe_error(data: Any, err: ValidationError, item_key: str = "criteria") -> str:

@@ -3,7 +3,6 @@ with candidate text fenced so it can never read as an instruction."""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -12,7 +11,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.datafile import DataFileError, read_yaml
+from agent.datafile import DataFileError, did_you_mean, read_yaml
 from agent.paths import data_dir
 from agent.signals import LEFT_ANGLES, RIGHT_ANGLES, strip_format
 
@@ -229,7 +228,6 @@ def check_fact_ids(cases: Iterable[Case], cases_dir: Path) -> None:
         for fid, where in _fact_refs(path):
             if fid in known:
                 continue
-            close = difflib.get_close_matches(fid, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise DataFileError(f"{path}: {where}: no case has a fact with id {fid!r} (fact "
-                                f"ids are those of the cases in {cases_dir}){hint}")
+                                f"ids are those of the cases in {cases_dir})"
+                                f"{did_you_mean(fid, known)}")

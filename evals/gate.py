@@ -12,13 +12,13 @@ run: a known gap, recorded in gates.toml with what it measured.
 
 from __future__ import annotations
 
-import difflib
 import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.datafile import closest, did_you_mean
 from evals.tags import ADVERSARIAL, ALL, GENUINE, by_tag
 
 METRICS = ("no_hire_share", "step_score_mean", "within_one", "steps_qwk", "criteria_qwk",
@@ -152,13 +152,13 @@ def _no_data(g: Gate, table: dict[str, Any], row: dict[str, Any] | None) -> str:
         return f"the {g.tag!r} row has no {g.metric} value in these results"
     here = list(table["interview"])
     known = sorted({*here, *ADVERSARIAL, GENUINE, ALL})
-    close = difflib.get_close_matches(g.tag, known, n=1, cutoff=0.6)
+    close = closest(g.tag, known)
     hint = ""
     if g.tag in known:
         hint = "; the datasets use it, but these results hold no interview with it"
     elif close:
-        hint = f"; did you mean {close[0]!r}?" + (
-            "" if close[0] in here else " (no interview here has that tag either)")
+        hint = did_you_mean(g.tag, known) + (
+            "" if close in here else " (no interview here has that tag either)")
     return (f"tag {g.tag!r} matches no interview in these results (tags here: "
             f"{', '.join(here)}){hint}")
 
