@@ -213,7 +213,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         budget.scan = scan = KeyScan(known | needed)
         budget.sentence_keys = None
     # signals.candidates reads each sentence's keys from its part of the lowered text: when
-    # lower-casing changed the text's length ("İ"), it searches the lowered text itself
+    # lower-casing changed the text's length ("İ"), every sentence is searched instead
     if budget.sentence_keys is None and len(budget.lowered) == len(budget.joined):
         budget.sentence_keys = [scan.found(budget.lowered[start:start + len(s.full)])
                                 for s, start in zip(sents, budget.starts, strict=False)]
