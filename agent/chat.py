@@ -222,6 +222,10 @@ def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | Non
     p.out("")
 
 
+#: Said when standard input held no answer at all, so no session was created (chat and drill).
+NO_INPUT = "No input: nothing was answered, so no session was saved."
+
+
 class PipedAnswers:
     """Answers from a pipe: blank-line-separated blocks (see agent/textio.py). One reading of
     the pipe serves every session (a drill holds several in a row)."""
@@ -339,7 +343,7 @@ def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
                 # No input at all (`interviewer chat < /dev/null`): an interview with no answer
                 # would only leave an empty in-progress session behind.
                 p.out("")
-                p.out("No input: nothing was answered, so no session was saved.")
+                p.out(NO_INPUT)
                 return 0
             if resumed_row is None:
                 session = engine.start(case, mode=mode, max_followups=(
@@ -691,7 +695,7 @@ def _drill(opts: DrillOptions, p: Printer, store: Storage, cases: list[Case],
                     # End of input before this case: no empty session is left behind for it.
                     p.out("")
                     if not reports:
-                        p.out("No input: nothing was answered, so no session was saved.")
+                        p.out(NO_INPUT)
                         return 0
                     p.out(f"End of input: drill stopped after {i - 1} of {len(cases)} cases.")
                     break
