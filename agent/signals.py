@@ -251,9 +251,63 @@ def may_match(needs: frozenset[str] | None, low: str | None) -> bool:
     """False only when simple lower-cased text (``low``) holds none of ``needs``."""
     if needs is None or low is None:
         return True
+    state = _NEEDS.state
+    if needs in state.sets:
+        present = state.present.get(low)
+        if present is None:
+            present = _NEEDS.scan(state, low)
+        return not needs.isdisjoint(present)
+    if not needs:
+        return False
+    _NEEDS.learn(needs)
     if len(needs) <= _FEW_NEEDS:
         return any(n in low for n in needs)
     return _needs_finder(needs).search(low) is not None
+
+
+@dataclass(frozen=True)
+class _NeedsState:
+    sets: frozenset[frozenset[str]]
+    """the ``needs`` the automaton answers for"""
+    automaton: Any
+    present: dict[str, frozenset[str]]
+    """each text scanned so far: the needed strings it holds"""
+
+
+class _NeedsIndex:
+    """Every ``needs`` :func:`may_match` has been asked about often enough, found in a text in
+    one Aho-Corasick pass that is remembered: a sentence is asked about by hundreds of
+    expressions' needs (every signal group's, every wrong call's, every grader-talk check's),
+    and a set test against what it holds is far cheaper than a substring test or a search per
+    ``needs``. A ``needs`` seen for the first time is answered the slow way and joins the
+    automaton at its next rebuild (when the newcomers number a quarter of what it holds, so
+    a warm-up rebuilds it a handful of times). The state is replaced in one assignment, so a
+    reader on another thread sees one consistent state."""
+
+    #: texts remembered before the memory is emptied (a long eval reads new text throughout)
+    MAX_TEXTS = 32768
+
+    def __init__(self) -> None:
+        self.state = _NeedsState(frozenset(), None, {})
+        self._pending: set[frozenset[str]] = set()
+
+    def learn(self, needs: frozenset[str]) -> None:
+        self._pending.add(needs)
+        known = self.state.sets
+        if len(self._pending) >= max(16, len(known) // 4):
+            sets = known | self._pending
+            self._pending = set()
+            self.state = _NeedsState(frozenset(sets), _automaton(frozenset().union(*sets)), {})
+
+    def scan(self, state: _NeedsState, low: str) -> frozenset[str]:
+        present = frozenset(map(_second, state.automaton.iter(low)))
+        if len(state.present) >= self.MAX_TEXTS:
+            state.present.clear()
+        state.present[low] = present
+        return present
+
+
+_NEEDS = _NeedsIndex()
 
 
 #: Up to this many strings are looked for one by one; more, by one search for all of them.
@@ -675,10 +729,10 @@ def _regex_match(plan: _Plan, text: str, low: str | None) -> re.Match[str] | Non
 class _Union:
     """Several signal groups' plans merged: one key finder for all their phrases."""
 
-    keyfinder: re.Pattern[str] | None
+    keyfinder: Any
+    """an Aho-Corasick automaton of every key (see _automaton)"""
     by_key: dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]]
     """each key's phrases, with the index of the group each belongs to (see _Plan.by_key)"""
-    prefixes: dict[str, tuple[str, ...]]
     regex_groups: tuple[tuple[int, _Plan], ...]
     """the groups with ``re:`` patterns, each searched through its own plan"""
 
@@ -693,13 +747,11 @@ def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
             by_key.setdefault(key, []).extend((gi, p, rest) for p, rest in phrases)
         if plan.regex_sources:
             regex_groups.append((gi, plan))
-    keys = sorted(by_key, key=len, reverse=True)
-    # Overlapping (a lookahead at every place): a key that begins inside another key's match
-    # ("b test" inside "a/b test") is still found, as each group's own finder would find it.
-    finder = re.compile(f"(?=({_trie(keys)}))") if keys else None
-    return _Union(finder, {k: tuple(v) for k, v in by_key.items()},
-                  {k: tuple(j for j in keys if k.startswith(j)) for k in keys},
-                  tuple(regex_groups))
+    # Every occurrence, overlapping ones included: a key that begins inside another key's
+    # match ("b test" inside "a/b test") is still found, as each group's own finder would find
+    # it, and a key that another begins with is found with it.
+    finder = _automaton(frozenset(by_key)) if by_key else None
+    return _Union(finder, {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups))
 
 
 def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
@@ -710,8 +762,7 @@ def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
     lowered, low = _lowered_text(text)
     hit: set[int] = set()
     if plan.keyfinder is not None:
-        found = set(plan.keyfinder.findall(lowered))
-        for key in {k for f in found for k in plan.prefixes[f]}:
+        for key in set(map(_second, plan.keyfinder.iter(lowered))):
             for gi, phrase, rest in plan.by_key[key]:
                 if gi in hit or (low is not None and not all(w in low for w in rest)):
                     continue

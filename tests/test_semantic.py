@@ -565,3 +565,33 @@ def test_a_letter_that_lower_cases_to_two_is_searched_in_the_right_sentence() ->
     got = candidates(("tail latency", "p99*"), joined, joined.lower(), starts)
     assert got is None or 0 in got
     assert first_match(("tail latency", "p99*"), sents[0]) is not None
+
+
+def test_the_shared_needs_index_answers_as_a_substring_test_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """signals.may_match answers through one remembered scan of a text for every needs set it
+    has learned (signals._NeedsIndex), and the slow way for one it has not: both must say
+    exactly whether the text holds one of the needed strings, before and after the index is
+    rebuilt with newcomers, and for a text scanned before a rebuild."""
+    from agent import signals
+    from agent.rubrics import default_rubrics
+    from agent.semantic.calls import _wrong_checks
+
+    rubrics = default_rubrics()
+    needs_sets = {signals.required_literals(p[3:]) for step in rubrics.hashes
+                  for c in rubrics[step].criteria for g in c.signals for p in g
+                  if p.startswith("re:")}
+    needs_sets |= {needs for *_, needs in _wrong_checks()}
+    needs_sets |= {frozenset({"zqx", "qqz"}), frozenset({"canary"}), frozenset({"ms"})}
+    needs = sorted((n for n in needs_sets if n), key=sorted)
+    assert len(needs) > 40
+    texts = ["canary on 5% of traffic, then roll back if p99 > 500 ms.",
+             "we'd just switch everything at once and skip the test.", "", "zqx", "qqzqx"]
+    monkeypatch.setattr(signals, "_NEEDS", signals._NeedsIndex())  # every set is learned here
+    for _ in range(3):  # learning (slow answers, rebuilds), then answered from the index
+        for low in texts:
+            for n in needs:
+                assert signals.may_match(n, low) == any(s in low for s in n), (n, low)
+    assert len(signals._NEEDS.state.sets) >= len(needs) - 16  # the index did take them in
+    assert signals.may_match(frozenset(), "anything") is False
+    assert signals.may_match(None, "x") and signals.may_match(frozenset({"x"}), None)
