@@ -364,11 +364,23 @@ def wrong_call(sentence: str, step: str) -> str | None:
     why = bad_call(sentence) if step != "clarify" else None  # clarify states constraints
     if why is not None:
         return why
+    checks = _wrong_checks()
+    for i in _wrong_hits(sentence):
+        steps, why, _, _ = checks[i]
+        if step in steps:
+            return why
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _wrong_hits(sentence: str) -> tuple[int, ...]:
+    """Which of :func:`_wrong_checks` match this sentence (read with numbers as digits), in
+    their order; none when it reads as a safe call. Each expression is searched once a
+    sentence, not once for every step it belongs to (every sentence is asked about every
+    step: :func:`wrong_in_a_step`)."""
     text = words_to_numbers(sentence)
     low = lowered_if_simple(text)
     if may_match(_safe_needs(), low) and _SAFE.search(text):
-        return None
-    for steps, why, pattern, needs in _wrong_checks():
-        if step in steps and may_match(needs, low) and pattern.search(text):
-            return why
-    return None
+        return ()
+    return tuple(i for i, (_, _, pattern, needs) in enumerate(_wrong_checks())
+                 if may_match(needs, low) and pattern.search(text))
