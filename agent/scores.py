@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -119,6 +120,7 @@ _EXAMPLE = re.compile(r"\s*\((?:e\.g\.|for example|such as)[^)]*\)|[,:;]?\s+(?:e
                       r"example)\s[^.]*?(?=\.\s|\.$|$)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1024)
 def without_examples(text: str) -> str:
     """A level text without its examples. The rubrics' examples come from one case or another
     (market open, audit logging, 500 ms p99), so shown as feedback on another case they point
