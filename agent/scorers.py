@@ -93,7 +93,12 @@ def _phrases_text(phrases: Sequence[str]) -> str:
     """What a criterion was credited for: the words found, then what was recognised by meaning
     (claims.cover marks those "≈ “exemplar”"), said as such so that a rubric's example is not
     read as a quote of the candidate."""
-    counts = Counter(phrases)
+    # A span of words inside another span found ("GPU now, up or down?" in "the price of the
+    # GPU now, up or down?") is the same words answering a second thing: counted on the longer
+    # one. A keyword inside a longer phrase ('p99' in 'p99 under 500 ms') stays its own.
+    said_words = [p for p in phrases if not p.startswith("≈")]
+    counts = Counter(next((q for q in said_words if p != q and p in q), p)
+                     if not p.startswith("≈") and len(p.split()) >= 3 else p for p in phrases)
 
     def times(p: str) -> str:  # one phrase can answer two of the things looked for
         n = counts[p]
@@ -265,6 +270,8 @@ class OfflineScorer:
                 why = (f"Covered {covered} ({phrases})." if earned > 1 else
                        f"Only touched on this ({phrases}): {covered}, and a partial answer "
                        f"needs {c.thresholds[0]}.")
+                if 1 < earned < 4 and earned - 1 < len(c.thresholds):
+                    why += f" Level {earned + 1} needs {c.thresholds[earned - 1]}."
                 if level < earned and wrong:
                     why += (f" Marked down from level {earned} to {level}: the step rests on "
                             f"a confidently wrong call{contradicted}.")

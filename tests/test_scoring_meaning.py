@@ -1055,3 +1055,28 @@ def test_a_term_the_reading_added_is_not_shown_as_the_candidates_words() -> None
                    "work.", "prioritize")
     why = next(c.rationale for c in result.criteria if c.id == "prioritize.latency_vs_cost")
     assert "'faster'" in why and "close in meaning to “25%”" in why and "'25%'" not in why
+
+
+def test_a_span_inside_another_span_is_shown_once_and_counted_for_two() -> None:
+    """A trial read "Covered 2 of 4 things ('price of the GPU now, it go up or go down?', 'GPU
+    now, it go up or go down?')": one question credited two things, shown as two overlapping
+    quotes. The longer span is shown once, counted for two."""
+    from agent.cases import default_cases
+
+    result = score("hello, please what is the price of the GPU now, it go up or go down?",
+                   "cross_cutting", default_cases()["gpu-price-shift"])
+    asks = next(c for c in result.criteria if c.id == "cross_cutting.pm_and_operator_questions")
+    assert asks.rationale.startswith("Covered 2 of")
+    assert "'price of the GPU now, it go up or go down?' (counts for two)" in asks.rationale
+    assert "'GPU now, it go up or go down?'" not in asks.rationale
+
+
+def test_a_partial_level_says_what_the_next_level_needs() -> None:
+    """"Covered 3 of 5" gave 2/4 on one criterion and "Covered 2 of 4" 3/4 on another, and
+    nothing said why: each criterion has its own thresholds, and the rationale now says how
+    many the next level needs."""
+    result = score("Goal: p99 under 300 ms for the chat traffic by end of quarter.", "goals")
+    for c in result.criteria:
+        if c.level in (2, 3) and c.rationale.startswith("Covered"):
+            assert f"Level {c.level + 1} needs " in c.rationale, c.rationale
+    assert any(c.level in (2, 3) for c in result.criteria)
