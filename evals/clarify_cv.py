@@ -47,6 +47,9 @@ GRID: dict[str, tuple[float | bool, ...]] = {
     "keyword_floor": (0.1, 0.15, 0.2),
     "keyword_slack": (0.05, 0.1, 0.2),
     "keyword_behind": (0.2, 0.3, 0.4),
+    # clarify3: how far behind the closest fact a keyword phrase that names its fact's subject
+    # against it may be (agent.clarify.select.sets_apart); 1.0: any distance.
+    "phrase_behind": (0.2, 0.4, 0.6, 1.0),
     "meaning_with_keywords": (False, True),
     "lead_min": (1.0, 0.3, 0.35, 0.4, 0.45),
     "lead_margin": (0.05, 0.1, 0.15, 0.2),
@@ -61,7 +64,7 @@ GRID: dict[str, tuple[float | bool, ...]] = {
 ROUND2 = ("meaning_min", "meaning_margin", "keyword_floor", "keyword_slack", "keyword_behind",
           "meaning_with_keywords")
 #: The keyword gates, pinned at the shipped values by the ``signals`` grid.
-KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind")
+KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind", "phrase_behind")
 #: The fitting procedures compared:
 #: - ``round2``: round 2's parameters only, round 3's signals off (the matcher as it was);
 #: - ``signals``: round 3's signals (intent, shared words, stand-out lead, keyword override)
@@ -73,10 +76,11 @@ KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind")
 GRIDS = {"round2": ROUND2,
          "signals": tuple(k for k in GRID
                          if k not in (*KEYWORD_GATES, "token_weight", "token_floor")),
-         "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor", "min_content")}
+         "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor", "min_content",
+                                        "phrase_behind")}
 #: Round 3's and round 5's signals, off (their value when a grid leaves them out).
 OFF: dict[str, float | bool] = {"lead_min": 1.0, "override_margin": 1.0, "words_weight": 0.0,
-                                "intent_weight": 0.0, "token_weight": 0.0}
+                                "intent_weight": 0.0, "token_weight": 0.0, "phrase_behind": 0.0}
 
 
 def start(grid: dict[str, tuple[float | bool, ...]]) -> Params:

@@ -50,3 +50,83 @@ def test_a_clue_told_by_meaning_alone_must_stand_clear_of_the_next_fact() -> Non
     assert told("finetune-cold-starts",
                 "The adapters, from where they are loaded when one request come?") == {
                     "adapter_storage"}
+
+
+# -- clarify3: questions a new user's trial found refused or half-answered ----------------------
+
+JSON_CASE = "compound-ai-json-reliability"
+
+
+def test_a_keyword_phrase_naming_its_subject_holds_against_a_closer_fact_that_lacks_it() -> None:
+    # "how many steps" is the workload fact's keyword; the volume fact's "How many agent tasks a
+    # day?" is closer by sentence mean, but none of its words is "steps".
+    q = "How many steps does a typical agent task have?"
+    assert told(JSON_CASE, q) == {"workload"}
+    assert told(JSON_CASE, q, dataclasses.replace(PARAMS, phrase_behind=0.0)) == set()
+
+
+def test_a_keyword_phrase_sets_a_fact_apart_only_by_words_the_closer_fact_lacks() -> None:
+    from agent.clarify.select import fact_index, sets_apart
+
+    fi = fact_index(get_case(JSON_CASE))
+    ids = [f.id for f in fi.facts]
+    apart = sets_apart(fi, ids.index("workload"), "How many steps")
+    assert apart[ids.index("scale")] and not apart[ids.index("workload")]
+    # One word is no phrase; a word the closer fact also has sets nothing apart.
+    assert not sets_apart(fi, ids.index("workload"), "chain").any()
+    assert not sets_apart(fi, ids.index("workload"), "calls per task")[ids.index("scale")]
+    # Through the matcher: "busy time" hits the traffic-pattern fact, but "busy" is a word of
+    # the volume fact too, so the volume fact's closeness still refuses it.
+    case = "llama70b-2x-latency"
+    q = "How many request come in one second, normal time and busy time?"
+    loose = dataclasses.replace(PARAMS, phrase_behind=1.0)
+    assert "traffic_pattern" not in told(case, q, loose)
+
+
+def test_keywords_are_also_matched_without_articles_and_kind_modifiers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent.clarify.select as sel
+
+    assert told("finetune-cold-starts", "how many different adapters do we host?") == {"scale"}
+    assert told("gpu-price-shift", "what is the price of the GPU now?") == {"h100_prices"}
+    assert told("gpu-price-shift",
+                "hello, please what is the price of the GPU now, it go up or go down?") == {
+                    "h100_prices"}
+    sel._indexes.clear()
+    monkeypatch.setattr(sel, "without_fillers", lambda text: text)
+    assert told("finetune-cold-starts", "how many different adapters do we host?") == {
+        "current_setup"}
+    assert told("gpu-price-shift", "what is the price of the GPU now?") == {"market_change"}
+
+
+def test_how_many_calls_per_task_is_a_ratio_not_volume() -> None:
+    from agent.clarify.select import gloss
+
+    assert "volume" in gloss("How many calls do we serve?")
+    assert gloss("How many calls per task?") == "How many calls per task?"
+    assert told(JSON_CASE, "How many calls per task?") == {"workload"}
+
+
+def test_asking_whether_the_format_is_forced_asks_for_the_setup_clue() -> None:
+    assert told(JSON_CASE, "Is the format forced at decode time or just asked for in the "
+                           "prompt?") == {"current_setup"}
+    assert told(JSON_CASE, "Do we actually constrain the tokens to the schema while generating, "
+                           "or do we just tell the model in the prompt to output JSON?") == {
+                               "current_setup"}
+    # The cost of forcing the format is the overhead fact's, and gives the setup clue away no
+    # more than before.
+    for q in ["How much slower is a call when we constrain the output to the schema?",
+              "What does forcing the format cost in latency?"]:
+        assert "current_setup" not in told(JSON_CASE, q), q
+
+
+@pytest.mark.parametrize(("question", "want"), [
+    ("Which models. And is the format forced at decode time or just asked for in the prompt?",
+     {"models", "current_setup"}),
+    ("How many steps does a typical agent task have, and how often does a whole task fail?",
+     {"workload", "task_failures"}),
+])
+def test_both_halves_of_a_two_part_question_are_answered(question: str, want: set[str]) -> None:
+    from agent.offline import matching_facts
+
+    assert {f.id for f in matching_facts(get_case(JSON_CASE), question)} == want

@@ -67,6 +67,20 @@ def content_words(text: str) -> list[str]:
     return out
 
 
+#: Words a keyword phrase may leave out of the question it names: articles and the modifiers
+#: that say "more than one kind" without changing what is asked ("the price of the GPU" is the
+#: "price of gpu*" of a fact's keywords, "how many different adapters" its "how many adapters").
+FILLERS = frozenset({"the", "a", "an", "different", "distinct", "various", "separate",
+                     "individual", "unique"})
+_FILLER = re.compile(r"\b(?:" + "|".join(sorted(FILLERS)) + r")\s+", re.IGNORECASE)
+
+
+def without_fillers(text: str) -> str:
+    """``text`` with the :data:`FILLERS` before a word left out (what keyword rules are also
+    matched against: agent.clarify.select.read); ``text`` itself when it has none."""
+    return _FILLER.sub("", text)
+
+
 class WordGroups:
     """Groups of reference words (one group per fact, say), embedded once."""
 
