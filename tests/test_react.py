@@ -356,3 +356,23 @@ def test_no_follow_up_repeats_a_line_already_said_not_even_a_hint() -> None:
         last = state["turns"][-1]
         assert last["kind"] == "followup" and last["text"] not in hint
         assert not any(last["text"] in line for line in said)
+
+
+def test_what_the_recorded_candidate_was_told_is_the_datasets_label_when_it_has_one() -> None:
+    """A false challenge is one of a fact the recorded candidate had been told. Read from the
+    recorded lines, a fact whose words are mostly common ones reads as told when it was not
+    (dev-adv-21: "twice as fast" in the prompt and "time to first token ... tokens per second"
+    read as the target "first token under 400 ms and at least 60 tokens per second"); the
+    interview's own label (``meta.revealed``) says what its clarify replies gave."""
+    from evals.behaviour import recorded_told
+    from evals.dataset import Interview
+
+    case = get_case("llama70b-2x-latency")
+    turns = [{"role": "interviewer", "step": "clarify", "text": case.prompt},
+             {"role": "candidate", "step": "clarify", "text": "What are the numbers today?"},
+             {"role": "interviewer", "step": "clarify", "text": case.fact("latency").answer},
+             {"role": "candidate", "step": "diagnose", "text": "Decode is slow."}]
+    labels = [{"rater": "r1", "steps": {"diagnose": 2}}]
+    labelled = Interview(id="x", case=case.id, turns=turns, labels=labels,
+                         meta={"revealed": ["latency"]})
+    assert recorded_told(labelled, case) == frozenset({"latency"})
