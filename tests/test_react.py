@@ -464,3 +464,23 @@ def test_what_the_recorded_candidate_was_told_is_the_datasets_label_when_it_has_
     labelled = Interview(id="x", case=case.id, turns=turns, labels=labels,
                          meta={"revealed": ["latency"]})
     assert recorded_told(labelled, case) == frozenset({"latency"})
+
+
+def test_a_drill_does_not_challenge_what_its_fact_sheet_told() -> None:
+    """A drill of a step after clarify tells the candidate the case's fact sheet (clue facts
+    left out) in that step: a figure from it is not "never told", while a clue's is."""
+    from agent.practice.drill import briefing
+
+    case = get_case(CASE)
+    told = case.fact("timeouts")
+    clue = next(f for f in case.facts if f.clue)
+    assert told.answer in " ".join(briefing(case).split()) and not told.clue
+    with Engine(Settings()) as engine:
+        s = engine.start(case, drill="diagnose")
+        s.answer("At peak about 3% of calls hit the 1-second client timeout, because requests "
+                 "queue while new capacity spins up.")
+        assert s.state()["reactions"][-1]["kind"] != "challenge"
+        s = engine.start(case, drill="diagnose")
+        s.answer(f"{clue.answer} That is why the tail blows up.")
+        assert s.state()["reactions"][-1] == {"step": "diagnose", "kind": "challenge",
+                                              "fact": clue.id}

@@ -588,21 +588,34 @@ def _start(parts: Sequence[str], begin: int, at: int) -> int:
 
 def told_before(state: InterviewState, step: str, case: Case) -> Told:
     """What the candidate had been told (and had said) before ``step``: the facts clarify
-    revealed and every line of the earlier steps."""
+    revealed, every line of the earlier steps and what the interviewer said in this one before
+    its follow-ups (:func:`_said_in_step`)."""
     earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier)
-    return Told(facts=frozenset(state.get("facts_told", [])), heard=(case.prompt, *heard))
+    return Told(facts=frozenset(state.get("facts_told", [])),
+                heard=(case.prompt, *heard, *_said_in_step(state, step)))
 
 
 def said_to_candidate(state: InterviewState, step: str, case: Case) -> Told:
-    """What the candidate was told before ``step``: the facts clarify revealed, the prompt,
-    every interviewer line, and the candidate's own clarify turns (their questions and stated
+    """What the candidate was told before their answer in ``step``: the facts clarify revealed,
+    the prompt, every interviewer line of the earlier steps and what it said in this one
+    (:func:`_said_in_step`), and the candidate's own clarify turns (their questions and stated
     assumptions). Their later answers are not in it: a fact never told stays untold however
     often the candidate repeats it."""
     earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier
                   and (t["role"] == "interviewer" or t["step"] == "clarify"))
-    return Told(facts=frozenset(state.get("facts_told", [])), heard=(case.prompt, *heard))
+    return Told(facts=frozenset(state.get("facts_told", [])),
+                heard=(case.prompt, *heard, *_said_in_step(state, step)))
+
+
+def _said_in_step(state: InterviewState, step: str) -> tuple[str, ...]:
+    """What the interviewer said in ``step`` itself, its follow-ups left out (they quote the
+    candidate): the step's opening question, a /hint, and in a drill of a later step the
+    scenario and the fact sheet clarifying would have given (agent/practice/drill.py
+    ``briefing``), which is said in the drilled step, not in a clarify step before it."""
+    return tuple(t["text"] for t in state.get("turns", []) if t["step"] == step
+                 and t["role"] == "interviewer" and t["kind"] != "followup")
 
 
 def all_reactions(state: InterviewState, step: str, done: Sequence[str]) -> list[str]:
@@ -613,11 +626,11 @@ def all_reactions(state: InterviewState, step: str, done: Sequence[str]) -> list
 
 def interviewer_told(state: InterviewState, case: Case) -> list[str]:
     """What the interviewer has told the candidate of the case: the prompt, its clarify
-    answers and the facts they revealed (not its questions, nor follow-ups quoting the
-    candidate)."""
+    answers and the facts they revealed, and its notices (a drill's fact sheet is one); not its
+    questions, nor follow-ups quoting the candidate."""
     told = set(state.get("facts_told", []))
     return [case.prompt, *(t["text"] for t in state.get("turns", [])
-                           if t["role"] == "interviewer" and t["kind"] == "fact"),
+                           if t["role"] == "interviewer" and t["kind"] in ("fact", "notice")),
             *(f.answer for f in case.facts if f.id in told)]
 
 
