@@ -63,6 +63,20 @@ def step_label(item: Interview, step: str) -> int | None:
     return item.labels[0].steps[step]
 
 
+def recorded_told(item: Interview, case: Case) -> frozenset[str]:
+    """The facts the recorded candidate was really told in clarify: a challenge of one of them
+    as never told is a false challenge. The dataset's own label (``meta.revealed``, the fact ids
+    the recorded clarify replies gave, written with the interview) when it has one; otherwise
+    read from the recorded interviewer's lines (agent.semantic.facts.revealed), which can
+    over-read: a fact whose words are mostly common ones, or whose figures are half a duration
+    another fact shares ("six months"), reads as told when it was not."""
+    labelled = (item.meta or {}).get("revealed")
+    if isinstance(labelled, list) and all(isinstance(f, str) for f in labelled):
+        return frozenset(labelled)
+    return revealed(case, [t.text for t in item.turns
+                           if t.role == "interviewer" and t.step == "clarify"])
+
+
 def reactions(item: Interview, case: Case, state: Any, signals: dict[str, list[str]]
               ) -> list[dict[str, Any]]:
     """Per answered step (2-6): the follow-up kinds asked, the human label, the profile, whether
@@ -77,10 +91,7 @@ def reactions(item: Interview, case: Case, state: Any, signals: dict[str, list[s
         kinds.setdefault(r["step"], []).append(r["kind"])
         if r.get("fact"):
             challenged.setdefault(r["step"], []).append(r["fact"])
-    # What the recorded candidate was really told: a challenge of one of these facts as never
-    # told is a false challenge (the replayed clarify told less than the recording did).
-    told = revealed(case, [t.text for t in item.turns
-                           if t.role == "interviewer" and t.step == "clarify"])
+    told = recorded_told(item, case)
     out = []
     for step in STEPS[1:]:
         said = " ".join(item.answers(step))

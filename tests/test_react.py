@@ -356,3 +356,131 @@ def test_no_follow_up_repeats_a_line_already_said_not_even_a_hint() -> None:
         last = state["turns"][-1]
         assert last["kind"] == "followup" and last["text"] not in hint
         assert not any(last["text"] in line for line in said)
+
+
+# -- false challenges (brief: challenges of facts never told) ------------------------------------
+
+
+def test_a_figure_the_candidate_said_in_clarify_without_its_unit_is_not_challenged() -> None:
+    """"SDKs quit at 30" in the candidate's clarify play-back, then "over 30 s" in goals: the
+    figure was said before, its unit left to the context (dev-07, dev-adv-42)."""
+    case = get_case("finetune-cold-starts")
+    goal = "First-request timeouts (over 30 s): effectively zero for LoRA."
+    assert untold_use(case, _told(case.id, set()), goal, "goals") == ("sdk_timeouts", "30 s")
+    for said in ("Cold is 8-40 s and SDKs quit at 30.",
+                 "The apps quit at thirty, so they give up."):
+        assert untold_use(case, _told(case.id, set(), said), goal, "goals") is None
+    # A number said with a noun of its own is another figure, and so is one with a multiplier.
+    assert untold_use(case, _told(case.id, set(), "We run 30 replicas."), goal,
+                      "goals") == ("sdk_timeouts", "30 s")
+    from agent.probes.react import _bare_numbers, _said_bare
+
+    bare = _bare_numbers("It has 128 experts; prompts go up to 128.")
+    assert bare == {128.0}
+    assert _said_bare(quantities("128 s")[0], bare)
+    assert not _said_bare(quantities("128k tokens")[0], bare)
+
+
+def test_a_share_the_number_reader_worked_out_is_not_a_figure_the_candidate_gave() -> None:
+    """"one task in five" is read as "(20% of task)": a figure the candidate never wrote, which
+    matched the 20% of an unrelated fact (dev-adv-16)."""
+    case = get_case("compound-ai-json-reliability")
+    told = _told(case.id, {"failure_rates"}, case.fact("failure_rates").answer)
+    worked = ("The multiplying effect: a few percent per call looks small, but over ten calls "
+              "it becomes something like one task in five failing.")
+    assert untold_use(case, told, worked, "diagnose") is None
+    assert untold_use(case, told, "Each call gets 20% slower with constrained decoding.",
+                      "diagnose") == ("overhead", "20%")
+
+
+def test_the_figures_of_a_plan_step_are_the_candidates_own() -> None:
+    """A step of a plan headed by a time ("Weeks one and two:", "Over three to six months:") sets
+    its own round figures; the same figure stated as how things are is still challenged
+    (dev-adv-12, dev-adv-25, dev-adv-29)."""
+    gpu = get_case("gpu-price-shift")
+    told = _told(gpu.id, set())
+    plan = ("Weeks one and two: publish the new price list, 40% higher on serverless and 25% "
+            "higher on dedicated renewals.")
+    assert untold_use(gpu, told, plan, "solutions") is None
+    assert untold_use(gpu, told, "Spot H100 prices are down 40% this year.",
+                      "diagnose") == ("h100_prices", "40%")
+    chat = get_case("llama70b-2x-latency")
+    for horizon in ("Over three to six months: a low-latency tier for all 70B customers.",
+                    "Three to six months: memory for repeated prompts as a normal feature."):
+        assert untold_use(chat, _told(chat.id, set()), horizon, "solutions") is None
+    assert untold_use(chat, _told(chat.id, set()), "They have been live for six months now.",
+                      "diagnose") == ("stage", "6 months")
+
+
+def test_a_number_with_a_thousands_comma_is_read_whole() -> None:
+    """"1,500-token" was split at its comma into "1" and "500-token" (the clause splitter), so a
+    fact's 1,500 went unread."""
+    case = get_case("batch-inference-cost")
+    claim = "Third, every prompt repeats the same 1,500-token instruction block."
+    assert untold_use(case, _told(case.id, set()), claim, "diagnose") == ("prompt_shape", "1,500")
+
+
+def test_everyday_words_do_not_give_a_fact_away() -> None:
+    """"about to be used again" shares "used" with "evicts the least recently used": with
+    "evict" it made two of the fact's words, enough for a challenge (dev-08)."""
+    case = get_case("finetune-cold-starts")
+    told = _told(case.id, set(), "So I'll assume adapters are cold-loaded onto shared pools "
+                                 "where only 32 fit per replica.")
+    claim = ("With 32 adapters per replica and LRU, if more than 32 adapters are active on a "
+             "replica you keep evicting ones that are about to be used again, and every "
+             "eviction turns into a cold load later.")
+    assert untold_use(case, told, claim, "diagnose") is None
+
+
+def test_a_fact_used_beside_a_point_of_the_candidates_own_is_challenged() -> None:
+    """"Quantization is out: their model-risk team hasn't signed off and their regulator
+    expects deterministic outputs" uses two facts never told, but says a verdict too: four or
+    more of a fact's own words, in a step that says how things are, need less similarity
+    (dev-adv-20's prioritize). A solution sharing a fact's words is not a claim of it."""
+    case = get_case(CASE)
+    told = _told(CASE, set())
+    claim = ("Quantization is out: their model-risk team hasn't signed off and their regulator "
+             "expects deterministic outputs.")
+    found = untold_use(case, told, claim, "prioritize")
+    assert found is not None and found[0] in {"precision", "determinism"} and found[1] == ""
+    assert untold_use(case, told, claim, "solutions") is None
+
+
+def test_what_the_recorded_candidate_was_told_is_the_datasets_label_when_it_has_one() -> None:
+    """A false challenge is one of a fact the recorded candidate had been told. Read from the
+    recorded lines, a fact whose words are mostly common ones reads as told when it was not
+    (dev-adv-21: "twice as fast" in the prompt and "time to first token ... tokens per second"
+    read as the target "first token under 400 ms and at least 60 tokens per second"); the
+    interview's own label (``meta.revealed``) says what its clarify replies gave."""
+    from evals.behaviour import recorded_told
+    from evals.dataset import Interview
+
+    case = get_case("llama70b-2x-latency")
+    turns = [{"role": "interviewer", "step": "clarify", "text": case.prompt},
+             {"role": "candidate", "step": "clarify", "text": "What are the numbers today?"},
+             {"role": "interviewer", "step": "clarify", "text": case.fact("latency").answer},
+             {"role": "candidate", "step": "diagnose", "text": "Decode is slow."}]
+    labels = [{"rater": "r1", "steps": {"diagnose": 2}}]
+    labelled = Interview(id="x", case=case.id, turns=turns, labels=labels,
+                         meta={"revealed": ["latency"]})
+    assert recorded_told(labelled, case) == frozenset({"latency"})
+
+
+def test_a_drill_does_not_challenge_what_its_fact_sheet_told() -> None:
+    """A drill of a step after clarify tells the candidate the case's fact sheet (clue facts
+    left out) in that step: a figure from it is not "never told", while a clue's is."""
+    from agent.practice.drill import briefing
+
+    case = get_case(CASE)
+    told = case.fact("timeouts")
+    clue = next(f for f in case.facts if f.clue)
+    assert told.answer in " ".join(briefing(case).split()) and not told.clue
+    with Engine(Settings()) as engine:
+        s = engine.start(case, drill="diagnose")
+        s.answer("At peak about 3% of calls hit the 1-second client timeout, because requests "
+                 "queue while new capacity spins up.")
+        assert s.state()["reactions"][-1]["kind"] != "challenge"
+        s = engine.start(case, drill="diagnose")
+        s.answer(f"{clue.answer} That is why the tail blows up.")
+        assert s.state()["reactions"][-1] == {"step": "diagnose", "kind": "challenge",
+                                              "fact": clue.id}

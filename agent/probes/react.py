@@ -39,6 +39,7 @@ from agent.semantic.facts import (
     Quantity,
     Told,
     check,
+    computed_share,
     distinctive,
     key_words,
     quantities,
@@ -143,13 +144,23 @@ def _excerpt(parts: Sequence[str], start: int, end: int) -> str:
 #: deterministic outputs") shares at least this many of the fact's own key words that nothing
 #: said to the candidate had...
 UNTOLD_WORDS = 2
-#: ...and means about the same as the fact's answer (embedding similarity).
+#: ...and means about the same as the fact's answer (embedding similarity)...
 UNTOLD_SIMILARITY = 0.65
+#: ...or, when it shares this many of them in a step that says how things are
+#: (:data:`STATE_STEPS`), means something close to it: a sentence that also says something of
+#: its own ("Quantization is out: their model-risk team hasn't signed off and their regulator
+#: expects deterministic outputs") is further from the fact as a whole. A solution that
+#: answers a fact shares its words without claiming it ("see timing broken into queue, retries
+#: and error detail").
+UNTOLD_MANY_WORDS = 4
+UNTOLD_SIMILARITY_MANY = 0.55
 #: Steps whose sentences are mostly the candidate's own targets: only a figure gives a fact away.
 TARGET_STEPS = ("goals",)
+#: Steps whose sentences mostly say how things are (agent.semantic.facts.STATE_STEPS).
+STATE_STEPS = ("diagnose", "prioritize")
 #: Where a sentence divides into clauses, each a target or a statement of its own
-#: ("currently 10 to 20% per call; cap it at 10%").
-_CLAUSE = re.compile(r"\s*(?:[;:,—–]|\s-\s)\s*")
+#: ("currently 10 to 20% per call; cap it at 10%"); not at the comma inside a number ("1,500").
+_CLAUSE = re.compile(r"\s*(?:[;:—–]|,(?!\d{3}\b)|\s-\s)\s*")
 #: Arithmetic on figures already given ("so 16 GPUs", "= 60%", "3 x 8"): its result may equal a
 #: fact's figure by chance.
 _ARITHMETIC = re.compile(r"=|≈|\b\d+(?:\.\d+)?\s*(?:x|times|×)\s*\d|\b(?:so|that's|that is|"
@@ -162,6 +173,44 @@ _PROPOSES = re.compile(
     r"add|build|ship|introduce|offer)\b", re.IGNORECASE)
 
 
+#: A number as written, before any unit: "30" in "quit at 30", "30 s" or "thirty seconds".
+_RAW = re.compile(r"(?<![\w.$])\d[\d,]*(?:\.\d+)?")
+#: The smallest number said without a unit that a later figure with one may restate: below
+#: it, bare numbers are counts and ranks ("2 options", "step 3") that a unit makes another
+#: thing.
+BARE_LEAST = 10
+
+
+@lru_cache(maxsize=4096)
+def _bare_numbers(text: str) -> frozenset[float]:
+    """The numbers ``text`` says alone, without a unit (:data:`_ALONE`; numbers in words read
+    as digits): "SDKs quit at 30" says 30, which a later "30 s" restates."""
+    plain = words_to_numbers(text)
+    out = set()
+    for m in _RAW.finditer(plain):
+        if _ALONE.match(plain, m.end()):
+            value = float(m.group(0).replace(",", ""))
+            if value >= BARE_LEAST:
+                out.add(value)
+    return frozenset(out)
+
+
+#: What follows a number said alone, its unit left to the context: the end of a clause or a
+#: word that joins ("at 30.", "at 30 and", "30 or so"), not a noun ("128 experts").
+_ALONE = re.compile(r"\s*(?:$|[.,;:!?)\]—–]|(?:and|or|but|so|then|to|on|for|with|if|when)\b)",
+                    re.IGNORECASE)
+#: A multiplier after a figure: "128k" is not "128".
+_MULTIPLIED = re.compile(r"\d\s*(?:k|mm|m|bn|thousand|million|billion)\b", re.IGNORECASE)
+
+
+def _said_bare(q: Quantity, bare: Collection[float]) -> bool:
+    """Whether ``q`` restates a number said before without its unit ("quit at 30", then
+    "30 seconds")."""
+    m = _RAW.search(q.text.replace("$", ""))
+    return (m is not None and not _MULTIPLIED.search(q.text)
+            and float(m.group(0).replace(",", "")) in bare)
+
+
 def _telling(q: Quantity, target: bool) -> bool:
     """Whether a figure could only have come from the fact sheet: in a target or a plan a round
     figure is the candidate's own choice (agent.semantic.facts.distinctive), but not a sum of
@@ -169,6 +218,21 @@ def _telling(q: Quantity, target: bool) -> bool:
     if target:
         return q.unit == "$" or distinctive(q, True)
     return bool(q.unit) or len(q.digits) >= 2
+
+
+#: A step of the candidate's plan, its figures theirs to choose: a heading of time ("Weeks one
+#: and two: publish the new price list, 40% higher", "Over three to six months: ...") or an
+#: instruction ("Cap retries at 20%").
+_PLAN_STEP = re.compile(
+    r"^\W*(?:weeks?|months?|days?|quarters?|phase|step|short[- ]term|long[- ]term|"
+    r"medium[- ]term)\b[^:;]{0,25}:"
+    r"|^\W*(?:(?:over|in|within|for|during|by|after)\s+)?(?:the\s+)?(?:next\s+|first\s+|"
+    r"coming\s+)?[\w.]+(?:\s*(?:to|-|–)\s*[\w.]+)?\s+(?:days?|weeks?|months?|quarters?|"
+    r"years?)\b[^:;]{0,15}:"
+    r"|^\W*(?:give|compare|measure|ship|move|add|build|run|track|tag|pilot|canary|test|roll|"
+    r"deploy|use|put|start|set|make|split|offer|launch|route|cap|limit|raise|lower|cut|drop|"
+    r"alert|watch|check|monitor|log|expose|show|send|fix|pre-?warm|reserve|buy|hire|train|"
+    r"fine-tune|migrate|switch|enable|disable|turn|publish|charge|price)\b", re.IGNORECASE)
 
 
 def untold_use(case: Case, told: Told, sentence: str, step: str,
@@ -189,12 +253,15 @@ def untold_use(case: Case, told: Told, sentence: str, step: str,
     if not untold:
         return None
     known = [q for text in told.heard for q in quantities(text)]
+    bare = frozenset().union(*(_bare_numbers(text) for text in told.heard))
+    own = bool(_PLAN_STEP.search(sentence))
     for clause in _CLAUSE.split(sentence):
         if _ARITHMETIC.search(clause):
             continue
-        target = bool(TARGET.search(clause))
+        target = own or bool(TARGET.search(clause))
         for q in quantities(clause):
-            if any(same(q, k) for k in known) or not _telling(q, target):
+            if any(same(q, k) for k in known) or _said_bare(q, bare) \
+                    or computed_share(q, clause) or not _telling(q, target):
                 continue
             for f in untold:
                 if any(same(q, fq) for fq in quantities(f.answer)):
@@ -204,10 +271,21 @@ def untold_use(case: Case, told: Told, sentence: str, step: str,
     heard = set().union(*(key_words(t) for t in told.heard)) if told.heard else set()
     said = key_words(sentence)
     for f in untold:
-        shared = said & (key_words(f.answer) - heard)
-        if len(shared) >= UNTOLD_WORDS and similarity(sentence, f.answer) >= UNTOLD_SIMILARITY:
+        shared = said & (key_words(f.answer) - heard - _EVERYDAY)
+        if len(shared) >= UNTOLD_WORDS and similarity(sentence, f.answer) >= (
+                UNTOLD_SIMILARITY_MANY if len(shared) >= UNTOLD_MANY_WORDS
+                and step in STATE_STEPS else UNTOLD_SIMILARITY):
             return f.id, ""
     return None
+
+
+#: Everyday words a fact's answer may share with any sentence ("the least recently used" and
+#: "about to be used again"): they say nothing of the fact.
+_EVERYDAY = key_words(
+    "used using uses make made makes take takes took taken keep keeps kept give gives given "
+    "goes going come comes came thing things much many very just even still again back want "
+    "wants need needs know like look looks sure really quite other others every also least "
+    "whole part lots")
 
 
 def unasked_figure(case: Case, told: Told, sentence: str) -> str | None:
@@ -258,12 +336,16 @@ RESTATED_SHARE = 0.7
 RESTATED_WORDS = 4
 
 
-#: The candidate's own move, whatever its words: a step of a plan ("Weeks 1-2: ..."), a target
+#: The candidate's own move, whatever its words: a step of a plan ("Weeks 1-2: ...", "Over three
+#: to six months: ..."), a target
 #: ("from 30% back to 40% within three quarters", "down by half"), a decision ("Deferred: ...")
 #: or an instruction ("Compare ...", "Give the new button to ...").
 _OWN_MOVE = re.compile(
     r"^\W*(?:weeks?|months?|days?|quarters?|phase|step|now|next|later|then|first|second|third|"
     r"short[- ]term|long[- ]term|medium[- ]term|deferred|headline|goal|target)\b[^:;]{0,25}:"
+    r"|^\W*(?:(?:over|in|within|for|during|by|after)\s+)?(?:the\s+)?(?:next\s+|first\s+|"
+    r"coming\s+)?[\w.]+(?:\s*(?:to|-|–)\s*[\w.]+)?\s+(?:days?|weeks?|months?|quarters?|"
+    r"years?)\b[^:;]{0,15}:"
     r"|\bfrom\b[^,;.]{1,30}\bto\b|\b(?:down|up|cut|reduced?|drop\w*|rais\w*|increas\w*) by\b"
     r"|\bwithin (?:a|one|two|three|four|six|\d+) (?:days?|weeks?|months?|quarters?|years?)\b"
     r"|\b(?:defer\w*|deprioriti\w*|park\w*|skip\w*|instead)\b"
@@ -506,21 +588,34 @@ def _start(parts: Sequence[str], begin: int, at: int) -> int:
 
 def told_before(state: InterviewState, step: str, case: Case) -> Told:
     """What the candidate had been told (and had said) before ``step``: the facts clarify
-    revealed and every line of the earlier steps."""
+    revealed, every line of the earlier steps and what the interviewer said in this one before
+    its follow-ups (:func:`_said_in_step`)."""
     earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier)
-    return Told(facts=frozenset(state.get("facts_told", [])), heard=(case.prompt, *heard))
+    return Told(facts=frozenset(state.get("facts_told", [])),
+                heard=(case.prompt, *heard, *_said_in_step(state, step)))
 
 
 def said_to_candidate(state: InterviewState, step: str, case: Case) -> Told:
-    """What the candidate was told before ``step``: the facts clarify revealed, the prompt,
-    every interviewer line, and the candidate's own clarify turns (their questions and stated
+    """What the candidate was told before their answer in ``step``: the facts clarify revealed,
+    the prompt, every interviewer line of the earlier steps and what it said in this one
+    (:func:`_said_in_step`), and the candidate's own clarify turns (their questions and stated
     assumptions). Their later answers are not in it: a fact never told stays untold however
     often the candidate repeats it."""
     earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier
                   and (t["role"] == "interviewer" or t["step"] == "clarify"))
-    return Told(facts=frozenset(state.get("facts_told", [])), heard=(case.prompt, *heard))
+    return Told(facts=frozenset(state.get("facts_told", [])),
+                heard=(case.prompt, *heard, *_said_in_step(state, step)))
+
+
+def _said_in_step(state: InterviewState, step: str) -> tuple[str, ...]:
+    """What the interviewer said in ``step`` itself, its follow-ups left out (they quote the
+    candidate): the step's opening question, a /hint, and in a drill of a later step the
+    scenario and the fact sheet clarifying would have given (agent/practice/drill.py
+    ``briefing``), which is said in the drilled step, not in a clarify step before it."""
+    return tuple(t["text"] for t in state.get("turns", []) if t["step"] == step
+                 and t["role"] == "interviewer" and t["kind"] != "followup")
 
 
 def all_reactions(state: InterviewState, step: str, done: Sequence[str]) -> list[str]:
@@ -531,11 +626,11 @@ def all_reactions(state: InterviewState, step: str, done: Sequence[str]) -> list
 
 def interviewer_told(state: InterviewState, case: Case) -> list[str]:
     """What the interviewer has told the candidate of the case: the prompt, its clarify
-    answers and the facts they revealed (not its questions, nor follow-ups quoting the
-    candidate)."""
+    answers and the facts they revealed, and its notices (a drill's fact sheet is one); not its
+    questions, nor follow-ups quoting the candidate."""
     told = set(state.get("facts_told", []))
     return [case.prompt, *(t["text"] for t in state.get("turns", [])
-                           if t["role"] == "interviewer" and t["kind"] == "fact"),
+                           if t["role"] == "interviewer" and t["kind"] in ("fact", "notice")),
             *(f.answer for f in case.facts if f.id in told)]
 
 
