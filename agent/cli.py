@@ -317,8 +317,9 @@ def build_parser() -> Parser:
         "level, pooled and genuine QWK floors). Prints every gate with its value; exits 1 when "
         "any fails.")
     gate.add_argument("results", metavar="RESULTS.json")
-    gate.add_argument("--config", default="evals/gates.toml", metavar="PATH",
-                      help="the gates (default: evals/gates.toml)")
+    gate.add_argument("--config", "--gates", dest="config", default="evals/gates.toml",
+                      metavar="PATH", help="the gates (default: evals/gates.toml); --gates is "
+                      "an alias, the spelling `eval behaviour` documents")
     gate.add_argument("--strict", action="store_true",
                       help="a gate marked optional whose tag has no interviews in the "
                       "results fails too (other gates always do)")
@@ -334,10 +335,11 @@ def build_parser() -> Parser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     beh.add_argument("dataset", metavar="DATASET")
     beh.add_argument("--output", metavar="PATH", help="also write the summary as JSON")
-    beh.add_argument("--gates", metavar="PATH",
+    beh.add_argument("--gates", "--config", dest="gates", metavar="PATH",
                      help="check the [[behaviour]] gates of this file (e.g. evals/gates.toml): "
                      "clarify fact precision, recall and clue leaks on the clarifying-question "
-                     "bank, follow-up behaviour; exits 1 naming each enforced gate that fails")
+                     "bank, follow-up behaviour; exits 1 naming each enforced gate that fails. "
+                     "--config is an alias, the spelling `eval gate` documents")
     beh.add_argument("--cache", choices=["live", "record", "replay", "off"], default="live")
     beh.add_argument("--cache-file", metavar="PATH")
     beh.add_argument("--quiet", action="store_true", help="no progress on stderr")

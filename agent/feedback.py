@@ -239,7 +239,7 @@ class SessionScoring:
         said = [text for role, text in step_turns(state, step) if role == "candidate"]
         moved_past = finishing or step in finished_steps(state)
         if step in state.get("skipped", []) or (moved_past and not said):
-            how = ("the candidate skipped it with /skip" if step in state.get("skipped", [])
+            how = ("the candidate skipped it" if step in state.get("skipped", [])
                    else "the interview moved on before any answer"
                    if step != CROSS_CUTTING else "no question was answered")
             criteria = [CriterionScore(

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from agent.cases import default_cases
-from agent.datafile import plain_message
+from agent.datafile import did_you_mean, plain_message
 from agent.rubrics import RubricSet, default_rubrics
 from agent.steps import CROSS_CUTTING, STEPS
 
@@ -132,12 +132,13 @@ def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
             raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")
         seen[item.id] = n
         if item.case not in cases:
-            raise DatasetError(f"{where}: unknown case {item.case!r}")
+            raise DatasetError(f"{where}: unknown case {item.case!r}"
+                               f"{did_you_mean(item.case, cases)}")
         for lab in item.labels:
             unknown = [c for c in lab.criteria if c not in criteria]
             if unknown:
                 raise DatasetError(f"{where}: rater {lab.rater!r} labels unknown criterion "
-                                   f"{unknown[0]!r}")
+                                   f"{unknown[0]!r}{did_you_mean(unknown[0], criteria)}")
         raters = item.raters()
         if len(set(raters)) != len(raters):
             raise DatasetError(f"{where}: rater listed twice in labels")
@@ -157,6 +158,8 @@ def read_jsonl(path: Path) -> tuple[bytes, list[tuple[int, dict[str, Any]]]]:
     JSON or not an object per line. Shared by the JSONL datasets under evals/."""
     try:
         size = path.stat().st_size
+    except FileNotFoundError:  # worded as a missing results file is (evals/gate.py)
+        raise DatasetError(f"{path}: no such file") from None
     except OSError as e:
         raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
     if not path.is_file():

@@ -26,6 +26,19 @@ def test_a_piped_offline_interview_completes_and_says_offline(home: Path) -> Non
     assert row["answered"] == 7 and row["case"] == CASE
 
 
+def test_the_offline_banner_describes_the_scorer_as_the_report_does() -> None:
+    """Both say keyword rules plus a local embedding matcher: neither claims keywords alone."""
+    from agent.chat import offline_banner
+    from agent.config import Settings
+    from agent.report import ScorerInfo, scorer_text
+
+    banner = " ".join(offline_banner(Settings()).split())
+    header = scorer_text(ScorerInfo(type="offline", rubrics="r"))
+    assert "local embedding matcher for paraphrases" in banner
+    assert "local embedding matcher for paraphrases" in header
+    assert "keyword coverage" not in banner and "not a model's judgement" in banner
+
+
 def test_end_of_input_saves_and_prints_the_resume_command(home: Path) -> None:
     out = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n\nWho is the user?\n")
     assert out.returncode == 0, out.stderr

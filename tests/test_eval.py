@@ -63,6 +63,37 @@ def test_bad_dataset_lines_name_file_and_line(tmp_path: Path, line: str, message
     assert str(info.value).startswith(f"{path}:3: ") and message in str(info.value)
 
 
+def test_a_misspelt_case_or_criterion_gets_a_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    good = json.loads(DEV.read_text().splitlines()[0])
+    for change, message in (
+            (lambda d: d.__setitem__("case", d["case"][:-1]),
+             f"unknown case {good['case'][:-1]!r}; did you mean {good['case']!r}?"),
+            (lambda d: d["labels"][0].__setitem__("criteria", {"goals.latency_metric": 2}),
+             "unknown criterion 'goals.latency_metric'; did you mean "
+             "'goals.latency_metrics'?")):
+        data = json.loads(json.dumps(good))
+        change(data)
+        path.write_text(json.dumps(data) + "\n")
+        with pytest.raises(DatasetError) as info:
+            load_dataset(path)
+        assert str(info.value).startswith(f"{path}:1: ") and str(info.value).endswith(message)
+
+
+def test_a_missing_dataset_is_worded_as_a_missing_results_file(home: Path,
+                                                              tmp_path: Path) -> None:
+    """"PATH: no such file" for both (eval gate says it of a missing results file)."""
+    missing = tmp_path / "missing.jsonl"
+    with pytest.raises(DatasetError) as info:
+        load_dataset(missing)
+    assert str(info.value) == f"{missing}: no such file"
+    behaviour = run_cli(home, "eval", "behaviour", str(missing))
+    gate = run_cli(home, "eval", "gate", str(tmp_path / "missing.json"))
+    assert behaviour.returncode == 1 and gate.returncode == 2
+    assert behaviour.stderr == f"interviewer: {missing}: no such file\n"
+    assert gate.stderr == f"interviewer: {tmp_path / 'missing.json'}: no such file\n"
+
+
 def _mutated_first_line(change: Any) -> str:
     data = json.loads(DEV.read_text().splitlines()[0])
     change(data)

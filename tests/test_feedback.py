@@ -69,6 +69,23 @@ def test_next_without_answering_scores_the_step_as_skipped(home: Path) -> None:
     assert "Diagnose root causes (no answer)" in md and "not reached" not in md.lower()
 
 
+def test_a_skipped_step_is_worded_for_the_skip_button_and_the_command_alike(home: Path) -> None:
+    """A web user clicks Skip, a terminal user types /skip: the score's reason names neither
+    (the transcript still shows the turn as the command)."""
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE)
+        session.answer("Who is the customer?")
+        session.command("next")                 # clarify done
+        session.command("skip")                 # diagnose skipped without an answer
+        report = session.report()
+    [diagnose] = [s for s in report.steps if s.step == "diagnose"]
+    assert diagnose.status == "skipped"
+    assert all("/skip" not in c.rationale for c in diagnose.criteria)
+    for text in (to_markdown(report), to_html(report)):
+        assert "No answer: the candidate skipped it, so this scores 1 (missing)." in text
+        assert "with /skip" not in text
+
+
 def test_in_progress_session_keeps_not_reached_for_steps_ahead(home: Path) -> None:
     with Engine(Settings()) as engine:
         session = engine.start(CASE)

@@ -113,6 +113,26 @@ def test_the_gate_command_names_bad_config_and_results(tmp_path: Path, home: Pat
     assert "pass    keyword-salad interviews average at most 1.5 a step" in proc.stdout
 
 
+def test_gate_and_behaviour_take_the_gates_file_by_either_spelling(tmp_path: Path,
+                                                                    home: Path) -> None:
+    """`eval gate` documents --config and `eval behaviour` --gates; each takes the other's
+    spelling too (a bad file is refused before any work, so the file was read by either)."""
+    bad = tmp_path / "gates.toml"
+    bad.write_text('[[gate]]\nname = "x"\ntag = "all"\nmetric = "speed"\nmin = 1\n')
+    path = write(tmp_path, results([SALAD_LOW, *GENUINE]))
+    proc = run_cli(home, "eval", "gate", str(path), "--gates", str(bad))
+    assert proc.returncode == 2 and "metric 'speed'" in proc.stderr, proc.stderr
+    bad_behaviour = tmp_path / "b.toml"
+    bad_behaviour.write_text("[[behaviour]]\nname = 1\n", encoding="utf-8")
+    proc = run_cli(home, "eval", "behaviour", "evals/datasets/dev.jsonl", "--config",
+                   str(bad_behaviour))
+    assert proc.returncode == 2 and str(bad_behaviour) in proc.stderr, proc.stderr
+    for command, alias in (("gate", "--gates is an alias"), ("behaviour", "--config is an alias")):
+        shown = " ".join(run_cli(home, "eval", command, "--help").stdout.split())
+        assert "--config PATH, --gates PATH" in shown or "--gates PATH, --config PATH" in shown
+        assert alias in shown
+
+
 def test_a_gate_not_enforced_is_printed_but_does_not_fail(tmp_path: Path) -> None:
     config = tmp_path / "gates.toml"
     config.write_text('[[gate]]\nname = "salad"\ntag = "keyword_salad"\n'
