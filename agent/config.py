@@ -155,7 +155,9 @@ def read_key_file(path: Path) -> str:
     try:
         st = path.stat()
     except OSError as e:
-        raise ConfigError(f"{where}: cannot read ({e.strerror})") from None
+        from agent.datafile import unreadable
+
+        raise ConfigError(f"{where}: {unreadable(e)}") from None
     if not stat.S_ISREG(st.st_mode):
         kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
         raise ConfigError(f"{where}: is {kind}; pass the file that holds the key")
@@ -169,7 +171,9 @@ def read_key_file(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise ConfigError(f"{where}: cannot read ({e.strerror})") from None
+        from agent.datafile import unreadable
+
+        raise ConfigError(f"{where}: {unreadable(e)}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -219,7 +223,9 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+        from agent.datafile import unreadable
+
+        raise ConfigError(f"{path}: {unreadable(e)}") from None
     if "api_key" in data:
         raise ConfigError(f"{path}: keys do not belong in config files; use api_key_file")
     allowed = set(CONFIG_TYPES)

@@ -15,6 +15,16 @@ M = TypeVar("M", bound=BaseModel)
 MAX_DATA_FILE_BYTES = 2 * 1024 * 1024
 
 
+def unreadable(e: OSError) -> str:
+    """Why a file could not be read, in plain words, for "PATH: <this>": "no such file", "is a
+    directory, not a file", else "cannot read (<the system's reason>)"."""
+    if isinstance(e, FileNotFoundError):
+        return "no such file"
+    if isinstance(e, IsADirectoryError):
+        return "is a directory, not a file"
+    return f"cannot read ({e.strerror})"
+
+
 class DataFileError(ValueError):
     """A data file that cannot be used. ``str()`` is one line naming the file and the problem."""
 
@@ -26,7 +36,7 @@ def read_yaml(path: Path) -> Any:
     try:
         size = path.stat().st_size
     except OSError as e:
-        raise DataFileError(f"{path}: cannot read ({e.strerror})") from None
+        raise DataFileError(f"{path}: {unreadable(e)}") from None
     if size > MAX_DATA_FILE_BYTES:
         raise DataFileError(
             f"{path}: file is {size / 1e6:.1f} MB, over the {MAX_DATA_FILE_BYTES // 2**20} MB "
@@ -37,7 +47,7 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as e:
         raise DataFileError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
-        raise DataFileError(f"{path}: cannot read ({e.strerror})") from None
+        raise DataFileError(f"{path}: {unreadable(e)}") from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         return yaml.load(text, Loader=loader)  # a safe loader (C or pure)

@@ -11,7 +11,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.datafile import DataFileError, did_you_mean, read_yaml
+from agent.datafile import DataFileError, did_you_mean, read_yaml, unreadable
 from agent.paths import data_dir
 from agent.signals import LEFT_ANGLES, RIGHT_ANGLES, strip_format
 
@@ -67,7 +67,7 @@ def load_prompt(name: str) -> Prompt:
     try:
         return Prompt(name, path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise DataFileError(f"{path}: cannot read prompt ({e.strerror})") from None
+        raise DataFileError(f"{path}: prompt {unreadable(e)}") from None
 
 
 @cache

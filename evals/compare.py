@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent.datafile import unreadable
 from evals.analysis import gold_of
 from evals.metrics import METRICS, metric_value, paired_bootstrap_delta
 from evals.outputs import OFFLINE_READS, data_line
@@ -38,7 +39,7 @@ def load_results(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise CompareError(f"{path}: cannot read ({e.strerror})") from None
+        raise CompareError(f"{path}: {unreadable(e)}") from None
     except ValueError as e:
         raise CompareError(f"{path}: not a results file (invalid JSON: {e})") from None
     problem = _shape_problem(data)

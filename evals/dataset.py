@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from agent.cases import default_cases
-from agent.datafile import did_you_mean, plain_message
+from agent.datafile import did_you_mean, plain_message, unreadable
 from agent.rubrics import RubricSet, default_rubrics
 from agent.steps import CROSS_CUTTING, STEPS
 
@@ -158,10 +158,8 @@ def read_jsonl(path: Path) -> tuple[bytes, list[tuple[int, dict[str, Any]]]]:
     JSON or not an object per line. Shared by the JSONL datasets under evals/."""
     try:
         size = path.stat().st_size
-    except FileNotFoundError:  # worded as a missing results file is (evals/gate.py)
-        raise DatasetError(f"{path}: no such file") from None
     except OSError as e:
-        raise DatasetError(f"{path}: cannot read ({e.strerror})") from None
+        raise DatasetError(f"{path}: {unreadable(e)}") from None
     if not path.is_file():
         raise DatasetError(f"{path}: not a file (a dataset is one .jsonl file)")
     if size > MAX_DATASET_BYTES:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.datafile import closest, did_you_mean
+from agent.datafile import closest, did_you_mean, unreadable
 from evals.tags import ADVERSARIAL, ALL, GENUINE, by_tag
 
 METRICS = ("no_hire_share", "step_score_mean", "within_one", "steps_qwk", "criteria_qwk",
@@ -59,14 +59,10 @@ def _read(path: Path) -> str:
     """The file's text; GateError in plain words ("no such file") when it cannot be read."""
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GateError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise GateError(f"{path}: is a directory, not a file") from None
     except UnicodeDecodeError as e:
         raise GateError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
-        raise GateError(f"{path}: cannot read ({e.strerror})") from None
+        raise GateError(f"{path}: {unreadable(e)}") from None
 
 
 def _toml(path: Path) -> dict[str, Any]:
