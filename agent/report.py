@@ -340,6 +340,16 @@ def time_markdown(r: Report) -> list[str]:
 
 #: How each speaker is labelled in the transcript.
 SPEAKER = {"interviewer": "Interviewer", "candidate": "You"}
+#: A command the candidate gave (typed, or a button on the web page), shown as what it did.
+COMMAND_SHOWN = {"/skip": "(skipped this step)", "/next": "(moved on to the next step)",
+                 "/hint": "(asked for a hint)"}
+
+
+def shown_text(turn: TranscriptTurn) -> str:
+    """A turn's text as the transcript shows it: a candidate's command as what it did."""
+    if turn.role == "candidate":
+        return COMMAND_SHOWN.get(turn.text.strip().lower(), turn.text)
+    return turn.text
 
 
 def transcript_markdown(r: Report) -> list[str]:
@@ -354,7 +364,7 @@ def transcript_markdown(r: Report) -> list[str]:
             step = t.step
             lines += ["", f"### {TITLES[t.step]}"]
         if t.role == "candidate":
-            body = [_md_quote(line) for line in t.text.split("\n")]
+            body = [_md_quote(line) for line in shown_text(t).split("\n")]
             lines += ["", f"**{SPEAKER[t.role]}:**", "", *body]
         else:
             lines += ["", f"**{SPEAKER[t.role]}:** {_md_plain(t.text)}"]

@@ -15,6 +15,7 @@ from agent.report import (
     model_answer_text,
     scorer_text,
     scoring_notes,
+    shown_text,
     unscored_reason,
 )
 from agent.scores import BANDS
@@ -91,7 +92,7 @@ def _transcript(r: Report) -> list[str]:
             step = t.step
             out.append(f"<h3>{escape(TITLES[t.step])}</h3>")
         out.append(f"<div class='turn {t.role}'><strong>{SPEAKER[t.role]}:</strong> "
-                   f"<span>{escape(t.text)}</span></div>")
+                   f"<span>{escape(shown_text(t))}</span></div>")
     return out
 
 

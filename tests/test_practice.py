@@ -108,6 +108,9 @@ def test_the_report_has_the_transcript_model_answers_and_time(home: Path) -> Non
     html = run_cli(home, "report", sid, "--format", "html").stdout
     assert "&lt;b&gt;bold?&lt;/b&gt;" in html and "<b>bold?" not in html
     assert "<h2>Transcript</h2>" in html and "<h2>Time</h2>" in html
+    # a command (typed, or a button on the web page) is shown as what it did
+    assert "> (moved on to the next step)" in md and "> /next" not in md
+    assert "(moved on to the next step)" in html and "<span>/next</span>" not in html
 
 
 def test_the_chat_screen_leaves_the_transcript_to_the_saved_report(home: Path) -> None:
