@@ -484,3 +484,25 @@ def test_a_drill_does_not_challenge_what_its_fact_sheet_told() -> None:
         s.answer(f"{clue.answer} That is why the tail blows up.")
         assert s.state()["reactions"][-1] == {"step": "diagnose", "kind": "challenge",
                                               "fact": clue.id}
+
+
+# -- follow-ups that read the next sentence (new-user trial, offline) ----------------------------
+
+
+def test_a_quote_ends_after_a_complete_clause_or_is_not_cut() -> None:
+    """The trial saw "…by whether the request went…" and "…the gap is probably…": a quote is
+    cut only after a complete clause, else given whole."""
+    check = ("I'd check number two first: split the failure logs by whether the request went "
+             "to the shared pool or the dedicated one, and compare the error rates.")
+    assert quote(check) == "I'd check number two first…"
+    gap = ("If our numbers say fixed and they still feel broken, the gap is probably in what we "
+           "measure versus what developers actually wait on.")
+    # The comma ends only the "if" clause: nothing complete to cut at, so it is said whole.
+    assert quote(gap) == gap.rstrip(".")
+    longer = gap.rstrip(".") + " when they open the dashboard at peak hours every day."
+    assert not quote(longer).endswith(("probably…", "gap…", "broken…"))
+    for text in (check, gap, longer):
+        q = quote(text)
+        if q.endswith("…"):
+            cut = q.rstrip("…")
+            assert text.startswith(cut) and text[len(cut)] in ",;:", q

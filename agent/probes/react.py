@@ -72,8 +72,8 @@ class Reaction:
 
 
 def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
-    """The candidate's sentence as said, cut to at most ``words`` words (with an ellipsis) at
-    a phrase boundary (:func:`_end`), without its closing punctuation."""
+    """The candidate's sentence as said, without its closing punctuation: whole when it has at
+    most ``words`` words, else cut after a complete clause (:func:`_end`), with an ellipsis."""
     parts = sentence.strip().split()
     return _excerpt(parts, 0, _end(parts, 0, words))
 
@@ -89,7 +89,8 @@ _OPEN = _wordset(
     "my your this these those is are was were be been being has have had do does did will "
     "would can could should may might must per vs versus about around within between not no "
     "very more less most least i we they it you i'd we'd i'll we'll it's that's "
-    "there's")
+    "there's whether probably likely maybe perhaps just only also still even really actually "
+    "definitely certainly almost quite rather")
 #: Number words: a figure is not cut from what follows it ("four | to five times").
 _NUMBER_WORDS = _wordset(
     "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
@@ -119,13 +120,84 @@ def _open_at(parts: Sequence[str], end: int) -> bool:
     return _bare(last) in _OPEN or _numberish(last)
 
 
+#: A sentence up to this many words is quoted whole when no complete clause ends within
+#: :data:`QUOTE_WORDS` of its start: better long than cut mid-phrase ("…the gap is probably…").
+QUOTE_MAX = 25
+#: A sentence with no complete clause to end a quote at is quoted whole up to this many words.
+QUOTE_LONGEST = 35
+#: Words that open a subordinate clause: a clause starting with one is not complete on its own
+#: ("If our numbers say fixed and they still feel broken…" leaves out what follows then).
+_SUBORDINATE = _wordset(
+    "if when unless because since although though while whereas once until before after as "
+    "whether whenever wherever")
+
+
+def _clause_cut(parts: Sequence[str], start: int, end: int) -> bool:
+    """Whether a quote of ``parts[start:end]`` ends after a complete clause: at a clause mark
+    (a comma, semicolon, colon or dash), not inside a figure ("1, 500"), and the clause it
+    ends not opened by a subordinating word ("If …, then": the clause after it is needed)."""
+    if end <= start or end >= len(parts):
+        return False
+    last = parts[end - 1]
+    if not (last.endswith((",", ";", ":", "—", "–", ")")) or parts[end] in ("—", "–", "-")):
+        return False
+    if re.search(r"\d,$", last) and re.match(r"^\d{3}\b", parts[end]):
+        return False  # "1, 500": not a clause
+    return _completes(parts, start, end)
+
+
+def _completes(parts: Sequence[str], start: int, end: int) -> bool:
+    """Whether the last clause of ``parts[start:end]`` (after its last clause mark) is not
+    opened by a subordinating word, alone or after "and"/"but"/"or"/"so"."""
+    begin = start
+    for i in range(end - 2, start - 1, -1):
+        if parts[i].endswith((",", ";", ":", "—", "–", ")")) or parts[i] in ("—", "–", "-"):
+            begin = i + 1
+            break
+    if begin < end and _bare(parts[begin]) in ("and", "but", "or", "so"):
+        begin += 1
+    return not (begin < end and _bare(parts[begin]) in _SUBORDINATE)
+
+
+#: Words that open a new clause mid-sentence: a quote may end just before one ("…what
+#: developers actually wait on | when they open the dashboard").
+_CLAUSE_OPENERS = _wordset(
+    "but however whereas while although though instead so because since which then yet "
+    "otherwise unless if when where whenever")
+
+
+def _before_clause(parts: Sequence[str], start: int, end: int) -> bool:
+    """Whether ``parts[end]`` opens a new clause (:data:`_CLAUSE_OPENERS`) and the quote
+    ``parts[start:end]`` leaves no phrase open and is not itself a subordinate clause only."""
+    return (start < end < len(parts) and _bare(parts[end]) in _CLAUSE_OPENERS
+            and not _open_at(parts, end) and _completes(parts, start, end))
+
+
 def _end(parts: Sequence[str], start: int, words: int, least: int = 0) -> int:
-    """Where a quote of ``parts`` from ``start`` of at most ``words`` words ends (exclusive):
-    the last cut at or before the limit that leaves no phrase open, and no earlier than
-    ``least`` (the quote must reach it); past the limit by a few words only when no such cut
-    exists."""
+    """Where a quote of ``parts`` from ``start`` of about ``words`` words ends (exclusive), no
+    earlier than ``least`` (the quote must reach it): the whole rest when it fits; else the
+    last complete clause (:func:`_clause_cut`) within the limit; else the whole rest when it
+    has at most :data:`QUOTE_MAX` words; else the first complete clause past the limit within
+    that many, or the last cut before a word opening a new clause (:func:`_before_clause`);
+    else the whole rest when it has at most :data:`QUOTE_LONGEST` words; only then (a pasted
+    block) the last cut that leaves no phrase open (:func:`_open_at`)."""
     hi = min(len(parts), start + words)
+    if hi >= len(parts) and least <= len(parts):
+        return len(parts)
     low = max(start + MIN_QUOTE, least)
+    for end in range(hi, low - 1, -1):
+        if _clause_cut(parts, start, end):
+            return end
+    if len(parts) - start <= QUOTE_MAX:
+        return len(parts)
+    for end in range(max(hi + 1, low), min(len(parts), start + QUOTE_MAX) + 1):
+        if _clause_cut(parts, start, end):
+            return end
+    for end in range(min(len(parts) - 1, start + QUOTE_MAX), low - 1, -1):
+        if _before_clause(parts, start, end):
+            return end
+    if len(parts) - start <= QUOTE_LONGEST:
+        return len(parts)
     for end in range(hi, low - 1, -1):
         if not _open_at(parts, end):
             return end
