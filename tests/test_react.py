@@ -506,3 +506,84 @@ def test_a_quote_ends_after_a_complete_clause_or_is_not_cut() -> None:
         if q.endswith("…"):
             cut = q.rstrip("…")
             assert text.startswith(cut) and text[len(cut)] in ",;:", q
+
+
+def test_how_to_confirm_is_not_asked_of_an_answer_that_says_how_it_would_check() -> None:
+    """The trial quoted "I'd check number two first: split the failure logs by…" and asked how
+    to confirm it; on the web it quoted "I think the adapters are loaded from object storage…"
+    when the next sentence was "I would check first the load timeline…"."""
+    from agent.probes.react import answers_it
+
+    confirm = str(script()["react"]["deepen"]["confirm"]).split("”")[-1]
+    guess = "I think the adapters are loaded from object storage on every cold start."
+    checked = [f"{guess} I would check first the load timeline of a cold request."]
+    itself = ["I'd check number two first: split the failure logs by whether the request went "
+              "to the shared pool or the dedicated one."]
+    assert confirm in str(deepen("diagnose", [guess], []))
+    for answers in (checked, itself):
+        r = deepen("diagnose", answers, [])
+        assert r is None or confirm not in r.text, r
+        # What is deepened instead is the check itself: what would prove them wrong.
+        assert r is not None and "check" in r.text.split("”")[0]
+        assert r.text.endswith(str(script()["react"]["deepen"]["check_given"]).split("”")[-1])
+    # A check with what its result would mean leaves nothing to deepen on it.
+    assert deepen("diagnose", [checked[0] + " If the download is most of it, it's storage."],
+                  []) is None
+    # The rubric's probe asking how to find out is not put to them either...
+    rubric = default_rubrics()["diagnose"]
+    asks = [c.probe for c in rubric.criteria if answers_it(c.probe, checked)]
+    assert asks and not [p for p in asks if not answers_it(p, checked)]
+    assert not [c.probe for c in rubric.criteria if answers_it(c.probe, [guess])]
+    # ...and refusing to check is no check.
+    assert not answers_it(confirm, ["It is the kernels. No need to check anything."])
+
+
+def test_what_it_costs_is_not_asked_of_an_answer_that_names_its_cost() -> None:
+    """`interviewer drill prioritize --case strategic-custom-ask`: "What would you have to give
+    up to make this problem go away entirely?" right after "What we lose: maybe the big customer
+    is angry…"."""
+    from agent.offline import OfflineInterviewer
+    from agent.probes.react import respond
+
+    case = get_case("strategic-custom-ask")
+    rubric = default_rubrics()["prioritize"]
+    give_up = rubric.criterion("prioritize.latency_vs_cost").probe
+    choice = ("I'd build the general capability for every customer rather than the one-off for "
+              "them, because a fork is something we maintain forever.")
+    cost = "What we lose: maybe the big customer is angry and the renewal gets harder."
+    state = {"turns": [], "facts_told": []}
+
+    def asked(*answers: str) -> str:
+        r = respond(OfflineInterviewer(), case, rubric, "prioritize", state,  # type: ignore[arg-type]
+                    list(answers), [], _Sink())
+        return r.text if r is not None else ""
+
+    assert asked(choice) == give_up
+    assert asked(f"{choice} {cost}") != give_up
+    # Giving up nothing names no cost: still asked.
+    assert asked(f"{choice} We give up nothing.") == give_up
+    # The deepen on a trade-off does not ask what it costs either; it asks when that price
+    # would be too high, quoting the cost named.
+    tradeoff = str(script()["react"]["deepen"]["tradeoff"]).split("”")[-1]
+    r = deepen("prioritize", [f"{choice} {cost}"], [])
+    assert r is not None and tradeoff not in r.text and "What we lose" in r.text
+    assert deepen("prioritize", [f"{choice} {cost} I'd accept that for a quarter, not longer."],
+                  []) is None
+
+
+def test_a_number_is_not_asked_of_a_sentence_that_has_one_or_is_a_hunch() -> None:
+    """"What number would you put on that?" was asked of "All at once in two weeks" (a time
+    is a number) and of "If our numbers say fixed and they still feel broken, the gap is
+    probably…" (a hunch: how would you confirm it)."""
+    react = script()["react"]["deepen"]
+    number = str(react["number"]).split("”")[-1]
+    soon = deepen_text("validate", "All at once in two weeks.")
+    assert soon == str(react["number_given"]).format(quote="All at once in two weeks")
+    hunch = ("If our numbers say fixed and they still feel broken, the gap is probably in what "
+             "we measure versus what developers actually wait on.")
+    assert deepen_text("goals", hunch) == str(react["confirm"]).format(quote=quote(hunch))
+    # A figure that is neither a target nor a rollout is no number to ask for...
+    assert deepen_text("goals", "We run 3 pools for them today and all of them are hot.") is None
+    # ...but a plain aim still is.
+    aim = "The main goal is to keep the slowest payment checks fast at peak so merchants stay."
+    assert str(deepen_text("goals", aim)).endswith(number)

@@ -47,7 +47,7 @@ from agent.semantic.facts import (
 )
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
-from agent.semantic.reading import read_answer
+from agent.semantic.reading import has_verb, read_answer
 from agent.signals import normalise
 from agent.state import InterviewState
 from agent.steps import STEPS
@@ -143,18 +143,24 @@ def _clause_cut(parts: Sequence[str], start: int, end: int) -> bool:
         return False
     if re.search(r"\d,$", last) and re.match(r"^\d{3}\b", parts[end]):
         return False  # "1, 500": not a clause
+    heading = last.endswith((":", "—", "–")) or parts[end] in ("—", "–", "-")
+    if heading and not has_verb(" ".join(parts[start:end]).rstrip(":—–- ")):
+        return False  # a heading ("Three to six months:") is no clause: it asserts nothing
     return _completes(parts, start, end)
 
 
 def _completes(parts: Sequence[str], start: int, end: int) -> bool:
-    """Whether the last clause of ``parts[start:end]`` (after its last clause mark) is not
-    opened by a subordinating word, alone or after "and"/"but"/"or"/"so"."""
+    """Whether the last clause of ``parts[start:end]`` (after its last clause mark) is one:
+    of three words or more ("What must not get worse: error rate" ends on a list item), and
+    not opened by a subordinating word, alone or after "and"/"but"/"or"/"so"."""
     begin = start
     for i in range(end - 2, start - 1, -1):
         if parts[i].endswith((",", ";", ":", "—", "–", ")")) or parts[i] in ("—", "–", "-"):
             begin = i + 1
             break
-    if begin < end and _bare(parts[begin]) in ("and", "but", "or", "so"):
+    if end - begin < 3:
+        return False
+    if _bare(parts[begin]) in ("and", "but", "or", "so"):
         begin += 1
     return not (begin < end and _bare(parts[begin]) in _SUBORDINATE)
 
@@ -465,8 +471,9 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
            said: Sequence[str] = ()) -> Reaction | None:
     """A deepening question on the candidate's most specific claim (a figure or a reason
     beats a bare statement; longer beats shorter), once per step. A sentence restating what
-    the interviewer told (:func:`restates`, ``told``) is not the candidate's claim, and a
-    question the interviewer already asked (``said``) is not asked again."""
+    the interviewer told (:func:`restates`, ``told``) is not the candidate's claim, a question
+    the interviewer already asked (``said``) is not asked again, and nor is one the answers
+    already answer (:func:`answers_it`: how they would check it, what it costs)."""
     if "deepen" in done:
         return None
     claims = [s for a in answers for s in read_answer(a) if s.claim and not s.negated
@@ -475,18 +482,26 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
     claims.sort(key=lambda s: (bool(_SPECIFIC.search(s.text)), len(s.text.split())),
                 reverse=True)
     for best in claims:
-        text = deepen_text(step, best.text)
-        if not repeats(text, said):
+        text = deepen_text(step, best.text, answers)
+        if text is not None and not repeats(text, said):
             return Reaction("deepen", text, "deepen")
     return None
 
 
-def deepen_text(step: str, sentence: str) -> str:
-    """The step's deepening question on ``sentence``. Asking for a number when the sentence
-    already sets one (a target or an estimate of the candidate's own, :func:`figure_readings`:
-    "the slowest 1 in 100 under half a second") asks why that figure instead, quoting the words
+def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | None:
+    """The step's deepening question on ``sentence``, or None when it has none to ask.
+
+    Asking for a number when the sentence already sets one (a target, an estimate or a
+    deadline of the candidate's own, :func:`figure_readings`: "the slowest 1 in 100 under half
+    a second", "all at once in two weeks") asks why that figure instead, quoting the words
     around it; a sentence whose figure is the size of a rollout ("a tenth of their traffic")
-    is asked what result it needs instead."""
+    is asked what result it needs instead; one with a figure that is neither is not asked for a
+    number at all, and a hedged explanation with no target in it ("the gap is probably in what
+    we measure") is asked how it would be confirmed. A question that ``answers`` (the step's
+    answers) already answer (:func:`answers_it`) is not asked: None; when they already say how
+    they would check the claim, what result would prove them wrong is asked of that check
+    instead (``check_given``), and when they already name what their choice costs, what would
+    make that price too high (``cost_given``); unless they say that too."""
     kind = DEEPEN_BY_STEP.get(step, "mechanism")
     parts = sentence.strip().split()
     text = quote(sentence)
@@ -500,13 +515,139 @@ def deepen_text(step: str, sentence: str) -> str:
             text = _excerpt(parts, start, _end(parts, start, QUOTE_WORDS, at + 1))
         elif any(reading == "rollout" for _, _, reading in readings):
             kind = "outcome"
-    return str(script()["react"]["deepen"][kind]).format(quote=text)
+        elif readings:
+            return None  # a figure already, neither a target nor a rollout: no number to ask
+        elif _HYPOTHESIS.search(sentence) and not _AIMS.search(sentence):
+            kind = "confirm"
+    if kind == "confirm" and answers:
+        check = _saying(_SAYS_CHECK, answers)
+        if check is not None:
+            # How they would check it is said: what would prove them wrong, unless said too.
+            if _says(_SAYS_EXPECT, answers):
+                return None
+            kind, text = "check_given", quote(check)
+    if kind == "tradeoff" and answers:
+        cost = _saying(_NAMES_COST, answers)
+        if cost is not None:
+            # What it costs is said: when that price would be too high, unless said too.
+            if _says(_SAYS_LIMIT, answers):
+                return None
+            kind, text = "cost_given", quote(cost)
+    template = str(script()["react"]["deepen"][kind])
+    if answers_it(template.replace("{quote}", ""), answers):
+        return None
+    return template.format(quote=text)
+
+
+#: A hedged explanation: what the candidate thinks is the case, not a target they set.
+_HYPOTHESIS = re.compile(
+    r"\b(?:probably|likely|presumably|i (?:think|suspect|guess|believe|bet)|my (?:guess|hunch|"
+    r"bet)|i'd (?:guess|bet)|(?:could|might|may) be)\b", re.IGNORECASE)
+#: What makes a sentence a target or a plan rather than an explanation.
+_AIMS = re.compile(
+    r"\b(?:target\w*|goals?|aim\w*|want\w*|should|must|need to|keep|get|bring|hit|reach|hold|"
+    r"cut|reduce|improve|raise|lower)\b",
+    re.IGNORECASE)
+
+
+# -- what an answer already answers ---------------------------------------------------------------
+
+#: A question asking how a claim would be checked: "How would you confirm that before acting
+#: on it?", "How would you find out which of these explanations is actually true?".
+_ASKS_CHECK = re.compile(
+    r"\b(?:confirm|verify|find out|check|how would you know|tell (?:whether|if)|rule \w+ out)\b",
+    re.IGNORECASE)
+#: A question asking what a choice costs: "What would you have to give up...?", "What does
+#: that choice cost you?", "What's the catch...?".
+_ASKS_COST = re.compile(
+    r"\b(?:give up|giving up|cost you|costs you|the catch|trade-?offs?|sacrific\w*|lose)\b",
+    re.IGNORECASE)
+
+_CHECK_VERB = (r"(?:check(?:ing|s)?|confirm(?:ing|s)?|verif(?:y|ying|ies)|validat(?:e|ing|es)|"
+               r"test(?:ing|s)?|compar(?:e|ing|es)|split(?:ting|s)?|break(?:ing)? (?:\w+ )?down|"
+               r"bucket(?:ing)?|segment(?:ing)?|slic(?:e|ing)|graph(?:ing)?|plot(?:ting)?|"
+               r"trac(?:e|ing)|profil(?:e|ing)|inspect(?:ing)?|correlat(?:e|ing)|look(?:ing)? at|"
+               r"dig(?:ging)? into|pull(?:ing)?|benchmark(?:ing)?|reproduc(?:e|ing)|"
+               r"replay(?:ing)?|diff(?:ing)?|instrument(?:ing)?|measur(?:e|ing))")
+#: A sentence saying how the candidate would check something: "I'd check number two first:
+#: split the failure logs by...", "I would check first the load timeline", "to confirm it,
+#: ...", "Compare the error rates...", "by splitting the logs", "the way to tell is...".
+_SAYS_CHECK = re.compile(
+    r"\b(?:i|we)(?:'d|'ll| would| will| can| could| should| need to| want to| am going to|"
+    r"'m going to| are going to|'re going to)?(?: (?:first|then|also|just|probably|quickly|"
+    r"start by|begin by|go and))* (?:" + _CHECK_VERB + r"|time)\b"
+    r"|\b(?:to|then|first|and|by) " + _CHECK_VERB + r"\b"
+    r"|^\W*(?:(?:first|then|next|step \w+)\W+)?" + _CHECK_VERB + r"\b"
+    r"|\b(?:the|one|a|an easy|a quick) (?:way|test) (?:to|i'd|we'd|i would|we would) "
+    r"(?:tell|know|confirm|check|verify|find out)\b"
+    r"|\b(?:would|will|should) (?:tell|show) (?:us|me)\b", re.IGNORECASE)
+#: What makes a check a refusal to check: "no need to check", "without testing".
+_NO_CHECK = re.compile(r"(?:\b(?:no need|needn't|don't need|do not need|no point|not|never|"
+                       r"without|nothing|nor|no|won't|wouldn't)\W+(?:\w+\W+){0,2}|^\W*nor\b.*)$",
+                       re.IGNORECASE)
+#: What makes a named cost a denial of one: "giving up nothing", "it costs us nothing".
+_NO_COST = re.compile(r"^\W*(?:\w+\W+){0,2}?(?:nothing|none|zero)\b", re.IGNORECASE)
+#: A cost with its limit: "I'd accept that for a few weeks, but not for a quarter", "as long
+#: as it stays under 10%", "if it costs more than..., we revisit".
+_SAYS_LIMIT = re.compile(
+    r"\b(?:as long as|only (?:if|while|until)|until|cap(?:ped|s)?|at most|no more than|"
+    r"under \d|not for (?:a|more|longer)|revisit|re-?evaluate|walk (?:it|that) back|"
+    r"roll (?:it |that )?back|for (?:a|one|two|three|four|six|a few|a couple of|\d+) "
+    r"(?:weeks?|months?|quarters?)|if (?:it|that|this|the \w+)\b[^.;]{0,50}\b(?:more than|"
+    r"over|above|exceeds?|goes past|passes))\b", re.IGNORECASE)
+#: A check with what its result would mean: "if they cluster on the shared pool, it's the
+#: pool", "I'd expect...", "that would tell us...", "should show...".
+_SAYS_EXPECT = re.compile(
+    r"\b(?:i'?d|we'?d|i would|we would|i|we) expect\b|\bexpect(?:ing)? to see\b"
+    r"|\b(?:should|would|will) (?:show|mean|tell|point|confirm|rule)\b"
+    r"|\bthat (?:tells|means|points|confirms|rules)\b|\bif (?:so|not)\b"
+    r"|\bif\b[^.;:]{3,80}?,?\s(?:then|it'?s|that'?s|the cause is|we know|i know)\b",
+    re.IGNORECASE)
+#: A sentence naming what a choice costs: "What we lose: maybe the big customer is angry",
+#: "we give up...", "the cost is...", "at the expense of...", "the downside is...".
+_NAMES_COST = re.compile(
+    r"\bwhat (?:we|i|you|they)(?:'d| would| will|'ll)? (?:lose|give up|sacrifice|pay|risk)\b"
+    r"|\b(?:we|i|you|they)(?:'d| would| will|'ll| have to| must)? (?:lose|give up|sacrifice|"
+    r"risk|accept|eat|absorb|forgo|forego)\b"
+    r"|\b(?:the|our|its|that|this|one|a|big|main|real) (?:cost|price|downside|catch|"
+    r"trade-?off|sacrifice|risk)s? (?:is|are|would be|will be|here is|being|of (?:that|this|"
+    r"doing))\b"
+    r"|\b(?:at the (?:expense|cost) of|in exchange for|costs? us|comes at|the price of|"
+    r"downsides?|give up|giving up|trade-?offs?:|costs?:|what we lose)\b", re.IGNORECASE)
+
+
+def _saying(pattern: re.Pattern[str], answers: Sequence[str]) -> str | None:
+    """The first sentence of ``answers`` that says ``pattern`` without refusing or denying it
+    ("no need to check" says no check, "giving up nothing" names no cost); None if none."""
+    for a in answers:
+        for s in read_answer(a):
+            for m in pattern.finditer(s.text):
+                if not (_NO_CHECK.search(s.text[:m.start()]) or _NO_COST.match(s.text[m.end():])):
+                    return s.text
+    return None
+
+
+def _says(pattern: re.Pattern[str], answers: Sequence[str]) -> bool:
+    return _saying(pattern, answers) is not None
+
+
+def answers_it(question: str, answers: Sequence[str]) -> bool:
+    """Whether ``answers`` already answer what ``question`` asks: how a claim would be
+    confirmed, of answers saying how they would check it (:data:`_SAYS_CHECK`); what a choice
+    costs or gives up, of answers naming its cost (:data:`_NAMES_COST`); what comes first, of
+    answers that already order their options (:func:`orders_options`)."""
+    if not answers:
+        return False
+    return bool((_ASKS_CHECK.search(question) and _says(_SAYS_CHECK, answers))
+                or (_ASKS_COST.search(question) and _says(_NAMES_COST, answers))
+                or (_ASKS_FIRST.search(question) and orders_options(answers)))
 
 
 #: What names a share of requests rather than sets a figure: "p99", "99th percentile", "the
 #: slowest 1 in 100", "the slowest 1%" (numbers in words already read as digits).
 _DESIGNATOR = re.compile(
-    r"\b1 in \d[\d,]*(?:\s*\(\d+(?:\.\d+)?%\))?|\b\d+(?:\.\d+)?(?:st|nd|rd|th)\b(?:[- ]percentile)?"
+    r"\b(?:1|one) in \d[\d,]*(?:\s*\(\d+(?:\.\d+)?%\))?"
+    r"|\b\d+(?:\.\d+)?(?:st|nd|rd|th)\b(?:[- ]percentile)?"
     r"|\b\d+-(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b"
     r"|\bp\d+(?:\.\d+)?\b|\b(?:slowest|fastest|worst|best|top|bottom|tail)\s+\d+(?:\.\d+)?\s*%",
     re.IGNORECASE)
@@ -540,6 +681,12 @@ _ROLLOUT_BEFORE = re.compile(
 _DURATION_BEFORE = re.compile(
     r"\b(?:for|over|after)(?: at least| at most| about| roughly| around| the next| the first| an?|"
     r" the)*$", re.IGNORECASE)
+#: When something is to be done: "in two weeks", "within a month", "by week 3".
+_DEADLINE_BEFORE = re.compile(r"\b(?:in|by|within|inside)(?: the next| the first| about| roughly|"
+                              r" around| under| less than| just)*$", re.IGNORECASE)
+#: A span of time after a figure (its own word or the next): "two weeks", "3 months".
+_TIME_UNIT = re.compile(r"^(?:\S*\s)?\W*(?:days?|weeks?|months?|quarters?|years?|sprints?|"
+                        r"hours?)\b", re.IGNORECASE)
 #: Where a clause ends: a figure's context does not reach past it.
 _CLAUSE_END = re.compile(r"[,;:()]$|^[—–-]$|[—–]$")
 
@@ -616,6 +763,8 @@ def _reading(parts: Sequence[str], begin: int, at: int) -> str:
         return "set"  # "+10 points", "-20%": a change the candidate names
     if _ROLLOUT_AFTER.match(after) or _DURATION_BEFORE.search(before):
         return "rollout"
+    if _DEADLINE_BEFORE.search(before) and _TIME_UNIT.match(" ".join(parts[at:at + 2])):
+        return "set"  # "all at once in two weeks", "by month 3": a deadline the candidate set
     if _SETS_BEFORE.search(near) or _SETS_AFTER.match(after):
         return "set"
     if _ROLLOUT_BEFORE.search(before):
@@ -735,11 +884,11 @@ def orders_options(answers: Sequence[str]) -> bool:
 
 def answered_already(rubric: Rubric, answers: Sequence[str], said: Sequence[str]) -> list[str]:
     """Criteria whose probe is not to be asked: its authored question was already said in the
-    interview (as a follow-up or a /hint), or it asks what comes first of answers that already
-    order their options."""
-    ordered = orders_options(answers)
+    interview (as a follow-up or a /hint), or the answers already answer it
+    (:func:`answers_it`: what comes first of answers that order their options, how to check of
+    answers saying how they would check, what it costs of answers naming the cost)."""
     return [c.id for c in rubric.criteria
-            if repeats(c.probe, said) or (ordered and _ASKS_FIRST.search(c.probe))]
+            if repeats(c.probe, said) or answers_it(c.probe, answers)]
 
 
 def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
@@ -765,9 +914,10 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
         quoted = _verified(assessment.quote, answers)
         if quoted and restates(quoted, told):
             quoted = ""
-        model_deepen = (Reaction("deepen", deepen_text(step, quoted), "deepen")
-                        if assessment.reaction == "deepen" and quoted and "deepen" not in done
-                        else None)
+        chosen = (deepen_text(step, quoted, answers)
+                  if assessment.reaction == "deepen" and quoted and "deepen" not in done
+                  else None)
+        model_deepen = Reaction("deepen", chosen, "deepen") if chosen else None
         if model_deepen is not None and not repeats(model_deepen.text, said):
             # The model chose to deepen and quoted the candidate word for word.
             found = model_deepen
