@@ -140,7 +140,8 @@ def test_quotes_are_cut_to_a_few_words() -> None:
 def test_reacting_templates_name_no_rubric_phrase() -> None:
     phrases = [p for ps in rubric_signal_phrases(default_rubrics()).values() for p in ps]
     react = script()["react"]
-    texts = [react["unasked"], react["contradiction"], *react["deepen"].values()]
+    texts = [react["unasked"], react["contradiction"], react["certain"], react["certain_of"],
+             *react["deepen"].values()]
     for text in texts:
         bare = str(text).replace("{quote}", "").replace("{figure}", "")
         assert not [p for p in phrases if first_match([p], bare)], text
@@ -587,3 +588,38 @@ def test_a_number_is_not_asked_of_a_sentence_that_has_one_or_is_a_hunch() -> Non
     # ...but a plain aim still is.
     aim = "The main goal is to keep the slowest payment checks fast at peak so merchants stay."
     assert str(deepen_text("goals", aim)).endswith(number)
+
+
+def test_certainty_with_nothing_behind_it_is_challenged_in_the_candidates_words() -> None:
+    """"The root cause is definitely the CUDA kernels… 100% sure, no need to check" got the
+    generic "What on our side of the platform could be causing this?"."""
+    from agent.offline import OfflineInterviewer
+    from agent.probes.react import certainty, respond
+
+    case = get_case("llama70b-2x-latency")
+    rubric = default_rubrics()["diagnose"]
+    sure = "The root cause is definitely the CUDA kernels. I'm 100% sure, no need to check."
+    state = {"turns": [], "facts_told": []}
+    r = respond(OfflineInterviewer(), case, rubric, "diagnose", state,  # type: ignore[arg-type]
+                [sure], [], _Sink())
+    assert r is not None and r.kind == "challenge"
+    assert "“The root cause is definitely the CUDA kernels”" in r.text
+    assert r.text.endswith("if it were not the CUDA kernels?")
+    assert r.text not in {c.probe for c in rubric.criteria}
+    # It names nothing from the rubric the candidate did not say.
+    phrases = rubric_signal_phrases(default_rubrics())["diagnose"]
+    assert not [p for p in phrases if first_match([p], r.text) and not first_match([p], sure)]
+    # Not twice for the same claim.
+    assert certainty("diagnose", [sure], [r.about]) is None
+    # In other words, and sure of no named thing: still challenged, generically.
+    plain = certainty("diagnose", ["It has to be their prompts blowing up, full stop."], [])
+    assert plain is not None and plain.text == str(script()["react"]["certain"]).format(
+        quote="It has to be their prompts blowing up, full stop")
+    # A reason or an observation behind it, a softened certainty, or a plan: not challenged.
+    for fine in ("The root cause is definitely the CUDA kernels, because the profile shows 80% "
+                 "of the time spent in them.",
+                 "The root cause is definitely the kernels. The traces we took last week show "
+                 "it clearly.",
+                 "Contention on the shared pool could definitely be part of it.",
+                 "We will definitely ship the fix within two weeks."):
+        assert certainty("diagnose", [fine], []) is None, fine

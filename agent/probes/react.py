@@ -4,11 +4,15 @@ After each answer in steps 2-6 the interviewer chooses one of:
 
 - **challenge** a claim: a figure from a fact the interviewer never told ("Where does the $75k
   come from?"), or a figure that contradicts what it did tell. Checked first: a candidate
-  quoting the fact sheet must not sail through.
+  quoting the fact sheet must not sail through. Then a claim stated as certain with nothing
+  behind it ("definitely the CUDA kernels… 100% sure, no need to check"): what would look
+  different if it were not so (:func:`certainty`).
 - **gap**: probe the most important criterion the answers do not meet yet, with the rubric's
   authored, non-leading probe (as before).
 - **deepen** a strong point: quote the candidate's own most specific sentence and ask for the
-  mechanism, the number, the trade-off or how to confirm it (by step).
+  mechanism, the number, the trade-off or how to confirm it (by step); never what the answer
+  already says (:func:`answers_it`: how it would check, what it costs, a figure given), and
+  deepen that instead (what result would prove the check wrong, when the cost is too high).
 - **move on**: nothing to add, or the step's follow-ups are used up.
 
 With a model, the assessment call (agent/llm_policy.py) chooses between a gap probe, a deepen
@@ -400,6 +404,76 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
         if any(s.text in n and n.startswith("Contradicts") for n in found.notes):
             return Reaction("challenge", str(lines["contradiction"]).format(
                 quote=quote(s.text)), f"challenge:{s.text}")
+    return None
+
+
+#: Certainty: "definitely", "100% sure", "no doubt", "has to be", "no need to check".
+_CERTAIN = re.compile(
+    r"\b(?:definitely|certainly|undoubtedly|unquestionably|without (?:a|any) doubt|no doubt|"
+    r"beyond (?:a |any )?doubt|(?:100|a hundred|one hundred)\s*(?:%|percent|per cent)(?:\s|$)|"
+    r"(?:i'?m|i am|we'?re|we are) (?:completely |totally |absolutely |quite |very )?(?:sure|"
+    r"certain|positive|convinced)|for sure|guaranteed|obviously|has to be|must be (?:the|it|"
+    r"that|them|our|their)|can only be|(?:is|it'?s|that'?s) clearly|full stop|end of story|"
+    r"trust me|no need to (?:\w+ )?(?:check|verify|test|confirm|measure|look|investigate|dig|"
+    r"validate|prove)|(?:nothing|no point|no reason) (?:to|in) (?:check|verify|test|confirm|"
+    r"investigat|look|measur)\w*)(?!\w)", re.IGNORECASE)
+#: What softens a certainty just before it: "could definitely be part of it", "not certain".
+_HEDGED = re.compile(r"\b(?:could|might|may|not|n't|if|whether|almost|nearly|fairly|less)\W+"
+                     r"(?:\w+\W+)?$", re.IGNORECASE)
+#: What the claim rests on: a reason or an observation.
+_EVIDENCE = re.compile(
+    r"\b(?:because|since|given (?:that|the|how)|(?:shows?|showed|shown|showing)|"
+    r"(?:we|i|they) (?:saw|see|measured|observed|profiled|benchmarked|traced|tested|checked)|"
+    r"according to|evidence|measured|profil\w+|benchmark\w*|in the (?:logs?|traces?|data|"
+    r"metrics|dashboards?)|\d+(?:\.\d+)?\s*%\s*of)\b", re.IGNORECASE)
+#: "is definitely the CUDA kernels": what the candidate is sure of, to ask about its absence.
+_SURE_OF = re.compile(
+    r"\b(?:is|are|was|were|it'?s|that'?s)\s+(?:definitely|certainly|clearly|obviously|"
+    r"undoubtedly|without (?:a|any) doubt)\s+(?P<what>(?:the|a|an|our|their|its|this|that)\s+"
+    r"[^,.;:!?()—–]{2,40}?)\s*(?:[,.;:!?()—–]|$)", re.IGNORECASE)
+#: A sentence that is only an assurance ("I'm 100% sure, no need to check"): what it is sure
+#: of is the sentence before it.
+ASSURANCE_WORDS = 8
+_ASSURES = re.compile(
+    r"^\W*(?:(?:i'?m|i am|we'?re|we are|i'?d be|it'?s|that'?s)\b|trust me|no need|100|"
+    r"a hundred|absolutely|for sure|definitely|certainly|no doubt|full stop)", re.IGNORECASE)
+
+
+def certainty(step: str, answers: Sequence[str], done: Sequence[str]) -> Reaction | None:
+    """A challenge to a claim stated as certain with nothing behind it (:data:`_CERTAIN`: "The
+    root cause is definitely the CUDA kernels. I'm 100% sure, no need to check"), in the
+    candidate's words: what would look different if it were not so. Not for a certainty
+    softened ("could definitely be part of it"), a plan or a proposal (the candidate's own
+    move), or a claim with a reason or an observation in it or in the sentence after it
+    (:data:`_EVIDENCE`). Once per step; ``done``: every reaction so far."""
+    lines = script()["react"]
+    for a in answers:
+        sents = read_answer(a)
+        for i, s in enumerate(sents):
+            m = next((m for m in _CERTAIN.finditer(s.text)
+                      if not _HEDGED.search(s.text[:m.start()])), None)
+            if m is None:
+                continue
+            plain = re.sub(r"^\W*(?:and|so|but|then)\b\W*", "", _CERTAIN.sub(" ", s.text).strip(),
+                           flags=re.IGNORECASE)
+            if _PROPOSES.search(plain) or _OWN_MOVE.search(plain):
+                continue  # "And obviously watch timeouts": a plan said with assurance
+            claim = s
+            if (i > 0 and len(s.text.split()) <= ASSURANCE_WORDS and _ASSURES.match(s.text)
+                    and not _SURE_OF.search(s.text)):
+                claim = sents[i - 1]
+            after = sents[i + 1].text if i + 1 < len(sents) else ""
+            if (not claim.claim or claim.text.rstrip().endswith("?")
+                    or (claim is not s and _PROPOSES.search(claim.text))
+                    or _OWN_MOVE.search(claim.text)
+                    or any(_EVIDENCE.search(t) for t in {claim.text, s.text, after})
+                    or f"certain:{claim.text}" in done):
+                continue
+            sure = _SURE_OF.search(claim.text)
+            text = (str(lines["certain_of"]).format(quote=quote(claim.text),
+                                                    what=sure.group("what").strip())
+                    if sure else str(lines["certain"]).format(quote=quote(claim.text)))
+            return Reaction("challenge", text, f"certain:{claim.text}")
     return None
 
 
@@ -909,6 +983,10 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
                       all_reactions(state, step, done), said_to_candidate(state, step, case))
     if found is not None and repeats(found.text, said):
         found = None
+    if found is None and not any(a.startswith("certain:") for a in done):
+        found = certainty(step, answers, all_reactions(state, step, done))
+        if found is not None and repeats(found.text, said):
+            found = None
     if found is None:
         target = assessment.target(rubric, [*done, *answered_already(rubric, answers, said)])
         quoted = _verified(assessment.quote, answers)
