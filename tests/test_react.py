@@ -492,21 +492,36 @@ def test_a_drill_does_not_challenge_what_its_fact_sheet_told() -> None:
 
 def test_a_quote_ends_after_a_complete_clause_or_is_not_cut() -> None:
     """The trial saw "…by whether the request went…" and "…the gap is probably…": a quote is
-    cut only after a complete clause, else given whole."""
+    cut only after a complete clause; a deepen finds another sentence to quote rather than cut
+    one mid-phrase."""
+    from agent.probes.react import clean_quote
+
     check = ("I'd check number two first: split the failure logs by whether the request went "
              "to the shared pool or the dedicated one, and compare the error rates.")
-    assert quote(check) == "I'd check number two first…"
+    assert quote(check) == clean_quote(check) == "I'd check number two first…"
     gap = ("If our numbers say fixed and they still feel broken, the gap is probably in what we "
            "measure versus what developers actually wait on.")
-    # The comma ends only the "if" clause: nothing complete to cut at, so it is said whole.
-    assert quote(gap) == gap.rstrip(".")
-    longer = gap.rstrip(".") + " when they open the dashboard at peak hours every day."
-    assert not quote(longer).endswith(("probably…", "gap…", "broken…"))
-    for text in (check, gap, longer):
-        q = quote(text)
-        if q.endswith("…"):
-            cut = q.rstrip("…")
-            assert text.startswith(cut) and text[len(cut)] in ",;:", q
+    # The comma ends only the "if" clause: nothing complete to cut at.
+    assert clean_quote(gap) is None
+    # A challenge, which must quote it, quotes its last complete clause to the end.
+    assert quote(gap) == ("…the gap is probably in what we measure versus what developers "
+                          "actually wait on")
+    # Before a word that opens a new clause is a complete clause too.
+    joined = ("Replicas come up slowly on the shared pool at peak for this customer every "
+              "payday morning because the weights load from remote storage.")
+    assert clean_quote(joined) == ("Replicas come up slowly on the shared pool at peak for this "
+                                   "customer every payday morning…")
+    # A heading is not a clause, nor is a list item after one.
+    listed = ("Three to six months: a scheduler that places inference and fine-tuning across "
+              "pools by price and deadline, built on the hardware profiles.")
+    assert clean_quote(listed) == ("Three to six months: a scheduler that places inference and "
+                                   "fine-tuning across pools by price and deadline…")
+    # Only the hunch to deepen: no deepen rather than a cut quote; with a plain claim beside it,
+    # that one is quoted.
+    assert deepen("goals", [gap], []) is None
+    plain = "Developers say the dashboard is green while their agents time out."
+    r = deepen("goals", [f"{gap} {plain}"], [])
+    assert r is not None and quote(plain) in r.text
 
 
 def test_how_to_confirm_is_not_asked_of_an_answer_that_says_how_it_would_check() -> None:
@@ -580,8 +595,10 @@ def test_a_number_is_not_asked_of_a_sentence_that_has_one_or_is_a_hunch() -> Non
     number = str(react["number"]).split("”")[-1]
     soon = deepen_text("validate", "All at once in two weeks.")
     assert soon == str(react["number_given"]).format(quote="All at once in two weeks")
-    hunch = ("If our numbers say fixed and they still feel broken, the gap is probably in what "
+    trial = ("If our numbers say fixed and they still feel broken, the gap is probably in what "
              "we measure versus what developers actually wait on.")
+    assert not str(deepen_text("goals", trial)).endswith(number)
+    hunch = "The gap is probably in what we measure, not in what developers wait on."
     assert deepen_text("goals", hunch) == str(react["confirm"]).format(quote=quote(hunch))
     # A figure that is neither a target nor a rollout is no number to ask for...
     assert deepen_text("goals", "We run 3 pools for them today and all of them are hot.") is None

@@ -77,9 +77,41 @@ class Reaction:
 
 def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
     """The candidate's sentence as said, without its closing punctuation: whole when it has at
-    most ``words`` words, else cut after a complete clause (:func:`_end`), with an ellipsis."""
+    most ``words`` words, else cut after a complete clause (:func:`_clean_end`), with an
+    ellipsis; a sentence with no complete clause to end at is quoted from its last complete
+    clause to its end (:func:`_clean_tail`), or failing that cut at a phrase boundary."""
     parts = sentence.strip().split()
+    if _clean_end(parts, 0, words) is None:
+        tail = _clean_tail(parts, words)
+        if tail is not None:
+            return _excerpt(parts, tail, len(parts))
     return _excerpt(parts, 0, _end(parts, 0, words))
+
+
+def _clean_tail(parts: Sequence[str], words: int) -> int | None:
+    """Where the sentence's last complete clause starts, for a quote of it to the end: the
+    earliest clause start after a clause mark whose rest has at most ``words`` words (or
+    failing that :data:`QUOTE_MAX`), at least :data:`MIN_QUOTE`, and is not opened by a
+    subordinating word ("If …, the gap is probably in …": "…the gap is probably in …")."""
+    for limit in (words, QUOTE_MAX):
+        for i in range(1, len(parts) - MIN_QUOTE + 1):
+            # not after ";": what follows is a sentence of its own, not to be quoted whole
+            if len(parts) - i > limit or not (parts[i - 1].endswith((",", ":", "—", "–"))
+                                               or parts[i - 1] in ("—", "–", "-")):
+                continue
+            first = i + 1 if _bare(parts[i]) in ("and", "but", "or", "so") else i
+            if first < len(parts) and _bare(parts[first]) not in _SUBORDINATE:
+                return first
+    return None
+
+
+def clean_quote(sentence: str, words: int = QUOTE_WORDS) -> str | None:
+    """:func:`quote`, or None when the sentence is longer than ``words`` and has no complete
+    clause to end a quote at (:func:`_clean_end`): a follow-up that may choose what to quote
+    quotes something else rather than cut it mid-phrase."""
+    parts = sentence.strip().split()
+    end = _clean_end(parts, 0, words)
+    return None if end is None else _excerpt(parts, 0, end)
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -124,11 +156,9 @@ def _open_at(parts: Sequence[str], end: int) -> bool:
     return _bare(last) in _OPEN or _numberish(last)
 
 
-#: A sentence up to this many words is quoted whole when no complete clause ends within
-#: :data:`QUOTE_WORDS` of its start: better long than cut mid-phrase ("…the gap is probably…").
+#: When no complete clause ends within :data:`QUOTE_WORDS` words, a quote may run to the end
+#: of one within this many: better longer than cut mid-phrase ("…the gap is probably…").
 QUOTE_MAX = 25
-#: A sentence with no complete clause to end a quote at is quoted whole up to this many words.
-QUOTE_LONGEST = 35
 #: Words that open a subordinate clause: a clause starting with one is not complete on its own
 #: ("If our numbers say fixed and they still feel broken…" leaves out what follows then).
 _SUBORDINATE = _wordset(
@@ -180,34 +210,47 @@ def _before_clause(parts: Sequence[str], start: int, end: int) -> bool:
     """Whether ``parts[end]`` opens a new clause (:data:`_CLAUSE_OPENERS`) and the quote
     ``parts[start:end]`` leaves no phrase open and is not itself a subordinate clause only."""
     return (start < end < len(parts) and _bare(parts[end]) in _CLAUSE_OPENERS
-            and not _open_at(parts, end) and _completes(parts, start, end))
+            and not _open_at(parts, end) and _bare(parts[end - 1]) not in _TAKES_CLAUSE
+            and _completes(parts, start, end))
+
+
+#: Verbs whose object is a clause: "to see | where the seconds go" is one phrase.
+_TAKES_CLAUSE = _wordset(
+    "see know check tell ask find show decide understand wonder confirm learn verify test "
+    "measure figure out look sure whether")
+
+
+def _clean_end(parts: Sequence[str], start: int, words: int, least: int = 0) -> int | None:
+    """Where a quote of ``parts`` from ``start`` of about ``words`` words ends (exclusive), no
+    earlier than ``least`` (the quote must reach it), ending only after a complete clause: the
+    whole rest when it has at most ``words`` words; else the last complete clause
+    (:func:`_clause_cut`) or the last cut before a word opening a new clause
+    (:func:`_before_clause`) within the limit, or failing that within :data:`QUOTE_MAX` words;
+    None when there is none. A longer sentence is never quoted whole: an interviewer line
+    that repeats a whole sentence of the answer carries it outside the candidate's fence in
+    the judge's transcript (tests/test_injection.py)."""
+    if len(parts) - start <= words and least <= len(parts):
+        return len(parts)
+    low = max(start + MIN_QUOTE, least)
+    hi = min(len(parts) - 1, start + words)
+    for end in range(hi, low - 1, -1):
+        if _clause_cut(parts, start, end) or _before_clause(parts, start, end):
+            return end
+    for end in range(max(hi + 1, low), min(len(parts) - 1, start + QUOTE_MAX) + 1):
+        if _clause_cut(parts, start, end) or _before_clause(parts, start, end):
+            return end
+    return None
 
 
 def _end(parts: Sequence[str], start: int, words: int, least: int = 0) -> int:
-    """Where a quote of ``parts`` from ``start`` of about ``words`` words ends (exclusive), no
-    earlier than ``least`` (the quote must reach it): the whole rest when it fits; else the
-    last complete clause (:func:`_clause_cut`) within the limit; else the whole rest when it
-    has at most :data:`QUOTE_MAX` words; else the first complete clause past the limit within
-    that many, or the last cut before a word opening a new clause (:func:`_before_clause`);
-    else the whole rest when it has at most :data:`QUOTE_LONGEST` words; only then (a pasted
-    block) the last cut that leaves no phrase open (:func:`_open_at`)."""
+    """:func:`_clean_end`, or when there is no complete clause to end at, the last cut at or
+    before the limit that leaves no phrase open (:func:`_open_at`), and no earlier than
+    ``least``; past the limit by a few words only when no such cut exists."""
+    clean = _clean_end(parts, start, words, least)
+    if clean is not None:
+        return clean
     hi = min(len(parts), start + words)
-    if hi >= len(parts) and least <= len(parts):
-        return len(parts)
     low = max(start + MIN_QUOTE, least)
-    for end in range(hi, low - 1, -1):
-        if _clause_cut(parts, start, end):
-            return end
-    if len(parts) - start <= QUOTE_MAX:
-        return len(parts)
-    for end in range(max(hi + 1, low), min(len(parts), start + QUOTE_MAX) + 1):
-        if _clause_cut(parts, start, end):
-            return end
-    for end in range(min(len(parts) - 1, start + QUOTE_MAX), low - 1, -1):
-        if _before_clause(parts, start, end):
-            return end
-    if len(parts) - start <= QUOTE_LONGEST:
-        return len(parts)
     for end in range(hi, low - 1, -1):
         if not _open_at(parts, end):
             return end
@@ -575,10 +618,11 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
     answers) already answer (:func:`answers_it`) is not asked: None; when they already say how
     they would check the claim, what result would prove them wrong is asked of that check
     instead (``check_given``), and when they already name what their choice costs, what would
-    make that price too high (``cost_given``); unless they say that too."""
+    make that price too high (``cost_given``); unless they say that too. A sentence with no
+    complete clause to quote (:func:`clean_quote`) is not deepened: None."""
     kind = DEEPEN_BY_STEP.get(step, "mechanism")
     parts = sentence.strip().split()
-    text = quote(sentence)
+    text = clean_quote(sentence)
     if kind == "number":
         readings = figure_readings(parts)
         found = next(((b, a) for b, a, reading in readings if reading == "set"), None)
@@ -586,7 +630,8 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
             kind = "number_given"
             begin, at = found
             start = _start(parts, begin, at)
-            text = _excerpt(parts, start, _end(parts, start, QUOTE_WORDS, at + 1))
+            end = _clean_end(parts, start, QUOTE_WORDS, at + 1)
+            text = None if end is None else _excerpt(parts, start, end)
         elif any(reading == "rollout" for _, _, reading in readings):
             kind = "outcome"
         elif readings:
@@ -594,22 +639,22 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
         elif _HYPOTHESIS.search(sentence) and not _AIMS.search(sentence):
             kind = "confirm"
     if kind == "confirm" and answers:
-        check = _saying(_SAYS_CHECK, answers)
-        if check is not None:
+        checks = _sayings(_SAYS_CHECK, answers)
+        if checks:
             # How they would check it is said: what would prove them wrong, unless said too.
             if _says(_SAYS_EXPECT, answers):
                 return None
-            kind, text = "check_given", quote(check)
+            kind, text = "check_given", _quotable(checks)
     if kind == "tradeoff" and answers:
-        cost = _saying(_NAMES_COST, answers)
-        if cost is not None:
+        costs = _sayings(_NAMES_COST, answers)
+        if costs:
             # What it costs is said: when that price would be too high, unless said too.
             if _says(_SAYS_LIMIT, answers):
                 return None
-            kind, text = "cost_given", quote(cost)
+            kind, text = "cost_given", _quotable(costs)
     template = str(script()["react"]["deepen"][kind])
-    if answers_it(template.replace("{quote}", ""), answers):
-        return None
+    if text is None or answers_it(template.replace("{quote}", ""), answers):
+        return None  # nothing to quote without cutting a phrase, or answered already
     return template.format(quote=text)
 
 
@@ -690,19 +735,21 @@ _NAMES_COST = re.compile(
     r"downsides?|give up|giving up|trade-?offs?:|costs?:|what we lose)\b", re.IGNORECASE)
 
 
-def _saying(pattern: re.Pattern[str], answers: Sequence[str]) -> str | None:
-    """The first sentence of ``answers`` that says ``pattern`` without refusing or denying it
-    ("no need to check" says no check, "giving up nothing" names no cost); None if none."""
-    for a in answers:
-        for s in read_answer(a):
-            for m in pattern.finditer(s.text):
-                if not (_NO_CHECK.search(s.text[:m.start()]) or _NO_COST.match(s.text[m.end():])):
-                    return s.text
-    return None
+def _sayings(pattern: re.Pattern[str], answers: Sequence[str]) -> list[str]:
+    """The sentences of ``answers`` that say ``pattern`` without refusing or denying it ("no
+    need to check" says no check, "giving up nothing" names no cost)."""
+    return [s.text for a in answers for s in read_answer(a)
+            if any(not (_NO_CHECK.search(s.text[:m.start()]) or _NO_COST.match(s.text[m.end():]))
+                   for m in pattern.finditer(s.text))]
 
 
 def _says(pattern: re.Pattern[str], answers: Sequence[str]) -> bool:
-    return _saying(pattern, answers) is not None
+    return bool(_sayings(pattern, answers))
+
+
+def _quotable(sentences: Sequence[str]) -> str | None:
+    """The first clean quote (:func:`clean_quote`) of ``sentences``, or None."""
+    return next((q for q in map(clean_quote, sentences) if q is not None), None)
 
 
 def answers_it(question: str, answers: Sequence[str]) -> bool:
