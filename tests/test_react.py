@@ -140,7 +140,8 @@ def test_quotes_are_cut_to_a_few_words() -> None:
 def test_reacting_templates_name_no_rubric_phrase() -> None:
     phrases = [p for ps in rubric_signal_phrases(default_rubrics()).values() for p in ps]
     react = script()["react"]
-    texts = [react["unasked"], react["contradiction"], *react["deepen"].values()]
+    texts = [react["unasked"], react["contradiction"], react["certain"], react["certain_of"],
+             *react["deepen"].values()]
     for text in texts:
         bare = str(text).replace("{quote}", "").replace("{figure}", "")
         assert not [p for p in phrases if first_match([p], bare)], text
@@ -484,3 +485,158 @@ def test_a_drill_does_not_challenge_what_its_fact_sheet_told() -> None:
         s.answer(f"{clue.answer} That is why the tail blows up.")
         assert s.state()["reactions"][-1] == {"step": "diagnose", "kind": "challenge",
                                               "fact": clue.id}
+
+
+# -- follow-ups that read the next sentence (new-user trial, offline) ----------------------------
+
+
+def test_a_quote_ends_after_a_complete_clause_or_is_not_cut() -> None:
+    """The trial saw "…by whether the request went…" and "…the gap is probably…": a quote is
+    cut only after a complete clause; a deepen finds another sentence to quote rather than cut
+    one mid-phrase."""
+    from agent.probes.react import clean_quote
+
+    check = ("I'd check number two first: split the failure logs by whether the request went "
+             "to the shared pool or the dedicated one, and compare the error rates.")
+    assert quote(check) == clean_quote(check) == "I'd check number two first…"
+    gap = ("If our numbers say fixed and they still feel broken, the gap is probably in what we "
+           "measure versus what developers actually wait on.")
+    # The comma ends only the "if" clause: nothing complete to cut at.
+    assert clean_quote(gap) is None
+    # A challenge, which must quote it, quotes its last complete clause to the end.
+    assert quote(gap) == ("…the gap is probably in what we measure versus what developers "
+                          "actually wait on")
+    # Before a word that opens a new clause is a complete clause too.
+    joined = ("Replicas come up slowly on the shared pool at peak for this customer every "
+              "payday morning because the weights load from remote storage.")
+    assert clean_quote(joined) == ("Replicas come up slowly on the shared pool at peak for this "
+                                   "customer every payday morning…")
+    # A heading is not a clause, nor is a list item after one.
+    listed = ("Three to six months: a scheduler that places inference and fine-tuning across "
+              "pools by price and deadline, built on the hardware profiles.")
+    assert clean_quote(listed) == ("Three to six months: a scheduler that places inference and "
+                                   "fine-tuning across pools by price and deadline…")
+    # Only the hunch to deepen: no deepen rather than a cut quote; with a plain claim beside it,
+    # that one is quoted.
+    assert deepen("goals", [gap], []) is None
+    plain = "Developers say the dashboard is green while their agents time out."
+    r = deepen("goals", [f"{gap} {plain}"], [])
+    assert r is not None and quote(plain) in r.text
+
+
+def test_how_to_confirm_is_not_asked_of_an_answer_that_says_how_it_would_check() -> None:
+    """The trial quoted "I'd check number two first: split the failure logs by…" and asked how
+    to confirm it; on the web it quoted "I think the adapters are loaded from object storage…"
+    when the next sentence was "I would check first the load timeline…"."""
+    from agent.probes.react import answers_it
+
+    confirm = str(script()["react"]["deepen"]["confirm"]).split("”")[-1]
+    guess = "I think the adapters are loaded from object storage on every cold start."
+    checked = [f"{guess} I would check first the load timeline of a cold request."]
+    itself = ["I'd check number two first: split the failure logs by whether the request went "
+              "to the shared pool or the dedicated one."]
+    assert confirm in str(deepen("diagnose", [guess], []))
+    for answers in (checked, itself):
+        r = deepen("diagnose", answers, [])
+        assert r is None or confirm not in r.text, r
+        # What is deepened instead is the check itself: what would prove them wrong.
+        assert r is not None and "check" in r.text.split("”")[0]
+        assert r.text.endswith(str(script()["react"]["deepen"]["check_given"]).split("”")[-1])
+    # A check with what its result would mean leaves nothing to deepen on it.
+    assert deepen("diagnose", [checked[0] + " If the download is most of it, it's storage."],
+                  []) is None
+    # The rubric's probe asking how to find out is not put to them either...
+    rubric = default_rubrics()["diagnose"]
+    asks = [c.probe for c in rubric.criteria if answers_it(c.probe, checked)]
+    assert asks and not [p for p in asks if not answers_it(p, checked)]
+    assert not [c.probe for c in rubric.criteria if answers_it(c.probe, [guess])]
+    # ...and refusing to check is no check.
+    assert not answers_it(confirm, ["It is the kernels. No need to check anything."])
+
+
+def test_what_it_costs_is_not_asked_of_an_answer_that_names_its_cost() -> None:
+    """`interviewer drill prioritize --case strategic-custom-ask`: "What would you have to give
+    up to make this problem go away entirely?" right after "What we lose: maybe the big customer
+    is angry…"."""
+    from agent.offline import OfflineInterviewer
+    from agent.probes.react import respond
+
+    case = get_case("strategic-custom-ask")
+    rubric = default_rubrics()["prioritize"]
+    give_up = rubric.criterion("prioritize.latency_vs_cost").probe
+    choice = ("I'd build the general capability for every customer rather than the one-off for "
+              "them, because a fork is something we maintain forever.")
+    cost = "What we lose: maybe the big customer is angry and the renewal gets harder."
+    state = {"turns": [], "facts_told": []}
+
+    def asked(*answers: str) -> str:
+        r = respond(OfflineInterviewer(), case, rubric, "prioritize", state,  # type: ignore[arg-type]
+                    list(answers), [], _Sink())
+        return r.text if r is not None else ""
+
+    assert asked(choice) == give_up
+    assert asked(f"{choice} {cost}") != give_up
+    # Giving up nothing names no cost: still asked.
+    assert asked(f"{choice} We give up nothing.") == give_up
+    # The deepen on a trade-off does not ask what it costs either; it asks when that price
+    # would be too high, quoting the cost named.
+    tradeoff = str(script()["react"]["deepen"]["tradeoff"]).split("”")[-1]
+    r = deepen("prioritize", [f"{choice} {cost}"], [])
+    assert r is not None and tradeoff not in r.text and "What we lose" in r.text
+    assert deepen("prioritize", [f"{choice} {cost} I'd accept that for a quarter, not longer."],
+                  []) is None
+
+
+def test_a_number_is_not_asked_of_a_sentence_that_has_one_or_is_a_hunch() -> None:
+    """"What number would you put on that?" was asked of "All at once in two weeks" (a time
+    is a number) and of "If our numbers say fixed and they still feel broken, the gap is
+    probably…" (a hunch: how would you confirm it)."""
+    react = script()["react"]["deepen"]
+    number = str(react["number"]).split("”")[-1]
+    soon = deepen_text("validate", "All at once in two weeks.")
+    assert soon == str(react["number_given"]).format(quote="All at once in two weeks")
+    trial = ("If our numbers say fixed and they still feel broken, the gap is probably in what "
+             "we measure versus what developers actually wait on.")
+    assert not str(deepen_text("goals", trial)).endswith(number)
+    hunch = "The gap is probably in what we measure, not in what developers wait on."
+    assert deepen_text("goals", hunch) == str(react["confirm"]).format(quote=quote(hunch))
+    # A figure that is neither a target nor a rollout is no number to ask for...
+    assert deepen_text("goals", "We run 3 pools for them today and all of them are hot.") is None
+    # ...but a plain aim still is.
+    aim = "The main goal is to keep the slowest payment checks fast at peak so merchants stay."
+    assert str(deepen_text("goals", aim)).endswith(number)
+
+
+def test_certainty_with_nothing_behind_it_is_challenged_in_the_candidates_words() -> None:
+    """"The root cause is definitely the CUDA kernels… 100% sure, no need to check" got the
+    generic "What on our side of the platform could be causing this?"."""
+    from agent.offline import OfflineInterviewer
+    from agent.probes.react import certainty, respond
+
+    case = get_case("llama70b-2x-latency")
+    rubric = default_rubrics()["diagnose"]
+    sure = "The root cause is definitely the CUDA kernels. I'm 100% sure, no need to check."
+    state = {"turns": [], "facts_told": []}
+    r = respond(OfflineInterviewer(), case, rubric, "diagnose", state,  # type: ignore[arg-type]
+                [sure], [], _Sink())
+    assert r is not None and r.kind == "challenge"
+    assert "“The root cause is definitely the CUDA kernels”" in r.text
+    assert r.text.endswith("if it were not the CUDA kernels?")
+    assert r.text not in {c.probe for c in rubric.criteria}
+    # It names nothing from the rubric the candidate did not say.
+    phrases = rubric_signal_phrases(default_rubrics())["diagnose"]
+    assert not [p for p in phrases if first_match([p], r.text) and not first_match([p], sure)]
+    # Not twice for the same claim.
+    assert certainty("diagnose", [sure], [r.about]) is None
+    # In other words, and sure of no named thing: still challenged, generically.
+    plain = certainty("diagnose", ["It has to be their prompts blowing up, full stop."], [])
+    assert plain is not None and plain.text == str(script()["react"]["certain"]).format(
+        quote="It has to be their prompts blowing up, full stop")
+    # A reason or an observation behind it, a softened certainty, or a plan: not challenged.
+    for fine in ("The root cause is definitely the CUDA kernels, because the profile shows 80% "
+                 "of the time spent in them.",
+                 "The root cause is definitely the kernels. The traces we took last week show "
+                 "it clearly.",
+                 "Contention on the shared pool could definitely be part of it.",
+                 "We will definitely ship the fix within two weeks."):
+        assert certainty("diagnose", [fine], []) is None, fine

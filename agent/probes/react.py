@@ -4,11 +4,15 @@ After each answer in steps 2-6 the interviewer chooses one of:
 
 - **challenge** a claim: a figure from a fact the interviewer never told ("Where does the $75k
   come from?"), or a figure that contradicts what it did tell. Checked first: a candidate
-  quoting the fact sheet must not sail through.
+  quoting the fact sheet must not sail through. Then a claim stated as certain with nothing
+  behind it ("definitely the CUDA kernels… 100% sure, no need to check"): what would look
+  different if it were not so (:func:`certainty`).
 - **gap**: probe the most important criterion the answers do not meet yet, with the rubric's
   authored, non-leading probe (as before).
 - **deepen** a strong point: quote the candidate's own most specific sentence and ask for the
-  mechanism, the number, the trade-off or how to confirm it (by step).
+  mechanism, the number, the trade-off or how to confirm it (by step); never what the answer
+  already says (:func:`answers_it`: how it would check, what it costs, a figure given), and
+  deepen that instead (what result would prove the check wrong, when the cost is too high).
 - **move on**: nothing to add, or the step's follow-ups are used up.
 
 With a model, the assessment call (agent/llm_policy.py) chooses between a gap probe, a deepen
@@ -47,7 +51,7 @@ from agent.semantic.facts import (
 )
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
-from agent.semantic.reading import read_answer
+from agent.semantic.reading import has_verb, read_answer
 from agent.signals import normalise
 from agent.state import InterviewState
 from agent.steps import STEPS
@@ -72,10 +76,42 @@ class Reaction:
 
 
 def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
-    """The candidate's sentence as said, cut to at most ``words`` words (with an ellipsis) at
-    a phrase boundary (:func:`_end`), without its closing punctuation."""
+    """The candidate's sentence as said, without its closing punctuation: whole when it has at
+    most ``words`` words, else cut after a complete clause (:func:`_clean_end`), with an
+    ellipsis; a sentence with no complete clause to end at is quoted from its last complete
+    clause to its end (:func:`_clean_tail`), or failing that cut at a phrase boundary."""
     parts = sentence.strip().split()
+    if _clean_end(parts, 0, words) is None:
+        tail = _clean_tail(parts, words)
+        if tail is not None:
+            return _excerpt(parts, tail, len(parts))
     return _excerpt(parts, 0, _end(parts, 0, words))
+
+
+def _clean_tail(parts: Sequence[str], words: int) -> int | None:
+    """Where the sentence's last complete clause starts, for a quote of it to the end: the
+    earliest clause start after a clause mark whose rest has at most ``words`` words (or
+    failing that :data:`QUOTE_MAX`), at least :data:`MIN_QUOTE`, and is not opened by a
+    subordinating word ("If …, the gap is probably in …": "…the gap is probably in …")."""
+    for limit in (words, QUOTE_MAX):
+        for i in range(1, len(parts) - MIN_QUOTE + 1):
+            # not after ";": what follows is a sentence of its own, not to be quoted whole
+            if len(parts) - i > limit or not (parts[i - 1].endswith((",", ":", "—", "–"))
+                                               or parts[i - 1] in ("—", "–", "-")):
+                continue
+            first = i + 1 if _bare(parts[i]) in ("and", "but", "or", "so") else i
+            if first < len(parts) and _bare(parts[first]) not in _SUBORDINATE:
+                return first
+    return None
+
+
+def clean_quote(sentence: str, words: int = QUOTE_WORDS) -> str | None:
+    """:func:`quote`, or None when the sentence is longer than ``words`` and has no complete
+    clause to end a quote at (:func:`_clean_end`): a follow-up that may choose what to quote
+    quotes something else rather than cut it mid-phrase."""
+    parts = sentence.strip().split()
+    end = _clean_end(parts, 0, words)
+    return None if end is None else _excerpt(parts, 0, end)
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -89,7 +125,8 @@ _OPEN = _wordset(
     "my your this these those is are was were be been being has have had do does did will "
     "would can could should may might must per vs versus about around within between not no "
     "very more less most least i we they it you i'd we'd i'll we'll it's that's "
-    "there's")
+    "there's whether probably likely maybe perhaps just only also still even really actually "
+    "definitely certainly almost quite rather")
 #: Number words: a figure is not cut from what follows it ("four | to five times").
 _NUMBER_WORDS = _wordset(
     "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
@@ -119,11 +156,99 @@ def _open_at(parts: Sequence[str], end: int) -> bool:
     return _bare(last) in _OPEN or _numberish(last)
 
 
+#: When no complete clause ends within :data:`QUOTE_WORDS` words, a quote may run to the end
+#: of one within this many: better longer than cut mid-phrase ("…the gap is probably…").
+QUOTE_MAX = 25
+#: Words that open a subordinate clause: a clause starting with one is not complete on its own
+#: ("If our numbers say fixed and they still feel broken…" leaves out what follows then).
+_SUBORDINATE = _wordset(
+    "if when unless because since although though while whereas once until before after as "
+    "whether whenever wherever")
+
+
+def _clause_cut(parts: Sequence[str], start: int, end: int) -> bool:
+    """Whether a quote of ``parts[start:end]`` ends after a complete clause: at a clause mark
+    (a comma, semicolon, colon or dash), not inside a figure ("1, 500"), and the clause it
+    ends not opened by a subordinating word ("If …, then": the clause after it is needed)."""
+    if end <= start or end >= len(parts):
+        return False
+    last = parts[end - 1]
+    if not (last.endswith((",", ";", ":", "—", "–", ")")) or parts[end] in ("—", "–", "-")):
+        return False
+    if re.search(r"\d,$", last) and re.match(r"^\d{3}\b", parts[end]):
+        return False  # "1, 500": not a clause
+    heading = last.endswith((":", "—", "–")) or parts[end] in ("—", "–", "-")
+    if heading and not has_verb(" ".join(parts[start:end]).rstrip(":—–- ")):
+        return False  # a heading ("Three to six months:") is no clause: it asserts nothing
+    return _completes(parts, start, end)
+
+
+def _completes(parts: Sequence[str], start: int, end: int) -> bool:
+    """Whether the last clause of ``parts[start:end]`` (after its last clause mark) is one:
+    of three words or more ("What must not get worse: error rate" ends on a list item), and
+    not opened by a subordinating word, alone or after "and"/"but"/"or"/"so"."""
+    begin = start
+    for i in range(end - 2, start - 1, -1):
+        if parts[i].endswith((",", ";", ":", "—", "–", ")")) or parts[i] in ("—", "–", "-"):
+            begin = i + 1
+            break
+    if end - begin < 3:
+        return False
+    if _bare(parts[begin]) in ("and", "but", "or", "so"):
+        begin += 1
+    return not (begin < end and _bare(parts[begin]) in _SUBORDINATE)
+
+
+#: Words that open a new clause mid-sentence: a quote may end just before one ("…what
+#: developers actually wait on | when they open the dashboard").
+_CLAUSE_OPENERS = _wordset(
+    "but however whereas while although though instead so because since which then yet "
+    "otherwise unless if when where whenever")
+
+
+def _before_clause(parts: Sequence[str], start: int, end: int) -> bool:
+    """Whether ``parts[end]`` opens a new clause (:data:`_CLAUSE_OPENERS`) and the quote
+    ``parts[start:end]`` leaves no phrase open and is not itself a subordinate clause only."""
+    return (start < end < len(parts) and _bare(parts[end]) in _CLAUSE_OPENERS
+            and not _open_at(parts, end) and _bare(parts[end - 1]) not in _TAKES_CLAUSE
+            and _completes(parts, start, end))
+
+
+#: Verbs whose object is a clause: "to see | where the seconds go" is one phrase.
+_TAKES_CLAUSE = _wordset(
+    "see know check tell ask find show decide understand wonder confirm learn verify test "
+    "measure figure out look sure whether")
+
+
+def _clean_end(parts: Sequence[str], start: int, words: int, least: int = 0) -> int | None:
+    """Where a quote of ``parts`` from ``start`` of about ``words`` words ends (exclusive), no
+    earlier than ``least`` (the quote must reach it), ending only after a complete clause: the
+    whole rest when it has at most ``words`` words; else the last complete clause
+    (:func:`_clause_cut`) or the last cut before a word opening a new clause
+    (:func:`_before_clause`) within the limit, or failing that within :data:`QUOTE_MAX` words;
+    None when there is none. A longer sentence is never quoted whole: an interviewer line
+    that repeats a whole sentence of the answer carries it outside the candidate's fence in
+    the judge's transcript (tests/test_injection.py)."""
+    if len(parts) - start <= words and least <= len(parts):
+        return len(parts)
+    low = max(start + MIN_QUOTE, least)
+    hi = min(len(parts) - 1, start + words)
+    for end in range(hi, low - 1, -1):
+        if _clause_cut(parts, start, end) or _before_clause(parts, start, end):
+            return end
+    for end in range(max(hi + 1, low), min(len(parts) - 1, start + QUOTE_MAX) + 1):
+        if _clause_cut(parts, start, end) or _before_clause(parts, start, end):
+            return end
+    return None
+
+
 def _end(parts: Sequence[str], start: int, words: int, least: int = 0) -> int:
-    """Where a quote of ``parts`` from ``start`` of at most ``words`` words ends (exclusive):
-    the last cut at or before the limit that leaves no phrase open, and no earlier than
-    ``least`` (the quote must reach it); past the limit by a few words only when no such cut
-    exists."""
+    """:func:`_clean_end`, or when there is no complete clause to end at, the last cut at or
+    before the limit that leaves no phrase open (:func:`_open_at`), and no earlier than
+    ``least``; past the limit by a few words only when no such cut exists."""
+    clean = _clean_end(parts, start, words, least)
+    if clean is not None:
+        return clean
     hi = min(len(parts), start + words)
     low = max(start + MIN_QUOTE, least)
     for end in range(hi, low - 1, -1):
@@ -325,6 +450,76 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
     return None
 
 
+#: Certainty: "definitely", "100% sure", "no doubt", "has to be", "no need to check".
+_CERTAIN = re.compile(
+    r"\b(?:definitely|certainly|undoubtedly|unquestionably|without (?:a|any) doubt|no doubt|"
+    r"beyond (?:a |any )?doubt|(?:100|a hundred|one hundred)\s*(?:%|percent|per cent)(?:\s|$)|"
+    r"(?:i'?m|i am|we'?re|we are) (?:completely |totally |absolutely |quite |very )?(?:sure|"
+    r"certain|positive|convinced)|for sure|guaranteed|obviously|has to be|must be (?:the|it|"
+    r"that|them|our|their)|can only be|(?:is|it'?s|that'?s) clearly|full stop|end of story|"
+    r"trust me|no need to (?:\w+ )?(?:check|verify|test|confirm|measure|look|investigate|dig|"
+    r"validate|prove)|(?:nothing|no point|no reason) (?:to|in) (?:check|verify|test|confirm|"
+    r"investigat|look|measur)\w*)(?!\w)", re.IGNORECASE)
+#: What softens a certainty just before it: "could definitely be part of it", "not certain".
+_HEDGED = re.compile(r"\b(?:could|might|may|not|n't|if|whether|almost|nearly|fairly|less)\W+"
+                     r"(?:\w+\W+)?$", re.IGNORECASE)
+#: What the claim rests on: a reason or an observation.
+_EVIDENCE = re.compile(
+    r"\b(?:because|since|given (?:that|the|how)|(?:shows?|showed|shown|showing)|"
+    r"(?:we|i|they) (?:saw|see|measured|observed|profiled|benchmarked|traced|tested|checked)|"
+    r"according to|evidence|measured|profil\w+|benchmark\w*|in the (?:logs?|traces?|data|"
+    r"metrics|dashboards?)|\d+(?:\.\d+)?\s*%\s*of)\b", re.IGNORECASE)
+#: "is definitely the CUDA kernels": what the candidate is sure of, to ask about its absence.
+_SURE_OF = re.compile(
+    r"\b(?:is|are|was|were|it'?s|that'?s)\s+(?:definitely|certainly|clearly|obviously|"
+    r"undoubtedly|without (?:a|any) doubt)\s+(?P<what>(?:the|a|an|our|their|its|this|that)\s+"
+    r"[^,.;:!?()—–]{2,40}?)\s*(?:[,.;:!?()—–]|$)", re.IGNORECASE)
+#: A sentence that is only an assurance ("I'm 100% sure, no need to check"): what it is sure
+#: of is the sentence before it.
+ASSURANCE_WORDS = 8
+_ASSURES = re.compile(
+    r"^\W*(?:(?:i'?m|i am|we'?re|we are|i'?d be|it'?s|that'?s)\b|trust me|no need|100|"
+    r"a hundred|absolutely|for sure|definitely|certainly|no doubt|full stop)", re.IGNORECASE)
+
+
+def certainty(step: str, answers: Sequence[str], done: Sequence[str]) -> Reaction | None:
+    """A challenge to a claim stated as certain with nothing behind it (:data:`_CERTAIN`: "The
+    root cause is definitely the CUDA kernels. I'm 100% sure, no need to check"), in the
+    candidate's words: what would look different if it were not so. Not for a certainty
+    softened ("could definitely be part of it"), a plan or a proposal (the candidate's own
+    move), or a claim with a reason or an observation in it or in the sentence after it
+    (:data:`_EVIDENCE`). Once per step; ``done``: every reaction so far."""
+    lines = script()["react"]
+    for a in answers:
+        sents = read_answer(a)
+        for i, s in enumerate(sents):
+            m = next((m for m in _CERTAIN.finditer(s.text)
+                      if not _HEDGED.search(s.text[:m.start()])), None)
+            if m is None:
+                continue
+            plain = re.sub(r"^\W*(?:and|so|but|then)\b\W*", "", _CERTAIN.sub(" ", s.text).strip(),
+                           flags=re.IGNORECASE)
+            if _PROPOSES.search(plain) or _OWN_MOVE.search(plain):
+                continue  # "And obviously watch timeouts": a plan said with assurance
+            claim = s
+            if (i > 0 and len(s.text.split()) <= ASSURANCE_WORDS and _ASSURES.match(s.text)
+                    and not _SURE_OF.search(s.text)):
+                claim = sents[i - 1]
+            after = sents[i + 1].text if i + 1 < len(sents) else ""
+            if (not claim.claim or claim.text.rstrip().endswith("?")
+                    or (claim is not s and _PROPOSES.search(claim.text))
+                    or _OWN_MOVE.search(claim.text)
+                    or any(_EVIDENCE.search(t) for t in {claim.text, s.text, after})
+                    or f"certain:{claim.text}" in done):
+                continue
+            sure = _SURE_OF.search(claim.text)
+            text = (str(lines["certain_of"]).format(quote=quote(claim.text),
+                                                    what=sure.group("what").strip())
+                    if sure else str(lines["certain"]).format(quote=quote(claim.text)))
+            return Reaction("challenge", text, f"certain:{claim.text}")
+    return None
+
+
 _SPECIFIC = re.compile(r"\d|\b(?:because|since|so that|which means|by|via|instead of|rather "
                        r"than|unless|if)\b", re.IGNORECASE)
 #: A sentence restates what the interviewer told when at least this share of its key words
@@ -393,8 +588,9 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
            said: Sequence[str] = ()) -> Reaction | None:
     """A deepening question on the candidate's most specific claim (a figure or a reason
     beats a bare statement; longer beats shorter), once per step. A sentence restating what
-    the interviewer told (:func:`restates`, ``told``) is not the candidate's claim, and a
-    question the interviewer already asked (``said``) is not asked again."""
+    the interviewer told (:func:`restates`, ``told``) is not the candidate's claim, a question
+    the interviewer already asked (``said``) is not asked again, and nor is one the answers
+    already answer (:func:`answers_it`: how they would check it, what it costs)."""
     if "deepen" in done:
         return None
     claims = [s for a in answers for s in read_answer(a) if s.claim and not s.negated
@@ -403,21 +599,30 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
     claims.sort(key=lambda s: (bool(_SPECIFIC.search(s.text)), len(s.text.split())),
                 reverse=True)
     for best in claims:
-        text = deepen_text(step, best.text)
-        if not repeats(text, said):
+        text = deepen_text(step, best.text, answers)
+        if text is not None and not repeats(text, said):
             return Reaction("deepen", text, "deepen")
     return None
 
 
-def deepen_text(step: str, sentence: str) -> str:
-    """The step's deepening question on ``sentence``. Asking for a number when the sentence
-    already sets one (a target or an estimate of the candidate's own, :func:`figure_readings`:
-    "the slowest 1 in 100 under half a second") asks why that figure instead, quoting the words
+def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | None:
+    """The step's deepening question on ``sentence``, or None when it has none to ask.
+
+    Asking for a number when the sentence already sets one (a target, an estimate or a
+    deadline of the candidate's own, :func:`figure_readings`: "the slowest 1 in 100 under half
+    a second", "all at once in two weeks") asks why that figure instead, quoting the words
     around it; a sentence whose figure is the size of a rollout ("a tenth of their traffic")
-    is asked what result it needs instead."""
+    is asked what result it needs instead; one with a figure that is neither is not asked for a
+    number at all, and a hedged explanation with no target in it ("the gap is probably in what
+    we measure") is asked how it would be confirmed. A question that ``answers`` (the step's
+    answers) already answer (:func:`answers_it`) is not asked: None; when they already say how
+    they would check the claim, what result would prove them wrong is asked of that check
+    instead (``check_given``), and when they already name what their choice costs, what would
+    make that price too high (``cost_given``); unless they say that too. A sentence with no
+    complete clause to quote (:func:`clean_quote`) is not deepened: None."""
     kind = DEEPEN_BY_STEP.get(step, "mechanism")
     parts = sentence.strip().split()
-    text = quote(sentence)
+    text = clean_quote(sentence)
     if kind == "number":
         readings = figure_readings(parts)
         found = next(((b, a) for b, a, reading in readings if reading == "set"), None)
@@ -425,16 +630,145 @@ def deepen_text(step: str, sentence: str) -> str:
             kind = "number_given"
             begin, at = found
             start = _start(parts, begin, at)
-            text = _excerpt(parts, start, _end(parts, start, QUOTE_WORDS, at + 1))
+            end = _clean_end(parts, start, QUOTE_WORDS, at + 1)
+            text = None if end is None else _excerpt(parts, start, end)
         elif any(reading == "rollout" for _, _, reading in readings):
             kind = "outcome"
-    return str(script()["react"]["deepen"][kind]).format(quote=text)
+        elif readings:
+            return None  # a figure already, neither a target nor a rollout: no number to ask
+        elif _HYPOTHESIS.search(sentence) and not _AIMS.search(sentence):
+            kind = "confirm"
+    if kind == "confirm" and answers:
+        checks = _sayings(_SAYS_CHECK, answers)
+        if checks:
+            # How they would check it is said: what would prove them wrong, unless said too.
+            if _says(_SAYS_EXPECT, answers):
+                return None
+            kind, text = "check_given", _quotable(checks)
+    if kind == "tradeoff" and answers:
+        costs = _sayings(_NAMES_COST, answers)
+        if costs:
+            # What it costs is said: when that price would be too high, unless said too.
+            if _says(_SAYS_LIMIT, answers):
+                return None
+            kind, text = "cost_given", _quotable(costs)
+    template = str(script()["react"]["deepen"][kind])
+    if text is None or answers_it(template.replace("{quote}", ""), answers):
+        return None  # nothing to quote without cutting a phrase, or answered already
+    return template.format(quote=text)
+
+
+#: A hedged explanation: what the candidate thinks is the case, not a target they set.
+_HYPOTHESIS = re.compile(
+    r"\b(?:probably|likely|presumably|i (?:think|suspect|guess|believe|bet)|my (?:guess|hunch|"
+    r"bet)|i'd (?:guess|bet)|(?:could|might|may) be)\b", re.IGNORECASE)
+#: What makes a sentence a target or a plan rather than an explanation.
+_AIMS = re.compile(
+    r"\b(?:target\w*|goals?|aim\w*|want\w*|should|must|need to|keep|get|bring|hit|reach|hold|"
+    r"cut|reduce|improve|raise|lower)\b",
+    re.IGNORECASE)
+
+
+# -- what an answer already answers ---------------------------------------------------------------
+
+#: A question asking how a claim would be checked: "How would you confirm that before acting
+#: on it?", "How would you find out which of these explanations is actually true?".
+_ASKS_CHECK = re.compile(
+    r"\b(?:confirm|verify|find out|check|how would you know|tell (?:whether|if)|rule \w+ out)\b",
+    re.IGNORECASE)
+#: A question asking what a choice costs: "What would you have to give up...?", "What does
+#: that choice cost you?", "What's the catch...?".
+_ASKS_COST = re.compile(
+    r"\b(?:give up|giving up|cost you|costs you|the catch|trade-?offs?|sacrific\w*|lose)\b",
+    re.IGNORECASE)
+
+_CHECK_VERB = (r"(?:check(?:ing|s)?|confirm(?:ing|s)?|verif(?:y|ying|ies)|validat(?:e|ing|es)|"
+               r"test(?:ing|s)?|compar(?:e|ing|es)|split(?:ting|s)?|break(?:ing)? (?:\w+ )?down|"
+               r"bucket(?:ing)?|segment(?:ing)?|slic(?:e|ing)|graph(?:ing)?|plot(?:ting)?|"
+               r"trac(?:e|ing)|profil(?:e|ing)|inspect(?:ing)?|correlat(?:e|ing)|look(?:ing)? at|"
+               r"dig(?:ging)? into|pull(?:ing)?|benchmark(?:ing)?|reproduc(?:e|ing)|"
+               r"replay(?:ing)?|diff(?:ing)?|instrument(?:ing)?|measur(?:e|ing))")
+#: A sentence saying how the candidate would check something: "I'd check number two first:
+#: split the failure logs by...", "I would check first the load timeline", "to confirm it,
+#: ...", "Compare the error rates...", "by splitting the logs", "the way to tell is...".
+_SAYS_CHECK = re.compile(
+    r"\b(?:i|we)(?:'d|'ll| would| will| can| could| should| need to| want to| am going to|"
+    r"'m going to| are going to|'re going to)?(?: (?:first|then|also|just|probably|quickly|"
+    r"start by|begin by|go and))* (?:" + _CHECK_VERB + r"|time)\b"
+    r"|\b(?:to|then|first|and|by) " + _CHECK_VERB + r"\b"
+    r"|^\W*(?:(?:first|then|next|step \w+)\W+)?" + _CHECK_VERB + r"\b"
+    r"|\b(?:the|one|a|an easy|a quick) (?:way|test) (?:to|i'd|we'd|i would|we would) "
+    r"(?:tell|know|confirm|check|verify|find out)\b"
+    r"|\b(?:would|will|should) (?:tell|show) (?:us|me)\b", re.IGNORECASE)
+#: What makes a check a refusal to check: "no need to check", "without testing".
+_NO_CHECK = re.compile(r"(?:\b(?:no need|needn't|don't need|do not need|no point|not|never|"
+                       r"without|nothing|nor|no|won't|wouldn't)\W+(?:\w+\W+){0,2}|^\W*nor\b.*)$",
+                       re.IGNORECASE)
+#: What makes a named cost a denial of one: "giving up nothing", "it costs us nothing".
+_NO_COST = re.compile(r"^\W*(?:\w+\W+){0,2}?(?:nothing|none|zero)\b", re.IGNORECASE)
+#: A cost with its limit: "I'd accept that for a few weeks, but not for a quarter", "as long
+#: as it stays under 10%", "if it costs more than..., we revisit".
+_SAYS_LIMIT = re.compile(
+    r"\b(?:as long as|only (?:if|while|until)|until|cap(?:ped|s)?|at most|no more than|"
+    r"under \d|not for (?:a|more|longer)|revisit|re-?evaluate|walk (?:it|that) back|"
+    r"roll (?:it |that )?back|for (?:a|one|two|three|four|six|a few|a couple of|\d+) "
+    r"(?:weeks?|months?|quarters?)|if (?:it|that|this|the \w+)\b[^.;]{0,50}\b(?:more than|"
+    r"over|above|exceeds?|goes past|passes))\b", re.IGNORECASE)
+#: A check with what its result would mean: "if they cluster on the shared pool, it's the
+#: pool", "I'd expect...", "that would tell us...", "should show...".
+_SAYS_EXPECT = re.compile(
+    r"\b(?:i'?d|we'?d|i would|we would|i|we) expect\b|\bexpect(?:ing)? to see\b"
+    r"|\b(?:should|would|will) (?:show|mean|tell|point|confirm|rule)\b"
+    r"|\bthat (?:tells|means|points|confirms|rules)\b|\bif (?:so|not)\b"
+    r"|\bif\b[^.;:]{3,80}?,?\s(?:then|it'?s|that'?s|the cause is|we know|i know)\b",
+    re.IGNORECASE)
+#: A sentence naming what a choice costs: "What we lose: maybe the big customer is angry",
+#: "we give up...", "the cost is...", "at the expense of...", "the downside is...".
+_NAMES_COST = re.compile(
+    r"\bwhat (?:we|i|you|they)(?:'d| would| will|'ll)? (?:lose|give up|sacrifice|pay|risk)\b"
+    r"|\b(?:we|i|you|they)(?:'d| would| will|'ll| have to| must)? (?:lose|give up|sacrifice|"
+    r"risk|accept|eat|absorb|forgo|forego)\b"
+    r"|\b(?:the|our|its|that|this|one|a|big|main|real) (?:cost|price|downside|catch|"
+    r"trade-?off|sacrifice|risk)s? (?:is|are|would be|will be|here is|being|of (?:that|this|"
+    r"doing))\b"
+    r"|\b(?:at the (?:expense|cost) of|in exchange for|costs? us|comes at|the price of|"
+    r"downsides?|give up|giving up|trade-?offs?:|costs?:|what we lose)\b", re.IGNORECASE)
+
+
+def _sayings(pattern: re.Pattern[str], answers: Sequence[str]) -> list[str]:
+    """The sentences of ``answers`` that say ``pattern`` without refusing or denying it ("no
+    need to check" says no check, "giving up nothing" names no cost)."""
+    return [s.text for a in answers for s in read_answer(a)
+            if any(not (_NO_CHECK.search(s.text[:m.start()]) or _NO_COST.match(s.text[m.end():]))
+                   for m in pattern.finditer(s.text))]
+
+
+def _says(pattern: re.Pattern[str], answers: Sequence[str]) -> bool:
+    return bool(_sayings(pattern, answers))
+
+
+def _quotable(sentences: Sequence[str]) -> str | None:
+    """The first clean quote (:func:`clean_quote`) of ``sentences``, or None."""
+    return next((q for q in map(clean_quote, sentences) if q is not None), None)
+
+
+def answers_it(question: str, answers: Sequence[str]) -> bool:
+    """Whether ``answers`` already answer what ``question`` asks: how a claim would be
+    confirmed, of answers saying how they would check it (:data:`_SAYS_CHECK`); what a choice
+    costs or gives up, of answers naming its cost (:data:`_NAMES_COST`); what comes first, of
+    answers that already order their options (:func:`orders_options`)."""
+    if not answers:
+        return False
+    return bool((_ASKS_CHECK.search(question) and _says(_SAYS_CHECK, answers))
+                or (_ASKS_COST.search(question) and _says(_NAMES_COST, answers))
+                or (_ASKS_FIRST.search(question) and orders_options(answers)))
 
 
 #: What names a share of requests rather than sets a figure: "p99", "99th percentile", "the
 #: slowest 1 in 100", "the slowest 1%" (numbers in words already read as digits).
 _DESIGNATOR = re.compile(
-    r"\b1 in \d[\d,]*(?:\s*\(\d+(?:\.\d+)?%\))?|\b\d+(?:\.\d+)?(?:st|nd|rd|th)\b(?:[- ]percentile)?"
+    r"\b(?:1|one) in \d[\d,]*(?:\s*\(\d+(?:\.\d+)?%\))?"
+    r"|\b\d+(?:\.\d+)?(?:st|nd|rd|th)\b(?:[- ]percentile)?"
     r"|\b\d+-(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b"
     r"|\bp\d+(?:\.\d+)?\b|\b(?:slowest|fastest|worst|best|top|bottom|tail)\s+\d+(?:\.\d+)?\s*%",
     re.IGNORECASE)
@@ -468,6 +802,12 @@ _ROLLOUT_BEFORE = re.compile(
 _DURATION_BEFORE = re.compile(
     r"\b(?:for|over|after)(?: at least| at most| about| roughly| around| the next| the first| an?|"
     r" the)*$", re.IGNORECASE)
+#: When something is to be done: "in two weeks", "within a month", "by week 3".
+_DEADLINE_BEFORE = re.compile(r"\b(?:in|by|within|inside)(?: the next| the first| about| roughly|"
+                              r" around| under| less than| just)*$", re.IGNORECASE)
+#: A span of time after a figure (its own word or the next): "two weeks", "3 months".
+_TIME_UNIT = re.compile(r"^(?:\S*\s)?\W*(?:days?|weeks?|months?|quarters?|years?|sprints?|"
+                        r"hours?)\b", re.IGNORECASE)
 #: Where a clause ends: a figure's context does not reach past it.
 _CLAUSE_END = re.compile(r"[,;:()]$|^[—–-]$|[—–]$")
 
@@ -544,6 +884,8 @@ def _reading(parts: Sequence[str], begin: int, at: int) -> str:
         return "set"  # "+10 points", "-20%": a change the candidate names
     if _ROLLOUT_AFTER.match(after) or _DURATION_BEFORE.search(before):
         return "rollout"
+    if _DEADLINE_BEFORE.search(before) and _TIME_UNIT.match(" ".join(parts[at:at + 2])):
+        return "set"  # "all at once in two weeks", "by month 3": a deadline the candidate set
     if _SETS_BEFORE.search(near) or _SETS_AFTER.match(after):
         return "set"
     if _ROLLOUT_BEFORE.search(before):
@@ -663,11 +1005,11 @@ def orders_options(answers: Sequence[str]) -> bool:
 
 def answered_already(rubric: Rubric, answers: Sequence[str], said: Sequence[str]) -> list[str]:
     """Criteria whose probe is not to be asked: its authored question was already said in the
-    interview (as a follow-up or a /hint), or it asks what comes first of answers that already
-    order their options."""
-    ordered = orders_options(answers)
+    interview (as a follow-up or a /hint), or the answers already answer it
+    (:func:`answers_it`: what comes first of answers that order their options, how to check of
+    answers saying how they would check, what it costs of answers naming the cost)."""
     return [c.id for c in rubric.criteria
-            if repeats(c.probe, said) or (ordered and _ASKS_FIRST.search(c.probe))]
+            if repeats(c.probe, said) or answers_it(c.probe, answers)]
 
 
 def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
@@ -688,14 +1030,19 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
                       all_reactions(state, step, done), said_to_candidate(state, step, case))
     if found is not None and repeats(found.text, said):
         found = None
+    if found is None and not any(a.startswith("certain:") for a in done):
+        found = certainty(step, answers, all_reactions(state, step, done))
+        if found is not None and repeats(found.text, said):
+            found = None
     if found is None:
         target = assessment.target(rubric, [*done, *answered_already(rubric, answers, said)])
         quoted = _verified(assessment.quote, answers)
         if quoted and restates(quoted, told):
             quoted = ""
-        model_deepen = (Reaction("deepen", deepen_text(step, quoted), "deepen")
-                        if assessment.reaction == "deepen" and quoted and "deepen" not in done
-                        else None)
+        chosen = (deepen_text(step, quoted, answers)
+                  if assessment.reaction == "deepen" and quoted and "deepen" not in done
+                  else None)
+        model_deepen = Reaction("deepen", chosen, "deepen") if chosen else None
         if model_deepen is not None and not repeats(model_deepen.text, said):
             # The model chose to deepen and quoted the candidate word for word.
             found = model_deepen
