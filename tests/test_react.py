@@ -628,6 +628,10 @@ def test_certainty_with_nothing_behind_it_is_challenged_in_the_candidates_words(
     assert not [p for p in phrases if first_match([p], r.text) and not first_match([p], sure)]
     # Not twice for the same claim.
     assert certainty("diagnose", [sure], [r.about]) is None
+    # What it is sure of ends at its verb: "the CUDA kernels are too old" is sure of the kernels.
+    old = certainty("diagnose", ["The root cause is definitely the CUDA kernels are too old, "
+                                 "this is 100% sure, no need to check."], [])
+    assert old is not None and old.text.endswith("if it were not the CUDA kernels?"), old
     # In other words, and sure of no named thing: still challenged, generically.
     plain = certainty("diagnose", ["It has to be their prompts blowing up, full stop."], [])
     assert plain is not None and plain.text == str(script()["react"]["certain"]).format(

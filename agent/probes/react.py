@@ -469,11 +469,14 @@ _EVIDENCE = re.compile(
     r"(?:we|i|they) (?:saw|see|measured|observed|profiled|benchmarked|traced|tested|checked)|"
     r"according to|evidence|measured|profil\w+|benchmark\w*|in the (?:logs?|traces?|data|"
     r"metrics|dashboards?)|\d+(?:\.\d+)?\s*%\s*of)\b", re.IGNORECASE)
-#: "is definitely the CUDA kernels": what the candidate is sure of, to ask about its absence.
+#: "is definitely the CUDA kernels": what the candidate is sure of, to ask about its absence;
+#: it ends at a verb ("the CUDA kernels are too old" is sure of the CUDA kernels).
 _SURE_OF = re.compile(
     r"\b(?:is|are|was|were|it'?s|that'?s)\s+(?:definitely|certainly|clearly|obviously|"
     r"undoubtedly|without (?:a|any) doubt)\s+(?P<what>(?:the|a|an|our|their|its|this|that)\s+"
-    r"[^,.;:!?()—–]{2,40}?)\s*(?:[,.;:!?()—–]|$)", re.IGNORECASE)
+    r"[^,.;:!?()—–]{2,40}?)(?:\s*(?:[,.;:!?()—–]|$)|\s+(?=(?:is|are|was|were|has|have|had|"
+    r"will|would|can|could|do|does|did|need|needs|got|gets|keeps?|causes?|makes?)\b))",
+    re.IGNORECASE)
 #: A sentence that is only an assurance ("I'm 100% sure, no need to check"): what it is sure
 #: of is the sentence before it.
 ASSURANCE_WORDS = 8
