@@ -1,0 +1,63 @@
+"""Stop "salad2": bare lists of metric names, denials and opposites quoted as credit, questions
+off the case, and evidence filed under the wrong criterion. Every answer is in our own words, not
+a trial's nor a probe's (evals/probes/salad2.yaml). Each test of a fix fails on the scorer
+before it; the guards (real target lists, real rollback plans, real questions) pass on both."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.cases import get_case
+from agent.semantic.reading import listed_figures, read_sentence
+from tests.test_scoring_meaning import FINTECH, level, score
+
+LLAMA = get_case("llama70b-2x-latency")
+BATCH = get_case("batch-inference-cost")
+COMPOUND = get_case("compound-ai-json-reliability")
+
+
+# -- 1. a bare list of metric names is no claim, whatever figure sits in it --------------------
+
+BARE_LISTS = [
+    # one figure among names, a comma list ending in a full stop
+    "Median latency, p95, tokens per second per stream, idle share, unit cost, timeout rate, "
+    "99.95% uptime, renewals, CSAT, gross margin, at peak, per region.",
+    # long names among short ones (four and five words), no figure at all
+    "Tail latency, time to first token, throughput per GPU, GPU utilisation, cost per million "
+    "tokens, error rate, availability, renewal, NPS, margin, at peak, cold vs warm.",
+    # a lead-in that asks for everything at once, then the list
+    "The plan is to make it all ten times better: p99, throughput, unit cost, utilisation, "
+    "churn, margin, uptime 99.99%.",
+]
+
+
+@pytest.mark.parametrize("text", BARE_LISTS)
+def test_a_bare_list_of_metric_names_scores_like_a_list(text: str) -> None:
+    result = score(text, "goals", LLAMA)
+    assert result.score is not None and result.score <= 2.0, [
+        (c.id, c.level, c.rationale) for c in result.criteria if (c.level or 0) > 2]
+    assert all((c.level or 0) <= 2 for c in result.criteria)
+
+
+def test_a_figure_in_a_list_of_names_states_no_quantity() -> None:
+    s = read_sentence("p95, TTFT, cost per token, error rate, 99.9% availability, churn, margin.")
+    assert not s.claim and not s.quantity
+
+
+@pytest.mark.parametrize("text", [
+    "p99 < 500 ms, 99.9% availability, error rate < 0.1%.",
+    "Targets: p99 under 800 ms, 60 tokens/s per stream, 99.9% uptime, cost per token -20%.",
+    "p99 800 ms, p50 300 ms, uptime 99.9%, errors 0.1%, cost flat.",
+])
+def test_a_list_of_targets_still_states_quantities(text: str) -> None:
+    assert not listed_figures(text)
+    assert read_sentence(text).quantity
+
+
+def test_a_plain_list_of_targets_keeps_its_credit() -> None:
+    result = score("Targets for the next six weeks: p99 time to first token under 800 ms at "
+                   "peak, down from 1.6 s today; at least 60 tokens per second per stream; 99.9% "
+                   "availability with under 0.1% errors; cost per million tokens no higher than "
+                   "today.", "goals", LLAMA)
+    assert level(result, "goals.concrete_targets") == 4
+    assert level(result, "goals.latency_metrics") >= 3
