@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from agent.cases import get_case
+from agent.semantic.calls import wrong_call
 from agent.semantic.reading import listed_figures, read_sentence
 from tests.test_scoring_meaning import FINTECH, level, score
 
@@ -61,3 +62,52 @@ def test_a_plain_list_of_targets_keeps_its_credit() -> None:
                    "today.", "goals", LLAMA)
     assert level(result, "goals.concrete_targets") == 4
     assert level(result, "goals.latency_metrics") >= 3
+
+
+# -- 2. a way back or a test said to be never needed; everything moved at once ----------------
+
+@pytest.mark.parametrize("text", [
+    "Canaries are never needed for a driver update.",
+    "Switching back will never be necessary on hardware this well known.",
+    "We don't need to validate it, the vendor already benchmarked the cards.",
+    "There is no point to test it, the supplier certified the machines.",
+])
+def test_a_test_or_a_way_back_said_never_needed_is_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "validate") == "skips validation"
+
+
+@pytest.mark.parametrize("text", [
+    "We put the entire workload on the new cards on Tuesday.",
+    "We migrate everything to the new pool over the weekend.",
+])
+def test_moving_everything_at_once_is_a_bad_call_in_validate(text: str) -> None:
+    assert wrong_call(text, "validate") == "rolls out to everyone at once"
+
+
+@pytest.mark.parametrize("text", [
+    "If errors pass 1% we switch everything back to the old pool within the hour.",
+    "Once the canary holds for two weeks, we move all traffic to the new cards.",
+    "If it is 30% cheaper and accuracy holds, we move the whole job over.",
+    "We keep a way back: the old pool stays warm, so rollback takes minutes.",
+    "We never ship without a canary and a tested rollback.",
+])
+def test_a_way_back_or_a_conditional_cut_over_is_no_bad_call(text: str) -> None:
+    assert wrong_call(text, "validate") is None
+
+
+def test_a_denied_way_back_is_no_evidence_for_guardrails() -> None:
+    result = score("We put the entire nightly job on the new cards on Sunday. Rolling back is "
+                   "never needed for a hardware swap. We don't need to compare anything, the "
+                   "vendor has published the numbers.", "validate", BATCH)
+    assert all(c.level == 1 for c in result.criteria), [
+        (c.id, c.level, c.rationale) for c in result.criteria]
+    assert sum("bad call" in n for n in result.notes) >= 2
+
+
+def test_a_real_rollback_plan_keeps_its_credit() -> None:
+    result = score("We run the new cards on a fifth of the nightly jobs for two weeks and compare "
+                   "cost per job with the old pool. If accuracy drops more than half a point or "
+                   "jobs miss the morning deadline, we switch them back to the old pool the same "
+                   "day with a flag.", "validate", BATCH)
+    assert level(result, "validate.guardrails_and_rollback") >= 3
+    assert not any("bad call" in n for n in result.notes)

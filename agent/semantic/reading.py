@@ -158,13 +158,13 @@ _NUMBER = re.compile(r"(?<![a-z])\d", re.IGNORECASE)
 
 @lru_cache(maxsize=16384)
 def listed_figures(text: str) -> bool:
-    """A list of short items in which a figure or two sit among names ("p99, TTFT, cost per
-    token, error rate, 99.9% availability, churn, margin."): it states no quantity as a whole,
-    as a list of targets does, where most items carry their number ("p99 < 500 ms, 99.9%
+    """A list of six or more short items in which a figure or two sit among names ("p99, TTFT,
+    cost per token, error rate, 99.9% availability, churn, margin."): it states no quantity as a
+    whole, as a list of targets does, where most items carry their number ("p99 < 500 ms, 99.9%
     availability, error rate < 0.1%")."""
     items = _list_items(text)
-    if items is None:
-        return False
+    if items is None or len(items) < 6:
+        return False  # a short list with a figure may still say something ("top-10 account")
     return sum(1 for x in items if _NUMBER.search(x)) * 2 < len(items)
 
 
@@ -247,6 +247,9 @@ _NEG_AFTER = re.compile(
     r"worth it|worth|important|relevant|useful|the (?:issue|problem|point))|"
     r"(?:n't|n’t) (?:needed|necessary|required|worth it|worth|important|relevant|useful|"
     r"the (?:issue|problem|point)))|"
+    r"(?:(?:is|are|was|were|will be|would be)\s+(?:never|hardly ever|rarely|not ever)|"
+    r"(?:will|would) never be)\s+(?:needed|necessary|required|worth it|worth|useful|"
+    r"important)|"
     r"(?:is|are|was|were)(?:n't|n’t| not) (?:\w+ )?(?:needed|necessary|required|worth|"
     r"important|relevant|useful|the (?:issue|problem|point))|"
     r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
