@@ -111,3 +111,44 @@ def test_a_real_rollback_plan_keeps_its_credit() -> None:
                    "day with a flag.", "validate", BATCH)
     assert level(result, "validate.guardrails_and_rollback") >= 3
     assert not any("bad call" in n for n in result.notes)
+
+
+# -- 3. questions about ourselves, and words that belong to another topic ----------------------
+
+def test_questions_about_our_own_team_and_leaders_earn_nothing_in_clarify() -> None:
+    result = score("How large is our support team, and what's the annual budget? Who is the "
+                   "chairman and what is her favourite framework? How long until the new servers "
+                   "are shipped to us?", "clarify", BATCH)
+    for cid in ("clarify.customer_profile", "clarify.optimization_target",
+                "clarify.assumption_summary", "clarify.workload_type"):
+        assert level(result, cid) == 1, [(c.id, c.level, c.rationale) for c in result.criteria]
+
+
+def test_questions_about_the_customer_keep_their_credit() -> None:
+    result = score("Who are the users of this product, and is there a budget they must stay "
+                   "under? How long do their end users wait for a reply today? Is it a nightly "
+                   "batch job or live traffic?", "clarify", FINTECH)
+    assert level(result, "clarify.customer_profile") >= 2
+    assert level(result, "clarify.optimization_target") >= 3
+    assert level(result, "clarify.workload_type") >= 2
+
+
+def test_failures_piling_up_is_no_queue() -> None:
+    result = score("Errors pile up on the very long documents, so I suspect the parser chokes "
+                   "on them.", "diagnose", COMPOUND)
+    assert level(result, "diagnose.capacity_and_scaling") == 1
+
+
+def test_requests_piling_up_is_still_a_queue() -> None:
+    result = score("Requests pile up in the queue while the new copies are still loading.",
+                   "diagnose", FINTECH)
+    assert level(result, "diagnose.capacity_and_scaling") >= 2
+
+
+def test_a_metric_per_customer_is_no_latency_condition_unless_it_is_latency() -> None:
+    off = score("The key figure is the share of sessions completed, tracked per customer each "
+                "month.", "goals", COMPOUND)
+    assert level(off, "goals.latency_metrics") == 1
+    on = score("We track p99 latency per customer at peak and split cold from warm requests.",
+               "goals", FINTECH)
+    assert level(on, "goals.latency_metrics") >= 3
