@@ -152,3 +152,20 @@ def test_a_metric_per_customer_is_no_latency_condition_unless_it_is_latency() ->
     on = score("We track p99 latency per customer at peak and split cold from warm requests.",
                "goals", FINTECH)
     assert level(on, "goals.latency_metrics") >= 3
+
+
+# -- 4. a strong plain answer's evidence finds its criterion ----------------------------------
+
+def test_a_review_with_the_customer_in_plain_words_is_a_customer_loop() -> None:
+    result = score("After a bad night I sit down with them and go through every job that "
+                   "broke, one by one.", "validate", COMPOUND)
+    assert level(result, "validate.sla_postmortem") >= 3, [
+        (c.id, c.level, c.rationale) for c in result.criteria]
+
+
+def test_relief_and_a_log_only_check_this_week_are_a_quick_mitigation() -> None:
+    result = score("This week we retry each failed call with the parse error attached, and we run "
+                   "the new validator in log-only mode to see how often each schema breaks.",
+                   "solutions", COMPOUND)
+    assert level(result, "solutions.quick_mitigation") >= 3, [
+        (c.id, c.level, c.rationale) for c in result.criteria]
