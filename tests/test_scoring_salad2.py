@@ -169,3 +169,11 @@ def test_relief_and_a_log_only_check_this_week_are_a_quick_mitigation() -> None:
                    "solutions", COMPOUND)
     assert level(result, "solutions.quick_mitigation") >= 3, [
         (c.id, c.level, c.rationale) for c in result.criteria]
+
+
+def test_first_calls_against_the_rest_is_a_cold_warm_split_but_not_a_chain_step() -> None:
+    split = score("We report p99 separately for first calls and for the calls after them.",
+                  "goals", FINTECH)
+    assert level(split, "goals.latency_metrics") >= 3
+    chain = score("We report p99 for the first call in the chain.", "goals", COMPOUND)
+    assert level(chain, "goals.latency_metrics") <= 2
