@@ -145,8 +145,8 @@ EXCELLENT_MEAN = 3.3
 #: a rollback trigger, not a loss accepted; picking whatever the loudest group wants, and a share
 #: of requests timing out accepted, are wrong calls (issue 9 round 9). 6: a figure or two in a
 #: list of six or more names states no quantity, and a long list of names with a few longer ones
-#: is no claim; a test or a way back said to be never needed, and everything moved over at once
-#: in validate, are bad calls (stop salad2).
+#: is no claim; a test or a way back said to be never needed, everything moved over at once in
+#: validate, and every metric many times better at once, are bad calls (stop salad2).
 RULES = 6
 
 

@@ -177,3 +177,30 @@ def test_first_calls_against_the_rest_is_a_cold_warm_split_but_not_a_chain_step(
     assert level(split, "goals.latency_metrics") >= 3
     chain = score("We report p99 for the first call in the chain.", "goals", COMPOUND)
     assert level(chain, "goals.latency_metrics") <= 2
+
+
+# -- 5. every metric many times better at once is no target ------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Our goal: every metric fivefold better, all of them together.",
+    "We want all of it 3x better within a month: latency, cost, uptime.",
+])
+def test_everything_many_times_better_at_once_is_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "goals") == "asks for everything many times better at once"
+
+
+@pytest.mark.parametrize("text", [
+    "We make p99 3x faster by the end of the quarter, holding cost per token flat.",
+    "Everything we deploy gets 2x faster start-up from the local disk cache.",
+])
+def test_one_metric_many_times_better_is_no_bad_call(text: str) -> None:
+    assert wrong_call(text, "goals") is None
+
+
+def test_a_list_behind_everything_ten_times_better_earns_nothing_across_the_interview() -> None:
+    text = ("The target is everything 10x better: p99, throughput, unit cost, utilisation, "
+            "churn, margin, SLA 99.99%. All of it inside two weeks. We watch a dashboard.")
+    goals = score(text, "goals", LLAMA)
+    assert goals.score is not None and goals.score <= 1.5
+    across = score(text, "cross_cutting", LLAMA)
+    assert level(across, "cross_cutting.platform_thinking") == 1

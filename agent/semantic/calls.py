@@ -171,6 +171,13 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"requests|workloads?)|(?:the )?(?:full|whole|entire) (?:traffic|nightly job|fleet|job|"
          r"workload|batch)|everything|everyone|everybody|at once|in one go|across the board|"
          r"platform-wide)"),
+        # stop salad2: every metric improved many times over, at once ("make everything 10x
+        # better", "all of it five times better") is no target: it ranks nothing
+        ("goals prioritize", "asks for everything many times better at once",
+         r"\b(?:everything|every (?:metric|number|kpi)|all (?:of )?(?:it|them|these|those|the "
+         r"(?:metrics|numbers|kpis))|all metrics)\b[^.;:]{0,25}?\b(?:\d+(?:\.\d+)?\s*x|\d+ "
+         r"times|\w+fold)\s+(?:better|faster|cheaper|lower|higher|more efficient|improved)\b"
+         r"(?=\s*(?:[:,.;!]|$|at once|together|across|in one go|and\b|within\b|in \w+ weeks?\b))"),
         ("goals prioritize solutions", "claims there is no trade-off",
          r"\b(?:giving up|give up|sacrific\w*|trad\w* off|los(?:e|ing)|cost(?:s)? us) (?:nothing|"
          r"little)\b|\b(?:free of risk|risk-free|no risk|zero risk|without any risk)\b|"
