@@ -148,8 +148,11 @@ EXCELLENT_MEAN = 3.3
 #: "nothing to miss" denies a need, it sets no target; across the interview, a sentence that
 #: is a wrong call in a step earns nothing. 5: a loss named as the if-condition of going back is
 #: a rollback trigger, not a loss accepted; picking whatever the loudest group wants, and a share
-#: of requests timing out accepted, are wrong calls (issue 9 round 9).
-RULES = 5
+#: of requests timing out accepted, are wrong calls (issue 9 round 9). 6: a figure or two in a
+#: list of six or more names states no quantity, and a long list of names with a few longer ones
+#: is no claim; a test or a way back said to be never needed, everything moved over at once in
+#: validate, and every metric many times better at once, are bad calls (stop salad2).
+RULES = 6
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

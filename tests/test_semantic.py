@@ -592,6 +592,9 @@ def test_the_shared_needs_index_answers_as_a_substring_test_does(
         for low in texts:
             for n in needs:
                 assert signals.may_match(n, low) == any(s in low for s in n), (n, low)
-    assert len(signals._NEEDS.state.sets) >= len(needs) - 16  # the index did take them in
+    # the index did take them in: all but the newcomers still waiting for the next rebuild,
+    # which comes when they number max(16, a quarter of what it holds) (_NeedsIndex.learn)
+    held = len(signals._NEEDS.state.sets)
+    assert len(needs) - held < max(16, held // 4) and held > len(needs) // 2
     assert signals.may_match(frozenset(), "anything") is False
     assert signals.may_match(None, "x") and signals.may_match(frozenset({"x"}), None)

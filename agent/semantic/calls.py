@@ -159,10 +159,25 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"\b(?:average|mean)\b[^.;]{0,40}\b(?:latency|response time|processing time|"
          r"end-to-end)\b|\b(?:latency|response time)\b[^.;]{0,40}\b(?:an? |the )(?:average|mean)"
          r"\b|\b(?:average|mean) of \d+\s*ms\b"),
-        ("solutions", "rolls out to everyone at once",
-         r"\b(?:roll\w*|switch\w*|mov\w*|ship\w*|cut\w* over|deploy\w*|publish\w*)\b[^.;]{0,40}"
-         r"\b(?:all (?:of )?(?:their |our |the )?(?:traffic|customers|users)|(?:the )?full "
-         r"(?:traffic|nightly job|fleet|job)|at once|in one go|across the board|platform-wide)"),
+        # (stop salad2: also in validate, and "everything", "the whole job"; not a way back,
+        # nor a cut-over that waits on a condition: "if it is cheaper, we move everything over")
+        ("solutions validate", "rolls out to everyone at once",
+         r"^(?!\s*(?:and |so |then )?(?:if|when|once|after|as soon as|only|provided|assuming)\b)"
+         r"(?!.*\b(?:if|(?<!at )once|only after|only when|as soon as|provided)\b).*?"
+         r"\b(?:roll(?![\s-]*back)\w*|switch\w*|mov\w*|ship\w*|cut\w* over|deploy\w*|"
+         r"publish\w*|flip\w*|migrat\w*|put|puts|putting|send\w*|sent|swap\w*|"
+         r"transfer\w*)\b(?![^.;]*\b(?:back|revert\w*)\b)[^.;]{0,40}"
+         r"\b(?:all (?:of )?(?:their |our |the )?(?:traffic|customers|users|jobs?|tenants|"
+         r"requests|workloads?)|(?:the )?(?:full|whole|entire) (?:traffic|nightly job|fleet|job|"
+         r"workload|batch)|everything|everyone|everybody|at once|in one go|across the board|"
+         r"platform-wide)"),
+        # stop salad2: every metric improved many times over, at once ("make everything 10x
+        # better", "all of it five times better") is no target: it ranks nothing
+        ("goals prioritize", "asks for everything many times better at once",
+         r"\b(?:everything|every (?:metric|number|kpi)|all (?:of )?(?:it|them|these|those|the "
+         r"(?:metrics|numbers|kpis))|all metrics)\b[^.;:]{0,25}?\b(?:\d+(?:\.\d+)?\s*x|\d+ "
+         r"times|\w+fold)\s+(?:better|faster|cheaper|lower|higher|more efficient|improved)\b"
+         r"(?=\s*(?:[:,.;!]|$|at once|together|across|in one go|and\b|within\b|in \w+ weeks?\b))"),
         ("goals prioritize solutions", "claims there is no trade-off",
          r"\b(?:giving up|give up|sacrific\w*|trad\w* off|los(?:e|ing)|cost(?:s)? us) (?:nothing|"
          r"little)\b|\b(?:free of risk|risk-free|no risk|zero risk|without any risk)\b|"
@@ -200,6 +215,17 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"(?:number of |count of )?(?:visits|views)|thank-you (?:notes?|emails?|messages?)|"
          r"(?:positive )?(?:posts|tweets|headlines|press mentions))\b"),
         ("solutions validate", "skips validation",
+         # stop salad2: a test or a way back said to be never needed ("rollback is never needed
+         # for hardware", "going back will never be necessary", "we don't need to test")
+         r"\b(?:(?:don't|do not|won't|will not|wouldn't|doesn't|does not|never|no) need to|"
+         r"no (?:reason|point|need) to|(?:there's|there is) no (?:reason|point|need) to)\s+"
+         r"(?:\w+\s+){0,2}?(?:test|validate|verify|canary|pilot|stage|trial|try it|compare|"
+         r"keep a way back|plan a way back|plan a rollback)\b|"
+         r"\b(?:rollbacks?|roll(?:ing)? back|a rollback plan|going back|switching back|a way back|"
+         r"moving back|tests?|testing|validation|canar(?:y|ies)|a/b tests?|a pilot|staging)\b"
+         r"[^.;]{0,30}\b(?:(?:is|are|will be|would be|'s)\s+(?:never|not ever|hardly ever|"
+         r"rarely)|(?:will|would) never be)\s+(?:needed|necessary|required|useful|worth it|"
+         r"worth)\b|"
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
          r"(?:\s+[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
          r"rollback|stag\w+|shadow|parallel run|side by side|pilot)|\b(?:canary|rollback|a/b)"

@@ -128,8 +128,44 @@ def _short_list(items: list[str]) -> bool:
     cause"), or five or more nearly all so ("side by side, a slice of traffic, switch back,
     give-ups, written review"): one longer item does not make a list a claim."""
     short = sum(1 for x in items if len(x.split()) <= 3)
-    return (len(items) >= 3 and short == len(items)) or (len(items) >= 5
-                                                         and short >= len(items) - 1)
+    if (len(items) >= 3 and short == len(items)) or (len(items) >= 5
+                                                     and short >= len(items) - 1):
+        return True
+    # a long list of names may hold a few of four or five words ("time to first token", "cost
+    # per million tokens"), none of them saying anything (no pronoun, no auxiliary)
+    return (len(items) >= 8 and short >= 0.6 * len(items)
+            and all(len(x.split()) <= 5 for x in items)
+            and not any(w in _AUX_FORMS or w in _PRONOUN
+                        for x in items for w in _WORD.findall(x.lower())))
+
+
+_ITEM_SPLIT = re.compile(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*")
+
+
+def _list_items(text: str) -> list[str] | None:
+    """The items of ``text`` when it is a list of short items (see :func:`_short_list`), after
+    a bullet and a short "Label:" (a longer lead-in that ends in a colon is the list's first
+    item: "the aim is to make all of it better: latency, cost, ..."), or None."""
+    line = _BULLET.sub("", text)
+    lv = _LABEL_VALUE.match(line)
+    body = lv.group(2) if lv and len(lv.group(1).split()) <= 4 else line
+    items = [x for x in _ITEM_SPLIT.split(body) if x.strip(" .")]
+    return items if _short_list(items) else None
+
+
+_NUMBER = re.compile(r"(?<![a-z])\d", re.IGNORECASE)
+
+
+@lru_cache(maxsize=16384)
+def listed_figures(text: str) -> bool:
+    """A list of six or more short items in which a figure or two sit among names ("p99, TTFT,
+    cost per token, error rate, 99.9% availability, churn, margin."): it states no quantity as a
+    whole, as a list of targets does, where most items carry their number ("p99 < 500 ms, 99.9%
+    availability, error rate < 0.1%")."""
+    items = _list_items(text)
+    if items is None or len(items) < 6:
+        return False  # a short list with a figure may still say something ("top-10 account")
+    return sum(1 for x in items if _NUMBER.search(x)) * 2 < len(items)
 
 
 @lru_cache(maxsize=16384)
@@ -211,6 +247,9 @@ _NEG_AFTER = re.compile(
     r"worth it|worth|important|relevant|useful|the (?:issue|problem|point))|"
     r"(?:n't|n’t) (?:needed|necessary|required|worth it|worth|important|relevant|useful|"
     r"the (?:issue|problem|point)))|"
+    r"(?:(?:is|are|was|were|will be|would be)\s+(?:never|hardly ever|rarely|not ever)|"
+    r"(?:will|would) never be)\s+(?:needed|necessary|required|worth it|worth|useful|"
+    r"important)|"
     r"(?:is|are|was|were)(?:n't|n’t| not) (?:\w+ )?(?:needed|necessary|required|worth|"
     r"important|relevant|useful|the (?:issue|problem|point))|"
     r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
@@ -526,7 +565,8 @@ def read_sentence(text: str) -> Sentence:
     return Sentence(text=text, read=read, full=full,
                     claim=((has_verb(text) or described(text)) and not filler(text)
                            and len(text.split()) <= CLAIM_MAX_WORDS),
-                    quantity=bool(_QUANTITY.search(read)), negated=affirmed != text,
+                    quantity=bool(_QUANTITY.search(read)) and not listed_figures(digits),
+                    negated=affirmed != text,
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
 
 
