@@ -130,6 +130,29 @@ def test_a_repeated_question_is_answered_as_a_repeat() -> None:
     assert "As I said" in both.text
 
 
+def test_as_i_said_only_for_what_was_said() -> None:
+    """A trial: seven questions at once got ten facts in the sheet's words; read whole by
+    meaning, their prices and "competitive prices" counted the competitor fact as told, so the
+    question about competitors got "As I said: ..." for a fact never said. The sheet's words
+    are taken out of a line before the rest is read; a model's own words are still read."""
+    from agent.clarify.reply import told_before
+
+    case = get_case("moe-long-context-onboarding")
+    ids = ["product_area", "workload", "long_context_share", "models", "precision",
+           "internal_results", "internal_ttft", "hardware", "multi_node", "price_pressure"]
+    line = " ".join(case.fact(i).answer.strip() for i in ids)
+    history = [Turn(role="candidate", step="clarify", kind="answer", text="Lots of questions"),
+               Turn(role="interviewer", step="clarify", kind="fact", text=line)]
+    assert told_before(case, history) == set(ids)
+    reply = OfflineInterviewer().clarify(case, "Who else already serves it?", history, _Said())
+    assert reply.fact_ids == ["competition"] and "As I said" not in reply.text
+    # A model's words for the same fact still count as telling it.
+    history.append(Turn(role="interviewer", step="clarify", kind="fact", text=(
+        "Two rival inference platforms and the vendor's own API had it live on launch day, "
+        "and one already advertises 128k.")))
+    assert "competition" in told_before(case, history)
+
+
 def test_an_off_sheet_question_asks_for_an_assumption_and_a_repeat_says_so() -> None:
     case = get_case(BATCH)
     history: list[Turn] = []

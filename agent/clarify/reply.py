@@ -18,14 +18,30 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+#: What is left of a line once the fact answers said in the sheet's words are taken out is read
+#: for facts told in other words only when it has at least this many words.
+OWN_WORDS = 6
+
+
 def told_before(case: Case, history: Sequence[Turn]) -> set[str]:
     """Ids of the facts the interviewer's earlier clarify answers gave: their answer text is in
-    what was said (offline), or most of their figures or key words are (a model's own words,
-    agent.semantic.facts.revealed)."""
+    what was said (offline), or most of their figures or key words are in what a line says in
+    its own words (a model's, agent.semantic.facts.revealed). A fact answer said in the sheet's
+    words is taken out of its line before the rest is read: read whole, the offline answers
+    about prices and competitive pressure "revealed" a competitor fact never told, and the
+    next question about it was answered "As I said"."""
     lines = [t["text"] for t in history if t["role"] == "interviewer" and t["kind"] == "fact"]
     said = _words(" ".join(lines))
     verbatim = {f.id for f in case.facts if _words(f.answer) and _words(f.answer) in said}
-    return verbatim | set(revealed(case, lines)) if lines else verbatim
+    answers = sorted({f.answer.strip() for f in case.facts if f.id in verbatim}, key=len,
+                     reverse=True)
+    own = []
+    for line in lines:
+        for a in answers:
+            line = line.replace(a, " ")
+        if len(_words(line).split()) >= OWN_WORDS:
+            own.append(line)
+    return verbatim | set(revealed(case, own)) if own else verbatim
 
 
 def asked_before(question: str, history: Sequence[Turn]) -> bool:
