@@ -213,13 +213,30 @@ def question_parts(message: str) -> list[str]:
     latency target") still asks, unless the message is stating its assumptions."""
     parts = sentences(message)
     stated = _stated(parts)
+    # A list of questions: when two or more of a message's lines are list items and one of them
+    # asks, an item that states nothing asks too ("- tokens/day expected, and latency need per
+    # context size" among "- which models?" lines).
+    items = [s for s in parts if _ITEM.match(s)]
+    listed = len(items) >= 2 and not stated and any(
+        _is_ask(_ITEM.sub("", s)) and not _is_tag(_ITEM.sub("", s)) for s in items)
     out = []
     for s in parts:
-        if _is_ask(s):
+        if listed and _ITEM.match(s) and "?" not in s and not _states(s) \
+                and not _QUANTITY.search(s) and not _ACK.match(_ITEM.sub("", s)):
+            # an item naming several things asks each ("deadline + who already serves it")
+            out += [p for p in _ITEM_PARTS.split(_ITEM.sub("", s)) if re.search(r"\w\w", p)]
+        elif _is_ask(s):
             out.append(_asked_clause(s))
         elif not stated and not _is_tag(s) and _is_fragment_question(s):
             out.append(s)
     return out
+
+
+#: A list item: a line opening with a bullet or a number ("- ", "* ", "• ", "2. ", "3) ").
+_ITEM = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
+#: Where a list item that asks without a question mark names another thing: a comma (", and"),
+#: a plus or a semicolon, outside brackets ("latency need (TTFT, tok/s)" is one thing).
+_ITEM_PARTS = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s\+\s|;\s*)\s*(?![^()]*\))")
 
 
 def matching_facts(case: Case, question: str) -> list[Fact]:

@@ -153,6 +153,27 @@ def test_as_i_said_only_for_what_was_said() -> None:
     assert "competition" in told_before(case, history)
 
 
+def test_a_list_of_questions_asks_every_item() -> None:
+    """A trial asked seven things as a bulleted list; the items without a question mark
+    ("- tokens/day expected, and latency need (TTFT, tok/s) per context size") were read as
+    statements and silently left unanswered. In a list where an item asks, an item that states
+    nothing asks too, each thing it names; assumptions listed as bullets still ask nothing."""
+    case = get_case("moe-long-context-onboarding")
+    msg = ("- serving first or fine-tune also?\n"
+           "- tokens/day expected, and latency need (TTFT, tok/s) per context size\n"
+           "- deadline + how customer compare us")
+    parts = question_parts(msg)
+    assert "tokens/day expected" in parts and "deadline" in parts
+    assert "latency need (TTFT, tok/s) per context size" in parts
+    asked = {f.id for f in matching_facts(case, msg)}
+    assert {"product_area", "scale", "latency", "timeline", "price_pressure"} <= asked
+    assert question_parts("Assumptions:\n- real-time chat\n- 500 ms p99\nWhich GPUs?") == [
+        "Which GPUs?"]
+    # a played-back list with a check-in is no list of questions: its items are not split up
+    played = question_parts("- real-time chat, streaming\n- 500 ms p99 target\n- is that right?")
+    assert "streaming" not in played and "real-time chat" not in played
+
+
 def test_an_off_sheet_question_asks_for_an_assumption_and_a_repeat_says_so() -> None:
     case = get_case(BATCH)
     history: list[Turn] = []
