@@ -1080,3 +1080,18 @@ def test_a_partial_level_says_what_the_next_level_needs() -> None:
         if c.level in (2, 3) and c.rationale.startswith("Covered"):
             assert f"Level {c.level + 1} needs " in c.rationale, c.rationale
     assert any(c.level in (2, 3) for c in result.criteria)
+
+
+def test_a_plan_under_short_mid_long_headings_has_horizons() -> None:
+    """A trial's terse plan "Short (wk 0-6): ... Mid (1-3 mo): ... Long: ..." scored Time
+    horizons 1/4, "Nothing in the answer addressed this", and was the first thing to practise."""
+    from agent.cases import default_cases
+
+    plan = ("Short (wk 0-6): FP8 single node, 32k cap, chunked prefill.\n"
+            "Mid (1-3 mo): H200 for 128k tier, expert parallel multi-node.\n"
+            "Long: general MoE serving layer in platform.")
+    result = score(plan, "solutions", default_cases()["moe-long-context-onboarding"])
+    assert level(result, "solutions.time_horizons") == 3
+    # "how long:" or "as long:" is no heading of a horizon
+    other = score("How long: no idea. As long: it works. We add FP8.", "solutions")
+    assert level(other, "solutions.time_horizons") == 1
