@@ -632,6 +632,13 @@ def test_certainty_with_nothing_behind_it_is_challenged_in_the_candidates_words(
     old = certainty("diagnose", ["The root cause is definitely the CUDA kernels are too old, "
                                  "this is 100% sure, no need to check."], [])
     assert old is not None and old.text.endswith("if it were not the CUDA kernels?"), old
+    # A refusal to check after the claim is part of the certainty, not a plan of the
+    # candidate's (a second trial: neither was challenged).
+    for refused in ("I am certain the schema compiler is the problem, there is zero chance it "
+                    "is anything else so we skip measuring.",
+                    "Definitely the retries are what cause it, I am 100% sure, we do not need "
+                    "to check anything. The batch size is also too small."):
+        assert certainty("diagnose", [refused], []) is not None, refused
     # In other words, and sure of no named thing: still challenged, generically.
     plain = certainty("diagnose", ["It has to be their prompts blowing up, full stop."], [])
     assert plain is not None and plain.text == str(script()["react"]["certain"]).format(

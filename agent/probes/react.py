@@ -485,6 +485,10 @@ _ASSURES = re.compile(
     r"a hundred|absolutely|for sure|definitely|certainly|no doubt|full stop)", re.IGNORECASE)
 
 
+#: Where a clause ends, for :func:`certainty`.
+_SURE_CLAUSE_CUT = re.compile(r"[,;:—–]\s*")
+
+
 def certainty(step: str, answers: Sequence[str], done: Sequence[str]) -> Reaction | None:
     """A challenge to a claim stated as certain with nothing behind it (:data:`_CERTAIN`: "The
     root cause is definitely the CUDA kernels. I'm 100% sure, no need to check"), in the
@@ -500,18 +504,24 @@ def certainty(step: str, answers: Sequence[str], done: Sequence[str]) -> Reactio
                       if not _HEDGED.search(s.text[:m.start()])), None)
             if m is None:
                 continue
-            plain = re.sub(r"^\W*(?:and|so|but|then)\b\W*", "", _CERTAIN.sub(" ", s.text).strip(),
+            # The clause the certainty is in: a plan said with assurance ("And obviously watch
+            # timeouts") is the candidate's move; a refusal to check after the claim ("..., so
+            # we skip measuring") is part of the certainty, not a plan.
+            cuts = [c.end() for c in _SURE_CLAUSE_CUT.finditer(s.text)]
+            clause = s.text[max((c for c in cuts if c <= m.start()), default=0):
+                            min((c for c in cuts if c > m.end()), default=len(s.text))]
+            plain = re.sub(r"^\W*(?:and|so|but|then)\b\W*", "", _CERTAIN.sub(" ", clause).strip(),
                            flags=re.IGNORECASE)
             if _PROPOSES.search(plain) or _OWN_MOVE.search(plain):
-                continue  # "And obviously watch timeouts": a plan said with assurance
+                continue
             claim = s
             if (i > 0 and len(s.text.split()) <= ASSURANCE_WORDS and _ASSURES.match(s.text)
                     and not _SURE_OF.search(s.text)):
                 claim = sents[i - 1]
             after = sents[i + 1].text if i + 1 < len(sents) else ""
             if (not claim.claim or claim.text.rstrip().endswith("?")
-                    or (claim is not s and _PROPOSES.search(claim.text))
-                    or _OWN_MOVE.search(claim.text)
+                    or (claim is not s and (_PROPOSES.search(claim.text)
+                                            or _OWN_MOVE.search(claim.text)))
                     or any(_EVIDENCE.search(t) for t in {claim.text, s.text, after})
                     or f"certain:{claim.text}" in done):
                 continue
