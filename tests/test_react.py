@@ -651,3 +651,19 @@ def test_certainty_with_nothing_behind_it_is_challenged_in_the_candidates_words(
                  "Contention on the shared pool could definitely be part of it.",
                  "We will definitely ship the fix within two weeks."):
         assert certainty("diagnose", [fine], []) is None, fine
+
+
+def test_a_quote_drops_a_bullet_and_never_ends_inside_brackets() -> None:
+    """A second trial saw "You said “- canary FP8 model 5% traffic per segment (chat…”": the
+    list item's bullet was quoted, and the cut fell inside the brackets."""
+    from agent.probes.react import clean_quote, quote
+
+    long_item = ("- canary FP8 model on 5% of traffic per segment (chat, agent, long documents, "
+                 "batch summaries and code) for two weeks, then widen it if the quality holds")
+    q = quote(long_item)
+    assert not q.startswith("-") and q.startswith("canary FP8")
+    assert q.count("(") == q.count(")"), q
+    assert quote("2. Check the queue depth first") == "Check the queue depth first"
+    assert clean_quote("- launch in six weeks, quality at the published benchmark") == (
+        "launch in six weeks, quality at the published benchmark")
+    assert quote("-5% is the drop we saw at peak") == "-5% is the drop we saw at peak"

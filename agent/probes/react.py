@@ -79,8 +79,9 @@ def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
     """The candidate's sentence as said, without its closing punctuation: whole when it has at
     most ``words`` words, else cut after a complete clause (:func:`_clean_end`), with an
     ellipsis; a sentence with no complete clause to end at is quoted from its last complete
-    clause to its end (:func:`_clean_tail`), or failing that cut at a phrase boundary."""
-    parts = sentence.strip().split()
+    clause to its end (:func:`_clean_tail`), or failing that cut at a phrase boundary. A list
+    item is quoted without its bullet."""
+    parts = _LIST_MARK.sub("", sentence.strip()).split()
     if _clean_end(parts, 0, words) is None:
         tail = _clean_tail(parts, words)
         if tail is not None:
@@ -109,7 +110,7 @@ def clean_quote(sentence: str, words: int = QUOTE_WORDS) -> str | None:
     """:func:`quote`, or None when the sentence is longer than ``words`` and has no complete
     clause to end a quote at (:func:`_clean_end`): a follow-up that may choose what to quote
     quotes something else rather than cut it mid-phrase."""
-    parts = sentence.strip().split()
+    parts = _LIST_MARK.sub("", sentence.strip()).split()
     end = _clean_end(parts, 0, words)
     return None if end is None else _excerpt(parts, 0, end)
 
@@ -262,7 +263,14 @@ def _end(parts: Sequence[str], start: int, words: int, least: int = 0) -> int:
 
 def _excerpt(parts: Sequence[str], start: int, end: int) -> str:
     text = " ".join(parts[start:end]).rstrip(".,;:!?—–- ")
+    if end < len(parts) and text.count("(") > text.count(")"):
+        # a cut inside brackets ends before them: "…5% traffic per segment (chat…" is open
+        text = text[:text.rfind("(")].rstrip(".,;:!?—–- ") or text
     return ("…" if start > 0 else "") + text + ("…" if end < len(parts) else "")
+
+
+#: A list item's bullet or number at the start of a line ("- ", "* ", "• ", "2. ", "3) ").
+_LIST_MARK = re.compile(r"^(?:[-*•–]|\d{1,2}[.)])\s+")
 
 
 #: A claim that uses a fact never told without a figure ("their regulator expects
