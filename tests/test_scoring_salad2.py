@@ -204,3 +204,22 @@ def test_a_list_behind_everything_ten_times_better_earns_nothing_across_the_inte
     assert goals.score is not None and goals.score <= 1.5
     across = score(text, "cross_cutting", LLAMA)
     assert level(across, "cross_cutting.platform_thinking") == 1
+
+
+def test_a_budget_of_our_quarter_is_no_cost_goal() -> None:
+    """A second trial: "what the budget of the quarter is, I want to know first" in goals
+    earned Cost efficiency 3/4 ('budget' counts for two); the first trial's "the quarter's
+    budget" had been fixed in clarify only."""
+    from agent.cases import default_cases
+    from agent.scorers import OfflineScorer
+
+    case = default_cases()["gpu-price-shift"]
+
+    def cost(text: str) -> int | None:
+        r = OfflineScorer().score_step(case, "goals", [("interviewer", "Go on."),
+                                                       ("candidate", text)])
+        return next(c.level for c in r.criteria if c.id == "goals.cost_efficiency")
+
+    assert cost("who the CEO is and what the budget of the quarter is, I want to know "
+                "first.") == 1
+    assert cost("Keep cost per token within the budget, and cut the monthly bill by 20%.") >= 3
