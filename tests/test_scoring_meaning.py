@@ -1095,3 +1095,18 @@ def test_a_plan_under_short_mid_long_headings_has_horizons() -> None:
     # "how long:" or "as long:" is no heading of a horizon
     other = score("How long: no idea. As long: it works. We add FP8.", "solutions")
     assert level(other, "solutions.time_horizons") == 1
+
+
+def test_an_announced_summary_of_assumptions_counts() -> None:
+    """A second trial's "So summary, my assumption:" over five assumption bullets scored the
+    Assumption summary 2/4, its only evidence a question: the line has no verb, so it was no
+    claim. A line announcing one's own summary or assumptions is; a bare "Assumptions:" (it
+    heads keyword salad as often) is not."""
+    from agent.cases import default_cases
+
+    case = default_cases()["moe-long-context-onboarding"]
+    summary = ("So summary, my assumption:\n- inference only now, fine-tune later\n"
+               "- 50B tok/day, 20% >64k\n- 4-6 week, competitor already live")
+    assert level(score(summary, "clarify", case), "clarify.assumption_summary") == 3
+    salad = "Assumptions:\n- north star: defined\n- p99: in scope\n- guardrails: in place"
+    assert level(score(salad, "clarify", case), "clarify.assumption_summary") == 1

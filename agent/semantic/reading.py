@@ -536,6 +536,17 @@ def everyday_terms(text: str) -> str:
     return " ".join(means for i, (means, _) in enumerate(concepts) if i in hit)
 
 
+#: A line that announces the candidate's own summary or assumptions ("So summary, my
+#: assumption:", "Here's my recap:"): it says what follows is theirs, as a sentence with a verb
+#: would ("Let me sum up"), though it has none.
+#: A bare "Assumptions:" is no such line: it heads keyword salad as often as assumptions.
+_ANNOUNCES = re.compile(
+    r"^\W*(?:(?:so|ok(?:ay)?|alright|right)\W+)?(?:(?:in|to)\s+)?(?:my\s+|our\s+|the\s+)?"
+    r"(?:summary|summari[sz]e|recap|sum(?:ming)? up|play-?back)\b[^.?!:]{0,40}:\s*$"
+    r"|^\W*(?:(?:so|ok(?:ay)?|alright|right)\W+)?(?:my|our)\s+(?:working\s+)?assumptions?\b"
+    r"[^.?!:]{0,40}:\s*$", re.IGNORECASE)
+
+
 #: A "sentence" longer than this is a pasted block with no full stop in it, not a claim (it
 #: counts at most as a string of nouns: once a step). The longest sentence in the labelled
 #: interviews has 76 words.
@@ -563,8 +574,8 @@ def read_sentence(text: str) -> Sentence:
     if said:
         full = f"{full} | {said}"
     return Sentence(text=text, read=read, full=full,
-                    claim=((has_verb(text) or described(text)) and not filler(text)
-                           and len(text.split()) <= CLAIM_MAX_WORDS),
+                    claim=((has_verb(text) or described(text) or bool(_ANNOUNCES.match(text)))
+                           and not filler(text) and len(text.split()) <= CLAIM_MAX_WORDS),
                     quantity=bool(_QUANTITY.search(read)) and not listed_figures(digits),
                     negated=affirmed != text,
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
