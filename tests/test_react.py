@@ -667,3 +667,23 @@ def test_a_quote_drops_a_bullet_and_never_ends_inside_brackets() -> None:
     assert clean_quote("- launch in six weeks, quality at the published benchmark") == (
         "launch in six weeks, quality at the published benchmark")
     assert quote("-5% is the drop we saw at peak") == "-5% is the drop we saw at peak"
+
+
+def test_a_cause_posed_as_a_hypothesis_is_not_challenged_as_a_fact_never_told() -> None:
+    """A second trial: "Hypothesis, ranked: ... 2. expert imbalance - routing uneven, some GPU
+    hot some idle ... check: per-GPU util + expert token histogram" got "Where does that come
+    from? I don't think I told you that.": reasoning one's way to a cause is what diagnosing
+    is. The same words stated as a fact are still challenged."""
+    from agent.probes.react import challenge
+    from agent.semantic.facts import Told
+
+    case = get_case("moe-long-context-onboarding")
+    told = Told(facts=frozenset({"product_area", "models"}),
+                heard=(case.fact("product_area").answer, case.fact("models").answer))
+    fact = case.fact("expert_balance").answer
+    posed = (f"Hypothesis, ranked:\n1. memory is too small for the weights.\n2. {fact} "
+             "check: per-GPU util and an expert token histogram.")
+    r = challenge(case, "diagnose", [posed], told, [])
+    assert r is None or r.fact != "expert_balance", r
+    stated = challenge(case, "diagnose", [fact], told, [])
+    assert stated is not None and stated.fact == "expert_balance"

@@ -369,7 +369,7 @@ _PLAN_STEP = re.compile(
 
 
 def untold_use(case: Case, told: Told, sentence: str, step: str,
-               skip: Collection[str] = ()) -> tuple[str, str] | None:
+               skip: Collection[str] = (), posed: bool = False) -> tuple[str, str] | None:
     """(fact id, figure) when ``sentence`` uses a fact the candidate was never told (figure ""
     when it uses the fact's words rather than a figure); None otherwise. ``told.heard`` is what
     was said *to* the candidate (or by them in clarify): a figure or a word in it is known.
@@ -380,7 +380,9 @@ def untold_use(case: Case, told: Told, sentence: str, step: str,
       target is judged clause by clause);
     - outside goals and proposals, :data:`UNTOLD_WORDS` or more of the fact's own key words
       that nothing heard had, in a sentence that means about the same as the fact
-      (:data:`UNTOLD_SIMILARITY`).
+      (:data:`UNTOLD_SIMILARITY`), unless it is ``posed`` as a hypothesis to check (a cause
+      the candidate reasons their way to is the point of diagnosing, not a fact used untold;
+      a figure only the sheet has is still challenged).
     """
     untold = [f for f in case.facts if f.id not in told.facts and f.id not in skip]
     if not untold:
@@ -399,7 +401,7 @@ def untold_use(case: Case, told: Told, sentence: str, step: str,
             for f in untold:
                 if any(same(q, fq) for fq in quantities(f.answer)):
                     return f.id, q.text
-    if step in TARGET_STEPS or _PROPOSES.search(sentence):
+    if step in TARGET_STEPS or posed or _PROPOSES.search(sentence):
         return None
     heard = set().union(*(key_words(t) for t in told.heard)) if told.heard else set()
     said = key_words(sentence)
@@ -427,6 +429,14 @@ def unasked_figure(case: Case, told: Told, sentence: str) -> str | None:
     return found[1] if found and found[1] else None
 
 
+#: An answer that lays out hypotheses: "Hypotheses:", "Hypothesis, ranked:", "Possible causes:".
+_POSED = re.compile(r"\bhypothes[ie]s\b[^.\n]{0,20}[:\n]|\b(?:possible|likely|candidate) "
+                    r"causes?\b[^.\n]{0,20}[:\n]", re.IGNORECASE)
+#: A sentence that names the check that would tell: "check: per-GPU util", "to confirm, ...".
+_POSES = re.compile(r"\b(?:check|confirm|verify|test)\s*:|\b(?:to|i'?d|we'?d|i would|we would) "
+                    r"(?:check|confirm|verify|rule (?:it )?out)\b", re.IGNORECASE)
+
+
 def challenged_facts(done: Iterable[str]) -> set[str]:
     """The untold facts already challenged, from reactions' ``about`` values."""
     return {a.split(":", 2)[1] for a in done if a.startswith("untold:")}
@@ -439,6 +449,10 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
     was (agent/semantic/facts.py), unless that sentence was challenged already. ``heard``:
     what was said to the candidate (default ``told``); ``done``: every reaction so far."""
     sents = [s for a in answers for s in read_answer(a)]
+    # Sentences posed as hypotheses: hedged or naming their check, or under a "Hypotheses:"
+    # heading of their answer ("Hypothesis, ranked: 1. ... 2. expert imbalance ... check: ...").
+    posed = {s.text for a in answers for s in read_answer(a)
+             if _POSED.search(a) or _HYPOTHESIS.search(s.text) or _POSES.search(s.text)}
     found = check(case, told, sents, step)
     lines = script()["react"]
     skip = challenged_facts(done)
@@ -446,7 +460,7 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
         if f"challenge:{s.text}" in done or any(a.endswith(f":{s.text}") for a in done
                                                  if a.startswith("untold:")):
             continue
-        use = untold_use(case, heard or told, s.text, step, skip)
+        use = untold_use(case, heard or told, s.text, step, skip, posed=s.text in posed)
         if use is not None:
             fid, figure = use
             text = (str(lines["unasked"]).format(figure=figure) if figure else
