@@ -223,3 +223,20 @@ def test_a_budget_of_our_quarter_is_no_cost_goal() -> None:
     assert cost("who the CEO is and what the budget of the quarter is, I want to know "
                 "first.") == 1
     assert cost("Keep cost per token within the budget, and cut the monthly bill by 20%.") >= 3
+
+
+def test_versus_asks_what_to_optimise_for_only_between_objectives() -> None:
+    """A second trial: "model: total vs active param" earned What to optimise for by its 'vs'.
+    'versus' asks what to optimise for only with an objective on one side of it."""
+    from agent.cases import default_cases
+    from agent.scorers import OfflineScorer
+
+    case = default_cases()["moe-long-context-onboarding"]
+
+    def target(text: str) -> str:
+        r = OfflineScorer().score_step(case, "clarify", [("interviewer", "Go on."),
+                                                         ("candidate", text)])
+        return next(c.rationale for c in r.criteria if c.id == "clarify.optimization_target")
+
+    assert "vs" not in target("- model: total vs active param, how many experts?")
+    assert "cost vs" in target("Is it cost vs latency for them?")
