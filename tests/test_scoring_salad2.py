@@ -240,3 +240,17 @@ def test_versus_asks_what_to_optimise_for_only_between_objectives() -> None:
 
     assert "vs" not in target("- model: total vs active param, how many experts?")
     assert "cost vs" in target("Is it cost vs latency for them?")
+
+
+def test_a_cause_taken_as_settled_with_the_check_refused_is_a_wrong_call() -> None:
+    """A second trial: "Definitely the retries are what cause it, I am 100% sure, we do not
+    need to check anything" was quoted as evidence for Customer behaviour 2/4, with no note."""
+    from agent.semantic.calls import wrong_call
+
+    for settled in ("Definitely the retries are what cause it, I am 100% sure, we do not need "
+                    "to check anything.",
+                    "I am certain the schema compiler is the problem, so we skip measuring."):
+        assert wrong_call(settled, "diagnose") == "ranks one cause with nothing behind it"
+    for checked in ("I'd check the queue first, without measuring it we are guessing.",
+                    "No need to check the dashboards, the traces show it."):
+        assert wrong_call(checked, "diagnose") is None

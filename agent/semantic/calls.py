@@ -150,7 +150,12 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"\b(?:don't|do not|won't|no) need (?:for )?(?:a |any |an )?(?:second|other|another|"
          r"alternative|backup|competing|further) (?:theory|theories|hypothes\w+|explanation\w*|"
          r"cause\w*|suspects?|ideas?|options?)\b|\bnothing else (?:comes|is) (?:close|near)\b|"
-         r"\bno (?:need|reason) to look (?:any ?)?(?:further|elsewhere|at anything else)\b"),
+         r"\bno (?:need|reason) to look (?:any ?)?(?:further|elsewhere|at anything else)\b|"
+         # a second trial: the cause taken as settled, the check refused ("we do not need to
+         # check anything", "so we skip measuring")
+         r"\b(?:(?:don't|do not|won't|will not) need to|no (?:need|point|reason) to|(?:we|i)(?:'ll)? "
+         r"skip|without) (?:\w+ )?(?:check\w*|verif\w*|confirm\w*|measur\w*|test\w*|"
+         r"investigat\w*|look\w*)(?: (?:anything|it|that|this|first|further))?\s*(?:[.,;!]|$)"),
         ("clarify", "makes the mean the latency goal",
          r"\b(?:objective|target|goal|work to|optimi[sz]e for)\b[^.;]{0,40}\b(?:average|mean)\b"
          r"|\b(?:average|mean)\b[^.;]{0,40}\b(?:latency|response time)\b[^.;]{0,30}\b(?:objective|"
