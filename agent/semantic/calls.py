@@ -154,8 +154,9 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          # a second trial: the cause taken as settled, the check refused ("we do not need to
          # check anything", "so we skip measuring")
          r"\b(?:(?:don't|do not|won't|will not) need to|no (?:need|point|reason) to|"
-         r"(?:we|i)(?:'ll)? skip|without) (?:\w+ )?(?:check\w*|verif\w*|confirm\w*|measur\w*|test\w*|"
-         r"investigat\w*|look\w*)(?: (?:anything|it|that|this|first|further))?\s*(?:[.,;!]|$)"),
+         r"(?:we|i)(?:'ll)? skip|without) (?:\w+ )?(?:check\w*|verif\w*|confirm\w*|"
+         r"measur\w*|test\w*|investigat\w*|look\w*)"
+         r"(?: (?:anything|it|that|this|first|further))?\s*(?:[.,;!]|$)"),
         ("clarify", "makes the mean the latency goal",
          r"\b(?:objective|target|goal|work to|optimi[sz]e for)\b[^.;]{0,40}\b(?:average|mean)\b"
          r"|\b(?:average|mean)\b[^.;]{0,40}\b(?:latency|response time)\b[^.;]{0,30}\b(?:objective|"
