@@ -197,7 +197,7 @@ def test_every_post_needs_the_csrf_token_and_the_same_origin(app: Served,
 
 
 def test_candidate_text_is_escaped_on_every_page(client: Client) -> None:
-    sid = client.start()
+    sid = client.start(mode="coach")  # coach: the report mid-interview (an exam's waits)
     client.say(sid, XSS)
     for path in (f"/s/{sid}", f"/s/{sid}/report", f"/s/{sid}/report.html", "/sessions"):
         page = client.http.get(path)
@@ -386,3 +386,30 @@ def test_a_recording_is_transcribed_by_the_endpoint_and_a_refusal_is_named(
         assert "missing or empty" in str(refused.value)
     finally:
         client.close()
+
+
+def test_an_exam_shows_its_feedback_at_the_end(client: Client) -> None:
+    """A new user's trial: "Feedback so far" was live mid-exam and showed "Overall 1.67 / 4 -
+    no hire" after one message, though the start page promises "Exam - feedback at the end,
+    like the real thing". An exam's report pages wait for the end; coach mode's do not."""
+    sid = client.start(mode="exam")
+    client.say(sid, "Who are the users, and what is the p99 today?")
+    page = client.http.get(f"/s/{sid}")
+    assert "Feedback at the end" in page.text and "Feedback so far" not in page.text
+    wait = client.http.get(f"/s/{sid}/report")
+    assert wait.status_code == 200 and "Feedback comes at the end" in wait.text
+    assert "no hire" not in wait.text and "/ 4" not in wait.text
+    for fmt in ("html", "md", "json"):
+        held = client.http.get(f"/s/{sid}/report.{fmt}")
+        assert held.status_code == 409 and "at the end" in held.text, fmt
+    coach = client.start(mode="coach")
+    client.say(coach, "Who are the users, and what is the p99 today?")
+    assert "Feedback so far" in client.http.get(f"/s/{coach}").text
+    assert "Overall" in client.http.get(f"/s/{coach}/report").text
+    for block in INTERVIEW_BLOCKS:
+        if client.view(sid)["status"] == "completed":
+            break
+        client.say(sid, block)
+    assert client.view(sid)["status"] == "completed"
+    done = client.http.get(f"/s/{sid}/report")
+    assert "Overall" in done.text and "Feedback comes at the end" not in done.text

@@ -230,7 +230,7 @@ def test_hint_is_offered_in_coach_mode_only(page: Any, offline: Served) -> None:
 
 
 def test_an_answer_with_markup_shows_as_text_and_runs_nothing(page: Any, offline: Served) -> None:
-    start(page, offline)
+    start(page, offline, mode="coach")  # coach: feedback as it goes (an exam's comes at the end)
     send(page, XSS)
     assert turns(page, ".candidate.answer")[-1] == XSS
     assert page.evaluate("() => window.__xss") is None
@@ -363,7 +363,7 @@ def test_the_step_timer_counts_survives_a_reload_and_reaches_the_report(
     from agent.cases import get_case
     from agent.practice.timebox import suggested_minutes
 
-    sid = start(page, offline)
+    sid = start(page, offline, mode="coach")  # the report mid-interview: coach mode
     budget = suggested_minutes(get_case(CASE), "clarify")
     expect(page.locator("#timer")).to_be_visible()
     expect(page.locator("#timer-budget")).to_have_text(f" of {budget}:00 suggested")

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from agent.storage import SessionRow
 from agent.web.api import own_rows, owned, start_session
 from agent.web.app import state_of, templates
 from agent.web.security import REPORT_CSP, check_csrf, csrf_of, token_digest
@@ -90,11 +91,19 @@ async def interview(request: Request, sid: str) -> Response:
     return render(request, "interview.html", view=view)
 
 
+def held_back(row: SessionRow) -> bool:
+    """An exam's feedback is held back until the interview is finished (the start page
+    promises "feedback at the end, like the real thing"); coach mode shows it as it goes."""
+    return row.mode == "exam" and row.status != "completed"
+
+
 @router.get("/s/{sid}/report", response_class=HTMLResponse)
 async def report(request: Request, sid: str) -> Response:
     from agent.web.reports import build, page
 
     row = await owned(request, sid)
+    if held_back(row):
+        return render(request, "exam_wait.html", row=row)
     built = await build(request, row)
     return HTMLResponse(page(request, row, built),
                         headers={"Content-Security-Policy": REPORT_CSP})
@@ -112,6 +121,9 @@ async def report_file(request: Request, sid: str, fmt: str) -> Response:
         raise HTTPException(404, detail=("not_found", f"No report format {fmt[:10]!r}; "
                                          "html, md or json."))
     row = await owned(request, sid)
+    if held_back(row):
+        raise HTTPException(409, detail=("exam_in_progress", "In exam mode the feedback comes "
+                                         "at the end: finish the interview first."))
     built = await build(request, row)
     text = (to_html(built) if fmt == "html" else to_markdown(built) if fmt == "md"
             else to_json(built))

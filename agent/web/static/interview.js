@@ -112,7 +112,8 @@ function renderState() {
   }
   form.hidden = done;
   $("finished").hidden = !done;
-  $("report-link").textContent = done ? "Your feedback" : "Feedback so far";
+  $("report-link").textContent = done ? "Your feedback"
+    : view.mode === "exam" ? "Feedback at the end" : "Feedback so far";
   timer.render();
 }
 
