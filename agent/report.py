@@ -363,8 +363,13 @@ def transcript_markdown(r: Report) -> list[str]:
         if t.step != step and t.step in TITLES and t.step != CROSS_CUTTING:
             step = t.step
             lines += ["", f"### {TITLES[t.step]}"]
-        if t.role == "candidate":
-            body = [_md_quote(line) for line in shown_text(t).split("\n")]
+        if t.role == "candidate" and shown_text(t) != t.text:  # a command: what it did
+            lines += ["", f"**{SPEAKER[t.role]}:** *{shown_text(t)}*"]
+        elif t.role == "candidate":
+            body = [_md_quote(line) for line in t.text.split("\n")]
+            # each line of the answer stays a line: a hard break (two spaces) before the next
+            body = [f"{b}  " if b != ">" and i + 1 < len(body) and body[i + 1] != ">" else b
+                    for i, b in enumerate(body)]
             lines += ["", f"**{SPEAKER[t.role]}:**", "", *body]
         else:
             lines += ["", f"**{SPEAKER[t.role]}:** {_md_plain(t.text)}"]

@@ -102,14 +102,14 @@ def test_the_report_has_the_transcript_model_answers_and_time(home: Path) -> Non
     assert data["time_summary"].startswith("You spent ")
 
     md = run_cli(home, "report", sid).stdout
-    assert "## Transcript" in md and "> \\# Not a heading" in md and "> \\- and not" in md
+    assert "## Transcript" in md and "> \\# Not a heading  \n> \\- and not" in md  # a line each
     assert "A model answer, assembled from the case's notes on strong answers:" in md
     assert " ".join(case.strong_answer["validate"][0].split()) in md and "## Time" in md
     html = run_cli(home, "report", sid, "--format", "html").stdout
     assert "&lt;b&gt;bold?&lt;/b&gt;" in html and "<b>bold?" not in html
     assert "<h2>Transcript</h2>" in html and "<h2>Time</h2>" in html
     # a command (typed, or a button on the web page) is shown as what it did
-    assert "> (moved on to the next step)" in md and "> /next" not in md
+    assert "**You:** *(moved on to the next step)*" in md and "> /next" not in md
     assert "(moved on to the next step)" in html and "<span>/next</span>" not in html
 
 
