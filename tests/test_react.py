@@ -687,3 +687,16 @@ def test_a_cause_posed_as_a_hypothesis_is_not_challenged_as_a_fact_never_told() 
     assert r is None or r.fact != "expert_balance", r
     stated = challenge(case, "diagnose", [fact], told, [])
     assert stated is not None and stated.fact == "expert_balance"
+
+
+def test_a_cost_already_there_is_not_the_cost_of_the_choice() -> None:
+    """A web trial: "I'd start with the developers who send the most tickets, since that's
+    where the pain and the cost are" got "What would tell you that price had got too high?"
+    though no price of the choice was named."""
+    from agent.probes.react import answers_it
+
+    asks_cost = "What would you have to give up to make this problem go away entirely?"
+    there = ("I'd start with the developers who send the most tickets, since that's where the "
+             "pain and the cost are. A full tracing product can wait.")
+    assert not answers_it(asks_cost, [there])
+    assert answers_it(asks_cost, ["The cost is a month of delay for the big account."])

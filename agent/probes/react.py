@@ -763,9 +763,11 @@ _NAMES_COST = re.compile(
     r"\bwhat (?:we|i|you|they)(?:'d| would| will|'ll)? (?:lose|give up|sacrifice|pay|risk)\b"
     r"|\b(?:we|i|you|they)(?:'d| would| will|'ll| have to| must)? (?:lose|give up|sacrifice|"
     r"risk|accept|eat|absorb|forgo|forego)\b"
+    # the verb agrees ("the cost is"; not "the pain and the cost are", a cost already there)
     r"|\b(?:the|our|its|that|this|one|a|big|main|real) (?:cost|price|downside|catch|"
-    r"trade-?off|sacrifice|risk)s? (?:is|are|would be|will be|here is|being|of (?:that|this|"
-    r"doing))\b"
+    r"trade-?off|sacrifice|risk) (?:is|would be|will be|here is|being|of (?:that|this|"
+    r"doing))\b|\b(?:the|our|its|big|main|real) (?:costs|prices|downsides|trade-?offs|"
+    r"sacrifices|risks) (?:are|would be|will be)\b"
     r"|\b(?:at the (?:expense|cost) of|in exchange for|costs? us|comes at|the price of|"
     r"downsides?|give up|giving up|trade-?offs?:|costs?:|what we lose)\b", re.IGNORECASE)
 
