@@ -261,3 +261,22 @@ def test_an_unknown_criterion_in_a_case_names_the_closest_one(tmp_path: Path) ->
     with pytest.raises(DataFileError, match=r"names 'goals\.latency_metricz', which no rubric "
                        r"has .*; did you mean 'goals\.latency_metrics'\?"):
         load_case(path)
+
+
+def test_a_fact_answer_says_what_it_is_about() -> None:
+    """A fact is told on its own, whatever was asked before it: a web trial got "Around 45% of
+    them are 'why was this request slow or failing'" with nothing saying what "them" was. An
+    answer does not open on "of them" / "of those" without naming what they are."""
+    import re
+
+    from agent.cases import default_cases
+
+    dangling = re.compile(r"^\W*(?:\S+\s+){0,3}?(?:of|among) them\b|^\W*(?:each|all|most|some|"
+                          r"many|few) of (?:those|these)\s+(?:is|are|was|were|takes?|has|have|"
+                          r"goes|go|gets?|needs?)\b", re.IGNORECASE)
+    bad = [(c.id, f.id) for c in default_cases().values() for f in c.facts
+           if dangling.search(f.answer.strip())]
+    assert bad == []
+    assert dangling.search("Around 45% of them are slow") and dangling.search("Each of those "
+                                                                              "takes two days")
+    assert not dangling.search("Of those tickets, about 35% are rate limits")
