@@ -1110,3 +1110,17 @@ def test_an_announced_summary_of_assumptions_counts() -> None:
     assert level(score(summary, "clarify", case), "clarify.assumption_summary") == 3
     salad = "Assumptions:\n- north star: defined\n- p99: in scope\n- guardrails: in place"
     assert level(score(salad, "clarify", case), "clarify.assumption_summary") == 1
+
+
+def test_a_comparison_with_customers_who_do_not_have_it_is_a_controlled_one() -> None:
+    """A web trial: "watch whether their tickets drop over a month compared with similar
+    customers who don't have it yet" scored Controlled experiment 1/4, "Nothing in the answer
+    addressed this"."""
+    from agent.cases import default_cases
+
+    plain = ("I'd give it to a group of customers first and watch whether their tickets drop "
+             "over a month compared with similar customers who don't have it yet.")
+    result = score(plain, "validate", default_cases()["devx-observability-gap"])
+    assert level(result, "validate.controlled_experiment") >= 2
+    other = score("I'd compare it with what the customers told us last year.", "validate")
+    assert level(other, "validate.controlled_experiment") == 1
