@@ -210,15 +210,10 @@ def test_a_budget_of_our_quarter_is_no_cost_goal() -> None:
     """A second trial: "what the budget of the quarter is, I want to know first" in goals
     earned Cost efficiency 3/4 ('budget' counts for two); the first trial's "the quarter's
     budget" had been fixed in clarify only."""
-    from agent.cases import default_cases
-    from agent.scorers import OfflineScorer
-
-    case = default_cases()["gpu-price-shift"]
+    case = get_case("gpu-price-shift")
 
     def cost(text: str) -> int | None:
-        r = OfflineScorer().score_step(case, "goals", [("interviewer", "Go on."),
-                                                       ("candidate", text)])
-        return next(c.level for c in r.criteria if c.id == "goals.cost_efficiency")
+        return level(score(text, "goals", case), "goals.cost_efficiency")
 
     assert cost("who the CEO is and what the budget of the quarter is, I want to know "
                 "first.") == 1
@@ -228,15 +223,11 @@ def test_a_budget_of_our_quarter_is_no_cost_goal() -> None:
 def test_versus_asks_what_to_optimise_for_only_between_objectives() -> None:
     """A second trial: "model: total vs active param" earned What to optimise for by its 'vs'.
     'versus' asks what to optimise for only with an objective on one side of it."""
-    from agent.cases import default_cases
-    from agent.scorers import OfflineScorer
-
-    case = default_cases()["moe-long-context-onboarding"]
+    case = get_case("moe-long-context-onboarding")
 
     def target(text: str) -> str:
-        r = OfflineScorer().score_step(case, "clarify", [("interviewer", "Go on."),
-                                                         ("candidate", text)])
-        return next(c.rationale for c in r.criteria if c.id == "clarify.optimization_target")
+        return next(c.rationale for c in score(text, "clarify", case).criteria
+                    if c.id == "clarify.optimization_target")
 
     assert "vs" not in target("- model: total vs active param, how many experts?")
     assert "cost vs" in target("Is it cost vs latency for them?")
@@ -245,8 +236,6 @@ def test_versus_asks_what_to_optimise_for_only_between_objectives() -> None:
 def test_a_cause_taken_as_settled_with_the_check_refused_is_a_wrong_call() -> None:
     """A second trial: "Definitely the retries are what cause it, I am 100% sure, we do not
     need to check anything" was quoted as evidence for Customer behaviour 2/4, with no note."""
-    from agent.semantic.calls import wrong_call
-
     for settled in ("Definitely the retries are what cause it, I am 100% sure, we do not need "
                     "to check anything.",
                     "I am certain the schema compiler is the problem, so we skip measuring."):
