@@ -13,7 +13,7 @@ from agent.cases import Case, Fact
 from agent.policy import Assessment, ClarifyReply, Speaker, Status
 from agent.prompts import script
 from agent.rubrics import Criterion, Rubric
-from agent.signals import sentences
+from agent.signals import LIST_ITEM, sentences
 from agent.state import Turn
 
 # Phrases that state assumptions, play the problem back or say the candidate is ready to move
@@ -216,15 +216,16 @@ def question_parts(message: str) -> list[str]:
     # A list of questions: when two or more of a message's lines are list items and one of them
     # asks, an item that states nothing asks too ("- tokens/day expected, and latency need per
     # context size" among "- which models?" lines).
-    items = [s for s in parts if _ITEM.match(s)]
+    items = {s: LIST_ITEM.sub("", s) for s in parts if LIST_ITEM.match(s)}
     listed = len(items) >= 2 and not stated and any(
-        _is_ask(_ITEM.sub("", s)) and not _is_tag(_ITEM.sub("", s)) for s in items)
+        _is_ask(item) and not _is_tag(item) for item in items.values())
     out = []
     for s in parts:
-        if listed and _ITEM.match(s) and "?" not in s and not _states(s) \
-                and not _QUANTITY.search(s) and not _ACK.match(_ITEM.sub("", s)):
+        item = items.get(s) if listed else None
+        if item is not None and "?" not in s and not _states(s) and not _QUANTITY.search(s) \
+                and not _ACK.match(item):
             # an item naming several things asks each ("deadline + who already serves it")
-            out += [p for p in _ITEM_PARTS.split(_ITEM.sub("", s)) if re.search(r"\w\w", p)]
+            out += [p for p in _ITEM_PARTS.split(item) if re.search(r"\w\w", p)]
         elif _is_ask(s):
             out.append(_asked_clause(s))
         elif not stated and not _is_tag(s) and _is_fragment_question(s):
@@ -232,8 +233,6 @@ def question_parts(message: str) -> list[str]:
     return out
 
 
-#: A list item: a line opening with a bullet or a number ("- ", "* ", "• ", "2. ", "3) ").
-_ITEM = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 #: Where a list item that asks without a question mark names another thing: a comma (", and"),
 #: a plus or a semicolon, outside brackets ("latency need (TTFT, tok/s)" is one thing).
 _ITEM_PARTS = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s\+\s|;\s*)\s*(?![^()]*\))")

@@ -300,7 +300,7 @@ class _NeedsIndex:
             self.state = _NeedsState(frozenset(sets), _automaton(frozenset().union(*sets)), {})
 
     def scan(self, state: _NeedsState, low: str) -> frozenset[str]:
-        present = frozenset(map(_second, state.automaton.iter(low)))
+        present = occurring(state.automaton, low)
         if len(state.present) >= self.MAX_TEXTS:
             state.present.clear()
         state.present[low] = present
@@ -422,6 +422,12 @@ def _automaton(keys: frozenset[str]) -> Any:
     return automaton
 
 
+def occurring(automaton: Any, text: str) -> frozenset[str]:
+    """The strings of an :func:`_automaton` that occur anywhere in ``text``, overlapping
+    occurrences included."""
+    return frozenset(map(_second, automaton.iter(text)))
+
+
 class KeyScan:
     """The literal keys of many signal groups (a phrase's first word; see _Plan) found in a
     text in one pass of an Aho-Corasick automaton, every occurrence, overlapping ones
@@ -440,8 +446,8 @@ class KeyScan:
         """The keys that occur in ``lowered`` (lower-cased text), anywhere."""
         hit = self._found.get(lowered)
         if hit is None:
-            hit = (frozenset(map(_second, self._automaton.iter(lowered)))
-                   if self._automaton is not None else frozenset())
+            hit = (occurring(self._automaton, lowered) if self._automaton is not None
+                   else frozenset())
             self._found[lowered] = hit
         return hit
 
@@ -526,6 +532,11 @@ def prepare(patterns: tuple[str, ...]) -> None:
     """Build the search plan of ``patterns`` now rather than on first use: its key finder and
     what its expressions need (each phrase and expression is compiled on its first search)."""
     _plan(patterns)
+
+
+#: A list item's mark at the start of a line: a bullet or a number ("- ", "* ", "• ", "2. ",
+#: "3) "). Used to read a list of questions (agent.offline) and to quote an item without it.
+LIST_ITEM = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 
 
 #: What :func:`candidates`' callers put between sentences: nothing a pattern looks for (a
@@ -762,7 +773,7 @@ def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
     lowered, low = _lowered_text(text)
     hit: set[int] = set()
     if plan.keyfinder is not None:
-        for key in set(map(_second, plan.keyfinder.iter(lowered))):
+        for key in occurring(plan.keyfinder, lowered):
             for gi, phrase, rest in plan.by_key[key]:
                 if gi in hit or (low is not None and not all(w in low for w in rest)):
                     continue

@@ -51,8 +51,8 @@ from agent.semantic.facts import (
 )
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
-from agent.semantic.reading import has_verb, read_answer
-from agent.signals import normalise
+from agent.semantic.reading import Sentence, has_verb, read_answer
+from agent.signals import LIST_ITEM, normalise
 from agent.state import InterviewState
 from agent.steps import STEPS
 
@@ -81,7 +81,7 @@ def quote(sentence: str, words: int = QUOTE_WORDS) -> str:
     ellipsis; a sentence with no complete clause to end at is quoted from its last complete
     clause to its end (:func:`_clean_tail`), or failing that cut at a phrase boundary. A list
     item is quoted without its bullet."""
-    parts = _LIST_MARK.sub("", sentence.strip()).split()
+    parts = LIST_ITEM.sub("", sentence.strip()).split()
     if _clean_end(parts, 0, words) is None:
         tail = _clean_tail(parts, words)
         if tail is not None:
@@ -110,7 +110,7 @@ def clean_quote(sentence: str, words: int = QUOTE_WORDS) -> str | None:
     """:func:`quote`, or None when the sentence is longer than ``words`` and has no complete
     clause to end a quote at (:func:`_clean_end`): a follow-up that may choose what to quote
     quotes something else rather than cut it mid-phrase."""
-    parts = _LIST_MARK.sub("", sentence.strip()).split()
+    parts = LIST_ITEM.sub("", sentence.strip()).split()
     end = _clean_end(parts, 0, words)
     return None if end is None else _excerpt(parts, 0, end)
 
@@ -267,10 +267,6 @@ def _excerpt(parts: Sequence[str], start: int, end: int) -> str:
         # a cut inside brackets ends before them: "…5% traffic per segment (chat…" is open
         text = text[:text.rfind("(")].rstrip(".,;:!?—–- ") or text
     return ("…" if start > 0 else "") + text + ("…" if end < len(parts) else "")
-
-
-#: A list item's bullet or number at the start of a line ("- ", "* ", "• ", "2. ", "3) ").
-_LIST_MARK = re.compile(r"^(?:[-*•–]|\d{1,2}[.)])\s+")
 
 
 #: A claim that uses a fact never told without a figure ("their regulator expects
@@ -448,11 +444,16 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
     (:func:`untold_use`; each such fact once per interview), or that contradicts a fact that
     was (agent/semantic/facts.py), unless that sentence was challenged already. ``heard``:
     what was said to the candidate (default ``told``); ``done``: every reaction so far."""
-    sents = [s for a in answers for s in read_answer(a)]
+    sents: list[Sentence] = []
     # Sentences posed as hypotheses: hedged or naming their check, or under a "Hypotheses:"
     # heading of their answer ("Hypothesis, ranked: 1. ... 2. expert imbalance ... check: ...").
-    posed = {s.text for a in answers for s in read_answer(a)
-             if _POSED.search(a) or _HYPOTHESIS.search(s.text) or _POSES.search(s.text)}
+    posed: set[str] = set()
+    for a in answers:
+        heading = bool(_POSED.search(a))
+        for s in read_answer(a):
+            sents.append(s)
+            if heading or _HYPOTHESIS.search(s.text) or _POSES.search(s.text):
+                posed.add(s.text)
     found = check(case, told, sents, step)
     lines = script()["react"]
     skip = challenged_facts(done)
@@ -673,20 +674,14 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
             return None  # a figure already, neither a target nor a rollout: no number to ask
         elif _HYPOTHESIS.search(sentence) and not _AIMS.search(sentence):
             kind = "confirm"
-    if kind == "confirm" and answers:
-        checks = _sayings(_SAYS_CHECK, answers)
-        if checks:
-            # How they would check it is said: what would prove them wrong, unless said too.
-            if _says(_SAYS_EXPECT, answers):
+    if kind in _GIVEN and answers:
+        says, further, given = _GIVEN[kind]
+        said = _sayings(says, answers)
+        if said:
+            # What it asks is said already: deepen what was said, unless that is said too.
+            if _says(further, answers):
                 return None
-            kind, text = "check_given", _quotable(checks)
-    if kind == "tradeoff" and answers:
-        costs = _sayings(_NAMES_COST, answers)
-        if costs:
-            # What it costs is said: when that price would be too high, unless said too.
-            if _says(_SAYS_LIMIT, answers):
-                return None
-            kind, text = "cost_given", _quotable(costs)
+            kind, text = given, _quotable(said)
     template = str(script()["react"]["deepen"][kind])
     if text is None or answers_it(template.replace("{quote}", ""), answers):
         return None  # nothing to quote without cutting a phrase, or answered already
@@ -778,6 +773,14 @@ def _sayings(pattern: re.Pattern[str], answers: Sequence[str]) -> list[str]:
     return [s.text for a in answers for s in read_answer(a)
             if any(not (_NO_CHECK.search(s.text[:m.start()]) or _NO_COST.match(s.text[m.end():]))
                    for m in pattern.finditer(s.text))]
+
+
+#: A deepen whose question the answers already answer -> (what says so, what answers the
+#: deepen of that in turn, the deepen of what was said): how they would check it is said, so
+#: what result would prove them wrong (unless said too); what it costs is said, so when that
+#: cost would be too high (unless a limit is said).
+_GIVEN = {"confirm": (_SAYS_CHECK, _SAYS_EXPECT, "check_given"),
+          "tradeoff": (_NAMES_COST, _SAYS_LIMIT, "cost_given")}
 
 
 def _says(pattern: re.Pattern[str], answers: Sequence[str]) -> bool:
