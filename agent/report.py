@@ -363,8 +363,9 @@ def transcript_markdown(r: Report) -> list[str]:
         if t.step != step and t.step in TITLES and t.step != CROSS_CUTTING:
             step = t.step
             lines += ["", f"### {TITLES[t.step]}"]
-        if t.role == "candidate" and shown_text(t) != t.text:  # a command: what it did
-            lines += ["", f"**{SPEAKER[t.role]}:** *{shown_text(t)}*"]
+        shown = shown_text(t)
+        if t.role == "candidate" and shown != t.text:  # a command: what it did
+            lines += ["", f"**{SPEAKER[t.role]}:** *{shown}*"]
         elif t.role == "candidate":
             body = [_md_quote(line) for line in t.text.split("\n")]
             # each line of the answer stays a line: a hard break (two spaces) before the next

@@ -208,8 +208,7 @@ def has_verb(text: str) -> bool:
         value = lv.group(2)
         if len(value.split()) <= 3 and not re.search(r"(?<![a-z])\d", value, re.IGNORECASE):
             return False
-    items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*",
-                                 lv.group(2) if lv else line) if x.strip(" .")]
+    items = [x for x in _ITEM_SPLIT.split(lv.group(2) if lv else line) if x.strip(" .")]
     if _short_list(items):
         return False  # a list of short items: "p99, trade-offs, root cause, confirm"
     words = _WORD.findall(line.lower().replace("\u2019", "'"))
