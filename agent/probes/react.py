@@ -349,19 +349,24 @@ def _telling(q: Quantity, target: bool) -> bool:
     return bool(q.unit) or len(q.digits) >= 2
 
 
+#: A line headed by a span of time ("Over three to six months:", "Next 2 weeks:").
+_HORIZON_HEADING = (
+    r"^\W*(?:(?:over|in|within|for|during|by|after)\s+)?(?:the\s+)?(?:next\s+|first\s+|"
+    r"coming\s+)?[\w.]+(?:\s*(?:to|-|–)\s*[\w.]+)?\s+(?:days?|weeks?|months?|quarters?|"
+    r"years?)\b[^:;]{0,15}:")
+#: Verbs that open an instruction, a move of the candidate's own ("Cap retries at 20%").
+_IMPERATIVE = (
+    r"give|compare|measure|ship|move|add|build|run|track|tag|pilot|canary|test|roll|deploy|use|"
+    r"put|start|set|make|split|offer|launch|route|cap|limit|raise|lower|cut|drop|alert|watch|"
+    r"check|monitor|log|expose|show|send|fix|pre-?warm|reserve|buy|hire|train|fine-tune|"
+    r"migrate|switch|enable|disable|turn")
 #: A step of the candidate's plan, its figures theirs to choose: a heading of time ("Weeks one
 #: and two: publish the new price list, 40% higher", "Over three to six months: ...") or an
 #: instruction ("Cap retries at 20%").
 _PLAN_STEP = re.compile(
     r"^\W*(?:weeks?|months?|days?|quarters?|phase|step|short[- ]term|long[- ]term|"
-    r"medium[- ]term)\b[^:;]{0,25}:"
-    r"|^\W*(?:(?:over|in|within|for|during|by|after)\s+)?(?:the\s+)?(?:next\s+|first\s+|"
-    r"coming\s+)?[\w.]+(?:\s*(?:to|-|–)\s*[\w.]+)?\s+(?:days?|weeks?|months?|quarters?|"
-    r"years?)\b[^:;]{0,15}:"
-    r"|^\W*(?:give|compare|measure|ship|move|add|build|run|track|tag|pilot|canary|test|roll|"
-    r"deploy|use|put|start|set|make|split|offer|launch|route|cap|limit|raise|lower|cut|drop|"
-    r"alert|watch|check|monitor|log|expose|show|send|fix|pre-?warm|reserve|buy|hire|train|"
-    r"fine-tune|migrate|switch|enable|disable|turn|publish|charge|price)\b", re.IGNORECASE)
+    r"medium[- ]term)\b[^:;]{0,25}:|" + _HORIZON_HEADING
+    + r"|^\W*(?:" + _IMPERATIVE + r"|publish|charge|price)\b", re.IGNORECASE)
 
 
 def untold_use(case: Case, told: Told, sentence: str, step: str,
@@ -573,17 +578,12 @@ RESTATED_WORDS = 4
 #: or an instruction ("Compare ...", "Give the new button to ...").
 _OWN_MOVE = re.compile(
     r"^\W*(?:weeks?|months?|days?|quarters?|phase|step|now|next|later|then|first|second|third|"
-    r"short[- ]term|long[- ]term|medium[- ]term|deferred|headline|goal|target)\b[^:;]{0,25}:"
-    r"|^\W*(?:(?:over|in|within|for|during|by|after)\s+)?(?:the\s+)?(?:next\s+|first\s+|"
-    r"coming\s+)?[\w.]+(?:\s*(?:to|-|–)\s*[\w.]+)?\s+(?:days?|weeks?|months?|quarters?|"
-    r"years?)\b[^:;]{0,15}:"
-    r"|\bfrom\b[^,;.]{1,30}\bto\b|\b(?:down|up|cut|reduced?|drop\w*|rais\w*|increas\w*) by\b"
+    r"short[- ]term|long[- ]term|medium[- ]term|deferred|headline|goal|target)\b[^:;]{0,25}:|"
+    + _HORIZON_HEADING
+    + r"|\bfrom\b[^,;.]{1,30}\bto\b|\b(?:down|up|cut|reduced?|drop\w*|rais\w*|increas\w*) by\b"
     r"|\bwithin (?:a|one|two|three|four|six|\d+) (?:days?|weeks?|months?|quarters?|years?)\b"
     r"|\b(?:defer\w*|deprioriti\w*|park\w*|skip\w*|instead)\b"
-    r"|^\W*(?:give|compare|measure|ship|move|add|build|run|track|tag|pilot|canary|test|roll|"
-    r"deploy|use|put|start|set|make|split|offer|launch|route|cap|limit|raise|lower|cut|drop|"
-    r"alert|watch|check|monitor|log|expose|show|send|fix|pre-?warm|reserve|buy|hire|train|"
-    r"fine-tune|migrate|switch|enable|disable|turn)\b", re.IGNORECASE)
+    r"|^\W*(?:" + _IMPERATIVE + r")\b", re.IGNORECASE)
 
 
 def restates(sentence: str, told: Sequence[str]) -> bool:
