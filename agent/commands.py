@@ -66,6 +66,10 @@ COMMANDS = {
 #: Commands that change the interview (the graph acts on them). The others change nothing and
 #: are not stored: /help and /repeat are answered, /quit stops the client where it is.
 GRAPH_COMMANDS = ("next", "skip", "hint")
+#: A command the candidate gave (typed, or a button on the web page), as a transcript shows it:
+#: what it did, not the slash word.
+COMMAND_SHOWN = {"/skip": "(skipped this step)", "/next": "(moved on to the next step)",
+                 "/hint": "(asked for a hint)"}
 
 EMPTY = "Please type an answer (or /help for commands)."
 HINT_IN_EXAM = ("Hints are only available in coach mode; this interview is in exam mode. "

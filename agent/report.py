@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.commands import COMMAND_SHOWN
 from agent.practice.timebox import StepTime, clock, time_summary
 from agent.scores import BANDS, StepScore, band, overall
 from agent.steps import CROSS_CUTTING, TITLES
@@ -340,9 +341,6 @@ def time_markdown(r: Report) -> list[str]:
 
 #: How each speaker is labelled in the transcript.
 SPEAKER = {"interviewer": "Interviewer", "candidate": "You"}
-#: A command the candidate gave (typed, or a button on the web page), shown as what it did.
-COMMAND_SHOWN = {"/skip": "(skipped this step)", "/next": "(moved on to the next step)",
-                 "/hint": "(asked for a hint)"}
 
 
 def shown_text(turn: TranscriptTurn) -> str:

@@ -97,7 +97,12 @@ def test_answers_are_checked_like_the_terminal_checks_them(client: Client) -> No
     assert events[0] == ("accepted", {"seq": 0, "answer": "Is it inference? What QPS?"})
     events = client.say(sid, "/next")
     assert events[0][1]["command"] == "next"
-    assert client.view(sid)["step"]["id"] == "diagnose"
+    view = client.view(sid)
+    assert view["step"]["id"] == "diagnose"
+    # The recorded text stays the command; what a page shows is what it did.
+    assert [(t["text"], t["shown"]) for t in view["turns"] if t["role"] == "candidate"] == [
+        ("Is it inference? What QPS?", "Is it inference? What QPS?"),
+        ("/next", "(moved on to the next step)")]
 
 
 def test_a_typed_command_the_page_does_not_send_names_the_real_buttons_of_the_mode(

@@ -221,6 +221,15 @@ def test_hint_next_skip_and_repeat_in_coach_mode(page: Any, offline: Served) -> 
     expect(page.locator('#steps li[data-step="diagnose"]')).to_have_class("done")
     expect(page.locator('#steps li[data-step="goals"]')).to_have_attribute(
         "aria-current", "step")
+    # A command shows as what it did, as in the report; typed in the box, it leaves the box.
+    send(page, "/NEXT")
+    expect(page.locator("#answer")).to_have_value("")
+    done = ["(moved on to the next step)", "(asked for a hint)", "(skipped this step)",
+            "(moved on to the next step)"]
+    assert turns(page, ".candidate.command") == done
+    page.reload()
+    assert turns(page, ".candidate.command") == done
+    expect(page.locator("#answer")).to_have_value("")  # no draft of the command came back
 
 
 def test_hint_is_offered_in_coach_mode_only(page: Any, offline: Served) -> None:

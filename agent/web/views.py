@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.cases import get_case
-from agent.commands import COMMANDS, GRAPH_COMMANDS, MAX_ANSWER_CHARS
+from agent.commands import COMMAND_SHOWN, COMMANDS, GRAPH_COMMANDS, MAX_ANSWER_CHARS
 from agent.state import current_question
 from agent.steps import STEPS, TITLES
 from agent.storage import SessionRow
@@ -43,6 +43,15 @@ def commands(mode: str) -> list[dict[str, Any]]:
              "graph": c in GRAPH_COMMANDS} for c in BUTTONS]
 
 
+def shown(turn: dict[str, Any]) -> dict[str, Any]:
+    """A turn with ``shown``, the text the page shows: a candidate's command as what it did
+    ("(skipped this step)"), as the report's transcript shows it; ``text`` stays as recorded."""
+    text = str(turn.get("text", ""))
+    if turn.get("role") == "candidate" and turn.get("kind") == "command":
+        return {**turn, "shown": COMMAND_SHOWN.get(text.strip().lower(), text)}
+    return {**turn, "shown": text}
+
+
 def session_view(engine: Engine, row: SessionRow, *, voice_input: bool,
                  snap: Any = None) -> dict[str, Any]:
     """Everything the interview page needs, as JSON. ``snap``: the graph's state snapshot when
@@ -68,13 +77,14 @@ def session_view(engine: Engine, row: SessionRow, *, voice_input: bool,
         "step": step_info(str(state.get("step", "clarify"))),
         "steps": [step_info(s) for s in ((state["drill"],) if state.get("drill") else STEPS)],
         "drill": state.get("drill"),
-        "turns": [dict(t) for t in state.get("turns", [])],
+        "turns": [shown(dict(t)) for t in state.get("turns", [])],
         "question": current_question(state) if state else "",
         "seq": seq,
         "waiting": waiting,
         "pending": pending,
         "needs_recovery": not finished and (pending is not None or not waiting),
         "commands": commands(row.mode),
+        "command_shown": COMMAND_SHOWN,
         "max_answer_chars": MAX_ANSWER_CHARS,
         "timer": timer(engine, row.id, case),
         "voice": voice_status(offline, voice_input),

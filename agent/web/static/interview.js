@@ -89,7 +89,7 @@ function renderTranscript(turns) {
   let prev = null;
   for (const t of turns) {
     if (t.step !== prev) nodes.push(dividerNode(t.step));
-    nodes.push(turnNode(t.role, t.kind, t.step, t.text));
+    nodes.push(turnNode(t.role, t.kind, t.step, t.shown ?? t.text));
     prev = t.step;
   }
   transcript.replaceChildren(...nodes);
@@ -184,7 +184,13 @@ function onEvent(event, data) {
         localStorage.removeItem(draftKey);
         countChars();
       } else if (data.command) {
-        append("candidate", "command", step, `/${data.command}`);
+        const typed = `/${data.command}`;
+        append("candidate", "command", step, view.command_shown?.[typed] || typed);
+        if (box.value.trim().toLowerCase() === typed) {  // typed in the box, not a button
+          box.value = "";
+          localStorage.removeItem(draftKey);
+          countChars();
+        }
       }
       status("");
       break;
