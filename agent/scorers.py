@@ -154,7 +154,9 @@ EXCELLENT_MEAN = 3.3
 #: validate, and every metric many times better at once, are bad calls (stop salad2).
 #: 7: a line announcing one's own summary or assumptions ("So summary, my assumption:") is a
 #: claim; rationales say what the next level needs and show a span inside another once.
-RULES = 7
+#: 8: an option said to cost nothing ("zero quality loss on every model", "no downside") is a
+#: bad call, unless a check is to show it; "no quality loss on their evals" is not "no evals".
+RULES = 8
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -250,6 +250,31 @@ def test_sound_calls_are_not_named_bad(step: str, sentence: str) -> None:
     assert not any("bad call" in n for n in score(sentence, step, BATCH).notes)
 
 
+@pytest.mark.parametrize("sentence", [
+    "Short term: switch every model to FP8 this week, it has zero quality loss on every model, "
+    "so cost halves immediately.",
+    "Speculative decoding everywhere, it always gives 3x with no downside.",
+    "FP8 quantization is lossless, zero accuracy impact, so we just turn it on.",
+])
+def test_an_option_said_to_cost_nothing_is_a_bad_call(sentence: str) -> None:
+    """A new user's trial: "FP8 ... zero quality loss on every model" earned Trade-offs 3/4
+    through "quality" and "cost"; level 1 of that criterion is "presented as free"."""
+    result = score(sentence, "solutions", LLAMA)
+    assert any("claims there is no trade-off" in n for n in result.notes), result.notes
+    tradeoffs = next(c for c in result.criteria if c.id == "solutions.tradeoffs_per_option")
+    assert tradeoffs.level == 1, tradeoffs
+
+
+@pytest.mark.parametrize("sentence", [
+    "Verify FP8 has no quality loss on their evals before turning it on.",
+    "As long as there's no quality drop on the golden set, we move them over in stages.",
+    "There's no quality loss if we keep the attention layers in BF16.",
+    "The downside is cost: about 10% more GPUs for the warm pool.",
+])
+def test_no_loss_as_what_a_check_is_to_show_is_no_bad_call(sentence: str) -> None:
+    assert not any("bad call" in n for n in score(sentence, "solutions", LLAMA).notes)
+
+
 def test_dismissing_the_cause_the_clue_points_to_is_a_wrong_call() -> None:
     """'Caching won't help' on a case whose clue fact is a shared prompt prefix."""
     wrong = score("Caching won't help: every conversation is unique.", "diagnose", LLAMA)

@@ -187,7 +187,16 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
         ("goals prioritize solutions", "claims there is no trade-off",
          r"\b(?:giving up|give up|sacrific\w*|trad\w* off|los(?:e|ing)|cost(?:s)? us) (?:nothing|"
          r"little)\b|\b(?:free of risk|risk-free|no risk|zero risk|without any risk)\b|"
-         r"\bno (?:real |meaningful )?trade-?offs?\b"),
+         r"\bno (?:real |meaningful )?trade-?offs?\b|"
+         # stop 29: an option said to cost nothing ("FP8 has zero quality loss on every model",
+         # "speculative decoding always gives 3x with no downside": level 1, "presented as
+         # free"), unless it is what a check is to show ("verify there's no quality loss",
+         # "as long as the evals show no drop")
+         r"^(?!.*\b(?:if|unless|as long as|provided|assuming|whether|check\w*|verif\w*|"
+         r"confirm\w*|ensur\w*|make sure|measur\w*|test\w*|evals?|prove\w*|show\w*|"
+         r"validat\w*|expect\w*|hope\w*|aim\w*|target\w*|goal)\b).*?(?:\b(?:zero|0|no|without "
+         r"(?:any )?)\s+(?:\w+\s+)?(?:quality|accuracy) (?:loss|drop|hit|impact|penalty|"
+         r"regression|cost)\b|\b(?:zero|0|no|without (?:any )?)(?:\s+(?:real|actual))? downsides?\b)"),
         ("solutions", "plans nothing past the quick fix",
          r"\b(?:no|don't see a|nothing further)\b[^.;]{0,30}\b(?:longer-term|long-term|roadmap|"
          r"platform investment|needed)\b|\bover-engineering\b"),
@@ -233,7 +242,7 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"rarely)|(?:will|would) never be)\s+(?:needed|necessary|required|useful|worth it|"
          r"worth)\b|"
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
-         r"(?:\s+[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
+         r"(?:\s+(?!(?:on|in|from|by|across|against|at|per|than)\b)[\w/-]+){0,4}?\s+(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
          r"rollback|stag\w+|shadow|parallel run|side by side|pilot)|\b(?:canary|rollback|a/b)"
          r"[^.;?]{0,20}[?]?\s*(?:not needed|unnecessary|overkill)\b|"
          r"\b(?:customers?|they)(?:'ll| will) tell us\b|"
