@@ -401,8 +401,16 @@ def md_inline(text: str) -> str:
     return _md_escape(_md_plain(text))
 
 
+#: What a Markdown viewer would read as markup, and only that, so that text read raw (piped
+#: to a file or a pager) keeps "~22%" and "p99 <150 ms" as typed: a backslash, a code tick,
+#: an asterisk, brackets and a table bar anywhere; an underscore not inside a word; "<" that
+#: would open a tag or an autolink; "~~" (strikethrough); ">" and "#" at the start.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]|]|(?<![^\W_])_|_(?![^\W_])|<(?=[A-Za-z/!?])|~(?=~)|(?<=~)~|"
+                         r"^\s*[>#]")
+
+
 def _md_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "\\`*_[]<>#|~" else ch for ch in text)
+    return _MD_SPECIAL.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
 
 
 def _md_quote(line: str) -> str:

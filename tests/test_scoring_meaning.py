@@ -260,9 +260,12 @@ def test_an_option_said_to_cost_nothing_is_a_bad_call(sentence: str) -> None:
     """A new user's trial: "FP8 ... zero quality loss on every model" earned Trade-offs 3/4
     through "quality" and "cost"; level 1 of that criterion is "presented as free"."""
     result = score(sentence, "solutions", LLAMA)
-    assert any("claims there is no trade-off" in n for n in result.notes), result.notes
+    assert any("claims an option costs nothing" in n for n in result.notes), result.notes
     tradeoffs = next(c for c in result.criteria if c.id == "solutions.tradeoffs_per_option")
     assert tradeoffs.level == 1, tradeoffs
+    # false in a diagnosis too: it earns nothing there ("FP8" is no serving lever for it)
+    diagnosis = score(sentence, "diagnose", LLAMA)
+    assert any("claims an option costs nothing" in n for n in diagnosis.notes), diagnosis.notes
 
 
 @pytest.mark.parametrize("sentence", [

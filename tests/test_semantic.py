@@ -97,6 +97,10 @@ def test_index_ranks_reference_texts() -> None:
     ("One and a half thousand requests", "1500 requests"),
     ("a quarter of a second", "250 ms"),
     ("three times faster", "3x faster"),
+    ("traffic grew three times", "traffic grew 3x"),
+    # how often something happened is no multiple (a trial: "a hundred times" read as "100x")
+    ("I've seen this a hundred times", "I've seen this 100 times"),
+    ("we asked them three times", "we asked them 3 times"),
     ("one hundred and twenty milliseconds", "120 ms"),
     ("no one would notice", "no one would notice"),
     ("p99 at 500 ms", "p99 at 500 ms"),

@@ -187,16 +187,18 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
         ("goals prioritize solutions", "claims there is no trade-off",
          r"\b(?:giving up|give up|sacrific\w*|trad\w* off|los(?:e|ing)|cost(?:s)? us) (?:nothing|"
          r"little)\b|\b(?:free of risk|risk-free|no risk|zero risk|without any risk)\b|"
-         r"\bno (?:real |meaningful )?trade-?offs?\b|"
-         # stop 29: an option said to cost nothing ("FP8 has zero quality loss on every model",
-         # "speculative decoding always gives 3x with no downside": level 1, "presented as
-         # free"), unless it is what a check is to show ("verify there's no quality loss",
-         # "as long as the evals show no drop")
+         r"\bno (?:real |meaningful )?trade-?offs?\b"),
+        # stop 29: an option said to cost nothing ("FP8 has zero quality loss on every model",
+        # "speculative decoding always gives 3x with no downside": level 1 of Trade-offs,
+        # "presented as free"), unless it is what a check is to show ("verify there's no quality
+        # loss", "as long as the evals show no drop"); false in a diagnosis or a test plan too
+        ("diagnose goals prioritize solutions validate", "claims an option costs nothing",
          r"^(?!.*\b(?:if|unless|as long as|provided|assuming|whether|check\w*|verif\w*|"
          r"confirm\w*|ensur\w*|make sure|measur\w*|test\w*|evals?|prove\w*|show\w*|"
          r"validat\w*|expect\w*|hope\w*|aim\w*|target\w*|goal)\b).*?(?:\b(?:zero|0|no|without "
          r"(?:any )?)\s+(?:\w+\s+)?(?:quality|accuracy) (?:loss|drop|hit|impact|penalty|"
-         r"regression|cost)\b|\b(?:zero|0|no|without (?:any )?)(?:\s+(?:real|actual))? downsides?\b)"),
+         r"regression|cost)\b|\b(?:zero|0|no|without (?:any )?)(?:\s+(?:real|actual))? "
+         r"downsides?\b)"),
         ("solutions", "plans nothing past the quick fix",
          r"\b(?:no|don't see a|nothing further)\b[^.;]{0,30}\b(?:longer-term|long-term|roadmap|"
          r"platform investment|needed)\b|\bover-engineering\b"),

@@ -95,6 +95,12 @@ _HALF_SCALED = re.compile(r"\b(\d+\.5)\s+(1000|1000000|1000000000)\b")
 _PERCENT = re.compile(r"(\d)\s*(?:percent|per cent|pct)\b", re.IGNORECASE)
 _TIMES = re.compile(r"\b(\d+(?:\.\d+)?)\s+times\b(?!\s+(?:a|an|per|every|each)\b)",
                     re.IGNORECASE)
+#: "seen this a hundred times", "asked them 3 times": how often something happened, not a
+#: multiple (a new user's trial: "I've seen this a hundred times" read as "100x").
+_HOW_OFTEN = re.compile(r"\b(?:seen|see|saw|heard|hear|done|did|asked|tried|told|said|happened|"
+                        r"been|gone|called|rang|met|watched|read|ran|restarted|rebooted|"
+                        r"fixed|debugged|hit)\b(?:\s+(?:this|that|it|them|him|her|these|those|one|before|"
+                        r"already))?\s*$", re.IGNORECASE)
 _MULTIPLE = re.compile(r"\b(twice|double|triple|quadruple)\b", re.IGNORECASE)
 _MULTIPLES = {"twice": "2x", "double": "2x", "triple": "3x", "quadruple": "4x"}
 _MILLIS = re.compile(r"\b(\d+)\s+milliseconds?\b", re.IGNORECASE)
@@ -175,7 +181,8 @@ def words_to_numbers(text: str) -> str:
     if has("percent", "per cent", "pct"):
         out = _PERCENT.sub(r"\1%", out)
     if has("times"):
-        out = _TIMES.sub(r"\1x", out)
+        out = _TIMES.sub(lambda m: m.group(0) if _HOW_OFTEN.search(
+            m.string, max(0, m.start() - 40), m.start()) else f"{m.group(1)}x", out)
     if has("twice", "double", "triple", "quadruple"):
         out = _MULTIPLE.sub(lambda m: _MULTIPLES[_word(m.group(1), _MULTIPLES)], out)
     out = _MILLIS.sub(r"\1 ms", out) if has("millisecond") else out
