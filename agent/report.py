@@ -298,12 +298,15 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
         if s.notes:
             lines += ["", "*Scorer's notes:*", ""]
             lines += [f"- {md_inline(n)}" for n in s.notes]
-        if s.strong_answer and s.step != CROSS_CUTTING:
+        model = model_answer(r, s.step)
+        missed = set(s.strong_answer) if s.step != CROSS_CUTTING else set()
+        if model:  # one model answer, what the answers missed in bold (not said twice)
+            text = " ".join(f"**{t}**" if p in missed else t
+                            for p, t in zip(model, model_sentences(model), strict=True))
+            lines += ["", f"{model_answer_intro(bool(missed & set(model)))} {text}"]
+        elif missed:
             lines += ["", "*What a strong answer would have added:*", ""]
             lines += [f"- {n}" for n in s.strong_answer]
-        model = model_answer(r, s.step)
-        if model:
-            lines += ["", f"{MODEL_ANSWER_INTRO} {model_answer_text(model)}"]
     lines += time_markdown(r)
     if transcript:
         lines += transcript_markdown(r)
@@ -311,16 +314,24 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
     return "\n".join(lines)
 
 
-MODEL_ANSWER_INTRO = "*A model answer, assembled from the case's notes on strong answers:*"
+def model_answer_intro(marked: bool, em: str = "*") -> str:
+    """The line before a model answer; ``marked``: some of it is what the answers missed."""
+    return (f"{em}A model answer, assembled from the case's notes on strong answers"
+            + (" (in bold: what yours did not have)" if marked else "") + f":{em}")
 
 
-def model_answer_text(points: Sequence[str]) -> str:
-    """The notes as one paragraph: each a sentence, in the case's order."""
+def model_sentences(points: Sequence[str]) -> list[str]:
+    """The notes of a model answer, each as a sentence, in the case's order."""
     out = []
     for p in points:
         p = " ".join(p.split())
         out.append(p if p.endswith((".", "!", "?")) else p + ".")
-    return " ".join(out)
+    return out
+
+
+def model_answer_text(points: Sequence[str]) -> str:
+    """The notes as one paragraph: each a sentence, in the case's order."""
+    return " ".join(model_sentences(points))
 
 
 def model_answer(r: Report, step: str) -> list[str]:

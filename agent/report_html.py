@@ -12,7 +12,8 @@ from agent.report import (
     excerpt,
     fully_unscored,
     model_answer,
-    model_answer_text,
+    model_answer_intro,
+    model_sentences,
     scorer_text,
     scoring_notes,
     shown_text,
@@ -159,14 +160,17 @@ def to_html(report: Report) -> str:
             out.append("<p><em>Scorer's notes:</em></p><ul class='flag'>")
             out += [f"<li>{e(n)}</li>" for n in s.notes]
             out.append("</ul>")
-        if s.strong_answer and s.step != CROSS_CUTTING:
+        model = model_answer(r, s.step)
+        missed = set(s.strong_answer) if s.step != CROSS_CUTTING else set()
+        if model:  # one model answer, what the answers missed in bold (not said twice)
+            text = " ".join(f"<strong>{e(t)}</strong>" if p in missed else e(t)
+                            for p, t in zip(model, model_sentences(model), strict=True))
+            intro = e(model_answer_intro(bool(missed & set(model)), em=""))
+            out.append(f"<p class='model'><em>{intro}</em> {text}</p>")
+        elif missed:
             out.append("<p><em>What a strong answer would have added:</em></p><ul>")
             out += [f"<li>{e(n)}</li>" for n in s.strong_answer]
             out.append("</ul>")
-        model = model_answer(r, s.step)
-        if model:
-            out.append("<p class='model'><em>A model answer, assembled from the case's notes on "
-                       f"strong answers:</em> {e(model_answer_text(model))}</p>")
     out += _time(r)
     out += _transcript(r)
     out.append("<p class='meta'>Bands: " + ", ".join(

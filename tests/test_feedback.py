@@ -234,7 +234,14 @@ def test_notes_the_candidate_already_covered_are_not_shown(home: Path) -> None:
     diagnose = report.steps[1]
     assert note not in diagnose.strong_answer and note not in coach
     assert diagnose.strong_answer                          # the rest of the notes still show
-    assert "What a strong answer would have added" in to_markdown(report)
+    # One model answer, what the answers missed in bold: no list of the same notes before it.
+    md = to_markdown(report)
+    assert "What a strong answer would have added" not in md
+    section = md.split("## Diagnose root causes")[1].split("\n## ")[0]
+    assert "(in bold: what yours did not have)" in section
+    assert f"**{diagnose.strong_answer[0].rstrip('.')}" in section
+    assert note.rstrip(".") in section and f"**{note.rstrip('.')}" not in section
+    assert section.count(diagnose.strong_answer[0].rstrip(".")) == 1
 
 
 def test_no_notes_when_every_criterion_is_solid() -> None:
