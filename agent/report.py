@@ -107,6 +107,10 @@ def rescore_hint(session: str) -> str:
             "again once the model endpoint is reachable")
 
 
+#: A scorer's note on a bad call (agent/scorers.py): why, and the sentence.
+_BAD_CALL_NOTE = re.compile(r"A bad call, stated as a plan \((.+?)\): “(.+)” — no credit")
+
+
 def practice_next(steps: Sequence[StepScore], limit: int = 3, session: str = "ID") -> list[str]:
     out: list[str] = []
     skipped = [s for s in steps if s.status == "skipped" and s.step != CROSS_CUTTING]
@@ -115,6 +119,16 @@ def practice_next(steps: Sequence[StepScore], limit: int = 3, session: str = "ID
         which = "this step" if len(skipped) == 1 else "these steps"
         out.append(f"Answer every step: you gave no answer to {names}, so {which} scored 1 / 4. "
                    "Practise giving at least a structured first answer.")
+    # A bad call is the habit worth unlearning first (a trial: "No need to test" scored
+    # validate 1/4, and the list named three clarify and diagnose gaps instead): the first one.
+    calls = [(s.step, m) for s in steps if s.step != CROSS_CUTTING for n in s.notes
+             if (m := _BAD_CALL_NOTE.match(n))]
+    if calls:
+        step, m = calls[0]
+        out.append(f"Drop a bad call ({TITLES[step].lower()}): it {m.group(1)}: "
+                   f"“{excerpt(m.group(2)).rstrip('.!?;: ')}”. No serious answer makes it; say "
+                   "what you would "
+                   "check or give up instead.")
     gaps = [(c.level or 0, -c.weight, s.step, c) for s in steps if s.status != "skipped"
             for c in s.criteria if c.level is not None and c.level <= 2]
     for _, _, step, c in sorted(gaps, key=lambda g: (g[0], g[1])):
@@ -263,7 +277,7 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
         note = f" ({status_note(s)})" if status_note(s) else ""
         lines.append(f"| {TITLES[s.step]}{note} | {_fmt(s.score)} | `{bar}` |")
     lines += ["", "## What to practise next", ""]
-    lines += [f"{i}. {p}" for i, p in enumerate(r.practice, 1)]
+    lines += [f"{i}. {md_inline(p)}" for i, p in enumerate(r.practice, 1)]
     notes = scoring_notes(r)
     if notes:
         lines += ["", "## Scoring notes", ""]

@@ -250,3 +250,23 @@ def test_evidence_in_markdown_is_escaped_and_long_quotes_are_excerpts(home: Path
     quoted = re.findall(r"<blockquote>“(.*?)”</blockquote>", html)
     assert quoted and all(len(q) <= QUOTE_CHARS + 40 for q in quoted)  # escaped entities
     assert "<img" not in html
+
+
+def test_a_bad_call_is_the_first_thing_to_practise_and_its_quote_is_escaped() -> None:
+    """A trial: "No need to test" scored validate 1/4, yet "What to practise next" named three
+    clarify and diagnose gaps. The bad call comes first, its words quoted, escaped as text."""
+    from agent.report import practice_next
+    from agent.scorers import OfflineScorer
+
+    scorer = OfflineScorer()
+    said = "Ship it to *every* tenant on day one, no need to test."
+    steps = [scorer.score_step(CASE, step, [("candidate", "I am not sure.")])
+             for step in STEPS if step != "validate"]
+    steps.append(scorer.score_step(CASE, "validate", [("candidate", said)]))
+    practice = practice_next(steps)
+    assert practice[0].startswith("Drop a bad call (test and validate): it "), practice
+    assert "“Ship it to *every* tenant on day one, no need to test”." in practice[0]
+    assert len(practice) == 3
+    clean = practice_next(steps[:-1])  # no bad call: the gaps as before
+    assert not any(p.startswith("Drop a bad call") for p in clean)
+    assert clean[0] == practice[1]
