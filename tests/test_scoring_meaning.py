@@ -1152,3 +1152,29 @@ def test_a_comparison_with_customers_who_do_not_have_it_is_a_controlled_one() ->
     assert level(result, "validate.controlled_experiment") >= 2
     other = score("I'd compare it with what the customers told us last year.", "validate")
     assert level(other, "validate.controlled_experiment") == 1
+
+
+def test_a_machine_getting_ready_is_start_up_time_not_a_customer_segment() -> None:
+    """A trial: "How long does it take for a new machine to be ready..." earned Who the
+    customer is, "close in meaning to startup" (the everyday reading added the word)."""
+    question = ("How long does it take for a new machine to be ready to help when things get "
+                "busy?")
+    assert level(score(question, "clarify"), "clarify.customer_profile") == 1
+    cold = level(score(question, "diagnose"), "diagnose.capacity_and_scaling")
+    assert cold is not None and cold >= 2  # it still reads as start-up time
+    segment = score("Is this an AI-native startup or a bank?", "clarify")
+    assert level(segment, "clarify.customer_profile") == 2
+
+
+def test_plain_words_questions_count_from_both_seats() -> None:
+    """A trial: a junior asked about the promise, today's speed and the machines in plain words
+    and got Questions like a PM and an infra operator 1/4."""
+    from agent.scorers import OfflineScorer
+
+    turns = [("candidate", q) for q in (
+        "What speed did we promise them, exactly?",
+        "And how fast are we right now, when it's quiet and when it's busy?",
+        "How long does it take for a new machine to be ready to help when things get busy?")]
+    result = OfflineScorer().score_step(FINTECH, "cross_cutting", turns)
+    seats = next(c for c in result.criteria if c.id == "cross_cutting.pm_and_operator_questions")
+    assert seats.level == 2 and "promise them" in seats.rationale, seats
