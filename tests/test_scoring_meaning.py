@@ -1178,3 +1178,23 @@ def test_plain_words_questions_count_from_both_seats() -> None:
     result = OfflineScorer().score_step(FINTECH, "cross_cutting", turns)
     seats = next(c for c in result.criteria if c.id == "cross_cutting.pm_and_operator_questions")
     assert seats.level == 2 and "promise them" in seats.rationale, seats
+
+
+def test_trade_offs_said_in_plain_words_count_and_users_giving_up_is_none() -> None:
+    """A trial: a junior weighed cost against headroom, one customer against every customer and
+    what to leave for later, all in plain words, and got Trade-offs said out loud 2/4, two of
+    it from "their calls give up after a second" (the client's timeout, not a trade-off)."""
+    from agent.scorers import OfflineScorer
+
+    plain = ("The rushes are predictable, so the quickest win is to have extra machines already "
+             "running before the evening rush. That costs more money for idle machines, but they "
+             "said they'd pay for some extra room. So I'd do that first and give up some cost "
+             "savings. Second, making new machines start faster helps every customer, but it "
+             "takes longer to build. I'd leave making the model smaller for later, because their "
+             "rules team hasn't agreed.")
+    out_loud = "cross_cutting.tradeoffs_out_loud"
+    result = OfflineScorer().score_step(FINTECH, "cross_cutting", [("candidate", plain)])
+    assert level(result, out_loud) == 4, result.criteria
+    timeout = OfflineScorer().score_step(FINTECH, "cross_cutting", [(
+        "candidate", "When their calls give up after a second they send them again.")])
+    assert level(timeout, out_loud) == 1
