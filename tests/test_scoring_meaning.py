@@ -1198,3 +1198,13 @@ def test_trade_offs_said_in_plain_words_count_and_users_giving_up_is_none() -> N
     timeout = OfflineScorer().score_step(FINTECH, "cross_cutting", [(
         "candidate", "When their calls give up after a second they send them again.")])
     assert level(timeout, out_loud) == 1
+
+
+def test_watching_several_rushes_and_a_practice_run_are_over_time_and_under_load() -> None:
+    """A trial: "I'd watch it over several rush times, and also do a practice run at sale-day
+    traffic" earned neither over time nor under load."""
+    said = ("I'd compare the slowest requests during a rush against the old setup. I'd watch it "
+            "over several rush times, and also do a practice run at sale-day traffic.")
+    over_time = next(c for c in score(said, "validate").criteria
+                     if c.id == "validate.tradeoff_over_time")
+    assert "several rush times" in over_time.rationale and "practice run" in over_time.rationale
