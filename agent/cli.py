@@ -314,15 +314,19 @@ def build_parser() -> Parser:
         "gate", help="check eval results against quality gates (exit 1 naming each failure)",
         description="Check `eval run` results against the gates in a TOML file (by default "
         "evals/gates.toml: adversarial interviews band no hire, plain-words answers within a "
-        "level, pooled and genuine QWK floors). Prints every gate with its value; exits 1 when "
-        "any fails.")
+        "level, pooled and genuine QWK floors). Prints every gate with its value, and each gate "
+        "skipped because its `split` is not the results' dataset (the file name without "
+        ".jsonl) with the reason; exits 1 when any fails or when no gate applies, 2 when a "
+        "gate's split names no known dataset.")
     gate.add_argument("results", metavar="RESULTS.json")
     gate.add_argument("--config", "--gates", dest="config", default="evals/gates.toml",
                       metavar="PATH", help="the gates (default: evals/gates.toml); --gates is "
                       "an alias, the spelling `eval behaviour` documents")
     gate.add_argument("--strict", action="store_true",
                       help="a gate marked optional whose tag has no interviews in the "
-                      "results fails too (other gates always do)")
+                      "results fails too (other gates always do), and so does a gate skipped "
+                      "because it is for another split when no gate names the results' "
+                      "dataset (e.g. a copy of dev saved as dev-plus.jsonl)")
 
     beh = evsub.add_parser(
         "behaviour", help="replay recorded answers through the interviewer and check it",
