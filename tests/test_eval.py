@@ -658,3 +658,49 @@ print(json.dumps([sorted({{Path(p).name for p in opened}}), sorted(OFFLINE_PROMP
     opened, declared = json.loads(proc.stdout.strip().splitlines()[-1])
     # fact_asks.yaml (and premises.yaml) are also read by the fact-id check as the cases load.
     assert set(opened) - {"fact_asks.yaml"} == set(declared)
+
+
+def test_a_bad_data_file_leaves_no_partial_and_a_stale_one_is_replaced(home: Path,
+                                                                      tmp_path: Path) -> None:
+    """A bad regex in prompts/scoring_words.yaml failed the run after its partial file was made
+    (holding only the fingerprint); the fixed rerun was then refused as "a partial run with
+    different settings", without saying which."""
+    data = first_lines(1, tmp_path)
+    out = tmp_path / "x.json"
+    partial = out.with_name(out.name + ".partial.jsonl")
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    words = prompts / "scoring_words.yaml"
+    good = words.read_text()
+    words.write_text(good.replace("'re:\\bslowest (\\d+|one|few)\\b'",
+                                  "'re:\\bslowest (\\d+|one|few\\b'", 1))
+    assert words.read_text() != good
+    args = ("eval", "run", str(data), "--output", str(out), "--bootstrap", "0", "--quiet")
+    res = run_cli(home, *args, INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode != 0
+    assert "scoring_words.yaml: concept 'tail': field 'says'" in res.stderr
+    assert "not a valid pattern" in res.stderr
+    assert not partial.exists()
+    # a partial that saved no task (an older run's leftover) is replaced silently
+    partial.write_text(json.dumps({"fingerprint": "0123456789abcdef"}) + "\n")
+    words.write_text(good)
+    res = run_cli(home, *args, INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode == 0, res.stderr
+    assert not partial.exists() and out.exists()
+    # one that saved tasks under other settings is refused, naming what differs
+    out.unlink()
+    res = run_cli(home, *args, "--limit", "1", INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode == 0, res.stderr
+    knobs = {k: v for k, v in results_of(out)["knobs"].items()
+             if k not in ("concurrency", "rpm", "cache", "bootstrap_resamples", "batch")}
+    knobs["limit"] = 2
+    knobs["prompt_data_hashes"] = {**knobs["prompt_data_hashes"], "premises.yaml": "x"}
+    rows = [json.dumps({"fingerprint": "0123456789abcdef", "settings": knobs}),
+            json.dumps({"item": "a", "step": "clarify", "repeat": 0, "result": {}})]
+    partial.write_text("\n".join(rows) + "\n")
+    res = run_cli(home, *args, "--limit", "1", INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode != 0
+    assert "is a partial run with different settings (" in res.stderr
+    assert "limit: 2 then, 1 now" in res.stderr
+    assert "prompt_data_hashes.premises.yaml: 'x' then, " in res.stderr
+    assert "dataset" not in res.stderr.split("settings (")[1]  # only what differs
