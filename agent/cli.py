@@ -820,7 +820,7 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
     for line in headline(results):
         print(line)
     for level in ("steps", "criteria"):
-        block = m["overall"][level]
+        block = {k: "—" if v is None else v for k, v in m["overall"][level].items()}
         print(f"{level:<9} n={block['n']:<5} QWK {block['qwk']}  exact {block['exact']}  "
               f"adjacent {block['adjacent']}  spearman {block['spearman']}  alpha "
               f"{block['alpha']}  MAE {block['mae']}")

@@ -704,3 +704,20 @@ def test_a_bad_data_file_leaves_no_partial_and_a_stale_one_is_replaced(home: Pat
     assert "limit: 2 then, 1 now" in res.stderr
     assert "prompt_data_hashes.premises.yaml: 'x' then, " in res.stderr
     assert "dataset" not in res.stderr.split("settings (")[1]  # only what differs
+
+
+def test_the_run_summary_prints_a_dash_for_a_figure_it_cannot_compute(home: Path,
+                                                                      tmp_path: Path) -> None:
+    """The stdout summary printed "QWK None" where the tables print "—"."""
+    row = json.loads(DEV.read_text().splitlines()[0])
+    for label in row["labels"]:
+        label.pop("steps", None)
+    assert any(label.get("criteria") for label in row["labels"])
+    data = tmp_path / "criteria-only.jsonl"
+    data.write_text(json.dumps(row) + "\n")
+    out = tmp_path / "r.json"
+    res = run_cli(home, "eval", "run", str(data), "--output", str(out), "--bootstrap", "0",
+                  "--quiet")
+    assert res.returncode == 0, res.stderr
+    steps = next(line for line in res.stdout.splitlines() if line.startswith("steps "))
+    assert "None" not in res.stdout and "QWK —" in steps, steps
