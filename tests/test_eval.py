@@ -721,3 +721,38 @@ def test_the_run_summary_prints_a_dash_for_a_figure_it_cannot_compute(home: Path
     assert res.returncode == 0, res.stderr
     steps = next(line for line in res.stdout.splitlines() if line.startswith("steps "))
     assert "None" not in res.stdout and "QWK —" in steps, steps
+
+
+def _run_of(levels: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """A results file: item id -> (gold, predicted) of its clarify step."""
+    return {"knobs": {"dataset": {"name": "t", "sha256": "a" * 64}, "scorer": "offline",
+                      "rubric_version": "r", "limit": None},
+            "items": [{"id": i, "failed": False, "criteria": {},
+                       "steps": {"clarify": {"gold": {"r1": g}, "predicted": [p]}}}
+                      for i, (g, p) in levels.items()]}
+
+
+def test_compare_says_which_way_changed_levels_moved_against_gold() -> None:
+    """The changed-levels table had no toward/away column, and the verdict said "No
+    regression" when most changed levels moved away from gold."""
+    from evals.compare import compare, to_markdown
+
+    gold = {f"i{n}": (1 + n % 4, 1 + n % 4) for n in range(12)}
+    base = _run_of(gold)
+    moved = dict(gold)
+    moved["i0"] = (1, 3)  # away
+    moved["i1"] = (2, 4)  # away
+    moved["i2"] = (3, 1)  # away
+    new = _run_of(moved)
+    cmp = compare(base, new, n_boot=0)
+    assert cmp["moved"] == {"toward": 0, "away": 3, "same distance": 0, "unlabelled": 0}
+    text = to_markdown(cmp)
+    assert "| item | what | gold | base | new | vs gold |" in text
+    assert "| i0 | clarify | 1 | 1 | 3 | away |" in text
+    assert "No regression" not in text
+    assert ("MOSTLY AWAY FROM GOLD" in text and "3 moved away from gold, 0 toward it, 0 the "
+            "same distance from it") in text
+    # the other way round: toward gold is no regression, and the counts are given
+    text = to_markdown(compare(new, base, n_boot=0))
+    assert "| i0 | clarify | 1 | 3 | 1 | toward |" in text
+    assert "No regression" in text and "0 moved away from gold, 3 toward it" in text
