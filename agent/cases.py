@@ -4,13 +4,14 @@ on strong answers (for the judge and coach mode; never shown during an interview
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from agent.datafile import DataFileError, did_you_mean, load_model, needs_compiling
+from agent.datafile import DataFileError, did_you_mean, load_model, needs_compiling, read_yaml
 from agent.paths import data_dir
 from agent.signals import compile_pattern
 from agent.steps import STEPS
@@ -153,15 +154,77 @@ def load_cases(directory: Path | None = None) -> dict[str, Case]:
     return cases
 
 
+def load_cases_leniently(directory: Path) -> tuple[dict[str, Case], dict[str, DataFileError]]:
+    """(the cases that load, by id; the files that do not, by file name without .yaml, with
+    their error). One broken file (a new case with ``difficulty: mediumish``) leaves the other
+    cases usable. DataFileError when no case loads: the first broken file's error, or "no case
+    files"."""
+    cases: dict[str, Case] = {}
+    broken: dict[str, DataFileError] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            case = load_case(path)
+        except DataFileError as e:
+            broken[path.stem] = e
+            continue
+        cases[case.id] = case
+    if not cases:
+        if broken:
+            raise next(iter(broken.values()))
+        raise DataFileError(f"{directory}: no case files (*.yaml)")
+    return cases, broken
+
+
+def _raw_fact_ids(path: Path) -> list[str]:
+    """The fact ids a case file names, read without validating it (for a broken file, so a
+    prompt data file naming one of its facts is not refused for that)."""
+    try:
+        data = read_yaml(path)
+    except DataFileError:
+        return []
+    facts = data.get("facts") if isinstance(data, dict) else None
+    return [str(f["id"]) for f in facts if isinstance(f, dict) and "id" in f] if isinstance(
+        facts, list) else []
+
+
+_BROKEN: dict[str, DataFileError] = {}
+_WARNED: set[str] = set()
+
+
 @cache
 def default_cases() -> dict[str, Case]:
-    """The cases of the cases folder (INTERVIEWER_CASES or the project's), checked against the
-    prompt data files that name their facts by id (agent.prompts.check_fact_ids)."""
+    """The cases of the cases folder (INTERVIEWER_CASES or the project's) that load, checked
+    against the prompt data files that name their facts by id (agent.prompts.check_fact_ids).
+    A case file that does not load is left out: :func:`broken_cases` lists them,
+    :func:`warn_broken` prints them and :func:`get_case` raises the file's error for one."""
     from agent.prompts import check_fact_ids
 
-    cases = load_cases()
-    check_fact_ids(cases.values(), data_dir("cases"))
+    directory = data_dir("cases")
+    cases, broken = load_cases_leniently(directory)
+    _BROKEN.clear()
+    _BROKEN.update(broken)
+    check_fact_ids(cases.values(), directory, also=[
+        fid for stem in broken for fid in _raw_fact_ids(directory / f"{stem}.yaml")])
+    _WARNED.clear()
     return cases
+
+
+def warn_broken() -> None:
+    """Print each case file that does not load as a warning on stderr naming the file and the
+    field, once per process (:func:`get_case` does when it returns another case, and the
+    servers when they start). A command that names the broken case gets its error instead, as
+    one line."""
+    for stem, err in broken_cases().items():
+        if stem not in _WARNED:
+            _WARNED.add(stem)
+            sys.stderr.write(f"interviewer: warning: case {stem!r} left out: {err}\n")
+
+
+def broken_cases() -> dict[str, DataFileError]:
+    """The case files of the cases folder that do not load (file name without .yaml -> the
+    error naming the file and the field)."""
+    default_cases()
+    return dict(_BROKEN)
 
 
 class UnknownCase(LookupError):
@@ -169,10 +232,15 @@ class UnknownCase(LookupError):
 
 
 def get_case(case_id: str) -> Case:
+    """The case; UnknownCase for an id no file has, and the file's DataFileError for a case
+    whose file does not load (its validation is as strict as ever)."""
     cases = default_cases()
     if case_id not in cases:
+        if case_id in _BROKEN:
+            raise _BROKEN[case_id]
         raise UnknownCase(
             f"unknown case {case_id!r}; run 'interviewer cases' to list them "
             f"({', '.join(sorted(cases))})"
         )
+    warn_broken()
     return cases[case_id]

@@ -461,18 +461,25 @@ def refuse_overwrite(flag: str, outputs: Sequence[Path], inputs: Sequence[Path] 
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from agent.cases import default_cases
+    """The cases, then each case file that does not load (listed as broken, its error naming
+    the file and the field on stderr; exit 1 then, though the other cases work)."""
+    from agent.cases import broken_cases, default_cases
 
     cases = default_cases()
+    broken = broken_cases()
     if args.json:
         print(json.dumps([
             {"id": c.id, "title": c.title, "difficulty": c.difficulty, "themes": c.themes}
             for c in cases.values()], indent=2))
-        return 0
-    width = max(len(c) for c in cases)
+        return 1 if broken else 0
+    width = max(len(c) for c in [*cases, *broken])
     for c in cases.values():
         print(f"{c.id:<{width}}  {c.difficulty:<6}  {c.title}")
-    return 0
+    for stem in broken:
+        print(f"{stem:<{width}}  BROKEN  (does not load; the error is on stderr)")
+    for err in broken.values():
+        sys.stderr.write(f"interviewer: {err}\n")
+    return 1 if broken else 0
 
 
 def database_from(args: argparse.Namespace) -> Any:
@@ -898,7 +905,7 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_simulate(args: argparse.Namespace) -> int:
-    from agent.cases import default_cases
+    from agent.cases import default_cases, get_case
     from agent.engine import make_interviewer
     from agent.feedback import make_scorer
     from agent.model.client import ModelClient
@@ -915,6 +922,7 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
     cases = args.cases.split(",") if args.cases else sorted(default_cases())
     for c in cases:
         if c not in default_cases():
+            get_case(c)  # a broken case file's own error
             raise ValueError(f"--cases: unknown case {c!r}")
     dataset = load_dataset(Path(args.dataset)) if args.candidate == "dataset" else None
     try:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from agent.cache import CacheMiss, CacheMode, CallCache
-from agent.cases import Case, default_cases
+from agent.cases import Case, default_cases, warn_broken
 from agent.config import Settings
 from agent.paths import data_dir
 from agent.prices import cost, load_prices
@@ -249,6 +249,7 @@ class Run:
         self._by_id = {item.id: item for item in self.items}
         self.rubrics = default_rubrics()
         self.cases = default_cases()
+        warn_broken()  # a broken case file is left out (an interview of it failed to load)
         self.calls: list[CallRecord] = []
         self.prices = load_prices()  # once: every task's usage is priced with it
         # Each scoring task runs wholly on one worker thread, so a thread-local list collects

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -280,3 +281,38 @@ def test_a_fact_answer_says_what_it_is_about() -> None:
     assert dangling.search("Around 45% of them are slow") and dangling.search("Each of those "
                                                                               "takes two days")
     assert not dangling.search("Of those tickets, about 35% are rate limits")
+
+
+def test_one_broken_case_file_leaves_the_other_cases_working(tmp_path: Path) -> None:
+    """A new case file with `difficulty: mediumish` made `chat --case fintech-p99-spikes`,
+    `report` and `chat --session` exit 1: every case failed with the one bad file."""
+    from tests.conftest import run_cli
+
+    cases = tmp_path / "cases"
+    shutil.copytree(data_dir("cases"), cases)
+    text = (cases / "fintech-p99-spikes.yaml").read_text(encoding="utf-8")
+    new = text.replace("id: fintech-p99-spikes", "id: fintech-new", 1)
+    new = new.replace("difficulty: medium", "difficulty: mediumish", 1)
+    assert "difficulty: mediumish" in new and "id: fintech-new" in new
+    (cases / "fintech-new.yaml").write_text(new, encoding="utf-8")
+    home = tmp_path / "home"
+    env = {"INTERVIEWER_CASES": str(cases)}
+    problem = (f"{cases}/fintech-new.yaml: field 'difficulty': Input should be 'easy', "
+               "'medium' or 'hard'")
+    res = run_cli(home, "cases", **env)
+    assert res.returncode == 1
+    assert "fintech-p99-spikes" in res.stdout
+    assert re.search(r"^fintech-new +BROKEN ", res.stdout, re.M), res.stdout
+    assert res.stderr == f"interviewer: {problem}\n"
+    res = run_cli(home, "chat", "--case", "fintech-p99-spikes", "--offline",
+                  stdin="Who is the user?\n", **env)
+    assert res.returncode == 0, res.stderr
+    assert f"warning: case 'fintech-new' left out: {problem}" in res.stderr
+    sid = re.search(r"Session (\w+) saved", res.stdout)
+    assert sid, res.stdout
+    res = run_cli(home, "report", sid[1], **env)
+    assert res.returncode == 0 and "Fintech real-time scoring" in res.stdout, res.stderr
+    res = run_cli(home, "chat", "--session", sid[1], "--offline", stdin="More?\n", **env)
+    assert res.returncode == 0, res.stderr
+    res = run_cli(home, "chat", "--case", "fintech-new", "--offline", stdin="hi\n", **env)
+    assert res.returncode == 1 and f"interviewer: {problem}" in res.stderr
