@@ -756,3 +756,37 @@ def test_compare_says_which_way_changed_levels_moved_against_gold() -> None:
     text = to_markdown(compare(new, base, n_boot=0))
     assert "| i0 | clarify | 1 | 3 | 1 | toward |" in text
     assert "No regression" in text and "0 moved away from gold, 3 toward it" in text
+
+
+def test_the_clarify_bank_figures_are_broken_down_per_case(tmp_path: Path) -> None:
+    """`eval behaviour` gave the clarify bank's precision and recall per split and per kind,
+    not per case: a designer adding a case could not see how it alone did."""
+    from agent.cases import Case
+    from agent.policy import ClarifyReply
+    from evals.clarify_bank import load_bank
+    from evals.clarify_eval import measure, to_markdown
+
+    class TellsModels:
+        engine = "test"
+
+        def clarify(self, case: Case, question: str, history: Any, speak: Any
+                    ) -> ClarifyReply:
+            return ClarifyReply("the models", ["models"])
+
+    rows = [{"id": "q1", "case": "batch-inference-cost", "question": "Which model?",
+             "expect": ["models"], "kind": "direct"},
+            {"id": "q2", "case": "fintech-p99-spikes", "question": "Who is the user?",
+             "expect": ["user"], "kind": "direct"},
+            {"id": "q3", "case": "fintech-p99-spikes", "question": "What model is it?",
+             "expect": ["models"], "kind": "direct"}]
+    path = tmp_path / "bank.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    figures = measure(TellsModels(), {"t": load_bank(path)})  # type: ignore[arg-type]
+    by_case = figures["t"]["by_case"]
+    assert by_case["batch-inference-cost"] == {**by_case["batch-inference-cost"],
+                                               "questions": 1, "precision": 1.0, "recall": 1.0}
+    fin = by_case["fintech-p99-spikes"]
+    assert (fin["questions"], fin["precision"], fin["recall"]) == (2, 0.5, 0.5)
+    text = to_markdown(figures)
+    assert "| split | case | questions | precision | recall | clue leaks | exact |" in text
+    assert "| t | fintech-p99-spikes | 2 | 0.5 | 0.5 | 0 | 0.5 |" in text
