@@ -275,6 +275,8 @@ def load_cases_leniently(directory: Path) -> tuple[dict[str, Case], dict[str, Da
         try:
             case = load_case(path)
         except DataFileError as e:
+            if not str(e).startswith(f"{path}:"):
+                raise  # another file's problem (a rubric a case's criteria are checked against)
             broken[path.stem] = e
             continue
         cases[case.id] = case
