@@ -471,6 +471,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
         print(json.dumps([
             {"id": c.id, "title": c.title, "difficulty": c.difficulty, "themes": c.themes}
             for c in cases.values()], indent=2))
+        for err in broken.values():
+            sys.stderr.write(f"interviewer: {err}\n")
         return 1 if broken else 0
     width = max(len(c) for c in [*cases, *broken])
     for c in cases.values():

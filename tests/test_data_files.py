@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -306,6 +307,9 @@ def test_one_broken_case_file_leaves_the_other_cases_working(tmp_path: Path) -> 
     assert "fintech-p99-spikes" in res.stdout
     assert re.search(r"^fintech-new +BROKEN ", res.stdout, re.M), res.stdout
     assert res.stderr == f"interviewer: {problem}\n"
+    res = run_cli(home, "cases", "--json", **env)
+    assert res.returncode == 1 and res.stderr == f"interviewer: {problem}\n"
+    assert "fintech-p99-spikes" in {c["id"] for c in json.loads(res.stdout)}
     res = run_cli(home, "chat", "--case", "fintech-p99-spikes", "--offline",
                   stdin="Who is the user?\n", **env)
     assert res.returncode == 0, res.stderr
