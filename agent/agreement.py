@@ -36,6 +36,9 @@ class Agreement(BaseModel):
     plain_words_error: float | None = Field(
         default=None, description="mean signed error (predicted minus label) of the step level "
         "on strong answers in plain words (the plain_words_strong tag)")
+    cases: dict[str, int] | None = Field(
+        default=None, description="interviews scored per case id (None: not recorded): a case "
+        "with none has no labelled interviews in the split, so the figure is from other cases")
     rubrics: str = Field(description="the rubric hash the figure was measured with")
     measured_at: str = Field(description="when (ISO 8601)")
 
@@ -55,14 +58,20 @@ def agreement_for(scorer: str, model: str | None = None) -> Agreement | None:
     return _table().get(key) if key else None
 
 
-def describe(a: Agreement | None, rubrics: str | None = None) -> str:
-    """One line for a report: the figure, where it comes from, and whether it still holds."""
+def describe(a: Agreement | None, rubrics: str | None = None, case: str | None = None) -> str:
+    """One line for a report: the figure, where it comes from, and whether it still holds.
+    ``case``: the report's case, to say whether any measured interview was of it (a new case
+    has none, and the figure is then from other cases only)."""
     if a is None:
         return ("agreement with human graders not measured for this scorer (see "
                 "evals/README.md, \"Validate a judge model\")")
     qwk = "n/a" if a.steps_qwk is None else f"{a.steps_qwk:.2f}"
     text = (f"agreement with human graders on the {a.split} split: step QWK {qwk} over "
             f"{a.interviews} interviews")
+    if case is not None and a.cases is not None:
+        n = a.cases.get(case, 0)
+        text += (f" ({n} of this case)" if n else " of other cases (this case has no labelled "
+                 "interviews, so the figure is from other cases)")
     if a.genuine_steps_qwk is not None:
         text += (f" (adversarial answers included; {a.genuine_steps_qwk:.2f} on genuine ones "
                  "alone)")

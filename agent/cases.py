@@ -4,19 +4,38 @@ on strong answers (for the judge and coach mode; never shown during an interview
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from agent.datafile import DataFileError, did_you_mean, load_model, needs_compiling
+from agent.datafile import (
+    DataFileError,
+    closest,
+    describe_each,
+    did_you_mean,
+    needs_compiling,
+    read_yaml,
+)
 from agent.paths import data_dir
 from agent.signals import compile_pattern
 from agent.steps import STEPS
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 CASE_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
+#: The fewest facts a case's fact sheet may have.
+MIN_FACTS = 6
 
 
 class Fact(BaseModel):
@@ -78,6 +97,14 @@ class CriterionUse(BaseModel):
     """Shown in the report next to what was left out or reweighted."""
 
 
+class CaseProblems(ValueError):
+    """What is wrong with a case as a whole, each problem with where in the file it is."""
+
+    def __init__(self, found: list[tuple[str, tuple[Any, ...]]]) -> None:
+        super().__init__("; ".join(text for text, _ in found))
+        self.found = found
+
+
 class Case(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -86,7 +113,7 @@ class Case(BaseModel):
     difficulty: Literal["easy", "medium", "hard"]
     themes: list[NonEmpty] = []
     prompt: NonEmpty
-    facts: Annotated[list[Fact], Field(min_length=6)]
+    facts: Annotated[list[Fact], Field(min_length=MIN_FACTS)]
     strong_answer: dict[str, Annotated[list[NonEmpty], Field(min_length=1)]]
     max_clarify_turns: Annotated[int, Field(ge=1, le=30)] = 8
     minutes: dict[str, Annotated[int, Field(ge=1, le=60)]] = {}
@@ -97,19 +124,24 @@ class Case(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Case:
-        ids = [f.id for f in self.facts]
-        dup = next((i for i in ids if ids.count(i) > 1), None)
-        if dup:
-            raise ValueError(f"duplicate fact id {dup!r}")
-        missing = [s for s in STEPS if s not in self.strong_answer]
-        if missing:
-            raise ValueError(f"strong_answer has no notes for step {missing[0]!r}")
-        extra = [s for s in self.strong_answer if s not in STEPS]
-        if extra:
-            raise ValueError(f"strong_answer names unknown step {extra[0]!r}")
-        extra = [s for s in self.minutes if s not in STEPS]
-        if extra:
-            raise ValueError(f"minutes names unknown step {extra[0]!r}")
+        problems: list[tuple[str, tuple[Any, ...]]] = []
+        seen: set[str] = set()
+        for i, f in enumerate(self.facts):
+            if f.id in seen:
+                problems.append((f"duplicate fact id {f.id!r}", ("facts", i, "id")))
+            seen.add(f.id)
+        meant = set()  # steps an unknown key most likely misspells: not also reported missing
+        for field in ("strong_answer", "minutes"):
+            for key in getattr(self, field):
+                if key not in STEPS:
+                    meant.add(closest(key, STEPS))
+                    problems.append((f"{field} names unknown step {key!r} (the steps: "
+                                     f"{', '.join(STEPS)}){did_you_mean(key, STEPS)}",
+                                     (field, key)))
+        problems += [(f"strong_answer has no notes for step {s!r}", ("strong_answer",))
+                     for s in STEPS if s not in self.strong_answer and s not in meant]
+        if problems:
+            raise CaseProblems(problems)
         return self
 
     def fact(self, fid: str) -> Fact:
@@ -120,9 +152,28 @@ class Case(BaseModel):
 
 
 def load_case(path: Path) -> Case:
-    case = load_model(path, Case, item_key="facts")
+    """One case file, validated. DataFileError names the file and every problem in it at once
+    (each with its line where the file says it), in one line."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: expected a mapping at the top level")
+    try:
+        case = Case.model_validate(data)
+    except ValidationError as e:
+        found: list[tuple[str, tuple[Any, ...]]] = []
+        for error, described in zip(e.errors(), describe_each(
+                data, e, "facts", fields=_FIELDS, plain=_PLAIN_TYPES), strict=True):
+            whole = (error.get("ctx") or {}).get("error")
+            if error["type"] == "too_short" and error["loc"] == ("facts",):
+                have = len(data["facts"]) if isinstance(data.get("facts"), list) else 0
+                described = (f"field 'facts': a case needs at least {MIN_FACTS} facts (this one "
+                             f"has {have})", ("facts",))
+            found += whole.found if isinstance(whole, CaseProblems) else [described]
+        raise DataFileError(_problems(path, data, found)) from None
+    problems: list[tuple[str, tuple[Any, ...]]] = []
     if case.id != path.stem:
-        raise DataFileError(f"{path}: field 'id' is {case.id!r} but the file is {path.stem}.yaml")
+        problems.append((f"field 'id' is {case.id!r} but the file is {path.stem}.yaml",
+                         ("id",)))
     if case.criteria:
         from agent.rubrics import default_rubrics
 
@@ -130,15 +181,75 @@ def load_case(path: Path) -> Case:
         known = {c.id for r in rubrics.rubrics.values() for c in r.criteria}
         for cid, use in case.criteria.items():
             if cid not in known:
-                raise DataFileError(f"{path}: field 'criteria' names {cid!r}, which no rubric "
-                                    f"has (see rubrics/*.yaml for the criterion ids)"
-                                    f"{did_you_mean(cid, known)}")
+                problems.append((f"field 'criteria' names {cid!r}, which no rubric has (see "
+                                 f"rubrics/*.yaml for the criterion ids)"
+                                 f"{did_you_mean(cid, known)}", ("criteria", cid)))
+                continue
             step = rubrics[cid.split(".")[0]]
             if not use.applies and all(
                     not case.criteria.get(c.id, CriterionUse()).applies for c in step.criteria):
-                raise DataFileError(f"{path}: field 'criteria' leaves no criterion of step "
-                                    f"{step.step!r} that applies")
+                problem = f"field 'criteria' leaves no criterion of step {step.step!r} that applies"
+                if problem not in [p for p, _ in problems]:
+                    problems.append((problem, ("criteria",)))
+    if problems:
+        raise DataFileError(_problems(path, data, problems))
     return case
+
+
+#: Field names of the case file's mappings, for "unknown field 'fact'; did you mean 'facts'?".
+_FIELDS = {(): tuple(Case.model_fields), ("facts", int): tuple(Fact.model_fields),
+           ("criteria", str): tuple(CriterionUse.model_fields)}
+
+#: Plain sentences for pydantic's "Input should be a valid dictionary or instance of X".
+_PLAIN_TYPES = {
+    "CriterionUse": "expected a mapping of 'applies', 'weight' and 'why' (e.g. "
+                    "{applies: false, why: ...} or {weight: 2})",
+    "Fact": "expected a fact: a mapping of 'id', 'topic', 'keywords', 'answer' and the "
+            "optional 'asks', 'plainly' and 'clue'",
+}
+
+
+def _problems(path: Path, data: Any, found: list[tuple[str, tuple[Any, ...]]]) -> str:
+    """"PATH: problem (line N)" for one problem, "PATH: N problems: a (line N); b; ..." for
+    more: each placed on the line of the deepest part of the file its location reaches."""
+    lines = _lines(path)
+    shown = [text + (f" (line {n})" if (n := lines(loc)) is not None else "")
+             for text, loc in found]
+    if len(shown) == 1:
+        return f"{path}: {shown[0]}"
+    return f"{path}: {len(shown)} problems: " + "; ".join(shown)
+
+
+def _lines(path: Path) -> Callable[[tuple[Any, ...]], int | None]:
+    """A function from a location in the file's data (keys and list indexes) to the line its
+    deepest reachable node starts on (None for the file itself or when unknown)."""
+    import yaml
+
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        root = None
+
+    def line(loc: tuple[Any, ...]) -> int | None:
+        node, found = root, None
+        for part in loc:
+            nxt = None
+            if isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value == str(part):
+                        nxt = v
+                        found = k.start_mark.line + 1
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and (
+                    0 <= part < len(node.value)):
+                nxt = node.value[part]
+                found = nxt.start_mark.line + 1
+            if nxt is None:
+                break
+            node = nxt
+        return found
+
+    return line
 
 
 def load_cases(directory: Path | None = None) -> dict[str, Case]:
@@ -153,15 +264,79 @@ def load_cases(directory: Path | None = None) -> dict[str, Case]:
     return cases
 
 
+def load_cases_leniently(directory: Path) -> tuple[dict[str, Case], dict[str, DataFileError]]:
+    """(the cases that load, by id; the files that do not, by file name without .yaml, with
+    their error). One broken file (a new case with ``difficulty: mediumish``) leaves the other
+    cases usable. DataFileError when no case loads: the first broken file's error, or "no case
+    files"."""
+    cases: dict[str, Case] = {}
+    broken: dict[str, DataFileError] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            case = load_case(path)
+        except DataFileError as e:
+            if not str(e).startswith(f"{path}:"):
+                raise  # another file's problem (a rubric a case's criteria are checked against)
+            broken[path.stem] = e
+            continue
+        cases[case.id] = case
+    if not cases:
+        if broken:
+            raise next(iter(broken.values()))
+        raise DataFileError(f"{directory}: no case files (*.yaml)")
+    return cases, broken
+
+
+def _raw_fact_ids(path: Path) -> list[str]:
+    """The fact ids a case file names, read without validating it (for a broken file, so a
+    prompt data file naming one of its facts is not refused for that)."""
+    try:
+        data = read_yaml(path)
+    except DataFileError:
+        return []
+    facts = data.get("facts") if isinstance(data, dict) else None
+    return [str(f["id"]) for f in facts if isinstance(f, dict) and "id" in f] if isinstance(
+        facts, list) else []
+
+
+_BROKEN: dict[str, DataFileError] = {}
+_WARNED: set[str] = set()
+
+
 @cache
 def default_cases() -> dict[str, Case]:
-    """The cases of the cases folder (INTERVIEWER_CASES or the project's), checked against the
-    prompt data files that name their facts by id (agent.prompts.check_fact_ids)."""
+    """The cases of the cases folder (INTERVIEWER_CASES or the project's) that load, checked
+    against the prompt data files that name their facts by id (agent.prompts.check_fact_ids).
+    A case file that does not load is left out: :func:`broken_cases` lists them,
+    :func:`warn_broken` prints them and :func:`get_case` raises the file's error for one."""
     from agent.prompts import check_fact_ids
 
-    cases = load_cases()
-    check_fact_ids(cases.values(), data_dir("cases"))
+    directory = data_dir("cases")
+    cases, broken = load_cases_leniently(directory)
+    _BROKEN.clear()
+    _BROKEN.update(broken)
+    check_fact_ids(cases.values(), directory, also=[
+        fid for stem in broken for fid in _raw_fact_ids(directory / f"{stem}.yaml")])
+    _WARNED.clear()
     return cases
+
+
+def warn_broken() -> None:
+    """Print each case file that does not load as a warning on stderr naming the file and the
+    field, once per process (:func:`get_case` does when it returns another case, and the
+    servers when they start). A command that names the broken case gets its error instead, as
+    one line."""
+    for stem, err in broken_cases().items():
+        if stem not in _WARNED:
+            _WARNED.add(stem)
+            sys.stderr.write(f"interviewer: warning: case {stem!r} left out: {err}\n")
+
+
+def broken_cases() -> dict[str, DataFileError]:
+    """The case files of the cases folder that do not load (file name without .yaml -> the
+    error naming the file and the field)."""
+    default_cases()
+    return dict(_BROKEN)
 
 
 class UnknownCase(LookupError):
@@ -169,10 +344,15 @@ class UnknownCase(LookupError):
 
 
 def get_case(case_id: str) -> Case:
+    """The case; UnknownCase for an id no file has, and the file's DataFileError for a case
+    whose file does not load (its validation is as strict as ever)."""
     cases = default_cases()
     if case_id not in cases:
+        if case_id in _BROKEN:
+            raise _BROKEN[case_id]
         raise UnknownCase(
             f"unknown case {case_id!r}; run 'interviewer cases' to list them "
             f"({', '.join(sorted(cases))})"
         )
+    warn_broken()
     return cases[case_id]

@@ -536,9 +536,10 @@ def _resume_hint(sid: str, offline_hint: bool = False) -> str:
 def _random_case() -> Case:
     import random
 
-    from agent.cases import default_cases
+    from agent.cases import default_cases, warn_broken
 
     cases = default_cases()
+    warn_broken()
     return cases[random.choice(sorted(cases))]
 
 

@@ -314,15 +314,19 @@ def build_parser() -> Parser:
         "gate", help="check eval results against quality gates (exit 1 naming each failure)",
         description="Check `eval run` results against the gates in a TOML file (by default "
         "evals/gates.toml: adversarial interviews band no hire, plain-words answers within a "
-        "level, pooled and genuine QWK floors). Prints every gate with its value; exits 1 when "
-        "any fails.")
+        "level, pooled and genuine QWK floors). Prints every gate with its value, and each gate "
+        "skipped because its `split` is not the results' dataset (the file name without "
+        ".jsonl) with the reason; exits 1 when any fails or when no gate applies, 2 when a "
+        "gate's split names no known dataset.")
     gate.add_argument("results", metavar="RESULTS.json")
     gate.add_argument("--config", "--gates", dest="config", default="evals/gates.toml",
                       metavar="PATH", help="the gates (default: evals/gates.toml); --gates is "
                       "an alias, the spelling `eval behaviour` documents")
     gate.add_argument("--strict", action="store_true",
                       help="a gate marked optional whose tag has no interviews in the "
-                      "results fails too (other gates always do)")
+                      "results fails too (other gates always do), and so does a gate skipped "
+                      "because it is for another split when no gate names the results' "
+                      "dataset (e.g. a copy of dev saved as dev-plus.jsonl)")
 
     beh = evsub.add_parser(
         "behaviour", help="replay recorded answers through the interviewer and check it",
@@ -457,18 +461,27 @@ def refuse_overwrite(flag: str, outputs: Sequence[Path], inputs: Sequence[Path] 
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from agent.cases import default_cases
+    """The cases, then each case file that does not load (listed as broken, its error naming
+    the file and the field on stderr; exit 1 then, though the other cases work)."""
+    from agent.cases import broken_cases, default_cases
 
     cases = default_cases()
+    broken = broken_cases()
     if args.json:
         print(json.dumps([
             {"id": c.id, "title": c.title, "difficulty": c.difficulty, "themes": c.themes}
             for c in cases.values()], indent=2))
-        return 0
-    width = max(len(c) for c in cases)
+        for err in broken.values():
+            sys.stderr.write(f"interviewer: {err}\n")
+        return 1 if broken else 0
+    width = max(len(c) for c in [*cases, *broken])
     for c in cases.values():
         print(f"{c.id:<{width}}  {c.difficulty:<6}  {c.title}")
-    return 0
+    for stem in broken:
+        print(f"{stem:<{width}}  BROKEN  (does not load; the error is on stderr)")
+    for err in broken.values():
+        sys.stderr.write(f"interviewer: {err}\n")
+    return 1 if broken else 0
 
 
 def database_from(args: argparse.Namespace) -> Any:
@@ -816,7 +829,7 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
     for line in headline(results):
         print(line)
     for level in ("steps", "criteria"):
-        block = m["overall"][level]
+        block = {k: "—" if v is None else v for k, v in m["overall"][level].items()}
         print(f"{level:<9} n={block['n']:<5} QWK {block['qwk']}  exact {block['exact']}  "
               f"adjacent {block['adjacent']}  spearman {block['spearman']}  alpha "
               f"{block['alpha']}  MAE {block['mae']}")
@@ -894,7 +907,7 @@ def cmd_eval_behaviour(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_simulate(args: argparse.Namespace) -> int:
-    from agent.cases import default_cases
+    from agent.cases import default_cases, get_case
     from agent.engine import make_interviewer
     from agent.feedback import make_scorer
     from agent.model.client import ModelClient
@@ -911,6 +924,7 @@ def cmd_eval_simulate(args: argparse.Namespace) -> int:
     cases = args.cases.split(",") if args.cases else sorted(default_cases())
     for c in cases:
         if c not in default_cases():
+            get_case(c)  # a broken case file's own error
             raise ValueError(f"--cases: unknown case {c!r}")
     dataset = load_dataset(Path(args.dataset)) if args.candidate == "dataset" else None
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -119,25 +119,56 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
 def describe_error(data: Any, err: ValidationError, item_key: str = "criteria") -> str:
     """Render the first pydantic error as "<item 'id'>: field 'x.y': message"."""
-    first = err.errors()[0]
-    loc = list(first["loc"])
-    prefix = ""
-    # Name list items by their id rather than their index where we can.
-    if len(loc) >= 2 and loc[0] == item_key and isinstance(loc[1], int):
-        items = data.get(item_key) if isinstance(data, dict) else None
-        ident = None
-        if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
-            ident = items[loc[1]].get("id")
-        singular = item_key.rstrip("s") if item_key != "criteria" else "criterion"
-        prefix = f"{singular} {ident!r}: " if ident else f"{singular} #{loc[1] + 1}: "
-        loc = loc[2:]
-    field = ".".join(str(p) for p in loc)
-    msg = plain_message(first)
-    if first["type"] == "missing":
-        return f"{prefix}missing field {field!r}"
-    if first["type"] == "extra_forbidden":
-        return f"{prefix}unknown field {field!r}"
-    return f"{prefix}field {field!r}: {msg}" if field else f"{prefix}{msg}"
+    return describe_each(data, err, item_key)[0][0]
+
+
+def describe_each(data: Any, err: ValidationError, item_key: str = "criteria", *,
+                  fields: Mapping[tuple[Any, ...], Sequence[str]] | None = None,
+                  plain: Mapping[str, str] | None = None) -> list[tuple[str, tuple[Any, ...]]]:
+    """Every pydantic error as ("<item 'id'>: field 'x.y': message", its location in the data).
+    ``fields``: the field names of the mapping at a location (a tuple of keys, with ``int`` or
+    ``str`` standing for any index or key), for a did-you-mean on an unknown field; ``plain``:
+    a sentence for "Input should be a valid dictionary or instance of <class>", by class."""
+    out = []
+    for error in err.errors():
+        loc = list(error["loc"])
+        full = tuple(loc)
+        prefix = ""
+        # Name list items by their id rather than their index where we can.
+        if len(loc) >= 2 and loc[0] == item_key and isinstance(loc[1], int):
+            items = data.get(item_key) if isinstance(data, dict) else None
+            ident = None
+            if isinstance(items, list) and loc[1] < len(items) and isinstance(
+                    items[loc[1]], dict):
+                ident = items[loc[1]].get("id")
+            singular = item_key.rstrip("s") if item_key != "criteria" else "criterion"
+            prefix = f"{singular} {ident!r}: " if ident else f"{singular} #{loc[1] + 1}: "
+            loc = loc[2:]
+        field = ".".join(str(p) for p in loc)
+        msg = plain_message(error)
+        if error["type"] == "missing":
+            text = f"{prefix}missing field {field!r}"
+        elif error["type"] == "extra_forbidden":
+            names = _names_at(fields or {}, full[:-1])
+            text = f"{prefix}unknown field {field!r}" + (
+                did_you_mean(str(full[-1]), names) if names else "")
+        else:
+            cls = (error.get("ctx") or {}).get("class_name")
+            if error["type"] == "model_type" and plain and isinstance(cls, str) and cls in plain:
+                msg = plain[cls]
+            text = f"{prefix}field {field!r}: {msg}" if field else f"{prefix}{msg}"
+        out.append((text, full))
+    return out
+
+
+def _names_at(fields: Mapping[tuple[Any, ...], Sequence[str]], at: tuple[Any, ...]
+              ) -> Sequence[str]:
+    for pattern, names in fields.items():
+        if len(pattern) == len(at) and all(
+                p == q or (isinstance(p, type) and isinstance(q, p)) for p, q in zip(
+                    pattern, at, strict=True)):
+            return names
+    return ()
 
 
 def plain_message(error: Any) -> str:

@@ -499,7 +499,7 @@ class SessionScoring:
         from agent.agreement import agreement_for, describe
 
         agreement = None if kind == "mixed" else describe(
-            agreement_for(kind, next(iter(models), None)), self.rubrics.version)
+            agreement_for(kind, next(iter(models), None)), self.rubrics.version, self.case.id)
         return ScorerInfo(type=kind,  # type: ignore[arg-type]
                           model=(", ".join(models) or None) if llm else None,
                           prompts=(", ".join(prompts) or None) if llm else None,

@@ -218,11 +218,12 @@ def _fact_refs(path: Path) -> Iterator[tuple[str, str]]:
 FACT_ID_FILES = ("fact_asks.yaml", "premises.yaml")
 
 
-def check_fact_ids(cases: Iterable[Case], cases_dir: Path) -> None:
+def check_fact_ids(cases: Iterable[Case], cases_dir: Path, also: Iterable[str] = ()) -> None:
     """Refuse a prompt data file naming a fact id that no case has (a typo such as ``scael``
     would otherwise be silently ignored): DataFileError names the file, the key, the cases
-    folder and the closest fact id there is."""
-    known = sorted({f.id for c in cases for f in c.facts})
+    folder and the closest fact id there is. ``also``: more fact ids to accept (those of case
+    files that do not load, which are reported on their own)."""
+    known = sorted({f.id for c in cases for f in c.facts} | set(also))
     for name in FACT_ID_FILES:
         path = data_dir("prompts") / name
         for fid, where in _fact_refs(path):

@@ -8,11 +8,12 @@ when the server loads the graph, and into every interrupt payload (``engine``).
 
 from __future__ import annotations
 
-from agent.cases import default_cases
+from agent.cases import default_cases, warn_broken
 from agent.context import log, served
 from agent.graph import build_graph
 
 default_cases()  # loaded now, not inside the first run (and a broken case file shows here)
+warn_broken()
 log.warning(served().describe())
 
 #: The graph ``langgraph dev`` serves (langgraph.json: "./agent/serve.py:graph").

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ def entry(results: dict[str, Any]) -> tuple[str, Agreement]:
         steps_qwk=overall["steps"]["qwk"], steps_exact=overall["steps"]["exact"],
         criteria_qwk=overall["criteria"]["qwk"], rubrics=knobs["rubric_version"],
         genuine_steps_qwk=_tag(results, "genuine", "steps_qwk"),
+        cases=dict(sorted(Counter(str(i["case"]) for i in results["items"]
+                                  if not i.get("failed") and "case" in i).items()))
+        if "items" in results else None,
         plain_words_error=_tag(results, "plain_words_strong", "mean_signed_error"),
         measured_at=str(results.get("created_at") or time.strftime("%Y-%m-%dT%H:%M:%S%z")))
 

@@ -9,7 +9,7 @@ interview; the fact ids it says it told are compared with the question's label:
 - **assumption asked**: for an off-sheet question, whether the reply tells the candidate to make
   an assumption and state it.
 
-Reported per split and per kind. Thresholds are tuned on dev only; held-out measures them.
+Reported per split, per kind and per case. Thresholds are tuned on dev only; held-out measures them.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def ask(interviewer: Interviewer, case: Case, q: BankQuestion) -> dict[str, Any]
 
 def measure(interviewer: Interviewer, banks: dict[str, ClarifyBank] | None = None
             ) -> dict[str, Any]:
-    """Precision, recall and clue leaks per split, and per kind within each split."""
+    """Precision, recall and clue leaks per split, and per kind and per case within each
+    split."""
     banks = banks or load_splits()
     cases = default_cases()
     out: dict[str, Any] = {}
@@ -58,6 +59,8 @@ def measure(interviewer: Interviewer, banks: dict[str, ClarifyBank] | None = Non
         out[name] = {**_tally(rows),
                      "by_kind": {k: _tally([r for r in rows if r["kind"] == k])
                                  for k in KINDS if any(r["kind"] == k for r in rows)},
+                     "by_case": {c: _tally([r for r in rows if r["case"] == c])
+                                 for c in sorted({r["case"] for r in rows})},
                      "wrong": [{k: r[k] for k in ("id", "kind", "expect", "told")}
                                for r in rows if r["fp"] or r["fn"]]}
     return out
@@ -75,4 +78,11 @@ def to_markdown(figures: dict[str, Any]) -> str:
             lines.append(f"| {split} | {label} | {row['questions']} | {cell(row['precision'])} "
                          f"| {cell(row['recall'])} | {row['clue_leaks']} | {cell(row['exact'])} "
                          f"| {cell(row['assumption_asked'])} |")
+    lines += ["", "### By case", "",
+              "| split | case | questions | precision | recall | clue leaks | exact |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for split, f in figures.items():
+        for case, row in f.get("by_case", {}).items():
+            lines.append(f"| {split} | {case} | {row['questions']} | {cell(row['precision'])} "
+                         f"| {cell(row['recall'])} | {row['clue_leaks']} | {cell(row['exact'])} |")
     return "\n".join(lines) + "\n"

@@ -163,9 +163,34 @@ def compare(base: dict[str, Any], new: dict[str, Any], *, n_boot: int = 1000,
                                        "gold": gold, "base": pb, "new": pn, "worse_by": worse})
     out["changed"].sort(key=lambda c: (-(c["worse_by"] if c["worse_by"] is not None else 99),
                                        c["item"], c["key"]))
+    out["moved"] = moved(out["changed"])
     out["coverage_problems"] = coverage_problems(cov)
     out["regressions"] += out["coverage_problems"]  # the gate fails on either kind
     return out
+
+
+def direction(change: dict[str, Any]) -> str:
+    """Where a changed level went relative to the gold label: "toward", "away", "same distance"
+    (e.g. 2 -> 4 with gold 3) or "unlabelled" (no gold, or a side with no level)."""
+    worse = change.get("worse_by")
+    if worse is None:
+        return "unlabelled"
+    return "away" if worse > 0 else "toward" if worse < 0 else "same distance"
+
+
+def moved(changed: list[dict[str, Any]]) -> dict[str, int]:
+    """How many changed levels moved toward the gold label, away from it, neither, or have no
+    label to move against."""
+    out = dict.fromkeys(("toward", "away", "same distance", "unlabelled"), 0)
+    for c in changed:
+        out[direction(c)] += 1
+    return out
+
+
+def _moved_line(m: dict[str, int]) -> str:
+    return (f"{m['away']} moved away from gold, {m['toward']} toward it, {m['same distance']} "
+            f"the same distance from it" + (f", {m['unlabelled']} with no label"
+                                           if m["unlabelled"] else ""))
 
 
 def _limit(knobs: dict[str, Any]) -> str:
@@ -285,17 +310,34 @@ def to_markdown(cmp: dict[str, Any], limit: int = 30) -> str:
     elif not changed:
         lines.append("No item's level changed.")
     else:
-        lines += ["| item | what | gold | base | new |", "|---|---|---:|---:|---:|"]
+        lines += [f"Of these, {_moved_line(moved(changed))}.", "",
+                  "| item | what | gold | base | new | vs gold |",
+                  "|---|---|---:|---:|---:|---|"]
         for c in changed[:limit]:
-            lines.append(f"| {c['item']} | {c['key']} | {c['gold']} | {c['base']} | {c['new']} |")
+            d = direction(c)
+            shown = {"toward": "toward", "away": "away", "same distance": "same distance",
+                     "unlabelled": "—"}[d]
+            lines.append(f"| {c['item']} | {c['key']} | {c['gold']} | {c['base']} | {c['new']} "
+                         f"| {shown} |")
         if len(changed) > limit:
-            lines.append(f"| … | {len(changed) - limit} more in the JSON output | | | |")
+            lines.append(f"| … | {len(changed) - limit} more in the JSON output | | | | |")
     lines += ["", "## Verdict", ""]
     cov_problems = cmp.get("coverage_problems", [])
-    lines += ([f"- {'NOT COMPARABLE' if r in cov_problems else 'REGRESSION'}: {r}"
-               for r in cmp["regressions"]] or
-              ["No regression: QWK and exact agreement did not drop beyond their intervals, "
-               "and both runs scored the same interviews."])
+    mv = moved(changed)
+    away = mv["away"] > mv["toward"] + mv["same distance"]  # most of those with a label
+    if cmp["regressions"]:
+        lines += [f"- {'NOT COMPARABLE' if r in cov_problems else 'REGRESSION'}: {r}"
+                  for r in cmp["regressions"]]
+    elif away:
+        lines.append("MOSTLY AWAY FROM GOLD: QWK and exact agreement did not drop beyond their "
+                     "intervals, but of the changed levels with a label most moved away from "
+                     f"it ({_moved_line(mv)}).")
+    else:
+        lines.append("No regression: QWK and exact agreement did not drop beyond their "
+                     "intervals, and both runs scored the same interviews"
+                     + (f" ({_moved_line(mv)})." if changed else "."))
+    if cmp["regressions"] and changed:
+        lines.append(f"- changed levels: {_moved_line(mv)}")
     if cmp.get("bootstrap_resamples") == 0:
         lines.append("- (--bootstrap 0: no intervals, so no metric can count as a regression.)")
     return "\n".join(lines) + "\n"

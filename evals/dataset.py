@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from agent.cases import default_cases
+from agent.cases import broken_cases, default_cases
 from agent.datafile import did_you_mean, plain_message, unreadable
 from agent.rubrics import RubricSet, default_rubrics
 from agent.steps import CROSS_CUTTING, STEPS
@@ -132,6 +132,9 @@ def load_dataset(path: Path, rubrics: RubricSet | None = None) -> Dataset:
             raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")
         seen[item.id] = n
         if item.case not in cases:
+            broken = broken_cases().get(item.case)
+            if broken is not None:
+                raise DatasetError(f"{where}: case {item.case!r} does not load: {broken}")
             raise DatasetError(f"{where}: unknown case {item.case!r}"
                                f"{did_you_mean(item.case, cases)}")
         for lab in item.labels:

@@ -8,6 +8,15 @@ results do have and the closest one (a typo such as ``keyword_sallad`` must not 
 a gate with ``optional = true`` reports "no data" without failing, except with ``--strict``. A
 gate with ``enforce = false`` is checked and printed ("known" when it fails) without failing the
 run: a known gap, recorded in gates.toml with what it measured.
+
+A gate with ``split = "dev"`` applies only to results on a dataset of that name (the file name
+without .jsonl). Every gate skipped for that reason is listed with the reason (a results file of
+a copy of dev, ``dev-plus.jsonl``, is not dev); when no gate applies at all the run fails.
+``--strict`` fails on the skipped gates when the results' dataset is a split no gate of the file
+names (a copy or a new dataset: the split gates were meant for it, or it has none); results on
+``heldout`` skip the dev gates by design, since heldout has gates of its own. A split that
+names neither a shipped dataset (evals/datasets) nor the results' own is an error with a
+did-you-mean (``split = "devv"`` used to skip its gates silently).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from typing import Any
 
 from agent.datafile import closest, did_you_mean, unreadable
 from evals.tags import ADVERSARIAL, ALL, GENUINE, by_tag
+
+DATASETS = Path(__file__).resolve().parent / "datasets"
 
 METRICS = ("no_hire_share", "step_score_mean", "within_one", "steps_qwk", "criteria_qwk",
            "exact", "predicted_mean", "gold_mean")
@@ -50,9 +61,11 @@ class Outcome:
     gate: Gate
     value: float | None
     status: str
-    """"pass", "FAIL", "known" (failing, not enforced), "no data" or "other split\""""
+    """"pass", "FAIL", "known" (failing, not enforced), "no data" or "skipped" (a gate of
+    another split)"""
     why: str = ""
-    """for "no data": what matched nothing, the tags there are, and the closest one"""
+    """for "no data": what matched nothing, the tags there are, and the closest one; for
+    "skipped": the gate's split and the results'"""
 
 
 def _read(path: Path) -> str:
@@ -122,13 +135,31 @@ def _value(row: dict[str, Any], metric: str) -> float | None:
     return None if v is None else float(v)
 
 
+def known_splits() -> list[str]:
+    """The shipped interview datasets' names (evals/datasets/*.jsonl, the clarify banks left
+    out): what a gate's ``split`` may name besides the results' own dataset."""
+    return sorted(p.stem for p in DATASETS.glob("*.jsonl") if not p.stem.startswith("clarify"))
+
+
+def check_splits(gates: list[Gate], split: str, config: Path | str = "gates") -> None:
+    """GateError naming each gate whose ``split`` is neither a shipped dataset nor ``split``
+    (the results' dataset), with a did-you-mean: such a gate could never apply."""
+    known = sorted({*known_splits(), split})
+    bad = [(i, g) for i, g in enumerate(gates, 1) if g.split is not None and g.split not in known]
+    if bad:
+        raise GateError("\n".join(
+            f"{config}: gate {i} ({g.name}): split {g.split!r} names no dataset (known: "
+            f"{', '.join(known)}){did_you_mean(g.split or '', known)}" for i, g in bad))
+
+
 def check(results: dict[str, Any], gates: list[Gate]) -> list[Outcome]:
     table = (results.get("metrics") or {}).get("by_interview_tag") or by_tag(results["items"])
     split = results["knobs"]["dataset"]["name"]
     out = []
     for g in gates:
         if g.split is not None and g.split != split:
-            out.append(Outcome(g, None, "other split"))
+            out.append(Outcome(g, None, "skipped", f"only for split {g.split!r}; these results "
+                               f"are on {split!r}"))
             continue
         row = table["interview"].get(g.tag)
         value = _value(row, g.metric) if row else None
@@ -162,7 +193,8 @@ def _no_data(g: Gate, table: dict[str, Any], row: dict[str, Any] | None) -> str:
 def render(outcomes: list[Outcome], source: str) -> str:
     lines = [f"Gates on {source}:"]
     for o in outcomes:
-        if o.status == "other split":
+        if o.status == "skipped":
+            lines.append(f"  skipped {o.gate.name} ({o.gate.tag}, {o.gate.metric}): {o.why}")
             continue
         bound = " and ".join(x for x in (
             f">= {o.gate.min:g}" if o.gate.min is not None else "",
@@ -176,7 +208,8 @@ def render(outcomes: list[Outcome], source: str) -> str:
 
 def run(results_path: Path, config: Path, strict: bool = False) -> tuple[int, str]:
     """(exit status, report): 1 when a gate fails or has no data (an ``optional`` gate's
-    missing data fails only with ``strict``)."""
+    missing data fails only with ``strict``), when no gate applies to the results' split, and
+    with ``strict`` when gates were skipped and no gate names the results' split."""
     text = _read(results_path)
     try:
         results = json.loads(text)
@@ -190,19 +223,41 @@ def run(results_path: Path, config: Path, strict: bool = False) -> tuple[int, st
         raise GateError(f"{results_path}: not an 'interviewer eval run' results file (it has "
                         f"no {e} field)" if isinstance(e, KeyError) else
                         f"{results_path}: not an 'interviewer eval run' results file") from None
-    outcomes = check(results, load_gates(config))
+    gates = load_gates(config)
+    split = str(results["knobs"]["dataset"]["name"])
+    check_splits(gates, split, config)
+    outcomes = check(results, gates)
+    own_gates = any(g.split == split for g in gates)
     failed = [o for o in outcomes if o.status == "FAIL" or (
-        o.status == "no data" and (strict or not o.gate.optional))]
+        o.status == "no data" and (strict or not o.gate.optional)) or (
+        o.status == "skipped" and strict and not own_gates)]
     text = render(outcomes, str(results_path))
     known = [o for o in outcomes if o.status == "known"]
+    skipped = [o for o in outcomes if o.status == "skipped"]
     if known:
         text += "\n" + "\n".join(f"KNOWN FAILING (not enforced): {o.gate.name}" for o in known)
     if failed:
         text += "\n" + "\n".join(
-            f"FAILED: {o.gate.name}" + (" (no data)" if o.status == "no data" else "")
-            for o in failed)
-    else:
-        text += "\nAll enforced gates passed."
+            f"FAILED: {o.gate.name}" + (f" ({o.status})" if o.status in (
+                "no data", "skipped") else "") for o in failed)
+    if len(skipped) == len(outcomes):
+        others = ", ".join(sorted({o.gate.split or "" for o in skipped}))
+        text += (f"\nFAILED: no gate of {config} applies to these results: all {len(skipped)} "
+                 f"are for another split ({others}) and these results are on {split!r}. Run on "
+                 "that split's dataset, or add gates without a split (or with this one).")
+        return 1, text
+    if skipped:
+        text += (f"\n{len(skipped)} of {len(outcomes)} gates skipped (for another split than "
+                 f"{split!r})")
+        if own_gates:
+            text += f"; {split!r} has split gates of its own."
+        else:
+            text += (f"; no gate names {split!r} (a copy of a split under another file name is "
+                     "another split)" + ("; --strict fails them." if strict else
+                                         "; --strict fails on them."))
+    if not failed:
+        text += ("\nAll enforced gates that apply passed." if skipped
+                 else "\nAll enforced gates passed.")
     return (1 if failed else 0), text
 
 

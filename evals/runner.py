@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from agent.cache import CacheMiss, CacheMode, CallCache
-from agent.cases import Case, default_cases
+from agent.cases import Case, default_cases, warn_broken
 from agent.config import Settings
 from agent.paths import data_dir
 from agent.prices import cost, load_prices
@@ -168,6 +168,46 @@ def step_turns(item: Interview, step: str) -> list[tuple[str, str]]:
             if t.step == step or (step == "cross_cutting" and t.step != "wrap_up")]
 
 
+def check_offline_data() -> None:
+    """Load the prompt data files the offline scorer reads (OFFLINE_PROMPT_FILES) now, so a bad
+    one (a regular expression that does not compile in prompts/scoring_words.yaml) stops the
+    run before its partial file exists, not at the first scoring task after it was created:
+    EvalError names the file and the field."""
+    from agent.datafile import DataFileError
+    from agent.prompts import scoring_words
+    from agent.semantic.premises import dimensions
+
+    try:
+        scoring_words()
+        dimensions()
+    except DataFileError as e:
+        raise EvalError(str(e)) from None
+
+
+def _row(line: str) -> dict[str, Any] | None:
+    """One row of a partial file (None for a line cut short by a kill)."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
+
+
+def _differences(old: Any, new: Any, at: str = "") -> list[str]:
+    """The settings that differ between two knob dicts, as dotted names with both values."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            name = f"{at}.{key}" if at else str(key)
+            if key not in old or key not in new:
+                side = "only in this run" if key in new else "only in the partial"
+                out.append(f"{name} ({side})")
+            else:
+                out.extend(_differences(old[key], new[key], name))
+        return out
+    return [] if old == new else [f"{at}: {old!r} then, {new!r} now"]
+
+
 class Run:
     """One evaluation run: the scorers, the cache, the call log, the partial file."""
 
@@ -209,6 +249,7 @@ class Run:
         self._by_id = {item.id: item for item in self.items}
         self.rubrics = default_rubrics()
         self.cases = default_cases()
+        warn_broken()  # a broken case file is left out (an interview of it failed to load)
         self.calls: list[CallRecord] = []
         self.prices = load_prices()  # once: every task's usage is priced with it
         # Each scoring task runs wholly on one worker thread, so a thread-local list collects
@@ -224,6 +265,7 @@ class Run:
         self.clients: list[ModelClient] = []
         self._errors: tuple[type[Exception], ...] = (OSError,)  # a task's own failure
         if cfg.scorer == "offline":
+            check_offline_data()
             self.scorers = [OfflineScorer(self.rubrics)] * cfg.repeats
         else:
             self._llm_scorers()
@@ -304,9 +346,13 @@ class Run:
         hashes = file_hashes(data_dir("cases"), [f"{cid}.yaml" for cid in sorted(self.cases)])
         return {name.removesuffix(".yaml"): h for name, h in hashes.items()}
 
+    def fingerprint_knobs(self) -> dict[str, Any]:
+        """The knobs a resumed run must share with the partial file (not the pace settings)."""
+        return {key: v for key, v in self.knobs().items()
+                if key not in ("concurrency", "rpm", "cache", "bootstrap_resamples", "batch")}
+
     def fingerprint(self) -> str:
-        k = {key: v for key, v in self.knobs().items()
-             if key not in ("concurrency", "rpm", "cache", "bootstrap_resamples", "batch")}
+        k = self.fingerprint_knobs()
         return hashlib.sha256(json.dumps(k, sort_keys=True).encode()).hexdigest()[:16]
 
     def batch_provider(self) -> str | None:
@@ -332,18 +378,25 @@ class Run:
         except ValueError:
             header = {}
         if header.get("fingerprint") != self.fingerprint():
-            raise EvalError(f"{path} is a partial run with different settings; delete it or "
-                            "rerun with the same settings to resume")
+            rows = [r for r in (_row(line) for line in lines[1:]) if r is not None]
+            if not any("result" in r or "batch" in r or "batch_done" in r for r in rows):
+                # Nothing was saved (a run that failed before its first task, e.g. on a bad
+                # data file): nothing to resume and nothing to lose, so start over.
+                path.unlink()
+                return {}
+            saved = header.get("settings")
+            diffs = _differences(saved, self.fingerprint_knobs()) if isinstance(
+                saved, dict) else ["the partial file does not record its settings"]
+            what = "; ".join(diffs[:6]) + (f"; {len(diffs) - 6} more" if len(diffs) > 6 else "")
+            raise EvalError(f"{path} is a partial run with different settings ({what}); delete "
+                            "it or rerun with the same settings to resume")
         done: dict[Task, dict[str, Any]] = {}
         earlier = dict(ZERO_USAGE)
         without = 0
         for line in lines[1:]:
-            try:
-                row = json.loads(line)
-            except ValueError:
+            row = _row(line)
+            if row is None:
                 continue  # a line cut short by a kill: that task runs again
-            if not isinstance(row, dict):
-                continue
             if "batch" in row or "batch_done" in row:
                 self._batch_rows.append(row)
                 continue
@@ -581,7 +634,8 @@ class Run:
         fresh = not path.is_file()
         with path.open("a", encoding="utf-8") as sink:
             if fresh:
-                sink.write(json.dumps({"fingerprint": self.fingerprint()}) + "\n")
+                sink.write(json.dumps({"fingerprint": self.fingerprint(),
+                                       "settings": self.fingerprint_knobs()}) + "\n")
             try:
                 self._batch_phase(todo, sink, progress)
                 bar = Progress("eval run", len(tasks), completed=len(tasks) - len(todo),

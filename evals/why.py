@@ -8,6 +8,11 @@ predicted levels and:
   far the embedding model is from seeing it);
 - over-scored: the evidence the scorer quoted and the step's notes (bad calls, unasked facts).
 
+Either way the scorer's rationale for the level comes first. A step labelled per step only (no
+criterion labels) is said to be so, with the step's gold against the scorer's step level and
+every criterion's level with its rationale and quotes, whatever ``--gap``. An interview with
+nothing off by ``--gap`` says so rather than printing nothing.
+
 Meant for dev: it prints candidate text item by item, so it refuses the held-out split (which is
 measured, never read for tuning).
 
@@ -17,6 +22,7 @@ measured, never read for tuning).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +30,7 @@ from pathlib import Path
 from agent.cases import default_cases
 from agent.rubrics import Criterion, default_rubrics
 from agent.scorers import OfflineScorer, candidate_texts, read_answers
+from agent.scores import CriterionScore, StepScore
 from agent.semantic.matcher import index
 from evals.dataset import SCORED, DatasetError, Interview, load_dataset
 from evals.runner import step_turns, told_before
@@ -46,10 +53,21 @@ def nearest(claims: Sequence[str], refs: tuple[str, ...]) -> tuple[str, str, flo
     return claims[i], refs[j], float(sims[i, j])
 
 
+def _scorer_says(score: CriterionScore, notes: Sequence[str], over: bool) -> list[str]:
+    """What the scorer gives for one criterion: its rationale, the quotes it verified and, for
+    an over-scored one, the step's notes (bad calls, unasked facts)."""
+    out = [f"    scorer: {score.rationale}"] if score.rationale else []
+    out += [f"    quoted: “{q}”" for q in score.evidence]
+    if over:
+        out += [f"    note: {n}" for n in notes]
+    return out
+
+
 def explain(item: Interview, steps: Sequence[str], gap: int) -> list[str]:
     case = default_cases()[item.case]
     rubrics = default_rubrics()
     gold = item.labels[0].criteria
+    gold_steps = item.labels[0].steps
     out: list[str] = []
     for step in steps:
         turns = step_turns(item, step)
@@ -57,21 +75,40 @@ def explain(item: Interview, steps: Sequence[str], gap: int) -> list[str]:
                                                    told_before(item, step, case))
         claims = [s.text for s in read_answers(candidate_texts(turns)) if s.claim]
         by_id = {c.id: c for c in rubrics[step].criteria}
+        if not any(c.id in gold for c in result.criteria):
+            out += _step_only(item, step, gold_steps.get(step), result)
+            continue
         for score in result.criteria:
             want = gold.get(score.id)
             if want is None or score.level is None or abs(score.level - want) < gap:
                 continue
             out.append(f"{item.id} {score.id}: gold {want}, predicted {score.level}")
+            out += _scorer_says(score, result.notes, over=score.level > want)
             if score.level < want:
-                out.append(f"    scorer: {score.rationale}")
                 near = nearest(claims, references(by_id[score.id]))
                 if near is not None:
                     claim, ref, sim = near
                     out.append(f"    nearest claim ({sim:.2f}): “{claim}”")
                     out.append(f"      ~ {ref}")
-            else:
-                out += [f"    quoted: “{q}”" for q in score.evidence]
-                out += [f"    note: {n}" for n in result.notes]
+    return out
+
+
+def _step_only(item: Interview, step: str, want: int | None, result: StepScore
+               ) -> list[str]:
+    """A step whose criteria carry no label: the step's gold against the scorer's step level,
+    and every criterion's level with what the scorer gives for it (nothing when the step has
+    no label either). Shown whatever ``gap``: with no criterion labels it is all there is."""
+    if want is None:
+        return []
+    score = result.score
+    level = None if score is None else math.floor(score + 0.5)
+    shown = "—" if score is None else f"{level} (score {score:.2f})"
+    out = [f"{item.id} {step}: labelled per step only (no criterion labels): step gold {want}, "
+           f"predicted {shown}"]
+    for c in result.criteria:
+        out.append(f"  {c.id}: level {'—' if c.level is None else c.level}")
+        out += _scorer_says(c, (), over=False)
+    out += [f"    note: {n}" for n in result.notes]
     return out
 
 
@@ -110,8 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     steps = (args.step,) if args.step else SCORED
     for item in items:
-        for line in explain(item, steps, args.gap):
+        lines = explain(item, steps, args.gap)
+        for line in lines:
             print(line)
+        if not lines:
+            where = f" {args.step}" if args.step else ""
+            only = " (labelled per step only: no criterion labels)" if not (
+                item.labels[0].criteria) else ""
+            print(f"{item.id}{where}: no labelled criterion or step{' of it' if where else ''} "
+                  f"is off by {args.gap} or more levels{only}")
     return 0
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 from agent.agreement import PATH, Agreement, agreement_for, describe
@@ -38,3 +41,48 @@ def test_the_shipped_figures_load_and_read_as_one_line() -> None:
     assert isinstance(shipped, Agreement) and shipped.split == "heldout"
     line = describe(shipped, shipped.rubrics)
     assert "\n" not in line and f"step QWK {shipped.steps_qwk:.2f}" in line
+
+
+def test_the_trust_line_says_when_the_case_has_no_labelled_interviews() -> None:
+    """A report quoted "step QWK 0.80 over 47 interviews" also for a case with no labelled
+    interview: the figure is then from other cases only."""
+    data = results(None)
+    data["items"] = [{"id": f"i{n}", "case": "fintech-p99-spikes" if n < 3 else "gpu-price-shift",
+                      "failed": False} for n in range(47)]
+    _, a = entry(data)
+    assert a.cases == {"fintech-p99-spikes": 3, "gpu-price-shift": 44}
+    line = describe(a, "r1", case="a-new-case")
+    assert ("step QWK 0.80 over 47 interviews of other cases (this case has no labelled "
+            "interviews, so the figure is from other cases)") in line
+    assert "over 47 interviews (3 of this case)" in describe(a, "r1", case="fintech-p99-spikes")
+    assert "this case" not in describe(a, "r1")  # no case given
+    assert entry(results(None))[1].cases is None  # not recorded: nothing said
+    assert "this case" not in describe(entry(results(None))[1], "r1", case="a-new-case")
+    shipped = agreement_for("offline")
+    assert shipped is not None and shipped.cases and sum(shipped.cases.values()) == (
+        shipped.interviews)
+
+
+def test_a_report_on_a_case_with_no_labelled_interviews_says_so(tmp_path: Path) -> None:
+    from agent.paths import data_dir
+    from tests.conftest import run_cli
+
+    cases = tmp_path / "cases"
+    shutil.copytree(data_dir("cases"), cases)
+    text = (cases / "fintech-p99-spikes.yaml").read_text(encoding="utf-8")
+    (cases / "fintech-copy.yaml").write_text(
+        text.replace("id: fintech-p99-spikes", "id: fintech-copy", 1), encoding="utf-8")
+    home = tmp_path / "home"
+    lines = {}
+    for case in ("fintech-copy", "fintech-p99-spikes"):
+        res = run_cli(home, "chat", "--case", case, "--offline", stdin="Who is the user?\n",
+                      INTERVIEWER_CASES=str(cases))
+        sid = re.search(r"Session (\w+) saved", res.stdout)
+        assert res.returncode == 0 and sid, res.stdout + res.stderr
+        res = run_cli(home, "report", sid[1], INTERVIEWER_CASES=str(cases))
+        assert res.returncode == 0, res.stderr
+        lines[case] = next(line for line in res.stdout.splitlines()
+                           if line.startswith("How far to trust it:"))
+    assert "interviews of other cases (this case has no labelled interviews" in (
+        lines["fintech-copy"])
+    assert "(3 of this case)" in lines["fintech-p99-spikes"], lines

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -280,3 +283,92 @@ def test_a_fact_answer_says_what_it_is_about() -> None:
     assert dangling.search("Around 45% of them are slow") and dangling.search("Each of those "
                                                                               "takes two days")
     assert not dangling.search("Of those tickets, about 35% are rate limits")
+
+
+def test_one_broken_case_file_leaves_the_other_cases_working(tmp_path: Path) -> None:
+    """A new case file with `difficulty: mediumish` made `chat --case fintech-p99-spikes`,
+    `report` and `chat --session` exit 1: every case failed with the one bad file."""
+    from tests.conftest import run_cli
+
+    cases = tmp_path / "cases"
+    shutil.copytree(data_dir("cases"), cases)
+    text = (cases / "fintech-p99-spikes.yaml").read_text(encoding="utf-8")
+    new = text.replace("id: fintech-p99-spikes", "id: fintech-new", 1)
+    new = new.replace("difficulty: medium", "difficulty: mediumish", 1)
+    assert "difficulty: mediumish" in new and "id: fintech-new" in new
+    (cases / "fintech-new.yaml").write_text(new, encoding="utf-8")
+    home = tmp_path / "home"
+    env = {"INTERVIEWER_CASES": str(cases)}
+    line = new.splitlines().index("difficulty: mediumish") + 1
+    problem = (f"{cases}/fintech-new.yaml: field 'difficulty': Input should be 'easy', "
+               f"'medium' or 'hard' (line {line})")
+    res = run_cli(home, "cases", **env)
+    assert res.returncode == 1
+    assert "fintech-p99-spikes" in res.stdout
+    assert re.search(r"^fintech-new +BROKEN ", res.stdout, re.M), res.stdout
+    assert res.stderr == f"interviewer: {problem}\n"
+    res = run_cli(home, "cases", "--json", **env)
+    assert res.returncode == 1 and res.stderr == f"interviewer: {problem}\n"
+    assert "fintech-p99-spikes" in {c["id"] for c in json.loads(res.stdout)}
+    res = run_cli(home, "chat", "--case", "fintech-p99-spikes", "--offline",
+                  stdin="Who is the user?\n", **env)
+    assert res.returncode == 0, res.stderr
+    assert f"warning: case 'fintech-new' left out: {problem}" in res.stderr
+    sid = re.search(r"Session (\w+) saved", res.stdout)
+    assert sid, res.stdout
+    res = run_cli(home, "report", sid[1], **env)
+    assert res.returncode == 0 and "Fintech real-time scoring" in res.stdout, res.stderr
+    res = run_cli(home, "chat", "--session", sid[1], "--offline", stdin="More?\n", **env)
+    assert res.returncode == 0, res.stderr
+    res = run_cli(home, "chat", "--case", "fintech-new", "--offline", stdin="hi\n", **env)
+    assert res.returncode == 1 and f"interviewer: {problem}" in res.stderr
+
+
+def test_a_case_file_s_problems_are_reported_together_with_their_lines(tmp_path: Path) -> None:
+    """Case validation stopped at the first problem, named no line for a fact, said "Input
+    should be a valid dictionary or instance of CriterionUse", and a typo'd step key
+    (`validation:`) came out as "no notes for step 'validate'"."""
+    src = data_dir("cases") / "fintech-p99-spikes.yaml"
+    path = tmp_path / src.name
+
+    def edit(d: dict[str, Any]) -> None:
+        d["difficulty"] = "mediumish"
+        d["facts"][2].pop("answer")
+        d["criteria"] = {"goals.latency_metrics": 2}
+        d["fact"] = "a stray key"
+
+    shutil.copy(src, path)
+    _edit(path, edit)
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    def line_of(prefix: str, after: int = 0) -> int:
+        return next(n for n, text in enumerate(lines, 1) if n > after and text.startswith(
+            prefix))
+
+    user = line_of("- id: user", line_of("facts:"))
+    with pytest.raises(DataFileError) as info:
+        load_case(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: 4 problems: "), msg
+    assert f"field 'difficulty': Input should be 'easy', 'medium' or 'hard' (line " \
+           f"{line_of('difficulty:')})" in msg
+    assert f"fact 'user': missing field 'answer' (line {user})" in msg
+    assert ("field 'criteria.goals.latency_metrics': expected a mapping of 'applies', 'weight' "
+            "and 'why'") in msg and "instance of CriterionUse" not in msg
+    assert f"unknown field 'fact'; did you mean 'facts'? (line {line_of('fact:')})" in msg
+    assert "\n" not in msg
+
+    shutil.copy(src, path)
+    _edit(path, lambda d: d["strong_answer"].__setitem__(
+        "validation", d["strong_answer"].pop("validate")))
+    with pytest.raises(DataFileError) as info:
+        load_case(path)
+    msg = str(info.value)
+    assert "strong_answer names unknown step 'validation'" in msg
+    assert "did you mean 'validate'?" in msg and "no notes for step 'validate'" not in msg
+
+    shutil.copy(src, path)
+    _edit(path, lambda d: d.__setitem__("facts", d["facts"][:4]))
+    with pytest.raises(DataFileError, match=r"field 'facts': a case needs at least 6 facts "
+                       r"\(this one has 4\) \(line \d+\)$"):
+        load_case(path)

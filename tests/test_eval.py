@@ -658,3 +658,135 @@ print(json.dumps([sorted({{Path(p).name for p in opened}}), sorted(OFFLINE_PROMP
     opened, declared = json.loads(proc.stdout.strip().splitlines()[-1])
     # fact_asks.yaml (and premises.yaml) are also read by the fact-id check as the cases load.
     assert set(opened) - {"fact_asks.yaml"} == set(declared)
+
+
+def test_a_bad_data_file_leaves_no_partial_and_a_stale_one_is_replaced(home: Path,
+                                                                      tmp_path: Path) -> None:
+    """A bad regex in prompts/scoring_words.yaml failed the run after its partial file was made
+    (holding only the fingerprint); the fixed rerun was then refused as "a partial run with
+    different settings", without saying which."""
+    data = first_lines(1, tmp_path)
+    out = tmp_path / "x.json"
+    partial = out.with_name(out.name + ".partial.jsonl")
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    words = prompts / "scoring_words.yaml"
+    good = words.read_text()
+    words.write_text(good.replace("'re:\\bslowest (\\d+|one|few)\\b'",
+                                  "'re:\\bslowest (\\d+|one|few\\b'", 1))
+    assert words.read_text() != good
+    args = ("eval", "run", str(data), "--output", str(out), "--bootstrap", "0", "--quiet")
+    res = run_cli(home, *args, INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode != 0
+    assert "scoring_words.yaml: concept 'tail': field 'says'" in res.stderr
+    assert "not a valid pattern" in res.stderr
+    assert not partial.exists()
+    # a partial that saved no task (an older run's leftover) is replaced silently
+    partial.write_text(json.dumps({"fingerprint": "0123456789abcdef"}) + "\n")
+    words.write_text(good)
+    res = run_cli(home, *args, INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode == 0, res.stderr
+    assert not partial.exists() and out.exists()
+    # one that saved tasks under other settings is refused, naming what differs
+    out.unlink()
+    res = run_cli(home, *args, "--limit", "1", INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode == 0, res.stderr
+    knobs = {k: v for k, v in results_of(out)["knobs"].items()
+             if k not in ("concurrency", "rpm", "cache", "bootstrap_resamples", "batch")}
+    knobs["limit"] = 2
+    knobs["prompt_data_hashes"] = {**knobs["prompt_data_hashes"], "premises.yaml": "x"}
+    rows = [json.dumps({"fingerprint": "0123456789abcdef", "settings": knobs}),
+            json.dumps({"item": "a", "step": "clarify", "repeat": 0, "result": {}})]
+    partial.write_text("\n".join(rows) + "\n")
+    res = run_cli(home, *args, "--limit", "1", INTERVIEWER_PROMPTS=str(prompts))
+    assert res.returncode != 0
+    assert "is a partial run with different settings (" in res.stderr
+    assert "limit: 2 then, 1 now" in res.stderr
+    assert "prompt_data_hashes.premises.yaml: 'x' then, " in res.stderr
+    assert "dataset" not in res.stderr.split("settings (")[1]  # only what differs
+
+
+def test_the_run_summary_prints_a_dash_for_a_figure_it_cannot_compute(home: Path,
+                                                                      tmp_path: Path) -> None:
+    """The stdout summary printed "QWK None" where the tables print "—"."""
+    row = json.loads(DEV.read_text().splitlines()[0])
+    for label in row["labels"]:
+        label.pop("steps", None)
+    assert any(label.get("criteria") for label in row["labels"])
+    data = tmp_path / "criteria-only.jsonl"
+    data.write_text(json.dumps(row) + "\n")
+    out = tmp_path / "r.json"
+    res = run_cli(home, "eval", "run", str(data), "--output", str(out), "--bootstrap", "0",
+                  "--quiet")
+    assert res.returncode == 0, res.stderr
+    steps = next(line for line in res.stdout.splitlines() if line.startswith("steps "))
+    assert "None" not in res.stdout and "QWK —" in steps, steps
+
+
+def _run_of(levels: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """A results file: item id -> (gold, predicted) of its clarify step."""
+    return {"knobs": {"dataset": {"name": "t", "sha256": "a" * 64}, "scorer": "offline",
+                      "rubric_version": "r", "limit": None},
+            "items": [{"id": i, "failed": False, "criteria": {},
+                       "steps": {"clarify": {"gold": {"r1": g}, "predicted": [p]}}}
+                      for i, (g, p) in levels.items()]}
+
+
+def test_compare_says_which_way_changed_levels_moved_against_gold() -> None:
+    """The changed-levels table had no toward/away column, and the verdict said "No
+    regression" when most changed levels moved away from gold."""
+    from evals.compare import compare, to_markdown
+
+    gold = {f"i{n}": (1 + n % 4, 1 + n % 4) for n in range(12)}
+    base = _run_of(gold)
+    moved = dict(gold)
+    moved["i0"] = (1, 3)  # away
+    moved["i1"] = (2, 4)  # away
+    moved["i2"] = (3, 1)  # away
+    new = _run_of(moved)
+    cmp = compare(base, new, n_boot=0)
+    assert cmp["moved"] == {"toward": 0, "away": 3, "same distance": 0, "unlabelled": 0}
+    text = to_markdown(cmp)
+    assert "| item | what | gold | base | new | vs gold |" in text
+    assert "| i0 | clarify | 1 | 1 | 3 | away |" in text
+    assert "No regression" not in text
+    assert ("MOSTLY AWAY FROM GOLD" in text and "3 moved away from gold, 0 toward it, 0 the "
+            "same distance from it") in text
+    # the other way round: toward gold is no regression, and the counts are given
+    text = to_markdown(compare(new, base, n_boot=0))
+    assert "| i0 | clarify | 1 | 3 | 1 | toward |" in text
+    assert "No regression" in text and "0 moved away from gold, 3 toward it" in text
+
+
+def test_the_clarify_bank_figures_are_broken_down_per_case(tmp_path: Path) -> None:
+    """`eval behaviour` gave the clarify bank's precision and recall per split and per kind,
+    not per case: a designer adding a case could not see how it alone did."""
+    from agent.cases import Case
+    from agent.policy import ClarifyReply
+    from evals.clarify_bank import load_bank
+    from evals.clarify_eval import measure, to_markdown
+
+    class TellsModels:
+        engine = "test"
+
+        def clarify(self, case: Case, question: str, history: Any, speak: Any
+                    ) -> ClarifyReply:
+            return ClarifyReply("the models", ["models"])
+
+    rows = [{"id": "q1", "case": "batch-inference-cost", "question": "Which model?",
+             "expect": ["models"], "kind": "direct"},
+            {"id": "q2", "case": "fintech-p99-spikes", "question": "Who is the user?",
+             "expect": ["user"], "kind": "direct"},
+            {"id": "q3", "case": "fintech-p99-spikes", "question": "What model is it?",
+             "expect": ["models"], "kind": "direct"}]
+    path = tmp_path / "bank.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    figures = measure(TellsModels(), {"t": load_bank(path)})  # type: ignore[arg-type]
+    by_case = figures["t"]["by_case"]
+    assert by_case["batch-inference-cost"] == {**by_case["batch-inference-cost"],
+                                               "questions": 1, "precision": 1.0, "recall": 1.0}
+    fin = by_case["fintech-p99-spikes"]
+    assert (fin["questions"], fin["precision"], fin["recall"]) == (2, 0.5, 0.5)
+    text = to_markdown(figures)
+    assert "| split | case | questions | precision | recall | clue leaks | exact |" in text
+    assert "| t | fintech-p99-spikes | 2 | 0.5 | 0.5 | 0 | 0.5 |" in text

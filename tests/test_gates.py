@@ -63,7 +63,9 @@ def test_a_gate_whose_tag_has_no_interviews_fails_unless_optional(tmp_path: Path
     assert status == 1  # negated and fluent_wrong: no interviews in these results
     assert "FAILED: negated interviews band no hire (no data)" in text
     assert "FAILED: keyword-salad" not in text
-    assert "genuine answers" not in text  # the QWK floors are per split (dev, heldout)
+    # the QWK floors are per split (dev, heldout): listed as skipped, not checked
+    assert "skipped genuine answers: step QWK not below the pre-issue-9 scorer" in text
+    assert "pass    genuine answers" not in text and "FAILED: genuine" not in text
     gates = tmp_path / "gates.toml"
     gates.write_text('[[gate]]\nname = "salad"\ntag = "keyword_salad"\nmetric = '
                      '"no_hire_share"\nmin = 1\n\n[[gate]]\nname = "negated, when there are '
@@ -151,3 +153,56 @@ def test_an_interview_mixing_adversarial_tags_is_left_out_of_the_tag_rows() -> N
     assert table["interview"]["keyword_salad"]["interviews"] == 1
     assert "negated" not in table["interview"] and "plain_words_strong" not in table["interview"]
     assert table["interview"]["all"]["interviews"] == 9
+
+
+def test_gates_of_another_split_are_listed_as_skipped_and_fail_with_strict(tmp_path: Path,
+                                                                          home: Path) -> None:
+    """A results file of a copy of dev ("dev-plus") skipped the dev gates without a word and
+    printed "All enforced gates passed." (also with --strict)."""
+    path = write(tmp_path, results([SALAD_LOW, *GENUINE], name="dev-plus"))
+    gates = tmp_path / "gates.toml"
+    gates.write_text('[[gate]]\nname = "salad"\ntag = "keyword_salad"\nmetric = '
+                     '"no_hire_share"\nmin = 1\n\n[[gate]]\nname = "dev qwk"\ntag = "all"\n'
+                     'metric = "steps_qwk"\nmin = 0.5\nsplit = "dev"\n')
+    status, text = run(path, gates)
+    assert status == 0, text
+    assert "skipped dev qwk (all, steps_qwk): only for split 'dev'; these results are on " \
+           "'dev-plus'" in text
+    assert "1 of 2 gates skipped" in text and "All enforced gates passed." not in text
+    status, text = run(path, gates, strict=True)
+    assert status == 1 and "FAILED: dev qwk (skipped)" in text
+    proc = run_cli(home, "eval", "gate", str(path), "--config", str(gates), "--strict")
+    assert proc.returncode == 1 and "FAILED: dev qwk (skipped)" in proc.stdout
+    # results on a split with gates of its own skip the other split's gates by design
+    gates.write_text(gates.read_text() + '\n[[gate]]\nname = "held-out qwk"\ntag = "all"\n'
+                     'metric = "steps_qwk"\nmin = 0.5\nsplit = "heldout"\n')
+    path = write(tmp_path, results([SALAD_LOW, *GENUINE], name="heldout"))
+    status, text = run(path, gates, strict=True)
+    assert status == 0, text
+    assert "skipped dev qwk" in text and "'heldout' has split gates of its own" in text
+
+
+def test_no_gate_applying_fails_and_an_unknown_split_is_an_error(tmp_path: Path,
+                                                                 home: Path) -> None:
+    """Zero gates checked used to print "All enforced gates passed." and exit 0; a typo'd split
+    ("devv") skipped its gates silently."""
+    path = write(tmp_path, results([SALAD_LOW, *GENUINE], name="dev-plus"))
+    gates = tmp_path / "gates.toml"
+    gates.write_text('[[gate]]\nname = "dev qwk"\ntag = "all"\nmetric = "steps_qwk"\n'
+                     'min = 0.5\nsplit = "dev"\n')
+    status, text = run(path, gates)
+    assert status == 1
+    assert "FAILED: no gate of" in text and "all 1 are for another split (dev)" in text
+    assert "All enforced gates" not in text
+    gates.write_text('[[gate]]\nname = "dev qwk"\ntag = "all"\nmetric = "steps_qwk"\n'
+                     'min = 0.5\nsplit = "devv"\n')
+    with pytest.raises(GateError, match=r"gate 1 \(dev qwk\): split 'devv' names no dataset "
+                       r"\(known: dev, dev-plus, heldout\); did you mean 'dev'\?"):
+        run(path, gates)
+    proc = run_cli(home, "eval", "gate", str(path), "--config", str(gates))
+    assert proc.returncode == 2 and "split 'devv' names no dataset" in proc.stderr
+    assert "did you mean 'dev'?" in proc.stderr
+    # the results' own dataset name is a split a gate may name
+    gates.write_text('[[gate]]\nname = "mine"\ntag = "all"\nmetric = "steps_qwk"\n'
+                     'min = 0.5\nsplit = "dev-plus"\n')
+    assert run(path, gates)[0] == 0

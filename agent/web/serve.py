@@ -75,7 +75,7 @@ def run_serve(args: argparse.Namespace) -> int:
         args.transcribe_model or os.environ.get("INTERVIEWER_TRANSCRIBE_MODEL", "").strip()
         or DEFAULT_TRANSCRIBE_MODEL)
     # What would fail on the first request fails now: the database, the cases, the rubrics.
-    from agent.cases import default_cases
+    from agent.cases import default_cases, warn_broken
     from agent.paths import home
     from agent.prompts import script
     from agent.rubrics import default_rubrics
@@ -86,6 +86,7 @@ def run_serve(args: argparse.Namespace) -> int:
     with open_storage(target) as store:
         secret = load_secret(home(), store)
     default_cases()
+    warn_broken()  # a broken case file is left out, named here
     default_rubrics()
     script()
 
