@@ -544,6 +544,23 @@ LIST_ITEM = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 JOIN = "\n\x00\n"
 
 
+@dataclass(frozen=True)
+class KeySentences:
+    """Each key that occurs in some sentence -> the sentences holding it (ascending)."""
+
+    at: dict[str, tuple[int, ...]]
+    keys: frozenset[str]
+
+
+def key_sentences(sentence_keys: Sequence[frozenset[str]]) -> KeySentences:
+    """``sentence_keys`` (the keys each sentence holds) the other way round."""
+    at: dict[str, list[int]] = {}
+    for i, found in enumerate(sentence_keys):
+        for k in found:
+            at.setdefault(k, []).append(i)
+    return KeySentences({k: tuple(v) for k, v in at.items()}, frozenset(at))
+
+
 def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
                starts: Sequence[int],
                sentence_keys: Sequence[frozenset[str]] | None = None) -> set[int] | None:
@@ -562,11 +579,14 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
 def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
                         starts: Sequence[int],
                         sentence_keys: Sequence[frozenset[str]] | None = None,
+                        key_sentences: KeySentences | None = None,
                         ) -> Candidates | set[int] | None:
     """:func:`candidates`, as a :class:`Candidates` that searches the regular expressions
     only as far as the sentences asked about (a caller that stops at the first sentence a
     group matches never pays for the rest of the text), or a set when there is no search to
-    make."""
+    make. ``key_sentences``: ``sentence_keys`` the other way round (:func:`key_sentences`,
+    given with it), so that a group's sentences are read from its keys that occur at all
+    rather than by a test of every sentence."""
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
@@ -579,7 +599,9 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
         return None
     keyed: set[int] = set()
     n = len(starts)
-    if sentence_keys is not None:
+    if sentence_keys is not None and key_sentences is not None:
+        keyed = set().union(*map(key_sentences.at.__getitem__, plan.keys & key_sentences.keys))
+    elif sentence_keys is not None:
         keys = plan.keys
         keyed = {i for i, found in enumerate(sentence_keys) if not keys.isdisjoint(found)}
     elif plan.keyfinder is not None:
@@ -645,28 +667,46 @@ class Candidates:
 
     def _search_past(self, i: int) -> None:
         """Search on until every match that could touch sentence ``i`` is known."""
+        n = len(self._starts)
+        while self._next <= i and self._next < n:
+            self._step()
+
+    def _step(self) -> None:
+        """One search, from the sentence after the last one a match touched: every sentence
+        before ``_next`` is then known to be touched or not."""
         starts = self._starts
         n = len(starts)
-        while self._next <= i and self._next < n:
-            assert self._regex is not None
-            pos = starts[self._next] if self._next else 0
-            if self._needs is not None:
-                # A match starting at or after pos holds one of the needed strings, wholly
-                # inside what it consumes: none is left, or it starts at most width before.
-                needs, low, width = self._needs
-                first = _first_need(needs, low, pos)
-                if first < 0:
-                    self._next = n
-                    break
-                if width is not None:
-                    pos = max(pos, first - width)
-            m = _search(self._regex, self._fast, self._text, self._low, pos)
-            if m is None:
+        assert self._regex is not None
+        pos = starts[self._next] if self._next else 0
+        if self._needs is not None:
+            # A match starting at or after pos holds one of the needed strings, wholly
+            # inside what it consumes: none is left, or it starts at most width before.
+            needs, low, width = self._needs
+            first = _first_need(needs, low, pos)
+            if first < 0:
                 self._next = n
-                break
-            last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
-            self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))
-            self._next = last + 1
+                return
+            if width is not None:
+                pos = max(pos, first - width)
+        m = _search(self._regex, self._fast, self._text, self._low, pos)
+        if m is None:
+            self._next = n
+            return
+        last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
+        self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))
+        self._next = last + 1
+
+    def touched_in(self, i: int, end: int) -> int | None:
+        """The first sentence from ``i`` up to (not including) ``end`` that the expressions'
+        matches touch, or None; searching only as far as that takes."""
+        n = len(self._starts)
+        while True:
+            found = [t for t in self.touched if i <= t < end]
+            if found:
+                return min(found)
+            if self._next >= end or self._next >= n:
+                return None
+            self._step()
 
     def every(self) -> set[int]:
         """Every candidate sentence."""
