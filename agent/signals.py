@@ -71,9 +71,12 @@ def fold(text: str) -> str:
     forms, lookalike letters and brackets as ASCII; words spelled out letter by letter joined;
     curly apostrophes straight; spaces collapsed. Used to recognise meta sentences, never to
     quote them."""
-    text = unicodedata.normalize("NFKD", strip_format(text))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = unicodedata.normalize("NFKC", text).translate(_ASCII_ANGLES).translate(_CONFUSABLES)
+    if not text.isascii():  # (ASCII text has no format character, combining mark, full-width
+        # or lookalike letter: the normal forms and both tables leave it as it is)
+        text = unicodedata.normalize("NFKD", strip_format(text))
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = unicodedata.normalize("NFKC", text).translate(_ASCII_ANGLES).translate(
+            _CONFUSABLES)
     text = _SPACED.sub(lambda m: re.sub(r"[\s._-]", "", m.group(0)), text)
     return _WS.sub(" ", text.replace("\u2019", "'")).strip()
 
@@ -765,6 +768,11 @@ def _regex_match(plan: _Plan, text: str, low: str | None) -> re.Match[str] | Non
     """The earliest match of a plan's ``re:`` patterns in ``text``."""
     if not plan.regex_sources or not may_match(plan.regex_needs, low):
         return None
+    return _regex_search(plan, text, low)
+
+
+def _regex_search(plan: _Plan, text: str, low: str | None) -> re.Match[str] | None:
+    """:func:`_regex_match` once the plan's ``regex_needs`` are known to be in the text."""
     compiled = _regexes(plan.regex_sources)
     if compiled.combined is not None:
         return _search(compiled.combined, compiled.combined_low, text, low)
@@ -786,6 +794,11 @@ class _Union:
     """each key's phrases, with the index of the group each belongs to (see _Plan.by_key)"""
     regex_groups: tuple[tuple[int, _Plan], ...]
     """the groups with ``re:`` patterns, each searched through its own plan"""
+    needs_finder: Any = None
+    """an automaton of every string in those groups' ``regex_needs`` (see _Plan), None when
+    a group has none"""
+    needed_by: dict[str, frozenset[int]] = field(default_factory=dict)
+    """each of those strings -> the groups (their index in regex_groups) whose needs hold it"""
 
 
 @lru_cache(maxsize=256)
@@ -802,7 +815,14 @@ def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
     # match ("b test" inside "a/b test") is still found, as each group's own finder would find
     # it, and a key that another begins with is found with it.
     finder = _automaton(frozenset(by_key)) if by_key else None
-    return _Union(finder, {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups))
+    needed_by: dict[str, set[int]] = {}
+    for ri, (_, plan) in enumerate(regex_groups):
+        for need in plan.regex_needs or ():
+            needed_by.setdefault(need, set()).add(ri)
+    every = bool(regex_groups) and all(p.regex_needs for _, p in regex_groups)
+    return _Union(finder, {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups),
+                  _automaton(frozenset(needed_by)) if every else None,
+                  {k: frozenset(v) for k, v in needed_by.items()} if every else {})
 
 
 def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
@@ -819,6 +839,17 @@ def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
                     continue
                 if _search(*_phrase(phrase), text, low):
                     hit.add(gi)
+    if plan.needs_finder is not None and low is not None:
+        # One pass for what every group's expressions need (see may_match): only the groups
+        # whose needed strings occur are searched.
+        present = occurring(plan.needs_finder, low)
+        if present:
+            needed_by = plan.needed_by
+            for ri in sorted(frozenset().union(*map(needed_by.__getitem__, present))):
+                gi, group_plan = plan.regex_groups[ri]
+                if gi not in hit and _regex_search(group_plan, text, low):
+                    hit.add(gi)
+        return hit
     for gi, group_plan in plan.regex_groups:
         if gi not in hit and _regex_match(group_plan, text, low):
             hit.add(gi)
