@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -150,6 +150,31 @@ def _simple(text: str) -> bool:
     """Whether ``text`` lower-cases character for character with no case-insensitive
     equivalences beyond ASCII's (see _lower_safe)."""
     return text.isascii() or all(c.isascii() or _caseless(c) for c in set(text))
+
+
+def caseless_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
+    """``regex`` (case-insensitive) compiled to run on lower-cased simple text, or None when
+    it cannot be (see _lowered): for a caller to keep beside an expression it runs often."""
+    return _lowered(regex)
+
+
+def finditer_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
+                      text: str) -> Iterator[re.Match[str]]:
+    """``regex.finditer(text)`` (``regex`` case-insensitive; ``fast``: its
+    :func:`caseless_form`): on simple text the matches are found by ``fast`` on the lower-cased
+    text, at the same places, and each is taken again, anchored, on the text itself (so the
+    match objects are the text's own)."""
+    if fast is None or not _simple(text):
+        yield from regex.finditer(text)
+        return
+    end = 0
+    for m in fast.finditer(text.lower()):
+        again = regex.match(text, m.start())
+        if again is None or again.end() != m.end():  # pragma: no cover - see _lowered
+            yield from regex.finditer(text, end)
+            return
+        end = again.end()
+        yield again
 
 
 def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:

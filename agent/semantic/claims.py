@@ -151,15 +151,22 @@ class _Meaning:
     """each group -> the sentences with a hit for it in ``best``"""
 
 
-def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
-             budget: StepBudget) -> _Meaning:
-    out = _Meaning()
+@lru_cache(maxsize=1024)
+def _exemplars(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """(the group each exemplar belongs to, the exemplars) of these groups, in order."""
     owners: list[int] = []
     texts: list[str] = []
     for gi, g in enumerate(groups):
         for ex in _split(g)[2]:
             owners.append(gi)
             texts.append(ex)
+    return tuple(owners), tuple(texts)
+
+
+def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
+             budget: StepBudget) -> _Meaning:
+    out = _Meaning()
+    owners, texts = _exemplars(tuple(groups))
     if not texts:
         return out
     if budget.parts is None:
@@ -167,13 +174,15 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
         budget.vectors = embed([p for _, p in budget.parts]) if budget.parts else None
     if not budget.parts or budget.vectors is None:
         return out
-    ref = index(tuple(texts))
+    ref = index(texts)
     sims = budget.vectors @ ref.vectors.T
-    for qi, ti in np.argwhere(sims >= EXEMPLAR_MATCH):
-        key = (budget.parts[int(qi)][0], owners[int(ti)])
-        sim = float(sims[qi, ti])
+    above = sims >= EXEMPLAR_MATCH
+    parts = budget.parts
+    # (row-major order, as np.argwhere gives it; the same floats as float(sims[qi, ti]))
+    for (qi, ti), sim in zip(np.argwhere(above).tolist(), sims[above].tolist(), strict=True):
+        key = (parts[qi][0], owners[ti])
         if sim > out.best.get(key, (0.0, ""))[0]:
-            out.best[key] = (sim, texts[int(ti)])
+            out.best[key] = (sim, texts[ti])
     for si, gi in out.best:
         out.sentences.setdefault(gi, []).append(si)
     return out

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from agent.prompts import scoring_words
 from agent.semantic.numbers import words_to_numbers
-from agent.signals import matching, substantive_sentences
+from agent.signals import caseless_form, finditer_caseless, matching, substantive_sentences
 
 # -- clauses -------------------------------------------------------------------------------------
 
@@ -187,10 +187,13 @@ def described(text: str) -> bool:
     return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
 
 
+_BUZZ_LOW = caseless_form(_BUZZ)
+
+
 def filler(text: str) -> bool:
     """Buzzwords glued together: a marked one ("synergy", "leverage", "holistically") or
     three of any ("north star alignment of the guardrail framework")."""
-    hits = list(_BUZZ.finditer(text))
+    hits = list(finditer_caseless(_BUZZ, _BUZZ_LOW, text))
     return any(m.group(1) for m in hits) or len(hits) >= 3
 
 
@@ -371,12 +374,17 @@ def _np_end(clause: str, start: int) -> int:
     return len(clause)
 
 
+#: The cues' forms for lower-cased text (signals.finditer_caseless): the same matches, faster.
+_NEG_BEFORE_LOW = caseless_form(_NEG_BEFORE)
+_NEG_AFTER_LOW = caseless_form(_NEG_AFTER)
+
+
 def _negated_spans(clause: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if _CONDITIONAL.match(clause):
         return spans
     active = False
-    for m in _NEG_BEFORE.finditer(clause):
+    for m in finditer_caseless(_NEG_BEFORE, _NEG_BEFORE_LOW, clause):
         cue = m.group(0).lower()
         rest = clause[m.end():]
         if (_guard(rest) and not _state_denied(clause, m)
@@ -396,7 +404,7 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
         end = _np_end(clause, m.end()) if np else len(clause)
         spans.append((m.start(), end))
         active = end >= len(clause)
-    for m in _NEG_AFTER.finditer(clause):
+    for m in finditer_caseless(_NEG_AFTER, _NEG_AFTER_LOW, clause):
         spans.append((0, m.end()))
     return spans
 
