@@ -854,7 +854,17 @@ def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
     """The indices of the ``groups`` (each a tuple of patterns, as :func:`first_match` takes)
     that match ``text``: ``{i for i, g in enumerate(groups) if first_match(g, text)}``, with
     one pass of a key finder over the text for all of them instead of one per group."""
-    plan = _union(groups)
+    return matching_in(_union(groups), text)
+
+
+def union_of(groups: tuple[tuple[str, ...], ...]) -> _Union:
+    """The merged plan :func:`matching` builds for ``groups`` (built once), for a caller that
+    asks about the same groups often to keep: :func:`matching_in`."""
+    return _union(groups)
+
+
+def matching_in(plan: _Union, text: str) -> set[int]:
+    """:func:`matching` with the groups' merged plan (:func:`union_of`) at hand."""
     lowered, low = _lowered_text(text)
     hit: set[int] = set()
     if plan.keyfinder is not None:
