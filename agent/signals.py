@@ -766,6 +766,15 @@ def search_plan(patterns: tuple[str, ...]) -> _Plan:
     return _plan(patterns)
 
 
+def _holds(low: str, words: tuple[str, ...]) -> bool:
+    """Whether every one of ``words`` occurs in ``low`` (``all(w in low for w in words)``
+    without a generator: asked for most phrases a sentence's keys bring up)."""
+    for w in words:
+        if w not in low:
+            return False
+    return True
+
+
 def first_match_planned(plan: _Plan, text: str,
                         scan: KeyScan | None = None) -> re.Match[str] | None:
     """:func:`first_match` with the patterns' plan (:func:`search_plan`) at hand."""
@@ -777,7 +786,7 @@ def first_match_planned(plan: _Plan, text: str,
         by_key = plan.by_key
         for key in keys:
             for phrase, rest in by_key[key]:
-                if rest and low is not None and not all(w in low for w in rest):
+                if rest and low is not None and not _holds(low, rest):
                     continue  # a later word of the phrase is missing
                 m = _search(*_phrase(phrase), text, low)
                 if m and (best is None or (m.start(), -m.end()) < (best.start(), -best.end())):
@@ -870,7 +879,7 @@ def matching_in(plan: _Union, text: str) -> set[int]:
     if plan.keyfinder is not None:
         for key in occurring(plan.keyfinder, lowered):
             for gi, phrase, rest in plan.by_key[key]:
-                if gi in hit or (low is not None and not all(w in low for w in rest)):
+                if gi in hit or (low is not None and rest and not _holds(low, rest)):
                     continue
                 if _search(*_phrase(phrase), text, low):
                     hit.add(gi)

@@ -152,6 +152,12 @@ class _Meaning:
 
 
 @lru_cache(maxsize=1024)
+def _needed(groups: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    """Every literal key of these groups (signals.group_keys)."""
+    return frozenset().union(*map(group_keys, groups))
+
+
+@lru_cache(maxsize=1024)
 def _exemplars(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
     """(the group each exemplar belongs to, the exemplars) of these groups, in order."""
     owners: list[int] = []
@@ -244,7 +250,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         for s in sents:
             budget.starts.append(pos)
             pos += len(s.full) + len(JOIN)
-    needed = frozenset().union(*map(group_keys, tgroups))
+    needed = _needed(tuple(tgroups))
     scan = budget.scan
     if scan is None or not needed <= scan.keys:
         known = scan.keys if scan is not None else frozenset().union(

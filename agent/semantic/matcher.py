@@ -35,6 +35,8 @@ _cache_lock = threading.Lock()
 
 
 def _key(text: str) -> str:
+    if text.isprintable() and "  " not in text:  # no whitespace but single spaces (the
+        return text.strip()  # other whitespace characters are not printable): nothing to do
     return _WS.sub(" ", text).strip()
 
 
