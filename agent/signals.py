@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -71,9 +71,12 @@ def fold(text: str) -> str:
     forms, lookalike letters and brackets as ASCII; words spelled out letter by letter joined;
     curly apostrophes straight; spaces collapsed. Used to recognise meta sentences, never to
     quote them."""
-    text = unicodedata.normalize("NFKD", strip_format(text))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = unicodedata.normalize("NFKC", text).translate(_ASCII_ANGLES).translate(_CONFUSABLES)
+    if not text.isascii():  # (ASCII text has no format character, combining mark, full-width
+        # or lookalike letter: the normal forms and both tables leave it as it is)
+        text = unicodedata.normalize("NFKD", strip_format(text))
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = unicodedata.normalize("NFKC", text).translate(_ASCII_ANGLES).translate(
+            _CONFUSABLES)
     text = _SPACED.sub(lambda m: re.sub(r"[\s._-]", "", m.group(0)), text)
     return _WS.sub(" ", text.replace("\u2019", "'")).strip()
 
@@ -147,6 +150,31 @@ def _simple(text: str) -> bool:
     """Whether ``text`` lower-cases character for character with no case-insensitive
     equivalences beyond ASCII's (see _lower_safe)."""
     return text.isascii() or all(c.isascii() or _caseless(c) for c in set(text))
+
+
+def caseless_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
+    """``regex`` (case-insensitive) compiled to run on lower-cased simple text, or None when
+    it cannot be (see _lowered): for a caller to keep beside an expression it runs often."""
+    return _lowered(regex)
+
+
+def finditer_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
+                      text: str) -> Iterator[re.Match[str]]:
+    """``regex.finditer(text)`` (``regex`` case-insensitive; ``fast``: its
+    :func:`caseless_form`): on simple text the matches are found by ``fast`` on the lower-cased
+    text, at the same places, and each is taken again, anchored, on the text itself (so the
+    match objects are the text's own)."""
+    if fast is None or not _simple(text):
+        yield from regex.finditer(text)
+        return
+    end = 0
+    for m in fast.finditer(text.lower()):
+        again = regex.match(text, m.start())
+        if again is None or again.end() != m.end():  # pragma: no cover - see _lowered
+            yield from regex.finditer(text, end)
+            return
+        end = again.end()
+        yield again
 
 
 def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
@@ -544,6 +572,23 @@ LIST_ITEM = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 JOIN = "\n\x00\n"
 
 
+@dataclass(frozen=True)
+class KeySentences:
+    """Each key that occurs in some sentence -> the sentences holding it (ascending)."""
+
+    at: dict[str, tuple[int, ...]]
+    keys: frozenset[str]
+
+
+def key_sentences(sentence_keys: Sequence[frozenset[str]]) -> KeySentences:
+    """``sentence_keys`` (the keys each sentence holds) the other way round."""
+    at: dict[str, list[int]] = {}
+    for i, found in enumerate(sentence_keys):
+        for k in found:
+            at.setdefault(k, []).append(i)
+    return KeySentences({k: tuple(v) for k, v in at.items()}, frozenset(at))
+
+
 def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
                starts: Sequence[int],
                sentence_keys: Sequence[frozenset[str]] | None = None) -> set[int] | None:
@@ -562,11 +607,14 @@ def candidates(patterns: tuple[str, ...], joined: str, lowered: str,
 def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
                         starts: Sequence[int],
                         sentence_keys: Sequence[frozenset[str]] | None = None,
+                        key_sentences: KeySentences | None = None,
                         ) -> Candidates | set[int] | None:
     """:func:`candidates`, as a :class:`Candidates` that searches the regular expressions
     only as far as the sentences asked about (a caller that stops at the first sentence a
     group matches never pays for the rest of the text), or a set when there is no search to
-    make."""
+    make. ``key_sentences``: ``sentence_keys`` the other way round (:func:`key_sentences`,
+    given with it), so that a group's sentences are read from its keys that occur at all
+    rather than by a test of every sentence."""
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
@@ -579,7 +627,9 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
         return None
     keyed: set[int] = set()
     n = len(starts)
-    if sentence_keys is not None:
+    if sentence_keys is not None and key_sentences is not None:
+        keyed = set().union(*map(key_sentences.at.__getitem__, plan.keys & key_sentences.keys))
+    elif sentence_keys is not None:
         keys = plan.keys
         keyed = {i for i, found in enumerate(sentence_keys) if not keys.isdisjoint(found)}
     elif plan.keyfinder is not None:
@@ -645,28 +695,46 @@ class Candidates:
 
     def _search_past(self, i: int) -> None:
         """Search on until every match that could touch sentence ``i`` is known."""
+        n = len(self._starts)
+        while self._next <= i and self._next < n:
+            self._step()
+
+    def _step(self) -> None:
+        """One search, from the sentence after the last one a match touched: every sentence
+        before ``_next`` is then known to be touched or not."""
         starts = self._starts
         n = len(starts)
-        while self._next <= i and self._next < n:
-            assert self._regex is not None
-            pos = starts[self._next] if self._next else 0
-            if self._needs is not None:
-                # A match starting at or after pos holds one of the needed strings, wholly
-                # inside what it consumes: none is left, or it starts at most width before.
-                needs, low, width = self._needs
-                first = _first_need(needs, low, pos)
-                if first < 0:
-                    self._next = n
-                    break
-                if width is not None:
-                    pos = max(pos, first - width)
-            m = _search(self._regex, self._fast, self._text, self._low, pos)
-            if m is None:
+        assert self._regex is not None
+        pos = starts[self._next] if self._next else 0
+        if self._needs is not None:
+            # A match starting at or after pos holds one of the needed strings, wholly
+            # inside what it consumes: none is left, or it starts at most width before.
+            needs, low, width = self._needs
+            first = _first_need(needs, low, pos)
+            if first < 0:
                 self._next = n
-                break
-            last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
-            self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))
-            self._next = last + 1
+                return
+            if width is not None:
+                pos = max(pos, first - width)
+        m = _search(self._regex, self._fast, self._text, self._low, pos)
+        if m is None:
+            self._next = n
+            return
+        last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
+        self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))
+        self._next = last + 1
+
+    def touched_in(self, i: int, end: int) -> int | None:
+        """The first sentence from ``i`` up to (not including) ``end`` that the expressions'
+        matches touch, or None; searching only as far as that takes."""
+        n = len(self._starts)
+        while True:
+            found = [t for t in self.touched if i <= t < end]
+            if found:
+                return min(found)
+            if self._next >= end or self._next >= n:
+                return None
+            self._step()
 
     def every(self) -> set[int]:
         """Every candidate sentence."""
@@ -698,6 +766,15 @@ def search_plan(patterns: tuple[str, ...]) -> _Plan:
     return _plan(patterns)
 
 
+def _holds(low: str, words: tuple[str, ...]) -> bool:
+    """Whether every one of ``words`` occurs in ``low`` (``all(w in low for w in words)``
+    without a generator: asked for most phrases a sentence's keys bring up)."""
+    for w in words:  # noqa: SIM110 - a loop, not a generator (see above)
+        if w not in low:
+            return False
+    return True
+
+
 def first_match_planned(plan: _Plan, text: str,
                         scan: KeyScan | None = None) -> re.Match[str] | None:
     """:func:`first_match` with the patterns' plan (:func:`search_plan`) at hand."""
@@ -709,7 +786,7 @@ def first_match_planned(plan: _Plan, text: str,
         by_key = plan.by_key
         for key in keys:
             for phrase, rest in by_key[key]:
-                if rest and low is not None and not all(w in low for w in rest):
+                if rest and low is not None and not _holds(low, rest):
                     continue  # a later word of the phrase is missing
                 m = _search(*_phrase(phrase), text, low)
                 if m and (best is None or (m.start(), -m.end()) < (best.start(), -best.end())):
@@ -725,6 +802,11 @@ def _regex_match(plan: _Plan, text: str, low: str | None) -> re.Match[str] | Non
     """The earliest match of a plan's ``re:`` patterns in ``text``."""
     if not plan.regex_sources or not may_match(plan.regex_needs, low):
         return None
+    return _regex_search(plan, text, low)
+
+
+def _regex_search(plan: _Plan, text: str, low: str | None) -> re.Match[str] | None:
+    """:func:`_regex_match` once the plan's ``regex_needs`` are known to be in the text."""
     compiled = _regexes(plan.regex_sources)
     if compiled.combined is not None:
         return _search(compiled.combined, compiled.combined_low, text, low)
@@ -746,6 +828,11 @@ class _Union:
     """each key's phrases, with the index of the group each belongs to (see _Plan.by_key)"""
     regex_groups: tuple[tuple[int, _Plan], ...]
     """the groups with ``re:`` patterns, each searched through its own plan"""
+    needs_finder: Any = None
+    """an automaton of every string in those groups' ``regex_needs`` (see _Plan), None when
+    a group has none"""
+    needed_by: dict[str, frozenset[int]] = field(default_factory=dict)
+    """each of those strings -> the groups (their index in regex_groups) whose needs hold it"""
 
 
 @lru_cache(maxsize=256)
@@ -762,23 +849,51 @@ def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
     # match ("b test" inside "a/b test") is still found, as each group's own finder would find
     # it, and a key that another begins with is found with it.
     finder = _automaton(frozenset(by_key)) if by_key else None
-    return _Union(finder, {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups))
+    needed_by: dict[str, set[int]] = {}
+    for ri, (_, plan) in enumerate(regex_groups):
+        for need in plan.regex_needs or ():
+            needed_by.setdefault(need, set()).add(ri)
+    every = bool(regex_groups) and all(p.regex_needs for _, p in regex_groups)
+    return _Union(finder, {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups),
+                  _automaton(frozenset(needed_by)) if every else None,
+                  {k: frozenset(v) for k, v in needed_by.items()} if every else {})
 
 
 def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
     """The indices of the ``groups`` (each a tuple of patterns, as :func:`first_match` takes)
     that match ``text``: ``{i for i, g in enumerate(groups) if first_match(g, text)}``, with
     one pass of a key finder over the text for all of them instead of one per group."""
-    plan = _union(groups)
+    return matching_in(_union(groups), text)
+
+
+def union_of(groups: tuple[tuple[str, ...], ...]) -> _Union:
+    """The merged plan :func:`matching` builds for ``groups`` (built once), for a caller that
+    asks about the same groups often to keep: :func:`matching_in`."""
+    return _union(groups)
+
+
+def matching_in(plan: _Union, text: str) -> set[int]:
+    """:func:`matching` with the groups' merged plan (:func:`union_of`) at hand."""
     lowered, low = _lowered_text(text)
     hit: set[int] = set()
     if plan.keyfinder is not None:
         for key in occurring(plan.keyfinder, lowered):
             for gi, phrase, rest in plan.by_key[key]:
-                if gi in hit or (low is not None and not all(w in low for w in rest)):
+                if gi in hit or (low is not None and rest and not _holds(low, rest)):
                     continue
                 if _search(*_phrase(phrase), text, low):
                     hit.add(gi)
+    if plan.needs_finder is not None and low is not None:
+        # One pass for what every group's expressions need (see may_match): only the groups
+        # whose needed strings occur are searched.
+        present = occurring(plan.needs_finder, low)
+        if present:
+            needed_by = plan.needed_by
+            for ri in sorted(frozenset().union(*map(needed_by.__getitem__, present))):
+                gi, group_plan = plan.regex_groups[ri]
+                if gi not in hit and _regex_search(group_plan, text, low):
+                    hit.add(gi)
+        return hit
     for gi, group_plan in plan.regex_groups:
         if gi not in hit and _regex_match(group_plan, text, low):
             hit.add(gi)

@@ -75,6 +75,23 @@ def test_each_distinct_text_is_embedded_once(monkeypatch: pytest.MonkeyPatch) ->
     assert (first[0] == second[0]).all() and (first[1] == first[0]).all()
 
 
+def test_words_are_tokenized_as_the_whole_text_is() -> None:
+    """matcher._token_ids encodes word by word, with each word's ids remembered: it rests on no
+    token of the vocabulary holding the word-start mark after another character (so no merge
+    joins one word's end to the next word), and gives the tokenizer's own ids."""
+    tokenizer = model.model().tokenizer  # type: ignore[attr-defined]
+    vocab = tokenizer.get_vocab()
+    assert "\u2581" in vocab
+    assert not [t for t in vocab if "\u2581" in t.lstrip("\u2581")]
+    texts = ["we cap the batch at 32 so p99 stays under 500 ms",
+             "KV-cache hit-rate (prefix) → 80%; naïve café 😀 中文 test",
+             "tokens <s> and </s> or <unk> stay whole", "the ▁mark itself", "x", "a  b",
+             " lead", "trail ", "Über-long words: antidisestablishmentarianism's"]
+    for text in texts + texts:  # the second time from the remembered words
+        assert matcher._token_ids(tokenizer, text) == \
+            tokenizer.encode(text, add_special_tokens=False).ids, text
+
+
 def test_index_ranks_reference_texts() -> None:
     idx = matcher.Index(["cost per million tokens", "p99 latency at peak", "a warm pool"])
     i, score = idx.best("what we pay for every million tokens")

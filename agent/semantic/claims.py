@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,10 +27,13 @@ from agent.semantic.matcher import embed, index
 from agent.semantic.reading import Sentence, negation_cue
 from agent.signals import (
     JOIN,
+    Candidates,
     KeyScan,
+    KeySentences,
     candidate_sentences,
     first_match_planned,
     group_keys,
+    key_sentences,
     prepare,
     search_plan,
 )
@@ -64,6 +67,8 @@ class StepBudget:
     scan: KeyScan | None = None
     sentence_keys: list[frozenset[str]] | None = None
     """the scan's keys in each sentence (for signals.candidates)"""
+    key_sentences: KeySentences | None = None
+    """the same the other way round: each key -> the sentences holding it"""
 
 
 @dataclass(frozen=True)
@@ -142,17 +147,32 @@ class _Meaning:
     """Exemplar similarity of every (sentence, group), computed in one matrix product."""
 
     best: dict[tuple[int, int], tuple[float, str]] = field(default_factory=dict)
+    sentences: dict[int, list[int]] = field(default_factory=dict)
+    """each group -> the sentences with a hit for it in ``best``"""
 
 
-def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
-             budget: StepBudget) -> _Meaning:
-    out = _Meaning()
+@lru_cache(maxsize=1024)
+def _needed(groups: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    """Every literal key of these groups (signals.group_keys)."""
+    return frozenset().union(*map(group_keys, groups))
+
+
+@lru_cache(maxsize=1024)
+def _exemplars(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """(the group each exemplar belongs to, the exemplars) of these groups, in order."""
     owners: list[int] = []
     texts: list[str] = []
     for gi, g in enumerate(groups):
         for ex in _split(g)[2]:
             owners.append(gi)
             texts.append(ex)
+    return tuple(owners), tuple(texts)
+
+
+def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
+             budget: StepBudget) -> _Meaning:
+    out = _Meaning()
+    owners, texts = _exemplars(tuple(groups))
     if not texts:
         return out
     if budget.parts is None:
@@ -160,13 +180,17 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
         budget.vectors = embed([p for _, p in budget.parts]) if budget.parts else None
     if not budget.parts or budget.vectors is None:
         return out
-    ref = index(tuple(texts))
+    ref = index(texts)
     sims = budget.vectors @ ref.vectors.T
-    for qi, ti in np.argwhere(sims >= EXEMPLAR_MATCH):
-        key = (budget.parts[int(qi)][0], owners[int(ti)])
-        sim = float(sims[qi, ti])
+    above = sims >= EXEMPLAR_MATCH
+    parts = budget.parts
+    # (row-major order, as np.argwhere gives it; the same floats as float(sims[qi, ti]))
+    for (qi, ti), sim in zip(np.argwhere(above).tolist(), sims[above].tolist(), strict=True):
+        key = (parts[qi][0], owners[ti])
         if sim > out.best.get(key, (0.0, ""))[0]:
-            out.best[key] = (sim, texts[int(ti)])
+            out.best[key] = (sim, texts[ti])
+    for si, gi in out.best:
+        out.sentences.setdefault(gi, []).append(si)
     return out
 
 
@@ -182,6 +206,27 @@ def _label(m: re.Match[str], written: int) -> str:
             end += 1
     label = text[m.start():end]
     return label if m.start() < written else f"≈ “{label}”"
+
+
+def _visits(maybe: Candidates | set[int] | None, meant: Sequence[int], n: int) -> Iterator[int]:
+    """The sentences (ascending) where a group's search can end: those its patterns could
+    match (``maybe``: signals.candidate_sentences; None, all) and those with a hit by meaning
+    for it; any other sentence is passed over as it would be. A Candidates' expressions are
+    searched only as far as the sentence reached."""
+    if maybe is None:
+        yield from range(n)
+        return
+    if not isinstance(maybe, Candidates):
+        yield from sorted(maybe.union(meant))
+        return
+    i = 0
+    for fixed in [*sorted(maybe.keyed.union(meant)), n]:
+        while (t := maybe.touched_in(i, fixed)) is not None:
+            yield t
+            i = t + 1
+        if fixed < n:
+            yield fixed
+            i = fixed + 1
 
 
 def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
@@ -205,7 +250,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         for s in sents:
             budget.starts.append(pos)
             pos += len(s.full) + len(JOIN)
-    needed = frozenset().union(*map(group_keys, tgroups))
+    needed = _needed(tuple(tgroups))
     scan = budget.scan
     if scan is None or not needed <= scan.keys:
         known = scan.keys if scan is not None else frozenset().union(
@@ -217,6 +262,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     if budget.sentence_keys is None and len(budget.lowered) == len(budget.joined):
         budget.sentence_keys = [scan.found(budget.lowered[start:start + len(s.full)])
                                 for s, start in zip(sents, budget.starts, strict=False)]
+        budget.key_sentences = key_sentences(budget.sentence_keys)
     for gi, group in enumerate(tgroups):
         patterns, rejecting, _ = _split(group)
         found: tuple[Sentence, str, bool] | None = None
@@ -224,8 +270,10 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         plan = search_plan(patterns) if patterns else None
         rejects_plan = search_plan(rejecting) if rejecting else None
         maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
-                                    budget.starts, budget.sentence_keys)
-        for si, s in enumerate(sents):
+                                    budget.starts, budget.sentence_keys,
+                                    budget.key_sentences if budget.sentence_keys else None)
+        for si in _visits(maybe, meaning.sentences.get(gi, ()), len(sents)):
+            s = sents[si]
             if maybe is not None and si not in maybe:
                 hit = meaning.best.get((si, gi))
                 if hit is not None:

@@ -15,10 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from agent.prompts import scoring_words
 from agent.semantic.numbers import words_to_numbers
-from agent.signals import matching, substantive_sentences
+from agent.signals import (
+    caseless_form,
+    finditer_caseless,
+    matching_in,
+    substantive_sentences,
+    union_of,
+)
 
 # -- clauses -------------------------------------------------------------------------------------
 
@@ -187,10 +194,13 @@ def described(text: str) -> bool:
     return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
 
 
+_BUZZ_LOW = caseless_form(_BUZZ)
+
+
 def filler(text: str) -> bool:
     """Buzzwords glued together: a marked one ("synergy", "leverage", "holistically") or
     three of any ("north star alignment of the guardrail framework")."""
-    hits = list(_BUZZ.finditer(text))
+    hits = list(finditer_caseless(_BUZZ, _BUZZ_LOW, text))
     return any(m.group(1) for m in hits) or len(hits) >= 3
 
 
@@ -371,12 +381,17 @@ def _np_end(clause: str, start: int) -> int:
     return len(clause)
 
 
+#: The cues' forms for lower-cased text (signals.finditer_caseless): the same matches, faster.
+_NEG_BEFORE_LOW = caseless_form(_NEG_BEFORE)
+_NEG_AFTER_LOW = caseless_form(_NEG_AFTER)
+
+
 def _negated_spans(clause: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if _CONDITIONAL.match(clause):
         return spans
     active = False
-    for m in _NEG_BEFORE.finditer(clause):
+    for m in finditer_caseless(_NEG_BEFORE, _NEG_BEFORE_LOW, clause):
         cue = m.group(0).lower()
         rest = clause[m.end():]
         if (_guard(rest) and not _state_denied(clause, m)
@@ -396,7 +411,7 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
         end = _np_end(clause, m.end()) if np else len(clause)
         spans.append((m.start(), end))
         active = end >= len(clause)
-    for m in _NEG_AFTER.finditer(clause):
+    for m in finditer_caseless(_NEG_AFTER, _NEG_AFTER_LOW, clause):
         spans.append((0, m.end()))
     return spans
 
@@ -426,6 +441,10 @@ def _continues(text: str) -> bool:
     return bool((not has_verb(text) or _STILL_NEGATED.search(text)) and not re.match(
         r"\s*(?:and\s+)?(?:but|however|instead|so|then|yet|i|we|you|they|it|this|that|which|"
         r"who|because|since|if|when)\b", text, re.IGNORECASE))
+
+
+#: A clause that ends mid-phrase ("never bothered with", "skip the").
+_DANGLING = re.compile(r"\b(?:with|about|for|on|of|to|the|a|an|into|in)\s*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8192)
@@ -458,8 +477,9 @@ def clauses(sentence: str) -> tuple[Clause, ...]:
         out.append(Clause(text, start, tuple(spans)))
         carry = bool(spans) and spans[-1][1] >= len(text) and not _ALTERNATIVE.match(
             text[spans[-1][0]:])
-        dangling = bool(re.search(r"\b(?:with|about|for|on|of|to|the|a|an|into|in)\s*$", text,
-                                  re.IGNORECASE))
+        # (a match ends at the end of the text stripped of whitespace, so it starts at most
+        # five characters, the longest word, before that)
+        dangling = bool(_DANGLING.search(text, max(0, len(text.rstrip()) - 5)))
     return tuple(out)
 
 
@@ -530,9 +550,26 @@ def everyday_terms(text: str) -> str:
     """The trade's words for what ``text`` says in everyday words (prompts/scoring_words.yaml:
     the ``means`` of every concept it says), or "": "the slowest one in a hundred" reads
     "p99 tail latency", "copies of the model" reads "replicas"."""
-    concepts = list(scoring_words().values())
-    hit = matching(tuple(says for _, says in concepts), text)
-    return " ".join(means for i, (means, _) in enumerate(concepts) if i in hit)
+    words = scoring_words()
+    known = _everyday
+    if known is None or known[0] is not words:
+        concepts = list(words.values())
+        known = (words, union_of(tuple(says for _, says in concepts)),
+                 tuple(means for means, _ in concepts))
+        _set_everyday(known)
+    _, union, means = known
+    hit = matching_in(union, text)
+    return " ".join(m for i, m in enumerate(means) if i in hit)
+
+
+#: (scoring_words(), its concepts' ``says`` joined for signals.matching_in, their ``means``):
+#: worked out once for the words loaded, replaced in one assignment.
+_everyday: tuple[object, Any, tuple[str, ...]] | None = None
+
+
+def _set_everyday(known: tuple[object, Any, tuple[str, ...]]) -> None:
+    global _everyday
+    _everyday = known
 
 
 #: A line that announces the candidate's own summary or assumptions ("So summary, my
@@ -552,6 +589,9 @@ _ANNOUNCES = re.compile(
 CLAIM_MAX_WORDS = 250
 
 
+_SPACES = re.compile(r"\s+")
+
+
 @lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
     affirmed = asserted(text)
@@ -563,7 +603,7 @@ def read_sentence(text: str) -> Sentence:
         read = f"{read} | {said}"
     parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip()
              for c in clauses(text)]
-    whole = re.sub(r"\s+", " ", digits).strip()
+    whole = _SPACES.sub(" ", digits).strip()
     parts = [p for p in parts if len(p.split()) >= 3]
     if whole and whole not in parts:
         parts.append(whole)
