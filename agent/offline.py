@@ -210,13 +210,18 @@ def question_parts(message: str) -> list[str]:
     """The parts of a message that ask something. Statements (assumptions, playbacks,
     acknowledgements, check-ins like "Is that right?") are left out, so stating "I'll assume a
     500 ms target" reveals nothing the candidate did not ask. A short bare fragment ("QPS and
-    latency target") still asks, unless the message is stating its assumptions."""
+    latency target") still asks, unless the message is stating its assumptions. A terse list
+    ("Revenue, share of our traffic, and renewal date?") asks each thing it names
+    (:func:`terse_list`)."""
     parts = sentences(message)
     stated = _stated(parts)
     # A list of questions: when two or more of a message's lines are list items and one of them
     # asks, an item that states nothing asks too ("- tokens/day expected, and latency need per
     # context size" among "- which models?" lines).
     items = {s: LIST_ITEM.sub("", s) for s in parts if LIST_ITEM.match(s)}
+    # fragments followed by a check-in ("- real-time chat, streaming ... is that right?") play
+    # back: each is kept whole, not split as a terse list
+    checked = any(_is_tag(LIST_ITEM.sub("", s)) for s in parts)
     listed = len(items) >= 2 and not stated and any(
         _is_ask(item) and not _is_tag(item) for item in items.values())
     out = []
@@ -227,10 +232,139 @@ def question_parts(message: str) -> list[str]:
             # an item naming several things asks each ("deadline + who already serves it")
             out += [p for p in _ITEM_PARTS.split(item) if re.search(r"\w\w", p)]
         elif _is_ask(s):
-            out.append(_asked_clause(s))
+            out += terse_list(_asked_clause(s))
         elif not stated and not _is_tag(s) and _is_fragment_question(s):
-            out.append(s)
+            out += [s] if checked else terse_list(s)
     return out
+
+
+#: A heading before a terse list, at a dash or a colon: "Where's the long tail at — size,
+#: revenue share, growth?", "Contracts: reserved share, renewals, finance deadline?".
+_HEAD = re.compile(r"\s+[—–]\s*|\s+-\s+|:\s+")
+#: Where a terse list names its next thing, outside brackets: a comma (", and", ", plus"), a
+#: semicolon, "vs" / "versus", a slash with a space beside it ("Model / precision"; "tok/night"
+#: is one thing). Not a bare "and": a short piece is split there when it is matched
+#: (agent.clarify.select.split_questions), and a longer one joins one thing ("latency and
+#: throughput trade-off they care about"). The groups name the word that joins the next item.
+_TERSE_SEP = re.compile(
+    r"\s*(?:,\s*(?:(and|plus|also)\b)?|;\s*(?:(and)\b)?|\s+(vs\.?|versus)(?!\w)"
+    r"|\s+/\s*|\s*/\s+)\s*(?![^()]*\))", re.IGNORECASE)
+#: An item that asks with a question word of its own ("where we are today", "who flagged it").
+_WH_ITEM = re.compile(r"^(?:what|what's|whats|who|who's|whose|where|where's|when|which|how|"
+                      r"how's|whether)\b", re.IGNORECASE)
+#: A heading that asks a whole question of its own ("Where does the time go in a cold start:
+#: download, waiting for a slot, loading?"): the list after it offers answers, it asks nothing.
+_HEAD_ASKS = re.compile(r"\b(?:do|does|did|can|could|would|will|should|might|may|must)\b",
+                        re.IGNORECASE)
+#: An item that opens with a pronoun has a subject and verb ("..., and it grow fast?").
+_PRONOUN = re.compile(r"^(?:it|they|we|you|i|he|she|there|this|that|these|those)\b",
+                      re.IGNORECASE)
+_ITEM_FILLER = re.compile(r"^(?:and|also|plus|so|ok(?:ay)?|then|oh|um+|uh+)\b[\s,]*",
+                          re.IGNORECASE)
+_WH_ANYWHERE = re.compile(r"\b(?:what|who|where|when|which|how|whether)\b", re.IGNORECASE)
+_VS = ("vs", "vs.", "versus")
+_OR = re.compile(r"\bor\b", re.IGNORECASE)
+_BE = re.compile(r"\b(?:is|are|was|were)\b|'(?:s|re)\b", re.IGNORECASE)
+#: Words that say which value of a thing is asked (a statistic, a time, a trend, a measure)
+#: without naming the thing: in a list, an item made of these alone ("the request rate,
+#: average and peak") stays with the item before it. Not "target": a target is a fact of its
+#: own beside today's value ("Warm vs cold latency, and the target?").
+ASPECT_WORDS = frozenset({
+    "average", "avg", "mean", "median", "typical", "peak", "peaks", "max", "maximum", "min",
+    "minimum", "total", "overall", "today", "now", "current", "currently", "growth", "growing",
+    "trend", "trends", "size", "count", "number", "share", "range", "roughly", "approximately",
+    "ballpark", "once", "again"})
+#: A list item names one thing in at most this many words ("share of our traffic"); measured
+#: on the dev bank: 3 loses "share of our traffic" and "overhead of constrained decoding", 5
+#: splits "How many request come in one second, normal time and busy time?" into three facts.
+TERSE_WORDS = 4
+#: An item with a question word of its own is this short at most ("What does it displace on
+#: the roadmap").
+WH_ITEM_WORDS = 8
+
+
+def _names_a_thing(item: str) -> bool:
+    """A list item: a short noun phrase ("renewal date", "eng cost") or a short question-word
+    fragment ("where we are today"), stating nothing (no value, no assumption, no clause)."""
+    if _QUANTITY.search(item) or _ASSUMES.search(item) or _PRONOUN.match(item):
+        return False
+    if _WH_ITEM.match(item):
+        return len(item.split()) <= WH_ITEM_WORDS
+    return len(item.split()) <= TERSE_WORDS and not _CLAUSE.search(item)
+
+
+def terse_list(clause: str) -> list[str]:
+    """A terse list of things asked in one breath, one part per thing; [clause] otherwise.
+
+    "Revenue, share of our traffic, and renewal date?" asks three things, "TTFT target vs where
+    we are today?" two, "What does it displace on the roadmap, and eng cost?" two: matched
+    whole, the closest one or two facts drown the rest. Items are split at commas, "vs" /
+    "versus", a spaced slash and semicolons (:data:`_TERSE_SEP`), when every item is short
+    (:func:`_names_a_thing`) and at least one is not a question of its own (a list of
+    questions is split where it is matched). After a heading ("Where's the long tail at —
+    size, revenue share, growth?", "Our first attempt — throughput, TTFT?") each item keeps the
+    heading's subject ("long tail: growth"), since "growth" alone names no subject.
+
+    Not split: an either-or ("Which customers, startups or enterprises?"); a question after a
+    plain comma, which is about the thing named before it ("Cold request, how many seconds?"),
+    and a short addition to a question ("Who's doing this work, big teams?"); one word on a
+    side of "vs" ("Warm vs cold latency"); an item that says only which value is asked
+    (:data:`ASPECT_WORDS`: "the request rate, average and peak") stays with the item before
+    it; a heading that asks a whole question ("Where does the time go: download, loading?",
+    whose list offers answers) or is followed by a question or a choice. A bare "and" is left
+    to the matcher: splitting there too changed no dev question's facts (clarify5)."""
+    from agent.semantic.words import content_words
+
+    text = clause.strip().rstrip("?.! ").strip()
+    head = _HEAD.search(text)
+    lead, body = (text[:head.start()].strip(), text[head.end():]) if head else ("", text)
+    lead = re.sub(_LEAD, "", lead, flags=re.IGNORECASE).strip()  # "Last one: ...", "Also —"
+    if lead and (_HEAD_ASKS.search(lead) or _PRONOUN.match(lead) or (
+            _CLAUSE.search(lead) and not _WH_ITEM.match(_ITEM_FILLER.sub("", lead)))):
+        return [clause]
+    if re.search(r",\s*or\b", body, re.IGNORECASE):
+        return [clause]
+    pieces = _TERSE_SEP.split(body)  # text, then the separator's three groups, then text ...
+    items: list[tuple[str, str]] = []  # (item, the word that joins it to the one before)
+    joiner = ""
+    for k in range(0, len(pieces), 4):
+        item = _ITEM_FILLER.sub("", (pieces[k] or "").strip()).strip()
+        if re.search(r"\w\w", item) and not _ACK.match(item):
+            items.append((item, joiner))
+        if k + 3 < len(pieces):
+            joiner = next((g for g in pieces[k + 1:k + 4] if g), ",").lower()
+    # "Warm vs cold latency", "cold TTFT vs warm": one word on a side of "vs" qualifies the
+    # thing named on the other: one thing.
+    for n in range(len(items) - 1, 0, -1):
+        if items[n][1] in _VS and min(len(items[n - 1][0].split()), len(items[n][0].split())) == 1:
+            items[n - 1:n + 1] = [(f"{items[n - 1][0]} vs {items[n][0]}", items[n - 1][1])]
+    names = [i for i, _ in items]
+    if len(names) < 2 or not all(_names_a_thing(i) for i in names):
+        return [clause]
+    questions = [i for i in names if _WH_ITEM.match(i)]
+    if (len(questions) == len(names) and not any(j in _VS for _, j in items)) \
+            or (questions and any(_OR.search(i) for i in names)):
+        return [clause]
+    if lead:
+        if any(_HEAD_ASKS.search(i) or _BE.search(i) or _OR.search(i) for i in names):
+            return [clause]
+        subject = " ".join(content_words(lead))
+        return [f"{subject}: {i}" for i in names] if subject else names
+    # After a plain comma, a question is about the thing named before it ("Cold request, how
+    # many seconds?", "LoRA or full fine-tunes, roughly what split?"), and a short addition to
+    # a question qualifies it ("Who's doing this work, big teams?", "..., money-wise?").
+    if any(joiner == "," and (_WH_ANYWHERE.search(i) or _WH_ITEM.match(before))
+           for (before, _), (i, joiner) in pairwise(items)):
+        return [clause]
+    # An item that names no subject of its own ("the request rate, average and peak") keeps
+    # the subject of the item before it.
+    out: list[str] = []
+    for item in names:
+        if out and not _WH_ITEM.match(item) and set(content_words(item)) <= ASPECT_WORDS:
+            out[-1] = f"{out[-1]}, {item}"
+        else:
+            out.append(item)
+    return out if len(out) > 1 else [clause]
 
 
 #: Where a list item that asks without a question mark names another thing: a comma (", and"),

@@ -377,3 +377,72 @@ def test_first_word_or_whole_answer_asks_what_twice_as_fast_means() -> None:
     ask = "Is this about the first word showing up, or the whole answer finishing?"
     told = [f.id for f in select(default_cases()["llama70b-2x-latency"], question_parts(ask))]
     assert told == ["latency_target"]
+
+
+# -- terse compound questions (clarify5: a new user's trial) -----------------------------------
+
+TERSE_SPLITS = [
+    ("Revenue, share of our traffic, and renewal date?",
+     ["Revenue", "share of our traffic", "renewal date"]),
+    ("TTFT target vs where we are today?", ["TTFT target", "where we are today"]),
+    ("What does it displace on the roadmap, and eng cost?",
+     ["What does it displace on the roadmap", "eng cost"]),
+    # after a heading, an item keeps the heading's subject: "growth" alone names none
+    ("Where's the long tail at — size, revenue share, growth?",
+     ["long tail: size", "long tail: revenue share", "long tail: growth"]),
+    ("Model / precision?", ["Model", "precision"]),
+    ("Last one: spend, target?", ["spend", "target"]),  # a filler heading carries no subject
+    # a fragment without a question mark asks too
+    ("Peak QPS, request size", ["Peak QPS", "request size"]),
+]
+
+
+@pytest.mark.parametrize(("message", "parts"), TERSE_SPLITS)
+def test_a_terse_list_of_things_is_asked_thing_by_thing(message: str, parts: list[str]) -> None:
+    assert question_parts(message) == parts
+
+
+TERSE_WHOLE = [
+    # an either-or offers answers to one question
+    "Also, which customers are we talking about, startups or enterprises?",
+    "Is it batch, or real-time?",
+    # a heading that asks a whole question offers the list as answers
+    "Where does the time go in a LoRA cold start: download, waiting for a slot, loading?",
+    "When support digs into those tickets, what do they turn out to be: rate limits, cold "
+    "starts, bad requests?",
+    # a question after a plain comma asks about the thing before it
+    "Cold request, how many seconds?",
+    # an item that says only which value ("average and peak") stays with its thing
+    "And the request rate, average and peak, once more?",
+    # a unit, not two things; a clause, not a noun
+    "tok/night?",
+    "How many peoples write to support each month, and it grow fast?",
+    # a heading, then a question of its own
+    "Walk me through the margin compression: where was GM two quarters ago versus now?",
+    # a short addition after a plain comma qualifies the question before it
+    "Who's doing this work on the customer side, big teams?",
+    "LoRA or full fine-tunes, roughly what split?",
+    # one word on a side of "vs" qualifies the thing on the other: one thing
+    "cold TTFT vs warm?",
+    "Cost versus latency priority?",
+    # an acknowledgement is no item
+    "Understood, thanks for the detail.",
+]
+
+
+@pytest.mark.parametrize("message", TERSE_WHOLE)
+def test_what_is_one_question_is_not_split_as_a_list(message: str) -> None:
+    assert question_parts(message) == [message]
+
+
+def test_terse_compound_questions_get_every_fact_they_name() -> None:
+    """Matched whole, each of these told one or two of its facts; the one left out is told
+    when the list is asked thing by thing."""
+    ask = "strategic-custom-ask"
+    assert told(ask, "Revenue, share of our traffic, and renewal date?") == {
+        "revenue", "traffic_share", "renewal"}
+    assert told(ask, "TTFT target vs where we are today?") == {"latency", "latency_now"}
+    assert told(ask, "What does it displace on the roadmap, and eng cost?") == {
+        "displaced_work", "engineering_cost"}
+    assert {"revenue", "renewal"} <= told(CASE, "Revenue, share of our traffic, renewal date?")
+    assert told("batch-inference-cost", "Model / precision?") == {"models", "precision"}
