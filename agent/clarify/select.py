@@ -174,12 +174,12 @@ class Params:
     """The thresholds and weights of the match: fitted on the dev bank (``python -m
     evals.clarify_cv`` fits them on training folds only and prints the figures)."""
 
-    keyword_floor: float = 0.15
+    keyword_floor: float = 0.2
     """A keyword hit needs at least this similarity to its fact..."""
     keyword_slack: float = 0.1
     """...and may trail the best-matching keyword-hit fact of the part by at most this much, by
     similarity alone (the word-level signal is not counted here)..."""
-    keyword_behind: float = 0.2
+    keyword_behind: float = 0.3
     """...and the closest fact of all (keyword hit or not) by at most this much."""
     phrase_behind: float = 0.6
     """...or by at most this much when the keyword phrase names the hit fact's subject against
@@ -188,6 +188,10 @@ class Params:
     steps does a typical agent task have?" hits the workload fact's "how many steps", and is
     closer by its sentence mean to the volume fact's "How many agent tasks a day?", whose
     words say nothing of steps."""
+    word_behind: float = 0.15
+    """...but a keyword hit that rests on one word of the question (:func:`evidence_words`:
+    "security", "throughput") may trail the closest fact by at most this much (round 9): one
+    word is how a broad keyword leaks. 1.0: as any keyword."""
     meaning_min: float = 0.5
     """Meaning alone tells the closest fact at this similarity or more..."""
     meaning_margin: float = 0.02
@@ -467,7 +471,8 @@ def named(case: Case, part: str) -> list[int]:
 
 
 def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[int],
-               p: Params, apart: Sequence[np.ndarray] = ()) -> list[int]:
+               p: Params, apart: Sequence[np.ndarray] = (), words: Sequence[int] = ()
+               ) -> list[int]:
     """The keyword hits the meaning agrees with: each close enough to its fact, and (when
     several facts' keywords hit) not far behind the closest of them. A clue must also be the
     closest of them: a question about something else that mentions it gets nothing. A clue is
@@ -486,6 +491,8 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
         score = float(row[i])
         behind = (max(p.keyword_behind, p.phrase_behind)
                   if n < len(apart) and apart[n][top] else p.keyword_behind)
+        if n < len(words) and words[n] < PHRASE_WORDS:
+            behind = min(behind, p.word_behind)
         if fi.facts[i].clue:
             if float(raw[i]) >= p.clue_min and float(raw[i]) >= raw_lead:
                 out.append(i)
@@ -495,21 +502,41 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
     return out
 
 
-def keyword_hits(fi: FactIndex, text: str) -> dict[int, str]:
-    """The facts whose keywords ``text`` uses, each with the longest phrase of the text one of
-    its keywords matched. The keywords are also matched against the text without its articles
-    and "different"-like modifiers (:func:`agent.semantic.words.without_fillers`): "what is
-    the price of the GPU now?" uses "price of gpu*", "how many different adapters"
-    "how many adapters"."""
+def keyword_spans(fi: FactIndex, text: str) -> dict[int, list[str]]:
+    """The facts whose keywords ``text`` uses, each with the phrases of the text its keywords
+    matched. The keywords are also matched against the text without its articles and
+    "different"-like modifiers (:func:`agent.semantic.words.without_fillers`): "what is the
+    price of the GPU now?" uses "price of gpu*", "how many different adapters" "how many
+    adapters"."""
     bare = without_fillers(text)
-    out: dict[int, str] = {}
+    out: dict[int, list[str]] = {}
     for i, f in enumerate(fi.facts):
         if not (first_match(f.keywords, text) or (bare != text and first_match(f.keywords, bare))):
             continue
-        spans = [m.group(0) for k in f.keywords for t in dict.fromkeys((text, bare))
-                 if (m := first_match((k,), t))]
-        out[i] = max(spans, key=len, default="")
+        out[i] = [m.group(0) for k in f.keywords for t in dict.fromkeys((text, bare))
+                  if (m := first_match((k,), t))]
     return out
+
+
+def longest(spans: Sequence[str]) -> str:
+    """The phrase of most words (then characters) among ``spans``."""
+    return max(spans, key=lambda s: (len(s.split()), len(s)), default="")
+
+
+def evidence_words(spans: Sequence[str]) -> int:
+    """How many words of a question a fact's keyword hits rest on (round 9): the words of its
+    longest matched phrase, or the number of separate phrases matched when more ("dedicated"
+    and "shared" in "Are they on dedicated GPUs or the shared stuff?": two keywords of one fact
+    agreeing say as much as a phrase)."""
+    low = {s.lower().strip() for s in spans if s.strip()}
+    separate = [s for s in low if not any(s != o and s in o for o in low)]
+    return max(len(longest(spans).split()), len(separate))
+
+
+def keyword_hits(fi: FactIndex, text: str) -> dict[int, str]:
+    """The facts whose keywords ``text`` uses (:func:`keyword_spans`), each with the longest
+    phrase of the text one of its keywords matched (most words, then most characters)."""
+    return {i: longest(spans) for i, spans in keyword_spans(fi, text).items()}
 
 
 #: A word of a keyword phrase is the hit fact's own when one of the fact's subject words is at
@@ -563,6 +590,9 @@ class Reading:
     apart: tuple[np.ndarray, ...] = ()
     """per keyword hit (in the order of ``hits``), per fact: whether the hit's keyword phrase
     names the hit fact's subject against that fact (:func:`sets_apart`)"""
+    span_words: tuple[int, ...] = ()
+    """per keyword hit (in the order of ``hits``), how many words of the text it rests on
+    (:func:`evidence_words`; round 9: a hit on one word is held to ``word_behind``)"""
 
 
 def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool = True,
@@ -590,13 +620,15 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
             wanted = intents(text) if signals else frozenset()
             typed = np.array([0.0 if not wanted else 1.0 if wanted & g else -1.0
                               for g in fi.gives], dtype=np.float32) if wanted else none
-            hits = keyword_hits(fi, text)
+            spans = keyword_spans(fi, text)
+            hits = {i: longest(found) for i, found in spans.items()}
             readings.append(Reading(
                 scores[row_no], tuple(hits), typed,
                 shared_words(fi, text) if signals else none,
                 not (len(texts) > 1 and row_no == 0),
                 fi.subjects.scores(text) if tokens and fi.subjects is not None else none,
-                text, tuple(sets_apart(fi, i, span) for i, span in hits.items())))
+                text, tuple(sets_apart(fi, i, span) for i, span in hits.items()),
+                tuple(evidence_words(found) for found in spans.values())))
     return fi, named_facts, readings
 
 
@@ -615,7 +647,7 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                     and row[top] - lead >= p.override_margin):
                 chosen.add(top)
                 continue
-        chosen.update(_confirmed(fi, row, r.row, r.hits, p, r.apart))
+        chosen.update(_confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words))
         if ((r.hits and not p.meaning_with_keywords) or not r.judged
                 or len(content_words(r.text)) < p.min_content):
             continue
