@@ -130,3 +130,27 @@ def test_both_halves_of_a_two_part_question_are_answered(question: str, want: se
     from agent.offline import matching_facts
 
     assert {f.id for f in matching_facts(get_case(JSON_CASE), question)} == want
+
+
+def test_the_longest_matched_phrase_is_the_one_of_most_words() -> None:
+    # Round 9: "throughput" has more letters than "per GPU", but "per GPU" is the phrase.
+    from agent.clarify.select import evidence_words, longest
+    assert longest(["throughput", "per GPU"]) == "per GPU"
+    assert longest([]) == ""
+    assert evidence_words(["throughput", "per GPU"]) == 2
+    # Two separate keywords of one fact count as much as a phrase of two words; a keyword
+    # matched inside another's phrase does not count again.
+    assert evidence_words(["dedicated", "shared"]) == 2
+    assert evidence_words(["p99", "p99 today versus"]) == 3
+    assert evidence_words(["security"]) == 1
+
+
+def test_word_behind_holds_a_hit_on_one_word_only_when_switched_on() -> None:
+    # Round 9, measured and not kept (off in PARAMS): "security" is a keyword of both the
+    # confidential-weights fact and the security fact, and "shared" of the current setup.
+    q = "Does their security group insist on a private box of their own, nothing shared?"
+    assert PARAMS.word_behind == 1.0
+    shipped = told("strategic-custom-ask", q)
+    strict = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=0.0))
+    assert {"security", "weights_confidential", "current_setup"} <= shipped
+    assert strict < shipped
