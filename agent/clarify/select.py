@@ -222,10 +222,12 @@ class Params:
     words_weight: float = 0.0
     """Weight of the shared-words signal (:func:`shared_words`): the share of the question's
     informative words that the fact's topic and answer use, rare words counting most."""
-    intent_weight: float = 0.0
+    intent_weight: float = 0.06
     """Added to a fact's similarity when the question's intent (prompts/clarify_intents.yaml:
     a count, a duration, money, a person, a date, a share) is a kind of answer the fact gives;
-    taken off when the question has an intent the fact's answer does not give."""
+    taken off when the question has an intent the fact's answer does not give. It chooses
+    among the facts and sets the lead, never the closeness: meaning alone tells a fact only
+    when it is ``meaning_min`` close without it (round 9, which switched it on)."""
     token_weight: float = 0.15
     """Weight of the word-level signal (:func:`subject_words`, :class:`WordGroups`): each content
     word of the question against the words of each fact's subject, best match per word."""
@@ -662,7 +664,13 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                      and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
                      >= max(p.meaning_margin, p.clue_margin))
         else:
-            close = best >= p.meaning_min and best - second >= p.meaning_margin
+            # Round 9: the typed signal (the kind of answer asked for) chooses among the facts
+            # and sets the lead, but the fact must be close without it: "How many engineers do
+            # they have on the data team?" wants a count, which the volume fact gives, and is
+            # about neither.
+            untyped = best - p.intent_weight * float(r.typed[top])
+            close = (best >= p.meaning_min and untyped >= p.meaning_min
+                     and best - second >= p.meaning_margin)
         # Standing out is judged on similarity alone: the typed and shared-words signals may
         # choose among close facts but not make a weak match look clear ("How many engineers
         # are on the team?" wants a count, which the volume fact gives, but asks about neither).
