@@ -75,14 +75,15 @@ KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind", "phrase_beh
 #:   with the meaning thresholds, the keyword gates pinned at the shipped values;
 #: - ``tokens``: round 2's parameters, round 5's word-level signal (``token_weight``,
 #:   ``token_floor``: agent/semantic/words.py), round 8's content-word minimum
-#:   (``min_content``) and clarify3's ``phrase_behind`` (round 9's ``word_behind``, measured
-#:   and not kept, is fitted by ``all`` only);
+#:   (``min_content``), clarify3's ``phrase_behind`` and the intent signal round 9 switched
+#:   on (``intent_weight``; round 9's ``word_behind``, measured and not kept, is fitted by
+#:   ``all`` only);
 #: - ``all``: every parameter.
 GRIDS = {"round2": ROUND2,
          "signals": tuple(k for k in GRID
                          if k not in (*KEYWORD_GATES, "token_weight", "token_floor")),
          "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor", "min_content",
-                                        "phrase_behind")}
+                                        "phrase_behind", "intent_weight")}
 #: Round 3's and round 5's signals, off (their value when a grid leaves them out).
 OFF: dict[str, float | bool] = {"lead_min": 1.0, "override_margin": 1.0, "words_weight": 0.0,
                                 "intent_weight": 0.0, "token_weight": 0.0, "phrase_behind": 0.0,
