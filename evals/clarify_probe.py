@@ -2,7 +2,8 @@
 the clarifying-question bank's format that is not part of the bank (``evals/probes/
 clarify9-a.jsonl``, studied; ``clarify9-b.jsonl``, run once per kept change), and with
 ``--why`` each missed or wrong question with what the matcher read: the closest facts by
-similarity and by the row the thresholds judge (word-level signal added), the keyword hits.
+similarity and by the row the thresholds judge (typed and word-level signals added), the
+keyword hits.
 
 Two figures: the shipped :data:`agent.clarify.select.PARAMS`, and ``cv``: each question
 predicted with parameters fitted (``evals.clarify_cv.fit``, tokens grid) on the dev bank
@@ -32,8 +33,9 @@ def _why(item: Item, got: set[str]) -> str:
     lines = [f"{item.q.id}: {item.q.question}",
              f"   want {sorted(item.want)} got {sorted(got)}"]
     for r in item.readings:
-        row = r.row + PARAMS.token_weight * (np.where(r.row >= PARAMS.token_floor, r.tokens, 0.0)
-                                             if r.tokens is not None else 0.0)
+        row = (r.row + PARAMS.intent_weight * r.typed
+               + PARAMS.token_weight * (np.where(r.row >= PARAMS.token_floor, r.tokens, 0.0)
+                                        if r.tokens is not None else 0.0))
         order = np.argsort(-row)[:3]
         lines.append(
             f"   [{'judged' if r.judged else 'whole'}] {r.text!r}\n"
