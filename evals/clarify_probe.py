@@ -61,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_cv:
         dev = prepare(load_bank(SPLITS["dev"], cases).questions, cases, True)
         grid = {k: v for k, v in GRID.items() if k in GRIDS["tokens"]}
-        fitted = {c: fit([i for i in dev if i.q.case != c], grid) for c in {i.q.case for i in probe}}
+        fitted = {c: fit([i for i in dev if i.q.case != c], grid)
+                  for c in {i.q.case for i in probe}}
         rows["cv"] = by_kind([(i, told(i, fitted[i.q.case])) for i in probe])
     for name, figs in rows.items():
         a = figs["all"]
