@@ -59,28 +59,35 @@ GRID: dict[str, tuple[float | bool, ...]] = {
     "token_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6),
     "token_floor": (0.25, 0.3, 0.35, 0.4, 0.45),
     "min_content": (0, 1, 2),
+    # round 9 (not kept): how far behind the closest fact a keyword hit resting on one word of
+    # the question may be; 1.0: as any keyword.
+    "word_behind": (0.0, 0.05, 0.1, 0.15, 1.0),
 }
 #: The parameters round 2's matcher had (the rest are round 3's signals).
 ROUND2 = ("meaning_min", "meaning_margin", "keyword_floor", "keyword_slack", "keyword_behind",
           "meaning_with_keywords")
 #: The keyword gates, pinned at the shipped values by the ``signals`` grid.
-KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind", "phrase_behind")
+KEYWORD_GATES = ("keyword_floor", "keyword_slack", "keyword_behind", "phrase_behind",
+                 "word_behind")
 #: The fitting procedures compared:
 #: - ``round2``: round 2's parameters only, round 3's signals off (the matcher as it was);
 #: - ``signals``: round 3's signals (intent, shared words, stand-out lead, keyword override)
 #:   with the meaning thresholds, the keyword gates pinned at the shipped values;
 #: - ``tokens``: round 2's parameters, round 5's word-level signal (``token_weight``,
-#:   ``token_floor``: agent/semantic/words.py) and round 8's content-word minimum
-#:   (``min_content``);
+#:   ``token_floor``: agent/semantic/words.py), round 8's content-word minimum
+#:   (``min_content``), clarify3's ``phrase_behind`` and the intent signal round 9 switched
+#:   on (``intent_weight``; round 9's ``word_behind``, measured and not kept, is fitted by
+#:   ``all`` only);
 #: - ``all``: every parameter.
 GRIDS = {"round2": ROUND2,
          "signals": tuple(k for k in GRID
                          if k not in (*KEYWORD_GATES, "token_weight", "token_floor")),
          "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor", "min_content",
-                                        "phrase_behind")}
+                                        "phrase_behind", "intent_weight")}
 #: Round 3's and round 5's signals, off (their value when a grid leaves them out).
 OFF: dict[str, float | bool] = {"lead_min": 1.0, "override_margin": 1.0, "words_weight": 0.0,
-                                "intent_weight": 0.0, "token_weight": 0.0, "phrase_behind": 0.0}
+                                "intent_weight": 0.0, "token_weight": 0.0, "phrase_behind": 0.0,
+                                "word_behind": 1.0}
 
 
 def start(grid: dict[str, tuple[float | bool, ...]]) -> Params:

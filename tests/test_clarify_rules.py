@@ -94,8 +94,10 @@ def test_keywords_are_also_matched_without_articles_and_kind_modifiers(
                     "h100_prices"}
     sel._indexes.clear()
     monkeypatch.setattr(sel, "without_fillers", lambda text: text)
-    assert told("finetune-cold-starts", "how many different adapters do we host?") == {
-        "current_setup"}
+    # Without the rule the volume fact is missed (round 9: the wrong fact it used to get, the
+    # serving setup, gives no count, so the typed signal now keeps it out as well).
+    assert told("finetune-cold-starts", "how many different adapters do we host?") in (
+        set(), {"current_setup"})
     assert told("gpu-price-shift", "what is the price of the GPU now?") == {"market_change"}
 
 
@@ -130,3 +132,63 @@ def test_both_halves_of_a_two_part_question_are_answered(question: str, want: se
     from agent.offline import matching_facts
 
     assert {f.id for f in matching_facts(get_case(JSON_CASE), question)} == want
+
+
+def test_the_longest_matched_phrase_is_the_one_of_most_words() -> None:
+    # Round 9: "throughput" has more letters than "per GPU", but "per GPU" is the phrase.
+    from agent.clarify.select import evidence_words, longest
+    assert longest(["throughput", "per GPU"]) == "per GPU"
+    assert longest([]) == ""
+    assert evidence_words(["throughput", "per GPU"]) == 2
+    # Two separate keywords of one fact count as much as a phrase of two words; a keyword
+    # matched inside another's phrase does not count again.
+    assert evidence_words(["dedicated", "shared"]) == 2
+    assert evidence_words(["p99", "p99 today versus"]) == 3
+    assert evidence_words(["security"]) == 1
+
+
+def test_word_behind_holds_a_hit_on_one_word_only_when_switched_on() -> None:
+    # Round 9, measured and not kept (off in PARAMS): "security" is a keyword of both the
+    # confidential-weights fact and the security fact, and "shared" of the current setup.
+    q = "Does their security group insist on a private box of their own, nothing shared?"
+    assert PARAMS.word_behind == 1.0
+    shipped = told("strategic-custom-ask", q)
+    strict = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=0.0))
+    assert {"security", "weights_confidential", "current_setup"} <= shipped
+    assert strict < shipped
+
+
+def test_a_clause_opening_with_when_asks_for_no_date() -> None:
+    # Round 9 (prompts/clarify_intents.yaml): "when" asks for a date only as a question word.
+    from agent.clarify.select import intents
+    assert "date" in intents("When does their contract renew?")
+    assert "date" in intents("Renewal is when?")
+    assert "date" not in intents("When a developer's call misbehaves, what do they get back?")
+    assert "date" not in intents("When traffic jumps, how many minutes until a replica is up?")
+
+
+def test_months_are_a_duration_and_a_number_of_things_a_count() -> None:
+    from agent.clarify.select import gives
+    gpu = get_case("gpu-price-shift")
+    assert "duration" in gives(next(f for f in gpu.facts if f.id == "lead_times"))
+    moe = get_case("moe-long-context-onboarding")
+    assert "count" in gives(next(f for f in moe.facts if f.id == "models"))  # 128 experts
+
+
+def test_the_kind_of_answer_asked_for_chooses_among_close_facts() -> None:
+    # Round 9: "how long" wants a duration; the stage fact ("Production, for about a year"...
+    # in this case: "the link ... is basically a prototype") gives none, the time-to-deploy fact
+    # does ("about two days").
+    q = "Once a run finishes, how long before it's answering real traffic?"
+    assert told("train-deploy-one-stack", q) == {"time_to_deploy"}
+    assert told("train-deploy-one-stack", q,
+                dataclasses.replace(PARAMS, intent_weight=0.0)) == {"stage"}
+
+
+def test_the_kind_of_answer_never_makes_a_far_fact_close() -> None:
+    # "How many ..." wants a count, which the volume fact gives; the question is about neither
+    # it nor anything else on the sheet. The typed signal may choose among close facts but a
+    # fact must be close without it.
+    q = "How many engineers do they have on the data team?"
+    assert told("batch-inference-cost", q) == set()
+    assert told("batch-inference-cost", q, dataclasses.replace(PARAMS, intent_weight=0.3)) == set()
