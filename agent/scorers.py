@@ -155,7 +155,8 @@ EXCELLENT_MEAN = 3.3
 #: 7: a line announcing one's own summary or assumptions ("So summary, my assumption:") is a
 #: claim; rationales say what the next level needs and show a span inside another once.
 #: 8: an option said to cost nothing ("zero quality loss on every model", "no downside") is a
-#: bad call, unless a check is to show it; "no quality loss on their evals" is not "no evals".
+#: bad call, unless a check is to show it; "no quality loss on their evals" is not "no evals";
+#: "seen this a hundred times" says how often, not "100x" (stop 29).
 RULES = 8
 
 
