@@ -635,13 +635,14 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
     claims.sort(key=lambda s: (bool(_SPECIFIC.search(s.text)), len(s.text.split())),
                 reverse=True)
     for best in claims:
-        text = deepen_text(step, best.text, answers)
+        text = deepen_text(step, best.text, answers, told)
         if text is not None and not repeats(text, said):
             return Reaction("deepen", text, "deepen")
     return None
 
 
-def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | None:
+def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
+                told: Sequence[str] = ()) -> str | None:
     """The step's deepening question on ``sentence``, or None when it has none to ask.
 
     Asking for a number when the sentence already sets one (a target, an estimate or a
@@ -649,19 +650,28 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
     a second", "all at once in two weeks") asks why that figure instead, quoting the words
     around it; a sentence whose figure is the size of a rollout ("a tenth of their traffic")
     is asked what result it needs instead; one with a figure that is neither is not asked for a
-    number at all, and a hedged explanation with no target in it ("the gap is probably in what
+    number at all, nor is one whose figures the candidate did not choose or already ground: a
+    figure the interviewer told (``told``: "under half a second" after the contract's 500 ms)
+    or an estimate that says where it comes from or how it will be checked (:func:`grounded`:
+    "I'd guess ~1.5-2x, would check with a load test"). A hedged explanation with no target in it ("the gap is probably in what
     we measure") is asked how it would be confirmed. A question that ``answers`` (the step's
     answers) already answer (:func:`answers_it`) is not asked: None; when they already say how
     they would check the claim, what result would prove them wrong is asked of that check
     instead (``check_given``), and when they already name what their choice costs, what would
-    make that price too high (``cost_given``); unless they say that too. A sentence with no
+    make that price too high (``cost_given``), or of a risk they name, what early sign would
+    tell them it is coming true (``risk_given``); unless they say that too. A sentence with no
     complete clause to quote (:func:`clean_quote`) is not deepened: None."""
     kind = DEEPEN_BY_STEP.get(step, "mechanism")
     parts = sentence.strip().split()
     text = clean_quote(sentence)
     if kind == "number":
         readings = figure_readings(parts)
-        found = next(((b, a) for b, a, reading in readings if reading == "set"), None)
+        sets = [(b, a) for b, a, reading in readings if reading == "set"]
+        known = [q for t in told for q in quantities(t)]
+        found = None if grounded(sentence) else next(
+            ((b, a) for b, a in sets if not _told_figure(parts, b, a, known)), None)
+        if sets and found is None:
+            return None  # a figure told, or an estimate grounded already: no "why that figure"
         if found is not None:
             kind = "number_given"
             begin, at = found
@@ -682,10 +692,62 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
             if _says(further, answers):
                 return None
             kind, text = given, _quotable(said)
+            if given == "cost_given" and _RISK.search(next(
+                    (s for s in said if clean_quote(s) is not None), "")):
+                # the price named is a risk, not a cost paid: ask for its early sign
+                if _says(_SAYS_WATCH, answers):
+                    return None
+                kind = "risk_given"
     template = str(script()["react"]["deepen"][kind])
     if text is None or answers_it(template.replace("{quote}", ""), answers):
         return None  # nothing to quote without cutting a phrase, or answered already
     return template.format(quote=text)
+
+
+def _told_figure(parts: Sequence[str], begin: int, at: int, known: Sequence[Quantity]) -> bool:
+    """Whether the figure at words ``begin``..``at`` of ``parts`` is one the interviewer told
+    (``known``); read with the few words before it ("half a second" is read at "second")."""
+    qs = quantities(" ".join(parts[max(0, begin - 3):at + 1]))
+    return bool(qs) and any(same(qs[-1], k) for k in known)
+
+
+#: An estimate: the candidate says the figure is a guess or an approximation.
+_ESTIMATE = re.compile(
+    r"\b(?:i'?d (?:guess|say|estimate|expect)|(?:my|a rough|rough) (?:guess|estimate)|guess\w*|"
+    r"estimat\w*|ballpark|roughly|about|around|approximately|order of|something like|"
+    r"call it)\b|~|≈", re.IGNORECASE)
+#: How an estimate would be checked: "would check with a load test", "to be confirmed by a
+#: benchmark", "I'd measure it first".
+_CHECKED = re.compile(
+    r"\b(?:check|confirm|verify|validate|measure|test|benchmark)\w*\b[^.;]{0,40}?"
+    r"\b(?:with|by|on|in|against|before|first)\b|\b(?:load[- ]?test\w*|benchmark\w*|"
+    r"a/b|pilot|dry run|shadow)\b", re.IGNORECASE)
+#: Where a figure comes from: "that's the number in their contract", "based on last month's
+#: logs", "from the benchmark", "what we measured".
+_SOURCED = re.compile(
+    r"\b(?:based on|according to|per (?:the|their|our)|(?:in|from) (?:the|their|our) "
+    r"(?:contract|sla|logs?|data|dashboards?|metrics|traces|benchmarks?|load tests?|"
+    r"numbers)|(?:we|i|they) (?:measured|benchmarked|saw|observed)|the contract)\b",
+    re.IGNORECASE)
+
+
+def grounded(sentence: str) -> bool:
+    """Whether ``sentence`` already says where its figure comes from (:data:`_SOURCED`) or
+    gives it as an estimate together with how it would be checked (:data:`_ESTIMATE` and
+    :data:`_CHECKED`): "Why that figure?" is answered."""
+    return bool(_SOURCED.search(sentence)
+                or (_ESTIMATE.search(sentence) and _CHECKED.search(sentence)))
+
+
+#: A price named as a risk rather than a cost paid: "we risk the customer reading it as a no",
+#: "the risk is...", "they might walk".
+_RISK = re.compile(r"\b(?:risk\w*|danger|might|may|could (?:lose|walk|churn|leave|miss|"
+                   r"end up)|chance (?:that|of))\b", re.IGNORECASE)
+#: What watching for a risk says: an early sign, a signal to act on.
+_SAYS_WATCH = re.compile(
+    r"\b(?:watch(?:ing)? (?:for|out for)|early (?:signs?|warnings?|signals?)|leading "
+    r"indicators?|(?:the|a) signal (?:is|would be)|tripwire|we'?d (?:see|notice) it (?:in|when|"
+    r"if))\b", re.IGNORECASE)
 
 
 #: A hedged explanation: what the candidate thinks is the case, not a target they set.
@@ -1079,7 +1141,7 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
         quoted = _verified(assessment.quote, answers)
         if quoted and restates(quoted, told):
             quoted = ""
-        chosen = (deepen_text(step, quoted, answers)
+        chosen = (deepen_text(step, quoted, answers, told)
                   if assessment.reaction == "deepen" and quoted and "deepen" not in done
                   else None)
         model_deepen = Reaction("deepen", chosen, "deepen") if chosen else None
