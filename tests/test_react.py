@@ -745,3 +745,44 @@ def test_a_risk_named_is_deepened_as_a_risk_not_as_a_cost() -> None:
     # the early sign already said: nothing left to deepen there
     watched = f"{choice} {risk} I'd watch for them asking about exit terms as an early sign."
     assert deepen("prioritize", [watched], []) is None
+
+
+def test_a_gap_probe_does_not_ask_for_what_the_answer_has_under_a_heading() -> None:
+    """Trial 6: "What could you do this week?" of an answer that began "Week 1: FP8, vLLM…",
+    and "How would you show the business this was worth it?" of one ending "Business: renewal
+    signed, and the long-tail dashboard ships on time."."""
+    from agent.offline import OfflineInterviewer
+    from agent.probes.react import answers_it, respond
+
+    case = get_case("strategic-custom-ask")
+    rubrics = default_rubrics()
+    this_week = rubrics["solutions"].criterion("solutions.quick_mitigation").probe
+    business = rubrics["validate"].criterion("validate.cost_validation").probe
+    state = {"turns": [], "facts_told": []}
+
+    def asked(step: str, answer: str) -> str:
+        r = respond(OfflineInterviewer(), case, rubrics[step], step, state,  # type: ignore[arg-type]
+                    [answer], ["deepen"], _Sink())
+        return r.text if r is not None else ""
+
+    plan = ("Day one: put them on reserved capacity in a region we run. Months two and three: "
+            "draft-model support for every customer.")
+    assert not answers_it(this_week, [plan.split(". ")[1]])
+    assert answers_it(this_week, [plan])
+    assert asked("solutions", plan) != this_week
+    for words in ("Week 1: reserved capacity for them, and a dashboard of where time goes.",
+                  "In the first two weeks I'd give them reserved capacity and a latency chart."):
+        assert answers_it(this_week, [words]), words
+    check = ("Compare their tail latency on the new pool against the old one over two weeks of "
+             "peaks, with a rollback ready.")
+    assert asked("validate", check) == business  # nothing about the business: asked
+    for heading in ("Business: the renewal gets signed on time.",
+                    "Revenue: the renewal gets signed on time."):
+        assert answers_it(business, [f"{check} {heading}"]), heading
+        assert asked("validate", f"{check} {heading}") != business, heading
+    # what the question asks beyond is not what it asks for; a heading too general says nothing
+    healthy = rubrics["goals"].criterion("goals.throughput_and_reliability").probe
+    assert not answers_it(healthy, ["Headline number: p95 under 150 ms at our edge."])
+    assert answers_it(healthy, ["Guardrails: error rate and the shared pool's p95 for others."])
+    assert not answers_it("How does your plan hold up across a hundred customers?",
+                          ["Customer: they get dedicated capacity in a region we run."])

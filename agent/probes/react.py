@@ -863,7 +863,93 @@ def answers_it(question: str, answers: Sequence[str]) -> bool:
         return False
     return bool((_ASKS_CHECK.search(question) and _says(_SAYS_CHECK, answers))
                 or (_ASKS_COST.search(question) and _says(_NAMES_COST, answers))
-                or (_ASKS_FIRST.search(question) and orders_options(answers)))
+                or (_ASKS_FIRST.search(question) and orders_options(answers))
+                or under_heading(question, answers))
+
+
+#: A heading in an answer: a few words then a colon, at the start of a line, a sentence or a
+#: list item, with something after it ("Week 1: FP8, vLLM…", "Business: renewal signed").
+_HEADING = re.compile(
+    r"(?:^|\n|[.;!?]\s+|\(\s*)(?:[-*•]\s+|\d+[.)]\s+)?\W*([A-Za-z][\w'/&+ –-]{1,30}?)\s*:"
+    r"(?=\s*\S+\s+\S)")
+#: Words of a question that say nothing of what it asks for.
+_QUESTION_WORDS = frozenset(
+    "what which where when would could should does show tell know think your have will that "
+    "this these those there with from into about make like look just more most much many "
+    "then than thing things someone actually really concretely".split())
+#: Themes a question may ask for in other words than an answer's heading: (what the
+#: question asks, a heading that has it). The near term ("What could you do this week?" of
+#: "Week 1: …", "Day one: …", "In the first two weeks …"), the business ("…show the business
+#: this was worth it?" of "Revenue: …"), a system's health beyond its headline number (of
+#: "Guardrails: …"), what to do if it goes wrong (of "Rollback: …").
+_THEMES = (
+    (re.compile(r"\b(?:this|next) week\b|\btoday\b|\btomorrow\b|\bright (?:now|away)\b|"
+                r"\bimmediate(?:ly)?\b|\bfirst (?:week|days?|steps?)\b", re.IGNORECASE),
+     re.compile(r"^(?:weeks?|days?|phase|sprint)\s*(?:0|1|one|zero)\b|^(?:now|today|"
+                r"immediately|this week|short[- ]term|quick wins?|first (?:\w+ )?(?:weeks?|"
+                r"days?))\b", re.IGNORECASE)),
+    (re.compile(r"\bbusiness\b|\bworth (?:it|what)\b|\bmatters? to (?:us|our)\b",
+                re.IGNORECASE),
+     re.compile(r"^(?:business|revenue|commercial|the business|money|renewal)\b",
+                re.IGNORECASE)),
+    (re.compile(r"\bhealthy\b|\bbeyond the headline\b", re.IGNORECASE),
+     re.compile(r"^(?:guardrails?|health|counter[- ]?metrics?|secondary metrics?)\b",
+                re.IGNORECASE)),
+    (re.compile(r"\bmakes? (?:something|things|it) worse\b|\bgoes wrong\b", re.IGNORECASE),
+     re.compile(r"^(?:rollback|roll back|fallback|plan b|if it fails|kill switch)\b",
+                re.IGNORECASE)),
+)
+#: A sentence opened by a span of time, which heads what follows as a heading does ("In the
+#: first two weeks I'd…").
+_TIME_OPENER = re.compile(
+    r"(?:^|\n|[.;!?]\s+)\W*(?:in|during|over|within|for)\s+(?:the\s+)?((?:first|next|coming)\s+"
+    r"(?:two |three |few |couple of |\d+ )?(?:weeks?|days?|months?)|this week|week (?:one|1))\b",
+    re.IGNORECASE)
+
+
+#: "Beyond X," in a question: X is what the answer has already.
+_BEYOND = re.compile(r"\b(?:beyond|besides|apart from|other than)\b[^,?]*", re.IGNORECASE)
+#: Heading words too general to say what is under them ("Customer: …", "Plan: …").
+_GENERIC_HEADS = frozenset("custo plan probl syste user team peopl step work chang cause idea "
+                           "optio summa note other point".split())
+
+
+def _stems(text: str) -> set[str]:
+    """Content words of ``text`` compared loosely: lower case, a plural's "s" dropped, the
+    first five letters."""
+    return {w.rstrip("s")[:5] for w in re.findall(r"[a-z][a-z'-]{3,}", text.lower())
+            if w not in _QUESTION_WORDS}
+
+
+def headings(answers: Sequence[str]) -> list[str]:
+    """The headings of ``answers`` (:data:`_HEADING`), and the spans of time that open a
+    sentence (:data:`_TIME_OPENER`)."""
+    out = []
+    for a in answers:
+        out += [m.group(1).strip() for m in _HEADING.finditer(a)
+                if len(m.group(1).split()) <= 4 and not has_verb(m.group(1))]
+        out += [m.group(1).strip() for m in _TIME_OPENER.finditer(a)]
+    return out
+
+
+def under_heading(question: str, answers: Sequence[str]) -> bool:
+    """Whether ``answers`` have what ``question`` asks for under a heading of their own: the
+    heading shares a content word with the question ("What could you do this week?" of "Week 1:
+    FP8, vLLM…", "How would you show the business this was worth it?" of "Business: renewal
+    signed"), or names its theme in other words (:data:`_THEMES`: "Day one: …", "Revenue: …",
+    "In the first two weeks …")."""
+    heads = headings(answers)
+    if not heads:
+        return False
+    # "Beyond the headline number, what…": what it asks beyond is not what it asks for
+    asked = _stems(_BEYOND.sub(" ", question))
+    for head in heads:
+        named = _stems(head) - _GENERIC_HEADS
+        if named and named <= asked:
+            return True
+        if any(q.search(question) and h.search(head) for q, h in _THEMES):
+            return True
+    return False
 
 
 #: What names a share of requests rather than sets a figure: "p99", "99th percentile", "the
