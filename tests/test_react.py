@@ -786,3 +786,24 @@ def test_a_gap_probe_does_not_ask_for_what_the_answer_has_under_a_heading() -> N
     assert answers_it(healthy, ["Guardrails: error rate and the shared pool's p95 for others."])
     assert not answers_it("How does your plan hold up across a hundred customers?",
                           ["Customer: they get dedicated capacity in a region we run."])
+
+
+def test_a_fact_never_told_is_challenged_beside_a_target_of_the_candidates_own() -> None:
+    """Trial 6: "right now about 3 in 100 hit their one-second limit and I'd want that close to
+    zero" quotes a fact never told (3% of calls time out at peak); the target after it ("I'd
+    want…") did not make the stated figure a target, and "3 in 100" is a share stated."""
+    case = get_case(CASE)
+    told = _told(CASE, {"latency", "latency_now", "scale"},
+                 *(case.fact(f).answer for f in ("latency", "latency_now", "scale")))
+    said = ("Second, fewer calls giving up: right now about 3 in 100 hit their one-second limit "
+            "and I'd want that close to zero.")
+    assert untold_use(case, told, said, "goals") == ("timeouts", "3 in 100")
+    r = challenge(case, "goals", [said], told, [])
+    assert r is not None and r.fact == "timeouts" and "3 in 100" in r.text
+    # a target of the candidate's own with that figure is still theirs
+    for target in ("I'd want fewer than 3 in 100 calls to hit their one-second limit.",
+                   "Keep timeouts under 3% and I'd want that close to zero."):
+        assert untold_use(case, told, target, "goals") is None, target
+    # "the slowest 1 in 100" names the tail, it states no share
+    assert untold_use(case, told, "Right now the slowest 1 in 100 wait too long.", "goals") \
+        is None

@@ -369,6 +369,33 @@ _PLAN_STEP = re.compile(
     + r"|^\W*(?:" + _IMPERATIVE + r"|publish|charge|price)\b", re.IGNORECASE)
 
 
+#: Where a clause joins another with a subject of its own: "…hit their limit | and I'd want
+#: that close to zero".
+_JOINED = re.compile(r"\s+(?:and|but|so|while|whereas|then)\s+(?=(?:i|i'd|i'll|i'm|we|we'd|"
+                     r"we'll|we're|they|they'd|it|it's|that|this|which)\b)", re.IGNORECASE)
+#: How things are now: a figure said with it is a statement, whatever target word is near.
+_NOW = re.compile(r"\b(?:right now|today|currently|at the moment|at present|these days|"
+                  r"as of (?:now|today)|so far|as things stand|nowadays)\b", re.IGNORECASE)
+
+
+def _worked_out(q: Quantity, text: str) -> bool:
+    """Whether ``q`` is a share the number reader worked out from the candidate's own rate
+    (agent.semantic.facts.computed_share): not one stated per hundred or per thousand ("3 in
+    100" says 3%), except "1 in 100", which names the slowest requests (p99)."""
+    if not computed_share(q, text):
+        return False
+    per = re.search(r"(\d+(?:\.\d+)?) (?:[a-z]+ )?(?:in|out of) (?:every )?(?:100|1,?000) \("
+                    + re.escape(q.text), words_to_numbers(text))
+    return per is None or per.group(1) == "1"
+
+
+def _as_said(q: Quantity, text: str) -> str:
+    """``q`` as the candidate put it: "3 in 100" rather than the 3% read from it."""
+    per = re.search(r"(\d[\d.,]* (?:[a-z]+ )?(?:in|out of) (?:every )?\d[\d,]*) \("
+                    + re.escape(q.text), words_to_numbers(text))
+    return per.group(1) if per else q.text
+
+
 def untold_use(case: Case, told: Told, sentence: str, step: str,
                skip: Collection[str] = (), posed: bool = False) -> tuple[str, str] | None:
     """(fact id, figure) when ``sentence`` uses a fact the candidate was never told (figure ""
@@ -394,14 +421,18 @@ def untold_use(case: Case, told: Told, sentence: str, step: str,
     for clause in _CLAUSE.split(sentence):
         if _ARITHMETIC.search(clause):
             continue
-        target = own or bool(TARGET.search(clause))
-        for q in quantities(clause):
-            if any(same(q, k) for k in known) or _said_bare(q, bare) \
-                    or computed_share(q, clause) or not _telling(q, target):
-                continue
-            for f in untold:
-                if any(same(q, fq) for fq in quantities(f.answer)):
-                    return f.id, q.text
+        for part in _JOINED.split(clause):
+            # a target is judged by the figure's own words: "right now about 3 in 100 hit
+            # their limit" states how things are, "and I'd want that close to zero" after it
+            # does not make it a target
+            target = own or (bool(TARGET.search(part)) and not _NOW.search(part))
+            for q in quantities(part):
+                if any(same(q, k) for k in known) or _said_bare(q, bare) \
+                        or _worked_out(q, part) or not _telling(q, target):
+                    continue
+                for f in untold:
+                    if any(same(q, fq) for fq in quantities(f.answer)):
+                        return f.id, _as_said(q, part)
     if step in TARGET_STEPS or posed or _PROPOSES.search(sentence):
         return None
     heard = set().union(*(key_words(t) for t in told.heard)) if told.heard else set()
