@@ -85,6 +85,12 @@ def reactions(item: Interview, case: Case, state: Any, signals: dict[str, list[s
     profile = (item.meta or {}).get("profile") or {}
     unasked = {u.get("step") for u in (item.meta or {}).get("unasked", [])
                if isinstance(u, dict)}
+    # steps the dataset labels as stating figures nobody gave, as how things are
+    nobodys = {u.get("step") for u in [*(item.meta or {}).get("invented", []),
+                                       *(w for w in (item.meta or {}).get("wrong", [])
+                                         if isinstance(w, dict)
+                                         and w.get("contradicts") == "invented")]
+               if isinstance(u, dict)}
     kinds: dict[str, list[str]] = {}
     challenged: dict[str, list[str]] = {}
     for r in state.get("reactions", []):
@@ -105,7 +111,10 @@ def reactions(item: Interview, case: Case, state: Any, signals: dict[str, list[s
                            if first_match([p], text) and not first_match([p], said)})
             if hits:
                 named.setdefault("authored" if kind == "gap" else "reacting", []).extend(hits)
+        made = [a.split(":", 2)[2] for a in state.get("probed", {}).get(step, [])
+                if a.startswith("invented:")]
         out.append({"step": step, "kinds": kinds.get(step, []), "label": step_label(item, step),
+                    "invented": made, "nobodys": step in nobodys,
                     "profile": profile.get(step) if isinstance(profile, dict) else None,
                     "unasked": step in unasked, "rubric_phrases": named,
                     "challenged": challenged.get(step, []),
@@ -129,6 +138,7 @@ def followup_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
     strong = [r for r in steps if (r["label"] or 0) >= 3 and not r["unasked"]]
     weak = [r for r in steps if r["label"] is not None and r["label"] <= 2 and not r["unasked"]]
     unasked = [r for r in steps if r["unasked"]]
+    nobodys = [r for r in steps if r.get("nobodys")]
 
     def share(rows: list[dict[str, Any]], kinds: set[str]) -> float | None:
         return round(sum(1 for r in rows if kinds & set(r["kinds"])) / len(rows), 3) \
@@ -143,6 +153,12 @@ def followup_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
             "unasked_steps": len(unasked), "unasked_challenged": share(unasked, {"challenge"}),
             "untold_challenges": sum(len(r.get("challenged", [])) for r in steps),
             "false_challenges": sum(len(r.get("false_challenges", [])) for r in steps),
+            "invented_challenges": sum(len(r.get("invented", [])) for r in steps),
+            "invented_steps": len(nobodys),
+            "invented_challenged": share(nobodys, {"challenge"}),
+            "invented_examples": [{"item": i["id"], "step": r["step"], "said": said[:160]}
+                                  for i in items for r in i["reactions"]
+                                  for said in r.get("invented", [])][:50],
             "probes_naming_rubric_phrases": len(named),
             "gap_probes_naming_rubric_phrases": authored,
             "examples": [{"item": r["item"], "step": r["step"],
@@ -265,6 +281,10 @@ def to_markdown(summary: dict[str, Any]) -> str:
                   f"- challenges of a fact as never told: {f.get('untold_challenges', 0)}, of "
                   f"which the recorded candidate had in fact been told: "
                   f"{f.get('false_challenges', 0)} (false challenges)",
+                  f"- challenges of a figure nobody gave, stated as how things are: "
+                  f"{f.get('invented_challenges', 0)}; steps the dataset labels as stating "
+                  f"one, challenged: {pct(f.get('invented_challenged'))} of "
+                  f"{f.get('invented_steps', 0)}",
                   f"- deepen/challenge follow-ups naming a rubric phrase the candidate had not "
                   f"said: {f['probes_naming_rubric_phrases']} (the rubric's authored gap "
                   f"probes: {f['gap_probes_naming_rubric_phrases']} steps)",

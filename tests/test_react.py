@@ -752,7 +752,7 @@ def test_a_gap_probe_does_not_ask_for_what_the_answer_has_under_a_heading() -> N
     and "How would you show the business this was worth it?" of one ending "Business: renewal
     signed, and the long-tail dashboard ships on time."."""
     from agent.offline import OfflineInterviewer
-    from agent.probes.react import answers_it, respond
+    from agent.probes.react import respond, under_heading
 
     case = get_case("strategic-custom-ask")
     rubrics = default_rubrics()
@@ -767,25 +767,27 @@ def test_a_gap_probe_does_not_ask_for_what_the_answer_has_under_a_heading() -> N
 
     plan = ("Day one: put them on reserved capacity in a region we run. Months two and three: "
             "draft-model support for every customer.")
-    assert not answers_it(this_week, [plan.split(". ")[1]])
-    assert answers_it(this_week, [plan])
+    assert not under_heading(this_week, [plan.split(". ")[1]])
+    assert under_heading(this_week, [plan])
     assert asked("solutions", plan) != this_week
     for words in ("Week 1: reserved capacity for them, and a dashboard of where time goes.",
                   "In the first two weeks I'd give them reserved capacity and a latency chart."):
-        assert answers_it(this_week, [words]), words
+        assert under_heading(this_week, [words]), words
     check = ("Compare their tail latency on the new pool against the old one over two weeks of "
              "peaks, with a rollback ready.")
     assert asked("validate", check) == business  # nothing about the business: asked
     for heading in ("Business: the renewal gets signed on time.",
                     "Revenue: the renewal gets signed on time."):
-        assert answers_it(business, [f"{check} {heading}"]), heading
+        assert under_heading(business, [f"{check} {heading}"]), heading
         assert asked("validate", f"{check} {heading}") != business, heading
-    # what the question asks beyond is not what it asks for; a heading too general says nothing
+    # what the question asks beyond is not what it asks for; a heading of something else
+    # says nothing of it
     healthy = rubrics["goals"].criterion("goals.throughput_and_reliability").probe
-    assert not answers_it(healthy, ["Headline number: p95 under 150 ms at our edge."])
-    assert answers_it(healthy, ["Guardrails: error rate and the shared pool's p95 for others."])
-    assert not answers_it("How does your plan hold up across a hundred customers?",
-                          ["Customer: they get dedicated capacity in a region we run."])
+    assert not under_heading(healthy, ["Headline number: p95 under 150 ms at our edge."])
+    assert under_heading(healthy, ["Guardrails: error rate and the shared pool's p95 for others."])
+    relief = rubrics["solutions"].criterion("solutions.medium_term_optimizations").probe
+    assert not under_heading(relief, ["Immediately: reserved capacity for them at peak."])
+    assert not under_heading(this_week, ["Month 2: a draft model for every customer."])
 
 
 def test_a_fact_never_told_is_challenged_beside_a_target_of_the_candidates_own() -> None:
@@ -807,3 +809,47 @@ def test_a_fact_never_told_is_challenged_beside_a_target_of_the_candidates_own()
     # "the slowest 1 in 100" names the tail, it states no share
     assert untold_use(case, told, "Right now the slowest 1 in 100 wait too long.", "goals") \
         is None
+
+
+def test_a_figure_nobody_gave_stated_as_how_things_are_is_challenged_once() -> None:
+    """Trial 6: "Our p99 is 40 ms" (train-deploy-one-stack: nobody gave a latency figure) was
+    repeated three times and never challenged: only figures on the fact sheet were."""
+    from agent.probes.react import invented
+
+    case = get_case("train-deploy-one-stack")
+    given = [case.prompt]
+    line = str(script()["react"]["invented"])
+    said = "Our p99 is 40 ms so latency is fine; the fix is FP8 everywhere."
+    r = challenge(case, "diagnose", [said], _told(case.id, set()), [], given=given)
+    assert r is not None and r.kind == "challenge" and r.text == line.format(figure="40 ms")
+    assert r.about.startswith("invented:")
+    # once per figure, in any step and in other words
+    again = "No need to test: their p99 is forty milliseconds, so we ship it to everyone."
+    assert challenge(case, "validate", [again], _told(case.id, set()), [r.about],
+                     given=given) is None
+    for stated in ("Their traffic is 2,000 QPS at peak.",
+                   "Right now 90% of checkpoints already deploy with us."):
+        assert invented(case, given, stated) is not None, stated
+    for own in ("I'd assume their traffic is 2,000 QPS at peak.",   # hedged
+                "Their traffic is maybe 2,000 QPS at peak.",
+                "Their p99 is ~40 ms at peak.",
+                "Goals: p99 40 ms, 99.99% uptime, 10x throughput.",   # a target
+                "We want their p99 under 40 ms.",
+                "Canary it on 10% of their traffic for two weeks.",   # a rollout
+                "Cost per thousand requests at most a fifth above today."):
+        assert invented(case, given, own) is None, own
+    # a figure the interviewer gave, worked out from given ones, or inside a range given is
+    # no one's invention
+    fintech = get_case(CASE)
+    told = [fintech.prompt, fintech.fact("latency_now").answer, fintech.fact("latency").answer]
+    for fine in ("Their p99 at peak is 1.8 seconds today.",
+                 "Their p99 is 350 ms off-peak, so quiet times are fine.",
+                 "Our p99 is 150 ms over the contract at off-peak."):
+        assert invented(fintech, told, fine) is None, fine
+    # what the candidate assumed in clarify is theirs to use later
+    from agent.probes.react import figures_given
+
+    state = {"turns": [{"role": "candidate", "step": "clarify", "kind": "answer",
+                        "text": "I'll assume their traffic is about 2,000 QPS at peak."}],
+             "facts_told": []}
+    assert invented(case, figures_given(state, case), "Their traffic is 2,000 QPS.") is None

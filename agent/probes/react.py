@@ -44,6 +44,7 @@ from agent.semantic.facts import (
     Told,
     check,
     computed_share,
+    derived,
     distinctive,
     key_words,
     quantities,
@@ -475,11 +476,15 @@ def challenged_facts(done: Iterable[str]) -> set[str]:
 
 
 def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
-              done: Sequence[str], heard: Told | None = None) -> Reaction | None:
+              done: Sequence[str], heard: Told | None = None,
+              given: Sequence[str] | None = None) -> Reaction | None:
     """A challenge to the first sentence of the answers that uses a fact never told
-    (:func:`untold_use`; each such fact once per interview), or that contradicts a fact that
-    was (agent/semantic/facts.py), unless that sentence was challenged already. ``heard``:
-    what was said to the candidate (default ``told``); ``done``: every reaction so far."""
+    (:func:`untold_use`; each such fact once per interview), that contradicts a fact that
+    was (agent/semantic/facts.py), or that states as how things are a figure nobody gave
+    (:func:`invented`, when ``given`` is known: each such figure once per interview), unless
+    that sentence was challenged already. ``heard``: what was said to the candidate (default
+    ``told``); ``given``: where a figure may come from (:func:`figures_given`); ``done``:
+    every reaction so far."""
     sents: list[Sentence] = []
     # Sentences posed as hypotheses: hedged or naming their check, or under a "Hypotheses:"
     # heading of their answer ("Hypothesis, ranked: 1. ... 2. expert imbalance ... check: ...").
@@ -506,6 +511,140 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
         if any(s.text in n and n.startswith("Contradicts") for n in found.notes):
             return Reaction("challenge", str(lines["contradiction"]).format(
                 quote=quote(s.text)), f"challenge:{s.text}")
+        made = (invented(case, given, s.text, invented_figures(done))
+                if given is not None and s.text not in posed else None)
+        if made is not None:
+            key, figure = made
+            return Reaction("challenge", str(lines["invented"]).format(figure=figure),
+                            f"invented:{key}:{s.text}")
+    return None
+
+
+# -- figures nobody gave ---------------------------------------------------------------------
+
+#: A statement about how our system or theirs is: "our p99 is 40 ms", "their traffic is 2,000
+#: QPS", "90% of checkpoints already deploy with us", "currently at 3%".
+_STATES = re.compile(
+    r"\b(?:our|their|we|we're|we are|they|they're|they are|us|its|it's|it is|currently|today|"
+    r"right now|at the moment|already|now)\b|\b(?:i|we) (?:measured|saw|found|observed|counted|"
+    r"profiled|benchmarked)\b", re.IGNORECASE)
+#: A figure given as an assumption or an estimate, not as a fact: "I'd assume 40 ms", "maybe
+#: 2,000 QPS", "~90%", "my guess is".
+_ASSUMED = re.compile(
+    r"\b(?:assum\w*|suppos\w*|let's say|say|guess\w*|estimat\w*|about|around|roughly|"
+    r"approximately|maybe|perhaps|probably|likely|might|may|could|i think|i believe|"
+    r"ballpark|order of|something like|call it|if|imagine|hypothetic\w*|expect\w*|a few|"
+    r"a couple|several|some)\b|~|≈|\?",
+    re.IGNORECASE)
+#: Units of figures worth asking about: a time, a share, a rate, money, a multiple, a count of
+#: machines, tokens or requests (not a bare number, nor a span of days in a plan).
+_ASKED_UNITS = frozenset({"time", "%", "rate", "$", "x", "gpu", "token", "request", "replica",
+                          "customer", "doc"})
+
+
+def figures_given(state: InterviewState, case: Case) -> list[str]:
+    """Where a figure the candidate uses may come from: the prompt, the facts told, every line
+    of the interviewer but its follow-ups (they quote the candidate), and what the candidate
+    said in clarify as an assumption or an estimate (:data:`_ASSUMED`: "I'll assume about
+    2,000 QPS")."""
+    told = set(state.get("facts_told", []))
+    out = [case.prompt, *(f.answer for f in case.facts if f.id in told)]
+    for t in state.get("turns", []):
+        if t["role"] == "interviewer" and t["kind"] != "followup":
+            out.append(t["text"])
+        elif t["role"] == "candidate" and t["step"] == "clarify" and t["kind"] == "answer":
+            out += [x.text for x in read_answer(t["text"]) if _ASSUMED.search(x.text)]
+    return out
+
+
+def invented_figures(done: Iterable[str]) -> set[str]:
+    """The figures already challenged as nobody's, from reactions' ``about`` values."""
+    return {a.split(":", 2)[1] for a in done if a.startswith("invented:")}
+
+
+def _figure_key(q: Quantity) -> str:
+    return f"{q.unit or '#'}{q.value:g}"
+
+
+def _derivable(q: Quantity, known: Sequence[Quantity]) -> bool:
+    """Whether ``q`` is worked out from two given figures: their sum or difference (the 60 ms
+    gap between 210 ms and 150 ms), or one as a share or a multiple of the other; or is the
+    rest of a share given."""
+    for i, a in enumerate(known):
+        for b in known[i + 1:]:
+            if a.unit != b.unit:
+                continue
+            results = []
+            if a.unit == q.unit:
+                results += [a.value + b.value, abs(a.value - b.value)]
+            if q.unit == "%" and min(a.value, b.value) > 0:
+                results += [100 * min(a.value, b.value) / max(a.value, b.value),
+                            100 * abs(a.value - b.value) / max(a.value, b.value)]
+            if q.unit == "x" and min(a.value, b.value) > 0:
+                results.append(max(a.value, b.value) / min(a.value, b.value))
+            if any(abs(r - q.value) <= 0.05 * max(abs(q.value), 1e-9) for r in results):
+                return True
+    # the rest of a share given: "losing 65%" of "only 35% deploy with us"
+    return q.unit == "%" and any(k.unit == "%" and abs(100 - k.value - q.value) <= 0.5
+                                 for k in known)
+
+
+def _within_given(q: Quantity, given: Sequence[str]) -> bool:
+    """Whether ``q`` is one of the figures given (about the same), or lies in a range given
+    ("1.5 to 2 seconds": 1.8 s is in it)."""
+    for text in given:
+        qs = [k for k in quantities(text) if k.unit == q.unit or not k.unit]
+        if any(same(q, k, 0.1) for k in qs):
+            return True
+        same_unit = [k.value for k in qs if k.unit == q.unit]
+        if any(lo <= q.value <= hi for lo, hi in zip(same_unit, same_unit[1:], strict=False)
+               if lo < hi <= 4 * lo):
+            return True
+    return False
+
+
+def _stated(text: str) -> list[Quantity]:
+    """The figures of ``text`` that are neither a target or an estimate nor the size of a
+    rollout or a test (:func:`figure_readings`: "10% of their traffic", "at most a fifth
+    above today")."""
+    parts = text.split()
+    now = bool(_NOW.search(text))
+    out = []
+    for begin, at, reading in figure_readings(parts):
+        q = _quantity_at(parts, begin, at)
+        # "it's currently 12% of agent traffic" is a share of traffic now, no rollout
+        if q is not None and (not reading or (reading == "rollout" and now)):
+            out.append(q)
+    return out
+
+
+def invented(case: Case, given: Sequence[str], sentence: str,
+             skip: Collection[str] = ()) -> tuple[str, str] | None:
+    """(key, figure) when ``sentence`` states as how our system or theirs is (:data:`_STATES`)
+    a figure nobody gave: not in ``given`` (:func:`figures_given`), nor in a range given, nor
+    worked out from given figures (:func:`_derivable`, arithmetic said), nor on the fact sheet
+    at all (a fact's figure is :func:`untold_use`'s); not hedged or assumed (:data:`_ASSUMED`),
+    not a target, a plan or a proposal, and with a unit worth asking about
+    (:data:`_ASKED_UNITS`). ``skip``: figures (keys) challenged already."""
+    if _PLAN_STEP.search(sentence):
+        return None
+    known = [q for text in given for q in quantities(text)]
+    bare = frozenset().union(*(_bare_numbers(text) for text in given)) if given else frozenset()
+    sheet = [q for f in case.facts for q in quantities(f.answer)]
+    for clause in _CLAUSE.split(sentence):
+        if _ARITHMETIC.search(clause) or derived(clause):
+            continue
+        for part in _JOINED.split(clause):
+            if (not _STATES.search(part) or _ASSUMED.search(part) or _PROPOSES.search(part)
+                    or _OWN_MOVE.search(part) or (TARGET.search(part) and not _NOW.search(part))):
+                continue
+            for q in _stated(part):
+                if (q.unit not in _ASKED_UNITS or _figure_key(q) in skip
+                        or _within_given(q, given) or _said_bare(q, bare)
+                        or _derivable(q, known) or _worked_out(q, part)
+                        or any(same(q, f, 0.02) for f in sheet)):
+                    continue
+                return _figure_key(q), _as_said(q, part)
     return None
 
 
@@ -696,13 +835,16 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
     parts = sentence.strip().split()
     text = clean_quote(sentence)
     if kind == "number":
-        readings = figure_readings(parts)
-        sets = [(b, a) for b, a, reading in readings if reading == "set"]
         known = [q for t in told for q in quantities(t)]
-        found = None if grounded(sentence) else next(
-            ((b, a) for b, a in sets if not _told_figure(parts, b, a, known)), None)
+        everything = figure_readings(parts)
+        # a figure the interviewer told is not the candidate's to explain
+        readings = [(b, a, r) for b, a, r in everything if not _told_figure(parts, b, a, known)]
+        if everything and not readings:
+            return None
+        sets = [(b, a) for b, a, reading in readings if reading == "set"]
+        found = None if grounded(sentence) else next(iter(sets), None)
         if sets and found is None:
-            return None  # a figure told, or an estimate grounded already: no "why that figure"
+            return None  # an estimate grounded already: no "why that figure"
         if found is not None:
             kind = "number_given"
             begin, at = found
@@ -738,28 +880,41 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
 def _told_figure(parts: Sequence[str], begin: int, at: int, known: Sequence[Quantity]) -> bool:
     """Whether the figure at words ``begin``..``at`` of ``parts`` is one the interviewer told
     (``known``); read with the few words before it ("half a second" is read at "second")."""
-    qs = quantities(" ".join(parts[max(0, begin - 3):at + 1]))
-    return bool(qs) and any(same(qs[-1], k) for k in known)
+    q = _quantity_at(parts, begin, at)
+    return q is not None and any(same(q, k) for k in known)
 
 
-#: An estimate: the candidate says the figure is a guess or an approximation.
+def _quantity_at(parts: Sequence[str], begin: int, at: int) -> Quantity | None:
+    """The figure at words ``begin``..``at`` of ``parts`` (:func:`figure_readings`) as a
+    quantity: the one its words add to the few words before it ("half a second" is found at
+    "second"), with the word after it when its unit follows ("40 ms"); None when it is no
+    quantity ("zero", a bare small number; "per thousand documents", a rate's unit)."""
+    lo = max(0, begin - 3)
+    before = len(quantities(" ".join(parts[lo:begin])))
+    for hi in (at + 1, at + 2):
+        new = quantities(" ".join(parts[lo:hi]))[before:]
+        if new and (new[-1].unit or hi == at + 2):
+            return new[-1]
+    return None
+
+
+#: An estimate the candidate owns as one: "I'd guess", "my estimate", "ballpark", "~".
 _ESTIMATE = re.compile(
-    r"\b(?:i'?d (?:guess|say|estimate|expect)|(?:my|a rough|rough) (?:guess|estimate)|guess\w*|"
-    r"estimat\w*|ballpark|roughly|about|around|approximately|order of|something like|"
-    r"call it)\b|~|≈", re.IGNORECASE)
+    r"\b(?:i'?d (?:guess|say|estimate)|i (?:guess|estimate)|(?:my|a rough|rough|best) (?:guess|"
+    r"estimate)|ballpark|order of magnitude)\b|~|≈", re.IGNORECASE)
 #: How an estimate would be checked: "would check with a load test", "to be confirmed by a
 #: benchmark", "I'd measure it first".
 _CHECKED = re.compile(
-    r"\b(?:check|confirm|verify|validate|measure|test|benchmark)\w*\b[^.;]{0,40}?"
-    r"\b(?:with|by|on|in|against|before|first)\b|\b(?:load[- ]?test\w*|benchmark\w*|"
-    r"a/b|pilot|dry run|shadow)\b", re.IGNORECASE)
+    r"\b(?:would|will|i'?d|we'?d|to|then|and|but|first) (?:\w+ )?(?:check|confirm|verify|"
+    r"validate|measure|test|benchmark)\w*\b|\b(?:load[- ]?test\w*|benchmark\w*)\b",
+    re.IGNORECASE)
 #: Where a figure comes from: "that's the number in their contract", "based on last month's
 #: logs", "from the benchmark", "what we measured".
 _SOURCED = re.compile(
-    r"\b(?:based on|according to|per (?:the|their|our)|(?:in|from) (?:the|their|our) "
-    r"(?:contract|sla|logs?|data|dashboards?|metrics|traces|benchmarks?|load tests?|"
-    r"numbers)|(?:we|i|they) (?:measured|benchmarked|saw|observed)|the contract)\b",
-    re.IGNORECASE)
+    r"\b(?:based on|according to|(?:as )?per (?:the|their|our) (?:contract|sla)|(?:in|from) "
+    r"(?:the|their|our) (?:contract|sla)|from (?:the|their|our|last \w+'s) (?:logs?|data|"
+    r"dashboards?|metrics|traces|benchmarks?|load tests?|numbers)|(?:we|i|they) (?:measured|"
+    r"benchmarked|saw|observed) (?:it|that|this)|the contract)\b", re.IGNORECASE)
 
 
 def grounded(sentence: str) -> bool:
@@ -894,8 +1049,7 @@ def answers_it(question: str, answers: Sequence[str]) -> bool:
         return False
     return bool((_ASKS_CHECK.search(question) and _says(_SAYS_CHECK, answers))
                 or (_ASKS_COST.search(question) and _says(_NAMES_COST, answers))
-                or (_ASKS_FIRST.search(question) and orders_options(answers))
-                or under_heading(question, answers))
+                or (_ASKS_FIRST.search(question) and orders_options(answers)))
 
 
 #: A heading in an answer: a few words then a colon, at the start of a line, a sentence or a
@@ -903,31 +1057,42 @@ def answers_it(question: str, answers: Sequence[str]) -> bool:
 _HEADING = re.compile(
     r"(?:^|\n|[.;!?]\s+|\(\s*)(?:[-*•]\s+|\d+[.)]\s+)?\W*([A-Za-z][\w'/&+ –-]{1,30}?)\s*:"
     r"(?=\s*\S+\s+\S)")
-#: Words of a question that say nothing of what it asks for.
-_QUESTION_WORDS = frozenset(
-    "what which where when would could should does show tell know think your have will that "
-    "this these those there with from into about make like look just more most much many "
-    "then than thing things someone actually really concretely".split())
-#: Themes a question may ask for in other words than an answer's heading: (what the
-#: question asks, a heading that has it). The near term ("What could you do this week?" of
-#: "Week 1: …", "Day one: …", "In the first two weeks …"), the business ("…show the business
-#: this was worth it?" of "Revenue: …"), a system's health beyond its headline number (of
-#: "Guardrails: …"), what to do if it goes wrong (of "Rollback: …").
+#: What a gap probe may ask for that an answer can hold under a heading of its own, in other
+#: words than the probe's: (what the probe asks for, a heading that has it).
 _THEMES = (
+    # the near term: "What could you do this week?" of "Week 1: …", "Day one: …", "Now: …",
+    # "In the first two weeks …"
     (re.compile(r"\b(?:this|next) week\b|\btoday\b|\btomorrow\b|\bright (?:now|away)\b|"
-                r"\bimmediate(?:ly)?\b|\bfirst (?:week|days?|steps?)\b", re.IGNORECASE),
+                r"\bimmediate(?:ly)?\b|\bfirst (?:week|days?)\b", re.IGNORECASE),
      re.compile(r"^(?:weeks?|days?|phase|sprint)\s*(?:0|1|one|zero)\b|^(?:now|today|"
                 r"immediately|this week|short[- ]term|quick wins?|first (?:\w+ )?(?:weeks?|"
-                r"days?))\b", re.IGNORECASE)),
-    (re.compile(r"\bbusiness\b|\bworth (?:it|what)\b|\bmatters? to (?:us|our)\b",
-                re.IGNORECASE),
-     re.compile(r"^(?:business|revenue|commercial|the business|money|renewal)\b",
+                r"days?))\b|^(?:0|zero)\s*(?:-|–|to)\s*\w+\s+(?:weeks?|days?)\b",
                 re.IGNORECASE)),
+    # the business: "How would you show the business this was worth it?" of "Business: …",
+    # "Revenue: …"
+    (re.compile(r"\bbusiness\b|\bworth it\b|\bmatters? to (?:us|our)\b", re.IGNORECASE),
+     re.compile(r"^(?:(?:the |for the )?business|revenue|commercial(?:ly)?|money|renewal)\b",
+                re.IGNORECASE)),
+    # the system's health beyond its headline number: "Guardrails: …"
     (re.compile(r"\bhealthy\b|\bbeyond the headline\b", re.IGNORECASE),
-     re.compile(r"^(?:guardrails?|health|counter[- ]?metrics?|secondary metrics?)\b",
-                re.IGNORECASE)),
+     re.compile(r"^(?:guardrails?|health|counter[- ]?metrics?|must not (?:get )?worse|"
+                r"don'?t break)\b", re.IGNORECASE)),
+    # what to do if the change makes things worse: "Rollback: …"
     (re.compile(r"\bmakes? (?:something|things|it) worse\b|\bgoes wrong\b", re.IGNORECASE),
-     re.compile(r"^(?:rollback|roll back|fallback|plan b|if it fails|kill switch)\b",
+     re.compile(r"^(?:rollback|roll(?:ing)? back|fallback|plan b|kill switch|if it (?:fails|"
+                r"goes wrong))\b", re.IGNORECASE)),
+    # the catch of each option: "Catches: …", "Downsides: …", "Risks: …"
+    (re.compile(r"\bthe catch\b|\bdownsides?\b", re.IGNORECASE),
+     re.compile(r"^(?:catch(?:es)?|downsides?|risks?|trade-?offs?|costs?|cons)\b",
+                re.IGNORECASE)),
+    # the lasting fix: "…what would actually remove the cause?", "…never have this
+    # conversation again…" of "Long term: …", "Root fix: …"
+    (re.compile(r"\bremove the cause\b|\bnever have this\b|\blong[- ]term\b", re.IGNORECASE),
+     re.compile(r"^(?:long[- ]term|root(?:-cause)? fix|permanent fix|for good|lasting fix)\b",
+                re.IGNORECASE)),
+    # the customer's side: "Customer side: …", "On their side: …"
+    (re.compile(r"\bcustomer'?s side\b", re.IGNORECASE),
+     re.compile(r"^(?:(?:on )?(?:the )?(?:customer|client|their)(?:'s)? side)\b",
                 re.IGNORECASE)),
 )
 #: A sentence opened by a span of time, which heads what follows as a heading does ("In the
@@ -936,25 +1101,13 @@ _TIME_OPENER = re.compile(
     r"(?:^|\n|[.;!?]\s+)\W*(?:in|during|over|within|for)\s+(?:the\s+)?((?:first|next|coming)\s+"
     r"(?:two |three |few |couple of |\d+ )?(?:weeks?|days?|months?)|this week|week (?:one|1))\b",
     re.IGNORECASE)
-
-
-#: "Beyond X," in a question: X is what the answer has already.
+#: "Beyond X," in a question: X is what the answer has already, not what it asks for.
 _BEYOND = re.compile(r"\b(?:beyond|besides|apart from|other than)\b[^,?]*", re.IGNORECASE)
-#: Heading words too general to say what is under them ("Customer: …", "Plan: …").
-_GENERIC_HEADS = frozenset("custo plan probl syste user team peopl step work chang cause idea "
-                           "optio summa note other point".split())
-
-
-def _stems(text: str) -> set[str]:
-    """Content words of ``text`` compared loosely: lower case, a plural's "s" dropped, the
-    first five letters."""
-    return {w.rstrip("s")[:5] for w in re.findall(r"[a-z][a-z'-]{3,}", text.lower())
-            if w not in _QUESTION_WORDS}
 
 
 def headings(answers: Sequence[str]) -> list[str]:
-    """The headings of ``answers`` (:data:`_HEADING`), and the spans of time that open a
-    sentence (:data:`_TIME_OPENER`)."""
+    """The headings of ``answers`` (:data:`_HEADING`: a few words with no verb, then a colon),
+    and the spans of time that open a sentence (:data:`_TIME_OPENER`)."""
     out = []
     for a in answers:
         out += [m.group(1).strip() for m in _HEADING.finditer(a)
@@ -964,23 +1117,17 @@ def headings(answers: Sequence[str]) -> list[str]:
 
 
 def under_heading(question: str, answers: Sequence[str]) -> bool:
-    """Whether ``answers`` have what ``question`` asks for under a heading of their own: the
-    heading shares a content word with the question ("What could you do this week?" of "Week 1:
-    FP8, vLLM…", "How would you show the business this was worth it?" of "Business: renewal
-    signed"), or names its theme in other words (:data:`_THEMES`: "Day one: …", "Revenue: …",
-    "In the first two weeks …")."""
+    """Whether ``answers`` have what ``question`` asks for under a heading of their own, in
+    other words than the question's (:data:`_THEMES`): "What could you do this week?" of
+    "Week 1: FP8, vLLM…" or "In the first two weeks…", "How would you show the business this
+    was worth it?" of "Business: renewal signed". What a question asks beyond ("Beyond the
+    immediate relief, …") is not what it asks for."""
     heads = headings(answers)
     if not heads:
         return False
-    # "Beyond the headline number, what…": what it asks beyond is not what it asks for
-    asked = _stems(_BEYOND.sub(" ", question))
-    for head in heads:
-        named = _stems(head) - _GENERIC_HEADS
-        if named and named <= asked:
-            return True
-        if any(q.search(question) and h.search(head) for q, h in _THEMES):
-            return True
-    return False
+    question = _BEYOND.sub(" ", question)
+    themes = [h for q, h in _THEMES if q.search(question)]
+    return any(h.search(head) for h in themes for head in heads)
 
 
 #: What names a share of requests rather than sets a figure: "p99", "99th percentile", "the
@@ -1226,9 +1373,12 @@ def answered_already(rubric: Rubric, answers: Sequence[str], said: Sequence[str]
     """Criteria whose probe is not to be asked: its authored question was already said in the
     interview (as a follow-up or a /hint), or the answers already answer it
     (:func:`answers_it`: what comes first of answers that order their options, how to check of
-    answers saying how they would check, what it costs of answers naming the cost)."""
+    answers saying how they would check, what it costs of answers naming the cost), or have
+    what it asks for under a heading of their own (:func:`under_heading`: "What could you do
+    this week?" of "Week 1: …")."""
     return [c.id for c in rubric.criteria
-            if repeats(c.probe, said) or answers_it(c.probe, answers)]
+            if repeats(c.probe, said) or answers_it(c.probe, answers)
+            or under_heading(c.probe, answers)]
 
 
 def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
@@ -1246,7 +1396,8 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
     said = interviewer_lines(state)
     told = interviewer_told(state, case)
     found = challenge(case, step, answers, told_before(state, step, case),
-                      all_reactions(state, step, done), said_to_candidate(state, step, case))
+                      all_reactions(state, step, done), said_to_candidate(state, step, case),
+                      figures_given(state, case))
     if found is not None and repeats(found.text, said):
         found = None
     if found is None and not any(a.startswith("certain:") for a in done):
