@@ -167,6 +167,21 @@ def followup_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
                       for k in ("gap", "deepen", "challenge")}}
 
 
+def assumption_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the interviewer met the assumptions stated as clarify ends: corrected with the
+    sheet's fact, questioned (a clue), a figure nobody gave challenged; and of the interviews
+    the dataset labels as assuming something the sheet contradicts, how many got any of these
+    (only figures are read: most labelled ones contradict in words)."""
+    rows = [i.get("assumptions") or {} for i in items]
+    reacted = [r for r in rows if r.get("reacted")]
+    labelled = [r for r in rows if r.get("labelled_wrong")]
+    return {"interviews": len(rows), "reacted": len(reacted),
+            "kinds": {k: sum(r["reacted"].count(k) for r in reacted)
+                      for k in ("corrected", "assumed", "invented")},
+            "labelled_wrong": len(labelled),
+            "labelled_wrong_reacted": sum(1 for r in labelled if r.get("reacted"))}
+
+
 def replay(item: Interview, case: Case, interviewer: Interviewer,
            rubric_text: set[str], rubric_signals: dict[str, list[str]] | None = None
            ) -> dict[str, Any]:
@@ -202,6 +217,11 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
                               "facts": ", ".join(sorted(extra or revealed)),
                               "answer": d.answer[:160], "said": d.said[:200]})
     reacts = reactions(item, case, driven.state, rubric_signals or {})
+    # the assumptions stated as clarify ends: corrected, questioned or challenged, or accepted
+    assumed = {"reacted": [a.split(":", 1)[0] for a in
+                           driven.state.get("probed", {}).get("clarify", [])],
+               "labelled_wrong": any(isinstance(w, dict) and w.get("step") == "clarify"
+                                     for w in (item.meta or {}).get("wrong", []))}
     checks = []
     for step, kind in first.items():
         want = expected_decision(item, step)
@@ -209,7 +229,8 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
             checks.append({"step": step, "expected": want, "got": kind})
     return {"id": item.id, "case": item.case, "completed":
             driven.state.get("status") == "completed", "decisions": checks, "leaks": leaks,
-            "turns": len(driven.state.get("turns", [])), "reactions": reacts}
+            "turns": len(driven.state.get("turns", [])), "reactions": reacts,
+            "assumptions": assumed}
 
 
 def run_behaviour(dataset: Dataset, interviewer: Interviewer,
@@ -244,6 +265,7 @@ def run_behaviour(dataset: Dataset, interviewer: Interviewer,
         "fact_leaks": sum(1 for leak in leaks if leak["kind"] == "fact"),
         "leaks": leaks[:50],
         "followups": followup_figures(items),
+        "assumptions": assumption_figures(items),
         **({"clarify": measure(interviewer)} if clarify_bank else {}),
     }
 
@@ -291,6 +313,14 @@ def to_markdown(summary: dict[str, Any]) -> str:
                   "- follow-ups asked: " + ", ".join(f"{k} {n}" for k, n in f["kinds"].items())]
         for e in f["examples"][:5]:
             lines.append(f"  - {e['item']} {e['step']}: {', '.join(e['phrases'][:5])}")
+    a = summary.get("assumptions")
+    if a:
+        lines += ["", "## Assumptions stated as clarify ends", "",
+                  f"- not just accepted in {a['reacted']} of {a['interviews']} interviews: "
+                  + ", ".join(f"{k} {n}" for k, n in a["kinds"].items()),
+                  f"- interviews the dataset labels as assuming what the sheet contradicts: "
+                  f"{a['labelled_wrong_reacted']} of {a['labelled_wrong']} not just accepted "
+                  f"(figures only)"]
     text = "\n".join(lines) + "\n"
     if "clarify" in summary:
         text += "\n" + clarify_markdown(summary["clarify"])

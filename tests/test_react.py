@@ -853,3 +853,51 @@ def test_a_figure_nobody_gave_stated_as_how_things_are_is_challenged_once() -> N
                         "text": "I'll assume their traffic is about 2,000 QPS at peak."}],
              "facts_told": []}
     assert invented(case, figures_given(state, case), "Their traffic is 2,000 QPS.") is None
+
+
+def test_assumptions_that_contradict_the_sheet_or_invent_figures_are_not_just_accepted() -> None:
+    """Trial 6: "Our p99 is 40 ms and 90% of checkpoints already deploy with us, so it's just
+    polish." (the sheet: about 35%; no latency figure anywhere) got "Thanks, let's work with
+    those assumptions.", and the 40 ms was never challenged. A non-clue fact is corrected as a
+    question about it would have been answered; a clue is questioned without telling it; a
+    figure nobody gave is challenged once, in clarify, and not again later."""
+    lines = script()["react"]
+    accept = str(script()["clarify_pacing"]["after_assumptions"])
+    case = get_case("train-deploy-one-stack")
+    rate = case.fact("deploy_rate")
+    assert not rate.clue
+    with Engine(Settings()) as engine:
+        s = engine.start(case)
+        s.answer("How many fine-tuning jobs a month?")
+        s.answer("Great. I know the rest. Our p99 is 40 ms and nine in ten checkpoints already "
+                 "deploy with us, so it's just polish. Let's go.")
+        state = s.state()
+        opener = state["turns"][-1]
+        assert opener["step"] == "diagnose" and not opener["text"].startswith(accept)
+        assert rate.answer.strip() in opener["text"]
+        assert "where does the 40 ms come from" in opener["text"].lower()
+        assert "deploy_rate" in state["facts_told"]
+        s.answer("It's the serving stack. Our p99 is 40 ms so latency is fine; the fix is FP8.")
+        state = s.state()
+        assert "40 ms" not in state["turns"][-1]["text"]  # challenged once, in clarify
+    # a clue is never told this way: questioned, without its fact
+    batch = get_case("batch-inference-cost")
+    clue = batch.fact("utilization")
+    assert clue.clue
+    with Engine(Settings()) as engine:
+        s = engine.start(batch)
+        s.answer("I'll assume they use their GPUs about twenty hours a day, so there's no idle.")
+        state = s.state()
+        text = state["turns"][-1]["text"]
+        assert text.startswith(str(lines["assumed_doubt"]).split("“")[0])
+        assert "seven" not in text and "7" not in text
+        assert "utilization" not in state.get("facts_told", [])
+    # assumptions that agree with the sheet, or name no figure, are accepted
+    fintech = get_case(CASE)
+    for fine in ("I'll assume they share machines with other customers and requests wait "
+                 "in one line.",
+                 "I'll assume peaks are around 1,500 requests per second."):
+        with Engine(Settings()) as engine:
+            s = engine.start(fintech)
+            s.answer(fine)
+            assert s.state()["turns"][-1]["text"].startswith(accept), fine

@@ -32,6 +32,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 from agent.cases import Case
@@ -589,6 +590,25 @@ def _derivable(q: Quantity, known: Sequence[Quantity]) -> bool:
                                  for k in known)
 
 
+@lru_cache(maxsize=4096)
+def _raw_numbers(text: str) -> frozenset[float]:
+    """Every number ``text`` says, small ones and numbers in words included."""
+    return frozenset(float(m.group(0).replace(",", ""))
+                     for m in _RAW.finditer(words_to_numbers(text)))
+
+
+def _multiplied(q: Quantity, given: Sequence[str]) -> bool:
+    """Whether the number ``q`` says is the product of two numbers given ("48 H100s" of "six
+    nodes of eight H100s")."""
+    m = _RAW.search(words_to_numbers(q.text))
+    if m is None:
+        return False
+    said = float(m.group(0).replace(",", ""))
+    numbers = sorted(frozenset().union(*(_raw_numbers(t) for t in given))) if given else []
+    return any(abs(a * b - said) <= 1e-9 * max(said, 1) for i, a in enumerate(numbers)
+               for b in numbers[i + 1:] if a > 1 and b > 1)
+
+
 def _within_given(q: Quantity, given: Sequence[str]) -> bool:
     """Whether ``q`` is one of the figures given (about the same), or lies in a range given
     ("1.5 to 2 seconds": 1.8 s is in it)."""
@@ -597,8 +617,7 @@ def _within_given(q: Quantity, given: Sequence[str]) -> bool:
         if any(same(q, k, 0.1) for k in qs):
             return True
         same_unit = [k.value for k in qs if k.unit == q.unit]
-        if any(lo <= q.value <= hi for lo, hi in zip(same_unit, same_unit[1:], strict=False)
-               if lo < hi <= 4 * lo):
+        if any(lo <= q.value <= hi for lo, hi in pairwise(same_unit) if lo < hi <= 4 * lo):
             return True
     return False
 
@@ -641,8 +660,10 @@ def invented(case: Case, given: Sequence[str], sentence: str,
             for q in _stated(part):
                 if (q.unit not in _ASKED_UNITS or _figure_key(q) in skip
                         or _within_given(q, given) or _said_bare(q, bare)
-                        or _derivable(q, known) or _worked_out(q, part)
-                        or any(same(q, f, 0.02) for f in sheet)):
+                        or _derivable(q, known) or _multiplied(q, given)
+                        or _worked_out(q, part)
+                        or any(same(q, f, 0.02) for f in sheet)
+                        or any(_multiplied(q, [f.answer]) for f in case.facts)):
                     continue
                 return _figure_key(q), _as_said(q, part)
     return None
@@ -823,9 +844,10 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
     number at all, nor is one whose figures the candidate did not choose or already ground: a
     figure the interviewer told (``told``: "under half a second" after the contract's 500 ms)
     or an estimate that says where it comes from or how it will be checked (:func:`grounded`:
-    "I'd guess ~1.5-2x, would check with a load test"). A hedged explanation with no target in it ("the gap is probably in what
-    we measure") is asked how it would be confirmed. A question that ``answers`` (the step's
-    answers) already answer (:func:`answers_it`) is not asked: None; when they already say how
+    "I'd guess ~1.5-2x, would check with a load test"). A hedged explanation with no target
+    in it ("the gap is probably in what we measure") is asked how it would be confirmed. A
+    question that ``answers`` (the step's answers) already answer (:func:`answers_it`) is not
+    asked: None; when they already say how
     they would check the claim, what result would prove them wrong is asked of that check
     instead (``check_given``), and when they already name what their choice costs, what would
     make that price too high (``cost_given``), or of a risk they name, what early sign would
@@ -1445,3 +1467,118 @@ def _opening_question(state: InterviewState, step: str) -> str:
         if t["role"] == "interviewer" and t["step"] == step and t["kind"] in ("opener", "prompt"):
             return t["text"]
     return ""
+
+
+# -- the candidate's assumptions, at the end of clarify ---------------------------------------
+
+#: A figure the candidate aims for rather than assumes: "keep it at 150 ms", "target 99.9%".
+_AIMED = re.compile(
+    r"\b(?:target\w*|goals?|aim\w*|want\w*|keep|bring|hit|reach|cut|reduc\w*|under|below|"
+    r"at most|at least|no more than|improv\w*|should|must|need to|problem|north star|"
+    r"success)\b", re.IGNORECASE)
+#: How close in words an assumption's clause must be to a fact to be about the same thing:
+#: key words shared, and meaning (embedding similarity).
+ASSUMED_WORDS = 2
+ASSUMED_SIMILARITY = 0.4
+#: A figure within this share of a fact's figure of the same kind agrees with it.
+ASSUMED_TOLERANCE = 0.3
+
+
+@dataclass(frozen=True)
+class AssumptionsReply:
+    """What the interviewer says to the candidate's assumptions as clarify ends."""
+
+    text: str
+    facts: tuple[str, ...] = ()
+    """facts told by a correction"""
+    about: tuple[str, ...] = ()
+    """what it reacted to (``Reaction.about`` values: "corrected:<fact id>:<sentence>",
+    "assumed:<clue id>:<sentence>", or a figure challenged, "invented:<figure>:<sentence>",
+    once per figure in the interview)"""
+
+
+def contradicted_fact(case: Case, given: Sequence[str], sentence: str
+                      ) -> tuple[str, str, frozenset[str]] | None:
+    """(fact id, clause, the figures' keys) when an assumption in ``sentence`` puts a figure on
+    something the fact sheet puts another on ("90% of checkpoints already deploy with us" where the
+    sheet says about 35%): a clause that shares :data:`ASSUMED_WORDS` of the fact's key words and
+    means something close to it (:data:`ASSUMED_SIMILARITY`), with a figure of the same kind as the
+    fact's that is further than :data:`ASSUMED_TOLERANCE` from all of them, and that is no figure
+    given (by the interviewer) or on the sheet elsewhere; a sentence that also says one of the
+    fact's numbers agrees with it in part. A target or an aim (:data:`_AIMED`) is the candidate's
+    own."""
+    known = [q for text in given for q in quantities(text)]
+    sheet = [q for f in case.facts for q in quantities(f.answer)]
+    for clause in _CLAUSE.split(sentence):
+        if _ARITHMETIC.search(clause) or _AIMED.search(clause) or _OWN_MOVE.search(clause):
+            continue
+        figures = [q for q in quantities(clause) if q.unit
+                   and not any(same(q, k, 0.1) for k in known)
+                   and not any(same(q, s, 0.02) for s in sheet)]
+        if not figures:
+            continue
+        said = key_words(clause)
+        best: tuple[float, str, frozenset[str]] | None = None
+        for f in case.facts:
+            theirs = [q for q in quantities(f.answer) if q.unit]
+            mine = [q for q in figures if any(t.unit == q.unit for t in theirs)]
+            if not mine or len(said & (key_words(f.answer) - _EVERYDAY)) < ASSUMED_WORDS:
+                continue
+            if any(same(q, t, ASSUMED_TOLERANCE) for q in mine for t in theirs) \
+                    or _raw_numbers(sentence) & _raw_numbers(f.answer):
+                continue  # a figure of the fact's is said too ("pay for 24 hours, use seven")
+            sim = similarity(clause, f.answer)
+            if sim >= ASSUMED_SIMILARITY and (best is None or sim > best[0]):
+                best = (sim, f.id, frozenset(map(_figure_key, mine)))
+        if best is not None:
+            return best[1], clause.strip(), best[2]
+    return None
+
+
+def assumptions_reply(case: Case, state: InterviewState, text: str,
+                      said: Sequence[str] = ()) -> AssumptionsReply | None:
+    """What to say to the assumptions ``text`` the candidate states as clarify ends, instead
+    of accepting them ("Thanks, let's work with those assumptions."); None to accept them.
+    ``said``: what the interviewer says in reply to the same message (its facts are given).
+
+    - An assumption that contradicts the fact sheet (:func:`contradicted_fact`) is corrected
+      with the fact as the sheet gives it, as a clarifying question about it would have been
+      answered: the candidate is not left to build the interview on a wrong premise. A clue is
+      never told this way (it is told only to a question that asks for it): the assumption is
+      questioned instead, without the fact.
+    - A figure stated as how things are that nobody gave (:func:`invented`, unhedged) is
+      challenged ("Where does the 40 ms come from?"), once per figure in the interview: the
+      challenge is recorded as a reaction of clarify, so a later step does not ask again."""
+    given = [*figures_given(state, case), *said]
+    lines = script()["react"]
+    parts: list[str] = []
+    facts: list[str] = []
+    about: list[str] = []
+    done = set(invented_figures(all_reactions(state, "clarify", [])))
+    corrected = False
+    for s in read_answer(text):
+        if not corrected:
+            wrong = contradicted_fact(case, given, s.text)
+            if wrong is not None:
+                corrected = True
+                done |= wrong[2]  # corrected, not challenged as nobody's as well
+                fact = case.fact(wrong[0])
+                if fact.clue:
+                    parts.append(str(lines["assumed_doubt"]).format(quote=quote(wrong[1])))
+                    about.append(f"assumed:{fact.id}:{s.text}")
+                else:
+                    parts.append(str(lines["assumed_correction"]).format(
+                        answer=fact.answer.strip()))
+                    facts.append(fact.id)
+                    about.append(f"corrected:{fact.id}:{s.text}")
+        if not any(a.startswith("invented:") for a in about):
+            made = invented(case, given, s.text, done)
+            if made is not None:
+                line = str(lines["assumed_invented"]).format(figure=made[1])
+                parts.append(f"And {line[0].lower()}{line[1:]}" if parts else line)
+                about.append(f"invented:{made[0]}:{s.text}")
+    if not parts:
+        return None
+    if not parts[0].startswith("Thanks"):
+        parts.insert(0, "Thanks.")
+    return AssumptionsReply(" ".join(parts), tuple(facts), tuple(about))
