@@ -3,17 +3,24 @@
 After each answer in steps 2-6 the interviewer chooses one of:
 
 - **challenge** a claim: a figure from a fact the interviewer never told ("Where does the $75k
-  come from?"), or a figure that contradicts what it did tell. Checked first: a candidate
-  quoting the fact sheet must not sail through. Then a claim stated as certain with nothing
-  behind it ("definitely the CUDA kernels… 100% sure, no need to check"): what would look
-  different if it were not so (:func:`certainty`).
+  come from?"), a figure that contradicts what it did tell, or a figure nobody gave stated as
+  how our system or theirs is ("our p99 is 40 ms": :func:`invented`, once per figure).
+  Checked first: a candidate quoting the fact sheet or making figures up must not sail
+  through. Then a claim stated as certain with nothing behind it ("definitely the CUDA
+  kernels… 100% sure, no need to check"): what would look different if it were not so
+  (:func:`certainty`).
 - **gap**: probe the most important criterion the answers do not meet yet, with the rubric's
-  authored, non-leading probe (as before).
+  authored, non-leading probe (as before); not one the answers already answer, also under a
+  heading of their own ("What could you do this week?" of "Week 1: …": :func:`under_heading`).
 - **deepen** a strong point: quote the candidate's own most specific sentence and ask for the
   mechanism, the number, the trade-off or how to confirm it (by step); never what the answer
   already says (:func:`answers_it`: how it would check, what it costs, a figure given), and
   deepen that instead (what result would prove the check wrong, when the cost is too high).
 - **move on**: nothing to add, or the step's follow-ups are used up.
+
+As clarify ends, the assumptions the candidate states are met the same way
+(:func:`assumptions_reply`): one the fact sheet contradicts is corrected (a clue questioned,
+never told), a figure nobody gave challenged.
 
 With a model, the assessment call (agent/llm_policy.py) chooses between a gap probe, a deepen
 (quoting the candidate; the quote is checked to be their words) and moving on; it sees the
