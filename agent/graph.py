@@ -14,7 +14,7 @@ the final state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langgraph.config import get_config, get_stream_writer
@@ -26,7 +26,7 @@ from agent import commands, graph_threads
 from agent.cases import Case
 from agent.context import Context
 from agent.feedback import SessionScoring
-from agent.probes.react import respond
+from agent.probes.react import assumptions_reply, respond
 from agent.prompts import script
 from agent.schema import InputError, StartInput, Utterance, Waiting, check_start
 from agent.state import (
@@ -287,16 +287,18 @@ def _clarify(state: InterviewState, ctx: Context, case: Case, text: str, new: li
         # question instead of assumptions is told that the questions are used up).
         from agent.offline import only_asks
 
-        lead = lines["question_at_limit" if only_asks(text) else "after_assumptions"]
-        return _transition(state, ctx, case, "clarify", new, voice, extra=base, lead=str(lead))
+        if only_asks(text):
+            return _transition(state, ctx, case, "clarify", new, voice, extra=base,
+                               lead=str(lines["question_at_limit"]))
+        return _after_assumptions(state, ctx, case, text, new, voice, base)
     voice.begin("fact", "clarify")
     reply = ctx.interviewer.clarify(case, text, state.get("turns", []), voice)
     update: dict[str, Any] = {"facts_told": reply.fact_ids, **base}
     if reply.text:
         new.append(voice.line(reply.text, "fact", "clarify"))
     if reply.ends_step:
-        return _transition(state, ctx, case, "clarify", new, voice, extra=update,
-                           lead=str(lines["after_assumptions"]))
+        said = [reply.text, *(case.fact(f).answer for f in reply.fact_ids)]
+        return _after_assumptions(state, ctx, case, text, new, voice, update, said)
     left = limit - asked - 1
     if left <= 0:
         new.append(voice.line(str(lines["ask_assumptions"]), "followup", "clarify"))
@@ -304,6 +306,24 @@ def _clarify(state: InterviewState, ctx: Context, case: Case, text: str, new: li
         key = "one_left" if left == 1 else "few_left"
         new.append(voice.line(str(lines[key]).format(n=left), "notice", "clarify"))
     return Command(goto="clarify", update={"turns": new, **update})
+
+
+def _after_assumptions(state: InterviewState, ctx: Context, case: Case, text: str,
+                       new: list[Turn], voice: Voice, update: dict[str, Any],
+                       said: Sequence[str] = ()) -> Command[str]:
+    """Leave clarify after the candidate's assumptions ``text``: accepted, or an assumption
+    the fact sheet contradicts corrected and a figure nobody gave challenged
+    (agent/probes/react.py ``assumptions_reply``; ``said``: the interviewer's reply to the
+    same message). A correction tells its fact; a challenge is the clarify step's reaction."""
+    reply = assumptions_reply(case, state, text, said)
+    if reply is None:
+        return _transition(state, ctx, case, "clarify", new, voice, extra=update,
+                           lead=str(script()["clarify_pacing"]["after_assumptions"]))
+    update = {**update, "facts_told": [*update.get("facts_told", []), *reply.facts]}
+    if reply.about:
+        probed = state.get("probed", {})
+        update["probed"] = {**probed, "clarify": [*probed.get("clarify", []), *reply.about]}
+    return _transition(state, ctx, case, "clarify", new, voice, extra=update, lead=reply.text)
 
 
 def _lead(state: InterviewState, step: str, new: list[Turn], skipped: bool) -> str:

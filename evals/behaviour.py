@@ -85,6 +85,12 @@ def reactions(item: Interview, case: Case, state: Any, signals: dict[str, list[s
     profile = (item.meta or {}).get("profile") or {}
     unasked = {u.get("step") for u in (item.meta or {}).get("unasked", [])
                if isinstance(u, dict)}
+    # steps the dataset labels as stating figures nobody gave, as how things are
+    nobodys = {u.get("step") for u in [*(item.meta or {}).get("invented", []),
+                                       *(w for w in (item.meta or {}).get("wrong", [])
+                                         if isinstance(w, dict)
+                                         and w.get("contradicts") == "invented")]
+               if isinstance(u, dict)}
     kinds: dict[str, list[str]] = {}
     challenged: dict[str, list[str]] = {}
     for r in state.get("reactions", []):
@@ -105,7 +111,10 @@ def reactions(item: Interview, case: Case, state: Any, signals: dict[str, list[s
                            if first_match([p], text) and not first_match([p], said)})
             if hits:
                 named.setdefault("authored" if kind == "gap" else "reacting", []).extend(hits)
+        made = [a.split(":", 2)[2] for a in state.get("probed", {}).get(step, [])
+                if a.startswith("invented:")]
         out.append({"step": step, "kinds": kinds.get(step, []), "label": step_label(item, step),
+                    "invented": made, "nobodys": step in nobodys,
                     "profile": profile.get(step) if isinstance(profile, dict) else None,
                     "unasked": step in unasked, "rubric_phrases": named,
                     "challenged": challenged.get(step, []),
@@ -129,6 +138,7 @@ def followup_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
     strong = [r for r in steps if (r["label"] or 0) >= 3 and not r["unasked"]]
     weak = [r for r in steps if r["label"] is not None and r["label"] <= 2 and not r["unasked"]]
     unasked = [r for r in steps if r["unasked"]]
+    nobodys = [r for r in steps if r.get("nobodys")]
 
     def share(rows: list[dict[str, Any]], kinds: set[str]) -> float | None:
         return round(sum(1 for r in rows if kinds & set(r["kinds"])) / len(rows), 3) \
@@ -143,12 +153,33 @@ def followup_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
             "unasked_steps": len(unasked), "unasked_challenged": share(unasked, {"challenge"}),
             "untold_challenges": sum(len(r.get("challenged", [])) for r in steps),
             "false_challenges": sum(len(r.get("false_challenges", [])) for r in steps),
+            "invented_challenges": sum(len(r.get("invented", [])) for r in steps),
+            "invented_steps": len(nobodys),
+            "invented_challenged": share(nobodys, {"challenge"}),
+            "invented_examples": [{"item": i["id"], "step": r["step"], "said": said[:160]}
+                                  for i in items for r in i["reactions"]
+                                  for said in r.get("invented", [])][:50],
             "probes_naming_rubric_phrases": len(named),
             "gap_probes_naming_rubric_phrases": authored,
             "examples": [{"item": r["item"], "step": r["step"],
                           "phrases": r["rubric_phrases"]["reacting"]} for r in named[:10]],
             "kinds": {k: sum(r["kinds"].count(k) for r in steps)
                       for k in ("gap", "deepen", "challenge")}}
+
+
+def assumption_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the interviewer met the assumptions stated as clarify ends: corrected with the
+    sheet's fact, questioned (a clue), a figure nobody gave challenged; and of the interviews
+    the dataset labels as assuming something the sheet contradicts, how many got any of these
+    (only figures are read: most labelled ones contradict in words)."""
+    rows = [i.get("assumptions") or {} for i in items]
+    reacted = [r for r in rows if r.get("reacted")]
+    labelled = [r for r in rows if r.get("labelled_wrong")]
+    return {"interviews": len(rows), "reacted": len(reacted),
+            "kinds": {k: sum(r["reacted"].count(k) for r in reacted)
+                      for k in ("corrected", "assumed", "invented")},
+            "labelled_wrong": len(labelled),
+            "labelled_wrong_reacted": sum(1 for r in labelled if r.get("reacted"))}
 
 
 def replay(item: Interview, case: Case, interviewer: Interviewer,
@@ -186,6 +217,11 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
                               "facts": ", ".join(sorted(extra or revealed)),
                               "answer": d.answer[:160], "said": d.said[:200]})
     reacts = reactions(item, case, driven.state, rubric_signals or {})
+    # the assumptions stated as clarify ends: corrected, questioned or challenged, or accepted
+    assumed = {"reacted": [a.split(":", 1)[0] for a in
+                           driven.state.get("probed", {}).get("clarify", [])],
+               "labelled_wrong": any(isinstance(w, dict) and w.get("step") == "clarify"
+                                     for w in (item.meta or {}).get("wrong", []))}
     checks = []
     for step, kind in first.items():
         want = expected_decision(item, step)
@@ -193,7 +229,8 @@ def replay(item: Interview, case: Case, interviewer: Interviewer,
             checks.append({"step": step, "expected": want, "got": kind})
     return {"id": item.id, "case": item.case, "completed":
             driven.state.get("status") == "completed", "decisions": checks, "leaks": leaks,
-            "turns": len(driven.state.get("turns", [])), "reactions": reacts}
+            "turns": len(driven.state.get("turns", [])), "reactions": reacts,
+            "assumptions": assumed}
 
 
 def run_behaviour(dataset: Dataset, interviewer: Interviewer,
@@ -228,6 +265,7 @@ def run_behaviour(dataset: Dataset, interviewer: Interviewer,
         "fact_leaks": sum(1 for leak in leaks if leak["kind"] == "fact"),
         "leaks": leaks[:50],
         "followups": followup_figures(items),
+        "assumptions": assumption_figures(items),
         **({"clarify": measure(interviewer)} if clarify_bank else {}),
     }
 
@@ -265,12 +303,24 @@ def to_markdown(summary: dict[str, Any]) -> str:
                   f"- challenges of a fact as never told: {f.get('untold_challenges', 0)}, of "
                   f"which the recorded candidate had in fact been told: "
                   f"{f.get('false_challenges', 0)} (false challenges)",
+                  f"- challenges of a figure nobody gave, stated as how things are: "
+                  f"{f.get('invented_challenges', 0)}; steps the dataset labels as stating "
+                  f"one, challenged: {pct(f.get('invented_challenged'))} of "
+                  f"{f.get('invented_steps', 0)}",
                   f"- deepen/challenge follow-ups naming a rubric phrase the candidate had not "
                   f"said: {f['probes_naming_rubric_phrases']} (the rubric's authored gap "
                   f"probes: {f['gap_probes_naming_rubric_phrases']} steps)",
                   "- follow-ups asked: " + ", ".join(f"{k} {n}" for k, n in f["kinds"].items())]
         for e in f["examples"][:5]:
             lines.append(f"  - {e['item']} {e['step']}: {', '.join(e['phrases'][:5])}")
+    a = summary.get("assumptions")
+    if a:
+        lines += ["", "## Assumptions stated as clarify ends", "",
+                  f"- not just accepted in {a['reacted']} of {a['interviews']} interviews: "
+                  + ", ".join(f"{k} {n}" for k, n in a["kinds"].items()),
+                  f"- interviews the dataset labels as assuming what the sheet contradicts: "
+                  f"{a['labelled_wrong_reacted']} of {a['labelled_wrong']} not just accepted "
+                  f"(figures only)"]
     text = "\n".join(lines) + "\n"
     if "clarify" in summary:
         text += "\n" + clarify_markdown(summary["clarify"])

@@ -700,3 +700,204 @@ def test_a_cost_already_there_is_not_the_cost_of_the_choice() -> None:
              "pain and the cost are. A full tracing product can wait.")
     assert not answers_it(asks_cost, [there])
     assert answers_it(asks_cost, ["The cost is a month of delay for the big account."])
+
+
+def test_why_that_figure_is_not_asked_of_a_told_figure_or_a_grounded_estimate() -> None:
+    """Trial 6: "Why that figure, and what happens if you miss it?" was asked of "…stays under
+    half a second…" (the contract's 500 ms, told by the interviewer) and of "I'd guess
+    ~1.5-2x, would check with a load test" (it says where the figure comes from and how it is
+    checked)."""
+    case = get_case(CASE)
+    told = [case.prompt, case.fact("latency").answer]
+    why = str(script()["react"]["deepen"]["number_given"]).split("”")[-1]
+    for step, sentence in (
+            ("goals", "The main goal is that the slowest one in a hundred requests stays below "
+                      "five hundred milliseconds at the busiest minutes, as we promised."),
+            ("validate", "If the slowest requests are still over half a second during the rush, "
+                         "or more calls give up than before, I'd switch back.")):
+        assert why in str(deepen_text(step, sentence, [sentence])), sentence  # untold: asked
+        assert why not in str(deepen_text(step, sentence, [sentence], told)), sentence
+    # a figure of the candidate's own beside it is still asked about
+    own = "Keep the slowest one in a hundred under 400 ms at peak."
+    assert why in str(deepen_text("validate", own, [own], told))
+    for grounded in ("A/B it on a slice of their traffic: I'd estimate about 2x faster, and "
+                     "I'd confirm that with a benchmark first.",
+                     "Hold the error rate under 0.5%, based on last quarter's logs."):
+        assert deepen_text("validate", grounded, [grounded]) is None or \
+            why not in str(deepen_text("validate", grounded, [grounded])), grounded
+    bare = "Move them to the new pool: I'd estimate about 2x faster than today."
+    assert why in str(deepen_text("validate", bare, [bare]))
+
+
+def test_a_risk_named_is_deepened_as_a_risk_not_as_a_cost() -> None:
+    """Trial 6: "You said 'Trade-off: we risk the customer reading "no region" as a no'. What
+    would tell you that cost had got too high to accept?" — a risk is not a price paid."""
+    react = script()["react"]["deepen"]
+    choice = ("I'd put them on dedicated capacity in a region we already run, because it is "
+              "cheap and fast.")
+    risk = "The downside is that the customer might take the competitor's offer instead."
+    r = deepen("prioritize", [f"{choice} {risk}"], [])
+    assert r is not None
+    assert r.text == str(react["risk_given"]).format(quote=quote(risk))
+    cost = "The downside is that idle machines cost us margin off-peak."
+    r = deepen("prioritize", [f"{choice} {cost}"], [])
+    assert r is not None and r.text == str(react["cost_given"]).format(quote=quote(cost))
+    # the early sign already said: nothing left to deepen there
+    watched = f"{choice} {risk} I'd watch for them asking about exit terms as an early sign."
+    assert deepen("prioritize", [watched], []) is None
+
+
+def test_a_gap_probe_does_not_ask_for_what_the_answer_has_under_a_heading() -> None:
+    """Trial 6: "What could you do this week?" of an answer that began "Week 1: FP8, vLLM…",
+    and "How would you show the business this was worth it?" of one ending "Business: renewal
+    signed, and the long-tail dashboard ships on time."."""
+    from agent.offline import OfflineInterviewer
+    from agent.probes.react import respond, under_heading
+
+    case = get_case("strategic-custom-ask")
+    rubrics = default_rubrics()
+    this_week = rubrics["solutions"].criterion("solutions.quick_mitigation").probe
+    business = rubrics["validate"].criterion("validate.cost_validation").probe
+    state = {"turns": [], "facts_told": []}
+
+    def asked(step: str, answer: str) -> str:
+        r = respond(OfflineInterviewer(), case, rubrics[step], step, state,  # type: ignore[arg-type]
+                    [answer], ["deepen"], _Sink())
+        return r.text if r is not None else ""
+
+    plan = ("Day one: put them on reserved capacity in a region we run. Months two and three: "
+            "draft-model support for every customer.")
+    assert not under_heading(this_week, [plan.split(". ")[1]])
+    assert under_heading(this_week, [plan])
+    assert asked("solutions", plan) != this_week
+    for words in ("Week 1: reserved capacity for them, and a dashboard of where time goes.",
+                  "In the first two weeks I'd give them reserved capacity and a latency chart."):
+        assert under_heading(this_week, [words]), words
+    check = ("Compare their tail latency on the new pool against the old one over two weeks of "
+             "peaks, with a rollback ready.")
+    assert asked("validate", check) == business  # nothing about the business: asked
+    for heading in ("Business: the renewal gets signed on time.",
+                    "Revenue: the renewal gets signed on time."):
+        assert under_heading(business, [f"{check} {heading}"]), heading
+        assert asked("validate", f"{check} {heading}") != business, heading
+    # what the question asks beyond is not what it asks for; a heading of something else
+    # says nothing of it
+    healthy = rubrics["goals"].criterion("goals.throughput_and_reliability").probe
+    assert not under_heading(healthy, ["Headline number: p95 under 150 ms at our edge."])
+    assert under_heading(healthy, ["Guardrails: error rate and the shared pool's p95 for others."])
+    relief = rubrics["solutions"].criterion("solutions.medium_term_optimizations").probe
+    assert not under_heading(relief, ["Immediately: reserved capacity for them at peak."])
+    assert not under_heading(this_week, ["Month 2: a draft model for every customer."])
+
+
+def test_a_fact_never_told_is_challenged_beside_a_target_of_the_candidates_own() -> None:
+    """Trial 6: "right now about 3 in 100 hit their one-second limit and I'd want that close to
+    zero" quotes a fact never told (3% of calls time out at peak); the target after it ("I'd
+    want…") did not make the stated figure a target, and "3 in 100" is a share stated."""
+    case = get_case(CASE)
+    told = _told(CASE, {"latency", "latency_now", "scale"},
+                 *(case.fact(f).answer for f in ("latency", "latency_now", "scale")))
+    said = ("Second, fewer calls giving up: right now about 3 in 100 hit their one-second limit "
+            "and I'd want that close to zero.")
+    assert untold_use(case, told, said, "goals") == ("timeouts", "3 in 100")
+    r = challenge(case, "goals", [said], told, [])
+    assert r is not None and r.fact == "timeouts" and "3 in 100" in r.text
+    # a target of the candidate's own with that figure is still theirs
+    for target in ("I'd want fewer than 3 in 100 calls to hit their one-second limit.",
+                   "Keep timeouts under 3% and I'd want that close to zero."):
+        assert untold_use(case, told, target, "goals") is None, target
+    # "the slowest 1 in 100" names the tail, it states no share
+    assert untold_use(case, told, "Right now the slowest 1 in 100 wait too long.", "goals") \
+        is None
+
+
+def test_a_figure_nobody_gave_stated_as_how_things_are_is_challenged_once() -> None:
+    """Trial 6: "Our p99 is 40 ms" (train-deploy-one-stack: nobody gave a latency figure) was
+    repeated three times and never challenged: only figures on the fact sheet were."""
+    from agent.probes.react import invented
+
+    case = get_case("train-deploy-one-stack")
+    given = [case.prompt]
+    line = str(script()["react"]["invented"])
+    said = "Our p99 is 40 ms so latency is fine; the fix is FP8 everywhere."
+    r = challenge(case, "diagnose", [said], _told(case.id, set()), [], given=given)
+    assert r is not None and r.kind == "challenge" and r.text == line.format(figure="40 ms")
+    assert r.about.startswith("invented:")
+    # once per figure, in any step and in other words
+    again = "No need to test: their p99 is forty milliseconds, so we ship it to everyone."
+    assert challenge(case, "validate", [again], _told(case.id, set()), [r.about],
+                     given=given) is None
+    for stated in ("Their traffic is 2,000 QPS at peak.",
+                   "Right now 90% of checkpoints already deploy with us."):
+        assert invented(case, given, stated) is not None, stated
+    for own in ("I'd assume their traffic is 2,000 QPS at peak.",   # hedged
+                "Their traffic is maybe 2,000 QPS at peak.",
+                "Their p99 is ~40 ms at peak.",
+                "Goals: p99 40 ms, 99.99% uptime, 10x throughput.",   # a target
+                "We want their p99 under 40 ms.",
+                "Canary it on 10% of their traffic for two weeks.",   # a rollout
+                "Cost per thousand requests at most a fifth above today."):
+        assert invented(case, given, own) is None, own
+    # a figure the interviewer gave, worked out from given ones, or inside a range given is
+    # no one's invention
+    fintech = get_case(CASE)
+    told = [fintech.prompt, fintech.fact("latency_now").answer, fintech.fact("latency").answer]
+    for fine in ("Their p99 at peak is 1.8 seconds today.",
+                 "Their p99 is 350 ms off-peak, so quiet times are fine.",
+                 "Our p99 is 150 ms over the contract at off-peak."):
+        assert invented(fintech, told, fine) is None, fine
+    # what the candidate assumed in clarify is theirs to use later
+    from agent.probes.react import figures_given
+
+    state = {"turns": [{"role": "candidate", "step": "clarify", "kind": "answer",
+                        "text": "I'll assume their traffic is about 2,000 QPS at peak."}],
+             "facts_told": []}
+    assert invented(case, figures_given(state, case), "Their traffic is 2,000 QPS.") is None
+
+
+def test_assumptions_that_contradict_the_sheet_or_invent_figures_are_not_just_accepted() -> None:
+    """Trial 6: "Our p99 is 40 ms and 90% of checkpoints already deploy with us, so it's just
+    polish." (the sheet: about 35%; no latency figure anywhere) got "Thanks, let's work with
+    those assumptions.", and the 40 ms was never challenged. A non-clue fact is corrected as a
+    question about it would have been answered; a clue is questioned without telling it; a
+    figure nobody gave is challenged once, in clarify, and not again later."""
+    lines = script()["react"]
+    accept = str(script()["clarify_pacing"]["after_assumptions"])
+    case = get_case("train-deploy-one-stack")
+    rate = case.fact("deploy_rate")
+    assert not rate.clue
+    with Engine(Settings()) as engine:
+        s = engine.start(case)
+        s.answer("How many fine-tuning jobs a month?")
+        s.answer("Great. I know the rest. Our p99 is 40 ms and nine in ten checkpoints already "
+                 "deploy with us, so it's just polish. Let's go.")
+        state = s.state()
+        opener = state["turns"][-1]
+        assert opener["step"] == "diagnose" and not opener["text"].startswith(accept)
+        assert rate.answer.strip() in opener["text"]
+        assert "where does the 40 ms come from" in opener["text"].lower()
+        assert "deploy_rate" in state["facts_told"]
+        s.answer("It's the serving stack. Our p99 is 40 ms so latency is fine; the fix is FP8.")
+        state = s.state()
+        assert "40 ms" not in state["turns"][-1]["text"]  # challenged once, in clarify
+    # a clue is never told this way: questioned, without its fact
+    batch = get_case("batch-inference-cost")
+    clue = batch.fact("utilization")
+    assert clue.clue
+    with Engine(Settings()) as engine:
+        s = engine.start(batch)
+        s.answer("I'll assume they use their GPUs about twenty hours a day, so there's no idle.")
+        state = s.state()
+        text = state["turns"][-1]["text"]
+        assert text.startswith(str(lines["assumed_doubt"]).split("“")[0])
+        assert "seven" not in text and "7" not in text
+        assert "utilization" not in state.get("facts_told", [])
+    # assumptions that agree with the sheet, or name no figure, are accepted
+    fintech = get_case(CASE)
+    for fine in ("I'll assume they share machines with other customers and requests wait "
+                 "in one line.",
+                 "I'll assume peaks are around 1,500 requests per second."):
+        with Engine(Settings()) as engine:
+            s = engine.start(fintech)
+            s.answer(fine)
+            assert s.state()["turns"][-1]["text"].startswith(accept), fine

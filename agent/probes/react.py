@@ -3,17 +3,24 @@
 After each answer in steps 2-6 the interviewer chooses one of:
 
 - **challenge** a claim: a figure from a fact the interviewer never told ("Where does the $75k
-  come from?"), or a figure that contradicts what it did tell. Checked first: a candidate
-  quoting the fact sheet must not sail through. Then a claim stated as certain with nothing
-  behind it ("definitely the CUDA kernels… 100% sure, no need to check"): what would look
-  different if it were not so (:func:`certainty`).
+  come from?"), a figure that contradicts what it did tell, or a figure nobody gave stated as
+  how our system or theirs is ("our p99 is 40 ms": :func:`invented`, once per figure).
+  Checked first: a candidate quoting the fact sheet or making figures up must not sail
+  through. Then a claim stated as certain with nothing behind it ("definitely the CUDA
+  kernels… 100% sure, no need to check"): what would look different if it were not so
+  (:func:`certainty`).
 - **gap**: probe the most important criterion the answers do not meet yet, with the rubric's
-  authored, non-leading probe (as before).
+  authored, non-leading probe (as before); not one the answers already answer, also under a
+  heading of their own ("What could you do this week?" of "Week 1: …": :func:`under_heading`).
 - **deepen** a strong point: quote the candidate's own most specific sentence and ask for the
   mechanism, the number, the trade-off or how to confirm it (by step); never what the answer
   already says (:func:`answers_it`: how it would check, what it costs, a figure given), and
   deepen that instead (what result would prove the check wrong, when the cost is too high).
 - **move on**: nothing to add, or the step's follow-ups are used up.
+
+As clarify ends, the assumptions the candidate states are met the same way
+(:func:`assumptions_reply`): one the fact sheet contradicts is corrected (a clue questioned,
+never told), a figure nobody gave challenged.
 
 With a model, the assessment call (agent/llm_policy.py) chooses between a gap probe, a deepen
 (quoting the candidate; the quote is checked to be their words) and moving on; it sees the
@@ -32,6 +39,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 from agent.cases import Case
@@ -44,6 +52,7 @@ from agent.semantic.facts import (
     Told,
     check,
     computed_share,
+    derived,
     distinctive,
     key_words,
     quantities,
@@ -369,6 +378,33 @@ _PLAN_STEP = re.compile(
     + r"|^\W*(?:" + _IMPERATIVE + r"|publish|charge|price)\b", re.IGNORECASE)
 
 
+#: Where a clause joins another with a subject of its own: "…hit their limit | and I'd want
+#: that close to zero".
+_JOINED = re.compile(r"\s+(?:and|but|so|while|whereas|then)\s+(?=(?:i|i'd|i'll|i'm|we|we'd|"
+                     r"we'll|we're|they|they'd|it|it's|that|this|which)\b)", re.IGNORECASE)
+#: How things are now: a figure said with it is a statement, whatever target word is near.
+_NOW = re.compile(r"\b(?:right now|today|currently|at the moment|at present|these days|"
+                  r"as of (?:now|today)|so far|as things stand|nowadays)\b", re.IGNORECASE)
+
+
+def _worked_out(q: Quantity, text: str) -> bool:
+    """Whether ``q`` is a share the number reader worked out from the candidate's own rate
+    (agent.semantic.facts.computed_share): not one stated per hundred or per thousand ("3 in
+    100" says 3%), except "1 in 100", which names the slowest requests (p99)."""
+    if not computed_share(q, text):
+        return False
+    per = re.search(r"(\d+(?:\.\d+)?) (?:[a-z]+ )?(?:in|out of) (?:every )?(?:100|1,?000) \("
+                    + re.escape(q.text), words_to_numbers(text))
+    return per is None or per.group(1) == "1"
+
+
+def _as_said(q: Quantity, text: str) -> str:
+    """``q`` as the candidate put it: "3 in 100" rather than the 3% read from it."""
+    per = re.search(r"(\d[\d.,]* (?:[a-z]+ )?(?:in|out of) (?:every )?\d[\d,]*) \("
+                    + re.escape(q.text), words_to_numbers(text))
+    return per.group(1) if per else q.text
+
+
 def untold_use(case: Case, told: Told, sentence: str, step: str,
                skip: Collection[str] = (), posed: bool = False) -> tuple[str, str] | None:
     """(fact id, figure) when ``sentence`` uses a fact the candidate was never told (figure ""
@@ -394,14 +430,18 @@ def untold_use(case: Case, told: Told, sentence: str, step: str,
     for clause in _CLAUSE.split(sentence):
         if _ARITHMETIC.search(clause):
             continue
-        target = own or bool(TARGET.search(clause))
-        for q in quantities(clause):
-            if any(same(q, k) for k in known) or _said_bare(q, bare) \
-                    or computed_share(q, clause) or not _telling(q, target):
-                continue
-            for f in untold:
-                if any(same(q, fq) for fq in quantities(f.answer)):
-                    return f.id, q.text
+        for part in _JOINED.split(clause):
+            # a target is judged by the figure's own words: "right now about 3 in 100 hit
+            # their limit" states how things are, "and I'd want that close to zero" after it
+            # does not make it a target
+            target = own or (bool(TARGET.search(part)) and not _NOW.search(part))
+            for q in quantities(part):
+                if any(same(q, k) for k in known) or _said_bare(q, bare) \
+                        or _worked_out(q, part) or not _telling(q, target):
+                    continue
+                for f in untold:
+                    if any(same(q, fq) for fq in quantities(f.answer)):
+                        return f.id, _as_said(q, part)
     if step in TARGET_STEPS or posed or _PROPOSES.search(sentence):
         return None
     heard = set().union(*(key_words(t) for t in told.heard)) if told.heard else set()
@@ -444,11 +484,15 @@ def challenged_facts(done: Iterable[str]) -> set[str]:
 
 
 def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
-              done: Sequence[str], heard: Told | None = None) -> Reaction | None:
+              done: Sequence[str], heard: Told | None = None,
+              given: Sequence[str] | None = None) -> Reaction | None:
     """A challenge to the first sentence of the answers that uses a fact never told
-    (:func:`untold_use`; each such fact once per interview), or that contradicts a fact that
-    was (agent/semantic/facts.py), unless that sentence was challenged already. ``heard``:
-    what was said to the candidate (default ``told``); ``done``: every reaction so far."""
+    (:func:`untold_use`; each such fact once per interview), that contradicts a fact that
+    was (agent/semantic/facts.py), or that states as how things are a figure nobody gave
+    (:func:`invented`, when ``given`` is known: each such figure once per interview), unless
+    that sentence was challenged already. ``heard``: what was said to the candidate (default
+    ``told``); ``given``: where a figure may come from (:func:`figures_given`); ``done``:
+    every reaction so far."""
     sents: list[Sentence] = []
     # Sentences posed as hypotheses: hedged or naming their check, or under a "Hypotheses:"
     # heading of their answer ("Hypothesis, ranked: 1. ... 2. expert imbalance ... check: ...").
@@ -475,6 +519,160 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
         if any(s.text in n and n.startswith("Contradicts") for n in found.notes):
             return Reaction("challenge", str(lines["contradiction"]).format(
                 quote=quote(s.text)), f"challenge:{s.text}")
+        made = (invented(case, given, s.text, invented_figures(done))
+                if given is not None and s.text not in posed else None)
+        if made is not None:
+            key, figure = made
+            return Reaction("challenge", str(lines["invented"]).format(figure=figure),
+                            f"invented:{key}:{s.text}")
+    return None
+
+
+# -- figures nobody gave ---------------------------------------------------------------------
+
+#: A statement about how our system or theirs is: "our p99 is 40 ms", "their traffic is 2,000
+#: QPS", "90% of checkpoints already deploy with us", "currently at 3%".
+_STATES = re.compile(
+    r"\b(?:our|their|we|we're|we are|they|they're|they are|us|its|it's|it is|currently|today|"
+    r"right now|at the moment|already|now)\b|\b(?:i|we) (?:measured|saw|found|observed|counted|"
+    r"profiled|benchmarked)\b", re.IGNORECASE)
+#: A figure given as an assumption or an estimate, not as a fact: "I'd assume 40 ms", "maybe
+#: 2,000 QPS", "~90%", "my guess is".
+_ASSUMED = re.compile(
+    r"\b(?:assum\w*|suppos\w*|let's say|say|guess\w*|estimat\w*|about|around|roughly|"
+    r"approximately|maybe|perhaps|probably|likely|might|may|could|i think|i believe|"
+    r"ballpark|order of|something like|call it|if|imagine|hypothetic\w*|expect\w*|a few|"
+    r"a couple|several|some)\b|~|≈|\?",
+    re.IGNORECASE)
+#: Units of figures worth asking about: a time, a share, a rate, money, a multiple, a count of
+#: machines, tokens or requests (not a bare number, nor a span of days in a plan).
+_ASKED_UNITS = frozenset({"time", "%", "rate", "$", "x", "gpu", "token", "request", "replica",
+                          "customer", "doc"})
+
+
+def figures_given(state: InterviewState, case: Case) -> list[str]:
+    """Where a figure the candidate uses may come from: the prompt, the facts told, every line
+    of the interviewer but its follow-ups (they quote the candidate), and what the candidate
+    said in clarify as an assumption or an estimate (:data:`_ASSUMED`: "I'll assume about
+    2,000 QPS")."""
+    told = set(state.get("facts_told", []))
+    out = [case.prompt, *(f.answer for f in case.facts if f.id in told)]
+    for t in state.get("turns", []):
+        if t["role"] == "interviewer" and t["kind"] != "followup":
+            out.append(t["text"])
+        elif t["role"] == "candidate" and t["step"] == "clarify" and t["kind"] == "answer":
+            out += [x.text for x in read_answer(t["text"]) if _ASSUMED.search(x.text)]
+    return out
+
+
+def invented_figures(done: Iterable[str]) -> set[str]:
+    """The figures already challenged as nobody's, from reactions' ``about`` values."""
+    return {a.split(":", 2)[1] for a in done if a.startswith("invented:")}
+
+
+def _figure_key(q: Quantity) -> str:
+    return f"{q.unit or '#'}{q.value:g}"
+
+
+def _derivable(q: Quantity, known: Sequence[Quantity]) -> bool:
+    """Whether ``q`` is worked out from two given figures: their sum or difference (the 60 ms
+    gap between 210 ms and 150 ms), or one as a share or a multiple of the other; or is the
+    rest of a share given."""
+    for i, a in enumerate(known):
+        for b in known[i + 1:]:
+            if a.unit != b.unit:
+                continue
+            results = []
+            if a.unit == q.unit:
+                results += [a.value + b.value, abs(a.value - b.value)]
+            if q.unit == "%" and min(a.value, b.value) > 0:
+                results += [100 * min(a.value, b.value) / max(a.value, b.value),
+                            100 * abs(a.value - b.value) / max(a.value, b.value)]
+            if q.unit == "x" and min(a.value, b.value) > 0:
+                results.append(max(a.value, b.value) / min(a.value, b.value))
+            if any(abs(r - q.value) <= 0.05 * max(abs(q.value), 1e-9) for r in results):
+                return True
+    # the rest of a share given: "losing 65%" of "only 35% deploy with us"
+    return q.unit == "%" and any(k.unit == "%" and abs(100 - k.value - q.value) <= 0.5
+                                 for k in known)
+
+
+@lru_cache(maxsize=4096)
+def _raw_numbers(text: str) -> frozenset[float]:
+    """Every number ``text`` says, small ones and numbers in words included."""
+    return frozenset(float(m.group(0).replace(",", ""))
+                     for m in _RAW.finditer(words_to_numbers(text)))
+
+
+def _multiplied(q: Quantity, given: Sequence[str]) -> bool:
+    """Whether the number ``q`` says is the product of two numbers given ("48 H100s" of "six
+    nodes of eight H100s")."""
+    m = _RAW.search(words_to_numbers(q.text))
+    if m is None:
+        return False
+    said = float(m.group(0).replace(",", ""))
+    numbers = sorted(frozenset().union(*(_raw_numbers(t) for t in given))) if given else []
+    return any(abs(a * b - said) <= 1e-9 * max(said, 1) for i, a in enumerate(numbers)
+               for b in numbers[i + 1:] if a > 1 and b > 1)
+
+
+def _within_given(q: Quantity, given: Sequence[str]) -> bool:
+    """Whether ``q`` is one of the figures given (about the same), or lies in a range given
+    ("1.5 to 2 seconds": 1.8 s is in it)."""
+    for text in given:
+        qs = [k for k in quantities(text) if k.unit == q.unit or not k.unit]
+        if any(same(q, k, 0.1) for k in qs):
+            return True
+        same_unit = [k.value for k in qs if k.unit == q.unit]
+        if any(lo <= q.value <= hi for lo, hi in pairwise(same_unit) if lo < hi <= 4 * lo):
+            return True
+    return False
+
+
+def _stated(text: str) -> list[Quantity]:
+    """The figures of ``text`` that are neither a target or an estimate nor the size of a
+    rollout or a test (:func:`figure_readings`: "10% of their traffic", "at most a fifth
+    above today")."""
+    parts = text.split()
+    now = bool(_NOW.search(text))
+    out = []
+    for begin, at, reading in figure_readings(parts):
+        q = _quantity_at(parts, begin, at)
+        # "it's currently 12% of agent traffic" is a share of traffic now, no rollout
+        if q is not None and (not reading or (reading == "rollout" and now)):
+            out.append(q)
+    return out
+
+
+def invented(case: Case, given: Sequence[str], sentence: str,
+             skip: Collection[str] = ()) -> tuple[str, str] | None:
+    """(key, figure) when ``sentence`` states as how our system or theirs is (:data:`_STATES`)
+    a figure nobody gave: not in ``given`` (:func:`figures_given`), nor in a range given, nor
+    worked out from given figures (:func:`_derivable`, arithmetic said), nor on the fact sheet
+    at all (a fact's figure is :func:`untold_use`'s); not hedged or assumed (:data:`_ASSUMED`),
+    not a target, a plan or a proposal, and with a unit worth asking about
+    (:data:`_ASKED_UNITS`). ``skip``: figures (keys) challenged already."""
+    if _PLAN_STEP.search(sentence):
+        return None
+    known = [q for text in given for q in quantities(text)]
+    bare = frozenset().union(*(_bare_numbers(text) for text in given)) if given else frozenset()
+    sheet = [q for f in case.facts for q in quantities(f.answer)]
+    for clause in _CLAUSE.split(sentence):
+        if _ARITHMETIC.search(clause) or derived(clause):
+            continue
+        for part in _JOINED.split(clause):
+            if (not _STATES.search(part) or _ASSUMED.search(part) or _PROPOSES.search(part)
+                    or _OWN_MOVE.search(part) or (TARGET.search(part) and not _NOW.search(part))):
+                continue
+            for q in _stated(part):
+                if (q.unit not in _ASKED_UNITS or _figure_key(q) in skip
+                        or _within_given(q, given) or _said_bare(q, bare)
+                        or _derivable(q, known) or _multiplied(q, given)
+                        or _worked_out(q, part)
+                        or any(same(q, f, 0.02) for f in sheet)
+                        or any(_multiplied(q, [f.answer]) for f in case.facts)):
+                    continue
+                return _figure_key(q), _as_said(q, part)
     return None
 
 
@@ -635,13 +833,14 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
     claims.sort(key=lambda s: (bool(_SPECIFIC.search(s.text)), len(s.text.split())),
                 reverse=True)
     for best in claims:
-        text = deepen_text(step, best.text, answers)
+        text = deepen_text(step, best.text, answers, told)
         if text is not None and not repeats(text, said):
             return Reaction("deepen", text, "deepen")
     return None
 
 
-def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | None:
+def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
+                told: Sequence[str] = ()) -> str | None:
     """The step's deepening question on ``sentence``, or None when it has none to ask.
 
     Asking for a number when the sentence already sets one (a target, an estimate or a
@@ -649,19 +848,32 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
     a second", "all at once in two weeks") asks why that figure instead, quoting the words
     around it; a sentence whose figure is the size of a rollout ("a tenth of their traffic")
     is asked what result it needs instead; one with a figure that is neither is not asked for a
-    number at all, and a hedged explanation with no target in it ("the gap is probably in what
-    we measure") is asked how it would be confirmed. A question that ``answers`` (the step's
-    answers) already answer (:func:`answers_it`) is not asked: None; when they already say how
+    number at all, nor is one whose figures the candidate did not choose or already ground: a
+    figure the interviewer told (``told``: "under half a second" after the contract's 500 ms)
+    or an estimate that says where it comes from or how it will be checked (:func:`grounded`:
+    "I'd guess ~1.5-2x, would check with a load test"). A hedged explanation with no target
+    in it ("the gap is probably in what we measure") is asked how it would be confirmed. A
+    question that ``answers`` (the step's answers) already answer (:func:`answers_it`) is not
+    asked: None; when they already say how
     they would check the claim, what result would prove them wrong is asked of that check
     instead (``check_given``), and when they already name what their choice costs, what would
-    make that price too high (``cost_given``); unless they say that too. A sentence with no
+    make that price too high (``cost_given``), or of a risk they name, what early sign would
+    tell them it is coming true (``risk_given``); unless they say that too. A sentence with no
     complete clause to quote (:func:`clean_quote`) is not deepened: None."""
     kind = DEEPEN_BY_STEP.get(step, "mechanism")
     parts = sentence.strip().split()
     text = clean_quote(sentence)
     if kind == "number":
-        readings = figure_readings(parts)
-        found = next(((b, a) for b, a, reading in readings if reading == "set"), None)
+        known = [q for t in told for q in quantities(t)]
+        everything = figure_readings(parts)
+        # a figure the interviewer told is not the candidate's to explain
+        readings = [(b, a, r) for b, a, r in everything if not _told_figure(parts, b, a, known)]
+        if everything and not readings:
+            return None
+        sets = [(b, a) for b, a, reading in readings if reading == "set"]
+        found = None if grounded(sentence) else next(iter(sets), None)
+        if sets and found is None:
+            return None  # an estimate grounded already: no "why that figure"
         if found is not None:
             kind = "number_given"
             begin, at = found
@@ -682,10 +894,75 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = ()) -> str | 
             if _says(further, answers):
                 return None
             kind, text = given, _quotable(said)
+            if given == "cost_given" and _RISK.search(next(
+                    (s for s in said if clean_quote(s) is not None), "")):
+                # the price named is a risk, not a cost paid: ask for its early sign
+                if _says(_SAYS_WATCH, answers):
+                    return None
+                kind = "risk_given"
     template = str(script()["react"]["deepen"][kind])
     if text is None or answers_it(template.replace("{quote}", ""), answers):
         return None  # nothing to quote without cutting a phrase, or answered already
     return template.format(quote=text)
+
+
+def _told_figure(parts: Sequence[str], begin: int, at: int, known: Sequence[Quantity]) -> bool:
+    """Whether the figure at words ``begin``..``at`` of ``parts`` is one the interviewer told
+    (``known``); read with the few words before it ("half a second" is read at "second")."""
+    q = _quantity_at(parts, begin, at)
+    return q is not None and any(same(q, k) for k in known)
+
+
+def _quantity_at(parts: Sequence[str], begin: int, at: int) -> Quantity | None:
+    """The figure at words ``begin``..``at`` of ``parts`` (:func:`figure_readings`) as a
+    quantity: the one its words add to the few words before it ("half a second" is found at
+    "second"), with the word after it when its unit follows ("40 ms"); None when it is no
+    quantity ("zero", a bare small number; "per thousand documents", a rate's unit)."""
+    lo = max(0, begin - 3)
+    before = len(quantities(" ".join(parts[lo:begin])))
+    for hi in (at + 1, at + 2):
+        new = quantities(" ".join(parts[lo:hi]))[before:]
+        if new and (new[-1].unit or hi == at + 2):
+            return new[-1]
+    return None
+
+
+#: An estimate the candidate owns as one: "I'd guess", "my estimate", "ballpark", "~".
+_ESTIMATE = re.compile(
+    r"\b(?:i'?d (?:guess|say|estimate)|i (?:guess|estimate)|(?:my|a rough|rough|best) (?:guess|"
+    r"estimate)|ballpark|order of magnitude)\b|~|≈", re.IGNORECASE)
+#: How an estimate would be checked: "would check with a load test", "to be confirmed by a
+#: benchmark", "I'd measure it first".
+_CHECKED = re.compile(
+    r"\b(?:would|will|i'?d|we'?d|to|then|and|but|first) (?:\w+ )?(?:check|confirm|verify|"
+    r"validate|measure|test|benchmark)\w*\b|\b(?:load[- ]?test\w*|benchmark\w*)\b",
+    re.IGNORECASE)
+#: Where a figure comes from: "that's the number in their contract", "based on last month's
+#: logs", "from the benchmark", "what we measured".
+_SOURCED = re.compile(
+    r"\b(?:based on|according to|(?:as )?per (?:the|their|our) (?:contract|sla)|(?:in|from) "
+    r"(?:the|their|our) (?:contract|sla)|from (?:the|their|our|last \w+'s) (?:logs?|data|"
+    r"dashboards?|metrics|traces|benchmarks?|load tests?|numbers)|(?:we|i|they) (?:measured|"
+    r"benchmarked|saw|observed) (?:it|that|this)|the contract)\b", re.IGNORECASE)
+
+
+def grounded(sentence: str) -> bool:
+    """Whether ``sentence`` already says where its figure comes from (:data:`_SOURCED`) or
+    gives it as an estimate together with how it would be checked (:data:`_ESTIMATE` and
+    :data:`_CHECKED`): "Why that figure?" is answered."""
+    return bool(_SOURCED.search(sentence)
+                or (_ESTIMATE.search(sentence) and _CHECKED.search(sentence)))
+
+
+#: A price named as a risk rather than a cost paid: "we risk the customer reading it as a no",
+#: "the risk is...", "they might walk".
+_RISK = re.compile(r"\b(?:risk\w*|danger|might|may|could (?:lose|walk|churn|leave|miss|"
+                   r"end up)|chance (?:that|of))\b", re.IGNORECASE)
+#: What watching for a risk says: an early sign, a signal to act on.
+_SAYS_WATCH = re.compile(
+    r"\b(?:watch(?:ing)? (?:for|out for)|early (?:signs?|warnings?|signals?)|leading "
+    r"indicators?|(?:the|a) signal (?:is|would be)|tripwire|we'?d (?:see|notice) it (?:in|when|"
+    r"if))\b", re.IGNORECASE)
 
 
 #: A hedged explanation: what the candidate thinks is the case, not a target they set.
@@ -802,6 +1079,84 @@ def answers_it(question: str, answers: Sequence[str]) -> bool:
     return bool((_ASKS_CHECK.search(question) and _says(_SAYS_CHECK, answers))
                 or (_ASKS_COST.search(question) and _says(_NAMES_COST, answers))
                 or (_ASKS_FIRST.search(question) and orders_options(answers)))
+
+
+#: A heading in an answer: a few words then a colon, at the start of a line, a sentence or a
+#: list item, with something after it ("Week 1: FP8, vLLM…", "Business: renewal signed").
+_HEADING = re.compile(
+    r"(?:^|\n|[.;!?]\s+|\(\s*)(?:[-*•]\s+|\d+[.)]\s+)?\W*([A-Za-z][\w'/&+ –-]{1,30}?)\s*:"
+    r"(?=\s*\S+\s+\S)")
+#: What a gap probe may ask for that an answer can hold under a heading of its own, in other
+#: words than the probe's: (what the probe asks for, a heading that has it).
+_THEMES = (
+    # the near term: "What could you do this week?" of "Week 1: …", "Day one: …", "Now: …",
+    # "In the first two weeks …"
+    (re.compile(r"\b(?:this|next) week\b|\btoday\b|\btomorrow\b|\bright (?:now|away)\b|"
+                r"\bimmediate(?:ly)?\b|\bfirst (?:week|days?)\b", re.IGNORECASE),
+     re.compile(r"^(?:weeks?|days?|phase|sprint)\s*(?:0|1|one|zero)\b|^(?:now|today|"
+                r"immediately|this week|short[- ]term|quick wins?|first (?:\w+ )?(?:weeks?|"
+                r"days?))\b|^(?:0|zero)\s*(?:-|–|to)\s*\w+\s+(?:weeks?|days?)\b",
+                re.IGNORECASE)),
+    # the business: "How would you show the business this was worth it?" of "Business: …",
+    # "Revenue: …"
+    (re.compile(r"\bbusiness\b|\bworth it\b|\bmatters? to (?:us|our)\b", re.IGNORECASE),
+     re.compile(r"^(?:(?:the |for the )?business|revenue|commercial(?:ly)?|money|renewal)\b",
+                re.IGNORECASE)),
+    # the system's health beyond its headline number: "Guardrails: …"
+    (re.compile(r"\bhealthy\b|\bbeyond the headline\b", re.IGNORECASE),
+     re.compile(r"^(?:guardrails?|health|counter[- ]?metrics?|must not (?:get )?worse|"
+                r"don'?t break)\b", re.IGNORECASE)),
+    # what to do if the change makes things worse: "Rollback: …"
+    (re.compile(r"\bmakes? (?:something|things|it) worse\b|\bgoes wrong\b", re.IGNORECASE),
+     re.compile(r"^(?:rollback|roll(?:ing)? back|fallback|plan b|kill switch|if it (?:fails|"
+                r"goes wrong))\b", re.IGNORECASE)),
+    # the catch of each option: "Catches: …", "Downsides: …", "Risks: …"
+    (re.compile(r"\bthe catch\b|\bdownsides?\b", re.IGNORECASE),
+     re.compile(r"^(?:catch(?:es)?|downsides?|risks?|trade-?offs?|costs?|cons)\b",
+                re.IGNORECASE)),
+    # the lasting fix: "…what would actually remove the cause?", "…never have this
+    # conversation again…" of "Long term: …", "Root fix: …"
+    (re.compile(r"\bremove the cause\b|\bnever have this\b|\blong[- ]term\b", re.IGNORECASE),
+     re.compile(r"^(?:long[- ]term|root(?:-cause)? fix|permanent fix|for good|lasting fix)\b",
+                re.IGNORECASE)),
+    # the customer's side: "Customer side: …", "On their side: …"
+    (re.compile(r"\bcustomer'?s side\b", re.IGNORECASE),
+     re.compile(r"^(?:(?:on )?(?:the )?(?:customer|client|their)(?:'s)? side)\b",
+                re.IGNORECASE)),
+)
+#: A sentence opened by a span of time, which heads what follows as a heading does ("In the
+#: first two weeks I'd…").
+_TIME_OPENER = re.compile(
+    r"(?:^|\n|[.;!?]\s+)\W*(?:in|during|over|within|for)\s+(?:the\s+)?((?:first|next|coming)\s+"
+    r"(?:two |three |few |couple of |\d+ )?(?:weeks?|days?|months?)|this week|week (?:one|1))\b",
+    re.IGNORECASE)
+#: "Beyond X," in a question: X is what the answer has already, not what it asks for.
+_BEYOND = re.compile(r"\b(?:beyond|besides|apart from|other than)\b[^,?]*", re.IGNORECASE)
+
+
+def headings(answers: Sequence[str]) -> list[str]:
+    """The headings of ``answers`` (:data:`_HEADING`: a few words with no verb, then a colon),
+    and the spans of time that open a sentence (:data:`_TIME_OPENER`)."""
+    out = []
+    for a in answers:
+        out += [m.group(1).strip() for m in _HEADING.finditer(a)
+                if len(m.group(1).split()) <= 4 and not has_verb(m.group(1))]
+        out += [m.group(1).strip() for m in _TIME_OPENER.finditer(a)]
+    return out
+
+
+def under_heading(question: str, answers: Sequence[str]) -> bool:
+    """Whether ``answers`` have what ``question`` asks for under a heading of their own, in
+    other words than the question's (:data:`_THEMES`): "What could you do this week?" of
+    "Week 1: FP8, vLLM…" or "In the first two weeks…", "How would you show the business this
+    was worth it?" of "Business: renewal signed". What a question asks beyond ("Beyond the
+    immediate relief, …") is not what it asks for."""
+    heads = headings(answers)
+    if not heads:
+        return False
+    question = _BEYOND.sub(" ", question)
+    themes = [h for q, h in _THEMES if q.search(question)]
+    return any(h.search(head) for h in themes for head in heads)
 
 
 #: What names a share of requests rather than sets a figure: "p99", "99th percentile", "the
@@ -1047,9 +1402,12 @@ def answered_already(rubric: Rubric, answers: Sequence[str], said: Sequence[str]
     """Criteria whose probe is not to be asked: its authored question was already said in the
     interview (as a follow-up or a /hint), or the answers already answer it
     (:func:`answers_it`: what comes first of answers that order their options, how to check of
-    answers saying how they would check, what it costs of answers naming the cost)."""
+    answers saying how they would check, what it costs of answers naming the cost), or have
+    what it asks for under a heading of their own (:func:`under_heading`: "What could you do
+    this week?" of "Week 1: …")."""
     return [c.id for c in rubric.criteria
-            if repeats(c.probe, said) or answers_it(c.probe, answers)]
+            if repeats(c.probe, said) or answers_it(c.probe, answers)
+            or under_heading(c.probe, answers)]
 
 
 def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
@@ -1067,7 +1425,8 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
     said = interviewer_lines(state)
     told = interviewer_told(state, case)
     found = challenge(case, step, answers, told_before(state, step, case),
-                      all_reactions(state, step, done), said_to_candidate(state, step, case))
+                      all_reactions(state, step, done), said_to_candidate(state, step, case),
+                      figures_given(state, case))
     if found is not None and repeats(found.text, said):
         found = None
     if found is None and not any(a.startswith("certain:") for a in done):
@@ -1079,7 +1438,7 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
         quoted = _verified(assessment.quote, answers)
         if quoted and restates(quoted, told):
             quoted = ""
-        chosen = (deepen_text(step, quoted, answers)
+        chosen = (deepen_text(step, quoted, answers, told)
                   if assessment.reaction == "deepen" and quoted and "deepen" not in done
                   else None)
         model_deepen = Reaction("deepen", chosen, "deepen") if chosen else None
@@ -1115,3 +1474,118 @@ def _opening_question(state: InterviewState, step: str) -> str:
         if t["role"] == "interviewer" and t["step"] == step and t["kind"] in ("opener", "prompt"):
             return t["text"]
     return ""
+
+
+# -- the candidate's assumptions, at the end of clarify ---------------------------------------
+
+#: A figure the candidate aims for rather than assumes: "keep it at 150 ms", "target 99.9%".
+_AIMED = re.compile(
+    r"\b(?:target\w*|goals?|aim\w*|want\w*|keep|bring|hit|reach|cut|reduc\w*|under|below|"
+    r"at most|at least|no more than|improv\w*|should|must|need to|problem|north star|"
+    r"success)\b", re.IGNORECASE)
+#: How close in words an assumption's clause must be to a fact to be about the same thing:
+#: key words shared, and meaning (embedding similarity).
+ASSUMED_WORDS = 2
+ASSUMED_SIMILARITY = 0.4
+#: A figure within this share of a fact's figure of the same kind agrees with it.
+ASSUMED_TOLERANCE = 0.3
+
+
+@dataclass(frozen=True)
+class AssumptionsReply:
+    """What the interviewer says to the candidate's assumptions as clarify ends."""
+
+    text: str
+    facts: tuple[str, ...] = ()
+    """facts told by a correction"""
+    about: tuple[str, ...] = ()
+    """what it reacted to (``Reaction.about`` values: "corrected:<fact id>:<sentence>",
+    "assumed:<clue id>:<sentence>", or a figure challenged, "invented:<figure>:<sentence>",
+    once per figure in the interview)"""
+
+
+def contradicted_fact(case: Case, given: Sequence[str], sentence: str
+                      ) -> tuple[str, str, frozenset[str]] | None:
+    """(fact id, clause, the figures' keys) when an assumption in ``sentence`` puts a figure on
+    something the fact sheet puts another on ("90% of checkpoints already deploy with us" where the
+    sheet says about 35%): a clause that shares :data:`ASSUMED_WORDS` of the fact's key words and
+    means something close to it (:data:`ASSUMED_SIMILARITY`), with a figure of the same kind as the
+    fact's that is further than :data:`ASSUMED_TOLERANCE` from all of them, and that is no figure
+    given (by the interviewer) or on the sheet elsewhere; a sentence that also says one of the
+    fact's numbers agrees with it in part. A target or an aim (:data:`_AIMED`) is the candidate's
+    own."""
+    known = [q for text in given for q in quantities(text)]
+    sheet = [q for f in case.facts for q in quantities(f.answer)]
+    for clause in _CLAUSE.split(sentence):
+        if _ARITHMETIC.search(clause) or _AIMED.search(clause) or _OWN_MOVE.search(clause):
+            continue
+        figures = [q for q in quantities(clause) if q.unit
+                   and not any(same(q, k, 0.1) for k in known)
+                   and not any(same(q, s, 0.02) for s in sheet)]
+        if not figures:
+            continue
+        said = key_words(clause)
+        best: tuple[float, str, frozenset[str]] | None = None
+        for f in case.facts:
+            theirs = [q for q in quantities(f.answer) if q.unit]
+            mine = [q for q in figures if any(t.unit == q.unit for t in theirs)]
+            if not mine or len(said & (key_words(f.answer) - _EVERYDAY)) < ASSUMED_WORDS:
+                continue
+            if any(same(q, t, ASSUMED_TOLERANCE) for q in mine for t in theirs) \
+                    or _raw_numbers(sentence) & _raw_numbers(f.answer):
+                continue  # a figure of the fact's is said too ("pay for 24 hours, use seven")
+            sim = similarity(clause, f.answer)
+            if sim >= ASSUMED_SIMILARITY and (best is None or sim > best[0]):
+                best = (sim, f.id, frozenset(map(_figure_key, mine)))
+        if best is not None:
+            return best[1], clause.strip(), best[2]
+    return None
+
+
+def assumptions_reply(case: Case, state: InterviewState, text: str,
+                      said: Sequence[str] = ()) -> AssumptionsReply | None:
+    """What to say to the assumptions ``text`` the candidate states as clarify ends, instead
+    of accepting them ("Thanks, let's work with those assumptions."); None to accept them.
+    ``said``: what the interviewer says in reply to the same message (its facts are given).
+
+    - An assumption that contradicts the fact sheet (:func:`contradicted_fact`) is corrected
+      with the fact as the sheet gives it, as a clarifying question about it would have been
+      answered: the candidate is not left to build the interview on a wrong premise. A clue is
+      never told this way (it is told only to a question that asks for it): the assumption is
+      questioned instead, without the fact.
+    - A figure stated as how things are that nobody gave (:func:`invented`, unhedged) is
+      challenged ("Where does the 40 ms come from?"), once per figure in the interview: the
+      challenge is recorded as a reaction of clarify, so a later step does not ask again."""
+    given = [*figures_given(state, case), *said]
+    lines = script()["react"]
+    parts: list[str] = []
+    facts: list[str] = []
+    about: list[str] = []
+    done = set(invented_figures(all_reactions(state, "clarify", [])))
+    corrected = False
+    for s in read_answer(text):
+        if not corrected:
+            wrong = contradicted_fact(case, given, s.text)
+            if wrong is not None:
+                corrected = True
+                done |= wrong[2]  # corrected, not challenged as nobody's as well
+                fact = case.fact(wrong[0])
+                if fact.clue:
+                    parts.append(str(lines["assumed_doubt"]).format(quote=quote(wrong[1])))
+                    about.append(f"assumed:{fact.id}:{s.text}")
+                else:
+                    parts.append(str(lines["assumed_correction"]).format(
+                        answer=fact.answer.strip()))
+                    facts.append(fact.id)
+                    about.append(f"corrected:{fact.id}:{s.text}")
+        if not any(a.startswith("invented:") for a in about):
+            made = invented(case, given, s.text, done)
+            if made is not None:
+                line = str(lines["assumed_invented"]).format(figure=made[1])
+                parts.append(f"And {line[0].lower()}{line[1:]}" if parts else line)
+                about.append(f"invented:{made[0]}:{s.text}")
+    if not parts:
+        return None
+    if not parts[0].startswith("Thanks"):
+        parts.insert(0, "Thanks.")
+    return AssumptionsReply(" ".join(parts), tuple(facts), tuple(about))
