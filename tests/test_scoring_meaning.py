@@ -268,6 +268,16 @@ def test_an_option_said_to_cost_nothing_is_a_bad_call(sentence: str) -> None:
     assert any("claims an option costs nothing" in n for n in diagnosis.notes), diagnosis.notes
 
 
+def test_a_small_cost_named_is_no_claim_that_there_is_none() -> None:
+    """A trial: "scheduling and prompt caching, which cost us little and risk nothing on
+    quality" was the bad call 'claims there is no trade-off' and marked the whole step down."""
+    said = ("First the wait before the first words: it's mostly scheduling and prompt caching, "
+            "which cost us little and risk nothing on quality.")
+    assert not any("bad call" in n for n in score(said, "prioritize", LLAMA).notes)
+    assert any("bad call" in n for n in score("Honestly this costs us nothing.", "prioritize",
+                                              LLAMA).notes)
+
+
 @pytest.mark.parametrize("sentence", [
     "Verify FP8 has no quality loss on their evals before turning it on.",
     "As long as there's no quality drop on the golden set, we move them over in stages.",
@@ -1208,3 +1218,22 @@ def test_watching_several_rushes_and_a_practice_run_are_over_time_and_under_load
     over_time = next(c for c in score(said, "validate").criteria
                      if c.id == "validate.tradeoff_over_time")
     assert "several rush times" in over_time.rationale and "practice run" in over_time.rationale
+
+
+def test_a_figure_worked_out_from_given_ones_is_not_invented() -> None:
+    """A trial: "2,000 streams on 48 GPUs" was noted as a figure nobody gave, though the
+    interviewer had said "six dedicated nodes of eight H100s"; a figure that is the product of
+    two given is worked out, not invented. One nobody gave still is."""
+    from agent.semantic.facts import Told
+
+    case = LLAMA
+    said = ("The 900 ms wait before anything appears is mostly queueing and prefill: 2,000 "
+            "streams on {gpus} GPUs, and long chat histories get re-read every turn.")
+    told = Told(facts=frozenset({"scale", "current_setup", "latency"}),
+                heard=tuple(case.fact(f).answer for f in ("scale", "current_setup", "latency")))
+    worked = OfflineScorer().score_step(case, "diagnose", [(
+        "candidate", said.format(gpus=48))], told)
+    assert not any("nobody gave" in n for n in worked.notes), worked.notes
+    made_up = OfflineScorer().score_step(case, "diagnose", [(
+        "candidate", said.format(gpus=13))], told)
+    assert any("nobody gave" in n for n in made_up.notes), made_up.notes

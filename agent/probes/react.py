@@ -47,6 +47,7 @@ from agent.policy import Interviewer, Speaker
 from agent.prompts import script
 from agent.rubrics import Rubric
 from agent.semantic.facts import (
+    RAW_NUMBER,
     TARGET,
     Quantity,
     Told,
@@ -55,7 +56,9 @@ from agent.semantic.facts import (
     derived,
     distinctive,
     key_words,
+    multiplied,
     quantities,
+    raw_numbers,
     same,
 )
 from agent.semantic.matcher import similarity
@@ -312,7 +315,7 @@ _PROPOSES = re.compile(
 
 
 #: A number as written, before any unit: "30" in "quit at 30", "30 s" or "thirty seconds".
-_RAW = re.compile(r"(?<![\w.$])\d[\d,]*(?:\.\d+)?")
+_RAW = RAW_NUMBER
 #: The smallest number said without a unit that a later figure with one may restate: below
 #: it, bare numbers are counts and ranks ("2 options", "step 3") that a unit makes another
 #: thing.
@@ -597,25 +600,6 @@ def _derivable(q: Quantity, known: Sequence[Quantity]) -> bool:
                                  for k in known)
 
 
-@lru_cache(maxsize=4096)
-def _raw_numbers(text: str) -> frozenset[float]:
-    """Every number ``text`` says, small ones and numbers in words included."""
-    return frozenset(float(m.group(0).replace(",", ""))
-                     for m in _RAW.finditer(words_to_numbers(text)))
-
-
-def _multiplied(q: Quantity, given: Sequence[str]) -> bool:
-    """Whether the number ``q`` says is the product of two numbers given ("48 H100s" of "six
-    nodes of eight H100s")."""
-    m = _RAW.search(words_to_numbers(q.text))
-    if m is None:
-        return False
-    said = float(m.group(0).replace(",", ""))
-    numbers = sorted(frozenset().union(*(_raw_numbers(t) for t in given))) if given else []
-    return any(abs(a * b - said) <= 1e-9 * max(said, 1) for i, a in enumerate(numbers)
-               for b in numbers[i + 1:] if a > 1 and b > 1)
-
-
 def _within_given(q: Quantity, given: Sequence[str]) -> bool:
     """Whether ``q`` is one of the figures given (about the same), or lies in a range given
     ("1.5 to 2 seconds": 1.8 s is in it)."""
@@ -667,10 +651,10 @@ def invented(case: Case, given: Sequence[str], sentence: str,
             for q in _stated(part):
                 if (q.unit not in _ASKED_UNITS or _figure_key(q) in skip
                         or _within_given(q, given) or _said_bare(q, bare)
-                        or _derivable(q, known) or _multiplied(q, given)
+                        or _derivable(q, known) or multiplied(q, given)
                         or _worked_out(q, part)
                         or any(same(q, f, 0.02) for f in sheet)
-                        or any(_multiplied(q, [f.answer]) for f in case.facts)):
+                        or any(multiplied(q, [f.answer]) for f in case.facts)):
                     continue
                 return _figure_key(q), _as_said(q, part)
     return None
@@ -1532,7 +1516,7 @@ def contradicted_fact(case: Case, given: Sequence[str], sentence: str
             if not mine or len(said & (key_words(f.answer) - _EVERYDAY)) < ASSUMED_WORDS:
                 continue
             if any(same(q, t, ASSUMED_TOLERANCE) for q in mine for t in theirs) \
-                    or _raw_numbers(sentence) & _raw_numbers(f.answer):
+                    or raw_numbers(sentence) & raw_numbers(f.answer):
                 continue  # a figure of the fact's is said too ("pay for 24 hours, use seven")
             sim = similarity(clause, f.answer)
             if sim >= ASSUMED_SIMILARITY and (best is None or sim > best[0]):

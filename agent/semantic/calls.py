@@ -191,8 +191,10 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"times|\w+fold)\s+(?:better|faster|cheaper|lower|higher|more efficient|improved)\b"
          r"(?=\s*(?:[:,.;!]|$|at once|together|across|in one go|and\b|within\b|in \w+ weeks?\b))"),
         ("goals prioritize solutions", "claims there is no trade-off",
-         r"\b(?:giving up|give up|sacrific\w*|trad\w* off|los(?:e|ing)|cost(?:s)? us) (?:nothing|"
-         r"little)\b|\b(?:free of risk|risk-free|no risk|zero risk|without any risk)\b|"
+         # (not "little": "costs us little" names a small cost; a trial's answer that named
+         # three more was marked down as claiming none)
+         r"\b(?:giving up|give up|sacrific\w*|trad\w* off|los(?:e|ing)|cost(?:s)? us) nothing\b|"
+         r"\b(?:free of risk|risk-free|no risk|zero risk|without any risk)\b|"
          r"\bno (?:real |meaningful )?trade-?offs?\b"),
         # stop 29: an option said to cost nothing ("FP8 has zero quality loss on every model",
         # "speculative decoding always gives 3x with no downside": level 1 of Trade-offs,

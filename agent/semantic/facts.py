@@ -257,6 +257,29 @@ def breakdown(text: str, given: Sequence[Quantity]) -> bool:
     return False
 
 
+#: A number as written, without its unit (small ones too: "six nodes of eight").
+RAW_NUMBER = re.compile(r"(?<![\w.$])\d[\d,]*(?:\.\d+)?")
+
+
+@lru_cache(maxsize=4096)
+def raw_numbers(text: str) -> frozenset[float]:
+    """Every number ``text`` says, small ones and numbers in words included."""
+    return frozenset(float(m.group(0).replace(",", ""))
+                     for m in RAW_NUMBER.finditer(words_to_numbers(text)))
+
+
+def multiplied(q: Quantity, given: Sequence[str]) -> bool:
+    """Whether the number ``q`` says is the product of two numbers given ("48 H100s" of "six
+    nodes of eight H100s")."""
+    m = RAW_NUMBER.search(words_to_numbers(q.text))
+    if m is None:
+        return False
+    said = float(m.group(0).replace(",", ""))
+    numbers = sorted(frozenset().union(*(raw_numbers(t) for t in given))) if given else []
+    return any(abs(a * b - said) <= 1e-9 * max(said, 1) for i, a in enumerate(numbers)
+               for b in numbers[i + 1:] if a > 1 and b > 1)
+
+
 #: Steps whose figures describe how things are (checked for contradictions and invention);
 #: elsewhere figures are mostly targets and plans.
 STATE_STEPS = ("diagnose", "prioritize")
@@ -266,7 +289,8 @@ def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagno
           ) -> FactCheck:
     """Check a step's sentences against the fact sheet and what was told (module docstring)."""
     out = FactCheck()
-    known = [q for text in (case.prompt, *told.heard) for q in quantities(text)]
+    known_texts = (case.prompt, *told.heard)
+    known = [q for text in known_texts for q in quantities(text)]
     facts_told = [f for f in case.facts if f.id in told.facts]
     facts_not = [f for f in case.facts if f.id not in told.facts]
     unasked: dict[str, str] = {}
@@ -307,7 +331,7 @@ def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagno
                 out.discredited.add(s.text)
                 break
             if fact is None and _distinctive(q, False) and "hour" not in q.text \
-                    and not computed_share(q, s.text) \
+                    and not computed_share(q, s.text) and not multiplied(q, known_texts) \
                     and not _HEDGE.search(s.text) and not derived(s.text) \
                     and not any(_same(q, fq, 0.3) for f in case.facts
                                 for fq in quantities(f.answer)):
