@@ -855,6 +855,22 @@ def test_a_figure_nobody_gave_stated_as_how_things_are_is_challenged_once() -> N
     assert invented(case, figures_given(state, case), "Their traffic is 2,000 QPS.") is None
 
 
+def test_a_sheet_limit_stated_as_how_things_are_is_challenged() -> None:
+    """Trial 8: "Our cold start is 2 s right now" (finetune-cold-starts: the sheet has cold
+    starts of 8 to 40 seconds; 2 seconds is what customers would accept) was never challenged:
+    a limit on the sheet was taken as a figure it gives, and so was "2,000 adapters" for 2 s."""
+    from agent.probes.react import invented
+
+    case = get_case("finetune-cold-starts")
+    given = [case.prompt]
+    assert invented(case, given, "Our cold start is 2 s right now, it's all S3 download time.") \
+        == ("time2000", "2 s")
+    # a figure the sheet gives as how things are is the untold-fact challenge's, not this one's
+    for sheet in ("Our cold start is 8 to 40 seconds today.",
+                  "Today about 2,000 adapters get a request each hour."):
+        assert invented(case, given, sheet) is None, sheet
+
+
 def test_assumptions_that_contradict_the_sheet_or_invent_figures_are_not_just_accepted() -> None:
     """Trial 6: "Our p99 is 40 ms and 90% of checkpoints already deploy with us, so it's just
     polish." (the sheet: about 35%; no latency figure anywhere) got "Thanks, let's work with

@@ -628,6 +628,22 @@ def _stated(text: str) -> list[Quantity]:
     return out
 
 
+#: What makes a fact's figure a limit, not how things are: "they'd accept up to about 2
+#: seconds", "a target of 150 ms", "must stay under 1%".
+_LIMIT_BEFORE = re.compile(r"\b(?:accept\w*(?: up to)?|up to|under|below|targets?(?: of)?|"
+                           r"at most|no more than|within|must (?:stay|be)(?: under| below)?|"
+                           r"need(?:s|ed)? (?:it )?(?:to be )?(?:under|below)?)\s+(?:about |"
+                           r"around |roughly |some )?$", re.IGNORECASE)
+
+
+def _limit(answer: str, q: Quantity) -> bool:
+    """Whether the fact sheet gives ``q`` as a limit or a target (:data:`_LIMIT_BEFORE`): a
+    candidate who states it as how things are now ("our cold start is 2 s right now") did not
+    take it from the sheet."""
+    at = answer.find(q.text)
+    return at >= 0 and bool(_LIMIT_BEFORE.search(answer[max(0, at - 40):at]))
+
+
 def invented(case: Case, given: Sequence[str], sentence: str,
              skip: Collection[str] = ()) -> tuple[str, str] | None:
     """(key, figure) when ``sentence`` states as how our system or theirs is (:data:`_STATES`)
@@ -640,7 +656,8 @@ def invented(case: Case, given: Sequence[str], sentence: str,
         return None
     known = [q for text in given for q in quantities(text)]
     bare = frozenset().union(*(_bare_numbers(text) for text in given)) if given else frozenset()
-    sheet = [q for f in case.facts for q in quantities(f.answer)]
+    sheet = [q for f in case.facts for q in quantities(f.answer)
+             if not _limit(f.answer, q)]
     for clause in _CLAUSE.split(sentence):
         if _ARITHMETIC.search(clause) or derived(clause):
             continue
@@ -653,8 +670,9 @@ def invented(case: Case, given: Sequence[str], sentence: str,
                         or _within_given(q, given) or _said_bare(q, bare)
                         or _derivable(q, known) or multiplied(q, given)
                         or _worked_out(q, part)
-                        or any(same(q, f, 0.02) for f in sheet)
-                        or any(multiplied(q, [f.answer]) for f in case.facts)):
+                        or any(same(q, f, 0.02) for f in sheet if f.unit == q.unit)
+                        or any(multiplied(q, [f.answer]) for f in case.facts
+                               if not _limit(f.answer, q))):
                     continue
                 return _figure_key(q), _as_said(q, part)
     return None
