@@ -526,7 +526,7 @@ class SessionScoring:
         """Brief feedback on a step just finished, and what a strong answer would add."""
         title = TITLES[step]
         score = self.result(state, step, finishing=True)
-        extra = (f" A strong answer would also: {score.strong_answer[0]}"
+        extra = (f" A strong answer would also: {_full_stop(score.strong_answer[0])}"
                  if score.strong_answer else "")
         if score.status == "skipped":
             return (f"{title}: no answer, so this step scores 1 / 4. Even a rough first answer "
@@ -545,7 +545,8 @@ class SessionScoring:
         if (best.level or 0) >= 3:
             lines.append(f"Strongest: {best.name.lower()}.")
         if (worst.level or 4) < 4:
-            lines.append(f"To improve: {worst.name.lower()} — {worst.missed or ''}".rstrip(" —"))
+            missed = _full_stop(_lower_first(worst.missed or ""))
+            lines.append(f"To improve: {worst.name.lower()}" + (f" — {missed}" if missed else "."))
         return " ".join(lines) + extra
 
     def hint(self, state: InterviewState, step: str) -> str:
@@ -570,3 +571,15 @@ class SessionScoring:
         probed = state.get("probed", {}).get(step, [])
         target = next((c for c in fresh if c.id not in probed), fresh[0])
         return f"Hint: {target.probe}"
+
+
+def _full_stop(text: str) -> str:
+    """``text`` as a sentence: a coach line that runs on ends with a full stop."""
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def _lower_first(text: str) -> str:
+    """``text`` to follow a dash: its first word in lower case, unless it is a name or an
+    acronym ("Establishes both" -> "establishes both"; "TTFT under" stays)."""
+    return text[0].lower() + text[1:] if len(text) > 1 and text[1].islower() else text

@@ -331,7 +331,7 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
 def model_answer_intro(marked: bool, em: str = "*") -> str:
     """The line before a model answer; ``marked``: some of it is what the answers missed."""
     return (f"{em}A model answer, assembled from the case's notes on strong answers"
-            + (" (in bold: what yours did not have)" if marked else "") + f":{em}")
+            + (" (in bold: what the scorer did not find in yours)" if marked else "") + f":{em}")
 
 
 def model_sentences(points: Sequence[str]) -> list[str]:
@@ -368,6 +368,11 @@ def time_markdown(r: Report) -> list[str]:
 SPEAKER = {"interviewer": "Interviewer", "candidate": "You"}
 
 
+def speaker(turn: TranscriptTurn) -> str:
+    """Who a turn is shown as said by: coach mode's feedback is the coach's, not a question."""
+    return "Coach" if turn.kind == "coach" else SPEAKER[turn.role]
+
+
 def shown_text(turn: TranscriptTurn) -> str:
     """A turn's text as the transcript shows it: a candidate's command as what it did."""
     if turn.role == "candidate":
@@ -396,7 +401,7 @@ def transcript_markdown(r: Report) -> list[str]:
                     for i, b in enumerate(body)]
             lines += ["", f"**{SPEAKER[t.role]}:**", "", *body]
         else:
-            lines += ["", f"**{SPEAKER[t.role]}:** {_md_plain(t.text)}"]
+            lines += ["", f"**{speaker(t)}:** {_md_plain(t.text)}"]
     return lines
 
 

@@ -6,7 +6,6 @@ from html import escape
 
 from agent.practice.timebox import clock
 from agent.report import (
-    SPEAKER,
     Report,
     band_text,
     excerpt,
@@ -17,6 +16,7 @@ from agent.report import (
     scorer_text,
     scoring_notes,
     shown_text,
+    speaker,
     unscored_reason,
 )
 from agent.scores import BANDS
@@ -92,7 +92,7 @@ def _transcript(r: Report) -> list[str]:
         if t.step != step and t.step in TITLES and t.step != CROSS_CUTTING:
             step = t.step
             out.append(f"<h3>{escape(TITLES[t.step])}</h3>")
-        out.append(f"<div class='turn {t.role}'><strong>{SPEAKER[t.role]}:</strong> "
+        out.append(f"<div class='turn {t.role}'><strong>{speaker(t)}:</strong> "
                    f"<span>{escape(shown_text(t))}</span></div>")
     return out
 

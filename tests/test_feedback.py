@@ -238,7 +238,7 @@ def test_notes_the_candidate_already_covered_are_not_shown(home: Path) -> None:
     md = to_markdown(report)
     assert "What a strong answer would have added" not in md
     section = md.split("## Diagnose root causes")[1].split("\n## ")[0]
-    assert "(in bold: what yours did not have)" in section
+    assert "(in bold: what the scorer did not find in yours)" in section
     assert f"**{diagnose.strong_answer[0].rstrip('.')}" in section
     assert note.rstrip(".") in section and f"**{note.rstrip('.')}" not in section
     assert section.count(diagnose.strong_answer[0].rstrip(".")) == 1

@@ -181,12 +181,20 @@ def test_coach_mode_gives_feedback_after_each_step_and_hints(home: Path, backend
         coach = [t for t in session.state()["turns"] if t["kind"] == "coach"]
         assert len(coach) == 1 and coach[0]["step"] == "clarify"
         assert "/ 4" in coach[0]["text"] and "strong answer" in coach[0]["text"]
+        # sentences that end, and a dash followed by lower case (trial 8: "...asks the mix",
+        # "scale and latency needs — Establishes...")
+        text = coach[0]["text"]
+        assert text.endswith("."), text
+        assert not re.search(r" — [A-Z][a-z]", text), text
         # The score shown in coach mode is stored, and the final report reuses it.
         rows = engine.store.query("SELECT step FROM scores WHERE session_id=?", (session.id,))
         assert rows == [("clarify",)]
         report = session.report()
         assert report.steps[0].score is not None
         assert f"{report.steps[0].score:.1f} / 4" in coach[0]["text"]
+        # the transcript shows it as the coach's, not the interviewer's
+        assert f"**Coach:** {text[:30]}" in to_markdown(report)
+        assert "<strong>Coach:</strong>" in to_html(report)
 
 
 def test_a_step_without_a_single_valid_level_is_unscored_not_scored() -> None:
