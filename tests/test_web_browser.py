@@ -218,7 +218,9 @@ def test_hint_next_skip_and_repeat_in_coach_mode(page: Any, offline: Served) -> 
     shot(page, "07-coach-hint", full=False)
     click(page, "skip")  # the confirmation dialog is accepted
     expect(page.locator("#step-title")).to_have_text(re.compile("Step 3 of 6"))
-    expect(page.locator('#steps li[data-step="diagnose"]')).to_have_class("done")
+    expect(page.locator('#steps li[data-step="diagnose"]')).to_have_class("done skipped")
+    expect(page.locator('#steps li[data-step="diagnose"]')).to_contain_text("(no answer)")
+    expect(page.locator('#steps li[data-step="clarify"]')).to_have_class("done")  # answered
     expect(page.locator('#steps li[data-step="goals"]')).to_have_attribute(
         "aria-current", "step")
     # A command shows as what it did, as in the report; typed in the box, it leaves the box.

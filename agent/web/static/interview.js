@@ -104,9 +104,22 @@ function renderState() {
     : `Step ${view.step.number} of ${view.step.of} · ${view.step.title}`;
   const order = view.steps.map((s) => s.id);
   const at = done ? order.length : order.indexOf(view.step.id);
+  // a step left without an answer (skipped, or moved on from) is passed, not done: it
+  // shows so, in words too
+  const answered = new Set(view.turns.filter((t) => t.role === "candidate"
+    && t.kind === "answer").map((t) => t.step));
   for (const li of $("steps").querySelectorAll("li")) {
     const i = order.indexOf(li.dataset.step);
     li.classList.toggle("done", i < at);
+    const skip = i < at && !answered.has(li.dataset.step);
+    li.classList.toggle("skipped", skip);
+    let note = li.querySelector(".skip-note");
+    if (skip && !note) {
+      note = document.createElement("span");
+      note.className = "skip-note";
+      note.textContent = " (no answer)";
+      li.append(note);
+    } else if (!skip && note) note.remove();
     if (i === at) li.setAttribute("aria-current", "step");
     else li.removeAttribute("aria-current");
   }
