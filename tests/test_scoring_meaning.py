@@ -1237,3 +1237,17 @@ def test_a_figure_worked_out_from_given_ones_is_not_invented() -> None:
     made_up = OfflineScorer().score_step(case, "diagnose", [(
         "candidate", said.format(gpus=13))], told)
     assert any("nobody gave" in n for n in made_up.notes), made_up.notes
+
+
+def test_a_question_is_not_a_trade_off_said_out_loud() -> None:
+    """Trial 8: "What would twice as fast be in numbers for them?" was evidence of Trade-offs
+    said out loud through "for them"; a question asks, it voices no side."""
+    from agent.scorers import OfflineScorer
+
+    out_loud = "cross_cutting.tradeoffs_out_loud"
+    asked = OfflineScorer().score_step(LLAMA, "cross_cutting", [(
+        "candidate", "What would twice as fast be in numbers for them?")])
+    assert level(asked, out_loud) == 1
+    said = OfflineScorer().score_step(LLAMA, "cross_cutting", [(
+        "candidate", "A dedicated pool is quick for them, but it only helps one account.")])
+    assert "for them" in next(c.rationale for c in said.criteria if c.id == out_loud)
