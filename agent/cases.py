@@ -151,6 +151,41 @@ class Case(BaseModel):
         raise KeyError(fid)
 
 
+#: Words that ask for a kind of answer (a share, a degree, urgency, a multiple, a period, money
+#: in general, a count of people), not for a subject: a fact keyed by one of them alone is told
+#: to any question asking for that kind of answer ("How many people write to support?" got the
+#: traffic figures through "how many people"; evals/README.md, "A fact's keywords name its
+#: subject").
+ANSWER_KIND_ONLY = frozenset({
+    "urgen*", "urgent", "what share", "what percent", "what percent*", "how bad", "how much is",
+    "money", "in numbers", "double", "twice", "two times", "cost of", "cost per", "a month",
+    "per month", "how many people"})
+#: What-they-pay questions as plain phrases: they also match "pay their card processor", so they
+#: are written as guarded patterns ("re:...(?!\s+(?:their|to|...))").
+UNGUARDED_PAY = re.compile(r"^(how much|what) (do|are|would|will) (they|customers) pay")
+
+
+def keyword_warnings(case: Case) -> list[str]:
+    """What a case's fact keywords do that the clarify rules advise against (shown by
+    ``interviewer cases``; the shipped cases have none): a keyword that names only a kind of
+    answer, a what-they-pay phrase without a guard, and "revenue" on a fact whose answer names
+    no money."""
+    out = []
+    for f in case.facts:
+        for k in f.keywords:
+            if k in ANSWER_KIND_ONLY:
+                out.append(f"fact {f.id!r}: keyword {k!r} names a kind of answer, not a subject: "
+                           "any question asking for that kind of answer would get this fact")
+            elif UNGUARDED_PAY.match(k):
+                out.append(f"fact {f.id!r}: keyword {k!r} also matches 'pay their card "
+                           "processor': write it as a pattern that refuses what follows "
+                           "(see the revenue keywords of the shipped cases)")
+        if "revenue" in f.keywords and not re.search(r"revenue|dollars|\$", f.answer):
+            out.append(f"fact {f.id!r}: keyword 'revenue' belongs to the fact that says what money "
+                       "comes in, and this fact's answer names none")
+    return out
+
+
 def load_case(path: Path) -> Case:
     """One case file, validated. DataFileError names the file and every problem in it at once
     (each with its line where the file says it), in one line."""

@@ -463,7 +463,7 @@ def refuse_overwrite(flag: str, outputs: Sequence[Path], inputs: Sequence[Path] 
 def cmd_cases(args: argparse.Namespace) -> int:
     """The cases, then each case file that does not load (listed as broken, its error naming
     the file and the field on stderr; exit 1 then, though the other cases work)."""
-    from agent.cases import broken_cases, default_cases
+    from agent.cases import broken_cases, default_cases, keyword_warnings
 
     cases = default_cases()
     broken = broken_cases()
@@ -481,6 +481,9 @@ def cmd_cases(args: argparse.Namespace) -> int:
         print(f"{stem:<{width}}  BROKEN  (does not load; the error is on stderr)")
     for err in broken.values():
         sys.stderr.write(f"interviewer: {err}\n")
+    for c in cases.values():  # advice, not errors: the case works
+        for w in keyword_warnings(c):
+            sys.stderr.write(f"interviewer: warning: case {c.id!r}: {w}\n")
     return 1 if broken else 0
 
 

@@ -372,3 +372,22 @@ def test_a_case_file_s_problems_are_reported_together_with_their_lines(tmp_path:
     with pytest.raises(DataFileError, match=r"field 'facts': a case needs at least 6 facts "
                        r"\(this one has 4\) \(line \d+\)$"):
         load_case(path)
+
+
+def test_interviewer_cases_warns_about_a_keyword_that_names_a_kind_of_answer(
+        tmp_path: Path) -> None:
+    """A designer's trial: a case-writing rule (no what-they-pay phrase without a guard) was
+    checked only by the project's tests; `interviewer cases` now says so, and the case works."""
+    from tests.conftest import run_cli
+
+    cases = tmp_path / "cases"
+    shutil.copytree(data_dir("cases"), cases)
+    path = cases / "fintech-p99-spikes.yaml"
+    text = path.read_text(encoding="utf-8")
+    new = text.replace("keywords: [", "keywords: ['how much do they pay', ", 1)
+    assert new != text
+    path.write_text(new, encoding="utf-8")
+    res = run_cli(tmp_path / "home", "cases", INTERVIEWER_CASES=str(cases))
+    assert res.returncode == 0 and "fintech-p99-spikes" in res.stdout
+    assert "warning: case 'fintech-p99-spikes': fact " in res.stderr
+    assert "'how much do they pay' also matches 'pay their card processor'" in res.stderr
