@@ -410,7 +410,7 @@ def test_the_figures_of_a_plan_step_are_the_candidates_own() -> None:
                     "Three to six months: memory for repeated prompts as a normal feature."):
         assert untold_use(chat, _told(chat.id, set()), horizon, "solutions") is None
     assert untold_use(chat, _told(chat.id, set()), "They have been live for six months now.",
-                      "diagnose") == ("stage", "6 months")
+                      "diagnose") == ("stage", "six months")  # quoted as said
 
 
 def test_a_number_with_a_thousands_comma_is_read_whole() -> None:
@@ -891,7 +891,7 @@ def test_assumptions_that_contradict_the_sheet_or_invent_figures_are_not_just_ac
         opener = state["turns"][-1]
         assert opener["step"] == "diagnose" and not opener["text"].startswith(accept)
         assert rate.answer.strip() in opener["text"]
-        assert "where does the 40 ms come from" in opener["text"].lower()
+        assert "where does “40 ms” come from" in opener["text"].lower()
         assert "deploy_rate" in state["facts_told"]
         s.answer("It's the serving stack. Our p99 is 40 ms so latency is fine; the fix is FP8.")
         state = s.state()
@@ -917,3 +917,20 @@ def test_assumptions_that_contradict_the_sheet_or_invent_figures_are_not_just_ac
             s = engine.start(fintech)
             s.answer(fine)
             assert s.state()["turns"][-1]["text"].startswith(accept), fine
+
+
+def test_a_challenged_figure_is_quoted_as_the_candidate_said_it() -> None:
+    """A designer's trial and trial 9: "Where does the 9000000 dollars come from?" for "9
+    million dollars", and "Where does the 6 nodes come from?" for "six nodes"; and trial 9: a
+    count the interviewer gave ("2,000 adapters") excused an invented "2 s" (read as 2000 ms)."""
+    from agent.probes.react import invented
+
+    case = get_case("finetune-cold-starts")
+    given = [case.prompt, case.fact("active_adapters").answer, case.fact("latency").answer]
+    assert invented(case, given, "They run on six nodes today.") == ("gpu48", "six nodes")
+    assert invented(case, given, "Our cold start is 2 s right now, it's all S3 download.") \
+        == ("time2000", "2 s")
+    line = str(script()["react"]["invented"])
+    r = challenge(case, "diagnose", ["We make 9 million dollars a year from them today."],
+                  _told(case.id, set()), [], given=given)
+    assert r is not None and r.text == line.format(figure="9 million dollars"), r

@@ -402,10 +402,22 @@ def _worked_out(q: Quantity, text: str) -> bool:
 
 
 def _as_said(q: Quantity, text: str) -> str:
-    """``q`` as the candidate put it: "3 in 100" rather than the 3% read from it."""
+    """``q`` as the candidate put it: "3 in 100" rather than the 3% read from it, "six nodes"
+    and "9 million dollars" rather than "6 nodes" and "9000000 dollars" (the shortest run of
+    the candidate's words that reads as the figure)."""
     per = re.search(r"(\d[\d.,]* (?:[a-z]+ )?(?:in|out of) (?:every )?\d[\d,]*) \("
                     + re.escape(q.text), words_to_numbers(text))
-    return per.group(1) if per else q.text
+    if per:
+        return per.group(1)
+    if q.text in text:
+        return q.text
+    words = text.split()
+    for n in range(1, 6):
+        for i in range(len(words) - n + 1):
+            run = " ".join(words[i:i + n]).strip(",.;:!?()\"'“”")
+            if q.text in words_to_numbers(run):
+                return run
+    return q.text
 
 
 def untold_use(case: Case, told: Told, sentence: str, step: str,
@@ -603,11 +615,14 @@ def _derivable(q: Quantity, known: Sequence[Quantity]) -> bool:
 def _within_given(q: Quantity, given: Sequence[str]) -> bool:
     """Whether ``q`` is one of the figures given (about the same), or lies in a range given
     ("1.5 to 2 seconds": 1.8 s is in it)."""
+    said = raw_numbers(q.text)
     for text in given:
-        qs = [k for k in quantities(text) if k.unit == q.unit or not k.unit]
-        if any(same(q, k, 0.1) for k in qs):
+        # a figure without a unit given is the same number written ("80" for "80 rps"), not
+        # the same value read in another unit ("2,000 adapters" is no "2 s", read as 2000 ms)
+        if any(same(q, k, 0.1) if k.unit == q.unit else k.value in said
+               for k in quantities(text) if k.unit == q.unit or not k.unit):
             return True
-        same_unit = [k.value for k in qs if k.unit == q.unit]
+        same_unit = [k.value for k in quantities(text) if k.unit == q.unit]
         if any(lo <= q.value <= hi for lo, hi in pairwise(same_unit) if lo < hi <= 4 * lo):
             return True
     return False
