@@ -244,6 +244,9 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
         if step == "clarify":
             return _clarify(state, ctx, case, text, new, voice, base)
 
+        asked = _later_question(state, case, step, text, new, voice, base)
+        if asked is not None:
+            return asked
         rubric = ctx.rubrics[step]
         used = state.get("followups", {}).get(step, 0)
         if used < state.get("max_followups", 2):
@@ -267,6 +270,35 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
 
     node.__name__ = step
     return node
+
+
+#: Questions about the case a step after clarify answers from the fact sheet, at most; after
+#: that the interviewer goes on as it would after any answer.
+LATER_QUESTIONS = 2
+
+
+def _later_question(state: InterviewState, case: Case, step: str, text: str, new: list[Turn],
+                    voice: Voice, base: dict[str, Any]) -> Command[str] | None:
+    """A message that only asks, in a step after clarify, about what the fact sheet answers
+    ("How busy is the fleet?" in diagnose): the interviewer answers it in the sheet's words, as
+    clarify would, and the step goes on (no follow-up is spent). A trial's sceptical candidate
+    asked twice and was given latency probes on a pricing case instead. Clue facts keep their
+    rule (told only to a question that asks for them directly: agent/clarify/select.py). None
+    when the message states something, asks what the sheet does not say, or the step has
+    answered :data:`LATER_QUESTIONS` already."""
+    from agent.clarify import reply
+    from agent.offline import facts_asked, only_asks, question_parts
+
+    turns = state.get("turns", [])
+    if (not only_asks(text) or sum(1 for t in turns if t["step"] == step
+                                   and t["kind"] == "fact") >= LATER_QUESTIONS):
+        return None
+    facts = facts_asked(case, question_parts(text))
+    if not facts:
+        return None
+    said = reply.answer(facts, reply.told_before(case, turns))
+    new.append(voice.line(said, "fact", step))
+    return Command(goto=step, update={"turns": new, "facts_told": [f.id for f in facts], **base})
 
 
 #: The candidate is told how many clarifying questions are left when this few remain.

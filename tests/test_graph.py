@@ -137,6 +137,37 @@ def test_clarify_answers_only_the_facts_asked_about() -> None:
         assert state["facts_told"] == ["latency"] and state["step"] == "diagnose"
 
 
+def test_a_question_about_the_case_after_clarify_is_answered_from_the_sheet() -> None:
+    """Trial 9: in diagnose a sceptical candidate asked "How busy is the fleet?" and then "You
+    didn't answer me: what is fleet utilisation?", and got latency probes instead. A message
+    that only asks about what the sheet says is answered in the sheet's words (no follow-up is
+    spent); a statement, an off-sheet question or a third question goes on as before."""
+    from agent.graph import LATER_QUESTIONS
+
+    case = get_case("gpu-price-shift")
+    with Engine(Settings()) as engine:
+        session = engine.start(case)
+        session.answer("I'll assume prices fell and our margin with them.")
+        assert session.step() == "diagnose"
+        session.answer("How busy is the fleet?")
+        state = session.state()
+        reply = state["turns"][-1]
+        assert reply["kind"] == "fact" and reply["step"] == "diagnose"
+        assert "utili" in reply["text"] and "utilization" in state["facts_told"][-1]
+        assert state.get("followups", {}).get("diagnose", 0) == 0
+        session.answer("Is the weather nice in Lisbon?")  # off the sheet: the step goes on
+        assert state_kind(session) == "followup"
+        session.answer("What does an H100 hour cost us now?")
+        assert state_kind(session) == "fact"
+        assert LATER_QUESTIONS == 2
+        session.answer("And how much of the fleet is reserved?")  # a third: as any answer
+        assert state_kind(session) != "fact"
+
+
+def state_kind(session: Session) -> str:
+    return str(session.state()["turns"][-1]["kind"])
+
+
 def test_clarify_ends_at_the_turn_limit() -> None:
     """Issue 10 pacing: the questions left are announced when few remain; after the last one
     the interviewer asks for assumptions, and the answer to that still belongs to clarify."""
