@@ -934,3 +934,25 @@ def test_a_challenged_figure_is_quoted_as_the_candidate_said_it() -> None:
     r = challenge(case, "diagnose", ["We make 9 million dollars a year from them today."],
                   _told(case.id, set()), [], given=given)
     assert r is not None and r.text == line.format(figure="9 million dollars"), r
+
+
+def test_a_plan_laid_out_over_time_is_not_asked_to_sequence_or_to_remove_the_cause() -> None:
+    """Trial 9: "How would you sequence this, from the first step onward?" was asked of
+    "Week 1: … Month 1: … Quarter 2: …", and "Beyond the immediate relief, what would actually
+    remove the cause?" of "This month: … Next quarter: … In a year: …"."""
+    from agent.probes.react import under_heading
+
+    weeks = ["Week 1: FP8 and vLLM upgrades. Month 1: prefix caching for all tenants. "
+             "Quarter 2: a latency tier."]
+    year = ["This month: move batch to spot. Next quarter: order new-generation GPUs. In a "
+            "year: never lock more than half the fleet into three-year terms."]
+    for plan in (weeks, year):
+        assert under_heading("How would you sequence this, from the first step onward?", plan)
+        assert under_heading("Beyond the immediate relief, what would actually remove the "
+                             "cause?", plan)
+        assert under_heading("What could you do this week?", plan)
+    # one time heading is no sequence, and no lasting fix
+    one = ["Week 1: FP8 everywhere."]
+    assert not under_heading("How would you sequence this, from the first step onward?", one)
+    assert not under_heading("Beyond the immediate relief, what would actually remove the "
+                             "cause?", one)

@@ -1111,8 +1111,8 @@ _THEMES = (
     (re.compile(r"\b(?:this|next) week\b|\btoday\b|\btomorrow\b|\bright (?:now|away)\b|"
                 r"\bimmediate(?:ly)?\b|\bfirst (?:week|days?)\b", re.IGNORECASE),
      re.compile(r"^(?:weeks?|days?|phase|sprint)\s*(?:0|1|one|zero)\b|^(?:now|today|"
-                r"immediately|this week|short[- ]term|quick wins?|first (?:\w+ )?(?:weeks?|"
-                r"days?))\b|^(?:0|zero)\s*(?:-|–|to)\s*\w+\s+(?:weeks?|days?)\b",
+                r"immediately|this (?:week|month)|short[- ]term|quick wins?|first "
+                r"(?:\w+ )?(?:weeks?|days?))\b|^(?:0|zero)\s*(?:-|–|to)\s*\w+\s+(?:weeks?|days?)\b",
                 re.IGNORECASE)),
     # the business: "How would you show the business this was worth it?" of "Business: …",
     # "Revenue: …"
@@ -1134,8 +1134,9 @@ _THEMES = (
     # the lasting fix: "…what would actually remove the cause?", "…never have this
     # conversation again…" of "Long term: …", "Root fix: …"
     (re.compile(r"\bremove the cause\b|\bnever have this\b|\blong[- ]term\b", re.IGNORECASE),
-     re.compile(r"^(?:long[- ]term|root(?:-cause)? fix|permanent fix|for good|lasting fix)\b",
-                re.IGNORECASE)),
+     re.compile(r"^(?:long[- ]term|root(?:-cause)? fix|permanent fix|for good|lasting fix|"
+                r"in a year|next year|(?:in )?(?:6|six|9|nine|12|twelve) months|quarters? ?"
+                r"[2-4]|q[2-4]|phase (?:3|three)|months? (?:3|three|6|six)\b)", re.IGNORECASE)),
     # the customer's side: "Customer side: …", "On their side: …"
     (re.compile(r"\bcustomer'?s side\b", re.IGNORECASE),
      re.compile(r"^(?:(?:on )?(?:the )?(?:customer|client|their)(?:'s)? side)\b",
@@ -1147,6 +1148,17 @@ _TIME_OPENER = re.compile(
     r"(?:^|\n|[.;!?]\s+)\W*(?:in|during|over|within|for)\s+(?:the\s+)?((?:first|next|coming)\s+"
     r"(?:two |three |few |couple of |\d+ )?(?:weeks?|days?|months?)|this week|week (?:one|1))\b",
     re.IGNORECASE)
+#: A question asking for an order over time, and a heading that is a time (two of them are a
+#: sequence already): trial 9 was asked "How would you sequence this, from the first step
+#: onward?" of "Week 1: … Month 1: … Quarter 2: …".
+_ASKS_SEQUENCE = re.compile(r"\bsequence\b|\bfrom the first step\b|\bin what order\b",
+                            re.IGNORECASE)
+_TIME_HEAD = re.compile(
+    r"^(?:weeks?|days?|months?|quarters?|q\d|phase|sprint|year|now|today|immediately|later|"
+    r"then|after that|short|mid|medium|long|near|(?:this|next) (?:week|month|quarter|year)|"
+    r"(?:in|within|over|first|next) (?:the )?(?:a |one |two |three |few |couple of |\d+ )?"
+    r"(?:weeks?|months?|quarters?|years?|days?)|\d+\s*(?:-|–|to)\s*\d+\s*(?:weeks?|months?|wks?|"
+    r"mos?))\b", re.IGNORECASE)
 #: "Beyond X," in a question: X is what the answer has already, not what it asks for.
 _BEYOND = re.compile(r"\b(?:beyond|besides|apart from|other than)\b[^,?]*", re.IGNORECASE)
 
@@ -1171,6 +1183,8 @@ def under_heading(question: str, answers: Sequence[str]) -> bool:
     heads = headings(answers)
     if not heads:
         return False
+    if _ASKS_SEQUENCE.search(question) and sum(bool(_TIME_HEAD.search(h)) for h in heads) >= 2:
+        return True  # "How would you sequence this?" of "Week 1: … Month 1: … Quarter 2: …"
     question = _BEYOND.sub(" ", question)
     themes = [h for q, h in _THEMES if q.search(question)]
     return any(h.search(head) for h in themes for head in heads)
