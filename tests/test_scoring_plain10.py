@@ -124,3 +124,19 @@ def test_new_words_as_a_list_stay_low(step: str, text: str) -> None:
     result = score(text, step, BATCH)
     assert result.score is not None and result.score <= 1.5, [
         (c.id, c.level, c.rationale) for c in result.criteria if c.level and c.level > 1]
+
+
+# -- the whole spend in plain words ------------------------------------------------------------
+
+def test_total_machine_hours_beside_unit_cost_and_busyness_is_the_full_cost_picture() -> None:
+    result = score("Cost per thousand requests down by half, the machines busier than 70%, and "
+                   "total machine hours per night down too.", "goals", BATCH)
+    assert level(result, "goals.cost_efficiency") == 4
+
+
+@pytest.mark.parametrize("text,most", [
+    ("Total machine hours, the whole bill, total.", 2),  # 'bill' alone earns 2 before and after
+    ("There is no total machine hours figure and the whole bill does not matter.", 1),
+])
+def test_total_spend_words_listed_or_negated_add_nothing(text: str, most: int) -> None:
+    assert (level(score(text, "goals", BATCH), "goals.cost_efficiency") or 0) <= most
