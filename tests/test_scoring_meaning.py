@@ -1251,3 +1251,13 @@ def test_a_question_is_not_a_trade_off_said_out_loud() -> None:
     said = OfflineScorer().score_step(LLAMA, "cross_cutting", [(
         "candidate", "A dedicated pool is quick for them, but it only helps one account.")])
     assert "for them" in next(c.rationale for c in said.criteria if c.id == out_loud)
+
+
+def test_pulling_the_change_on_a_trigger_is_a_way_back() -> None:
+    """Trial 9: "If churn in the test half is more than two points worse, we pull the tier"
+    earned Guardrails and rollback for 'worse' only; the tier pulled is the way back."""
+    case = get_case("gpu-price-shift")
+    said = "If churn in the test half is more than two points worse, we pull the tier."
+    assert level(score(said, "validate", case), "validate.guardrails_and_rollback") == 3
+    for not_back in ("We will not pull the tier.", "Pull the logs and the change history."):
+        assert level(score(not_back, "validate", case), "validate.guardrails_and_rollback") == 1
