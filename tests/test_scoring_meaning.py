@@ -1261,3 +1261,14 @@ def test_pulling_the_change_on_a_trigger_is_a_way_back() -> None:
     assert level(score(said, "validate", case), "validate.guardrails_and_rollback") == 3
     for not_back in ("We will not pull the tier.", "Pull the logs and the change history."):
         assert level(score(not_back, "validate", case), "validate.guardrails_and_rollback") == 1
+
+
+def test_pulling_the_costs_by_contract_type_is_a_named_measurement() -> None:
+    """Trial 9: "pull cost per million tokens by contract type for the last two quarters" got
+    Visibility and measurement 1/4, 'Nothing in the answer addressed this'."""
+    case = get_case("gpu-price-shift")
+    said = ("I'd check the first one first: pull cost per million tokens by contract type for "
+            "the last two quarters.")
+    assert level(score(said, "diagnose", case), "diagnose.observability_gaps") == 3
+    assert level(score("Pull the lever on pricing.", "diagnose", case),
+                 "diagnose.observability_gaps") == 1
