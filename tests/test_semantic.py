@@ -610,6 +610,34 @@ def test_wrong_call_checks_skip_only_patterns_whose_literals_are_absent(
     assert 20 < sum(1 for v in fast if any(v)) < len(fast) // 10
 
 
+def test_wrong_call_alternatives_answer_as_the_whole_expressions() -> None:
+    """_wrong_hits searches each wrong-call expression's top-level alternatives apart, only
+    those whose strings the sentence holds (calls._wrong_parts): which expressions match must be
+    exactly what searching each whole expression says, on every dev sentence."""
+    import json
+
+    from agent.semantic import calls
+    from agent.semantic.numbers import words_to_numbers
+    from agent.signals import sentences
+
+    root = Path(__file__).resolve().parents[1]
+    said = [t["text"] for line in (root / "evals/datasets/dev.jsonl").read_text().splitlines()
+            for t in json.loads(line)["turns"] if t["role"] == "candidate"]
+    sents = [s for text in said for s in sentences(text)]
+
+    def whole(sentence: str) -> tuple[int, ...]:
+        text = words_to_numbers(sentence)
+        if calls._SAFE.search(text):
+            return ()
+        return tuple(i for i, (*_, p, _) in enumerate(calls._wrong_checks()) if p.search(text))
+
+    calls._wrong_hits.cache_clear()
+    got = [calls._wrong_hits(s) for s in sents]
+    assert got == [whole(s) for s in sents]
+    assert sum(1 for g in got if g) > 20
+    assert sum(len(parts) for parts in calls._wrong_parts()) > len(calls._wrong_checks())
+
+
 def test_a_letter_that_lower_cases_to_two_is_searched_in_the_right_sentence() -> None:
     """Found by the issue-13 engineer: 'İ' lower-cases to two characters, so key offsets in
     the lower-cased text pointed at the next sentence and 'p99' was missed in the first."""

@@ -20,6 +20,7 @@ from agent.signals import (
     lowered_if_simple,
     may_match,
     required_literals,
+    yes_no_checks,
 )
 from agent.steps import STEPS
 
@@ -434,14 +435,21 @@ def _wrong_hits(sentence: str) -> tuple[int, ...]:
     low = lowered_if_simple(text)
     if may_match(_safe_needs(), low) and _SAFE.search(text):
         return ()
-    return tuple(i for i, ((_, _, pattern, needs), fast) in enumerate(
-                 zip(_wrong_checks(), _wrong_fast(), strict=True))
-                 if may_match(needs, low) and (fast.search(low) if fast is not None
-                                               and low is not None else pattern.search(text)))
+    return tuple(i for i, ((_, _, _, needs), parts) in enumerate(
+                 zip(_wrong_checks(), _wrong_parts(), strict=True))
+                 if may_match(needs, low) and any(
+                     may_match(part_needs, low) and (
+                         fast.search(low) if fast is not None and low is not None
+                         else part.search(text)) for part, fast, part_needs in parts))
 
 
 @lru_cache(maxsize=1)
-def _wrong_fast() -> tuple[re.Pattern[str] | None, ...]:
-    """Each of :func:`_wrong_checks`' expressions in its form for lower-cased simple text
-    (signals.caseless_form; None when it has none): the same matches, found faster."""
-    return tuple(caseless_form(pattern) for _, _, pattern, _ in _wrong_checks())
+def _wrong_parts() -> tuple[tuple[tuple[re.Pattern[str], re.Pattern[str] | None,
+                                        frozenset[str] | None], ...], ...]:
+    """Each of :func:`_wrong_checks`' expressions as its top-level alternatives
+    (signals.yes_no_checks: only whether it matches is asked), each with its form for
+    lower-cased simple text (signals.caseless_form; None when it has none) and the strings one
+    of which a sentence it matches holds: only the alternatives whose strings occur are
+    searched, and the same matches are found faster."""
+    return tuple(tuple((part, caseless_form(part), needs) for part, needs in yes_no_checks(p))
+                 for _, _, p, _ in _wrong_checks())
