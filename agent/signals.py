@@ -1158,17 +1158,28 @@ def is_meta(sentence: str) -> bool:
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
     low = lowered_if_simple(text)
-    return any(may_match(needs, low) and found_in(r, text, low) for r, needs in _meta_checks())
+    for needs, parts in _meta_checks():
+        if may_match(needs, low):
+            for r, part_needs in parts:
+                if may_match(part_needs, low) and found_in(r, text, low):
+                    return True
+    return False
 
 
 @lru_cache(maxsize=1)
-def _meta_checks() -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
-    """The grader-talk expressions, each with the strings one of which any match holds: most
-    sentences hold none, and a substring test is far cheaper than the search. Each is split
-    into its alternatives (signals.yes_no_checks: only whether one matches is asked), so that
-    only those whose strings occur are searched; lookaheads' strings count (_GRADING's)."""
-    return tuple(check for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL, _ARTEFACT,
-                                 _GRADING, _SELF) for check in yes_no_checks(r))
+def _meta_checks() -> tuple[tuple[frozenset[str] | None,
+                                  tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]], ...]:
+    """The grader-talk expressions, each with the strings one of which a text it matches holds
+    (text_needs: a lookahead's count, as _GRADING's): most sentences hold none, and a set test
+    is far cheaper than the search. Each is split into its alternatives (yes_no_checks: only
+    whether one matches is asked), each with its own strings, so that only those whose strings
+    occur are searched."""
+    out = []
+    for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL, _ARTEFACT, _GRADING, _SELF):
+        parts = yes_no_checks(r)
+        out.append((text_needs(r.pattern),
+                    parts if len(parts) > 1 else ((r, None),)))
+    return tuple(out)
 
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".

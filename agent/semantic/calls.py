@@ -451,5 +451,9 @@ def _wrong_parts() -> tuple[tuple[tuple[re.Pattern[str], re.Pattern[str] | None,
     lower-cased simple text (signals.caseless_form; None when it has none) and the strings one
     of which a sentence it matches holds: only the alternatives whose strings occur are
     searched, and the same matches are found faster."""
-    return tuple(tuple((part, caseless_form(part), needs) for part, needs in yes_no_checks(p))
-                 for _, _, p, _ in _wrong_checks())
+    out = []
+    for _, _, pattern, _ in _wrong_checks():
+        parts = yes_no_checks(pattern)
+        out.append(tuple((part, caseless_form(part), needs if len(parts) > 1 else None)
+                         for part, needs in parts))
+    return tuple(out)
