@@ -322,10 +322,19 @@ def bad_call(sentence: str) -> str | None:
     """Why this sentence is a bad call (see the module docstring), or None."""
     text = words_to_numbers(sentence)
     low = lowered_if_simple(text)
-    for why, pattern, needs in _bad_checks():
-        if may_match(needs, low) and any(not _trigger(text, m) for m in pattern.finditer(text)):
+    for (why, pattern, needs), fast in zip(_bad_checks(), _bad_fast(), strict=True):
+        if may_match(needs, low) and (fast is None or low is None or fast.search(low)) \
+                and any(not _trigger(text, m) for m in pattern.finditer(text)):
             return why
     return None
+
+
+@lru_cache(maxsize=1)
+def _bad_fast() -> tuple[re.Pattern[str] | None, ...]:
+    """Each of :func:`_bad_checks`' expressions in its form for lower-cased simple text
+    (signals.caseless_form; None when it has none): whether it matches at all is found faster
+    there, and most sentences that hold its strings hold no match."""
+    return tuple(caseless_form(pattern) for _, pattern, _ in _bad_checks())
 
 
 @lru_cache(maxsize=1)
