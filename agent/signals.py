@@ -296,7 +296,8 @@ def alternatives(source: str) -> list[str] | None:
     parentheses and classes), or None when it has a single one or cannot be split (a
     backreference, whose group number would change, or a leading inline flag). An expression
     matches a text somewhere exactly when one of its alternatives does."""
-    if source.startswith("(?") and source[2:3].isalpha() or re.search(r"\\[1-9]|\(\?P=", source):
+    leading_flag = source.startswith("(?") and source[2:3].isalpha()
+    if leading_flag or re.search(r"\\[1-9]|\(\?P=", source):
         return None
     out: list[str] = []
     depth, start, i, n = 0, 0, 0, len(source)
@@ -325,7 +326,8 @@ def alternatives(source: str) -> list[str] | None:
     return out if len(out) > 1 else None
 
 
-def yes_no_checks(regex: re.Pattern[str]) -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
+def yes_no_checks(regex: re.Pattern[str]
+                  ) -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
     """``regex`` as its top-level alternatives (see :func:`alternatives`), each compiled with
     its flags beside the strings one of which a text it matches holds (:func:`text_needs`):
     for a test of whether ``regex`` matches a text at all, only the alternatives whose strings
