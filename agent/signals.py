@@ -210,12 +210,14 @@ def _search(regex: re.Pattern[str], fast: re.Pattern[str] | None, text: str,
     return regex.match(text, m.start()) or regex.search(text, pos)
 
 
-def _needs(seq: Any) -> frozenset[str] | None:
+def _needs(seq: Any, ahead: bool = False) -> frozenset[str] | None:
     """Literal strings (lower-cased), one of which every match of the parsed expression
     ``seq`` contains; None when no such set is known. Any one element of a sequence must
     match, so its own set serves; the most selective one is kept (the longest shortest
     string). A branch needs one of its alternatives' sets; a repeat needs its body's when it
-    must occur at least once; classes, lookarounds, anchors and backreferences need nothing."""
+    must occur at least once; classes, lookarounds, anchors and backreferences need nothing.
+    ``ahead``: a positive lookahead's own set serves too (the text then holds one of its
+    strings, though maybe not inside the match: only for a test of the whole text)."""
     best: frozenset[str] | None = None
     run: list[str] = []
 
@@ -238,15 +240,17 @@ def _needs(seq: Any) -> frozenset[str] | None:
             continue
         flush()
         if op is _SUBPATTERN:
-            consider(_needs(av[-1]))
+            consider(_needs(av[-1], ahead))
         elif op is _ATOMIC:
-            consider(_needs(av))
+            consider(_needs(av, ahead))
         elif op is _BRANCH:
-            alternatives = [_needs(b) for b in av[1]]
+            alternatives = [_needs(b, ahead) for b in av[1]]
             if all(alternatives):
                 consider(frozenset().union(*alternatives))  # type: ignore[arg-type]
         elif op in _REPEATS and av[0] >= 1:
-            consider(_needs(av[2]))
+            consider(_needs(av[2], ahead))
+        elif ahead and op is _ASSERT and av[0] == 1:
+            consider(_needs(av[1], ahead))
     flush()
     return best
 
@@ -255,6 +259,7 @@ def _needs(seq: Any) -> frozenset[str] | None:
 _sre_parse: Any = import_module("re._parser")
 _sre: Any = import_module("re._constants")
 _LITERAL, _SUBPATTERN, _BRANCH = _sre.LITERAL, _sre.SUBPATTERN, _sre.BRANCH
+_ASSERT = _sre.ASSERT
 _ATOMIC = getattr(_sre, "ATOMIC_GROUP", None)
 _REPEATS = tuple(getattr(_sre, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
                  if hasattr(_sre, n))
@@ -273,6 +278,64 @@ def required_literals(source: str) -> frozenset[str] | None:
         return None
     found = _needs(parsed)
     return found if found and min(map(len, found)) >= 2 else None
+
+
+def text_needs(source: str) -> frozenset[str] | None:
+    """:func:`required_literals` for a yes/no test of a whole text: a positive lookahead's
+    strings count too (any match's text holds one, though maybe not inside the match)."""
+    try:
+        parsed = _sre_parse.parse(source, re.IGNORECASE)
+    except re.error:
+        return None
+    found = _needs(parsed, ahead=True)
+    return found if found and min(map(len, found)) >= 2 else None
+
+
+def alternatives(source: str) -> list[str] | None:
+    """The top-level alternatives of the expression ``source`` (split at each ``|`` outside
+    parentheses and classes), or None when it has a single one or cannot be split (a
+    backreference, whose group number would change, or a leading inline flag). An expression
+    matches a text somewhere exactly when one of its alternatives does."""
+    leading_flag = source.startswith("(?") and source[2:3].isalpha()
+    if leading_flag or re.search(r"\\[1-9]|\(\?P=", source):
+        return None
+    out: list[str] = []
+    depth, start, i, n = 0, 0, 0, len(source)
+    while i < n:
+        c = source[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":  # a class: "]" first (or after "^") is literal
+            i += 1
+            if i < n and source[i] == "^":
+                i += 1
+            if i < n and source[i] == "]":
+                i += 1
+            while i < n and source[i] != "]":
+                i += 2 if source[i] == "\\" else 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+        i += 1
+    out.append(source[start:])
+    return out if len(out) > 1 else None
+
+
+def yes_no_checks(regex: re.Pattern[str]
+                  ) -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
+    """``regex`` as its top-level alternatives (see :func:`alternatives`), each compiled with
+    its flags beside the strings one of which a text it matches holds (:func:`text_needs`):
+    for a test of whether ``regex`` matches a text at all, only the alternatives whose strings
+    occur need searching. ``regex`` itself, alone, when it cannot be split."""
+    parts = alternatives(regex.pattern)
+    if parts is None:
+        return ((regex, text_needs(regex.pattern)),)
+    return tuple((re.compile(part, regex.flags), text_needs(part)) for part in parts)
 
 
 def may_match(needs: frozenset[str] | None, low: str | None) -> bool:
@@ -1097,15 +1160,28 @@ def is_meta(sentence: str) -> bool:
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
     low = lowered_if_simple(text)
-    return any(may_match(needs, low) and found_in(r, text, low) for r, needs in _meta_checks())
+    for needs, parts in _meta_checks():
+        if may_match(needs, low):
+            for r, part_needs in parts:
+                if may_match(part_needs, low) and found_in(r, text, low):
+                    return True
+    return False
 
 
 @lru_cache(maxsize=1)
-def _meta_checks() -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
-    """The grader-talk expressions, each with the strings one of which any match holds: most
-    sentences hold none, and a substring test is far cheaper than the search."""
-    return tuple((r, required_literals(r.pattern)) for r in (
-        _META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL, _ARTEFACT, _GRADING, _SELF))
+def _meta_checks() -> tuple[tuple[frozenset[str] | None,
+                                  tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]], ...]:
+    """The grader-talk expressions, each with the strings one of which a text it matches holds
+    (text_needs: a lookahead's count, as _GRADING's): most sentences hold none, and a set test
+    is far cheaper than the search. Each is split into its alternatives (yes_no_checks: only
+    whether one matches is asked), each with its own strings, so that only those whose strings
+    occur are searched."""
+    out = []
+    for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL, _ARTEFACT, _GRADING, _SELF):
+        parts = yes_no_checks(r)
+        out.append((text_needs(r.pattern),
+                    parts if len(parts) > 1 else ((r, None),)))
+    return tuple(out)
 
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".

@@ -20,6 +20,7 @@ from agent.signals import (
     lowered_if_simple,
     may_match,
     required_literals,
+    yes_no_checks,
 )
 from agent.steps import STEPS
 
@@ -321,10 +322,19 @@ def bad_call(sentence: str) -> str | None:
     """Why this sentence is a bad call (see the module docstring), or None."""
     text = words_to_numbers(sentence)
     low = lowered_if_simple(text)
-    for why, pattern, needs in _bad_checks():
-        if may_match(needs, low) and any(not _trigger(text, m) for m in pattern.finditer(text)):
+    for (why, pattern, needs), fast in zip(_bad_checks(), _bad_fast(), strict=True):
+        if may_match(needs, low) and (fast is None or low is None or fast.search(low)) \
+                and any(not _trigger(text, m) for m in pattern.finditer(text)):
             return why
     return None
+
+
+@lru_cache(maxsize=1)
+def _bad_fast() -> tuple[re.Pattern[str] | None, ...]:
+    """Each of :func:`_bad_checks`' expressions in its form for lower-cased simple text
+    (signals.caseless_form; None when it has none): whether it matches at all is found faster
+    there, and most sentences that hold its strings hold no match."""
+    return tuple(caseless_form(pattern) for _, pattern, _ in _bad_checks())
 
 
 @lru_cache(maxsize=1)
@@ -434,14 +444,25 @@ def _wrong_hits(sentence: str) -> tuple[int, ...]:
     low = lowered_if_simple(text)
     if may_match(_safe_needs(), low) and _SAFE.search(text):
         return ()
-    return tuple(i for i, ((_, _, pattern, needs), fast) in enumerate(
-                 zip(_wrong_checks(), _wrong_fast(), strict=True))
-                 if may_match(needs, low) and (fast.search(low) if fast is not None
-                                               and low is not None else pattern.search(text)))
+    return tuple(i for i, ((_, _, _, needs), parts) in enumerate(
+                 zip(_wrong_checks(), _wrong_parts(), strict=True))
+                 if may_match(needs, low) and any(
+                     may_match(part_needs, low) and (
+                         fast.search(low) if fast is not None and low is not None
+                         else part.search(text)) for part, fast, part_needs in parts))
 
 
 @lru_cache(maxsize=1)
-def _wrong_fast() -> tuple[re.Pattern[str] | None, ...]:
-    """Each of :func:`_wrong_checks`' expressions in its form for lower-cased simple text
-    (signals.caseless_form; None when it has none): the same matches, found faster."""
-    return tuple(caseless_form(pattern) for _, _, pattern, _ in _wrong_checks())
+def _wrong_parts() -> tuple[tuple[tuple[re.Pattern[str], re.Pattern[str] | None,
+                                        frozenset[str] | None], ...], ...]:
+    """Each of :func:`_wrong_checks`' expressions as its top-level alternatives
+    (signals.yes_no_checks: only whether it matches is asked), each with its form for
+    lower-cased simple text (signals.caseless_form; None when it has none) and the strings one
+    of which a sentence it matches holds: only the alternatives whose strings occur are
+    searched, and the same matches are found faster."""
+    out = []
+    for _, _, pattern, _ in _wrong_checks():
+        parts = yes_no_checks(pattern)
+        out.append(tuple((part, caseless_form(part), needs if len(parts) > 1 else None)
+                         for part, needs in parts))
+    return tuple(out)
