@@ -526,7 +526,8 @@ class SessionScoring:
         """Brief feedback on a step just finished, and what a strong answer would add."""
         title = TITLES[step]
         score = self.result(state, step, finishing=True)
-        extra = (f" A strong answer would also: {_full_stop(score.strong_answer[0])}"
+        extra = (f" A strong answer would also: "
+                 f"{_full_stop(_lower_first(score.strong_answer[0]))}"
                  if score.strong_answer else "")
         if score.status == "skipped":
             return (f"{title}: no answer, so this step scores 1 / 4. Even a rough first answer "

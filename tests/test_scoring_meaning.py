@@ -1272,3 +1272,25 @@ def test_pulling_the_costs_by_contract_type_is_a_named_measurement() -> None:
     assert level(score(said, "diagnose", case), "diagnose.observability_gaps") == 3
     assert level(score("Pull the lever on pricing.", "diagnose", case),
                  "diagnose.observability_gaps") == 1
+
+
+def test_headed_trade_offs_and_a_this_month_heading_are_read() -> None:
+    """Trial 9: "What I give up: ..." and "The risk I don't love: ..." earned nothing for
+    Trade-offs said out loud, and "This month: ... Next quarter: ... In a year: ..." read two
+    horizons, not three. Asking what we give up is no trade-off voiced."""
+    from agent.scorers import OfflineScorer
+
+    case = get_case("gpu-price-shift")
+    out_loud = "cross_cutting.tradeoffs_out_loud"
+    for said in ("What I give up: a faster margin recovery on the reserved fleet.",
+                 "The risk I don't love: the batch tier eats on-demand revenue, so we'd cap it."):
+        result = OfflineScorer().score_step(case, "cross_cutting", [("candidate", said)])
+        assert level(result, out_loud) == 2, said
+    asked = OfflineScorer().score_step(case, "cross_cutting", [("candidate",
+                                                                "What would we give up here?")])
+    assert level(asked, out_loud) == 1
+    plan = ("This month: a finance dashboard and a batch tier at half price. Next quarter: order "
+            "new-generation GPUs. In a year: shorter terms and several suppliers.")
+    horizons = next(c for c in score(plan, "solutions", case).criteria
+                    if c.id == "solutions.time_horizons")
+    assert "This month" in horizons.rationale, horizons.rationale
