@@ -956,3 +956,16 @@ def test_a_plan_laid_out_over_time_is_not_asked_to_sequence_or_to_remove_the_cau
     assert not under_heading("How would you sequence this, from the first step onward?", one)
     assert not under_heading("Beyond the immediate relief, what would actually remove the "
                              "cause?", one)
+
+
+def test_no_authored_probe_presumes_a_list() -> None:
+    """Issue 10: "Of everything you've listed, where would you look first?" was asked after a
+    single vague idea. A gap probe is asked whatever the answer holds, so none presumes that
+    the candidate listed several things."""
+    import re
+
+    from agent.rubrics import default_rubrics
+
+    presumes = re.compile(r"\b(?:you'?ve listed|everything you|all of these|of these)\b", re.I)
+    probes = [c.probe for r in default_rubrics().rubrics.values() for c in r.criteria]
+    assert [p for p in probes if presumes.search(p)] == []

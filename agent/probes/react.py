@@ -996,7 +996,7 @@ _AIMS = re.compile(
 # -- what an answer already answers ---------------------------------------------------------------
 
 #: A question asking how a claim would be checked: "How would you confirm that before acting
-#: on it?", "How would you find out which of these explanations is actually true?".
+#: on it?", "How would you find out what is actually causing it?".
 _ASKS_CHECK = re.compile(
     r"\b(?:confirm|verify|find out|check|how would you know|tell (?:whether|if)|rule \w+ out)\b",
     re.IGNORECASE)
