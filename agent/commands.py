@@ -71,6 +71,14 @@ GRAPH_COMMANDS = ("next", "skip", "hint")
 COMMAND_SHOWN = {"/skip": "(skipped this step)", "/next": "(moved on to the next step)",
                  "/hint": "(asked for a hint)"}
 
+
+def shown(role: str, text: str) -> str:
+    """A turn's text as a transcript or the interview page shows it: a candidate's command as
+    what it did ("(skipped this step)"), anything else as said."""
+    if role == "candidate":
+        return COMMAND_SHOWN.get(text.strip().lower(), text)
+    return text
+
 EMPTY = "Please type an answer (or /help for commands)."
 HINT_IN_EXAM = ("Hints are only available in coach mode; this interview is in exam mode. "
                 "Answer in your own words, or /next to move on.")

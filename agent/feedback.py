@@ -30,7 +30,7 @@ from contextlib import AbstractContextManager, suppress
 from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
-from agent.report import Report, ScorerInfo, build_report
+from agent.report import Report, ScorerInfo, as_sentence, build_report
 from agent.rubrics import RubricSet, default_rubrics
 from agent.scorers import (
     OfflineScorer,
@@ -527,7 +527,7 @@ class SessionScoring:
         title = TITLES[step]
         score = self.result(state, step, finishing=True)
         extra = (f" A strong answer would also: "
-                 f"{_full_stop(_lower_first(score.strong_answer[0]))}"
+                 f"{as_sentence(_lower_first(score.strong_answer[0]))}"
                  if score.strong_answer else "")
         if score.status == "skipped":
             return (f"{title}: no answer, so this step scores 1 / 4. Even a rough first answer "
@@ -546,7 +546,7 @@ class SessionScoring:
         if (best.level or 0) >= 3:
             lines.append(f"Strongest: {best.name.lower()}.")
         if (worst.level or 4) < 4:
-            missed = _full_stop(_lower_first(worst.missed or ""))
+            missed = as_sentence(_lower_first(worst.missed or ""))
             lines.append(f"To improve: {worst.name.lower()}" + (f" — {missed}" if missed else "."))
         return " ".join(lines) + extra
 
@@ -572,12 +572,6 @@ class SessionScoring:
         probed = state.get("probed", {}).get(step, [])
         target = next((c for c in fresh if c.id not in probed), fresh[0])
         return f"Hint: {target.probe}"
-
-
-def _full_stop(text: str) -> str:
-    """``text`` as a sentence: a coach line that runs on ends with a full stop."""
-    text = text.strip()
-    return text if not text or text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def _lower_first(text: str) -> str:

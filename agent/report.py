@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.commands import COMMAND_SHOWN
+from agent.commands import shown
 from agent.practice.timebox import StepTime, clock, time_summary
 from agent.scores import BANDS, StepScore, band, overall
 from agent.steps import CROSS_CUTTING, TITLES
@@ -334,13 +334,15 @@ def model_answer_intro(marked: bool, em: str = "*") -> str:
             + (" (in bold: what the scorer did not find in yours)" if marked else "") + f":{em}")
 
 
+def as_sentence(text: str) -> str:
+    """``text`` on one line, ending as a sentence: a note that runs on gets a full stop."""
+    text = " ".join(text.split())
+    return text if not text or text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def model_sentences(points: Sequence[str]) -> list[str]:
     """The notes of a model answer, each as a sentence, in the case's order."""
-    out = []
-    for p in points:
-        p = " ".join(p.split())
-        out.append(p if p.endswith((".", "!", "?")) else p + ".")
-    return out
+    return [as_sentence(p) for p in points]
 
 
 def model_answer_text(points: Sequence[str]) -> str:
@@ -375,9 +377,7 @@ def speaker(turn: TranscriptTurn) -> str:
 
 def shown_text(turn: TranscriptTurn) -> str:
     """A turn's text as the transcript shows it: a candidate's command as what it did."""
-    if turn.role == "candidate":
-        return COMMAND_SHOWN.get(turn.text.strip().lower(), turn.text)
-    return turn.text
+    return shown(turn.role, turn.text)
 
 
 def transcript_markdown(r: Report) -> list[str]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.cases import get_case
 from agent.commands import COMMAND_SHOWN, COMMANDS, GRAPH_COMMANDS, MAX_ANSWER_CHARS
+from agent.commands import shown as shown_as
 from agent.state import current_question
 from agent.steps import STEPS, TITLES
 from agent.storage import SessionRow
@@ -47,8 +48,8 @@ def shown(turn: dict[str, Any]) -> dict[str, Any]:
     """A turn with ``shown``, the text the page shows: a candidate's command as what it did
     ("(skipped this step)"), as the report's transcript shows it; ``text`` stays as recorded."""
     text = str(turn.get("text", ""))
-    if turn.get("role") == "candidate" and turn.get("kind") == "command":
-        return {**turn, "shown": COMMAND_SHOWN.get(text.strip().lower(), text)}
+    if turn.get("kind") == "command":
+        return {**turn, "shown": shown_as(str(turn.get("role", "")), text)}
     return {**turn, "shown": text}
 
 
