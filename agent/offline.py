@@ -29,6 +29,8 @@ _ASSUMES = re.compile(
     r"|assume (?:that|it'?s|this|they|we|the|a|an)\b"
     r"|(?:my|our|working|key|main|the|with these|those|these|some|few) assumptions?"
     r"|assumptions?\s*[:\-—–]"
+    # an imperative heading or opening: "Assume: inference only, ...", "Assume inference only."
+    r"|assume\s*[:\-—–]|(?<![\w'’ ,])assume\s+(?!(?:you|we|i)\b)"
     r"|working (?:picture|frame|hypothesis|understanding|model)"
     r"|(?:to|in|let me|let's|lets|i'll|i will|so to|quickly) (?:summari[sz]e|sum up|recap|restate)"
     r"|in summary|in short|to be clear on scope"
@@ -450,5 +452,38 @@ class OfflineInterviewer:
 
     def followup(self, case: Case, rubric: Rubric, criterion: Criterion, step_question: str,
                  answers: Sequence[str], speak: Speaker) -> str:
-        speak(criterion.probe)
-        return criterion.probe
+        text = besides(criterion.probe, answers)
+        speak(text)
+        return text
+
+
+#: A probe that asks where on our side a cause could be.
+_ASKS_OUR_SIDE = re.compile(r"^what (?=on our side\b)", re.IGNORECASE)
+#: A sentence that puts a cause on our side: our system, stack, engine... with a word of
+#: cause or fault ("Our system is made for models that fit in one machine", "no server-side
+#: retry").
+_OUR_THING = re.compile(
+    r"\b(?:(?:our|the platform'?s|our own) (?:own )?(?:system|stack|platform|serving|engine|"
+    r"servers?|fleet|gpus?|kernels?|scheduler|autoscal\w*|cache|batching|router|infra\w*|code|"
+    r"side|end|decod\w*|validat\w*|pipeline|setup|runtime)|server[- ]side|on our side)\b",
+    re.IGNORECASE)
+_FAULT = re.compile(
+    r"\b(?:caus\w*|because|problem|issue|suspect\w*|culprit|bottleneck|made for|built for|"
+    r"designed for|assum\w*|can'?t|cannot|doesn'?t|does not|no|not|too|slow\w*|break\w*|"
+    r"broke\w*|fail\w*|wrong|hurt\w*|limit\w*|only)\b", re.IGNORECASE)
+#: "Our GPUs are fine", "the stack is not the problem": our side cleared, not blamed.
+_CLEARED = re.compile(
+    r"\b(?:(?:is|are)(?:n'?t| not)?\s+fine|(?:not|isn'?t|aren'?t|never)\b[^.;]{0,20}\b(?:the )?"
+    r"(?:problem|issue|cause|culprit|bottleneck))\b", re.IGNORECASE)
+
+
+def besides(probe: str, answers: Sequence[str]) -> str:
+    """``probe``, acknowledging what the answers already put on our side: "What on our side of
+    the platform could be causing this?" after "Our system is made for models that fit in one
+    machine" asks "Besides what you've named, what else on our side..." (trial 10: the probe
+    read as if the answer had said nothing about our side)."""
+    if not _ASKS_OUR_SIDE.match(probe):
+        return probe
+    named = any(_OUR_THING.search(s) and _FAULT.search(s) and not _CLEARED.search(s)
+                for a in answers for s in sentences(a))
+    return _ASKS_OUR_SIDE.sub("Besides what you've named, what else ", probe) if named else probe

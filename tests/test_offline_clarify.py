@@ -440,3 +440,18 @@ def test_terse_compound_questions_get_every_fact_they_name() -> None:
         "displaced_work", "engineering_cost"}
     assert {"revenue", "renewal"} <= told(CASE, "Revenue, share of our traffic, renewal date?")
     assert told("batch-inference-cost", "Model / precision?") == {"models", "precision"}
+
+
+def test_an_imperative_assume_states_assumptions() -> None:
+    """Trial 10: a terse senior's "Assume: inference only, mostly interactive agent loops, ..."
+    was met with "Go ahead with any other questions, or state your assumptions"."""
+    from agent.offline import question_parts, states_assumptions
+
+    for stated in ("Assume: inference only, mostly interactive agent loops, strategic account.",
+                   "Assume inference only and interactive loops.",
+                   "OK. Assume batch, nightly."):
+        assert states_assumptions(stated), stated
+        assert question_parts(stated) == [], stated
+    for asked in ("Assume real-time?", "Should I assume real-time?",
+                  "What should we assume about traffic?"):
+        assert not states_assumptions(asked), asked

@@ -969,3 +969,53 @@ def test_no_authored_probe_presumes_a_list() -> None:
     presumes = re.compile(r"\b(?:you'?ve listed|everything you|all of these|of these)\b", re.I)
     probes = [c.probe for r in default_rubrics().rubrics.values() for c in r.criteria]
     assert [p for p in probes if presumes.search(p)] == []
+
+
+def test_trial_10_follow_ups_do_not_ask_for_what_was_just_said() -> None:
+    """Trial 10 (a plain-spoken PM on moe-long-context-onboarding): "Why that figure?" of a
+    figure worked out in its own sentence; "What would make sure we never have this
+    conversation again?" of a plan headed "Three to six months:"; "128k", which the case's
+    title gives, challenged as nobody's; "the deals are worth 20 million dollars" (never
+    given) not challenged."""
+    from agent.probes.react import figures_given, invented, said_to_candidate, under_heading
+
+    reasoned = ("We need about three times more work from each GPU, because today we do only "
+                "one third of what we need.")
+    assert deepen_text("goals", reasoned, [reasoned]) is None
+    bare = "We need about three times more work from each GPU for the launch."
+    assert "Why that figure" in (deepen_text("goals", bare, [bare]) or "")
+    never_again = "What would make sure we never have this conversation again, with any customer?"
+    plan = ("First two weeks: load the weights in FP8. One to three months: tune the kernels. "
+            "Three to six months: make a normal process to add any new model type fast.")
+    assert under_heading(never_again, [plan])
+    assert not under_heading(never_again, [plan.rsplit(". ", 1)[0] + "."])
+    case = get_case("moe-long-context-onboarding")
+    state: dict[str, object] = {"turns": [], "facts_told": []}
+    title_figure = "Our stack can't handle 128k context today, it was built for short prompts."
+    heard = said_to_candidate(state, "diagnose", case)  # type: ignore[arg-type]
+    assert untold_use(case, heard, title_figure, "diagnose") is None
+    assert untold_use(case, Told(frozenset(), (case.prompt,)), title_figure, "diagnose") \
+        == ("latency", "128k")
+    given = figures_given(state, case)  # type: ignore[arg-type]
+    assert invented(case, given, "The enterprise deals are worth 20 million dollars ARR.") \
+        == ("$2e+07", "20 million dollars")
+    assert invented(case, given, "The deals would be worth more if we shipped fast.") is None
+
+
+def test_our_side_probe_acknowledges_a_cause_already_put_on_our_side() -> None:
+    """Trial 10: "What on our side of the platform could be causing this?" was asked right
+    after "Our system is made for models that fit in one machine" and after "no server-side
+    validate/retry", as if neither had been said."""
+    from agent.offline import besides
+
+    probe = "What on our side of the platform could be causing this?"
+    for named in ("Our system is made for models that fit in one machine.",
+                  "Top suspect: fallback path. Third: no server-side validate/retry."):
+        assert besides(probe, [named]) == ("Besides what you've named, what else on our side "
+                                           "of the platform could be causing this?"), named
+    for other in ("I think it's their prompts. Our GPUs are fine.",
+                  "The stack is not the problem; their inputs got longer.",
+                  "Maybe their traffic grew."):
+        assert besides(probe, [other]) == probe, other
+    other_probe = "Is there anything on the customer's side that could be contributing?"
+    assert besides(other_probe, ["Our system is slow."]) == other_probe

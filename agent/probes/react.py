@@ -546,11 +546,12 @@ def challenge(case: Case, step: str, answers: Sequence[str], told: Told,
 # -- figures nobody gave ---------------------------------------------------------------------
 
 #: A statement about how our system or theirs is: "our p99 is 40 ms", "their traffic is 2,000
-#: QPS", "90% of checkpoints already deploy with us", "currently at 3%".
+#: QPS", "90% of checkpoints already deploy with us", "currently at 3%", "the deals are worth
+#: 20 million dollars" (trial 10).
 _STATES = re.compile(
     r"\b(?:our|their|we|we're|we are|they|they're|they are|us|its|it's|it is|currently|today|"
     r"right now|at the moment|already|now)\b|\b(?:i|we) (?:measured|saw|found|observed|counted|"
-    r"profiled|benchmarked)\b", re.IGNORECASE)
+    r"profiled|benchmarked)\b|\b(?:is|are|was|were) worth\b", re.IGNORECASE)
 #: A figure given as an assumption or an estimate, not as a fact: "I'd assume 40 ms", "maybe
 #: 2,000 QPS", "~90%", "my guess is".
 _ASSUMED = re.compile(
@@ -566,12 +567,13 @@ _ASKED_UNITS = frozenset({"time", "%", "rate", "$", "x", "gpu", "token", "reques
 
 
 def figures_given(state: InterviewState, case: Case) -> list[str]:
-    """Where a figure the candidate uses may come from: the prompt, the facts told, every line
+    """Where a figure the candidate uses may come from: the case's title and prompt (trial 10:
+    "128k" of "an MoE, 128k-context model family" was challenged), the facts told, every line
     of the interviewer but its follow-ups (they quote the candidate), and what the candidate
     said in clarify as an assumption or an estimate (:data:`_ASSUMED`: "I'll assume about
     2,000 QPS")."""
     told = set(state.get("facts_told", []))
-    out = [case.prompt, *(f.answer for f in case.facts if f.id in told)]
+    out = [case.title, case.prompt, *(f.answer for f in case.facts if f.id in told)]
     for t in state.get("turns", []):
         if t["role"] == "interviewer" and t["kind"] != "followup":
             out.append(t["text"])
@@ -963,11 +965,18 @@ _SOURCED = re.compile(
     r"benchmarked|saw|observed) (?:it|that|this)|the contract)\b", re.IGNORECASE)
 
 
+#: A reason that holds a figure of its own: "three times more from each GPU, because today we
+#: do only one third of what we need" works the figure out in the sentence (trial 10).
+_REASONED = re.compile(r"\b(?:because|since|given(?: that)?|seeing as)\b[^.;?!]*?\d",
+                       re.IGNORECASE)
+
+
 def grounded(sentence: str) -> bool:
-    """Whether ``sentence`` already says where its figure comes from (:data:`_SOURCED`) or
-    gives it as an estimate together with how it would be checked (:data:`_ESTIMATE` and
-    :data:`_CHECKED`): "Why that figure?" is answered."""
-    return bool(_SOURCED.search(sentence)
+    """Whether ``sentence`` already says where its figure comes from (:data:`_SOURCED`), works
+    it out from a figure it gives as its reason (:data:`_REASONED`), or gives it as an
+    estimate together with how it would be checked (:data:`_ESTIMATE` and :data:`_CHECKED`):
+    "Why that figure?" is answered."""
+    return bool(_SOURCED.search(sentence) or _REASONED.search(words_to_numbers(sentence))
                 or (_ESTIMATE.search(sentence) and _CHECKED.search(sentence)))
 
 
@@ -1135,8 +1144,9 @@ _THEMES = (
     # conversation again…" of "Long term: …", "Root fix: …"
     (re.compile(r"\bremove the cause\b|\bnever have this\b|\blong[- ]term\b", re.IGNORECASE),
      re.compile(r"^(?:long[- ]term|root(?:-cause)? fix|permanent fix|for good|lasting fix|"
-                r"in a year|next year|(?:in )?(?:6|six|9|nine|12|twelve) months|quarters? ?"
-                r"[2-4]|q[2-4]|phase (?:3|three)|months? (?:3|three|6|six)\b)", re.IGNORECASE)),
+                r"in a year|next year|(?:in )?(?:(?:3|three|4|four)\s*(?:-|–|to)\s*)?"
+                r"(?:6|six|9|nine|12|twelve) months|quarters? ?[2-4]|q[2-4]|phase (?:3|three)|"
+                r"months? (?:3|three|6|six)\b)", re.IGNORECASE)),
     # the customer's side: "Customer side: …", "On their side: …"
     (re.compile(r"\bcustomer'?s side\b", re.IGNORECASE),
      re.compile(r"^(?:(?:on )?(?:the )?(?:customer|client|their)(?:'s)? side)\b",
@@ -1356,25 +1366,25 @@ def _start(parts: Sequence[str], begin: int, at: int) -> int:
 
 def told_before(state: InterviewState, step: str, case: Case) -> Told:
     """What the candidate had been told (and had said) before ``step``: the facts clarify
-    revealed, every line of the earlier steps and what the interviewer said in this one before
-    its follow-ups (:func:`_said_in_step`)."""
+    revealed, the case's title and prompt, every line of the earlier steps and what the
+    interviewer said in this one before its follow-ups (:func:`_said_in_step`)."""
     earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier)
     return Told(facts=frozenset(state.get("facts_told", [])),
-                heard=(case.prompt, *heard, *_said_in_step(state, step)))
+                heard=(case.title, case.prompt, *heard, *_said_in_step(state, step)))
 
 
 def said_to_candidate(state: InterviewState, step: str, case: Case) -> Told:
     """What the candidate was told before their answer in ``step``: the facts clarify revealed,
     the prompt, every interviewer line of the earlier steps and what it said in this one
-    (:func:`_said_in_step`), and the candidate's own clarify turns (their questions and stated
-    assumptions). Their later answers are not in it: a fact never told stays untold however
-    often the candidate repeats it."""
+    (:func:`_said_in_step`), the case's title, and the candidate's own clarify turns (their
+    questions and stated assumptions). Their later answers are not in it: a fact never told
+    stays untold however often the candidate repeats it."""
     earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier
                   and (t["role"] == "interviewer" or t["step"] == "clarify"))
     return Told(facts=frozenset(state.get("facts_told", [])),
-                heard=(case.prompt, *heard, *_said_in_step(state, step)))
+                heard=(case.title, case.prompt, *heard, *_said_in_step(state, step)))
 
 
 def _said_in_step(state: InterviewState, step: str) -> tuple[str, ...]:
