@@ -1019,3 +1019,34 @@ def test_our_side_probe_acknowledges_a_cause_already_put_on_our_side() -> None:
         assert besides(probe, [other]) == probe, other
     other_probe = "Is there anything on the customer's side that could be contributing?"
     assert besides(other_probe, ["Our system is slow."]) == other_probe
+
+
+def test_an_assumption_that_denies_a_fact_in_words_is_corrected() -> None:
+    """Trial 10: told "Multi-node serving only exists for training today.", the candidate said
+    "I assume multi-node serving is already production-grade on our stack." and got "Thanks,
+    let's work with those assumptions." An assumption that affirms, in words, what a fact
+    denies is corrected with the fact; one that agrees with it, or plans to change it, is
+    accepted."""
+    from agent.probes.react import denied_fact
+
+    accept = str(script()["clarify_pacing"]["after_assumptions"])
+    case = get_case("moe-long-context-onboarding")
+    fact = case.fact("multi_node")
+    assert not fact.clue
+    with Engine(Settings()) as engine:
+        s = engine.start(case)
+        s.answer("Can we serve across multiple nodes today?")
+        s.answer("I assume multi-node serving is already production-grade on our stack.")
+        opener = s.state()["turns"][-1]
+        assert opener["step"] == "diagnose" and not opener["text"].startswith(accept)
+        assert fact.answer.strip() in opener["text"]
+    assert denied_fact(case, "I assume multi-node serving is already production-grade.") \
+        == ("multi_node", "I assume multi-node serving is already production-grade.")
+    for fine in ("I assume multi-node serving only exists for training.",
+                 "We will build multi-node serving for inference.",
+                 "I assume we want multi-node serving for inference."):
+        assert denied_fact(case, fine) is None, fine
+    batch = get_case("batch-inference-cost")
+    assert denied_fact(batch, "I assume per-request latency matters a lot.") is not None
+    assert denied_fact(batch, "I assume per-request latency doesn't matter.") is None
+    assert denied_fact(batch, "I'll treat per-request latency as irrelevant.") is None

@@ -1583,13 +1583,64 @@ def contradicted_fact(case: Case, given: Sequence[str], sentence: str
     return None
 
 
+#: What denies or restricts, in a fact or a candidate's clause: "Multi-node serving only exists
+#: for training today", "Per-request latency doesn't matter", "nobody outside can query it".
+_DENIES = re.compile(
+    r"\b(?:not|no|nobody|no one|never|none|only|cannot|can'?t|doesn'?t|don'?t|isn'?t|aren'?t|"
+    r"won'?t|without|lacks?|lacking|nothing|neither|nor|yet to|irrelevant|unimportant)\b|n't\b",
+    re.IGNORECASE)
+#: A clause that claims how things are ("is already production-grade", "matters a lot")...
+_CLAIMS_STATE = re.compile(
+    r"\b(?:already|is|are|works?|supports?|handles?|ready|production|in place|exists?|has|"
+    r"have|can|fits?|runs?|matters?)\b", re.IGNORECASE)
+#: ...rather than a plan, a condition or a possibility ("we will build multi-node serving").
+_NOT_A_STATE = re.compile(
+    r"\b(?:will|would|should|could|might|may|plan\w*|need to|needs to|add|build|want|if|whether|"
+    r"once|until|after|before)\b|'ll\b|'d\b", re.IGNORECASE)
+#: How close an assumption's clause must be to a fact's denying clause (embedding similarity,
+#: with :data:`ASSUMED_WORDS` key words shared) to be about the same thing. On the dev
+#: interviews' assumptions (384 sentences) it finds one, a true one ("the real issue is
+#: per-request latency" where latency doesn't matter); trial 10's "multi-node serving is
+#: already production-grade" is 0.474 close to "Multi-node serving only exists for training".
+DENIED_SIMILARITY = 0.45
+
+
+def denied_fact(case: Case, sentence: str) -> tuple[str, str] | None:
+    """(fact id, clause) when an assumption in ``sentence`` affirms, with no figure, what a
+    fact's clause denies or restricts (:data:`_DENIES`): "I assume multi-node serving is
+    already production-grade on our stack" where the sheet says "Multi-node serving only
+    exists for training today" (trial 10: accepted with "Thanks, let's work with those
+    assumptions"). The clause claims how things are (:data:`_CLAIMS_STATE`), is no plan,
+    condition or aim, denies nothing itself and shares :data:`ASSUMED_WORDS` key words with
+    the fact's clause, at :data:`DENIED_SIMILARITY` or closer. Figures are
+    :func:`contradicted_fact`'s."""
+    best: tuple[float, str, str] | None = None
+    for clause in _CLAUSE.split(sentence):
+        if (not clause.strip() or _DENIES.search(clause) or _NOT_A_STATE.search(clause)
+                or not _CLAIMS_STATE.search(clause) or _AIMED.search(clause)
+                or quantities(clause)):
+            continue
+        said = key_words(clause)
+        for f in case.facts:
+            if any(q.unit for q in quantities(f.answer)):
+                continue
+            for theirs in (c for x in read_answer(f.answer) for c in _CLAUSE.split(x.text)):
+                if not _DENIES.search(theirs) or len(said & key_words(theirs)) < ASSUMED_WORDS:
+                    continue
+                sim = similarity(clause, theirs)
+                if sim >= DENIED_SIMILARITY and (best is None or sim > best[0]):
+                    best = (sim, f.id, clause.strip())
+    return None if best is None else (best[1], best[2])
+
+
 def assumptions_reply(case: Case, state: InterviewState, text: str,
                       said: Sequence[str] = ()) -> AssumptionsReply | None:
     """What to say to the assumptions ``text`` the candidate states as clarify ends, instead
     of accepting them ("Thanks, let's work with those assumptions."); None to accept them.
     ``said``: what the interviewer says in reply to the same message (its facts are given).
 
-    - An assumption that contradicts the fact sheet (:func:`contradicted_fact`) is corrected
+    - An assumption that contradicts the fact sheet (:func:`contradicted_fact` by a figure,
+      :func:`denied_fact` in words) is corrected
       with the fact as the sheet gives it, as a clarifying question about it would have been
       answered: the candidate is not left to build the interview on a wrong premise. A clue is
       never told this way (it is told only to a question that asks for it): the assumption is
@@ -1607,6 +1658,8 @@ def assumptions_reply(case: Case, state: InterviewState, text: str,
     for s in read_answer(text):
         if not corrected:
             wrong = contradicted_fact(case, given, s.text)
+            if wrong is None and (words := denied_fact(case, s.text)) is not None:
+                wrong = (*words, frozenset())
             if wrong is not None:
                 corrected = True
                 done |= wrong[2]  # corrected, not challenged as nobody's as well
