@@ -72,6 +72,7 @@ def test_active_time_excludes_the_gap_between_quit_and_resume(
     assert by_step["clarify"].seconds == 65.0 and by_step["clarify"].verdict == "under"
     assert by_step["validate"].verdict == "not reached"
     assert "You spent 1:35 against a suggested" in (report.time_summary or "")
+    assert "faster than anyone types" not in (report.time_summary or "")
 
 
 def test_the_chat_shows_each_steps_suggested_time(home: Path) -> None:
@@ -101,6 +102,9 @@ def test_the_report_has_the_transcript_model_answers_and_time(home: Path) -> Non
     assert {m["step"]: m["points"] for m in data["model_answers"]} == case.strong_answer
     assert [t["step"] for t in data["time"]][:2] == ["clarify", "diagnose"]
     assert data["time_summary"].startswith("You spent ")
+    # piped answers: no pacing advice on 0:00 steps (trial 10)
+    assert "faster than anyone types" in data["time_summary"]
+    assert "Most under" not in data["time_summary"]
 
     md = run_cli(home, "report", sid).stdout
     assert "## Transcript" in md and "> \\# Not a heading  \n> \\- and not" in md  # a line each
