@@ -418,3 +418,72 @@ def test_an_exam_shows_its_feedback_at_the_end(client: Client) -> None:
     assert client.view(sid)["status"] == "completed"
     done = client.http.get(f"/s/{sid}/report")
     assert "Overall" in done.text and "Feedback comes at the end" not in done.text
+
+
+def _row(page: str, sid: str) -> str:
+    """The session list's table row of session ``sid``, as HTML."""
+    rows = [r for r in page.split("<tr>") if f"<code class=\"muted\">{sid}</code>" in r]
+    assert len(rows) == 1, page
+    return rows[0].split("</tr>", 1)[0]
+
+
+def test_the_session_list_shows_stored_scores_and_scores_nothing(app: Served,
+                                                                 client: Client) -> None:
+    """Round 10: "Your sessions" had no score or band, which `interviewer sessions` shows.
+    They come from the stored report summaries; a session without one says so, and listing
+    scores nothing (no summary is written by it)."""
+    store = app.web.engine.store
+    exam = client.start(mode="exam")
+    coach = client.start(mode="coach")
+    client.say(coach, "Who are the users, and what is the p99 today?")
+    for block in INTERVIEW_BLOCKS:
+        if client.view(exam)["status"] == "completed":
+            break
+        client.say(exam, block)
+    assert client.view(exam)["status"] == "completed"
+    listed = {s["id"]: s for s in client.http.get("/api/sessions").json()}
+    assert listed[exam]["score"] is None and listed[coach]["score"] is None
+    page = client.http.get("/sessions").text
+    assert '<th scope="col">Overall</th><th scope="col">Band</th>' in page
+    for sid in (exam, coach):
+        assert "not scored yet" in _row(page, sid)
+    assert exam not in store.results() and coach not in store.results()  # listing scored nothing
+    # Once a report is made (here, the feedback pages opened), its summary is what is listed.
+    assert client.http.get(f"/s/{exam}/report").status_code == 200
+    assert client.http.get(f"/s/{coach}/report").status_code == 200
+    results = store.results()
+    listed = {s["id"]: s for s in client.http.get("/api/sessions").json()}
+    for sid in (exam, coach):
+        want = results[sid]
+        assert listed[sid]["score"] == {"overall": want["overall"], "band": want["band"],
+                                        "provisional": want["provisional"],
+                                        "scorer": want["scorer"]}
+    assert results[exam]["overall"] is not None and results[exam]["band"]
+    assert not results[exam]["provisional"] and results[coach]["provisional"]
+    page = client.http.get("/sessions").text
+    row = _row(page, exam)
+    assert f'{results[exam]["overall"]:.2f}' in row and f'>{results[exam]["band"]}</td>' in row
+    assert "not scored yet" not in row and "(so far)" not in row
+    row = _row(page, coach)
+    assert "(so far)" in row and "not scored yet" not in row
+    # An exam not finished shows no score even when one is stored (made in the terminal, say):
+    # its feedback comes at the end, as its report page says.
+    held = client.start(mode="exam")
+    client.say(held, "Who are the users, and what is the p99 today?")
+    store.put_result(held, {**results[exam], "provisional": True})
+    listed = {s["id"]: s for s in client.http.get("/api/sessions").json()}
+    assert listed[held]["score"] is None
+    assert "not scored yet" in _row(client.http.get("/sessions").text, held)
+
+
+def test_the_report_page_starts_with_skip_to_content(client: Client) -> None:
+    """Round 10: the report page had no "Skip to content" link (the interview page has one)."""
+    sid = client.start(mode="coach")
+    client.say(sid, XSS)
+    page = client.http.get(f"/s/{sid}/report").text
+    body = page.split("<body>", 1)[1]
+    assert body.startswith('<a class="skip-link" href="#main">Skip to content</a>')
+    assert body.index("skip-link") < body.index("<nav") < body.index('<main id="main"')
+    assert body.index('<main id="main"') < body.index("<h1>") and page.count("<main") == 1
+    assert body.rstrip().endswith("</main></body></html>")
+    assert "&lt;script&gt;window.__xss" in body and "<script>window.__xss" not in body

@@ -82,7 +82,11 @@ def page(browser: Any) -> Iterator[Any]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("dialog", lambda d: d.accept())
+    def accept(dialog: Any) -> None:
+        dialog.accept()
+
+    pg.on("dialog", accept)
+    pg.accept_dialogs = accept  # a test that answers a dialog otherwise removes this one
     pg.errors = errors
     yield pg
     context.close()
@@ -154,6 +158,8 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     shot(page, "04-interview-complete", full=False)
     page.reload()  # the page as the server renders a finished interview
     expect(page.locator("#report-link")).to_have_text("Your feedback")
+    # Reopened, it offers the feedback as finishing it live does (round 10: focus was on BODY).
+    expect(page.locator("#see-report")).to_be_focused()
     page.click("#see-report")
     expect(page.locator("h1")).to_contain_text("Interview feedback")
     expect(page.locator(".overall")).to_contain_text("Overall")
@@ -174,9 +180,20 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     assert len(colours) >= 4 and "rgb(0, 0, 238)" not in colours, colours
     assert "rgb(44, 95, 212)" in colours  # app.css's --accent
     shot(page, "05-report")
+    # As on the app's other pages, the first Tab reaches "Skip to content", which goes to
+    # the report itself (round 10: focus began on BODY and the first Tab hit the navigation).
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
     shot(page, "05-report-top", full=False)
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    expect(page.locator("main#main h1")).to_contain_text("Interview feedback")
     page.goto(offline.url + "/sessions")
-    expect(page.locator("table.sessions tbody tr").first).to_contain_text("completed")
+    row = page.locator("table.sessions tbody tr").first
+    expect(row).to_contain_text("completed")
+    # Its score and band, as `interviewer sessions` shows them (the report was opened above).
+    expect(row.locator("td").nth(4)).to_have_text(re.compile(r"^\d\.\d\d$"))
+    expect(row.locator("td").nth(5)).to_have_text(re.compile(r"hire"))
     shot(page, "06-sessions")
 
 
@@ -234,6 +251,61 @@ def test_hint_next_skip_and_repeat_in_coach_mode(page: Any, offline: Served) -> 
     expect(page.locator("#answer")).to_have_value("")  # no draft of the command came back
 
 
+def shown_dividers(page: Any) -> list[str]:
+    """The step dividers a sighted reader sees (a visually hidden one is 1 px wide)."""
+    return list(page.evaluate("""() => [...document.querySelectorAll('#transcript .step-divider')]
+        .filter(li => li.getBoundingClientRect().width > 1).map(li => li.textContent.trim())"""))
+
+
+def test_the_step_is_shown_once_and_kept_for_screen_readers(page: Any, offline: Served) -> None:
+    """Round 10: the heading "Step 1 of 6 · Clarify…" had the transcript's divider, the same
+    words, right below it. The first divider is not shown while its step is open (the heading
+    says it) but stays in the transcript's text for a screen reader."""
+    start(page, offline)
+    expect(page.locator("#step-title")).to_have_text(re.compile("^Step 1 of 6"))
+    assert shown_dividers(page) == []
+    first = page.locator("#transcript .step-divider").first
+    expect(first).to_have_text(re.compile("^Step 1 of 6"))
+    assert first.get_attribute("aria-hidden") is None
+    shot(page, "02b-step-shown-once", full=False)
+    send(page, "Is it inference? What is the QPS?")
+    assert shown_dividers(page) == []  # re-rendered after a turn: still once
+    click(page, "next")
+    expect(page.locator("#step-title")).to_have_text(re.compile("^Step 2 of 6"))
+    expect(page.locator("#transcript .step-divider")).to_have_count(2)
+    shown = shown_dividers(page)
+    assert len(shown) == 2 and shown[0].startswith("Step 1 of 6"), shown  # now it says more
+    page.reload()
+    assert shown_dividers(page) == shown
+    page.goto(offline.url + "/")
+    page.click("button.primary.big")
+    page.wait_for_url(re.compile(r"/s/[a-z0-9]+$"))
+    assert shown_dividers(page) == []  # as the server renders it, before any script runs again
+
+
+def test_a_cancelled_skip_says_so(page: Any, offline: Served) -> None:
+    """Round 10: Escape on Skip's confirmation left the step unskipped without a word."""
+    start(page, offline, mode="coach")
+    page.remove_listener("dialog", page.accept_dialogs)
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()  # what Escape or Cancel does
+
+    page.on("dialog", dismiss)
+    page.locator('button[data-command="skip"]').focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_have_text("Not skipped.")
+    expect(page.locator("#status")).to_have_attribute("role", "status")
+    assert asked and "Skip this step" in asked[0]
+    assert seq(page) == 0 and "(skipped this step)" not in turns(page)
+    expect(page.locator("#step-title")).to_have_text(re.compile("^Step 1 of 6"))
+    shot(page, "07b-skip-cancelled", full=False)
+    send(page, "Is it inference? What is the QPS?")  # the next turn clears the line
+    expect(page.locator("#status")).to_be_hidden()
+
+
 def test_hint_is_offered_in_coach_mode_only(page: Any, offline: Served) -> None:
     start(page, offline, mode="exam")
     expect(page.locator('button[data-command="hint"]')).to_be_disabled()
@@ -257,6 +329,9 @@ def test_keyboard_only(page: Any, offline: Served) -> None:
     page.goto(offline.url + "/")
     page.keyboard.press("Tab")
     expect(page.locator(".skip-link")).to_be_focused()
+    # A radio group is moved in with the arrow keys: its label says so (round 10).
+    expect(page.get_by_role("group", name=re.compile("Choose a case.*arrow keys"))).to_be_visible()
+    expect(page.locator(".cases .legend-hint")).to_be_visible()
     page.keyboard.press("Enter")  # skip to content
     for _ in range(12):
         page.keyboard.press("Tab")

@@ -118,10 +118,19 @@ async def new_session(request: Request, body: NewSession) -> dict[str, Any]:
     return {"id": sid, "url": f"/s/{sid}"}
 
 
+def own_summaries(request: Request) -> list[dict[str, Any]]:
+    """This browser's sessions as the list shows them, each with its stored score (read, never
+    computed: a page load scores nothing)."""
+    rows = own_rows(request)
+    results = state_of(request).engine.store.results() if rows else {}
+    return [session_summary(r, results.get(r.id)) for r in rows]
+
+
 @router.get("/sessions")
 async def list_sessions(request: Request) -> list[dict[str, Any]]:
-    rows = await state_of(request).runner.call(lambda: own_rows(request))
-    return [session_summary(r) for r in rows]
+    summaries: list[dict[str, Any]] = await state_of(request).runner.call(
+        lambda: own_summaries(request))
+    return summaries
 
 
 @router.get("/sessions/{sid}")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from agent.storage import SessionRow
-from agent.web.api import own_rows, owned, start_session
+from agent.web.api import own_rows, own_summaries, owned, start_session
 from agent.web.app import state_of, templates
 from agent.web.security import REPORT_CSP, check_csrf, csrf_of, token_digest
 from agent.web.views import session_summary
@@ -55,8 +55,8 @@ async def new_session(request: Request, case_id: str = Form(""), mode: str = For
 
 @router.get("/sessions", response_class=HTMLResponse)
 async def sessions(request: Request) -> Response:
-    rows = await state_of(request).runner.call(lambda: own_rows(request))
-    return render(request, "sessions.html", sessions=[session_summary(r) for r in rows])
+    summaries = await state_of(request).runner.call(lambda: own_summaries(request))
+    return render(request, "sessions.html", sessions=summaries)
 
 
 @router.get("/progress", response_class=HTMLResponse)

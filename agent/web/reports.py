@@ -32,10 +32,15 @@ async def build(request: Request, row: SessionRow) -> Report:
 
 def page(request: Request, row: SessionRow, report: Report) -> str:
     """The report (agent/report_html.py: scores, evidence, time per step and the full
-    transcript, candidate text escaped) with the app's navigation after <body>."""
+    transcript, candidate text escaped) with the app's navigation after <body>, and as on the
+    app's other pages a "Skip to content" link first and the report itself in <main>. (Candidate
+    text is escaped, so the only "</body>" is the report's own, the last.)"""
     from agent.report_html import to_html
 
     nav = templates.get_template("report_nav.html").render(row=row)
     html = to_html(report)
     html = html.replace("</head>", '<link rel="stylesheet" href="/static/report.css"></head>', 1)
-    return html.replace("<body>", "<body>" + nav, 1)
+    head, body = html.split("<body>", 1)
+    body, tail = body.rsplit("</body>", 1)
+    return (f"{head}<body>{nav}<main id=\"main\" tabindex=\"-1\">{body}</main></body>"
+            f"{tail}")

@@ -115,13 +115,21 @@ def voice_status(offline: bool, transcription: bool) -> dict[str, Any]:
     return {"input": True, "transcribe": True, "reason": ""}
 
 
-def session_summary(row: SessionRow) -> dict[str, Any]:
-    """One line of the session list."""
+def session_summary(row: SessionRow, result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One line of the session list. ``result``: the session's stored report summary
+    (``store.results()``, agent/practice/summary.py), as `interviewer sessions` shows it; the
+    list scores nothing. ``score`` is None when there is none yet, and for an exam not
+    finished (its feedback comes at the end, as its report page says)."""
     try:
         title = get_case(row.case_id).title
     except Exception:  # a case file removed since: the list still shows the session
         title = row.case_id
+    held_back = row.mode == "exam" and row.status != "completed"
+    score = None if result is None or held_back else {
+        "overall": result.get("overall"), "band": result.get("band"),
+        "provisional": bool(result.get("provisional")), "scorer": result.get("scorer")}
     return {"id": row.id, "case": row.case_id, "title": title, "mode": row.mode,
             "engine": row.engine, "status": row.status, "step": step_info(row.step),
             "answered": row.answered, "created": row.created, "updated": row.updated,
+            "score": score,
             "urls": {"page": f"/s/{row.id}", "report": f"/s/{row.id}/report"}}

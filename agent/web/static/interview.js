@@ -55,9 +55,11 @@ function turnNode(role, kind, step, text) {
   return li;
 }
 
-function dividerNode(step) {
+// ``heading``: the first divider while its step is open says what the heading right above it
+// says: kept for screen readers (the transcript is read as a list), not shown twice.
+function dividerNode(step, heading = false) {
   const li = document.createElement("li");
-  li.className = "step-divider";
+  li.className = heading ? "step-divider visually-hidden" : "step-divider";
   li.dataset.step = step;
   const span = document.createElement("span");
   span.textContent = stepLabel(step);
@@ -88,7 +90,10 @@ function renderTranscript(turns) {
   const nodes = [];
   let prev = null;
   for (const t of turns) {
-    if (t.step !== prev) nodes.push(dividerNode(t.step));
+    if (t.step !== prev) {
+      nodes.push(dividerNode(t.step, prev === null && t.step === view.step.id
+        && view.status !== "completed"));
+    }
     nodes.push(turnNode(t.role, t.kind, t.step, t.shown ?? t.text));
     prev = t.step;
   }
@@ -336,7 +341,10 @@ for (const button of form.querySelectorAll("button[data-command]")) {
       box.focus();
       return;
     }
-    if (name === "skip" && !window.confirm("Skip this step without answering? It will score 1 of 4.")) return;
+    if (name === "skip" && !window.confirm("Skip this step without answering? It will score 1 of 4.")) {
+      status("Not skipped.", "info"); // Escape or Cancel: said, not silent
+      return;
+    }
     send({ command: name });
   });
 }
@@ -352,3 +360,4 @@ renderState();
 follow();
 if (view.needs_recovery) recover();
 else if (view.status !== "completed") box.focus();
+else $("see-report").focus(); // a finished interview reopened: as when it finishes live
