@@ -44,7 +44,7 @@ from agent.scorers import (
 )
 from agent.scores import CriterionScore, StepScore, without_examples
 from agent.semantic.facts import Told, told_from
-from agent.semantic.matcher import index
+from agent.semantic.matcher import index, similarity
 from agent.state import InterviewState, answers_in
 from agent.steps import CROSS_CUTTING, STEPS, TITLES
 from agent.storage import Storage, StorageUnavailable
@@ -143,12 +143,29 @@ def note_said(note: str, answers: list[str]) -> bool:
     return hits * 2 > len(parts) or (len(parts) == 2 and hits == 2)
 
 
+#: A note this close in meaning to a criterion's name is about that criterion ("States the
+#: trade-offs of each" and "Trade-offs of each option", 0.74; the next criterion of the step is
+#: under 0.25 for every such note). A note with the case's own content ("Trade-offs: capacity
+#: risk on busy nights, ...") is 0.57 or less.
+NOTE_IS_CRITERION = 0.65
+
+
+def made_by_level(note: str, score: StepScore) -> bool:
+    """Whether ``note`` only restates a criterion the step met (level 3+): trial 10's report
+    bolded "States the trade-offs of each." as not found, right under "Trade-offs of each
+    option — 4/4"."""
+    return any((c.level or 0) >= 3 and similarity(note, c.name) >= NOTE_IS_CRITERION
+               for c in score.criteria)
+
+
 def relevant_notes(score: StepScore, answers: list[str]) -> list[str]:
     """The case's strong-answer notes worth showing: none when every criterion is solid
-    (level 3+); otherwise the notes whose points the candidate has not already made."""
+    (level 3+); otherwise the notes whose points the candidate has not already made, in words
+    (:func:`note_said`) or by meeting the criterion the note restates (:func:`made_by_level`)."""
     if score.criteria and all((c.level or 0) >= 3 for c in score.criteria):
         return []
-    return [n for n in score.strong_answer if not note_said(n, answers)]
+    return [n for n in score.strong_answer
+            if not note_said(n, answers) and not made_by_level(n, score)]
 
 
 def judge_model(version: str) -> tuple[str | None, str | None]:

@@ -255,6 +255,23 @@ def test_no_notes_when_every_criterion_is_solid() -> None:
     assert relevant_notes(solid, ["x"]) == []
 
 
+def test_a_note_that_restates_a_met_criterion_is_not_shown_as_missed() -> None:
+    """Trial 10: the report bolded "States the trade-offs of each." as not found, right under
+    "Trade-offs of each option — 4/4"; a note with the case's own content stays."""
+    from agent.feedback import relevant_notes
+    from agent.scorers import OfflineScorer
+
+    generic = "States the trade-offs of each."
+    specific = "Trade-offs: capacity risk on busy nights, margin on a discounted tier."
+    score = OfflineScorer().score_step(CASE, "solutions", [("candidate", "x")])
+    score = score.model_copy(update={"strong_answer": [generic, specific]})
+    assert relevant_notes(score, ["x"]) == [generic, specific]
+    met = score.model_copy(update={"criteria": [
+        c.model_copy(update={"level": 4 if c.name == "Trade-offs of each option" else 1})
+        for c in score.criteria]})
+    assert relevant_notes(met, ["x"]) == [specific]
+
+
 # -- 6. rendering ----------------------------------------------------------------------------
 
 def completed_offline() -> Report:
