@@ -95,9 +95,9 @@ def test_keywords_are_also_matched_without_articles_and_kind_modifiers(
     sel._indexes.clear()
     monkeypatch.setattr(sel, "without_fillers", lambda text: text)
     # Without the rule the volume fact is missed (round 9: the wrong fact it used to get, the
-    # serving setup, gives no count, so the typed signal now keeps it out as well).
-    assert told("finetune-cold-starts", "how many different adapters do we host?") in (
-        set(), {"current_setup"})
+    # serving setup, gives no count, so the typed signal now keeps it out as well; since
+    # clarify6's authored questions, the active-adapters fact, also a count, is told instead).
+    assert "scale" not in told("finetune-cold-starts", "how many different adapters do we host?")
     assert told("gpu-price-shift", "what is the price of the GPU now?") == {"market_change"}
 
 
@@ -181,8 +181,10 @@ def test_the_kind_of_answer_asked_for_chooses_among_close_facts() -> None:
     # does ("about two days").
     q = "Once a run finishes, how long before it's answering real traffic?"
     assert told("train-deploy-one-stack", q) == {"time_to_deploy"}
-    assert told("train-deploy-one-stack", q,
-                dataclasses.replace(PARAMS, intent_weight=0.0)) == {"stage"}
+    # Without it the stage fact is as close (it was told instead before clarify6's authored
+    # questions; now neither leads clearly), and the time-to-deploy fact is missed.
+    assert "time_to_deploy" not in told("train-deploy-one-stack", q,
+                                        dataclasses.replace(PARAMS, intent_weight=0.0))
 
 
 def test_the_kind_of_answer_never_makes_a_far_fact_close() -> None:

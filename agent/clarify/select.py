@@ -424,7 +424,8 @@ def fact_index(case: Case, authored: bool = True) -> FactIndex:
     """The case's :class:`FactIndex`, built once per process per fact sheet. ``authored=False``
     leaves the authored phrase lists out (how cross-validation judges what generalises)."""
     key = (case.id, str(authored),
-           *(f"{f.id}\0{f.topic}\0{f.answer}\0{f.plainly}" for f in case.facts))
+           *(f"{f.id}\0{f.topic}\0{f.answer}\0{f.plainly}\0{chr(1).join(f.asks)}"
+             for f in case.facts))
     with _lock:
         found = _indexes.get(key)
     if found is not None:
