@@ -194,3 +194,33 @@ def test_the_kind_of_answer_never_makes_a_far_fact_close() -> None:
     q = "How many engineers do they have on the data team?"
     assert told("batch-inference-cost", q) == set()
     assert told("batch-inference-cost", q, dataclasses.replace(PARAMS, intent_weight=0.3)) == set()
+
+
+# -- clarify6: keywords that named another fact's subject ----------------------------------------
+
+
+@pytest.mark.parametrize(("case_id", "question", "expected"), [
+    # "log in" is how a developer reaches the dashboard, not our internal logs.
+    ("devx-observability-gap", "Can developers log in to see their usage?", {"current_tools"}),
+    ("devx-observability-gap", "Is there a log of each request we can look at?",
+     {"internal_tracing"}),
+    # "the smaller accounts" are customers, not a smaller model.
+    ("batch-inference-cost", "Is this one of the smaller accounts?", {"customer_type"}),
+    ("batch-inference-cost", "Could they go with something smaller?", {"smaller_model"}),
+    # A rules engine is a fallback of theirs, not the rules they must follow.
+    ("fintech-p99-spikes", "Is there a rules engine behind the score?", set()),
+    ("fintech-p99-spikes", "What rules do they have to follow?", {"regulation"}),
+    # How the self-serve segment grows and what it begs for are facts of their own.
+    ("strategic-custom-ask", "Are self-serve customers still growing?", {"self_serve_growth"}),
+    ("strategic-custom-ask", "What are the rest of our customers begging for?",
+     {"long_tail_asks"}),
+    ("strategic-custom-ask", "How much revenue comes from self-serve?", {"long_tail"}),
+    # How long we have to answer an offer is the offer's deadline, not finance's.
+    ("gpu-price-shift", "How long do we have to answer the vendor's offer?", {"allocation_offer"}),
+    ("gpu-price-shift", "How long do we have to come back with a plan?", {"timeline"}),
+    # "How common" is a frequency, no subject: here it asks how often calls fail.
+    (JSON_CASE, "How common is a broken response?", {"failure_rates"}),
+])
+def test_a_keyword_does_not_answer_for_a_subject_another_fact_names(
+        case_id: str, question: str, expected: set[str]) -> None:
+    assert told(case_id, question) == expected
