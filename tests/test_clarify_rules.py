@@ -62,7 +62,16 @@ def test_a_keyword_phrase_naming_its_subject_holds_against_a_closer_fact_that_la
     # day?" is closer by sentence mean, but none of its words is "steps".
     q = "How many steps does a typical agent task have?"
     assert told(JSON_CASE, q) == {"workload"}
-    assert told(JSON_CASE, q, dataclasses.replace(PARAMS, phrase_behind=0.0)) == set()
+    # Without the rule it is refused (on the sheet without clarify6's authored question "How
+    # many model calls does one agent task make?", which brings the workload fact closest).
+    case = get_case(JSON_CASE)
+    added = "How many model calls does one agent task make?"
+    assert added in case.fact("workload").asks
+    bare = case.model_copy(update={"facts": [
+        f.model_copy(update={"asks": [a for a in f.asks if a != added]}) for f in case.facts]})
+    assert {f.id for f in select(bare, question_parts(q),
+                                 dataclasses.replace(PARAMS, phrase_behind=0.0))} == set()
+    assert {f.id for f in select(bare, question_parts(q))} == {"workload"}
 
 
 def test_a_keyword_phrase_sets_a_fact_apart_only_by_words_the_closer_fact_lacks() -> None:
