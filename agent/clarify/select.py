@@ -216,7 +216,7 @@ class Params:
     keyword_slack: float = 0.1
     """...and may trail the best-matching keyword-hit fact of the part by at most this much, by
     similarity alone (the word-level signal is not counted here)..."""
-    keyword_behind: float = 0.2
+    keyword_behind: float = 0.3
     """...and the closest fact of all (keyword hit or not) by at most this much."""
     phrase_behind: float = 0.6
     """...or by at most this much when the keyword phrase names the hit fact's subject against
