@@ -236,3 +236,15 @@ def test_the_kind_of_answer_never_makes_a_far_fact_close() -> None:
 def test_a_keyword_does_not_answer_for_a_subject_another_fact_names(
         case_id: str, question: str, expected: set[str]) -> None:
     assert told(case_id, question) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "Adapters versus full retrains, what's the split?",
+    "How many LoRAs compared with full fine-tunes?",
+])
+def test_lora_set_against_full_fine_tunes_asks_for_the_share_of_full_fine_tunes(
+        question: str) -> None:
+    # clarify6: the comparison was the model fact's keyword alone; the share of full
+    # fine-tunes is what it asks for.
+    assert "full_finetunes" in told("finetune-cold-starts", question)
+    assert told("finetune-cold-starts", "Which base models do the adapters sit on?") == {"models"}
