@@ -227,6 +227,9 @@ def test_the_kind_of_answer_never_makes_a_far_fact_close() -> None:
     # How long we have to answer an offer is the offer's deadline, not finance's.
     ("gpu-price-shift", "How long do we have to answer the vendor's offer?", {"allocation_offer"}),
     ("gpu-price-shift", "How long do we have to come back with a plan?", {"timeline"}),
+    # Their legal team is no subject of the isolation their security team wants.
+    ("strategic-custom-ask", "Does their legal team need anything from us?", set()),
+    ("strategic-custom-ask", "Any legal or compliance requirements?", {"security"}),
     # "Our deals" are the capacity contracts we hold, not the pending offer of new chips.
     ("gpu-price-shift", "Which of our deals could we get out of?", {"contracts"}),
     ("gpu-price-shift", "Is there a deal on the new chips we must answer?", {"allocation_offer"}),
