@@ -230,6 +230,14 @@ def test_the_kind_of_answer_never_makes_a_far_fact_close() -> None:
     # Their legal team is no subject of the isolation their security team wants.
     ("strategic-custom-ask", "Does their legal team need anything from us?", set()),
     ("strategic-custom-ask", "Any legal or compliance requirements?", {"security"}),
+    # "Overnight" is when the batch job runs or must be done, not any question about the night.
+    ("batch-inference-cost", "Does it have to be done overnight?", {"latency"}),
+    ("batch-inference-cost", "Does it run overnight?", {"workload"}),
+    ("batch-inference-cost", "How much do they push through overnight?", {"scale"}),
+    # The hardware to serve "that volume" is the GPU estimate, not the volume again.
+    ("moe-long-context-onboarding", "How many GPUs would it take to serve that volume?",
+     {"gpu_estimate"}),
+    ("moe-long-context-onboarding", "What volume do they expect?", {"scale"}),
     # "Our deals" are the capacity contracts we hold, not the pending offer of new chips.
     ("gpu-price-shift", "Which of our deals could we get out of?", {"contracts"}),
     ("gpu-price-shift", "Is there a deal on the new chips we must answer?", {"allocation_offer"}),
