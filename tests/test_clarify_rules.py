@@ -259,3 +259,16 @@ def test_lora_set_against_full_fine_tunes_asks_for_the_share_of_full_fine_tunes(
     # fine-tunes is what it asks for.
     assert "full_finetunes" in told("finetune-cold-starts", question)
     assert told("finetune-cold-starts", "Which base models do the adapters sit on?") == {"models"}
+
+
+@pytest.mark.parametrize("question", ["Who from their side started this conversation?",
+                                      "Who on their side is pushing for the cut?"])
+def test_a_refused_clue_keyword_does_not_silence_meaning(question: str) -> None:
+    # clarify6: "their side" is a keyword of the clue about how the batch job is driven; the
+    # question does not ask for it (the hit is refused), and meaning tells who raised it.
+    off = dataclasses.replace(PARAMS, meaning_past_clue_hits=False)
+    assert told("batch-inference-cost", question) == {"escalation"}
+    assert told("batch-inference-cost", question, off) == set()
+    # A question that does ask for the clue by its words still gets it.
+    assert told("batch-inference-cost", "How does their script send the documents to us?") == {
+        "client"}

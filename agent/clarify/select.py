@@ -239,6 +239,14 @@ class Params:
     close and leads the second closest by ``lead_margin`` (one fact clearly stands out, though
     the small embedding model rates the match low). 1.0: never."""
     lead_margin: float = 0.1
+    meaning_past_clue_hits: bool = True
+    """Whether meaning may still tell a fact to a text whose keyword hits are all clue facts'
+    and all refused (clarify6): a clue's keywords are broad on purpose ("their side",
+    "pipeline": how the batch job is driven), and a refused one means the text does not ask
+    for the clue, so it should not silence the rest ("Who on their side put this on the table,
+    and how long has the pipeline been live?" was told nothing). False: any keyword hit stops
+    meaning (round 8 measured letting every refused hit through: it tells "the long tail" to
+    "What is the long tail asking us to build?")."""
     meaning_with_keywords: bool = False
     """Whether meaning may add a fact to a question whose keywords already found one."""
     clue_min: float = 0.25
@@ -688,8 +696,11 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                     and row[top] - lead >= p.override_margin):
                 chosen.add(top)
                 continue
-        chosen.update(_confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words))
-        if ((r.hits and not p.meaning_with_keywords) or not r.judged
+        confirmed = _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words)
+        chosen.update(confirmed)
+        blocked = bool(r.hits) and not (
+            p.meaning_past_clue_hits and not confirmed and all(fi.facts[i].clue for i in r.hits))
+        if ((blocked and not p.meaning_with_keywords) or not r.judged
                 or len(content_words(r.text)) < p.min_content):
             continue
         order = np.argsort(-row)
