@@ -186,6 +186,16 @@ authored per-id questions of prompts/fact_asks.yaml (0.915 / 0.838) or a fact's 
 (0.908 / 0.813); meaning adding a fact beside keyword hits above a stricter threshold, with
 the keyword override (0.900 / 0.838); the stand-out rule, re-swept with the typed signal
 (precision down, recall up by one or two facts).
+
+Clarify6 gave the meaning match more wordings of each fact rather than new signals: three more
+authored questions for every case-specific non-clue fact and two more for each case's own
+version of the most-missed shared facts, written from the case files (evals/README.md,
+"Clarify6"); ten keywords narrowed to their fact's subject;
+:attr:`Params.meaning_past_clue_hits` (a refused clue keyword no longer silences meaning) and
+``keyword_behind`` 0.3. Dev 0.944 / 0.849 -> 0.969 / 0.885, cross-validated 0.917 / 0.840 ->
+0.952 / 0.890 (0.913 / 0.757 -> 0.922 / 0.768 without the lists), held-out once 0.857 / 0.792 ->
+0.852 / 0.817, 0 clue leaks. :func:`fact_index` now keys its cache on the authored questions too
+(a sheet differing only in ``asks`` used to get another sheet's index).
 """
 
 from __future__ import annotations
