@@ -157,7 +157,8 @@ EXCELLENT_MEAN = 3.3
 #: 8: an option said to cost nothing ("zero quality loss on every model", "no downside") is a
 #: bad call, unless a check is to show it; "no quality loss on their evals" is not "no evals";
 #: "seen this a hundred times" says how often, not "100x" (stop 29).
-RULES = 8
+#: 9: a cost said to fall ("cost per token drops 3x") is no higher cost accepted (round 11).
+RULES = 9
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -27,13 +27,25 @@ from agent.steps import STEPS
 _ACCEPT = (r"\b(?:accept\w*|allow\w*|tolerat\w*|comfortable|fine with|ok(?:ay)? with|"
            r"can flex|let (?:it|them|cost|costs|quality)|happy to|willing to|even if|"
            r"rising|rise|go(?:es)? up|increas\w*|doubl\w*|tripl\w*|up to|drop\w*|los\w*|fall\w*)")
+#: What a higher cost is accepted with: _ACCEPT without the words of a fall ("falls by a third,
+#: and cost per token drops 3x" is a cost going down, not a higher one accepted).
+_ACCEPT_COST = (r"\b(?:accept\w*|allow\w*|tolerat\w*|comfortable|fine with|ok(?:ay)? with|"
+                r"can flex|let (?:it|them|cost|costs)|happy to|willing to|even if|"
+                r"rising|rise|go(?:es)? up|increas\w*|doubl\w*|tripl\w*|up to)")
+#: Words between a cost and its multiplier that say the cost goes down ("cost per token drops
+#: 3x", "the bill falls while throughput rises 3x"): a gap of up to ``n`` characters without them.
+def _no_fall(n: int) -> str:
+    return (r"(?:(?!\b(?:drop|fall|fell|cut|shrink|shrank|lower|reduc|down|sav|less|cheaper|"
+            r"decreas|halv)\w*)[^.;])" + "{0,%d}" % n)
+
+
 #: (what goes wrong, pattern): each pattern looks for a large loss accepted or aimed at.
 _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGNORECASE)) for
                                                        why, p in (
-    ("accepts a much higher cost", _ACCEPT + r"[^.;]{0,50}\b(?:cost|price|spend|bill)\w*[^.;]{0,30}"
-     r"(?:\b(?:[3-9]\d|\d{3,})\s*%|\bdoubl\w*|\btripl\w*|\b[2-9]x\b)"),
-    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?[^.;]{0,25}\b"
-     r"(?:ris\w*|go(?:es|ing)? up|increas\w*|grow\w*)\b[^.;]{0,15}(?:\b(?:[3-9]\d|\d{3,})\s*%|"
+    ("accepts a much higher cost", _ACCEPT_COST + r"[^.;]{0,50}\b(?:cost|price|spend|bill)\w*"
+     + _no_fall(30) + r"(?:\b(?:[3-9]\d|\d{3,})\s*%|\bdoubl\w*|\btripl\w*|\b[2-9]x\b)"),
+    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?" + _no_fall(25)
+     + r"\b(?:ris\w*|go(?:es|ing)? up|increas\w*|grow\w*)\b[^.;]{0,15}(?:\b(?:[3-9]\d|\d{3,})\s*%|"
      r"\bdoubl\w*|\b[2-9]x\b)"),
     ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?\s+doubl\w*"),
     # round 7: a bigger bill the customer is assumed to take gladly, with no figure at all
