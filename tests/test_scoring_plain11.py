@@ -39,3 +39,24 @@ def test_a_falling_cost_target_earns_cost_credit() -> None:
 ])
 def test_a_higher_cost_accepted_is_still_a_bad_call(text: str) -> None:
     assert wrong_call(text, "goals") == "accepts a much higher cost"
+
+
+# -- machine time in other spellings --------------------------------------------------------------
+
+def test_a_single_gpu_hour_names_the_unit_cost() -> None:
+    result = score("We watch the GPU-hour bill every night and want it a third lower.", "goals",
+                   BATCH)
+    assert level(result, "goals.cost_efficiency") == 3
+
+
+def test_gpu_hrs_read_as_gpu_hours() -> None:
+    result = score("Success is fewer GPU hrs for the same nightly run.", "goals", BATCH)
+    assert (level(result, "goals.cost_efficiency") or 0) >= 2
+
+
+@pytest.mark.parametrize("text", [
+    "No GPU hrs, no GPU-hour bill, nothing like that matters here.",
+    "We never count GPU hrs; the GPU-hour figure is not worth tracking.",
+])
+def test_the_spellings_negated_earn_nothing(text: str) -> None:
+    assert level(score(text, "goals", BATCH), "goals.cost_efficiency") == 1
