@@ -158,7 +158,10 @@ EXCELLENT_MEAN = 3.3
 #: bad call, unless a check is to show it; "no quality loss on their evals" is not "no evals";
 #: "seen this a hundred times" says how often, not "100x" (stop 29).
 #: 9: a cost said to fall ("cost per token drops 3x") is no higher cost accepted (round 11).
-RULES = 9
+#: 10: a clause taken back by the next ("It could go wrong, but it can't") says nothing, and a
+#: risk so taken back presents the option as free; "it won't if we check the evals" names a
+#: check, it skips none (round 11).
+RULES = 10
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

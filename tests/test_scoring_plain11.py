@@ -60,3 +60,48 @@ def test_gpu_hrs_read_as_gpu_hours() -> None:
 ])
 def test_the_spellings_negated_earn_nothing(text: str) -> None:
     assert level(score(text, "goals", BATCH), "goals.cost_efficiency") == 1
+
+
+# -- a risk named and taken back in one breath -------------------------------------------------
+
+MOON = "It could go wrong, but it can't, because it finishes later only on the moon."
+
+
+def test_a_risk_taken_back_earns_no_trade_off_credit() -> None:
+    result = score(MOON, "solutions")
+    assert level(result, "solutions.tradeoffs_per_option") == 1
+    assert result.score == 1.0
+
+
+@pytest.mark.parametrize("text", [
+    MOON,
+    "Moving them over might slow things down, though it won't.",
+    "The new engine could fail on long prompts, but it can't, since nothing ever breaks there.",
+])
+def test_a_risk_taken_back_presents_the_option_as_free(text: str) -> None:
+    assert wrong_call(text, "solutions") == "claims an option costs nothing"
+
+
+def test_a_clause_taken_back_says_nothing() -> None:
+    from agent.semantic.reading import read_sentence
+
+    s = read_sentence("Their traffic could jump in the evening, but it doesn't.")
+    assert "jump" not in s.read and "jump" not in s.full
+
+
+@pytest.mark.parametrize("text", [
+    # a risk with its remedy, or bounded, is a trade-off, not a claim that there is none
+    "Quantising could hurt quality, but it won't if we check the evals first.",
+    "The warm pool could cost more, but it won't be much: a few machines for the morning.",
+])
+def test_a_risk_with_its_remedy_is_a_trade_off(text: str) -> None:
+    assert wrong_call(text, "solutions") is None
+    assert (level(score(text, "solutions"), "solutions.tradeoffs_per_option") or 0) >= 2
+
+
+@pytest.mark.parametrize("text", [
+    "We won't run evals on it.",
+    "We don't need a canary if the code is clean.",
+])
+def test_skipping_the_check_is_still_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "solutions") == "skips validation"

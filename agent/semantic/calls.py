@@ -220,6 +220,16 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"(?:any )?)\s+(?:\w+\s+)?(?:quality|accuracy) (?:loss|drop|hit|impact|penalty|"
          r"regression|cost)\b|\b(?:zero|0|no|without (?:any )?)(?:\s+(?:real|actual))? "
          r"downsides?\b)"),
+        # round 11: a risk named and taken back in one breath ("It could go wrong, but it
+        # can't", "it might slow things down, though it won't") presents the option as free;
+        # a remedy after it ("but it won't if we check the evals first") is no such claim
+        ("diagnose goals prioritize solutions validate", "claims an option costs nothing",
+         r"\b(?:could|might|may|can)\s+(?:\w+\s+){0,2}?(?:go wrong|fail|break|hurt|cost|slow|"
+         r"drop|lose|risk|delay|degrade|regress)\w*\b[^.;?]{0,40}?\s*\b(?:but|though|yet)\s+"
+         r"(?:it|that|this|they)\s+(?:can(?:'|’)?t|cannot|can not|won(?:'|’)t|will not|never "
+         r"(?:will|would|can|could|does|do)|doesn(?:'|’)t|does not|don(?:'|’)t|do not)"
+         r"(?:\s+(?:really|actually|ever|happen))*\s*(?:[,.;!]|$)(?!\s*(?:if|unless|as long as|"
+         r"when|once|until|provided)\b)"),
         ("solutions", "plans nothing past the quick fix",
          r"\b(?:no|don't see a|nothing further)\b[^.;]{0,30}\b(?:longer-term|long-term|roadmap|"
          r"platform investment|needed)\b|\bover-engineering\b"),
@@ -265,7 +275,9 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"rarely)|(?:will|would) never be)\s+(?:needed|necessary|required|useful|worth it|"
          r"worth)\b|"
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
-         r"(?:\s+(?!(?:on|in|from|by|across|against|at|per|than)\b)[\w/-]+){0,4}?\s+"
+         # (not past a condition: "it won't if we check the evals first" names a check)
+         r"(?:\s+(?!(?:on|in|from|by|across|against|at|per|than|if|unless|when|once|until|"
+         r"provided|as long as)\b)[\w/-]+){0,4}?\s+"
          r"(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
          r"rollback|stag\w+|shadow|parallel run|side by side|pilot)|\b(?:canary|rollback|a/b)"
          r"[^.;?]{0,20}[?]?\s*(?:not needed|unnecessary|overkill)\b|"
