@@ -160,8 +160,9 @@ EXCELLENT_MEAN = 3.3
 #: 9: a cost said to fall ("cost per token drops 3x") is no higher cost accepted (round 11).
 #: 10: a clause taken back by the next ("It could go wrong, but it can't") says nothing, and a
 #: risk so taken back presents the option as free; "it won't if we check the evals" names a
-#: check, it skips none (round 11).
-RULES = 10
+#: check, it skips none (round 11). 11: a premise cue set off on its own ("So, above all, they
+#: want it sooner") claims the clause after it (round 11).
+RULES = 11
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -105,3 +105,37 @@ def test_a_risk_with_its_remedy_is_a_trade_off(text: str) -> None:
 ])
 def test_skipping_the_check_is_still_a_bad_call(text: str) -> None:
     assert wrong_call(text, "solutions") == "skips validation"
+
+
+# -- a wrong premise said in words at the end of clarify ------------------------------------------
+
+def _contradicted(case, text: str) -> bool:
+    result = score(text, "clarify", case)
+    return any("A premise the case contradicts" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("text", [
+    "Thanks. To play it back: this is live traffic, and that is what hurts.",
+    "Got it. I'll assume each answer has someone on the other end.",
+    "How many documents a night? Thanks. So, above all, they want answers back sooner.",
+    "Fundamentally, it's about speed.",
+    "The thing they care about most is getting each answer back quicker.",
+])
+def test_a_wrong_premise_in_plain_words_is_named(text: str) -> None:
+    assert _contradicted(BATCH, text)
+
+
+@pytest.mark.parametrize("case,text", [
+    (BATCH, "So above all they want it cheaper, and nobody waits on a single request."),
+    (BATCH, "Above all, they don't want it quicker, they want it cheaper."),
+    (BATCH, "Above all, is speed what they care about?"),
+    (BATCH, "Fundamentally, the bill is the problem, and it runs overnight."),
+    (FINTECH, "So this is live traffic with a person on the other end of each payment, and speed "
+              "at the busy hour is what they care about most."),
+    (get_case("llama70b-2x-latency"), "Play-back: live users chatting, and above all they want "
+                                      "answers to start sooner."),
+    (get_case("gpu-price-shift"), "What matters most is margin, above all else; speed only for "
+                                  "the live traffic part."),
+])
+def test_a_true_premise_or_a_question_is_not_named(case, text: str) -> None:
+    assert not _contradicted(case, text)
