@@ -161,8 +161,9 @@ EXCELLENT_MEAN = 3.3
 #: 10: a clause taken back by the next ("It could go wrong, but it can't") says nothing, and a
 #: risk so taken back presents the option as free; "it won't if we check the evals" names a
 #: check, it skips none (round 11). 11: a premise cue set off on its own ("So, above all, they
-#: want it sooner") claims the clause after it (round 11).
-RULES = 11
+#: want it sooner") claims the clause after it (round 11). 12: a customer that must not go ("they
+#: don't churn at renewal", "doesn't leave us") is a retention target, not a negated metric.
+RULES = 12
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

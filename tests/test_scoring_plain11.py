@@ -139,3 +139,32 @@ def test_a_wrong_premise_in_plain_words_is_named(text: str) -> None:
 ])
 def test_a_true_premise_or_a_question_is_not_named(case, text: str) -> None:
     assert not _contradicted(case, text)
+
+
+# -- the account staying, said plainly ------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Success for us: they don't churn.",
+    "The account doesn't leave us.",
+    "I'd also watch whether they sign again next year.",
+    "Nobody cancels, and the team keeps shipping on us.",
+])
+def test_the_account_staying_in_plain_words_is_a_business_metric(text: str) -> None:
+    assert (level(score(text, "goals"), "goals.business_metrics") or 0) >= 2
+
+
+@pytest.mark.parametrize("text", [
+    "They never sign again and nobody stays with us; we don't track churn.",
+    "Renewal is irrelevant here; we don't care whether they stay with us.",
+    "They cancel the jobs that run long, and re-sign the request tokens each night.",
+    "We don't track churn, and we don't measure whether they leave us.",
+])
+def test_the_new_words_negated_or_about_jobs_earn_nothing(text: str) -> None:
+    assert level(score(text, "goals"), "goals.business_metrics") == 1
+
+
+def test_a_negated_churn_metric_stays_negated() -> None:
+    from agent.semantic.reading import affirmed_text
+
+    assert "churn" not in affirmed_text("We don't track churn.")
+    assert "churn" in affirmed_text("They don't churn at renewal.")

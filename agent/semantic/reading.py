@@ -288,6 +288,13 @@ _GUARD_VERB = re.compile(
     r"drift\w*|sacrific\w*|compromis\w*|affect\w*|harm\w*|impact\w*|time out|fail\w*|"
     r"wait\w*|queue\w*|spike\w*|blow\w*)\b",
     re.IGNORECASE)
+#: A customer that must not go, right after a verb's negation: "they don't churn at renewal",
+#: "the account doesn't leave us", "they won't move their traffic elsewhere" (a retention
+#: target, as "p99 must not exceed" is a latency one; "we don't track churn" stays negated).
+_GOES = re.compile(
+    r"^\s+(?:churn\w*|cancel\w*|leave us|walk away|switch\w* away|"
+    r"mov\w* (?:their |the |its )?(?:traffic|business|workloads?|spend) (?:away|elsewhere))\b",
+    re.IGNORECASE)
 
 
 _GUARD_MORE = re.compile(r"^\s*(?:\w+\s+){0,4}?(?:more|extra|additional|higher|worse|slower|"
@@ -398,7 +405,8 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
         cue = m.group(0).lower()
         rest = clause[m.end():]
         if (_guard(rest) and not _state_denied(clause, m)
-                and not (cue == "nothing" and _TO_VERB.match(rest))) or _UNSURE.match(rest):
+                and not (cue == "nothing" and _TO_VERB.match(rest))) or _UNSURE.match(rest) \
+                or ((cue in ("not", "never") or cue.endswith(("n't", "n’t"))) and _GOES.match(rest)):
             continue  # (but "nothing to miss" says there is no need, not that nothing misses)
         if cue in ("no", "none", "nothing") and _EXISTENTIAL.search(clause[:m.start()]) \
                 and not _NEED.match(rest):
