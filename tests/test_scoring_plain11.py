@@ -168,3 +168,48 @@ def test_a_negated_churn_metric_stays_negated() -> None:
 
     assert "churn" not in affirmed_text("We don't track churn.")
     assert "churn" in affirmed_text("They don't churn at renewal.")
+
+
+# -- prioritize in plain words (evals/probes/plain11.yaml): reach, levers, a downside agreed ------
+
+PRICE = get_case("gpu-price-shift")
+MOE = get_case("moe-long-context-onboarding")
+
+
+@pytest.mark.parametrize("case,text", [
+    (PRICE, "A discount for their account would be quick, but it only helps them; I'd rather build "
+            "a cheaper tier that helps every customer."),
+    (MOE, "A setup just for the legal customer can wait: running across two machines helps every "
+          "customer with long inputs, so that comes first."),
+])
+def test_a_one_off_said_plainly_is_weighed_against_the_platform(case, text: str) -> None:
+    assert level(score(text, "prioritize", case), "prioritize.general_vs_custom") == 3
+
+
+def test_levers_said_plainly_are_levers() -> None:
+    result = score("We fill the quiet hours with the training work that can wait, and for long "
+                   "inputs we put fewer requests together on each machine.", "prioritize", MOE)
+    assert (level(result, "prioritize.platform_levers") or 0) >= 2
+
+
+def test_a_downside_the_customer_agreed_to_is_accepted() -> None:
+    result = score("My first pick is the long-input tier, because the two big accounts need it. It "
+                   "is slower per request, but they said 10 to 15 seconds is fine for these. The "
+                   "fine-tuning support waits.", "prioritize", MOE)
+    assert level(result, "prioritize.explicit_choice") == 4
+
+
+@pytest.mark.parametrize("text", [
+    # the new words as a list, negated, and in confident nonsense
+    "Only helps them, just for the legal customer, per-customer deals, every new model needs it, "
+    "quiet hours, fewer requests together.",
+    "Nothing here is only for that customer; there are no per-customer deals, no quiet hours, and "
+    "we never put fewer requests together.",
+    "The quiet hours happen when the moon is full, so the customers said purple is fine.",
+])
+def test_the_prioritize_words_listed_negated_or_in_nonsense_earn_nothing(text: str) -> None:
+    result = score(text, "prioritize", PRICE)
+    for cid in ("prioritize.general_vs_custom", "prioritize.platform_levers",
+                "prioritize.latency_vs_cost"):
+        assert level(result, cid) == 1, cid
+    assert (level(result, "prioritize.explicit_choice") or 0) <= 1

@@ -264,7 +264,7 @@ _NEG_AFTER = re.compile(
     r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
     r"(?:does|do|did|will|would)(?:n't|n’t| not) (?:matter|help|apply|work|fix it|"
     r"fix anything|tell us (?:anything|much))|not worth (?:it|the (?:effort|cost|time))|"
-    r"can wait|is off the table|are off the table|(?:is|are|would be) (?:just )?theat(?:re|er)|"
+    r"(?<!that )(?<!which )can wait|is off the table|are off the table|(?:is|are|would be) (?:just )?theat(?:re|er)|"
     r"(?:is|are|would be) (?:just |only )?(?:a |an )?(?:sales|vanity|ops|engineering) (?:number|"
     r"metric|detail|concern)|(?:is|are) whatever|(?:do|does)(?:n't|n’t| not) think (?:\w+ )?"
     r"(?:are |is )?worth|(?:is|are|was)(?:n't|n’t| not) a factor|"
