@@ -163,8 +163,9 @@ EXCELLENT_MEAN = 3.3
 #: check, it skips none (round 11). 11: a premise cue set off on its own ("So, above all, they
 #: want it sooner") claims the clause after it (round 11). 12: a customer that must not go ("they
 #: don't churn at renewal", "doesn't leave us") is a retention target, not a negated metric.
-#: 13: "the work that can wait" describes work; it dismisses nothing (round 11).
-RULES = 13
+#: 13: "the work that can wait" describes work; it dismisses nothing (round 11). 14: a cost that
+#: rose in the past ("doubled last year", "increased 40% last quarter") is no higher cost accepted.
+RULES = 14
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -213,3 +213,23 @@ def test_the_prioritize_words_listed_negated_or_in_nonsense_earn_nothing(text: s
                 "prioritize.latency_vs_cost"):
         assert level(result, cid) == 1, cid
     assert (level(result, "prioritize.explicit_choice") or 0) <= 1
+
+
+# -- a cost that rose in the past is what happened, not a plan -----------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Their cost per request increased 40% last quarter.",
+    "Cost per token doubled last year, so we need to act.",
+    "Their bill doubled in two quarters, which is why they called.",
+])
+def test_a_cost_rise_told_as_history_is_no_bad_call(text: str) -> None:
+    assert wrong_call(text, "diagnose") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Cost per request increases 40% with the warm pool, and that is fine.",
+    "The cost doubles but p99 halves.",
+    "Costs rising 50% is fine by me.",
+])
+def test_a_cost_rise_as_a_plan_is_still_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "prioritize") == "accepts a much higher cost"

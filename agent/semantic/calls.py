@@ -45,9 +45,11 @@ _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGN
     ("accepts a much higher cost", _ACCEPT_COST + r"[^.;]{0,50}\b(?:cost|price|spend|bill)\w*"
      + _no_fall(30) + r"(?:\b(?:[3-9]\d|\d{3,})\s*%|\bdoubl\w*|\btripl\w*|\b[2-9]x\b)"),
     ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?" + _no_fall(25)
-     + r"\b(?:ris\w*|go(?:es|ing)? up|increas\w*|grow\w*)\b[^.;]{0,15}(?:\b(?:[3-9]\d|\d{3,})\s*%|"
-     r"\bdoubl\w*|\b[2-9]x\b)"),
-    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?\s+doubl\w*"),
+     # (present or future: "increased 40% last quarter", "doubled last year" tell what happened)
+     + r"\b(?:ris(?:e|es|ing)|go(?:es|ing)? up|increas(?:e|es|ing)|grow(?:s|ing)?)\b[^.;]{0,15}"
+     r"(?:\b(?:[3-9]\d|\d{3,})\s*%|\bdoubl\w*|\b[2-9]x\b)"),
+    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?\s+"
+     r"doubl(?:e|es|ing)\b"),
     # round 7: a bigger bill the customer is assumed to take gladly, with no figure at all
     # ("they'll happily absorb a bigger invoice", "customers won't mind paying more"); a bounded
     # one ("a slightly higher bill") is a trade-off
