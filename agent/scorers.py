@@ -157,7 +157,15 @@ EXCELLENT_MEAN = 3.3
 #: 8: an option said to cost nothing ("zero quality loss on every model", "no downside") is a
 #: bad call, unless a check is to show it; "no quality loss on their evals" is not "no evals";
 #: "seen this a hundred times" says how often, not "100x" (stop 29).
-RULES = 8
+#: 9: a cost said to fall ("cost per token drops 3x") is no higher cost accepted (round 11).
+#: 10: a clause taken back by the next ("It could go wrong, but it can't") says nothing, and a
+#: risk so taken back presents the option as free; "it won't if we check the evals" names a
+#: check, it skips none (round 11). 11: a premise cue set off on its own ("So, above all, they
+#: want it sooner") claims the clause after it (round 11). 12: a customer that must not go ("they
+#: don't churn at renewal", "doesn't leave us") is a retention target, not a negated metric.
+#: 13: "the work that can wait" describes work; it dismisses nothing (round 11). 14: a cost that
+#: rose in the past ("doubled last year", "increased 40% last quarter") is no higher cost accepted.
+RULES = 14
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

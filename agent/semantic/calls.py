@@ -27,15 +27,29 @@ from agent.steps import STEPS
 _ACCEPT = (r"\b(?:accept\w*|allow\w*|tolerat\w*|comfortable|fine with|ok(?:ay)? with|"
            r"can flex|let (?:it|them|cost|costs|quality)|happy to|willing to|even if|"
            r"rising|rise|go(?:es)? up|increas\w*|doubl\w*|tripl\w*|up to|drop\w*|los\w*|fall\w*)")
+#: What a higher cost is accepted with: _ACCEPT without the words of a fall ("falls by a third,
+#: and cost per token drops 3x" is a cost going down, not a higher one accepted).
+_ACCEPT_COST = (r"\b(?:accept\w*|allow\w*|tolerat\w*|comfortable|fine with|ok(?:ay)? with|"
+                r"can flex|let (?:it|them|cost|costs)|happy to|willing to|even if|"
+                r"rising|rise|go(?:es)? up|increas\w*|doubl\w*|tripl\w*|up to)")
+#: Words between a cost and its multiplier that say the cost goes down ("cost per token drops
+#: 3x", "the bill falls while throughput rises 3x"): a gap of up to ``n`` characters without them.
+def _no_fall(n: int) -> str:
+    return (r"(?:(?!\b(?:drop|fall|fell|cut|shrink|shrank|lower|reduc|down|sav|less|cheaper|"
+            r"decreas|halv)\w*)[^.;])" + "{0,%d}" % n)
+
+
 #: (what goes wrong, pattern): each pattern looks for a large loss accepted or aimed at.
 _BAD: tuple[tuple[str, re.Pattern[str]], ...] = tuple((why, re.compile(p, re.IGNORECASE)) for
                                                        why, p in (
-    ("accepts a much higher cost", _ACCEPT + r"[^.;]{0,50}\b(?:cost|price|spend|bill)\w*[^.;]{0,30}"
-     r"(?:\b(?:[3-9]\d|\d{3,})\s*%|\bdoubl\w*|\btripl\w*|\b[2-9]x\b)"),
-    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?[^.;]{0,25}\b"
-     r"(?:ris\w*|go(?:es|ing)? up|increas\w*|grow\w*)\b[^.;]{0,15}(?:\b(?:[3-9]\d|\d{3,})\s*%|"
-     r"\bdoubl\w*|\b[2-9]x\b)"),
-    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?\s+doubl\w*"),
+    ("accepts a much higher cost", _ACCEPT_COST + r"[^.;]{0,50}\b(?:cost|price|spend|bill)\w*"
+     + _no_fall(30) + r"(?:\b(?:[3-9]\d|\d{3,})\s*%|\bdoubl\w*|\btripl\w*|\b[2-9]x\b)"),
+    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?" + _no_fall(25)
+     # (present or future: "increased 40% last quarter", "doubled last year" tell what happened)
+     + r"\b(?:ris(?:e|es|ing)|go(?:es|ing)? up|increas(?:e|es|ing)|grow(?:s|ing)?)\b[^.;]{0,15}"
+     r"(?:\b(?:[3-9]\d|\d{3,})\s*%|\bdoubl\w*|\b[2-9]x\b)"),
+    ("accepts a much higher cost", r"\b(?:cost|price|spend|bill)\w*(?: per \w+)?\s+"
+     r"doubl(?:e|es|ing)\b"),
     # round 7: a bigger bill the customer is assumed to take gladly, with no figure at all
     # ("they'll happily absorb a bigger invoice", "customers won't mind paying more"); a bounded
     # one ("a slightly higher bill") is a trade-off
@@ -208,6 +222,16 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"(?:any )?)\s+(?:\w+\s+)?(?:quality|accuracy) (?:loss|drop|hit|impact|penalty|"
          r"regression|cost)\b|\b(?:zero|0|no|without (?:any )?)(?:\s+(?:real|actual))? "
          r"downsides?\b)"),
+        # round 11: a risk named and taken back in one breath ("It could go wrong, but it
+        # can't", "it might slow things down, though it won't") presents the option as free;
+        # a remedy after it ("but it won't if we check the evals first") is no such claim
+        ("diagnose goals prioritize solutions validate", "claims an option costs nothing",
+         r"\b(?:could|might|may|can)\s+(?:\w+\s+){0,2}?(?:go wrong|fail|break|hurt|cost|slow|"
+         r"drop|lose|risk|delay|degrade|regress)\w*\b[^.;?]{0,40}?\s*\b(?:but|though|yet)\s+"
+         r"(?:it|that|this|they)\s+(?:can(?:'|’)?t|cannot|can not|won(?:'|’)t|will not|never "
+         r"(?:will|would|can|could|does|do)|doesn(?:'|’)t|does not|don(?:'|’)t|do not)"
+         r"(?:\s+(?:really|actually|ever|happen))*\s*(?:[,.;!]|$)(?!\s*(?:if|unless|as long as|"
+         r"when|once|until|provided)\b)"),
         ("solutions", "plans nothing past the quick fix",
          r"\b(?:no|don't see a|nothing further)\b[^.;]{0,30}\b(?:longer-term|long-term|roadmap|"
          r"platform investment|needed)\b|\bover-engineering\b"),
@@ -253,7 +277,9 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"rarely)|(?:will|would) never be)\s+(?:needed|necessary|required|useful|worth it|"
          r"worth)\b|"
          r"\b(?:no|never|wouldn't|won't|don't|not|skip|no need for|no reason to)\b"
-         r"(?:\s+(?!(?:on|in|from|by|across|against|at|per|than)\b)[\w/-]+){0,4}?\s+"
+         # (not past a condition: "it won't if we check the evals first" names a check)
+         r"(?:\s+(?!(?:on|in|from|by|across|against|at|per|than|if|unless|when|once|until|"
+         r"provided|as long as)\b)[\w/-]+){0,4}?\s+"
          r"(?:canary|canaries|a/?b\b|evals?\b|eval suite|golden eval|"
          r"rollback|stag\w+|shadow|parallel run|side by side|pilot)|\b(?:canary|rollback|a/b)"
          r"[^.;?]{0,20}[?]?\s*(?:not needed|unnecessary|overkill)\b|"

@@ -243,7 +243,16 @@ def _claimed(dim: Dimension, text: str) -> str:
         return text
     if not first_match(dim.claim, text):
         return ""
-    return " ".join(c.text for c in clauses(text) if first_match(dim.claim, affirmed_text(c.text)))
+    cut = clauses(text)
+    out = []
+    for i, c in enumerate(cut):
+        if first_match(dim.claim, affirmed_text(c.text)):
+            out.append(c.text)
+            # a cue set off on its own ("So, above all, they want it sooner", "Fundamentally,
+            # it's about cost") claims the clause after it
+            if len(c.text.split()) <= 3 and i + 1 < len(cut):
+                out.append(cut[i + 1].text)
+    return " ".join(out)
 
 
 def premises(case: Case, sentence: str) -> list[Premise]:

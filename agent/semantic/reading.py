@@ -264,7 +264,7 @@ _NEG_AFTER = re.compile(
     r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
     r"(?:does|do|did|will|would)(?:n't|n’t| not) (?:matter|help|apply|work|fix it|"
     r"fix anything|tell us (?:anything|much))|not worth (?:it|the (?:effort|cost|time))|"
-    r"can wait|is off the table|are off the table|(?:is|are|would be) (?:just )?theat(?:re|er)|"
+    r"(?<!that )(?<!which )can wait|is off the table|are off the table|(?:is|are|would be) (?:just )?theat(?:re|er)|"
     r"(?:is|are|would be) (?:just |only )?(?:a |an )?(?:sales|vanity|ops|engineering) (?:number|"
     r"metric|detail|concern)|(?:is|are) whatever|(?:do|does)(?:n't|n’t| not) think (?:\w+ )?"
     r"(?:are |is )?worth|(?:is|are|was)(?:n't|n’t| not) a factor|"
@@ -287,6 +287,13 @@ _GUARD_VERB = re.compile(
     r"slip\w*|hurt\w*|los[et]\w*|miss\w*|breach\w*|spill\w*|stall\w*|starv\w*|leak\w*|"
     r"drift\w*|sacrific\w*|compromis\w*|affect\w*|harm\w*|impact\w*|time out|fail\w*|"
     r"wait\w*|queue\w*|spike\w*|blow\w*)\b",
+    re.IGNORECASE)
+#: A customer that must not go, right after a verb's negation: "they don't churn at renewal",
+#: "the account doesn't leave us", "they won't move their traffic elsewhere" (a retention
+#: target, as "p99 must not exceed" is a latency one; "we don't track churn" stays negated).
+_GOES = re.compile(
+    r"^\s+(?:churn\w*|cancel\w*|leave us|walk away|switch\w* away|"
+    r"mov\w* (?:their |the |its )?(?:traffic|business|workloads?|spend) (?:away|elsewhere))\b",
     re.IGNORECASE)
 
 
@@ -334,6 +341,9 @@ class Clause:
     text: str
     start: int
     negated: tuple[tuple[int, int], ...]
+    retracted: bool = False
+    """taken back by the clause after it ("It could go wrong, but it can't"): it says nothing,
+    not even as a rejection given with a reason"""
 
     @property
     def fully_negated(self) -> bool:
@@ -395,7 +405,8 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
         cue = m.group(0).lower()
         rest = clause[m.end():]
         if (_guard(rest) and not _state_denied(clause, m)
-                and not (cue == "nothing" and _TO_VERB.match(rest))) or _UNSURE.match(rest):
+                and not (cue == "nothing" and _TO_VERB.match(rest))) or _UNSURE.match(rest) \
+                or ((cue in ("not", "never") or cue.endswith(("n't", "n’t"))) and _GOES.match(rest)):
             continue  # (but "nothing to miss" says there is no need, not that nothing misses)
         if cue in ("no", "none", "nothing") and _EXISTENTIAL.search(clause[:m.start()]) \
                 and not _NEED.match(rest):
@@ -428,6 +439,17 @@ _DISMISS_PREVIOUS = re.compile(
     r"^\s*(?:and\s+|but\s+)?(?:not worth (?:it|the \w+)|not needed|overkill|unnecessary|pointless|"
     r"irrelevant|no need|not necessary|not relevant|not required|waste of time|a waste)"
     r"(?:\s+(?:for|here|either|now|at all)\b.*)?\s*[.!]?\s*$", re.IGNORECASE)
+#: A clause that takes back the one before it: "It could go wrong, but it can't", "costs rise,
+#: though that never happens" (a downside named and denied in one breath names none). Not when a
+#: condition follows ("..., but it won't if we check the evals first": a risk with its remedy).
+_RETRACTS = re.compile(
+    r"^\s*(?:but|though|although|yet|and)?\s*(?:it|that|this|they|which|none of (?:it|that|this))\s+"
+    r"(?:can(?:'|’)?t|cannot|can not|won(?:'|’)t|will not|wouldn(?:'|’)t|would not|doesn(?:'|’)t|"
+    r"does not|don(?:'|’)t|do not|isn(?:'|’)t|is not|aren(?:'|’)t|are not|never(?: will| would| "
+    r"does| do| can| could)?)(?:\s+(?:really|actually|ever|happen|happens|be|though|here|at all))*"
+    r"\s*[.!]?\s*$", re.IGNORECASE)
+_CONDITION = re.compile(r"^\s*(?:if|unless|as long as|when|provided|once|until|so long as)\b",
+                        re.IGNORECASE)
 #: "no canary, rollback or A/B test is needed": the list after a negated clause is still negated.
 _STILL_NEGATED = re.compile(r"\b(?:is|are)\s+(?:needed|required|necessary|planned|worth it)\b"
                             r"|\bneeded\b", re.IGNORECASE)
@@ -461,10 +483,15 @@ def clauses(sentence: str) -> tuple[Clause, ...]:
         pieces.append((pos, sentence[pos:]))
     carry = False  # the previous clause was negated to its end: a verbless list continues it
     dangling = False  # ... and it ended mid-phrase ("never bothered with", "skip the")
-    for start, text in pieces:
+    for n, (start, text) in enumerate(pieces):
         if not text.strip():
             continue
         spans = _negated_spans(text)
+        if out and _RETRACTS.match(text) and not (
+                n + 1 < len(pieces) and _CONDITION.match(pieces[n + 1][1])):
+            last = out[-1]  # "It could go wrong, but it can't"
+            out[-1] = Clause(last.text, last.start, ((0, len(last.text)),), retracted=True)
+            spans = spans or [(0, len(text))]
         if carry and not spans and (dangling or _continues(text)):
             spans = [(0, len(text))]
         if out and _DISMISS_PREVIOUS.match(text):  # "latency and cost metrics, not worth it"
@@ -601,15 +628,23 @@ def read_sentence(text: str) -> Sentence:
     said = everyday_terms(digits)
     if said:
         read = f"{read} | {said}"
-    parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip()
-             for c in clauses(text)]
+    cut = clauses(text)
+    parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip() for c in cut]
     whole = _SPACES.sub(" ", digits).strip()
     parts = [p for p in parts if len(p.split()) >= 3]
     if whole and whole not in parts:
         parts.append(whole)
-    full = words_to_numbers(text)
+    taken_back = [c for c in cut if c.retracted]
+    if taken_back:  # a clause taken back is not there even for reasoned rejections
+        chars = list(text)
+        for c in taken_back:
+            chars[c.start:c.start + len(c.text)] = " " * len(c.text)
+        text_full = "".join(chars)
+    else:
+        text_full = text
+    full = words_to_numbers(text_full)
     said = everyday_terms(full)
-    full = text if full == text else f"{text} | {full}"
+    full = text_full if full == text_full else f"{text_full} | {full}"
     if said:
         full = f"{full} | {said}"
     return Sentence(text=text, read=read, full=full,

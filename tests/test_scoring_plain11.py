@@ -1,0 +1,235 @@
+"""Round 11 of issue 9: misses a new-user trial left (a cost that falls read as a higher cost
+accepted, a time heading over a short imperative, ...), each in our own words, and adversarial
+sentences aimed at what the round added. Every positive test fails on the scorer before it."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.cases import get_case
+from agent.semantic.calls import wrong_call
+from tests.test_scoring_meaning import level, score
+
+BATCH = get_case("batch-inference-cost")
+FINTECH = get_case("fintech-p99-spikes")
+
+
+# -- a cost that goes down is no higher cost accepted ---------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Cost per GPU-hour falls by a third, and cost per million tokens drops 3x from today.",
+    "The bill falls as the volume rises 3x.",
+])
+def test_a_cost_that_falls_is_no_bad_call(text: str) -> None:
+    assert wrong_call(text, "goals") is None
+
+
+def test_a_falling_cost_target_earns_cost_credit() -> None:
+    result = score("Cost per GPU-hour falls by a third, and cost per million tokens drops 3x "
+                   "from today.", "goals", BATCH)
+    assert (level(result, "goals.cost_efficiency") or 0) >= 3
+
+
+@pytest.mark.parametrize("text", [
+    "We accept that cost per request goes up 3x.",
+    "Even if the bill doubles, we keep the warm pool.",
+    "I am fine with the cost per token rising 50%.",
+    "Throughput drops a bit but cost goes up 40%.",
+    "Latency falls, and the cost per request rises 3x, which is fine.",
+])
+def test_a_higher_cost_accepted_is_still_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "goals") == "accepts a much higher cost"
+
+
+# -- machine time in other spellings --------------------------------------------------------------
+
+def test_a_single_gpu_hour_names_the_unit_cost() -> None:
+    result = score("We watch the GPU-hour bill every night and want it a third lower.", "goals",
+                   BATCH)
+    assert level(result, "goals.cost_efficiency") == 3
+
+
+def test_gpu_hrs_read_as_gpu_hours() -> None:
+    result = score("Success is fewer GPU hrs for the same nightly run.", "goals", BATCH)
+    assert (level(result, "goals.cost_efficiency") or 0) >= 2
+
+
+@pytest.mark.parametrize("text", [
+    "No GPU hrs, no GPU-hour bill, nothing like that matters here.",
+    "We never count GPU hrs; the GPU-hour figure is not worth tracking.",
+])
+def test_the_spellings_negated_earn_nothing(text: str) -> None:
+    assert level(score(text, "goals", BATCH), "goals.cost_efficiency") == 1
+
+
+# -- a risk named and taken back in one breath -------------------------------------------------
+
+MOON = "It could go wrong, but it can't, because it finishes later only on the moon."
+
+
+def test_a_risk_taken_back_earns_no_trade_off_credit() -> None:
+    result = score(MOON, "solutions")
+    assert level(result, "solutions.tradeoffs_per_option") == 1
+    assert result.score == 1.0
+
+
+@pytest.mark.parametrize("text", [
+    MOON,
+    "Moving them over might slow things down, though it won't.",
+    "The new engine could fail on long prompts, but it can't, since nothing ever breaks there.",
+])
+def test_a_risk_taken_back_presents_the_option_as_free(text: str) -> None:
+    assert wrong_call(text, "solutions") == "claims an option costs nothing"
+
+
+def test_a_clause_taken_back_says_nothing() -> None:
+    from agent.semantic.reading import read_sentence
+
+    s = read_sentence("Their traffic could jump in the evening, but it doesn't.")
+    assert "jump" not in s.read and "jump" not in s.full
+
+
+@pytest.mark.parametrize("text", [
+    # a risk with its remedy, or bounded, is a trade-off, not a claim that there is none
+    "Quantising could hurt quality, but it won't if we check the evals first.",
+    "The warm pool could cost more, but it won't be much: a few machines for the morning.",
+])
+def test_a_risk_with_its_remedy_is_a_trade_off(text: str) -> None:
+    assert wrong_call(text, "solutions") is None
+    assert (level(score(text, "solutions"), "solutions.tradeoffs_per_option") or 0) >= 2
+
+
+@pytest.mark.parametrize("text", [
+    "We won't run evals on it.",
+    "We don't need a canary if the code is clean.",
+])
+def test_skipping_the_check_is_still_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "solutions") == "skips validation"
+
+
+# -- a wrong premise said in words at the end of clarify ------------------------------------------
+
+def _contradicted(case, text: str) -> bool:
+    result = score(text, "clarify", case)
+    return any("A premise the case contradicts" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("text", [
+    "Thanks. To play it back: this is live traffic, and that is what hurts.",
+    "Got it. I'll assume each answer has someone on the other end.",
+    "How many documents a night? Thanks. So, above all, they want answers back sooner.",
+    "Fundamentally, it's about speed.",
+    "The thing they care about most is getting each answer back quicker.",
+])
+def test_a_wrong_premise_in_plain_words_is_named(text: str) -> None:
+    assert _contradicted(BATCH, text)
+
+
+@pytest.mark.parametrize("case,text", [
+    (BATCH, "So above all they want it cheaper, and nobody waits on a single request."),
+    (BATCH, "Above all, they don't want it quicker, they want it cheaper."),
+    (BATCH, "Above all, is speed what they care about?"),
+    (BATCH, "Fundamentally, the bill is the problem, and it runs overnight."),
+    (FINTECH, "So this is live traffic with a person on the other end of each payment, and speed "
+              "at the busy hour is what they care about most."),
+    (get_case("llama70b-2x-latency"), "Play-back: live users chatting, and above all they want "
+                                      "answers to start sooner."),
+    (get_case("gpu-price-shift"), "What matters most is margin, above all else; speed only for "
+                                  "the live traffic part."),
+])
+def test_a_true_premise_or_a_question_is_not_named(case, text: str) -> None:
+    assert not _contradicted(case, text)
+
+
+# -- the account staying, said plainly ------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Success for us: they don't churn.",
+    "The account doesn't leave us.",
+    "I'd also watch whether they sign again next year.",
+    "Nobody cancels, and the team keeps shipping on us.",
+])
+def test_the_account_staying_in_plain_words_is_a_business_metric(text: str) -> None:
+    assert (level(score(text, "goals"), "goals.business_metrics") or 0) >= 2
+
+
+@pytest.mark.parametrize("text", [
+    "They never sign again and nobody stays with us; we don't track churn.",
+    "Renewal is irrelevant here; we don't care whether they stay with us.",
+    "They cancel the jobs that run long, and re-sign the request tokens each night.",
+    "We don't track churn, and we don't measure whether they leave us.",
+])
+def test_the_new_words_negated_or_about_jobs_earn_nothing(text: str) -> None:
+    assert level(score(text, "goals"), "goals.business_metrics") == 1
+
+
+def test_a_negated_churn_metric_stays_negated() -> None:
+    from agent.semantic.reading import affirmed_text
+
+    assert "churn" not in affirmed_text("We don't track churn.")
+    assert "churn" in affirmed_text("They don't churn at renewal.")
+
+
+# -- prioritize in plain words (evals/probes/plain11.yaml): reach, levers, a downside agreed ------
+
+PRICE = get_case("gpu-price-shift")
+MOE = get_case("moe-long-context-onboarding")
+
+
+@pytest.mark.parametrize("case,text", [
+    (PRICE, "A discount for their account would be quick, but it only helps them; I'd rather build "
+            "a cheaper tier that helps every customer."),
+    (MOE, "A setup just for the legal customer can wait: running across two machines helps every "
+          "customer with long inputs, so that comes first."),
+])
+def test_a_one_off_said_plainly_is_weighed_against_the_platform(case, text: str) -> None:
+    assert level(score(text, "prioritize", case), "prioritize.general_vs_custom") == 3
+
+
+def test_levers_said_plainly_are_levers() -> None:
+    result = score("We fill the quiet hours with the training work that can wait, and for long "
+                   "inputs we put fewer requests together on each machine.", "prioritize", MOE)
+    assert (level(result, "prioritize.platform_levers") or 0) >= 2
+
+
+def test_a_downside_the_customer_agreed_to_is_accepted() -> None:
+    result = score("My first pick is the long-input tier, because the two big accounts need it. It "
+                   "is slower per request, but they said 10 to 15 seconds is fine for these. The "
+                   "fine-tuning support waits.", "prioritize", MOE)
+    assert level(result, "prioritize.explicit_choice") == 4
+
+
+@pytest.mark.parametrize("text", [
+    # the new words as a list, negated, and in confident nonsense
+    "Only helps them, just for the legal customer, per-customer deals, every new model needs it, "
+    "quiet hours, fewer requests together.",
+    "Nothing here is only for that customer; there are no per-customer deals, no quiet hours, and "
+    "we never put fewer requests together.",
+    "The quiet hours happen when the moon is full, so the customers said purple is fine.",
+])
+def test_the_prioritize_words_listed_negated_or_in_nonsense_earn_nothing(text: str) -> None:
+    result = score(text, "prioritize", PRICE)
+    for cid in ("prioritize.general_vs_custom", "prioritize.platform_levers",
+                "prioritize.latency_vs_cost"):
+        assert level(result, cid) == 1, cid
+    assert (level(result, "prioritize.explicit_choice") or 0) <= 1
+
+
+# -- a cost that rose in the past is what happened, not a plan -----------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Their cost per request increased 40% last quarter.",
+    "Cost per token doubled last year, so we need to act.",
+    "Their bill doubled in two quarters, which is why they called.",
+])
+def test_a_cost_rise_told_as_history_is_no_bad_call(text: str) -> None:
+    assert wrong_call(text, "diagnose") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Cost per request increases 40% with the warm pool, and that is fine.",
+    "The cost doubles but p99 halves.",
+    "Costs rising 50% is fine by me.",
+])
+def test_a_cost_rise_as_a_plan_is_still_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "prioritize") == "accepts a much higher cost"
