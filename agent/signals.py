@@ -281,7 +281,7 @@ def _needs(seq: Any, ahead: bool = False) -> frozenset[str] | None:
     for op, av in seq:
         if op is _LITERAL:
             ch = chr(av)
-            if not ch.isascii():
+            if not ch.isascii() and not _caseless(ch):
                 return None  # case folding beyond ASCII: no claim at all
             run.append(ch.lower())
             continue
@@ -337,15 +337,17 @@ def text_needs(source: str) -> frozenset[str] | None:
 
 
 #: Characters seldom written in an answer: one of them alone rules an expression out as well
-#: as a word would ("$" in ``\$\s?\d``). Any other single character (a letter, a digit,
-#: everyday punctuation such as "%" or "-") is too common for a test of it to save a search.
+#: as a word would ("$" in ``\$\s?\d``; so does a symbol beyond ASCII, "→"). Any other
+#: single character (a letter, a digit, everyday punctuation such as "%" or "-") is too common
+#: for a test of it to save a search.
 _RARE = frozenset("$<>=~@#&+*|^_[]{}\\")
 
 
 def _useful(found: frozenset[str] | None) -> frozenset[str] | None:
     """``found`` when a test of it is worth making: each string two characters or more, or a
     rare character (_RARE); else None."""
-    if found and all(len(s) >= 2 or s in _RARE for s in found):
+    if found and all(len(s) >= 2 or s in _RARE or not (s.isascii() or s.isalnum()
+                                                         or s.isspace()) for s in found):
         return found
     return None
 

@@ -518,6 +518,7 @@ def test_an_expression_is_skipped_only_where_it_cannot_match() -> None:
     assert signals.required_literals(r"\$\s?\d") == frozenset({"$"})  # a rare character
     assert signals.required_literals(r"\$|budget") == frozenset({"$", "budget"})
     assert signals.required_literals("caf\u00e9") is None        # folding beyond ASCII
+    assert signals.required_literals("\u2192|->") == frozenset({"\u2192", "->"})  # no case
     assert signals.required_literals(r"foo|ba") == frozenset({"foo", "ba"})
     assert signals.required_literals(r"x?(?:kv[- ]?cache|prefix cach\w*)") == frozenset(
         {"cache", "prefix cach"})
