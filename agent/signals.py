@@ -85,7 +85,7 @@ def fold(text: str) -> str:
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile one data-file pattern (see module docstring). Raises ``re.error`` if invalid."""
     if pattern.startswith("re:"):
-        return re.compile(pattern[3:], re.IGNORECASE)
+        return re.compile(_first_chars_ahead(pattern[3:]), re.IGNORECASE)
     prefix = pattern.endswith("*")
     words = pattern.rstrip("*").strip().lower().split()
     if not words:
@@ -93,6 +93,53 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     body = r"[\s\-/]+".join(re.escape(w) for w in words)
     tail = r"\w*" if prefix else r"(?:s|es)?\b"
     return re.compile(r"(?<![\w])" + body + tail, re.IGNORECASE)
+
+
+#: Lookbehinds at the start of an expression: ``(?<!not )(?<!never )\bcomes? after``.
+_LEADING_LOOKBEHINDS = re.compile(r"(?:\(\?<[!=](?:[^()\\]|\\.)*\))+")
+
+
+def _first_chars_ahead(source: str) -> str:
+    """``source``, with a lookahead for the characters its matches can start with put before
+    its leading lookbehinds when it has some: ``(?=[ct])(?<!not )\b(?:comes|takes)``. Python's
+    matcher tries an expression at every place of the text, and there each lookbehind in
+    turn (a dozen before "budget" cost ~200 ns a character of the text, ten times a plain
+    word's search); the lookahead fails at once where no match can start. The same matches:
+    the lookahead only asks, at the same place and with the same flags, for a character the
+    match itself must begin with there (:func:`_first_chars`). Any other expression is left
+    as it is."""
+    if not _LEADING_LOOKBEHINDS.match(source):
+        return source
+    try:
+        first = _first_chars(_sre_parse.parse(source, re.IGNORECASE))
+    except (re.error, RecursionError):
+        return source
+    if not first:
+        return source
+    return f"(?=[{''.join(sorted(first))}])" + source
+
+
+_ZERO_WIDTH = ("AT", "ASSERT", "ASSERT_NOT")
+
+
+def _first_chars(seq: Any) -> frozenset[str] | None:
+    """The characters (ASCII letters and digits, as written) a match of the parsed
+    expression ``seq`` can start with, past its zero-width parts (anchors, lookarounds); None
+    when unknown or when it could start with another (a class, a repeat, an empty
+    alternative...)."""
+    for op, av in seq:
+        if str(op) in _ZERO_WIDTH:
+            continue
+        if op is _LITERAL:
+            ch = chr(av)
+            return frozenset(ch) if ch.isascii() and ch.isalnum() else None
+        if op is _SUBPATTERN:
+            return _first_chars(av[-1])
+        if op is _BRANCH:
+            found = [_first_chars(b) for b in av[1]]
+            return frozenset().union(*found) if all(found) else None  # type: ignore[arg-type]
+        return None
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -234,7 +281,7 @@ def _needs(seq: Any, ahead: bool = False) -> frozenset[str] | None:
     for op, av in seq:
         if op is _LITERAL:
             ch = chr(av)
-            if not ch.isascii():
+            if not ch.isascii() and not _caseless(ch):
                 return None  # case folding beyond ASCII: no claim at all
             run.append(ch.lower())
             continue
@@ -276,8 +323,7 @@ def required_literals(source: str) -> frozenset[str] | None:
         parsed = _sre_parse.parse(source, re.IGNORECASE)
     except re.error:
         return None
-    found = _needs(parsed)
-    return found if found and min(map(len, found)) >= 2 else None
+    return _useful(_needs(parsed))
 
 
 def text_needs(source: str) -> frozenset[str] | None:
@@ -287,8 +333,23 @@ def text_needs(source: str) -> frozenset[str] | None:
         parsed = _sre_parse.parse(source, re.IGNORECASE)
     except re.error:
         return None
-    found = _needs(parsed, ahead=True)
-    return found if found and min(map(len, found)) >= 2 else None
+    return _useful(_needs(parsed, ahead=True))
+
+
+#: Characters seldom written in an answer: one of them alone rules an expression out as well
+#: as a word would ("$" in ``\$\s?\d``; so does a symbol beyond ASCII, "→"). Any other
+#: single character (a letter, a digit, everyday punctuation such as "%" or "-") is too common
+#: for a test of it to save a search.
+_RARE = frozenset("$<>=~@#&+*|^_[]{}\\")
+
+
+def _useful(found: frozenset[str] | None) -> frozenset[str] | None:
+    """``found`` when a test of it is worth making: each string two characters or more, or a
+    rare character (_RARE); else None."""
+    if found and all(len(s) >= 2 or s in _RARE or not (s.isascii() or s.isalnum()
+                                                         or s.isspace()) for s in found):
+        return found
+    return None
 
 
 def alternatives(source: str) -> list[str] | None:

@@ -193,25 +193,40 @@ _FACT_STOP = _key_words("their they them with have that this what about there wh
 def revealed(case: Case, interviewer_lines: Iterable[str]) -> frozenset[str]:
     """The facts the interviewer's clarify answers gave away: most of a fact's figures, or
     (for a fact without figures) most of its key words, appear in what the interviewer said.
-    Each line and each fact is read once (cached): a recorded interview asks this again for
-    every step, with the lines of the steps before it."""
-    said_q: list[Quantity] = []
+    Each line and each fact is read once (cached), and which of the facts' figures a line
+    says is kept per line (_line_hits): a recorded interview asks this again for every step,
+    with the lines of the steps before it."""
+    facts = tuple(f.answer for f in case.facts)
+    said_hits: set[tuple[int, int]] = set()
     said_w: set[str] = set()
     for line in interviewer_lines:
-        q, w = _line_marks(line)
-        said_q.extend(q)
+        hits, w = _line_hits(facts, line)
+        said_hits |= hits
         said_w |= w
     out = set()
-    for f in case.facts:
+    for fi, f in enumerate(case.facts):
         fq, words = _fact_marks(f.answer)
         if fq:
-            hit = sum(1 for q in fq if any(_same(q, s) for s in said_q))
+            hit = sum(1 for qi in range(len(fq)) if (fi, qi) in said_hits)
             if hit * 2 >= len(fq):
                 out.add(f.id)
                 continue
         if words and len(words & said_w) >= 0.7 * len(words):
             out.add(f.id)
     return frozenset(out)
+
+
+@lru_cache(maxsize=4096)
+def _line_hits(facts: tuple[str, ...], line: str
+               ) -> tuple[frozenset[tuple[int, int]], frozenset[str]]:
+    """(each (fact, figure) of ``facts``' answers that one of ``line``'s figures is the same
+    as, by their indices; the line's key words): a fact's figure is said when some line
+    says it."""
+    said_q, words = _line_marks(line)
+    hits = frozenset((fi, qi) for fi, answer in enumerate(facts)
+                     for qi, q in enumerate(_fact_marks(answer)[0])
+                     if any(_same(q, s) for s in said_q))
+    return hits, words
 
 
 @lru_cache(maxsize=4096)
