@@ -36,7 +36,7 @@ _ACCEPT_COST = (r"\b(?:accept\w*|allow\w*|tolerat\w*|comfortable|fine with|ok(?:
 #: 3x", "the bill falls while throughput rises 3x"): a gap of up to ``n`` characters without them.
 def _no_fall(n: int) -> str:
     return (r"(?:(?!\b(?:drop|fall|fell|cut|shrink|shrank|lower|reduc|down|sav|less|cheaper|"
-            r"decreas|halv)\w*)[^.;])" + "{0,%d}" % n)
+            r"decreas|halv)\w*)[^.;])" + f"{{0,{n}}}")
 
 
 #: (what goes wrong, pattern): each pattern looks for a large loss accepted or aimed at.

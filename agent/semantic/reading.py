@@ -264,7 +264,8 @@ _NEG_AFTER = re.compile(
     r"(?:does|do|did)(?:n't|n’t| not) come into (?:it|this|play)|"
     r"(?:does|do|did|will|would)(?:n't|n’t| not) (?:matter|help|apply|work|fix it|"
     r"fix anything|tell us (?:anything|much))|not worth (?:it|the (?:effort|cost|time))|"
-    r"(?<!that )(?<!which )can wait|is off the table|are off the table|(?:is|are|would be) (?:just )?theat(?:re|er)|"
+    r"(?<!that )(?<!which )can wait|is off the table|are off the table|"
+    r"(?:is|are|would be) (?:just )?theat(?:re|er)|"
     r"(?:is|are|would be) (?:just |only )?(?:a |an )?(?:sales|vanity|ops|engineering) (?:number|"
     r"metric|detail|concern)|(?:is|are) whatever|(?:do|does)(?:n't|n’t| not) think (?:\w+ )?"
     r"(?:are |is )?worth|(?:is|are|was)(?:n't|n’t| not) a factor|"
@@ -406,7 +407,8 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
         rest = clause[m.end():]
         if (_guard(rest) and not _state_denied(clause, m)
                 and not (cue == "nothing" and _TO_VERB.match(rest))) or _UNSURE.match(rest) \
-                or ((cue in ("not", "never") or cue.endswith(("n't", "n’t"))) and _GOES.match(rest)):
+                or ((cue in ("not", "never") or cue.endswith(("n't", "n’t")))
+                    and _GOES.match(rest)):
             continue  # (but "nothing to miss" says there is no need, not that nothing misses)
         if cue in ("no", "none", "nothing") and _EXISTENTIAL.search(clause[:m.start()]) \
                 and not _NEED.match(rest):
@@ -443,7 +445,8 @@ _DISMISS_PREVIOUS = re.compile(
 #: though that never happens" (a downside named and denied in one breath names none). Not when a
 #: condition follows ("..., but it won't if we check the evals first": a risk with its remedy).
 _RETRACTS = re.compile(
-    r"^\s*(?:but|though|although|yet|and)?\s*(?:it|that|this|they|which|none of (?:it|that|this))\s+"
+    r"^\s*(?:but|though|although|yet|and)?\s*(?:it|that|this|they|which|"
+    r"none of (?:it|that|this))\s+"
     r"(?:can(?:'|’)?t|cannot|can not|won(?:'|’)t|will not|wouldn(?:'|’)t|would not|doesn(?:'|’)t|"
     r"does not|don(?:'|’)t|do not|isn(?:'|’)t|is not|aren(?:'|’)t|are not|never(?: will| would| "
     r"does| do| can| could)?)(?:\s+(?:really|actually|ever|happen|happens|be|though|here|at all))*"
