@@ -31,6 +31,8 @@ _ASSUMES = re.compile(
     r"|assumptions?\s*[:\-—–]"
     # an imperative heading or opening: "Assume: inference only, ...", "Assume inference only."
     r"|assume\s*[:\-—–]|(?<![\w'’ ,])assume\s+(?!(?:you|we|i)\b)"
+    # "Presumably splitting one model over several servers is already solid" (trial 11)
+    r"|(?<![\w'’ ,])presumably\b"
     r"|working (?:picture|frame|hypothesis|understanding|model)"
     r"|(?:to|in|let me|let's|lets|i'll|i will|so to|quickly) (?:summari[sz]e|sum up|recap|restate)"
     r"|in summary|in short|to be clear on scope"
@@ -465,7 +467,8 @@ _ASKS_OUR_SIDE = re.compile(r"^what (?=on our side\b)", re.IGNORECASE)
 _OUR_THING = re.compile(
     r"\b(?:(?:our|the platform'?s|our own) (?:own )?(?:system|stack|platform|serving|engine|"
     r"servers?|fleet|gpus?|kernels?|scheduler|autoscal\w*|cache|batching|router|infra\w*|code|"
-    r"side|end|decod\w*|validat\w*|pipeline|setup|runtime)|server[- ]side|on our side)\b",
+    r"side|end|decod\w*|validat\w*|pipeline|setup|runtime|registry)|server[- ]side|on our side|"
+    r"the serving (?:engine|stack|layer|path|runtime)|(?:our|the model|a model) registry)\b",
     re.IGNORECASE)
 _FAULT = re.compile(
     r"\b(?:caus\w*|because|problem|issue|suspect\w*|culprit|bottleneck|made for|built for|"

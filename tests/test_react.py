@@ -1010,7 +1010,10 @@ def test_our_side_probe_acknowledges_a_cause_already_put_on_our_side() -> None:
 
     probe = "What on our side of the platform could be causing this?"
     for named in ("Our system is made for models that fit in one machine.",
-                  "Top suspect: fallback path. Third: no server-side validate/retry."):
+                  "Top suspect: fallback path. Third: no server-side validate/retry.",
+                  # trial 11
+                  "The checkpoint format isn't what the serving engine loads, and there's no "
+                  "registry."):
         assert besides(probe, [named]) == ("Besides what you've named, what else on our side "
                                            "of the platform could be causing this?"), named
     for other in ("I think it's their prompts. Our GPUs are fine.",
@@ -1041,7 +1044,10 @@ def test_an_assumption_that_denies_a_fact_in_words_is_corrected() -> None:
         assert opener["step"] == "diagnose" and not opener["text"].startswith(accept)
         assert fact.answer.strip() in opener["text"]
     assert denied_fact(case, "I assume multi-node serving is already production-grade.") \
-        == ("multi_node", "I assume multi-node serving is already production-grade.")
+        == ("multi_node", "multi-node serving is already production-grade.")
+    # trial 11: "I will assume ..." is no plan, and "Presumably ..." states an assumption
+    assert denied_fact(case, "I will assume multi-node serving is already production-grade.")
+    assert denied_fact(case, "Presumably multi-node serving is already solid for inference.")
     for fine in ("I assume multi-node serving only exists for training.",
                  "We will build multi-node serving for inference.",
                  "I assume we want multi-node serving for inference."):
@@ -1050,3 +1056,20 @@ def test_an_assumption_that_denies_a_fact_in_words_is_corrected() -> None:
     assert denied_fact(batch, "I assume per-request latency matters a lot.") is not None
     assert denied_fact(batch, "I assume per-request latency doesn't matter.") is None
     assert denied_fact(batch, "I'll treat per-request latency as irrelevant.") is None
+
+
+def test_trial_11_a_chosen_size_is_no_untold_fact_and_a_share_is_quoted_whole() -> None:
+    """Trial 11: "First month: cap context at 32k for the long tail" was challenged as a fact
+    never told (a power of two is a size chosen, as a multiple of five is), and a challenge
+    quoted "one third of" (cut after "of")."""
+    from agent.probes.react import invented
+
+    case = get_case("moe-long-context-onboarding")
+    heard = Told(frozenset(), (case.title, case.prompt))
+    assert untold_use(case, heard, "First month: cap context at 32k for the long tail.",
+                      "solutions") is None
+    assert untold_use(case, heard, "Today most requests are above 32k tokens.",
+                      "diagnose") is not None
+    gpu = get_case("gpu-price-shift")
+    found = invented(gpu, [gpu.title, gpu.prompt], "Today we do only one third of what we need.")
+    assert found is not None and found[1] == "one third"

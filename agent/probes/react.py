@@ -357,8 +357,15 @@ def _telling(q: Quantity, target: bool) -> bool:
     figure is the candidate's own choice (agent.semantic.facts.distinctive), but not a sum of
     money; otherwise any figure with a unit, or of two digits or more."""
     if target:
-        return q.unit == "$" or distinctive(q, True)
+        # a power of two is as round as a multiple of five where sizes are chosen ("cap
+        # context at 32k", "batches of 64": trial 11's "First month: cap context at 32k" was
+        # challenged as a fact never told)
+        return q.unit == "$" or (distinctive(q, True) and q.digits.lstrip("0") not in _BINARY)
     return bool(q.unit) or len(q.digits) >= 2
+
+
+#: Powers of two as a figure's significant digits.
+_BINARY = frozenset(str(2 ** n) for n in range(1, 11))
 
 
 #: A line headed by a span of time ("Over three to six months:", "Next 2 weeks:").
@@ -416,7 +423,8 @@ def _as_said(q: Quantity, text: str) -> str:
         for i in range(len(words) - n + 1):
             run = " ".join(words[i:i + n]).strip(",.;:!?()\"'“”")
             if q.text in words_to_numbers(run):
-                return run
+                # "one third of" reads as the share only with its "of": quoted without it
+                return re.sub(r"\s+(?:of|the|a|an)$", "", run)
     return q.text
 
 
@@ -1597,6 +1605,11 @@ _CLAIMS_STATE = re.compile(
 _NOT_A_STATE = re.compile(
     r"\b(?:will|would|should|could|might|may|plan\w*|need to|needs to|add|build|want|if|whether|"
     r"once|until|after|before)\b|'ll\b|'d\b", re.IGNORECASE)
+#: The words that say a clause is assumed: "I will assume (that) ...", "Presumably ...".
+_ASSUME_LEAD = re.compile(
+    r"^\W*(?:(?:and\s+)?(?:i|we)(?:'ll|'d|’ll|’d| will| would| shall| can)?\s+(?:just\s+|also\s+)?"
+    r"assum\w*|let(?:'s|’s| us) assume|assuming|presumably|my assumption is)(?:\s+that)?[\s,]+",
+    re.IGNORECASE)
 #: How close an assumption's clause must be to a fact's denying clause (embedding similarity,
 #: with :data:`ASSUMED_WORDS` key words shared) to be about the same thing. On the dev
 #: interviews' assumptions (384 sentences) it finds one, a true one ("the real issue is
@@ -1616,6 +1629,7 @@ def denied_fact(case: Case, sentence: str) -> tuple[str, str] | None:
     :func:`contradicted_fact`'s."""
     best: tuple[float, str, str] | None = None
     for clause in _CLAUSE.split(sentence):
+        clause = _ASSUME_LEAD.sub("", clause)  # "I will assume ..." plans nothing
         if (not clause.strip() or _DENIES.search(clause) or _NOT_A_STATE.search(clause)
                 or not _CLAIMS_STATE.search(clause) or _AIMED.search(clause)
                 or quantities(clause)):
