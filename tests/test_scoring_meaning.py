@@ -1294,3 +1294,25 @@ def test_headed_trade_offs_and_a_this_month_heading_are_read() -> None:
     horizons = next(c for c in score(plan, "solutions", case).criteria
                     if c.id == "solutions.time_horizons")
     assert "This month" in horizons.rationale, horizons.rationale
+
+
+def test_trial_11_word_senses_a_keyword_does_not_carry() -> None:
+    """Trial 11 (an ML researcher on train-deploy-one-stack): "Conversion success rate above
+    99%" (converting checkpoints) earned Strategic and business metrics and Customer outcome
+    metrics 3/4, and "I'd leave that to sales" earned Existing stack and where it hurts through
+    'leave'. Conversion of users, and customers leaving, still count."""
+    case = get_case("train-deploy-one-stack")
+    checkpoints = score("Conversion success rate above 99% for the supported architectures. "
+                        "We need to convert the checkpoints in minutes, not days.", "goals", case)
+    for cid in ("goals.business_metrics", "goals.customer_outcomes"):
+        assert level(checkpoints, cid) == 1, cid
+    users = score("Trial users convert to paid at a higher rate, and checkout conversion stops "
+                  "dropping at peak.", "goals", case)
+    assert (level(users, "goals.business_metrics") or 0) >= 2
+    assert (level(users, "goals.customer_outcomes") or 0) >= 2
+    deferred = score("Who uses the base models? I guess various teams, and the business value "
+                     "is probably significant, but I'd leave that to sales.", "clarify", case)
+    leaving = score("Who uses the base models? Are customers leaving for a competitor because "
+                    "the handoff takes two days?", "clarify", case)
+    assert (level(leaving, "clarify.existing_stack_and_pain") or 0) > \
+        (level(deferred, "clarify.existing_stack_and_pain") or 0)
