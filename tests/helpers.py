@@ -209,3 +209,26 @@ def refused_prompt_file(tmp_path: Path, monkeypatch: Any, name: str, text: str,
     message = str(err.value)
     assert f"{name}.yaml" in message, message
     return message
+
+
+def shipped_expressions() -> dict[str, str]:
+    """Every ``re:`` expression in the shipped data files (rubrics, cases, prompts), without
+    its prefix, with the name of a file that holds it."""
+    import yaml
+
+    found: dict[str, str] = {}
+
+    def walk(node: object, name: str) -> None:
+        if isinstance(node, str) and node.startswith("re:"):
+            found.setdefault(node[3:], name)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v, name)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, name)
+
+    for folder in ("rubrics", "cases", "prompts"):
+        for path in sorted((ROOT / folder).glob("*.yaml")):
+            walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    return found

@@ -393,16 +393,6 @@ def test_interviewer_cases_warns_about_a_keyword_that_names_a_kind_of_answer(
     assert "'how much do they pay' also matches 'pay their card processor'" in res.stderr
 
 
-def _strings(node: object) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for v in node.values() for s in _strings(v)]
-    if isinstance(node, list):
-        return [s for v in node for s in _strings(v)]
-    return []
-
-
 # A lookaround at a pattern's start with a repeated class in it is tried at every position
 # of the text, and scans on from each one: the search grows with the square of the sentence.
 # Stop 29's 'not in a question' guard, written as a leading (?![^.?!]*\?), made warm offline
@@ -411,12 +401,10 @@ _SCANNING_START = re.compile(r"^(?:\(\?:)?\(\?<?[!=][^)]*[*+]")
 
 
 def test_no_shipped_expression_starts_with_a_lookaround_that_scans_the_text() -> None:
-    found = []
-    for folder in ("rubrics", "prompts"):
-        for path in sorted(data_dir(folder).glob("*.yaml")):
-            for text in _strings(yaml.safe_load(path.read_text(encoding="utf-8"))):
-                if text.startswith("re:") and _SCANNING_START.search(text[3:]):
-                    found.append(f"{path.name}: {text[:60]}")
+    from tests.helpers import shipped_expressions
+
+    found = [f"{name}: {pattern[:60]}" for pattern, name in shipped_expressions().items()
+             if _SCANNING_START.search(pattern)]
     assert not found, found
     assert _SCANNING_START.search(r"(?![^.?!]*\?)\bwhat we give up\b")
     assert not _SCANNING_START.search(r"\bwhat we give up\b(?![^.?!]*\?)")

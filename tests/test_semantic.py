@@ -475,26 +475,11 @@ def test_an_expression_is_skipped_only_where_it_cannot_match() -> None:
     match in simple text holds one of its strings."""
     import json
 
-    import yaml
-
     from agent import signals
+    from tests.helpers import shipped_expressions
 
     root = Path(__file__).resolve().parents[1]
-    found: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, str) and node.startswith("re:"):
-            found.add(node[3:])
-        elif isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    for folder in ("rubrics", "cases", "prompts"):
-        for path in sorted((root / folder).glob("*.yaml")):
-            walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    found = set(shipped_expressions())
     assert len(found) > 100
     said = [t["text"] for line in (root / "evals/datasets/dev.jsonl").read_text().splitlines()
             for t in json.loads(line)["turns"] if t["role"] == "candidate"]
@@ -532,26 +517,11 @@ def test_a_lookahead_before_leading_lookbehinds_changes_no_match() -> None:
     written, over every dev sentence as written, upper-cased and lower-cased."""
     import json
 
-    import yaml
-
     from agent import signals
+    from tests.helpers import shipped_expressions
 
     root = Path(__file__).resolve().parents[1]
-    found: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, str) and node.startswith("re:"):
-            found.add(node[3:])
-        elif isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    for folder in ("rubrics", "cases", "prompts"):
-        for path in sorted((root / folder).glob("*.yaml")):
-            walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    found = set(shipped_expressions())
     said = [t["text"] for line in (root / "evals/datasets/dev.jsonl").read_text().splitlines()
             for t in json.loads(line)["turns"] if t["role"] == "candidate"]
     text = "\n".join(said)
