@@ -320,7 +320,7 @@ def to_markdown(summary: dict[str, Any]) -> str:
                   + ", ".join(f"{k} {n}" for k, n in a["kinds"].items()),
                   f"- interviews the dataset labels as assuming what the sheet contradicts: "
                   f"{a['labelled_wrong_reacted']} of {a['labelled_wrong']} not just accepted "
-                  f"(figures only)"]
+                  f"(a figure the sheet contradicts, or in words what a fact denies)"]
     text = "\n".join(lines) + "\n"
     if "clarify" in summary:
         text += "\n" + clarify_markdown(summary["clarify"])
