@@ -134,8 +134,9 @@ def test_questions_about_the_customer_keep_their_credit() -> None:
 
 
 def test_failures_piling_up_is_no_queue() -> None:
+    # on a case where capacity is scored (compound-ai-json-reliability leaves it out)
     result = score("Errors pile up on the very long documents, so I suspect the parser chokes "
-                   "on them.", "diagnose", COMPOUND)
+                   "on them.", "diagnose", FINTECH)
     assert level(result, "diagnose.capacity_and_scaling") == 1
 
 
