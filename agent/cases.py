@@ -150,6 +150,13 @@ class Case(BaseModel):
                 return f
         raise KeyError(fid)
 
+    @property
+    def shown(self) -> tuple[str, str]:
+        """What every candidate is shown before any question: the title and the prompt. Their
+        figures ("128k" of "an MoE, 128k-context model family") are given, never a fact the
+        candidate was not told."""
+        return self.title, self.prompt
+
 
 #: Words that ask for a kind of answer (a share, a degree, urgency, a multiple, a period, money
 #: in general, a count of people), not for a subject: a fact keyed by one of them alone is told

@@ -581,7 +581,7 @@ def figures_given(state: InterviewState, case: Case) -> list[str]:
     said in clarify as an assumption or an estimate (:data:`_ASSUMED`: "I'll assume about
     2,000 QPS")."""
     told = set(state.get("facts_told", []))
-    out = [case.title, case.prompt, *(f.answer for f in case.facts if f.id in told)]
+    out = [*case.shown, *(f.answer for f in case.facts if f.id in told)]
     for t in state.get("turns", []):
         if t["role"] == "interviewer" and t["kind"] != "followup":
             out.append(t["text"])
@@ -1379,7 +1379,7 @@ def told_before(state: InterviewState, step: str, case: Case) -> Told:
     earlier = set(STEPS[:STEPS.index(step)]) if step in STEPS else set()
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier)
     return Told(facts=frozenset(state.get("facts_told", [])),
-                heard=(case.title, case.prompt, *heard, *_said_in_step(state, step)))
+                heard=(*case.shown, *heard, *_said_in_step(state, step)))
 
 
 def said_to_candidate(state: InterviewState, step: str, case: Case) -> Told:
@@ -1392,7 +1392,7 @@ def said_to_candidate(state: InterviewState, step: str, case: Case) -> Told:
     heard = tuple(t["text"] for t in state.get("turns", []) if t["step"] in earlier
                   and (t["role"] == "interviewer" or t["step"] == "clarify"))
     return Told(facts=frozenset(state.get("facts_told", [])),
-                heard=(case.title, case.prompt, *heard, *_said_in_step(state, step)))
+                heard=(*case.shown, *heard, *_said_in_step(state, step)))
 
 
 def _said_in_step(state: InterviewState, step: str) -> tuple[str, ...]:
@@ -1411,11 +1411,11 @@ def all_reactions(state: InterviewState, step: str, done: Sequence[str]) -> list
 
 
 def interviewer_told(state: InterviewState, case: Case) -> list[str]:
-    """What the interviewer has told the candidate of the case: the prompt, its clarify
+    """What the interviewer has told the candidate of the case: the title and prompt, its clarify
     answers and the facts they revealed, and its notices (a drill's fact sheet is one); not its
     questions, nor follow-ups quoting the candidate."""
     told = set(state.get("facts_told", []))
-    return [case.prompt, *(t["text"] for t in state.get("turns", [])
+    return [*case.shown, *(t["text"] for t in state.get("turns", [])
                            if t["role"] == "interviewer" and t["kind"] in ("fact", "notice")),
             *(f.answer for f in case.facts if f.id in told)]
 

@@ -304,7 +304,7 @@ def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagno
           ) -> FactCheck:
     """Check a step's sentences against the fact sheet and what was told (module docstring)."""
     out = FactCheck()
-    known_texts = (case.prompt, *told.heard)
+    known_texts = (*case.shown, *told.heard)
     known = [q for text in known_texts for q in quantities(text)]
     facts_told = [f for f in case.facts if f.id in told.facts]
     facts_not = [f for f in case.facts if f.id not in told.facts]
@@ -312,7 +312,7 @@ def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagno
     contradicted: list[str] = []
     invented: list[str] = []
     said = set(told.said or ())
-    given = [q for text in (case.prompt, *(h for h in told.heard if h not in said))
+    given = [q for text in (*case.shown, *(h for h in told.heard if h not in said))
              for q in quantities(text)]
     for s in sents:
         qs = quantities(s.text)

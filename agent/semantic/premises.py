@@ -376,7 +376,7 @@ def clarify_calls(case: Case, sents: Sequence[Sentence], interviewer: Sequence[s
         if told is None:
             told_ids = revealed(case, interviewer)
             told = [f for f in case.facts if f.id in told_ids]
-            known = [q for text in (case.prompt, *interviewer) for q in quantities(text)]
+            known = [q for text in (*case.shown, *interviewer) for q in quantities(text)]
         why = _figure(told, known, s) if told else None
         if why is not None:
             out.append((s, why))
