@@ -64,14 +64,25 @@ class Fact(BaseModel):
     question that happens to touch it ("Can we change their prompts?" must not reveal that every
     prompt shares a 1,500-token prefix). Strict: a YAML boolean, not a string ("true") or 1."""
 
+    dismissed: Annotated[list[NonEmpty], Field(max_length=12)] = []
+    """Clue facts only: patterns (as ``keywords``) that name this cause when a candidate waves
+    it away in diagnose or prioritize ("Memory isn't the issue"), beside the keywords. Broader
+    than the keywords, which decide what a clarifying question asks for: "memory" alone would
+    tell the KV-cache clue to "How much memory do the GPUs have?", but dismissing memory in a
+    case whose cause is the KV cache is still a wrong call (agent/semantic/calls.py,
+    ``dismisses_clue``)."""
+
     @model_validator(mode="after")
     def _no_plain_words_for_a_clue(self) -> Fact:
         if self.clue and self.plainly is not None:
             raise ValueError("a clue fact takes no 'plainly' description: a clue is told only "
                              "to a question that asks for it in its own words")
+        if self.dismissed and not self.clue:
+            raise ValueError("'dismissed' is for clue facts only: it names a cause the facts "
+                             "point to when a candidate waves it away")
         return self
 
-    @field_validator("keywords")
+    @field_validator("keywords", "dismissed")
     @classmethod
     def _patterns_compile(cls, v: list[str]) -> list[str]:
         for p in v:

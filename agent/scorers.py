@@ -119,7 +119,7 @@ def wrong_calls(case: Case, step: str, sents: Sequence[Sentence]) -> list[tuple[
     """The step's sentences that make a bad call (agent/semantic/calls.py), each with why: in
     diagnose and prioritize also those that dismiss outright a cause the case's clue facts
     point to ("caching won't help" when every prompt shares a long prefix)."""
-    clues = [tuple(f.keywords) for f in case.facts if f.clue]
+    clues = [(*f.keywords, *f.dismissed) for f in case.facts if f.clue]
     out = []
     for s in sents:
         why = wrong_call(s.text, step)

@@ -297,6 +297,41 @@ def test_dismissing_the_cause_the_clue_points_to_is_a_wrong_call() -> None:
     assert not any("facts point to" in n for n in other.notes)
 
 
+MOE = get_case("moe-long-context-onboarding")
+
+
+def test_waving_away_the_clue_by_its_everyday_name_is_a_wrong_call() -> None:
+    """Trial 11's fluent bluffer: "memory" is not a keyword of the KV-cache clue (it would tell
+    the clue to "How much memory do the GPUs have?"), but the case file's ``dismissed`` names it
+    for a dismissal, and the step is marked down."""
+    text = ("The problem is clearly the routing layer. Memory isn't the issue, since the model "
+            "fits on a single node. I'd rank the router first, then the tokenizer.")
+    wrong = score(text, "diagnose", MOE)
+    assert any("dismisses a cause the facts point to" in n for n in wrong.notes), wrong.notes
+    assert level(wrong, "diagnose.serving_efficiency") == 1
+
+
+@pytest.mark.parametrize("sentence", [
+    "Compute isn't the bottleneck; memory is, because at 128k the KV cache eats most of it.",
+    "Raw FLOPs aren't the issue, memory is.",
+    "The KV cache is the problem, the tokenizer is irrelevant.",
+])
+def test_a_dismissal_waves_away_only_what_its_own_clause_names(sentence: str) -> None:
+    """A sentence that blames the clue's cause and dismisses something else is no dismissal of
+    the clue (the whole sentence used to be searched for the clue's words)."""
+    assert not any("facts point to" in n for n in score(sentence, "diagnose", MOE).notes)
+
+
+def test_dismissed_words_belong_to_clue_facts_only(tmp_path: Path) -> None:
+    data = yaml.safe_load((Path("cases") / "batch-inference-cost.yaml").read_text())
+    plain = next(f for f in data["facts"] if not f.get("clue"))
+    plain["dismissed"] = ["volume"]
+    path = tmp_path / "batch-inference-cost.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(DataFileError, match="dismissed"):
+        load_case(path)
+
+
 COLD = get_case("finetune-cold-starts")
 
 

@@ -412,14 +412,49 @@ def minimised(sentence: str) -> list[str]:
     return out
 
 
+#: Where the clause of a dismissal begins, looking back from it: a semicolon, colon or dash, or
+#: a comma before a new subject or a linking word ("The KV cache is the problem, the tokenizer
+#: is irrelevant"), not a comma around an aside ("Caching, honestly, won't help").
+_CLAUSE_BEFORE = re.compile(
+    r"[;:\u2014\u2013]|\s-\s|,\s+(?=(?:the|a|an|our|their|its|it|this|that|these|those|but|"
+    r"and|while|whereas|so|though|although|yet|whatever|which|i|we|they|you)\b)", re.IGNORECASE)
+#: A dismissal whose subject points back to the clause before ("..., though I suspect that's a
+#: small part of it"): that clause names what is waved away.
+_POINTS_BACK = re.compile(r"\b(?:that|it|this|they|these|those)(?:'s|'re|\s+(?:is|are|was|were|"
+                          r"seems?|looks?|feels?))?\s*$", re.IGNORECASE)
+#: ... and where it ends, looking on: any comma or stronger stop ("Raw FLOPs aren't the issue,
+#: memory is" dismisses the FLOPs only).
+_CLAUSE_AFTER = re.compile(r"[,;:\u2014\u2013]|\s-\s")
+
+
+def dismissed_clauses(sentence: str) -> list[str]:
+    """The clause of each outright dismissal (:data:`DISMISSAL`) in the sentence: what it waves
+    away is named there, before it ("Memory isn't the issue") or after it ("rule out
+    caching"), not in another clause of the sentence ("Compute isn't the bottleneck; memory
+    is")."""
+    out = []
+    for m in DISMISSAL.finditer(sentence):
+        before = sentence[:m.start()]
+        starts = [0] + [b.end() for b in _CLAUSE_BEFORE.finditer(before)]
+        if len(starts) > 1 and _POINTS_BACK.search(before[starts[-1]:]):
+            starts.pop()  # "storage ..., though I suspect that's a small part of it"
+        after = sentence[m.end():]
+        stop = _CLAUSE_AFTER.search(after)
+        out.append(sentence[starts[-1]:m.end() + (
+            stop.start() if stop else len(after))])
+    return out
+
+
 def dismisses_clue(sentence: str, clues: Sequence[Sequence[str]]) -> bool:
     """The sentence dismisses a cause outright, and what it dismisses is a clue: a cause the
-    case's facts point to (``clues``: each clue fact's keyword patterns). An everyday
-    minimiser counts when the clue is what it waves away (named before it in the clause)."""
+    case's facts point to (``clues``: each clue fact's keyword and ``dismissed`` patterns),
+    named in the dismissal's own clause (:func:`dismissed_clauses`). An everyday minimiser
+    counts when the clue is what it waves away (named before it in the clause)."""
     low = lowered_if_simple(sentence)
     dismissal, minimiser = _clue_needs()
-    if may_match(dismissal, low) and DISMISSAL.search(sentence) is not None and \
-            any(first_match(tuple(k), sentence) for k in clues):
+    if may_match(dismissal, low) and any(
+            first_match(tuple(k), clause) for clause in dismissed_clauses(sentence)
+            for k in clues):
         return True
     return may_match(minimiser, low) and any(
         first_match(tuple(k), head) for head in minimised(sentence) for k in clues)
