@@ -197,6 +197,26 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     shot(page, "06-sessions")
 
 
+def test_no_page_is_wider_than_a_phone(page: Any, offline: Served) -> None:
+    """At 375 px the start page's step list and the sessions table fit the screen (round 11:
+    the table was 640 px wide and the select 468 px, so the page scrolled sideways); on the
+    sessions page each session becomes a card of labelled lines, still a table to a screen
+    reader."""
+    sid = start(page, offline)
+    page.set_viewport_size({"width": 375, "height": 740})
+    for path in ("/", "/sessions", f"/s/{sid}", f"/s/{sid}/report"):
+        page.goto(offline.url + path)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
+    page.goto(offline.url + "/sessions")
+    row = page.locator("table.sessions tbody tr").first
+    expect(row.get_by_role("cell").nth(1)).to_be_visible()
+    assert page.evaluate("""() => getComputedStyle(document.querySelector(
+        'table.sessions td[data-label="Mode"]'), '::before').content""") == '"Mode: "'
+    assert page.get_by_role("table").count() == 1
+    shot(page, "06-sessions-phone")
+
+
 def test_reloading_mid_interview_resumes_exactly_with_the_draft(page: Any,
                                                                  offline: Served) -> None:
     sid = start(page, offline)
