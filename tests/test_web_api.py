@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -422,7 +423,7 @@ def test_an_exam_shows_its_feedback_at_the_end(client: Client) -> None:
 
 def _row(page: str, sid: str) -> str:
     """The session list's table row of session ``sid``, as HTML."""
-    rows = [r for r in page.split("<tr>") if f"<code class=\"muted\">{sid}</code>" in r]
+    rows = [r for r in re.split(r"<tr[ >]", page) if f"<code class=\"muted\">{sid}</code>" in r]
     assert len(rows) == 1, page
     return rows[0].split("</tr>", 1)[0]
 
@@ -444,7 +445,7 @@ def test_the_session_list_shows_stored_scores_and_scores_nothing(app: Served,
     listed = {s["id"]: s for s in client.http.get("/api/sessions").json()}
     assert listed[exam]["score"] is None and listed[coach]["score"] is None
     page = client.http.get("/sessions").text
-    assert '<th scope="col">Overall</th><th scope="col">Band</th>' in page
+    assert re.search(r"<th [^>]*>Overall</th><th [^>]*>Band</th>", page)
     for sid in (exam, coach):
         assert "not scored yet" in _row(page, sid)
     assert exam not in store.results() and coach not in store.results()  # listing scored nothing
