@@ -209,7 +209,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.cases import Case, Fact
+from agent.datafile import DataFileError, read_yaml
 from agent.offline import asks_something
+from agent.paths import data_dir
 from agent.prompts import clarify_intents, clarify_words, fact_asks
 from agent.semantic.matcher import Index
 from agent.semantic.words import PLAIN_WORDS, WordGroups, content_words, without_fillers
@@ -295,6 +297,18 @@ class Params:
     (:func:`agent.semantic.words.content_words`; round 8): "Where was it, where is it now?"
     names no subject, whatever fact the embedding finds it loosely similar to. Keyword hits
     are judged as before."""
+    off_margin: float = 0.05
+    """Meaning alone tells a fact only when the text is at least this much closer to it (by
+    similarity) than to the closest subject no fact sheet answers (prompts/clarify_offsheet.yaml,
+    :func:`off_sheet`; clarify7). -1.0: off."""
+    off_keyword_margin: float = 0.1
+    """A keyword hit of a fact that is no clue is refused when the text is at least this much
+    closer to a subject no fact sheet answers than to the hit fact (clarify7): "How many
+    engineers does the loudest customer have?" uses the words of who complains loudest and
+    asks about headcount. 1.0: off."""
+    off_typed_margin: float = -0.2
+    """...and refused at this margin instead when the hit fact gives none of the kinds of answer
+    the text asks for (:attr:`Reading.typed` -1: a count, money, ...). 1.0: off."""
 
 
 #: The fitted match (see :class:`Params`).
@@ -353,6 +367,57 @@ class FactIndex:
         out = np.full((len(texts), len(self.facts)), -1.0, dtype=np.float32)
         np.maximum.at(out.T, self.owner, refs.T)
         return out
+
+
+_off_index: Index | None = None
+
+
+def off_sheet_texts() -> list[str]:
+    """prompts/clarify_offsheet.yaml: wordings of subjects no case's fact sheet answers
+    (headcount, a project budget, a region, vendors, ...), all subjects together."""
+    path = data_dir("prompts") / "clarify_offsheet.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not all(
+            isinstance(v, list) and all(isinstance(t, str) for t in v) for v in data.values()):
+        raise DataFileError(f"{path}: expected a mapping of subject to a list of questions")
+    return [t for v in data.values() for t in v]
+
+
+#: A wording of prompts/clarify_offsheet.yaml at least this close to one of a case's facts
+#: (its best reference text) is a subject that case's sheet answers, and is left out for it.
+OFF_ANSWERED = 0.7
+_off_masks: dict[int, np.ndarray] = {}
+
+
+def _off() -> Index:
+    global _off_index
+    with _lock:
+        if _off_index is None:
+            _off_index = Index(off_sheet_texts())
+        return _off_index
+
+
+def off_sheet_mask(fi: FactIndex) -> np.ndarray:
+    """Per wording of prompts/clarify_offsheet.yaml, whether it stays a subject the case's sheet
+    does not answer (no fact of it :data:`OFF_ANSWERED` close)."""
+    with _lock:
+        found = _off_masks.get(id(fi))
+    if found is not None:
+        return found
+    mask = fi.scores(off_sheet_texts()).max(axis=1) < OFF_ANSWERED
+    with _lock:
+        _off_masks[id(fi)] = mask
+    return mask
+
+
+def off_sheet(fi: FactIndex, texts: Sequence[str]) -> np.ndarray:
+    """Per text, its similarity to the closest wording of a subject the case's sheet does not
+    answer (-1.0 when there is none)."""
+    sims = _off().scores([gloss(t) for t in texts])
+    mask = off_sheet_mask(fi)
+    if not mask.any():
+        return np.full(len(texts), -1.0, dtype=np.float32)
+    return sims[:, mask].max(axis=1).astype(np.float32)
 
 
 def references(fact: Fact, authored: bool = True) -> list[str]:
@@ -652,6 +717,9 @@ class Reading:
     span_words: tuple[int, ...] = ()
     """per keyword hit (in the order of ``hits``), how many words of the text it rests on
     (:func:`evidence_words`; round 9: a hit on one word is held to ``word_behind``)"""
+    off: float = -1.0
+    """similarity to the closest subject no fact sheet answers (:func:`off_sheet`; -1.0 when
+    not read: without the authored lists)"""
 
 
 def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool = True,
@@ -675,6 +743,7 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
                 part, halves = " ".join(asked), asked
         texts = [part, *halves] if len(halves) > 1 else [part]
         scores = fi.scores(texts)
+        offs = off_sheet(fi, texts) if authored else np.full(len(texts), -1.0, dtype=np.float32)
         for row_no, text in enumerate(texts):
             wanted = intents(text) if signals else frozenset()
             typed = np.array([0.0 if not wanted else 1.0 if wanted & g else -1.0
@@ -687,7 +756,8 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
                 not (len(texts) > 1 and row_no == 0),
                 fi.subjects.scores(text) if tokens and fi.subjects is not None else none,
                 text, tuple(sets_apart(fi, i, span) for i, span in hits.items()),
-                tuple(evidence_words(found) for found in spans.values())))
+                tuple(evidence_words(found) for found in spans.values()),
+                float(offs[row_no])))
     return fi, named_facts, readings
 
 
@@ -706,7 +776,9 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                     and row[top] - lead >= p.override_margin):
                 chosen.add(top)
                 continue
-        confirmed = _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words)
+        confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words)
+                     if fi.facts[i].clue or r.off < float(r.row[i]) + (
+                         p.off_typed_margin if r.typed[i] < 0 else p.off_keyword_margin)]
         chosen.update(confirmed)
         blocked = bool(r.hits) and not (
             p.meaning_past_clue_hits and not confirmed and all(fi.facts[i].clue for i in r.hits))
@@ -738,7 +810,7 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                       and float(r.row[top]) >= float(raw[0])
                       and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
                       >= p.lead_margin)
-        if close or stands_out:
+        if (close or stands_out) and float(r.row[top]) >= r.off + p.off_margin:
             chosen.add(top)
     return chosen
 
