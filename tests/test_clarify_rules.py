@@ -306,3 +306,4 @@ def test_without_the_off_sheet_rules_the_loudest_fact_leaks() -> None:
                               off_typed_margin=1.0)
     q = "How many engineers does the loudest customer have working on their agents?"
     assert told(JSON_CASE, q, off) == {"loudest"}
+

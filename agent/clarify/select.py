@@ -313,6 +313,10 @@ class Params:
     engineers does the loudest customer have?" uses the words of who complains loudest and
     asks about headcount. 1.0: off."""
     off_typed_margin: float = -0.2
+    off_min_content: int = 2
+    """The two rules above apply only to a text with at least this many content words: a bare
+    fragment ("QPS", "latency target") is barely similar to anything, so any wording of the
+    list can come out closest ("QPS" and "NPS")."""
     """...and refused at this margin instead when the hit fact gives none of the kinds of answer
     the text asks for (:attr:`Reading.typed` -1: a count, money, ...). 1.0: off."""
 
@@ -782,8 +786,9 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                     and row[top] - lead >= p.override_margin):
                 chosen.add(top)
                 continue
+        off = r.off if len(content_words(r.text)) >= p.off_min_content else -1.0
         confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words)
-                     if fi.facts[i].clue or r.off < float(r.row[i]) + (
+                     if fi.facts[i].clue or off < float(r.row[i]) + (
                          p.off_typed_margin if r.typed[i] < 0 else p.off_keyword_margin)]
         chosen.update(confirmed)
         blocked = bool(r.hits) and not (
@@ -820,7 +825,7 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                       and float(r.row[top]) >= float(raw[0])
                       and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
                       >= p.lead_margin)
-        if (close or stands_out) and float(r.row[top]) >= r.off + p.off_margin:
+        if (close or stands_out) and float(r.row[top]) >= off + p.off_margin:
             chosen.add(top)
     return chosen
 
