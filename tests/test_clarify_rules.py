@@ -307,3 +307,13 @@ def test_without_the_off_sheet_rules_the_loudest_fact_leaks() -> None:
     q = "How many engineers does the loudest customer have working on their agents?"
     assert told(JSON_CASE, q, off) == {"loudest"}
 
+
+
+def test_a_price_asked_of_a_fact_that_states_none_gets_nothing() -> None:
+    q = "What do competitors charge for their one-click deploy?"
+    assert told("train-deploy-one-stack", q) == set()
+    assert told("train-deploy-one-stack", q, dataclasses.replace(PARAMS, typed_refuse=())) == {
+        "competition"}
+    # A fact that does state money keeps its keyword hit.
+    assert told("batch-inference-cost", "What price were they quoted elsewhere?") == {
+        "competition"}
