@@ -403,6 +403,7 @@ def off_sheet_texts() -> list[str]:
 #: A wording of prompts/clarify_offsheet.yaml at least this close to one of a case's facts
 #: (its best reference text) is a subject that case's sheet answers, and is left out for it.
 OFF_ANSWERED = 0.7
+#: per :class:`FactIndex` (by id: :func:`fact_index` keeps every one it builds), its mask
 _off_masks: dict[int, np.ndarray] = {}
 
 
@@ -421,7 +422,7 @@ def off_sheet_mask(fi: FactIndex) -> np.ndarray:
         found = _off_masks.get(id(fi))
     if found is not None:
         return found
-    mask = fi.scores(off_sheet_texts()).max(axis=1) < OFF_ANSWERED
+    mask = np.asarray(fi.scores(off_sheet_texts()).max(axis=1) < OFF_ANSWERED, dtype=bool)
     with _lock:
         _off_masks[id(fi)] = mask
     return mask
@@ -434,7 +435,7 @@ def off_sheet(fi: FactIndex, texts: Sequence[str]) -> np.ndarray:
     mask = off_sheet_mask(fi)
     if not mask.any():
         return np.full(len(texts), -1.0, dtype=np.float32)
-    return sims[:, mask].max(axis=1).astype(np.float32)
+    return np.asarray(sims[:, mask].max(axis=1), dtype=np.float32)
 
 
 def references(fact: Fact, authored: bool = True) -> list[str]:
