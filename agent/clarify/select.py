@@ -345,6 +345,9 @@ class Params:
     engineers does the loudest customer have?" uses the words of who complains loudest and
     asks about headcount. 1.0: off."""
     off_typed_margin: float = -0.2
+    """...and refused at this margin instead when the hit fact gives none of the kinds of answer
+    the text asks for (:attr:`Reading.typed` -1: a count, money, ...): here a subject no sheet
+    answers may even trail the fact by 0.2. 1.0: off."""
     typed_refuse: tuple[str, ...] = ("money",)
     """Kinds of answer (prompts/clarify_intents.yaml) for which a keyword hit of a fact that is
     no clue and gives none of the kinds the text asks for is refused outright (clarify7): "What
@@ -356,8 +359,6 @@ class Params:
     """The two rules above apply only to a text with at least this many content words: a bare
     fragment ("QPS", "latency target") is barely similar to anything, so any wording of the
     list can come out closest ("QPS" and "NPS")."""
-    """...and refused at this margin instead when the hit fact gives none of the kinds of answer
-    the text asks for (:attr:`Reading.typed` -1: a count, money, ...). 1.0: off."""
 
 
 #: The fitted match (see :class:`Params`).
