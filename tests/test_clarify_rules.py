@@ -272,3 +272,48 @@ def test_a_refused_clue_keyword_does_not_silence_meaning(question: str) -> None:
     # A question that does ask for the clue by its words still gets it.
     assert told("batch-inference-cost", "How does their script send the documents to us?") == {
         "client"}
+
+
+# Clarify7: subjects no fact sheet answers (prompts/clarify_offsheet.yaml) as negative references.
+@pytest.mark.parametrize(("case_id", "question", "expected"), [
+    # Headcount, asked with the words of the fact about who complains loudest.
+    (JSON_CASE, "How many engineers does the loudest customer have working on their agents?",
+     set()),
+    # A budget for building something, not what the customer spends with us.
+    ("gpu-price-shift", "What's our total hardware budget for next year?", set()),
+    # A sheet that answers a subject of the list keeps it: fintech's region fact.
+    ("fintech-p99-spikes", "Which region are they served from?", {"region"}),
+    ("fintech-p99-spikes", "Where in the world are the machines that serve them?", {"region"}),
+    # And a subject the list leaves alone still gets its fact.
+    (JSON_CASE, "Who is complaining the loudest?", {"loudest"}),
+])
+def test_an_off_sheet_subject_gets_no_fact(case_id: str, question: str,
+                                           expected: set[str]) -> None:
+    assert told(case_id, question) == expected
+
+
+def test_off_sheet_subjects_a_sheet_answers_are_left_out_for_that_case() -> None:
+    from agent.clarify.select import fact_index, off_sheet_mask, off_sheet_texts
+    texts = off_sheet_texts()
+    fintech = off_sheet_mask(fact_index(get_case("fintech-p99-spikes")))
+    json_case = off_sheet_mask(fact_index(get_case(JSON_CASE)))
+    region = texts.index("Which cloud region or data center does it run in?")
+    assert not fintech[region] and json_case[region]
+
+
+def test_without_the_off_sheet_rules_the_loudest_fact_leaks() -> None:
+    off = dataclasses.replace(PARAMS, off_margin=-1.0, off_keyword_margin=1.0,
+                              off_typed_margin=1.0)
+    q = "How many engineers does the loudest customer have working on their agents?"
+    assert told(JSON_CASE, q, off) == {"loudest"}
+
+
+
+def test_a_price_asked_of_a_fact_that_states_none_gets_nothing() -> None:
+    q = "What do competitors charge for their one-click deploy?"
+    assert told("train-deploy-one-stack", q) == set()
+    assert told("train-deploy-one-stack", q, dataclasses.replace(PARAMS, typed_refuse=())) == {
+        "competition"}
+    # A fact that does state money keeps its keyword hit.
+    assert told("batch-inference-cost", "What price were they quoted elsewhere?") == {
+        "competition"}
