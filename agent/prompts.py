@@ -104,6 +104,25 @@ def fact_asks() -> dict[str, tuple[str, ...]]:
 
 
 @cache
+def clarify_offsheet() -> tuple[str, ...]:
+    """``prompts/clarify_offsheet.yaml``: wordings of subjects no case's fact sheet answers
+    (headcount, a project budget, a region, vendors, ...), all subjects together: offline
+    clarify's negative references (agent/clarify/select.py, :func:`off_sheet`)."""
+    path = data_dir("prompts") / "clarify_offsheet.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not data:
+        raise DataFileError(f"{path}: expected a mapping of subject to a list of questions")
+    out: list[str] = []
+    for subject, texts in data.items():
+        if not isinstance(texts, list) or not texts or not all(
+                isinstance(t, str) and t.strip() for t in texts):
+            raise DataFileError(f"{path}: subject {subject!r}: expected a non-empty list of "
+                                f"questions")
+        out.extend(t.strip() for t in texts)
+    return tuple(out)
+
+
+@cache
 def clarify_words() -> dict[str, tuple[str, tuple[str, ...]]]:
     """``prompts/clarify_words.yaml``: everyday phrases (``says``, keyword patterns) for the
     things fact sheets talk about, and the words (``means``) offline clarify adds to a

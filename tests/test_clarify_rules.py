@@ -4,12 +4,14 @@ tested against the matcher without it, so each test can fail."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from agent.cases import get_case, load_cases
 from agent.clarify.select import PARAMS, Params, select
 from agent.offline import question_parts
+from tests.helpers import refused_prompt_file
 
 #: Questions whose every word is a plain one: they name no subject, so meaning alone has nothing
 #: to match, however loosely similar the embedding finds them to some fact.
@@ -317,3 +319,17 @@ def test_a_price_asked_of_a_fact_that_states_none_gets_nothing() -> None:
     # A fact that does state money keeps its keyword hit.
     assert told("batch-inference-cost", "What price were they quoted elsewhere?") == {
         "competition"}
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("- How many engineers?\n", "expected a mapping"),
+    ("headcount: How many engineers?\n", "subject 'headcount'"),
+    ("headcount: []\n", "subject 'headcount'"),
+])
+def test_a_bad_offsheet_file_is_refused_naming_the_subject(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, problem: str) -> None:
+    from agent.prompts import clarify_offsheet
+
+    message = refused_prompt_file(tmp_path, monkeypatch, "clarify_offsheet", text,
+                                  clarify_offsheet, clarify_offsheet)
+    assert problem in message, message

@@ -241,10 +241,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.cases import Case, Fact
-from agent.datafile import DataFileError, read_yaml
 from agent.offline import asks_something
-from agent.paths import data_dir
-from agent.prompts import clarify_intents, clarify_words, fact_asks
+from agent.prompts import clarify_intents, clarify_offsheet, clarify_words, fact_asks
 from agent.semantic.matcher import Index
 from agent.semantic.words import PLAIN_WORDS, WordGroups, content_words, without_fillers
 from agent.signals import first_match
@@ -422,17 +420,6 @@ class FactIndex:
 _off_index: Index | None = None
 
 
-def off_sheet_texts() -> list[str]:
-    """prompts/clarify_offsheet.yaml: wordings of subjects no case's fact sheet answers
-    (headcount, a project budget, a region, vendors, ...), all subjects together."""
-    path = data_dir("prompts") / "clarify_offsheet.yaml"
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not all(
-            isinstance(v, list) and all(isinstance(t, str) for t in v) for v in data.values()):
-        raise DataFileError(f"{path}: expected a mapping of subject to a list of questions")
-    return [t for v in data.values() for t in v]
-
-
 #: A wording of prompts/clarify_offsheet.yaml at least this close to one of a case's facts
 #: (its best reference text) is a subject that case's sheet answers, and is left out for it.
 OFF_ANSWERED = 0.7
@@ -444,7 +431,7 @@ def _off() -> Index:
     global _off_index
     with _lock:
         if _off_index is None:
-            _off_index = Index(off_sheet_texts())
+            _off_index = Index(list(clarify_offsheet()))
         return _off_index
 
 
@@ -455,7 +442,7 @@ def off_sheet_mask(fi: FactIndex) -> np.ndarray:
         found = _off_masks.get(id(fi))
     if found is not None:
         return found
-    mask = np.asarray(fi.scores(off_sheet_texts()).max(axis=1) < OFF_ANSWERED, dtype=bool)
+    mask = np.asarray(fi.scores(list(clarify_offsheet())).max(axis=1) < OFF_ANSWERED, dtype=bool)
     with _lock:
         _off_masks[id(fi)] = mask
     return mask
