@@ -295,8 +295,9 @@ def test_an_off_sheet_subject_gets_no_fact(case_id: str, question: str,
 
 
 def test_off_sheet_subjects_a_sheet_answers_are_left_out_for_that_case() -> None:
-    from agent.clarify.select import fact_index, off_sheet_mask, off_sheet_texts
-    texts = off_sheet_texts()
+    from agent.clarify.select import fact_index, off_sheet_mask
+    from agent.prompts import clarify_offsheet
+    texts = clarify_offsheet()
     fintech = off_sheet_mask(fact_index(get_case("fintech-p99-spikes")))
     json_case = off_sheet_mask(fact_index(get_case(JSON_CASE)))
     region = texts.index("Which cloud region or data center does it run in?")
