@@ -1055,6 +1055,13 @@ def test_an_assumption_that_denies_a_fact_in_words_is_corrected() -> None:
     batch = get_case("batch-inference-cost")
     assert denied_fact(batch, "I assume per-request latency matters a lot.") is not None
     assert denied_fact(batch, "I assume per-request latency doesn't matter.") is None
+    # Trial 12: a lever assumed open to us is no claim that the sheet's "no reserved capacity"
+    # denies; having it now is.
+    fintech = get_case("fintech-p99-spikes")
+    assert denied_fact(fintech, "We can reserve capacity on our side.") is None
+    assert denied_fact(fintech, "We already have reserved capacity for them.") is not None
+    assert denied_fact(case, "I assume we can already do multi-node serving in production.") \
+        is not None
     assert denied_fact(batch, "I'll treat per-request latency as irrelevant.") is None
 
 

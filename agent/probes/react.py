@@ -1605,6 +1605,11 @@ _CLAIMS_STATE = re.compile(
 _NOT_A_STATE = re.compile(
     r"\b(?:will|would|should|could|might|may|plan\w*|need to|needs to|add|build|want|if|whether|"
     r"once|until|after|before)\b|'ll\b|'d\b", re.IGNORECASE)
+#: "We can reserve capacity on our side": a lever the candidate assumes is open to us, not a
+#: claim of how things are (trial 12: corrected with "no dedicated or reserved capacity"),
+#: unless the clause says it is so now ("we can already split one model across nodes").
+_POSSIBLE = re.compile(r"\bcan\b(?![^.;]*\b(?:already|today|currently|right now)\b)",
+                       re.IGNORECASE)
 #: The words that say a clause is assumed: "I will assume (that) ...", "Presumably ...".
 _ASSUME_LEAD = re.compile(
     r"^\W*(?:(?:and\s+)?(?:i|we)(?:'ll|'d|’ll|’d| will| would| shall| can)?\s+(?:just\s+|also\s+)?"
@@ -1631,6 +1636,7 @@ def denied_fact(case: Case, sentence: str) -> tuple[str, str] | None:
     for clause in _CLAUSE.split(sentence):
         clause = _ASSUME_LEAD.sub("", clause)  # "I will assume ..." plans nothing
         if (not clause.strip() or _DENIES.search(clause) or _NOT_A_STATE.search(clause)
+                or _POSSIBLE.search(clause)
                 or not _CLAIMS_STATE.search(clause) or _AIMED.search(clause)
                 or quantities(clause)):
             continue
