@@ -140,18 +140,21 @@ def start(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
     if given.drill is not None and given.drill != "clarify":
         # The scenario without its invitation to clarify, what clarifying would have told the
         # candidate, then the step's first question.
-        from agent.practice.drill import briefing, opener, scenario
+        from agent.practice.drill import briefed, briefing, opener, scenario
 
         turns = [voice.line(scenario(case), "prompt", step),
                  voice.line(briefing(case), "notice", step),
                  voice.line(opener(step), "opener", step)]
+        briefed_ids = briefed(case)  # told, as clarify's answers are (trial 12)
     else:
         turns = [voice.line(case.prompt.strip(), "prompt", step)]
+        briefed_ids = []
     if given.drill is not None:
         settings["drill"] = given.drill
     return Command(goto=step, update={
         **settings, "started_with": settings, "step": step, "status": "in_progress",
         "turns": turns, "followups": {}, "probed": {}, "engine": ctx.engine, "notice": None,
+        **({"facts_told": briefed_ids} if briefed_ids else {}),
     })
 
 

@@ -174,6 +174,18 @@ def test_a_drill_briefing_leaves_out_clue_facts() -> None:
             assert (said in text) != f.clue, (case.id, f.id)
 
 
+def test_what_a_drill_briefs_counts_as_told(home: Path) -> None:
+    """Trial 12: a drill's briefing gives "Prompts average about 3,500 tokens", then its report
+    said "Uses a fact the interviewer never gave in clarify ... no credit for it"."""
+    answer = ("Prefill on 3,500-token prompts at 28 tokens per second is where the time goes. "
+              "I would check per-phase timings at peak first.")
+    out = run_cli(home, "drill", "diagnose", "--case", "llama70b-2x-latency", "--count", "1",
+                  "--max-followups", "0", stdin=stdin_of([answer]))
+    assert out.returncode == 0, out.stderr
+    assert "Prompts average about 3,500 tokens" in out.stdout  # the briefing gave it
+    assert "never gave" not in out.stdout and "no credit for it" not in out.stdout
+
+
 def test_a_drill_stopped_early_can_be_resumed(home: Path) -> None:
     out = run_cli(home, "drill", "validate", "--count", "2", stdin="An A/B test on traffic.\n")
     assert out.returncode == 0, out.stderr

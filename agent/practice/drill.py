@@ -23,11 +23,18 @@ DEFAULT_COUNT = 3
 MAX_COUNT = 10
 
 
+def briefed(case: Case) -> list[str]:
+    """The ids of the facts a drill's briefing tells: every fact but the clues (those give away
+    a root cause the candidate is meant to find by asking). The session records them as told,
+    so the scorer and the follow-ups count them as given, as clarify's answers are."""
+    return [f.id for f in case.facts if not f.clue]
+
+
 def briefing(case: Case) -> str:
-    """What the candidate would have learnt by clarifying: the case's fact sheet, less the clue
-    facts (those that give away a root cause the candidate is meant to find by asking)."""
+    """What the candidate would have learnt by clarifying: the facts of :func:`briefed`."""
+    told = set(briefed(case))
     facts = "\n".join(f"- {f.topic}: {' '.join(f.answer.split())}" for f in case.facts
-                       if not f.clue)
+                       if f.id in told)
     return f"{script().get('drill_briefing', 'What clarifying questions would have told you:')}" \
            f"\n{facts}"
 
