@@ -377,3 +377,14 @@ def test_a_note_point_made_only_to_reject_it_was_not_made() -> None:
     rejected = ("No parallel night: we wouldn't compare cost, completion time or accuracy, "
                 "running both setups is a waste.")
     assert not note_said(note, [rejected])
+
+
+def test_a_notes_concrete_content_after_its_colon_makes_the_note() -> None:
+    """Trial 12: "Ties each hypothesis to a measurement: per-phase timings at peak." was bolded
+    as not found after "I would check per-phase timings at peak first": the lead before the
+    colon says in general words what the content after it makes concrete."""
+    note = next(n for n in get_case("llama70b-2x-latency").strong_answer["diagnose"]
+                if n.startswith("Ties each hypothesis"))
+    assert note_said(note, ["I would check per-phase timings at peak first."])
+    assert not note_said(note, ["I'd check the GPUs first, then the network."])
+    assert not note_said(note, ["No per-phase timings at peak: we'd guess from the bill."])
