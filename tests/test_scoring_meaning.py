@@ -322,6 +322,34 @@ def test_a_dismissal_waves_away_only_what_its_own_clause_names(sentence: str) ->
     assert not any("facts point to" in n for n in score(sentence, "diagnose", MOE).notes)
 
 
+@pytest.mark.parametrize(("case", "sentence"), [
+    (MOE, "Honestly, running out of GPU memory is not what's hurting us."),
+    (MOE, "Memory is fine."),
+    (MOE, "Forget memory."),
+    (MOE, "I don't think memory is the problem."),
+    (LLAMA, "Reusing the prompt prefix won't buy us anything here."),
+    (LLAMA, "I wouldn't bother with a cache."),
+    (LLAMA, "A KV cache is pointless for this."),
+    (LLAMA, "Prefix caching won't move the needle."),
+])
+def test_waving_the_clue_away_in_everyday_words_is_a_wrong_call(case: object,
+                                                                 sentence: str) -> None:
+    """Trial 12: each of these left the diagnose step as it was ("Prefix caching won't move the
+    needle" even earned credit)."""
+    text = "Our first suspect is the scheduler at peak. " + sentence
+    assert any("facts point to" in n for n in score(text, "diagnose", case).notes), sentence
+
+
+@pytest.mark.parametrize(("case", "sentence"), [
+    (MOE, "Memory is fine at 8k, but at 128k the KV cache eats most of it."),
+    (MOE, "I don't think the router is the problem; memory is."),
+    (LLAMA, "Don't bother with a bigger GPU, cache the shared prefix."),
+])
+def test_blaming_the_clue_while_waving_something_else_away_is_no_wrong_call(
+        case: object, sentence: str) -> None:
+    assert not any("facts point to" in n for n in score(sentence, "diagnose", case).notes)
+
+
 def test_dismissed_words_belong_to_clue_facts_only(tmp_path: Path) -> None:
     data = yaml.safe_load((Path("cases") / "batch-inference-cost.yaml").read_text())
     plain = next(f for f in data["facts"] if not f.get("clue"))

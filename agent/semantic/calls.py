@@ -310,6 +310,15 @@ DISMISSAL = re.compile(
     r"factor|not a factor|irrelevant|(?:is|are)(?:n't| not) the (?:issue|problem|story|bottleneck)"
     r"|unlikely to be the (?:story|issue|cause)|(?:is|are)(?:n't| not) in the picture|"
     r"barely matters?|(?:is|are) noise|"
+    # ... in everyday words (trial 12: "is not what's hurting us", "Memory is fine", "Forget
+    # memory", "I don't think memory is the problem", "won't buy us anything", "I wouldn't
+    # bother with a cache", "pointless")
+    r"(?:is|are)(?:n't| not) what(?:'s| is| are|'re) (?:hurting|slowing|causing|driving|killing|"
+    r"holding)|(?:is|are) (?:fine|ok|okay|healthy|under control)(?= *(?:[.;!]|$))|"
+    r"forget (?:about )?|(?:don't|do not) think\b[^.;:]{0,40}\b(?:is|are|was) (?:the|a|our) "
+    r"(?:issue|problem|bottleneck|cause|culprit)|won't (?:buy|get|save) us (?:anything|much)|"
+    r"(?:wouldn't|would not|don't|do not|won't|needn't) (?:even )?bother (?:with|about)|"
+    r"(?:is|are) (?:pointless|useless|a waste of time)|"
     # ... or softly, in a calm voice ("a small part of it", "a secondary detail", "a symptom"),
     # unless the soft word is itself negated ("not a small part of it")
     r"(?<!not )(?<!not a )(?<!n't )(?<!n't a )(?<!never )(?<!never a )(?:(?:a |only a |just a |"
@@ -386,7 +395,8 @@ MINIMISER = re.compile(
     r"\b(?:(?:a |just a |only a |merely a )?(?:footnote|rounding error|blip|curiosity|"
     r"technicality|formality|fluke|non-?issue|non-?factor|"
     r"(?:tiny |thin |small )?sliver)|neither here nor there|beside the point|no big deal|"
-    r"(?:does|do|will|would)(?:n't| not) (?:move the needle|matter much|matter|change much)|"
+    r"(?:(?:does|do|will|would)(?:n't| not)|won't) (?:move the needle|matter much|matter|"
+    r"change much)|"
     r"(?:is|are)(?:n't| not) where (?:the|our|their) (?:money|time|cost|delay|problem|trouble|"
     r"pain|latency)\b|not where (?:the|our|their) (?:money|time|cost|delay|problem|trouble|"
     r"pain)|(?:rather than|not) (?:a|the) (?:cause|driver|culprit|root cause|reason)|"
