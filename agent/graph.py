@@ -401,7 +401,13 @@ def wrap_up(state: InterviewState, runtime: Runtime[Context]) -> dict[str, Any]:
     """The closing line, then the report in the state when the context asks for it (waiting
     only for scores not finished yet)."""
     ctx = _ctx(runtime)
-    closing = Voice().line(str(script()["closing"]), "closing", "wrap_up")
+    if state.get("drill"):
+        from agent.practice.drill import closing as drill_closing
+
+        line = drill_closing()
+    else:
+        line = str(script()["closing"])
+    closing = Voice().line(line, "closing", "wrap_up")
     update: dict[str, Any] = {"turns": [closing], "status": "completed", "step": "wrap_up",
                               "notice": None}
     scoring = _scoring(ctx, _case(ctx, state))

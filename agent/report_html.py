@@ -19,7 +19,7 @@ from agent.report import (
     speaker,
     unscored_reason,
 )
-from agent.scores import BANDS
+from agent.scores import BANDS, StepScore
 from agent.steps import CROSS_CUTTING, TITLES
 
 _CSS = """
@@ -34,11 +34,25 @@ table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;
 border-bottom:1px solid #eef}
 .turn{margin:.4rem 0}.turn span{white-space:pre-wrap}.turn.candidate{padding-left:1rem;
 border-left:3px solid #99a}
+svg.chart{max-width:100%;height:auto}svg.chart.narrow{display:none}
+@media (max-width:40rem){svg.chart.wide{display:none}svg.chart.narrow{display:block;
+width:100%;max-width:26rem}}
 """
 
 
+def _colour(score: float | None) -> str:
+    return "#bbb" if score is None else (
+        "#c0392b" if score < 2 else "#e67e22" if score < 2.75 else "#27ae60")
+
+
 def _chart(report: Report) -> str:
-    rows = report.steps
+    """The score per step as bars: a wide chart (labels left of the bars) and, shown instead
+    on a screen narrower than it (_CSS), a narrow one with each label above its bar. Both
+    scale down rather than run off the screen (viewBox); only the one shown is read."""
+    return _wide_chart(report.steps) + _narrow_chart(report.steps)
+
+
+def _wide_chart(rows: list[StepScore]) -> str:
     bar_h, gap, scale = 22, 8, 80
     # Room for the longest step title at 12px (about 7px a character in a proportional font,
     # with a margin), so no label runs into its bar.
@@ -46,18 +60,17 @@ def _chart(report: Report) -> str:
     label_w = max(190, 7 * longest + 16)
     width = label_w + 4 * scale + 50
     height = len(rows) * (bar_h + gap) + 24
-    parts = [f'<svg role="img" aria-label="Score per step" width="{width}" height="{height}" '
-             f'xmlns="http://www.w3.org/2000/svg">']
+    parts = [f'<svg class="chart wide" role="img" aria-label="Score per step" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" '
+             'xmlns="http://www.w3.org/2000/svg">']
     for i, s in enumerate(rows):
         y = i * (bar_h + gap)
         w = (s.score or 0) * scale
-        colour = "#bbb" if s.score is None else (
-            "#c0392b" if s.score < 2 else "#e67e22" if s.score < 2.75 else "#27ae60")
         parts.append(f'<text x="0" y="{y + 15}">{escape(TITLES[s.step])}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{4 * scale:.0f}" height="{bar_h}" '
                      'fill="#eef0f4"/>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.0f}" height="{bar_h}" '
-                     f'fill="{colour}"/>')
+                     f'fill="{_colour(s.score)}"/>')
         text = "—" if s.score is None else f"{s.score:.2f}"
         parts.append(f'<text x="{label_w + 4 * scale + 6:.0f}" y="{y + 15}">{text}</text>')
     for lv in range(1, 5):
@@ -65,6 +78,37 @@ def _chart(report: Report) -> str:
         parts.append(f'<line x1="{x:.0f}" y1="0" x2="{x:.0f}" y2="{height - 20}" '
                      'stroke="#ccd" stroke-dasharray="2,3"/>')
         parts.append(f'<text x="{x - 3:.0f}" y="{height - 4}">{lv}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _narrow_chart(rows: list[StepScore]) -> str:
+    """Each step's title on a line of its own above its bar, the score after the bar: about
+    a phone's width at 12px text (a 375 px screen shows it at its own size)."""
+    label_h, bar_h, gap, scale = 15, 16, 9, 70
+    row_h = label_h + bar_h + gap
+    width = 4 * scale + 44
+    height = len(rows) * row_h + 18
+    parts = [f'<svg class="chart narrow" role="img" aria-label="Score per step" '
+             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             'xmlns="http://www.w3.org/2000/svg">']
+    for i, s in enumerate(rows):
+        y = i * row_h
+        bar_y = y + label_h + 2
+        w = (s.score or 0) * scale
+        parts.append(f'<text x="0" y="{y + 12}">{escape(TITLES[s.step])}</text>')
+        parts.append(f'<rect x="0" y="{bar_y}" width="{4 * scale}" height="{bar_h}" '
+                     'fill="#eef0f4"/>')
+        parts.append(f'<rect x="0" y="{bar_y}" width="{w:.0f}" height="{bar_h}" '
+                     f'fill="{_colour(s.score)}"/>')
+        text = "—" if s.score is None else f"{s.score:.2f}"
+        parts.append(f'<text x="{4 * scale + 6}" y="{bar_y + 12}">{text}</text>')
+    for lv in range(1, 5):  # the levels marked across the bars, not through the titles
+        x = lv * scale
+        parts += [f'<line x1="{x}" y1="{i * row_h + label_h}" x2="{x}" '
+                  f'y2="{i * row_h + label_h + bar_h + 4}" stroke="#ccd" '
+                  'stroke-dasharray="2,3"/>' for i in range(len(rows))]
+        parts.append(f'<text x="{x - 3}" y="{height - 3}">{lv}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -153,6 +153,9 @@ def test_a_drill_runs_one_step_per_case_then_summarises(home: Path) -> None:
     assert "Step 4 of 6" not in out.stdout  # a drill ends after its step
     assert "Step 3 of 6" not in out.stdout and "Drill · Set product and infra goals" in out.stdout
     assert "what clarifying questions would have told you" in out.stdout
+    # Each case ends as a drill of one step, not as an interview.
+    assert out.stdout.count("That's all for this step.") == 2
+    assert "end of the interview" not in out.stdout
     # It starts past clarify: the scenario does not invite clarifying questions.
     assert "What would you like to clarify" not in out.stdout
     rows = sessions(home)

@@ -197,17 +197,87 @@ def test_a_whole_offline_interview_by_clicking_and_typing(page: Any, offline: Se
     shot(page, "06-sessions")
 
 
-def test_no_page_is_wider_than_a_phone(page: Any, offline: Served) -> None:
+def finish(page: Any) -> None:
+    """Answer the rest of the interview open on the page."""
+    for block in INTERVIEW_BLOCKS:
+        if page.get_attribute("body", "data-status") == "completed":
+            break
+        if block == "/next":
+            click(page, "next")
+        else:
+            send(page, block)
+    expect(page.locator("body")).to_have_attribute("data-status", "completed")
+
+
+PHONE = {"width": 375, "height": 740}
+
+#: The score chart as shown: every bar's track, bar and score inside the screen, at a size
+#: still read (the chart was 603 px on a 375 px screen, its scores and axis off the edge and
+#: a bar at 1.67 cut where it looked full), and the bars as long as the scores say.
+CHART = r"""() => {
+    const shown = [...document.querySelectorAll('svg[aria-label="Score per step"]')]
+        .filter(svg => svg.getBoundingClientRect().width > 0);
+    if (shown.length !== 1) return {shown: shown.length};
+    const svg = shown[0], box = svg.getBoundingClientRect();
+    const rects = [...svg.querySelectorAll('rect')];
+    const texts = [...svg.querySelectorAll('text')];
+    const right = Math.max(...[...rects, ...texts].map(e => e.getBoundingClientRect().right));
+    const bars = [];  // [score written beside the bar, the bar's share of its track]
+    for (let i = 0; i < rects.length; i += 2) {
+        const track = rects[i].getBoundingClientRect(), bar = rects[i + 1].getBoundingClientRect();
+        const score = texts.find(t => /^\d\.\d\d$/.test(t.textContent) && Math.abs(
+            (t.getBoundingClientRect().top + t.getBoundingClientRect().bottom) / 2
+            - (track.top + track.bottom) / 2) < track.height / 2);
+        if (score) bars.push([Number(score.textContent), bar.width / track.width]);
+    }
+    return {shown: 1, cls: svg.getAttribute('class'), left: box.left, right, bars,
+            smallest: Math.min(...texts.map(t => t.getBoundingClientRect().height)),
+            axis: texts.filter(t => /^[1-4]$/.test(t.textContent))
+                .map(t => t.getBoundingClientRect().right)};
+}"""
+
+
+def check_chart(page: Any, width: int, kind: str) -> None:
+    chart = page.evaluate(CHART)
+    assert chart["shown"] == 1 and kind in (chart["cls"] or ""), chart
+    assert chart["left"] >= 0 and chart["right"] <= width, chart
+    assert len(chart["axis"]) == 4 and max(chart["axis"]) <= width, chart
+    assert chart["smallest"] >= 11, chart  # 12 px text, not shrunk to fit
+    assert len(chart["bars"]) >= 6, chart
+    assert all(abs(4 * share - score) < 0.05 for score, share in chart["bars"]), chart
+
+
+def test_no_page_is_wider_than_a_phone(page: Any, offline: Served, tmp_path: Path) -> None:
     """At 375 px the start page's step list and the sessions table fit the screen (round 11:
     the table was 640 px wide and the select 468 px, so the page scrolled sideways); on the
     sessions page each session becomes a card of labelled lines, still a table to a screen
-    reader."""
+    reader. Round 12: the report (in the app and saved) was 619 px wide, its chart cut; the
+    Progress page's sessions were bare values without labels."""
+    done = start(page, offline)
+    finish(page)
+    page.goto(offline.url + f"/s/{done}/report")
+    check_chart(page, 1280, "wide")  # the desktop's chart, as it was
     sid = start(page, offline)
-    page.set_viewport_size({"width": 375, "height": 740})
-    for path in ("/", "/sessions", f"/s/{sid}", f"/s/{sid}/report"):
+    page.set_viewport_size(PHONE)
+    for path in ("/", "/sessions", f"/s/{sid}", f"/s/{sid}/report", f"/s/{done}",
+                 f"/s/{done}/report", "/progress"):
         page.goto(offline.url + path)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 375, (path, width)
+    page.goto(offline.url + f"/s/{done}/report")
+    check_chart(page, 375, "narrow")
+    shot(page, "05-report-phone")
+    # The saved report, opened from a file: the same.
+    saved = tmp_path / "report.html"
+    saved.write_text(page.request.get(offline.url + f"/s/{done}/report.html").text())
+    page.goto(saved.as_uri())
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    check_chart(page, 375, "narrow")
+    shot(page, "05-report-saved-phone", full=False)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    check_chart(page, 1280, "wide")
+    page.set_viewport_size(PHONE)
+
     page.goto(offline.url + "/sessions")
     row = page.locator("table.sessions tbody tr").first
     expect(row.get_by_role("cell").nth(1)).to_be_visible()
@@ -215,6 +285,49 @@ def test_no_page_is_wider_than_a_phone(page: Any, offline: Served) -> None:
         'table.sessions td[data-label="Mode"]'), '::before').content""") == '"Mode: "'
     assert page.get_by_role("table").count() == 1
     shot(page, "06-sessions-phone")
+
+    # Progress: each session a card whose lines say what they are; the levels stay a table
+    # (scrolled in its own box when there are many sessions).
+    page.goto(offline.url + "/progress")
+    cells = page.locator("table.sessions:not(.levels) tbody tr").first.get_by_role("cell")
+    expect(cells).to_have_count(6)
+    labels = [page.evaluate("c => getComputedStyle(c, '::before').content", c.element_handle())
+              for c in cells.all()]
+    assert labels == ['"Session: "', "none", '"Kind: "', '"Overall: "', '"Band: "',
+                      '"Scored by: "'], labels
+    assert page.evaluate("() => getComputedStyle(document.querySelector("
+                         "'table.levels')).display") == "table"
+    assert page.get_by_role("table").count() == 2
+    shot(page, "12-progress-phone")
+
+
+def test_the_first_screen_on_a_phone_shows_the_step_and_the_case(page: Any,
+                                                                   offline: Served) -> None:
+    """Round 12: at 375 x 740 the case card and the step list pushed the step's title and the
+    case prompt off the first screen. The sidebar is a compact bar there; the step list is
+    left to screen readers; the page opens at the interview, the answer box focused."""
+    page.set_viewport_size(PHONE)
+    start(page, offline)
+    title = page.locator("#step-title").bounding_box()
+    prompt = page.locator(".turn.prompt").bounding_box()
+    assert title["y"] >= 0 and title["y"] + title["height"] <= 740, title
+    assert 0 <= prompt["y"] < 740 - 100, prompt
+    sidebar = page.locator(".sidebar").bounding_box()
+    assert sidebar["height"] <= 160, sidebar
+    expect(page.locator(".sidebar .case-name")).to_be_in_viewport()
+    expect(page.locator("#timer")).to_be_in_viewport()
+    steps = page.get_by_role("list").filter(has_text="Diagnose root causes")
+    expect(steps.get_by_role("listitem")).to_have_count(6)  # still read
+    assert page.locator("#steps").bounding_box()["width"] <= 1
+    shot(page, "02-interview-start-phone", full=False)
+    send(page, "Is it inference? What is the QPS?")  # from now on the newest words show
+    expect(page.locator("#answer-form")).to_be_in_viewport()
+    page.reload()
+    expect(page.locator("#answer")).to_be_focused()
+    expect(page.locator("#answer-form")).to_be_in_viewport()
+    page.set_viewport_size({"width": 1280, "height": 860})  # the desktop's sidebar, as it was
+    expect(page.locator("#steps")).to_be_visible()
+    assert page.locator(".sidebar").bounding_box()["width"] > 200
 
 
 def test_reloading_mid_interview_resumes_exactly_with_the_draft(page: Any,
@@ -531,6 +644,15 @@ def test_progress_page_and_a_drill_from_it(page: Any, browser: Any,
         expect(page.locator(".sidebar")).to_contain_text("one-step drill")
         send(page, "Goal: p99 under 500 ms at peak, error rate under 0.1%, cost per request flat.")
         shot(page, "13-drill")
+        if page.get_attribute("body", "data-status") != "completed":
+            click(page, "next")
+        # It ends as a drill, not as an interview (round 12: "That's the end of the interview.")
+        expect(page.locator("#step-title")).to_have_text("Drill complete")
+        closing = page.locator(".turn.closing .text")
+        expect(closing).to_have_text("That's all for this step. Thanks for working through "
+                                     "it with me.")
+        expect(page.locator("#finished")).to_contain_text("The drill is complete.")
+        shot(page, "13-drill-complete", full=False)
         page.reload()
         expect(page.locator(".step-divider").first).to_have_text(
             "Drill · Set product and infra goals")

@@ -86,6 +86,16 @@ function follow() {
   target.scrollIntoView({ block: "end" });
 }
 
+// Nothing answered yet: the answer box comes into view only as far as the interview's top
+// (the case, the step's title, the start of the case prompt) stays on screen. On a phone the
+// box is below the case, to be scrolled to once it is read; where it all fits, nothing moves.
+function openingScroll() {
+  const top = $("interview").getBoundingClientRect().top - 8;
+  const need = form.getBoundingClientRect().bottom - window.innerHeight;
+  const by = Math.min(need, top);
+  if (by > 0) window.scrollBy(0, by);
+}
+
 function renderTranscript(turns) {
   const nodes = [];
   let prev = null;
@@ -357,7 +367,9 @@ countChars();
 voice.setup();
 timer.start();
 renderState();
-follow();
+const opening = view.status !== "completed" && !view.turns.some((t) => t.role === "candidate");
+if (opening) openingScroll();
+else follow();
 if (view.needs_recovery) recover();
-else if (view.status !== "completed") box.focus();
+else if (view.status !== "completed") box.focus({ preventScroll: opening });
 else $("see-report").focus(); // a finished interview reopened: as when it finishes live
