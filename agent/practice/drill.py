@@ -48,15 +48,11 @@ def scenario(case: Case) -> str:
     return "\n".join(lines).strip()
 
 
-#: The closing line of a drill: the end of the one step practised, not of an interview (nor
-#: of the CLI's drill, which goes on to its next case). A ``drill_closing`` in
-#: prompts/script.yaml replaces it.
-CLOSING = "That's all for this step. Thanks for working through it with me."
-
-
 def closing() -> str:
-    """What the interviewer says when a drill's one step is done."""
-    return str(script().get("drill_closing", CLOSING))
+    """What the interviewer says when a drill's one step is done (``drill_closing`` in
+    prompts/script.yaml): the end of the one step practised, not of an interview (nor of the
+    CLI's drill, which goes on to its next case)."""
+    return str(script()["drill_closing"])
 
 
 def opener(step: str) -> str:
