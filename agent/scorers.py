@@ -165,7 +165,9 @@ EXCELLENT_MEAN = 3.3
 #: don't churn at renewal", "doesn't leave us") is a retention target, not a negated metric.
 #: 13: "the work that can wait" describes work; it dismisses nothing (round 11). 14: a cost that
 #: rose in the past ("doubled last year", "increased 40% last quarter") is no higher cost accepted.
-RULES = 14
+#: 15: a heading over a list ("Short term:" then bulleted lines) carries its meaning to each item
+#: (round 12).
+RULES = 15
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -658,8 +658,79 @@ def read_sentence(text: str) -> Sentence:
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
 
 
+#: A line that only heads what follows: "Short term:", "Assumptions:", "## Next quarter",
+#: "**Risks:**" (a label of at most four words, with a colon or as a Markdown heading).
+_HEAD_LINE = re.compile(r"^\s*(?:(#+)\s*)?\**\s*([A-Za-z0-9][^:.?!*#\n]{0,40}?)\s*(:?)\s*\**"
+                        r"\s*(:?)\s*$")
+#: A list item's line: a bullet or a number.
+_ITEM_LINE = re.compile(r"^\s*(?:[-*\u2022\u00b7+]|\d+[.)])\s+\S")
+
+
+def _heading(line: str) -> str | None:
+    """The label of a line that only heads a list ("Short term:" -> "Short term"), or None."""
+    m = _HEAD_LINE.match(line)
+    if not m or not (m.group(1) or m.group(3) or m.group(4)) or _ITEM_LINE.match(line):
+        return None
+    label = m.group(2).strip()
+    return label if 1 <= len(label.split()) <= 4 else None
+
+
+def _headed_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, heading) of each list item's line that sits under a heading line: the
+    bulleted or numbered lines right after it (blank lines before the first allowed), up to the
+    first line that is neither."""
+    spans: list[tuple[int, int, str]] = []
+    head: str | None = None
+    started = False
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        label = _heading(line)
+        if label is not None:
+            head, started = label, False
+        elif head is not None and _ITEM_LINE.match(line):
+            spans.append((pos, end, head))
+            started = True
+        elif head is not None and not line.strip() and not started:
+            pass
+        else:
+            head = None
+        pos = end + 1
+    return spans
+
+
+def _under(heading: str, sentence: str) -> Sentence:
+    """A list item's sentence read with its heading's meaning ("Short term:" over "- Keep the
+    top adapters warm" reads "Short term: Keep the top adapters warm"), shown as written. An
+    item that affirms nothing of its own ("- No canary.") takes nothing from the heading."""
+    own = read_sentence(sentence)
+    body = _BULLET.sub("", sentence)
+    if len(_WORD.findall(asserted(body).lower())) < 2:
+        return own
+    with_head = read_sentence(f"{heading}: {body}")
+    return Sentence(text=sentence, read=f"{own.read} | {with_head.read}",
+                    full=f"{own.full} | {with_head.full}", claim=own.claim,
+                    quantity=own.quantity, negated=own.negated, reasoned=own.reasoned,
+                    parts=own.parts + tuple(p for p in with_head.parts if p not in own.parts))
+
+
 @lru_cache(maxsize=2048)
 def read_answer(text: str) -> tuple[Sentence, ...]:
     """The substantive sentences of one answer (injected grader talk removed, see
-    agent/signals.py), each read for meaning."""
-    return tuple(read_sentence(s) for s in substantive_sentences(text))
+    agent/signals.py), each read for meaning. A heading over a list ("Short term:" then
+    bulleted lines) carries its meaning to each item under it."""
+    sents = substantive_sentences(text)
+    spans = _headed_spans(text) if "\n" in text else []
+    if not spans:
+        return tuple(read_sentence(s) for s in sents)
+    out: list[Sentence] = []
+    pos = 0
+    for s in sents:
+        at = text.find(s, pos)
+        if at < 0:
+            out.append(read_sentence(s))
+            continue
+        pos = at + len(s)
+        head = next((h for a, b, h in spans if a <= at < b), None)
+        out.append(_under(head, s) if head else read_sentence(s))
+    return tuple(out)
