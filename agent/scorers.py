@@ -166,8 +166,9 @@ EXCELLENT_MEAN = 3.3
 #: 13: "the work that can wait" describes work; it dismisses nothing (round 11). 14: a cost that
 #: rose in the past ("doubled last year", "increased 40% last quarter") is no higher cost accepted.
 #: 15: a heading over a list ("Short term:" then bulleted lines) carries its meaning to each item
-#: (round 12).
-RULES = 15
+#: (round 12). 16: time labels that lay out two horizons or more ("Week 1: ... Month 1: ...
+#: Quarter: ...") read each with its horizon; labels of one horizon only say nothing of horizons.
+RULES = 16
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -64,3 +64,38 @@ def test_a_heading_does_not_reach_past_its_list() -> None:
                         "later.\n- Keep the queue short.")
     assert "Short term" in sents[1].read
     assert all("Short term" not in s.read for s in sents[2:])
+
+
+# -- time labels that lay out two horizons or more -------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Week 1: a script brings up spare copies twenty minutes before the rush.\n"
+    "Month 1: the scaler reacts to the waiting line, not to how busy the cards look.\n"
+    "Quarter: latency-aware scaling as a product for every dedicated customer.\n",
+    "Days 1-3: keep two extra machines warm through the morning.\n"
+    "Month 2: load weights from local disk so new machines answer sooner.\n"
+    "H2: a scheduler that every team's traffic goes through.\n",
+    "Wk 1 - we pin the hot adapters on warm machines.\n"
+    "Mo 1 - we stream weights from local disk.\n"
+    "Q3 - we ship one shared pool for every fine-tune customer.\n",
+])
+def test_time_labels_across_horizons_read_as_horizons(text: str) -> None:
+    assert level(score(text, "solutions", FINTECH), "solutions.time_horizons") == 3
+
+
+@pytest.mark.parametrize("text", [
+    # labels of one horizon only
+    "Day 1: copy the config and point it at the new weights.\nDay 2: raise the limit to 128k.\n"
+    "Day 3: launch it for everyone.\n",
+    "Week 1: we add two machines.\nWeek 2: we add two more machines.\nWeek 3: we add four "
+    "nodes.\n",
+    # bare labels, keyword lists, negated, filler
+    "Week 1:\nMonth 1:\nQuarter:\n",
+    "Week 1: p99, KV cache.\nMonth 1: autoscaler, canary.\nQuarter: north star, platform.\n",
+    "Week 1: we don't do anything.\nMonth 1: no caching, no autoscaler.\nQuarter: nothing, we "
+    "never build a platform.\n",
+    "Week 1: synergy leverage holistic north star alignment.\nMonth 1: leverage synergies "
+    "holistically.\nQuarter: holistic leverage of the north star.\n",
+])
+def test_time_labels_that_lay_out_no_horizons_earn_nothing_new(text: str) -> None:
+    assert (level(score(text, "solutions", FINTECH), "solutions.time_horizons") or 0) <= 2

@@ -714,6 +714,78 @@ def _under(heading: str, sentence: str) -> Sentence:
                     parts=own.parts + tuple(p for p in with_head.parts if p not in own.parts))
 
 
+_N = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+#: A time label that opens a line or heads a list: "Week 1:", "Month 2 -", "Quarter:",
+#: "Days 1-3:", "Next quarter:", "Q3:", "H2:" (its unit, its first and last number).
+_TIME_LABEL = re.compile(
+    r"^\W*(?:(this|next|first|the first)\s+)?(day|week|wk|month|mo|quarter|q[1-4]|half|h[12]|year)"
+    r"s?\.?\s*(" + _N + r")?(?:\s*(?:-|\u2013|\u2014|to)\s*(" + _N + r"))?"
+    r"\s*(?:\([^)]{0,30}\))?\s*(?::|\s[-\u2013\u2014]\s)", re.IGNORECASE)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
+#: The words the time-horizon signals read for each horizon (rubrics/solutions.yaml).
+_HORIZON_WORDS = ("near term", "mid term", "longer term")
+
+
+def _number(word: str | None) -> int | None:
+    if not word:
+        return None
+    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word.lower())
+
+
+def _horizon(label: str) -> int | None:
+    """Which horizon a time label opens (0 near, 1 mid, 2 long), or None: days and the first
+    weeks are near; later weeks and the first two months mid; later months, a quarter on its own,
+    a half and a year long ("next quarter" is mid, as the rubric reads it)."""
+    m = _TIME_LABEL.match(label)
+    if not m:
+        return None
+    rel, unit = (m.group(1) or "").lower(), m.group(2).lower()
+    last = _number(m.group(4)) or _number(m.group(3))
+    if unit in ("day", "week", "wk"):
+        return 0 if unit == "day" or (last or 1) <= 4 else 1
+    if unit in ("month", "mo"):
+        return 1 if (last or 1) <= 2 else 2
+    if unit in ("quarter",) and rel in ("this", "next", "first", "the first"):
+        return 1
+    return 2
+
+
+def _says_something(s: Sentence) -> bool:
+    """A time label's line says something: a claim, or four words or more after the label that
+    are neither a list of short items nor filler ("Quarter: latency-aware scaling as a product
+    for all", not "Quarter: p99, KV cache" nor "Week 1:"), with three of them affirmed."""
+    body = _BULLET.sub("", s.text)
+    if len(_WORD.findall(asserted(body).lower())) < 3:
+        return False
+    if s.claim:
+        return True
+    lv = _LABEL_VALUE.match(body)
+    value = lv.group(2) if lv else body
+    return (len(_WORD.findall(value.lower())) >= 4 and not filler(s.text)
+            and _list_items(value) is None)
+
+
+def _phased(sents: list[Sentence], labels: list[str]) -> list[Sentence]:
+    """Sentences opened (or headed) by time labels that lay out two horizons or more ("Week 1:
+    ... Month 1: ... Quarter: ...") read each with its horizon's words; labels of one horizon
+    only ("Day one: ... Day two: ...", "Week 1: ... Week 3: ...") say nothing of horizons, nor
+    does a label over a noun string ("Week 1: p99, KV cache.") or over nothing affirmed."""
+    found = [_horizon(x) for x in labels]
+    if len({h for h in found if h is not None}) < 2:
+        return sents
+    out = []
+    for s, h in zip(sents, found):
+        if h is None or not _says_something(s):
+            out.append(s)
+            continue
+        out.append(Sentence(text=s.text, read=f"{s.read} | {_HORIZON_WORDS[h]}",
+                            full=f"{s.full} | {_HORIZON_WORDS[h]}",
+                            claim=s.claim, quantity=s.quantity, negated=s.negated,
+                            reasoned=s.reasoned, parts=s.parts))
+    return out
+
+
 @lru_cache(maxsize=2048)
 def read_answer(text: str) -> tuple[Sentence, ...]:
     """The substantive sentences of one answer (injected grader talk removed, see
@@ -721,16 +793,15 @@ def read_answer(text: str) -> tuple[Sentence, ...]:
     bulleted lines) carries its meaning to each item under it."""
     sents = substantive_sentences(text)
     spans = _headed_spans(text) if "\n" in text else []
-    if not spans:
-        return tuple(read_sentence(s) for s in sents)
     out: list[Sentence] = []
+    labels: list[str] = []
     pos = 0
     for s in sents:
-        at = text.find(s, pos)
-        if at < 0:
-            out.append(read_sentence(s))
-            continue
-        pos = at + len(s)
-        head = next((h for a, b, h in spans if a <= at < b), None)
+        at = text.find(s, pos) if spans else -1
+        head = None
+        if at >= 0:
+            pos = at + len(s)
+            head = next((h for a, b, h in spans if a <= at < b), None)
         out.append(_under(head, s) if head else read_sentence(s))
-    return tuple(out)
+        labels.append(f"{head}:" if head else _BULLET.sub("", s))
+    return tuple(_phased(out, labels))
