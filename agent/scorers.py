@@ -168,7 +168,9 @@ EXCELLENT_MEAN = 3.3
 #: 15: a heading over a list ("Short term:" then bulleted lines) carries its meaning to each item
 #: (round 12). 16: time labels that lay out two horizons or more ("Week 1: ... Month 1: ...
 #: Quarter: ...") read each with its horizon; labels of one horizon only say nothing of horizons.
-RULES = 16
+#: 17: a margin of time ("8 min margin", "a margin of 30 seconds", "safety margin") is slack,
+#: not the money sense the rubrics' "margin" means.
+RULES = 17
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

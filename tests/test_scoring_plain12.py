@@ -99,3 +99,31 @@ def test_time_labels_across_horizons_read_as_horizons(text: str) -> None:
 ])
 def test_time_labels_that_lay_out_no_horizons_earn_nothing_new(text: str) -> None:
     assert (level(score(text, "solutions", FINTECH), "solutions.time_horizons") or 0) <= 2
+
+
+# -- a margin of time is slack, not profit ----------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Replicas are ready in 7 min, so 8 min margin.",
+    "That leaves a margin of 30 seconds before the deadline.",
+    "We keep 2 min of margin and a safety margin on memory.",
+])
+def test_a_margin_of_time_is_no_money_margin(text: str) -> None:
+    from agent.semantic.reading import read_sentence
+
+    s = read_sentence(text)
+    assert "margin" not in s.read.lower() and "margin" not in s.full.lower()
+    assert s.text == text
+    for step in ("solutions", "cross_cutting"):
+        result = score(text, step, FINTECH)
+        assert not any("margin" in c.rationale.lower() for c in result.criteria)
+
+
+@pytest.mark.parametrize("text", [
+    "Gross margin on the account must not drop.",
+    "Our margin per token falls if we keep idle machines.",
+])
+def test_a_money_margin_still_reads(text: str) -> None:
+    from agent.semantic.reading import read_sentence
+
+    assert "margin" in read_sentence(text).read.lower()

@@ -622,16 +622,40 @@ CLAIM_MAX_WORDS = 250
 _SPACES = re.compile(r"\s+")
 
 
+#: A word in a sense the rubric's words do not mean: a margin of time ("8 min margin", "a
+#: margin of 30 seconds", "safety margin", "margin of error") is slack, not profit. Read as
+#: "slack " (as long as the word, so clause offsets hold); the sentence is shown as written.
+_TIME = r"(?:ms|msec|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?)"
+_WRONG_SENSE = re.compile(
+    r"(?:\b\d+(?:\.\d+)?\s*" + _TIME + r"\b(?:\s+(?:of|the|our|a|safety|spare|extra|time|"
+    r"buffer))*\s+|\b(?:safety|time|timing|error|latency|capacity|memory)\s+)(margin)s?\b"
+    r"|\b(margin)s?\s+(?:of\s+(?:about\s+|roughly\s+|~\s*)?(?:\d+(?:\.\d+)?\s*" + _TIME
+    + r"\b|safety|error)|for (?:error|safety))",
+    re.IGNORECASE)
+
+
+def _in_its_sense(text: str) -> str:
+    """``text`` with each word used in another sense than the rubric's replaced, length kept."""
+    if "argin" not in text:
+        return text
+    chars = list(text)
+    for m in _WRONG_SENSE.finditer(text):
+        g = 1 if m.group(1) else 2
+        chars[m.start(g):m.end(g)] = "slack "
+    return "".join(chars)
+
+
 @lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
-    affirmed = asserted(text)
+    src = _in_its_sense(text)  # as long as text: clause offsets hold
+    affirmed = asserted(src)
     digits = words_to_numbers(affirmed)
     # patterns written with number words ("two kinds") still match the original
     read = affirmed if digits == affirmed else f"{affirmed} | {digits}"
     said = everyday_terms(digits)
     if said:
         read = f"{read} | {said}"
-    cut = clauses(text)
+    cut = clauses(src)
     parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip() for c in cut]
     whole = _SPACES.sub(" ", digits).strip()
     parts = [p for p in parts if len(p.split()) >= 3]
@@ -639,12 +663,12 @@ def read_sentence(text: str) -> Sentence:
         parts.append(whole)
     taken_back = [c for c in cut if c.retracted]
     if taken_back:  # a clause taken back is not there even for reasoned rejections
-        chars = list(text)
+        chars = list(src)
         for c in taken_back:
             chars[c.start:c.start + len(c.text)] = " " * len(c.text)
         text_full = "".join(chars)
     else:
-        text_full = text
+        text_full = src
     full = words_to_numbers(text_full)
     said = everyday_terms(full)
     full = text_full if full == text_full else f"{text_full} | {full}"
@@ -654,7 +678,7 @@ def read_sentence(text: str) -> Sentence:
                     claim=((has_verb(text) or described(text) or bool(_ANNOUNCES.match(text)))
                            and not filler(text) and len(text.split()) <= CLAIM_MAX_WORDS),
                     quantity=bool(_QUANTITY.search(read)) and not listed_figures(digits),
-                    negated=affirmed != text,
+                    negated=affirmed != src,
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
 
 
