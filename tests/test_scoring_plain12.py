@@ -127,3 +127,48 @@ def test_a_money_margin_still_reads(text: str) -> None:
     from agent.semantic.reading import read_sentence
 
     assert "margin" in read_sentence(text).read.lower()
+
+
+# -- many sharp questions from one seat are a line of questioning ---------------------------------
+
+def _interview(*answers: str):
+    from agent.scorers import OfflineScorer
+
+    turns = [t for a in answers for t in (("interviewer", "Go on."), ("candidate", a))]
+    return OfflineScorer().score_step(FINTECH, "cross_cutting", turns)  # type: ignore[arg-type]
+
+
+INFRA_ONLY = (
+    "Which machines and which model? Shared or reserved for them?",
+    "How slow is the slowest one in a hundred at the open right now?",
+    "Ramp shape: how fast does it climb, and is it the same every day?",
+    "Scaler: what does it watch, and how long does it wait before adding more?",
+    "How long until a new copy answers its first request?",
+    "Do requests wait in line during the spike, and how full are the cards?",
+)
+
+
+def test_many_questions_from_one_seat_earn_partial_credit() -> None:
+    assert level(_interview(*INFRA_ONLY), "cross_cutting.pm_and_operator_questions") == 2
+
+
+@pytest.mark.parametrize("answers", [
+    # one question form over and over
+    ("What about p99?", "What about the KV cache?", "What about the canary?",
+     "What about rollback?", "What about the SLA?", "What about the north star?"),
+    # bare keywords with question marks
+    ("p99?", "KV cache?", "canary?", "rollback?", "SLA?", "north star?"),
+    # musings, not questions
+    ("Maybe more GPUs?", "I guess too many users at once?", "Perhaps some kind of caching?",
+     "How about a bigger batch?", "What if we restart it?", "Could it be the network?"),
+    # buzzword questions
+    ("How do we leverage synergies holistically?", "Can we leverage the north star alignment?",
+     "What synergy does the framework unlock?", "Is our posture holistic?",
+     "Where is the leverage in the strategy?", "Which synergies ladder up?"),
+    # fewer than five
+    INFRA_ONLY[:2],
+])
+def test_what_is_no_line_of_questioning_earns_nothing_new(answers: tuple[str, ...]) -> None:
+    result = _interview(*answers)
+    c = next(c for c in result.criteria if c.id == "cross_cutting.pm_and_operator_questions")
+    assert "clarifying questions" not in c.rationale

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
 from agent.prompts import scoring_words
@@ -829,3 +830,43 @@ def read_answer(text: str) -> tuple[Sentence, ...]:
         out.append(_under(head, s) if head else read_sentence(s))
         labels.append(f"{head}:" if head else _BULLET.sub("", s))
     return tuple(_phased(out, labels))
+
+
+#: What questions asked in depth read as, beside their own words (rubrics/cross_cutting.yaml's
+#: "clarifying questions").
+_IN_DEPTH = "clarifying questions"
+#: How many distinct questions of some substance make a line of questioning.
+MANY_QUESTIONS = 5
+
+
+#: A question that proposes or muses rather than asks ("what about more GPUs?", "maybe some
+#: kind of caching?", "I guess too many users at once?").
+_MUSING = re.compile(r"\b(?:i guess|maybe|perhaps|what about|how about|what if|i was (?:also )?"
+                     r"thinking|could it be|might it be)\b", re.IGNORECASE)
+
+
+def _question_of_substance(s: Sentence) -> bool:
+    """A question of three words or more that asks something of its own: not filler, not a list
+    of short items, not negated away, not a musing (see _MUSING)."""
+    text = _BULLET.sub("", s.text).strip()
+    if not text.endswith("?") or filler(text) or _MUSING.search(text):
+        return False
+    body = _LABEL_VALUE.match(text)
+    words = _WORD.findall(asserted(text).lower())
+    return len(words) >= 3 and _list_items(body.group(2) if body else text) is None
+
+
+def asked_in_depth(sents: Sequence[Sentence]) -> list[Sentence]:
+    """``sents`` with each question read as a clarifying question when they ask many (at least
+    MANY_QUESTIONS distinct questions of substance, opened in three different ways or more): ten
+    sharp questions from one seat are a line of questioning, not one shallow ask. A run of one
+    question form ("What about p99? What about the KV cache? ...") is not."""
+    asked = [s for s in sents if _question_of_substance(s)]
+    texts = {s.text.strip().lower() for s in asked}
+    openings = {tuple(_WORD.findall(_BULLET.sub("", s.text).lower())[:2]) for s in asked}
+    if len(texts) < MANY_QUESTIONS or len(openings) < 3:
+        return list(sents)
+    ids = {id(s) for s in asked}
+    return [Sentence(text=s.text, read=f"{s.read} | {_IN_DEPTH}", full=f"{s.full} | {_IN_DEPTH}",
+                     claim=s.claim, quantity=s.quantity, negated=s.negated, reasoned=s.reasoned,
+                     parts=s.parts) if id(s) in ids else s for s in sents]
