@@ -172,7 +172,9 @@ EXCELLENT_MEAN = 3.3
 #: not the money sense the rubrics' "margin" means. 18: across the interview, five distinct
 #: questions of substance or more (not musings, not one form repeated) read as clarifying
 #: questions: many sharp questions from one seat earn partial credit, not "only touched on".
-RULES = 18
+#: 19: a short label over a question ("Burst shape: how fast does it ramp?") is read with each
+#: of its clauses when matching by meaning: it names what is asked about.
+RULES = 19
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -172,3 +172,18 @@ def test_what_is_no_line_of_questioning_earns_nothing_new(answers: tuple[str, ..
     result = _interview(*answers)
     c = next(c for c in result.criteria if c.id == "cross_cutting.pm_and_operator_questions")
     assert "clarifying questions" not in c.rationale
+
+
+# -- a short label names what the question after it asks about ----------------------------------
+
+def test_a_labelled_question_about_traffic_is_no_stated_goal() -> None:
+    result = score("Burst shape: how fast does it ramp, is it predictable?", "clarify", FINTECH)
+    assert level(result, "clarify.optimization_target") == 1
+
+
+@pytest.mark.parametrize("text", [
+    "Priority: is it how fast answers come back, or what it costs?",
+    "Goal: how fast do answers need to come back, and at what cost?",
+])
+def test_a_labelled_question_about_the_goal_still_counts(text: str) -> None:
+    assert (level(score(text, "clarify", FINTECH), "clarify.optimization_target") or 0) >= 2

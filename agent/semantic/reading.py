@@ -660,6 +660,12 @@ def read_sentence(text: str) -> Sentence:
     parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip() for c in cut]
     whole = _SPACES.sub(" ", digits).strip()
     parts = [p for p in parts if len(p.split()) >= 3]
+    lv = _LABEL_VALUE.match(_BULLET.sub("", text))
+    if lv and 1 <= len(lv.group(1).split()) <= 3 and lv.group(2).rstrip().endswith("?"):
+        # a short label names what the questions after it ask about ("Burst shape: how fast
+        # does it ramp?" asks about the burst, not about how fast answers come back)
+        label = lv.group(1).strip()
+        parts = [p if label.lower() in p.lower() else f"{label}: {p}" for p in parts]
     if whole and whole not in parts:
         parts.append(whole)
     taken_back = [c for c in cut if c.retracted]
