@@ -187,3 +187,38 @@ def test_a_labelled_question_about_traffic_is_no_stated_goal() -> None:
 ])
 def test_a_labelled_question_about_the_goal_still_counts(text: str) -> None:
     assert (level(score(text, "clarify", FINTECH), "clarify.optimization_target") or 0) >= 2
+
+
+# -- a thing held fixed is a constraint; a heading of assumptions reaches its items --------------
+
+ASSUMED = ("Assumptions:\n- Model fixed. No quantization, no swap.\n- We can reserve capacity on "
+           "our side.\n- The fix is ours, not theirs.")
+
+
+def test_a_list_under_an_assumptions_heading_reads_as_assumptions_and_a_limit() -> None:
+    result = score(ASSUMED, "clarify", FINTECH)
+    c = next(c for c in result.criteria if c.id == "clarify.assumption_summary")
+    assert "constraint" in c.rationale and c.rationale.startswith("Covered 2")
+
+
+@pytest.mark.parametrize("text,held", [
+    ("Model fixed.", True),
+    ("Hardware is a given: H100s only.", True),
+    ("Budget locked at 40 GPUs.", True),
+    ("The model is not fixed.", False),
+    ("We fixed the bug in the API.", False),
+    ("The API is fixed in the next release.", False),
+])
+def test_a_thing_held_fixed_reads_as_a_constraint(text: str, held: bool) -> None:
+    from agent.semantic.reading import read_sentence
+
+    assert ("constraint" in read_sentence(text).read) is held
+
+
+@pytest.mark.parametrize("text", [
+    "Assumptions:\n- None.\n- We don't assume anything.\n- No summary needed.",
+    "Assumptions:\n- p99\n- cost\n- SLA\n- canary",
+    "Assumptions:\nSummary:\nConstraints:\nTarget:",
+])
+def test_an_assumptions_heading_over_nothing_earns_at_most_a_noun_string(text: str) -> None:
+    assert (level(score(text, "clarify", FINTECH), "clarify.assumption_summary") or 0) <= 2
