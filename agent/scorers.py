@@ -21,7 +21,7 @@ from agent.semantic.claims import StepBudget, cover
 from agent.semantic.facts import Told
 from agent.semantic.facts import check as check_facts
 from agent.semantic.premises import carried, clarify_calls
-from agent.semantic.reading import Sentence, read_answer
+from agent.semantic.reading import Sentence, asked_in_depth, read_answer
 from agent.signals import level_for
 from agent.steps import CROSS_CUTTING, STEPS
 
@@ -165,7 +165,16 @@ EXCELLENT_MEAN = 3.3
 #: don't churn at renewal", "doesn't leave us") is a retention target, not a negated metric.
 #: 13: "the work that can wait" describes work; it dismisses nothing (round 11). 14: a cost that
 #: rose in the past ("doubled last year", "increased 40% last quarter") is no higher cost accepted.
-RULES = 14
+#: 15: a heading over a list ("Short term:" then bulleted lines) carries its meaning to each item
+#: (round 12). 16: time labels that lay out two horizons or more ("Week 1: ... Month 1: ...
+#: Quarter: ...") read each with its horizon; labels of one horizon only say nothing of horizons.
+#: 17: a margin of time ("8 min margin", "a margin of 30 seconds", "safety margin") is slack,
+#: not the money sense the rubrics' "margin" means. 18: across the interview, five distinct
+#: questions of substance or more (not musings, not one form repeated) read as clarifying
+#: questions: many sharp questions from one seat earn partial credit, not "only touched on".
+#: 19: a short label over a question ("Burst shape: how fast does it ramp?") is read with each
+#: of its clauses when matching by meaning: it names what is asked about.
+RULES = 19
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:
@@ -247,6 +256,7 @@ class OfflineScorer:
         if step not in STEPS:  # across the interview: a call judged wrong in its step earns
             sents = [s for s in sents  # nothing here either (it is marked down there)
                      if not wrong_in_a_step(s.text)]
+            sents = asked_in_depth(sents)  # many questions are a line of questioning
         if step in STEPS:
             bad = invented + wrong_calls(case, step, sents)
             premised, rests = premise_calls(case, step, turns, sents, told)

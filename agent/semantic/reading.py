@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
 from agent.prompts import scoring_words
@@ -622,29 +623,59 @@ CLAIM_MAX_WORDS = 250
 _SPACES = re.compile(r"\s+")
 
 
+#: A word in a sense the rubric's words do not mean: a margin of time ("8 min margin", "a
+#: margin of 30 seconds", "safety margin", "margin of error") is slack, not profit. Read as
+#: "slack " (as long as the word, so clause offsets hold); the sentence is shown as written.
+_TIME = r"(?:ms|msec|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?)"
+_WRONG_SENSE = re.compile(
+    r"(?:\b\d+(?:\.\d+)?\s*" + _TIME + r"\b(?:\s+(?:of|the|our|a|safety|spare|extra|time|"
+    r"buffer))*\s+|\b(?:safety|time|timing|error|latency|capacity|memory)\s+)(margin)s?\b"
+    r"|\b(margin)s?\s+(?:of\s+(?:about\s+|roughly\s+|~\s*)?(?:\d+(?:\.\d+)?\s*" + _TIME
+    + r"\b|safety|error)|for (?:error|safety))",
+    re.IGNORECASE)
+
+
+def _in_its_sense(text: str) -> str:
+    """``text`` with each word used in another sense than the rubric's replaced, length kept."""
+    if "argin" not in text:
+        return text
+    chars = list(text)
+    for m in _WRONG_SENSE.finditer(text):
+        g = 1 if m.group(1) else 2
+        chars[m.start(g):m.end(g)] = "slack "
+    return "".join(chars)
+
+
 @lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
-    affirmed = asserted(text)
+    src = _in_its_sense(text)  # as long as text: clause offsets hold
+    affirmed = asserted(src)
     digits = words_to_numbers(affirmed)
     # patterns written with number words ("two kinds") still match the original
     read = affirmed if digits == affirmed else f"{affirmed} | {digits}"
     said = everyday_terms(digits)
     if said:
         read = f"{read} | {said}"
-    cut = clauses(text)
+    cut = clauses(src)
     parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip() for c in cut]
     whole = _SPACES.sub(" ", digits).strip()
     parts = [p for p in parts if len(p.split()) >= 3]
+    lv = _LABEL_VALUE.match(_BULLET.sub("", text))
+    if lv and 1 <= len(lv.group(1).split()) <= 3 and lv.group(2).rstrip().endswith("?"):
+        # a short label names what the questions after it ask about ("Burst shape: how fast
+        # does it ramp?" asks about the burst, not about how fast answers come back)
+        label = lv.group(1).strip()
+        parts = [p if label.lower() in p.lower() else f"{label}: {p}" for p in parts]
     if whole and whole not in parts:
         parts.append(whole)
     taken_back = [c for c in cut if c.retracted]
     if taken_back:  # a clause taken back is not there even for reasoned rejections
-        chars = list(text)
+        chars = list(src)
         for c in taken_back:
             chars[c.start:c.start + len(c.text)] = " " * len(c.text)
         text_full = "".join(chars)
     else:
-        text_full = text
+        text_full = src
     full = words_to_numbers(text_full)
     said = everyday_terms(full)
     full = text_full if full == text_full else f"{text_full} | {full}"
@@ -654,12 +685,194 @@ def read_sentence(text: str) -> Sentence:
                     claim=((has_verb(text) or described(text) or bool(_ANNOUNCES.match(text)))
                            and not filler(text) and len(text.split()) <= CLAIM_MAX_WORDS),
                     quantity=bool(_QUANTITY.search(read)) and not listed_figures(digits),
-                    negated=affirmed != text,
+                    negated=affirmed != src,
                     reasoned=bool(_REASON.search(text)), parts=tuple(parts))
+
+
+#: A line that only heads what follows: "Short term:", "Assumptions:", "## Next quarter",
+#: "**Risks:**" (a label of at most four words, with a colon or as a Markdown heading).
+_HEAD_LINE = re.compile(r"^\s*(?:(#+)\s*)?\**\s*([A-Za-z0-9][^:.?!*#\n]{0,40}?)\s*(:?)\s*\**"
+                        r"\s*(:?)\s*$")
+#: A list item's line: a bullet or a number.
+_ITEM_LINE = re.compile(r"^\s*(?:[-*\u2022\u00b7+]|\d+[.)])\s+\S")
+
+
+def _heading(line: str) -> str | None:
+    """The label of a line that only heads a list ("Short term:" -> "Short term"), or None."""
+    m = _HEAD_LINE.match(line)
+    if not m or not (m.group(1) or m.group(3) or m.group(4)) or _ITEM_LINE.match(line):
+        return None
+    label = m.group(2).strip()
+    return label if 1 <= len(label.split()) <= 4 else None
+
+
+def _headed_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, heading) of each list item's line that sits under a heading line: the
+    bulleted or numbered lines right after it (blank lines before the first allowed), up to the
+    first line that is neither."""
+    spans: list[tuple[int, int, str]] = []
+    head: str | None = None
+    started = False
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        label = _heading(line)
+        if label is not None:
+            head, started = label, False
+        elif head is not None and _ITEM_LINE.match(line):
+            spans.append((pos, end, head))
+            started = True
+        elif head is not None and not line.strip() and not started:
+            pass
+        else:
+            head = None
+        pos = end + 1
+    return spans
+
+
+def _under(heading: str, sentence: str) -> Sentence:
+    """A list item's sentence read with its heading's meaning ("Short term:" over "- Keep the
+    top adapters warm" reads "Short term: Keep the top adapters warm"), shown as written. An
+    item that affirms nothing of its own ("- No canary.") takes nothing from the heading."""
+    own = read_sentence(sentence)
+    body = _BULLET.sub("", sentence)
+    if len(_WORD.findall(asserted(body).lower())) < 2:
+        return own
+    with_head = read_sentence(f"{heading}: {body}")
+    return Sentence(text=sentence, read=f"{own.read} | {with_head.read}",
+                    full=f"{own.full} | {with_head.full}", claim=own.claim,
+                    quantity=own.quantity, negated=own.negated, reasoned=own.reasoned,
+                    parts=own.parts + tuple(p for p in with_head.parts if p not in own.parts))
+
+
+_N = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+#: A time label that opens a line or heads a list: "Week 1:", "Month 2 -", "Quarter:",
+#: "Days 1-3:", "Next quarter:", "Q3:", "H2:" (its unit, its first and last number).
+_TIME_LABEL = re.compile(
+    r"^\W*(?:(this|next|first|the first)\s+)?(day|week|wk|month|mo|quarter|q[1-4]|half|h[12]|year)"
+    r"s?\.?\s*(" + _N + r")?(?:\s*(?:-|\u2013|\u2014|to)\s*(" + _N + r"))?"
+    r"\s*(?:\([^)]{0,30}\))?\s*(?::|\s[-\u2013\u2014]\s)", re.IGNORECASE)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
+#: The words the time-horizon signals read for each horizon (rubrics/solutions.yaml).
+_HORIZON_WORDS = ("near term", "mid term", "longer term")
+
+
+def _number(word: str | None) -> int | None:
+    if not word:
+        return None
+    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word.lower())
+
+
+def _horizon(label: str) -> int | None:
+    """Which horizon a time label opens (0 near, 1 mid, 2 long), or None: days and the first
+    weeks are near; later weeks and the first two months mid; later months, a quarter on its own,
+    a half and a year long ("next quarter" is mid, as the rubric reads it)."""
+    m = _TIME_LABEL.match(label)
+    if not m:
+        return None
+    rel, unit = (m.group(1) or "").lower(), m.group(2).lower()
+    last = _number(m.group(4)) or _number(m.group(3))
+    if unit in ("day", "week", "wk"):
+        return 0 if unit == "day" or (last or 1) <= 4 else 1
+    if unit in ("month", "mo"):
+        return 1 if (last or 1) <= 2 else 2
+    if unit in ("quarter",) and rel in ("this", "next", "first", "the first"):
+        return 1
+    return 2
+
+
+def _says_something(s: Sentence) -> bool:
+    """A time label's line says something: a claim, or four words or more after the label that
+    are neither a list of short items nor filler ("Quarter: latency-aware scaling as a product
+    for all", not "Quarter: p99, KV cache" nor "Week 1:"), with three of them affirmed."""
+    body = _BULLET.sub("", s.text)
+    if len(_WORD.findall(asserted(body).lower())) < 3:
+        return False
+    if s.claim:
+        return True
+    lv = _LABEL_VALUE.match(body)
+    value = lv.group(2) if lv else body
+    return (len(_WORD.findall(value.lower())) >= 4 and not filler(s.text)
+            and _list_items(value) is None)
+
+
+def _phased(sents: list[Sentence], labels: list[str]) -> list[Sentence]:
+    """Sentences opened (or headed) by time labels that lay out two horizons or more ("Week 1:
+    ... Month 1: ... Quarter: ...") read each with its horizon's words; labels of one horizon
+    only ("Day one: ... Day two: ...", "Week 1: ... Week 3: ...") say nothing of horizons, nor
+    does a label over a noun string ("Week 1: p99, KV cache.") or over nothing affirmed."""
+    found = [_horizon(x) for x in labels]
+    if len({h for h in found if h is not None}) < 2:
+        return sents
+    out = []
+    for s, h in zip(sents, found):
+        if h is None or not _says_something(s):
+            out.append(s)
+            continue
+        out.append(Sentence(text=s.text, read=f"{s.read} | {_HORIZON_WORDS[h]}",
+                            full=f"{s.full} | {_HORIZON_WORDS[h]}",
+                            claim=s.claim, quantity=s.quantity, negated=s.negated,
+                            reasoned=s.reasoned, parts=s.parts))
+    return out
 
 
 @lru_cache(maxsize=2048)
 def read_answer(text: str) -> tuple[Sentence, ...]:
     """The substantive sentences of one answer (injected grader talk removed, see
-    agent/signals.py), each read for meaning."""
-    return tuple(read_sentence(s) for s in substantive_sentences(text))
+    agent/signals.py), each read for meaning. A heading over a list ("Short term:" then
+    bulleted lines) carries its meaning to each item under it."""
+    sents = substantive_sentences(text)
+    spans = _headed_spans(text) if "\n" in text else []
+    out: list[Sentence] = []
+    labels: list[str] = []
+    pos = 0
+    for s in sents:
+        at = text.find(s, pos) if spans else -1
+        head = None
+        if at >= 0:
+            pos = at + len(s)
+            head = next((h for a, b, h in spans if a <= at < b), None)
+        out.append(_under(head, s) if head else read_sentence(s))
+        labels.append(f"{head}:" if head else _BULLET.sub("", s))
+    return tuple(_phased(out, labels))
+
+
+#: What questions asked in depth read as, beside their own words (rubrics/cross_cutting.yaml's
+#: "clarifying questions").
+_IN_DEPTH = "clarifying questions"
+#: How many distinct questions of some substance make a line of questioning.
+MANY_QUESTIONS = 5
+
+
+#: A question that proposes or muses rather than asks ("what about more GPUs?", "maybe some
+#: kind of caching?", "I guess too many users at once?").
+_MUSING = re.compile(r"\b(?:i guess|maybe|perhaps|what about|how about|what if|i was (?:also )?"
+                     r"thinking|could it be|might it be)\b", re.IGNORECASE)
+
+
+def _question_of_substance(s: Sentence) -> bool:
+    """A question of three words or more that asks something of its own: not filler, not a list
+    of short items, not negated away, not a musing (see _MUSING)."""
+    text = _BULLET.sub("", s.text).strip()
+    if not text.endswith("?") or filler(text) or _MUSING.search(text):
+        return False
+    body = _LABEL_VALUE.match(text)
+    words = _WORD.findall(asserted(text).lower())
+    return len(words) >= 3 and _list_items(body.group(2) if body else text) is None
+
+
+def asked_in_depth(sents: Sequence[Sentence]) -> list[Sentence]:
+    """``sents`` with each question read as a clarifying question when they ask many (at least
+    MANY_QUESTIONS distinct questions of substance, opened in three different ways or more): ten
+    sharp questions from one seat are a line of questioning, not one shallow ask. A run of one
+    question form ("What about p99? What about the KV cache? ...") is not."""
+    asked = [s for s in sents if _question_of_substance(s)]
+    texts = {s.text.strip().lower() for s in asked}
+    openings = {tuple(_WORD.findall(_BULLET.sub("", s.text).lower())[:2]) for s in asked}
+    if len(texts) < MANY_QUESTIONS or len(openings) < 3:
+        return list(sents)
+    ids = {id(s) for s in asked}
+    return [Sentence(text=s.text, read=f"{s.read} | {_IN_DEPTH}", full=f"{s.full} | {_IN_DEPTH}",
+                     claim=s.claim, quantity=s.quantity, negated=s.negated, reasoned=s.reasoned,
+                     parts=s.parts) if id(s) in ids else s for s in sents]
