@@ -101,7 +101,7 @@ def test_time_labels_that_lay_out_no_horizons_earn_nothing_new(text: str) -> Non
     assert (level(score(text, "solutions", FINTECH), "solutions.time_horizons") or 0) <= 2
 
 
-# -- a margin of time is slack, not profit ----------------------------------------------------------
+# -- a margin of time is slack, not profit ---------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
     "Replicas are ready in 7 min, so 8 min margin.",

@@ -13,9 +13,9 @@ exceed 500 ms", "no regression in accuracy", "without dropping requests", "no mo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Sequence
 from typing import Any
 
 from agent.prompts import scoring_words
@@ -806,7 +806,7 @@ def _phased(sents: list[Sentence], labels: list[str]) -> list[Sentence]:
     if len({h for h in found if h is not None}) < 2:
         return sents
     out = []
-    for s, h in zip(sents, found):
+    for s, h in zip(sents, found, strict=True):
         if h is None or not _says_something(s):
             out.append(s)
             continue
