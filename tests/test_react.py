@@ -1080,3 +1080,16 @@ def test_trial_11_a_chosen_size_is_no_untold_fact_and_a_share_is_quoted_whole() 
     gpu = get_case("gpu-price-shift")
     found = invented(gpu, [gpu.title, gpu.prompt], "Today we do only one third of what we need.")
     assert found is not None and found[1] == "one third"
+
+
+def test_no_outcome_question_after_a_pass_mark_and_a_stop_were_given() -> None:
+    """Trial 12: "What result would you need to see to go further, and what would make you
+    stop?" came right after "Pass = p99 < 500 ms" and "Revert in minutes if p99 regresses"."""
+    rollout = "Canary: one pool first, 10% of traffic."
+    both = ["Load test: replay last payday trace, 5x ramp in 2 min. Pass = p99 < 500 ms.",
+            rollout, "Revert in minutes if p99 regresses."]
+    assert deepen_text("validate", rollout, both) is None
+    # A pass mark alone, or nothing said of either, still gets the question.
+    for answers in ([rollout], both[:2]):
+        asked = deepen_text("validate", rollout, answers)
+        assert asked is not None and "what would make you stop" in asked, answers

@@ -1103,16 +1103,37 @@ def _quotable(sentences: Sequence[str]) -> str | None:
     return next((q for q in map(clean_quote, sentences) if q is not None), None)
 
 
+#: A question asking what result goes on and what stops ("What result would you need to see
+#: to go further, and what would make you stop?")...
+_ASKS_OUTCOME = re.compile(r"\bwhat result would you need\b|\bwhat would make you stop\b",
+                           re.IGNORECASE)
+#: ...of answers that already set a pass mark ("Pass = p99 < 500 ms", "success means ...",
+#: "expand only if ...")...
+_SAYS_PASS = re.compile(
+    r"\b(?:pass(?:es)?|passing|success|succeeds?|good enough)\s*(?:=|:|if\b|when\b|is\b|"
+    r"means\b|criteri\w*)|\b(?:proceed|continue|expand|ramp (?:up|on)|go ahead|move on|widen)\s+"
+    r"(?:only\s+)?(?:if|when|once)\b", re.IGNORECASE)
+#: ...and a stop ("Revert in minutes if p99 regresses", "if errors rise, we roll back").
+_SAYS_STOP = re.compile(
+    r"\b(?:revert|roll\s*back|rollback|stop|abort|kill|pause|halt|back out|fail)\w*\b[^.;\n]{0,60}"
+    r"\b(?:if|when|once|on)\b|\b(?:if|when)\b[^.;\n]{0,60}\b(?:revert|roll\s*back|stop|abort|kill|"
+    r"pause|halt|back out)\w*\b|\bfail\s*(?:=|:)", re.IGNORECASE)
+
+
 def answers_it(question: str, answers: Sequence[str]) -> bool:
     """Whether ``answers`` already answer what ``question`` asks: how a claim would be
     confirmed, of answers saying how they would check it (:data:`_SAYS_CHECK`); what a choice
     costs or gives up, of answers naming its cost (:data:`_NAMES_COST`); what comes first, of
-    answers that already order their options (:func:`orders_options`)."""
+    answers that already order their options (:func:`orders_options`); what result goes on and
+    what stops, of answers setting both a pass mark and a stop (trial 12: asked right after
+    "Pass = p99 < 500 ms" and "Revert in minutes if p99 regresses")."""
     if not answers:
         return False
     return bool((_ASKS_CHECK.search(question) and _says(_SAYS_CHECK, answers))
                 or (_ASKS_COST.search(question) and _says(_NAMES_COST, answers))
-                or (_ASKS_FIRST.search(question) and orders_options(answers)))
+                or (_ASKS_FIRST.search(question) and orders_options(answers))
+                or (_ASKS_OUTCOME.search(question) and _says(_SAYS_PASS, answers)
+                    and _says(_SAYS_STOP, answers)))
 
 
 #: A heading in an answer: a few words then a colon, at the start of a line, a sentence or a
