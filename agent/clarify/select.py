@@ -237,6 +237,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -416,6 +417,13 @@ class FactIndex:
         np.maximum.at(out.T, self.owner, refs.T)
         return out
 
+    @cached_property
+    def off_mask(self) -> np.ndarray:
+        """Per wording of prompts/clarify_offsheet.yaml, whether it stays a subject this sheet
+        does not answer (no fact of it :data:`OFF_ANSWERED` close): worked out once per index."""
+        return np.asarray(self.scores(list(clarify_offsheet())).max(axis=1) < OFF_ANSWERED,
+                          dtype=bool)
+
 
 _off_index: Index | None = None
 
@@ -423,8 +431,6 @@ _off_index: Index | None = None
 #: A wording of prompts/clarify_offsheet.yaml at least this close to one of a case's facts
 #: (its best reference text) is a subject that case's sheet answers, and is left out for it.
 OFF_ANSWERED = 0.7
-#: per :class:`FactIndex` (by id: :func:`fact_index` keeps every one it builds), its mask
-_off_masks: dict[int, np.ndarray] = {}
 
 
 def _off() -> Index:
@@ -437,15 +443,8 @@ def _off() -> Index:
 
 def off_sheet_mask(fi: FactIndex) -> np.ndarray:
     """Per wording of prompts/clarify_offsheet.yaml, whether it stays a subject the case's sheet
-    does not answer (no fact of it :data:`OFF_ANSWERED` close)."""
-    with _lock:
-        found = _off_masks.get(id(fi))
-    if found is not None:
-        return found
-    mask = np.asarray(fi.scores(list(clarify_offsheet())).max(axis=1) < OFF_ANSWERED, dtype=bool)
-    with _lock:
-        _off_masks[id(fi)] = mask
-    return mask
+    does not answer (:attr:`FactIndex.off_mask`)."""
+    return fi.off_mask
 
 
 def off_sheet(fi: FactIndex, texts: Sequence[str]) -> np.ndarray:
