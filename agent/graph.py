@@ -154,7 +154,7 @@ def start(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
     return Command(goto=step, update={
         **settings, "started_with": settings, "step": step, "status": "in_progress",
         "turns": turns, "followups": {}, "probed": {}, "engine": ctx.engine, "notice": None,
-        **({"facts_told": briefed_ids} if briefed_ids else {}),
+        "facts_told": briefed_ids,  # appended to (operator.add): none but a drill's briefing
     })
 
 
