@@ -133,14 +133,13 @@ def note_said(note: str, answers: list[str]) -> bool:
     said = {w[:5] for s in sents for w in _WORD.findall(s.read.lower())}
     clauses = [p for s in sents if s.claim or s.quantity for p in s.parts]
     parts = note_parts(note)
-    hits = 0
     sims = index(tuple(parts)).scores(clauses) if clauses else None
     made = []
     for i, part in enumerate(parts):
         keys = _key_words(part)
         covered = bool(keys) and sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
         made.append(covered or (sims is not None and float(sims[:, i].max()) >= NOTE_MATCH))
-        hits += made[-1]
+    hits = sum(made)
     if hits * 2 > len(parts) or (len(parts) == 2 and hits == 2):
         return True
     # "Ties each hypothesis to a measurement: per-phase timings at peak": a lead before a colon
