@@ -86,21 +86,29 @@ def script_version() -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
+def _question_lists(name: str, keyed_by: str, label: str,
+                    empty_ok: bool) -> dict[str, tuple[str, ...]]:
+    """``prompts/<name>.yaml``: a mapping of ``keyed_by`` to a non-empty list of questions, each
+    stripped; a bad entry is refused naming it (``label`` and its key)."""
+    path = data_dir("prompts") / f"{name}.yaml"
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not (data or empty_ok):
+        raise DataFileError(f"{path}: expected a mapping of {keyed_by} to a list of questions")
+    out: dict[str, tuple[str, ...]] = {}
+    for key, texts in data.items():
+        if not isinstance(texts, list) or not texts or not all(
+                isinstance(t, str) and t.strip() for t in texts):
+            raise DataFileError(f"{path}: {label} {key!r}: expected a non-empty list of "
+                                f"questions")
+        out[str(key)] = tuple(t.strip() for t in texts)
+    return out
+
+
 @cache
 def fact_asks() -> dict[str, tuple[str, ...]]:
     """``prompts/fact_asks.yaml``: example questions, in everyday words, for the facts most
     cases share (by fact id). Offline clarify recognises a fact by them too."""
-    path = data_dir("prompts") / "fact_asks.yaml"
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise DataFileError(f"{path}: expected a mapping of fact id to a list of questions")
-    out: dict[str, tuple[str, ...]] = {}
-    for fid, asks in data.items():
-        if not isinstance(asks, list) or not asks or not all(
-                isinstance(a, str) and a.strip() for a in asks):
-            raise DataFileError(f"{path}: field {fid!r}: expected a non-empty list of questions")
-        out[str(fid)] = tuple(a.strip() for a in asks)
-    return out
+    return _question_lists("fact_asks", "fact id", "field", empty_ok=True)
 
 
 @cache
@@ -108,18 +116,8 @@ def clarify_offsheet() -> tuple[str, ...]:
     """``prompts/clarify_offsheet.yaml``: wordings of subjects no case's fact sheet answers
     (headcount, a project budget, a region, vendors, ...), all subjects together: offline
     clarify's negative references (agent/clarify/select.py, :func:`off_sheet`)."""
-    path = data_dir("prompts") / "clarify_offsheet.yaml"
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not data:
-        raise DataFileError(f"{path}: expected a mapping of subject to a list of questions")
-    out: list[str] = []
-    for subject, texts in data.items():
-        if not isinstance(texts, list) or not texts or not all(
-                isinstance(t, str) and t.strip() for t in texts):
-            raise DataFileError(f"{path}: subject {subject!r}: expected a non-empty list of "
-                                f"questions")
-        out.extend(t.strip() for t in texts)
-    return tuple(out)
+    subjects = _question_lists("clarify_offsheet", "subject", "subject", empty_ok=False)
+    return tuple(t for texts in subjects.values() for t in texts)
 
 
 @cache
