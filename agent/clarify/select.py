@@ -228,6 +228,12 @@ subject (word-level signal; precision 0.971 -> 0.981 for recall 0.890 -> 0.840),
 rivals' prices (took the batch case's quote from a competitor: its own fact was not 0.7
 close), refusing keyword hits for a share or a count asked and not given (dev recall 0.890 ->
 0.887 / 0.883), an availability subject ("how many nines" took "QPS" and a plan's deadline).
+
+MiniLM (branch ``minilm``, an experiment, off by default): :data:`ENCODER` lets the meaning
+match read all-MiniLM-L6-v2's cosine (agent/semantic/minilm.py) or the mean of it and
+WordLlama's, with every rule above kept, the clue rules on WordLlama's cosine
+(:data:`CLUES_BY_WORDLLAMA`) and each encoder's :class:`Params` refitted by ``python -m
+evals.clarify_cv --grid tokens``. Figures in evals/README.md ("MiniLM").
 """
 
 from __future__ import annotations
