@@ -41,8 +41,11 @@ ENV = "INTERVIEWER_MINILM_DIR"
 #: Texts longer than this many tokens (with [CLS] and [SEP]) are cut, as sentence-transformers
 #: does for this model.
 MAX_TOKENS = 256
-#: Texts embedded per forward pass (sorted by length first, so little padding).
+#: Texts embedded per forward pass (sorted by length first, so little padding)...
 BATCH = 32
+#: ...and at most this many tokens, padding included (the attention scores of a batch grow with
+#: the square of its longest text: this keeps a batch of long references to tens of MB).
+BATCH_TOKENS = 2048
 #: Distinct texts kept embedded (1.5 KB each).
 CACHE_SIZE = 50_000
 
@@ -186,9 +189,14 @@ class MiniLM:
             return out
         ids = [self.token_ids(t) for t in texts]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start in range(0, len(order), batch):
-            rows = order[start:start + batch]
-            out[rows] = self.forward([ids[i] for i in rows])
+        rows: list[int] = []
+        for i in order:  # ascending length: the text joining a batch is its longest
+            if rows and (len(rows) >= batch or (len(rows) + 1) * len(ids[i]) > BATCH_TOKENS):
+                out[rows] = self.forward([ids[r] for r in rows])
+                rows = []
+            rows.append(i)
+        if rows:
+            out[rows] = self.forward([ids[r] for r in rows])
         return out
 
 
