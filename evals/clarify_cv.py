@@ -34,7 +34,16 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from agent.cases import Case, default_cases
-from agent.clarify.select import PARAMS, FactIndex, Params, Reading, decide, read
+from agent.clarify.select import (
+    CLUES_BY_WORDLLAMA,
+    ENCODER,
+    PARAMS,
+    FactIndex,
+    Params,
+    Reading,
+    decide,
+    read,
+)
 from agent.offline import question_parts
 from evals.clarify_bank import KINDS, SPLITS, BankQuestion, load_bank
 
@@ -88,6 +97,30 @@ GRIDS = {"round2": ROUND2,
                          if k not in (*KEYWORD_GATES, "token_weight", "token_floor")),
          "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor", "min_content",
                                         "phrase_behind", "intent_weight")}
+#: Experiment (branch ``minilm``): with ``INTERVIEWER_CLARIFY_ENCODER=minilm`` the sentence
+#: cosines come from all-MiniLM-L6-v2, on another scale than WordLlama's (related texts score
+#: higher), so the meaning thresholds get a grid shifted up, and the ``tokens`` grid also fits
+#: the thresholds it otherwise leaves at the shipped values: the clue thresholds and the
+#: off-sheet margins (agent/clarify/select.py, clarify7).
+MINILM_GRID: dict[str, tuple[float | bool, ...]] = {
+    "meaning_min": (0.45, 0.5, 0.55, 0.6, 0.65, 0.7),
+    "keyword_floor": (0.1, 0.15, 0.2, 0.25, 0.3),
+    "token_floor": (0.3, 0.35, 0.4, 0.45, 0.5),
+    # a clue keyword hit is judged on similarity alone, and MiniLM rates a question near a clue
+    # it merely touches higher ("Can we change their prompts?" 0.70 to the clue that prompts
+    # share one shape): the grid reaches further
+    "clue_min": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+    "clue_meaning_min": (0.6, 0.65, 0.7, 0.75, 0.8, 0.85),
+    "clue_margin": (0.05, 0.1, 0.15, 0.2, 0.25),
+    "off_margin": (-1.0, 0.0, 0.05, 0.1, 0.15),
+    "off_keyword_margin": (0.0, 0.1, 0.2, 1.0),
+    "off_typed_margin": (-0.3, -0.2, -0.1, 1.0),
+}
+if CLUES_BY_WORDLLAMA:  # the clue rules read WordLlama's cosine: its shipped values stay
+    MINILM_GRID = {k: v for k, v in MINILM_GRID.items() if not k.startswith("clue_")}
+if ENCODER in ("minilm", "blend"):
+    GRID = {**GRID, **MINILM_GRID}
+    GRIDS["tokens"] = (*GRIDS["tokens"], *(k for k in MINILM_GRID if k not in GRIDS["tokens"]))
 #: Round 3's and round 5's signals, off (their value when a grid leaves them out).
 OFF: dict[str, float | bool] = {"lead_min": 1.0, "override_margin": 1.0, "words_weight": 0.0,
                                 "intent_weight": 0.0, "token_weight": 0.0, "phrase_behind": 0.0,
@@ -146,15 +179,18 @@ def tally(pairs: Sequence[tuple[Item, set[str]]]) -> dict[str, Any]:
 
 
 def objective(items: Sequence[Item], p: Params) -> float:
-    """F1 of the facts told (unrounded), or -1 when a clue leaks."""
-    tp = fp = fn = 0
+    """F1 of the facts told (unrounded), or minus the number of clue leaks when any clue leaks
+    (so a search that starts where clues leak moves to fewer leaks first; from a start without
+    leaks this is the same search as scoring every leak -1)."""
+    tp = fp = fn = leaks = 0
     for item in items:
         got = told(item, p)
-        if (got - item.want) & item.clues:
-            return -1.0
+        leaks += len((got - item.want) & item.clues)
         tp += len(got & item.want)
         fp += len(got - item.want)
         fn += len(item.want - got)
+    if leaks:
+        return -float(leaks)
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 

@@ -228,16 +228,24 @@ subject (word-level signal; precision 0.971 -> 0.981 for recall 0.890 -> 0.840),
 rivals' prices (took the batch case's quote from a competitor: its own fact was not 0.7
 close), refusing keyword hits for a share or a count asked and not given (dev recall 0.890 ->
 0.887 / 0.883), an availability subject ("how many nines" took "QPS" and a plan's deadline).
+
+MiniLM (branch ``minilm``, an experiment, off by default): :data:`ENCODER` lets the meaning
+match read all-MiniLM-L6-v2's cosine (agent/semantic/minilm.py) or the mean of it and
+WordLlama's, with every rule above kept, the clue rules on WordLlama's cosine
+(:data:`CLUES_BY_WORDLLAMA`) and each encoder's :class:`Params` refitted by ``python -m
+evals.clarify_cv --grid tokens``. Figures in evals/README.md ("MiniLM").
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
@@ -360,8 +368,43 @@ class Params:
     list can come out closest ("QPS" and "NPS")."""
 
 
-#: The fitted match (see :class:`Params`).
-PARAMS = Params()
+#: Experiment (branch ``minilm``): which sentence encoder the meaning match uses, read once at
+#: import from ``INTERVIEWER_CLARIFY_ENCODER``: ``wordllama`` (the default: mean-pooled word
+#: vectors, agent/semantic/matcher.py) or ``minilm`` (all-MiniLM-L6-v2, a trained sentence
+#: transformer run in numpy, agent/semantic/minilm.py; its weights come from
+#: ``INTERVIEWER_MINILM_DIR``) or ``blend`` (the mean of the two models' cosines: each text's
+#: similarity to a reference is the average of WordLlama's and MiniLM's). The word-level
+#: signal (:class:`WordGroups`) and :func:`sets_apart` stay WordLlama either way. The models'
+#: cosines are on different scales, so each has its own fitted :class:`Params`.
+ENCODER_ENV = "INTERVIEWER_CLARIFY_ENCODER"
+ENCODER = {"minilm": "minilm", "blend": "blend"}.get(
+    os.environ.get(ENCODER_ENV, "").strip().lower(), "wordllama")
+#: Beside ``minilm`` or ``blend`` the clue rules (``clue_min``, ``clue_meaning_min``,
+#: ``clue_margin``) read WordLlama's cosine as before, unless
+#: ``INTERVIEWER_CLARIFY_CLUE_ENCODER=same``: a trained sentence encoder rates a question that
+#: merely touches a clue's subject close to it ("Can we change their prompts?" 0.70 to the clue
+#: that every prompt has one shape), so its cosine cannot tell asking for a clue from brushing
+#: against it (cross-validated on dev, MiniLM's own cosine for clues leaked 5 clues, the blend's
+#: 2; with WordLlama's, none).
+CLUE_ENV = "INTERVIEWER_CLARIFY_CLUE_ENCODER"
+CLUES_BY_WORDLLAMA = ENCODER != "wordllama" and \
+    os.environ.get(CLUE_ENV, "").strip().lower() != "same"
+#: The match fitted for WordLlama (see :class:`Params`).
+WORDLLAMA_PARAMS = Params()
+#: The match fitted for MiniLM by ``python -m evals.clarify_cv --grid tokens`` on all of dev
+#: (with ``INTERVIEWER_CLARIFY_ENCODER=minilm``; that grid then also fits the off-sheet
+#: margins, whose scale changed with the model, and, with ``..._CLUE_ENCODER=same``, the clue
+#: thresholds): taken as fitted, not vetted against the tests of authored behaviours.
+MINILM_PARAMS = Params(keyword_floor=0.2, phrase_behind=0.4, meaning_min=0.45,
+                       meaning_margin=0.06, meaning_with_keywords=True, token_weight=0.4,
+                       token_floor=0.3, min_content=0)
+#: The fitted match of the encoder in use.
+#: The match fitted for the blend of the two, the same way.
+BLEND_PARAMS = Params(keyword_floor=0.1, phrase_behind=0.4, meaning_min=0.45,
+                      meaning_margin=0.04, token_weight=0.3, token_floor=0.3, off_margin=0.0,
+                      off_typed_margin=-0.1)
+#: The fitted match of the encoder in use.
+PARAMS = {"minilm": MINILM_PARAMS, "blend": BLEND_PARAMS}.get(ENCODER, WORDLLAMA_PARAMS)
 #: A second question inside one part: a separator, then a question word. Not at "or" (round
 #: 7): "Is somebody waiting on each answer, or does it all run overnight?" is one question
 #: offering two answers, and its halves alone each say too little to be matched.
@@ -397,7 +440,7 @@ class FactIndex:
     gives (prompts/clarify_intents.yaml)."""
 
     facts: tuple[Fact, ...]
-    index: Index
+    index: SentenceIndex
     owner: np.ndarray
     """for each reference text, the position of its fact in ``facts``"""
     gives: tuple[frozenset[str], ...]
@@ -409,10 +452,13 @@ class FactIndex:
     """whether the authored phrase lists are read (``asks``, fact_asks.yaml, clarify_words.yaml)"""
     subjects: WordGroups | None = None
     """for each fact, the words of its subject (:func:`subject_words`), embedded one by one"""
+    clue_index: SentenceIndex | None = None
+    """the same references embedded by WordLlama, for the clue rules
+    (:data:`CLUES_BY_WORDLLAMA`); None: the clue rules read :meth:`scores`"""
 
-    def scores(self, texts: Sequence[str]) -> np.ndarray:
+    def scores(self, texts: Sequence[str], index: SentenceIndex | None = None) -> np.ndarray:
         """Similarity of each text (rows) to each fact (columns): the best of its references."""
-        refs = self.index.scores([gloss(t) if self.authored else t for t in texts])
+        refs = (index or self.index).scores([gloss(t) if self.authored else t for t in texts])
         out = np.full((len(texts), len(self.facts)), -1.0, dtype=np.float32)
         np.maximum.at(out.T, self.owner, refs.T)
         return out
@@ -424,20 +470,54 @@ class FactIndex:
         return np.asarray(self.scores(list(clarify_offsheet())).max(axis=1) < OFF_ANSWERED,
                           dtype=bool)
 
+    def clue_scores(self, texts: Sequence[str]) -> np.ndarray | None:
+        """:meth:`scores` by :attr:`clue_index`, or None without one."""
+        return None if self.clue_index is None else self.scores(texts, self.clue_index)
 
-_off_index: Index | None = None
+
+class SentenceIndex(Protocol):
+    def scores(self, queries: Sequence[str]) -> np.ndarray: ...
+
+
+class BlendIndex:
+    """WordLlama's and MiniLM's indexes of the same texts: a similarity is their mean."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        from agent.semantic import minilm
+
+        self.parts: tuple[SentenceIndex, SentenceIndex] = (Index(texts), minilm.Index(texts))
+
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        a, b = (i.scores(queries) for i in self.parts)
+        return np.asarray((a + b) / 2, dtype=np.float32)
+
+
+def sentence_index(texts: Sequence[str]) -> SentenceIndex:
+    """Reference texts embedded once by the encoder in use (:data:`ENCODER`)."""
+    if ENCODER == "minilm":
+        from agent.semantic import minilm
+
+        return minilm.Index(texts)
+    if ENCODER == "blend":
+        return BlendIndex(texts)
+    return Index(texts)
+
+
+_off_index: SentenceIndex | None = None
 
 
 #: A wording of prompts/clarify_offsheet.yaml at least this close to one of a case's facts
 #: (its best reference text) is a subject that case's sheet answers, and is left out for it.
-OFF_ANSWERED = 0.7
+#: MiniLM's value was chosen so the same wordings are left out as WordLlama's 0.7 leaves out
+#: (evals/README.md, "MiniLM").
+OFF_ANSWERED = {"wordllama": 0.7, "minilm": 0.7, "blend": 0.7}[ENCODER]
 
 
-def _off() -> Index:
+def _off() -> SentenceIndex:
     global _off_index
     with _lock:
         if _off_index is None:
-            _off_index = Index(list(clarify_offsheet()))
+            _off_index = sentence_index(list(clarify_offsheet()))
         return _off_index
 
 
@@ -556,9 +636,10 @@ def fact_index(case: Case, authored: bool = True) -> FactIndex:
         for r in references(f, authored):
             texts.append(r)
             owner.append(i)
-    built = FactIndex(tuple(case.facts), Index(texts), np.array(owner, dtype=np.intp),
+    built = FactIndex(tuple(case.facts), sentence_index(texts), np.array(owner, dtype=np.intp),
                       tuple(gives(f) for f in case.facts), _fact_words(case.facts), authored,
-                      WordGroups([subject_words(f, authored) for f in case.facts]))
+                      WordGroups([subject_words(f, authored) for f in case.facts]),
+                      Index(texts) if CLUES_BY_WORDLLAMA else None)
     with _lock:
         _indexes[key] = built
     return built
@@ -632,8 +713,8 @@ def named(case: Case, part: str) -> list[int]:
 
 
 def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[int],
-               p: Params, apart: Sequence[np.ndarray] = (), words: Sequence[int] = ()
-               ) -> list[int]:
+               p: Params, apart: Sequence[np.ndarray] = (), words: Sequence[int] = (),
+               clue_raw: np.ndarray | None = None) -> list[int]:
     """The keyword hits the meaning agrees with: each close enough to its fact, and (when
     several facts' keywords hit) not far behind the closest of them. A clue must also be the
     closest of them: a question about something else that mentions it gets nothing. A clue is
@@ -645,6 +726,8 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
     if not hits:
         return []
     raw_lead = max(float(raw[i]) for i in hits)
+    craw = raw if clue_raw is None else clue_raw
+    clue_lead = max(float(craw[i]) for i in hits)
     top = int(row.argmax())
     best = float(row[top])
     out = []
@@ -655,7 +738,7 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
         if n < len(words) and words[n] < PHRASE_WORDS:
             behind = min(behind, p.word_behind)
         if fi.facts[i].clue:
-            if float(raw[i]) >= p.clue_min and float(raw[i]) >= raw_lead:
+            if float(craw[i]) >= p.clue_min and float(craw[i]) >= clue_lead:
                 out.append(i)
         elif (score >= p.keyword_floor and float(raw[i]) >= raw_lead - p.keyword_slack
               and score >= best - behind):
@@ -757,6 +840,8 @@ class Reading:
     off: float = -1.0
     """similarity to the closest subject no fact sheet answers (:func:`off_sheet`; -1.0 when
     not read: without the authored lists)"""
+    clue_row: np.ndarray | None = None
+    """per fact, the similarity the clue rules read (:data:`CLUES_BY_WORDLLAMA`); None: ``row``"""
 
 
 def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool = True,
@@ -780,6 +865,7 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
                 part, halves = " ".join(asked), asked
         texts = [part, *halves] if len(halves) > 1 else [part]
         scores = fi.scores(texts)
+        clue_scores = fi.clue_scores(texts)
         offs = off_sheet(fi, texts) if authored else np.full(len(texts), -1.0, dtype=np.float32)
         for row_no, text in enumerate(texts):
             wanted = intents(text) if signals else frozenset()
@@ -794,7 +880,7 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
                 fi.subjects.scores(text) if tokens and fi.subjects is not None else none,
                 text, tuple(sets_apart(fi, i, span) for i, span in hits.items()),
                 tuple(evidence_words(found) for found in spans.values()),
-                float(offs[row_no])))
+                float(offs[row_no]), None if clue_scores is None else clue_scores[row_no]))
     return fi, named_facts, readings
 
 
@@ -814,7 +900,8 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                 chosen.add(top)
                 continue
         off = r.off if len(content_words(r.text)) >= p.off_min_content else -1.0
-        confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words)
+        confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words,
+                                           r.clue_row)
                      if fi.facts[i].clue or not (p.typed_refuse and r.typed[i] < 0
                                                  and intents(r.text) & set(p.typed_refuse))]
         confirmed = [i for i in confirmed
@@ -835,8 +922,9 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
         second = float(row[order[1]]) if len(order) > 1 else -1.0
         top = int(order[0])
         if fi.facts[top].clue:
-            raw = np.sort(r.row)[::-1]
-            close = (float(r.row[top]) >= float(raw[0]) and float(raw[0]) >= p.clue_meaning_min
+            crow = r.row if r.clue_row is None else r.clue_row
+            raw = np.sort(crow)[::-1]
+            close = (float(crow[top]) >= float(raw[0]) and float(raw[0]) >= p.clue_meaning_min
                      and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
                      >= max(p.meaning_margin, p.clue_margin))
         else:
