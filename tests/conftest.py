@@ -32,6 +32,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Clarify's expected answers are those of its default encoder, which needs the model
+    # `interviewer setup` fetches: without it every clarify test would fail for that one reason.
+    from agent.semantic import minilm
+
+    if not os.environ.get("INTERVIEWER_CLARIFY_ENCODER") and not minilm.available():
+        pytest.exit(f"clarify's sentence encoder is not in {minilm.model_dir()}: run "
+                    "'interviewer setup' first (the README's test command does)", returncode=4)
+
+
+@pytest.fixture
+def wordllama_clarify(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Clarify's match on WordLlama alone, as without ``interviewer setup``: its fitted
+    parameters (pass them on: a function's default was bound at import), fresh indexes."""
+    import agent.clarify.select as sel
+
+    monkeypatch.setattr(sel, "ENCODER", "wordllama")
+    monkeypatch.setattr(sel, "CLUES_BY_WORDLLAMA", False)
+    monkeypatch.setattr(sel, "PARAMS", sel.WORDLLAMA_PARAMS)
+    monkeypatch.setattr(sel, "_indexes", {})
+    monkeypatch.setattr(sel, "_off_index", None)
+    return sel.WORDLLAMA_PARAMS
 
 
 @pytest.fixture(autouse=True)

@@ -67,8 +67,21 @@ def test_a_facts_subject_words_come_from_its_own_text() -> None:
      "Can our serving stack spread one model across several boxes today?", "multi_node"),
 ])
 def test_the_word_signal_tells_a_paraphrase_the_sentence_mean_misses(
+        case_id: str, question: str, fact: str, wordllama_clarify: Params) -> None:
+    # on WordLlama alone, as without `interviewer setup`
+    assert fact not in told(case_id, question,
+                            dataclasses.replace(wordllama_clarify, token_weight=0.0))
+    assert told(case_id, question, wordllama_clarify) == {fact}
+
+
+@pytest.mark.parametrize(("case_id", "question", "fact"), [
+    ("fintech-p99-spikes",
+     "Does the law make them keep records of every decision the model made?", "regulation"),
+    ("moe-long-context-onboarding",
+     "Can our serving stack spread one model across several boxes today?", "multi_node"),
+])
+def test_the_blend_with_minilm_tells_those_paraphrases_by_meaning(
         case_id: str, question: str, fact: str) -> None:
-    assert fact not in told(case_id, question, WITHOUT)
     assert told(case_id, question) == {fact}
 
 

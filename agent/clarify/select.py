@@ -229,11 +229,11 @@ rivals' prices (took the batch case's quote from a competitor: its own fact was 
 close), refusing keyword hits for a share or a count asked and not given (dev recall 0.890 ->
 0.887 / 0.883), an availability subject ("how many nines" took "QPS" and a plan's deadline).
 
-MiniLM (branch ``minilm``, an experiment, off by default): :data:`ENCODER` lets the meaning
-match read all-MiniLM-L6-v2's cosine (agent/semantic/minilm.py) or the mean of it and
-WordLlama's, with every rule above kept, the clue rules on WordLlama's cosine
-(:data:`CLUES_BY_WORDLLAMA`) and each encoder's :class:`Params` refitted by ``python -m
-evals.clarify_cv --grid tokens``. Figures in evals/README.md ("MiniLM").
+MiniLM (stop 32): :data:`ENCODER` has the meaning match read the mean of all-MiniLM-L6-v2's
+cosine (agent/semantic/minilm.py) and WordLlama's once ``interviewer setup`` has fetched the
+model (WordLlama's alone without it), with every rule above kept, the clue rules on
+WordLlama's cosine (:data:`CLUES_BY_WORDLLAMA`) and each encoder's :class:`Params` refitted by
+``python -m evals.clarify_cv --grid tokens``. Figures in evals/README.md ("MiniLM").
 """
 
 from __future__ import annotations
@@ -368,17 +368,34 @@ class Params:
     list can come out closest ("QPS" and "NPS")."""
 
 
-#: Experiment (branch ``minilm``): which sentence encoder the meaning match uses, read once at
-#: import from ``INTERVIEWER_CLARIFY_ENCODER``: ``wordllama`` (the default: mean-pooled word
-#: vectors, agent/semantic/matcher.py) or ``minilm`` (all-MiniLM-L6-v2, a trained sentence
-#: transformer run in numpy, agent/semantic/minilm.py; its weights come from
-#: ``INTERVIEWER_MINILM_DIR``) or ``blend`` (the mean of the two models' cosines: each text's
-#: similarity to a reference is the average of WordLlama's and MiniLM's). The word-level
-#: signal (:class:`WordGroups`) and :func:`sets_apart` stay WordLlama either way. The models'
-#: cosines are on different scales, so each has its own fitted :class:`Params`.
+#: Which sentence encoder the meaning match reads: ``blend`` (the default when
+#: ``interviewer setup`` has put all-MiniLM-L6-v2 in place: each text's similarity to a
+#: reference is the mean of MiniLM's cosine, a trained sentence transformer run in numpy,
+#: agent/semantic/minilm.py, and WordLlama's, mean-pooled word vectors,
+#: agent/semantic/matcher.py), ``wordllama`` alone (the default without MiniLM's files), or
+#: ``minilm`` alone; ``INTERVIEWER_CLARIFY_ENCODER`` chooses, read once at import (an unknown
+#: value is the default, with a warning). The word-level signal (:class:`WordGroups`) and
+#: :func:`sets_apart` stay WordLlama either way. The models' cosines are on different scales,
+#: so each has its own fitted :class:`Params`.
 ENCODER_ENV = "INTERVIEWER_CLARIFY_ENCODER"
-ENCODER = {"minilm": "minilm", "blend": "blend"}.get(
-    os.environ.get(ENCODER_ENV, "").strip().lower(), "wordllama")
+ENCODERS = ("blend", "wordllama", "minilm")
+
+
+def _encoder() -> str:
+    chosen = os.environ.get(ENCODER_ENV, "").strip().lower()
+    if chosen in ENCODERS:
+        return chosen
+    if chosen:
+        import warnings
+
+        warnings.warn(f"{ENCODER_ENV}={chosen!r} is not one of {', '.join(ENCODERS)}; "
+                      "using the default", stacklevel=2)
+    from agent.semantic import minilm
+
+    return "blend" if minilm.available() else "wordllama"
+
+
+ENCODER = _encoder()
 #: Beside ``minilm`` or ``blend`` the clue rules (``clue_min``, ``clue_meaning_min``,
 #: ``clue_margin``) read WordLlama's cosine as before, unless
 #: ``INTERVIEWER_CLARIFY_CLUE_ENCODER=same``: a trained sentence encoder rates a question that
@@ -398,7 +415,6 @@ WORDLLAMA_PARAMS = Params()
 MINILM_PARAMS = Params(keyword_floor=0.2, phrase_behind=0.4, meaning_min=0.45,
                        meaning_margin=0.06, meaning_with_keywords=True, token_weight=0.4,
                        token_floor=0.3, min_content=0)
-#: The fitted match of the encoder in use.
 #: The match fitted for the blend of the two, the same way.
 BLEND_PARAMS = Params(keyword_floor=0.1, phrase_behind=0.4, meaning_min=0.45,
                       meaning_margin=0.04, token_weight=0.3, token_floor=0.3, off_margin=0.0,
@@ -476,6 +492,8 @@ class FactIndex:
 
 
 class SentenceIndex(Protocol):
+    def __len__(self) -> int: ...
+
     def scores(self, queries: Sequence[str]) -> np.ndarray: ...
 
 
@@ -486,6 +504,9 @@ class BlendIndex:
         from agent.semantic import minilm
 
         self.parts: tuple[SentenceIndex, SentenceIndex] = (Index(texts), minilm.Index(texts))
+
+    def __len__(self) -> int:
+        return len(self.parts[0])
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         a, b = (i.scores(queries) for i in self.parts)

@@ -1,11 +1,15 @@
-"""An experimental sentence encoder: all-MiniLM-L6-v2 (a 6-layer BERT trained for sentence
-similarity, 384 dimensions, Apache-2.0), run by a forward pass in numpy, no torch.
+"""Clarify's sentence encoder: all-MiniLM-L6-v2 (a 6-layer BERT trained for sentence
+similarity, 384 dimensions, Apache-2.0 upstream), run by a forward pass in numpy, no torch.
 
-Branch ``minilm``, an experiment: would a trained sentence encoder rank the right fact first
-where WordLlama's mean-pooled word vectors do not (agent/clarify/select.py)? The weights are
-not shipped: they are read from the directory named by ``INTERVIEWER_MINILM_DIR`` (the model
-directory of the sentence-transformers layout: ``config.json``, ``tokenizer.json``,
-``model.safetensors``; ``1_Pooling/config.json`` must ask for mean pooling). A missing or
+Clarify matches a question to the facts it asks about by the mean of this model's cosine and
+WordLlama's (agent/clarify/select.py, ``blend``): a trained sentence encoder ranks the right fact
+first where mean-pooled word vectors do not ("what went wrong with our first try?").
+
+The weights are not in our wheel: ``interviewer setup`` (agent/semantic/fetch.py) puts the model
+directory of the sentence-transformers layout (``config.json``, ``tokenizer.json``,
+``model.safetensors``, ``1_Pooling/config.json``, ``sentence_bert_config.json``) in
+:func:`model_dir`: ``INTERVIEWER_MINILM_DIR``, else ``all-MiniLM-L6-v2`` in the user's cache
+directory. Without it clarify reads WordLlama alone (:func:`available`). A missing or
 unreadable file is a :class:`agent.semantic.model.SemanticModelError` naming it.
 
 What it computes is what sentence-transformers computes for this model: WordPiece tokens with
@@ -16,7 +20,10 @@ feed-forward, residual and LayerNorm; the last layer's token vectors averaged ov
 tokens (padding excluded) and scaled to unit length.
 
 Texts are batched by token length (a batch pads to its longest text), so a text's vector does
-not depend on what it was batched with beyond float rounding (``tests/test_minilm.py``).
+not depend on what it was batched with beyond float rounding (``tests/test_minilm.py``). The
+products run on one BLAS thread: with its default threads on a busy 2-core machine a sentence
+took 75-184 ms instead of 7-11. A reference set's vectors (a case's fact index: 3 s to compute)
+are kept on disk beside the model, keyed by the model file and the texts (:class:`Index`).
 
     enc = encoder()                       # loaded once per process
     enc.embed(["How fast must it answer?", "p99 latency target"])   # (2, 384) unit rows
@@ -24,8 +31,11 @@ not depend on what it was batched with beyond float rounding (``tests/test_minil
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -206,12 +216,25 @@ _error: SemanticModelError | None = None
 _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
+#: The files the encoder reads (``interviewer setup`` puts exactly these in :func:`model_dir`).
+FILES = ("config.json", "tokenizer.json", "model.safetensors", "1_Pooling/config.json",
+         "sentence_bert_config.json")
+
+
 def model_dir() -> Path:
+    """``INTERVIEWER_MINILM_DIR``, else ``all-MiniLM-L6-v2`` in the user's cache directory."""
     value = os.environ.get(ENV, "").strip()
-    if not value:
-        raise SemanticModelError(f"{ENV} is not set: the MiniLM encoder reads its model from "
-                                 "that directory")
-    return Path(value)
+    if value:
+        return Path(value).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("interviewer", appauthor=False)) / "all-MiniLM-L6-v2"
+
+
+def available() -> bool:
+    """Whether :func:`model_dir` holds every file the encoder reads (not whether they load)."""
+    d = model_dir()
+    return all((d / rel).is_file() for rel in FILES)
 
 
 def encoder() -> MiniLM:
@@ -246,7 +269,7 @@ def embed(texts: Sequence[str]) -> Vectors:
             elif k and k not in todo:
                 todo.append(k)
     if todo:
-        fresh = dict(zip(todo, enc.encode(todo), strict=True))
+        fresh = dict(zip(todo, _one_thread(enc.encode, todo), strict=True))
         with _lock:
             _cache.update(fresh)
             while len(_cache) > CACHE_SIZE:
@@ -257,13 +280,61 @@ def embed(texts: Sequence[str]) -> Vectors:
     return out
 
 
+def _one_thread(fn: Any, texts: list[str]) -> Vectors:
+    """``fn(texts)`` with BLAS limited to one thread (see the module's docstring)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return np.asarray(fn(texts), dtype=np.float32)
+
+
+def _stored_path(texts: Sequence[str]) -> Path:
+    """Where a reference set's vectors are kept: named by the model file's identity and the
+    texts, so an edited fact or a new model never reads stale vectors."""
+    weights = model_dir() / "model.safetensors"
+    st = weights.stat()
+    h = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}\n".encode())
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+    return model_dir() / "index-cache" / f"{h.hexdigest()[:32]}.npy"
+
+
+def _stored(texts: Sequence[str]) -> Vectors:
+    """:func:`embed` of a reference set, through its file on disk when it has one (written
+    atomically; a file that cannot be written or read is only a slower start)."""
+    try:
+        path = _stored_path(texts)
+    except OSError:
+        return embed(texts)
+    dim = encoder().dim
+    try:
+        v = np.load(path, allow_pickle=False)
+        if v.shape == (len(texts), dim) and v.dtype == np.float32:
+            return np.asarray(v)
+    except (OSError, ValueError):
+        pass
+    v = embed(texts)
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, v, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return v
+
+
 class Index:
     """Reference texts embedded once with MiniLM: the part of
     :class:`agent.semantic.matcher.Index` that clarify uses (``scores``)."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         self.texts = tuple(texts)
-        self.vectors = embed(self.texts) if self.texts else np.zeros((0, 384), np.float32)
+        self.vectors = _stored(self.texts) if self.texts else np.zeros((0, 384), np.float32)
 
     def __len__(self) -> int:
         return len(self.texts)
