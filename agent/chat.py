@@ -194,8 +194,13 @@ def _console() -> Console:
 
 def offline_banner(settings: Settings) -> str:
     """Why the interview is offline and how to switch to a model."""
+    from agent.clarify.select import ENCODER, encoder_missing
+
     reason = "forced by --offline" if settings.forced_offline else "no model is configured"
-    return str(script()["offline_banner"]).replace("{reason}", reason)
+    text = str(script()["offline_banner"]).replace("{reason}", reason)
+    if ENCODER == "wordllama" and encoder_missing():
+        text += " " + str(script()["encoder_missing"])
+    return text
 
 
 def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | None,

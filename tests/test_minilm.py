@@ -180,3 +180,20 @@ def test_the_clarify_encoder_defaults_to_the_blend_only_with_the_model(
                          env={**env, minilm.ENV: str(tmp_path / "none"),
                               "INTERVIEWER_CLARIFY_ENCODER": "bert"}, check=True)
     assert "INTERVIEWER_CLARIFY_ENCODER='bert' is not one of" in bad.stderr
+
+
+def test_the_offline_banner_says_how_to_add_the_encoder_only_when_it_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent.clarify.select as sel
+    from agent.chat import offline_banner
+    from agent.config import Settings
+
+    settings = Settings()
+    assert settings.offline
+    assert "interviewer setup" not in offline_banner(settings)  # the model is set up here
+    monkeypatch.setenv(minilm.ENV, str(tmp_path / "none"))
+    monkeypatch.setattr(sel, "ENCODER", "wordllama")
+    assert "run 'interviewer setup' once" in offline_banner(settings)
+    # asked for by name, WordLlama alone is no missing encoder
+    monkeypatch.setenv("INTERVIEWER_CLARIFY_ENCODER", "wordllama")
+    assert "interviewer setup" not in offline_banner(settings)

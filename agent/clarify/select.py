@@ -238,6 +238,7 @@ WordLlama's cosine (:data:`CLUES_BY_WORDLLAMA`) and each encoder's :class:`Param
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -396,6 +397,14 @@ def _encoder() -> str:
 
 
 ENCODER = _encoder()
+
+
+def encoder_missing() -> bool:
+    """Whether clarify reads WordLlama alone only because MiniLM is not set up (not because
+    ``INTERVIEWER_CLARIFY_ENCODER`` asked for it)."""
+    from agent.semantic import minilm
+
+    return not os.environ.get(ENCODER_ENV, "").strip() and not minilm.available()
 #: Beside ``minilm`` or ``blend`` the clue rules (``clue_min``, ``clue_meaning_min``,
 #: ``clue_margin``) read WordLlama's cosine as before, unless
 #: ``INTERVIEWER_CLARIFY_CLUE_ENCODER=same``: a trained sentence encoder rates a question that
@@ -534,6 +543,11 @@ _off_index: SentenceIndex | None = None
 OFF_ANSWERED = {"wordllama": 0.7, "minilm": 0.7, "blend": 0.7}[ENCODER]
 
 
+def off_subjects() -> SentenceIndex:
+    """The subjects no fact sheet answers (prompts/clarify_offsheet.yaml), embedded once."""
+    return _off()
+
+
 def _off() -> SentenceIndex:
     global _off_index
     with _lock:
@@ -641,12 +655,33 @@ _indexes: dict[tuple[str, ...], FactIndex] = {}
 _lock = threading.Lock()
 
 
+def prepare(case: Case) -> None:
+    """Build ``case``'s :class:`FactIndex` (and the off-sheet subjects') in the background, so
+    the candidate's first question does not wait for the encoders to load (about 0.5 s with
+    WordLlama, 1 s with the blend). Not a daemon thread: one killed at exit inside the tokenizers
+    library aborts the process; exit waits instead (well under a second with the vectors on
+    disk)."""
+    if _indexes.get(_key(case, True)) is not None:
+        return
+
+    def build() -> None:
+        with contextlib.suppress(Exception):  # a real failure is reported by the first question
+            fact_index(case)
+            _off()
+
+    threading.Thread(target=build, name="clarify-prepare", daemon=False).start()
+
+
+def _key(case: Case, authored: bool) -> tuple[str, ...]:
+    return (case.id, str(authored),
+            *(f"{f.id}\0{f.topic}\0{f.answer}\0{f.plainly}\0{chr(1).join(f.asks)}"
+              for f in case.facts))
+
+
 def fact_index(case: Case, authored: bool = True) -> FactIndex:
     """The case's :class:`FactIndex`, built once per process per fact sheet. ``authored=False``
     leaves the authored phrase lists out (how cross-validation judges what generalises)."""
-    key = (case.id, str(authored),
-           *(f"{f.id}\0{f.topic}\0{f.answer}\0{f.plainly}\0{chr(1).join(f.asks)}"
-             for f in case.facts))
+    key = _key(case, authored)
     with _lock:
         found = _indexes.get(key)
     if found is not None:
