@@ -99,9 +99,10 @@ GRIDS = {"round2": ROUND2,
                                         "phrase_behind", "intent_weight")}
 #: With MiniLM in the match (``blend``, the default once ``interviewer setup`` has run, or
 #: ``INTERVIEWER_CLARIFY_ENCODER=minilm``) the sentence cosines are on another scale than
-#: WordLlama's alone (related texts score higher), so the meaning thresholds get a grid shifted up, and the ``tokens`` grid also fits
-#: the thresholds it otherwise leaves at the shipped values: the clue thresholds and the
-#: off-sheet margins (agent/clarify/select.py, clarify7).
+#: WordLlama's alone (related texts score higher), so the meaning thresholds get a grid
+#: shifted up, and the ``tokens`` grid also fits the thresholds it otherwise leaves at the
+#: shipped values: the clue thresholds and the off-sheet margins (agent/clarify/select.py,
+#: clarify7).
 MINILM_GRID: dict[str, tuple[float | bool, ...]] = {
     "meaning_min": (0.45, 0.5, 0.55, 0.6, 0.65, 0.7),
     "keyword_floor": (0.1, 0.15, 0.2, 0.25, 0.3),
