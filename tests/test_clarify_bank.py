@@ -182,3 +182,15 @@ def test_the_readmes_bank_figures_are_true() -> None:
     assert f"`clue: true` in a case file ({clues} over the ten cases)" in readme
     evals_readme = " ".join((ROOT / "evals" / "README.md").read_text(encoding="utf-8").split())
     assert f"{dev} dev and {held} held-out questions ({held / (dev + held):.0%})" in evals_readme
+
+
+@pytest.mark.parametrize("probe", sorted((ROOT / "evals" / "probes").glob("clarify*.jsonl")),
+                         ids=lambda p: p.name)
+def test_the_sealed_probes_load_and_share_no_question_with_the_bank(probe: Path) -> None:
+    """Each probe of fresh questions (evals/README.md) is in the bank's format, names facts its
+    case has, and asks nothing the bank asks (a probe only tells something if it is new)."""
+    questions = load_bank(probe, default_cases()).questions
+    assert len(questions) >= 30
+    bank = {" ".join(q.question.lower().split()) for b in load_splits().values()
+            for q in b.questions}
+    assert not [q.id for q in questions if " ".join(q.question.lower().split()) in bank]
