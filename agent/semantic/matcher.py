@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -43,26 +43,35 @@ def _key(text: str) -> str:
 def embed(texts: Sequence[str]) -> Vectors:
     """Unit vectors, one row per text (an empty text is the zero vector). Texts already
     embedded in this process are not embedded again; the rest go to the model in one batch."""
-    keys = [_key(t) for t in texts]
-    out = np.zeros((len(keys), DIM), dtype=np.float32)
-    todo: list[str] = []
-    with _cache_lock:
+    def unit(todo: list[str]) -> Vectors:
+        vecs = _pooled(todo)
+        return np.asarray(vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12),
+                          dtype=np.float32)
+
+    return through_cache([_key(t) for t in texts], DIM, _cache, _cache_lock, CACHE_SIZE, unit)
+
+
+def through_cache(keys: Sequence[str], dim: int, cache: OrderedDict[str, np.ndarray],
+                  lock: threading.Lock, limit: int,
+                  compute: Callable[[list[str]], Vectors]) -> Vectors:
+    """One row per key: from ``cache`` where it holds the key, else computed by ``compute``
+    (each missing distinct key once, in one call, outside the lock) and kept, the oldest
+    dropped past ``limit``. An empty key is the zero vector."""
+    out = np.zeros((len(keys), dim), dtype=np.float32)
+    todo: dict[str, None] = {}
+    with lock:
         for i, k in enumerate(keys):
-            v = _cache.get(k)
+            v = cache.get(k)
             if v is not None:
                 out[i] = v
-            elif k and k not in todo:
-                todo.append(k)
+            elif k:
+                todo[k] = None
     if todo:
-        vecs = _pooled(todo)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        vecs = vecs / np.maximum(norms, 1e-12)
-        fresh = dict(zip(todo, vecs, strict=True))
-        with _cache_lock:
-            for k, v in fresh.items():
-                _cache[k] = v
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+        fresh = dict(zip(todo, compute(list(todo)), strict=True))
+        with lock:
+            cache.update(fresh)
+            while len(cache) > limit:
+                cache.popitem(last=False)
         for i, k in enumerate(keys):
             if k in fresh:
                 out[i] = fresh[k]

@@ -257,27 +257,11 @@ def encoder() -> MiniLM:
 def embed(texts: Sequence[str]) -> Vectors:
     """Unit vectors, one row per text (an empty text is the zero vector), each distinct text
     encoded once per process (white space collapsed first)."""
+    from agent.semantic.matcher import through_cache
+
     enc = encoder()
-    keys = [" ".join(t.split()) for t in texts]
-    out = np.zeros((len(keys), enc.dim), dtype=np.float32)
-    todo: list[str] = []
-    with _lock:
-        for i, k in enumerate(keys):
-            v = _cache.get(k)
-            if v is not None:
-                out[i] = v
-            elif k and k not in todo:
-                todo.append(k)
-    if todo:
-        fresh = dict(zip(todo, _one_thread(enc.encode, todo), strict=True))
-        with _lock:
-            _cache.update(fresh)
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
-        for i, k in enumerate(keys):
-            if k in fresh:
-                out[i] = fresh[k]
-    return out
+    return through_cache([" ".join(t.split()) for t in texts], enc.dim, _cache, _lock,
+                         CACHE_SIZE, lambda todo: _one_thread(enc.encode, todo))
 
 
 _controller: Any = None
