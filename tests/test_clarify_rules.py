@@ -380,3 +380,15 @@ def test_a_bad_offsheet_file_is_refused_naming_the_subject(
     message = refused_prompt_file(tmp_path, monkeypatch, "clarify_offsheet", text,
                                   clarify_offsheet, clarify_offsheet)
     assert problem in message, message
+
+
+def test_how_long_a_document_is_asks_for_a_length_not_a_duration() -> None:
+    """Trial 12: "How long is a typical document they send?" got the latency fact (a duration)."""
+    from agent.clarify.select import intents
+
+    assert "duration" not in intents("How long is a typical document they send?")
+    assert "duration" not in intents("How long are their prompts?")
+    assert "duration" in intents("How long does a typical request take?")
+    assert "duration" in intents("How long is the wait for the first token?")
+    assert "latency" not in told("moe-long-context-onboarding",
+                                 "How long is a typical document they send?")
