@@ -20,6 +20,7 @@ from agent.semantic.calls import dismisses_clue, wrong_call, wrong_in_a_step
 from agent.semantic.claims import StepBudget, cover
 from agent.semantic.facts import Told
 from agent.semantic.facts import check as check_facts
+from agent.semantic.matcher import Index
 from agent.semantic.premises import carried, clarify_calls
 from agent.semantic.reading import Sentence, asked_in_depth, read_answer
 from agent.signals import level_for
@@ -256,7 +257,8 @@ class OfflineScorer:
         if step not in STEPS:  # across the interview: a call judged wrong in its step earns
             sents = [s for s in sents  # nothing here either (it is marked down there)
                      if not wrong_in_a_step(s.text)]
-            sents = asked_in_depth(sents)  # many questions are a line of questioning
+            # many questions about the case are a line of questioning
+            sents = asked_in_depth(sents, about=lambda qs: about_the_case(case, qs))
         if step in STEPS:
             bad = invented + wrong_calls(case, step, sents)
             premised, rests = premise_calls(case, step, turns, sents, told)
@@ -334,6 +336,18 @@ def criterion_level(criterion: Criterion, answers: Sequence[str]) -> int:
         nouns |= n
     count = len(found) + (1 if nouns - found else 0)
     return level_for(count, criterion.thresholds)
+
+
+def about_the_case(case: Case, questions: list[str]) -> list[float]:
+    """Each question's closeness to the case: its best cosine (the local embedding) against the
+    case's prompt and its facts' topics and answers."""
+    return [float(x) for x in _case_index(case.prompt, tuple(
+        f"{f.topic}. {f.answer}" for f in case.facts)).scores(questions).max(axis=1)]
+
+
+@lru_cache(maxsize=32)
+def _case_index(prompt: str, facts: tuple[str, ...]) -> Index:
+    return Index([prompt, *facts])
 
 
 @lru_cache(maxsize=16384)

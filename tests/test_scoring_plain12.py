@@ -167,6 +167,14 @@ def test_many_questions_from_one_seat_earn_partial_credit() -> None:
      "Where is the leverage in the strategy?", "Which synergies ladder up?"),
     # fewer than five
     INFRA_ONLY[:2],
+    # sharp-sounding questions about anything but the case (stop 32: they earned level 2)
+    ("What color are the server racks?", "Who painted the office walls last year?",
+     "How many plants are in the lobby?", "When does the cafeteria close on Fridays?",
+     "Which football team does the CTO support?", "Why did they pick a blue logo?"),
+    # the case's words in questions that ask nothing about it
+    ("How many stickers are on each GPU?", "What color is the load balancer's cable?",
+     "Who named the autoscaler?", "Does the KV cache like jazz music?",
+     "When is the p99's birthday party?", "Which font does the tokenizer prefer?"),
 ])
 def test_what_is_no_line_of_questioning_earns_nothing_new(answers: tuple[str, ...]) -> None:
     result = _interview(*answers)

@@ -13,7 +13,7 @@ exceed 500 ms", "no regression in accuracy", "without dropping requests", "no mo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -862,12 +862,30 @@ def _question_of_substance(s: Sentence) -> bool:
     return len(words) >= 3 and _list_items(body.group(2) if body else text) is None
 
 
-def asked_in_depth(sents: Sequence[Sentence]) -> list[Sentence]:
+#: How close (the local embedding's cosine) a question must come to the case's prompt or one of
+#: its facts to count towards a line of questioning about the case. Questions candidates asked
+#: in the dev interviews: median 0.38, a tenth under 0.20 (mostly "Did I miss anything?");
+#: off-topic ones ("How many plants are in the lobby?") 0.11-0.35, two of six at 0.2 or more;
+#: six sharp plain-words questions about fintech's spikes 0.24-0.48. WordLlama cannot tell
+#: much finer: at 0.3, two dev interviews' real questions ("When do the results have to be
+#: ready?" 0.23, "Is accuracy negotiable?" 0.28) stopped counting.
+ABOUT_THE_CASE = 0.2
+
+
+def asked_in_depth(sents: Sequence[Sentence],
+                   about: Callable[[list[str]], Sequence[float]] | None = None
+                   ) -> list[Sentence]:
     """``sents`` with each question read as a clarifying question when they ask many (at least
     MANY_QUESTIONS distinct questions of substance, opened in three different ways or more): ten
     sharp questions from one seat are a line of questioning, not one shallow ask. A run of one
-    question form ("What about p99? What about the KV cache? ...") is not."""
+    question form ("What about p99? What about the KV cache? ...") is not, nor are questions
+    about anything but the case: with ``about`` (each question's closeness to the case), only
+    those at least :data:`ABOUT_THE_CASE` close count ("What color are the server racks? Who
+    painted the office? ..." earned partial credit)."""
     asked = [s for s in sents if _question_of_substance(s)]
+    if about is not None and len(asked) >= MANY_QUESTIONS:
+        close = about([s.text for s in asked])
+        asked = [s for s, c in zip(asked, close, strict=True) if c >= ABOUT_THE_CASE]
     texts = {s.text.strip().lower() for s in asked}
     openings = {tuple(_WORD.findall(_BULLET.sub("", s.text).lower())[:2]) for s in asked}
     if len(texts) < MANY_QUESTIONS or len(openings) < 3:
