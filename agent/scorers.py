@@ -122,10 +122,10 @@ def wrong_calls(case: Case, step: str, sents: Sequence[Sentence]) -> list[tuple[
     point to ("caching won't help" when every prompt shares a long prefix)."""
     clues = [(*f.keywords, *f.dismissed) for f in case.facts if f.clue]
     out = []
-    for s in sents:
+    for n, s in enumerate(sents):
         why = wrong_call(s.text, step)
         if why is None and step in ("diagnose", "prioritize") and clues \
-                and dismisses_clue(s.full, clues):
+                and dismisses_clue(s.full, clues, sents[n - 1].full if n else ""):
             why = "dismisses a cause the facts point to"
         if why is not None:
             out.append((s, why))
@@ -174,8 +174,11 @@ EXCELLENT_MEAN = 3.3
 #: questions of substance or more (not musings, not one form repeated) read as clarifying
 #: questions: many sharp questions from one seat earn partial credit, not "only touched on".
 #: 19: a short label over a question ("Burst shape: how fast does it ramp?") is read with each
-#: of its clauses when matching by meaning: it names what is asked about.
-RULES = 19
+#: of its clauses when matching by meaning: it names what is asked about. 20: those many
+#: questions count only when they are about the case (stop 32); a dismissal that names nothing
+#: and points ("so I'd skip that", "not worth it") waves away the clue named before it in the
+#: sentence or in the question just before ("Caching the prompt prefix? ... I'd skip that").
+RULES = 20
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

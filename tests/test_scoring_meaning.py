@@ -340,6 +340,28 @@ def test_waving_the_clue_away_in_everyday_words_is_a_wrong_call(case: object,
     assert any("facts point to" in n for n in score(text, "diagnose", case).notes), sentence
 
 
+@pytest.mark.parametrize("text", [
+    "Caching the prompt prefix? There's plenty of memory headroom, so I'd skip that.",
+    "Prefix caching? Not worth it here.",
+    "A prompt cache would be nice, but I'd skip it.",
+])
+def test_a_dismissal_pointing_at_the_clue_raised_just_before_is_a_wrong_call(text: str) -> None:
+    """Trial 12: "plenty of memory headroom, so I'd skip that" named nothing itself; what it
+    waves away is the subject the candidate had just raised."""
+    assert any("facts point to" in n for n in score(text, "diagnose", LLAMA).notes), text
+
+
+@pytest.mark.parametrize("text", [
+    # it points at the tokenizer, raised just before, not at the cache blamed a sentence earlier
+    "The prompt cache is the problem. The tokenizer? I'd skip that.",
+    # a statement before a pointing dismissal is not a subject raised for it
+    "The prompt cache is the problem. Tokenizer changes, I'd skip that.",
+    "Prefix caching would help a lot, and I'd not skip that.",
+])
+def test_a_pointing_dismissal_of_something_else_is_no_wrong_call(text: str) -> None:
+    assert not any("facts point to" in n for n in score(text, "diagnose", LLAMA).notes), text
+
+
 @pytest.mark.parametrize(("case", "sentence"), [
     (MOE, "Memory is fine at 8k, but at 128k the KV cache eats most of it."),
     (MOE, "I don't think the router is the problem; memory is."),

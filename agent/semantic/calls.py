@@ -319,6 +319,11 @@ DISMISSAL = re.compile(
     r"(?:issue|problem|bottleneck|cause|culprit)|won't (?:buy|get|save) us (?:anything|much)|"
     r"(?:wouldn't|would not|don't|do not|won't|needn't) (?:even )?bother (?:with|about)|"
     r"(?:is|are) (?:pointless|useless|a waste of time)|"
+    # ... or by pointing at it (stop 32: "Caching the prefix? Plenty of headroom, so I'd skip
+    # that.", what it points at in the clause or sentence before: :func:`dismisses_clue`)
+    r"(?:i'd|i would|we'd|we would|i'll|we'll|let's|i|we) (?:just )?skip (?:that|it|this)|"
+    r"(?:is|isn't|'s|'s not|is not) (?:not )?worth (?:it|the effort|bothering)|"
+    r"not worth (?:it|the effort|bothering)|"
     # ... or softly, in a calm voice ("a small part of it", "a secondary detail", "a symptom"),
     # unless the soft word is itself negated ("not a small part of it")
     r"(?<!not )(?<!not a )(?<!n't )(?<!n't a )(?<!never )(?<!never a )(?:(?:a |only a |just a |"
@@ -455,17 +460,29 @@ def dismissed_clauses(sentence: str) -> list[str]:
     return out
 
 
-def dismisses_clue(sentence: str, clues: Sequence[Sequence[str]]) -> bool:
+#: A dismissal that names nothing of its own but points ("I'd skip that", "it won't help").
+_POINTER = re.compile(r"\b(?:that|it|this)\b", re.IGNORECASE)
+
+
+def dismisses_clue(sentence: str, clues: Sequence[Sequence[str]], before: str = "") -> bool:
     """The sentence dismisses a cause outright, and what it dismisses is a clue: a cause the
     case's facts point to (``clues``: each clue fact's keyword and ``dismissed`` patterns),
-    named in the dismissal's own clause (:func:`dismissed_clauses`). An everyday minimiser
-    counts when the clue is what it waves away (named before it in the clause)."""
+    named in the dismissal's own clause (:func:`dismissed_clauses`). A dismissal that names
+    nothing and points ("so I'd skip that") waves away what the sentence says before it, or
+    the question ``before`` it that raised the subject ("Caching the prompt prefix? There's
+    plenty of memory headroom, so I'd skip that."). An everyday minimiser counts when
+    the clue is what it waves away (named before it in the clause)."""
     low = lowered_if_simple(sentence)
     dismissal, minimiser = _clue_needs()
-    if may_match(dismissal, low) and any(
-            first_match(tuple(k), clause) for clause in dismissed_clauses(sentence)
-            for k in clues):
-        return True
+    if may_match(dismissal, low):
+        for clause in dismissed_clauses(sentence):
+            if any(first_match(tuple(k), clause) for k in clues):
+                return True
+            if _POINTER.search(clause):
+                head = sentence[:sentence.find(clause)]
+                raised = before if before.rstrip().endswith("?") else ""
+                if any(first_match(tuple(k), t) for t in (head, raised) if t for k in clues):
+                    return True
     return may_match(minimiser, low) and any(
         first_match(tuple(k), head) for head in minimised(sentence) for k in clues)
 
