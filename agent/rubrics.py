@@ -46,6 +46,11 @@ class Criterion(BaseModel):
     """The criterion is about choosing: a negated mention counts when its sentence gives a
     reason or an alternative ("no custom kernels for one account; platform first"). Elsewhere a
     negated mention never counts."""
+    asked: dict[str, Annotated[int, Field(ge=1)]] = {}
+    """Clarify only: case fact ids (those every case has) and the signal group (counted from
+    1) a question counts for when the interviewer's answer to it gave that fact: the
+    interviewer understood it as asking about that ("Is anyone sitting there waiting for the
+    answers?" got the workload fact, so it asked how the traffic arrives)."""
 
     @field_validator("levels")
     @classmethod
@@ -80,6 +85,10 @@ class Criterion(BaseModel):
             raise ValueError(
                 f"thresholds ask for {t[2]} signal groups but only {len(self.signals)} exist"
             )
+        for fact, group in self.asked.items():
+            if group > len(self.signals):
+                raise ValueError(f"asked: {fact!r} names signal group {group}, but only "
+                                 f"{len(self.signals)} exist")
         return self
 
 
@@ -103,6 +112,8 @@ class Rubric(BaseModel):
             seen.add(c.id)
             if c.id.split(".")[0] != self.step:
                 raise ValueError(f"criterion {c.id!r} must start with '{self.step}.'")
+            if c.asked and self.step != "clarify":
+                raise ValueError(f"criterion {c.id!r}: field 'asked' is read in clarify only")
         return self
 
     def criterion(self, cid: str) -> Criterion:

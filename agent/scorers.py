@@ -6,6 +6,7 @@ and the LLM judge (agent/judge.py). Both see the same input: the step's turns, i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
@@ -18,11 +19,16 @@ from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
 from agent.semantic.calls import dismisses_clue, wrong_call, wrong_in_a_step
 from agent.semantic.claims import StepBudget, cover
-from agent.semantic.facts import Told
+from agent.semantic.facts import Told, revealed
 from agent.semantic.facts import check as check_facts
 from agent.semantic.matcher import Index
 from agent.semantic.premises import carried, clarify_calls
-from agent.semantic.reading import Sentence, asked_in_depth, read_answer
+from agent.semantic.reading import (
+    Sentence,
+    asked_in_depth,
+    question_of_substance,
+    read_answer,
+)
 from agent.signals import level_for
 from agent.steps import CROSS_CUTTING, STEPS
 
@@ -97,19 +103,22 @@ def _phrases_text(phrases: Sequence[str]) -> str:
     # A span of words inside another span found ("GPU now, up or down?" in "the price of the
     # GPU now, up or down?") is the same words answering a second thing: counted on the longer
     # one. A keyword inside a longer phrase ('p99' in 'p99 under 500 ms') stays its own.
-    said_words = [p for p in phrases if not p.startswith("≈")]
+    said_words = [p for p in phrases if not p.startswith(("≈", ASKED))]
     counts = Counter(next((q for q in said_words if p != q and p in q), p)
-                     if not p.startswith("≈") and len(p.split()) >= 3 else p for p in phrases)
+                     if p in said_words and len(p.split()) >= 3 else p for p in phrases)
 
     def times(p: str) -> str:  # one phrase can answer two of the things looked for
         n = counts[p]
         return "" if n == 1 else " (counts for two)" if n == 2 else f" (counts for {n})"
 
-    said = [f"'{p}'{times(p)}" for p in counts if not p.startswith("≈")]
+    said = [f"'{p}'{times(p)}" for p in counts if p in said_words]
     meant = [p.removeprefix("≈").strip() + times(p) for p in counts if p.startswith("≈")]
+    asked = [f"“{p.removeprefix(ASKED)}”{times(p)}" for p in counts if p.startswith(ASKED)]
     parts = [", ".join(said)] if said else []
     if meant:
         parts.append("close in meaning to " + ", ".join(meant))
+    if asked:
+        parts.append("asked about it (answered from the fact sheet): " + ", ".join(asked))
     return "; ".join(parts)
 
 #: At most this many levels are taken off a step's criteria for its confidently wrong calls.
@@ -178,7 +187,9 @@ EXCELLENT_MEAN = 3.3
 #: questions count only when they are about the case (stop 32); a dismissal that names nothing
 #: and points ("so I'd skip that", "not worth it") waves away the clue named before it in the
 #: sentence or in the question just before ("Caching the prompt prefix? ... I'd skip that").
-RULES = 20
+#: 21: in clarify, a question the interviewer answered with a fact asked about that fact's
+#: subject (the rubric's ``asked``; :func:`asked_facts`).
+RULES = 21
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:
@@ -285,9 +296,18 @@ class OfflineScorer:
                              f"{'them' if len(bad) > 1 else 'it'}.")
         looked_for = applicable(case, rubric)
         budget = StepBudget(groups=[g for c, _ in looked_for for g in c.signals])
+        elicited = asked_facts(case, turns) if step == STEPS[0] else {}
         criteria = []
         for c, weight in looked_for:
             cov = cover(c.signals, sents, budget, reasoned_rejections=c.reasoned_rejections)
+            # a question the interviewer answered with a fact asked about that fact's subject
+            by_answer = {g - 1: elicited[f] for f, g in c.asked.items()
+                         if f in elicited and g - 1 not in cov.matched}
+            if by_answer:
+                cov = dataclasses.replace(
+                    cov, matched=(*cov.matched, *sorted(by_answer)),
+                    quotes=(*cov.quotes, *dict.fromkeys(by_answer.values())),
+                    phrases=(*cov.phrases, *(ASKED + q for q in by_answer.values())))
             earned = level_for(len(cov.matched), c.thresholds)
             resting = next((why for s, why in rests if cover(
                 c.signals, [s], StepBudget(), reasoned_rejections=c.reasoned_rejections).matched),
@@ -339,6 +359,37 @@ def criterion_level(criterion: Criterion, answers: Sequence[str]) -> int:
         nouns |= n
     count = len(found) + (1 if nouns - found else 0)
     return level_for(count, criterion.thresholds)
+
+
+#: Marks a phrase that is a question credited through the fact its answer gave
+#: (:func:`asked_facts`).
+ASKED = "?asked:"
+
+
+#: An answer that gave more facts than this tells nothing of what its question asked (a long
+#: recorded reply that says everything; the interviewer's own answers give at most three).
+ASKED_MAX_FACTS = 2
+
+
+def asked_facts(case: Case, turns: Turns) -> dict[str, str]:
+    """In clarify, each fact an answer of the interviewer gave (agent/semantic/facts.py
+    ``revealed``) and the candidate's question that drew it: the first question of substance
+    (reading.question_of_substance: three words or more, not a musing or a bare list) of the
+    candidate's turn just before. The interviewer's own match read that question by meaning
+    (agent/clarify/), so a plain-words question about the traffic counts as asking about it."""
+    out: dict[str, str] = {}
+    question: str | None = None
+    for role, text in turns:
+        if role == "candidate":
+            question = next((x.text for x in read_answer(text) if question_of_substance(x)),
+                            None)
+        elif question is not None:
+            gave = revealed(case, [text])
+            if len(gave) <= ASKED_MAX_FACTS:
+                for fact in sorted(gave):
+                    out.setdefault(fact, question)
+            question = None
+    return out
 
 
 def about_the_case(case: Case, questions: list[str]) -> list[float]:

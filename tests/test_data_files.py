@@ -85,6 +85,10 @@ def _edit(path: Path, change: object) -> None:
      "duplicate criterion id '{cid}'"),
     (lambda d: d["criteria"][0].__setitem__("colour", "red"),
      "criterion '{cid}': unknown field 'colour'"),
+    (lambda d: d["criteria"][0].__setitem__("asked", {"workload": 1}),
+     "criterion '{cid}': field 'asked' is read in clarify only"),
+    (lambda d: d["criteria"][0].__setitem__("asked", {"workload": 0}),
+     "field 'asked.workload': Input should be greater than or equal to 1"),
 ])
 def test_rubric_errors_name_file_criterion_and_field(tmp_path: Path, change: object,
                                                      message: str) -> None:
@@ -408,3 +412,11 @@ def test_no_shipped_expression_starts_with_a_lookaround_that_scans_the_text() ->
     assert not found, found
     assert _SCANNING_START.search(r"(?![^.?!]*\?)\bwhat we give up\b")
     assert not _SCANNING_START.search(r"\bwhat we give up\b(?![^.?!]*\?)")
+
+
+def test_a_clarify_criterion_s_asked_group_must_exist(tmp_path: Path) -> None:
+    d = _copy_rubrics(tmp_path)
+    path = d / "clarify.yaml"
+    _edit(path, lambda data: data["criteria"][0].__setitem__("asked", {"workload": 9}))
+    with pytest.raises(DataFileError, match=r"asked: 'workload' names signal group 9, but only 4"):
+        load_rubrics(d)

@@ -230,3 +230,47 @@ def test_a_thing_held_fixed_reads_as_a_constraint(text: str, held: bool) -> None
 ])
 def test_an_assumptions_heading_over_nothing_earns_at_most_a_noun_string(text: str) -> None:
     assert (level(score(text, "clarify", FINTECH), "clarify.assumption_summary") or 0) <= 2
+
+
+# -- a question the interviewer answered from the fact sheet asked about that ------------------
+
+BATCH = get_case("batch-inference-cost")
+
+
+def _clarify(*pairs: tuple[str, str]):
+    from agent.scorers import OfflineScorer
+
+    turns = [("interviewer", BATCH.prompt)]
+    for question, facts in pairs:
+        answer = " ".join(BATCH.fact(f).answer for f in facts.split()) if facts else \
+            "That isn't something I can tell you; make an assumption and state it."
+        turns += [("candidate", question), ("interviewer", answer)]
+    return OfflineScorer().score_step(BATCH, "clarify", turns)  # type: ignore[arg-type]
+
+
+def test_plain_questions_answered_with_the_workload_facts_asked_about_the_workload() -> None:
+    """Trial 13: the interviewer answered "is anyone sitting there waiting for the answers?"
+    with the workload fact, and the report said "Workload type — 1/4. Nothing in the answer
+    addressed this"."""
+    result = _clarify(("just running the model, or teaching it new stuff?", "product_area"),
+                      ("is anyone sitting there waiting for the answers?", "workload"))
+    c = next(c for c in result.criteria if c.id == "clarify.workload_type")
+    assert c.level == 3, c.rationale
+    assert "asked about it (answered from the fact sheet)" in c.rationale
+    assert "is anyone sitting there waiting for the answers?" in c.evidence
+
+
+@pytest.mark.parametrize("pairs", [
+    # the same questions, refused: the interviewer did not read them as asking for the facts
+    (("just running the model, or teaching it new stuff?", ""),
+     ("is anyone sitting there waiting for the answers?", "")),
+    # a bare keyword list draws the facts, but asks nothing of substance
+    (("Workload? Batch?", "product_area workload"),),
+    # an answer that gave most of the sheet says nothing of what was asked
+    (("Tell me everything you know about them?",
+      "product_area workload user scale latency"),),
+])
+def test_what_was_not_asked_earns_nothing_through_the_answer(
+        pairs: tuple[tuple[str, str], ...]) -> None:
+    c = next(c for c in _clarify(*pairs).criteria if c.id == "clarify.workload_type")
+    assert "answered from the fact sheet" not in c.rationale

@@ -851,7 +851,7 @@ _MUSING = re.compile(r"\b(?:i guess|maybe|perhaps|what about|how about|what if|i
                      r"thinking|could it be|might it be)\b", re.IGNORECASE)
 
 
-def _question_of_substance(s: Sentence) -> bool:
+def question_of_substance(s: Sentence) -> bool:
     """A question of three words or more that asks something of its own: not filler, not a list
     of short items, not negated away, not a musing (see _MUSING)."""
     text = _BULLET.sub("", s.text).strip()
@@ -882,7 +882,7 @@ def asked_in_depth(sents: Sequence[Sentence],
     about anything but the case: with ``about`` (each question's closeness to the case), only
     those at least :data:`ABOUT_THE_CASE` close count ("What color are the server racks? Who
     painted the office? ..." earned partial credit)."""
-    asked = [s for s in sents if _question_of_substance(s)]
+    asked = [s for s in sents if question_of_substance(s)]
     if about is not None and len(asked) >= MANY_QUESTIONS:
         close = about([s.text for s in asked])
         asked = [s for s, c in zip(asked, close, strict=True) if c >= ABOUT_THE_CASE]
