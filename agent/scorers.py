@@ -366,9 +366,9 @@ def criterion_level(criterion: Criterion, answers: Sequence[str]) -> int:
 ASKED = "?asked:"
 
 
-#: An answer that gave more facts than this tells nothing of what its question asked (a long
-#: recorded reply that says everything; the interviewer's own answers give at most three).
-ASKED_MAX_FACTS = 2
+#: An answer that gave more facts than this does not tell which of them its question asked
+#: ("What are they asking for, exactly?" drew the ask and, with it, the latency it names).
+ASKED_MAX_FACTS = 1
 
 
 def asked_facts(case: Case, turns: Turns) -> dict[str, str]:

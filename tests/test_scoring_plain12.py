@@ -269,6 +269,8 @@ def test_plain_questions_answered_with_the_workload_facts_asked_about_the_worklo
     # an answer that gave most of the sheet says nothing of what was asked
     (("Tell me everything you know about them?",
       "product_area workload user scale latency"),),
+    # nor one that gave two facts: which of them was asked?
+    (("What are they asking for here, exactly?", "product_area workload"),),
 ])
 def test_what_was_not_asked_earns_nothing_through_the_answer(
         pairs: tuple[tuple[str, str], ...]) -> None:
