@@ -32,7 +32,7 @@ from agent.config import Settings
 from agent.paths import data_dir
 from agent.prices import cost, load_prices
 from agent.rubrics import default_rubrics
-from agent.scorers import EXCELLENT_MEAN, RULES, OfflineScorer, Scorer
+from agent.scorer_common import Scorer
 from agent.semantic.facts import Told, told_from
 from agent.steps import STEPS
 from evals.dataset import SCORED, Dataset, Interview, load_dataset
@@ -265,6 +265,9 @@ class Run:
         self.clients: list[ModelClient] = []
         self._errors: tuple[type[Exception], ...] = (OSError,)  # a task's own failure
         if cfg.scorer == "offline":
+            # Imported here: the judge's runs never load the offline scorer's reading modules.
+            from agent.scorers import OfflineScorer
+
             check_offline_data()
             self.scorers = [OfflineScorer(self.rubrics)] * cfg.repeats
         else:
@@ -317,6 +320,8 @@ class Run:
         llm = cfg.scorer == "llm"
         if llm:  # the judge imports the SDK, which an offline run never needs
             from agent.judge import judge_prompt_version
+        else:  # and an LLM run never needs the offline scorer
+            from agent.scorers import EXCELLENT_MEAN, RULES
         return {
             "scorer": cfg.scorer,
             "model": self.clients[0].model if llm else None,
