@@ -267,3 +267,22 @@ def test_an_eval_command_leaves_its_start_up_out_of_the_collector(
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_the_collector_pause_restores_what_it_found() -> None:
+    import gc
+
+    from evals.runner import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(KeyError), collector_paused():
+        assert not gc.isenabled()
+        raise KeyError("a failed analysis")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()
