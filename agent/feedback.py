@@ -32,16 +32,15 @@ from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
 from agent.report import Report, ScorerInfo, as_sentence, build_report
 from agent.rubrics import RubricSet, default_rubrics
-from agent.scorers import (
-    OfflineScorer,
+from agent.scorer_common import (
     Scorer,
     Turns,
     applicable,
     case_notes,
-    read_answers,
     strong_notes,
     transcript_hash,
 )
+from agent.scorers import OfflineScorer, read_answers
 from agent.scores import CriterionScore, StepScore, without_examples
 from agent.semantic.facts import Told, told_from
 from agent.semantic.matcher import index, similarity

@@ -21,7 +21,7 @@ from agent.model import budgets
 from agent.model.client import ModelClient, StructuredOutputError
 from agent.prompts import fence, load_prompt
 from agent.rubrics import Criterion, RubricSet, default_rubrics
-from agent.scorers import (
+from agent.scorer_common import (
     Turns,
     applicable,
     candidate_texts,

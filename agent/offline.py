@@ -448,7 +448,7 @@ class OfflineInterviewer:
         return ClarifyReply(text=text, fact_ids=[f.id for f in facts], ends_step=ends)
 
     def assess(self, case: Case, rubric: Rubric, answers: Sequence[str]) -> Assessment:
-        from agent.scorers import applicable  # criteria the case leaves out are never probed
+        from agent.scorer_common import applicable  # criteria the case leaves out are never probed
 
         return Assessment({c.id: status_for(c, answers)[1] for c, _ in applicable(case, rubric)})
 

@@ -1,21 +1,30 @@
 """Scorers: turn one step's transcript into a StepScore.
 
 Two implementations behind one interface: the offline scorer (deterministic signal coverage)
-and the LLM judge (agent/judge.py). Both see the same input: the step's turns, in order.
+and the LLM judge (agent/judge.py). Both see the same input: the step's turns, in order. What
+they share (the interface, the criteria a case applies, its notes) is in agent/scorer_common.py,
+which does not import the offline scorer's reading modules (``Scorer`` is re-exported here).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Protocol
 
 from agent.cases import Case
 from agent.evidence import check_quotes
-from agent.rubrics import Criterion, Rubric, RubricSet, default_rubrics
+from agent.rubrics import Criterion, RubricSet, default_rubrics
+from agent.scorer_common import Scorer as Scorer  # re-exported
+from agent.scorer_common import (
+    Turns,
+    applicable,
+    candidate_texts,
+    case_notes,
+    strong_notes,
+    transcript_hash,
+)
 from agent.scores import CriterionScore, StepScore, missed_text, step_mean
 from agent.semantic.calls import dismisses_clue, wrong_call, wrong_in_a_step
 from agent.semantic.claims import StepBudget, cover
@@ -30,70 +39,12 @@ from agent.semantic.reading import (
     read_answer,
 )
 from agent.signals import level_for
-from agent.steps import CROSS_CUTTING, STEPS
-
-#: (role, text) pairs: "interviewer" or "candidate".
-Turns = Sequence[tuple[str, str]]
-
-
-def candidate_texts(turns: Turns) -> list[str]:
-    return [text for role, text in turns if role == "candidate" and not text.startswith("/")]
+from agent.steps import STEPS
 
 
 def read_answers(answers: Sequence[str]) -> list[Sentence]:
     """Every substantive sentence of the answers, read for meaning (agent/semantic)."""
     return [s for a in answers for s in read_answer(a)]
-
-
-def transcript_hash(turns: Turns, told: Told | None = None) -> str:
-    """The step's turns (and what had been told before it, which fact checks depend on)."""
-    text = "\x1e".join(f"{r}\x1f{t}" for r, t in turns)
-    if told is not None:
-        text += "\x1d" + ",".join(sorted(told.facts)) + "\x1d" + "\x1e".join(told.heard)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-class Scorer(Protocol):
-    name: str
-    """"offline" or "llm"."""
-
-    def version(self, step: str) -> str:
-        """The versions of everything that shapes this scorer's output for a step."""
-
-    def score_step(self, case: Case, step: str, turns: Turns,
-                   told: Told | None = None) -> StepScore:
-        """Score one step. ``told``: what the candidate had been told before it (facts revealed
-        in clarify, earlier lines), for checking claims against the fact sheet; None skips
-        those checks."""
-
-
-def applicable(case: Case, rubric: Rubric) -> list[tuple[Criterion, float]]:
-    """The rubric's criteria that apply to this case, each with its weight for the case."""
-    out = []
-    for c in rubric.criteria:
-        use = case.criteria.get(c.id)
-        if use is None:
-            out.append((c, c.weight))
-        elif use.applies:
-            out.append((c, use.weight if use.weight is not None else c.weight))
-    return out
-
-
-def case_notes(case: Case, rubric: Rubric) -> list[str]:
-    """What the case leaves out of this step's score, or reweights, and why."""
-    notes = []
-    for c in rubric.criteria:
-        use = case.criteria.get(c.id)
-        if use is None:
-            continue
-        why = f" ({use.why})" if use.why else ""
-        if not use.applies:
-            notes.append(f"{c.name} does not apply to this case and is not scored{why}.")
-        elif use.weight is not None:
-            notes.append(f"{c.name} weighs {use.weight:g} in this case instead of "
-                         f"{c.weight:g}{why}.")
-    return notes
-
 
 
 def _phrases_text(phrases: Sequence[str]) -> str:
@@ -227,10 +178,6 @@ def premise_calls(case: Case, step: str, turns: Turns, sents: Sequence[Sentence]
         return [], []
     earlier = told.said if told.said is not None else told.heard
     return [], [(s, p.why) for s, p in carried(case, sents, earlier)]
-
-
-def strong_notes(case: Case, step: str) -> list[str]:
-    return list(case.strong_answer.get(step, [])) if step != CROSS_CUTTING else []
 
 
 class OfflineScorer:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from agent.cases import default_cases
 from agent.rubrics import Criterion, default_rubrics
-from agent.scorers import OfflineScorer, candidate_texts, read_answers
+from agent.scorer_common import candidate_texts
+from agent.scorers import OfflineScorer, read_answers
 from agent.scores import CriterionScore, StepScore
 from agent.semantic.matcher import index
 from evals.dataset import SCORED, DatasetError, Interview, load_dataset

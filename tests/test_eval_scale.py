@@ -170,3 +170,119 @@ def test_the_results_file_holds_the_results_one_item_a_line(tmp_path: Path) -> N
     from evals.runner import results_json
     assert json.loads(results_json(weird)) == weird
     assert "naïve" in results_json(weird)
+
+
+# -- process-level costs of a judge run (issue 13 (e)) ---------------------------------------
+
+
+def test_a_judge_run_does_not_import_the_offline_scorer(tmp_path: Path) -> None:
+    """The judge shares only light helpers with the offline scorer (agent/scorer_common.py):
+    building an LLM run imports none of the offline scorer's reading modules; building an
+    offline run does."""
+    data = first_lines(1, tmp_path)
+    heavy = ("agent.scorers", "agent.semantic.claims", "agent.semantic.calls",
+             "agent.semantic.premises")
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from agent.config import Settings\n"
+        "from evals.runner import EvalConfig, Run\n"
+        f"scorer = sys.argv[1]\n"
+        f"run = Run(EvalConfig(dataset=Path({str(data)!r}), output=Path({str(tmp_path)!r}) / "
+        "'r.json', scorer=scorer, cache_mode='off', settings=Settings(base_url="
+        "'http://127.0.0.1:9/v1', api_key='x', model='m')))\n"
+        "run.fingerprint()\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n")
+    for scorer, want in (("llm", []), ("offline", sorted(heavy))):
+        out = subprocess.run([sys.executable, "-c", code, scorer], capture_output=True,
+                             text=True, cwd=ROOT, check=False)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == str(want), scorer
+
+
+def test_a_judge_run_loads_its_first_use_costs_while_the_first_requests_are_out(
+        tmp_path: Path) -> None:
+    """The tokenizer, the quote check's data and the analysis imports load on a thread once
+    every slot holds a request, before any reply is in (not behind the first replies)."""
+    from agent import tokens
+    from agent.config import Settings
+    from evals.fake_endpoint import FakeEndpoint
+    from evals.fake_responder import interviewer_responder
+
+    data = first_lines(1, tmp_path)
+    with FakeEndpoint(latency_ms=400, responder=interviewer_responder) as ep:
+        run = Run(EvalConfig(dataset=data, output=tmp_path / "r.json", scorer="llm",
+                             cache_mode="off", concurrency=2, n_boot=0,
+                             settings=Settings(base_url=ep.url, api_key="x", model="m")))
+        seen: list[tuple[int, int]] = []
+        start = run._start_preload
+
+        def noted() -> None:
+            if run._preload is None:
+                seen.append((len(run.calls), run.clients[0].scheduler.peak_background))
+            start()
+
+        run._start_preload = noted  # type: ignore[method-assign]
+        try:
+            results = run.execute(progress=False)
+        finally:
+            run.close()
+    assert results["usage"]["calls"] == 7 and not results["failures"]["items"]
+    assert seen == [(0, 2)]  # both slots taken by a request, no reply in yet
+    assert tokens._loaded
+
+
+def test_the_preload_thread_keeps_the_errors_where_they_belong() -> None:
+    from evals.runner import _Preload
+
+    order: list[str] = []
+
+    def warm() -> None:
+        order.append("warm")
+        raise ValueError("a bad data file")  # met again by the task that needs it
+
+    pre = _Preload("json", "no_such_module_for_this_test", warm=warm)
+    assert pre.module().__name__ == "json" and order == ["warm"]
+    with pytest.raises(ModuleNotFoundError):
+        _Preload("another_missing_module_for_this_test").module()
+
+
+def test_an_eval_command_leaves_its_start_up_out_of_the_collector(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from agent import cli
+
+    with cli._start_up_uncollected() as ready:  # a test's process: nothing changes
+        assert ready is None and gc.isenabled()
+    monkeypatch.setattr(cli, "_OWN_PROCESS", True)
+    frozen = gc.get_freeze_count()
+    try:
+        with cli._start_up_uncollected() as ready:
+            assert ready is not None and not gc.isenabled()
+            ready()
+            assert gc.isenabled() and gc.get_freeze_count() > frozen
+        assert gc.isenabled()
+        with pytest.raises(RuntimeError), cli._start_up_uncollected():  # a failed start-up
+            raise RuntimeError("no dataset")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+
+def test_the_collector_pause_restores_what_it_found() -> None:
+    import gc
+
+    from evals.runner import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(KeyError), collector_paused():
+        assert not gc.isenabled()
+        raise KeyError("a failed analysis")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()
