@@ -207,6 +207,10 @@ def banner(p: Printer, case: Case, mode: str, settings: Settings, sid: str | Non
            notice: str = "") -> None:
     from rich.panel import Panel
 
+    from agent.clarify.select import prepare
+
+    prepare(case)  # clarify's fact index loads while the candidate reads the case
+
     if settings.offline:
         engine = "offline (forced by --offline)" if settings.forced_offline else "offline mode"
         note = offline_banner(settings)
@@ -734,6 +738,11 @@ def _drill(opts: DrillOptions, p: Printer, store: Storage, cases: list[Case],
 def _drill_banner(p: Printer, i: int, n: int, step: str, case: Case,
                   settings: Settings) -> None:
     from rich.panel import Panel
+
+    if step == "clarify":
+        from agent.clarify.select import prepare
+
+        prepare(case)
 
     from agent.practice.timebox import suggested_minutes
 

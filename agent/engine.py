@@ -148,10 +148,6 @@ class Engine:
                 "base_url": self.settings.base_url, "max_followups": max_followups}
         if drill:
             info["drill"] = drill
-        if drill in (None, "clarify"):
-            from agent.clarify.select import prepare
-
-            prepare(case)  # the fact index loads while the case is read
         self.store.create_session(sid, case.id, mode, self.engine_label, info)
         session = Session(self, sid, case)
         session.lock()

@@ -660,9 +660,10 @@ _lock = threading.Lock()
 def prepare(case: Case) -> None:
     """Build ``case``'s :class:`FactIndex` (and the off-sheet subjects') in the background, so
     the candidate's first question does not wait for the encoders to load (about 0.5 s with
-    WordLlama, 1 s with the blend). Not a daemon thread: one killed at exit inside the tokenizers
-    library aborts the process; exit waits instead (well under a second with the vectors on
-    disk)."""
+    WordLlama, 1 s with the blend): the terminal chat calls it as the case is shown (the web
+    app warms every case at start; an Engine alone, as in tests, does not). Not a daemon
+    thread: one killed at exit inside the tokenizers library aborts the process; exit waits
+    instead (well under a second with the vectors on disk)."""
     if _indexes.get(_key(case, True)) is not None:
         return
 
