@@ -4,9 +4,12 @@ bank put to the offline interviewer, as the first question of a fresh interview.
 Two passes: "fresh" (the embedding cache emptied first, so each question is embedded anew, as a
 new question is; the case's fact index and compiled keyword patterns kept, as a running
 interview keeps them) and "repeat" (the
-same questions again: cache hits). Target: fresh mean <= 5 ms and slowest <= 50 ms per
-question. Prints figures; ``--check`` exits 1 when a target is missed. Only the dev split is
-read: the held-out split is for measuring, not for timing runs.
+same questions again: cache hits). Target: fresh mean <= 30 ms and slowest <= 150 ms per
+question (stop 32; it was 5 and 50 ms while WordLlama alone read the questions: MiniLM's forward
+pass costs 10-15 ms a sentence on this 2-core machine, and an answer in well under a tenth of a
+second is still instant to the person asking). Prints figures; ``--check`` exits 1 when a target
+is missed. Only the dev split is read: the held-out split is for measuring, not for timing
+runs.
 
     python bench/bench_clarify.py [--check]
 """
@@ -29,8 +32,8 @@ from agent.offline import OfflineInterviewer  # noqa: E402
 from agent.policy import Silent  # noqa: E402
 from evals.clarify_bank import SPLITS, load_bank  # noqa: E402
 
-MEAN_MAX_MS = 5.0
-SLOWEST_MAX_MS = 50.0
+MEAN_MAX_MS = 30.0
+SLOWEST_MAX_MS = 150.0
 
 
 def timed(questions: list[tuple[Case, str]]) -> list[float]:
