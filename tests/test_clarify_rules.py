@@ -123,25 +123,24 @@ def test_a_keyword_phrase_sets_a_fact_apart_only_by_words_the_closer_fact_lacks(
     assert "traffic_pattern" not in told(case, q, loose)
 
 
-def test_keywords_are_also_matched_without_articles_and_kind_modifiers(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import agent.clarify.select as sel
-
+def test_keywords_are_also_matched_without_articles_and_kind_modifiers() -> None:
     assert told("finetune-cold-starts", "how many different adapters do we host?") == {"scale"}
     assert told("gpu-price-shift", "what is the price of the GPU now?") == {"h100_prices"}
     assert told("gpu-price-shift",
                 "hello, please what is the price of the GPU now, it go up or go down?") == {
                     "h100_prices"}
+
+
+def test_without_dropping_articles_and_modifiers_the_facts_are_missed_on_wordllama(
+        monkeypatch: pytest.MonkeyPatch, wordllama_clarify: Params) -> None:
     # On WordLlama alone (as without `interviewer setup`; the blend with MiniLM finds both
     # without the rule) the volume fact is missed without it (round 9: the wrong fact it used to
     # get, the serving setup, gives no count, so the typed signal now keeps it out as well;
     # since clarify6's authored questions, the active-adapters fact, also a count, is told
     # instead).
-    p = sel.WORDLLAMA_PARAMS
-    monkeypatch.setattr(sel, "ENCODER", "wordllama")
-    monkeypatch.setattr(sel, "CLUES_BY_WORDLLAMA", False)
-    monkeypatch.setattr(sel, "_indexes", {})
-    monkeypatch.setattr(sel, "_off_index", None)
+    import agent.clarify.select as sel
+
+    p = wordllama_clarify
     assert told("gpu-price-shift", "what is the price of the GPU now?", p) == {"h100_prices"}
     monkeypatch.setattr(sel, "without_fillers", lambda text: text)
     assert "scale" not in told("finetune-cold-starts", "how many different adapters do we host?",
