@@ -367,6 +367,33 @@ def test_a_price_asked_of_a_fact_that_states_none_gets_nothing() -> None:
         "competition"}
 
 
+def test_a_price_asked_of_a_fact_close_in_meaning_that_states_none_gets_nothing() -> None:
+    # No keyword hit here: meaning alone chose the fact describing the jobs, which names no price.
+    q = "What's the hourly price we charge for a fine-tuning job?"
+    assert told("train-deploy-one-stack", q) == set()
+    assert told("train-deploy-one-stack", q, dataclasses.replace(PARAMS, typed_refuse=())) == {
+        "workload"}
+
+
+@pytest.mark.parametrize(("case", "forecast", "today", "fact"), [
+    ("train-deploy-one-stack",
+     "How many fine-tuning jobs a month will we need to handle next year?",
+     "How many fine-tuning jobs run a month?", "scale"),
+    ("finetune-cold-starts", "How many adapters are we expecting to host a year from now?",
+     "How many adapters do we host?", "scale"),
+])
+def test_a_forecast_is_not_answered_by_a_fact_about_today(
+        case: str, forecast: str, today: str, fact: str) -> None:
+    assert told(case, forecast) == set()
+    assert told(case, forecast, dataclasses.replace(PARAMS, needs_kinds=())) == {fact}
+    assert told(case, today) == {fact}
+
+
+def test_a_fact_that_states_a_trend_still_answers_a_question_about_growth() -> None:
+    assert told("strategic-custom-ask", "How fast are the small self-serve customers growing?") == {
+        "self_serve_growth"}
+
+
 @pytest.mark.parametrize(("text", "problem"), [
     ("- How many engineers?\n", "expected a mapping"),
     ("headcount: How many engineers?\n", "subject 'headcount'"),
