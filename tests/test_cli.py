@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -483,3 +483,34 @@ def test_error_paths_do_not_import_the_sdk(home: Path) -> None:
         proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "agent", *args],
                               capture_output=True, text=True, env=cli_env(home), cwd=ROOT)
         assert "openai" not in proc.stderr and "langgraph" not in proc.stderr, args
+
+
+def test_every_help_description_fits_an_80_column_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A description written as one paragraph is filled to the terminal's width; one written as
+    # lines (setup's) keeps them. Before, doctor's, chat's, serve's... printed as one long line.
+    import argparse
+
+    from agent.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "80")
+
+    def commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from commands(sub)
+
+    seen = 0
+    for parser in commands(build_parser()):
+        text = parser.format_help()
+        description = parser.description or ""
+        if not description:
+            continue
+        seen += 1
+        first = description.split()[0]
+        start = text.index(first)
+        shown = text[start:start + len(" ".join(description.split())) + 200].split("\n\n")[0]
+        assert max(len(line) for line in shown.splitlines()) <= 80, (parser.prog, shown)
+    assert seen >= 10
