@@ -276,7 +276,11 @@ def test_the_kind_of_answer_never_makes_a_far_fact_close() -> None:
     ("gpu-price-shift", "How long do we have to come back with a plan?", {"timeline"}),
     # Their legal team is no subject of the isolation their security team wants.
     ("strategic-custom-ask", "Does their legal team need anything from us?", set()),
-    ("strategic-custom-ask", "Any legal or compliance requirements?", {"security"}),
+    # Stop 33 (off_keyword_margin 0.1 -> 0.0, for near misses): the subject no sheet answers,
+    # a contract's legal fine print, is now as close as the security fact its "compliance"
+    # keyword hits (0.42 against 0.33), so the candidate is asked to assume. A loss here, taken
+    # for the near misses the change refuses on the probes (evals/README.md, "Stop 33").
+    ("strategic-custom-ask", "Any legal or compliance requirements?", set()),
     # "Overnight" is when the batch job runs or must be done, not any question about the night.
     ("batch-inference-cost", "Does it have to be done overnight?", {"latency"}),
     ("batch-inference-cost", "Does it run overnight?", {"workload"}),
@@ -313,7 +317,8 @@ def test_lora_set_against_full_fine_tunes_asks_for_the_share_of_full_fine_tunes(
 def test_a_refused_clue_keyword_does_not_silence_meaning(question: str) -> None:
     # clarify6: "their side" is a keyword of the clue about how the batch job is driven; the
     # question does not ask for it (the hit is refused), and meaning tells who raised it.
-    off = dataclasses.replace(PARAMS, meaning_past_clue_hits=False)
+    # (Stop 33's meaning_past_refused would let it through as well: both are off here.)
+    off = dataclasses.replace(PARAMS, meaning_past_clue_hits=False, meaning_past_refused=1.0)
     assert told("batch-inference-cost", question) == {"escalation"}
     assert told("batch-inference-cost", question, off) == set()
     # A question that does ask for the clue by its words still gets it.
@@ -371,8 +376,10 @@ def test_a_price_asked_of_a_fact_close_in_meaning_that_states_none_gets_nothing(
     # No keyword hit here: meaning alone chose the fact describing the jobs, which names no price.
     q = "What's the hourly price we charge for a fine-tuning job?"
     assert told("train-deploy-one-stack", q) == set()
-    assert told("train-deploy-one-stack", q, dataclasses.replace(PARAMS, typed_refuse=())) == {
-        "workload"}
+    # Without the rule, the fact describing the jobs is told (at the margin fitted before stop
+    # 33's 0.06, under which it is also too close to the next fact to be told).
+    without = dataclasses.replace(PARAMS, typed_refuse=(), meaning_margin=0.04)
+    assert told("train-deploy-one-stack", q, without) == {"workload"}
 
 
 @pytest.mark.parametrize(("case", "forecast", "today", "fact"), [

@@ -4,6 +4,7 @@ an assumption, the compound-question split (issue 19, item 5), and how the bank 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from agent.cases import Case, get_case
-from agent.clarify.select import fact_index, split_questions
+from agent.clarify.select import PARAMS, fact_index, select, split_questions
 from agent.config import Settings
 from agent.engine import Engine
 from agent.offline import OfflineInterviewer, matching_facts, question_parts
@@ -81,8 +82,15 @@ def test_an_either_or_question_is_one_question() -> None:
          "does it all just run while they sleep?")
     assert split_questions(q) == [q]
     assert told(BATCH, q) == {"workload"}
-    assert told("devx-observability-gap", "Did the service really get slower for people, or is "
-                "it only that they feel it is slow?") == {"latency"}
+    # Read whole, this one is closest to the latency fact, 0.041 ahead of the next: told at the
+    # margin fitted before stop 33, refused (asked to assume) at stop 33's 0.06, a loss taken
+    # for the near misses the wider margin refuses on the probes (evals/README.md, "Stop 33").
+    slower = (
+        "Did the service really get slower for people, or is it only that they feel it is slow?")
+    assert split_questions(slower) == [slower]
+    before = dataclasses.replace(PARAMS, meaning_margin=0.04)
+    assert {f.id for f in select(get_case("devx-observability-gap"), question_parts(slower),
+                                 before)} == {"latency"}
     # Two questions joined by "and" are still two.
     assert len(split_questions("Who are their users, and is it real-time or batch?")) == 2
 

@@ -246,7 +246,13 @@ BROAD = [
     ("fintech-p99-spikes", "How much are they paying their card processor?", "revenue"),
     ("llama70b-2x-latency", "Would they pay for twice the hardware?", "latency_target"),
     ("gpu-price-shift", "Do urgent jobs get their own queue?", "timeline"),
-    ("strategic-custom-ask", "What is the long tail asking us to build?", "long_tail"),
+    # Stop 33: the keyword no longer tells it, but meaning does: the question's keyword hit (what
+    # the long tail asks for) is refused, and meaning_past_refused lets the closest fact, the
+    # long tail itself, 0.2 ahead, be told. A known loss of that change (evals/README.md,
+    # "Stop 33"); strict, so a fix shows here.
+    pytest.param("strategic-custom-ask", "What is the long tail asking us to build?", "long_tail",
+                 marks=pytest.mark.xfail(strict=True, reason="stop 33: meaning past a refused "
+                                         "keyword hit tells the long-tail fact")),
     ("train-deploy-one-stack", "What do the big accounts want from us?", "customer_type"),
     ("batch-inference-cost", "Who first noticed the bill going up?", "budget"),
     ("batch-inference-cost", "Are they happy with how fast the job finishes?", "latency"),
