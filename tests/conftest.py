@@ -47,11 +47,8 @@ def wordllama_clarify(monkeypatch: pytest.MonkeyPatch) -> Any:
     parameters (pass them on: a function's default was bound at import), fresh indexes."""
     import agent.clarify.select as sel
 
-    monkeypatch.setattr(sel, "ENCODER", "wordllama")
-    monkeypatch.setattr(sel, "CLUES_BY_WORDLLAMA", False)
-    monkeypatch.setattr(sel, "PARAMS", sel.WORDLLAMA_PARAMS)
-    monkeypatch.setattr(sel, "_indexes", {})
-    monkeypatch.setattr(sel, "_off_index", None)
+    for name, value in sel.wordllama_alone().items():
+        monkeypatch.setattr(sel, name, value)
     return sel.WORDLLAMA_PARAMS
 
 

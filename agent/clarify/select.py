@@ -247,7 +247,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -1071,16 +1071,21 @@ def _select(case: Case, parts: Sequence[str], params: Params) -> list[Fact]:
     return [f for i, f in enumerate(fi.facts) if i in chosen]
 
 
+def wordllama_alone() -> dict[str, Any]:
+    """This module's globals as they are when clarify reads WordLlama alone (no MiniLM): the
+    encoder, its fitted parameters, and fresh indexes. :func:`fall_back` sets them for good;
+    the tests' ``wordllama_clarify`` fixture sets them for one test."""
+    return {"ENCODER": "wordllama", "CLUES_BY_WORDLLAMA": False, "PARAMS": WORDLLAMA_PARAMS,
+            "_indexes": {}, "_off_index": None}
+
+
 def fall_back(error: Exception) -> None:
     """Clarify reads WordLlama alone from now on in this process (its own parameters, fresh
     indexes), saying why once on the log: MiniLM's files are there but do not load."""
-    global ENCODER, CLUES_BY_WORDLLAMA, PARAMS, _off_index
     with _lock:
         if ENCODER == "wordllama":
             return
-        ENCODER, CLUES_BY_WORDLLAMA, PARAMS = "wordllama", False, WORDLLAMA_PARAMS
-        _indexes.clear()
-        _off_index = None
+        globals().update(wordllama_alone())
     logging.getLogger("interviewer").warning(
         "clarify's sentence encoder did not load (%s); clarifying questions are matched by "
         "WordLlama alone. Run 'interviewer setup --force' to fetch it again.", error)
