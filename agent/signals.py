@@ -943,6 +943,86 @@ def _regex_search(plan: _Plan, text: str, low: str | None) -> re.Match[str] | No
 
 
 @dataclass(frozen=True)
+class Reach:
+    """Which of many search plans (:func:`search_plan`) could match a text at all, for all of
+    them in one automaton pass over the text instead of one :func:`first_match_planned` call
+    per plan: a sentence's keys bring up many plans whose phrases then miss a later word, and
+    most expressions' needed strings are absent (see :func:`reachable`)."""
+
+    strings: frozenset[str]
+    """every word of every phrase, and every string the expressions need (regex_needs): a
+    :class:`KeyScan` for them finds what :func:`reachable` reads"""
+    ids: dict[tuple[str, ...], int]
+    """each plan's patterns -> its id"""
+    by_key: dict[str, tuple[tuple[int, frozenset[str]], ...]]
+    """each phrase key -> (plan id, the phrase's later words) of every phrase it keys"""
+    needed_by: dict[str, frozenset[int]]
+    """each needed string -> the plans with expressions whose needs hold it"""
+    unneeding: frozenset[int]
+    """the plans with expressions that need no known string (always searched)"""
+    regex_plans: frozenset[int]
+    """every plan with expressions"""
+
+
+@lru_cache(maxsize=256)
+def reach_of(plans: tuple[tuple[str, ...], ...]) -> Reach:
+    """The :class:`Reach` of these plans' patterns (each a tuple, as :func:`search_plan`
+    takes; built once)."""
+    ids: dict[tuple[str, ...], int] = {}
+    by_key: dict[str, list[tuple[int, frozenset[str]]]] = {}
+    needed_by: dict[str, set[int]] = {}
+    unneeding: set[int] = set()
+    words: set[str] = set()
+    for patterns in plans:
+        if patterns in ids:
+            continue
+        pid = ids[patterns] = len(ids)
+        plan = _plan(patterns)
+        for key, phrases in plan.by_key.items():
+            words.add(key)
+            for _, rest in phrases:
+                words.update(rest)
+                by_key.setdefault(key, []).append((pid, frozenset(rest)))
+        if plan.regex_sources:
+            if plan.regex_needs is None:
+                unneeding.add(pid)
+            else:
+                for need in plan.regex_needs:
+                    needed_by.setdefault(need, set()).add(pid)
+    return Reach(frozenset(words | needed_by.keys()), ids,
+                 {k: tuple(v) for k, v in by_key.items()},
+                 {k: frozenset(v) for k, v in needed_by.items()}, frozenset(unneeding),
+                 frozenset(unneeding.union(*needed_by.values())))
+
+
+def reachable(reach: Reach, text: str, scan: KeyScan) -> frozenset[int]:
+    """The ids of the plans of ``reach`` for which :func:`first_match_planned` on ``text`` may
+    find a match: every other one finds none. A phrase can match only where its key occurs and,
+    in simple text, each of its later words too (first_match_planned searches no other); an
+    expression only where one of its needed strings occurs, in simple text (``may_match``).
+    ``scan``: a KeyScan for (at least) ``reach.strings``, which then also serves
+    first_match_planned on the same text with no second pass."""
+    lowered, low = _lowered_text(text)
+    present = scan.found(lowered)
+    out: set[int] = set()
+    by_key = reach.by_key
+    for key in present:
+        for pid, rest in by_key.get(key, ()):
+            if low is None or rest <= present:
+                out.add(pid)
+    if low is None:
+        out.update(reach.regex_plans)
+    else:
+        out.update(reach.unneeding)
+        needed_by = reach.needed_by
+        for s in present:
+            hit = needed_by.get(s)
+            if hit is not None:
+                out.update(hit)
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
 class _Union:
     """Several signal groups' plans merged: one key finder for all their phrases."""
 

@@ -384,6 +384,39 @@ def test_one_key_scan_for_many_groups_finds_what_each_groups_own_finder_finds() 
                 i in alone for i in reversed(range(len(same)))], g
 
 
+def test_reachable_never_leaves_out_a_plan_that_matches() -> None:
+    """The offline scorer searches a sentence with a group's plan only when signals.reachable
+    says the plan could match it (its key and later words occur, or a string its expressions
+    need): it must name every plan first_match_planned finds a match of, on every sentence
+    and reading of the dev interviews, for every rubric's groups; and it must leave plans out
+    (else it saves nothing)."""
+    from agent import signals
+    from agent.rubrics import default_rubrics
+    from agent.semantic.claims import _plans
+    from agent.semantic.reading import read_answer
+    from evals.dataset import load_dataset
+
+    rubrics = default_rubrics()
+    plans = _plans(tuple(tuple(g) for step in rubrics.hashes for c in rubrics[step].criteria
+                         for g in c.signals))
+    plans += (("re:\\bcold starts?\\b[^?]{0,120}\\bqueue depth\\b",), ("re:(a)\\1",))
+    reach = signals.reach_of(plans)
+    scan = signals.KeyScan(reach.strings)
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
+    texts = {x for item in items for t in item.turns if t.role == "candidate"
+             for s in read_answer(t.text) for x in (s.read, s.full)}
+    # not simple text ("ſ" matches "s" only case-insensitively): its phrases are searched
+    texts |= {"İstanbul: cold start, queue depth", "Decode ſpeed at peak", "aa"}
+    found = left_out = 0
+    for text in sorted(texts):
+        can = signals.reachable(reach, text, scan)
+        for p in plans:
+            if signals.first_match_planned(signals.search_plan(p), text, scan) is not None:
+                found += 1
+                assert reach.ids[p] in can, (p, text)
+            left_out += reach.ids[p] not in can
+    assert found > 2000 and left_out > 10 * found
+
 def test_matching_without_ignorecase_on_lowered_text_finds_the_same_matches(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """first_match and candidates run expressions without IGNORECASE on the lower-cased text
