@@ -384,6 +384,30 @@ def test_one_key_scan_for_many_groups_finds_what_each_groups_own_finder_finds() 
                 i in alone for i in reversed(range(len(same)))], g
 
 
+def test_clause_parts_without_number_words_are_read_as_they_are(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_sentence rewrites numbers in words in each clause it embeds only when the sentence
+    has a word to rewrite (numbers.has_number_words) or a clause is cut inside a word: the
+    same reading as rewriting every clause, on every dev sentence and a few made up."""
+    from agent.semantic import numbers, reading
+    from agent.signals import sentences
+    from evals.dataset import load_dataset
+
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
+    texts = sorted({s for item in items for t in item.turns if t.role == "candidate"
+                    for s in sentences(t.text)} | {
+        "Two replicas, then three more; ten percent of traffic, at one in 100 requests.",
+        "Add some(one) to the on-call rota, if the p99 doubles twice."})
+    shortcut = [reading.read_sentence.__wrapped__(t) for t in texts]
+    plain = sum(not numbers.has_number_words(reading.asserted(t)) for t in texts)
+    assert plain > 500 and len(texts) - plain > 100
+    assert reading._word_edges("say one thing", 4, 7)
+    assert not reading._word_edges("someone", 4, 7) and not reading._word_edges("ones", 0, 3)
+    monkeypatch.setattr(reading, "has_number_words", lambda text: True)
+    monkeypatch.setattr(reading, "_word_edges", lambda text, start, end: False)
+    assert [reading.read_sentence.__wrapped__(t) for t in texts] == shortcut
+
+
 def test_reachable_never_leaves_out_a_plan_that_matches() -> None:
     """The offline scorer searches a sentence with a group's plan only when signals.reachable
     says the plan could match it (its key and later words occur, or a string its expressions

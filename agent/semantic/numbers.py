@@ -156,12 +156,24 @@ _ANY = re.compile(r"\b(?:" + _NUMBER_WORD + r"|half|quarters?|thirds?|tenths?|fi
 
 
 @lru_cache(maxsize=8192)
+def has_number_words(text: str) -> bool:
+    """Whether :func:`words_to_numbers` could rewrite anything in ``text``: a word its rewrites
+    act on, or a rate in digits ("1 in 100"). When not, it returns ``text`` as it is, and so it
+    does for any part of ``text`` cut where a word neither starts nor ends (both expressions
+    hold ``\b`` as their only look around the text, so a match in such a part is one in
+    ``text`` too)."""
+    return found_in(_ANY, text, lowered_if_simple(text)) or bool(_DIGIT_RATE.search(text))
+
+
+@lru_cache(maxsize=8192)
 def words_to_numbers(text: str) -> str:
     """``text`` with numbers written in words rewritten as digits (see the module docstring).
     Text without number words comes back unchanged."""
+    if not has_number_words(text):
+        return text
     low = lowered_if_simple(text)
     if not found_in(_ANY, text, low):
-        return _RATE.sub(_rate, text) if _DIGIT_RATE.search(text) else text
+        return _RATE.sub(_rate, text)
 
     def has(*words: str) -> bool:
         """A rewrite can act only if one of its words is there (on simple text, where
