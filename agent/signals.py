@@ -307,6 +307,8 @@ _sre_parse: Any = import_module("re._parser")
 _sre: Any = import_module("re._constants")
 _LITERAL, _SUBPATTERN, _BRANCH = _sre.LITERAL, _sre.SUBPATTERN, _sre.BRANCH
 _ASSERT = _sre.ASSERT
+_LOOKS = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
+_IN, _RANGE, _CATEGORY = _sre.IN, _sre.RANGE, _sre.CATEGORY
 _ATOMIC = getattr(_sre, "ATOMIC_GROUP", None)
 _REPEATS = tuple(getattr(_sre, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
                  if hasattr(_sre, n))
@@ -648,6 +650,9 @@ class _Regexes:
     width: int | None = None
     """the most characters a match of ``combined`` takes (lookarounds aside), None when
     unbounded"""
+    nul_free: bool = False
+    """no match of ``combined`` takes a NUL character (see _takes): in text joined with
+    :data:`JOIN`, each match lies within one sentence"""
 
 
 @lru_cache(maxsize=4096)
@@ -657,18 +662,69 @@ def _regexes(sources: tuple[str, ...]) -> _Regexes:
     combined = _combined(sources)
     each = () if combined is not None else tuple(
         (r, _lowered(r)) for r in map(compile_pattern, sources))
-    return _Regexes(combined, _lowered(combined), each,
-                     _width(combined.pattern) if combined is not None else None)
+    if combined is None:
+        return _Regexes(combined, None, each)
+    return _Regexes(combined, _lowered(combined), each, *_bounds(combined.pattern))
 
 
 def _width(source: str) -> int | None:
     """The most characters a match of the expression ``source`` (case-insensitive) consumes
     (lookarounds look without consuming), or None when unbounded or unknown."""
+    return _bounds(source)[0]
+
+
+def _bounds(source: str) -> tuple[int | None, bool]:
+    """(:func:`_width`, whether no match of ``source`` takes a NUL character: see _takes)."""
     try:
-        most = _sre_parse.parse(source, re.IGNORECASE).getwidth()[1]
+        parsed = _sre_parse.parse(source, re.IGNORECASE)
+        most = parsed.getwidth()[1]
+        nul_free = not _takes(parsed, 0)
     except (re.error, RecursionError):
-        return None
-    return most if most < int(_sre.MAXREPEAT) else None
+        return None, False
+    return (most if most < int(_sre.MAXREPEAT) else None), nul_free
+
+
+#: Character categories that hold no NUL (``\d``, ``\s``, ``\w`` and line breaks, in any mode).
+_NUL_FREE_CATEGORIES = frozenset(
+    getattr(_sre, f"CATEGORY_{n}") for n in ("DIGIT", "SPACE", "WORD", "LINEBREAK")
+    if hasattr(_sre, f"CATEGORY_{n}"))
+
+
+def _takes(seq: Any, ch: int) -> bool:
+    """Whether a match of the parsed expression ``seq`` may consume the character of code
+    ``ch``: True when unsure (a negated class, ``.``, a backreference, anything not known).
+    Lookarounds and anchors consume nothing, so what they look at does not count."""
+    for op, av in seq:
+        if op is _LITERAL:
+            if av == ch:
+                return True
+        elif op in _LOOKS:
+            continue
+        elif op is _SUBPATTERN:
+            if _takes(av[-1], ch):
+                return True
+        elif op is _ATOMIC:
+            if _takes(av, ch):
+                return True
+        elif op is _BRANCH:
+            if any(_takes(b, ch) for b in av[1]):
+                return True
+        elif op in _REPEATS:
+            if _takes(av[2], ch):
+                return True
+        elif op is _IN:
+            for item, arg in av:
+                if item is _LITERAL:
+                    if arg == ch:
+                        return True
+                elif item is _RANGE:
+                    if arg[0] <= ch <= arg[1]:
+                        return True
+                elif item is not _CATEGORY or arg not in _NUL_FREE_CATEGORIES:
+                    return True  # a negated class, a category that may hold it, ...
+        else:
+            return True
+    return False
 
 
 @lru_cache(maxsize=16384)
@@ -768,7 +824,7 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
     fast = compiled.combined_low
     return Candidates(keyed, starts, compiled.combined, fast, joined,
                       lowered if fast is not None and simple else None,
-                      (plan.regex_needs, lowered, compiled.width)
+                      (plan.regex_needs, lowered, compiled.width, compiled.nul_free)
                       if simple and plan.regex_needs is not None else None)
 
 
@@ -799,15 +855,15 @@ class Candidates:
     def __init__(self, keyed: set[int], starts: Sequence[int],
                  regex: re.Pattern[str] | None = None, fast: re.Pattern[str] | None = None,
                  text: str = "", low: str | None = None,
-                 needs: tuple[frozenset[str], str, int | None] | None = None) -> None:
+                 needs: tuple[frozenset[str], str, int | None, bool] | None = None) -> None:
         self.keyed = keyed
         self.touched: set[int] = set()
         self._starts = starts
         self._regex, self._fast, self._text, self._low = regex, fast, text, low
         self._needs = needs
         """(strings one of which every match holds, the simple lower-cased text, the widest
-        match or None): a search starts no earlier than a match holding the next of those
-        strings could, and none is made when none is left"""
+        match or None, whether no match takes a NUL): a search starts no earlier than a match
+        holding the next of those strings could, and none is made when none is left"""
         self._next = 0 if regex is not None else len(starts)
         """the sentence the next search starts at (past the end: no more searches)"""
 
@@ -832,14 +888,18 @@ class Candidates:
         pos = starts[self._next] if self._next else 0
         if self._needs is not None:
             # A match starting at or after pos holds one of the needed strings, wholly
-            # inside what it consumes: none is left, or it starts at most width before.
-            needs, low, width = self._needs
+            # inside what it consumes: none is left, or it starts at most width before, and
+            # after the last NUL before it when no match takes one (JOIN holds one: the
+            # match then lies in that string's sentence).
+            needs, low, width, nul_free = self._needs
             first = _first_need(needs, low, pos)
             if first < 0:
                 self._next = n
                 return
             if width is not None:
                 pos = max(pos, first - width)
+            if nul_free:
+                pos = max(pos, low.rfind("\x00", pos, first) + 1)
         m = _search(self._regex, self._fast, self._text, self._low, pos)
         if m is None:
             self._next = n
