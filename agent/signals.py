@@ -246,15 +246,17 @@ def lowered_if_simple(text: str) -> str | None:
 
 
 def _search(regex: re.Pattern[str], fast: re.Pattern[str] | None, text: str,
-            low: str | None, pos: int = 0) -> re.Match[str] | None:
+            low: str | None, pos: int = 0, end: int | None = None) -> re.Match[str] | None:
     """``regex.search(text, pos)``, through ``fast`` on ``low`` (the lower-cased text) when
-    both are given."""
+    both are given; ``end``: searched as ``regex.search(text, pos, end)``."""
+    if end is None:
+        end = len(text)
     if fast is None or low is None:
-        return regex.search(text, pos)
-    m = fast.search(low, pos)
+        return regex.search(text, pos, end)
+    m = fast.search(low, pos, end)
     if m is None:
         return None
-    return regex.match(text, m.start()) or regex.search(text, pos)
+    return regex.match(text, m.start(), end) or regex.search(text, pos, end)
 
 
 def _needs(seq: Any, ahead: bool = False) -> frozenset[str] | None:
@@ -308,6 +310,11 @@ _sre: Any = import_module("re._constants")
 _LITERAL, _SUBPATTERN, _BRANCH = _sre.LITERAL, _sre.SUBPATTERN, _sre.BRANCH
 _ASSERT = _sre.ASSERT
 _LOOKS = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
+_LOOKAROUNDS = (_sre.ASSERT, _sre.ASSERT_NOT)
+_AT, _NOT_LITERAL, _ANY = _sre.AT, _sre.NOT_LITERAL, _sre.ANY
+#: Anchors that look only before the place, or at whether the next character is a word one.
+_NOT_AHEAD = frozenset((_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING, _sre.AT_BEGINNING_LINE,
+                        _sre.AT_BOUNDARY, _sre.AT_NON_BOUNDARY))
 _IN, _RANGE, _CATEGORY = _sre.IN, _sre.RANGE, _sre.CATEGORY
 _ATOMIC = getattr(_sre, "ATOMIC_GROUP", None)
 _REPEATS = tuple(getattr(_sre, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
@@ -653,6 +660,10 @@ class _Regexes:
     nul_free: bool = False
     """no match of ``combined`` takes a NUL character (see _takes): in text joined with
     :data:`JOIN`, each match lies within one sentence"""
+    local: bool = False
+    """``nul_free``, and whether ``combined`` matches at a place does not depend on what
+    follows what it consumes (no lookahead or end anchor: see _looks_ahead): a search may
+    then stop at the next NUL"""
 
 
 @lru_cache(maxsize=4096)
@@ -673,15 +684,46 @@ def _width(source: str) -> int | None:
     return _bounds(source)[0]
 
 
-def _bounds(source: str) -> tuple[int | None, bool]:
-    """(:func:`_width`, whether no match of ``source`` takes a NUL character: see _takes)."""
+def _bounds(source: str) -> tuple[int | None, bool, bool]:
+    """(:func:`_width`, whether no match of ``source`` takes a NUL character (see _takes),
+    and whether besides it never looks past what it consumes (see _looks_ahead))."""
     try:
         parsed = _sre_parse.parse(source, re.IGNORECASE)
         most = parsed.getwidth()[1]
         nul_free = not _takes(parsed, 0)
+        local = nul_free and not _looks_ahead(parsed)
     except (re.error, RecursionError):
-        return None, False
-    return (most if most < int(_sre.MAXREPEAT) else None), nul_free
+        return None, False, False
+    return (most if most < int(_sre.MAXREPEAT) else None), nul_free, local
+
+
+def _looks_ahead(seq: Any) -> bool:
+    """Whether the parsed expression ``seq`` may look at text after the place it has reached:
+    a lookahead or an end anchor anywhere in it (True when unsure). Word boundaries look at
+    the next character, but only at whether it is a word character, which neither a NUL nor
+    the end of the text is."""
+    for op, av in seq:
+        if op in _LOOKAROUNDS:
+            if av[0] >= 0 or _looks_ahead(av[1]):
+                return True
+        elif op is _AT:
+            if av not in _NOT_AHEAD:
+                return True
+        elif op is _SUBPATTERN:
+            if _looks_ahead(av[-1]):
+                return True
+        elif op is _ATOMIC:
+            if _looks_ahead(av):
+                return True
+        elif op is _BRANCH:
+            if any(_looks_ahead(b) for b in av[1]):
+                return True
+        elif op in _REPEATS:
+            if _looks_ahead(av[2]):
+                return True
+        elif op not in (_LITERAL, _NOT_LITERAL, _IN, _ANY):
+            return True
+    return False
 
 
 #: Character categories that hold no NUL (``\d``, ``\s``, ``\w`` and line breaks, in any mode).
@@ -824,7 +866,8 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
     fast = compiled.combined_low
     return Candidates(keyed, starts, compiled.combined, fast, joined,
                       lowered if fast is not None and simple else None,
-                      (plan.regex_needs, lowered, compiled.width, compiled.nul_free)
+                      (plan.regex_needs, lowered, compiled.width, compiled.nul_free,
+                       compiled.local)
                       if simple and plan.regex_needs is not None else None)
 
 
@@ -855,15 +898,17 @@ class Candidates:
     def __init__(self, keyed: set[int], starts: Sequence[int],
                  regex: re.Pattern[str] | None = None, fast: re.Pattern[str] | None = None,
                  text: str = "", low: str | None = None,
-                 needs: tuple[frozenset[str], str, int | None, bool] | None = None) -> None:
+                 needs: tuple[frozenset[str], str, int | None, bool, bool] | None = None
+                 ) -> None:
         self.keyed = keyed
         self.touched: set[int] = set()
         self._starts = starts
         self._regex, self._fast, self._text, self._low = regex, fast, text, low
         self._needs = needs
         """(strings one of which every match holds, the simple lower-cased text, the widest
-        match or None, whether no match takes a NUL): a search starts no earlier than a match
-        holding the next of those strings could, and none is made when none is left"""
+        match or None, whether no match takes a NUL, whether besides no match looks past
+        what it takes): a search starts no earlier than a match holding the next of those
+        strings could, and none is made when none is left"""
         self._next = 0 if regex is not None else len(starts)
         """the sentence the next search starts at (past the end: no more searches)"""
 
@@ -886,12 +931,16 @@ class Candidates:
         n = len(starts)
         assert self._regex is not None
         pos = starts[self._next] if self._next else 0
+        end = len(self._text)
         if self._needs is not None:
             # A match starting at or after pos holds one of the needed strings, wholly
             # inside what it consumes: none is left, or it starts at most width before, and
             # after the last NUL before it when no match takes one (JOIN holds one: the
-            # match then lies in that string's sentence).
-            needs, low, width, nul_free = self._needs
+            # match then lies in that string's sentence). When besides no match looks past
+            # what it takes, the search stops at the NUL after that string: a match found
+            # before it is the one a search on would find, and without one every sentence
+            # up to there is known to be untouched.
+            needs, low, width, nul_free, local = self._needs
             first = _first_need(needs, low, pos)
             if first < 0:
                 self._next = n
@@ -900,9 +949,12 @@ class Candidates:
                 pos = max(pos, first - width)
             if nul_free:
                 pos = max(pos, low.rfind("\x00", pos, first) + 1)
-        m = _search(self._regex, self._fast, self._text, self._low, pos)
+            if local:
+                nul = low.find("\x00", first)
+                end = end if nul < 0 else nul
+        m = _search(self._regex, self._fast, self._text, self._low, pos, end)
         if m is None:
-            self._next = n
+            self._next = n if end >= len(self._text) else bisect_right(starts, end)
             return
         last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
         self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))

@@ -411,26 +411,39 @@ def test_clause_parts_without_number_words_are_read_as_they_are(
 def test_a_search_over_joined_sentences_starts_after_the_nul_before_what_it_needs() -> None:
     """signals.Candidates searches a group's expressions over a step's sentences joined with
     JOIN (which holds a NUL); when no match can take a NUL (signals._takes), a search starts
-    no earlier than the last NUL before the next string every match needs. The sentences its
-    matches touch must be the same as searching from where it was, for every rubric group's
-    expressions over every dev step; and the bound must apply to most of them."""
+    no earlier than the last NUL before the next string every match needs, and when besides
+    no match looks past what it takes (signals._looks_ahead) it stops at the NUL after it.
+    The sentences its matches touch must be the same as searching from where it was to the
+    end, for every rubric group's expressions over every dev step; and the bounds must
+    apply to many of them."""
     from agent import signals
     from agent.rubrics import default_rubrics
     from agent.semantic.reading import read_answer
     from evals.dataset import load_dataset
 
-    assert signals._bounds(r"\b(inference|serving)\b[\w -]*\bjobs?\b") == (None, True)
+    assert signals._bounds(r"\b(inference|serving)\b[\w -]*\bjobs?\b") == (None, True, True)
     for source in (r"[^.]{0,80}x", r".x", r"\Sx", r"(a)\1", r"[\x00-\x1f]", r"\W"):
         assert signals._bounds(source)[1] is False, source
-    assert signals._bounds(r"(?![^.?!]*\?)\bp\d{2}\b") == (3, True)  # a lookahead takes none
+    # a lookahead takes nothing, but looks on
+    assert signals._bounds(r"(?![^.?!]*\?)\bp\d{2}\b") == (3, True, False)
+    assert signals._bounds(r"(?<!not )\bp\d{2}\b(?!\s*%)")[1:] == (True, False)
+    assert signals._bounds(r"(?<!not )\bp\d{2}\Z")[1:] == (True, False)
     rubrics = default_rubrics()
     plans = {tuple(p for p in g if not p.startswith("~")) for step in rubrics.hashes
              for c in rubrics[step].criteria for g in c.signals}
     plans = {p for p in plans if signals.search_plan(p).regex_sources}
+    # what a lookahead sees goes on past the NUL: "foo" is followed by a question here
+    asks = ("re:\\bfoo\\b(?![^.?!]*\\?)",)
+    sents = ["we foo bar", "baz?"]
+    joined = signals.JOIN.join(sents)
+    assert signals.candidates(asks, joined, joined.lower(), [0, 13]) == set()
+    assert signals.candidates(asks, joined.replace("?", "."), joined.lower().replace("?", "."),
+                              [0, 13]) == {0}
+    plans.add(asks)
     items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews[:12]
     steps = [[s.full for t in item.turns if t.role == "candidate" and t.step == step
               for s in read_answer(t.text)] for item in items for step in rubrics.hashes]
-    bounded = compared = 0
+    bounded = stops = compared = 0
     for sents in filter(None, steps):
         joined = signals.JOIN.join(sents)
         starts, pos = [], 0
@@ -441,13 +454,14 @@ def test_a_search_over_joined_sentences_starts_after_the_nul_before_what_it_need
             found = signals.candidate_sentences(p, joined, joined.lower(), starts)
             if not isinstance(found, signals.Candidates) or found._needs is None:
                 continue
-            needs, low, width, nul_free = found._needs
+            needs, low, width, nul_free, local = found._needs
             bounded += nul_free
+            stops += local
             plain = signals.Candidates(set(found.keyed), starts, found._regex, found._fast,
-                                       joined, found._low, (needs, low, width, False))
+                                       joined, found._low, (needs, low, width, False, False))
             assert found.every() == plain.every(), p
             compared += 1
-    assert compared > 1000 and bounded > compared / 2
+    assert compared > 1000 and bounded > compared / 2 and stops > compared / 3
 
 
 def test_reachable_never_leaves_out_a_plan_that_matches() -> None:
