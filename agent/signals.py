@@ -50,6 +50,8 @@ _CONFUSABLES = str.maketrans(
 
 def strip_format(text: str) -> str:
     """``text`` without Unicode format (Cf) characters."""
+    if text.isascii():  # (every format character is beyond ASCII)
+        return text
     return _FORMAT.sub("", text)
 
 
@@ -193,6 +195,24 @@ def _lowered(regex: re.Pattern[str] | None) -> re.Pattern[str] | None:
         return None
 
 
+#: Each expression :func:`found_in` was asked about (by identity) -> (it, its _lowered form):
+#: a compiled expression's hash is worked out anew at each call (its compiled code is hashed
+#: too), which for a long one costs more than a search that finds nothing.
+_LOWERED_BY_ID: dict[int, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
+
+
+def _lowered_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
+    """:func:`_lowered`, remembered by the expression's identity."""
+    hit = _LOWERED_BY_ID.get(id(regex))
+    if hit is not None and hit[0] is regex:
+        return hit[1]
+    fast = _lowered(regex)
+    if len(_LOWERED_BY_ID) >= 4096:
+        _LOWERED_BY_ID.clear()
+    _LOWERED_BY_ID[id(regex)] = (regex, fast)  # (it holds the expression: the id stays its)
+    return fast
+
+
 def _simple(text: str) -> bool:
     """Whether ``text`` lower-cases character for character with no case-insensitive
     equivalences beyond ASCII's (see _lower_safe)."""
@@ -227,7 +247,7 @@ def finditer_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
 def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
     """Whether ``regex`` (case-insensitive) matches ``text``; ``low``: ``text.lower()`` when
     the text is simple (see _simple), else None."""
-    fast = _lowered(regex) if low is not None else None
+    fast = _lowered_form(regex) if low is not None else None
     return (fast.search(low) if fast is not None and low is not None
             else regex.search(text)) is not None
 
