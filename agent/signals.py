@@ -1082,12 +1082,16 @@ class Reach:
     most expressions' needed strings are absent (see :func:`reachable`)."""
 
     strings: frozenset[str]
-    """every word of every phrase, and every string the expressions need (regex_needs): a
-    :class:`KeyScan` for them finds what :func:`reachable` reads"""
+    """every phrase key, every later word of a phrase of three characters or more, and every
+    string the expressions need (regex_needs): a :class:`KeyScan` for them finds what
+    :func:`reachable` reads"""
     ids: dict[tuple[str, ...], int]
     """each plan's patterns -> its id"""
-    by_key: dict[str, tuple[tuple[int, frozenset[str]], ...]]
-    """each phrase key -> (plan id, the phrase's later words) of every phrase it keys"""
+    by_key: dict[str, tuple[tuple[int, frozenset[str], tuple[str, ...]], ...]]
+    """each phrase key -> (plan id, the phrase's later words of three characters or more,
+    its shorter later words) of every phrase it keys: a word of one or two characters
+    ("a", "in") occurs in most sentences, many times, and is looked for in the text itself
+    rather than by the automaton (each occurrence is an item it reports)"""
     needed_by: dict[str, frozenset[int]]
     """each needed string -> the plans with expressions whose needs hold it"""
     unneeding: frozenset[int]
@@ -1096,12 +1100,16 @@ class Reach:
     """every plan with expressions"""
 
 
+#: Later words of a phrase shorter than this are not put in a Reach's automaton.
+_SHORT_WORD = 3
+
+
 @lru_cache(maxsize=256)
 def reach_of(plans: tuple[tuple[str, ...], ...]) -> Reach:
     """The :class:`Reach` of these plans' patterns (each a tuple, as :func:`search_plan`
     takes; built once)."""
     ids: dict[tuple[str, ...], int] = {}
-    by_key: dict[str, list[tuple[int, frozenset[str]]]] = {}
+    by_key: dict[str, list[tuple[int, frozenset[str], tuple[str, ...]]]] = {}
     needed_by: dict[str, set[int]] = {}
     unneeding: set[int] = set()
     words: set[str] = set()
@@ -1113,8 +1121,10 @@ def reach_of(plans: tuple[tuple[str, ...], ...]) -> Reach:
         for key, phrases in plan.by_key.items():
             words.add(key)
             for _, rest in phrases:
-                words.update(rest)
-                by_key.setdefault(key, []).append((pid, frozenset(rest)))
+                longer = frozenset(w for w in rest if len(w) >= _SHORT_WORD)
+                words.update(longer)
+                by_key.setdefault(key, []).append(
+                    (pid, longer, tuple(w for w in rest if len(w) < _SHORT_WORD)))
         if plan.regex_sources:
             if plan.regex_needs is None:
                 unneeding.add(pid)
@@ -1139,8 +1149,8 @@ def reachable(reach: Reach, text: str, scan: KeyScan) -> frozenset[int]:
     out: set[int] = set()
     by_key = reach.by_key
     for key in present:
-        for pid, rest in by_key.get(key, ()):
-            if low is None or rest <= present:
+        for pid, rest, short in by_key.get(key, ()):
+            if low is None or (rest <= present and _holds(low, short)):
                 out.add(pid)
     if low is None:
         out.update(reach.regex_plans)
