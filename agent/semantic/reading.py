@@ -566,8 +566,9 @@ class Sentence:
 #: A number that is a quantity: not part of a name ("p99", "H100", "Llama 3.1") or a label
 #: ("phase 1", "hypothesis 2").
 _QUANTITY = re.compile(
-    r"[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
-    r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d", re.IGNORECASE)
+    r"(?=[<>≤≥$]|\d)"  # (what every match starts with: elsewhere no lookbehind is tried)
+    r"(?:[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
+    r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d)", re.IGNORECASE)
 _REASON = re.compile(
     r"\b(?:because|since|given|so (?:that|we|it|the|they)|instead|in fav(?:ou)?r of|"
     r"until|for now|first|later|next (?:quarter|month)|after|before|which means|otherwise|"
