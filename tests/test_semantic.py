@@ -483,6 +483,29 @@ def test_the_quantity_expression_looks_first_at_what_its_matches_start_with() ->
     assert 1000 < sum(x is not None for x in spans) < len(texts) - 1000
 
 
+def test_runs_of_number_words_and_figures_are_found_as_before() -> None:
+    """numbers._runs_rewritten finds the runs of number words through their form for
+    lower-cased text, and facts._QTY first looks at whether a figure can start at a place:
+    the same as ``_RUN.sub`` and the expression without that look, on every dev sentence
+    and a few made up (text that is not simple included)."""
+    from agent.semantic import facts, numbers
+    from agent.signals import sentences
+    from evals.dataset import load_dataset
+
+    plain = re.compile(facts._QTY.pattern.removeprefix("(?=\\$|\\d)"), re.IGNORECASE)
+    assert plain.pattern != facts._QTY.pattern
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
+    texts = [s for item in items for t in item.turns for s in sentences(t.text)]
+    texts += ["Two hundred and five replicas, ſeven nodes, a thousand GPUs", "per 5 ms, $ 3k",
+              "TWENTY-ONE and one point five", "٣ replicas at 1.5x", "costs 3.5 million"]
+    rewritten = [numbers._runs_rewritten(t) for t in texts]
+    assert rewritten == [numbers._RUN.sub(numbers._replace_run, t) for t in texts]
+    assert sum(a != b for a, b in zip(rewritten, texts, strict=True)) > 100
+    figures = [[m.span() for m in facts._QTY.finditer(t)] for t in texts]
+    assert figures == [[m.span() for m in plain.finditer(t)] for t in texts]
+    assert sum(map(bool, figures)) > 500
+
+
 def test_reachable_never_leaves_out_a_plan_that_matches() -> None:
     """The offline scorer searches a sentence with a group's plan only when signals.reachable
     says the plan could match it (its key and later words occur, or a string its expressions
