@@ -50,6 +50,8 @@ _CONFUSABLES = str.maketrans(
 
 def strip_format(text: str) -> str:
     """``text`` without Unicode format (Cf) characters."""
+    if text.isascii():  # (every format character is beyond ASCII)
+        return text
     return _FORMAT.sub("", text)
 
 
@@ -193,6 +195,24 @@ def _lowered(regex: re.Pattern[str] | None) -> re.Pattern[str] | None:
         return None
 
 
+#: Each expression :func:`found_in` was asked about (by identity) -> (it, its _lowered form):
+#: a compiled expression's hash is worked out anew at each call (its compiled code is hashed
+#: too), which for a long one costs more than a search that finds nothing.
+_LOWERED_BY_ID: dict[int, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
+
+
+def _lowered_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
+    """:func:`_lowered`, remembered by the expression's identity."""
+    hit = _LOWERED_BY_ID.get(id(regex))
+    if hit is not None and hit[0] is regex:
+        return hit[1]
+    fast = _lowered(regex)
+    if len(_LOWERED_BY_ID) >= 4096:
+        _LOWERED_BY_ID.clear()
+    _LOWERED_BY_ID[id(regex)] = (regex, fast)  # (it holds the expression: the id stays its)
+    return fast
+
+
 def _simple(text: str) -> bool:
     """Whether ``text`` lower-cases character for character with no case-insensitive
     equivalences beyond ASCII's (see _lower_safe)."""
@@ -227,7 +247,7 @@ def finditer_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
 def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
     """Whether ``regex`` (case-insensitive) matches ``text``; ``low``: ``text.lower()`` when
     the text is simple (see _simple), else None."""
-    fast = _lowered(regex) if low is not None else None
+    fast = _lowered_form(regex) if low is not None else None
     return (fast.search(low) if fast is not None and low is not None
             else regex.search(text)) is not None
 
@@ -246,15 +266,17 @@ def lowered_if_simple(text: str) -> str | None:
 
 
 def _search(regex: re.Pattern[str], fast: re.Pattern[str] | None, text: str,
-            low: str | None, pos: int = 0) -> re.Match[str] | None:
+            low: str | None, pos: int = 0, end: int | None = None) -> re.Match[str] | None:
     """``regex.search(text, pos)``, through ``fast`` on ``low`` (the lower-cased text) when
-    both are given."""
+    both are given; ``end``: searched as ``regex.search(text, pos, end)``."""
+    if end is None:
+        end = len(text)
     if fast is None or low is None:
-        return regex.search(text, pos)
-    m = fast.search(low, pos)
+        return regex.search(text, pos, end)
+    m = fast.search(low, pos, end)
     if m is None:
         return None
-    return regex.match(text, m.start()) or regex.search(text, pos)
+    return regex.match(text, m.start(), end) or regex.search(text, pos, end)
 
 
 def _needs(seq: Any, ahead: bool = False) -> frozenset[str] | None:
@@ -307,6 +329,13 @@ _sre_parse: Any = import_module("re._parser")
 _sre: Any = import_module("re._constants")
 _LITERAL, _SUBPATTERN, _BRANCH = _sre.LITERAL, _sre.SUBPATTERN, _sre.BRANCH
 _ASSERT = _sre.ASSERT
+_LOOKS = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
+_LOOKAROUNDS = (_sre.ASSERT, _sre.ASSERT_NOT)
+_AT, _NOT_LITERAL, _ANY = _sre.AT, _sre.NOT_LITERAL, _sre.ANY
+#: Anchors that look only before the place, or at whether the next character is a word one.
+_NOT_AHEAD = frozenset((_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING, _sre.AT_BEGINNING_LINE,
+                        _sre.AT_BOUNDARY, _sre.AT_NON_BOUNDARY))
+_IN, _RANGE, _CATEGORY = _sre.IN, _sre.RANGE, _sre.CATEGORY
 _ATOMIC = getattr(_sre, "ATOMIC_GROUP", None)
 _REPEATS = tuple(getattr(_sre, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
                  if hasattr(_sre, n))
@@ -648,6 +677,13 @@ class _Regexes:
     width: int | None = None
     """the most characters a match of ``combined`` takes (lookarounds aside), None when
     unbounded"""
+    nul_free: bool = False
+    """no match of ``combined`` takes a NUL character (see _takes): in text joined with
+    :data:`JOIN`, each match lies within one sentence"""
+    local: bool = False
+    """``nul_free``, and whether ``combined`` matches at a place does not depend on what
+    follows what it consumes (no lookahead or end anchor: see _looks_ahead): a search may
+    then stop at the next NUL"""
 
 
 @lru_cache(maxsize=4096)
@@ -657,18 +693,100 @@ def _regexes(sources: tuple[str, ...]) -> _Regexes:
     combined = _combined(sources)
     each = () if combined is not None else tuple(
         (r, _lowered(r)) for r in map(compile_pattern, sources))
-    return _Regexes(combined, _lowered(combined), each,
-                     _width(combined.pattern) if combined is not None else None)
+    if combined is None:
+        return _Regexes(combined, None, each)
+    return _Regexes(combined, _lowered(combined), each, *_bounds(combined.pattern))
 
 
 def _width(source: str) -> int | None:
     """The most characters a match of the expression ``source`` (case-insensitive) consumes
     (lookarounds look without consuming), or None when unbounded or unknown."""
+    return _bounds(source)[0]
+
+
+def _bounds(source: str) -> tuple[int | None, bool, bool]:
+    """(:func:`_width`, whether no match of ``source`` takes a NUL character (see _takes),
+    and whether besides it never looks past what it consumes (see _looks_ahead))."""
     try:
-        most = _sre_parse.parse(source, re.IGNORECASE).getwidth()[1]
+        parsed = _sre_parse.parse(source, re.IGNORECASE)
+        most = parsed.getwidth()[1]
+        nul_free = not _takes(parsed, 0)
+        local = nul_free and not _looks_ahead(parsed)
     except (re.error, RecursionError):
-        return None
-    return most if most < int(_sre.MAXREPEAT) else None
+        return None, False, False
+    return (most if most < int(_sre.MAXREPEAT) else None), nul_free, local
+
+
+def _looks_ahead(seq: Any) -> bool:
+    """Whether the parsed expression ``seq`` may look at text after the place it has reached:
+    a lookahead or an end anchor anywhere in it (True when unsure). Word boundaries look at
+    the next character, but only at whether it is a word character, which neither a NUL nor
+    the end of the text is."""
+    for op, av in seq:
+        if op in _LOOKAROUNDS:
+            if av[0] >= 0 or _looks_ahead(av[1]):
+                return True
+        elif op is _AT:
+            if av not in _NOT_AHEAD:
+                return True
+        elif op is _SUBPATTERN:
+            if _looks_ahead(av[-1]):
+                return True
+        elif op is _ATOMIC:
+            if _looks_ahead(av):
+                return True
+        elif op is _BRANCH:
+            if any(_looks_ahead(b) for b in av[1]):
+                return True
+        elif op in _REPEATS:
+            if _looks_ahead(av[2]):
+                return True
+        elif op not in (_LITERAL, _NOT_LITERAL, _IN, _ANY):
+            return True
+    return False
+
+
+#: Character categories that hold no NUL (``\d``, ``\s``, ``\w`` and line breaks, in any mode).
+_NUL_FREE_CATEGORIES = frozenset(
+    getattr(_sre, f"CATEGORY_{n}") for n in ("DIGIT", "SPACE", "WORD", "LINEBREAK")
+    if hasattr(_sre, f"CATEGORY_{n}"))
+
+
+def _takes(seq: Any, ch: int) -> bool:
+    """Whether a match of the parsed expression ``seq`` may consume the character of code
+    ``ch``: True when unsure (a negated class, ``.``, a backreference, anything not known).
+    Lookarounds and anchors consume nothing, so what they look at does not count."""
+    for op, av in seq:
+        if op is _LITERAL:
+            if av == ch:
+                return True
+        elif op in _LOOKS:
+            continue
+        elif op is _SUBPATTERN:
+            if _takes(av[-1], ch):
+                return True
+        elif op is _ATOMIC:
+            if _takes(av, ch):
+                return True
+        elif op is _BRANCH:
+            if any(_takes(b, ch) for b in av[1]):
+                return True
+        elif op in _REPEATS:
+            if _takes(av[2], ch):
+                return True
+        elif op is _IN:
+            for item, arg in av:
+                if item is _LITERAL:
+                    if arg == ch:
+                        return True
+                elif item is _RANGE:
+                    if arg[0] <= ch <= arg[1]:
+                        return True
+                elif item is not _CATEGORY or arg not in _NUL_FREE_CATEGORIES:
+                    return True  # a negated class, a category that may hold it, ...
+        else:
+            return True
+    return False
 
 
 @lru_cache(maxsize=16384)
@@ -768,7 +886,8 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
     fast = compiled.combined_low
     return Candidates(keyed, starts, compiled.combined, fast, joined,
                       lowered if fast is not None and simple else None,
-                      (plan.regex_needs, lowered, compiled.width)
+                      (plan.regex_needs, lowered, compiled.width, compiled.nul_free,
+                       compiled.local)
                       if simple and plan.regex_needs is not None else None)
 
 
@@ -799,14 +918,16 @@ class Candidates:
     def __init__(self, keyed: set[int], starts: Sequence[int],
                  regex: re.Pattern[str] | None = None, fast: re.Pattern[str] | None = None,
                  text: str = "", low: str | None = None,
-                 needs: tuple[frozenset[str], str, int | None] | None = None) -> None:
+                 needs: tuple[frozenset[str], str, int | None, bool, bool] | None = None
+                 ) -> None:
         self.keyed = keyed
         self.touched: set[int] = set()
         self._starts = starts
         self._regex, self._fast, self._text, self._low = regex, fast, text, low
         self._needs = needs
         """(strings one of which every match holds, the simple lower-cased text, the widest
-        match or None): a search starts no earlier than a match holding the next of those
+        match or None, whether no match takes a NUL, whether besides no match looks past
+        what it takes): a search starts no earlier than a match holding the next of those
         strings could, and none is made when none is left"""
         self._next = 0 if regex is not None else len(starts)
         """the sentence the next search starts at (past the end: no more searches)"""
@@ -830,19 +951,30 @@ class Candidates:
         n = len(starts)
         assert self._regex is not None
         pos = starts[self._next] if self._next else 0
+        end = len(self._text)
         if self._needs is not None:
             # A match starting at or after pos holds one of the needed strings, wholly
-            # inside what it consumes: none is left, or it starts at most width before.
-            needs, low, width = self._needs
+            # inside what it consumes: none is left, or it starts at most width before, and
+            # after the last NUL before it when no match takes one (JOIN holds one: the
+            # match then lies in that string's sentence). When besides no match looks past
+            # what it takes, the search stops at the NUL after that string: a match found
+            # before it is the one a search on would find, and without one every sentence
+            # up to there is known to be untouched.
+            needs, low, width, nul_free, local = self._needs
             first = _first_need(needs, low, pos)
             if first < 0:
                 self._next = n
                 return
             if width is not None:
                 pos = max(pos, first - width)
-        m = _search(self._regex, self._fast, self._text, self._low, pos)
+            if nul_free:
+                pos = max(pos, low.rfind("\x00", pos, first) + 1)
+            if local:
+                nul = low.find("\x00", first)
+                end = end if nul < 0 else nul
+        m = _search(self._regex, self._fast, self._text, self._low, pos, end)
         if m is None:
-            self._next = n
+            self._next = n if end >= len(self._text) else bisect_right(starts, end)
             return
         last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
         self.touched.update(range(bisect_right(starts, m.start()) - 1, last + 1))
@@ -940,6 +1072,96 @@ def _regex_search(plan: _Plan, text: str, low: str | None) -> re.Match[str] | No
         if m and _earlier(m, best):
             best = m
     return best
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which of many search plans (:func:`search_plan`) could match a text at all, for all of
+    them in one automaton pass over the text instead of one :func:`first_match_planned` call
+    per plan: a sentence's keys bring up many plans whose phrases then miss a later word, and
+    most expressions' needed strings are absent (see :func:`reachable`)."""
+
+    strings: frozenset[str]
+    """every phrase key, every later word of a phrase of three characters or more, and every
+    string the expressions need (regex_needs): a :class:`KeyScan` for them finds what
+    :func:`reachable` reads"""
+    ids: dict[tuple[str, ...], int]
+    """each plan's patterns -> its id"""
+    by_key: dict[str, tuple[tuple[int, frozenset[str], tuple[str, ...]], ...]]
+    """each phrase key -> (plan id, the phrase's later words of three characters or more,
+    its shorter later words) of every phrase it keys: a word of one or two characters
+    ("a", "in") occurs in most sentences, many times, and is looked for in the text itself
+    rather than by the automaton (each occurrence is an item it reports)"""
+    needed_by: dict[str, frozenset[int]]
+    """each needed string -> the plans with expressions whose needs hold it"""
+    unneeding: frozenset[int]
+    """the plans with expressions that need no known string (always searched)"""
+    regex_plans: frozenset[int]
+    """every plan with expressions"""
+
+
+#: Later words of a phrase shorter than this are not put in a Reach's automaton.
+_SHORT_WORD = 3
+
+
+@lru_cache(maxsize=256)
+def reach_of(plans: tuple[tuple[str, ...], ...]) -> Reach:
+    """The :class:`Reach` of these plans' patterns (each a tuple, as :func:`search_plan`
+    takes; built once)."""
+    ids: dict[tuple[str, ...], int] = {}
+    by_key: dict[str, list[tuple[int, frozenset[str], tuple[str, ...]]]] = {}
+    needed_by: dict[str, set[int]] = {}
+    unneeding: set[int] = set()
+    words: set[str] = set()
+    for patterns in plans:
+        if patterns in ids:
+            continue
+        pid = ids[patterns] = len(ids)
+        plan = _plan(patterns)
+        for key, phrases in plan.by_key.items():
+            words.add(key)
+            for _, rest in phrases:
+                longer = frozenset(w for w in rest if len(w) >= _SHORT_WORD)
+                words.update(longer)
+                by_key.setdefault(key, []).append(
+                    (pid, longer, tuple(w for w in rest if len(w) < _SHORT_WORD)))
+        if plan.regex_sources:
+            if plan.regex_needs is None:
+                unneeding.add(pid)
+            else:
+                for need in plan.regex_needs:
+                    needed_by.setdefault(need, set()).add(pid)
+    return Reach(frozenset(words | needed_by.keys()), ids,
+                 {k: tuple(v) for k, v in by_key.items()},
+                 {k: frozenset(v) for k, v in needed_by.items()}, frozenset(unneeding),
+                 frozenset(unneeding.union(*needed_by.values())))
+
+
+def reachable(reach: Reach, text: str, scan: KeyScan) -> frozenset[int]:
+    """The ids of the plans of ``reach`` for which :func:`first_match_planned` on ``text`` may
+    find a match: every other one finds none. A phrase can match only where its key occurs and,
+    in simple text, each of its later words too (first_match_planned searches no other); an
+    expression only where one of its needed strings occurs, in simple text (``may_match``).
+    ``scan``: a KeyScan for (at least) ``reach.strings``, which then also serves
+    first_match_planned on the same text with no second pass."""
+    lowered, low = _lowered_text(text)
+    present = scan.found(lowered)
+    out: set[int] = set()
+    by_key = reach.by_key
+    for key in present:
+        for pid, rest, short in by_key.get(key, ()):
+            if low is None or (rest <= present and _holds(low, short)):
+                out.add(pid)
+    if low is None:
+        out.update(reach.regex_plans)
+    else:
+        out.update(reach.unneeding)
+        needed_by = reach.needed_by
+        for s in present:
+            hit = needed_by.get(s)
+            if hit is not None:
+                out.update(hit)
+    return frozenset(out)
 
 
 @dataclass(frozen=True)

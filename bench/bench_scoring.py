@@ -38,9 +38,10 @@ def clear_text_caches() -> None:
     from agent.signals import _simple_text, _substantive, fold, is_meta
 
     for f in (reading.read_answer, reading.read_sentence, reading.clauses, reading.has_verb,
-              reading.described, numbers.words_to_numbers, facts.quantities, calls.bad_call,
-              calls.wrong_call, calls.wrong_in_a_step, premises._premises, premises._states,
-              premises._line_premises, _substantive, fold, is_meta, _simple_text):
+              reading.described, numbers.words_to_numbers, numbers.has_number_words,
+              facts.quantities, calls.bad_call, calls.wrong_call, calls.wrong_in_a_step,
+              premises._premises, premises._states, premises._line_premises, _substantive,
+              fold, is_meta, _simple_text):
         f.cache_clear()
     with matcher._cache_lock:
         matcher._cache.clear()

@@ -151,6 +151,19 @@ class Pool:
 
 
 def chunked(jobs: Sequence[Job], size: int) -> list[list[Job]]:
-    """Consecutive chunks of ``size`` jobs (consecutive jobs are one interview's steps)."""
+    """Consecutive chunks of ``size`` jobs or a few more: a chunk ends only where an
+    interview's jobs do (consecutive jobs are one interview's steps), so one worker scores all
+    of an interview's steps after the first chunk. Its cross-cutting step and the premises of
+    its later steps read the answers of the earlier ones, which that worker has then read
+    already (a worker given only the later steps read every earlier sentence again)."""
     size = max(1, size)
-    return [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+    out: list[list[Job]] = []
+    chunk: list[Job] = []
+    for job in jobs:
+        if len(chunk) >= size and job[0][0] != chunk[-1][0][0]:
+            out.append(chunk)
+            chunk = []
+        chunk.append(job)
+    if chunk:
+        out.append(chunk)
+    return out

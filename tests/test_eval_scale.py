@@ -72,6 +72,18 @@ def test_a_dataset_of_copies_scores_the_same_over_processes(tmp_path: Path) -> N
                 if k.startswith(rows[0]["id"])}) == 1
 
 
+def test_a_chunk_ends_only_where_an_interview_does() -> None:
+    # one worker scores all of an interview's steps (the later ones read the earlier answers)
+    jobs: list[Any] = [((f"i{n}", step, r), "case", None) for n in range(5)
+                       for step in ("a", "b", "c") for r in range(2)]
+    chunks = parallel.chunked(jobs, 4)
+    assert [len(c) for c in chunks] == [6, 6, 6, 6, 6]
+    assert [job for c in chunks for job in c] == jobs
+    assert all(len({job[0][0] for job in c}) == 1 for c in chunks)
+    assert [len(c) for c in parallel.chunked(jobs, 13)] == [18, 12]
+    assert parallel.chunked(jobs[:1], 0) == [jobs[:1]] and parallel.chunked([], 7) == []
+
+
 def test_a_pool_leaves_no_worker_running(tmp_path: Path) -> None:
     import multiprocessing
 

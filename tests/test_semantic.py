@@ -384,6 +384,161 @@ def test_one_key_scan_for_many_groups_finds_what_each_groups_own_finder_finds() 
                 i in alone for i in reversed(range(len(same)))], g
 
 
+def test_clause_parts_without_number_words_are_read_as_they_are(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_sentence rewrites numbers in words in each clause it embeds only when the sentence
+    has a word to rewrite (numbers.has_number_words) or a clause is cut inside a word: the
+    same reading as rewriting every clause, on every dev sentence and a few made up."""
+    from agent.semantic import numbers, reading
+    from agent.signals import sentences
+    from evals.dataset import load_dataset
+
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
+    texts = sorted({s for item in items for t in item.turns if t.role == "candidate"
+                    for s in sentences(t.text)} | {
+        "Two replicas, then three more; ten percent of traffic, at one in 100 requests.",
+        "Add some(one) to the on-call rota, if the p99 doubles twice."})
+    shortcut = [reading.read_sentence.__wrapped__(t) for t in texts]
+    plain = sum(not numbers.has_number_words(reading.asserted(t)) for t in texts)
+    assert plain > 500 and len(texts) - plain > 100
+    assert reading._word_edges("say one thing", 4, 7)
+    assert not reading._word_edges("someone", 4, 7) and not reading._word_edges("ones", 0, 3)
+    monkeypatch.setattr(reading, "has_number_words", lambda text: True)
+    monkeypatch.setattr(reading, "_word_edges", lambda text, start, end: False)
+    assert [reading.read_sentence.__wrapped__(t) for t in texts] == shortcut
+
+
+def test_a_search_over_joined_sentences_starts_after_the_nul_before_what_it_needs() -> None:
+    """signals.Candidates searches a group's expressions over a step's sentences joined with
+    JOIN (which holds a NUL); when no match can take a NUL (signals._takes), a search starts
+    no earlier than the last NUL before the next string every match needs, and when besides
+    no match looks past what it takes (signals._looks_ahead) it stops at the NUL after it.
+    The sentences its matches touch must be the same as searching from where it was to the
+    end, for every rubric group's expressions over every dev step; and the bounds must
+    apply to many of them."""
+    from agent import signals
+    from agent.rubrics import default_rubrics
+    from agent.semantic.reading import read_answer
+    from evals.dataset import load_dataset
+
+    assert signals._bounds(r"\b(inference|serving)\b[\w -]*\bjobs?\b") == (None, True, True)
+    for source in (r"[^.]{0,80}x", r".x", r"\Sx", r"(a)\1", r"[\x00-\x1f]", r"\W"):
+        assert signals._bounds(source)[1] is False, source
+    # a lookahead takes nothing, but looks on
+    assert signals._bounds(r"(?![^.?!]*\?)\bp\d{2}\b") == (3, True, False)
+    assert signals._bounds(r"(?<!not )\bp\d{2}\b(?!\s*%)")[1:] == (True, False)
+    assert signals._bounds(r"(?<!not )\bp\d{2}\Z")[1:] == (True, False)
+    rubrics = default_rubrics()
+    plans = {tuple(p for p in g if not p.startswith("~")) for step in rubrics.hashes
+             for c in rubrics[step].criteria for g in c.signals}
+    plans = {p for p in plans if signals.search_plan(p).regex_sources}
+    # what a lookahead sees goes on past the NUL: "foo" is followed by a question here
+    asks = ("re:\\bfoo\\b(?![^.?!]*\\?)",)
+    sents = ["we foo bar", "baz?"]
+    joined = signals.JOIN.join(sents)
+    assert signals.candidates(asks, joined, joined.lower(), [0, 13]) == set()
+    assert signals.candidates(asks, joined.replace("?", "."), joined.lower().replace("?", "."),
+                              [0, 13]) == {0}
+    plans.add(asks)
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews[:12]
+    steps = [[s.full for t in item.turns if t.role == "candidate" and t.step == step
+              for s in read_answer(t.text)] for item in items for step in rubrics.hashes]
+    bounded = stops = compared = 0
+    for sents in filter(None, steps):
+        joined = signals.JOIN.join(sents)
+        starts, pos = [], 0
+        for x in sents:
+            starts.append(pos)
+            pos += len(x) + len(signals.JOIN)
+        for p in sorted(plans):
+            found = signals.candidate_sentences(p, joined, joined.lower(), starts)
+            if not isinstance(found, signals.Candidates) or found._needs is None:
+                continue
+            needs, low, width, nul_free, local = found._needs
+            bounded += nul_free
+            stops += local
+            plain = signals.Candidates(set(found.keyed), starts, found._regex, found._fast,
+                                       joined, found._low, (needs, low, width, False, False))
+            assert found.every() == plain.every(), p
+            compared += 1
+    assert compared > 1000 and bounded > compared / 2 and stops > compared / 3
+
+
+def test_the_quantity_expression_looks_first_at_what_its_matches_start_with() -> None:
+    """reading._QUANTITY tries its lookbehinds only where a match can start (a lookahead for
+    its first characters): the same matches as the expression without it, on every dev
+    sentence's reading and a few made up."""
+    from agent.semantic import reading
+    from evals.dataset import load_dataset
+
+    plain = re.compile(
+        r"[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
+        r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d", re.IGNORECASE)
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
+    texts = [x for item in items for t in item.turns if t.role == "candidate"
+             for s in reading.read_answer(t.text) for x in (s.text, s.read)]
+    texts += ["≤ 5 ms", "at $ 5", "Phase 2 of 3", "LLAMA 3", "v1.5", "٣ replicas", "x>=2"]
+    spans = [(m.span() if m else None) for m in map(reading._QUANTITY.search, texts)]
+    assert spans == [(m.span() if m else None) for m in map(plain.search, texts)]
+    assert 1000 < sum(x is not None for x in spans) < len(texts) - 1000
+
+
+def test_runs_of_number_words_and_figures_are_found_as_before() -> None:
+    """numbers._runs_rewritten finds the runs of number words through their form for
+    lower-cased text, and facts._QTY first looks at whether a figure can start at a place:
+    the same as ``_RUN.sub`` and the expression without that look, on every dev sentence
+    and a few made up (text that is not simple included)."""
+    from agent.semantic import facts, numbers
+    from agent.signals import sentences
+    from evals.dataset import load_dataset
+
+    plain = re.compile(facts._QTY.pattern.removeprefix("(?=\\$|\\d)"), re.IGNORECASE)
+    assert plain.pattern != facts._QTY.pattern
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
+    texts = [s for item in items for t in item.turns for s in sentences(t.text)]
+    texts += ["Two hundred and five replicas, ſeven nodes, a thousand GPUs", "per 5 ms, $ 3k",
+              "TWENTY-ONE and one point five", "٣ replicas at 1.5x", "costs 3.5 million"]
+    rewritten = [numbers._runs_rewritten(t) for t in texts]
+    assert rewritten == [numbers._RUN.sub(numbers._replace_run, t) for t in texts]
+    assert sum(a != b for a, b in zip(rewritten, texts, strict=True)) > 100
+    figures = [[m.span() for m in facts._QTY.finditer(t)] for t in texts]
+    assert figures == [[m.span() for m in plain.finditer(t)] for t in texts]
+    assert sum(map(bool, figures)) > 500
+
+
+def test_reachable_never_leaves_out_a_plan_that_matches() -> None:
+    """The offline scorer searches a sentence with a group's plan only when signals.reachable
+    says the plan could match it (its key and later words occur, or a string its expressions
+    need): it must name every plan first_match_planned finds a match of, on every sentence
+    and reading of the dev interviews, for every rubric's groups; and it must leave plans out
+    (else it saves nothing)."""
+    from agent import signals
+    from agent.rubrics import default_rubrics
+    from agent.semantic.claims import _plans
+    from agent.semantic.reading import read_answer
+    from evals.dataset import load_dataset
+
+    rubrics = default_rubrics()
+    plans = _plans(tuple(tuple(g) for step in rubrics.hashes for c in rubrics[step].criteria
+                         for g in c.signals))
+    plans += (("re:\\bcold starts?\\b[^?]{0,120}\\bqueue depth\\b",), ("re:(a)\\1",))
+    reach = signals.reach_of(plans)
+    scan = signals.KeyScan(reach.strings)
+    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
+    texts = {x for item in items for t in item.turns if t.role == "candidate"
+             for s in read_answer(t.text) for x in (s.read, s.full)}
+    # not simple text ("ſ" matches "s" only case-insensitively): its phrases are searched
+    texts |= {"İstanbul: cold start, queue depth", "Decode ſpeed at peak", "aa"}
+    found = left_out = 0
+    for text in sorted(texts):
+        can = signals.reachable(reach, text, scan)
+        for p in plans:
+            if signals.first_match_planned(signals.search_plan(p), text, scan) is not None:
+                found += 1
+                assert reach.ids[p] in can, (p, text)
+            left_out += reach.ids[p] not in can
+    assert found > 2000 and left_out > 10 * found
+
 def test_matching_without_ignorecase_on_lowered_text_finds_the_same_matches(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """first_match and candidates run expressions without IGNORECASE on the lower-cased text

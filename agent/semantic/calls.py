@@ -16,6 +16,7 @@ from functools import lru_cache
 from agent.semantic.numbers import words_to_numbers
 from agent.signals import (
     caseless_form,
+    finditer_caseless,
     first_match,
     lowered_if_simple,
     may_match,
@@ -419,7 +420,7 @@ def minimised(sentence: str) -> list[str]:
     """What the sentence waves away in everyday words (:data:`MINIMISER`): for each minimiser
     not itself negated, the words before it in its clause (the thing waved away)."""
     out = []
-    for m in MINIMISER.finditer(sentence):
+    for m in finditer_caseless(MINIMISER, _caseless()[1], sentence):
         head = re.split(r"[;:]", sentence[:m.start()])[-1]
         inherent = re.search(r"\bnot\b|n't|rather than", m.group(0), re.IGNORECASE)
         if inherent or not _NEGATED_BEFORE.search(head):
@@ -448,7 +449,7 @@ def dismissed_clauses(sentence: str) -> list[str]:
     caching"), not in another clause of the sentence ("Compute isn't the bottleneck; memory
     is")."""
     out = []
-    for m in DISMISSAL.finditer(sentence):
+    for m in finditer_caseless(DISMISSAL, _caseless()[0], sentence):
         before = sentence[:m.start()]
         starts = [0] + [b.end() for b in _CLAUSE_BEFORE.finditer(before)]
         if len(starts) > 1 and _POINTS_BACK.search(before[starts[-1]:]):
@@ -491,6 +492,14 @@ def dismisses_clue(sentence: str, clues: Sequence[Sequence[str]], before: str = 
 def _safe_needs() -> frozenset[str] | None:
     """The literal strings of _SAFE (see :func:`_bad_checks`)."""
     return required_literals(_SAFE.pattern)
+
+
+@lru_cache(maxsize=1)
+def _caseless() -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """DISMISSAL and MINIMISER in their forms for lower-cased simple text
+    (signals.caseless_form), worked out once: signals.finditer_caseless finds the same matches
+    with them, about twice as fast."""
+    return caseless_form(DISMISSAL), caseless_form(MINIMISER)
 
 
 @lru_cache(maxsize=1)

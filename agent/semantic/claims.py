@@ -30,11 +30,13 @@ from agent.signals import (
     Candidates,
     KeyScan,
     KeySentences,
+    Reach,
     candidate_sentences,
     first_match_planned,
-    group_keys,
     key_sentences,
     prepare,
+    reach_of,
+    reachable,
     search_plan,
 )
 
@@ -69,6 +71,11 @@ class StepBudget:
     """the scan's keys in each sentence (for signals.candidates)"""
     key_sentences: KeySentences | None = None
     """the same the other way round: each key -> the sentences holding it"""
+    reach: Reach | None = None
+    """which of the groups' plans could match a text (signals.reachable), for every group of
+    ``groups`` and of the criteria asked about so far"""
+    reached: dict[str, frozenset[int]] = field(default_factory=dict)
+    """each text searched so far -> the plans of ``reach`` that could match it"""
 
 
 @dataclass(frozen=True)
@@ -152,9 +159,10 @@ class _Meaning:
 
 
 @lru_cache(maxsize=1024)
-def _needed(groups: tuple[tuple[str, ...], ...]) -> frozenset[str]:
-    """Every literal key of these groups (signals.group_keys)."""
-    return frozenset().union(*map(group_keys, groups))
+def _plans(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """The search plans :func:`cover` makes of these groups: each group's patterns and its
+    patterns about rejecting something (the non-empty ones)."""
+    return tuple(p for g in groups for p in _split(g)[:2] if p)
 
 
 @lru_cache(maxsize=1024)
@@ -208,19 +216,18 @@ def _label(m: re.Match[str], written: int) -> str:
     return label if m.start() < written else f"≈ “{label}”"
 
 
-def _visits(maybe: Candidates | set[int] | None, meant: Sequence[int], n: int) -> Iterator[int]:
+def _visits(maybe: Candidates | set[int] | None, live: set[int], meant: Sequence[int],
+            n: int) -> Iterator[int]:
     """The sentences (ascending) where a group's search can end: those its patterns could
-    match (``maybe``: signals.candidate_sentences; None, all) and those with a hit by meaning
-    for it; any other sentence is passed over as it would be. A Candidates' expressions are
-    searched only as far as the sentence reached."""
-    if maybe is None:
-        yield from range(n)
-        return
+    match (``maybe``: signals.candidate_sentences; None, all), of those holding its keys (or
+    all when ``maybe`` is a set or None) only the ``live`` ones, and those with a hit by
+    meaning for it; any other sentence is passed over as it would be. A Candidates'
+    expressions are searched only as far as the sentence reached."""
     if not isinstance(maybe, Candidates):
-        yield from sorted(maybe.union(meant))
+        yield from sorted(live.union(meant))
         return
     i = 0
-    for fixed in [*sorted(maybe.keyed.union(meant)), n]:
+    for fixed in [*sorted(live.union(meant)), n]:
         while (t := maybe.touched_in(i, fixed)) is not None:
             yield t
             i = t + 1
@@ -250,29 +257,58 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         for s in sents:
             budget.starts.append(pos)
             pos += len(s.full) + len(JOIN)
-    needed = _needed(tuple(tgroups))
-    scan = budget.scan
-    if scan is None or not needed <= scan.keys:
-        known = scan.keys if scan is not None else frozenset().union(
-            *(group_keys(tuple(g)) for g in budget.groups))
-        budget.scan = scan = KeyScan(known | needed)
+    # One automaton pass a text finds the groups' keys (signals.KeyScan) and what tells which
+    # of their plans could match it at all (signals.reachable), for every criterion's groups.
+    reach = budget.reach
+    plans = _plans(tuple(tgroups))
+    if reach is None or not all(p in reach.ids for p in plans):
+        budget.reach = reach = reach_of(_plans(tuple(tuple(g) for g in budget.groups))
+                                        + plans)
+        budget.reached = {}
+        budget.scan = KeyScan(reach.strings)
         budget.sentence_keys = None
+    scan = budget.scan
+    assert scan is not None
     # signals.candidates reads each sentence's keys from its part of the lowered text: when
     # lower-casing changed the text's length ("İ"), every sentence is searched instead
     if budget.sentence_keys is None and len(budget.lowered) == len(budget.joined):
         budget.sentence_keys = [scan.found(budget.lowered[start:start + len(s.full)])
                                 for s, start in zip(sents, budget.starts, strict=False)]
         budget.key_sentences = key_sentences(budget.sentence_keys)
+    reached = budget.reached
+    ids = reach.ids
+    n = len(sents)
     for gi, group in enumerate(tgroups):
         patterns, rejecting, _ = _split(group)
         found: tuple[Sentence, str, bool] | None = None
         noun_hit: tuple[Sentence, str] | None = None
         plan = search_plan(patterns) if patterns else None
         rejects_plan = search_plan(rejecting) if rejecting else None
+        pid = ids[patterns] if patterns else -1
+        rid = ids[rejecting] if rejecting else -1
         maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
                                     budget.starts, budget.sentence_keys,
                                     budget.key_sentences if budget.sentence_keys else None)
-        for si in _visits(maybe, meaning.sentences.get(gi, ()), len(sents)):
+        # The sentences where neither plan can match (signals.reachable) are passed over:
+        # there each search would find nothing, and the meaning's hits are visited anyway.
+        live: set[int] = set()
+        for si in (maybe.keyed if isinstance(maybe, Candidates)
+                   else maybe if maybe is not None else range(n)):
+            s = sents[si]
+            text = s.full if s.negated and reasoned_rejections and s.reasoned else s.read
+            can = reached.get(text)
+            if can is None:
+                can = reached[text] = reachable(reach, text, scan)
+            if pid in can:
+                live.add(si)
+                continue
+            if rid >= 0:
+                can = reached.get(s.full)
+                if can is None:
+                    can = reached[s.full] = reachable(reach, s.full, scan)
+                if rid in can:
+                    live.add(si)
+        for si in _visits(maybe, live, meaning.sentences.get(gi, ()), n):
             s = sents[si]
             if maybe is not None and si not in maybe:
                 hit = meaning.best.get((si, gi))
@@ -281,10 +317,18 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                     break
                 continue
             whole = s.negated and reasoned_rejections and s.reasoned
-            m = (first_match_planned(plan, s.full if whole else s.read, scan)
-                 if plan is not None else None)
+            text = s.full if whole else s.read
+            can = reached.get(text)
+            if can is None:
+                can = reached[text] = reachable(reach, text, scan)
+            m = (first_match_planned(plan, text, scan)
+                 if plan is not None and pid in can else None)
             if m is None and rejects_plan is not None:
-                m = first_match_planned(rejects_plan, s.full, scan)
+                can = reached.get(s.full)
+                if can is None:
+                    can = reached[s.full] = reachable(reach, s.full, scan)
+                if rid in can:
+                    m = first_match_planned(rejects_plan, s.full, scan)
             if m is not None:
                 if s.claim or s.quantity:
                     found = (s, _label(m, len(s.text)), False)

@@ -51,6 +51,7 @@ _UNITS: dict[str, tuple[str, float]] = {
     "day": ("days", 1), "week": ("days", 7), "month": ("days", 30), "year": ("days", 365),
 }
 _QTY = re.compile(
+    r"(?=\$|\d)"  # (what every match starts with: elsewhere no lookbehind is tried)
     r"(?<![\w.])(?<!per )(\$\s?)?(\d[\d,]*(?:\.\d+)?)\s*(k|mm|m|bn|thousand|million|billion)?\b\s*"
     r"(ms|msec|milliseconds?|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|%|percent|x|×|"
     r"qps|rps|gpus?|nodes?|h100s?|a100s?|tokens?|requests?|docs?|documents?|claims?|"

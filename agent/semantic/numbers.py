@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import TypeVar
 
-from agent.signals import found_in, lowered_if_simple
+from agent.signals import caseless_form, finditer_caseless, found_in, lowered_if_simple
 
 _T = TypeVar("_T")
 
@@ -155,13 +155,45 @@ _ANY = re.compile(r"\b(?:" + _NUMBER_WORD + r"|half|quarters?|thirds?|tenths?|fi
                   re.IGNORECASE)
 
 
+def _runs_rewritten(text: str) -> str:
+    """``_RUN.sub(_replace_run, text)``, its matches found through its form for lower-cased
+    simple text (signals.finditer_caseless: the same matches, about twice as fast; a run is
+    never empty, so the pieces between them are what ``sub`` keeps)."""
+    pieces: list[str] = []
+    end = 0
+    for m in finditer_caseless(_RUN, _run_caseless(), text):
+        pieces += (text[end:m.start()], _replace_run(m))
+        end = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[end:])
+    return "".join(pieces)
+
+
+@lru_cache(maxsize=1)
+def _run_caseless() -> re.Pattern[str] | None:
+    return caseless_form(_RUN)
+
+
+@lru_cache(maxsize=8192)
+def has_number_words(text: str) -> bool:
+    """Whether :func:`words_to_numbers` could rewrite anything in ``text``: a word its rewrites
+    act on, or a rate in digits ("1 in 100"). When not, it returns ``text`` as it is, and so it
+    does for any part of ``text`` cut where a word neither starts nor ends (both expressions
+    hold ``\b`` as their only look around the text, so a match in such a part is one in
+    ``text`` too)."""
+    return found_in(_ANY, text, lowered_if_simple(text)) or bool(_DIGIT_RATE.search(text))
+
+
 @lru_cache(maxsize=8192)
 def words_to_numbers(text: str) -> str:
     """``text`` with numbers written in words rewritten as digits (see the module docstring).
     Text without number words comes back unchanged."""
+    if not has_number_words(text):
+        return text
     low = lowered_if_simple(text)
     if not found_in(_ANY, text, low):
-        return _RATE.sub(_rate, text) if _DIGIT_RATE.search(text) else text
+        return _RATE.sub(_rate, text)
 
     def has(*words: str) -> bool:
         """A rewrite can act only if one of its words is there (on simple text, where
@@ -170,7 +202,7 @@ def words_to_numbers(text: str) -> str:
 
     fractions = has("half", "quarter", "third", "tenth", "fifth")
     out = _FRACTION_OF.sub(_fraction_of, text) if fractions else text
-    out = _RUN.sub(_replace_run, out)
+    out = _runs_rewritten(out)
     if fractions:
         out = _FRACTION_OF.sub(_fraction_of, out)
     if has("half"):

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from agent.prompts import scoring_words
-from agent.semantic.numbers import words_to_numbers
+from agent.semantic.numbers import has_number_words, words_to_numbers
 from agent.signals import (
     caseless_form,
     finditer_caseless,
@@ -566,8 +566,9 @@ class Sentence:
 #: A number that is a quantity: not part of a name ("p99", "H100", "Llama 3.1") or a label
 #: ("phase 1", "hypothesis 2").
 _QUANTITY = re.compile(
-    r"[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
-    r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d", re.IGNORECASE)
+    r"(?=[<>≤≥$]|\d)"  # (what every match starts with: elsewhere no lookbehind is tried)
+    r"(?:[<>≤≥]\s*\$?\d|\$\s?\d|(?<![\w.])(?<!phase )(?<!step )(?<!stage )(?<!tier )"
+    r"(?<!level )(?<!option )(?<!hypothesis )(?<!priority )(?<!llama )\d)", re.IGNORECASE)
 _REASON = re.compile(
     r"\b(?:because|since|given|so (?:that|we|it|the|they)|instead|in fav(?:ou)?r of|"
     r"until|for now|first|later|next (?:quarter|month)|after|before|which means|otherwise|"
@@ -590,7 +591,7 @@ def everyday_terms(text: str) -> str:
         _set_everyday(known)
     _, union, means = known
     hit = matching_in(union, text)
-    return " ".join(m for i, m in enumerate(means) if i in hit)
+    return " ".join(means[i] for i in sorted(hit))
 
 
 #: (scoring_words(), its concepts' ``says`` joined for signals.matching_in, their ``means``):
@@ -646,6 +647,18 @@ def _in_its_sense(text: str) -> str:
     return "".join(chars)
 
 
+def _word_edges(text: str, start: int, end: int) -> bool:
+    r"""Whether no word runs across either end of ``text[start:end]`` (word characters, as
+    ``\w`` reads them, on both sides of a cut)."""
+    return ((start == 0 or not _word_char(text[start - 1]) or not _word_char(text[start]))
+            and (end >= len(text) or not _word_char(text[end])
+                 or not _word_char(text[end - 1])))
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 @lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
     src = _in_its_sense(text)  # as long as text: clause offsets hold
@@ -657,7 +670,10 @@ def read_sentence(text: str) -> Sentence:
     if said:
         read = f"{read} | {said}"
     cut = clauses(src)
-    parts = [words_to_numbers(affirmed[c.start:c.start + len(c.text)]).strip() for c in cut]
+    plain = not has_number_words(affirmed)  # (asked by words_to_numbers above: cached)
+    parts = [(part if plain and _word_edges(affirmed, c.start, c.start + len(part))
+              else words_to_numbers(part)).strip()
+             for c in cut for part in (affirmed[c.start:c.start + len(c.text)],)]
     whole = _SPACES.sub(" ", digits).strip()
     parts = [p for p in parts if len(p.split()) >= 3]
     lv = _LABEL_VALUE.match(_BULLET.sub("", text))
