@@ -970,6 +970,7 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
     p = p or PARAMS
     chosen = set(named_facts)
     for r in readings:
+        asked = intents(r.text)
         row = r.row + p.intent_weight * r.typed + p.words_weight * r.words
         if p.token_weight and r.tokens is not None:
             row = row + p.token_weight * np.where(r.row >= p.token_floor, r.tokens, 0.0)
@@ -984,8 +985,8 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
         confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words,
                                            r.clue_row)
                      if fi.facts[i].clue or not (p.typed_refuse and r.typed[i] < 0
-                                                 and intents(r.text) & set(p.typed_refuse))]
-        if p.needs_kinds and (needed := intents(r.text) & set(p.needs_kinds)):
+                                                 and asked & set(p.typed_refuse))]
+        if p.needs_kinds and (needed := asked & set(p.needs_kinds)):
             confirmed = [i for i in confirmed if fi.facts[i].clue or needed <= fi.gives[i]]
         confirmed = [i for i in confirmed
                      if fi.facts[i].clue or off < float(r.row[i]) + (
@@ -1033,8 +1034,8 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
             close = (best >= p.meaning_min and untyped >= p.meaning_min
                      and best - second >= p.meaning_margin
                      and not (p.typed_refuse and r.typed[top] < 0
-                              and intents(r.text) & set(p.typed_refuse))
-                     and not (intents(r.text) & set(p.needs_kinds)) - fi.gives[top])
+                              and asked & set(p.typed_refuse))
+                     and not (asked & set(p.needs_kinds)) - fi.gives[top])
         # Standing out is judged on similarity alone: the typed and shared-words signals may
         # choose among close facts but not make a weak match look clear ("How many engineers
         # are on the team?" wants a count, which the volume fact gives, but asks about neither).
