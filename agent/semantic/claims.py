@@ -278,6 +278,15 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     reached = budget.reached
     ids = reach.ids
     n = len(sents)
+
+    def can_match(text: str) -> frozenset[int]:
+        """The plans of ``reach`` that could match ``text`` (signals.reachable), each text's
+        worked out once a step."""
+        can = reached.get(text)
+        if can is None:
+            can = reached[text] = reachable(reach, text, scan)
+        return can
+
     for gi, group in enumerate(tgroups):
         patterns, rejecting, _ = _split(group)
         found: tuple[Sentence, str, bool] | None = None
@@ -296,18 +305,8 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                    else maybe if maybe is not None else range(n)):
             s = sents[si]
             text = s.full if s.negated and reasoned_rejections and s.reasoned else s.read
-            can = reached.get(text)
-            if can is None:
-                can = reached[text] = reachable(reach, text, scan)
-            if pid in can:
+            if pid in can_match(text) or (rid >= 0 and rid in can_match(s.full)):
                 live.add(si)
-                continue
-            if rid >= 0:
-                can = reached.get(s.full)
-                if can is None:
-                    can = reached[s.full] = reachable(reach, s.full, scan)
-                if rid in can:
-                    live.add(si)
         for si in _visits(maybe, live, meaning.sentences.get(gi, ()), n):
             s = sents[si]
             if maybe is not None and si not in maybe:
@@ -318,17 +317,10 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                 continue
             whole = s.negated and reasoned_rejections and s.reasoned
             text = s.full if whole else s.read
-            can = reached.get(text)
-            if can is None:
-                can = reached[text] = reachable(reach, text, scan)
             m = (first_match_planned(plan, text, scan)
-                 if plan is not None and pid in can else None)
-            if m is None and rejects_plan is not None:
-                can = reached.get(s.full)
-                if can is None:
-                    can = reached[s.full] = reachable(reach, s.full, scan)
-                if rid in can:
-                    m = first_match_planned(rejects_plan, s.full, scan)
+                 if plan is not None and pid in can_match(text) else None)
+            if m is None and rejects_plan is not None and rid in can_match(s.full):
+                m = first_match_planned(rejects_plan, s.full, scan)
             if m is not None:
                 if s.claim or s.quantity:
                     found = (s, _label(m, len(s.text)), False)
