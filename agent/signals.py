@@ -698,15 +698,11 @@ def _regexes(sources: tuple[str, ...]) -> _Regexes:
     return _Regexes(combined, _lowered(combined), each, *_bounds(combined.pattern))
 
 
-def _width(source: str) -> int | None:
-    """The most characters a match of the expression ``source`` (case-insensitive) consumes
-    (lookarounds look without consuming), or None when unbounded or unknown."""
-    return _bounds(source)[0]
-
-
 def _bounds(source: str) -> tuple[int | None, bool, bool]:
-    """(:func:`_width`, whether no match of ``source`` takes a NUL character (see _takes),
-    and whether besides it never looks past what it consumes (see _looks_ahead))."""
+    """(the most characters a match of the expression ``source`` (case-insensitive) consumes
+    (lookarounds look without consuming), or None when unbounded or unknown; whether no match
+    takes a NUL character (see _takes); and whether besides it never looks past what it
+    consumes (see _looks_ahead))."""
     try:
         parsed = _sre_parse.parse(source, re.IGNORECASE)
         most = parsed.getwidth()[1]
