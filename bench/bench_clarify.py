@@ -47,7 +47,8 @@ def timed(questions: list[tuple[Case, str]]) -> list[float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python bench/bench_clarify.py", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = ap.parse_args()
     cases = default_cases()

@@ -300,7 +300,8 @@ def to_text(figures: dict[str, Any], folds: bool = False) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.clarify_cv", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--variant", choices=("authored", "no-lists", "both"), default="both",
                     help="which matcher to cross-validate (default: both)")

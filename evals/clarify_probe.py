@@ -1,9 +1,9 @@
 """A sealed probe of clarifying questions (round 9): the matcher's figures on a JSONL file in
-the clarifying-question bank's format that is not part of the bank (``evals/probes/
-clarify9-a.jsonl``, studied; ``clarify9-b.jsonl``, run once per kept change), and with
-``--why`` each missed or wrong question with what the matcher read: the closest facts by
-similarity and by the row the thresholds judge (typed and word-level signals added), the
-keyword hits.
+the clarifying-question bank's format that is not part of the bank
+(``evals/probes/clarify9-a.jsonl``, studied; ``clarify9-b.jsonl``, run once per kept
+change), and with ``--why`` each missed or wrong question with what the matcher read: the
+closest facts by similarity and by the row the thresholds judge (typed and word-level signals
+added), the keyword hits.
 
 Two figures: the shipped :data:`agent.clarify.select.PARAMS`, and ``cv``: each question
 predicted with parameters fitted (``evals.clarify_cv.fit``, tokens grid) on the dev bank
@@ -49,8 +49,10 @@ def _why(item: Item, got: set[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("probe", type=Path)
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.clarify_probe", description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("probe", type=Path,
+                    help="a JSONL file in the clarifying-question bank's format")
     ap.add_argument("--why", action="store_true", help="print each question the match got wrong")
     ap.add_argument("--no-cv", action="store_true", help="shipped parameters only")
     args = ap.parse_args(argv)

@@ -267,7 +267,8 @@ def run_calibration(path: Path, variants: Sequence[bool], out: list[str]) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.scoring_cv", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("dataset", nargs="?", default=str(DEV),
                     help="a dev dataset (default: evals/datasets/dev.jsonl); never held-out")
     ap.add_argument("--variant", choices=("words", "no-words", "both"), default="both",

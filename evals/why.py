@@ -114,7 +114,8 @@ def _step_only(item: Interview, step: str, want: int | None, result: StepScore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.why", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("dataset", nargs="?", default=str(DEV),
                     help="a dev dataset (default: evals/datasets/dev.jsonl); never held-out")
     ap.add_argument("--tag", help="only interviews with this meta.tags entry "

@@ -514,3 +514,19 @@ def test_every_help_description_fits_an_80_column_terminal(
         shown = text[start:start + len(" ".join(description.split())) + 200].split("\n\n")[0]
         assert max(len(line) for line in shown.splitlines()) <= 80, (parser.prog, shown)
     assert seen >= 10
+
+
+@pytest.mark.parametrize("module", ["evals.clarify_cv", "evals.clarify_probe",
+                                    "evals.scoring_cv", "evals.why"])
+def test_a_developer_tools_help_says_its_whole_first_paragraph(
+        module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # These printed the docstring's first line alone, cut mid-sentence ("...on a JSONL file in").
+    import importlib
+
+    tool = importlib.import_module(module)
+    with pytest.raises(SystemExit):
+        tool.main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    first = " ".join(tool.__doc__.split("\n\n")[0].split())
+    assert first.endswith(".") and first in shown
+    assert f"usage: python -m {module}" in shown
