@@ -64,8 +64,11 @@ def step_label(item: Interview, step: str) -> int | None:
 
 
 def recorded_told(item: Interview, case: Case) -> frozenset[str]:
-    """The facts the recorded candidate was really told in clarify: a challenge of one of them
-    as never told is a false challenge. The dataset's own label (``meta.revealed``, the fact ids
+    """The facts the recorded candidate was really told in clarify. The interviewer challenges
+    only facts its own clarify did not tell in the replay, so a challenge of one of these
+    (``false_challenges``) means the replay's clarify answered the recorded question
+    differently from the recording's interviewer, after which the recorded answer quotes what
+    it was told then. The dataset's own label (``meta.revealed``, the fact ids
     the recorded clarify replies gave, written with the interview) when it has one; otherwise
     read from the recorded interviewer's lines (agent.semantic.facts.revealed), which can
     over-read: a fact whose words are mostly common ones, or whose figures are half a duration
@@ -301,8 +304,10 @@ def to_markdown(summary: dict[str, Any]) -> str:
                   f"- steps using facts never told, challenged: {pct(f['unasked_challenged'])} "
                   f"of {f['unasked_steps']}",
                   f"- challenges of a fact as never told: {f.get('untold_challenges', 0)}, of "
-                  f"which the recorded candidate had in fact been told: "
-                  f"{f.get('false_challenges', 0)} (false challenges)",
+                  f"which the recording's interviewer had told it but this replay's clarify "
+                  f"had not: {f.get('false_challenges', 0)} (the replay answered the recorded "
+                  f"questions differently; the interviewer challenges only what it did not "
+                  f"tell)",
                   f"- challenges of a figure nobody gave, stated as how things are: "
                   f"{f.get('invented_challenges', 0)}; steps the dataset labels as stating "
                   f"one, challenged: {pct(f.get('invented_challenged'))} of "
