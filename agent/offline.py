@@ -393,19 +393,48 @@ def facts_asked(case: Case, parts: Sequence[str]) -> list[Fact]:
     # A question that leans on the one before it ("What latency have they been promised? And
     # what are they seeing today?") names no subject of its own: when it finds nothing alone,
     # it is read again with the earlier question's subject words.
-    from agent.semantic.words import content_words
-
     extra: list[Fact] = []
     for before, part in pairwise(parts):
-        own = content_words(part)
-        if len(own) <= ELLIPTICAL_WORDS and not select(case, [part]):
-            carried = [w for w in content_words(before) if w not in own]
-            if carried:
-                extra += select(case, [f"{' '.join(carried)}: {part}"])
+        extra += _leaning(case, before, part)
     if not extra:
         return found
     ids = {f.id for f in [*found, *extra]}
     return [f for f in case.facts if f.id in ids]
+
+
+def _leaning(case: Case, before: str, part: str) -> list[Fact]:
+    """What ``part`` asks when it leans on the question ``before`` it (see facts_asked):
+    nothing unless it has at most ELLIPTICAL_WORDS content words and finds nothing alone."""
+    from agent.clarify.select import select
+    from agent.semantic.words import content_words
+
+    own = content_words(part)
+    if len(own) > ELLIPTICAL_WORDS or select(case, [part]):
+        return []
+    carried = [w for w in content_words(before) if w not in own]
+    return select(case, [f"{' '.join(carried)}: {part}"]) if carried else []
+
+
+def unanswered(case: Case, parts: Sequence[str]) -> list[str]:
+    """The questions of a message of several (see question_parts) that no fact answers, alone
+    or leaning on the question before them: when the others are answered, the reply says it
+    has nothing more on these rather than passing over them. Only whole questions (a sentence
+    of UNANSWERED_WORDS words or more that ends with a question mark) are: a list's items and
+    fragments ("Two things.", "Contract p99") are no questions of their own. A question may
+    only say more of one answered ("What actually happens to that request?"), which is why
+    the reply says it has nothing *more* on it rather than that it cannot tell."""
+    from agent.clarify.select import select
+
+    if len(parts) < 2:
+        return []
+    return [part for n, part in enumerate(parts)
+            if part.rstrip().endswith("?") and len(part.split()) >= UNANSWERED_WORDS
+            and not select(case, [part]) and not (n and _leaning(case, parts[n - 1], part))]
+
+
+#: A question of a message of several is said to be left without answer when it has at least
+#: this many words (see unanswered).
+UNANSWERED_WORDS = 3
 
 
 #: A question with at most this many content words of its own may lean on the one before it.
@@ -435,6 +464,9 @@ class OfflineInterviewer:
         repeated = reply.asked_before(question, history)
         if facts:
             text = reply.answer(facts, reply.told_before(case, history))
+            left = unanswered(case, parts)
+            if left:
+                text = f"{text} {reply.not_on_sheet(left)}"
         elif ends:
             text = ""
         elif parts:

@@ -25,14 +25,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from agent.cases import Case, default_cases
+from agent.commands import MAX_ANSWER_CHARS
 from evals.dataset import DatasetError, describe_problem, read_jsonl
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 #: The shipped splits. Held-out is never tuned on: report it separately.
 SPLITS: dict[str, Path] = {"dev": DATASETS / "clarify-dev.jsonl",
                            "heldout": DATASETS / "clarify-heldout.jsonl"}
-#: A clarifying question is a sentence or a short paragraph; anything longer is a paste.
-MAX_QUESTION_CHARS = 1_000
+#: A message of clarify is bounded as the interviewer bounds any answer: recorded candidates'
+#: play-backs of their assumptions run past a thousand characters.
+MAX_QUESTION_CHARS = MAX_ANSWER_CHARS
 
 Kind = Literal["direct", "paraphrased", "plain_words", "compound", "off_sheet", "clue_side",
                "clue_direct", "statement"]

@@ -25,6 +25,7 @@ from agent.cases import default_cases
 from agent.clarify.select import PARAMS
 from evals.clarify_bank import SPLITS, load_bank
 from evals.clarify_cv import GRID, GRIDS, Item, by_kind, fit, prepare, told
+from evals.dataset import DatasetError
 
 
 def _why(item: Item, got: set[str]) -> str:
@@ -57,7 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-cv", action="store_true", help="shipped parameters only")
     args = ap.parse_args(argv)
     cases = default_cases()
-    probe = prepare(load_bank(args.probe, cases).questions, cases, True)
+    try:
+        bank = load_bank(args.probe, cases)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    probe = prepare(bank.questions, cases, True)
     shipped = [(i, told(i, PARAMS)) for i in probe]
     rows = {"shipped": by_kind(shipped)}
     if not args.no_cv:

@@ -98,7 +98,7 @@ def _line(**change: Any) -> str:
     (_line(kind="leading"), "field 'kind'"),
     (_line(colour="red"), "unknown field 'colour'"),
     (_line(question="   "), "field 'question': blank question"),
-    (_line(question="x" * 1001), "field 'question': String should have at most 1000"),
+    (_line(question="x" * 20_001), "field 'question': String should have at most 20000"),
     (_line(id="CQ 1"), "field 'id'"),
     (_line(kind="off_sheet"), "field 'expect': kind 'off_sheet' expects no fact"),
     (_line(kind="statement", expect=["scale"]), "kind 'statement' expects no fact"),

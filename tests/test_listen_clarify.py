@@ -474,3 +474,40 @@ def test_a_question_is_matched_in_a_few_milliseconds() -> None:
 ])
 def test_a_part_splits_only_where_another_question_starts(part: str, pieces: list[str]) -> None:
     assert split_questions(part) == pieces
+
+
+def test_a_question_of_several_the_sheet_cannot_answer_is_said_to_be_so() -> None:
+    # Before, "Which GPUs? And what colour is the office carpet?" was told the GPUs and the
+    # second question passed over in silence.
+    case = get_case(FINTECH)
+    history: list[Turn] = []
+    reply = _ask(case, "Which GPUs? And what colour is the office carpet?", history)
+    assert reply.fact_ids == ["hardware"]
+    assert reply.text.startswith(case.fact("hardware").answer.strip())
+    assert reply.text.endswith(str(script()["no_fact_part"]).format(
+        asked="“what colour is the office carpet?”"))
+    # every question answered: nothing more is said
+    both = _ask(case, "Which GPUs? Which region?", [])
+    assert set(both.fact_ids) == {"hardware", "region"} and "assumption" not in both.text
+    # a fragment is no question of its own ("Two things." heads what follows)
+    heads = _ask(case, "Two things. Which GPUs?", [])
+    assert heads.fact_ids == ["hardware"] and "“" not in heads.text
+    # one question alone keeps the plain reply
+    alone = _ask(case, "What colour is the office carpet?", [])
+    assert alone.text == script()["no_fact"]
+
+
+def test_a_question_quoted_back_is_cut_and_tells_no_fact() -> None:
+    # The quoted question is the candidate's words: a fact's answer quoted in it was not told.
+    from agent.clarify.reply import QUOTE_CHARS, not_on_sheet, told_before
+
+    case = get_case(FINTECH)
+    answer = max((f.answer.strip() for f in case.facts if f.id != "hardware"), key=len)
+    assert len(answer) > QUOTE_CHARS
+    line = not_on_sheet([f"Is it true that {answer}"])
+    assert "…" in line and max(len(q) for q in re.findall(r"“([^”]*)”", line)) == QUOTE_CHARS
+    short = case.fact("region").answer.strip()
+    assert len(short) <= QUOTE_CHARS
+    said = f"{case.fact('hardware').answer.strip()} {not_on_sheet([short])}"
+    history = [Turn(role="interviewer", step="clarify", kind="fact", text=said)]
+    assert told_before(case, history) == {"hardware"}

@@ -30,7 +30,8 @@ def told_before(case: Case, history: Sequence[Turn]) -> set[str]:
     words is taken out of its line before the rest is read: read whole, the offline answers
     about prices and competitive pressure "revealed" a competitor fact never told, and the
     next question about it was answered "As I said"."""
-    lines = [t["text"] for t in history if t["role"] == "interviewer" and t["kind"] == "fact"]
+    lines = [_without_quotes(t["text"]) for t in history
+             if t["role"] == "interviewer" and t["kind"] == "fact"]
     said = _words(" ".join(lines))
     verbatim = {f.id for f in case.facts if _words(f.answer) and _words(f.answer) in said}
     answers = sorted({f.answer.strip() for f in case.facts if f.id in verbatim}, key=len,
@@ -42,6 +43,14 @@ def told_before(case: Case, history: Sequence[Turn]) -> set[str]:
         if len(_words(line).split()) >= OWN_WORDS:
             own.append(line)
     return verbatim | set(revealed(case, own)) if own else verbatim
+
+
+def _without_quotes(line: str) -> str:
+    """``line`` without what :func:`not_on_sheet` said: it quotes the candidate's questions,
+    whose words tell nothing."""
+    template = str(script()["no_fact_part"])
+    head, _, tail = template.partition("{asked}")
+    return re.sub(re.escape(head) + r".*?" + re.escape(tail), " ", line, flags=re.DOTALL)
 
 
 def asked_before(question: str, history: Sequence[Turn]) -> bool:
@@ -77,3 +86,19 @@ def no_fact(repeated: bool) -> str:
     """The reply when the sheet cannot answer: make an assumption and state it."""
     lines = script()
     return str(lines["no_fact_repeat"] if repeated else lines["no_fact"])
+
+
+#: The word joining a question to the one before ("And what...", "Also, who..."): not quoted.
+_OPENING = re.compile(r"^(?:and|also|plus|so|then|oh|ok(?:ay)?)\b[\s,]*", re.IGNORECASE)
+#: A question quoted back is cut to this many characters.
+QUOTE_CHARS = 80
+
+
+def not_on_sheet(questions: Sequence[str]) -> str:
+    """What is said after the facts told, of the questions of the same message no fact
+    answered: nothing more on them, each quoted (cut to :data:`QUOTE_CHARS`), then make an
+    assumption if it matters."""
+    bare = [_OPENING.sub("", q.strip()) or q.strip() for q in questions]
+    quoted = [q if len(q) <= QUOTE_CHARS else q[:QUOTE_CHARS - 1].rstrip() + "…" for q in bare]
+    return str(script()["no_fact_part"]).format(
+        asked=" and ".join(f"“{q}”" for q in quoted))
