@@ -139,8 +139,10 @@ EXCELLENT_MEAN = 3.3
 #: and points ("so I'd skip that", "not worth it") waves away the clue named before it in the
 #: sentence or in the question just before ("Caching the prompt prefix? ... I'd skip that").
 #: 21: in clarify, a question the interviewer answered with a fact asked about that fact's
-#: subject (the rubric's ``asked``; :func:`asked_facts`).
-RULES = 21
+#: subject (the rubric's ``asked``; :func:`asked_facts`). 22: the if-condition of going back
+#: or stopping may run to 160 characters (a condition of two or more losses: "If we're still
+#: breaking it in more than 5% of peak minutes, or the cost goes up more than 30%, I'd stop").
+RULES = 22
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -21,6 +21,10 @@ BATCH = get_case("batch-inference-cost")
 @pytest.mark.parametrize("text", [
     "If timeouts rise or accuracy falls, we switch everyone back to the old setup within the hour.",
     "When accuracy drops by 5 points we turn the new format off.",
+    # a condition of two losses (stop 34's new-user trial: the second loss began 67
+    # characters after "If", past the 60 the condition could run to)
+    "If we're still breaking it in more than 5% of peak minutes, or the cost goes up more "
+    "than 30%, I'd stop and rethink.",
 ])
 def test_a_loss_that_triggers_going_back_is_no_bad_call(text: str) -> None:
     assert bad_call(text) is None

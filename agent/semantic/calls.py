@@ -338,9 +338,11 @@ _SAFE = re.compile(r"\b(?:never|not|don't|won't|wouldn't)\b[^.;]{0,30}\bwithout\
 
 #: Round 9: a loss named as the condition that sends us back is a rollback trigger, not a loss
 #: accepted ("if errors rise or quality drops, everybody goes back to the old setup"): the loss
-#: sits in an if/when clause and the sentence answers it by going back or stopping.
+#: sits in an if/when clause and the sentence answers it by going back or stopping. The clause
+#: may name several losses ("If we're still breaking it in more than 5% of peak minutes, or
+#: the cost goes up more than 30%, I'd stop and rethink": 67 characters before the cost).
 _CONDITION_BEFORE = re.compile(
-    r"\b(?:if|when|whenever|should|as soon as|the moment)\b[^.;:]{0,60}$", re.IGNORECASE)
+    r"\b(?:if|when|whenever|should|as soon as|the moment)\b[^.;:]{0,160}$", re.IGNORECASE)
 _GO_BACK = re.compile(r"\b(?:(?:go|goes|going|went|switch\w*|move\w*|route\w*|roll\w*|flip\w*|"
                       r"put\w*|send\w*) (?:\w+ ){0,3}back|rollback|revert\w*|undo|"
                       r"(?:switch|turn)\w* (?:\w+ ){0,3}off|stop\w*|paus\w*|halt\w*|abort\w*)\b",
