@@ -54,6 +54,10 @@ def _phrases_text(phrases: Sequence[str]) -> str:
     # A span of words inside another span found ("GPU now, up or down?" in "the price of the
     # GPU now, up or down?") is the same words answering a second thing: counted on the longer
     # one. A keyword inside a longer phrase ('p99' in 'p99 under 500 ms') stays its own.
+    # A match in a sentence's reading can run past the candidate's words into what the reading
+    # adds after " | " (numbers as digits, the trade's words for everyday ones): only the
+    # candidate's words are shown ("target they promised, p99 of what number? | SLA").
+    phrases = [_own_words(p) for p in phrases]
     said_words = [p for p in phrases if not p.startswith(("≈", ASKED))]
     counts = Counter(next((q for q in said_words if p != q and p in q), p)
                      if p in said_words and len(p.split()) >= 3 else p for p in phrases)
@@ -71,6 +75,15 @@ def _phrases_text(phrases: Sequence[str]) -> str:
     if asked:
         parts.append("asked about it (answered from the fact sheet): " + ", ".join(asked))
     return "; ".join(parts)
+
+def _own_words(phrase: str) -> str:
+    """``phrase`` up to the first " | " of a reading (agent.semantic.reading.Sentence.read),
+    or what follows the last one when nothing comes before it."""
+    if phrase.startswith(("≈", ASKED)) or "|" not in phrase:
+        return phrase
+    head, _, _ = phrase.removeprefix("|").partition(" | ")
+    return head.strip() or phrase.rpartition(" | ")[2].strip() or phrase
+
 
 #: At most this many levels are taken off a step's criteria for its confidently wrong calls.
 MAX_WRONG_PENALTY = 2

@@ -112,3 +112,16 @@ def test_what_was_missed_carries_no_other_cases_example() -> None:
     missed = " ".join(c.missed or "" for c in result.criteria)
     assert "Concrete near-term actions that address the likely cause" in missed
     assert "market open" not in missed and "e.g." not in missed
+
+
+def test_a_rationale_quotes_the_candidates_words_not_what_the_reading_adds() -> None:
+    # A match can run from the candidate's words into what the reading adds after " | " (the
+    # trade's words for everyday ones); the new-user trial saw "('assumptions', 'target they
+    # promised, p99 of what number? | SLA')" in a report.
+    from agent.scorers import _phrases_text
+
+    shown = _phrases_text(["assumptions", "target they promised, p99 of what number? | SLA",
+                           "| replicas", "≈ “a warm pool”"])
+    assert "|" not in shown
+    assert "'target they promised, p99 of what number?'" in shown and "'replicas'" in shown
+    assert "close in meaning to “a warm pool”" in shown
