@@ -1093,3 +1093,19 @@ def test_no_outcome_question_after_a_pass_mark_and_a_stop_were_given() -> None:
     for answers in ([rollout], both[:2]):
         asked = deepen_text("validate", rollout, answers)
         assert asked is not None and "what would make you stop" in asked, answers
+
+
+def test_the_same_deepening_question_is_not_asked_again_on_another_quote() -> None:
+    # A new-user trial heard "What result would you need to see to go further, and what would
+    # make you stop?" in goals and again in validate, each time on another quote.
+    react = script()["react"]["deepen"]
+    first = ["Keep the slowest checks fast at peak so that merchants stay with us."]
+    asked = deepen("goals", first, [])
+    assert asked is not None and asked.text == str(react["number"]).format(quote=quote(first[0]))
+    later = ["A/B test on a slice of traffic, watch p99 against GPU utilisation, roll back."]
+    said = [asked.text]
+    again = deepen_text("validate", later[0])
+    assert again is not None and again.endswith(asked.text.rpartition("”")[2])
+    assert deepen("validate", later, [], said=said) is None
+    # another question, on the same words, is still asked
+    assert deepen("validate", later, []) is not None

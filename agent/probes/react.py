@@ -850,8 +850,9 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
     """A deepening question on the candidate's most specific claim (a figure or a reason
     beats a bare statement; longer beats shorter), once per step. A sentence restating what
     the interviewer told (:func:`restates`, ``told``) is not the candidate's claim, a question
-    the interviewer already asked (``said``) is not asked again, and nor is one the answers
-    already answer (:func:`answers_it`: how they would check it, what it costs)."""
+    the interviewer already asked (``said``) is not asked again, even on another quote
+    (:func:`_asking`), and nor is one the answers already answer (:func:`answers_it`: how they
+    would check it, what it costs)."""
     if "deepen" in done:
         return None
     claims = [s for a in answers for s in read_answer(a) if s.claim and not s.negated
@@ -861,9 +862,18 @@ def deepen(step: str, answers: Sequence[str], done: Sequence[str], told: Sequenc
                 reverse=True)
     for best in claims:
         text = deepen_text(step, best.text, answers, told)
-        if text is not None and not repeats(text, said):
+        if text is not None and not repeats(text, said) and not repeats(_asking(text), said):
             return Reaction("deepen", text, "deepen")
     return None
+
+
+def _asking(text: str) -> str:
+    """What a follow-up asks, without the candidate's words it quotes ("You said “…”. What
+    does that choice cost you?" -> "What does that choice cost you?"): the same question on
+    another quote, asked again in a later step, reads as a script (a new-user trial heard "What
+    result would you need to see to go further, and what would make you stop?" in goals and
+    again in validate)."""
+    return text.rpartition("”")[2].lstrip(" .") or text
 
 
 def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
