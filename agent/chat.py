@@ -369,7 +369,7 @@ def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
                     replayed = _recover(session, p)
                     if resumed_row is not None and not replayed and not session.finished():
                         p.step_rule(session.step())
-                        p.say(current_question(session.state()))
+                        _show_step_so_far(session.state(), p)
                     _offer_draft(session, p, reader, interactive)
                     return _loop(session, p, reader, interactive, ending)
 
@@ -379,6 +379,25 @@ def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
                 session.close()
     finally:
         reader.close()  # the terminal back as it was, whatever happened
+
+
+def _show_step_so_far(state: Any, p: Printer) -> None:
+    """On resuming: the current step as it went so far (its question, the candidate's answers
+    and what the interviewer said to them: in clarify, the facts told), or its question alone
+    when nothing was answered in it yet."""
+    step = state.get("step")
+    turns = [t for t in state.get("turns", []) if t.get("step") == step]
+    if not any(t["role"] == "candidate" for t in turns):
+        p.say(current_question(state))
+        return
+    for t in turns:
+        if t["role"] == "candidate":
+            p.out("You: " + t["text"], style="green")
+            p.out("")
+        else:
+            p.say(t["text"], "Coach: " if t.get("kind") == "coach" else "Interviewer: ")
+    if turns[-1]["role"] == "candidate":
+        p.say(current_question(state))
 
 
 def _guarded(session: Session, p: Printer, body: Callable[[], int]) -> int:

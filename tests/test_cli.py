@@ -530,3 +530,19 @@ def test_a_developer_tools_help_says_its_whole_first_paragraph(
     first = " ".join(tool.__doc__.split("\n\n")[0].split())
     assert first.endswith(".") and first in shown
     assert f"usage: python -m {module}" in shown
+
+
+def test_resuming_shows_the_step_so_far_with_the_facts_told(home: Path) -> None:
+    # A new-user trial resumed after Ctrl-C in clarify and saw the case prompt alone: the facts
+    # already told were nowhere on screen.
+    out = run_cli(home, "chat", "--case", CASE, stdin="What is the QPS?\n\nWho is the user?\n")
+    told = out.stdout.split("You: What is the QPS?", 1)[1].split("You: Who is the user?")[0]
+    fact = told.split("Interviewer: ", 1)[1].strip()
+    assert fact
+    sid = str(only_session(home)["id"])
+    again = run_cli(home, "chat", "--session", sid)
+    assert again.returncode == 0, again.stderr
+    shown = again.stdout.split("(2 answers so far)", 1)[1]
+    assert "You: What is the QPS?" in shown and "You: Who is the user?" in shown
+    assert " ".join(fact.split())[:60] in " ".join(shown.split())
+    assert shown.count("What would you like to clarify") == 1
