@@ -286,3 +286,16 @@ def test_progress_marks_llm_scored_sessions() -> None:
     assert "(LLM judge and offline)" in text and "3ᴹ" in text
     latency = next(c for c in p.criteria if c.id == "goals.latency_metrics")
     assert latency.levels == [2, 3] and latency.trend == "up"
+
+
+def test_a_framework_line_shown_closes_the_quotation_it_opens() -> None:
+    # The web progress page showed: Think platform-wide: always ask “How does this scale?
+    from agent.practice.progress import _plain
+    from agent.rubrics import default_rubrics
+
+    assert _plain("Think platform-wide: always ask “How does this scale?") == \
+        "Think platform-wide: always ask “How does this scale?”"
+    for rubric in default_rubrics().rubrics.values():
+        for c in rubric.criteria:
+            shown = _plain(c.trace)
+            assert shown.count("“") == shown.count("”"), c.id

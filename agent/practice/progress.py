@@ -223,6 +223,8 @@ def to_text(p: Progress) -> str:
 
 
 def _plain(trace: str) -> str:
-    """A framework line without its Markdown emphasis or its own quotation marks."""
+    """A framework line without its Markdown emphasis or its own quotation marks, and with a
+    quotation it opens and never closes closed ("always ask “How does this scale?")."""
     text = " ".join(trace.replace("**", "").replace("__", "").split())
-    return text.strip("\"“”'‘’ ")
+    text = text.strip("\"“”'‘’ ")
+    return text + "”" * max(0, text.count("“") - text.count("”"))
