@@ -406,9 +406,32 @@ def build_parser() -> Parser:
     return parser
 
 
+def _unknown(parser: argparse.ArgumentParser, argv: list[str], extra: list[str]) -> NoReturn:
+    """Refuse arguments no parser took, from the (sub)command they were given to, naming its
+    --help and the closest of its flags ("--workres" -> "--workers")."""
+    import difflib
+
+    command = parser
+    for word in argv:
+        subs = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        if subs and word in subs[0].choices:
+            command = subs[0].choices[word]
+    flags = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+    hint = ""
+    for word in extra:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], flags, n=1, cutoff=0.7)
+            if close:
+                hint = f"; did you mean {close[0]}?"
+                break
+    command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unknown(parser, list(sys.argv[1:] if argv is None else argv), extra)
     if args.command is None:
         parser.print_help()
         return 0

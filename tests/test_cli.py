@@ -546,3 +546,22 @@ def test_resuming_shows_the_step_so_far_with_the_facts_told(home: Path) -> None:
     assert "You: What is the QPS?" in shown and "You: Who is the user?" in shown
     assert " ".join(fact.split())[:60] in " ".join(shown.split())
     assert shown.count("What would you like to clarify") == 1
+
+
+def test_a_mistyped_flag_names_its_command_and_the_closest_flag(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Before: "interviewer: error: unrecognized arguments: --workres 2 (see 'interviewer --help')"
+    from agent.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", "run", "evals/datasets/dev.jsonl", "--workres", "2",
+              "--output", "/tmp/never.json"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("interviewer eval run: error: unrecognized arguments: --workres 2; "
+                          "did you mean --workers?")
+    assert "(see 'interviewer eval run --help')" in err
+    with pytest.raises(SystemExit):
+        main(["chat", "--zzzz"])
+    err = capsys.readouterr().err
+    assert err.startswith("interviewer chat: error: unrecognized arguments: --zzzz (see")
