@@ -122,10 +122,30 @@ def note_parts(note: str) -> list[str]:
     return merged or [note]
 
 
-def note_said(note: str, answers: list[str]) -> bool:
-    """True when the answers already make most of a strong-answer note's points, in any words:
-    a point counts when most of its key words were said in affirmed text (a word matches on its
-    first five letters, so "replica" matches "replicas"), or when one of the candidate's
+def part_spans(note: str) -> list[tuple[int, int]]:
+    """Where each of :func:`note_parts` lies in ``note`` (a merged short part's span runs over
+    the separator it was cut at), for showing which of a note's points were made."""
+    cuts = [(m.start(), m.end()) for m in _NOTE_PARTS.finditer(note)]
+    bounds = zip([0, *(e for _, e in cuts)], [*(b for b, _ in cuts), len(note)], strict=True)
+    out: list[tuple[int, int]] = []
+    for a, b in bounds:
+        while a < b and note[a] in " .":
+            a += 1
+        while b > a and note[b - 1] in " .":
+            b -= 1
+        if a >= b:
+            continue
+        if out and len(note[a:b].split()) < 3:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out or [(0, len(note))]
+
+
+def points_made(note: str, answers: list[str]) -> list[bool]:
+    """For each of a strong-answer note's points (:func:`note_parts`), whether the answers make
+    it, in any words: when most of its key words were said in affirmed text (a word matches on
+    its first five letters, so "replica" matches "replicas"), or when one of the candidate's
     affirmed clauses means the same. A point made only to reject it ("we wouldn't canary it")
     was not made."""
     sents = read_answers(answers)
@@ -138,6 +158,27 @@ def note_said(note: str, answers: list[str]) -> bool:
         keys = _key_words(part)
         covered = bool(keys) and sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
         made.append(covered or (sims is not None and float(sims[:, i].max()) >= NOTE_MATCH))
+    return made
+
+
+def not_made(note: str, answers: list[str]) -> list[str]:
+    """The words of ``note`` (each a point of three words or more, as written in it) that the
+    answers do not make, when they make some of its points and not all; [] otherwise (the
+    whole note is shown as missed, or none of it)."""
+    made = points_made(note, answers)
+    spans = part_spans(note)
+    if len(spans) != len(made) or all(made) or not any(made):
+        return []
+    # a label before the points ("0-2 weeks: ...") is no point of its own to have missed
+    return [note[a:b] for (a, b), m in zip(spans, made, strict=True)
+            if not m and len(note[a:b].split()) >= 3]
+
+
+def note_said(note: str, answers: list[str]) -> bool:
+    """True when the answers already make most of a strong-answer note's points
+    (:func:`points_made`)."""
+    made = points_made(note, answers)
+    parts = note_parts(note)
     hits = sum(made)
     if hits * 2 > len(parts) or (len(parts) == 2 and hits == 2):
         return True
@@ -413,7 +454,9 @@ class SessionScoring:
         except ModelError as e:
             self.source[step] = "scored"
             score = self._unscored(step, key, str(e))
-        update: dict[str, object] = {"strong_answer": relevant_notes(score, said)}
+        shown = relevant_notes(score, said)
+        partly = {n: missing for n in shown if (missing := not_made(n, said))}
+        update: dict[str, object] = {"strong_answer": shown, "strong_missing": partly}
         if not finishing and step not in finished_steps(state):
             update["status"] = "in_progress"
         return score.model_copy(update=update)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -315,8 +315,8 @@ def to_markdown(report: Report, transcript: bool = True) -> str:
         model = model_answer(r, s.step)
         missed = set(s.strong_answer) if s.step != CROSS_CUTTING else set()
         if model:  # one model answer, what the answers missed in bold (not said twice)
-            text = " ".join(f"**{t}**" if p in missed else t
-                            for p, t in zip(model, model_sentences(model), strict=True))
+            text = " ".join(marked(t, s.strong_missing.get(p), "**", "**", str) if p in missed
+                            else t for p, t in zip(model, model_sentences(model), strict=True))
             lines += ["", f"{model_answer_intro(bool(missed & set(model)))} {text}"]
         elif missed:
             lines += ["", "*What a strong answer would have added:*", ""]
@@ -332,6 +332,29 @@ def model_answer_intro(marked: bool, em: str = "*") -> str:
     """The line before a model answer; ``marked``: some of it is what the answers missed."""
     return (f"{em}A model answer, assembled from the case's notes on strong answers"
             + (" (in bold: what the scorer did not find in yours)" if marked else "") + f":{em}")
+
+
+def marked(sentence: str, missing: Sequence[str] | None, on: str, off: str,
+           escape: Callable[[str], str]) -> str:
+    """A missed note of a model answer (``sentence``, as :func:`as_sentence` gives it) with
+    what was missed between ``on`` and ``off``: the points of ``missing`` (its own words,
+    StepScore.strong_missing) when the answers made the rest of it, else all of it. Every
+    piece goes through ``escape`` (html.escape for a page)."""
+    spans = []
+    for words in missing or ():
+        at = sentence.find(" ".join(words.split()))
+        if at >= 0:
+            spans.append((at, at + len(" ".join(words.split()))))
+    if not spans:
+        return f"{on}{escape(sentence)}{off}"
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a < pos:
+            continue
+        out += [escape(sentence[pos:a]), on, escape(sentence[a:b]), off]
+        pos = b
+    out.append(escape(sentence[pos:]))
+    return "".join(out)
 
 
 def as_sentence(text: str) -> str:

@@ -10,6 +10,7 @@ from agent.report import (
     band_text,
     excerpt,
     fully_unscored,
+    marked,
     model_answer,
     model_answer_intro,
     model_sentences,
@@ -207,7 +208,8 @@ def to_html(report: Report) -> str:
         model = model_answer(r, s.step)
         missed = set(s.strong_answer) if s.step != CROSS_CUTTING else set()
         if model:  # one model answer, what the answers missed in bold (not said twice)
-            text = " ".join(f"<strong>{e(t)}</strong>" if p in missed else e(t)
+            text = " ".join(marked(t, s.strong_missing.get(p), "<strong>", "</strong>", e)
+                            if p in missed else e(t)
                             for p, t in zip(model, model_sentences(model), strict=True))
             intro = e(model_answer_intro(bool(missed & set(model)), em=""))
             out.append(f"<p class='model'><em>{intro}</em> {text}</p>")

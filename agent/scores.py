@@ -65,6 +65,10 @@ class StepScore(BaseModel):
     strong_answer: list[str] = Field(default_factory=list,
                                      description="what a strong answer would have added: the "
                                      "case's notes for this step that the answers missed")
+    strong_missing: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="of the strong_answer notes the answers made in part, the points not "
+        "made: each note's own words, as written in it (a note not listed was missed whole)")
 
     @property
     def unscored(self) -> int:

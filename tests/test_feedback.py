@@ -388,3 +388,54 @@ def test_a_notes_concrete_content_after_its_colon_makes_the_note() -> None:
     assert note_said(note, ["I would check per-phase timings at peak first."])
     assert not note_said(note, ["I'd check the GPUs first, then the network."])
     assert not note_said(note, ["No per-phase timings at peak: we'd guess from the bill."])
+
+
+def test_a_note_made_in_part_marks_only_the_points_not_made() -> None:
+    # A new-user trial was shown "0-2 weeks: dedicated or reserved pool with pre-warmed replicas
+    # and schedule-based scale-up before known peaks; queue-time vs compute-time breakdown..."
+    # in bold, as not found, after writing a schedule-based pre-scale and a reserved warm pool.
+    from agent.feedback import not_made
+
+    case = get_case("fintech-p99-spikes")
+    note = case.strong_answer["solutions"][0]
+    assert note.startswith("0-2 weeks: dedicated or reserved pool")
+    answers = ["This week: a schedule-based pre-scale for their known peaks, so it reacts "
+               "before requests pile up.",
+               "Next month: a small reserved pool of warm replicas just for them, with overflow "
+               "going to the shared tier."]
+    assert not note_said(note, answers)
+    assert not_made(note, answers) == ["queue-time vs compute-time breakdown on their dashboard"]
+    assert not_made(note, [note]) == [] and not_made(note, ["The weather is nice."]) == []
+
+
+def test_every_notes_points_are_found_where_they_are_written() -> None:
+    from agent.cases import default_cases
+    from agent.feedback import note_parts, part_spans
+
+    for case in default_cases().values():
+        for notes in case.strong_answer.values():
+            for note in notes:
+                spans = part_spans(note)
+                assert len(spans) == len(note_parts(note)), note
+                for (a, b), part in zip(spans, note_parts(note), strict=True):
+                    # the same words, in the same place (a merged part keeps its separator)
+                    assert note[a:b].startswith(part.split()[0]), (note, part)
+                    assert note[a:b].endswith(part.split()[-1]), (note, part)
+                    assert all(w in note[a:b] for w in part.split()), (note, part)
+
+
+def test_a_model_answer_bolds_the_points_missed_and_escapes_the_rest() -> None:
+    import html
+
+    from agent.report import marked
+
+    sentence = "Pool <warm> replicas; queue-time vs compute-time breakdown on their dashboard."
+    md = marked(sentence, ["queue-time vs compute-time breakdown on their dashboard"], "**", "**",
+                str)
+    assert md == ("Pool <warm> replicas; **queue-time vs compute-time breakdown on their "
+                  "dashboard**.")
+    page = marked(sentence, ["queue-time vs compute-time breakdown on their dashboard"],
+                  "<strong>", "</strong>", html.escape)
+    assert page.startswith("Pool &lt;warm&gt; replicas; <strong>queue-time")
+    assert marked(sentence, None, "**", "**", str) == f"**{sentence}**"
+    assert marked(sentence, ["words it does not hold"], "**", "**", str) == f"**{sentence}**"
