@@ -1335,7 +1335,16 @@ def test_a_question_is_not_a_trade_off_said_out_loud() -> None:
     assert level(asked, out_loud) == 1
     said = OfflineScorer().score_step(LLAMA, "cross_cutting", [(
         "candidate", "A dedicated pool is quick for them, but it only helps one account.")])
-    assert "for them" in next(c.rationale for c in said.criteria if c.id == out_loud)
+    assert level(said, out_loud) == 2
+    assert "only helps" in next(c.rationale for c in said.criteria if c.id == out_loud)
+    # Stop 34's trial: "for them" in any statement was one customer against many; it must say
+    # the thing is theirs alone ("just for them", "dedicated for them").
+    plain = OfflineScorer().score_step(LLAMA, "cross_cutting", [(
+        "candidate", "I'll assume speed matters most for them.")])
+    assert level(plain, out_loud) == 1
+    alone = OfflineScorer().score_step(LLAMA, "cross_cutting", [(
+        "candidate", "We build a warm pool just for them.")])
+    assert "just for them" in next(c.rationale for c in alone.criteria if c.id == out_loud)
 
 
 def test_pulling_the_change_on_a_trigger_is_a_way_back() -> None:
@@ -1401,3 +1410,19 @@ def test_trial_11_word_senses_a_keyword_does_not_carry() -> None:
                     "the handoff takes two days?", "clarify", case)
     assert (level(leaving, "clarify.existing_stack_and_pain") or 0) > \
         (level(deferred, "clarify.existing_stack_and_pain") or 0)
+
+
+def test_a_transition_opens_its_sentence() -> None:
+    """Stop 34's trial: "What is on the roadmap right now that we would have to push back?" was
+    credited as a transition ("now that"); a transition opens what it moves on to."""
+    from agent.scorers import OfflineScorer
+
+    def said(text: str) -> str:
+        score = OfflineScorer().score_step(LLAMA, "cross_cutting", [("candidate", text)])
+        return next(c.rationale for c in score.criteria
+                    if c.id == "cross_cutting.structure_and_clarity")
+
+    assert "now that" not in said("What is on the roadmap right now that we would have to "
+                                  "push back?")
+    assert "Now that" in said("Now that we know the cause, I'd set the goals.")
+    assert "So, with that" in said("So, with that, let me set the goals.")
