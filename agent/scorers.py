@@ -155,7 +155,9 @@ EXCELLENT_MEAN = 3.3
 #: subject (the rubric's ``asked``; :func:`asked_facts`). 22: the if-condition of going back
 #: or stopping may run to 160 characters (a condition of two or more losses: "If we're still
 #: breaking it in more than 5% of peak minutes, or the cost goes up more than 30%, I'd stop").
-RULES = 22
+#: 23: time labels rising through three units up to a quarter or more ("This week: ... Next
+#: month: ... Next quarter: ...") read near, mid and long by their order.
+RULES = 23
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

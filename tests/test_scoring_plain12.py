@@ -78,6 +78,11 @@ def test_a_heading_does_not_reach_past_its_list() -> None:
     "Wk 1 - we pin the hot adapters on warm machines.\n"
     "Mo 1 - we stream weights from local disk.\n"
     "Q3 - we ship one shared pool for every fine-tune customer.\n",
+    # three units rising to a quarter read near, mid and long by their order, though "next
+    # quarter" alone reads mid (stop 34's new-user trial was credited with two horizons here)
+    "This week: a schedule-based pre-scale for their known peaks.\n"
+    "Next month: a small reserved pool of warm replicas just for them.\n"
+    "Next quarter: cut replica startup time by caching the weights on the node.\n",
 ])
 def test_time_labels_across_horizons_read_as_horizons(text: str) -> None:
     assert level(score(text, "solutions", FINTECH), "solutions.time_horizons") == 3
@@ -89,6 +94,9 @@ def test_time_labels_across_horizons_read_as_horizons(text: str) -> None:
     "Day 3: launch it for everyone.\n",
     "Week 1: we add two machines.\nWeek 2: we add two more machines.\nWeek 3: we add four "
     "nodes.\n",
+    # rising units that stop short of a quarter stay near and mid
+    "Day 1: copy the config over.\nWeek 1: raise the limit to 128k.\nMonth 1: launch it for "
+    "everyone.\n",
     # bare labels, keyword lists, negated, filler
     "Week 1:\nMonth 1:\nQuarter:\n",
     "Week 1: p99, KV cache.\nMonth 1: autoscaler, canary.\nQuarter: north star, platform.\n",

@@ -798,6 +798,38 @@ def _horizon(label: str) -> int | None:
     return 2
 
 
+#: Days a time label's unit spans, for ordering labels (see _by_rank).
+_UNIT_DAYS = {"day": 1, "week": 7, "wk": 7, "month": 30, "mo": 30, "quarter": 91, "half": 182,
+              "year": 365}
+
+
+def _days(label: str) -> int | None:
+    """The unit of a time label, in days ("Next month:" and "Months 2-3:" 30), or None."""
+    m = _TIME_LABEL.match(label)
+    if not m:
+        return None
+    unit = m.group(2).lower()
+    unit = "quarter" if unit.startswith("q") and unit != "quarter" else (
+        "half" if unit in ("h1", "h2") else unit)
+    return _UNIT_DAYS[unit]
+
+
+def _by_rank(found: list[int | None], days: list[int | None]) -> list[int | None]:
+    """The horizons of a plan's time labels, read by their order when they rise through three
+    units or more (``days``: each label's unit) and the fixed reading gives them two horizons
+    only: "This week: ... Next month: ... Next quarter: ..." lays out near, mid and long, though
+    a quarter alone reads mid (a new-user trial was credited with two horizons for it); the
+    last must reach a quarter or more: "Week 1: ... Week 2: ... Month 1:" stays near, near, mid
+    and "Day 1: ... Week 1: ... Month 1:" near, near, mid."""
+    known = [d for d in days if d is not None]
+    reaches = sorted(set(known))
+    if (len(reaches) < 3 or known != sorted(known) or reaches[-1] < _UNIT_DAYS["quarter"]
+            or len({h for h in found if h is not None}) != 2):
+        return found
+    return [None if d is None else 0 if d == reaches[0] else 2 if d == reaches[-1] else 1
+            for d in days]
+
+
 def _says_something(s: Sentence) -> bool:
     """A time label's line says something: a claim, or four words or more after the label that
     are neither a list of short items nor filler ("Quarter: latency-aware scaling as a product
@@ -818,7 +850,7 @@ def _phased(sents: list[Sentence], labels: list[str]) -> list[Sentence]:
     ... Month 1: ... Quarter: ...") read each with its horizon's words; labels of one horizon
     only ("Day one: ... Day two: ...", "Week 1: ... Week 3: ...") say nothing of horizons, nor
     does a label over a noun string ("Week 1: p99, KV cache.") or over nothing affirmed."""
-    found = [_horizon(x) for x in labels]
+    found = _by_rank([_horizon(x) for x in labels], [_days(x) for x in labels])
     if len({h for h in found if h is not None}) < 2:
         return sents
     out = []
