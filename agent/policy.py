@@ -61,11 +61,14 @@ class Assessment:
     quote: str = ""
     """With "deepen": the candidate's words to deepen on (checked against the answers)."""
 
-    def target(self, rubric: Rubric, exclude: Sequence[str]) -> Criterion | None:
-        """The most important unmet criterion not already probed, if any."""
+    def target(self, rubric: Rubric, exclude: Sequence[str],
+               partial: bool = False) -> Criterion | None:
+        """The most important unmet criterion not already probed, if any; ``partial``: one met
+        in part counts as unmet too."""
+        short = ("unmet", "partial") if partial else ("unmet",)
         unmet = [
             c for c in rubric.criteria
-            if c.important and self.statuses.get(c.id) == "unmet" and c.id not in exclude
+            if c.important and self.statuses.get(c.id) in short and c.id not in exclude
         ]
         return max(unmet, key=lambda c: c.weight) if unmet else None
 

@@ -1109,3 +1109,28 @@ def test_the_same_deepening_question_is_not_asked_again_on_another_quote() -> No
     assert deepen("validate", later, [], said=said) is None
     # another question, on the same words, is still asked
     assert deepen("validate", later, []) is not None
+
+
+def test_an_answer_that_only_lists_terms_is_asked_which_matters_and_why() -> None:
+    # A new-user trial's keyword salad ("Root causes: autoscaling lag, noisy neighbours, cold
+    # starts, ...") met every diagnose criterion in part by its words and was let through.
+    from agent.probes.react import listed_only
+
+    listed = ("Root causes: autoscaling lag, noisy neighbours, cold starts, KV cache pressure, "
+              "queueing, retries, network.")
+    assert listed_only([listed]) and listed_only(["- autoscaling lag\n- cold starts\n- KV cache"])
+    assert not listed_only(["Autoscaling."]) and not listed_only(["Autoscaling lag and retries."])
+    assert not listed_only(["Autoscaling lags the spikes, so replicas come up late, and queues "
+                            "build."])
+    with Engine(Settings()) as engine:
+        s = engine.start(get_case(CASE))
+        s.answer("Which GPUs?")
+        s.command("next")
+        s.answer(listed)
+        state = s.state()
+        assert state["reactions"][-1] == {"step": "diagnose", "kind": "gap"}
+        assert state["turns"][-1]["text"] == script()["react"]["listed"]
+        # the same list again: asked about what it leaves unmet, not the same question twice
+        s.answer(listed)
+        assert s.state()["turns"][-1]["text"] != script()["react"]["listed"]
+        assert s.state()["turns"][-1]["kind"] == "followup"

@@ -12,6 +12,8 @@ After each answer in steps 2-6 the interviewer chooses one of:
 - **gap**: probe the most important criterion the answers do not meet yet, with the rubric's
   authored, non-leading probe (as before); not one the answers already answer, also under a
   heading of their own ("What could you do this week?" of "Week 1: …": :func:`under_heading`).
+  An answer that only lists terms (:func:`listed_only`) is first asked which of them matters
+  most and why, in both modes, and then probed on what it meets only in part.
 - **deepen** a strong point: quote the candidate's own most specific sentence and ask for the
   mechanism, the number, the trade-off or how to confirm it (by step); never what the answer
   already says (:func:`answers_it`: how it would check, what it costs, a figure given), and
@@ -1513,8 +1515,18 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
         found = certainty(step, answers, all_reactions(state, step, done))
         if found is not None and repeats(found.text, said):
             found = None
+    listed = listed_only(answers)
+    if found is None and listed and LISTED not in done:
+        # An answer that is only a list of terms ("Root causes: autoscaling lag, noisy
+        # neighbours, cold starts, ...") meets criteria in part by its words alone: it is asked
+        # which of what it lists matters and why, rather than let through (a new-user trial's
+        # keyword salad was), and later about what it leaves unmet in full.
+        text = str(script()["react"]["listed"])
+        if not repeats(text, said):
+            found = Reaction("gap", text, LISTED)
     if found is None:
-        target = assessment.target(rubric, [*done, *answered_already(rubric, answers, said)])
+        probed = [*done, *answered_already(rubric, answers, said)]
+        target = assessment.target(rubric, probed, partial=listed)
         quoted = _verified(assessment.quote, answers)
         if quoted and restates(quoted, told):
             quoted = ""
@@ -1539,6 +1551,25 @@ def respond(interviewer: Interviewer, case: Case, rubric: Rubric, step: str,
     if found is not None:
         speak(found.text)
     return found
+
+
+#: ``Reaction.about`` of the question put to an answer that only lists terms.
+LISTED = "listed"
+
+
+def listed_only(answers: Sequence[str]) -> bool:
+    """Whether the answers list terms and state nothing: every sentence of them is a string of
+    terms, not a claim (agent.semantic.reading.Sentence.claim), and they name
+    :data:`LISTED_TERMS` things or more (separated by commas, semicolons or list lines)."""
+    sents = [s for a in answers for s in read_answer(a)]
+    terms = sum(len(_TERM_BREAK.split(s.text.strip(" .;,"))) for s in sents)
+    return bool(sents) and not any(s.claim for s in sents) and terms >= LISTED_TERMS
+
+
+#: Where one listed term ends and the next begins.
+_TERM_BREAK = re.compile(r"\s*[,;]\s*|\s*\n\s*")
+#: An answer lists terms when it names at least this many.
+LISTED_TERMS = 3
 
 
 def _verified(said: str, answers: Sequence[str]) -> str:
