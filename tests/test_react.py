@@ -1134,3 +1134,15 @@ def test_an_answer_that_only_lists_terms_is_asked_which_matters_and_why() -> Non
         s.answer(listed)
         assert s.state()["turns"][-1]["text"] != script()["react"]["listed"]
         assert s.state()["turns"][-1]["kind"] == "followup"
+
+
+def test_a_catch_named_in_a_plan_is_asked_for_its_early_sign_not_how_it_works() -> None:
+    # Stop 34's trial: "You said “The catch is that they may not accept waiting for the
+    # region…”. How would that work in practice, step by step?"
+    react = script()["react"]["deepen"]
+    catch = "The catch is that they may not accept waiting for the region, which takes a quarter."
+    assert deepen_text("solutions", catch) == str(react["risk_given"]).format(quote=quote(catch))
+    built = "Next month we stream the weights from local disk so a new replica loads in seconds."
+    assert deepen_text("solutions", built) == str(react["mechanism"]).format(quote=quote(built))
+    watched = [catch, "We'd watch for them asking about exit terms as an early sign."]
+    assert deepen_text("solutions", catch, watched) is None

@@ -925,6 +925,13 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
             return None  # a figure already, neither a target nor a rollout: no number to ask
         elif _HYPOTHESIS.search(sentence) and not _AIMS.search(sentence):
             kind = "confirm"
+    if kind == "mechanism" and _CATCH.search(sentence):
+        # a risk or a catch named is no mechanism to walk through: ask for its early sign
+        # ("The catch is that they may not accept waiting for the region" was asked how it
+        # would work in practice, step by step, in a new-user trial)
+        if _says(_SAYS_WATCH, answers):
+            return None
+        kind = "risk_given"
     if kind in _GIVEN and answers:
         says, further, given = _GIVEN[kind]
         said = _sayings(says, answers)
@@ -1004,6 +1011,9 @@ def grounded(sentence: str) -> bool:
 #: "the risk is...", "they might walk".
 _RISK = re.compile(r"\b(?:risk\w*|danger|might|may|could (?:lose|walk|churn|leave|miss|"
                    r"end up)|chance (?:that|of))\b", re.IGNORECASE)
+#: A sentence that names a risk or a catch rather than something to build.
+_CATCH = re.compile(r"\b(?:the catch|risk\w*|danger|downside|might not|may not|could (?:lose|"
+                    r"walk|churn|leave|miss|fail|break))\b", re.IGNORECASE)
 #: What watching for a risk says: an early sign, a signal to act on.
 _SAYS_WATCH = re.compile(
     r"\b(?:watch(?:ing)? (?:for|out for)|early (?:signs?|warnings?|signals?)|leading "
