@@ -1146,3 +1146,13 @@ def test_a_catch_named_in_a_plan_is_asked_for_its_early_sign_not_how_it_works() 
     assert deepen_text("solutions", built) == str(react["mechanism"]).format(quote=quote(built))
     watched = [catch, "We'd watch for them asking about exit terms as an early sign."]
     assert deepen_text("solutions", catch, watched) is None
+
+
+def test_a_quote_that_names_nothing_is_not_deepened() -> None:
+    # Stop 34's trial: "You said “I'd check the first one first…”. What result would tell you
+    # that you're wrong?"
+    vague = ("I'd check the first one first, then look at the autoscaler logs for the spike "
+             "window and the queue depth at peak.")
+    assert deepen_text("diagnose", vague) is None
+    named = "Replicas come up slowly because the weights load from remote storage."
+    assert deepen_text("diagnose", named) is not None

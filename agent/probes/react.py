@@ -66,6 +66,7 @@ from agent.semantic.facts import (
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
 from agent.semantic.reading import Sentence, has_verb, read_answer
+from agent.semantic.words import content_words
 from agent.signals import LIST_ITEM, normalise
 from agent.state import InterviewState
 from agent.steps import STEPS
@@ -949,7 +950,18 @@ def deepen_text(step: str, sentence: str, answers: Sequence[str] = (),
     template = str(script()["react"]["deepen"][kind])
     if text is None or answers_it(template.replace("{quote}", ""), answers):
         return None  # nothing to quote without cutting a phrase, or answered already
+    if len([w for w in content_words(text) if w not in _LIGHT_WORDS]) < QUOTE_SUBJECT_WORDS:
+        return None  # "I'd check the first one first…" names nothing to ask about
     return template.format(quote=text)
+
+
+#: Words that carry no subject of their own in a quote: "I'd check the first one first…".
+_LIGHT_WORDS = _wordset(
+    "i'd we'd i'll we'll i'm we're let's check look see try start begin get make take put "
+    "first second third last next one ones thing things stuff something anything everything "
+    "way bit lot kind sort part")
+#: A quote deepened names at least this many words of its own besides those.
+QUOTE_SUBJECT_WORDS = 2
 
 
 def _told_figure(parts: Sequence[str], begin: int, at: int, known: Sequence[Quantity]) -> bool:
