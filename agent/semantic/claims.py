@@ -277,6 +277,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         budget.key_sentences = key_sentences(budget.sentence_keys)
     reached = budget.reached
     ids = reach.ids
+    offset = reach.offset
     n = len(sents)
 
     def can_match(text: str) -> frozenset[int]:
@@ -297,7 +298,8 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         rid = ids[rejecting] if rejecting else -1
         maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
                                     budget.starts, budget.sentence_keys,
-                                    budget.key_sentences if budget.sentence_keys else None)
+                                    budget.key_sentences if budget.sentence_keys else None,
+                                    scan.keys)
         # The sentences where neither plan can match (signals.reachable) are passed over:
         # there each search would find nothing, and the meaning's hits are visited anyway.
         live: set[int] = set()
@@ -317,10 +319,15 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
                 continue
             whole = s.negated and reasoned_rejections and s.reasoned
             text = s.full if whole else s.read
-            m = (first_match_planned(plan, text, scan)
-                 if plan is not None and pid in can_match(text) else None)
-            if m is None and rejects_plan is not None and rid in can_match(s.full):
-                m = first_match_planned(rejects_plan, s.full, scan)
+            m = None
+            if plan is not None:
+                can = can_match(text)
+                if pid in can:
+                    m = first_match_planned(plan, text, scan, pid + offset in can)
+            if m is None and rejects_plan is not None:
+                can = can_match(s.full)
+                if rid in can:
+                    m = first_match_planned(rejects_plan, s.full, scan, rid + offset in can)
             if m is not None:
                 if s.claim or s.quantity:
                     found = (s, _label(m, len(s.text)), False)
