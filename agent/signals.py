@@ -1316,18 +1316,19 @@ class _Union:
     """Several signal groups' plans merged: one key finder for all their phrases."""
 
     keyfinder: Any
-    """an Aho-Corasick automaton of every key (see _automaton)"""
+    """an Aho-Corasick automaton of every key (see _automaton), and, when ``needs`` is set,
+    every string of ``needed_by`` and of ``clauses``: one pass finds them all"""
     by_key: dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]]
     """each key's phrases, with the index of the group each belongs to (see _Plan.by_key)"""
     regex_groups: tuple[tuple[int, _Plan], ...]
     """the groups with ``re:`` patterns, each searched through its own plan"""
-    needs_finder: Any = None
-    """an automaton of every string in those groups' ``regex_needs`` (see _Plan), None when
-    a group has none"""
+    needs: bool = False
+    """every one of those groups has ``regex_needs`` (see _Plan), and ``keyfinder`` finds
+    them"""
     needed_by: dict[str, frozenset[int]] = field(default_factory=dict)
     """each of those strings -> the groups (their index in regex_groups) whose needs hold it"""
     clauses: tuple[tuple[tuple[frozenset[str], ...], ...] | None, ...] = ()
-    """each of those groups' regex_clauses (see _Plan): ``needs_finder`` holds their strings
+    """each of those groups' regex_clauses (see _Plan): ``keyfinder`` finds their strings
     too, so that a group whose needs occur is searched only when its clauses are met"""
 
 
@@ -1344,17 +1345,18 @@ def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
     # Every occurrence, overlapping ones included: a key that begins inside another key's
     # match ("b test" inside "a/b test") is still found, as each group's own finder would find
     # it, and a key that another begins with is found with it.
-    finder = _automaton(frozenset(by_key)) if by_key else None
     needed_by: dict[str, set[int]] = {}
     for ri, (_, plan) in enumerate(regex_groups):
         for need in plan.regex_needs or ():
             needed_by.setdefault(need, set()).add(ri)
     every = bool(regex_groups) and all(p.regex_needs for _, p in regex_groups)
     clauses = tuple(p.regex_clauses for _, p in regex_groups)
-    strings = set(needed_by).union(*(c for each in clauses if each for pattern in each
-                                     for c in pattern))
-    return _Union(finder, {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups),
-                  _automaton(frozenset(strings)) if every else None,
+    strings = set(by_key)
+    if every:
+        strings.update(needed_by, *(c for each in clauses if each for pattern in each
+                                    for c in pattern))
+    return _Union(_automaton(frozenset(strings)) if strings else None,
+                  {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups), every,
                   {k: frozenset(v) for k, v in needed_by.items()} if every else {},
                   clauses if every else ())
 
@@ -1376,18 +1378,22 @@ def matching_in(plan: _Union, text: str) -> set[int]:
     """:func:`matching` with the groups' merged plan (:func:`union_of`) at hand."""
     lowered, low = _lowered_text(text)
     hit: set[int] = set()
-    if plan.keyfinder is not None:
-        for key in occurring(plan.keyfinder, lowered):
-            for gi, phrase, rest in plan.by_key[key]:
-                if gi in hit or (low is not None and rest and not _holds(low, rest)):
-                    continue
-                if _search(*_phrase(phrase), text, low):
-                    hit.add(gi)
-    if plan.needs_finder is not None and low is not None:
-        # One pass for what every group's expressions need (see may_match): only the groups
-        # whose needed strings occur, and whose clauses are met (required_clauses), are
-        # searched.
-        present = occurring(plan.needs_finder, low)
+    present = (occurring(plan.keyfinder, lowered) if plan.keyfinder is not None
+               else frozenset())
+    by_key = plan.by_key
+    for key in present:
+        entries = by_key.get(key)
+        if entries is None:
+            continue
+        for gi, phrase, rest in entries:
+            if gi in hit or (low is not None and rest and not _holds(low, rest)):
+                continue
+            if _search(*_phrase(phrase), text, low):
+                hit.add(gi)
+    if plan.needs and low is not None:
+        # The same pass found what every group's expressions need (see may_match): only the
+        # groups whose needed strings occur, and whose clauses are met (required_clauses),
+        # are searched.
         if present:
             needed_by = plan.needed_by
             clauses = plan.clauses
