@@ -558,6 +558,19 @@ class _NeedsIndex:
             self._pending = set()
             self.state = _NeedsState(frozenset(sets), _automaton(frozenset().union(*sets)), {})
 
+    def present(self, sets: frozenset[frozenset[str]], low: str) -> frozenset[str]:
+        """The strings of ``sets`` (and maybe others) that ``low`` holds, from one remembered
+        pass for all of them: sets the index lacks join it at once."""
+        state = self.state
+        if not sets <= state.sets:
+            self._pending.update(sets)
+            known = state.sets | self._pending
+            self._pending = set()
+            self.state = state = _NeedsState(frozenset(known),
+                                             _automaton(frozenset().union(*known)), {})
+        present = state.present.get(low)
+        return present if present is not None else self.scan(state, low)
+
     def scan(self, state: _NeedsState, low: str) -> frozenset[str]:
         present = occurring(state.automaton, low)
         if len(state.present) >= self.MAX_TEXTS:
@@ -1610,28 +1623,52 @@ def is_meta(sentence: str) -> bool:
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
     low = lowered_if_simple(text)
-    for needs, parts in _meta_checks():
-        if may_match(needs, low):
-            for r, part_needs in parts:
-                if may_match(part_needs, low) and found_in(r, text, low):
-                    return True
+    checks = _meta_checks()
+    if low is None:  # (not simple: every expression is searched)
+        return any(found_in(r, text, None) for _, parts in checks for r, *_ in parts)
+    present = _NEEDS.present(_meta_sets(), low)
+    for needs, parts in checks:
+        if needs is not None and needs.isdisjoint(present):
+            continue
+        for r, part_needs, clauses in parts:
+            if part_needs is not None and part_needs.isdisjoint(present):
+                continue
+            if clauses and not clauses_met((clauses,), present):
+                continue
+            if found_in(r, text, low):
+                return True
     return False
 
 
+_MetaPart = tuple[re.Pattern[str], frozenset[str] | None, tuple[frozenset[str], ...]]
+
+
 @lru_cache(maxsize=1)
-def _meta_checks() -> tuple[tuple[frozenset[str] | None,
-                                  tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]], ...]:
+def _meta_checks() -> tuple[tuple[frozenset[str] | None, tuple[_MetaPart, ...]], ...]:
     """The grader-talk expressions, each with the strings one of which a text it matches holds
     (text_needs: a lookahead's count, as _GRADING's): most sentences hold none, and a set test
     is far cheaper than the search. Each is split into its alternatives (yes_no_checks: only
-    whether one matches is asked), each with its own strings, so that only those whose strings
-    occur are searched."""
+    whether one matches is asked), each with its own strings and its required_clauses (every
+    set of strings a match holds one of), so that only those whose strings occur are
+    searched."""
     out = []
     for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL, _ARTEFACT, _GRADING, _SELF):
         parts = yes_no_checks(r)
         out.append((text_needs(r.pattern),
-                    parts if len(parts) > 1 else ((r, None),)))
+                    tuple((part, needs, required_clauses(part.pattern))
+                          for part, needs in parts) if len(parts) > 1
+                    else ((r, None, ()),)))
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _meta_sets() -> frozenset[frozenset[str]]:
+    """Every set of strings :func:`is_meta` tests a sentence for (see _meta_checks)."""
+    out: set[frozenset[str]] = set()
+    for needs, parts in _meta_checks():
+        out.update(x for x in (needs, *(n for _, n, _ in parts)) if x)
+        out.update(c for *_, clauses in parts for c in clauses)
+    return frozenset(out)
 
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".
