@@ -916,11 +916,13 @@ class KeySentences:
     keys: frozenset[str]
 
 
-def key_sentences(sentence_keys: Sequence[frozenset[str]]) -> KeySentences:
-    """``sentence_keys`` (the keys each sentence holds) the other way round."""
+def key_sentences(sentence_keys: Sequence[frozenset[str]],
+                  only: frozenset[str] | None = None) -> KeySentences:
+    """``sentence_keys`` (the keys each sentence holds) the other way round; ``only``: for
+    these keys alone (the others are left out, as if no sentence held them)."""
     at: dict[str, list[int]] = {}
     for i, found in enumerate(sentence_keys):
-        for k in found:
+        for k in (found if only is None else found & only):
             at.setdefault(k, []).append(i)
     return KeySentences({k: tuple(v) for k, v in at.items()}, frozenset(at))
 
@@ -951,18 +953,28 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
     group matches never pays for the rest of the text), or a set when there is no search to
     make. ``key_sentences``: ``sentence_keys`` the other way round (:func:`key_sentences`,
     given with it), so that a group's sentences are read from its keys that occur at all
-    rather than by a test of every sentence. ``covered``: every string ``sentence_keys`` were
-    looked for (KeyScan.keys); when it holds every string of the expressions' clauses
-    (required_clauses) and no match takes a NUL, the expressions are searched only in the
-    sentences where their clauses are met."""
+    rather than by a test of every sentence. ``covered``: every string ``key_sentences`` were
+    looked for (KeyScan.keys, or the part given to key_sentences); when it holds every string
+    the expressions need, whether the text holds one is read from it, and when it holds
+    every string of their clauses (required_clauses) and no match takes a NUL, they are
+    searched only in the sentences where their clauses are met."""
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
     if len(lowered) != len(joined):
         return None  # lower-casing changed the length ("İ"): offsets no longer map to sentences
     simple = _simple_text(joined) if plan.regex_sources else False
-    compiled = (_regexes(plan.regex_sources) if plan.regex_sources
-                and may_match(plan.regex_needs, lowered if simple else None) else None)
+    if not plan.regex_sources:
+        needed = False
+    elif (simple and key_sentences is not None and covered is not None
+          and plan.regex_needs is not None and plan.regex_needs <= covered
+          and not any("\n" in x or "\x00" in x for x in plan.regex_needs)):
+        # (what the sentences hold, as key_sentences read it: a string with no line break
+        # or NUL occurs in the joined text only inside a sentence)
+        needed = not plan.regex_needs.isdisjoint(key_sentences.keys)
+    else:
+        needed = may_match(plan.regex_needs, lowered if simple else None)
+    compiled = _regexes(plan.regex_sources) if needed else None
     if compiled is not None and compiled.combined is None:
         return None
     keyed: set[int] = set()
@@ -1242,6 +1254,10 @@ class Reach:
     offset: int = 0
     """the number of plans: :func:`reachable` names a plan whose expressions could match by
     its id plus this (see :func:`first_match_planned`'s ``regexes``)"""
+    indexed: frozenset[str] = frozenset()
+    """every phrase key, needed string and string of ``clauses``: what
+    :func:`candidate_sentences` reads from a step's :func:`key_sentences` (the later words
+    serve reachable alone)"""
 
 
 #: Later words of a phrase shorter than this are not put in a Reach's automaton.
@@ -1283,7 +1299,9 @@ def reach_of(plans: tuple[tuple[str, ...], ...]) -> Reach:
     return Reach(frozenset(words | needed_by.keys()), ids,
                  {k: tuple(v) for k, v in by_key.items()},
                  {k: frozenset(v) for k, v in needed_by.items()}, frozenset(unneeding),
-                 frozenset(unneeding.union(*needed_by.values())), clauses, len(ids))
+                 frozenset(unneeding.union(*needed_by.values())), clauses, len(ids),
+                 frozenset(by_key).union(needed_by, *(c for each in clauses.values()
+                                                      for pattern in each for c in pattern)))
 
 
 def reachable(reach: Reach, text: str, scan: KeyScan) -> frozenset[int]:
@@ -1302,7 +1320,7 @@ def reachable(reach: Reach, text: str, scan: KeyScan) -> frozenset[int]:
     by_key = reach.by_key
     for key in present:
         for pid, rest, short in by_key.get(key, ()):
-            if low is None or (rest <= present and _holds(low, short)):
+            if low is None or (rest <= present and (not short or _holds(low, short))):
                 out.add(pid)
     offset = reach.offset
     if low is None:

@@ -138,11 +138,14 @@ def test_reachable_names_the_expressions_that_could_match() -> None:
     assert pid + reach.offset in signals.reachable(reach, "requests piled up", scan)
 
 
-def test_a_groups_expressions_are_searched_only_in_sentences_meeting_their_clauses() -> None:
+def test_a_groups_expressions_are_searched_only_in_sentences_meeting_their_clauses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """signals.Candidates, given the step's keys (covering the clauses' strings), searches a
     group's expressions over the joined sentences only in the sentences where their clauses
-    are met: the sentences its matches touch must be those a plain search from start to end
-    finds, for every rubric group's expressions over every dev step; and it must be used."""
+    are met, and whether the step holds a string they need at all is read from the same keys
+    (no scan of the joined text): the sentences its matches touch must be those a plain
+    search from start to end finds, for every rubric group's expressions over every dev step;
+    and both must be used."""
     from agent.rubrics import default_rubrics
     from agent.semantic.claims import _plans
     from agent.semantic.reading import read_answer
@@ -159,6 +162,15 @@ def test_a_groups_expressions_are_searched_only_in_sentences_meeting_their_claus
               for s in read_answer(t.text)] for item in items for step in rubrics.hashes]
     steps.append(["requests are up", "and then the calls piled up.", "requests piled up"])
     used = compared = 0
+    asked: list[str | None] = []
+    real = signals.may_match
+
+    def counted(needs: frozenset[str] | None, low: str | None) -> bool:
+        if needs is not None:
+            asked.append(low)
+        return real(needs, low)
+
+    monkeypatch.setattr(signals, "may_match", counted)
     for sents in filter(None, steps):
         joined = signals.JOIN.join(sents)
         lowered = joined.lower()
@@ -168,6 +180,9 @@ def test_a_groups_expressions_are_searched_only_in_sentences_meeting_their_claus
             pos += len(x) + len(signals.JOIN)
         keys = [scan.found(lowered[a:a + len(x)]) for a, x in zip(starts, sents, strict=True)]
         by_key = signals.key_sentences(keys)
+        indexed = signals.key_sentences(keys, reach.indexed)
+        assert indexed.at == {k: v for k, v in by_key.at.items() if k in reach.indexed}
+        assert reach.indexed < scan.keys
         for p in sorted(plans):
             found = signals.candidate_sentences(p, joined, lowered, starts, keys, by_key,
                                                 scan.keys)
@@ -189,3 +204,4 @@ def test_a_groups_expressions_are_searched_only_in_sentences_meeting_their_claus
             if p == _PILE and sents[0] == "requests are up":
                 assert isinstance(found, signals.Candidates) and found._could == ([1, 2], True)
     assert compared > 1000 and used > compared / 10
+    assert asked == []  # the step's keys said whether a needed string occurs

@@ -199,6 +199,8 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
     ref = index(texts)
     sims = budget.vectors @ ref.vectors.T
     above = sims >= EXEMPLAR_MATCH
+    if not above.any():  # (most criteria: no clause is close to any exemplar)
+        return out
     parts = budget.parts
     # (row-major order, as np.argwhere gives it; the same floats as float(sims[qi, ti]))
     for (qi, ti), sim in zip(np.argwhere(above).tolist(), sims[above].tolist(), strict=True):
@@ -291,7 +293,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     if budget.sentence_keys is None and len(budget.lowered) == len(budget.joined):
         budget.sentence_keys = [scan.found(budget.lowered[start:start + len(s.full)])
                                 for s, start in zip(sents, budget.starts, strict=False)]
-        budget.key_sentences = key_sentences(budget.sentence_keys)
+        budget.key_sentences = key_sentences(budget.sentence_keys, reach.indexed)
     reached = budget.reached
     ids = reach.ids
     offset = reach.offset
@@ -336,7 +338,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
             maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
                                         budget.starts, budget.sentence_keys,
                                         budget.key_sentences if budget.sentence_keys else None,
-                                        scan.keys)
+                                        reach.indexed)
             # The sentences where neither plan can match (signals.reachable) are passed over:
             # there each search would find nothing, and the meaning's hits are visited anyway.
             live = {si for si in (maybe.keyed if isinstance(maybe, Candidates)
