@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -365,6 +365,84 @@ def text_needs(source: str) -> frozenset[str] | None:
     return _useful(_needs(parsed, ahead=True))
 
 
+def _clauses(seq: Any) -> list[frozenset[str]]:
+    """Every set of literal strings (lower-cased) one of which each match of the parsed
+    expression ``seq`` contains: :func:`_needs` keeps the most selective one, this keeps them
+    all, since a match holds one string of each (a sequence's elements must all match). A
+    branch gives one set (one string of each alternative's :func:`_needs`); a subpattern, and
+    a repeat that must occur at least once, give their own; a literal beyond ASCII with case
+    drops what its sequence would give (as in _needs)."""
+    out: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            out.append(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, av in seq:
+        if op is _LITERAL:
+            ch = chr(av)
+            if not ch.isascii() and not _caseless(ch):
+                return []
+            run.append(ch.lower())
+            continue
+        flush()
+        if op is _SUBPATTERN:
+            out.extend(_clauses(av[-1]))
+        elif op is _ATOMIC:
+            out.extend(_clauses(av))
+        elif op is _BRANCH:
+            alternatives = [_needs(b) for b in av[1]]
+            if all(alternatives):
+                out.append(frozenset().union(*alternatives))  # type: ignore[arg-type]
+        elif op in _REPEATS and av[0] >= 1:
+            out.extend(_clauses(av[2]))
+    flush()
+    return out
+
+
+#: Clauses of one expression kept for a test (the most selective first): each string a text
+#: holds is one more item an automaton pass reports, so a clause of little use costs more
+#: than it saves.
+_MOST_CLAUSES = 3
+
+
+@lru_cache(maxsize=8192)
+def required_clauses(source: str) -> tuple[frozenset[str], ...]:
+    """Sets of lower-cased strings such that any case-insensitive match of the expression
+    ``source`` in simple text (see _simple) contains one string of every set (a conjunction of
+    :func:`required_literals`-like tests; empty when none is known). A text that lacks every
+    string of one set cannot hold a match: where one string an expression needs ("request")
+    occurs in most sentences, the next one ("piled") seldom does. Only sets worth a test
+    (_useful) with no line break or NUL in their strings (so a sentence's own strings say
+    what a match within its part of joined text holds), at most :data:`_MOST_CLAUSES`."""
+    try:
+        parsed = _sre_parse.parse(source, re.IGNORECASE)
+    except re.error:
+        return ()
+    kept: dict[frozenset[str], None] = {}
+    for c in _clauses(parsed):
+        if _useful(c) and not any("\n" in x or "\x00" in x for x in c):
+            kept[c] = None
+    return tuple(sorted(kept, key=lambda c: (-min(map(len, c)), len(c), sorted(c)))
+                 [:_MOST_CLAUSES])
+
+
+def clauses_met(clauses: tuple[tuple[frozenset[str], ...], ...],
+                present: frozenset[str] | set[str]) -> bool:
+    """Whether one expression of several (each given by its :func:`required_clauses`, none
+    empty) may match a text holding (of those strings) just ``present``: for one of them,
+    every set has a string present."""
+    for each in clauses:
+        for c in each:
+            if c.isdisjoint(present):
+                break
+        else:
+            return True
+    return False
+
+
 #: Characters seldom written in an answer: one of them alone rules an expression out as well
 #: as a word would ("$" in ``\$\s?\d``; so does a symbol beyond ASCII, "→"). Any other
 #: single character (a letter, a digit, everyday punctuation such as "%" or "-") is too common
@@ -480,6 +558,19 @@ class _NeedsIndex:
             self._pending = set()
             self.state = _NeedsState(frozenset(sets), _automaton(frozenset().union(*sets)), {})
 
+    def present(self, sets: frozenset[frozenset[str]], low: str) -> frozenset[str]:
+        """The strings of ``sets`` (and maybe others) that ``low`` holds, from one remembered
+        pass for all of them: sets the index lacks join it at once."""
+        state = self.state
+        if not sets <= state.sets:
+            self._pending.update(sets)
+            known = state.sets | self._pending
+            self._pending = set()
+            self.state = state = _NeedsState(frozenset(known),
+                                             _automaton(frozenset().union(*known)), {})
+        present = state.present.get(low)
+        return present if present is not None else self.scan(state, low)
+
     def scan(self, state: _NeedsState, low: str) -> frozenset[str]:
         present = occurring(state.automaton, low)
         if len(state.present) >= self.MAX_TEXTS:
@@ -524,6 +615,11 @@ class _Plan:
     or None"""
     keys: frozenset[str] = frozenset()
     """every key of by_key"""
+    regex_clauses: tuple[tuple[frozenset[str], ...], ...] | None = None
+    """each ``re:`` pattern's required_clauses, or None when one has none: in simple text the
+    patterns can match only where :func:`clauses_met` says so"""
+    clause_strings: frozenset[str] = frozenset()
+    """every string of regex_clauses"""
     hides: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
     """a key -> the plan's other keys that can begin inside it (see _can_hide), filled as
     asked"""
@@ -571,10 +667,12 @@ def _plan(patterns: tuple[str, ...]) -> _Plan:
     finder = re.compile(_trie(keys)) if keys else None
     prefixes = {k: tuple(j for j in keys if k.startswith(j)) for k in keys}
     needs = [required_literals(p[3:]) for p in regexes]
+    clauses = tuple(required_clauses(p[3:]) for p in regexes)
     return _Plan(finder, {k: tuple(v) for k, v in by_key.items()}, prefixes, tuple(regexes),
                  any(_ANCHOR.search(p[3:]) for p in regexes),
                  frozenset().union(*needs) if needs and all(needs) else None,  # type: ignore[arg-type]
-                 frozenset(by_key))
+                 frozenset(by_key), clauses if clauses and all(clauses) else None,
+                 frozenset(x for each in clauses for c in each for x in c))
 
 
 @lru_cache(maxsize=8192)
@@ -818,11 +916,13 @@ class KeySentences:
     keys: frozenset[str]
 
 
-def key_sentences(sentence_keys: Sequence[frozenset[str]]) -> KeySentences:
-    """``sentence_keys`` (the keys each sentence holds) the other way round."""
+def key_sentences(sentence_keys: Sequence[frozenset[str]],
+                  only: frozenset[str] | None = None) -> KeySentences:
+    """``sentence_keys`` (the keys each sentence holds) the other way round; ``only``: for
+    these keys alone (the others are left out, as if no sentence held them)."""
     at: dict[str, list[int]] = {}
     for i, found in enumerate(sentence_keys):
-        for k in found:
+        for k in (found if only is None else found & only):
             at.setdefault(k, []).append(i)
     return KeySentences({k: tuple(v) for k, v in at.items()}, frozenset(at))
 
@@ -846,21 +946,35 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
                         starts: Sequence[int],
                         sentence_keys: Sequence[frozenset[str]] | None = None,
                         key_sentences: KeySentences | None = None,
+                        covered: frozenset[str] | None = None,
                         ) -> Candidates | set[int] | None:
     """:func:`candidates`, as a :class:`Candidates` that searches the regular expressions
     only as far as the sentences asked about (a caller that stops at the first sentence a
     group matches never pays for the rest of the text), or a set when there is no search to
     make. ``key_sentences``: ``sentence_keys`` the other way round (:func:`key_sentences`,
     given with it), so that a group's sentences are read from its keys that occur at all
-    rather than by a test of every sentence."""
+    rather than by a test of every sentence. ``covered``: every string ``key_sentences`` were
+    looked for (KeyScan.keys, or the part given to key_sentences); when it holds every string
+    the expressions need, whether the text holds one is read from it, and when it holds
+    every string of their clauses (required_clauses) and no match takes a NUL, they are
+    searched only in the sentences where their clauses are met."""
     plan = _plan(patterns)
     if plan.regex_sources and plan.anchored:
         return None
     if len(lowered) != len(joined):
         return None  # lower-casing changed the length ("İ"): offsets no longer map to sentences
     simple = _simple_text(joined) if plan.regex_sources else False
-    compiled = (_regexes(plan.regex_sources) if plan.regex_sources
-                and may_match(plan.regex_needs, lowered if simple else None) else None)
+    if not plan.regex_sources:
+        needed = False
+    elif (simple and key_sentences is not None and covered is not None
+          and plan.regex_needs is not None and plan.regex_needs <= covered
+          and not any("\n" in x or "\x00" in x for x in plan.regex_needs)):
+        # (what the sentences hold, as key_sentences read it: a string with no line break
+        # or NUL occurs in the joined text only inside a sentence)
+        needed = not plan.regex_needs.isdisjoint(key_sentences.keys)
+    else:
+        needed = may_match(plan.regex_needs, lowered if simple else None)
+    compiled = _regexes(plan.regex_sources) if needed else None
     if compiled is not None and compiled.combined is None:
         return None
     keyed: set[int] = set()
@@ -879,12 +993,31 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
             m = plan.keyfinder.search(lowered, starts[i + 1]) if i + 1 < n else None
     if compiled is None:
         return keyed
+    could: list[int] | None = None
+    if (simple and compiled.nul_free and plan.regex_clauses is not None
+            and key_sentences is not None and covered is not None
+            and plan.clause_strings <= covered):
+        at = key_sentences.at
+        met: set[int] = set()
+        for each in plan.regex_clauses:
+            common: set[int] | None = None
+            for c in each:
+                holding = set().union(*(at[x] for x in c if x in at))
+                common = holding if common is None else common & holding
+                if not common:
+                    break
+            if common:
+                met |= common
+        if not met:
+            return keyed
+        could = sorted(met)
     fast = compiled.combined_low
     return Candidates(keyed, starts, compiled.combined, fast, joined,
                       lowered if fast is not None and simple else None,
                       (plan.regex_needs, lowered, compiled.width, compiled.nul_free,
                        compiled.local)
-                      if simple and plan.regex_needs is not None else None)
+                      if simple and plan.regex_needs is not None else None,
+                      None if could is None else (could, compiled.local))
 
 
 @lru_cache(maxsize=64)
@@ -908,14 +1041,14 @@ class Candidates:
     search for those matches starts at the sentence after the last one the previous match
     touched, and is made only when a sentence not yet passed is asked about."""
 
-    __slots__ = ("_fast", "_low", "_needs", "_next", "_regex", "_starts", "_text", "keyed",
-                 "touched")
+    __slots__ = ("_could", "_fast", "_low", "_needs", "_next", "_regex", "_starts", "_text",
+                 "keyed", "touched")
 
     def __init__(self, keyed: set[int], starts: Sequence[int],
                  regex: re.Pattern[str] | None = None, fast: re.Pattern[str] | None = None,
                  text: str = "", low: str | None = None,
-                 needs: tuple[frozenset[str], str, int | None, bool, bool] | None = None
-                 ) -> None:
+                 needs: tuple[frozenset[str], str, int | None, bool, bool] | None = None,
+                 could: tuple[Sequence[int], bool] | None = None) -> None:
         self.keyed = keyed
         self.touched: set[int] = set()
         self._starts = starts
@@ -927,6 +1060,10 @@ class Candidates:
         strings could, and none is made when none is left"""
         self._next = 0 if regex is not None else len(starts)
         """the sentence the next search starts at (past the end: no more searches)"""
+        self._could = could
+        """(only when no match takes a NUL) the only sentences a match can lie in
+        (ascending), and whether besides no match looks past what it takes: a search starts
+        after the NUL before the next of them, and then stops at the NUL after it"""
 
     def __contains__(self, i: int) -> bool:
         if i in self.keyed or i in self.touched:
@@ -948,7 +1085,23 @@ class Candidates:
         assert self._regex is not None
         pos = starts[self._next] if self._next else 0
         end = len(self._text)
-        if self._needs is not None:
+        if self._could is not None:
+            could, local = self._could
+            # A match lies within one sentence's part of the text (between two NULs), and
+            # only a sentence of ``could`` holds one: the next match is the first in the next
+            # of them, and when no match looks past what it takes, one search of that part
+            # says whether it holds a match.
+            k = bisect_left(could, self._next)
+            if k == len(could):
+                self._next = n
+                return
+            at = could[k]
+            text = self._text
+            pos = max(pos, text.rfind("\x00", pos, starts[at]) + 1)
+            if local:
+                nul = text.find("\x00", starts[at])
+                end = end if nul < 0 else nul
+        elif self._needs is not None:
             # A match starting at or after pos holds one of the needed strings, wholly
             # inside what it consumes: none is left, or it starts at most width before, and
             # after the last NUL before it when no match takes one (JOIN holds one: the
@@ -1027,9 +1180,11 @@ def _holds(low: str, words: tuple[str, ...]) -> bool:
     return True
 
 
-def first_match_planned(plan: _Plan, text: str,
-                        scan: KeyScan | None = None) -> re.Match[str] | None:
-    """:func:`first_match` with the patterns' plan (:func:`search_plan`) at hand."""
+def first_match_planned(plan: _Plan, text: str, scan: KeyScan | None = None,
+                        regexes: bool = True) -> re.Match[str] | None:
+    """:func:`first_match` with the patterns' plan (:func:`search_plan`) at hand.
+    ``regexes``: False when the plan's expressions are known to find nothing in ``text``
+    (:func:`reachable`), so they are not searched."""
     best: re.Match[str] | None = None
     lowered, low = _lowered_text(text)
     if plan.keyfinder is not None:
@@ -1043,7 +1198,7 @@ def first_match_planned(plan: _Plan, text: str,
                 m = _search(*_phrase(phrase), text, low)
                 if m and (best is None or (m.start(), -m.end()) < (best.start(), -best.end())):
                     best = m  # see _earlier
-    if plan.regex_sources:
+    if regexes and plan.regex_sources:
         m = _regex_match(plan, text, low)
         if m and _earlier(m, best):
             best = m
@@ -1094,6 +1249,15 @@ class Reach:
     """the plans with expressions that need no known string (always searched)"""
     regex_plans: frozenset[int]
     """every plan with expressions"""
+    clauses: dict[int, tuple[tuple[frozenset[str], ...], ...]] = field(default_factory=dict)
+    """each plan with expressions that has regex_clauses (see _Plan) -> them"""
+    offset: int = 0
+    """the number of plans: :func:`reachable` names a plan whose expressions could match by
+    its id plus this (see :func:`first_match_planned`'s ``regexes``)"""
+    indexed: frozenset[str] = frozenset()
+    """every phrase key, needed string and string of ``clauses``: what
+    :func:`candidate_sentences` reads from a step's :func:`key_sentences` (the later words
+    serve reachable alone)"""
 
 
 #: Later words of a phrase shorter than this are not put in a Reach's automaton.
@@ -1109,6 +1273,7 @@ def reach_of(plans: tuple[tuple[str, ...], ...]) -> Reach:
     needed_by: dict[str, set[int]] = {}
     unneeding: set[int] = set()
     words: set[str] = set()
+    clauses: dict[int, tuple[tuple[frozenset[str], ...], ...]] = {}
     for patterns in plans:
         if patterns in ids:
             continue
@@ -1127,17 +1292,26 @@ def reach_of(plans: tuple[tuple[str, ...], ...]) -> Reach:
             else:
                 for need in plan.regex_needs:
                     needed_by.setdefault(need, set()).add(pid)
+            if plan.regex_clauses is not None:
+                clauses[pid] = plan.regex_clauses
+                words.update(c for pattern in plan.regex_clauses for each in pattern
+                             for c in each)
     return Reach(frozenset(words | needed_by.keys()), ids,
                  {k: tuple(v) for k, v in by_key.items()},
                  {k: frozenset(v) for k, v in needed_by.items()}, frozenset(unneeding),
-                 frozenset(unneeding.union(*needed_by.values())))
+                 frozenset(unneeding.union(*needed_by.values())), clauses, len(ids),
+                 frozenset(by_key).union(needed_by, *(c for each in clauses.values()
+                                                      for pattern in each for c in pattern)))
 
 
 def reachable(reach: Reach, text: str, scan: KeyScan) -> frozenset[int]:
     """The ids of the plans of ``reach`` for which :func:`first_match_planned` on ``text`` may
     find a match: every other one finds none. A phrase can match only where its key occurs and,
     in simple text, each of its later words too (first_match_planned searches no other); an
-    expression only where one of its needed strings occurs, in simple text (``may_match``).
+    expression only where one of its needed strings occurs and its clauses are met
+    (required_clauses), in simple text. A plan whose expressions could match is also named by
+    its id plus ``reach.offset`` (when it is not, ``first_match_planned(..., regexes=False)``
+    finds what a search of all its patterns would).
     ``scan``: a KeyScan for (at least) ``reach.strings``, which then also serves
     first_match_planned on the same text with no second pass."""
     lowered, low = _lowered_text(text)
@@ -1146,17 +1320,25 @@ def reachable(reach: Reach, text: str, scan: KeyScan) -> frozenset[int]:
     by_key = reach.by_key
     for key in present:
         for pid, rest, short in by_key.get(key, ()):
-            if low is None or (rest <= present and _holds(low, short)):
+            if low is None or (rest <= present and (not short or _holds(low, short))):
                 out.add(pid)
+    offset = reach.offset
     if low is None:
         out.update(reach.regex_plans)
-    else:
-        out.update(reach.unneeding)
-        needed_by = reach.needed_by
-        for s in present:
-            hit = needed_by.get(s)
-            if hit is not None:
-                out.update(hit)
+        out.update(pid + offset for pid in reach.regex_plans)
+        return frozenset(out)
+    regex = set(reach.unneeding)
+    needed_by = reach.needed_by
+    for s in present:
+        hit = needed_by.get(s)
+        if hit is not None:
+            regex.update(hit)
+    clauses = reach.clauses
+    for pid in regex:
+        each = clauses.get(pid)
+        if each is None or clauses_met(each, present):
+            out.add(pid)
+            out.add(pid + offset)
     return frozenset(out)
 
 
@@ -1165,16 +1347,20 @@ class _Union:
     """Several signal groups' plans merged: one key finder for all their phrases."""
 
     keyfinder: Any
-    """an Aho-Corasick automaton of every key (see _automaton)"""
+    """an Aho-Corasick automaton of every key (see _automaton), and, when ``needs`` is set,
+    every string of ``needed_by`` and of ``clauses``: one pass finds them all"""
     by_key: dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]]
     """each key's phrases, with the index of the group each belongs to (see _Plan.by_key)"""
     regex_groups: tuple[tuple[int, _Plan], ...]
     """the groups with ``re:`` patterns, each searched through its own plan"""
-    needs_finder: Any = None
-    """an automaton of every string in those groups' ``regex_needs`` (see _Plan), None when
-    a group has none"""
+    needs: bool = False
+    """every one of those groups has ``regex_needs`` (see _Plan), and ``keyfinder`` finds
+    them"""
     needed_by: dict[str, frozenset[int]] = field(default_factory=dict)
     """each of those strings -> the groups (their index in regex_groups) whose needs hold it"""
+    clauses: tuple[tuple[tuple[frozenset[str], ...], ...] | None, ...] = ()
+    """each of those groups' regex_clauses (see _Plan): ``keyfinder`` finds their strings
+    too, so that a group whose needs occur is searched only when its clauses are met"""
 
 
 @lru_cache(maxsize=256)
@@ -1190,15 +1376,20 @@ def _union(groups: tuple[tuple[str, ...], ...]) -> _Union:
     # Every occurrence, overlapping ones included: a key that begins inside another key's
     # match ("b test" inside "a/b test") is still found, as each group's own finder would find
     # it, and a key that another begins with is found with it.
-    finder = _automaton(frozenset(by_key)) if by_key else None
     needed_by: dict[str, set[int]] = {}
     for ri, (_, plan) in enumerate(regex_groups):
         for need in plan.regex_needs or ():
             needed_by.setdefault(need, set()).add(ri)
     every = bool(regex_groups) and all(p.regex_needs for _, p in regex_groups)
-    return _Union(finder, {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups),
-                  _automaton(frozenset(needed_by)) if every else None,
-                  {k: frozenset(v) for k, v in needed_by.items()} if every else {})
+    clauses = tuple(p.regex_clauses for _, p in regex_groups)
+    strings = set(by_key)
+    if every:
+        strings.update(needed_by, *(c for each in clauses if each for pattern in each
+                                    for c in pattern))
+    return _Union(_automaton(frozenset(strings)) if strings else None,
+                  {k: tuple(v) for k, v in by_key.items()}, tuple(regex_groups), every,
+                  {k: frozenset(v) for k, v in needed_by.items()} if every else {},
+                  clauses if every else ())
 
 
 def matching(groups: tuple[tuple[str, ...], ...], text: str) -> set[int]:
@@ -1218,22 +1409,33 @@ def matching_in(plan: _Union, text: str) -> set[int]:
     """:func:`matching` with the groups' merged plan (:func:`union_of`) at hand."""
     lowered, low = _lowered_text(text)
     hit: set[int] = set()
-    if plan.keyfinder is not None:
-        for key in occurring(plan.keyfinder, lowered):
-            for gi, phrase, rest in plan.by_key[key]:
-                if gi in hit or (low is not None and rest and not _holds(low, rest)):
-                    continue
-                if _search(*_phrase(phrase), text, low):
-                    hit.add(gi)
-    if plan.needs_finder is not None and low is not None:
-        # One pass for what every group's expressions need (see may_match): only the groups
-        # whose needed strings occur are searched.
-        present = occurring(plan.needs_finder, low)
+    present = (occurring(plan.keyfinder, lowered) if plan.keyfinder is not None
+               else frozenset())
+    by_key = plan.by_key
+    for key in present:
+        entries = by_key.get(key)
+        if entries is None:
+            continue
+        for gi, phrase, rest in entries:
+            if gi in hit or (low is not None and rest and not _holds(low, rest)):
+                continue
+            if _search(*_phrase(phrase), text, low):
+                hit.add(gi)
+    if plan.needs and low is not None:
+        # The same pass found what every group's expressions need (see may_match): only the
+        # groups whose needed strings occur, and whose clauses are met (required_clauses),
+        # are searched.
         if present:
             needed_by = plan.needed_by
-            for ri in sorted(frozenset().union(*map(needed_by.__getitem__, present))):
+            clauses = plan.clauses
+            for ri in sorted(frozenset().union(*(needed_by[s] for s in present
+                                                 if s in needed_by))):
                 gi, group_plan = plan.regex_groups[ri]
-                if gi not in hit and _regex_search(group_plan, text, low):
+                if gi in hit:
+                    continue
+                each = clauses[ri]
+                if (each is None or clauses_met(each, present)) \
+                        and _regex_search(group_plan, text, low):
                     hit.add(gi)
         return hit
     for gi, group_plan in plan.regex_groups:
@@ -1439,28 +1641,52 @@ def is_meta(sentence: str) -> bool:
     Cached: _substantive asks about each sentence twice (through _opening, then directly)."""
     text = fold(sentence)
     low = lowered_if_simple(text)
-    for needs, parts in _meta_checks():
-        if may_match(needs, low):
-            for r, part_needs in parts:
-                if may_match(part_needs, low) and found_in(r, text, low):
-                    return True
+    checks = _meta_checks()
+    if low is None:  # (not simple: every expression is searched)
+        return any(found_in(r, text, None) for _, parts in checks for r, *_ in parts)
+    present = _NEEDS.present(_meta_sets(), low)
+    for needs, parts in checks:
+        if needs is not None and needs.isdisjoint(present):
+            continue
+        for r, part_needs, clauses in parts:
+            if part_needs is not None and part_needs.isdisjoint(present):
+                continue
+            if clauses and not clauses_met((clauses,), present):
+                continue
+            if found_in(r, text, low):
+                return True
     return False
 
 
+_MetaPart = tuple[re.Pattern[str], frozenset[str] | None, tuple[frozenset[str], ...]]
+
+
 @lru_cache(maxsize=1)
-def _meta_checks() -> tuple[tuple[frozenset[str] | None,
-                                  tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]], ...]:
+def _meta_checks() -> tuple[tuple[frozenset[str] | None, tuple[_MetaPart, ...]], ...]:
     """The grader-talk expressions, each with the strings one of which a text it matches holds
     (text_needs: a lookahead's count, as _GRADING's): most sentences hold none, and a set test
     is far cheaper than the search. Each is split into its alternatives (yes_no_checks: only
-    whether one matches is asked), each with its own strings, so that only those whose strings
-    occur are searched."""
+    whether one matches is asked), each with its own strings and its required_clauses (every
+    set of strings a match holds one of), so that only those whose strings occur are
+    searched."""
     out = []
     for r in (_META, _ROLE_LABEL, _ROLE_TAG, _SCORE_LABEL, _ARTEFACT, _GRADING, _SELF):
         parts = yes_no_checks(r)
         out.append((text_needs(r.pattern),
-                    parts if len(parts) > 1 else ((r, None),)))
+                    tuple((part, needs, required_clauses(part.pattern))
+                          for part, needs in parts) if len(parts) > 1
+                    else ((r, None, ()),)))
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _meta_sets() -> frozenset[frozenset[str]]:
+    """Every set of strings :func:`is_meta` tests a sentence for (see _meta_checks)."""
+    out: set[frozenset[str]] = set()
+    for needs, parts in _meta_checks():
+        out.update(x for x in (needs, *(n for _, n, _ in parts)) if x)
+        out.update(c for *_, clauses in parts for c in clauses)
+    return frozenset(out)
 
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".

@@ -721,14 +721,33 @@ def _dev_sentences() -> list[str]:
 
 def test_grader_talk_is_found_the_same_with_the_literal_check(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """is_meta skips an expression whose literal strings a sentence does not hold; on simple
-    text the answer must be the search's own (the slow path, non-simple text, never skips)."""
+    """is_meta skips an expression whose literal strings a sentence does not hold, or one
+    set of whose required_clauses it lacks (one pass of the shared needs index finds them
+    all); on simple text the answer must be the search's own (the slow path, non-simple text,
+    never skips), and the clauses must spare searches the strings alone do not."""
     from agent import signals
 
     sents = [*_dev_sentences(), *_GRADER_TALK]
-    fast = [signals.is_meta(s) for s in sents]
+    searched: list[str] = []
+    real = signals.found_in
+
+    def counted(regex: re.Pattern[str], text: str, low: str | None) -> bool:
+        searched.append(text)
+        return real(regex, text, low)
+
+    monkeypatch.setattr(signals, "found_in", counted)
     signals.is_meta.cache_clear()
-    monkeypatch.setattr(signals, "may_match", lambda needs, low: True)
+    fast = [signals.is_meta(s) for s in sents]
+    quick = len(searched)
+    signals.is_meta.cache_clear()
+    checks = signals._meta_checks()
+    monkeypatch.setattr(signals, "_meta_checks", lambda: tuple(
+        (needs, tuple((r, n, ()) for r, n, _ in parts)) for needs, parts in checks))
+    assert [signals.is_meta(s) for s in sents] == fast
+    assert len(searched) - quick > quick / 4  # the clauses spared searches
+    signals.is_meta.cache_clear()
+    monkeypatch.setattr(signals._NeedsIndex, "present",
+                        lambda self, sets, low: frozenset().union(*sets))
     assert [signals.is_meta(s) for s in sents] == fast
     signals.is_meta.cache_clear()
     assert sum(fast[-7:]) >= 6 and sum(fast) < len(fast) // 4

@@ -76,6 +76,14 @@ class StepBudget:
     ``groups`` and of the criteria asked about so far"""
     reached: dict[str, frozenset[int]] = field(default_factory=dict)
     """each text searched so far -> the plans of ``reach`` that could match it"""
+    can_read: list[frozenset[int]] = field(default_factory=list)
+    """the plans of ``reach`` that could match each sentence's reading (``reached`` of it)"""
+    can_full: list[frozenset[int]] = field(default_factory=list)
+    """... and its full text"""
+    anywhere: frozenset[int] | None = None
+    """the plans of ``reach`` that could match some sentence's reading or full text (the
+    union of ``can_read`` and ``can_full``): a group with neither plan here can be covered
+    only by meaning"""
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,8 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
     ref = index(texts)
     sims = budget.vectors @ ref.vectors.T
     above = sims >= EXEMPLAR_MATCH
+    if not above.any():  # (most criteria: no clause is close to any exemplar)
+        return out
     parts = budget.parts
     # (row-major order, as np.argwhere gives it; the same floats as float(sims[qi, ti]))
     for (qi, ti), sim in zip(np.argwhere(above).tolist(), sims[above].tolist(), strict=True):
@@ -236,6 +246,14 @@ def _visits(maybe: Candidates | set[int] | None, live: set[int], meant: Sequence
             i = fixed + 1
 
 
+def _anywhere(reads: Sequence[frozenset[int]],
+              fulls: Sequence[frozenset[int]]) -> frozenset[int]:
+    """The plans that could match some sentence's reading or full text (``reads``, ``fulls``:
+    signals.reachable of each): a group neither of whose plans is among them is covered, if
+    at all, by meaning alone (every search of its patterns would find nothing)."""
+    return frozenset().union(*reads, *fulls)
+
+
 def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
           budget: StepBudget | None = None, *, reasoned_rejections: bool = False) -> Covered:
     """Match each group against the sentences (see the module docstring).
@@ -265,6 +283,7 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         budget.reach = reach = reach_of(_plans(tuple(tuple(g) for g in budget.groups))
                                         + plans)
         budget.reached = {}
+        budget.anywhere = None
         budget.scan = KeyScan(reach.strings)
         budget.sentence_keys = None
     scan = budget.scan
@@ -274,9 +293,10 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
     if budget.sentence_keys is None and len(budget.lowered) == len(budget.joined):
         budget.sentence_keys = [scan.found(budget.lowered[start:start + len(s.full)])
                                 for s, start in zip(sents, budget.starts, strict=False)]
-        budget.key_sentences = key_sentences(budget.sentence_keys)
+        budget.key_sentences = key_sentences(budget.sentence_keys, reach.indexed)
     reached = budget.reached
     ids = reach.ids
+    offset = reach.offset
     n = len(sents)
 
     def can_match(text: str) -> frozenset[int]:
@@ -287,6 +307,18 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
             can = reached[text] = reachable(reach, text, scan)
         return can
 
+    if budget.anywhere is None:
+        budget.can_read = [can_match(s.read) for s in sents]
+        budget.can_full = [can_match(s.full) for s in sents]
+        budget.anywhere = _anywhere(budget.can_read, budget.can_full)
+    anywhere = budget.anywhere
+    fulls = budget.can_full
+    # what each sentence's text searched below (its full text when a reasoned rejection
+    # counts) could match
+    cans = ([f if s.negated and s.reasoned else r
+             for s, r, f in zip(sents, budget.can_read, fulls, strict=True)]
+            if reasoned_rejections else budget.can_read)
+
     for gi, group in enumerate(tgroups):
         patterns, rejecting, _ = _split(group)
         found: tuple[Sentence, str, bool] | None = None
@@ -295,42 +327,52 @@ def cover(groups: Sequence[Sequence[str]], sents: Sequence[Sentence],
         rejects_plan = search_plan(rejecting) if rejecting else None
         pid = ids[patterns] if patterns else -1
         rid = ids[rejecting] if rejecting else -1
-        maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
-                                    budget.starts, budget.sentence_keys,
-                                    budget.key_sentences if budget.sentence_keys else None)
-        # The sentences where neither plan can match (signals.reachable) are passed over:
-        # there each search would find nothing, and the meaning's hits are visited anyway.
-        live: set[int] = set()
-        for si in (maybe.keyed if isinstance(maybe, Candidates)
-                   else maybe if maybe is not None else range(n)):
-            s = sents[si]
-            text = s.full if s.negated and reasoned_rejections and s.reasoned else s.read
-            if pid in can_match(text) or (rid >= 0 and rid in can_match(s.full)):
-                live.add(si)
-        for si in _visits(maybe, live, meaning.sentences.get(gi, ()), n):
-            s = sents[si]
-            if maybe is not None and si not in maybe:
+        meant = meaning.sentences.get(gi, ())
+        if pid not in anywhere and rid not in anywhere:
+            # No sentence can match either plan (each search below would find nothing): the
+            # group is covered by the first sentence with a hit by meaning, if any.
+            if meant:
+                si = min(meant)
+                found = (sents[si], f"≈ “{meaning.best[(si, gi)][1]}”", True)
+        else:
+            maybe = candidate_sentences(patterns + rejecting, budget.joined, budget.lowered,
+                                        budget.starts, budget.sentence_keys,
+                                        budget.key_sentences if budget.sentence_keys else None,
+                                        reach.indexed)
+            # The sentences where neither plan can match (signals.reachable) are passed over:
+            # there each search would find nothing, and the meaning's hits are visited anyway.
+            live = {si for si in (maybe.keyed if isinstance(maybe, Candidates)
+                                  else maybe if maybe is not None else range(n))
+                    if pid in cans[si] or rid in fulls[si]}
+            for si in _visits(maybe, live, meant, n):
+                s = sents[si]
+                if maybe is not None and si not in maybe:
+                    hit = meaning.best.get((si, gi))
+                    if hit is not None:
+                        found = (s, f"≈ “{hit[1]}”", True)
+                        break
+                    continue
+                whole = s.negated and reasoned_rejections and s.reasoned
+                text = s.full if whole else s.read
+                m = None
+                if plan is not None:
+                    can = cans[si]
+                    if pid in can:
+                        m = first_match_planned(plan, text, scan, pid + offset in can)
+                if m is None and rejects_plan is not None:
+                    can = fulls[si]
+                    if rid in can:
+                        m = first_match_planned(rejects_plan, s.full, scan, rid + offset in can)
+                if m is not None:
+                    if s.claim or s.quantity:
+                        found = (s, _label(m, len(s.text)), False)
+                        break
+                    noun_hit = noun_hit or (s, _label(m, len(s.text)))
+                    continue
                 hit = meaning.best.get((si, gi))
                 if hit is not None:
                     found = (s, f"≈ “{hit[1]}”", True)
                     break
-                continue
-            whole = s.negated and reasoned_rejections and s.reasoned
-            text = s.full if whole else s.read
-            m = (first_match_planned(plan, text, scan)
-                 if plan is not None and pid in can_match(text) else None)
-            if m is None and rejects_plan is not None and rid in can_match(s.full):
-                m = first_match_planned(rejects_plan, s.full, scan)
-            if m is not None:
-                if s.claim or s.quantity:
-                    found = (s, _label(m, len(s.text)), False)
-                    break
-                noun_hit = noun_hit or (s, _label(m, len(s.text)))
-                continue
-            hit = meaning.best.get((si, gi))
-            if hit is not None:
-                found = (s, f"≈ “{hit[1]}”", True)
-                break
         if found is None and noun_hit is not None:
             nouns.append(gi)
         if found is None and noun_hit is not None \
