@@ -75,8 +75,8 @@ def script() -> dict[str, Any]:
     """``prompts/script.yaml``: the lines the interviewer speaks from the script."""
     path = data_dir("prompts") / "script.yaml"
     data = read_yaml(path)
-    for key in ("openers", "transitions", "no_fact", "closing", "drill_closing", "offline_banner",
-                "encoder_missing"):
+    for key in ("openers", "transitions", "no_fact", "no_fact_part", "closing", "drill_closing",
+                "offline_banner", "encoder_missing"):
         if not isinstance(data, dict) or key not in data:
             raise DataFileError(f"{path}: missing field {key!r}")
     return data  # type: ignore[no-any-return]

@@ -511,3 +511,16 @@ def test_a_question_quoted_back_is_cut_and_tells_no_fact() -> None:
     said = f"{case.fact('hardware').answer.strip()} {not_on_sheet([short])}"
     history = [Turn(role="interviewer", step="clarify", kind="fact", text=said)]
     assert told_before(case, history) == {"hardware"}
+
+
+def test_a_script_without_the_line_for_a_question_left_over_is_refused_at_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A designer's copy of prompts/ from before this line existed fails at load, naming it,
+    # not with a KeyError in the middle of an interview.
+    from agent.paths import data_dir
+
+    text = (data_dir("prompts") / "script.yaml").read_text(encoding="utf-8")
+    kept = "\n".join(line for line in text.splitlines() if not line.startswith("no_fact_part:"))
+    assert kept != text
+    message = refused_prompt_file(tmp_path, monkeypatch, "script", kept, script, script)
+    assert "missing field 'no_fact_part'" in message
