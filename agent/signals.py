@@ -402,6 +402,12 @@ def _clauses(seq: Any) -> list[frozenset[str]]:
     return out
 
 
+def _within_a_sentence(strings: Iterable[str]) -> bool:
+    """Whether none of ``strings`` holds a line break or a NUL: in text joined from sentences
+    (JOIN) such a string occurs only inside one sentence."""
+    return not any("\n" in x or "\x00" in x for x in strings)
+
+
 #: Clauses of one expression kept for a test (the most selective first): each string a text
 #: holds is one more item an automaton pass reports, so a clause of little use costs more
 #: than it saves.
@@ -423,7 +429,7 @@ def required_clauses(source: str) -> tuple[frozenset[str], ...]:
         return ()
     kept: dict[frozenset[str], None] = {}
     for c in _clauses(parsed):
-        if _useful(c) and not any("\n" in x or "\x00" in x for x in c):
+        if _useful(c) and _within_a_sentence(c):
             kept[c] = None
     return tuple(sorted(kept, key=lambda c: (-min(map(len, c)), len(c), sorted(c)))
                  [:_MOST_CLAUSES])
@@ -552,11 +558,15 @@ class _NeedsIndex:
 
     def learn(self, needs: frozenset[str]) -> None:
         self._pending.add(needs)
-        known = self.state.sets
-        if len(self._pending) >= max(16, len(known) // 4):
-            sets = known | self._pending
-            self._pending = set()
-            self.state = _NeedsState(frozenset(sets), _automaton(frozenset().union(*sets)), {})
+        if len(self._pending) >= max(16, len(self.state.sets) // 4):
+            self._rebuild()
+
+    def _rebuild(self) -> _NeedsState:
+        """The state with every pending set joined (a new automaton, no texts remembered)."""
+        sets = self.state.sets | self._pending
+        self._pending = set()
+        self.state = _NeedsState(frozenset(sets), _automaton(frozenset().union(*sets)), {})
+        return self.state
 
     def present(self, sets: frozenset[frozenset[str]], low: str) -> frozenset[str]:
         """The strings of ``sets`` (and maybe others) that ``low`` holds, from one remembered
@@ -564,10 +574,7 @@ class _NeedsIndex:
         state = self.state
         if not sets <= state.sets:
             self._pending.update(sets)
-            known = state.sets | self._pending
-            self._pending = set()
-            self.state = state = _NeedsState(frozenset(known),
-                                             _automaton(frozenset().union(*known)), {})
+            state = self._rebuild()
         present = state.present.get(low)
         return present if present is not None else self.scan(state, low)
 
@@ -968,7 +975,7 @@ def candidate_sentences(patterns: tuple[str, ...], joined: str, lowered: str,
         needed = False
     elif (simple and key_sentences is not None and covered is not None
           and plan.regex_needs is not None and plan.regex_needs <= covered
-          and not any("\n" in x or "\x00" in x for x in plan.regex_needs)):
+          and _within_a_sentence(plan.regex_needs)):
         # (what the sentences hold, as key_sentences read it: a string with no line break
         # or NUL occurs in the joined text only inside a sentence)
         needed = not plan.regex_needs.isdisjoint(key_sentences.keys)
