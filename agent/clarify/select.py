@@ -963,6 +963,14 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
     return fi, named_facts, readings
 
 
+def _stands_out(values: np.ndarray, i: int, margin: float) -> bool:
+    """Whether ``values[i]`` is the highest of ``values`` and leads the next by ``margin`` or
+    more (a lone value is measured against -1.0)."""
+    ranked = np.sort(values)[::-1]
+    return (float(values[i]) >= float(ranked[0])
+            and float(ranked[0]) - float(ranked[1] if len(ranked) > 1 else -1.0) >= margin)
+
+
 def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
            p: Params | None = None) -> set[int]:
     """The facts told, by the thresholds and weights ``p`` (default :data:`PARAMS`; module
@@ -971,6 +979,8 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
     chosen = set(named_facts)
     for r in readings:
         asked = intents(r.text)
+        refusing = bool(asked & set(p.typed_refuse))  # a kind asked that refuses facts lacking it
+        needed = asked & set(p.needs_kinds)  # kinds asked that a fact must give
         row = r.row + p.intent_weight * r.typed + p.words_weight * r.words
         if p.token_weight and r.tokens is not None:
             row = row + p.token_weight * np.where(r.row >= p.token_floor, r.tokens, 0.0)
@@ -984,9 +994,8 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
         off = r.off if len(content_words(r.text)) >= p.off_min_content else -1.0
         confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words,
                                            r.clue_row)
-                     if fi.facts[i].clue or not (p.typed_refuse and r.typed[i] < 0
-                                                 and asked & set(p.typed_refuse))]
-        if p.needs_kinds and (needed := asked & set(p.needs_kinds)):
+                     if fi.facts[i].clue or not (refusing and r.typed[i] < 0)]
+        if needed:
             confirmed = [i for i in confirmed if fi.facts[i].clue or needed <= fi.gives[i]]
         confirmed = [i for i in confirmed
                      if fi.facts[i].clue or off < float(r.row[i]) + (
@@ -1011,20 +1020,16 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
             continue
         if fi.facts[top].clue:
             crow = r.row if r.clue_row is None else r.clue_row
-            raw = np.sort(crow)[::-1]
-            close = (float(crow[top]) >= float(raw[0]) and float(raw[0]) >= p.clue_meaning_min
-                     and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
-                     >= max(p.meaning_margin, p.clue_margin))
+            margin = max(p.meaning_margin, p.clue_margin)
+            close = (float(crow[top]) >= p.clue_meaning_min
+                     and _stands_out(crow, top, margin))
             if close and r.clue_row is not None:
                 # Stop 33: it must stand out as far by the similarity the other facts are
                 # judged on too. "...and what portion of them concern slow or failed requests?"
                 # led the share of tickets about slow or failed requests by 0.1 by WordLlama
                 # alone, by 0.09 in the blend: the clue of what the failures are was told.
                 # (No clue question of dev or the probes lost.)
-                both = np.sort(r.row)[::-1]
-                close = (float(r.row[top]) >= float(both[0])
-                         and float(both[0]) - float(both[1] if len(both) > 1 else -1.0)
-                         >= max(p.meaning_margin, p.clue_margin))
+                close = _stands_out(r.row, top, margin)
         else:
             # Round 9: the typed signal (the kind of answer asked for) chooses among the facts
             # and sets the lead, but the fact must be close without it: "How many engineers do
@@ -1033,17 +1038,13 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
             untyped = best - p.intent_weight * float(r.typed[top])
             close = (best >= p.meaning_min and untyped >= p.meaning_min
                      and best - second >= p.meaning_margin
-                     and not (p.typed_refuse and r.typed[top] < 0
-                              and asked & set(p.typed_refuse))
-                     and not (asked & set(p.needs_kinds)) - fi.gives[top])
+                     and not (refusing and r.typed[top] < 0)
+                     and not needed - fi.gives[top])
         # Standing out is judged on similarity alone: the typed and shared-words signals may
         # choose among close facts but not make a weak match look clear ("How many engineers
         # are on the team?" wants a count, which the volume fact gives, but asks about neither).
-        raw = np.sort(r.row)[::-1]
         stands_out = (not fi.facts[top].clue and float(r.row[top]) >= p.lead_min
-                      and float(r.row[top]) >= float(raw[0])
-                      and float(raw[0]) - float(raw[1] if len(raw) > 1 else -1.0)
-                      >= p.lead_margin)
+                      and _stands_out(r.row, top, p.lead_margin))
         if (close or stands_out) and float(r.row[top]) >= off + p.off_margin:
             chosen.add(top)
     return chosen
