@@ -395,22 +395,28 @@ def facts_asked(case: Case, parts: Sequence[str]) -> list[Fact]:
     # it is read again with the earlier question's subject words.
     extra: list[Fact] = []
     for before, part in pairwise(parts):
-        extra += _leaning(case, before, part)
+        if _elliptical(part) and not select(case, [part]):
+            extra += _leaning(case, before, part)
     if not extra:
         return found
     ids = {f.id for f in [*found, *extra]}
     return [f for f in case.facts if f.id in ids]
 
 
+def _elliptical(part: str) -> bool:
+    """Whether ``part`` names too little of its own to be read alone (see facts_asked)."""
+    from agent.semantic.words import content_words
+
+    return len(content_words(part)) <= ELLIPTICAL_WORDS
+
+
 def _leaning(case: Case, before: str, part: str) -> list[Fact]:
-    """What ``part`` asks when it leans on the question ``before`` it (see facts_asked):
-    nothing unless it has at most ELLIPTICAL_WORDS content words and finds nothing alone."""
+    """What ``part``, elliptical and finding nothing alone, asks when it leans on the question
+    ``before`` it (see facts_asked): read again with the earlier question's subject words."""
     from agent.clarify.select import select
     from agent.semantic.words import content_words
 
     own = content_words(part)
-    if len(own) > ELLIPTICAL_WORDS or select(case, [part]):
-        return []
     carried = [w for w in content_words(before) if w not in own]
     return select(case, [f"{' '.join(carried)}: {part}"]) if carried else []
 
@@ -429,7 +435,8 @@ def unanswered(case: Case, parts: Sequence[str]) -> list[str]:
         return []
     return [part for n, part in enumerate(parts)
             if part.rstrip().endswith("?") and len(part.split()) >= UNANSWERED_WORDS
-            and not select(case, [part]) and not (n and _leaning(case, parts[n - 1], part))]
+            and not select(case, [part])
+            and not (n and _elliptical(part) and _leaning(case, parts[n - 1], part))]
 
 
 #: A question of a message of several is said to be left without answer when it has at least
