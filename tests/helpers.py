@@ -232,3 +232,25 @@ def shipped_expressions() -> dict[str, str]:
         for path in sorted((ROOT / folder).glob("*.yaml")):
             walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
     return found
+
+
+def rubric_plans() -> tuple[tuple[str, ...], ...]:
+    """Every rubric's signal groups as the offline scorer plans their searches
+    (agent.semantic.claims._plans)."""
+    from agent.rubrics import default_rubrics
+    from agent.semantic.claims import _plans
+
+    rubrics = default_rubrics()
+    return _plans(tuple(tuple(g) for step in rubrics.hashes for c in rubrics[step].criteria
+                        for g in c.signals))
+
+
+def dev_readings() -> set[str]:
+    """The reading and the full text of every sentence the candidates say in the dev
+    interviews (agent.semantic.reading.Sentence.read and .full)."""
+    from agent.semantic.reading import read_answer
+    from evals.dataset import load_dataset
+
+    items = load_dataset(ROOT / "evals" / "datasets" / "dev.jsonl").interviews
+    return {x for item in items for t in item.turns if t.role == "candidate"
+            for s in read_answer(t.text) for x in (s.read, s.full)}

@@ -513,20 +513,13 @@ def test_reachable_never_leaves_out_a_plan_that_matches() -> None:
     and reading of the dev interviews, for every rubric's groups; and it must leave plans out
     (else it saves nothing)."""
     from agent import signals
-    from agent.rubrics import default_rubrics
-    from agent.semantic.claims import _plans
-    from agent.semantic.reading import read_answer
-    from evals.dataset import load_dataset
+    from tests.helpers import dev_readings, rubric_plans
 
-    rubrics = default_rubrics()
-    plans = _plans(tuple(tuple(g) for step in rubrics.hashes for c in rubrics[step].criteria
-                         for g in c.signals))
-    plans += (("re:\\bcold starts?\\b[^?]{0,120}\\bqueue depth\\b",), ("re:(a)\\1",))
+    plans = (*rubric_plans(), ("re:\\bcold starts?\\b[^?]{0,120}\\bqueue depth\\b",),
+             ("re:(a)\\1",))
     reach = signals.reach_of(plans)
     scan = signals.KeyScan(reach.strings)
-    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
-    texts = {x for item in items for t in item.turns if t.role == "candidate"
-             for s in read_answer(t.text) for x in (s.read, s.full)}
+    texts = dev_readings()
     # not simple text ("ſ" matches "s" only case-insensitively): its phrases are searched
     texts |= {"İstanbul: cold start, queue depth", "Decode ſpeed at peak", "aa"}
     found = left_out = 0

@@ -101,22 +101,14 @@ def test_reachable_names_the_expressions_that_could_match() -> None:
     their clauses are met; first_match_planned told so finds what it finds searching all
     patterns, on every sentence and reading of the dev interviews for every rubric's groups,
     and the expressions of many plans whose needed strings occur are left out."""
-    from agent.rubrics import default_rubrics
-    from agent.semantic.claims import _plans
-    from agent.semantic.reading import read_answer
-    from evals.dataset import load_dataset
+    from tests.helpers import dev_readings, rubric_plans
 
-    rubrics = default_rubrics()
-    plans = (*_plans(tuple(tuple(g) for step in rubrics.hashes
-                           for c in rubrics[step].criteria for g in c.signals)),
-             _PILE, ("piles*", *_PILE))
+    plans = (*rubric_plans(), _PILE, ("piles*", *_PILE))
     reach = signals.reach_of(plans)
     assert reach.offset == len(reach.ids)
     scan = signals.KeyScan(reach.strings)
-    items = load_dataset(Path("evals/datasets/dev.jsonl")).interviews
-    texts = {x for item in items for t in item.turns if t.role == "candidate"
-             for s in read_answer(t.text) for x in (s.read, s.full)}
-    texts |= {"requests are up again", "requests piled up", "İstanbul requests piled up"}
+    texts = dev_readings() | {"requests are up again", "requests piled up",
+                              "İstanbul requests piled up"}
     found = skipped = 0
     for text in sorted(texts):
         can = signals.reachable(reach, text, scan)
