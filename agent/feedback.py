@@ -30,6 +30,7 @@ from contextlib import AbstractContextManager, suppress
 from agent.cases import Case
 from agent.model.client import ModelClient, ModelError
 from agent.offline import status_for
+from agent.probes.hints import followup_hint, open_followup
 from agent.report import Report, ScorerInfo, as_sentence, build_report
 from agent.rubrics import RubricSet, default_rubrics
 from agent.scorer_common import (
@@ -622,9 +623,13 @@ class SessionScoring:
     def hint(self, state: InterviewState, step: str) -> str:
         """A nudge toward a gap: the interviewer's probe question for it, which names no rubric
         content. Each /hint in a step moves on to the next unmet criterion (most important
-        first), preferring ones not already asked about as a follow-up."""
+        first), preferring ones not already asked about as a follow-up. While a follow-up
+        question is open, the first /hint is about how to answer it (agent/probes/hints.py)."""
         if step not in STEPS:
             return "No hint here."
+        question = open_followup(state, step)
+        if question is not None:  # how to answer the question on the table, once
+            return followup_hint(state, step, question)
         rubric = self.rubrics[step]
         said = answers_in(state, step)
         gaps = sorted((c for c, _ in applicable(self.case, rubric)

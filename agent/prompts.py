@@ -76,9 +76,13 @@ def script() -> dict[str, Any]:
     path = data_dir("prompts") / "script.yaml"
     data = read_yaml(path)
     for key in ("openers", "transitions", "no_fact", "no_fact_part", "closing", "drill_closing",
-                "offline_banner", "encoder_missing"):
+                "offline_banner", "encoder_missing", "hint_followup"):
         if not isinstance(data, dict) or key not in data:
             raise DataFileError(f"{path}: missing field {key!r}")
+    hints = data["hint_followup"]
+    for kind in ("gap", "deepen", "challenge"):  # what a model-written follow-up falls back on
+        if not isinstance(hints, dict) or not isinstance(hints.get(kind), str):
+            raise DataFileError(f"{path}: field 'hint_followup.{kind}' must be a line of text")
     return data  # type: ignore[no-any-return]
 
 

@@ -17,14 +17,17 @@ from agent.config import Settings
 from agent.engine import Engine
 from agent.evidence import check_quotes
 from agent.feedback import note_said
+from agent.probes.hints import followup_hint, open_followup
+from agent.prompts import script
 from agent.report import Report, json_schema, to_json, to_markdown
 from agent.report_html import to_html
 from agent.rubrics import default_rubrics
 from agent.scores import overall
+from agent.state import InterviewState, Turn
 from agent.steps import STEPS
 from agent.trace import render_text
 from tests.conftest import run_cli
-from tests.helpers import stdin_of
+from tests.helpers import refused_prompt_file, stdin_of
 from tests.wire import URL, FakeModel
 
 CASE = get_case("fintech-p99-spikes")
@@ -217,6 +220,71 @@ def test_hints_name_no_rubric_content_and_move_on(home: Path) -> None:
             assert c.levels[3] not in h
     assert hints[0] == f"Hint: {max(rubric.criteria, key=lambda c: c.weight).probe}"
     assert "last hint" in hints[-1]
+
+
+def test_a_hint_while_a_follow_up_is_open_is_about_answering_it_then_the_gaps(
+        home: Path) -> None:
+    # A new-user trial's /hint after a follow-up hinted at the step's gap, not at the question
+    # on the table. Now the first /hint says how to answer that question; the next goes back
+    # to the step's gaps.
+    rubric = default_rubrics()["diagnose"]
+    listed = script()["react"]["listed"]
+    with Engine(Settings()) as engine:
+        session = engine.start(CASE, mode="coach")
+        session.answer("I'll assume real-time inference at 1,500 QPS peak, 500 ms p99.")
+        session.answer("Root causes: autoscaling lag, noisy neighbours, cold starts, KV cache "
+                       "pressure, queueing, retries, network.")
+        assert session.state()["turns"][-1]["text"] == listed
+        session.command("hint")
+        first = session.state()["turns"][-1]["text"]
+        session.command("hint")
+        second = session.state()["turns"][-1]["text"]
+    assert first == script()["hint_followup"]["listed"]
+    assert first.startswith("Hint: pick one item")
+    assert second.removeprefix("Hint: ") in [c.probe for c in rubric.criteria]
+
+
+def test_which_follow_up_is_open_and_the_nudge_for_it() -> None:
+    nudges = script()["hint_followup"]
+    opener = Turn(role="interviewer", step="solutions", kind="opener", text="What would you do?")
+    said = Turn(role="candidate", step="solutions", kind="answer", text="Pin a warm pool.")
+    deepen = str(script()["react"]["deepen"]["risk_given"]).format(quote="Pin a warm pool")
+    asked = Turn(role="interviewer", step="solutions", kind="followup", text=deepen)
+    hint = Turn(role="interviewer", step="solutions", kind="hint", text="Hint: ...")
+    command = Turn(role="candidate", step="solutions", kind="command", text="/hint")
+    state: InterviewState = {"turns": [opener, said, asked],
+                             "reactions": [{"step": "solutions", "kind": "deepen"}]}
+    assert open_followup(state, "solutions") == deepen
+    assert followup_hint(state, "solutions", deepen) == nudges["deepen.risk_given"]
+    # answered, or hinted at already (a /hint command in between changes nothing), or the
+    # step's opener on the table: no follow-up is open
+    assert open_followup({"turns": [opener, said, asked, said]}, "solutions") is None
+    assert open_followup({"turns": [opener, said, asked, command, hint]}, "solutions") is None
+    assert open_followup({"turns": [opener]}, "solutions") is None
+    assert open_followup({"turns": [opener, said, asked]}, "validate") is None
+    # a model's own words: the nudge for the follow-up's kind
+    own = "Walk me through how the rollback would actually be triggered."
+    assert followup_hint(state, "solutions", own) == nudges["deepen"]
+    state["reactions"] = [{"step": "solutions", "kind": "challenge"}]
+    assert followup_hint(state, "solutions", own) == nudges["challenge"]
+    # clarify's last-question line is a follow-up with no reaction behind it
+    last = str(script()["clarify_pacing"]["ask_assumptions"])
+    assert followup_hint({"turns": []}, "clarify", last) == nudges["ask_assumptions"]
+    # no line names what the rubric looks for
+    for criterion in (c for r in default_rubrics().rubrics.values() for c in r.criteria):
+        for line in nudges.values():
+            assert criterion.name.lower() not in line.lower()
+
+
+def test_a_script_without_a_follow_up_hint_kind_is_refused_at_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.paths import data_dir
+
+    text = (data_dir("prompts") / "script.yaml").read_text(encoding="utf-8")
+    kept = "\n".join(line for line in text.splitlines() if not line.startswith("  deepen: \"Hint"))
+    assert kept != text
+    message = refused_prompt_file(tmp_path, monkeypatch, "script", kept, script, script)
+    assert "hint_followup.deepen" in message
 
 
 # -- 5. strong-answer notes only for what was missed -----------------------------------------
