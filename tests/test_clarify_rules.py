@@ -432,3 +432,45 @@ def test_a_clue_told_by_meaning_must_stand_out_in_the_blend_too() -> None:
     # the share of tickets about slow or failed requests; the blend only 0.09 ahead.
     q = "And what portion of them concern slow or failed requests?"
     assert "failure_breakdown" not in told("devx-observability-gap", q)
+
+
+#: Probe clarify17: a clause that sets a subject aside or says it is known ("Not X — ...",
+#: "Setting X aside — ...", "I know X, so ...") names a subject the question is not about.
+SET_ASIDE = [
+    ("fintech-p99-spikes", "Not the latency target in the contract — which region do they run in?",
+     {"region"}, {"latency"}),
+    ("llama70b-2x-latency", "I know what they pay us, so how many people use their app every week?",
+     {"user_count"}, {"revenue"}),
+    ("batch-inference-cost", "Setting the deadline aside — which model do they run?",
+     {"models"}, {"latency"}),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "want", "set_aside"), SET_ASIDE)
+def test_a_subject_set_aside_is_not_told(case_id: str, question: str, want: set[str],
+                                         set_aside: set[str]) -> None:
+    assert told(case_id, question) == want
+
+
+@pytest.mark.parametrize(("case_id", "question", "want", "set_aside"), SET_ASIDE)
+def test_without_cutting_the_set_aside_clause_its_subject_is_told(
+        monkeypatch: pytest.MonkeyPatch, case_id: str, question: str, want: set[str],
+        set_aside: set[str]) -> None:
+    import agent.offline
+
+    monkeypatch.setattr(agent.offline, "without_set_aside", lambda s: s)
+    assert set_aside <= told(case_id, question)
+
+
+def test_a_set_aside_clause_is_cut_only_when_a_question_is_left() -> None:
+    from agent.offline import without_set_aside
+
+    assert without_set_aside("Not the revenue — how many engineers?") == "how many engineers?"
+    assert without_set_aside("Leaving cost aside, I know what they pay — who complained?") \
+        == "who complained?"
+    # nothing left that asks, or no clause set aside: the sentence is kept whole
+    assert without_set_aside("Not the revenue.") == "Not the revenue."
+    assert without_set_aside("Is it not the revenue that matters?") \
+        == "Is it not the revenue that matters?"
+    assert without_set_aside("Not sure whether they retrain — do they?") \
+        == "Not sure whether they retrain — do they?"
