@@ -195,14 +195,32 @@ def test_the_longest_matched_phrase_is_the_one_of_most_words() -> None:
 
 
 def test_word_behind_holds_a_hit_on_one_word_only_when_switched_on() -> None:
-    # Round 9, measured and not kept (off in PARAMS): "security" is a keyword of both the
+    # Round 9, measured and not kept then: "security" is a keyword of both the
     # confidential-weights fact and the security fact, and "shared" of the current setup.
     q = "Does their security group insist on a private box of their own, nothing shared?"
-    assert PARAMS.word_behind == 1.0
-    shipped = told("strategic-custom-ask", q)
+    off = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=1.0))
     strict = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=0.0))
-    assert {"security", "weights_confidential", "current_setup"} <= shipped
-    assert strict < shipped
+    assert {"security", "weights_confidential", "current_setup"} <= off
+    assert strict < off
+
+
+@pytest.mark.parametrize(("case_id", "question", "one_word_hit"), [
+    # "capacity" is a keyword of the shared-or-dedicated fact; the question asks what adds it
+    ("fintech-p99-spikes", "What triggers adding capacity for them when the lunchtime rush hits?",
+     "current_setup"),
+    # a keyword of where it hurts, on a question about how much worse answers may get
+    ("llama70b-2x-latency", "How much worse could answers get before they're unhappy?",
+     "pain_point"),
+])
+def test_a_keyword_hit_on_one_word_far_behind_the_closest_fact_is_refused(
+        case_id: str, question: str, one_word_hit: str) -> None:
+    # Probe clarify17: the blend holds a hit resting on one word to ``word_behind`` 0.2.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("word_behind is switched on for the blend only")
+    assert PARAMS.word_behind == 0.2
+    assert one_word_hit not in told(case_id, question)
+    assert one_word_hit in told(case_id, question, dataclasses.replace(PARAMS, word_behind=1.0))
 
 
 def test_a_clause_opening_with_when_asks_for_no_date() -> None:
