@@ -204,23 +204,34 @@ def test_word_behind_holds_a_hit_on_one_word_only_when_switched_on() -> None:
     assert strict < off
 
 
-@pytest.mark.parametrize(("case_id", "question", "one_word_hit"), [
-    # "capacity" is a keyword of the shared-or-dedicated fact; the question asks what adds it
-    ("fintech-p99-spikes", "What triggers adding capacity for them when the lunchtime rush hits?",
-     "current_setup"),
+@pytest.mark.parametrize(("case_id", "question", "far_hit"), [
     # a keyword of where it hurts, on a question about how much worse answers may get
     ("llama70b-2x-latency", "How much worse could answers get before they're unhappy?",
      "pain_point"),
 ])
 def test_a_keyword_hit_on_one_word_far_behind_the_closest_fact_is_refused(
-        case_id: str, question: str, one_word_hit: str) -> None:
+        case_id: str, question: str, far_hit: str) -> None:
     # Probe clarify17: the blend holds a hit resting on one word to ``word_behind`` 0.2.
     from agent.clarify.select import ENCODER
     if ENCODER != "blend":
-        pytest.skip("word_behind is switched on for the blend only")
+        pytest.skip("word_behind 0.2 is the blend's")
     assert PARAMS.word_behind == 0.2
-    assert one_word_hit not in told(case_id, question)
-    assert one_word_hit in told(case_id, question, dataclasses.replace(PARAMS, word_behind=1.0))
+    assert far_hit not in told(case_id, question)
+    assert far_hit in told(case_id, question, dataclasses.replace(PARAMS, word_behind=1.0))
+
+
+def test_a_keyword_hit_far_behind_the_closest_fact_is_refused() -> None:
+    # Probe clarify17: the blend holds any keyword hit to ``keyword_behind`` 0.25 (0.3 before):
+    # "prospects" is a keyword of who files the tickets, far behind the competition fact.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("keyword_behind 0.25 is the blend's")
+    q = ("Sales calls every week, prospects hold us up against someone. "
+         "Who are they comparing us with?")
+    assert PARAMS.keyword_behind == 0.25
+    assert told("devx-observability-gap", q) == {"competition"}
+    assert "user" in told("devx-observability-gap", q,
+                          dataclasses.replace(PARAMS, keyword_behind=0.3))
 
 
 def test_a_clause_opening_with_when_asks_for_no_date() -> None:
