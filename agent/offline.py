@@ -215,7 +215,8 @@ _SET_ASIDE = re.compile(
     r"worried|concerned)\b"
     r"|(?:i|we)\s+(?:don'?t|do\s+not)\s+(?:need|want|mean|care)\b"
     r"|(?:setting|leaving|putting|keeping)\s+(?:aside\b|(?:[\w'’-]+\s+){1,6}?aside\b)"
-    r"|aside\s+from\b"
+    r"|(?:aside|apart)\s+from\b|other\s+than\b|besides\b|never\s?mind\b|ignoring\b"
+    r"|(?:[\w'’$-]+\s+){1,3}aside\b(?=\s*[,;:—–])"
     r"|(?:i|we)\s+(?:already\s+)?(?:know|get|understand)\s+(?:that|what|how|who|it|this)\b)",
     re.IGNORECASE)
 #: Where a set-aside clause ends: at a dash or a semicolon when there is one, else at a comma.

@@ -497,7 +497,13 @@ def test_a_set_aside_clause_is_cut_only_when_a_question_is_left() -> None:
     assert without_set_aside("Not the revenue — how many engineers?") == "how many engineers?"
     assert without_set_aside("Leaving cost aside, I know what they pay — who complained?") \
         == "who complained?"
+    assert without_set_aside("Cost aside, what model do they run?") == "what model do they run?"
+    assert without_set_aside("Never mind the revenue — when do they renew?") \
+        == "when do they renew?"
+    assert without_set_aside("Apart from the bill, what else bothers them?") \
+        == "what else bothers them?"
     # nothing left that asks, or no clause set aside: the sentence is kept whole
+    assert without_set_aside("What do they run besides chat?") == "What do they run besides chat?"
     assert without_set_aside("Not the revenue.") == "Not the revenue."
     assert without_set_aside("Is it not the revenue that matters?") \
         == "Is it not the revenue that matters?"
