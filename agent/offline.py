@@ -204,6 +204,46 @@ def _asked_clause(sentence: str) -> str:
     return f"{before}, and {after.strip()}" if before.strip(" ,;:—–-") else after
 
 
+#: A clause that sets something aside instead of asking it (probe clarify17): "Not the number
+#: of tickets — I mean how many people answer them?", "Setting aside the bill, which I know is
+#: the issue — ...", "I don't need our own price list — what have the others done?", "..., I
+#: know what they're worth — ...". It opens a sentence or follows a clause boundary.
+_SET_ASIDE = re.compile(
+    r"(?:^|(?<=[,;:—–])|(?<=\s-))\s*(?:(?:so|and|but|ok(?:ay)?|look|well)[,\s]+)?(?:"
+    r"not\b(?!\s+sure\b|\s+only\b)"
+    r"|(?:i'?m|i\s+am|we'?re|we\s+are)\s+not\s+(?:asking|interested|talking|looking|after|"
+    r"worried|concerned)\b"
+    r"|(?:i|we)\s+(?:don'?t|do\s+not)\s+(?:need|want|mean|care)\b"
+    r"|(?:setting|leaving|putting|keeping)\s+(?:aside\b|(?:[\w'’-]+\s+){1,6}?aside\b)"
+    r"|(?:aside|apart)\s+from\b|other\s+than\b|besides\b|never\s?mind\b|ignoring\b"
+    r"|(?:[\w'’$-]+\s+){1,3}aside\b(?=\s*[,;:—–])"
+    r"|(?:i|we)\s+(?:already\s+)?(?:know|get|understand)\s+(?:that|what|how|who|it|this)\b)",
+    re.IGNORECASE)
+#: Where a set-aside clause ends: at a dash or a semicolon when there is one, else at a comma.
+_STRONG_END = re.compile(r"\s*(?:[;—–]|\s-\s)\s*")
+_COMMA_END = re.compile(r"\s*,\s*")
+
+
+def without_set_aside(sentence: str) -> str:
+    """The sentence without the clauses that set a subject aside or say it is already known
+    (:data:`_SET_ASIDE`): those name a subject the question is *not* about. A sentence that
+    would ask nothing without them is kept whole."""
+    out = sentence
+    for _ in range(4):
+        m = _SET_ASIDE.search(out)
+        if not m:
+            break
+        rest = out[m.end():]
+        end = _STRONG_END.search(rest) or _COMMA_END.search(rest)
+        if not end:
+            break
+        cut = f"{out[:m.start()].rstrip()} {rest[end.end():]}".strip()
+        if not re.search(r"\w", rest[end.end():]):
+            break
+        out = cut
+    return out if out != sentence and _is_ask(out) else sentence
+
+
 def only_asks(message: str) -> bool:
     """Every sentence of the message asks something: it states no assumption at all."""
     parts = sentences(message)
@@ -236,7 +276,7 @@ def question_parts(message: str) -> list[str]:
             # an item naming several things asks each ("deadline + who already serves it")
             out += [p for p in _ITEM_PARTS.split(item) if re.search(r"\w\w", p)]
         elif _is_ask(s):
-            out += terse_list(_asked_clause(s))
+            out += terse_list(_asked_clause(without_set_aside(s)))
         elif not stated and not _is_tag(s) and _is_fragment_question(s):
             out += [s] if checked else terse_list(s)
     return out

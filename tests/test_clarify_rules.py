@@ -195,14 +195,43 @@ def test_the_longest_matched_phrase_is_the_one_of_most_words() -> None:
 
 
 def test_word_behind_holds_a_hit_on_one_word_only_when_switched_on() -> None:
-    # Round 9, measured and not kept (off in PARAMS): "security" is a keyword of both the
+    # Round 9, measured and not kept then: "security" is a keyword of both the
     # confidential-weights fact and the security fact, and "shared" of the current setup.
     q = "Does their security group insist on a private box of their own, nothing shared?"
-    assert PARAMS.word_behind == 1.0
-    shipped = told("strategic-custom-ask", q)
+    off = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=1.0))
     strict = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=0.0))
-    assert {"security", "weights_confidential", "current_setup"} <= shipped
-    assert strict < shipped
+    assert {"security", "weights_confidential", "current_setup"} <= off
+    assert strict < off
+
+
+@pytest.mark.parametrize(("case_id", "question", "far_hit"), [
+    # a keyword of where it hurts, on a question about how much worse answers may get
+    ("llama70b-2x-latency", "How much worse could answers get before they're unhappy?",
+     "pain_point"),
+])
+def test_a_keyword_hit_on_one_word_far_behind_the_closest_fact_is_refused(
+        case_id: str, question: str, far_hit: str) -> None:
+    # Probe clarify17: the blend holds a hit resting on one word to ``word_behind`` 0.2.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("word_behind 0.2 is the blend's")
+    assert PARAMS.word_behind == 0.2
+    assert far_hit not in told(case_id, question)
+    assert far_hit in told(case_id, question, dataclasses.replace(PARAMS, word_behind=1.0))
+
+
+def test_a_keyword_hit_far_behind_the_closest_fact_is_refused() -> None:
+    # Probe clarify17: the blend holds any keyword hit to ``keyword_behind`` 0.25 (0.3 before):
+    # "prospects" is a keyword of who files the tickets, far behind the competition fact.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("keyword_behind 0.25 is the blend's")
+    q = ("Sales calls every week, prospects hold us up against someone. "
+         "Who are they comparing us with?")
+    assert PARAMS.keyword_behind == 0.25
+    assert told("devx-observability-gap", q) == {"competition"}
+    assert "user" in told("devx-observability-gap", q,
+                          dataclasses.replace(PARAMS, keyword_behind=0.3))
 
 
 def test_a_clause_opening_with_when_asks_for_no_date() -> None:
@@ -432,3 +461,51 @@ def test_a_clue_told_by_meaning_must_stand_out_in_the_blend_too() -> None:
     # the share of tickets about slow or failed requests; the blend only 0.09 ahead.
     q = "And what portion of them concern slow or failed requests?"
     assert "failure_breakdown" not in told("devx-observability-gap", q)
+
+
+#: Probe clarify17: a clause that sets a subject aside or says it is known ("Not X — ...",
+#: "Setting X aside — ...", "I know X, so ...") names a subject the question is not about.
+SET_ASIDE = [
+    ("fintech-p99-spikes", "Not the latency target in the contract — which region do they run in?",
+     {"region"}, {"latency"}),
+    ("llama70b-2x-latency", "I know what they pay us, so how many people use their app every week?",
+     {"user_count"}, {"revenue"}),
+    ("batch-inference-cost", "Setting the deadline aside — which model do they run?",
+     {"models"}, {"latency"}),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "want", "set_aside"), SET_ASIDE)
+def test_a_subject_set_aside_is_not_told(case_id: str, question: str, want: set[str],
+                                         set_aside: set[str]) -> None:
+    assert told(case_id, question) == want
+
+
+@pytest.mark.parametrize(("case_id", "question", "want", "set_aside"), SET_ASIDE)
+def test_without_cutting_the_set_aside_clause_its_subject_is_told(
+        monkeypatch: pytest.MonkeyPatch, case_id: str, question: str, want: set[str],
+        set_aside: set[str]) -> None:
+    import agent.offline
+
+    monkeypatch.setattr(agent.offline, "without_set_aside", lambda s: s)
+    assert set_aside <= told(case_id, question)
+
+
+def test_a_set_aside_clause_is_cut_only_when_a_question_is_left() -> None:
+    from agent.offline import without_set_aside
+
+    assert without_set_aside("Not the revenue — how many engineers?") == "how many engineers?"
+    assert without_set_aside("Leaving cost aside, I know what they pay — who complained?") \
+        == "who complained?"
+    assert without_set_aside("Cost aside, what model do they run?") == "what model do they run?"
+    assert without_set_aside("Never mind the revenue — when do they renew?") \
+        == "when do they renew?"
+    assert without_set_aside("Apart from the bill, what else bothers them?") \
+        == "what else bothers them?"
+    # nothing left that asks, or no clause set aside: the sentence is kept whole
+    assert without_set_aside("What do they run besides chat?") == "What do they run besides chat?"
+    assert without_set_aside("Not the revenue.") == "Not the revenue."
+    assert without_set_aside("Is it not the revenue that matters?") \
+        == "Is it not the revenue that matters?"
+    assert without_set_aside("Not sure whether they retrain — do they?") \
+        == "Not sure whether they retrain — do they?"
