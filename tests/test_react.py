@@ -632,6 +632,14 @@ def test_certainty_with_nothing_behind_it_is_challenged_in_the_candidates_words(
     old = certainty("diagnose", ["The root cause is definitely the CUDA kernels are too old, "
                                  "this is 100% sure, no need to check."], [])
     assert old is not None and old.text.endswith("if it were not the CUDA kernels?"), old
+    # "that" joining a clause is not what it is sure of: the whole claim is asked about (a
+    # trial heard "What would look different if it were not that the model?").
+    whole = certainty("diagnose", ["The root cause is obviously that the model is too big for "
+                                   "the hardware."], [])
+    assert whole is not None and whole.text.endswith("if that were wrong?"), whole
+    that_one = certainty("diagnose", ["It's definitely that service doing it."], [])
+    assert that_one is not None and that_one.text.endswith(
+        "if it were not that service doing it?")
     # A refusal to check after the claim is part of the certainty, not a plan of the
     # candidate's (a second trial: neither was challenged).
     for refused in ("I am certain the schema compiler is the problem, there is zero chance it "

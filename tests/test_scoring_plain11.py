@@ -107,6 +107,27 @@ def test_skipping_the_check_is_still_a_bad_call(text: str) -> None:
     assert wrong_call(text, "solutions") == "skips validation"
 
 
+# Trial 17: a test said not to be needed as a noun, or waved off as a waste, was no bad call.
+@pytest.mark.parametrize("text", [
+    "We don't need a test.",
+    "We don't need any validation.",
+    "A/B tests are a waste of time.",
+    "Testing is pointless here.",
+    "Rollback plans are for people who aren't sure.",
+])
+def test_a_test_waved_off_as_a_noun_is_a_bad_call(text: str) -> None:
+    assert wrong_call(text, "validate") == "skips validation"
+
+
+@pytest.mark.parametrize("text", [
+    "We don't need a test environment; we canary on 5% of traffic.",
+    "I don't think we need a test suite rewrite, but we do need a canary.",
+    "A canary is not a waste of time.",
+])
+def test_a_tests_setting_or_a_test_defended_is_no_bad_call(text: str) -> None:
+    assert wrong_call(text, "validate") is None
+
+
 # -- a wrong premise said in words at the end of clarify ------------------------------------------
 
 def _contradicted(case, text: str) -> bool:

@@ -729,7 +729,11 @@ _EVIDENCE = re.compile(
 #: it ends at a verb ("the CUDA kernels are too old" is sure of the CUDA kernels).
 _SURE_OF = re.compile(
     r"\b(?:is|are|was|were|it'?s|that'?s)\s+(?:definitely|certainly|clearly|obviously|"
-    r"undoubtedly|without (?:a|any) doubt)\s+(?P<what>(?:the|a|an|our|their|its|this|that)\s+"
+    r"undoubtedly|without (?:a|any) doubt)\s+(?P<what>(?:the|a|an|our|their|its|this|"
+    # (not "that" joining a clause: "is obviously that the model is too big" is sure of the
+    # whole clause, asked as "if that were wrong"; trial 17 heard "if it were not that the
+    # model?")
+    r"that(?!\s+(?:the|a|an|our|their|its|this|these|those|we|they|it|i|you|he|she)\b))\s+"
     r"[^,.;:!?()—–]{2,40}?)(?:\s*(?:[,.;:!?()—–]|$)|\s+(?=(?:is|are|was|were|has|have|had|"
     r"will|would|can|could|do|does|did|need|needs|got|gets|keeps?|causes?|makes?)\b))",
     re.IGNORECASE)

@@ -285,11 +285,20 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"rollback|stag\w+|shadow|parallel run|side by side|pilot)|\b(?:canary|rollback|a/b)"
          r"[^.;?]{0,20}[?]?\s*(?:not needed|unnecessary|overkill)\b|"
          r"\b(?:customers?|they)(?:'ll| will) tell us\b|"
+         # trial 17: the test as a noun said not to be needed or worth it ("We don't need a
+         # test", "A/B tests are a waste of time"), not a test's setting ("a test environment")
+         r"\b(?:don't|do not|won't|will not|doesn't|does not|never)\s+need\s+(?:a|an|any)\s+"
+         r"(?:tests?|canary|pilot|trial|rollback(?: plan)?|staging step|a/b tests?|validation)\b"
+         r"(?!\s+(?:suite|environment|env|rewrite|framework|harness|team|cluster|account))|"
+         r"\b(?:tests?|testing|a/b tests?|a/b testing|canar(?:y|ies)|pilots?|validation|"
+         r"rollbacks?(?: plans?)?|rollback plans?)\s+(?:is|are)\s+(?:just\s+|only\s+|simply\s+)?"
+         r"(?:a\s+|an\s+)?(?:waste of (?:time|money)|pointless|useless|overkill|unnecessary)\b|"
          # waved off as for other, lesser people: "rollback is for people who make mistakes"
          r"\b(?:canar(?:y|ies)|rollbacks?|roll-?backs?|a/b tests?|a/b testing|evals?|testing|"
-         r"tests|staging|shadow(?:ing)?|guardrails?|kill switch(?:es)?)\s+(?:is|are)\s+(?:only\s+|"
-         r"just\s+)?for\s+(?:amateurs|beginners|juniors|cowards|the (?:timid|nervous|scared|"
-         r"paranoid)|(?:people|those|teams|folks|companies|engineers)\s+(?:who|that)\s+"
+         r"tests|staging|shadow(?:ing)?|guardrails?|kill switch(?:es)?)(?:\s+plans?)?\s+"
+         r"(?:is|are)\s+(?:only\s+|just\s+)?for\s+(?:amateurs|beginners|juniors|cowards|"
+         r"the (?:timid|nervous|scared|paranoid)|"
+         r"(?:people|those|teams|folks|companies|engineers)\s+(?:who|that)\s+"
          r"(?:make mistakes|ship bugs|break things|get (?:it|things) wrong|can['’]?t code|"
          r"(?:don['’]t|do not) trust|(?:aren['’]t|are not) (?:sure|confident)|lack confidence|"
          r"are (?:scared|afraid|nervous|paranoid)))\b"),
