@@ -254,3 +254,32 @@ def test_a_cost_rise_told_as_history_is_no_bad_call(text: str) -> None:
 ])
 def test_a_cost_rise_as_a_plan_is_still_a_bad_call(text: str) -> None:
     assert wrong_call(text, "prioritize") == "accepts a much higher cost"
+
+
+# -- trial 17: plain words for a per-phase breakdown, prefix caching and a platform default -------
+
+LLAMA = get_case("llama70b-2x-latency")
+
+
+def test_plain_words_make_the_model_answers_points() -> None:
+    # The report bolded "per-phase timings" and "prefix caching" as not found after these.
+    from agent.feedback import points_made
+
+    check = ("I'd check the first one first: split the wait into time in line, time reading the "
+             "input, and time writing the answer, for a sample of real requests.")
+    assert points_made("Ties each hypothesis to a measurement: per-phase timings at peak",
+                       [check]) == [False, True]
+    plan = ("In the first two weeks, turn on reuse of the shared instructions and chat history on "
+            "their machines.")
+    assert points_made("turn on prefix caching for the system prompt and history", [plan]) == [True]
+    # an answer that says neither makes neither
+    other = ["We would add more machines at night."]
+    assert points_made("per-phase timings at peak", other) == [False]
+
+
+def test_a_fix_made_standard_for_every_customer_is_a_long_term_idea() -> None:
+    said = ("Make the breakdown of where the time goes a standard part of the platform for every "
+            "customer, and turn on the reuse of repeated instructions by default for everyone.")
+    assert (level(score(said, "solutions", LLAMA), "solutions.long_term_platform") or 0) >= 2
+    just_them = "Make the breakdown of where the time goes available to this customer."
+    assert level(score(just_them, "solutions", LLAMA), "solutions.long_term_platform") == 1
