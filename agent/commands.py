@@ -26,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from agent.state import InterviewState, Notice, current_question
+from agent.steps import STEPS, TITLES
 
 #: Longest answer accepted: about 3,000 words, far beyond a spoken answer. Longer ones are
 #: refused with a message and the question stays open.
@@ -83,6 +84,11 @@ EMPTY = "Please type an answer (or /help for commands)."
 HINT_IN_EXAM = ("Hints are only available in coach mode; this interview is in exam mode. "
                 "Answer in your own words, or /next to move on.")
 QUIT = "Saved. The interview stops here and resumes from this question."
+#: A /next in a step the interview moved to on its own, before any answer in it (see
+#: :func:`moved_on_by_itself`); a second /next skips it.
+NEXT_UNANSWERED = ("We're already on the next step, {title}: your last answer ended the one "
+                   "before. Answer the question above, or send /next again to skip this step "
+                   "without an answer (it scores 1 / 4).")
 
 
 @dataclass(frozen=True)
@@ -222,4 +228,29 @@ def reply(state: InterviewState, given: Input) -> Notice | None:
         return Notice(kind="quit", text=QUIT)
     if given.name == "hint" and state.get("mode") != "coach":
         return Notice(kind="refused", text=HINT_IN_EXAM)
+    if given.name == "next" and moved_on_by_itself(state):
+        text = NEXT_UNANSWERED.format(title=TITLES.get(str(state.get("step")), "this step"))
+        previous = state.get("notice")
+        if previous is None or previous.get("text") != text:  # a second /next goes through
+            return Notice(kind="refused", text=text)
     return None
+
+
+def moved_on_by_itself(state: InterviewState) -> bool:
+    """Whether the interview moved to this step on its own, after the candidate's answer (the
+    step before ended with it: assumptions stated, its follow-ups used up), and nothing has
+    been answered here yet. A /next then would skip a step the candidate has not seen: a
+    new-user trial stated assumptions, missed "Thanks, let's work with those assumptions" and
+    the diagnose question after it, and typed /next to leave clarify; diagnose scored 1 / 4
+    for no answer."""
+    step = state.get("step")
+    turns = state.get("turns", [])
+    if step in (None, STEPS[0], "wrap_up") or any(
+            t["step"] == step and t["role"] == "candidate" for t in turns):
+        return False
+    opened = next((i for i in range(len(turns) - 1, -1, -1)
+                   if turns[i]["step"] == step and turns[i]["kind"] == "opener"), None)
+    if opened is None:
+        return False
+    before = next((t for t in reversed(turns[:opened]) if t["role"] == "candidate"), None)
+    return before is not None and before["kind"] == "answer"

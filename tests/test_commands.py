@@ -134,3 +134,31 @@ def test_a_good_start_gets_its_defaults() -> None:
 def test_the_shipped_interrupt_schema_matches_the_payload_model() -> None:
     shipped = json.loads((ROOT / "docs" / "interrupt.schema.json").read_text())
     assert shipped == interrupt_schema()
+
+
+def test_next_in_a_step_the_interview_moved_to_by_itself_asks_first() -> None:
+    # Trial 17: stated assumptions ended clarify ("Thanks, let's work with those assumptions."
+    # and the diagnose question); a /next meant for clarify then skipped diagnose unanswered.
+    def turn(role: str, step: str, kind: str, text: str = "...") -> Turn:
+        return Turn(role=role, step=step, kind=kind, text=text)  # type: ignore[typeddict-item]
+
+    by_itself: InterviewState = {"step": "diagnose", "turns": [
+        turn("interviewer", "clarify", "prompt"), turn("candidate", "clarify", "answer"),
+        turn("interviewer", "diagnose", "opener")]}
+    first = reply(by_itself, Command("next"))
+    assert first is not None and first["kind"] == "refused"
+    assert "Diagnose root causes" in first["text"] and "/next again" in first["text"]
+    assert reply({**by_itself, "notice": first}, Command("next")) is None  # the second goes
+    assert reply(by_itself, Command("skip")) is None                       # /skip never asks
+    # moved on by the candidate's own /next, answered here already, clarify, or a drill's
+    # first step: /next goes through
+    by_command: InterviewState = {"step": "diagnose", "turns": [
+        turn("candidate", "clarify", "answer"), turn("candidate", "clarify", "command", "/next"),
+        turn("interviewer", "diagnose", "opener")]}
+    answered: InterviewState = {"step": "diagnose", "turns": [
+        *by_itself["turns"], turn("candidate", "diagnose", "answer")]}
+    drill: InterviewState = {"step": "goals", "turns": [turn("interviewer", "goals", "opener")]}
+    clarify: InterviewState = {"step": "clarify", "turns": [turn("interviewer", "clarify",
+                                                                 "prompt")]}
+    for state in (by_command, answered, drill, clarify):
+        assert reply(state, Command("next")) is None
