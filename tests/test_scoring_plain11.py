@@ -283,3 +283,28 @@ def test_a_fix_made_standard_for_every_customer_is_a_long_term_idea() -> None:
     assert (level(score(said, "solutions", LLAMA), "solutions.long_term_platform") or 0) >= 2
     just_them = "Make the breakdown of where the time goes available to this customer."
     assert level(score(just_them, "solutions", LLAMA), "solutions.long_term_platform") == 1
+
+
+# -- trial 17: the GPUs and the model size the sheet names, contradicted in clarify ----------------
+
+FINTECH = get_case("fintech-p99-spikes")
+
+
+def test_a_gpu_or_model_size_the_sheet_contradicts_is_a_wrong_premise() -> None:
+    said = ("OK, I'll assume they run on 200 A100s at 95% utilisation, their average latency is "
+            "40 ms, and the model is a 70B.")
+    notes = [n for n in score(said, "clarify", FINTECH).notes
+             if "A premise the case contradicts" in n]
+    assert notes and "A100" in " ".join(notes) and "70B" in " ".join(notes)
+
+
+@pytest.mark.parametrize(("case", "text"), [
+    (FINTECH, "I'll assume they run an 8B model on H100s."),
+    (FINTECH, "We could move them to A100s to save money."),
+    (FINTECH, "A 1B draft model could speed up decoding."),
+    (FINTECH, "H100s are faster than A100s for this."),
+    (get_case("batch-inference-cost"), "They've already been burned by the 8B, so 70B it is."),
+    (get_case("finetune-cold-starts"), "I'll assume most adapters sit on the 8B base."),
+])
+def test_a_gpu_or_size_named_as_an_option_or_on_the_sheet_is_no_wrong_premise(case, text) -> None:
+    assert not _contradicted(case, text)
