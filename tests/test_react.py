@@ -927,6 +927,27 @@ def test_assumptions_that_contradict_the_sheet_or_invent_figures_are_not_just_ac
             assert s.state()["turns"][-1]["text"].startswith(accept), fine
 
 
+def test_an_assumption_against_a_settled_premise_is_corrected_as_clarify_ends() -> None:
+    """Trial 17: "I'll assume they run on 200 A100s ..." on a case whose replicas run on H100s
+    got "Thanks, let's work with those assumptions." The premise check's dimensions (the GPUs,
+    the model's size, the traffic mode...) now correct it with the fact that settles it."""
+    accept = str(script()["clarify_pacing"]["after_assumptions"])
+    fintech = get_case(CASE)
+    with Engine(Settings()) as engine:
+        s = engine.start(fintech)
+        s.answer("What's the peak QPS?")
+        s.answer("OK, I'll assume they run on A100s, and latency is what's hurting.")
+        state = s.state()
+    opener = state["turns"][-1]
+    assert opener["step"] == "diagnose" and not opener["text"].startswith(accept)
+    assert fintech.fact("hardware").answer.strip() in opener["text"]
+    assert "hardware" in state["facts_told"]
+    with Engine(Settings()) as engine:
+        s = engine.start(fintech)
+        s.answer("OK, I'll assume they run on H100s.")
+        assert s.state()["turns"][-1]["text"].startswith(accept)
+
+
 def test_a_challenged_figure_is_quoted_as_the_candidate_said_it() -> None:
     """A designer's trial and trial 9: "Where does the 9000000 dollars come from?" for "9
     million dollars", and "Where does the 6 nodes come from?" for "six nodes"; and trial 9: a

@@ -1741,6 +1741,20 @@ def denied_fact(case: Case, sentence: str) -> tuple[str, str] | None:
     return None if best is None else (best[1], best[2])
 
 
+def _premise_fact(case: Case, sentence: str) -> str | None:
+    """The id of the fact that settles a premise ``sentence`` gets wrong
+    (agent/semantic/premises.py: the traffic mode, the stage, the GPUs the replicas run on, the
+    model's size...), or None. Trial 17's "I'll assume they run on 200 A100s" on a case whose
+    replicas run on H100s was accepted with "Thanks, let's work with those assumptions"."""
+    from agent.semantic.premises import premises
+
+    for p in premises(case, sentence):
+        fact = next((f for f in case.facts if f.answer.strip() == p.fact), None)
+        if fact is not None:
+            return fact.id
+    return None
+
+
 def assumptions_reply(case: Case, state: InterviewState, text: str,
                       said: Sequence[str] = ()) -> AssumptionsReply | None:
     """What to say to the assumptions ``text`` the candidate states as clarify ends, instead
@@ -1768,6 +1782,8 @@ def assumptions_reply(case: Case, state: InterviewState, text: str,
             wrong = contradicted_fact(case, given, s.text)
             if wrong is None and (words := denied_fact(case, s.text)) is not None:
                 wrong = (*words, frozenset())
+            if wrong is None and (settled := _premise_fact(case, s.text)) is not None:
+                wrong = (settled, s.text, frozenset())
             if wrong is not None:
                 corrected = True
                 done |= wrong[2]  # corrected, not challenged as nobody's as well
