@@ -228,12 +228,21 @@ def reply(state: InterviewState, given: Input) -> Notice | None:
         return Notice(kind="quit", text=QUIT)
     if given.name == "hint" and state.get("mode") != "coach":
         return Notice(kind="refused", text=HINT_IN_EXAM)
-    if given.name == "next" and moved_on_by_itself(state):
-        text = NEXT_UNANSWERED.format(title=TITLES.get(str(state.get("step")), "this step"))
-        previous = state.get("notice")
-        if previous is None or previous.get("text") != text:  # a second /next goes through
-            return Notice(kind="refused", text=text)
     return None
+
+
+def confirm_next(state: InterviewState, given: Input) -> Notice | None:
+    """The question a /next gets in a step the interview moved to on its own with nothing
+    answered yet (:func:`moved_on_by_itself`), unless it was just asked: a second /next goes
+    through. Asked in the graph, not by the drivers before it (unlike :func:`reply`): the notice
+    is kept in the state, which is how the second /next is told from the first."""
+    if not isinstance(given, Command) or given.name != "next" or not moved_on_by_itself(state):
+        return None
+    text = NEXT_UNANSWERED.format(title=TITLES.get(str(state.get("step")), "this step"))
+    previous = state.get("notice")
+    if previous is not None and previous.get("text") == text:
+        return None
+    return Notice(kind="refused", text=text)
 
 
 def moved_on_by_itself(state: InterviewState) -> bool:

@@ -221,7 +221,7 @@ def make_step_node(step: str) -> Callable[[InterviewState, Runtime[Context]], Co
 
         given = commands.read_input(resumed)
         voice = Voice()
-        notice = commands.reply(state, given)
+        notice = commands.reply(state, given) or commands.confirm_next(state, given)
         if notice is not None:
             # Changes nothing and is not stored; the reply goes to the client now (streamed)
             # and in the next interrupt.

@@ -10,7 +10,7 @@ import pytest
 
 from agent import commands
 from agent.cases import default_cases
-from agent.commands import Answer, Command, Refused, read_input, reply
+from agent.commands import Answer, Command, Refused, confirm_next, read_input, reply
 from agent.schema import InputError, check_start, interrupt_schema
 from agent.state import InterviewState, Turn
 from tests.conftest import ROOT
@@ -145,11 +145,12 @@ def test_next_in_a_step_the_interview_moved_to_by_itself_asks_first() -> None:
     by_itself: InterviewState = {"step": "diagnose", "turns": [
         turn("interviewer", "clarify", "prompt"), turn("candidate", "clarify", "answer"),
         turn("interviewer", "diagnose", "opener")]}
-    first = reply(by_itself, Command("next"))
+    assert reply(by_itself, Command("next")) is None  # asked in the graph, not by the drivers
+    first = confirm_next(by_itself, Command("next"))
     assert first is not None and first["kind"] == "refused"
     assert "Diagnose root causes" in first["text"] and "/next again" in first["text"]
-    assert reply({**by_itself, "notice": first}, Command("next")) is None  # the second goes
-    assert reply(by_itself, Command("skip")) is None                       # /skip never asks
+    assert confirm_next({**by_itself, "notice": first}, Command("next")) is None  # the 2nd goes
+    assert confirm_next(by_itself, Command("skip")) is None                # /skip never asks
     # moved on by the candidate's own /next, answered here already, clarify, or a drill's
     # first step: /next goes through
     by_command: InterviewState = {"step": "diagnose", "turns": [
@@ -161,4 +162,4 @@ def test_next_in_a_step_the_interview_moved_to_by_itself_asks_first() -> None:
     clarify: InterviewState = {"step": "clarify", "turns": [turn("interviewer", "clarify",
                                                                  "prompt")]}
     for state in (by_command, answered, drill, clarify):
-        assert reply(state, Command("next")) is None
+        assert confirm_next(state, Command("next")) is None
