@@ -308,3 +308,16 @@ def test_a_gpu_or_model_size_the_sheet_contradicts_is_a_wrong_premise() -> None:
 ])
 def test_a_gpu_or_size_named_as_an_option_or_on_the_sheet_is_no_wrong_premise(case, text) -> None:
     assert not _contradicted(case, text)
+
+
+# Trial 17: a switch of every customer, or of everything in one release, was not read as a
+# roll-out to everyone at once (and was credited as platform-wide thinking across the interview).
+@pytest.mark.parametrize(("text", "bad"), [
+    ("This week we switch every customer to a smaller model and new hardware at the same time, "
+     "and rewrite the serving stack in the same release.", True),
+    ("We swap the model and the hardware simultaneously.", True),
+    ("We move every customer onto the new tier one cohort at a time.", False),
+    ("We would move 5% of traffic first, then every customer over a month.", False),
+])
+def test_every_customer_switched_at_the_same_time_is_a_bad_call(text: str, bad: bool) -> None:
+    assert (wrong_call(text, "solutions") == "rolls out to everyone at once") is bad

@@ -198,7 +198,15 @@ _WRONG: tuple[tuple[frozenset[str], str, re.Pattern[str]], ...] = tuple(
          r"\b(?:all (?:of )?(?:their |our |the )?(?:traffic|customers|users|jobs?|tenants|"
          r"requests|workloads?)|(?:the )?(?:full|whole|entire) (?:traffic|nightly job|fleet|job|"
          r"workload|batch)|everything|everyone|everybody|at once|in one go|across the board|"
-         r"platform-wide)"),
+         r"platform-wide)"
+         # trial 17: "we switch every customer to a smaller model and new hardware at the same
+         # time, and rewrite the serving stack in the same release"; not a phased move
+         r"|^(?!.*\b(?:one (?:\w+ )?at a time|cohorts?|phas\w*|gradual\w*|stages?|staged|waves?|"
+         r"canar\w*|pilot\w*|percent|slices?|eventually|later|over (?:a|the next|several))\b)"
+         r"(?!.*%).*?\b(?:switch\w*|mov\w*|migrat\w*|swap\w*|roll(?![\s-]*back)\w*|"
+         r"cut\w* over|flip\w*)\b[^.;]{0,40}\b(?:every (?:customer|user|tenant|account|"
+         r"workload|deployment)s?|at the same time|simultaneously|(?:in|with) (?:the same|one|"
+         r"a single) release)\b"),
         # stop salad2: every metric improved many times over, at once ("make everything 10x
         # better", "all of it five times better") is no target: it ranks nothing
         ("goals prioritize", "asks for everything many times better at once",
