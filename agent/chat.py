@@ -340,6 +340,7 @@ def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
         # The case is on screen before anything slow (LangGraph, the SDK) is imported.
         p.step_rule("clarify")
         p.say(case.prompt.strip())
+        p.say(str(script()["clarify_pacing"]["budget"]).format(n=case.max_clarify_turns))
 
     from agent.engine import Engine
 

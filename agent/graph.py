@@ -147,7 +147,9 @@ def start(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
                  voice.line(opener(step), "opener", step)]
         briefed_ids = briefed(case)  # told, as clarify's answers are (trial 12)
     else:
-        turns = [voice.line(case.prompt.strip(), "prompt", step)]
+        budget = str(script()["clarify_pacing"]["budget"]).format(n=case.max_clarify_turns)
+        turns = [voice.line(case.prompt.strip(), "prompt", step),
+                 voice.line(budget, "notice", step)]
         briefed_ids = []
     if given.drill is not None:
         settings["drill"] = given.drill
