@@ -175,6 +175,12 @@ def test_clarify_ends_at_the_turn_limit() -> None:
     pacing = script()["clarify_pacing"]
     with Engine(Settings()) as engine:
         session = engine.start(case)
+        # the limit is said as the interview starts, after the case (trial 17 first heard of
+        # it at "2 left")
+        first = session.state()["turns"]
+        assert [t["kind"] for t in first] == ["prompt", "notice"]
+        assert first[1]["text"] == pacing["budget"].format(n=case.max_clarify_turns)
+        assert session.question() == case.prompt.strip()
         for _ in range(case.max_clarify_turns):
             assert session.step() == "clarify"
             session.answer("What's the QPS?")
