@@ -154,12 +154,40 @@ def points_made(note: str, answers: list[str]) -> list[bool]:
     clauses = [p for s in sents if s.claim or s.quantity for p in s.parts]
     parts = note_parts(note)
     sims = index(tuple(parts)).scores(clauses) if clauses else None
+    # A point that is itself a denial ("per-request latency doesn't matter") is made by the
+    # same denial ("per-request latency is irrelevant", "cost matters, not speed"): read in
+    # the answers' full text, negations kept (trial 17: bolded as not found after the latter).
+    denials = [i for i, part in enumerate(parts) if _DENIAL.search(part)]
+    # each sentence that denies something, as written, with the words it says
+    denying = [(text, {w[:5] for w in _WORD.findall(s.full.lower())})
+               for s in sents if (s.claim or s.quantity)
+               and _DENIAL.search(text := s.full.split(" | ")[0])]
+    full_sims = (index(tuple(parts[i] for i in denials)).scores([t for t, _ in denying])
+                 if denials and denying else None)
     made = []
     for i, part in enumerate(parts):
         keys = _key_words(part)
+        if i in denials:
+            # made by a sentence that denies it too: most of what it denies said there, or the
+            # sentence close in meaning; a sentence that affirms it never makes it
+            keys = [k for k in keys if k not in _NEGATION_WORDS]
+            made.append(any(keys and sum(1 for k in keys if k[:5] in words) / len(keys)
+                            >= NOTE_COVERED for _, words in denying)
+                        or (full_sims is not None and float(
+                            full_sims[:, denials.index(i)].max()) >= NOTE_MATCH))
+            continue
         covered = bool(keys) and sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
         made.append(covered or (sims is not None and float(sims[:, i].max()) >= NOTE_MATCH))
     return made
+
+
+#: A note's point that denies something ("latency doesn't matter", "no new hardware").
+_DENIAL = re.compile(r"\b(?:not|no|never|none|nothing|nobody|without|irrelevant)\b|n't\b|n’t\b",
+                     re.IGNORECASE)
+#: The pieces of a denial that are no key word of what it denies ("doesn't" reads "doesn").
+_NEGATION_WORDS = frozenset({"doesn", "isn", "aren", "wasn", "weren", "don", "didn", "won",
+                             "wouldn", "shouldn", "can", "cannot", "never", "none", "nothing",
+                             "without", "matter", "matters"})
 
 
 def not_made(note: str, answers: list[str]) -> list[str]:

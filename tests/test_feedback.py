@@ -440,6 +440,20 @@ def test_a_note_made_in_other_words_counts_as_said() -> None:
     assert not note_said(note, ["We'd watch the bill next month and see if it went down."])
 
 
+def test_a_note_point_that_denies_is_made_by_the_same_denial_in_other_words() -> None:
+    # Trial 17: "...and that per-request latency doesn't matter" was bolded as not found after
+    # the candidate said so in other words; a sentence that affirms it never makes it.
+    from agent.feedback import points_made
+
+    note = ("Confirms batch with a deadline window (results by 7 am) and that per-request "
+            "latency doesn't matter")
+    denied = points_made(note, ["Nobody waits on a single request, so per-request latency is "
+                                "irrelevant; it just has to be done by 7 am."])
+    assert denied[-1] is True
+    for said in ("Latency per request is what we must cut.", "We should add more GPUs."):
+        assert points_made(note, [said])[-1] is False
+
+
 def test_a_note_point_made_only_to_reject_it_was_not_made() -> None:
     note = get_case("batch-inference-cost").strong_answer["validate"][0]
     rejected = ("No parallel night: we wouldn't compare cost, completion time or accuracy, "
