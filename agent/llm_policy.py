@@ -276,7 +276,7 @@ class LLMInterviewer:
         facts = [case.fact(t) for t in allowed_facts(case, question, sel.topic_ids)]
         if not facts:
             repeated = replies.asked_before(question, history)
-            text = "" if sel.states_assumptions else replies.no_fact(repeated)
+            text = "" if sel.states_assumptions else replies.no_fact(repeated, question)
             if text:
                 speak(text)
             return ClarifyReply(text, [], sel.states_assumptions)

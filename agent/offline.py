@@ -517,7 +517,7 @@ class OfflineInterviewer:
         elif ends:
             text = ""
         elif parts:
-            text = reply.no_fact(repeated)
+            text = reply.no_fact(repeated, question)
         else:
             # Nothing asked and nothing assumed ("Thanks, that's helpful."): invite the next
             # question rather than refusing one that was never asked.

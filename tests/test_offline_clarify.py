@@ -461,3 +461,21 @@ def test_an_imperative_assume_states_assumptions() -> None:
     for asked in ("Assume real-time?", "Should I assume real-time?",
                   "What should we assume about traffic?"):
         assert not states_assumptions(asked), asked
+
+
+@pytest.mark.parametrize(("question", "key"), [
+    ("So what's the root cause?", "no_fact_yours"),
+    ("What should we do?", "no_fact_yours"),
+    ("What's the office like, and is the weather nice there today?", "no_fact_off_case"),
+    ("What's the budget for the project?", "no_fact"),
+])
+def test_a_question_for_the_answer_or_small_talk_gets_its_own_reply(question: str,
+                                                                      key: str) -> None:
+    # Trial 17: both were told "Make a reasonable assumption and state it".
+    from agent.offline import OfflineInterviewer
+    from agent.policy import Silent
+
+    reply = OfflineInterviewer().clarify(get_case("finetune-cold-starts"), question, [],
+                                         Silent())
+    assert reply.fact_ids == [] and reply.text == script()[key]
+    assert "assumption" in reply.text  # every one still invites an assumption

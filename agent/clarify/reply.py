@@ -82,10 +82,31 @@ def answer(facts: Sequence[Fact], told: set[str]) -> str:
     return out
 
 
-def no_fact(repeated: bool) -> str:
-    """The reply when the sheet cannot answer: make an assumption and state it."""
+def no_fact(repeated: bool, question: str = "") -> str:
+    """The reply when the sheet cannot answer: make an assumption and state it; or, for a
+    question that asks for the interview's answer ("So what's the root cause?"), that this is
+    the candidate's to work out; or, for small talk ("What's the office like?"), that it is no
+    part of the case (trial 17: both were told to make an assumption)."""
     lines = script()
+    if _ASKS_FOR_ANSWER.search(question):
+        return str(lines["no_fact_yours"])
+    if _SMALL_TALK.search(question):
+        return str(lines["no_fact_off_case"])
     return str(lines["no_fact_repeat"] if repeated else lines["no_fact"])
+
+
+#: A question that asks the interviewer for what the candidate is to work out: the cause, the
+#: fix, the plan.
+_ASKS_FOR_ANSWER = re.compile(
+    r"\b(?:what(?:'s|’s| is| was| are)|tell me|give me|so)\b[^?.]{0,25}?\b(?:the )?(?:root "
+    r"causes?|real (?:cause|problem)|answer|solution|fix|right approach|best approach|"
+    r"recommendation)\b|\bwhat (?:should|would|do) (?:we|i) (?:do|recommend|propose)\b|"
+    r"\bhow (?:do|should|would|can) (?:we|i) (?:fix|solve) (?:it|this|that)\b|"
+    r"\bwhat(?:'s|’s| is) (?:causing|behind) (?:it|this|that)\b", re.IGNORECASE)
+#: Small talk: nothing a customer's case is about.
+_SMALL_TALK = re.compile(
+    r"\b(?:weather|the office|office like|lunch|coffee|weekend|commute|parking|football|"
+    r"how are you|how's it going|how’s it going|your day)\b", re.IGNORECASE)
 
 
 #: The word joining a question to the one before ("And what...", "Also, who..."): not quoted.
