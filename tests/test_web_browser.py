@@ -439,6 +439,22 @@ def test_a_cancelled_skip_says_so(page: Any, offline: Served) -> None:
     expect(page.locator("#status")).to_be_hidden()
 
 
+def test_a_typed_help_is_answered_and_leaves_the_box(page: Any, offline: Served) -> None:
+    """Trial 14: a typed "/help" stayed in the box under the page's answer to it."""
+    start(page, offline, mode="exam")
+    page.fill("#answer", "/help")
+    page.press("#answer", "Control+Enter")
+    expect(page.locator("#status")).to_contain_text("Buttons: Send")
+    expect(page.locator("#status")).to_have_attribute("role", "status")
+    expect(page.locator("#answer")).to_have_value("")
+    assert seq(page) == 0
+    page.fill("#answer", "/frobnicate")  # a typo stays, to be mended
+    page.press("#answer", "Control+Enter")
+    expect(page.locator("#status")).to_contain_text("is not a command")
+    expect(page.locator("#status")).to_have_attribute("role", "alert")
+    expect(page.locator("#answer")).to_have_value("/frobnicate")
+
+
 def test_hint_is_offered_in_coach_mode_only(page: Any, offline: Served) -> None:
     start(page, offline, mode="exam")
     expect(page.locator('button[data-command="hint"]')).to_be_disabled()

@@ -281,7 +281,16 @@ async function runTurn(url, body) {
     }
   } catch (e) {
     if (e.code === "empty" || e.code === "too_long") box.setAttribute("aria-invalid", "true");
-    status(e.message || "The connection broke before the reply finished. Your answer is saved; reload the page to see the reply.", "error");
+    if (e.code === "unknown_command" && /^\/(help|repeat|quit)$/i.test(box.value.trim())) {
+      // What the page has instead of a command it does not send: said, and the box emptied
+      // (a trial's typed "/help" stayed in the box under its answer)
+      box.value = "";
+      localStorage.removeItem(draftKey);
+      countChars();
+      status(e.message, "info");
+    } else {
+      status(e.message || "The connection broke before the reply finished. Your answer is saved; reload the page to see the reply.", "error");
+    }
     if (e.code === "stale" || e.code === "pending" || e.code === "finished") await refresh();
     else if (e.code === "busy") setTimeout(() => { if (!busy) refresh(); }, 3000);
   } finally {
