@@ -177,6 +177,15 @@ def test_a_drill_briefing_leaves_out_clue_facts() -> None:
             assert (said in text) != f.clue, (case.id, f.id)
 
 
+def test_a_drill_opens_without_leaning_on_a_step_it_never_had() -> None:
+    # Trial 17: a goals drill opened "Suppose your diagnosis holds" with no diagnosis made.
+    from agent.practice.drill import opener
+    from agent.prompts import script
+
+    assert "diagnosis" not in opener("goals") and opener("goals").endswith("measure them?")
+    assert opener("validate") == str(script()["openers"]["validate"])  # the rest as usual
+
+
 def test_what_a_drill_briefs_counts_as_told(home: Path) -> None:
     """Trial 12: a drill's briefing gives "Prompts average about 3,500 tokens", then its report
     said "Uses a fact the interviewer never gave in clarify ... no credit for it"."""

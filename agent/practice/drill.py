@@ -56,8 +56,12 @@ def closing() -> str:
 
 
 def opener(step: str) -> str:
-    """The step's opening question, as a full interview asks it."""
-    return str(script()["openers"][step])
+    """The step's opening question, as a full interview asks it, unless it leans on a step
+    the drill never had (``drill_openers``: trial 17's goals drill opened "Suppose your
+    diagnosis holds" with no diagnosis made)."""
+    lines = script()
+    own = lines.get("drill_openers") or {}
+    return str(own.get(step) or lines["openers"][step])
 
 
 def check_step(step: str) -> str:
