@@ -509,3 +509,34 @@ def test_a_set_aside_clause_is_cut_only_when_a_question_is_left() -> None:
         == "Is it not the revenue that matters?"
     assert without_set_aside("Not sure whether they retrain — do they?") \
         == "Not sure whether they retrain — do they?"
+
+
+#: Probe 18: questions whose keywords hit two facts with exactly the same words of the question
+#: (real candidates' turns, evals/probes/clarify-recorded.jsonl): the words cannot tell the
+#: facts apart, so the question asks both.
+SAME_WORDS = [
+    ("moe-long-context-onboarding",
+     "What did our first internal attempts actually show, in numbers?",
+     {"internal_results", "internal_ttft"}),
+    ("gpu-price-shift", "Last one: when does finance need this, and is anything forcing a "
+     "decision sooner?", {"timeline", "allocation_offer"}),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "want"), SAME_WORDS)
+def test_two_facts_hit_by_the_same_words_are_both_told(case_id: str, question: str,
+                                                       want: set[str]) -> None:
+    assert told(case_id, question) == want
+
+
+@pytest.mark.parametrize(("case_id", "question", "want"), SAME_WORDS)
+def test_without_the_same_words_slack_the_farther_fact_is_missed(case_id: str, question: str,
+                                                                 want: set[str]) -> None:
+    without = dataclasses.replace(PARAMS, keyword_same_slack=PARAMS.keyword_slack)
+    assert told(case_id, question, without) < want
+
+
+def test_a_clue_hit_by_the_same_words_as_a_fact_still_has_to_lead() -> None:
+    # the share of calls that fail and the clue of the tasks that fail share "how often"
+    assert told("compound-ai-json-reliability", "How often does it go wrong?") \
+        == {"failure_rates"}
