@@ -540,3 +540,10 @@ def test_a_clue_hit_by_the_same_words_as_a_fact_still_has_to_lead() -> None:
     # the share of calls that fail and the clue of the tasks that fail share "how often"
     assert told("compound-ai-json-reliability", "How often does it go wrong?") \
         == {"failure_rates"}
+
+
+def test_a_broad_question_two_facts_are_both_close_to_gets_both() -> None:
+    # Probe 18, a new user's trial: refused, for want of a lead between the two.
+    assert told("fintech-p99-spikes", "What's the traffic like?") == {"scale", "traffic_pattern"}
+    without = dataclasses.replace(PARAMS, pair_min=1.0)
+    assert told("fintech-p99-spikes", "What's the traffic like?", without) == set()
