@@ -547,3 +547,21 @@ def test_a_broad_question_two_facts_are_both_close_to_gets_both() -> None:
     assert told("fintech-p99-spikes", "What's the traffic like?") == {"scale", "traffic_pattern"}
     without = dataclasses.replace(PARAMS, pair_min=1.0)
     assert told("fintech-p99-spikes", "What's the traffic like?", without) == set()
+
+
+#: Probe 18: either-or questions of real candidates (evals/probes/clarify-recorded.jsonl) whose
+#: second side names a fact of its own by its keywords.
+EITHER_OR = [
+    ("devx-observability-gap", "Has latency actually regressed, or is this a visibility problem?",
+     {"latency", "pain_point"}, "pain_point"),
+    ("train-deploy-one-stack", "Do customers actually care, or is this a leadership thing?",
+     {"strategic_asks"}, "strategic_asks"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "want", "side"), EITHER_OR)
+def test_each_side_of_an_either_or_question_is_read_for_its_keywords(
+        case_id: str, question: str, want: set[str], side: str) -> None:
+    assert want <= told(case_id, question)
+    without = dataclasses.replace(PARAMS, either_or_behind=1.0)
+    assert side not in told(case_id, question, without)

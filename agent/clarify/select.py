@@ -239,6 +239,7 @@ WordLlama's cosine (:data:`CLUES_BY_WORDLLAMA`) and each encoder's :class:`Param
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -295,6 +296,15 @@ class Params:
     """Meaning alone tells the closest fact at this similarity or more..."""
     meaning_margin: float = 0.02
     """...when it leads the second closest by at least this much."""
+    either_or_behind: float = 1.0
+    """Each side of an either-or question ("Has latency actually regressed, or is this a
+    visibility problem?", "Is it just about cost or does latency matter too?") is also read
+    alone, for its keyword hits only (meaning alone tells it nothing): a hit there may trail the
+    side's closest fact by at most this much (probe 18). Round 7 stopped splitting at "or"
+    because a side alone says too little for meaning ("Is somebody waiting on each answer, or
+    does it all run overnight?"); a keyword naming its fact on one side is another matter, and
+    read with the whole question it trails the other side's subject. 1.0: the sides are not
+    read."""
     pair_min: float = 1.0
     """When the closest fact misses ``meaning_margin`` only because the second closest is as
     close, both are told if both are at least this similar, neither is a clue and each passes
@@ -485,7 +495,7 @@ BLEND_PARAMS = Params(keyword_floor=0.1, phrase_behind=0.4, meaning_min=0.45,
                       meaning_margin=0.06, token_weight=0.3, token_floor=0.3, off_margin=0.0,
                       off_typed_margin=-0.1, meaning_past_refused=0.2, off_keyword_margin=0.0,
                       word_behind=0.2, keyword_behind=0.25, keyword_same_slack=0.2,
-                      pair_min=0.65)
+                      pair_min=0.65, either_or_behind=0.15)
 #: The fitted match of the encoder in use.
 PARAMS = {"minilm": MINILM_PARAMS, "blend": BLEND_PARAMS}.get(ENCODER, WORDLLAMA_PARAMS)
 #: A second question inside one part: a separator, then a question word. Not at "or" (round
@@ -793,6 +803,13 @@ _LEAD_IN = re.compile(
     r"might|may)\b)", re.IGNORECASE)
 
 
+#: Where an either-or question turns to its second side ("Has latency actually regressed, or is
+#: this a visibility problem?"): "or" and a verb that opens a question of its own.
+_OR_QUESTION = re.compile(
+    r"\s*,?\s+or\s+(?=(?:is|are|was|were|do|does|did|can|could|would|will|has|have|should)\b)",
+    re.IGNORECASE)
+
+
 def split_questions(part: str) -> list[str]:
     """A part split where a second question starts; [part] when there is only one.
 
@@ -964,6 +981,8 @@ class Reading:
     not read: without the authored lists)"""
     clue_row: np.ndarray | None = None
     """per fact, the similarity the clue rules read (:data:`CLUES_BY_WORDLLAMA`); None: ``row``"""
+    either_or: bool = False
+    """whether the text is one side of an either-or question (``either_or_behind``)"""
     evidence: tuple[frozenset[str], ...] = ()
     """per keyword hit (in the order of ``hits``), the words of the text its keywords matched
     (lower-cased phrases; see ``keyword_same_slack``)"""
@@ -989,6 +1008,14 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
                 # latency do they need?") is not asked about; only the questions are matched.
                 part, halves = " ".join(asked), asked
         texts = [part, *halves] if len(halves) > 1 else [part]
+        judged = [not (len(texts) > 1 and n == 0) for n in range(len(texts))]
+        sides = len(texts)
+        # Each side of an either-or question is read too (``either_or_behind``)
+        for h in list(texts[1:] if len(texts) > 1 else texts):
+            ors = [o for o in _OR_QUESTION.split(h) if o.strip(" ?.,;:—–-")]
+            if len(ors) > 1:
+                texts += ors
+                judged += [False] * len(ors)
         scores = fi.scores(texts)
         clue_scores = fi.clue_scores(texts)
         offs = off_sheet(fi, texts) if authored else np.full(len(texts), -1.0, dtype=np.float32)
@@ -1001,11 +1028,12 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
             readings.append(Reading(
                 scores[row_no], tuple(hits), typed,
                 shared_words(fi, text) if signals else none,
-                not (len(texts) > 1 and row_no == 0),
+                judged[row_no],
                 fi.subjects.scores(text) if tokens and fi.subjects is not None else none,
                 text, tuple(sets_apart(fi, i, span) for i, span in hits.items()),
                 tuple(evidence_words(found) for found in spans.values()),
                 float(offs[row_no]), None if clue_scores is None else clue_scores[row_no],
+                row_no >= sides,
                 tuple(frozenset(s.lower() for s in found) for found in spans.values())))
     return fi, named_facts, readings
 
@@ -1025,6 +1053,8 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
     p = p or PARAMS
     chosen = set(named_facts)
     for r in readings:
+        if r.either_or and p.either_or_behind >= 1.0:
+            continue
         asked = intents(r.text)
         refusing = bool(asked & set(p.typed_refuse))  # a kind asked that refuses facts lacking it
         needed = asked & set(p.needs_kinds)  # kinds asked that a fact must give
@@ -1039,7 +1069,11 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                 chosen.add(top)
                 continue
         off = r.off if len(content_words(r.text)) >= p.off_min_content else -1.0
-        confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, p, r.apart, r.span_words,
+        kp = p if not r.either_or else dataclasses.replace(
+            p, keyword_behind=min(p.keyword_behind, p.either_or_behind),
+            phrase_behind=min(p.phrase_behind, p.either_or_behind),
+            word_behind=min(p.word_behind, p.either_or_behind))
+        confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, kp, r.apart, r.span_words,
                                            r.clue_row, r.evidence)
                      if fi.facts[i].clue or not (refusing and r.typed[i] < 0)]
         if needed:
