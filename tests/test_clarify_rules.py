@@ -565,3 +565,15 @@ def test_each_side_of_an_either_or_question_is_read_for_its_keywords(
     assert want <= told(case_id, question)
     without = dataclasses.replace(PARAMS, either_or_behind=1.0)
     assert side not in told(case_id, question, without)
+
+
+def test_a_question_after_a_heading_is_asked_without_the_heading() -> None:
+    # Probe 18, a real candidate's turn: the heading made the first question read as a statement.
+    q = ("Thanks. A few things before I go anywhere. First, to pin down the lifecycle stage and "
+         "the traffic mode: is this pure serving, and is every request synchronous with someone "
+         "waiting on it, or is there some batch scoring mixed in that we could push off-peak?")
+    assert told("fintech-p99-spikes", q) == {"product_area", "workload"}
+    # the heading names a subject the question does not ask about (clarify14, off sheet)
+    q = ("The customer who shipped the bad fine-tune last month: did they open a ticket with us, "
+         "and how fast did support respond?")
+    assert "incident" not in told("train-deploy-one-stack", q)

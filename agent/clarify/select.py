@@ -253,7 +253,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agent.cases import Case, Fact
-from agent.offline import asks_something
+from agent.offline import _states, asks_something
 from agent.prompts import clarify_intents, clarify_offsheet, clarify_words, fact_asks
 from agent.semantic.matcher import Index
 from agent.semantic.model import SemanticModelError
@@ -810,6 +810,13 @@ _OR_QUESTION = re.compile(
     re.IGNORECASE)
 
 
+def _tail(half: str) -> str:
+    """The last clause of a half of a part: the question after a heading or a lead-in that
+    :func:`split_questions` keeps with it ("First, to pin down the traffic mode, is this pure
+    serving" asks "is this pure serving")."""
+    return re.split(r"\s*(?:[,:;—–]|\s-\s)\s*", half.strip())[-1]
+
+
 def split_questions(part: str) -> list[str]:
     """A part split where a second question starts; [part] when there is only one.
 
@@ -1002,10 +1009,16 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
         named_facts.update(named(case, part))
         halves = split_questions(part)
         if len(halves) > 1:
-            asked = [h for h in halves if asks_something(h)]
-            if asked and len(asked) < len(halves):
+            asked = [h if asks_something(h) else _tail(h) for h in halves
+                     if asks_something(h)
+                     or (_OPENS_QUESTION.match(_tail(h)) and not _states(h))]
+            if asked and asked != halves:
                 # A statement between the questions ("Their users are developers, so what
                 # latency do they need?") is not asked about; only the questions are matched.
+                # A half whose last clause asks after a heading ("First, to pin down the
+                # traffic mode: is this pure serving") asks that clause (probe 18: the heading
+                # left the question out as a statement; "The customer who shipped the bad
+                # fine-tune: did they open a ticket?" does not ask about the bad fine-tune).
                 part, halves = " ".join(asked), asked
         texts = [part, *halves] if len(halves) > 1 else [part]
         judged = [not (len(texts) > 1 and n == 0) for n in range(len(texts))]
