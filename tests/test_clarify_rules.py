@@ -577,3 +577,16 @@ def test_a_question_after_a_heading_is_asked_without_the_heading() -> None:
     q = ("The customer who shipped the bad fine-tune last month: did they open a ticket with us, "
          "and how fast did support respond?")
     assert "incident" not in told("train-deploy-one-stack", q)
+
+
+def test_two_clues_hit_by_the_same_words_are_both_told() -> None:
+    # Probe 18, a real candidate's turn: asked where the cold time goes, told the full
+    # fine-tunes' share and not the LoRAs' (a clue had to lead its hits).
+    q = "Do we know where the cold time actually goes?"
+    both = {"cold_start_breakdown", "full_ft_cold_start"}
+    assert told("finetune-cold-starts", q) == both
+    without = dataclasses.replace(PARAMS, clue_same_slack=0.0)
+    assert told("finetune-cold-starts", q, without) == {"full_ft_cold_start"}
+    # a question naming one of them gets that one
+    assert told("finetune-cold-starts", "Why are cold starts slow for full fine-tunes?") \
+        == {"full_ft_cold_start"}
