@@ -509,3 +509,84 @@ def test_a_set_aside_clause_is_cut_only_when_a_question_is_left() -> None:
         == "Is it not the revenue that matters?"
     assert without_set_aside("Not sure whether they retrain — do they?") \
         == "Not sure whether they retrain — do they?"
+
+
+#: Probe 18: questions whose keywords hit two facts with exactly the same words of the question
+#: (real candidates' turns, evals/probes/clarify-recorded.jsonl): the words cannot tell the
+#: facts apart, so the question asks both.
+SAME_WORDS = [
+    ("moe-long-context-onboarding",
+     "What did our first internal attempts actually show, in numbers?",
+     {"internal_results", "internal_ttft"}),
+    ("gpu-price-shift", "Last one: when does finance need this, and is anything forcing a "
+     "decision sooner?", {"timeline", "allocation_offer"}),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "want"), SAME_WORDS)
+def test_two_facts_hit_by_the_same_words_are_both_told(case_id: str, question: str,
+                                                       want: set[str]) -> None:
+    assert told(case_id, question) == want
+
+
+@pytest.mark.parametrize(("case_id", "question", "want"), SAME_WORDS)
+def test_without_the_same_words_slack_the_farther_fact_is_missed(case_id: str, question: str,
+                                                                 want: set[str]) -> None:
+    without = dataclasses.replace(PARAMS, keyword_same_slack=PARAMS.keyword_slack)
+    assert told(case_id, question, without) < want
+
+
+def test_a_clue_hit_by_the_same_words_as_a_fact_still_has_to_lead() -> None:
+    # the share of calls that fail and the clue of the tasks that fail share "how often"
+    assert told("compound-ai-json-reliability", "How often does it go wrong?") \
+        == {"failure_rates"}
+
+
+def test_a_broad_question_two_facts_are_both_close_to_gets_both() -> None:
+    # Probe 18, a new user's trial: refused, for want of a lead between the two.
+    assert told("fintech-p99-spikes", "What's the traffic like?") == {"scale", "traffic_pattern"}
+    without = dataclasses.replace(PARAMS, pair_min=1.0)
+    assert told("fintech-p99-spikes", "What's the traffic like?", without) == set()
+
+
+#: Probe 18: either-or questions of real candidates (evals/probes/clarify-recorded.jsonl) whose
+#: second side names a fact of its own by its keywords.
+EITHER_OR = [
+    ("devx-observability-gap", "Has latency actually regressed, or is this a visibility problem?",
+     {"latency", "pain_point"}, "pain_point"),
+    ("train-deploy-one-stack", "Do customers actually care, or is this a leadership thing?",
+     {"strategic_asks"}, "strategic_asks"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "want", "side"), EITHER_OR)
+def test_each_side_of_an_either_or_question_is_read_for_its_keywords(
+        case_id: str, question: str, want: set[str], side: str) -> None:
+    assert want <= told(case_id, question)
+    without = dataclasses.replace(PARAMS, either_or_behind=1.0)
+    assert side not in told(case_id, question, without)
+
+
+def test_a_question_after_a_heading_is_asked_without_the_heading() -> None:
+    # Probe 18, a real candidate's turn: the heading made the first question read as a statement.
+    q = ("Thanks. A few things before I go anywhere. First, to pin down the lifecycle stage and "
+         "the traffic mode: is this pure serving, and is every request synchronous with someone "
+         "waiting on it, or is there some batch scoring mixed in that we could push off-peak?")
+    assert told("fintech-p99-spikes", q) == {"product_area", "workload"}
+    # the heading names a subject the question does not ask about (clarify14, off sheet)
+    q = ("The customer who shipped the bad fine-tune last month: did they open a ticket with us, "
+         "and how fast did support respond?")
+    assert "incident" not in told("train-deploy-one-stack", q)
+
+
+def test_two_clues_hit_by_the_same_words_are_both_told() -> None:
+    # Probe 18, a real candidate's turn: asked where the cold time goes, told the full
+    # fine-tunes' share and not the LoRAs' (a clue had to lead its hits).
+    q = "Do we know where the cold time actually goes?"
+    both = {"cold_start_breakdown", "full_ft_cold_start"}
+    assert told("finetune-cold-starts", q) == both
+    without = dataclasses.replace(PARAMS, clue_same_slack=0.0)
+    assert told("finetune-cold-starts", q, without) == {"full_ft_cold_start"}
+    # a question naming one of them gets that one
+    assert told("finetune-cold-starts", "Why are cold starts slow for full fine-tunes?") \
+        == {"full_ft_cold_start"}
