@@ -492,9 +492,10 @@ def test_a_question_of_several_the_sheet_cannot_answer_is_said_to_be_so() -> Non
     # a fragment is no question of its own ("Two things." heads what follows)
     heads = _ask(case, "Two things. Which GPUs?", [])
     assert heads.fact_ids == ["hardware"] and "“" not in heads.text
-    # one question alone keeps the plain reply
-    alone = _ask(case, "What colour is the office carpet?", [])
+    # one question alone keeps the plain reply (small talk its own: "not part of this case")
+    alone = _ask(case, "What colour is their logo?", [])
     assert alone.text == script()["no_fact"]
+    assert _ask(case, "What colour is the office carpet?", []).text == script()["no_fact_off_case"]
 
 
 def test_a_question_quoted_back_is_cut_and_tells_no_fact() -> None:
