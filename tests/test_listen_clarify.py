@@ -493,7 +493,7 @@ def test_a_question_of_several_the_sheet_cannot_answer_is_said_to_be_so() -> Non
     heads = _ask(case, "Two things. Which GPUs?", [])
     assert heads.fact_ids == ["hardware"] and "“" not in heads.text
     # one question alone keeps the plain reply (small talk its own: "not part of this case")
-    alone = _ask(case, "What colour is their logo?", [])
+    alone = _ask(case, "How many engineers are on their team?", [])
     assert alone.text == script()["no_fact"]
     assert _ask(case, "What colour is the office carpet?", []).text == script()["no_fact_off_case"]
 
