@@ -177,8 +177,32 @@ def points_made(note: str, answers: list[str]) -> list[bool]:
                             full_sims[:, denials.index(i)].max()) >= NOTE_MATCH))
             continue
         covered = bool(keys) and sum(1 for k in keys if k[:5] in said) / len(keys) >= NOTE_COVERED
+        # a point naming alternatives ("time to first token, tokens per second per user, or
+        # aggregate throughput") is made by one of them said in full (trial 17's "do they mean
+        # the wait before the first words show up, or ...?" was told to pin down what "2x
+        # faster" means)
+        covered = covered or (" or " in part and any(
+            len(alt) >= 2 and all(k[:5] in said for k in alt)
+            for alt in map(_key_words, _ALTERNATIVES.split(part))))
         made.append(covered or (sims is not None and float(sims[:, i].max()) >= NOTE_MATCH))
-    return made
+    return _either(note, parts, made)
+
+
+def _either(note: str, parts: list[str], made: list[bool]) -> list[bool]:
+    """A note whose points after its lead are alternatives ("Pins down what '2x faster'
+    means: time to first token, tokens per second per user, or aggregate throughput") has
+    them all made when one of them is."""
+    if len(parts) < 3 or not parts[-1].lower().startswith("or "):
+        return made
+    head, colon, _ = note.partition(":")
+    start = len(note_parts(head)) if colon and ";" not in head else 0
+    if start >= len(parts) - 1 or not any(made[start:]):
+        return made
+    return [*made[:start], *([True] * (len(parts) - start))]
+
+
+#: Where a note's point lists alternatives: "a, b, or c".
+_ALTERNATIVES = re.compile(r",\s*(?:or\s+)?|\s+or\s+")
 
 
 #: A note's point that denies something ("latency doesn't matter", "no new hardware").

@@ -454,6 +454,17 @@ def test_a_note_point_that_denies_is_made_by_the_same_denial_in_other_words() ->
         assert points_made(note, [said])[-1] is False
 
 
+def test_a_note_listing_alternatives_is_made_by_one_of_them() -> None:
+    # Trial 17: "do they mean the wait before the first words show up, or ...?" was told in
+    # coach feedback to pin down what "2x faster" means.
+    note = get_case("llama70b-2x-latency").strong_answer["clarify"][0]
+    assert note.startswith("Pins down what") and note.endswith("or aggregate throughput")
+    asked = ("When they say slow, do they mean the wait before the first words show up, or how "
+             "long the whole reply takes to finish?")
+    assert note_said(note, [asked])
+    assert not note_said(note, ["How many GPUs are they running this on?"])
+
+
 def test_a_note_point_made_only_to_reject_it_was_not_made() -> None:
     note = get_case("batch-inference-cost").strong_answer["validate"][0]
     rejected = ("No parallel night: we wouldn't compare cost, completion time or accuracy, "
