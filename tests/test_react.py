@@ -779,8 +779,11 @@ def test_a_gap_probe_does_not_ask_for_what_the_answer_has_under_a_heading() -> N
     assert under_heading(this_week, [plan])
     assert asked("solutions", plan) != this_week
     for words in ("Week 1: reserved capacity for them, and a dashboard of where time goes.",
-                  "In the first two weeks I'd give them reserved capacity and a latency chart."):
+                  "In the first two weeks I'd give them reserved capacity and a latency chart.",
+                  # trial 17: "This week we switch ..." was asked "What could you do this week?"
+                  "This week we switch them to reserved capacity."):
         assert under_heading(this_week, [words]), words
+    assert not under_heading(this_week, ["This week is busy for them."])
     check = ("Compare their tail latency on the new pool against the old one over two weeks of "
              "peaks, with a rollback ready.")
     assert asked("validate", check) == business  # nothing about the business: asked

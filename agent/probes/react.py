@@ -1222,8 +1222,10 @@ _THEMES = (
 #: A sentence opened by a span of time, which heads what follows as a heading does ("In the
 #: first two weeks I'd…").
 _TIME_OPENER = re.compile(
-    r"(?:^|\n|[.;!?]\s+)\W*(?:in|during|over|within|for)\s+(?:the\s+)?((?:first|next|coming)\s+"
-    r"(?:two |three |few |couple of |\d+ )?(?:weeks?|days?|months?)|this week|week (?:one|1))\b",
+    r"(?:^|\n|[.;!?]\s+)\W*(?:(?:in|during|over|within|for)\s+(?:the\s+)?((?:first|next|coming)\s+"
+    r"(?:two |three |few |couple of |\d+ )?(?:weeks?|days?|months?)|this week|week (?:one|1))"
+    # trial 17: "This week we switch ..." was asked "What could you do this week?"
+    r"|(this week|today|right away|immediately)(?=\s+(?:we|i|they|you)\b))\b",
     re.IGNORECASE)
 #: A question asking for an order over time, and a heading that is a time (two of them are a
 #: sequence already): trial 9 was asked "How would you sequence this, from the first step
@@ -1247,7 +1249,7 @@ def headings(answers: Sequence[str]) -> list[str]:
     for a in answers:
         out += [m.group(1).strip() for m in _HEADING.finditer(a)
                 if len(m.group(1).split()) <= 4 and not has_verb(m.group(1))]
-        out += [m.group(1).strip() for m in _TIME_OPENER.finditer(a)]
+        out += [(m.group(1) or m.group(2)).strip() for m in _TIME_OPENER.finditer(a)]
     return out
 
 
