@@ -30,6 +30,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 
 from agent import commands
+from agent.cases import get_case
 from agent.config import Settings
 from agent.engine import Engine
 from agent.steps import STEPS
@@ -164,7 +165,10 @@ def test_the_payload_says_where_the_interview_is_and_what_can_be_done(server: Se
     first = payload(out)
     assert first["step"] == "clarify" and first["number"] == 1 and first["total"] == 6
     assert first["title"] == "Clarify the problem and context"
-    assert first["last"]["kind"] == "prompt" and first["question"] == first["last"]["text"]
+    # the case is the question; the last line said is the clarify limit, after it
+    assert first["question"] == get_case(CASE).prompt.strip()
+    assert first["last"]["kind"] == "notice" and "up to 8 clarifying questions" in \
+        first["last"]["text"]
     assert first["commands"] == ["help", "repeat", "next", "skip", "quit"]
     assert first["mode"] == "exam" and first["engine"] == "offline"
     assert first["clarify_left"] == 8 and first["notice"] is None and first["answered"] == 0
