@@ -22,7 +22,9 @@ from typing import Any
 
 import ahocorasick
 
-_WS = re.compile(r"\s+")
+# Whitespace runs are collapsed with ``" ".join(text.split())``: the same as
+# ``re.sub(r"\s+", " ", text).strip()`` (``\s``, ``str.split`` and ``str.strip`` take the same
+# characters as whitespace), several times faster than the substitution.
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 #: Unicode format characters (category Cf: zero-width spaces and joiners, the soft hyphen, bidi
@@ -60,7 +62,7 @@ def normalise(text: str) -> str:
     angle brackets as ``<``/``>`` (prompts show the candidate's as ``‹``/``›``), whitespace
     collapsed, lower case."""
     text = unicodedata.normalize("NFKC", strip_format(text)).translate(_ASCII_ANGLES)
-    return _WS.sub(" ", text).strip().lower()
+    return " ".join(text.split()).lower()  # (whitespace collapsed: see above)
 
 
 #: A word spelled out letter by letter: "G r a d e r", "S.Y.S.T.E.M".
@@ -80,7 +82,7 @@ def fold(text: str) -> str:
         text = unicodedata.normalize("NFKC", text).translate(_ASCII_ANGLES).translate(
             _CONFUSABLES)
     text = _SPACED.sub(lambda m: re.sub(r"[\s._-]", "", m.group(0)), text)
-    return _WS.sub(" ", text.replace("\u2019", "'")).strip()
+    return " ".join(text.replace("\u2019", "'").split())  # (spaces collapsed: see above)
 
 
 @lru_cache(maxsize=16384)
