@@ -162,6 +162,13 @@ def _combined(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 # an expression that names no upper-case letter itself finds the same matches, at the same
 # places, compiled without the flag and run on the lower-cased text; the match is then taken
 # again, anchored, on the text itself, so callers see the text's own characters.
+# The form for lower-cased text is also compiled with re.ASCII: ``\w``, ``\b``, ``\d`` and
+# ``\s`` are then read from a table instead of Unicode's character database (each ``\b`` of an
+# expression, tried at every place of the text, asked up to eight questions of it). They read
+# every ASCII character as Unicode does but the separators U+001C-U+001F (whitespace to Unicode),
+# and every other character as neither a word character, a digit nor whitespace: simple text
+# holds neither those separators nor any other character that is one of these to Unicode, so
+# the matches are the same.
 _INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]")
 
 
@@ -192,7 +199,7 @@ def _lowered(regex: re.Pattern[str] | None) -> re.Pattern[str] | None:
     if regex is None or not regex.flags & re.IGNORECASE or not _lower_safe(regex.pattern):
         return None
     try:
-        return re.compile(regex.pattern)
+        return re.compile(regex.pattern, re.ASCII)  # (on simple text only: see above)
     except re.error:  # pragma: no cover - it compiled with IGNORECASE
         return None
 
@@ -215,10 +222,24 @@ def _lowered_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
     return fast
 
 
+#: The ASCII characters that Unicode reads as whitespace and re.ASCII does not.
+_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+
+
 def _simple(text: str) -> bool:
     """Whether ``text`` lower-cases character for character with no case-insensitive
-    equivalences beyond ASCII's (see _lower_safe)."""
-    return text.isascii() or all(c.isascii() or _caseless(c) for c in set(text))
+    equivalences beyond ASCII's (see _lower_safe), and reads the same with re.ASCII: no
+    character beyond ASCII is a word character or whitespace (curly quotes, dashes and symbols
+    are fine; see above), nor is one of :data:`_SEPARATORS` there."""
+    if text.isascii():  # (four tests, no loop: asked of every text searched)
+        return ("\x1c" not in text and "\x1d" not in text and "\x1e" not in text
+                and "\x1f" not in text)
+    return all(c not in _SEPARATORS if c.isascii() else _plain(c) for c in set(text))
+
+
+def _plain(c: str) -> bool:
+    """A character beyond ASCII that simple text may hold (see _simple)."""
+    return _caseless(c) and not c.isalnum() and not c.isspace()
 
 
 def caseless_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
