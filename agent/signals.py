@@ -1502,9 +1502,13 @@ def sentences(text: str) -> list[str]:
 
 def _continues(before: str, after: str) -> bool:
     """Whether ``after`` goes on the sentence ``before``, which ended at an abbreviation."""
-    if _ABBREVIATION.search(before):
+    # (searched from near the end: a match ends there, or before a final "\n", and takes at
+    # most 7 and 4 characters; a \b or lookbehind still reads what comes before the place a
+    # search starts from)
+    if _ABBREVIATION.search(before, max(0, len(before) - 10)):
         return True
-    return bool(_MAYBE_ABBREVIATION.search(before)) and after[:1].islower()
+    return (bool(_MAYBE_ABBREVIATION.search(before, max(0, len(before) - 6)))
+            and after[:1].islower())
 
 
 # Sentences that talk to the grader rather than about the case. The offline scorer ignores

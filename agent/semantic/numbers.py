@@ -182,7 +182,13 @@ def has_number_words(text: str) -> bool:
     does for any part of ``text`` cut where a word neither starts nor ends (both expressions
     hold ``\b`` as their only look around the text, so a match in such a part is one in
     ``text`` too)."""
-    return found_in(_ANY, text, lowered_if_simple(text)) or bool(_DIGIT_RATE.search(text))
+    low = lowered_if_simple(text)
+    # (a rate ends in a digit, and simple text's digits are ASCII ones)
+    return found_in(_ANY, text, low) or (
+        (low is None or _A_DIGIT.search(low) is not None) and found_in(_DIGIT_RATE, text, low))
+
+
+_A_DIGIT = re.compile(r"[0-9]")
 
 
 @lru_cache(maxsize=8192)
@@ -201,9 +207,12 @@ def words_to_numbers(text: str) -> str:
         return low is None or any(w in low for w in words)
 
     fractions = has("half", "quarter", "third", "tenth", "fifth")
-    out = _FRACTION_OF.sub(_fraction_of, text) if fractions else text
+    # (the units these two read: no rewrite below brings one in that was not there)
+    fraction_of = fractions and has("second", "minute", "hour", "day", "percent")
+    fraction_of_time = fractions and has("second", "minute", "hour", "day")
+    out = _FRACTION_OF.sub(_fraction_of, text) if fraction_of else text
     out = _runs_rewritten(out)
-    if fractions:
+    if fraction_of:
         out = _FRACTION_OF.sub(_fraction_of, out)
     if has("half"):
         out = _AND_A_HALF.sub(_and_a_half, out)
@@ -218,8 +227,9 @@ def words_to_numbers(text: str) -> str:
     if has("twice", "double", "triple", "quadruple"):
         out = _MULTIPLE.sub(lambda m: _MULTIPLES[_word(m.group(1), _MULTIPLES)], out)
     out = _MILLIS.sub(r"\1 ms", out) if has("millisecond") else out
-    if fractions:
+    if fraction_of_time:
         out = _N_FRACTION_OF.sub(_n_fraction_of, out)
+    if fractions:
         out = _SHARE.sub(_share, out)
     return _RATE.sub(_rate, out) if " in " in out or " out of " in out else out
 

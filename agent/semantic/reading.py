@@ -23,6 +23,8 @@ from agent.semantic.numbers import has_number_words, words_to_numbers
 from agent.signals import (
     caseless_form,
     finditer_caseless,
+    found_in,
+    lowered_if_simple,
     matching_in,
     substantive_sentences,
     union_of,
@@ -147,7 +149,18 @@ def _short_list(items: list[str]) -> bool:
                         for x in items for w in _WORD.findall(x.lower())))
 
 
-_ITEM_SPLIT = re.compile(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*")
+#: (Each match starts with whitespace or one of the marks, "and" or "or": the lookahead lets
+#: the matcher pass over any other place at once.)
+_ITEM_SPLIT = re.compile(r"(?=[\s,/+;&ao])\s*(?:[,/+;&]|\band\b|\bor\b)\s*")
+
+
+def _split_items(text: str) -> list[str]:
+    """``_ITEM_SPLIT.split(text)``, with no search of a text that holds none of the marks
+    (most sentences hold no list)."""
+    if ("," in text or "/" in text or "+" in text or ";" in text or "&" in text
+            or "and" in text or "or" in text):
+        return _ITEM_SPLIT.split(text)
+    return [text]
 
 
 def _list_items(text: str) -> list[str] | None:
@@ -157,7 +170,7 @@ def _list_items(text: str) -> list[str] | None:
     line = _BULLET.sub("", text)
     lv = _LABEL_VALUE.match(line)
     body = lv.group(2) if lv and len(lv.group(1).split()) <= 4 else line
-    items = [x for x in _ITEM_SPLIT.split(body) if x.strip(" .")]
+    items = [x for x in _split_items(body) if x.strip(" .")]
     return items if _short_list(items) else None
 
 
@@ -219,7 +232,7 @@ def has_verb(text: str) -> bool:
         value = lv.group(2)
         if len(value.split()) <= 3 and not re.search(r"(?<![a-z])\d", value, re.IGNORECASE):
             return False
-    items = [x for x in _ITEM_SPLIT.split(lv.group(2) if lv else line) if x.strip(" .")]
+    items = [x for x in _split_items(lv.group(2) if lv else line) if x.strip(" .")]
     if _short_list(items):
         return False  # a list of short items: "p99, trade-offs, root cause, confirm"
     words = _WORD.findall(line.lower().replace("\u2019", "'"))
@@ -697,9 +710,11 @@ def read_sentence(text: str) -> Sentence:
     return Sentence(text=text, read=read, full=full,
                     claim=((has_verb(text) or described(text) or bool(_ANNOUNCES.match(text)))
                            and not filler(text) and len(text.split()) <= CLAIM_MAX_WORDS),
-                    quantity=bool(_QUANTITY.search(read)) and not listed_figures(digits),
+                    quantity=found_in(_QUANTITY, read, lowered_if_simple(read))
+                    and not listed_figures(digits),
                     negated=affirmed != src,
-                    reasoned=bool(_REASON.search(text)), parts=tuple(parts))
+                    reasoned=found_in(_REASON, text, lowered_if_simple(text)),
+                    parts=tuple(parts))
 
 
 #: A line that only heads what follows: "Short term:", "Assumptions:", "## Next quarter",
