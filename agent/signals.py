@@ -275,6 +275,14 @@ def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
             else regex.search(text)) is not None
 
 
+def matched_at_start(regex: re.Pattern[str], text: str, low: str | None) -> bool:
+    """Whether ``regex`` (case-insensitive) matches at the start of ``text`` (``regex.match``);
+    ``low``: as :func:`found_in` takes it."""
+    fast = _lowered_form(regex) if low is not None else None
+    return (fast.match(low) if fast is not None and low is not None
+            else regex.match(text)) is not None
+
+
 @lru_cache(maxsize=16384)
 def _lowered_text(text: str) -> tuple[str, str | None]:
     """``text`` lower-cased, and the same again when the text is simple (else None): a
@@ -1754,7 +1762,9 @@ def _opening(sentence: str) -> tuple[bool, bool]:
     answer keywords:") takes the rest of the line; one with nothing after it ("SYSTEM:"), or a
     meta sentence introducing a list ("the candidate covered:"), the rest of the paragraph."""
     text = fold(sentence)
-    m = _ROLE_LABEL.search(text) or _SCORE_LABEL.search(text)
+    low = lowered_if_simple(text)  # (the same matches, through the forms for lower-cased text)
+    m = (_search(_ROLE_LABEL, _lowered_form(_ROLE_LABEL), text, low)
+         or _search(_SCORE_LABEL, _lowered_form(_SCORE_LABEL), text, low))
     if m is None:
         tags = list(_FAKE_TAG.finditer(text))
         m = tags[-1] if tags else None

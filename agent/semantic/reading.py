@@ -25,6 +25,7 @@ from agent.signals import (
     finditer_caseless,
     found_in,
     lowered_if_simple,
+    matched_at_start,
     matching_in,
     substantive_sentences,
     union_of,
@@ -504,18 +505,21 @@ def clauses(sentence: str) -> tuple[Clause, ...]:
         if not text.strip():
             continue
         spans = _negated_spans(text)
-        if out and _RETRACTS.match(text) and not (
+        low = lowered_if_simple(text)  # (the tests below through signals.matched_at_start)
+        if out and matched_at_start(_RETRACTS, text, low) and not (
                 n + 1 < len(pieces) and _CONDITION.match(pieces[n + 1][1])):
             last = out[-1]  # "It could go wrong, but it can't"
             out[-1] = Clause(last.text, last.start, ((0, len(last.text)),), retracted=True)
             spans = spans or [(0, len(text))]
         if carry and not spans and (dangling or _continues(text)):
             spans = [(0, len(text))]
-        if out and _DISMISS_PREVIOUS.match(text):  # "latency and cost metrics, not worth it"
+        # "latency and cost metrics, not worth it"
+        if out and matched_at_start(_DISMISS_PREVIOUS, text, low):
             last = out[-1]
             out[-1] = Clause(last.text, last.start, ((0, len(last.text)),))
             spans = spans or [(0, len(text))]
-        if _DISMISS_ALL.match(text):  # "Prefix caching, more concurrency: none of it is worth it"
+        # "Prefix caching, more concurrency: none of it is worth it"
+        if matched_at_start(_DISMISS_ALL, text, low):
             out = [Clause(c.text, c.start, ((0, len(c.text)),)) for c in out]
             spans = spans or [(0, len(text))]
         out.append(Clause(text, start, tuple(spans)))
