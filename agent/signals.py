@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -67,6 +67,7 @@ def normalise(text: str) -> str:
 
 #: A word spelled out letter by letter: "G r a d e r", "S.Y.S.T.E.M".
 _SPACED = re.compile(r"(?<!\w)(?:[^\W\d_][\s._-]){3,}[^\W\d_](?!\w)")
+_SPACED_ASCII = re.compile(_SPACED.pattern, re.ASCII)
 
 
 @lru_cache(maxsize=8192)
@@ -81,7 +82,9 @@ def fold(text: str) -> str:
         text = "".join(c for c in text if not unicodedata.combining(c))
         text = unicodedata.normalize("NFKC", text).translate(_ASCII_ANGLES).translate(
             _CONFUSABLES)
-    text = _SPACED.sub(lambda m: re.sub(r"[\s._-]", "", m.group(0)), text)
+    # (on simple text, through its re.ASCII form: the same matches, see _simple)
+    text = (_SPACED_ASCII if _simple(text) else _SPACED).sub(
+        lambda m: re.sub(r"[\s._-]", "", m.group(0)), text)
     return " ".join(text.replace("\u2019", "'").split())  # (spaces collapsed: see above)
 
 
@@ -265,6 +268,23 @@ def finditer_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
             return
         end = again.end()
         yield again
+
+
+def sub_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
+                 repl: Callable[[re.Match[str]], str], text: str) -> str:
+    """``regex.sub(repl, text)`` (``regex`` case-insensitive and never matching the empty
+    string; ``fast``: its :func:`caseless_form`), its matches found by
+    :func:`finditer_caseless`: the same matches, so the pieces between them are what ``sub``
+    keeps."""
+    pieces: list[str] = []
+    end = 0
+    for m in finditer_caseless(regex, fast, text):
+        pieces += (text[end:m.start()], repl(m))
+        end = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[end:])
+    return "".join(pieces)
 
 
 def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
@@ -1733,6 +1753,19 @@ def _meta_sets() -> frozenset[frozenset[str]]:
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".
 _LABEL = re.compile(r"^(.{1,80}?)(?::|\s[-\u2013\u2014]+(?:\s|$)|[\]>)}|])")
+#: What follows a _LABEL's label: one of these is among the first 82 characters of a text it
+#: matches (the label takes at most 80, and a dash may follow a space).
+_LABEL_MARKS = ":]>)}|-\u2013\u2014"
+
+
+def _may_label(text: str) -> bool:
+    """Whether _LABEL can match ``text`` (a test of a few characters before its search, which
+    tries every length of label)."""
+    head = text[:82]
+    for c in _LABEL_MARKS:  # noqa: SIM110 - a loop, not a generator (asked of every sentence)
+        if c in head:
+            return True
+    return False
 #: A tag that opens or closes a section of a prompt: the text after it is not the candidate's.
 _FAKE_TAG = re.compile(
     r"<\s*(/?)\s*([a-z_|!]*(candidate|answer|transcript|system|instruction|rubric|criteri|judge|"
@@ -1768,7 +1801,7 @@ def _opening(sentence: str) -> tuple[bool, bool]:
     if m is None:
         tags = list(_FAKE_TAG.finditer(text))
         m = tags[-1] if tags else None
-    if m is None:
+    if m is None and _may_label(text):
         label = _LABEL.match(text)
         m = label if label and is_meta(label.group(1)) else None
     if m is None:
