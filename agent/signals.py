@@ -651,6 +651,16 @@ def _needs_finder(needs: frozenset[str]) -> re.Pattern[str]:
     return re.compile(_trie(needs))
 
 
+def literal_finder(source: str) -> re.Pattern[str] | None:
+    """One expression finding any of the :func:`required_literals` of the expression
+    ``source`` in lower-cased simple text, or None when it has none: for a caller to keep
+    beside an expression it runs on text seen once (a clause), where a search of this trie
+    rules out most texts for less than the expression's own search (:func:`may_match`'s shared
+    automaton would scan each new text for every set it knows)."""
+    needs = required_literals(source)
+    return _needs_finder(needs) if needs else None
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How to search one signal group fast: a literal key finder over the lowered text tells

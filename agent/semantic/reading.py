@@ -24,6 +24,7 @@ from agent.signals import (
     caseless_form,
     finditer_caseless,
     found_in,
+    literal_finder,
     lowered_if_simple,
     matched_at_start,
     matching_in,
@@ -203,18 +204,28 @@ def described(text: str) -> bool:
     words = _WORD.findall(body.lower())
     if len(words) < 6:
         return False
-    items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*", body) if x.strip(" .")]
+    items = [x for x in _split_items(body) if x.strip(" .")]
     if _short_list(items):
         return False
     return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
 
 
 _BUZZ_LOW = caseless_form(_BUZZ)
+#: Strings one of which any match of the expression holds (signals.literal_finder).
+_BUZZ_NEEDS = literal_finder(_BUZZ.pattern)
+
+
+def _may_hold(finder: re.Pattern[str] | None, low: str | None) -> bool:
+    """False only when lower-cased simple text (``low``) holds none of a literal_finder's
+    strings: then the expression it was made for finds nothing there."""
+    return finder is None or low is None or finder.search(low) is not None
 
 
 def filler(text: str) -> bool:
     """Buzzwords glued together: a marked one ("synergy", "leverage", "holistically") or
     three of any ("north star alignment of the guardrail framework")."""
+    if not _may_hold(_BUZZ_NEEDS, lowered_if_simple(text)):
+        return False  # (no hit)
     hits = list(finditer_caseless(_BUZZ, _BUZZ_LOW, text))
     return any(m.group(1) for m in hits) or len(hits) >= 3
 
@@ -410,6 +421,9 @@ def _np_end(clause: str, start: int) -> int:
 #: The cues' forms for lower-cased text (signals.finditer_caseless): the same matches, faster.
 _NEG_BEFORE_LOW = caseless_form(_NEG_BEFORE)
 _NEG_AFTER_LOW = caseless_form(_NEG_AFTER)
+#: What their matches hold (most clauses hold none: their searches are then skipped).
+_NEG_BEFORE_NEEDS = literal_finder(_NEG_BEFORE.pattern)
+_NEG_AFTER_NEEDS = literal_finder(_NEG_AFTER.pattern)
 
 
 def _negated_spans(clause: str) -> list[tuple[int, int]]:
@@ -417,7 +431,9 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
     if _CONDITIONAL.match(clause):
         return spans
     active = False
-    for m in finditer_caseless(_NEG_BEFORE, _NEG_BEFORE_LOW, clause):
+    low = lowered_if_simple(clause)
+    for m in (finditer_caseless(_NEG_BEFORE, _NEG_BEFORE_LOW, clause)
+              if _may_hold(_NEG_BEFORE_NEEDS, low) else ()):
         cue = m.group(0).lower()
         rest = clause[m.end():]
         if (_guard(rest) and not _state_denied(clause, m)
@@ -439,7 +455,8 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
         end = _np_end(clause, m.end()) if np else len(clause)
         spans.append((m.start(), end))
         active = end >= len(clause)
-    for m in finditer_caseless(_NEG_AFTER, _NEG_AFTER_LOW, clause):
+    for m in (finditer_caseless(_NEG_AFTER, _NEG_AFTER_LOW, clause)
+              if _may_hold(_NEG_AFTER_NEEDS, low) else ()):
         spans.append((0, m.end()))
     return spans
 
