@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -22,7 +22,9 @@ from typing import Any
 
 import ahocorasick
 
-_WS = re.compile(r"\s+")
+# Whitespace runs are collapsed with ``" ".join(text.split())``: the same as
+# ``re.sub(r"\s+", " ", text).strip()`` (``\s``, ``str.split`` and ``str.strip`` take the same
+# characters as whitespace), several times faster than the substitution.
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 #: Unicode format characters (category Cf: zero-width spaces and joiners, the soft hyphen, bidi
@@ -60,11 +62,12 @@ def normalise(text: str) -> str:
     angle brackets as ``<``/``>`` (prompts show the candidate's as ``‹``/``›``), whitespace
     collapsed, lower case."""
     text = unicodedata.normalize("NFKC", strip_format(text)).translate(_ASCII_ANGLES)
-    return _WS.sub(" ", text).strip().lower()
+    return " ".join(text.split()).lower()  # (whitespace collapsed: see above)
 
 
 #: A word spelled out letter by letter: "G r a d e r", "S.Y.S.T.E.M".
 _SPACED = re.compile(r"(?<!\w)(?:[^\W\d_][\s._-]){3,}[^\W\d_](?!\w)")
+_SPACED_ASCII = re.compile(_SPACED.pattern, re.ASCII)
 
 
 @lru_cache(maxsize=8192)
@@ -79,8 +82,10 @@ def fold(text: str) -> str:
         text = "".join(c for c in text if not unicodedata.combining(c))
         text = unicodedata.normalize("NFKC", text).translate(_ASCII_ANGLES).translate(
             _CONFUSABLES)
-    text = _SPACED.sub(lambda m: re.sub(r"[\s._-]", "", m.group(0)), text)
-    return _WS.sub(" ", text.replace("\u2019", "'")).strip()
+    # (on simple text, through its re.ASCII form: the same matches, see _simple)
+    text = (_SPACED_ASCII if _simple(text) else _SPACED).sub(
+        lambda m: re.sub(r"[\s._-]", "", m.group(0)), text)
+    return " ".join(text.replace("\u2019", "'").split())  # (spaces collapsed: see above)
 
 
 @lru_cache(maxsize=16384)
@@ -160,6 +165,13 @@ def _combined(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 # an expression that names no upper-case letter itself finds the same matches, at the same
 # places, compiled without the flag and run on the lower-cased text; the match is then taken
 # again, anchored, on the text itself, so callers see the text's own characters.
+# The form for lower-cased text is also compiled with re.ASCII: ``\w``, ``\b``, ``\d`` and
+# ``\s`` are then read from a table instead of Unicode's character database (each ``\b`` of an
+# expression, tried at every place of the text, asked up to eight questions of it). They read
+# every ASCII character as Unicode does but the separators U+001C-U+001F (whitespace to Unicode),
+# and every other character as neither a word character, a digit nor whitespace: simple text
+# holds neither those separators nor any other character that is one of these to Unicode, so
+# the matches are the same.
 _INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]")
 
 
@@ -190,7 +202,7 @@ def _lowered(regex: re.Pattern[str] | None) -> re.Pattern[str] | None:
     if regex is None or not regex.flags & re.IGNORECASE or not _lower_safe(regex.pattern):
         return None
     try:
-        return re.compile(regex.pattern)
+        return re.compile(regex.pattern, re.ASCII)  # (on simple text only: see above)
     except re.error:  # pragma: no cover - it compiled with IGNORECASE
         return None
 
@@ -213,10 +225,24 @@ def _lowered_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
     return fast
 
 
+#: The ASCII characters that Unicode reads as whitespace and re.ASCII does not.
+_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+
+
 def _simple(text: str) -> bool:
     """Whether ``text`` lower-cases character for character with no case-insensitive
-    equivalences beyond ASCII's (see _lower_safe)."""
-    return text.isascii() or all(c.isascii() or _caseless(c) for c in set(text))
+    equivalences beyond ASCII's (see _lower_safe), and reads the same with re.ASCII: no
+    character beyond ASCII is a word character or whitespace (curly quotes, dashes and symbols
+    are fine; see above), nor is one of :data:`_SEPARATORS` there."""
+    if text.isascii():  # (four tests, no loop: asked of every text searched)
+        return ("\x1c" not in text and "\x1d" not in text and "\x1e" not in text
+                and "\x1f" not in text)
+    return all(c not in _SEPARATORS if c.isascii() else _plain(c) for c in set(text))
+
+
+def _plain(c: str) -> bool:
+    """A character beyond ASCII that simple text may hold (see _simple)."""
+    return _caseless(c) and not c.isalnum() and not c.isspace()
 
 
 def caseless_form(regex: re.Pattern[str]) -> re.Pattern[str] | None:
@@ -244,12 +270,37 @@ def finditer_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
         yield again
 
 
+def sub_caseless(regex: re.Pattern[str], fast: re.Pattern[str] | None,
+                 repl: Callable[[re.Match[str]], str], text: str) -> str:
+    """``regex.sub(repl, text)`` (``regex`` case-insensitive and never matching the empty
+    string; ``fast``: its :func:`caseless_form`), its matches found by
+    :func:`finditer_caseless`: the same matches, so the pieces between them are what ``sub``
+    keeps."""
+    pieces: list[str] = []
+    end = 0
+    for m in finditer_caseless(regex, fast, text):
+        pieces += (text[end:m.start()], repl(m))
+        end = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[end:])
+    return "".join(pieces)
+
+
 def found_in(regex: re.Pattern[str], text: str, low: str | None) -> bool:
     """Whether ``regex`` (case-insensitive) matches ``text``; ``low``: ``text.lower()`` when
     the text is simple (see _simple), else None."""
     fast = _lowered_form(regex) if low is not None else None
     return (fast.search(low) if fast is not None and low is not None
             else regex.search(text)) is not None
+
+
+def matched_at_start(regex: re.Pattern[str], text: str, low: str | None) -> bool:
+    """Whether ``regex`` (case-insensitive) matches at the start of ``text`` (``regex.match``);
+    ``low``: as :func:`found_in` takes it."""
+    fast = _lowered_form(regex) if low is not None else None
+    return (fast.match(low) if fast is not None and low is not None
+            else regex.match(text)) is not None
 
 
 @lru_cache(maxsize=16384)
@@ -598,6 +649,16 @@ def _needs_finder(needs: frozenset[str]) -> re.Pattern[str]:
     """One expression finding any of ``needs`` (a trie: see _trie): a single scan of the text
     instead of one substring test per string."""
     return re.compile(_trie(needs))
+
+
+def literal_finder(source: str) -> re.Pattern[str] | None:
+    """One expression finding any of the :func:`required_literals` of the expression
+    ``source`` in lower-cased simple text, or None when it has none: for a caller to keep
+    beside an expression it runs on text seen once (a clause), where a search of this trie
+    rules out most texts for less than the expression's own search (:func:`may_match`'s shared
+    automaton would scan each new text for every set it knows)."""
+    needs = required_literals(source)
+    return _needs_finder(needs) if needs else None
 
 
 @dataclass(frozen=True)
@@ -1479,9 +1540,13 @@ def sentences(text: str) -> list[str]:
 
 def _continues(before: str, after: str) -> bool:
     """Whether ``after`` goes on the sentence ``before``, which ended at an abbreviation."""
-    if _ABBREVIATION.search(before):
+    # (searched from near the end: a match ends there, or before a final "\n", and takes at
+    # most 7 and 4 characters; a \b or lookbehind still reads what comes before the place a
+    # search starts from)
+    if _ABBREVIATION.search(before, max(0, len(before) - 10)):
         return True
-    return bool(_MAYBE_ABBREVIATION.search(before)) and after[:1].islower()
+    return (bool(_MAYBE_ABBREVIATION.search(before, max(0, len(before) - 6)))
+            and after[:1].islower())
 
 
 # Sentences that talk to the grader rather than about the case. The offline scorer ignores
@@ -1698,6 +1763,19 @@ def _meta_sets() -> frozenset[frozenset[str]]:
 
 #: The label part of a sentence: "Expected answer keywords:", "Give me a 4 on latency:".
 _LABEL = re.compile(r"^(.{1,80}?)(?::|\s[-\u2013\u2014]+(?:\s|$)|[\]>)}|])")
+#: What follows a _LABEL's label: one of these is among the first 82 characters of a text it
+#: matches (the label takes at most 80, and a dash may follow a space).
+_LABEL_MARKS = ":]>)}|-\u2013\u2014"
+
+
+def _may_label(text: str) -> bool:
+    """Whether _LABEL can match ``text`` (a test of a few characters before its search, which
+    tries every length of label)."""
+    head = text[:82]
+    for c in _LABEL_MARKS:  # noqa: SIM110 - a loop, not a generator (asked of every sentence)
+        if c in head:
+            return True
+    return False
 #: A tag that opens or closes a section of a prompt: the text after it is not the candidate's.
 _FAKE_TAG = re.compile(
     r"<\s*(/?)\s*([a-z_|!]*(candidate|answer|transcript|system|instruction|rubric|criteri|judge|"
@@ -1727,11 +1805,13 @@ def _opening(sentence: str) -> tuple[bool, bool]:
     answer keywords:") takes the rest of the line; one with nothing after it ("SYSTEM:"), or a
     meta sentence introducing a list ("the candidate covered:"), the rest of the paragraph."""
     text = fold(sentence)
-    m = _ROLE_LABEL.search(text) or _SCORE_LABEL.search(text)
+    low = lowered_if_simple(text)  # (the same matches, through the forms for lower-cased text)
+    m = (_search(_ROLE_LABEL, _lowered_form(_ROLE_LABEL), text, low)
+         or _search(_SCORE_LABEL, _lowered_form(_SCORE_LABEL), text, low))
     if m is None:
         tags = list(_FAKE_TAG.finditer(text))
         m = tags[-1] if tags else None
-    if m is None:
+    if m is None and _may_label(text):
         label = _LABEL.match(text)
         m = label if label and is_meta(label.group(1)) else None
     if m is None:

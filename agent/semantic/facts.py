@@ -30,6 +30,7 @@ from agent.cases import Case
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
 from agent.semantic.reading import Sentence
+from agent.signals import found_in, lowered_if_simple
 
 #: (role, text) turns, as scorers take them.
 Turns = Sequence[tuple[str, str]]
@@ -319,7 +320,7 @@ def check(case: Case, told: Told, sents: Sequence[Sentence], step: str = "diagno
         qs = quantities(s.text)
         if not qs:
             continue
-        target = bool(_TARGET.search(s.text))
+        target = found_in(_TARGET, s.text, lowered_if_simple(s.text))
         if step in STATE_STEPS and not target and breakdown(s.text, given):
             out.breakdowns.append(s)
             out.discredited.add(s.text)

@@ -11,7 +11,13 @@ import re
 from functools import lru_cache
 from typing import TypeVar
 
-from agent.signals import caseless_form, finditer_caseless, found_in, lowered_if_simple
+from agent.signals import (
+    caseless_form,
+    finditer_caseless,
+    found_in,
+    lowered_if_simple,
+    sub_caseless,
+)
 
 _T = TypeVar("_T")
 
@@ -155,6 +161,14 @@ _ANY = re.compile(r"\b(?:" + _NUMBER_WORD + r"|half|quarters?|thirds?|tenths?|fi
                   re.IGNORECASE)
 
 
+#: The rewrites' forms for lower-cased simple text (signals.sub_caseless: the same result).
+_FRACTION_OF_LOW = caseless_form(_FRACTION_OF)
+_AND_A_HALF_LOW = caseless_form(_AND_A_HALF)
+_N_FRACTION_OF_LOW = caseless_form(_N_FRACTION_OF)
+_SHARE_LOW = caseless_form(_SHARE)
+_RATE_LOW = caseless_form(_RATE)
+
+
 def _runs_rewritten(text: str) -> str:
     """``_RUN.sub(_replace_run, text)``, its matches found through its form for lower-cased
     simple text (signals.finditer_caseless: the same matches, about twice as fast; a run is
@@ -182,7 +196,13 @@ def has_number_words(text: str) -> bool:
     does for any part of ``text`` cut where a word neither starts nor ends (both expressions
     hold ``\b`` as their only look around the text, so a match in such a part is one in
     ``text`` too)."""
-    return found_in(_ANY, text, lowered_if_simple(text)) or bool(_DIGIT_RATE.search(text))
+    low = lowered_if_simple(text)
+    # (a rate ends in a digit, and simple text's digits are ASCII ones)
+    return found_in(_ANY, text, low) or (
+        (low is None or _A_DIGIT.search(low) is not None) and found_in(_DIGIT_RATE, text, low))
+
+
+_A_DIGIT = re.compile(r"[0-9]")
 
 
 @lru_cache(maxsize=8192)
@@ -193,7 +213,7 @@ def words_to_numbers(text: str) -> str:
         return text
     low = lowered_if_simple(text)
     if not found_in(_ANY, text, low):
-        return _RATE.sub(_rate, text)
+        return sub_caseless(_RATE, _RATE_LOW, _rate, text)
 
     def has(*words: str) -> bool:
         """A rewrite can act only if one of its words is there (on simple text, where
@@ -201,12 +221,15 @@ def words_to_numbers(text: str) -> str:
         return low is None or any(w in low for w in words)
 
     fractions = has("half", "quarter", "third", "tenth", "fifth")
-    out = _FRACTION_OF.sub(_fraction_of, text) if fractions else text
+    # (the units these two read: no rewrite below brings one in that was not there)
+    fraction_of = fractions and has("second", "minute", "hour", "day", "percent")
+    fraction_of_time = fractions and has("second", "minute", "hour", "day")
+    out = sub_caseless(_FRACTION_OF, _FRACTION_OF_LOW, _fraction_of, text) if fraction_of else text
     out = _runs_rewritten(out)
-    if fractions:
-        out = _FRACTION_OF.sub(_fraction_of, out)
+    if fraction_of:
+        out = sub_caseless(_FRACTION_OF, _FRACTION_OF_LOW, _fraction_of, out)
     if has("half"):
-        out = _AND_A_HALF.sub(_and_a_half, out)
+        out = sub_caseless(_AND_A_HALF, _AND_A_HALF_LOW, _and_a_half, out)
         out = _N_AND_A_HALF.sub(lambda m: _fmt(
             (1.0 if m.group(1).lower() == "one" else float(m.group(1))) + 0.5), out)
         out = _HALF_SCALED.sub(lambda m: _fmt(float(m.group(1)) * int(m.group(2))), out)
@@ -218,10 +241,12 @@ def words_to_numbers(text: str) -> str:
     if has("twice", "double", "triple", "quadruple"):
         out = _MULTIPLE.sub(lambda m: _MULTIPLES[_word(m.group(1), _MULTIPLES)], out)
     out = _MILLIS.sub(r"\1 ms", out) if has("millisecond") else out
+    if fraction_of_time:
+        out = sub_caseless(_N_FRACTION_OF, _N_FRACTION_OF_LOW, _n_fraction_of, out)
     if fractions:
-        out = _N_FRACTION_OF.sub(_n_fraction_of, out)
-        out = _SHARE.sub(_share, out)
-    return _RATE.sub(_rate, out) if " in " in out or " out of " in out else out
+        out = sub_caseless(_SHARE, _SHARE_LOW, _share, out)
+    return (sub_caseless(_RATE, _RATE_LOW, _rate, out) if " in " in out or " out of " in out
+            else out)
 
 
 def _n_fraction_of(m: re.Match[str]) -> str:

@@ -34,7 +34,7 @@ from agent.semantic.facts import TARGET, Quantity, derived, key_words, quantitie
 from agent.semantic.matcher import similarity
 from agent.semantic.numbers import words_to_numbers
 from agent.semantic.reading import Sentence, affirmed_text, clauses
-from agent.signals import first_match, substantive_sentences
+from agent.signals import first_match, lowered_if_simple, substantive_sentences
 
 #: A figure counts as contradicting a told fact when it is off by more than this share.
 FIGURE_TOLERANCE = 0.3
@@ -144,7 +144,9 @@ def _nobody_spans(text: str) -> list[tuple[int, int]]:
 
 def _said(values: Sequence[Value], text: str) -> tuple[set[str], set[str]]:
     """(values ``text`` affirms, values it mentions only negated)."""
-    text = _DEFERRABLE.sub("are deferrable", text)
+    low = lowered_if_simple(text)
+    if low is None or "can wait" in low:  # (what any match holds)
+        text = _DEFERRABLE.sub("are deferrable", text)
     yes: set[str] = set()
     no: set[str] = set()
     if not any(first_match(v.says, text) for v in values):

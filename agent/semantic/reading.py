@@ -23,6 +23,10 @@ from agent.semantic.numbers import has_number_words, words_to_numbers
 from agent.signals import (
     caseless_form,
     finditer_caseless,
+    found_in,
+    literal_finder,
+    lowered_if_simple,
+    matched_at_start,
     matching_in,
     substantive_sentences,
     union_of,
@@ -147,7 +151,18 @@ def _short_list(items: list[str]) -> bool:
                         for x in items for w in _WORD.findall(x.lower())))
 
 
-_ITEM_SPLIT = re.compile(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*")
+#: (Each match starts with whitespace or one of the marks, "and" or "or": the lookahead lets
+#: the matcher pass over any other place at once.)
+_ITEM_SPLIT = re.compile(r"(?=[\s,/+;&ao])\s*(?:[,/+;&]|\band\b|\bor\b)\s*")
+
+
+def _split_items(text: str) -> list[str]:
+    """``_ITEM_SPLIT.split(text)``, with no search of a text that holds none of the marks
+    (most sentences hold no list)."""
+    if ("," in text or "/" in text or "+" in text or ";" in text or "&" in text
+            or "and" in text or "or" in text):
+        return _ITEM_SPLIT.split(text)
+    return [text]
 
 
 def _list_items(text: str) -> list[str] | None:
@@ -157,7 +172,7 @@ def _list_items(text: str) -> list[str] | None:
     line = _BULLET.sub("", text)
     lv = _LABEL_VALUE.match(line)
     body = lv.group(2) if lv and len(lv.group(1).split()) <= 4 else line
-    items = [x for x in _ITEM_SPLIT.split(body) if x.strip(" .")]
+    items = [x for x in _split_items(body) if x.strip(" .")]
     return items if _short_list(items) else None
 
 
@@ -189,18 +204,28 @@ def described(text: str) -> bool:
     words = _WORD.findall(body.lower())
     if len(words) < 6:
         return False
-    items = [x for x in re.split(r"\s*(?:[,/+;&]|\band\b|\bor\b)\s*", body) if x.strip(" .")]
+    items = [x for x in _split_items(body) if x.strip(" .")]
     if _short_list(items):
         return False
     return sum(1 for w in words if w in _FUNCTION) >= 0.2 * len(words)
 
 
 _BUZZ_LOW = caseless_form(_BUZZ)
+#: Strings one of which any match of the expression holds (signals.literal_finder).
+_BUZZ_NEEDS = literal_finder(_BUZZ.pattern)
+
+
+def _may_hold(finder: re.Pattern[str] | None, low: str | None) -> bool:
+    """False only when lower-cased simple text (``low``) holds none of a literal_finder's
+    strings: then the expression it was made for finds nothing there."""
+    return finder is None or low is None or finder.search(low) is not None
 
 
 def filler(text: str) -> bool:
     """Buzzwords glued together: a marked one ("synergy", "leverage", "holistically") or
     three of any ("north star alignment of the guardrail framework")."""
+    if not _may_hold(_BUZZ_NEEDS, lowered_if_simple(text)):
+        return False  # (no hit)
     hits = list(finditer_caseless(_BUZZ, _BUZZ_LOW, text))
     return any(m.group(1) for m in hits) or len(hits) >= 3
 
@@ -219,7 +244,7 @@ def has_verb(text: str) -> bool:
         value = lv.group(2)
         if len(value.split()) <= 3 and not re.search(r"(?<![a-z])\d", value, re.IGNORECASE):
             return False
-    items = [x for x in _ITEM_SPLIT.split(lv.group(2) if lv else line) if x.strip(" .")]
+    items = [x for x in _split_items(lv.group(2) if lv else line) if x.strip(" .")]
     if _short_list(items):
         return False  # a list of short items: "p99, trade-offs, root cause, confirm"
     words = _WORD.findall(line.lower().replace("\u2019", "'"))
@@ -396,6 +421,9 @@ def _np_end(clause: str, start: int) -> int:
 #: The cues' forms for lower-cased text (signals.finditer_caseless): the same matches, faster.
 _NEG_BEFORE_LOW = caseless_form(_NEG_BEFORE)
 _NEG_AFTER_LOW = caseless_form(_NEG_AFTER)
+#: What their matches hold (most clauses hold none: their searches are then skipped).
+_NEG_BEFORE_NEEDS = literal_finder(_NEG_BEFORE.pattern)
+_NEG_AFTER_NEEDS = literal_finder(_NEG_AFTER.pattern)
 
 
 def _negated_spans(clause: str) -> list[tuple[int, int]]:
@@ -403,7 +431,9 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
     if _CONDITIONAL.match(clause):
         return spans
     active = False
-    for m in finditer_caseless(_NEG_BEFORE, _NEG_BEFORE_LOW, clause):
+    low = lowered_if_simple(clause)
+    for m in (finditer_caseless(_NEG_BEFORE, _NEG_BEFORE_LOW, clause)
+              if _may_hold(_NEG_BEFORE_NEEDS, low) else ()):
         cue = m.group(0).lower()
         rest = clause[m.end():]
         if (_guard(rest) and not _state_denied(clause, m)
@@ -425,7 +455,8 @@ def _negated_spans(clause: str) -> list[tuple[int, int]]:
         end = _np_end(clause, m.end()) if np else len(clause)
         spans.append((m.start(), end))
         active = end >= len(clause)
-    for m in finditer_caseless(_NEG_AFTER, _NEG_AFTER_LOW, clause):
+    for m in (finditer_caseless(_NEG_AFTER, _NEG_AFTER_LOW, clause)
+              if _may_hold(_NEG_AFTER_NEEDS, low) else ()):
         spans.append((0, m.end()))
     return spans
 
@@ -491,18 +522,21 @@ def clauses(sentence: str) -> tuple[Clause, ...]:
         if not text.strip():
             continue
         spans = _negated_spans(text)
-        if out and _RETRACTS.match(text) and not (
+        low = lowered_if_simple(text)  # (the tests below through signals.matched_at_start)
+        if out and matched_at_start(_RETRACTS, text, low) and not (
                 n + 1 < len(pieces) and _CONDITION.match(pieces[n + 1][1])):
             last = out[-1]  # "It could go wrong, but it can't"
             out[-1] = Clause(last.text, last.start, ((0, len(last.text)),), retracted=True)
             spans = spans or [(0, len(text))]
         if carry and not spans and (dangling or _continues(text)):
             spans = [(0, len(text))]
-        if out and _DISMISS_PREVIOUS.match(text):  # "latency and cost metrics, not worth it"
+        # "latency and cost metrics, not worth it"
+        if out and matched_at_start(_DISMISS_PREVIOUS, text, low):
             last = out[-1]
             out[-1] = Clause(last.text, last.start, ((0, len(last.text)),))
             spans = spans or [(0, len(text))]
-        if _DISMISS_ALL.match(text):  # "Prefix caching, more concurrency: none of it is worth it"
+        # "Prefix caching, more concurrency: none of it is worth it"
+        if matched_at_start(_DISMISS_ALL, text, low):
             out = [Clause(c.text, c.start, ((0, len(c.text)),)) for c in out]
             spans = spans or [(0, len(text))]
         out.append(Clause(text, start, tuple(spans)))
@@ -621,9 +655,6 @@ _ANNOUNCES = re.compile(
 CLAIM_MAX_WORDS = 250
 
 
-_SPACES = re.compile(r"\s+")
-
-
 #: A word in a sense the rubric's words do not mean: a margin of time ("8 min margin", "a
 #: margin of 30 seconds", "safety margin", "margin of error") is slack, not profit. Read as
 #: "slack " (as long as the word, so clause offsets hold); the sentence is shown as written.
@@ -674,7 +705,7 @@ def read_sentence(text: str) -> Sentence:
     parts = [(part if plain and _word_edges(affirmed, c.start, c.start + len(part))
               else words_to_numbers(part)).strip()
              for c in cut for part in (affirmed[c.start:c.start + len(c.text)],)]
-    whole = _SPACES.sub(" ", digits).strip()
+    whole = " ".join(digits.split())  # (re.sub(r"\s+", " ", digits).strip(), faster)
     parts = [p for p in parts if len(p.split()) >= 3]
     lv = _LABEL_VALUE.match(_BULLET.sub("", text))
     if lv and 1 <= len(lv.group(1).split()) <= 3 and lv.group(2).rstrip().endswith("?"):
@@ -700,9 +731,11 @@ def read_sentence(text: str) -> Sentence:
     return Sentence(text=text, read=read, full=full,
                     claim=((has_verb(text) or described(text) or bool(_ANNOUNCES.match(text)))
                            and not filler(text) and len(text.split()) <= CLAIM_MAX_WORDS),
-                    quantity=bool(_QUANTITY.search(read)) and not listed_figures(digits),
+                    quantity=found_in(_QUANTITY, read, lowered_if_simple(read))
+                    and not listed_figures(digits),
                     negated=affirmed != src,
-                    reasoned=bool(_REASON.search(text)), parts=tuple(parts))
+                    reasoned=found_in(_REASON, text, lowered_if_simple(text)),
+                    parts=tuple(parts))
 
 
 #: A line that only heads what follows: "Short term:", "Assumptions:", "## Next quarter",
