@@ -204,9 +204,11 @@ def test_ctrl_c_while_the_report_waits_leaves_the_session_completed_and_says_how
     from tests.conftest import ROOT, cli_env
     from tests.helpers import only_session, stdin_of
 
+    # (the assumptions end clarify: the first /next in diagnose is asked about, the second
+    # skips it)
     blocks = ["What's the QPS at peak?",
               "I'll assume real-time inference for a payments customer, 500 ms p99.",
-              "/next", "/next", "/next", "/next", "/next"]
+              "/next", "/next", "/next", "/next", "/next", "/next"]
     with FakeEndpoint(responder=slow_judge(8)) as ep:
         args = [sys.executable, "-m", "agent", "chat", "--case", "fintech-p99-spikes",
                 "--base-url", ep.url, "--model", "fake-model"]
