@@ -13,7 +13,6 @@ from typing import TypeVar
 
 from agent.signals import (
     caseless_form,
-    finditer_caseless,
     found_in,
     lowered_if_simple,
     sub_caseless,
@@ -171,17 +170,9 @@ _RATE_LOW = caseless_form(_RATE)
 
 def _runs_rewritten(text: str) -> str:
     """``_RUN.sub(_replace_run, text)``, its matches found through its form for lower-cased
-    simple text (signals.finditer_caseless: the same matches, about twice as fast; a run is
-    never empty, so the pieces between them are what ``sub`` keeps)."""
-    pieces: list[str] = []
-    end = 0
-    for m in finditer_caseless(_RUN, _run_caseless(), text):
-        pieces += (text[end:m.start()], _replace_run(m))
-        end = m.end()
-    if not pieces:
-        return text
-    pieces.append(text[end:])
-    return "".join(pieces)
+    simple text (signals.sub_caseless: the same result, about twice as fast; a run is never
+    empty)."""
+    return sub_caseless(_RUN, _run_caseless(), _replace_run, text)
 
 
 @lru_cache(maxsize=1)
