@@ -129,6 +129,8 @@ def test_clarify_answers_only_the_facts_asked_about() -> None:
             if other.id != "latency":
                 assert other.answer.strip() not in reply["text"]
         session.answer("Can you tell me about the weather on Mars?")
+        assert session.state()["turns"][-1]["text"] == script()["no_fact_off_case"]  # small talk
+        session.answer("How many engineers are on their team?")
         assert "reasonable assumption" in session.state()["turns"][-1]["text"]
         assert session.state()["facts_told"] == ["latency"]
         # Stating assumptions reveals nothing and ends the step.

@@ -35,6 +35,8 @@ ANSWERS = [
     "Canary the changes on 10% of their traffic, compare p99 against GPU utilisation over two "
     "weeks, roll back if errors rise, and run a postmortem with them after any breach.",
     "/next",
+    # spare: a step the model's reply ended by itself asks before a /next skips the next one
+    "/next", "/next",
 ]
 
 
