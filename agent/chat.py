@@ -31,7 +31,7 @@ from agent.commands import (
     reply,
 )
 from agent.editor import Interrupted, restore_terminal
-from agent.prompts import script
+from agent.prompts import clarify_budget, script
 from agent.state import current_question
 from agent.steps import STEPS, TITLES
 from agent.textio import blocks
@@ -340,7 +340,7 @@ def _run(opts: ChatOptions, p: Printer, store: Storage, case: Case, mode: str,
         # The case is on screen before anything slow (LangGraph, the SDK) is imported.
         p.step_rule("clarify")
         p.say(case.prompt.strip())
-        p.say(str(script()["clarify_pacing"]["budget"]).format(n=case.max_clarify_turns))
+        p.say(clarify_budget(case.max_clarify_turns))
 
     from agent.engine import Engine
 

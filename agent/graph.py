@@ -27,7 +27,7 @@ from agent.cases import Case
 from agent.context import Context
 from agent.feedback import SessionScoring
 from agent.probes.react import assumptions_reply, respond
-from agent.prompts import script
+from agent.prompts import clarify_budget, script
 from agent.schema import InputError, StartInput, Utterance, Waiting, check_start
 from agent.state import (
     InterviewState,
@@ -147,9 +147,8 @@ def start(state: InterviewState, runtime: Runtime[Context]) -> Command[str]:
                  voice.line(opener(step), "opener", step)]
         briefed_ids = briefed(case)  # told, as clarify's answers are (trial 12)
     else:
-        budget = str(script()["clarify_pacing"]["budget"]).format(n=case.max_clarify_turns)
         turns = [voice.line(case.prompt.strip(), "prompt", step),
-                 voice.line(budget, "notice", step)]
+                 voice.line(clarify_budget(case.max_clarify_turns), "notice", step)]
         briefed_ids = []
     if given.drill is not None:
         settings["drill"] = given.drill

@@ -86,6 +86,13 @@ def script() -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
+def clarify_budget(limit: int) -> str:
+    """The line that says, as a full interview starts, how many clarifying questions it takes
+    (``script.yaml`` ``clarify_pacing.budget``): said by the graph and printed by the terminal
+    before the graph loads."""
+    return str(script()["clarify_pacing"]["budget"]).format(n=limit)
+
+
 def script_version() -> str:
     path = data_dir("prompts") / "script.yaml"
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
