@@ -145,10 +145,12 @@ def _is_ask(sentence: str) -> bool:
         return False
     if "?" in sentence or _ASKS.match(sentence) or _ASKS_ANYWHERE.search(sentence):
         return True
-    return bool(_EMBEDDED.search(sentence)) and not _states(sentence)
+    return bool(_EMBEDDED.search(sentence)) and not states_something(sentence)
 
 
-def _states(sentence: str) -> bool:
+def states_something(sentence: str) -> bool:
+    """Whether a sentence states something of the candidate's own (an assumption, a play-back
+    of what was told, a "So ..." conclusion) rather than only asking."""
     return bool(_ASSUMES.search(sentence) or _PLAYBACK.match(sentence)
                 or (_SO.match(sentence) and _CLAUSE.search(sentence)))
 
@@ -158,7 +160,7 @@ def _is_fragment_question(sentence: str) -> bool:
     text = sentence.strip().rstrip(".!").strip()
     if not text or _ACK.match(text) or _CLAUSE.search(text) or _QUANTITY.search(text):
         return False
-    return not _states(text) and len(text.split()) <= 10 and len(text) <= 120
+    return not states_something(text) and len(text.split()) <= 10 and len(text) <= 120
 
 
 def asks_something(clause: str) -> bool:
@@ -168,7 +170,7 @@ def asks_something(clause: str) -> bool:
 
 
 def _stated(parts: Sequence[str]) -> bool:
-    return any(_states(s) and not _is_ask(s) for s in parts)
+    return any(states_something(s) and not _is_ask(s) for s in parts)
 
 
 def states_assumptions(text: str) -> bool:
@@ -271,8 +273,8 @@ def question_parts(message: str) -> list[str]:
     out = []
     for s in parts:
         item = items.get(s) if listed else None
-        if item is not None and "?" not in s and not _states(s) and not _QUANTITY.search(s) \
-                and not _ACK.match(item):
+        if item is not None and "?" not in s and not states_something(s) \
+                and not _QUANTITY.search(s) and not _ACK.match(item):
             # an item naming several things asks each ("deadline + who already serves it")
             out += [p for p in _ITEM_PARTS.split(item) if re.search(r"\w\w", p)]
         elif _is_ask(s):

@@ -253,7 +253,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agent.cases import Case, Fact
-from agent.offline import _states, asks_something
+from agent.offline import asks_something, states_something
 from agent.prompts import clarify_intents, clarify_offsheet, clarify_words, fact_asks
 from agent.semantic.matcher import Index
 from agent.semantic.model import SemanticModelError
@@ -1028,7 +1028,7 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
         if len(halves) > 1:
             asked = [h if asks_something(h) else _tail(h) for h in halves
                      if asks_something(h)
-                     or (_OPENS_QUESTION.match(_tail(h)) and not _states(h))]
+                     or (_OPENS_QUESTION.match(_tail(h)) and not states_something(h))]
             if asked and asked != halves:
                 # A statement between the questions ("Their users are developers, so what
                 # latency do they need?") is not asked about; only the questions are matched.
