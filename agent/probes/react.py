@@ -1750,11 +1750,7 @@ def _premise_fact(case: Case, sentence: str) -> str | None:
     replicas run on H100s was accepted with "Thanks, let's work with those assumptions"."""
     from agent.semantic.premises import premises
 
-    for p in premises(case, sentence):
-        fact = next((f for f in case.facts if f.answer.strip() == p.fact), None)
-        if fact is not None:
-            return fact.id
-    return None
+    return next((p.fact_id for p in premises(case, sentence)), None)
 
 
 def assumptions_reply(case: Case, state: InterviewState, text: str,

@@ -72,6 +72,8 @@ class Premise:
     label: str
     fact: str
     """the contradicting fact's answer, quoted in the rationale"""
+    fact_id: str
+    """its id (what a correction tells)"""
 
     @property
     def why(self) -> str:
@@ -168,9 +170,9 @@ def _said(values: Sequence[Value], text: str) -> tuple[set[str], set[str]]:
 class Settled:
     """What a case's facts say about one dimension."""
 
-    affirmed: dict[str, str]
-    denied: dict[str, str]
-    """value -> the answer of the fact that affirms (denies) it"""
+    affirmed: dict[str, tuple[str, str]]
+    denied: dict[str, tuple[str, str]]
+    """value -> (the id, the answer) of the fact that affirms (denies) it"""
 
 
 @lru_cache(maxsize=64)
@@ -178,8 +180,8 @@ def _settled_facts(facts: tuple[tuple[str, str], ...]) -> tuple[tuple[Dimension,
     """What the facts ((id, answer) pairs) settle, per dimension."""
     out = []
     for dim in dimensions():
-        affirmed: dict[str, str] = {}
-        denied: dict[str, str] = {}
+        affirmed: dict[str, tuple[str, str]] = {}
+        denied: dict[str, tuple[str, str]] = {}
         for fid in dim.facts:
             fact = next((answer.strip() for i, answer in facts if i == fid), None)
             if fact is None:
@@ -189,9 +191,9 @@ def _settled_facts(facts: tuple[tuple[str, str], ...]) -> tuple[tuple[Dimension,
                 text = _FIRST.split(text, maxsplit=1)[0]
             yes, no = _said(dim.values, text)
             for v in yes:
-                affirmed.setdefault(v, fact)
+                affirmed.setdefault(v, (fid, fact))
             for v in no:
-                denied.setdefault(v, fact)
+                denied.setdefault(v, (fid, fact))
         if affirmed or denied:
             out.append((dim, Settled(affirmed, denied)))
     return tuple(out)
@@ -283,7 +285,7 @@ def _premises(facts: tuple[tuple[str, str], ...], sentence: str) -> tuple[Premis
                 next(iter(settled.affirmed.values()), None)
                 if dim.exclusive and not agrees else None)
             if fact is not None:
-                out.append(Premise(dim.name, v.name, v.label, fact))
+                out.append(Premise(dim.name, v.name, v.label, fact[1], fact[0]))
     return tuple(out)
 
 
