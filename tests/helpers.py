@@ -211,6 +211,18 @@ def refused_prompt_file(tmp_path: Path, monkeypatch: Any, name: str, text: str,
     return message
 
 
+def refused_script_without(tmp_path: Path, monkeypatch: Any, line_start: str) -> str:
+    """The shipped ``prompts/script.yaml`` without its lines that start with ``line_start``
+    (there must be one), refused at load: :func:`refused_prompt_file`'s message."""
+    from agent.paths import data_dir
+    from agent.prompts import script
+
+    text = (data_dir("prompts") / "script.yaml").read_text(encoding="utf-8")
+    kept = "\n".join(line for line in text.splitlines() if not line.startswith(line_start))
+    assert kept != text, line_start
+    return refused_prompt_file(tmp_path, monkeypatch, "script", kept, script, script)
+
+
 def shipped_expressions() -> dict[str, str]:
     """Every ``re:`` expression in the shipped data files (rubrics, cases, prompts), without
     its prefix, with the name of a file that holds it."""

@@ -27,7 +27,7 @@ from agent.state import InterviewState, Turn
 from agent.steps import STEPS
 from agent.trace import render_text
 from tests.conftest import run_cli
-from tests.helpers import refused_prompt_file, stdin_of
+from tests.helpers import refused_script_without, stdin_of
 from tests.wire import URL, FakeModel
 
 CASE = get_case("fintech-p99-spikes")
@@ -278,12 +278,7 @@ def test_which_follow_up_is_open_and_the_nudge_for_it() -> None:
 
 def test_a_script_without_a_follow_up_hint_kind_is_refused_at_load(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.paths import data_dir
-
-    text = (data_dir("prompts") / "script.yaml").read_text(encoding="utf-8")
-    kept = "\n".join(line for line in text.splitlines() if not line.startswith("  deepen: \"Hint"))
-    assert kept != text
-    message = refused_prompt_file(tmp_path, monkeypatch, "script", kept, script, script)
+    message = refused_script_without(tmp_path, monkeypatch, '  deepen: "Hint')
     assert "hint_followup.deepen" in message
 
 

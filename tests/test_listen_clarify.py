@@ -24,7 +24,7 @@ from evals.clarify_bank import load_bank
 from evals.clarify_eval import measure
 from evals.gate import GateError, check_behaviour, load_behaviour_gates
 from tests.conftest import run_cli
-from tests.helpers import refused_prompt_file
+from tests.helpers import refused_prompt_file, refused_script_without
 
 BATCH = "batch-inference-cost"
 FINTECH = "fintech-p99-spikes"
@@ -518,10 +518,5 @@ def test_a_script_without_the_line_for_a_question_left_over_is_refused_at_load(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A designer's copy of prompts/ from before this line existed fails at load, naming it,
     # not with a KeyError in the middle of an interview.
-    from agent.paths import data_dir
-
-    text = (data_dir("prompts") / "script.yaml").read_text(encoding="utf-8")
-    kept = "\n".join(line for line in text.splitlines() if not line.startswith("no_fact_part:"))
-    assert kept != text
-    message = refused_prompt_file(tmp_path, monkeypatch, "script", kept, script, script)
+    message = refused_script_without(tmp_path, monkeypatch, "no_fact_part:")
     assert "missing field 'no_fact_part'" in message
