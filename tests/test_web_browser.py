@@ -455,6 +455,24 @@ def test_a_typed_help_is_answered_and_leaves_the_box(page: Any, offline: Served)
     expect(page.locator("#answer")).to_have_value("/frobnicate")
 
 
+def test_next_after_a_step_ended_by_itself_is_asked_about_on_the_page(page: Any,
+                                                                      offline: Served) -> None:
+    """Stop 35's review: the graph's question to a /next in a step the interview moved to by
+    itself streamed into the transcript and vanished when the page redrew it."""
+    start(page, offline, mode="exam")
+    send(page, "I'll assume real-time inference at 500 ms p99 for a payments customer.")
+    expect(page.locator("#step-title")).to_have_text(re.compile("^Step 2 of 6"))
+    page.locator('button[data-command="next"]').focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_contain_text("We're already on the next step")
+    expect(page.locator("#status")).to_have_attribute("role", "status")
+    expect(page.locator("#step-title")).to_have_text(re.compile("^Step 2 of 6"))
+    shot(page, "07c-next-asked", full=False)
+    click(page, "next")  # the second goes through
+    expect(page.locator("#step-title")).to_have_text(re.compile("^Step 3 of 6"))
+    expect(page.locator("#status")).to_be_hidden()
+
+
 def test_hint_is_offered_in_coach_mode_only(page: Any, offline: Served) -> None:
     start(page, offline, mode="exam")
     expect(page.locator('button[data-command="hint"]')).to_be_disabled()

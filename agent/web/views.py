@@ -80,6 +80,9 @@ def session_view(engine: Engine, row: SessionRow, *, voice_input: bool,
         "drill": state.get("drill"),
         "turns": [shown(dict(t)) for t in state.get("turns", [])],
         "question": current_question(state) if state else "",
+        # the graph's reply to the last input when it stored nothing (the /next asked about
+        # in a step the interview moved to by itself); shown in the page's status line
+        "notice": state.get("notice"),
         "seq": seq,
         "waiting": waiting,
         "pending": pending,

@@ -112,6 +112,8 @@ function renderTranscript(turns) {
 
 function renderState() {
   const done = view.status === "completed";
+  // what the interview said to an input it did not keep ("We're already on the next step…")
+  if (view.notice?.text) status(view.notice.text, "info");
   document.body.dataset.seq = String(view.seq); // turns recorded so far (tests wait on it)
   document.body.dataset.status = view.status;
   $("step-title").textContent = done ? `${view.drill ? "Drill" : "Interview"} complete`
