@@ -384,8 +384,9 @@ def test_off_sheet_subjects_a_sheet_answers_are_left_out_for_that_case() -> None
 
 
 def test_without_the_off_sheet_rules_the_loudest_fact_leaks() -> None:
+    # (and without the headcount it asks, which the loudest-customer fact does not give)
     off = dataclasses.replace(PARAMS, off_margin=-1.0, off_keyword_margin=1.0,
-                              off_typed_margin=1.0)
+                              off_typed_margin=1.0, needs_kinds=("future",))
     q = "How many engineers does the loudest customer have working on their agents?"
     assert told(JSON_CASE, q, off) == {"loudest"}
 
@@ -488,7 +489,9 @@ def test_without_cutting_the_set_aside_clause_its_subject_is_told(
     import agent.offline
 
     monkeypatch.setattr(agent.offline, "without_set_aside", lambda s: s)
-    assert set_aside <= told(case_id, question)
+    # (the attribute a question asks for, stop 36, would refuse some on its own: "which
+    # region" asks a place, which the latency target does not give)
+    assert set_aside <= told(case_id, question, dataclasses.replace(PARAMS, needs_kinds=()))
 
 
 def test_a_set_aside_clause_is_cut_only_when_a_question_is_left() -> None:
@@ -590,3 +593,65 @@ def test_two_clues_hit_by_the_same_words_are_both_told() -> None:
     # a question naming one of them gets that one
     assert told("finetune-cold-starts", "Why are cold starts slow for full fine-tunes?") \
         == {"full_ft_cold_start"}
+
+
+#: Stop 36: the attribute a question asks for (prompts/clarify_intents.yaml): a fact about the
+#: same subject that holds no value of it does not answer it (studied probes and clarify19).
+ATTRIBUTE_NOT_GIVEN = [
+    ("devx-observability-gap", "How many people staff the support desk that answers these "
+     "tickets?", "tickets"),
+    ("strategic-custom-ask", "What's the hyperscaler's discount in percent?", "competition"),
+    ("batch-inference-cost", "Vendor name for the half-price batch quote? Need it for the "
+     "comparison sheet.", "competition"),
+    ("strategic-custom-ask", "Which region exactly do they want the single-tenant deployment "
+     "in?", "security"),
+    ("finetune-cold-starts", "Dollar figure for the segment, annual?", "revenue"),
+    ("train-deploy-one-stack", "What day of the week do the weekly retrains usually kick off?",
+     "retraining"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "question", "fact"), ATTRIBUTE_NOT_GIVEN)
+def test_an_attribute_the_fact_does_not_hold_gets_nothing(case_id: str, question: str,
+                                                          fact: str) -> None:
+    assert told(case_id, question) == set()
+    assert told(case_id, question, dataclasses.replace(PARAMS, needs_kinds=("future",))) == {
+        fact}
+
+
+@pytest.mark.parametrize(("case_id", "question", "fact"), [
+    ("fintech-p99-spikes", "Which region do they run in?", "region"),
+    ("batch-inference-cost", "By what time in the morning do they need the results?",
+     "latency"),
+    ("strategic-custom-ask", "How many engineer-weeks would the draft-model support take?",
+     "engineering_cost"),
+    ("llama70b-2x-latency", "How big is the company, how many people work there?", "user"),
+    ("fintech-p99-spikes", "What GPUs are their replicas on?", "hardware"),
+    ("fintech-p99-spikes", "What time of day do they peak?", "traffic_pattern"),
+    ("gpu-price-shift", "What percentage did H100 prices fall?", "h100_prices"),
+    ("batch-inference-cost", "How many dollars a month do they spend with us?", "budget"),
+])
+def test_a_fact_holding_the_attribute_asked_is_told(case_id: str, question: str,
+                                                    fact: str) -> None:
+    assert told(case_id, question) == {fact}
+
+
+def test_the_attribute_of_one_question_of_two_does_not_refuse_the_other() -> None:
+    # "and also" starts a second question, and "Might I ask" opens one: the headcount is asked
+    # of the team, not of the weights.
+    q = ("Might I ask whether their model weights must be kept confidential, and also how many "
+         "people sit on their inference platform team?")
+    assert told("strategic-custom-ask", q) == {"weights_confidential"}
+
+
+def test_a_fact_that_names_the_thing_counted_but_does_not_count_it_gets_nothing() -> None:
+    from agent.clarify.select import counted_thing
+
+    q = "How many H200s are in next month's allocation?"
+    assert counted_thing(q) == "h200"
+    assert told("moe-long-context-onboarding", q) == set()
+    assert told("moe-long-context-onboarding", q,
+                dataclasses.replace(PARAMS, uncounted=False)) == {"hardware"}
+    # A fact that counts it keeps it; a question of two clauses counts for one only.
+    assert told("gpu-price-shift", "How many H100s do we have?") == {"scale"}
+    assert counted_thing("What GPUs are their replicas on, and how many replicas?") is None
