@@ -299,9 +299,11 @@ _TERSE_SEP = re.compile(
 _WH_ITEM = re.compile(r"^(?:what|what's|whats|who|who's|whose|where|where's|when|which|how|"
                       r"how's|whether)\b", re.IGNORECASE)
 #: A heading that asks a whole question of its own ("Where does the time go in a cold start:
-#: download, waiting for a slot, loading?"): the list after it offers answers, it asks nothing.
-_HEAD_ASKS = re.compile(r"\b(?:do|does|did|can|could|would|will|should|might|may|must)\b",
-                        re.IGNORECASE)
+#: download, waiting for a slot, loading?", "What GPU are the replicas on: H100s, L40S?"): the
+#: list after it offers answers, it asks nothing.
+_HEAD_ASKS = re.compile(r"\b(?:do|does|did|can|could|would|will|should|might|may|must)\b"
+                        r"|^\W*(?:what|which)\s+\w+\s+(?:are|is|was|were)\s+\w+(?:\s+\w+)*?"
+                        r"\s+(?:on|in|from|using|running)\s*$", re.IGNORECASE)
 #: An item that opens with a pronoun has a subject and verb ("..., and it grow fast?").
 _PRONOUN = re.compile(r"^(?:it|they|we|you|i|he|she|there|this|that|these|those)\b",
                       re.IGNORECASE)

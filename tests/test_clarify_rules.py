@@ -655,3 +655,12 @@ def test_a_fact_that_names_the_thing_counted_but_does_not_count_it_gets_nothing(
     # A fact that counts it keeps it; a question of two clauses counts for one only.
     assert told("gpu-price-shift", "How many H100s do we have?") == {"scale"}
     assert counted_thing("What GPUs are their replicas on, and how many replicas?") is None
+
+
+def test_a_heading_asking_which_one_offers_answers_in_its_list() -> None:
+    # clarify19: "What GPU are ... on: H100s, L40S, A10s?" asks which GPU (a name the cold-start
+    # sheet does not give); read as three items, the question word was lost and the shared
+    # replicas fact was told.
+    q = "What GPU are the shared replica pools actually on: H100s, L40S, A10s?"
+    assert question_parts(q) == [q]
+    assert told("finetune-cold-starts", q) == set()

@@ -416,8 +416,9 @@ class Params:
     0.830 -> 0.818 / 0.830, 17 questions told nothing they did not ask, one fact lost; the
     fresh probe clarify19 (written for this, labelled before any run) 0.500 / 0.825 -> 0.667 /
     0.850; the held-out bank, measured once after, 0.901 / 0.873 -> 0.895 / 0.868 (it does
-    not reach the held-out bank's wrong facts). A ``history`` kind again cost dev recall (0.930 -> 0.923: "Has our latency got
-    worse?" is answered by a fact stating none) and was not kept."""
+    not reach the held-out bank's wrong facts). A ``history`` kind again cost dev recall
+    (0.930 -> 0.923: "Has our latency got worse?" is answered by a fact stating none) and was
+    not kept."""
     uncounted: bool = True
     """Refuse a fact that is no clue and names the thing a one-clause "how many" question
     counts but never counts it (:func:`uncounted`, stop 36): "How many H200s are in next
