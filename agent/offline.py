@@ -155,6 +155,23 @@ def states_something(sentence: str) -> bool:
                 or (_SO.match(sentence) and _CLAUSE.search(sentence)))
 
 
+#: Where a list of offered answers names its next one: a comma, "or", a slash.
+_OFFER_SEP = re.compile(r"\s*(?:,\s*(?:or\s+)?|\s+or\s+|\s*/\s*)", re.IGNORECASE)
+
+
+def _offers_answers(sentence: str) -> bool:
+    """Whether a sentence only offers answers to the question before it: two or more short
+    items, no question word, a question mark ("Finance, procurement, their engineers?", "US,
+    Europe, everywhere?")."""
+    text = sentence.strip()
+    if not text.endswith("?"):
+        return False
+    text = text.rstrip("?.! ")
+    offered = [i for i in _OFFER_SEP.split(text) if i.strip()]
+    return (len(offered) >= 2 and all(len(i.split()) <= 4 for i in offered)
+            and not _WH_ITEM.match(text) and not _ASKS.match(text))
+
+
 def _is_fragment_question(sentence: str) -> bool:
     """A short verbless fragment naming something to ask about ("QPS and latency target")."""
     text = sentence.strip().rstrip(".!").strip()
@@ -270,15 +287,24 @@ def question_parts(message: str) -> list[str]:
     checked = any(_is_tag(LIST_ITEM.sub("", s)) for s in parts)
     listed = len(items) >= 2 and not stated and any(
         _is_ask(item) and not _is_tag(item) for item in items.values())
-    out = []
+    out: list[str] = []
+    whole = False  # whether the last sentence asked one question, kept whole
     for s in parts:
+        if whole and _offers_answers(s):
+            # "Who's paying us for all this? Small shops, big companies, both?": the options
+            # of the question before (stop 36), not three things asked.
+            out[-1] = f"{out[-1]} {s}"
+            continue
+        whole = False
         item = items.get(s) if listed else None
         if item is not None and "?" not in s and not states_something(s) \
                 and not _QUANTITY.search(s) and not _ACK.match(item):
             # an item naming several things asks each ("deadline + who already serves it")
             out += [p for p in _ITEM_PARTS.split(item) if re.search(r"\w\w", p)]
         elif _is_ask(s):
-            out += terse_list(_asked_clause(without_set_aside(s)))
+            asked = terse_list(_asked_clause(without_set_aside(s)))
+            out += asked
+            whole = len(asked) == 1 and s.rstrip().endswith("?")
         elif not stated and not _is_tag(s) and _is_fragment_question(s):
             out += [s] if checked else terse_list(s)
     return out
@@ -302,8 +328,9 @@ _WH_ITEM = re.compile(r"^(?:what|what's|whats|who|who's|whose|where|where's|when
 #: download, waiting for a slot, loading?", "What GPU are the replicas on: H100s, L40S?"): the
 #: list after it offers answers, it asks nothing.
 _HEAD_ASKS = re.compile(r"\b(?:do|does|did|can|could|would|will|should|might|may|must)\b"
-                        r"|^\W*(?:what|which)\s+\w+\s+(?:are|is|was|were)\s+\w+(?:\s+\w+)*?"
-                        r"\s+(?:on|in|from|using|running)\s*$", re.IGNORECASE)
+                        r"|^\W*(?:what|which|where)\s+(?:\w+\s+)?(?:are|is|was|were)\s+\w+(?:\s+\w+)*?"
+                        r"\s+(?:on|in|from|using|running|located|based|hosted)\s*$",
+                        re.IGNORECASE)
 #: An item that opens with a pronoun has a subject and verb ("..., and it grow fast?").
 _PRONOUN = re.compile(r"^(?:it|they|we|you|i|he|she|there|this|that|these|those)\b",
                       re.IGNORECASE)

@@ -664,3 +664,24 @@ def test_a_heading_asking_which_one_offers_answers_in_its_list() -> None:
     q = "What GPU are the shared replica pools actually on: H100s, L40S, A10s?"
     assert question_parts(q) == [q]
     assert told("finetune-cold-starts", q) == set()
+
+
+@pytest.mark.parametrize(("case_id", "question", "want"), [
+    # the options after a question are its answers, not things asked (stop 36)
+    ("devx-observability-gap", "What sorts of things are developers building on the API? Chat "
+     "apps, agents, overnight jobs?", {"workload"}),
+    ("devx-observability-gap", "what ticketing tool is the support queue in? zendesk, jira, "
+     "something homegrown?", set()),
+    ("finetune-cold-starts", "These little startups, where are they mostly? America, Europe, "
+     "somewhere else?", set()),
+])
+def test_options_offered_after_a_question_are_read_with_it(case_id: str, question: str,
+                                                           want: set[str]) -> None:
+    assert len(question_parts(question)) == 1
+    assert told(case_id, question) == want
+
+
+def test_a_list_of_questions_is_still_asked_one_by_one() -> None:
+    assert question_parts("What is the QPS? And the latency target?") == [
+        "What is the QPS?", "And the latency target?"]
+    assert question_parts("Revenue? Renewal date?") == ["Revenue?", "Renewal date?"]
