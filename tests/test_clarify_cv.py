@@ -92,7 +92,7 @@ def test_the_cli_reads_only_dev_and_writes_its_figures(
     ("How long does the job run each night?", {"duration"}),
     ("Who raised it on their side?", {"person"}),
     ("What do they spend with us a month?", {"money", "count"}),
-    ("What share of the tickets are about slow requests?", {"share"}),
+    ("What share of the tickets are about slow requests?", {"share", "portion"}),
     ("When does their contract renew?", {"date"}),
     ("Is it in production?", set()),
 ])
