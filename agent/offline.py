@@ -159,6 +159,14 @@ def states_something(sentence: str) -> bool:
 _OFFER_SEP = re.compile(r"\s*(?:,\s*(?:or\s+)?|\s+or\s+|\s*/\s*)", re.IGNORECASE)
 
 
+#: A question that only says what kind of answer the one before wants ("... quoted them half
+#: price. Name?", "Exact number?").
+_ANSWER_KIND = re.compile(
+    r"^\W*(?:and\s+)?(?:the\s+|their\s+|its\s+|an?\s+)?(?:exact\s+|rough\s+|actual\s+)?"
+    r"(?:name|names|number|figure|date|percentage|ballpark|which one|who|in dollars|in percent)"
+    r"\s*\?+$", re.IGNORECASE)
+
+
 def _offers_answers(sentence: str) -> bool:
     """Whether a sentence only offers answers to the question before it: two or more short
     items, no question word, a question mark ("Finance, procurement, their engineers?", "US,
@@ -288,9 +296,9 @@ def question_parts(message: str) -> list[str]:
     listed = len(items) >= 2 and not stated and any(
         _is_ask(item) and not _is_tag(item) for item in items.values())
     out: list[str] = []
-    whole = False  # whether the last sentence asked one question, kept whole
+    whole = asked_q = False  # whether the last sentence asked one thing, kept whole; with "?"
     for s in parts:
-        if whole and _offers_answers(s):
+        if whole and (_ANSWER_KIND.match(s.strip()) or (asked_q and _offers_answers(s))):
             # "Who's paying us for all this? Small shops, big companies, both?": the options
             # of the question before (stop 36), not three things asked.
             out[-1] = f"{out[-1]} {s}"
@@ -304,9 +312,11 @@ def question_parts(message: str) -> list[str]:
         elif _is_ask(s):
             asked = terse_list(_asked_clause(without_set_aside(s)))
             out += asked
-            whole = len(asked) == 1 and s.rstrip().endswith("?")
+            whole, asked_q = len(asked) == 1, s.rstrip().endswith("?")
         elif not stated and not _is_tag(s) and _is_fragment_question(s):
-            out += [s] if checked else terse_list(s)
+            fragment = [s] if checked else terse_list(s)
+            out += fragment
+            whole, asked_q = len(fragment) == 1, s.rstrip().endswith("?")
     return out
 
 

@@ -688,3 +688,24 @@ def test_a_list_of_questions_is_still_asked_one_by_one() -> None:
     assert question_parts("What is the QPS? And the latency target?") == [
         "What is the QPS?", "And the latency target?"]
     assert question_parts("Revenue? Renewal date?") == ["Revenue?", "Renewal date?"]
+
+
+def test_a_bare_name_question_says_what_the_one_before_wants() -> None:
+    # clarify19: "Name?" alone asks nothing; with the sentence before it, it asks a name the
+    # batch case's quote from elsewhere does not give.
+    q = "Vendor that quoted them the half-price batch API. Name?"
+    assert question_parts(q) == [q]
+    assert told("batch-inference-cost", q) == set()
+    assert question_parts("Who raised it? When?") == ["Who raised it?", "When?"]
+
+
+@pytest.mark.parametrize(("case_id", "question", "fact"), [
+    # a price per unit asked of a fact that names the unit but no amount (stop 36)
+    ("moe-long-context-onboarding", "What is the vendor's own API charging per million tokens?",
+     "price_pressure"),
+    ("moe-long-context-onboarding", "What are the competing platforms charging per million "
+     "tokens for it?", "price_pressure"),
+])
+def test_a_price_per_unit_needs_an_amount(case_id: str, question: str, fact: str) -> None:
+    assert told(case_id, question) == set()
+    assert fact in told(case_id, question, dataclasses.replace(PARAMS, needs_kinds=("future",)))
