@@ -198,7 +198,9 @@ def test_word_behind_holds_a_hit_on_one_word_only_when_switched_on() -> None:
     # Round 9, measured and not kept then: "security" is a keyword of both the
     # confidential-weights fact and the security fact, and "shared" of the current setup.
     q = "Does their security group insist on a private box of their own, nothing shared?"
-    off = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=1.0))
+    # (a second hit of a question that joins nothing may trail as before stop 36)
+    off = told("strategic-custom-ask", q, dataclasses.replace(
+        PARAMS, word_behind=1.0, keyword_slack_one=PARAMS.keyword_slack))
     strict = told("strategic-custom-ask", q, dataclasses.replace(PARAMS, word_behind=0.0))
     assert {"security", "weights_confidential", "current_setup"} <= off
     assert strict < off
@@ -493,8 +495,10 @@ def test_without_cutting_the_set_aside_clause_its_subject_is_told(
 
     monkeypatch.setattr(agent.offline, "without_set_aside", lambda s: s)
     # (the attribute a question asks for, stop 36, would refuse some on its own: "which
-    # region" asks a place, which the latency target does not give)
-    assert set_aside <= told(case_id, question, dataclasses.replace(PARAMS, needs_kinds=()))
+    # region" asks a place, which the latency target does not give; and a second keyword hit
+    # of a question that joins nothing may not trail the first)
+    assert set_aside <= told(case_id, question, dataclasses.replace(
+        PARAMS, needs_kinds=(), keyword_slack_one=PARAMS.keyword_slack))
 
 
 def test_a_set_aside_clause_is_cut_only_when_a_question_is_left() -> None:
@@ -709,3 +713,18 @@ def test_a_bare_name_question_says_what_the_one_before_wants() -> None:
 def test_a_price_per_unit_needs_an_amount(case_id: str, question: str, fact: str) -> None:
     assert told(case_id, question) == set()
     assert fact in told(case_id, question, dataclasses.replace(PARAMS, needs_kinds=("future",)))
+
+
+def test_a_second_keyword_hit_of_a_question_that_joins_nothing_must_not_trail() -> None:
+    # Stop 36: "overnight" hits the batch workload, behind the deadline the question asks.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("keyword_slack_one 0 is the blend's")
+    q = "Since it all runs overnight, what time in the morning does it have to be done by?"
+    assert told("batch-inference-cost", q) == {"latency"}
+    assert told("batch-inference-cost", q,
+                dataclasses.replace(PARAMS, keyword_slack_one=PARAMS.keyword_slack)) == {
+        "latency", "workload"}
+    # A question that joins two things may still ask both.
+    assert told("finetune-cold-starts", "LoRA vs full fine-tune split, and base models?") == {
+        "full_finetunes", "models"}
