@@ -728,3 +728,15 @@ def test_a_second_keyword_hit_of_a_question_that_joins_nothing_must_not_trail() 
     # A question that joins two things may still ask both.
     assert told("finetune-cold-starts", "LoRA vs full fine-tune split, and base models?") == {
         "full_finetunes", "models"}
+
+
+@pytest.mark.parametrize(("case_id", "question", "fact"), [
+    # everyday words (prompts/clarify_words.yaml, stop 36)
+    ("compound-ai-json-reliability", "What are people doing to get around it right now? "
+     "Patching things up themselves, going somewhere else?", "workarounds"),
+    ("llama70b-2x-latency", "What concrete numbers would they accept as having hit the goal? "
+     "Is there a specific responsiveness bar they'd sign off on?", "latency_target"),
+])
+def test_everyday_words_for_a_workaround_and_an_acceptable_speed(case_id: str, question: str,
+                                                                 fact: str) -> None:
+    assert told(case_id, question) == {fact}
