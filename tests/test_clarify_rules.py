@@ -740,3 +740,14 @@ def test_a_second_keyword_hit_of_a_question_that_joins_nothing_must_not_trail() 
 def test_everyday_words_for_a_workaround_and_an_acceptable_speed(case_id: str, question: str,
                                                                  fact: str) -> None:
     assert told(case_id, question) == {fact}
+
+
+def test_a_later_question_pointing_back_gets_nothing_by_meaning_alone() -> None:
+    # Stop 36 (clarify21): "how fast has it grown?" read alone is close to the latency fact.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("back_max_content 2 is the blend's")
+    q = "What's the monthly ticket volume, and how fast has it grown?"
+    assert told("devx-observability-gap", q) == {"tickets"}
+    assert told("devx-observability-gap", q,
+                dataclasses.replace(PARAMS, back_max_content=-1)) == {"tickets", "latency"}
