@@ -423,9 +423,10 @@ class Params:
     0.830 -> 0.818 / 0.830, 17 questions told nothing they did not ask, one fact lost; the
     fresh probe clarify19 (written for this, labelled before any run) 0.500 / 0.825 -> 0.667 /
     0.850; the held-out bank, measured once after, 0.901 / 0.873 -> 0.895 / 0.868 (it does
-    not reach the held-out bank's wrong facts). A ``history`` kind again cost dev recall
-    (0.930 -> 0.923: "Has our latency got worse?" is answered by a fact stating none) and was
-    not kept."""
+    not reach the held-out bank's wrong facts; with the stop's later changes, at its end,
+    0.929 / 0.868). A "portion" kind followed (what share / fraction / proportion). A
+    ``history`` kind again cost dev recall (0.930 -> 0.923: "Has our latency got worse?" is
+    answered by a fact stating none) and was not kept."""
     back_max_content: int = -1
     """A later question of a part that points back ("..., and how fast has it grown?", "..., and
     is that number going down?", :data:`_BACK`) with at most this many content words, and no
