@@ -5,6 +5,7 @@ Deterministic and instant; used when no model is configured (and as the eval bas
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from itertools import pairwise
@@ -303,20 +304,18 @@ def question_parts(message: str) -> list[str]:
             # of the question before (stop 36), not three things asked.
             out[-1] = f"{out[-1]} {s}"
             continue
-        whole = False
         item = items.get(s) if listed else None
+        asked: list[str] = []
         if item is not None and "?" not in s and not states_something(s) \
                 and not _QUANTITY.search(s) and not _ACK.match(item):
             # an item naming several things asks each ("deadline + who already serves it")
             out += [p for p in _ITEM_PARTS.split(item) if re.search(r"\w\w", p)]
         elif _is_ask(s):
             asked = terse_list(_asked_clause(without_set_aside(s)))
-            out += asked
-            whole, asked_q = len(asked) == 1, s.rstrip().endswith("?")
         elif not stated and not _is_tag(s) and _is_fragment_question(s):
-            fragment = [s] if checked else terse_list(s)
-            out += fragment
-            whole, asked_q = len(fragment) == 1, s.rstrip().endswith("?")
+            asked = [s] if checked else terse_list(s)
+        out += asked
+        whole, asked_q = len(asked) == 1, s.rstrip().endswith("?")
     return out
 
 
@@ -494,8 +493,6 @@ def _elliptical(part: str) -> bool:
 def _leaning(case: Case, before: str, part: str) -> list[Fact]:
     """What ``part``, elliptical and finding nothing alone, asks when it leans on the question
     ``before`` it (see facts_asked): read again with the earlier question's subject words."""
-    import dataclasses
-
     from agent.clarify.select import PARAMS, select
     from agent.semantic.words import content_words
 

@@ -1120,6 +1120,8 @@ class Reading:
     headcount of the team, not of the weights)"""
     later_half: bool = False
     """whether the text is a question after the first of a part with two or more in it"""
+    asks: frozenset[str] = frozenset()
+    """the kinds of answer the text asks for (:func:`intents`)"""
 
 
 def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool = True,
@@ -1160,11 +1162,12 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
         clue_scores = fi.clue_scores(texts)
         offs = off_sheet(fi, texts) if authored else np.full(len(texts), -1.0, dtype=np.float32)
         all_spans = [keyword_spans(fi, text) for text in texts]
+        asks = [intents(text) for text in texts]
         things = [counted_thing(text) for text in texts]
         bare = [{i for i, f in enumerate(fi.facts) if thing and uncounted(f, thing)}
                 for thing in things]
         for row_no, text in enumerate(texts):
-            wanted = intents(text) if signals else frozenset()
+            wanted = asks[row_no] if signals else frozenset()
             typed = np.array([0.0 if not wanted else 1.0 if wanted & g else -1.0
                               for g in fi.gives], dtype=np.float32) if wanted else none
             spans = all_spans[row_no]
@@ -1173,9 +1176,8 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
             # keywords hit a fact ask (the halves are texts 1 .. sides - 1).
             holding = {i: [h for h in range(1, sides) if i in all_spans[h]]
                        for i in range(len(fi.facts))} if row_no == 0 and sides > 1 else {}
-            own = intents(text)
-            hit_asks = tuple(_common([intents(texts[h]) for h in holding[i]])
-                             if holding.get(i) else own for i in hits)
+            hit_asks = tuple(_common([asks[h] for h in holding[i]])
+                             if holding.get(i) else asks[row_no] for i in hits)
             not_counted = tuple(i for i in range(len(fi.facts))
                                 if (all(i in bare[h] for h in holding[i])
                                     if holding.get(i) else i in bare[row_no]))
@@ -1189,7 +1191,7 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
                 float(offs[row_no]), None if clue_scores is None else clue_scores[row_no],
                 row_no >= sides,
                 tuple(frozenset(s.lower() for s in found) for found in spans.values()),
-                not_counted, hit_asks, 1 < row_no < sides))
+                not_counted, hit_asks, 1 < row_no < sides, asks[row_no]))
     return fi, named_facts, readings
 
 
@@ -1226,7 +1228,7 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
     for r in readings:
         if r.either_or and p.either_or_behind >= 1.0:
             continue
-        asked = intents(r.text)
+        asked = r.asks
         refusing = bool(asked & set(p.typed_refuse))  # a kind asked that refuses facts lacking it
         needed = asked & set(p.needs_kinds)  # kinds asked that a fact must give
         row = r.row + p.intent_weight * r.typed + p.words_weight * r.words
@@ -1251,12 +1253,10 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
                      if fi.facts[i].clue or not (refusing and r.typed[i] < 0)]
         bare = set(r.uncounted) if p.uncounted else set()
         confirmed = [i for i in confirmed if fi.facts[i].clue or i not in bare]
-        if needed and r.hit_asks:
+        if needed:  # (judged per hit: what the questions holding its words ask)
             kinds = dict(zip(r.hits, r.hit_asks, strict=True))
             confirmed = [i for i in confirmed if fi.facts[i].clue
                          or kinds[i] & set(p.needs_kinds) <= fi.gives[i]]
-        elif needed:
-            confirmed = [i for i in confirmed if fi.facts[i].clue or needed <= fi.gives[i]]
         confirmed = [i for i in confirmed
                      if fi.facts[i].clue or off < float(r.row[i]) + (
                          p.off_typed_margin if r.typed[i] < 0 else p.off_keyword_margin)]
