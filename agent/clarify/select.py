@@ -405,7 +405,7 @@ class Params:
     0.815 / 0.880 -> 0.880 / 0.880 (chosen there, so set B is the check); a share or a count
     as well cost dev recall (0.890 -> 0.887, 0.883)."""
     needs_kinds: tuple[str, ...] = ("future", "headcount", "name", "place", "clock", "percent",
-                                    "amount", "portion")
+                                    "amount", "portion", "history")
     """Kinds of answer (prompts/clarify_intents.yaml) that a fact that is no clue must give to
     be told to a text asking for them, by keyword or by meaning (stop 33): "How many fine-tuning
     jobs a month are we expecting by this time next year?" asks for a forecast, and the fact
