@@ -615,6 +615,13 @@ ATTRIBUTE_NOT_GIVEN = [
     ("finetune-cold-starts", "Dollar figure for the segment, annual?", "revenue"),
     ("train-deploy-one-stack", "What day of the week do the weekly retrains usually kick off?",
      "retraining"),
+    # this stop: how it changed over time, and the size of a discount
+    ("finetune-cold-starts", "was cold start always this slow or did it get worse lately",
+     "latency"),
+    ("batch-inference-cost", "Has the monthly spend always sat at this level since they went "
+     "live, or did it jump at some point?", "budget"),
+    ("strategic-custom-ask", "What discount did we give them the last time they renewed?",
+     "renewal"),
 ]
 
 

@@ -14,7 +14,7 @@ import evals.clarify_cv as cv
 from agent.cases import default_cases, get_case
 from agent.clarify.select import PARAMS, Params, fact_index, read, select, subject_words
 from agent.offline import question_parts
-from agent.semantic.words import WordGroups, content_words
+from agent.semantic.words import WordGroups, content_words, unabbreviated
 from evals.clarify_bank import SPLITS, load_bank
 
 WITHOUT = dataclasses.replace(PARAMS, token_weight=0.0)
@@ -171,3 +171,14 @@ def test_the_word_signal_never_drops_a_second_keyword_hit() -> None:
     question = "Requests per second at peak, and what p99 looks like today."
     weighted = dataclasses.replace(PARAMS, token_weight=0.3)
     assert told("fintech-p99-spikes", question, weighted) == {"scale", "latency_now"}
+
+
+def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
+    assert unabbreviated("how long r the prompts on avg? also what hw are they on rn") == (
+        "how long are the prompts on average? also what hardware are they on right now")
+    # only a whole word standing alone
+    assert unabbreviated("r&d spend, w/e, the n-gram, 5 hrs/mo") == \
+        "r&d spend, w/e, the n-gram, 5 hrs/mo"
+    # read so, the prompts' length is asked, not how long anything takes
+    q = "how long r the prompts and replies on avg? also what hw are they on rn"
+    assert told("llama70b-2x-latency", q) == {"prompt_shape", "current_setup"}

@@ -257,7 +257,13 @@ from agent.offline import asks_something, states_something
 from agent.prompts import clarify_intents, clarify_offsheet, clarify_words, fact_asks
 from agent.semantic.matcher import Index
 from agent.semantic.model import SemanticModelError
-from agent.semantic.words import PLAIN_WORDS, WordGroups, content_words, without_fillers
+from agent.semantic.words import (
+    PLAIN_WORDS,
+    WordGroups,
+    content_words,
+    unabbreviated,
+    without_fillers,
+)
 from agent.signals import first_match
 
 
@@ -1134,7 +1140,7 @@ def read(case: Case, parts: Sequence[str], authored: bool = True, signals: bool 
     named_facts: set[int] = set()
     readings: list[Reading] = []
     for part in parts:
-        part = unassumed(part)
+        part = unassumed(unabbreviated(part))
         named_facts.update(named(case, part))
         halves = split_questions(part)
         if len(halves) > 1:

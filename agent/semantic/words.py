@@ -137,3 +137,26 @@ class WordGroups:
             second = np.partition(best, -2, axis=1)[:, -2:-1]
             best = np.clip(best - second, 0.0, None)
         return np.asarray(best.sum(axis=0) / np.sqrt(len(words)), dtype=np.float32)
+
+#: Chat-box shorthand, read as the words it stands for before a question is matched ("how long
+#: r the prompts on avg? also what hw are they on rn"): only a whole word standing alone, never
+#: part of "r&d", "w/e" or a figure.
+SHORTHAND = {
+    "r": "are", "u": "you", "ur": "your", "rn": "right now", "ppl": "people", "hw": "hardware",
+    "avg": "average", "tix": "tickets", "n": "and", "bc": "because", "b/c": "because",
+    "cuz": "because", "coz": "because", "w/": "with", "w/o": "without", "abt": "about",
+    "reqs": "requests", "req": "request", "approx": "approximately", "wanna": "want to",
+    "gonna": "going to", "dunno": "don't know", "thru": "through", "tho": "though",
+    "msgs": "messages", "msg": "message", "govt": "government", "prod": "production",
+    "infra": "infrastructure", "mgmt": "management", "hrs": "hours",
+    "hr": "hour", "mins": "minutes", "secs": "seconds", "yr": "year", "yrs": "years",
+    "mo": "month", "mos": "months", "wk": "week", "wks": "weeks", "nite": "night",
+}
+_SHORTHAND = re.compile(
+    r"(?<![\w&/.'-])(" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
+    + r")(?![\w&'-]|/\w|\.\w)", re.IGNORECASE)
+
+
+def unabbreviated(text: str) -> str:
+    """``text`` with its chat shorthand (:data:`SHORTHAND`) written out."""
+    return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
