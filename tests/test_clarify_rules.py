@@ -372,6 +372,9 @@ def test_a_refused_clue_keyword_does_not_silence_meaning(question: str) -> None:
     ("fintech-p99-spikes", "Where in the world are the machines that serve them?", {"region"}),
     # And a subject the list leaves alone still gets its fact.
     (JSON_CASE, "Who is complaining the loudest?", {"loudest"}),
+    # Stop 37: how good the customer's own model is, not which models we serve them.
+    ("fintech-p99-spikes", "What's their fraud model's false-positive rate right now?", set()),
+    ("fintech-p99-spikes", "Which models do they run with us?", {"models"}),
 ])
 def test_an_off_sheet_subject_gets_no_fact(case_id: str, question: str,
                                            expected: set[str]) -> None:
