@@ -778,3 +778,15 @@ def test_a_later_question_needs_a_closer_match_to_be_told_by_meaning_alone(
     assert told(case_id, question) == facts
     assert told(case_id, question,
                 dataclasses.replace(PARAMS, later_meaning_min=0.0)) == facts | {extra}
+
+
+def test_a_one_word_hit_in_a_later_question_must_be_close_by_meaning() -> None:
+    # Stop 37 (clarify21-d): "quality" hit what they optimise for, far from the question.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("later_word_behind 0.05 is the blend's")
+    q = ("Did they already try distilling down to something lighter, and how did quality hold "
+         "up on the extraction?")
+    assert told("batch-inference-cost", q) == {"smaller_model"}
+    assert told("batch-inference-cost", q, dataclasses.replace(PARAMS, later_word_behind=1.0)) \
+        == {"smaller_model", "optimize_for"}

@@ -316,6 +316,12 @@ class Params:
     """Meaning alone tells the closest fact at this similarity or more..."""
     meaning_margin: float = 0.02
     later_meaning_min: float = 0.0
+    later_word_behind: float = 1.0
+    """In a later question of a part, a keyword hit that rests on one word of it (no clue) may
+    trail the closest fact by at most this much by similarity alone, whatever the word-level
+    signal adds: "Did they already try distilling down to something lighter, and how did
+    quality hold up on the extraction?" asks how the smaller model did, and "quality" hit what
+    they optimise for. 1.0: as any hit (for every text, 0.05 cost dev and probe facts)."""
     """...or at least this, when higher, for a later question of a part (after the first
     one: :attr:`Reading.later_half`), which is short and leans on the one before, so the fact
     closest to it is often the first question's neighbour ("What's their current monthly spend
@@ -569,13 +575,16 @@ MINILM_PARAMS = Params(keyword_floor=0.2, phrase_behind=0.4, meaning_min=0.45,
 #: Stop 37: a later question of a part is told a fact by meaning alone only at 0.5
 #: (``later_meaning_min``): dev 0.975 -> 0.979 precision, probes 0.881 -> 0.883, no fact lost
 #: anywhere (four extra facts gone: "..., what numbers exactly?" got the traffic volume beside
-#: the target); 0.55 cost clarify20-b a fact.
+#: the target); 0.55 cost clarify20-b a fact. A one-word keyword hit in a later question must
+#: be within 0.05 of its closest fact by similarity alone (``later_word_behind``): one wrong fact
+#: fewer on the probes (clarify21-d), nothing lost.
 BLEND_PARAMS = Params(keyword_floor=0.1, phrase_behind=0.4, meaning_min=0.45,
                       meaning_margin=0.06, token_weight=0.3, token_floor=0.3, off_margin=0.0,
                       off_typed_margin=-0.1, meaning_past_refused=0.2, off_keyword_margin=0.0,
                       word_behind=0.2, keyword_behind=0.15, keyword_same_slack=0.2,
                       keyword_slack_one=0.0, pair_min=0.65, either_or_behind=0.15,
-                      clue_same_slack=0.2, back_max_content=2, later_meaning_min=0.5)
+                      clue_same_slack=0.2, back_max_content=2, later_meaning_min=0.5,
+                      later_word_behind=0.05)
 #: The fitted match of the encoder in use.
 PARAMS = {"minilm": MINILM_PARAMS, "blend": BLEND_PARAMS}.get(ENCODER, WORDLLAMA_PARAMS)
 #: A second question inside one part: a separator, then a question word. Not at "or" (round
@@ -1267,6 +1276,12 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
         confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, kp, r.apart, r.span_words,
                                            r.clue_row, r.evidence)
                      if fi.facts[i].clue or not (refusing and r.typed[i] < 0)]
+        if r.later_half and p.later_word_behind < 1.0:
+            # a one-word hit of a later question: close by similarity alone (stop 37)
+            rawmax = float(r.row.max())
+            confirmed = [i for n, i in enumerate(r.hits) if i in confirmed and (
+                fi.facts[i].clue or n >= len(r.span_words) or r.span_words[n] >= PHRASE_WORDS
+                or float(r.row[i]) >= rawmax - p.later_word_behind)]
         bare = set(r.uncounted) if p.uncounted else set()
         confirmed = [i for i in confirmed if fi.facts[i].clue or i not in bare]
         if needed:  # (judged per hit: what the questions holding its words ask)
