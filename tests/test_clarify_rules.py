@@ -790,3 +790,15 @@ def test_a_one_word_hit_in_a_later_question_must_be_close_by_meaning() -> None:
     assert told("batch-inference-cost", q) == {"smaller_model"}
     assert told("batch-inference-cost", q, dataclasses.replace(PARAMS, later_word_behind=1.0)) \
         == {"smaller_model", "optimize_for"}
+
+
+def test_a_keyword_hit_on_a_side_of_an_either_or_question_needs_some_closeness() -> None:
+    # Stop 37 (clarify22): "tradeoff" on the second side hit two facts 0.11 and 0.17 close.
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip("either_or_floor 0.2 is the blend's")
+    q = ("how much of our total traffic is them? and is self-serve still growing or has it "
+         "flattened out, need both for the tradeoff")
+    assert told("strategic-custom-ask", q) == {"traffic_share", "self_serve_growth"}
+    assert told("strategic-custom-ask", q, dataclasses.replace(PARAMS, either_or_floor=0.0)) \
+        == {"traffic_share", "self_serve_growth", "optimize_for", "displaced_work"}
