@@ -625,6 +625,9 @@ ATTRIBUTE_NOT_GIVEN = [
      "live, or did it jump at some point?", "budget"),
     ("strategic-custom-ask", "What discount did we give them the last time they renewed?",
      "renewal"),
+    # a clue too: its words, asking a headcount
+    ("compound-ai-json-reliability", "how many engineers do we have working on the structured "
+     "output stuff right now", "current_setup"),
 ]
 
 
