@@ -805,3 +805,18 @@ def test_a_keyword_hit_on_a_side_of_an_either_or_question_needs_some_closeness()
     assert told("strategic-custom-ask", q) == {"traffic_share", "self_serve_growth"}
     assert told("strategic-custom-ask", q, dataclasses.replace(PARAMS, either_or_floor=0.0)) \
         == {"traffic_share", "self_serve_growth", "optimize_for", "displaced_work"}
+
+
+@pytest.mark.parametrize(("case_id", "question", "expected"), [
+    # Stop 37: the clues asked in plain words by three probe writers each...
+    ("moe-long-context-onboarding", "With the experts, is the load evenly spread over the GPUs "
+     "or do some get hammered?", {"expert_balance"}),
+    ("gpu-price-shift", "If new cards show up, can we just shift the existing deployments over "
+     "onto them, or is that a big lift?", {"portability"}),
+    # ...and questions that brush their new words without asking for them
+    ("moe-long-context-onboarding", "Is their traffic spread out over the day or bursty?",
+     set()),
+    ("gpu-price-shift", "Are we porting any customers to the new region?", set()),
+])
+def test_a_clue_asked_in_plain_words(case_id: str, question: str, expected: set[str]) -> None:
+    assert told(case_id, question) == expected
