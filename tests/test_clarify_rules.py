@@ -650,6 +650,8 @@ def test_an_attribute_the_fact_does_not_hold_gets_nothing(case_id: str, question
     ("fintech-p99-spikes", "What time of day do they peak?", "traffic_pattern"),
     ("gpu-price-shift", "What percentage did H100 prices fall?", "h100_prices"),
     ("batch-inference-cost", "How many dollars a month do they spend with us?", "budget"),
+    # options of a unit ask how we charge, not an amount (stop 37)
+    ("gpu-price-shift", "What do we charge today, per token or per hour?", "pricing"),
 ])
 def test_a_fact_holding_the_attribute_asked_is_told(case_id: str, question: str,
                                                     fact: str) -> None:
