@@ -315,19 +315,19 @@ class Params:
     meaning_min: float = 0.5
     """Meaning alone tells the closest fact at this similarity or more..."""
     meaning_margin: float = 0.02
+    """...when it leads the second closest by at least this much."""
     later_meaning_min: float = 0.0
+    """``meaning_min`` for a later question of a part (after the first one:
+    :attr:`Reading.later_half`) when this is higher: such a question is short and leans on the
+    one before, so the fact closest to it is often the first question's neighbour ("What's
+    their current monthly spend with us, and what number are they trying to get down to?" got
+    what they optimise for beside the budget, which gives both). 0.0: as any text."""
     later_word_behind: float = 1.0
     """In a later question of a part, a keyword hit that rests on one word of it (no clue) may
     trail the closest fact by at most this much by similarity alone, whatever the word-level
     signal adds: "Did they already try distilling down to something lighter, and how did
     quality hold up on the extraction?" asks how the smaller model did, and "quality" hit what
     they optimise for. 1.0: as any hit (for every text, 0.05 cost dev and probe facts)."""
-    """...or at least this, when higher, for a later question of a part (after the first
-    one: :attr:`Reading.later_half`), which is short and leans on the one before, so the fact
-    closest to it is often the first question's neighbour ("What's their current monthly spend
-    with us, and what number are they trying to get down to?" got what they optimise for beside
-    the budget, which gives both). 0.0: as any text."""
-    """...when it leads the second closest by at least this much."""
     either_or_behind: float = 1.0
     """Each side of an either-or question ("Has latency actually regressed, or is this a
     visibility problem?", "Is it just about cost or does latency matter too?") is also read
@@ -432,12 +432,11 @@ class Params:
     """Kinds of answer (prompts/clarify_intents.yaml) that a fact (a clue too, since stop 37)
     must give to be told to a text asking for them, by keyword or by meaning (stop 33): "How
     many fine-tuning jobs a month are we expecting by this time next year?" asks for a
-    forecast, and the fact
-    giving today's volume does not answer it, however close its words. Measured on dev and the
-    studied probes: no change on dev or probes 9-11, three more near-miss questions of the
-    adversarial probe clarify12 told to make an assumption (12 -> 15 of 30), no fact lost; a
-    ``history`` kind ("has it always been this slow?") cost dev recall (0.921 -> 0.915) and
-    was not kept.
+    forecast, and the fact giving today's volume does not answer it, however close its words.
+    Measured on dev and the studied probes: no change on dev or probes 9-11, three more
+    near-miss questions of the adversarial probe clarify12 told to make an assumption (12 -> 15
+    of 30), no fact lost; a ``history`` kind ("has it always been this slow?") cost dev recall
+    (0.921 -> 0.915) and was not kept.
 
     Stop 36 added the attribute asked for: a headcount, a name, a place, a time of day, a
     percentage, an amount of money (prompts/clarify_intents.yaml): "How many people staff the

@@ -138,6 +138,7 @@ class WordGroups:
             best = np.clip(best - second, 0.0, None)
         return np.asarray(best.sum(axis=0) / np.sqrt(len(words)), dtype=np.float32)
 
+
 #: Chat-box shorthand, read as the words it stands for before a question is matched ("how long
 #: r the prompts on avg? also what hw are they on rn"): only a whole word standing alone, never
 #: part of "r&d", "w/e" or a figure.
