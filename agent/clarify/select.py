@@ -1025,6 +1025,7 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
                   and all(fi.facts[j].clue for j in hits if float(craw[j]) >= clue_lead)}
     top = int(row.argmax())
     best = float(row[top])
+    raw_best = float(raw.max())
     out = []
     for n, i in enumerate(hits):
         score = float(row[i])
@@ -1032,6 +1033,8 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
                   if n < len(apart) and apart[n][top] else p.keyword_behind)
         if n < len(words) and words[n] < PHRASE_WORDS:
             behind = min(behind, p.word_behind)
+            if not fi.facts[i].clue and float(raw[i]) < raw_best - p.later_word_behind:
+                continue  # (a later question's: by similarity alone, stop 37)
         same = n < len(evidence)
         if fi.facts[i].clue:
             if float(craw[i]) >= p.clue_min and (float(craw[i]) >= clue_lead or (
@@ -1288,15 +1291,11 @@ def decide(fi: FactIndex, named_facts: set[int], readings: Sequence[Reading],
             keyword_floor=max(p.keyword_floor, p.either_or_floor))
         if p.keyword_slack_one != p.keyword_slack and not _JOINS.search(r.text):
             kp = dataclasses.replace(kp, keyword_slack=p.keyword_slack_one)
+        if not r.later_half and p.later_word_behind < 1.0:
+            kp = dataclasses.replace(kp, later_word_behind=1.0)  # later questions only
         confirmed = [i for i in _confirmed(fi, row, r.row, r.hits, kp, r.apart, r.span_words,
                                            r.clue_row, r.evidence)
                      if fi.facts[i].clue or not (refusing and r.typed[i] < 0)]
-        if r.later_half and p.later_word_behind < 1.0:
-            # a one-word hit of a later question: close by similarity alone (stop 37)
-            rawmax = float(r.row.max())
-            confirmed = [i for n, i in enumerate(r.hits) if i in confirmed and (
-                fi.facts[i].clue or n >= len(r.span_words) or r.span_words[n] >= PHRASE_WORDS
-                or float(r.row[i]) >= rawmax - p.later_word_behind)]
         bare = set(r.uncounted) if p.uncounted else set()
         confirmed = [i for i in confirmed if fi.facts[i].clue or i not in bare]
         if needed:  # (judged per hit: what the questions holding its words ask)
