@@ -19,6 +19,13 @@ NAMES_NOTHING = ["Where was it, where is it now?", "What is it, and how is it?",
                  "And where is it now?"]
 
 
+def blend_only(why: str) -> None:
+    """Skip unless the blend is the encoder in use: ``why`` names the blend's own value."""
+    from agent.clarify.select import ENCODER
+    if ENCODER != "blend":
+        pytest.skip(why)
+
+
 def told(case_id: str, question: str, params: Params = PARAMS) -> set[str]:
     return {f.id for f in select(get_case(case_id), question_parts(question), params)}
 
@@ -214,9 +221,7 @@ def test_word_behind_holds_a_hit_on_one_word_only_when_switched_on() -> None:
 def test_a_keyword_hit_on_one_word_far_behind_the_closest_fact_is_refused(
         case_id: str, question: str, far_hit: str) -> None:
     # Probe clarify17: the blend holds a hit resting on one word to ``word_behind`` 0.2.
-    from agent.clarify.select import ENCODER
-    if ENCODER != "blend":
-        pytest.skip("word_behind 0.2 is the blend's")
+    blend_only("word_behind 0.2 is the blend's")
     assert PARAMS.word_behind == 0.2
     assert far_hit not in told(case_id, question)
     # (and with any hit held to 0.3, as before stop 36's ``keyword_behind`` 0.15)
@@ -228,9 +233,7 @@ def test_a_keyword_hit_far_behind_the_closest_fact_is_refused() -> None:
     # Probe clarify17: the blend holds any keyword hit to ``keyword_behind`` (0.3, then 0.25,
     # 0.15 since stop 36): "prospects" is a keyword of who files the tickets, far behind the
     # competition fact.
-    from agent.clarify.select import ENCODER
-    if ENCODER != "blend":
-        pytest.skip("keyword_behind 0.15 is the blend's")
+    blend_only("keyword_behind 0.15 is the blend's")
     q = ("Sales calls every week, prospects hold us up against someone. "
          "Who are they comparing us with?")
     assert PARAMS.keyword_behind == 0.15
@@ -732,9 +735,7 @@ def test_a_price_per_unit_needs_an_amount(case_id: str, question: str, fact: str
 
 def test_a_second_keyword_hit_of_a_question_that_joins_nothing_must_not_trail() -> None:
     # Stop 36: "overnight" hits the batch workload, behind the deadline the question asks.
-    from agent.clarify.select import ENCODER
-    if ENCODER != "blend":
-        pytest.skip("keyword_slack_one 0 is the blend's")
+    blend_only("keyword_slack_one 0 is the blend's")
     q = "Since it all runs overnight, what time in the morning does it have to be done by?"
     assert told("batch-inference-cost", q) == {"latency"}
     assert told("batch-inference-cost", q,
@@ -759,9 +760,7 @@ def test_everyday_words_for_a_workaround_and_an_acceptable_speed(case_id: str, q
 
 def test_a_later_question_pointing_back_gets_nothing_by_meaning_alone() -> None:
     # Stop 36 (clarify21): "how fast has it grown?" read alone is close to the latency fact.
-    from agent.clarify.select import ENCODER
-    if ENCODER != "blend":
-        pytest.skip("back_max_content 2 is the blend's")
+    blend_only("back_max_content 2 is the blend's")
     q = "What's the monthly ticket volume, and how fast has it grown?"
     assert told("devx-observability-gap", q) == {"tickets"}
     assert told("devx-observability-gap", q,
@@ -777,9 +776,7 @@ def test_a_later_question_pointing_back_gets_nothing_by_meaning_alone() -> None:
 def test_a_later_question_needs_a_closer_match_to_be_told_by_meaning_alone(
         case_id: str, question: str, facts: set[str], extra: str) -> None:
     # Stop 37: the short later question's closest fact is often the first one's neighbour.
-    from agent.clarify.select import ENCODER
-    if ENCODER != "blend":
-        pytest.skip("later_meaning_min 0.5 is the blend's")
+    blend_only("later_meaning_min 0.5 is the blend's")
     assert told(case_id, question) == facts
     assert told(case_id, question,
                 dataclasses.replace(PARAMS, later_meaning_min=0.0)) == facts | {extra}
@@ -787,9 +784,7 @@ def test_a_later_question_needs_a_closer_match_to_be_told_by_meaning_alone(
 
 def test_a_one_word_hit_in_a_later_question_must_be_close_by_meaning() -> None:
     # Stop 37 (clarify21-d): "quality" hit what they optimise for, far from the question.
-    from agent.clarify.select import ENCODER
-    if ENCODER != "blend":
-        pytest.skip("later_word_behind 0.05 is the blend's")
+    blend_only("later_word_behind 0.05 is the blend's")
     q = ("Did they already try distilling down to something lighter, and how did quality hold "
          "up on the extraction?")
     assert told("batch-inference-cost", q) == {"smaller_model"}
@@ -799,9 +794,7 @@ def test_a_one_word_hit_in_a_later_question_must_be_close_by_meaning() -> None:
 
 def test_a_keyword_hit_on_a_side_of_an_either_or_question_needs_some_closeness() -> None:
     # Stop 37 (clarify22): "tradeoff" on the second side hit two facts 0.11 and 0.17 close.
-    from agent.clarify.select import ENCODER
-    if ENCODER != "blend":
-        pytest.skip("either_or_floor 0.2 is the blend's")
+    blend_only("either_or_floor 0.2 is the blend's")
     q = ("how much of our total traffic is them? and is self-serve still growing or has it "
          "flattened out, need both for the tradeoff")
     assert told("strategic-custom-ask", q) == {"traffic_share", "self_serve_growth"}
