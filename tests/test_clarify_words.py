@@ -179,6 +179,9 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for() -> None:
     # only a whole word standing alone
     assert unabbreviated("r&d spend, w/e, the n-gram, 5 hrs/mo") == \
         "r&d spend, w/e, the n-gram, 5 hrs/mo"
+    # nor a variable in a formula: "n=500" is no "and"
+    assert unabbreviated("eval on n=500 prompts, n = 20 runs, n ~ 3") == \
+        "eval on n=500 prompts, n = 20 runs, n ~ 3"
     # read so, the prompts' length is asked, not how long anything takes
     q = "how long r the prompts and replies on avg? also what hw are they on rn"
     assert told("llama70b-2x-latency", q) == {"prompt_shape", "current_setup"}

@@ -155,7 +155,7 @@ SHORTHAND = {
 }
 _SHORTHAND = re.compile(
     r"(?<![\w&/.'-])(" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
-    + r")(?![\w&'-]|/\w|\.\w)", re.IGNORECASE)
+    + r")(?![\w&'-]|/\w|\.\w|\s*[=<>~])", re.IGNORECASE)
 
 
 def unabbreviated(text: str) -> str:
