@@ -68,11 +68,13 @@ def test_collect_reads_every_fact_the_interviewer_told(tmp_path: Path) -> None:
     assert dict(zip(SIGNALS, first.signals, strict=True))["told"] == 1.0
 
 
-def test_the_held_out_split_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("path", [SPLITS["heldout"],
+                                  Path("evals/probes/clarify-recorded-heldout.jsonl")])
+def test_a_held_out_file_is_refused(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
-        main([str(SPLITS["heldout"])])
+        main([str(SPLITS["dev"]), str(path)])
     assert e.value.code == 2
-    assert "held-out" in capsys.readouterr().err
+    assert f"{path}: a held-out file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("cuts", ["0.5,x", "0", "1.5"])
