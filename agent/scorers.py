@@ -157,7 +157,9 @@ EXCELLENT_MEAN = 3.3
 #: breaking it in more than 5% of peak minutes, or the cost goes up more than 30%, I'd stop").
 #: 23: time labels rising through three units up to a quarter or more ("This week: ... Next
 #: month: ... Next quarter: ...") read near, mid and long by their order.
-RULES = 23
+#: 24: a clause that says one thing of a criterion in so many words is not also another thing
+#: of it by meaning ("keep the customer happy" is satisfaction, not SLA adherence).
+RULES = 24
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

@@ -1426,3 +1426,19 @@ def test_a_transition_opens_its_sentence() -> None:
                                   "push back?")
     assert "Now that" in said("Now that we know the cause, I'd set the goals.")
     assert "So, with that" in said("So, with that, let me set the goals.")
+
+
+def test_a_clause_that_names_one_thing_is_not_also_another_by_meaning() -> None:
+    """Stop 38 (a new user's trial): "keep the customer happy" names satisfaction, and is 0.64
+    close to an exemplar of SLA adherence ("keep our promise to the customer") by the words they
+    share: one vague phrase covered two things and made level 3 of the criterion whose level 2
+    reads "mentions customer satisfaction ... in passing, without a measurable form"."""
+    def outcomes(text: str) -> tuple[int | None, str]:
+        c = next(c for c in score(text, "goals").criteria if c.id == "goals.customer_outcomes")
+        return c.level, c.rationale
+
+    assert outcomes("Keep the customer happy.")[0] == 2
+    # a clause of its own that says the other thing in plain words still counts by meaning
+    both = outcomes("We report how often we keep the promise, and fewer complaints from "
+                    "their team.")
+    assert both[0] == 3 and "close in meaning" in both[1]

@@ -8,6 +8,9 @@ requests" can cover the tail-latency group without saying "p99".
 What counts:
 - only affirmed text: negated parts of a clause are blanked before matching (reading.py);
 - numbers in words are read as digits ("half a second" matches a ``ms`` pattern);
+- a clause close to an exemplar of one group does not cover it when the clause matches another
+  group of the same criterion's patterns: its closeness is the words they share ("keep the
+  customer happy" names satisfaction, not how often the SLA held);
 - claims (sentences with a verb) and sentences stating a quantity count in full; a bare noun
   string ("KV cache, p99, north star, guardrails") may cover at most one group per step,
   whatever it lists (the caller shares a :class:`StepBudget` across the step's criteria).
@@ -32,6 +35,7 @@ from agent.signals import (
     KeySentences,
     Reach,
     candidate_sentences,
+    first_match,
     first_match_planned,
     key_sentences,
     prepare,
@@ -202,8 +206,28 @@ def _meaning(groups: Sequence[tuple[str, ...]], sents: Sequence[Sentence],
     if not above.any():  # (most criteria: no clause is close to any exemplar)
         return out
     parts = budget.parts
+    literal: dict[tuple[int, int], bool] = {}
+
+    def says_other(qi: int, gi: int) -> bool:
+        """Whether clause ``qi`` says, in so many words, another thing of these groups than
+        group ``gi``: then its closeness to ``gi``'s exemplar is the words they share, not a
+        second idea ("keep the customer happy" names satisfaction, and is 0.64 close to "keep
+        our promise to the customer", an exemplar of SLA adherence)."""
+        for gj, g in enumerate(groups):
+            if gj == gi:
+                continue
+            if (qi, gj) not in literal:
+                patterns = _split(g)[0]
+                literal[(qi, gj)] = bool(patterns) and first_match(patterns, parts[qi][1]) \
+                    is not None
+            if literal[(qi, gj)]:
+                return True
+        return False
+
     # (row-major order, as np.argwhere gives it; the same floats as float(sims[qi, ti]))
     for (qi, ti), sim in zip(np.argwhere(above).tolist(), sims[above].tolist(), strict=True):
+        if says_other(qi, owners[ti]):
+            continue
         key = (parts[qi][0], owners[ti])
         if sim > out.best.get(key, (0.0, ""))[0]:
             out.best[key] = (sim, texts[ti])
