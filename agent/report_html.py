@@ -30,6 +30,7 @@ padding:0 1rem;color:#1d2330}h1{font-size:1.5rem}h2{margin-top:2rem;border-botto
 border-left:4px solid #99a}.crit.l1{border-color:#c0392b}.crit.l2{border-color:#e67e22}
 .crit.l3{border-color:#27ae60}.crit.l4{border-color:#1e8449}.crit.none{border-color:#888}
 blockquote{margin:.3rem 0;padding:.2rem .8rem;background:#f4f6fa;border-radius:4px}
+blockquote,.crit,.turn span,li,p{overflow-wrap:anywhere}
 .flag{color:#b9770e;font-weight:600}.miss{color:#445}svg text{font:12px system-ui,sans-serif}
 table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;
 border-bottom:1px solid #eef}

@@ -715,3 +715,29 @@ def test_the_login_and_error_pages_by_keyboard(page: Any,
         assert page.evaluate("() => document.activeElement.tagName") == "A"
     finally:
         app.stop()
+
+
+def test_a_long_unbroken_word_wraps_in_the_report(page: Any, offline: Served) -> None:
+    """A new user's trial (stop 38): a long link in an answer wrapped on the interview page but
+    its quote ran out of its box in the report, which became 1,348 px wide at 1,280 and 1,172
+    at 400."""
+    link = ("https://internal.example.com/platform/autoscaling/policies/burst-aware-v2/"
+            "config.yaml?window=payday_peak_evening_" + "a" * 60)
+    plan = ("Now (weeks 1-3): scheduled pre-warming of reserved replicas before each known peak."
+            "\n\nNext (quarter): burst-aware autoscaling that scales on queue depth. Config "
+            f"lives at {link}\n\nLater: a dedicated low-latency tier.")
+    sid = start(page, offline)
+    send(page, "I'll assume real-time inference for a payments customer.")  # ends clarify
+    while page.get_attribute("body", "data-status") != "completed":
+        send(page, plan)
+        before = seq(page)
+        page.click('button[data-command="next"]')  # the first may be asked about on the page
+        if page.locator("#status").filter(has_text="already on the next step").count():
+            page.click('button[data-command="next"]')
+        expect(page.locator("body")).not_to_have_attribute("data-seq", str(before))
+    for size in (PHONE, {"width": 1280, "height": 860}):
+        page.set_viewport_size(size)
+        page.goto(offline.url + f"/s/{sid}/report")
+        expect(page.locator("blockquote", has_text="payday_peak_evening").first).to_be_visible()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= size["width"], (size, width)
