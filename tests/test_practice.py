@@ -308,3 +308,10 @@ def test_a_framework_line_shown_closes_the_quotation_it_opens() -> None:
         for c in rubric.criteria:
             shown = _plain(c.trace)
             assert shown.count("“") == shown.count("”"), c.id
+            # no Markdown left: the progress page showed "|DevX vs. Observability|Clean ...|"
+            assert not re.search(r"\||\*\*|(?<!\w)_\w", shown), (c.id, shown)
+    assert _plain("|**DevX vs. Observability**|Clean abstractions vs. debugging flexibility|") \
+        == "DevX vs. Observability: Clean abstractions vs. debugging flexibility"
+    assert _plain("Ask questions like a PM _and_ infra operator") == \
+        "Ask questions like a PM and infra operator"
+    assert _plain("per_request_latency stays") == "per_request_latency stays"

@@ -9,6 +9,7 @@ instrument.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -222,9 +223,19 @@ def to_text(p: Progress) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Markdown emphasis by single underscores around words ("like a PM _and_ infra operator").
+_EMPHASIS = re.compile(r"(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
+
+
 def _plain(trace: str) -> str:
-    """A framework line without its Markdown emphasis or its own quotation marks, and with a
-    quotation it opens and never closes closed ("always ask “How does this scale?")."""
+    """A framework line without its Markdown emphasis or its own quotation marks, a table row
+    as its cells ("|**Latency vs. Cost**|Real-time ... vs. batch ...|" reads "Latency vs. Cost:
+    Real-time ... vs. batch ..."), and with a quotation it opens and never closes closed
+    ("always ask “How does this scale?")."""
     text = " ".join(trace.replace("**", "").replace("__", "").split())
+    text = _EMPHASIS.sub(r"\1", text)
+    if text.startswith("|") and text.endswith("|") and len(text) > 2:
+        cells = [c.strip() for c in text[1:-1].split("|") if c.strip()]
+        text = f"{cells[0]}: {'; '.join(cells[1:])}" if len(cells) > 1 else "".join(cells)
     text = text.strip("\"“”'‘’ ")
     return text + "”" * max(0, text.count("“") - text.count("”"))
