@@ -256,9 +256,16 @@ NOTE_IS_CRITERION = 0.65
 def made_by_level(note: str, score: StepScore) -> bool:
     """Whether ``note`` only restates a criterion the step met (level 3+): trial 10's report
     bolded "States the trade-offs of each." as not found, right under "Trade-offs of each
-    option — 4/4"."""
-    return any((c.level or 0) >= 3 and similarity(note, c.name) >= NOTE_IS_CRITERION
-               for c in score.criteria)
+    option — 4/4". What a note gives only as an example is no part of what it restates (stop
+    38: "Makes a clear choice with reasons, e.g. dedicated pre-warmed pool now, ..." was bolded
+    under "A choice with reasons — 4/4")."""
+    lead = _EXAMPLE.split(note, maxsplit=1)[0]
+    return any((c.level or 0) >= 3 and max(similarity(t, c.name) for t in {note, lead})
+               >= NOTE_IS_CRITERION for c in score.criteria)
+
+
+#: Where a note's example starts: ", e.g. ...", " (e.g. ...", " for example ...".
+_EXAMPLE = re.compile(r",?\s*\(?\b(?:e\.g\.|for example|for instance)", re.IGNORECASE)
 
 
 def relevant_notes(score: StepScore, answers: list[str]) -> list[str]:

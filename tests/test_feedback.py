@@ -335,6 +335,26 @@ def test_a_note_that_restates_a_met_criterion_is_not_shown_as_missed() -> None:
     assert relevant_notes(met, ["x"]) == [specific]
 
 
+def test_what_a_note_gives_as_an_example_is_no_part_of_what_it_restates() -> None:
+    """Stop 38 (a new user's trial): "Makes a clear choice with reasons, e.g. dedicated
+    pre-warmed pool now, ..." was bolded as not found under "A choice with reasons — 4/4"."""
+    from agent.feedback import relevant_notes
+    from agent.scorers import OfflineScorer
+
+    note = ("Makes a clear choice with reasons, e.g. dedicated pre-warmed pool now, faster "
+            "loading and smarter autoscaling next")
+    score = OfflineScorer().score_step(CASE, "prioritize", [("candidate", "x")])
+    score = score.model_copy(update={"strong_answer": [note]})
+    assert relevant_notes(score, ["x"]) == [note]
+
+    def at(level: int) -> list[str]:
+        return relevant_notes(score.model_copy(update={"criteria": [
+            c.model_copy(update={"level": level if c.name == "A choice with reasons" else 1})
+            for c in score.criteria]}), ["x"])
+
+    assert at(4) == [] and at(2) == [note]
+
+
 # -- 6. rendering ----------------------------------------------------------------------------
 
 def completed_offline() -> Report:
