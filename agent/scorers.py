@@ -159,7 +159,8 @@ EXCELLENT_MEAN = 3.3
 #: month: ... Next quarter: ...") read near, mid and long by their order.
 #: 24: a clause that says one thing of a criterion in so many words is not also another thing
 #: of it by meaning ("keep the customer happy" is satisfaction, not SLA adherence).
-RULES = 24
+#: 25: a link's words are an address, not a claim ("https://wiki/canary-rollback-guardrails").
+RULES = 25
 
 
 def calibrated(mean: float | None, excellent: float | None = None) -> float | None:

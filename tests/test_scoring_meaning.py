@@ -1442,3 +1442,17 @@ def test_a_clause_that_names_one_thing_is_not_also_another_by_meaning() -> None:
     both = outcomes("We report how often we keep the promise, and fewer complaints from "
                     "their team.")
     assert both[0] == 3 and "close in meaning" in both[1]
+
+
+def test_a_links_words_say_nothing() -> None:
+    """Stop 38 (a new user's trial pasted a config link; "v2" in it counted for phasing): a link
+    full of the rubric's words scored validate 2.2 where the sentence without it scores 1.0."""
+    link = "https://wiki.example.com/canary-rollback-guardrails-p99-ab-test-holdout-kill-switch"
+    assert score(f"Details are at {link}", "validate").score == \
+        score("Details are in the wiki.", "validate").score == 1.0
+    assert score(f"Details at HTTPS://WIKI.EXAMPLE.COM/{link[27:].upper()}", "validate").score \
+        == 1.0
+    # what the sentence says besides its link still counts
+    plan = "Canary on 5% of traffic with a rollback if p99 breaches 500 ms"
+    assert score(f"{plan}; details at {link}.", "validate").score == \
+        score(f"{plan}; details in the wiki.", "validate").score > 1.0

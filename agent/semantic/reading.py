@@ -690,9 +690,22 @@ def _word_char(c: str) -> bool:
     return c.isalnum() or c == "_"
 
 
+#: A link: its words are an address, not a claim ("https://wiki/canary-rollback-guardrails"
+#: said nothing about a canary).
+_LINK = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'“”]+", re.IGNORECASE)
+
+
+def _unlinked(text: str) -> str:
+    """``text`` with each link blanked, length kept."""
+    low = text.lower()
+    if "http" not in low and "www." not in low:
+        return text
+    return _LINK.sub(lambda m: " " * len(m.group(0)), text)
+
+
 @lru_cache(maxsize=16384)
 def read_sentence(text: str) -> Sentence:
-    src = _in_its_sense(text)  # as long as text: clause offsets hold
+    src = _in_its_sense(_unlinked(text))  # as long as text: clause offsets hold
     affirmed = asserted(src)
     digits = words_to_numbers(affirmed)
     # patterns written with number words ("two kinds") still match the original
