@@ -721,11 +721,11 @@ def test_a_long_unbroken_word_wraps_in_the_report(page: Any, offline: Served) ->
     """A new user's trial (stop 38): a long link in an answer wrapped on the interview page but
     its quote ran out of its box in the report, which became 1,348 px wide at 1,280 and 1,172
     at 400."""
-    link = ("https://internal.example.com/platform/autoscaling/policies/burst-aware-v2/"
-            "config.yaml?window=payday_peak_evening_" + "a" * 60)
+    # (a link's words are no claim, so the long word is a config name in a sentence that is)
+    name = "burst_aware_autoscaling_policy_payday_peak_evening_" + "a" * 60
     plan = ("Now (weeks 1-3): scheduled pre-warming of reserved replicas before each known peak."
-            "\n\nNext (quarter): burst-aware autoscaling that scales on queue depth. Config "
-            f"lives at {link}\n\nLater: a dedicated low-latency tier.")
+            f"\n\nNext (quarter): burst-aware autoscaling on queue depth, as {name}."
+            "\n\nLater: a dedicated low-latency tier.")
     sid = start(page, offline)
     send(page, "I'll assume real-time inference for a payments customer.")  # ends clarify
     while page.get_attribute("body", "data-status") != "completed":
@@ -738,6 +738,6 @@ def test_a_long_unbroken_word_wraps_in_the_report(page: Any, offline: Served) ->
     for size in (PHONE, {"width": 1280, "height": 860}):
         page.set_viewport_size(size)
         page.goto(offline.url + f"/s/{sid}/report")
-        expect(page.locator("blockquote", has_text="payday_peak_evening").first).to_be_visible()
+        expect(page.locator("blockquote", has_text=name[:40]).first).to_be_visible()
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= size["width"], (size, width)
