@@ -829,3 +829,16 @@ def test_a_keyword_hit_too_far_behind_to_stand_outranks_no_other(
     # signal: it could not stand, yet it kept the contract's out, and nothing was told (or
     # today's latency, in a later question).
     assert told("fintech-p99-spikes", question) == facts
+
+
+@pytest.mark.parametrize("question,shown", [
+    ("And what do they see today at peak?", False),
+    ("What do they see right now during the spikes?", False),
+    ("What do they see in their dashboards?", True),
+    ("What can they see about where the time goes?", True),
+])
+def test_what_they_see_today_is_what_they_get_not_what_they_can_view(
+        question: str, shown: bool) -> None:
+    # Stop 38 (a trial): "see" today or at peak is what they get; the fact of what the
+    # customer can see (their view of where the time goes) was told to it.
+    assert ("visibility" in told("fintech-p99-spikes", question)) is shown
