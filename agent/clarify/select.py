@@ -1019,9 +1019,9 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
     # a hit that fails its own test never outranks another (stop 38: in "What p99 have they
     # been promised?" today's latency led the contract's by similarity, 0.48 to 0.45, but fell
     # 0.18 behind it with the word-level signal, and neither was told).
-    standing = [i for n, i in enumerate(hits)
+    standing = {i for n, i in enumerate(hits)
                 if fi.facts[i].clue or (float(row[i]) >= p.keyword_floor and float(row[i])
-                                        >= best - _behind(p, n, top, apart, words))]
+                                        >= best - _behind(p, n, top, apart, words))}
     raw_lead = max(float(raw[i]) for i in standing or hits)
     craw = raw if clue_raw is None else clue_raw
     clue_lead = max(float(craw[i]) for i in hits)
@@ -1036,8 +1036,6 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
     raw_best = float(np.delete(raw, [i for i in hits if i not in standing]).max(initial=-1.0))
     out = []
     for n, i in enumerate(hits):
-        score = float(row[i])
-        behind = _behind(p, n, top, apart, words)
         if (n < len(words) and words[n] < PHRASE_WORDS and not fi.facts[i].clue
                 and float(raw[i]) < raw_best - p.later_word_behind):
             continue  # a one-word hit of a later question: by similarity alone (stop 37)
@@ -1047,10 +1045,9 @@ def _confirmed(fi: FactIndex, row: np.ndarray, raw: np.ndarray, hits: Sequence[i
                     same and evidence[n] in clue_words
                     and float(craw[i]) >= clue_lead - p.clue_same_slack)):
                 out.append(i)
-        elif (score >= p.keyword_floor and float(raw[i]) >= raw_lead - max(
+        elif i in standing and float(raw[i]) >= raw_lead - max(
                 p.keyword_slack, p.keyword_same_slack if same and evidence[n] in lead_words
-                else 0.0)
-              and score >= best - behind):
+                else 0.0):
             out.append(i)
     return out
 
