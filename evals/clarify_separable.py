@@ -64,9 +64,9 @@ def signals(case: Case, question: str, told: Sequence[str]) -> list[tuple[float,
     """What the matcher read about each fact ``told`` to ``question`` (:data:`SIGNALS`)."""
     parts = question_parts(question) or [question]
     fi, named, readings = read(case, parts)
-    ids = [f.id for f in fi.facts]
-    return [_signals(fi.facts[ids.index(f)].clue, ids.index(f) in named, ids.index(f),
-                     readings, question, len(parts), len(told)) for f in told]
+    where = {f.id: i for i, f in enumerate(fi.facts)}
+    return [_signals(fi.facts[i].clue, i in named, i, readings, question, len(parts), len(told))
+            for i in (where[f] for f in told)]
 
 
 def _signals(clue: bool, named: bool, i: int, readings: Sequence[Reading], question: str,
@@ -136,7 +136,7 @@ def table(rows: Sequence[Told], wanted: int, chances: dict[str, np.ndarray],
     out = []
     for model, chance in chances.items():
         for cut in [0.0, *cuts]:
-            kept = chance >= cut if cut else np.ones(len(rows), dtype=bool)
+            kept = chance >= cut  # (every chance is 0 or more: cut 0.0 keeps every fact)
             tp, fp = int((kept & right).sum()), int((kept & ~right).sum())
             out.append({"model": model, "cut": cut, "precision": _ratio(tp, tp + fp),
                         "recall": _ratio(tp, wanted), "wrong_vetoed": int((~kept & ~right).sum()),
